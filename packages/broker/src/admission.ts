@@ -1,0 +1,41 @@
+import { SluiceError, type CloudEvent } from '@sluice/core';
+
+/** Extension carrying the reply hop budget (Knative's loop guard). */
+export const TTL_EXTENSION = 'knativebrokerttl';
+/** Extension set to the time the broker received the event. */
+export const ARRIVAL_TIME_EXTENSION = 'knativearrivaltime';
+/** Hop budget given to events that arrive without one (Knative's default). */
+export const DEFAULT_MAX_TTL = 255;
+
+/**
+ * Prepares an accepted event for the broker log as Knative's ingress does: sets `knativearrivaltime`, and gives the
+ * event a hop budget or spends one hop of it. Throws SLUICE_EVENT_TTL_EXCEEDED when the budget is gone.
+ */
+export function admitEvent(event: CloudEvent, nowMs: number, maxTtl = DEFAULT_MAX_TTL): CloudEvent {
+  const attributes = { ...event.attributes };
+  const raw = attributes[TTL_EXTENSION];
+  if (raw === undefined) {
+    attributes[TTL_EXTENSION] = maxTtl;
+  } else {
+    const ttl = typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10);
+    if (!Number.isFinite(ttl)) {
+      throw new SluiceError('SLUICE_EVENT_INVALID', `extension ${TTL_EXTENSION} must be an integer, got ${JSON.stringify(raw)}`);
+    }
+    const next = Math.min(ttl, maxTtl) - 1;
+    if (next <= 0) {
+      throw new SluiceError('SLUICE_EVENT_TTL_EXCEEDED', `event ${String(attributes['id'])} dropped: ${TTL_EXTENSION} exhausted (reply loop?)`);
+    }
+    attributes[TTL_EXTENSION] = next;
+  }
+  attributes[ARRIVAL_TIME_EXTENSION] = new Date(nowMs).toISOString();
+  return { attributes, data: event.data };
+}
+
+/** The event a subscriber sees: the broker's hop budget is internal and removed (Knative's filter does the same). */
+export function withoutTtl(event: CloudEvent): { event: CloudEvent; ttl: number | undefined } {
+  const raw = event.attributes[TTL_EXTENSION];
+  if (raw === undefined) return { event, ttl: undefined };
+  const attributes = { ...event.attributes };
+  delete attributes[TTL_EXTENSION];
+  return { event: { attributes, data: event.data }, ttl: typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10) };
+}

@@ -1,0 +1,52 @@
+import { DEFAULT_NAMESPACE, SluiceError, type Destination } from '@sluice/core';
+
+/** How `ref`s resolve to URLs. */
+export interface ResolverOptions {
+  /** Base URL of this Sluice's ingress, e.g. `http://127.0.0.1:8080`. Broker refs resolve under it. */
+  ingressBaseUrl: string;
+  /**
+   * Template for `Service` refs (`v1` and `serving.knative.dev/v1`), with `{name}` and `{namespace}` placeholders.
+   * Default: Kubernetes cluster DNS, so the same YAML works inside a cluster.
+   */
+  serviceUrlTemplate?: string;
+}
+
+/** Default rule for `Service` refs: cluster-local DNS, as Kubernetes resolves them. */
+export const DEFAULT_SERVICE_URL_TEMPLATE = 'http://{name}.{namespace}.svc.cluster.local';
+
+/** Turns Destinations into absolute URLs by Sluice's documented rules (docs/destinations.md). */
+export class DestinationResolver {
+  readonly #options: ResolverOptions;
+
+  constructor(options: ResolverOptions) {
+    this.#options = options;
+  }
+
+  /** The ingress URL of a broker. */
+  brokerUrl(namespace: string, name: string): string {
+    return `${this.#options.ingressBaseUrl}/${namespace}/${name}`;
+  }
+
+  /** Resolves a destination declared in `namespace`. */
+  resolve(dest: Destination, namespace: string = DEFAULT_NAMESPACE): string {
+    if (!dest.ref) {
+      if (dest.uri === undefined) throw new SluiceError('SLUICE_DESTINATION_INVALID', 'a destination needs a ref or a uri');
+      return dest.uri;
+    }
+    const ns = dest.ref.namespace ?? namespace;
+    let base: string;
+    switch (dest.ref.kind) {
+      case 'Broker':
+        base = this.brokerUrl(ns, dest.ref.name);
+        break;
+      case 'Service':
+        base = (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE).replaceAll('{name}', dest.ref.name).replaceAll('{namespace}', ns);
+        break;
+      default:
+        throw new SluiceError('SLUICE_DESTINATION_UNRESOLVABLE', `cannot resolve a ref to kind ${dest.ref.kind}`);
+    }
+    if (dest.uri === undefined) return base;
+    // A relative uri is resolved against the ref's address, as Knative does.
+    return new URL(dest.uri, base.endsWith('/') ? base : base + '/').toString();
+  }
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeHttp, isSluiceError, SluiceError, type CloudEvent } from '@sluice/core';
+
+/** What the ingress needs from the runtime. */
+export interface IngressBackend {
+  /** Whether the runtime accepts events (false while starting or draining). */
+  readonly ready: boolean;
+  /** Whether a broker exists. */
+  hasBroker(namespace: string, name: string): boolean;
+  /** Admits and durably stores events; rejects with a SluiceError. */
+  accept(namespace: string, name: string, events: CloudEvent[]): Promise<void>;
+}
+
+/** Ingress limits. */
+export interface IngressOptions {
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes: number;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Maps error codes to HTTP statuses; anything unknown is a 500. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  SLUICE_EVENT_INVALID: 400,
+  SLUICE_EVENT_MALFORMED: 400,
+  SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
+  SLUICE_EVENT_TTL_EXCEEDED: 400,
+  SLUICE_BODY_TOO_LARGE: 413,
+  SLUICE_STORE_OVERLOADED: 503,
+  SLUICE_STORE_CLOSED: 503,
+  SLUICE_STORE_WRITE_FAILED: 503,
+  SLUICE_NOT_READY: 503,
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Sends a JSON error body `{"error":{"code","message"}}`; 503s carry Retry-After. */
+export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const extra = status === 503 || status === 429 ? { 'retry-after': '1', ...headers } : headers;
+  sendJson(res, status, { error: { code, message } }, extra);
+}
+
+/** Reads a request body up to `limit` bytes; rejects with SLUICE_BODY_TOO_LARGE beyond it. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The broker ingress, `POST /{namespace}/{broker}`, following Knative's data-plane contract: 202 once durably stored;
+ * 400 invalid event or path; 404 unknown broker; 405 other methods; 413 too large; 503 + Retry-After when the store
+ * cannot keep up or the runtime is not ready. `OPTIONS` answers the CloudEvents webhook handshake.
+ */
+export function createIngressHandler(backend: IngressBackend, options: IngressOptions) {
+  return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
+    const [namespace, name] = segments as [string, string];
+    if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
+      sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names');
+      return;
+    }
+    if (!backend.hasBroker(namespace, name)) {
+      req.resume();
+      sendError(res, 404, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      const origin = req.headers['webhook-request-origin'];
+      res.writeHead(200, {
+        allow: 'POST, OPTIONS',
+        'webhook-allowed-origin': typeof origin === 'string' ? origin : '*',
+        'webhook-allowed-rate': '*',
+        'content-length': 0,
+      });
+      res.end();
+      return;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      return;
+    }
+    if (!backend.ready) {
+      req.resume();
+      sendError(res, 503, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
+      return;
+    }
+    try {
+      const body = await readBody(req, options.maxBodyBytes);
+      const events = decodeHttp(req.headers, body);
+      if (events.length > 0) await backend.accept(namespace, name, events);
+      res.writeHead(202, { 'content-length': 0 });
+      res.end();
+    } catch (err) {
+      if (isSluiceError(err)) {
+        sendError(res, STATUS_BY_CODE[err.code] ?? 500, err.code, err.message);
+      } else {
+        sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+      }
+    }
+  };
+}

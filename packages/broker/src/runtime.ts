@@ -1,0 +1,231 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import {
+  BROKER_DEFAULT_DELIVERY,
+  DEFAULT_NAMESPACE,
+  DELIVERY_ORDER_ANNOTATION,
+  compileTriggerFilter,
+  noopLogger,
+  objectKey,
+  resolveDelivery,
+  type Broker,
+  type CesqlCompiler,
+  type CloudEvent,
+  type Logger,
+  type Trigger,
+} from '@sluice/core';
+import type { SluiceConfig } from '@sluice/config';
+import { UndiciSender, type EventSender } from '@sluice/delivery';
+import { SqliteEventStore, type Consumer, type EventStore } from '@sluice/store';
+import { admitEvent } from './admission.js';
+import { DestinationResolver } from './destination-resolver.js';
+import { createIngressHandler, sendError } from './http-ingress.js';
+import { TriggerDispatcher, type SubscriptionTarget } from './trigger-dispatcher.js';
+
+/** Options of {@link SluiceRuntime.start}. */
+export interface RuntimeOptions {
+  port?: number;
+  host?: string;
+  /** Directory of the embedded store (created if missing). Default `.sluice`. */
+  dataDir?: string;
+  /** Largest accepted event body (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Rule for `Service` refs, see DestinationResolver. */
+  serviceUrlTemplate?: string;
+  /** Events in flight per trigger (default 100). */
+  maxInFlightPerTrigger?: number;
+  /** Store durability; `none` only for benchmarks that measure the rest of the path. */
+  durability?: 'fsync' | 'none';
+  logger?: Logger;
+  /** Storage port; default the embedded SQLite store in `dataDir`. */
+  store?: EventStore;
+  sender?: EventSender;
+  cesql?: CesqlCompiler;
+  now?: () => number;
+}
+
+/** A broker as the runtime exposes it. */
+export interface BrokerInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly url: string;
+  readonly triggers: readonly string[];
+}
+
+const logName = (namespace: string, name: string): string => `broker:${namespace}/${name}`;
+
+/** Runs a validated configuration: one HTTP server for every broker's ingress plus health, and a consumer per Trigger. */
+export class SluiceRuntime {
+  #ready = false;
+  readonly #consumers: Consumer[] = [];
+  readonly #brokers = new Map<string, Broker>();
+  readonly #triggersByBroker = new Map<string, Trigger[]>();
+  #url = '';
+
+  private constructor(
+    private readonly config: SluiceConfig,
+    private readonly options: RuntimeOptions,
+    private readonly store: EventStore,
+    private readonly sender: EventSender,
+    private readonly server: Server,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Starts everything and resolves once ready. */
+  static async start(config: SluiceConfig, options: RuntimeOptions = {}): Promise<SluiceRuntime> {
+    const logger = options.logger ?? noopLogger;
+    let store = options.store;
+    if (!store) {
+      const dir = options.dataDir ?? '.sluice';
+      mkdirSync(dir, { recursive: true });
+      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync' });
+    }
+    const server = createServer({ keepAliveTimeout: 65_000 });
+    const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(), server, logger, options.now ?? Date.now);
+    await runtime.#start();
+    return runtime;
+  }
+
+  /** Base URL of the ingress, e.g. `http://127.0.0.1:8080`. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Whether the runtime accepts events. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The brokers being served. */
+  brokers(): BrokerInfo[] {
+    return [...this.#brokers.values()].map((b) => {
+      const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
+      return {
+        namespace: ns,
+        name: b.metadata.name,
+        url: `${this.#url}/${ns}/${b.metadata.name}`,
+        triggers: (this.#triggersByBroker.get(objectKey(b.metadata)) ?? []).map((t) => t.metadata.name),
+      };
+    });
+  }
+
+  async #start(): Promise<void> {
+    for (const b of this.config.brokers) this.#brokers.set(objectKey(b.metadata), b);
+    for (const t of this.config.triggers) {
+      const key = `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
+      const list = this.#triggersByBroker.get(key) ?? [];
+      list.push(t);
+      this.#triggersByBroker.set(key, list);
+    }
+    const ingress = createIngressHandler(
+      {
+        get ready() {
+          return runtime.#ready;
+        },
+        hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
+        accept: (ns, name, events) => this.#accept(ns, name, events),
+      },
+      { maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024 },
+    );
+    const runtime = this;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const segments = path.split('/').filter((s) => s !== '');
+      if (segments.length === 2) {
+        void ingress(req, res, segments);
+        return;
+      }
+      req.resume();
+      if (segments.length === 1 && (segments[0] === 'livez' || segments[0] === 'healthz')) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (segments.length === 1 && segments[0] === 'readyz') {
+        res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.#ready ? 'ready\n' : 'not ready\n');
+      } else if (segments.length > 2) {
+        sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
+      } else {
+        sendError(res, 404, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 8080, this.options.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
+    for (const [brokerKey, broker] of this.#brokers) {
+      const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const groups: string[] = [];
+      for (const trigger of this.#triggersByBroker.get(brokerKey) ?? []) {
+        groups.push(this.#startTrigger(broker, trigger, resolver));
+      }
+      await this.store.retainGroups(logName(ns, broker.metadata.name), groups);
+    }
+    this.#ready = true;
+  }
+
+  #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
+    const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const brokerDelivery = broker.spec?.delivery ?? BROKER_DEFAULT_DELIVERY;
+    const delivery = resolveDelivery(trigger.spec.delivery, brokerDelivery);
+    const target: SubscriptionTarget = {
+      key: `${ns}/${trigger.metadata.name}`,
+      namespace: ns,
+      subscriberUrl: resolver.resolve(trigger.spec.subscriber, ns),
+      deadLetterUrl: delivery.deadLetterSink ? resolver.resolve(delivery.deadLetterSink, trigger.spec.delivery?.deadLetterSink ? ns : (broker.metadata.namespace ?? DEFAULT_NAMESPACE)) : undefined,
+      delivery,
+      filter: compileTriggerFilter(trigger.spec, this.options.cesql ? { cesql: this.options.cesql } : {}),
+    };
+    const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const dispatcher = new TriggerDispatcher(target, {
+      sender: this.sender,
+      ingestReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
+      now: this.now,
+      logger: this.logger,
+    });
+    const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
+    const group = `trigger:${target.key}`;
+    this.#consumers.push(
+      this.store.consume(
+        logName(brokerNs, broker.metadata.name),
+        group,
+        {
+          maxInFlight: this.options.maxInFlightPerTrigger ?? 100,
+          filter: target.filter,
+          ...(ordered ? { orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '') } : {}),
+        },
+        dispatcher.handle,
+      ),
+    );
+    this.logger.info({ trigger: target.key, broker: `${brokerNs}/${broker.metadata.name}`, subscriber: target.subscriberUrl, ordered }, 'trigger ready');
+    return group;
+  }
+
+  #accept(namespace: string, name: string, events: CloudEvent[]): Promise<void> {
+    const now = this.now();
+    const admitted = events.map((e) => admitEvent(e, now));
+    return this.store.append(logName(namespace, name), admitted);
+  }
+
+  /**
+   * Graceful drain: stop accepting (readyz 503, ingress 503), let in-flight deliveries finish within `timeoutMs`,
+   * flush the store and close.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.#ready = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
+    await this.store.close();
+    await this.sender.close();
+    this.server.closeAllConnections();
+    await closed;
+  }
+}

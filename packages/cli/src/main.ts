@@ -1,0 +1,164 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { SluiceRuntime } from '@sluice/broker';
+import { loadAndCheck, printErrors } from './load.js';
+import { startEventDisplay } from './event-display.js';
+import { sendEvents, type SendCommandOptions } from './send.js';
+
+const collect = (value: string, previous: string[]): string[] => previous.concat([value]);
+
+function intArg(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+/** Builds the `sluice` command tree. Exported for tests and for the docs generator. */
+export function buildProgram(onExit: (code: number) => void): Command {
+  const program = new Command('sluice')
+    .description('A standalone CloudEvents broker and trigger engine for Knative Eventing YAML.')
+    .version('0.1.0')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run every Broker and Trigger in the given files or directories')
+    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect, [])
+    .option('-p, --port <n>', 'HTTP port of the ingress and health endpoints', intArg('--port', 0), 8080)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--data-dir <dir>', 'directory of the embedded store', '.sluice')
+    .option('--max-body-bytes <n>', 'largest accepted event body', intArg('--max-body-bytes', 1), 1024 * 1024)
+    .option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced', process.env['SLUICE_SERVICE_URL_TEMPLATE'])
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default(process.env['SLUICE_LOG_LEVEL'] ?? 'info'))
+    .action(async (opts: { filename: string[]; port: number; host: string; dataDir: string; maxBodyBytes: number; serviceUrlTemplate?: string; logLevel: string }) => {
+      const result = loadAndCheck(opts.filename);
+      if (result.errors.length > 0) {
+        printErrors(result);
+        onExit(1);
+        return;
+      }
+      const logger = pino({ level: opts.logLevel, base: { service: 'sluice' } });
+      const runtime = await SluiceRuntime.start(result.config, {
+        port: opts.port,
+        host: opts.host,
+        dataDir: opts.dataDir,
+        maxBodyBytes: opts.maxBodyBytes,
+        logger,
+        ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
+      });
+      for (const b of runtime.brokers()) {
+        process.stdout.write(`Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})\n`);
+      }
+      process.stdout.write(`sluice ready on ${runtime.url} (data dir ${opts.dataDir})\n`);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`${signal} received: draining\n`);
+        runtime.stop().then(
+          () => {
+            process.stdout.write('sluice stopped\n');
+            onExit(0);
+          },
+          (err: unknown) => {
+            process.stderr.write(`sluice: error while stopping: ${(err as Error).message}\n`);
+            onExit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+
+  program
+    .command('validate')
+    .description('validate files without running them; prints file:line:col: message per error')
+    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect, [])
+    .action((opts: { filename: string[] }) => {
+      const result = loadAndCheck(opts.filename);
+      if (result.errors.length > 0) {
+        printErrors(result);
+        process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}\n`);
+        onExit(1);
+        return;
+      }
+      process.stdout.write(`${result.config.resources.length} resource${result.config.resources.length === 1 ? '' : 's'} valid\n`);
+      onExit(0);
+    });
+
+  program
+    .command('send')
+    .description('send CloudEvents to a broker or URL')
+    .requiredOption('--to <target>', 'http(s) URL, or broker:NAME[:NAMESPACE]')
+    .requiredOption('--type <type>', 'event type')
+    .requiredOption('--source <source>', 'event source (URI-reference)')
+    .option('--id <id>', 'event id (default: a UUID; with --count, suffixed -N)')
+    .option('--subject <subject>', 'event subject')
+    .option('--data <json|text>', 'event data')
+    .option('--data-file <file>', 'read event data from a file')
+    .option('--content-type <type>', 'datacontenttype (default application/json for JSON data)')
+    .option('--extension <key=value>', 'extension attribute (repeatable)', collect, [])
+    .option('--count <n>', 'number of events to send', intArg('--count', 1), 1)
+    .option('--concurrency <n>', 'requests in flight', intArg('--concurrency', 1), 16)
+    .addOption(new Option('--mode <mode>', 'HTTP content mode').choices(['binary', 'structured']).default('binary'))
+    .option('--server <url>', 'base URL used for broker: targets', process.env['SLUICE_SERVER'] ?? 'http://127.0.0.1:8080')
+    .action(async (opts: SendCommandOptions) => {
+      const tty = process.stderr.isTTY && opts.count > 1;
+      let last = 0;
+      const report = await sendEvents(opts, (done) => {
+        const now = performance.now();
+        if (tty && (now - last > 100 || done === opts.count)) {
+          last = now;
+          process.stderr.write(`\rsent ${done}/${opts.count}`);
+        }
+      });
+      if (tty) process.stderr.write('\n');
+      const rate = report.elapsedMs > 0 ? Math.round((report.sent / report.elapsedMs) * 1000) : report.sent;
+      process.stdout.write(`sent ${report.sent}, accepted ${report.accepted}, failed ${report.failures.length} (${rate} events/s)\n`);
+      for (const f of report.failures.slice(0, 20)) {
+        process.stdout.write(`  event ${f.id}: ${f.status === undefined ? 'error' : `HTTP ${f.status}`}: ${f.message}\n`);
+      }
+      if (report.failures.length > 20) process.stdout.write(`  … and ${report.failures.length - 20} more\n`);
+      onExit(report.failures.length === 0 ? 0 : 1);
+    });
+
+  program
+    .command('event-display')
+    .description('run a subscriber that prints every CloudEvent it receives (like Knative event_display)')
+    .option('-p, --port <n>', 'port to listen on', intArg('--port', 0), 8081)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => {
+      const { server, url } = await startEventDisplay(opts);
+      process.stdout.write(`event-display listening on ${url}\n`);
+      const stop = (): void => {
+        server.close(() => onExit(0));
+        server.closeAllConnections();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves with an exit code for one-shot commands, or undefined for long-running ones. */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  let code: number | undefined;
+  const program = buildProgram((c) => {
+    code = c;
+    process.exitCode = c;
+  });
+  program.exitOverride((err) => {
+    throw Object.assign(new Error(err.message), { exitCode: err.exitCode === 1 ? 2 : err.exitCode });
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    const exitCode = (err as { exitCode?: number }).exitCode;
+    if (exitCode !== undefined) return exitCode;
+    throw err;
+  }
+  return code;
+}

@@ -1,0 +1,120 @@
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
+
+/** A CESQL compiler for validation: throws an error with an optional 0-based `position` inside the expression. */
+export type CesqlValidator = (expression: string) => unknown;
+
+/** Broker classes Sluice runs; a missing annotation means the embedded store. */
+export const BROKER_CLASSES = ['MTChannelBasedBroker', 'Sluice'] as const;
+
+const SERVICE_API_VERSIONS = new Set(['v1', 'serving.knative.dev/v1']);
+
+/** Kinds a Destination `ref` may name when the resource is declared in the configuration. */
+export const ADDRESSABLE_KINDS = new Set(['Broker']);
+
+function checkDestination(
+  r: LoadedResource,
+  path: (string | number)[],
+  dest: Destination,
+  declared: ReadonlySet<string>,
+  report: ReportFn,
+): void {
+  if (dest.ref) {
+    const ns = dest.ref.namespace ?? r.namespace;
+    const kind = dest.ref.kind;
+    if (kind === 'Service') {
+      if (dest.ref.apiVersion !== undefined && !SERVICE_API_VERSIONS.has(dest.ref.apiVersion)) {
+        report(r, [...path, 'ref', 'apiVersion'], `Service refs must use apiVersion v1 or serving.knative.dev/v1, not "${dest.ref.apiVersion}"`);
+      }
+    } else if (!ADDRESSABLE_KINDS.has(kind)) {
+      report(r, [...path, 'ref', 'kind'], `cannot resolve a ref to kind "${kind}" (supported: ${[...ADDRESSABLE_KINDS, 'Service'].join(', ')})`);
+    } else if (!declared.has(`${kind}:${ns}/${dest.ref.name}`)) {
+      report(r, [...path, 'ref', 'name'], `${kind} "${ns}/${dest.ref.name}" is not declared in the configuration`);
+    }
+    if (dest.uri !== undefined && /^[a-z][a-z0-9+.-]*:/i.test(dest.uri)) {
+      report(r, [...path, 'uri'], 'an absolute uri is not allowed when ref is present (use a relative path)');
+    }
+  } else if (dest.uri !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(dest.uri);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) report(r, [...path, 'uri'], `uri must be an absolute http(s) URL, got "${dest.uri}"`);
+  }
+}
+
+function walkFilters(
+  filters: readonly SubscriptionsAPIFilter[],
+  path: (string | number)[],
+  visit: (f: SubscriptionsAPIFilter, path: (string | number)[]) => void,
+): void {
+  filters.forEach((f, i) => {
+    const p = [...path, i];
+    visit(f, p);
+    if (f.all) walkFilters(f.all, [...p, 'all'], visit);
+    if (f.any) walkFilters(f.any, [...p, 'any'], visit);
+    if (f.not) walkNot(f.not, [...p, 'not'], visit);
+  });
+}
+
+function walkNot(f: SubscriptionsAPIFilter, path: (string | number)[], visit: (f: SubscriptionsAPIFilter, path: (string | number)[]) => void): void {
+  visit(f, path);
+  if (f.all) walkFilters(f.all, [...path, 'all'], visit);
+  if (f.any) walkFilters(f.any, [...path, 'any'], visit);
+  if (f.not) walkNot(f.not, [...path, 'not'], visit);
+}
+
+/** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
+export function brokerChecks(options: { cesql?: CesqlValidator } = {}): SemanticCheck {
+  return (config, report) => {
+    const declared = new Set<string>();
+    for (const r of config.resources) {
+      const id = `${r.kind}:${r.key}`;
+      if (declared.has(id)) report(r, ['metadata', 'name'], `duplicate ${r.kind} "${r.key}"`, 'SLUICE_CONFIG_DUPLICATE');
+      declared.add(id);
+    }
+    for (const r of config.resources) {
+      if (r.kind === 'Broker') {
+        const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {};
+        const cls = annotations[BROKER_CLASS_ANNOTATION];
+        if (cls !== undefined && !(BROKER_CLASSES as readonly string[]).includes(cls)) {
+          report(r, ['metadata', 'annotations', BROKER_CLASS_ANNOTATION], `broker class "${cls}" is not supported (supported: ${BROKER_CLASSES.join(', ')})`);
+        }
+        const delivery = (r.value['spec'] as { delivery?: { deadLetterSink?: Destination } } | undefined)?.delivery;
+        if (delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], delivery.deadLetterSink, declared, report);
+      }
+      if (r.kind === 'Trigger') {
+        const spec = r.value['spec'] as {
+          broker?: string;
+          brokerRef?: { name: string; namespace?: string };
+          subscriber: Destination;
+          delivery?: { deadLetterSink?: Destination };
+          filters?: SubscriptionsAPIFilter[];
+        };
+        const brokerName = spec.broker ?? spec.brokerRef?.name;
+        const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
+        if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {
+          report(r, spec.broker !== undefined ? ['spec', 'broker'] : ['spec', 'brokerRef'], `broker "${brokerNs}/${brokerName}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_BROKER');
+        }
+        checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
+        if (spec.delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], spec.delivery.deadLetterSink, declared, report);
+        if (spec.filters && options.cesql) {
+          const cesql = options.cesql;
+          walkFilters(spec.filters, ['spec', 'filters'], (f, p) => {
+            if (f.cesql === undefined) return;
+            try {
+              cesql(f.cesql);
+            } catch (err) {
+              const pos = (err as { position?: number }).position;
+              const where = pos === undefined ? '' : ` (at character ${pos + 1} of the expression)`;
+              report(r, [...p, 'cesql'], `invalid CESQL expression${where}: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', pos);
+            }
+          });
+        }
+      }
+    }
+  };
+}

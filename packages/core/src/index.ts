@@ -1,0 +1,40 @@
+export { SluiceError, isSluiceError, type SluiceErrorOptions } from './errors.js';
+export { SPEC_VERSIONS, attributeString, isJsonMediaType, validateEvent, type AttributeValue, type CloudEvent } from './event.js';
+export {
+  decodeHttp,
+  detectHttpMode,
+  encodeBatch,
+  encodeBinary,
+  encodeStructured,
+  eventFromJson,
+  eventToJson,
+  looksLikeCloudEvent,
+  type EncodedHttpMessage,
+  type HeaderMap,
+  type HttpMode,
+} from './http-codec.js';
+export { isIsoDuration, parseIsoDuration } from './duration.js';
+export {
+  FILTER_DIALECTS,
+  compileSubscriptionsFilter,
+  compileTriggerFilter,
+  type CesqlCompiler,
+  type EventPredicate,
+  type FilterOptions,
+} from './filter.js';
+export {
+  BROKER_DEFAULT_DELIVERY,
+  DELIVERY_DEFAULTS,
+  backoffMs,
+  classifyStatus,
+  parseRetryAfter,
+  resolveDelivery,
+  retryDelayMs,
+  setsDeliveryOptions,
+  toDeliveryPolicy,
+  type DeliveryPolicy,
+  type ResolvedDelivery,
+  type StatusClass,
+} from './delivery-policy.js';
+export * from './resources.js';
+export { noopLogger, type Logger } from './logger.js';

@@ -1,0 +1,102 @@
+import { Agent, type Dispatcher } from 'undici';
+import { decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type HeaderMap } from '@sluice/core';
+
+/** The result of one HTTP attempt: a response, or a transport error (connection refused, timeout, …). */
+export type AttemptResponse =
+  | { readonly ok: true; readonly status: number; readonly headers: HeaderMap; readonly body: Buffer }
+  | { readonly ok: false; readonly error: Error };
+
+/** Options of one send. */
+export interface SendOptions {
+  timeoutMs: number;
+  /** `json` sends structured mode; anything else binary. */
+  format?: 'json' | 'binary' | undefined;
+  /** Extra request headers (Prefer, Kn-Namespace, traceparent …). */
+  headers?: Readonly<Record<string, string>>;
+  /** Response bodies are read up to this many bytes (default 4 MiB); the rest is discarded. */
+  maxResponseBytes?: number;
+}
+
+/** Sends CloudEvents over HTTP. The production implementation is {@link UndiciSender}; tests may pass their own. */
+export interface EventSender {
+  send(url: string, event: CloudEvent, options: SendOptions): Promise<AttemptResponse>;
+  close(): Promise<void>;
+}
+
+/** {@link EventSender} over an undici Agent (keep-alive connection pools per origin). */
+export class UndiciSender implements EventSender {
+  readonly #dispatcher: Dispatcher;
+
+  constructor(dispatcher?: Dispatcher) {
+    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1 });
+  }
+
+  async send(url: string, event: CloudEvent, options: SendOptions): Promise<AttemptResponse> {
+    const message = options.format === 'json' ? encodeStructured(event) : encodeBinary(event);
+    const headers = options.headers ? { ...message.headers, ...options.headers } : message.headers;
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const res = await this.#dispatcher.request({
+        origin: new URL(url).origin,
+        path: pathOf(url),
+        method: 'POST',
+        headers,
+        body: message.body,
+        signal,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+      const body = await readCapped(res.body, options.maxResponseBytes ?? 4 * 1024 * 1024);
+      return { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (signal.aborted) return { ok: false, error: new Error(`timed out after ${options.timeoutMs} ms`, { cause: error }) };
+      return { ok: false, error };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+}
+
+const pathCache = new Map<string, string>();
+function pathOf(url: string): string {
+  let p = pathCache.get(url);
+  if (p === undefined) {
+    const u = new URL(url);
+    p = u.pathname + u.search;
+    if (pathCache.size > 10_000) pathCache.clear();
+    pathCache.set(url, p);
+  }
+  return p;
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    if (size < max) chunks.push(size + b.length > max ? b.subarray(0, max - size) : b);
+    size += b.length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** A reply found in a 2xx response, or why the response is not a valid one. */
+export type ReplyParse = { readonly reply: CloudEvent | undefined } | { readonly invalid: string };
+
+/**
+ * Reads a subscriber's 2xx response: a CloudEvent (binary or structured) is a reply; a body that claims to be a
+ * CloudEvent but is not valid is an error; anything else is a plain success without reply.
+ */
+export function parseReply(headers: HeaderMap, body: Buffer): ReplyParse {
+  if (!looksLikeCloudEvent(headers)) return { reply: undefined };
+  try {
+    const events = decodeHttp(headers, body);
+    if (events.length !== 1) return { invalid: `a reply must be one event, got ${events.length}` };
+    return { reply: events[0] };
+  } catch (err) {
+    return { invalid: `invalid reply event: ${(err as Error).message}` };
+  }
+}

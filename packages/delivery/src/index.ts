@@ -1,0 +1,10 @@
+export { UndiciSender, parseReply, type AttemptResponse, type EventSender, type ReplyParse, type SendOptions } from './http-sender.js';
+export {
+  ERROR_DATA_MAX_BYTES,
+  deadLetterEvent,
+  deliverOnce,
+  deliverWithRetries,
+  type AttemptOutcome,
+  type DeliveryTarget,
+  type Sleep,
+} from './deliver.js';

@@ -1,0 +1,71 @@
+import type { CloudEvent, EventPredicate } from '@sluice/core';
+
+/** An event read back from a log, with its position. */
+export interface LogRecord {
+  /** Position in the log; increases with every append. */
+  readonly seq: number;
+  readonly event: CloudEvent;
+  /** 0 for the first delivery; n for the n-th retry. */
+  readonly attempt: number;
+}
+
+/** What a consumer decided about a record. */
+export type Disposition =
+  /** Finished (delivered, dead-lettered or parked): never hand it out again. */
+  | { readonly kind: 'done' }
+  /**
+   * Hand it out again at `dueAt` (epoch ms) as attempt `attempt`, with `event` in place of the original when given
+   * (e.g. the dead-letter form); must survive a restart.
+   */
+  | { readonly kind: 'retry'; readonly dueAt: number; readonly attempt: number; readonly event?: CloudEvent };
+
+/** Handles one record; the store keeps the record until the returned promise resolves. */
+export type RecordHandler = (record: LogRecord) => Promise<Disposition>;
+
+/** How a consumer group reads its log. */
+export interface ConsumeOptions {
+  /** Records handed out at once (bounded memory, bounded pressure on a subscriber). */
+  maxInFlight: number;
+  /** Records the predicate rejects are skipped without calling the handler. */
+  filter?: EventPredicate;
+  /**
+   * Key of per-key ordering: records with the same key are handed out one at a time, in log order
+   * (Knative's `delivery.order: ordered`, keyed by `partitionkey`). Undefined = unordered.
+   */
+  orderingKey?: (event: CloudEvent) => string | undefined;
+}
+
+/** A running consumer group. */
+export interface Consumer {
+  /** Stops handing out records and waits for the ones in flight (up to `timeoutMs`). */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Counters a store exposes for health and metrics. */
+export interface LogStats {
+  /** Records appended to the log and not yet consumed by the slowest group. */
+  readonly backlog: number;
+  /** Records scheduled for a retry, all groups together. */
+  readonly retrying: number;
+}
+
+/**
+ * The storage port of a Broker or Channel: an append-only log per broker with durable consumer groups, one per
+ * Trigger or Subscription. Implemented by the embedded SQLite store and by Kafka; `@sluice/store`'s contract suite
+ * checks every implementation the same way.
+ */
+export interface EventStore {
+  /** Appends events to `log`; resolves only once they are durable (fsync / acks=all). */
+  append(log: string, events: readonly CloudEvent[]): Promise<void>;
+  /**
+   * Starts (or resumes) consumer group `group` on `log`. A new group starts at the log's end. Records are handed out
+   * at least once: a record whose handler did not finish before a crash is handed out again after a restart.
+   */
+  consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer;
+  /** Backlog and retry counts of a log (for readiness, overload and metrics). */
+  stats(log: string): LogStats;
+  /** Forgets groups that are no longer configured so they do not hold back log cleanup. */
+  retainGroups(log: string, groups: readonly string[]): Promise<void>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}

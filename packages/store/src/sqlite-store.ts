@@ -1,0 +1,511 @@
+import Database from 'better-sqlite3';
+import { SluiceError, type AttributeValue, type CloudEvent } from '@sluice/core';
+import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler } from './event-store.js';
+
+/** Clock and timers, injected so retry scheduling can be tested without waiting. */
+export interface StoreTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link SqliteEventStore}. */
+export interface SqliteEventStoreOptions {
+  /** Database file (created if missing), or `:memory:` for tests. */
+  path: string;
+  /** `fsync` (default): an append resolves only after the write-ahead log is synced. `none` is for benchmarks. */
+  durability?: 'fsync' | 'none';
+  /** Events kept in memory per log so consumers at the tail skip the database (default 8192). */
+  tailCacheSize?: number;
+  /** Appends waiting for a commit beyond which `append` fails with SLUICE_STORE_OVERLOADED (default 100000). */
+  maxPendingEvents?: number;
+  /** How often consumed events are deleted from disk (default 2000 ms). */
+  cleanupIntervalMs?: number;
+  timers?: StoreTimers;
+}
+
+const REAL_TIMERS: StoreTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+interface PendingAppend {
+  log: string;
+  events: readonly CloudEvent[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface StoredRow {
+  seq: number;
+  attrs: string;
+  data: Buffer | null;
+}
+
+interface RetryRow extends StoredRow {
+  id: number;
+  attempt: number;
+  due_at: number;
+}
+
+function toRecord(row: StoredRow, attempt: number): LogRecord {
+  return {
+    seq: row.seq,
+    attempt,
+    event: { attributes: JSON.parse(row.attrs) as Record<string, AttributeValue>, data: row.data ?? undefined },
+  };
+}
+
+/**
+ * The embedded, durable default store: one SQLite database in WAL mode. Appends are group-committed (every append
+ * waiting when a commit starts shares its fsync); consumer cursors and retry schedules ride along in the same
+ * transactions, so a crash at any moment loses no accepted event and no pending retry.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly #db: Database.Database;
+  readonly #timers: StoreTimers;
+  readonly #tailCacheSize: number;
+  readonly #maxPending: number;
+  readonly #durable: boolean;
+  readonly #tails = new Map<string, LogRecord[]>();
+  readonly #workers = new Map<string, GroupWorker>();
+  readonly #retained = new Set<string>();
+  #pending: PendingAppend[] = [];
+  #pendingEvents = 0;
+  #cursorUpdates = new Map<string, number>();
+  #retryOps: Array<() => void> = [];
+  #flushScheduled = false;
+  #lazyFlushTimer: unknown;
+  #cleanupTimer: NodeJS.Timeout;
+  #closed = false;
+  readonly #stmt;
+
+  constructor(options: SqliteEventStoreOptions) {
+    this.#timers = options.timers ?? REAL_TIMERS;
+    this.#tailCacheSize = options.tailCacheSize ?? 8192;
+    this.#maxPending = options.maxPendingEvents ?? 100_000;
+    this.#durable = (options.durability ?? 'fsync') === 'fsync';
+    try {
+      this.#db = new Database(options.path);
+    } catch (err) {
+      throw new SluiceError('SLUICE_STORE_OPEN_FAILED', `cannot open the store at ${options.path}: ${(err as Error).message}`, { cause: err });
+    }
+    const db = this.#db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${this.#durable ? 'FULL' : 'OFF'}`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
+      CREATE INDEX IF NOT EXISTS events_log_seq ON events(log, seq);
+      CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, log TEXT NOT NULL, cursor INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
+        attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB);
+      CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
+    `);
+    this.#stmt = {
+      insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
+      read: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      lastSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
+      getGroup: db.prepare<[string], { log: string; cursor: number }>('SELECT log, cursor FROM groups WHERE grp = ?'),
+      putGroup: db.prepare<[string, string, number]>('INSERT INTO groups(grp, log, cursor) VALUES (?, ?, ?) ON CONFLICT(grp) DO UPDATE SET log = excluded.log, cursor = excluded.cursor'),
+      setCursor: db.prepare<[number, string]>('UPDATE groups SET cursor = ? WHERE grp = ?'),
+      groupsOf: db.prepare<[string], { grp: string; cursor: number }>('SELECT grp, cursor FROM groups WHERE log = ?'),
+      deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE grp = ?'),
+      deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
+      insertRetry: db.prepare<[string, number, number, number, string, Buffer | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
+      updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
+      deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
+      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND due_at <= ? ORDER BY due_at LIMIT ?'),
+      nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ?'),
+      countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
+      countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
+      cleanup: db.prepare<[string, string, number]>('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?)'),
+    };
+    this.#cleanupTimer = setInterval(() => this.#cleanup(), options.cleanupIntervalMs ?? 2000);
+    this.#cleanupTimer.unref();
+  }
+
+  append(log: string, events: readonly CloudEvent[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new SluiceError('SLUICE_STORE_CLOSED', 'the store is closed', { retryable: true }));
+    if (this.#pendingEvents + events.length > this.#maxPending) {
+      return Promise.reject(new SluiceError('SLUICE_STORE_OVERLOADED', 'too many events waiting to be stored', { retryable: true }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ log, events, resolve, reject });
+      this.#pendingEvents += events.length;
+      this.#scheduleFlush(true);
+    });
+  }
+
+  /** The highest sequence number ever assigned (0 for an empty store). */
+  lastSeq(): number {
+    return this.#stmt.lastSeq.get()?.seq ?? 0;
+  }
+
+  consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer {
+    if (this.#workers.has(group)) throw new SluiceError('SLUICE_STORE_GROUP_BUSY', `consumer group ${group} is already running`);
+    const existing = this.#stmt.getGroup.get(group);
+    let cursor: number;
+    if (existing && existing.log === log) {
+      cursor = existing.cursor;
+    } else {
+      this.#flushNow(); // a new group starts after everything accepted so far
+      cursor = this.lastSeq();
+      this.#stmt.putGroup.run(group, log, cursor);
+    }
+    const worker = new GroupWorker(this, log, group, cursor, options, handler, this.#timers);
+    this.#workers.set(group, worker);
+    worker.start();
+    return {
+      close: async (timeoutMs) => {
+        await worker.close(timeoutMs ?? 10_000);
+        this.#workers.delete(group);
+        this.#flushNow();
+      },
+    };
+  }
+
+  stats(log: string): LogStats {
+    const groups = this.#stmt.groupsOf.all(log);
+    const slowest = groups.length === 0 ? this.lastSeq() : Math.min(...groups.map((g) => this.#workers.get(g.grp)?.cursor ?? g.cursor));
+    return { backlog: this.#stmt.countAfter.get(log, slowest)?.n ?? 0, retrying: this.#stmt.countRetries.get(log)?.n ?? 0 };
+  }
+
+  async retainGroups(log: string, groups: readonly string[]): Promise<void> {
+    const keep = new Set(groups);
+    this.#db.transaction(() => {
+      for (const g of this.#stmt.groupsOf.all(log)) {
+        if (!keep.has(g.grp)) {
+          this.#stmt.deleteGroup.run(g.grp);
+          this.#stmt.deleteGroupRetries.run(g.grp);
+        }
+      }
+    })();
+    this.#retained.add(log);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#workers.values()].map((w) => w.close(10_000)));
+    this.#workers.clear();
+    this.#flushNow();
+    this.#closed = true;
+    clearInterval(this.#cleanupTimer);
+    if (this.#lazyFlushTimer !== undefined) this.#timers.clearTimeout(this.#lazyFlushTimer);
+    this.#db.close();
+  }
+
+  // ---- used by GroupWorker ----
+
+  /** Reads records after `after`, from the in-memory tail when it covers the range. */
+  readAfter(log: string, after: number, limit: number): LogRecord[] {
+    const tail = this.#tails.get(log);
+    if (tail && tail.length > 0 && tail[0]!.seq <= after + 1) {
+      let lo = 0;
+      let hi = tail.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (tail[mid]!.seq <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      return tail.slice(lo, lo + limit);
+    }
+    return this.#stmt.read.all(log, after, limit).map((r) => toRecord(r, 0));
+  }
+
+  dueRetries(group: string, now: number, limit: number): Array<LogRecord & { retryId: number }> {
+    return this.#stmt.dueRetries.all(group, now, limit).map((r) => ({ ...toRecord(r, r.attempt), retryId: r.id }));
+  }
+
+  nextRetryAt(group: string): number | undefined {
+    return this.#stmt.nextRetry.get(group)?.due_at ?? undefined;
+  }
+
+  commitCursor(group: string, cursor: number): void {
+    this.#cursorUpdates.set(group, cursor);
+    this.#scheduleFlush(false);
+  }
+
+  /** Records a disposition of a retried record (`retryId`) or schedules a first retry of a log record. */
+  recordRetry(group: string, record: LogRecord, retryId: number | undefined, disposition: Disposition): void {
+    if (disposition.kind === 'done') {
+      if (retryId !== undefined) this.#retryOps.push(() => this.#stmt.deleteRetry.run(retryId));
+    } else if (retryId !== undefined && disposition.event === undefined) {
+      this.#retryOps.push(() => this.#stmt.updateRetry.run(disposition.attempt, disposition.dueAt, retryId));
+    } else if (retryId !== undefined) {
+      const attrs = JSON.stringify(disposition.event!.attributes);
+      const data = disposition.event!.data ?? null;
+      this.#retryOps.push(() => this.#stmt.updateRetryEvent.run(disposition.attempt, disposition.dueAt, attrs, data, retryId));
+    } else {
+      const event = disposition.event ?? record.event;
+      const attrs = JSON.stringify(event.attributes);
+      const data = event.data ?? null;
+      this.#retryOps.push(() => this.#stmt.insertRetry.run(group, record.seq, disposition.attempt, disposition.dueAt, attrs, data));
+    }
+    this.#scheduleFlush(false);
+  }
+
+  /** Writes pending retry changes now (so a worker can query them). */
+  flushRetries(): void {
+    if (this.#retryOps.length > 0) this.#flushNow();
+  }
+
+  #scheduleFlush(urgent: boolean): void {
+    if (urgent) {
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flushNow());
+      }
+    } else if (this.#lazyFlushTimer === undefined && !this.#flushScheduled) {
+      // cursors and retry bookkeeping are batched: losing them in a crash only means a redelivery
+      this.#lazyFlushTimer = this.#timers.setTimeout(() => this.#flushNow(), 20);
+    }
+  }
+
+  #flushNow(): void {
+    this.#flushScheduled = false;
+    if (this.#lazyFlushTimer !== undefined) {
+      this.#timers.clearTimeout(this.#lazyFlushTimer);
+      this.#lazyFlushTimer = undefined;
+    }
+    if (this.#closed) return;
+    const pending = this.#pending;
+    const cursors = this.#cursorUpdates;
+    const retryOps = this.#retryOps;
+    if (pending.length === 0 && cursors.size === 0 && retryOps.length === 0) return;
+    this.#pending = [];
+    this.#pendingEvents = 0;
+    this.#cursorUpdates = new Map();
+    this.#retryOps = [];
+    const appended: Array<{ log: string; records: LogRecord[] }> = [];
+    try {
+      this.#db.transaction(() => {
+        for (const p of pending) {
+          const records: LogRecord[] = [];
+          for (const event of p.events) {
+            const info = this.#stmt.insert.run(p.log, JSON.stringify(event.attributes), event.data ?? null);
+            records.push({ seq: Number(info.lastInsertRowid), event, attempt: 0 });
+          }
+          appended.push({ log: p.log, records });
+        }
+        for (const [group, cursor] of cursors) this.#stmt.setCursor.run(cursor, group);
+        for (const op of retryOps) op();
+      })();
+    } catch (err) {
+      const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `store write failed: ${(err as Error).message}`, { retryable: true, cause: err });
+      for (const p of pending) p.reject(failure);
+      return;
+    }
+    const touched = new Set<string>();
+    for (const { log, records } of appended) {
+      let tail = this.#tails.get(log);
+      if (!tail) this.#tails.set(log, (tail = []));
+      for (const r of records) tail.push(r);
+      if (tail.length > this.#tailCacheSize * 2) tail.splice(0, tail.length - this.#tailCacheSize);
+      touched.add(log);
+    }
+    for (const p of pending) p.resolve();
+    for (const w of this.#workers.values()) if (touched.has(w.log)) w.wake();
+  }
+
+  #cleanup(): void {
+    if (this.#closed) return;
+    this.#flushNow();
+    for (const log of this.#retained) {
+      // Delete in slices so a large backlog never blocks the event loop for long.
+      for (let i = 0; i < 10; i++) {
+        if (this.#stmt.cleanup.run(log, log, 5000).changes < 5000) break;
+      }
+    }
+  }
+}
+
+/** One consumer group's read loop: a bounded window of records in flight, a cursor that advances in order. */
+class GroupWorker {
+  cursor: number;
+  #readPos: number;
+  readonly #window: number[] = [];
+  readonly #done = new Set<number>();
+  readonly #retriesInFlight = new Set<number>();
+  readonly #keyQueues = new Map<string, LogRecord[]>();
+  #inFlight = 0;
+  #closing = false;
+  #idle: Array<() => void> = [];
+  #retryTimer: unknown;
+  #retryTimerAt = Infinity;
+  #pumping = false;
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    readonly log: string,
+    private readonly group: string,
+    cursor: number,
+    private readonly options: ConsumeOptions,
+    private readonly handler: RecordHandler,
+    private readonly timers: StoreTimers,
+  ) {
+    this.cursor = cursor;
+    this.#readPos = cursor;
+  }
+
+  start(): void {
+    this.wake();
+    this.#scheduleRetries();
+  }
+
+  wake(): void {
+    if (this.#pumping || this.#closing) return;
+    this.#pumping = true;
+    try {
+      this.#pump();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pump(): void {
+    const max = this.options.maxInFlight;
+    // The window (records read but not yet behind the cursor) is bounded too, so one slow record cannot make
+    // the group read the whole log into memory.
+    while (!this.#closing && this.#inFlight < max && this.#window.length < max * 8) {
+      const batch = this.store.readAfter(this.log, this.#readPos, Math.min(512, max * 8 - this.#window.length));
+      if (batch.length === 0) break;
+      for (const record of batch) {
+        this.#readPos = record.seq;
+        this.#window.push(record.seq);
+        const filter = this.options.filter;
+        if (filter && !safeFilter(filter, record)) {
+          this.#done.add(record.seq);
+          continue;
+        }
+        this.#dispatch(record);
+      }
+      this.#advance();
+    }
+  }
+
+  #dispatch(record: LogRecord): void {
+    const key = this.options.orderingKey?.(record.event);
+    if (key !== undefined) {
+      const queue = this.#keyQueues.get(key);
+      if (queue) {
+        queue.push(record);
+        this.#inFlight++;
+        return;
+      }
+      this.#keyQueues.set(key, []);
+    }
+    this.#inFlight++;
+    this.#run(record, key);
+  }
+
+  #run(record: LogRecord, key: string | undefined): void {
+    this.handler(record).then(
+      (d) => this.#settled(record, key, d),
+      () => this.#settled(record, key, { kind: 'retry', attempt: record.attempt + 1, dueAt: this.timers.now() + 1000 }),
+    );
+  }
+
+  #settled(record: LogRecord, key: string | undefined, d: Disposition): void {
+    if (d.kind === 'retry' && key !== undefined) {
+      // Ordered delivery retries in place: later events with the same key wait behind this one.
+      const wait = Math.max(0, d.dueAt - this.timers.now());
+      this.timers.setTimeout(() => this.#run({ ...record, attempt: d.attempt, event: d.event ?? record.event }, key), wait);
+      return;
+    }
+    if (d.kind === 'retry') this.store.recordRetry(this.group, record, undefined, d);
+    this.#inFlight--;
+    this.#done.add(record.seq);
+    if (key !== undefined) {
+      const next = this.#keyQueues.get(key)!.shift();
+      if (next) this.#run(next, key);
+      else this.#keyQueues.delete(key);
+    }
+    this.#advance();
+    if (d.kind === 'retry') this.#scheduleRetryAt(d.dueAt);
+    this.#afterCompletion();
+  }
+
+  #advance(): void {
+    const before = this.cursor;
+    while (this.#window.length > 0 && this.#done.has(this.#window[0]!)) {
+      const seq = this.#window.shift()!;
+      this.#done.delete(seq);
+      this.cursor = seq;
+    }
+    if (this.cursor !== before) this.store.commitCursor(this.group, this.cursor);
+  }
+
+  #afterCompletion(): void {
+    if (this.#closing) {
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    this.wake();
+  }
+
+  #scheduleRetries(): void {
+    const at = this.store.nextRetryAt(this.group);
+    if (at !== undefined) this.#scheduleRetryAt(at);
+  }
+
+  #scheduleRetryAt(at: number): void {
+    if (this.#closing || at >= this.#retryTimerAt) return;
+    if (this.#retryTimer !== undefined) this.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimerAt = at;
+    this.#retryTimer = this.timers.setTimeout(() => this.#runDueRetries(), Math.max(0, at - this.timers.now()));
+  }
+
+  #runDueRetries(): void {
+    this.#retryTimer = undefined;
+    this.#retryTimerAt = Infinity;
+    if (this.#closing) return;
+    this.store.flushRetries();
+    const room = this.options.maxInFlight - this.#inFlight;
+    if (room > 0) {
+      const due = this.store.dueRetries(this.group, this.timers.now(), room + this.#retriesInFlight.size);
+      for (const record of due) {
+        if (this.#retriesInFlight.has(record.retryId)) continue;
+        this.#retriesInFlight.add(record.retryId);
+        this.#inFlight++;
+        const { retryId } = record;
+        const settle = (d: Disposition): void => {
+          this.#retriesInFlight.delete(retryId);
+          this.#inFlight--;
+          this.store.recordRetry(this.group, record, retryId, d);
+          if (d.kind === 'retry') this.#scheduleRetryAt(d.dueAt);
+          this.#afterCompletion();
+          this.#scheduleRetryAt(this.timers.now() + 50); // pick up the next due batch
+        };
+        this.handler(record).then(settle, () => settle({ kind: 'retry', attempt: record.attempt + 1, dueAt: this.timers.now() + 1000 }));
+      }
+    } else {
+      this.#scheduleRetryAt(this.timers.now() + 50);
+      return;
+    }
+    const next = this.store.nextRetryAt(this.group);
+    if (next !== undefined && next > this.timers.now()) this.#scheduleRetryAt(next);
+  }
+
+  close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    if (this.#retryTimer !== undefined) this.timers.clearTimeout(this.#retryTimer);
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+function safeFilter(filter: NonNullable<ConsumeOptions['filter']>, record: LogRecord): boolean {
+  try {
+    return filter(record.event);
+  } catch {
+    return false; // a filter that throws does not match, and does not stop the group
+  }
+}
