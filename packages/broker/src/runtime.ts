@@ -44,7 +44,36 @@ export interface RuntimeOptions {
   sender?: EventSender;
   cesql?: CesqlCompiler;
   now?: () => number;
+  /** Factories of the components that run beside brokers (sources, channels, …). */
+  components?: readonly ComponentFactory[];
 }
+
+/** What a runtime component (sources, channels, …) gets from the runtime when it starts. */
+export interface RuntimeContext {
+  /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly resolver: DestinationResolver;
+  readonly sender: EventSender;
+  readonly store: EventStore;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /**
+   * Serves `/{prefix}/…` on the runtime's HTTP server. Prefixes must not be a valid two-segment broker path:
+   * components use three or more segments (e.g. `/webhooks/{namespace}/{name}`).
+   */
+  route(prefix: string, handler: (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void): void;
+}
+
+/** A part of a configuration that runs beside the brokers (sources, channels, …). */
+export interface RuntimeComponent {
+  /** e.g. `PingSource default/heartbeat`, for logs and errors. */
+  readonly name: string;
+  start(ctx: RuntimeContext): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the components of a configuration; the CLI passes one factory per package (sources, channels, …). */
+export type ComponentFactory = (config: SluiceConfig) => RuntimeComponent[];
 
 /** A broker as the runtime exposes it. */
 export interface BrokerInfo {
@@ -62,6 +91,8 @@ export class SluiceRuntime {
   readonly #consumers: Consumer[] = [];
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
+  readonly #routes = new Map<string, (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void>();
+  readonly #components: RuntimeComponent[] = [];
   #url = '';
 
   private constructor(
@@ -138,6 +169,11 @@ export class SluiceRuntime {
         void ingress(req, res, segments);
         return;
       }
+      const route = segments.length > 2 ? this.#routes.get(segments[0]!) : undefined;
+      if (route) {
+        route(req, res, segments.slice(1));
+        return;
+      }
       req.resume();
       if (segments.length === 1 && (segments[0] === 'livez' || segments[0] === 'healthz')) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -169,6 +205,25 @@ export class SluiceRuntime {
       await this.store.retainGroups(logName(ns, broker.metadata.name), groups);
     }
     this.#ready = true;
+    const ctx: RuntimeContext = {
+      url: this.#url,
+      resolver,
+      sender: this.sender,
+      store: this.store,
+      logger: this.logger,
+      now: this.now,
+      route: (prefix, handler) => {
+        if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
+        this.#routes.set(prefix, handler);
+      },
+    };
+    for (const factory of this.options.components ?? []) {
+      for (const component of factory(this.config)) {
+        await component.start(ctx);
+        this.#components.push(component);
+        this.logger.info({ component: component.name }, 'started');
+      }
+    }
   }
 
   #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
@@ -220,6 +275,14 @@ export class SluiceRuntime {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#ready = false;
+    // Sources first, so nothing new arrives while deliveries drain.
+    for (const c of this.#components.reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.logger.error({ component: c.name, err: (err as Error).message }, 'error while stopping');
+      }
+    }
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));

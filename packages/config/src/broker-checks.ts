@@ -12,7 +12,8 @@ const SERVICE_API_VERSIONS = new Set(['v1', 'serving.knative.dev/v1']);
 /** Kinds a Destination `ref` may name when the resource is declared in the configuration. */
 export const ADDRESSABLE_KINDS = new Set(['Broker']);
 
-function checkDestination(
+/** Checks a Destination: ref kinds and declared targets, absolute http(s) uri. */
+export function checkDestination(
   r: LoadedResource,
   path: (string | number)[],
   dest: Destination,

@@ -12,4 +12,4 @@ export {
   type SourcePosition,
   type SluiceConfig,
 } from './load.js';
-export { ADDRESSABLE_KINDS, BROKER_CLASSES, brokerChecks, type CesqlValidator } from './broker-checks.js';
+export { ADDRESSABLE_KINDS, BROKER_CLASSES, brokerChecks, checkDestination, type CesqlValidator } from './broker-checks.js';
