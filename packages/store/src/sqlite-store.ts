@@ -329,6 +329,8 @@ class GroupWorker {
   readonly #done = new Set<number>();
   readonly #retriesInFlight = new Set<number>();
   readonly #keyQueues = new Map<string, LogRecord[]>();
+  #buffer: LogRecord[] = [];
+  #bufferIndex = 0;
   #inFlight = 0;
   #closing = false;
   #idle: Array<() => void> = [];
@@ -368,21 +370,23 @@ class GroupWorker {
     const max = this.options.maxInFlight;
     // The window (records read but not yet behind the cursor) is bounded too, so one slow record cannot make
     // the group read the whole log into memory.
-    while (!this.#closing && this.#inFlight < max && this.#window.length < max * 8) {
-      const batch = this.store.readAfter(this.log, this.#readPos, Math.min(512, max * 8 - this.#window.length));
-      if (batch.length === 0) break;
-      for (const record of batch) {
-        this.#readPos = record.seq;
-        this.#window.push(record.seq);
-        const filter = this.options.filter;
-        if (filter && !safeFilter(filter, record)) {
-          this.#done.add(record.seq);
-          continue;
-        }
-        this.#dispatch(record);
+    while (!this.#closing && this.#inFlight < max) {
+      if (this.#buffer.length === 0) {
+        const room = max * 8 - this.#window.length;
+        if (room <= 0) break;
+        this.#buffer = this.store.readAfter(this.log, this.#readPos, Math.min(512, room));
+        this.#bufferIndex = 0;
+        if (this.#buffer.length === 0) break;
       }
-      this.#advance();
+      const record = this.#buffer[this.#bufferIndex++]!;
+      if (this.#bufferIndex >= this.#buffer.length) this.#buffer = [];
+      this.#readPos = record.seq;
+      this.#window.push(record.seq);
+      const filter = this.options.filter;
+      if (filter && !safeFilter(filter, record)) this.#done.add(record.seq);
+      else this.#dispatch(record);
     }
+    this.#advance();
   }
 
   #dispatch(record: LogRecord): void {

@@ -1,0 +1,202 @@
+// The contract every EventStore implementation must meet. Run it against each implementation:
+//   runStoreContract('sqlite', () => ({ open: () => new SqliteEventStore({ path }), cleanup }))
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CloudEvent } from '@sluice/core';
+import type { Disposition, EventStore, LogRecord } from '../src/index.js';
+
+/** A place that stores can be opened on, several times (to check what survives a restart). */
+export interface StoreEnvironment {
+  open(): Promise<EventStore>;
+  cleanup(): Promise<void>;
+}
+
+const ev = (id: string, extra: Record<string, string> = {}): CloudEvent => ({
+  attributes: { specversion: '1.0', id, source: '/contract', type: 'test', ...extra },
+  data: Buffer.from(`data-${id}`),
+});
+
+function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (predicate()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+const done: Disposition = { kind: 'done' };
+
+/** Registers the contract tests for one implementation. */
+export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvironment>): void {
+  const withEnv = (title: string, body: (env: StoreEnvironment) => Promise<void>): void => {
+    test(`[${name}] ${title}`, async () => {
+      const env = await makeEnv();
+      try {
+        await body(env);
+      } finally {
+        await env.cleanup();
+      }
+    });
+  };
+
+  withEnv('delivers every appended event once to each group, with data intact', async (env) => {
+    const store = await env.open();
+    const got: Record<string, string[]> = { a: [], b: [] };
+    for (const g of ['a', 'b']) {
+      store.consume('log', g, { maxInFlight: 10 }, async (r) => {
+        got[g]!.push(`${String(r.event.attributes['id'])}:${r.event.data!.toString()}:${r.attempt}`);
+        return done;
+      });
+    }
+    await store.append('log', [ev('1'), ev('2')]);
+    await store.append('log', [ev('3')]);
+    await store.append('other', [ev('x')]);
+    await waitFor(() => got['a']!.length === 3 && got['b']!.length === 3, 'deliveries');
+    for (const g of ['a', 'b']) assert.deepEqual(got[g]!.sort(), ['1:data-1:0', '2:data-2:0', '3:data-3:0']);
+    await store.close();
+  });
+
+  withEnv('a new group starts at the end of the log', async (env) => {
+    const store = await env.open();
+    await store.append('log', [ev('old')]);
+    const got: string[] = [];
+    store.consume('log', 'late', { maxInFlight: 10 }, async (r) => {
+      got.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('new')]);
+    await waitFor(() => got.length === 1, 'the new event');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(got, ['new']);
+    await store.close();
+  });
+
+  withEnv('the filter skips records without calling the handler', async (env) => {
+    const store = await env.open();
+    const got: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10, filter: (e) => e.attributes['id'] !== 'skip' }, async (r) => {
+      got.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('a'), ev('skip'), ev('b')]);
+    await waitFor(() => got.length === 2, 'two deliveries');
+    assert.deepEqual(got.sort(), ['a', 'b']);
+    await store.close();
+  });
+
+  withEnv('never has more than maxInFlight records in the handler', async (env) => {
+    const store = await env.open();
+    let inFlight = 0;
+    let peak = 0;
+    let count = 0;
+    store.consume('log', 'g', { maxInFlight: 3 }, async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+      count++;
+      return done;
+    });
+    await store.append('log', Array.from({ length: 40 }, (_, i) => ev(String(i))));
+    await waitFor(() => count === 40, '40 deliveries');
+    assert.ok(peak <= 3, `peak in flight ${peak}`);
+    await store.close();
+  });
+
+  withEnv('a retry comes back at its due time with the next attempt number and the replacement event', async (env) => {
+    const store = await env.open();
+    const seen: LogRecord[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      seen.push(r);
+      if (r.attempt === 0) return { kind: 'retry', attempt: 1, dueAt: Date.now() + 100, event: ev('replaced') };
+      return done;
+    });
+    const t0 = Date.now();
+    await store.append('log', [ev('r')]);
+    await waitFor(() => seen.length === 2, 'the retry');
+    assert.equal(seen[1]!.attempt, 1);
+    assert.equal(seen[1]!.event.attributes['id'], 'replaced');
+    assert.ok(Date.now() - t0 >= 90, 'not before its due time');
+    await store.close();
+  });
+
+  withEnv('records still in a handler at shutdown are handed out again after a restart; finished ones are not', async (env) => {
+    let store = await env.open();
+    const first: string[] = [];
+    const consumer = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      first.push(id);
+      if (id === 'stuck') await new Promise(() => {}); // never finishes
+      return done;
+    });
+    await store.append('log', [ev('ok1'), ev('stuck'), ev('ok2')]);
+    await waitFor(() => first.length === 3, 'first deliveries');
+    await new Promise((r) => setTimeout(r, 100)); // let the cursor commit
+    await consumer.close(50);
+    await store.close();
+    store = await env.open();
+    const second: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      second.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await waitFor(() => second.includes('stuck'), 'redelivery of the unfinished record');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!second.includes('ok1'), `ok1 was finished before the stuck record and must not come back (${second.join(',')})`);
+    await store.close();
+  });
+
+  withEnv('a scheduled retry survives a restart', async (env) => {
+    let store = await env.open();
+    let attempts = 0;
+    store.consume('log', 'g', { maxInFlight: 10 }, async () => {
+      attempts++;
+      return { kind: 'retry', attempt: 1, dueAt: Date.now() + 300 };
+    });
+    await store.append('log', [ev('later')]);
+    await waitFor(() => attempts === 1, 'first attempt');
+    await new Promise((r) => setTimeout(r, 60));
+    await store.close();
+    store = await env.open();
+    const retried: LogRecord[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      retried.push(r);
+      return done;
+    });
+    await waitFor(() => retried.length === 1, 'the retry after restart');
+    assert.equal(retried[0]!.attempt, 1);
+    assert.equal(retried[0]!.event.attributes['id'], 'later');
+    await store.close();
+  });
+
+  withEnv('an ordering key hands out same-key records one at a time, in order, retries included', async (env) => {
+    const store = await env.open();
+    const order: string[] = [];
+    let active = 0;
+    let overlap = false;
+    let failedOnce = false;
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async (r) => {
+      if (r.event.attributes['partitionkey'] === 'k') {
+        active++;
+        if (active > 1) overlap = true;
+        await new Promise((res) => setTimeout(res, 3));
+        active--;
+        if (r.event.attributes['id'] === 'k1' && !failedOnce) {
+          failedOnce = true;
+          return { kind: 'retry', attempt: 1, dueAt: Date.now() + 20 };
+        }
+        order.push(String(r.event.attributes['id']));
+      }
+      return done;
+    });
+    await store.append('log', ['k0', 'k1', 'k2', 'k3'].map((id) => ev(id, { partitionkey: 'k' })).concat([ev('other', { partitionkey: 'z' })]));
+    await waitFor(() => order.length === 4, 'ordered deliveries');
+    assert.deepEqual(order, ['k0', 'k1', 'k2', 'k3']);
+    assert.equal(overlap, false);
+    await store.close();
+  });
+}
