@@ -1,4 +1,4 @@
-import { retryDelayMs, type CloudEvent, type EventPredicate, type Logger, type ResolvedDelivery } from '@sluice/core';
+import { isSluiceError, retryDelayMs, type CloudEvent, type EventPredicate, type Logger, type ResolvedDelivery } from '@sluice/core';
 import { deadLetterEvent, deliverOnce, type AttemptOutcome, type EventSender } from '@sluice/delivery';
 import type { Disposition, LogRecord } from '@sluice/store';
 import { TTL_EXTENSION, withoutTtl } from './admission.js';
@@ -63,6 +63,11 @@ export class TriggerDispatcher {
         try {
           await this.deps.ingestReply(reply);
         } catch (err) {
+          if (isSluiceError(err, 'SLUICE_EVENT_TTL_EXCEEDED')) {
+            // The loop guard did its job: the reply is dropped, the original delivery succeeded.
+            this.deps.logger.warn({ trigger: this.target.key, ceId: reply.attributes['id'], ceType: reply.attributes['type'] }, err.message);
+            return DONE;
+          }
           // Knative: when the reply cannot be stored the original delivery fails and is retried.
           this.deps.logger.warn({ trigger: this.target.key, err: (err as Error).message, ceId: event.attributes['id'] }, 'reply not accepted by the broker');
           return this.#retryOrDeadLetter(event, record.attempt, { kind: 'retry', status: undefined, body: Buffer.from(String((err as Error).message)), reason: 'reply rejected', retryAfterMs: undefined });

@@ -1,4 +1,4 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 
 /** A CESQL compiler for validation: throws an error with an optional 0-based `position` inside the expression. */
@@ -102,16 +102,15 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
         }
         checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
         if (spec.delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], spec.delivery.deadLetterSink, declared, report);
-        if (spec.filters && options.cesql) {
-          const cesql = options.cesql;
+        if (spec.filters) {
+          const cesql = options.cesql ?? compileCesql;
           walkFilters(spec.filters, ['spec', 'filters'], (f, p) => {
             if (f.cesql === undefined) return;
             try {
               cesql(f.cesql);
             } catch (err) {
               const pos = (err as { position?: number }).position;
-              const where = pos === undefined ? '' : ` (at character ${pos + 1} of the expression)`;
-              report(r, [...p, 'cesql'], `invalid CESQL expression${where}: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', pos);
+              report(r, [...p, 'cesql'], `invalid CESQL expression: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', pos);
             }
           });
         }

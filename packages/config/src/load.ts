@@ -147,6 +147,7 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
       if (doc.contents === null) continue; // empty document between separators
       const position = makePosition(doc, lc);
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+      if (value === null || value === undefined) continue; // a document with only comments or nothing
       const at = (path: readonly (string | number)[], message: string, code: string, atKey = false): void => {
         const { line, col } = position(path, atKey);
         errors.push({ file, line, col, message, code });

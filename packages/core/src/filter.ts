@@ -1,6 +1,7 @@
 import { SluiceError } from './errors.js';
 import { attributeString, type CloudEvent } from './event.js';
 import type { SubscriptionsAPIFilter } from './resources.js';
+import { compileCesql } from './cesql/index.js';
 
 /** A compiled event filter. */
 export type EventPredicate = (event: CloudEvent) => boolean;
@@ -10,9 +11,15 @@ export type CesqlCompiler = (expression: string) => EventPredicate;
 
 /** Options for {@link compileTriggerFilter}. */
 export interface FilterOptions {
-  /** Compiler for the `cesql` dialect. */
+  /** Compiler for the `cesql` dialect (default: Sluice's CESQL v1 engine). */
   cesql?: CesqlCompiler;
 }
+
+/** The default `cesql` dialect: compiled once; an expression that errors on an event does not match it. */
+export const compileCesqlFilter: CesqlCompiler = (expression) => {
+  const program = compileCesql(expression);
+  return (event) => program.matches(event.attributes);
+};
 
 const MATCH_ALL: EventPredicate = () => true;
 
@@ -77,8 +84,7 @@ export function compileSubscriptionsFilter(filter: SubscriptionsAPIFilter, optio
     const inner = compileSubscriptionsFilter(filter.not, options);
     return (event) => !inner(event);
   }
-  if (!options.cesql) throw new SluiceError('SLUICE_FILTER_CESQL_UNAVAILABLE', 'the cesql dialect needs a CESQL compiler');
-  return options.cesql(filter.cesql!);
+  return (options.cesql ?? compileCesqlFilter)(filter.cesql!);
 }
 
 /**

@@ -16,6 +16,7 @@ export {
 export { isIsoDuration, parseIsoDuration } from './duration.js';
 export {
   FILTER_DIALECTS,
+  compileCesqlFilter,
   compileSubscriptionsFilter,
   compileTriggerFilter,
   type CesqlCompiler,
@@ -38,3 +39,13 @@ export {
 } from './delivery-policy.js';
 export * from './resources.js';
 export { noopLogger, type Logger } from './logger.js';
+export {
+  CESQL_ERROR_CODES,
+  CesqlError,
+  compileCesql,
+  type CesqlErrorKind,
+  type CesqlEvent,
+  type CesqlProgram,
+  type CesqlResult,
+  type CesqlValue,
+} from './cesql/index.js';
