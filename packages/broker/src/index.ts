@@ -3,7 +3,9 @@ export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions
 export { createIngressHandler, readBody, sendError, type IngressBackend, type IngressOptions } from './http-ingress.js';
 export { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export {
+  EMBEDDED_BROKER_CLASSES,
   SluiceRuntime,
+  type BrokerClass,
   type BrokerInfo,
   type ComponentFactory,
   type RuntimeComponent,

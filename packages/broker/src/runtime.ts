@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
+  BROKER_CLASS_ANNOTATION,
   BROKER_DEFAULT_DELIVERY,
+  SluiceError,
   DEFAULT_NAMESPACE,
   DELIVERY_ORDER_ANNOTATION,
   compileTriggerFilter,
@@ -39,14 +41,27 @@ export interface RuntimeOptions {
   /** Store durability; `none` only for benchmarks that measure the rest of the path. */
   durability?: 'fsync' | 'none';
   logger?: Logger;
-  /** Storage port; default the embedded SQLite store in `dataDir`. */
+  /** Storage port of the embedded broker class; default the SQLite store in `dataDir`. */
   store?: EventStore;
+  /**
+   * Storage per broker class (the `eventing.knative.dev/broker.class` annotation), e.g. `Kafka`. Brokers without the
+   * annotation, or with `MTChannelBasedBroker` / `Sluice`, use the embedded store.
+   */
+  brokerClasses?: Readonly<Record<string, BrokerClass>>;
   sender?: EventSender;
   cesql?: CesqlCompiler;
   now?: () => number;
   /** Factories of the components that run beside brokers (sources, channels, …). */
   components?: readonly ComponentFactory[];
 }
+
+/** A broker class: opens the store that backs one broker of that class. */
+export interface BrokerClass {
+  open(broker: Broker, ctx: { logger: Logger }): EventStore;
+}
+
+/** Broker classes served by the embedded store. */
+export const EMBEDDED_BROKER_CLASSES: readonly string[] = ['MTChannelBasedBroker', 'Sluice'];
 
 /** What a runtime component (sources, channels, …) gets from the runtime when it starts. */
 export interface RuntimeContext {
@@ -93,6 +108,8 @@ export class SluiceRuntime {
   readonly #triggersByBroker = new Map<string, Trigger[]>();
   readonly #routes = new Map<string, (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void>();
   readonly #components: RuntimeComponent[] = [];
+  /** Store of each broker, by `namespace/name`. */
+  readonly #stores = new Map<string, EventStore>();
   #url = '';
 
   private constructor(
@@ -144,7 +161,10 @@ export class SluiceRuntime {
   }
 
   async #start(): Promise<void> {
-    for (const b of this.config.brokers) this.#brokers.set(objectKey(b.metadata), b);
+    for (const b of this.config.brokers) {
+      this.#brokers.set(objectKey(b.metadata), b);
+      this.#stores.set(objectKey(b.metadata), this.#openStore(b));
+    }
     for (const t of this.config.triggers) {
       const key = `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
       const list = this.#triggersByBroker.get(key) ?? [];
@@ -202,7 +222,7 @@ export class SluiceRuntime {
       for (const trigger of this.#triggersByBroker.get(brokerKey) ?? []) {
         groups.push(this.#startTrigger(broker, trigger, resolver));
       }
-      await this.store.retainGroups(logName(ns, broker.metadata.name), groups);
+      await this.#stores.get(brokerKey)!.retainGroups(logName(ns, broker.metadata.name), groups);
     }
     this.#ready = true;
     const ctx: RuntimeContext = {
@@ -248,7 +268,7 @@ export class SluiceRuntime {
     const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
     const group = `trigger:${target.key}`;
     this.#consumers.push(
-      this.store.consume(
+      this.#stores.get(objectKey(broker.metadata))!.consume(
         logName(brokerNs, broker.metadata.name),
         group,
         {
@@ -263,10 +283,18 @@ export class SluiceRuntime {
     return group;
   }
 
+  #openStore(broker: Broker): EventStore {
+    const cls = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
+    if (cls === undefined || EMBEDDED_BROKER_CLASSES.includes(cls)) return this.store;
+    const impl = this.options.brokerClasses?.[cls];
+    if (!impl) throw new SluiceError('SLUICE_BROKER_CLASS_UNSUPPORTED', `broker ${objectKey(broker.metadata)}: class "${cls}" is not available`);
+    return impl.open(broker, { logger: this.logger });
+  }
+
   #accept(namespace: string, name: string, events: CloudEvent[]): Promise<void> {
     const now = this.now();
     const admitted = events.map((e) => admitEvent(e, now));
-    return this.store.append(logName(namespace, name), admitted);
+    return this.#stores.get(`${namespace}/${name}`)!.append(logName(namespace, name), admitted);
   }
 
   /**
@@ -286,7 +314,7 @@ export class SluiceRuntime {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
-    await this.store.close();
+    for (const store of new Set([this.store, ...this.#stores.values()])) await store.close();
     await this.sender.close();
     this.server.closeAllConnections();
     await closed;
