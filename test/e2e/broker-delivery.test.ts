@@ -1,0 +1,148 @@
+// Knative delivery-spec scenarios (reference/knative.md §3, §5.1: dlq-test-N, redelivery, dead-letter extensions)
+// against the real CLI and real HTTP subscribers.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { postEvent, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function run(yaml: string, subscribers: Subscriber[]) {
+  const dir = tempDir();
+  const sluice = await startSluice({ yaml, dataDir: dir.path });
+  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  return sluice;
+}
+
+const brokerYaml = (delivery = '') => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+spec:
+  delivery:
+${delivery || '    retry: 0\n'}---
+`;
+
+const triggerYaml = (url: string, delivery = '') => `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: t
+spec:
+  broker: default
+  subscriber:
+    uri: ${url}
+${delivery ? `  delivery:\n${delivery}` : ''}`;
+
+test('dead-letter extensions: 422 with a body is final and dead-lettered at once with code and base64 data', async () => {
+  const sub = await startSubscriber(() => ({ status: 422, body: 'no thanks' }));
+  const dls = await startSubscriber();
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 3\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' }, '{"a":1}')).status, 202);
+  await dls.waitForCount(1);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sub.received.length, 1, '422 is not retried');
+  const e = dls.received[0]!.event!;
+  assert.equal(e.attributes['id'], 'e1');
+  assert.equal(e.attributes['knativeerrordest'], sub.url);
+  assert.equal(e.attributes['knativeerrorcode'], '422');
+  assert.equal(Buffer.from(String(e.attributes['knativeerrordata']), 'base64').toString(), 'no thanks');
+  assert.equal(e.data!.toString(), '{"a":1}', 'the original data is kept');
+  assert.equal(dls.received[0]!.headers['kn-namespace'], 'default');
+  assert.equal(dls.received[0]!.headers['prefer'], undefined, 'dead-letter sinks are not asked for replies');
+});
+
+test('dead-letter extensions: an unreachable subscriber is retried, then dead-lettered with code 500', async () => {
+  const dls = await startSubscriber();
+  const sluice = await run(brokerYaml() + triggerYaml('http://127.0.0.1:9/', `    retry: 2\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [dls]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await dls.waitForCount(1);
+  const e = dls.received[0]!.event!;
+  assert.equal(e.attributes['knativeerrordest'], 'http://127.0.0.1:9/');
+  assert.equal(e.attributes['knativeerrorcode'], '500');
+  assert.match(Buffer.from(String(e.attributes['knativeerrordata']), 'base64').toString(), /dispatch error/);
+});
+
+test('knativeerrordata carries at most 1024 bytes of the response body', async () => {
+  const sub = await startSubscriber(() => ({ status: 400, body: 'y'.repeat(5000) }));
+  const dls = await startSubscriber();
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await dls.waitForCount(1);
+  assert.equal(Buffer.from(String(dls.received[0]!.event!.attributes['knativeerrordata']), 'base64').length, 1024);
+});
+
+// dlq-test-N: attempts = 1 + retry from the first non-empty of (trigger.delivery, broker.delivery); the dead-letter
+// sink is the trigger's if set, else the broker's.
+for (const c of [
+  { name: 'broker retry and DLS only', broker: { retry: 3, dls: true }, trigger: undefined, attempts: 4, to: 'broker' },
+  { name: 'trigger retry overrides broker retry, broker DLS used', broker: { retry: 3, dls: true }, trigger: { retry: 1, dls: false }, attempts: 2, to: 'broker' },
+  { name: 'trigger DLS wins over broker DLS', broker: { retry: 1, dls: true }, trigger: { retry: 2, dls: true }, attempts: 3, to: 'trigger' },
+  { name: 'trigger with only a DLS keeps the broker retry', broker: { retry: 2, dls: false }, trigger: { retry: undefined, dls: true }, attempts: 3, to: 'trigger' },
+] as const) {
+  test(`delivery precedence (dlq-test): ${c.name}`, async () => {
+    const sub = await startSubscriber(() => ({ status: 500 }));
+    const brokerDls = await startSubscriber();
+    const triggerDls = await startSubscriber();
+    const b = `    retry: ${c.broker.retry}\n    backoffPolicy: linear\n    backoffDelay: PT0.02S\n` + (c.broker.dls ? `    deadLetterSink:\n      uri: ${brokerDls.url}\n` : '');
+    const t = c.trigger ? (c.trigger.retry !== undefined ? `    retry: ${c.trigger.retry}\n    backoffDelay: PT0.02S\n` : '') + (c.trigger.dls ? `    deadLetterSink:\n      uri: ${triggerDls.url}\n` : '') : '';
+    const sluice = await run(brokerYaml(b) + triggerYaml(sub.url, t), [sub, brokerDls, triggerDls]);
+    await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+    const target = c.to === 'broker' ? brokerDls : triggerDls;
+    await target.waitForCount(1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(sub.received.length, c.attempts, 'attempts at the subscriber');
+    assert.equal(target.received.length, 1);
+    assert.equal((c.to === 'broker' ? triggerDls : brokerDls).received.length, 0);
+  });
+}
+
+test('redelivery: a subscriber that fails the first attempts gets the event, once, with backoff between tries', async () => {
+  const sub = await startSubscriber((_, i) => ({ status: i < 3 ? 503 : 202 }));
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 5\n    backoffPolicy: exponential\n    backoffDelay: PT0.1S\n'), [sub]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 'redelivery' }, '{"n":1}');
+  await sub.waitForCount(4);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sub.received.length, 4);
+  const gaps = sub.received.slice(1).map((r, i) => r.at - sub.received[i]!.at);
+  // exponential from 0.1 s: 100, 200, 400 ms (timer slack allowed above, never below)
+  for (const [i, min] of [100, 200, 400].entries()) assert.ok(gaps[i]! >= min - 15, `gap ${i} was ${gaps[i]} ms, expected ≥ ${min}`);
+  assert.ok(sub.received.every((r) => r.event!.attributes['id'] === 'e1' && r.event!.data!.toString() === '{"n":1}'));
+});
+
+test('Retry-After on 429 is honoured when retryAfterMax is set', async () => {
+  const sub = await startSubscriber((_, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : {}));
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 2\n    backoffDelay: PT0.01S\n    retryAfterMax: PT5S\n'), [sub]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await sub.waitForCount(2);
+  assert.ok(sub.received[1]!.at - sub.received[0]!.at >= 950, 'waited for Retry-After');
+});
+
+test('per-attempt timeout: a hanging subscriber attempt is abandoned and retried', async () => {
+  const sub = await startSubscriber((_, i) => (i === 0 ? { hang: true } : {}));
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 1\n    backoffDelay: PT0.01S\n    timeout: PT0.3S\n'), [sub]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await sub.waitForCount(2, 5000);
+  assert.ok(sub.received[1]!.at - sub.received[0]!.at >= 300);
+});
+
+test('a reply that claims to be a CloudEvent but is invalid fails the delivery', async () => {
+  const sub = await startSubscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-type': 'x' }, body: '' }));
+  const dls = await startSubscriber();
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await dls.waitForCount(1);
+  assert.equal(dls.received[0]!.event!.attributes['knativeerrorcode'], '502');
+});
+
+test('a failing dead-letter sink is retried until it accepts: nothing is dropped', async () => {
+  const sub = await startSubscriber(() => ({ status: 500 }));
+  const dls = await startSubscriber((_, i) => ({ status: i < 3 ? 503 : 202 }));
+  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
+  await dls.waitForCount(4, 10_000);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(dls.received.length, 4);
+  assert.ok(dls.received.every((r) => r.event!.attributes['knativeerrorcode'] === '500'));
+});
