@@ -1,8 +1,9 @@
 import { brokerChecks, formatConfigError, loadConfig, type LoadResult } from '@sluice/config';
+import { sourceChecks } from '@sluice/sources';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
 export function loadAndCheck(files: readonly string[]): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks()] });
+  return loadConfig(files, { checks: [brokerChecks(), sourceChecks()] });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line, to stderr. */

@@ -1,11 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { SluiceRuntime } from '@sluice/broker';
+import { brokerChecks, loadConfig } from '@sluice/config';
+import { resolveBinding, runBoundCommand, sourceChecks, sourceComponents } from '@sluice/sources';
 import { loadAndCheck, printErrors } from './load.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 
-const collect = (value: string, previous: string[]): string[] => previous.concat([value]);
+const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
 function intArg(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -25,7 +27,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command('run')
     .description('run every Broker and Trigger in the given files or directories')
-    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect, [])
+    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .option('-p, --port <n>', 'HTTP port of the ingress and health endpoints', intArg('--port', 0), 8080)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'directory of the embedded store', '.sluice')
@@ -46,6 +48,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         dataDir: opts.dataDir,
         maxBodyBytes: opts.maxBodyBytes,
         logger,
+        components: [sourceComponents],
         ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
       });
       for (const b of runtime.brokers()) {
@@ -75,7 +78,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command('validate')
     .description('validate files without running them; prints file:line:col: message per error')
-    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect, [])
+    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .action((opts: { filename: string[] }) => {
       const result = loadAndCheck(opts.filename);
       if (result.errors.length > 0) {
@@ -125,6 +128,42 @@ export function buildProgram(onExit: (code: number) => void): Command {
     });
 
   program
+    .command('bind')
+    .description('run a command bound to a sink, as a Knative SinkBinding binds a workload (K_SINK, K_CE_OVERRIDES, K_CA_CERTS)')
+    .usage('(--sink <sink> | --binding <name[:namespace]> -f <file>) [options] -- <command> [args...]')
+    .argument('<command...>', 'the command to run, after --')
+    .option('--sink <sink>', 'broker:NAME[:NAMESPACE] or an http(s) URL')
+    .option('--binding <name[:namespace]>', 'use a SinkBinding from the -f files (by its name, or its Process subject name)')
+    .option('-f, --filename <path>', 'YAML file or directory with the SinkBinding (repeatable)', collect, [])
+    .option('--server <url>', 'base URL of the Sluice server, for broker sinks', process.env['SLUICE_SERVER'] ?? 'http://127.0.0.1:8080')
+    .option('--ce-override <key=value>', 'CloudEvent extension every event must carry, passed in K_CE_OVERRIDES (repeatable)', collect, [])
+    .option('--sink-timeout <seconds>', 'passed as K_SINK_TIMEOUT', intArg('--sink-timeout', 1))
+    .option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced', process.env['SLUICE_SERVICE_URL_TEMPLATE'])
+    .action(async (command: string[], opts: { sink?: string; binding?: string; filename: string[]; server: string; ceOverride: string[]; sinkTimeout?: number; serviceUrlTemplate?: string }) => {
+      let config;
+      if (opts.filename.length > 0) {
+        // bind serves no webhook, so the webhook secrets of the same files need not be readable here.
+        const result = loadConfig(opts.filename, { checks: [brokerChecks(), sourceChecks({ checkSecrets: false })] });
+        if (result.errors.length > 0) {
+          printErrors(result);
+          onExit(2);
+          return;
+        }
+        config = result.config;
+      }
+      let binding;
+      try {
+        binding = resolveBinding(opts, config);
+      } catch (err) {
+        process.stderr.write(`sluice bind: ${(err as Error).message}\n`);
+        onExit(2);
+        return;
+      }
+      process.stderr.write(`sluice bind: K_SINK=${binding.sinkUrl}\n`);
+      onExit(await runBoundCommand(command, binding.env));
+    });
+
+  program
     .command('event-display')
     .description('run a subscriber that prints every CloudEvent it receives (like Knative event_display)')
     .option('-p, --port <n>', 'port to listen on', intArg('--port', 0), 8081)
@@ -150,9 +189,12 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     code = c;
     process.exitCode = c;
   });
-  program.exitOverride((err) => {
-    throw Object.assign(new Error(err.message), { exitCode: err.exitCode === 1 ? 2 : err.exitCode });
-  });
+  // Usage errors exit 2 (commander uses 1); subcommands need the override too.
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride((err) => {
+      throw Object.assign(new Error(err.message), { exitCode: err.exitCode === 1 ? 2 : err.exitCode });
+    });
+  }
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {

@@ -10,6 +10,10 @@ export interface KindInfo {
 export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['eventing.knative.dev/v1'], kind: 'Broker', schema: 'broker.json' },
   { apiVersions: ['eventing.knative.dev/v1'], kind: 'Trigger', schema: 'trigger.json' },
+  { apiVersions: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta2'], kind: 'PingSource', schema: 'pingsource.json' },
+  { apiVersions: ['sources.knative.dev/v1'], kind: 'ContainerSource', schema: 'containersource.json' },
+  { apiVersions: ['sources.knative.dev/v1'], kind: 'SinkBinding', schema: 'sinkbinding.json' },
+  { apiVersions: ['sources.triggermesh.io/v1alpha1'], kind: 'WebhookSource', schema: 'webhooksource.json' },
 ];
 
 /** Finds the kind entry for an apiVersion and kind. */

@@ -1,0 +1,58 @@
+import { checkDestination, type LoadedResource, type SemanticCheck } from '@sluice/config';
+import type { Destination } from '@sluice/core';
+import { checkContainerSource, type ContainerSource } from './container-source.js';
+import { checkPingSpec, type PingSource } from './ping-source.js';
+import { defaultSecretSources, type SecretSources } from './secret-value.js';
+import { checkSinkBinding, type SinkBinding } from './sink-binding.js';
+import type { SpecProblem } from './spec-problem.js';
+import { checkWebhookSource, type WebhookSource } from './webhook-source.js';
+
+/** The kinds this package runs. */
+export const SOURCE_KINDS: readonly string[] = ['PingSource', 'ContainerSource', 'SinkBinding', 'WebhookSource'];
+
+function dotted(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function problemsOf(r: LoadedResource, secrets: SecretSources | false): SpecProblem[] {
+  switch (r.kind) {
+    case 'PingSource':
+      return checkPingSpec((r.value as unknown as PingSource).spec);
+    case 'ContainerSource':
+      return checkContainerSource(r.value as unknown as ContainerSource);
+    case 'SinkBinding':
+      return checkSinkBinding(r.value as unknown as SinkBinding, r.namespace);
+    case 'WebhookSource':
+      return checkWebhookSource(r.value as unknown as WebhookSource, secrets);
+    default:
+      return [];
+  }
+}
+
+/** Options of {@link sourceChecks}. */
+export interface SourceCheckOptions {
+  /** Where `valueFromEnv`/`valueFromFile` secrets are read (default: this process's environment and files). */
+  readonly secrets?: SecretSources;
+  /** Whether secrets must be readable now (default true: `sluice run` needs them; `sluice bind` does not). */
+  readonly checkSecrets?: boolean;
+}
+
+/**
+ * Checks of the source kinds that the schemas cannot express: cron syntax and time zone, data/dataBase64, missing
+ * commands, signature and password secrets (readable, unless `checkSecrets` is false), SinkBinding subjects, and
+ * every sink.
+ */
+export function sourceChecks(options: SourceCheckOptions = {}): SemanticCheck {
+  const secrets = options.checkSecrets === false ? false : (options.secrets ?? defaultSecretSources);
+  return (config, report) => {
+    const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
+    for (const r of config.resources) {
+      if (!SOURCE_KINDS.includes(r.kind)) continue;
+      for (const p of problemsOf(r, secrets)) {
+        report(r, p.path, `${dotted(p.path)}: ${p.message}`, p.code ?? 'SLUICE_CONFIG_SOURCE_INVALID', p.offset);
+      }
+      const sink = (r.value['spec'] as { sink?: Destination } | undefined)?.sink;
+      if (sink) checkDestination(r, ['spec', 'sink'], sink, declared, report);
+    }
+  };
+}

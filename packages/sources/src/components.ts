@@ -1,0 +1,39 @@
+import type { SluiceConfig } from '@sluice/config';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
+import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
+import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
+import { WebhookRouter, WebhookSourceComponent, type WebhookSource, type WebhookSourceDeps } from './webhook-source.js';
+
+/** Collaborators for every source of a configuration (tests inject clocks, timers, spawn). */
+export interface SourceDeps {
+  readonly ping?: PingSourceDeps;
+  readonly container?: ContainerSourceDeps;
+  readonly webhook?: WebhookSourceDeps;
+}
+
+/** Builds the runtime components of every source in a validated configuration. */
+export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = {}): RuntimeComponent[] {
+  const out: RuntimeComponent[] = [];
+  const router = new WebhookRouter();
+  for (const r of config.resources) {
+    switch (r.kind) {
+      case 'PingSource':
+        out.push(new PingSourceComponent(r.value as unknown as PingSource, deps.ping));
+        break;
+      case 'ContainerSource':
+        out.push(new ContainerSourceComponent(r.value as unknown as ContainerSource, deps.container));
+        break;
+      case 'WebhookSource':
+        out.push(new WebhookSourceComponent(r.value as unknown as WebhookSource, router, deps.webhook));
+        break;
+      default:
+        break;
+    }
+  }
+  for (const { binding } of sinkBindings(config)) out.push(new SinkBindingComponent(binding));
+  return out;
+}
+
+/** The factory `sluice run` passes to the runtime: PingSource, ContainerSource, SinkBinding and WebhookSource. */
+export const sourceComponents: ComponentFactory = (config) => createSourceComponents(config);

@@ -1,0 +1,182 @@
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Logger } from '@sluice/core';
+import { RestartBackoff, type BackoffOptions } from './restart-backoff.js';
+import { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
+
+/** What to run. */
+export interface ProcessSpec {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The complete environment of the child. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+/** The spawn function, injectable for tests. */
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+/** Options of {@link ProcessSupervisor}. */
+export interface SupervisorOptions {
+  /** Receives the child's output lines (`stream`: stdout or stderr) and lifecycle messages. */
+  readonly logger: Logger;
+  readonly timers?: Timers;
+  readonly now?: Clock;
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Time between SIGTERM and SIGKILL on stop. Default 5 s. */
+  readonly stopGraceMs?: number;
+  readonly spawn?: SpawnFn;
+}
+
+/** Default time a stopping child gets between SIGTERM and SIGKILL. */
+export const DEFAULT_STOP_GRACE_MS = 5000;
+
+const MAX_LINE = 8192;
+
+// Children run in their own process group (so a shell's children stop with it). If Sluice exits without stopping
+// them (an uncaught error), this last-chance hook kills the groups: one hook per process, not one per child.
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const g of liveGroups) signalGroup(g, 'SIGKILL');
+    });
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Runs a process and keeps it running, as a Deployment keeps a pod's container running: it is restarted after every
+ * exit (whatever the code) with exponential backoff, and stopped with SIGTERM then SIGKILL after a grace period.
+ * Output lines go to the logger.
+ */
+export class ProcessSupervisor {
+  readonly #spec: ProcessSpec;
+  readonly #logger: Logger;
+  readonly #timers: Timers;
+  readonly #now: Clock;
+  readonly #backoff: RestartBackoff;
+  readonly #graceMs: number;
+  readonly #spawn: SpawnFn;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #restartTimer: TimerHandle | undefined;
+  #stopping = false;
+  #starts = 0;
+
+  constructor(spec: ProcessSpec, options: SupervisorOptions) {
+    this.#spec = spec;
+    this.#logger = options.logger;
+    this.#timers = options.timers ?? realTimers;
+    this.#now = options.now ?? Date.now;
+    this.#backoff = new RestartBackoff(options.backoff);
+    this.#graceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.#spawn = options.spawn ?? ((c, a, o) => nodeSpawn(c, a as string[], o));
+  }
+
+  /** Pid of the running child, if any. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** How many times the process was started (1 + restarts). */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  /** Starts the process; returns at once (spawn failures are retried like crashes). */
+  start(): void {
+    this.#stopping = false;
+    this.#launch();
+  }
+
+  #launch(): void {
+    this.#restartTimer = undefined;
+    if (this.#stopping) return;
+    this.#starts++;
+    const startedAt = this.#now();
+    let child: ChildProcess;
+    try {
+      child = this.#spawn(this.#spec.command, this.#spec.args, {
+        env: this.#spec.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        ...(this.#spec.cwd !== undefined ? { cwd: this.#spec.cwd } : {}),
+      });
+    } catch (err) {
+      this.#ended(startedAt, undefined, undefined, err as Error);
+      return;
+    }
+    this.#child = child;
+    let resolveExited!: () => void;
+    this.#exited = new Promise((r) => (resolveExited = r));
+    if (child.pid !== undefined) {
+      trackGroup(child.pid);
+      this.#logger.info({ pid: child.pid, command: this.#spec.command, start: this.#starts }, 'process started');
+    }
+    if (child.stdout) this.#pipe(child.stdout, 'stdout');
+    if (child.stderr) this.#pipe(child.stderr, 'stderr');
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
+      if (done) return;
+      done = true;
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
+      if (this.#child === child) this.#child = undefined;
+      resolveExited();
+      this.#ended(startedAt, code, signal, err);
+    };
+    child.once('error', (err) => finish(null, null, err));
+    child.once('exit', (code, signal) => finish(code, signal));
+  }
+
+  #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
+    const rl = createInterface({ input: stream, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      this.#logger.info({ stream: name }, line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
+    });
+  }
+
+  #ended(startedAt: number, code: number | null | undefined, signal: NodeJS.Signals | null | undefined, err?: Error): void {
+    if (this.#stopping) {
+      this.#logger.info({ code, signal }, 'process stopped');
+      return;
+    }
+    const ranMs = this.#now() - startedAt;
+    const delay = this.#backoff.next(ranMs);
+    const why = err ? `could not start: ${err.message}` : signal ? `killed by ${signal}` : `exited with code ${code}`;
+    this.#logger.warn({ code, signal, ranMs, restartInMs: delay, error: err?.message }, `process ${why}; restarting in ${delay} ms`);
+    this.#restartTimer = this.#timers.setTimeout(() => this.#launch(), delay);
+  }
+
+  /** Stops the process (SIGTERM to its process group, SIGKILL after the grace period) and cancels restarts. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#restartTimer !== undefined) this.#timers.clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    const child = this.#child;
+    if (!child || child.pid === undefined) return;
+    const pid = child.pid;
+    signalGroup(pid, 'SIGTERM');
+    const kill = this.#timers.setTimeout(() => {
+      this.#logger.warn({ pid, graceMs: this.#graceMs }, 'process did not stop in time; sending SIGKILL');
+      signalGroup(pid, 'SIGKILL');
+    }, this.#graceMs);
+    await this.#exited;
+    this.#timers.clearTimeout(kill);
+  }
+}

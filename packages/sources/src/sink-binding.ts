@@ -1,0 +1,127 @@
+import { DEFAULT_NAMESPACE, type Destination, type ObjectMeta } from '@sluice/core';
+import type { LoadedResource, SluiceConfig } from '@sluice/config';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import { checkOverrideKey, encodeCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
+import type { SpecProblem } from './spec-problem.js';
+
+/** The subject kind Sluice binds: a process started with `sluice bind --binding`. */
+export const PROCESS_SUBJECT = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Process' } as const;
+
+/** `sources.knative.dev/v1 SinkBinding`. */
+export interface SinkBinding {
+  apiVersion: 'sources.knative.dev/v1';
+  kind: 'SinkBinding';
+  metadata: ObjectMeta;
+  spec: {
+    subject: { apiVersion: string; kind: string; namespace?: string; name?: string; selector?: Record<string, unknown> };
+    sink: Destination;
+    ceOverrides?: CloudEventOverrides;
+  };
+}
+
+/** Variables Sluice sets and the user may not override: the Knative SinkBinding contract. */
+export const INJECTED_VARIABLES: readonly string[] = ['K_SINK', 'K_CE_OVERRIDES', 'K_CA_CERTS'];
+
+/** What a bound process is told. */
+export interface BindingInput {
+  /** The resolved sink URL. */
+  readonly sinkUrl: string;
+  readonly ceOverrides?: CloudEventOverrides | undefined;
+  /** PEM certificates of the sink (`Destination.CACerts`). */
+  readonly caCerts?: string | undefined;
+  readonly namespace: string;
+  readonly name: string;
+  /** Seconds; becomes `K_SINK_TIMEOUT`. */
+  readonly sinkTimeoutSeconds?: number | undefined;
+}
+
+/** The variables of a binding: `injected` always win; `defaults` may be overridden by the user's own env. */
+export interface BindingVariables {
+  readonly injected: Readonly<Record<string, string>>;
+  readonly defaults: Readonly<Record<string, string>>;
+}
+
+/**
+ * The Knative container contract: `K_SINK`, `K_CE_OVERRIDES` (when overrides are set), `K_CA_CERTS` (when the sink has
+ * CACerts); plus `NAMESPACE`, `NAME` and `K_SINK_TIMEOUT` (when set), which Knative's adapter framework reads.
+ */
+export function bindingVariables(input: BindingInput): BindingVariables {
+  const injected: Record<string, string> = { K_SINK: input.sinkUrl };
+  if (input.ceOverrides?.extensions && Object.keys(input.ceOverrides.extensions).length > 0) {
+    injected['K_CE_OVERRIDES'] = encodeCeOverrides(input.ceOverrides);
+  }
+  if (input.caCerts) injected['K_CA_CERTS'] = input.caCerts;
+  const defaults: Record<string, string> = { NAMESPACE: input.namespace, NAME: input.name };
+  if (input.sinkTimeoutSeconds !== undefined) defaults['K_SINK_TIMEOUT'] = String(input.sinkTimeoutSeconds);
+  return { injected, defaults };
+}
+
+/** The SinkBinding resources of a configuration. */
+export function sinkBindings(config: SluiceConfig): { resource: LoadedResource; binding: SinkBinding }[] {
+  return config.resources.filter((r) => r.kind === 'SinkBinding').map((r) => ({ resource: r, binding: r.value as unknown as SinkBinding }));
+}
+
+/**
+ * Finds the SinkBinding for `sluice bind --binding NAME[:NAMESPACE]`: a SinkBinding with that name, or one whose
+ * subject is the Process of that name.
+ */
+export function findSinkBinding(config: SluiceConfig, name: string, namespace: string = DEFAULT_NAMESPACE): SinkBinding | undefined {
+  const all = sinkBindings(config).filter((b) => b.resource.namespace === namespace);
+  return (
+    all.find((b) => b.resource.name === name)?.binding ??
+    all.find((b) => b.binding.spec.subject.kind === PROCESS_SUBJECT.kind && b.binding.spec.subject.name === name)?.binding
+  );
+}
+
+/** Checks a SinkBinding's subject: Sluice binds only `sluice.dev/v1alpha1 Process` subjects, by name. */
+export function checkSinkBinding(binding: SinkBinding, namespace: string): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const subject = binding.spec.subject;
+  if (subject.apiVersion !== PROCESS_SUBJECT.apiVersion || subject.kind !== PROCESS_SUBJECT.kind) {
+    problems.push({
+      path: ['spec', 'subject', subject.kind !== PROCESS_SUBJECT.kind ? 'kind' : 'apiVersion'],
+      message:
+        `unsupported subject ${subject.apiVersion} ${subject.kind}: Sluice runs no Kubernetes workloads; use apiVersion ` +
+        `${PROCESS_SUBJECT.apiVersion}, kind ${PROCESS_SUBJECT.kind} and start the process with ` +
+        `"sluice bind --binding ${binding.metadata.name} -f FILE -- COMMAND"`,
+      code: 'SLUICE_CONFIG_UNSUPPORTED_SUBJECT',
+    });
+  }
+  if (subject.selector !== undefined) {
+    problems.push({ path: ['spec', 'subject', 'selector'], message: 'selector subjects are not supported: name the Process with subject.name', code: 'SLUICE_CONFIG_UNSUPPORTED_SUBJECT' });
+  } else if (subject.name === undefined || subject.name === '') {
+    problems.push({ path: ['spec', 'subject'], message: 'the subject needs a name (the name given to sluice bind --binding)' });
+  }
+  if (subject.namespace !== undefined && subject.namespace !== namespace) {
+    problems.push({ path: ['spec', 'subject', 'namespace'], message: `the subject must be in the SinkBinding's namespace "${namespace}"` });
+  }
+  for (const key of Object.keys(binding.spec.ceOverrides?.extensions ?? {})) {
+    const err = checkOverrideKey(key);
+    if (err) problems.push({ path: ['spec', 'ceOverrides', 'extensions', key], message: err });
+  }
+  return problems;
+}
+
+/**
+ * A SinkBinding inside `sluice run`: nothing runs (the process is started by `sluice bind`), but the resolved sink
+ * is logged so that the user sees what a bound process will get.
+ */
+export class SinkBindingComponent implements RuntimeComponent {
+  readonly name: string;
+  readonly #binding: SinkBinding;
+
+  constructor(binding: SinkBinding) {
+    this.#binding = binding;
+    this.name = `SinkBinding ${binding.metadata.namespace ?? DEFAULT_NAMESPACE}/${binding.metadata.name}`;
+  }
+
+  async start(ctx: RuntimeContext): Promise<void> {
+    const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
+    ctx.logger.child({ source: this.name }).info(
+      { sink: ctx.resolver.resolve(this.#binding.spec.sink, ns), subject: this.#binding.spec.subject.name },
+      `bind a process with: sluice bind --binding ${this.#binding.metadata.name}${ns === DEFAULT_NAMESPACE ? '' : `:${ns}`} -f FILE --server ${ctx.url} -- COMMAND`,
+    );
+  }
+
+  async stop(): Promise<void> {}
+}

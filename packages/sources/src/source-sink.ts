@@ -1,0 +1,111 @@
+import { toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Logger } from '@sluice/core';
+import { deliverWithRetries, type EventSender, type Sleep } from '@sluice/delivery';
+
+/**
+ * How sources retry their sends, as Knative's adapters do (sdk-go: 5 retries, exponential from 50 ms), with Sluice's
+ * per-attempt timeout. Which responses are retried follows Sluice's delivery rules (docs/sources.md).
+ */
+export const SOURCE_DELIVERY: DeliverySpec = { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S', timeout: 'PT30S' };
+
+/** The outcome of sending one event to a sink, with its retries. */
+export type SinkResult =
+  | { readonly ok: true; readonly status: number; readonly attempts: number }
+  | {
+      readonly ok: false;
+      /** Last HTTP status, or undefined when the sink could not be reached. */
+      readonly status: number | undefined;
+      /** Whether the last failure was of a retryable kind (sink down or overloaded) rather than a refusal. */
+      readonly retryable: boolean;
+      readonly reason: string;
+      /** Start of the sink's response body (or of the transport error), for logs and error bodies. */
+      readonly excerpt: string;
+      readonly attempts: number;
+    };
+
+/** Options of {@link SinkClient}. */
+export interface SinkClientOptions {
+  readonly sender: EventSender;
+  /** The resolved sink URL. */
+  readonly url: string;
+  /** Namespace of the source, sent as `Kn-Namespace` like Knative adapters do. */
+  readonly namespace: string;
+  readonly logger: Logger;
+  /** Default: {@link SOURCE_DELIVERY}. */
+  readonly policy?: DeliveryPolicy;
+  readonly sleep?: Sleep;
+  readonly now?: () => number;
+}
+
+const EXCERPT_BYTES = 256;
+
+/** The first bytes of a response body as one printable line. */
+export function excerptOf(body: Buffer | undefined): string {
+  if (!body || body.length === 0) return '';
+  const text = body.subarray(0, EXCERPT_BYTES).toString('utf8').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return body.length > EXCERPT_BYTES ? `${text}…` : text;
+}
+
+function abortableSleep(signal: AbortSignal | undefined): Sleep {
+  return (ms) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
+}
+
+/**
+ * Sends a source's events to its sink with the source's own retries (the delivery package's retry loop), and logs
+ * one clear line when the sink refuses: status, body excerpt, event id.
+ */
+export class SinkClient {
+  readonly #o: SinkClientOptions;
+  readonly #policy: DeliveryPolicy;
+
+  constructor(options: SinkClientOptions) {
+    this.#o = options;
+    this.#policy = options.policy ?? toDeliveryPolicy(SOURCE_DELIVERY);
+  }
+
+  /** The sink URL. */
+  get url(): string {
+    return this.#o.url;
+  }
+
+  /** Sends one event; never throws. An aborted signal stops retrying (the attempt in flight finishes). */
+  async send(event: CloudEvent, signal?: AbortSignal): Promise<SinkResult> {
+    const { outcome, attempts } = await deliverWithRetries(
+      this.#o.sender,
+      { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false },
+      event,
+      this.#policy,
+      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}) },
+    );
+    if (outcome.kind === 'success') {
+      this.#o.logger.debug({ sink: this.#o.url, ceId: event.attributes['id'], status: outcome.status, attempts }, 'event sent');
+      return { ok: true, status: outcome.status, attempts };
+    }
+    const excerpt = excerptOf(outcome.body);
+    const what = outcome.status === undefined ? outcome.reason : `HTTP ${outcome.status}`;
+    this.#o.logger.warn(
+      {
+        sink: this.#o.url,
+        ceId: event.attributes['id'],
+        ceType: event.attributes['type'],
+        status: outcome.status,
+        attempts,
+        response: excerpt,
+      },
+      `sink refused event ${String(event.attributes['id'])}: ${what} after ${attempts} attempt${attempts === 1 ? '' : 's'}${excerpt && outcome.status !== undefined ? `: ${excerpt}` : ''}`,
+    );
+    return { ok: false, status: outcome.status, retryable: outcome.kind === 'retry', reason: outcome.reason, excerpt, attempts };
+  }
+}

@@ -1,0 +1,446 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  DEFAULT_NAMESPACE,
+  isSluiceError,
+  noopLogger,
+  parseIsoDuration,
+  SluiceError,
+  toDeliveryPolicy,
+  validateEvent,
+  type CloudEvent,
+  type DeliverySpec,
+  type Destination,
+  type Logger,
+  type ObjectMeta,
+} from '@sluice/core';
+import { readBody, sendError, type RuntimeComponent, type RuntimeContext } from '@sluice/broker';
+import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
+import { defaultSecretSources, resolveValue, type SecretSources, type ValueFromField } from './secret-value.js';
+import {
+  DEFAULT_SIGNATURE_TOLERANCE,
+  standardWebhooksKey,
+  verifyGithubSignature,
+  verifyStandardWebhooks,
+  type SignatureCheck,
+  type SignatureType,
+} from './signature.js';
+import { SinkClient } from './source-sink.js';
+import type { SpecProblem } from './spec-problem.js';
+import type { Clock } from './timers.js';
+
+/** Parts of the HTTP request TriggerMesh's WebhookSource can copy into extensions. */
+export type ExtensionAttributesFrom = 'method' | 'path' | 'host' | 'queries' | 'headers';
+
+/** `sources.triggermesh.io/v1alpha1 WebhookSource` spec, plus Sluice's `signature`. */
+export interface WebhookSourceSpec {
+  eventType: string;
+  eventSource?: string;
+  eventExtensionAttributes?: { from?: ExtensionAttributesFrom[] };
+  basicAuthUsername?: string;
+  basicAuthPassword?: ValueFromField;
+  corsAllowOrigin?: string;
+  signature?: { type: SignatureType; secret: ValueFromField; tolerance?: string };
+  sink: Destination;
+  ceOverrides?: CloudEventOverrides;
+}
+
+/** `sources.triggermesh.io/v1alpha1 WebhookSource`. */
+export interface WebhookSource {
+  apiVersion: 'sources.triggermesh.io/v1alpha1';
+  kind: 'WebhookSource';
+  metadata: ObjectMeta;
+  spec: WebhookSourceSpec;
+}
+
+/** First path segment of webhook URLs: `/webhooks/{namespace}/{name}`. */
+export const WEBHOOK_ROUTE = 'webhooks';
+
+/** Annotation raising or lowering the body limit of one webhook (bytes). */
+export const MAX_BODY_ANNOTATION = 'sluice.dev/max-body-bytes';
+
+/** Default body limit: the broker ingress default, since the event goes there next. */
+export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The webhook source's retries towards its sink: short, because the webhook producer waits for the answer (worst case
+ * about 9 s, under GitHub's 10 s limit). A producer that gets 502/503 retries on its own schedule.
+ */
+export const WEBHOOK_DELIVERY: DeliverySpec = { retry: 2, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S', timeout: 'PT3S' };
+
+/** Headers that carry a delivery id, used as the event `id` in this order (else a UUID). */
+export const DELIVERY_ID_HEADERS: readonly string[] = ['ce-id', 'webhook-id', 'x-github-delivery', 'x-gitlab-event-uuid'];
+
+// Credentials never become event attributes.
+const PRIVATE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/** The `source` of a webhook's events: `spec.eventSource`, else TriggerMesh's default `{namespace}.{name}`. */
+export function webhookEventSource(src: WebhookSource): string {
+  return src.spec.eventSource ?? `${src.metadata.namespace ?? DEFAULT_NAMESPACE}.${src.metadata.name}`;
+}
+
+/** The path a webhook is served at. */
+export function webhookPath(namespace: string, name: string): string {
+  return `/${WEBHOOK_ROUTE}/${namespace}/${name}`;
+}
+
+/**
+ * TriggerMesh's extension-name rule: lower-case, keep `[a-z0-9]`, cut to 20 characters; `data`, `path`, `method` and
+ * `host` (reserved or already used) become `data0`.
+ */
+export function sanitizeExtensionName(name: string): string {
+  let n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (n.length > 20) n = n.slice(0, 20);
+  return n === 'data' || n === 'path' || n === 'method' || n === 'host' ? 'data0' : n;
+}
+
+/** The delivery id of a request, if it carries one. */
+export function deliveryIdOf(headers: IncomingMessage['headers']): string | undefined {
+  for (const h of DELIVERY_ID_HEADERS) {
+    const v = headers[h];
+    const s = Array.isArray(v) ? v[0] : v;
+    if (s !== undefined && s !== '') return s;
+  }
+  return undefined;
+}
+
+/** The parts of a request a webhook event is made of. */
+export interface WebhookRequest {
+  readonly method: string;
+  /** Path below `/webhooks/{namespace}/{name}`, starting with `/`. */
+  readonly path: string;
+  readonly host: string | undefined;
+  readonly query: URLSearchParams;
+  /** Header values by lower-case name (as node's `headersDistinct`). */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  readonly body: Buffer;
+}
+
+/** Builds the CloudEvent for a webhook request, as TriggerMesh's adapter does (docs/sources.md). */
+export function makeWebhookEvent(src: WebhookSource, req: WebhookRequest, id: string, timeMs: number): CloudEvent {
+  const a: CloudEvent['attributes'] = {
+    specversion: '1.0',
+    id,
+    type: src.spec.eventType,
+    source: webhookEventSource(src),
+    time: new Date(timeMs).toISOString(),
+  };
+  const from = new Set(src.spec.eventExtensionAttributes?.from ?? []);
+  const setMulti = (prefix: string, name: string, values: readonly string[]): void => {
+    if (values.length === 1) a[sanitizeExtensionName(prefix + name)] = values[0]!;
+    else values.forEach((v, i) => (a[sanitizeExtensionName(`${prefix}${name}${i}`)] = v));
+  };
+  if (from.has('path')) a['path'] = req.path;
+  if (from.has('method')) a['method'] = req.method;
+  if (from.has('host') && req.host !== undefined) a['host'] = req.host;
+  if (from.has('queries')) {
+    for (const key of new Set(req.query.keys())) setMulti('q', key, req.query.getAll(key));
+  }
+  if (from.has('headers')) {
+    for (const [name, values] of Object.entries(req.headers)) {
+      if (PRIVATE_HEADERS.has(name) || name === 'ce-id') continue;
+      setMulti('h', name, values);
+    }
+  }
+  const ct = req.headers['content-type']?.[0];
+  if (ct !== undefined && ct !== '') a['datacontenttype'] = ct;
+  return applyCeOverrides({ attributes: a, data: req.body.length > 0 ? req.body : undefined }, src.spec.ceOverrides);
+}
+
+/** Body limit of a webhook: the annotation, else the default. NaN when the annotation is invalid. */
+export function maxBodyBytesOf(meta: ObjectMeta): number {
+  const v = meta.annotations?.[MAX_BODY_ANNOTATION];
+  if (v === undefined) return DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  return /^[1-9]\d*$/.test(v) ? Number(v) : Number.NaN;
+}
+
+const URI_REFERENCE = /^[^\s]+$/;
+
+/**
+ * Checks what the schema cannot; paths from the resource root. The password and signature secret are read from
+ * `secrets` to prove they exist (what `sluice run` needs); with `false`, only literal values are checked.
+ */
+export function checkWebhookSource(src: WebhookSource, secrets: SecretSources | false = defaultSecretSources): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const s = src.spec;
+  if (s.eventSource !== undefined && !URI_REFERENCE.test(s.eventSource)) {
+    problems.push({ path: ['spec', 'eventSource'], message: 'eventSource must be a URI-reference (no spaces)' });
+  }
+  if ((s.basicAuthUsername === undefined) !== (s.basicAuthPassword === undefined)) {
+    problems.push({
+      path: ['spec', s.basicAuthUsername === undefined ? 'basicAuthPassword' : 'basicAuthUsername'],
+      message: 'basic authentication needs both basicAuthUsername and basicAuthPassword',
+    });
+  }
+  // valueFromSecret is always reported: no environment can make it work.
+  const readable = (f: ValueFromField): boolean => secrets !== false || f.value !== undefined || f.valueFromSecret !== undefined;
+  const sources: SecretSources = secrets === false ? { env: {}, readFile: () => '' } : secrets;
+  if (s.basicAuthPassword !== undefined && readable(s.basicAuthPassword)) {
+    const r = resolveValue(s.basicAuthPassword, sources);
+    if (!r.ok) problems.push({ path: ['spec', 'basicAuthPassword', r.field], message: `basicAuthPassword: ${r.message}`, code: 'SLUICE_CONFIG_SECRET' });
+  }
+  if (s.signature !== undefined && readable(s.signature.secret)) {
+    const r = resolveValue(s.signature.secret, sources);
+    if (!r.ok) problems.push({ path: ['spec', 'signature', 'secret', r.field], message: `signature secret: ${r.message}`, code: 'SLUICE_CONFIG_SECRET' });
+    else if (s.signature.type === 'standard-webhooks' && standardWebhooksKey(r.value) === undefined) {
+      problems.push({ path: ['spec', 'signature', 'secret'], message: 'a standard-webhooks secret is base64, optionally prefixed with whsec_' });
+    }
+  }
+  if (s.signature !== undefined) {
+    if (s.signature.tolerance !== undefined && s.signature.type !== 'standard-webhooks') {
+      problems.push({ path: ['spec', 'signature', 'tolerance'], message: 'tolerance applies to standard-webhooks signatures only (GitHub requests carry no timestamp)' });
+    }
+  }
+  if (Number.isNaN(maxBodyBytesOf(src.metadata))) {
+    problems.push({ path: ['metadata', 'annotations', MAX_BODY_ANNOTATION], message: `annotation ${MAX_BODY_ANNOTATION} must be a whole number of bytes > 0` });
+  }
+  for (const key of Object.keys(s.ceOverrides?.extensions ?? {})) {
+    const err = checkOverrideKey(key);
+    if (err) problems.push({ path: ['spec', 'ceOverrides', 'extensions', key], message: err });
+  }
+  return problems;
+}
+
+/** A request handler for one webhook path. */
+export type WebhookRouteHandler = (req: IncomingMessage, res: ServerResponse, subpath: readonly string[]) => void;
+
+/**
+ * Serves `/webhooks/{namespace}/{name}/…` for every WebhookSource of a configuration on the runtime's server: the
+ * runtime gives one route per prefix, so the sources share it through this router.
+ */
+export class WebhookRouter {
+  readonly #handlers = new Map<string, WebhookRouteHandler>();
+  #registered = false;
+
+  /** Adds a webhook; registers the route with the runtime on first use. */
+  attach(ctx: RuntimeContext, namespace: string, name: string, handler: WebhookRouteHandler): void {
+    if (!this.#registered) {
+      ctx.route(WEBHOOK_ROUTE, (req, res, rest) => this.#dispatch(req, res, rest));
+      this.#registered = true;
+    }
+    this.#handlers.set(`${namespace}/${name}`, handler);
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): void {
+    const [ns, name, ...sub] = rest;
+    const handler = this.#handlers.get(`${ns}/${name}`);
+    if (!handler) {
+      req.resume();
+      sendError(res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no WebhookSource ${ns}/${name}`);
+      return;
+    }
+    handler(req, res, sub);
+  }
+}
+
+/** Collaborators of {@link WebhookSourceComponent}; production defaults when unset. */
+export interface WebhookSourceDeps {
+  readonly now?: Clock;
+  readonly newId?: () => string;
+  readonly secrets?: SecretSources;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function firstHeader(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * One WebhookSource inside `sluice run`: turns POSTs to `/webhooks/{namespace}/{name}` into CloudEvents, after basic
+ * authentication and signature verification, and answers 202 only once the sink accepted the event.
+ */
+export class WebhookSourceComponent implements RuntimeComponent {
+  readonly name: string;
+  readonly #src: WebhookSource;
+  readonly #router: WebhookRouter;
+  readonly #deps: WebhookSourceDeps;
+  readonly #ns: string;
+  #logger: Logger = noopLogger;
+  #sink: SinkClient | undefined;
+  #now: Clock = Date.now;
+  #credentials: { user: Buffer; password: Buffer } | undefined;
+  #verify: ((req: IncomingMessage, body: Buffer) => SignatureCheck) | undefined;
+  #maxBody = DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  #stopped = false;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(src: WebhookSource, router: WebhookRouter, deps: WebhookSourceDeps = {}) {
+    this.#ns = src.metadata.namespace ?? DEFAULT_NAMESPACE;
+    this.name = `WebhookSource ${this.#ns}/${src.metadata.name}`;
+    this.#src = src;
+    this.#router = router;
+    this.#deps = deps;
+  }
+
+  async start(ctx: RuntimeContext): Promise<void> {
+    const s = this.#src.spec;
+    this.#logger = ctx.logger.child({ source: this.name });
+    this.#now = this.#deps.now ?? ctx.now;
+    const secrets = this.#deps.secrets ?? defaultSecretSources;
+    const read = (field: ValueFromField, what: string): string => {
+      const r = resolveValue(field, secrets);
+      if (!r.ok) throw new SluiceError('SLUICE_SOURCE_SECRET_UNAVAILABLE', `${this.name}: ${what}: ${r.message}`);
+      return r.value;
+    };
+    if (s.basicAuthUsername !== undefined && s.basicAuthPassword !== undefined) {
+      // Compared as digests so that the comparison is constant-time whatever the lengths.
+      this.#credentials = { user: digest(s.basicAuthUsername), password: digest(read(s.basicAuthPassword, 'basicAuthPassword')) };
+    }
+    if (s.signature) {
+      const secret = read(s.signature.secret, 'signature secret');
+      if (s.signature.type === 'github') {
+        this.#verify = (req, body) => verifyGithubSignature(secret, body, firstHeader(req, 'x-hub-signature-256'));
+      } else {
+        const key = standardWebhooksKey(secret);
+        if (!key) throw new SluiceError('SLUICE_SOURCE_SECRET_INVALID', `${this.name}: a standard-webhooks secret is base64, optionally prefixed with whsec_`);
+        const toleranceMs = parseIsoDuration(s.signature.tolerance ?? DEFAULT_SIGNATURE_TOLERANCE);
+        this.#verify = (req, body) =>
+          verifyStandardWebhooks(
+            key,
+            { id: firstHeader(req, 'webhook-id'), timestamp: firstHeader(req, 'webhook-timestamp'), signature: firstHeader(req, 'webhook-signature') },
+            body,
+            this.#now(),
+            toleranceMs,
+          );
+      }
+    }
+    this.#maxBody = maxBodyBytesOf(this.#src.metadata);
+    const sinkUrl = ctx.resolver.resolve(s.sink, this.#ns);
+    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY) });
+    this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
+      const p = this.#handle(req, res, sub).catch((err: unknown) => {
+        this.#logger.error({ err: (err as Error).message }, 'webhook handler failed');
+        sendError(res, 500, 'SLUICE_INTERNAL', 'internal error');
+      });
+      this.#inFlight.add(p);
+      void p.finally(() => this.#inFlight.delete(p));
+    });
+    this.#logger.info(
+      { url: ctx.url + webhookPath(this.#ns, this.#src.metadata.name), sink: sinkUrl, signature: s.signature?.type ?? 'none', basicAuth: this.#credentials !== undefined },
+      'webhook source listening',
+    );
+  }
+
+  async stop(): Promise<void> {
+    // The route stays: until the server closes, late requests get 503 (retry later), not a misleading 404.
+    this.#stopped = true;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #checkBasicAuth(req: IncomingMessage): boolean {
+    const creds = this.#credentials;
+    if (!creds) return true;
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(firstHeader(req, 'authorization') ?? '');
+    if (!m) return false;
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i < 0) return false;
+    const userOk = timingSafeEqual(digest(decoded.slice(0, i)), creds.user);
+    const passOk = timingSafeEqual(digest(decoded.slice(i + 1)), creds.password);
+    return userOk && passOk;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, sub: readonly string[]): Promise<void> {
+    const cors = this.#src.spec.corsAllowOrigin;
+    if (cors !== undefined) res.setHeader('access-control-allow-origin', cors);
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      this.#options(req, res);
+      return;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      return;
+    }
+    if (this.#stopped) {
+      req.resume();
+      sendError(res, 503, 'SLUICE_NOT_READY', 'webhook source is stopping');
+      return;
+    }
+    if (!this.#checkBasicAuth(req)) {
+      req.resume();
+      this.#logger.warn({ remote: req.socket.remoteAddress }, 'webhook rejected: missing or wrong basic-auth credentials');
+      sendError(res, 401, 'SLUICE_WEBHOOK_UNAUTHORIZED', 'missing or wrong credentials', { 'www-authenticate': 'Basic realm="sluice", charset="UTF-8"' });
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.#maxBody);
+    } catch (err) {
+      if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
+        sendError(res, 413, err.code, err.message, { connection: 'close' });
+        return;
+      }
+      throw err;
+    }
+    if (this.#verify) {
+      const check = this.#verify(req, body);
+      if (!check.ok) {
+        this.#logger.warn({ remote: req.socket.remoteAddress, reason: check.reason }, 'webhook rejected: bad signature');
+        sendError(res, 401, 'SLUICE_WEBHOOK_SIGNATURE_INVALID', check.reason);
+        return;
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const event = makeWebhookEvent(
+      this.#src,
+      {
+        method: req.method,
+        path: '/' + sub.join('/'),
+        host: req.headers.host,
+        query: url.searchParams,
+        headers: req.headersDistinct as Record<string, string[]>,
+        body,
+      },
+      deliveryIdOf(req.headers) ?? (this.#deps.newId ?? randomUUID)(),
+      this.#now(),
+    );
+    try {
+      validateEvent(event);
+    } catch (err) {
+      sendError(res, 400, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this request: ${(err as Error).message}`);
+      return;
+    }
+    const result = await this.#sink!.send(event);
+    const eventId = String(event.attributes['id']);
+    if (result.ok) {
+      res.writeHead(202, { 'content-length': 0 });
+      res.end();
+      return;
+    }
+    // Details stay in the log: the producer is outside, it only needs to know whether to retry.
+    if (result.retryable) {
+      sendJson(res, 503, { error: { code: 'SLUICE_SINK_UNAVAILABLE', message: 'the event could not be delivered; retry later', eventId, sinkStatus: result.status ?? null } }, { 'retry-after': '1' });
+    } else {
+      sendJson(res, 502, { error: { code: 'SLUICE_SINK_REFUSED', message: 'the sink refused the event', eventId, sinkStatus: result.status ?? null } });
+    }
+  }
+
+  // CloudEvents webhook abuse-protection handshake (http-webhook.md §4), plus a CORS preflight answer when asked.
+  #options(req: IncomingMessage, res: ServerResponse): void {
+    const headers: Record<string, string | number> = { allow: 'POST, OPTIONS', 'content-length': 0 };
+    const origin = firstHeader(req, 'webhook-request-origin');
+    if (origin !== undefined) {
+      headers['webhook-allowed-origin'] = origin;
+      headers['webhook-allowed-rate'] = '*';
+    }
+    if (firstHeader(req, 'access-control-request-method') !== undefined) {
+      headers['access-control-allow-methods'] = 'POST, OPTIONS';
+      const asked = firstHeader(req, 'access-control-request-headers');
+      if (asked !== undefined) headers['access-control-allow-headers'] = asked;
+    }
+    res.writeHead(200, headers);
+    res.end();
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

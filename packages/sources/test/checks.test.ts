@@ -1,0 +1,206 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { sourceChecks } from '../src/checks.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-source-checks-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+function validate(yaml: string, env: Record<string, string> = {}): string[] {
+  const file = join(dir, `c${n++}.yaml`);
+  writeFileSync(file, yaml);
+  const { errors } = loadConfig([file], { checks: [brokerChecks(), sourceChecks({ secrets: { env, readFile: () => { throw new Error('ENOENT'); } } })] });
+  return errors.map((e) => formatConfigError(e).slice(file.length + 1));
+}
+
+const BROKER = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+`;
+
+test('a valid configuration of every kind passes', () => {
+  const errors = validate(
+    BROKER +
+      `apiVersion: sources.knative.dev/v1beta2
+kind: PingSource
+metadata: { name: p }
+spec:
+  schedule: "0 */5 * * * *"
+  timezone: Europe/Paris
+  contentType: application/json
+  data: '{"a": 1}'
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: c }
+spec:
+  template:
+    metadata: { labels: { app: x } }
+    spec:
+      containers:
+        - name: x
+          image: ignored-in-process-mode
+          command: [node, x.mjs]
+          imagePullPolicy: IfNotPresent
+  sink: { uri: "http://127.0.0.1:8081/" }
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: { name: b }
+spec:
+  subject: { apiVersion: sluice.dev/v1alpha1, kind: Process, name: worker }
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+---
+apiVersion: sources.triggermesh.io/v1alpha1
+kind: WebhookSource
+metadata: { name: w }
+spec:
+  eventType: com.example
+  signature: { type: github, secret: { valueFromEnv: GH } }
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+`,
+    { GH: 'x' },
+  );
+  assert.deepEqual(errors, []);
+});
+
+test('PingSource errors, each at its line and column', () => {
+  const errors = validate(`apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: p
+spec:
+  schedule: "*/5 * * * 9"
+  timezone: Mars/Olympus
+  data: a
+  dataBase64: YQ==
+  sink:
+    ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: missing }
+  ceOverrides:
+    extensions:
+      type: x
+`);
+  assert.deepEqual(errors, [
+    '6:24: PingSource/p: spec.schedule: invalid schedule: day of week value 9 is out of range 0-6',
+    '7:13: PingSource/p: spec.timezone: unknown time zone "Mars/Olympus" (use an IANA name such as Europe/Paris or UTC)',
+    '9:15: PingSource/p: spec.dataBase64: data and dataBase64 are mutually exclusive: set only one',
+    '11:69: PingSource/p: Broker "default/missing" is not declared in the configuration',
+    '14:13: PingSource/p: spec.ceOverrides.extensions.type: "type" is a CloudEvents core attribute; ceOverrides may only set extensions',
+  ]);
+});
+
+test('unknown fields are schema errors', () => {
+  const errors = validate(`apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: { name: p }
+spec:
+  schedule: "* * * * *"
+  jitter: 5s
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.deepEqual(errors, ['6:3: PingSource/p: spec.jitter: unknown field "jitter"']);
+  const c = validate(`apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: c }
+spec:
+  template:
+    spec:
+      containers:
+        - command: [x]
+          volumeMounts: []
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.match(c[0]!, /^9:11: .*unknown field "volumeMounts"/);
+});
+
+test('ContainerSource without command', () => {
+  const errors = validate(`apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: c }
+spec:
+  template:
+    spec:
+      containers:
+        - image: gcr.io/knative-releases/heartbeats
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^8:18: ContainerSource\/c: spec\.template\.spec\.containers\[0\]\.image: container "c-0": missing command/);
+});
+
+test('SinkBinding subjects Sluice cannot bind', () => {
+  const errors = validate(`apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: { name: b }
+spec:
+  subject:
+    apiVersion: apps/v1
+    kind: Deployment
+    selector: { matchLabels: { app: x } }
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.equal(errors.length, 2);
+  assert.match(errors[0]!, /^7:11: SinkBinding\/b: spec\.subject\.kind: unsupported subject apps\/v1 Deployment/);
+  assert.match(errors[1]!, /^8:15: .*selector subjects are not supported/);
+});
+
+test('WebhookSource secrets and signature settings', () => {
+  const errors = validate(`apiVersion: sources.triggermesh.io/v1alpha1
+kind: WebhookSource
+metadata: { name: w }
+spec:
+  eventType: t
+  basicAuthUsername: u
+  basicAuthPassword:
+    valueFromSecret: { name: s, key: k }
+  signature:
+    type: github
+    secret:
+      valueFromFile: /nonexistent
+    tolerance: PT1M
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.deepEqual(errors, [
+    '8:22: WebhookSource/w: spec.basicAuthPassword.valueFromSecret: basicAuthPassword: valueFromSecret reads a Kubernetes Secret, which Sluice cannot; use valueFromEnv or valueFromFile',
+    '12:22: WebhookSource/w: spec.signature.secret.valueFromFile: signature secret: cannot read /nonexistent: ENOENT',
+    '13:16: WebhookSource/w: spec.signature.tolerance: tolerance applies to standard-webhooks signatures only (GitHub requests carry no timestamp)',
+  ]);
+  const two = validate(`apiVersion: sources.triggermesh.io/v1alpha1
+kind: WebhookSource
+metadata: { name: w }
+spec:
+  eventType: t
+  signature:
+    type: hmac
+    secret: { value: a, valueFromEnv: B }
+  sink: { uri: "http://127.0.0.1:1/" }
+`);
+  assert.deepEqual(two, [
+    '7:11: WebhookSource/w: spec.signature.type: must be one of: "github", "standard-webhooks"',
+    '8:13: WebhookSource/w: spec.signature.secret: set exactly one of value, valueFromEnv, valueFromFile',
+  ]);
+});
+
+test('secrets are not required to be readable when checkSecrets is false', () => {
+  const file = join(dir, 'nosecret.yaml');
+  writeFileSync(
+    file,
+    `apiVersion: sources.triggermesh.io/v1alpha1
+kind: WebhookSource
+metadata: { name: w }
+spec:
+  eventType: t
+  signature: { type: github, secret: { valueFromEnv: NOT_SET_ANYWHERE } }
+  sink: { uri: "http://127.0.0.1:1/" }
+`,
+  );
+  assert.equal(loadConfig([file], { checks: [sourceChecks({ checkSecrets: false })] }).errors.length, 0);
+  assert.equal(loadConfig([file], { checks: [sourceChecks()] }).errors.length, 1);
+});

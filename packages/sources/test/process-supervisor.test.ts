@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProcessSupervisor } from '../src/process-supervisor.js';
+import { ManualTime, captureLogger, waitFor } from './helpers.js';
+
+const node = process.execPath;
+const env = { PATH: process.env['PATH'] ?? '' };
+
+test('a crashing process is restarted with exponential backoff, on the injected timers', async (t) => {
+  const time = new ManualTime(0);
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor(
+    { command: node, args: ['-e', 'console.log("up"); process.exit(3)'], env },
+    { logger, timers: time, now: time.clock, backoff: { initialMs: 1000, maxMs: 4000, resetAfterMs: 60_000 } },
+  );
+  t.after(() => sup.stop());
+  sup.start();
+  const delays: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    await waitFor(() => time.pending().length === 1, 5000, `exit ${i + 1}`);
+    const timer = time.pending()[0]!;
+    delays.push(timer.ms);
+    time.advanceTo(timer.at); // fires the restart
+  }
+  assert.deepEqual(delays, [1000, 2000, 4000, 4000]);
+  assert.equal(sup.starts, 5);
+  const exits = logger.lines.filter((l) => l.level === 'warn');
+  assert.match(exits[0]!.msg!, /process exited with code 3; restarting in 1000 ms/);
+  assert.ok(logger.lines.some((l) => l.msg === 'up' && l.obj['stream'] === 'stdout'), 'stdout lines are logged');
+});
+
+test('a run longer than resetAfterMs resets the backoff', async (t) => {
+  const time = new ManualTime(0);
+  const sup = new ProcessSupervisor(
+    { command: node, args: ['-e', 'process.exit(1)'], env },
+    { logger: captureLogger(), timers: time, now: time.clock, backoff: { initialMs: 100, maxMs: 10_000, resetAfterMs: 1000 } },
+  );
+  t.after(() => sup.stop());
+  sup.start();
+  await waitFor(() => time.pending().length === 1);
+  time.advanceTo(time.pending()[0]!.at); // restart 2 after 100 ms
+  await waitFor(() => time.pending().length === 1);
+  assert.equal(time.pending()[0]!.ms, 200);
+  // The third run "lasts" 5 s on the injected clock before it exits.
+  const timer = time.pending()[0]!;
+  timer.cancelled = true;
+  time.now = timer.at;
+  const startedBefore = sup.starts;
+  timer.fn();
+  await waitFor(() => sup.starts === startedBefore + 1);
+  time.now += 5000;
+  await waitFor(() => time.pending().length === 1);
+  assert.equal(time.pending()[0]!.ms, 100);
+});
+
+test('spawn failures are retried like crashes', async (t) => {
+  const time = new ManualTime(0);
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor({ command: '/nonexistent/program', args: [], env }, { logger, timers: time, now: time.clock });
+  t.after(() => sup.stop());
+  sup.start();
+  await waitFor(() => time.pending().length === 1);
+  assert.match(logger.lines.find((l) => l.level === 'warn')!.msg!, /could not start: spawn \/nonexistent\/program ENOENT; restarting in 1000 ms/);
+});
+
+test('stop sends SIGTERM and waits for the exit; no restart follows', async () => {
+  const time = new ManualTime(0);
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor(
+    { command: node, args: ['-e', 'process.on("SIGTERM", () => { console.log("bye"); process.exit(0) }); console.log("ready"); setInterval(() => {}, 1000)'], env },
+    { logger, timers: time, now: time.clock },
+  );
+  sup.start();
+  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'));
+  const pid = sup.pid!;
+  await sup.stop();
+  assert.ok(logger.lines.some((l) => l.msg === 'bye'), 'the child handled SIGTERM');
+  assert.throws(() => process.kill(pid, 0), 'the child is gone');
+  assert.equal(time.pending().length, 0, 'no restart and no kill timer left');
+});
+
+test('a child that ignores SIGTERM is killed after the grace period', async () => {
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor(
+    { command: node, args: ['-e', 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'], env },
+    { logger, stopGraceMs: 300 },
+  );
+  sup.start();
+  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'));
+  const started = Date.now();
+  await sup.stop();
+  assert.ok(Date.now() - started >= 250);
+  assert.ok(logger.lines.some((l) => /SIGKILL/.test(l.msg ?? '')));
+  assert.ok(logger.lines.some((l) => l.msg === 'process stopped' && l.obj['signal'] === 'SIGKILL'));
+});
+
+test('the whole process group stops: a shell and its children', async () => {
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor(
+    { command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & wait'], env },
+    { logger, stopGraceMs: 2000 },
+  );
+  sup.start();
+  await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')));
+  const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
+  await sup.stop();
+  await waitFor(() => {
+    try {
+      process.kill(grandchild, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 3000, 'the grandchild to exit');
+});

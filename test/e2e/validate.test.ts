@@ -1,0 +1,54 @@
+// `sluice validate` prints one file:line:col: message per error and exits non-zero; valid files exit 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from './harness.js';
+
+const F = 'test/fixtures/invalid';
+
+test('valid configuration: exit 0', async () => {
+  const r = await runCli(['validate', '-f', 'examples/quickstart']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /2 resources valid/);
+});
+
+test('every error is reported with its position, across files and documents', async () => {
+  const r = await runCli(['validate', '-f', `${F}/schema-errors.yaml`, '-f', `${F}/semantic-errors.yaml`, '-f', `${F}/yaml-error.yaml`]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  const expected = [
+    `${F}/schema-errors.yaml:7:12: Broker/default: spec.delivery.retry: must be >= 0`,
+    `${F}/schema-errors.yaml:8:20: Broker/default: spec.delivery.backoffPolicy: must be one of: "linear", "exponential"`,
+    `${F}/schema-errors.yaml:9:19: Broker/default: spec.delivery.backoffDelay: must be an ISO-8601 duration`,
+    `${F}/schema-errors.yaml:19:7: Trigger/bad-filters: spec.filter.attributes.Type: invalid key "Type"`,
+    `${F}/schema-errors.yaml:21:7: Trigger/bad-filters: spec.filters[0]: a filter entry sets exactly one dialect`,
+    `${F}/schema-errors.yaml:27:3: Trigger/bad-filters: spec.deliver: unknown field "deliver"`,
+    `${F}/semantic-errors.yaml:6:11: Trigger/orphan: broker "default/missing" is not declared`,
+    `${F}/semantic-errors.yaml:11:13: Trigger/orphan: Broker "default/also-missing" is not declared`,
+    // column of the unknown function inside the quoted CESQL expression
+    `${F}/semantic-errors.yaml:25:30: Trigger/bad-cesql: invalid CESQL expression: unknown function NOPE`,
+    `${F}/semantic-errors.yaml:27:10: Trigger/bad-cesql: uri must be an absolute http(s) URL`,
+    `${F}/semantic-errors.yaml:30:7: unknown kind "Frobnicator"`,
+    `${F}/yaml-error.yaml:5:1: invalid YAML:`,
+  ];
+  for (const prefix of expected) assert.ok(lines.some((l) => l.startsWith(prefix)), `missing: ${prefix}\n--- got:\n${r.stderr}`);
+  assert.match(r.stderr, /12 errors/);
+});
+
+test('run refuses an invalid configuration with the same errors and starts nothing', async () => {
+  const r = await runCli(['run', '-f', `${F}/semantic-errors.yaml`, '--port', '0', '--data-dir', '/nonexistent/never-created']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /semantic-errors\.yaml:6:11: Trigger\/orphan/);
+  assert.doesNotMatch(r.stdout, /ready/);
+});
+
+test('a missing file is a clear error', async () => {
+  const r = await runCli(['validate', '-f', 'no/such/file.yaml']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no\/such\/file\.yaml:1:1: cannot read/);
+});
+
+test('usage errors exit 2', async () => {
+  const r = await runCli(['run']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /required option '-f, --filename <path>'/);
+});
