@@ -133,7 +133,13 @@ export class SluiceRuntime {
     }
     const server = createServer({ keepAliveTimeout: 65_000 });
     const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(), server, logger, options.now ?? Date.now);
-    await runtime.#start();
+    try {
+      await runtime.#start();
+    } catch (err) {
+      // Release what did start (port, store, child processes of components) so the process can exit.
+      await runtime.stop(1000).catch(() => undefined);
+      throw err;
+    }
     return runtime;
   }
 
