@@ -1,0 +1,110 @@
+// Load generation helpers for the benchmarks: closed-loop (fixed concurrency) and open-loop (fixed arrival rate,
+// latency measured from the intended send time so a stalled server cannot hide queueing: no coordinated omission).
+import { Pool } from 'undici';
+
+const origin = performance.timeOrigin;
+const PAYLOAD = Buffer.from(JSON.stringify({ data: 'x'.repeat(1000) })); // ~1 KiB, as the goals specify
+
+function headersFor(i) {
+  return {
+    'ce-specversion': '1.0',
+    'ce-id': `bench-${i}`,
+    'ce-source': '/bench',
+    'ce-type': 'bench.event',
+    'ce-benchts': String(origin + performance.now()),
+    'content-type': 'application/json',
+  };
+}
+
+/** Percentile of a sorted Float64Array. */
+export function pct(sorted, p) {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(latencies) {
+  const sorted = Float64Array.from(latencies).sort();
+  return { p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9) };
+}
+
+/** Sends as fast as `concurrency` requests in flight allow, for `durationMs`. */
+export async function closedLoop(url, { concurrency = 64, durationMs = 10_000 } = {}) {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: concurrency, pipelining: 1 });
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  let seq = 0;
+  const statuses = {};
+  const start = performance.now();
+  const end = start + durationMs;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ path: u.pathname, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
+        await res.body.dump();
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+        if (res.statusCode === 202) ok++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = performance.now() - start;
+  await pool.close();
+  return { ok, failed, statuses, elapsedMs: elapsed, rate: (ok / elapsed) * 1000, ...summary(latencies) };
+}
+
+/** Sends `rate` requests per second for `durationMs`, whatever the server does (bounded by `maxOutstanding`). */
+export async function openLoop(url, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000 } = {}) {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections, pipelining: 1 });
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  let skipped = 0;
+  let outstanding = 0;
+  let sent = 0;
+  const total = Math.round((rate * durationMs) / 1000);
+  const start = performance.now();
+  const pending = [];
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
+      while (sent < due) {
+        const intended = start + (sent * 1000) / rate;
+        sent++;
+        if (outstanding >= maxOutstanding) {
+          skipped++;
+          continue;
+        }
+        outstanding++;
+        pending.push(
+          pool
+            .request({ path: u.pathname, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
+            .then(async (res) => {
+              await res.body.dump();
+              if (res.statusCode === 202) ok++;
+              else failed++;
+            })
+            .catch(() => failed++)
+            .finally(() => {
+              outstanding--;
+              latencies.push(performance.now() - intended);
+            }),
+        );
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  const elapsed = performance.now() - start;
+  await pool.close();
+  return { ok, failed, skipped, elapsedMs: elapsed, rate: (ok / elapsed) * 1000, ...summary(latencies) };
+}

@@ -1,0 +1,196 @@
+// `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
+// counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
+// Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { closedLoop, openLoop } from './load.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
+const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, phases: {} };
+
+function startChild(file, args = []) {
+  const child = fork(join(ROOT, 'bench', file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+}
+
+function ask(child, cmd) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send({ cmd });
+  });
+}
+
+function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function startSluice(sinkUrl, triggers) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  let yaml = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n';
+  for (let i = 0; i < triggers; i++) {
+    yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
+  }
+  writeFileSync(join(dir, 'config.yaml'), yaml);
+  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sluice ready on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
+  });
+  return {
+    url: `${url}/default/default`,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Waits until the sink has `expected` deliveries (or stops growing), then reads its stats.
+async function drain(sink, expected, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let stats = await ask(sink, 'stats');
+  let last = -1;
+  let stableSince = Date.now();
+  while (stats.count < expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    stats = await ask(sink, 'stats');
+    if (stats.count !== last) {
+      last = stats.count;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince > 5000) break;
+  }
+  return stats;
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
+
+async function throughputPhase(name, target, sink, triggers) {
+  await ask(sink, 'reset');
+  const startedAt = performance.timeOrigin + performance.now();
+  const load = await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
+  const stats = await drain(sink, load.ok * triggers);
+  const deliverySeconds = (stats.lastAt - startedAt) / 1000;
+  const row = {
+    ingressPerSec: load.rate,
+    deliveriesPerSec: stats.count / Math.max(deliverySeconds, load.elapsedMs / 1000),
+    delivered: stats.count,
+    expected: load.ok * triggers,
+    failedRequests: load.failed,
+    statuses: load.statuses,
+    ingressP50: load.p50,
+    ingressP99: load.p99,
+    e2eP50: stats.p50,
+    e2eP99: stats.p99,
+    peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN,
+  };
+  results.phases[name] = row;
+  return row;
+}
+
+async function latencyPhase(name, target, sink, rate) {
+  await ask(sink, 'reset');
+  const load = await openLoop(target.url, { rate, durationMs: DURATION });
+  const stats = await drain(sink, load.ok);
+  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN };
+  results.phases[name] = row;
+  return row;
+}
+
+async function main() {
+  console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
+  const { child: sink, port: sinkPort } = await startChild('sink.mjs');
+  const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
+
+  // 1. Baseline: bare forwarder.
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+  const base = await throughputPhase('forwarder', { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 1);
+  const baseLat = await latencyPhase('forwarder@5000/s', { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 5000);
+  fwd.kill();
+
+  // 2. Sluice, durable embedded store, one trigger.
+  let s = await startSluice(sinkUrl, 1);
+  const one = await throughputPhase('sluice-1-trigger', s, sink, 1);
+  const lat5k = await latencyPhase('sluice-1-trigger@5000/s', s, sink, 5000);
+  await s.stop();
+
+  // 3. Ten matching triggers (fan-out).
+  s = await startSluice(sinkUrl, 10);
+  const ten = await throughputPhase('sluice-10-triggers', s, sink, 10);
+  await s.stop();
+  sink.kill();
+
+  console.log('Throughput (closed loop, 64 connections, 1 KiB binary events)');
+  console.log('| setup | ingress events/s | deliveries/s | vs forwarder | ingress p50/p99 ms | e2e p50/p99 ms | peak RSS MiB | non-202 |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
+  for (const [label, r] of [['bare Node forwarder (baseline)', base], ['Sluice, durable, 1 trigger', one], ['Sluice, durable, 10 triggers', ten]]) {
+    console.log(`| ${label} | ${fmt(r.ingressPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.ingressPerSec / base.ingressPerSec, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${fmt(r.peakRssMiB)} | ${r.failedRequests} |`);
+  }
+  console.log('\nLatency at a fixed 5,000 events/s (open loop, measured from the intended send time)');
+  console.log('| setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | peak RSS MiB |');
+  console.log('|---|--:|--:|--:|--:|');
+  for (const [label, r] of [['bare Node forwarder', baseLat], ['Sluice, durable, 1 trigger', lat5k]]) {
+    console.log(`| ${label} | ${fmt(r.achieved)} | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} / ${fmt(r.ingressP999, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} / ${fmt(r.e2eP999, 1)} | ${fmt(r.peakRssMiB)} |`);
+  }
+
+  // 4. Library choices on the ingress hot path.
+  const fw = {};
+  for (const kind of ['node', 'express']) {
+    const { child, port } = await startChild('ingress-frameworks.mjs', [kind]);
+    fw[kind] = await closedLoop(`http://127.0.0.1:${port}/default/default`, { concurrency: 64, durationMs: Math.min(DURATION, 5000) });
+    child.kill();
+  }
+  results.phases.frameworks = { node: fw.node.rate, express: fw.express.rate };
+  console.log('\nIngress server, same handler (read body, answer 202)');
+  console.log('| server | requests/s | vs node:http |');
+  console.log('|---|--:|--:|');
+  console.log(`| node:http | ${fmt(fw.node.rate)} | 1.00× |`);
+  console.log(`| express 5 | ${fmt(fw.express.rate)} | ${fmt(fw.express.rate / fw.node.rate, 2)}× |`);
+
+  const { run: codecRun } = await import('./codec.mjs');
+  const codec = await codecRun();
+  results.phases.codec = codec;
+  console.log('\nCloudEvents HTTP decoding (binary mode, 1 KiB JSON data), in process');
+  console.log('| decoder | decodes/s | vs Sluice | rejects an event without id? |');
+  console.log('|---|--:|--:|---|');
+  for (const r of codec) console.log(`| ${r.name} | ${fmt(r.perSec)} | ${fmt(r.perSec / codec[0].perSec, 2)}× | ${r.rejectsMissingId ? 'yes' : 'no (invents one)'} |`);
+
+  const { run: cesqlRun } = await import('./cesql.mjs');
+  const cesql = await cesqlRun();
+  results.phases.cesql = cesql;
+  console.log('\nCESQL evaluations per second (compiled closures vs naive tree walk, same run)');
+  console.log('| expression | compiled/s | naive/s | ratio |');
+  console.log('|---|--:|--:|--:|');
+  for (const r of cesql) console.log(`| \`${r.expression}\` | ${fmt(r.compiledPerSec ?? r.compiled)} | ${fmt(r.naivePerSec ?? r.naive)} | ${fmt(r.ratio, 1)}× |`);
+
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
+  console.log('\nwritten: bench/results/latest.json');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
