@@ -8,7 +8,7 @@ const F = 'test/fixtures/invalid';
 test('valid configuration: exit 0', async () => {
   const r = await runCli(['validate', '-f', 'examples/quickstart']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /2 resources valid/);
+  assert.match(r.stdout, /3 resources valid/);
 });
 
 test('every error is reported with its position, across files and documents', async () => {
