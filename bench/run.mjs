@@ -35,9 +35,9 @@ function peakRssMiB(pid) {
   }
 }
 
-async function startSluice(sinkUrl, triggers) {
+async function startSluice(sinkUrl, triggers, delivery = '    retry: 0\n') {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  let yaml = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n';
+  let yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n${delivery}`;
   for (let i = 0; i < triggers; i++) {
     yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
   }
@@ -139,6 +139,16 @@ async function main() {
   await s.stop();
   sink.kill();
 
+  // 4. Backlog: a dead subscriber (never answers) while events keep arriving; memory must stay flat.
+  const { child: dead, port: deadPort } = await startChild('sink.mjs', ['hang']);
+  s = await startSluice(`http://127.0.0.1:${deadPort}/`, 1, '    retry: 0\n    timeout: PT60S\n');
+  const rssBefore = peakRssMiB(s.pid);
+  const backlogLoad = await closedLoop(s.url, { concurrency: 64, durationMs: DURATION * 2 });
+  const backlog = { accepted: backlogLoad.ok, ingressPerSec: backlogLoad.rate, peakRssMiBBefore: rssBefore, peakRssMiB: peakRssMiB(s.pid), inFlightAtSubscriber: (await ask(dead, 'stats')).count };
+  results.phases.backlog = backlog;
+  await s.stop();
+  dead.kill();
+
   console.log('Throughput (closed loop, 64 connections, 1 KiB binary events)');
   console.log('| setup | ingress events/s | deliveries/s | vs forwarder | ingress p50/p99 ms | e2e p50/p99 ms | peak RSS MiB | non-202 |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
@@ -152,7 +162,12 @@ async function main() {
     console.log(`| ${label} | ${fmt(r.achieved)} | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} / ${fmt(r.ingressP999, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} / ${fmt(r.e2eP999, 1)} | ${fmt(r.peakRssMiB)} |`);
   }
 
-  // 4. Library choices on the ingress hot path.
+  console.log('\nBacklog behind a dead subscriber (it accepts connections and never answers)');
+  console.log('| accepted events | ingress events/s | held at the subscriber | peak RSS MiB before → after |');
+  console.log('|--:|--:|--:|--:|');
+  console.log(`| ${fmt(backlog.accepted)} | ${fmt(backlog.ingressPerSec)} | ${backlog.inFlightAtSubscriber} | ${fmt(backlog.peakRssMiBBefore)} → ${fmt(backlog.peakRssMiB)} |`);
+
+  // 5. Library choices on the ingress hot path.
   const fw = {};
   for (const kind of ['node', 'express']) {
     const { child, port } = await startChild('ingress-frameworks.mjs', [kind]);

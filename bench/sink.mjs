@@ -8,10 +8,16 @@ let count = 0;
 let firstAt = 0;
 let lastAt = 0;
 const origin = performance.timeOrigin;
+// `node sink.mjs hang`: a dead subscriber that accepts connections and never answers (for backlog measurements).
+const hang = process.argv[2] === 'hang';
 
 const server = createServer((req, res) => {
   req.on('data', () => {});
   req.on('end', () => {
+    if (hang) {
+      count++;
+      return;
+    }
     const now = origin + performance.now();
     const ts = Number(req.headers['ce-benchts']);
     if (count === 0) firstAt = now;

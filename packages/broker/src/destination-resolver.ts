@@ -17,6 +17,13 @@ export const DEFAULT_SERVICE_URL_TEMPLATE = 'http://{name}.{namespace}.svc.clust
 /** Turns Destinations into absolute URLs by Sluice's documented rules (docs/destinations.md). */
 export class DestinationResolver {
   readonly #options: ResolverOptions;
+  readonly #kinds = new Map<string, (namespace: string, name: string) => string>();
+
+  /** Makes a kind addressable by `ref` (channels, sequences, parallels): `address` returns its URL. */
+  register(kind: string, address: (namespace: string, name: string) => string): void {
+    if (kind === 'Broker' || kind === 'Service' || this.#kinds.has(kind)) throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `kind ${kind} is already addressable`);
+    this.#kinds.set(kind, address);
+  }
 
   constructor(options: ResolverOptions) {
     this.#options = options;
@@ -42,8 +49,11 @@ export class DestinationResolver {
       case 'Service':
         base = (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE).replaceAll('{name}', dest.ref.name).replaceAll('{namespace}', ns);
         break;
-      default:
-        throw new SluiceError('SLUICE_DESTINATION_UNRESOLVABLE', `cannot resolve a ref to kind ${dest.ref.kind}`);
+      default: {
+        const address = this.#kinds.get(dest.ref.kind);
+        if (!address) throw new SluiceError('SLUICE_DESTINATION_UNRESOLVABLE', `cannot resolve a ref to kind ${dest.ref.kind}`);
+        base = address(ns, dest.ref.name);
+      }
     }
     if (dest.uri === undefined) return base;
     // A relative uri is resolved against the ref's address, as Knative does.

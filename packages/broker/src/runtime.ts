@@ -83,6 +83,8 @@ export interface RuntimeContext {
 export interface RuntimeComponent {
   /** e.g. `PingSource default/heartbeat`, for logs and errors. */
   readonly name: string;
+  /** Called before any Trigger starts: register the kinds this component makes addressable (channels, flows). */
+  register?(ctx: RuntimeContext): void;
   start(ctx: RuntimeContext): Promise<void>;
   stop(): Promise<void>;
 }
@@ -103,6 +105,8 @@ const logName = (namespace: string, name: string): string => `broker:${namespace
 /** Runs a validated configuration: one HTTP server for every broker's ingress plus health, and a consumer per Trigger. */
 export class SluiceRuntime {
   #ready = false;
+  /** Whether broker ingress takes events (set before components start, cleared first on stop). */
+  #accepting = false;
   readonly #consumers: Consumer[] = [];
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
@@ -180,7 +184,7 @@ export class SluiceRuntime {
     const ingress = createIngressHandler(
       {
         get ready() {
-          return runtime.#ready;
+          return runtime.#accepting;
         },
         hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
         accept: (ns, name, events) => this.#accept(ns, name, events),
@@ -222,15 +226,6 @@ export class SluiceRuntime {
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
     const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
-    for (const [brokerKey, broker] of this.#brokers) {
-      const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
-      const groups: string[] = [];
-      for (const trigger of this.#triggersByBroker.get(brokerKey) ?? []) {
-        groups.push(this.#startTrigger(broker, trigger, resolver));
-      }
-      await this.#stores.get(brokerKey)!.retainGroups(logName(ns, broker.metadata.name), groups);
-    }
-    this.#ready = true;
     const ctx: RuntimeContext = {
       url: this.#url,
       resolver,
@@ -243,13 +238,25 @@ export class SluiceRuntime {
         this.#routes.set(prefix, handler);
       },
     };
-    for (const factory of this.options.components ?? []) {
-      for (const component of factory(this.config)) {
-        await component.start(ctx);
-        this.#components.push(component);
-        this.logger.info({ component: component.name }, 'started');
+    const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
+    // Addresses first: a Trigger may point at a channel or flow that a component serves.
+    for (const component of components) component.register?.(ctx);
+    for (const [brokerKey, broker] of this.#brokers) {
+      const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const groups: string[] = [];
+      for (const trigger of this.#triggersByBroker.get(brokerKey) ?? []) {
+        groups.push(this.#startTrigger(broker, trigger, resolver));
       }
+      await this.#stores.get(brokerKey)!.retainGroups(logName(ns, broker.metadata.name), groups);
     }
+    // Brokers accept events before components start, so sources can send from their first moment.
+    this.#accepting = true;
+    for (const component of components) {
+      await component.start(ctx);
+      this.#components.push(component);
+      this.logger.info({ component: component.name }, 'started');
+    }
+    this.#ready = true;
   }
 
   #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
@@ -267,7 +274,7 @@ export class SluiceRuntime {
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const dispatcher = new TriggerDispatcher(target, {
       sender: this.sender,
-      ingestReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
+      handleReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
       now: this.now,
       logger: this.logger,
     });
@@ -309,6 +316,7 @@ export class SluiceRuntime {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#ready = false;
+    this.#accepting = false;
     // Sources first, so nothing new arrives while deliveries drain.
     for (const c of this.#components.reverse()) {
       try {

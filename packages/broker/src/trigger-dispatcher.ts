@@ -17,8 +17,11 @@ export interface SubscriptionTarget {
 /** Collaborators of a {@link TriggerDispatcher}. */
 export interface DispatcherDeps {
   readonly sender: EventSender;
-  /** Re-ingests a reply into the broker (with the TTL guard); resolves once it is durable. */
-  readonly ingestReply: (reply: CloudEvent) => Promise<void>;
+  /**
+   * Takes a subscriber's reply: a Trigger re-ingests it into its broker (with the TTL guard), a Subscription sends it
+   * to its `reply` destination. Resolves once the reply is safe; a rejection fails the original delivery.
+   */
+  readonly handleReply: (reply: CloudEvent) => Promise<void>;
   readonly now: () => number;
   readonly logger: Logger;
   /** Called after every finished attempt (metrics). */
@@ -61,16 +64,25 @@ export class TriggerDispatcher {
       if (outcome.reply) {
         const reply = ttl === undefined ? outcome.reply : { attributes: { ...outcome.reply.attributes, [TTL_EXTENSION]: ttl }, data: outcome.reply.data };
         try {
-          await this.deps.ingestReply(reply);
+          await this.deps.handleReply(reply);
         } catch (err) {
           if (isSluiceError(err, 'SLUICE_EVENT_TTL_EXCEEDED')) {
             // The loop guard did its job: the reply is dropped, the original delivery succeeded.
             this.deps.logger.warn({ trigger: this.target.key, ceId: reply.attributes['id'], ceType: reply.attributes['type'] }, err.message);
             return DONE;
           }
-          // Knative: when the reply cannot be stored the original delivery fails and is retried.
-          this.deps.logger.warn({ trigger: this.target.key, err: (err as Error).message, ceId: event.attributes['id'] }, 'reply not accepted by the broker');
-          return this.#retryOrDeadLetter(event, record.attempt, { kind: 'retry', status: undefined, body: Buffer.from(String((err as Error).message)), reason: 'reply rejected', retryAfterMs: undefined });
+          // Knative: when the reply cannot be stored or delivered the original delivery fails and is retried; the
+          // dead-letter event then names the reply destination (a SluiceError's details.destination/status).
+          const details = isSluiceError(err) ? err.details : undefined;
+          const failedUrl = typeof details?.['destination'] === 'string' ? details['destination'] : undefined;
+          const status = typeof details?.['status'] === 'number' ? details['status'] : undefined;
+          this.deps.logger.warn({ trigger: this.target.key, err: (err as Error).message, ceId: event.attributes['id'] }, 'reply not accepted');
+          return this.#retryOrDeadLetter(
+            event,
+            record.attempt,
+            { kind: 'retry', status, body: Buffer.from(String((err as Error).message)), reason: 'reply rejected', retryAfterMs: undefined },
+            failedUrl,
+          );
         }
       }
       return DONE;
@@ -78,7 +90,12 @@ export class TriggerDispatcher {
     return this.#retryOrDeadLetter(event, record.attempt, outcome);
   };
 
-  async #retryOrDeadLetter(event: CloudEvent, attempt: number, outcome: Exclude<AttemptOutcome, { kind: 'success' }>): Promise<Disposition> {
+  async #retryOrDeadLetter(
+    event: CloudEvent,
+    attempt: number,
+    outcome: Exclude<AttemptOutcome, { kind: 'success' }>,
+    failedUrl: string = this.target.subscriberUrl,
+  ): Promise<Disposition> {
     const { policy } = this.target.delivery;
     if (outcome.kind === 'retry' && attempt < policy.retry) {
       const k = attempt + 1;
@@ -90,7 +107,7 @@ export class TriggerDispatcher {
       return DONE;
     }
     this.deps.logger.info(log, 'delivery failed: sending to the dead-letter sink');
-    return this.#deadLetterAttempt(deadLetterEvent(event, this.target.subscriberUrl, outcome), policy.retry + 1);
+    return this.#deadLetterAttempt(deadLetterEvent(event, failedUrl, outcome), policy.retry + 1);
   }
 
   async #deadLetterAttempt(event: CloudEvent, attempt: number): Promise<Disposition> {
