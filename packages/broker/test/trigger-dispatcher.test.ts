@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { noopLogger, resolveDelivery, type CloudEvent } from '@sluice/core';
+import type { AttemptResponse, EventSender, SendOptions } from '@sluice/delivery';
+import { TriggerDispatcher, type SubscriptionTarget } from '../src/index.js';
+
+/** A scripted sender: answers each call from the list, recording what was sent where. */
+function scripted(answers: Array<AttemptResponse | ((url: string) => AttemptResponse)>) {
+  const calls: Array<{ url: string; event: CloudEvent; options: SendOptions }> = [];
+  const sender: EventSender = {
+    async send(url, event, options) {
+      calls.push({ url, event, options });
+      const a = answers[Math.min(calls.length - 1, answers.length - 1)]!;
+      return typeof a === 'function' ? a(url) : a;
+    },
+    async close() {},
+  };
+  return { sender, calls };
+}
+
+const ok = (status = 202, headers = {}, body = ''): AttemptResponse => ({ ok: true, status, headers, body: Buffer.from(body) });
+const event: CloudEvent = { attributes: { specversion: '1.0', id: 'e1', source: '/s', type: 't', knativebrokerttl: 10 }, data: Buffer.from('{}') };
+const record = (attempt = 0, e = event) => ({ seq: 1, attempt, event: e });
+
+function target(delivery: Parameters<typeof resolveDelivery>[0], dls = true): SubscriptionTarget {
+  return {
+    key: 'default/t',
+    namespace: 'default',
+    subscriberUrl: 'http://sub/',
+    deadLetterUrl: dls ? 'http://dls/' : undefined,
+    delivery: resolveDelivery(delivery, undefined),
+    filter: () => true,
+  };
+}
+
+const deps = (sender: EventSender, handleReply = async () => {}) => ({ sender, handleReply, now: () => 1000, logger: noopLogger });
+
+test('success: the subscriber gets the event without the TTL, with Prefer: reply and Kn-Namespace', async () => {
+  const { sender, calls } = scripted([ok()]);
+  const d = await new TriggerDispatcher(target({ retry: 2 }), deps(sender)).handle(record());
+  assert.deepEqual(d, { kind: 'done' });
+  assert.equal(calls[0]!.event.attributes['knativebrokerttl'], undefined);
+  assert.deepEqual(calls[0]!.options.headers, { prefer: 'reply', 'kn-namespace': 'default' });
+});
+
+test('a retryable failure schedules the next attempt at now + backoff', async () => {
+  const { sender } = scripted([ok(503)]);
+  const d = await new TriggerDispatcher(target({ retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT1S' }), deps(sender)).handle(record(1));
+  assert.deepEqual(d, { kind: 'retry', attempt: 2, dueAt: 1000 + 2000 });
+});
+
+test('exhausted retries go to the dead-letter sink with the error extensions, at once', async () => {
+  const { sender, calls } = scripted([ok(500, {}, 'boom'), ok(202)]);
+  const d = await new TriggerDispatcher(target({ retry: 1 }), deps(sender)).handle(record(1));
+  assert.deepEqual(d, { kind: 'done' });
+  assert.equal(calls[1]!.url, 'http://dls/');
+  assert.equal(calls[1]!.event.attributes['knativeerrorcode'], '500');
+  assert.equal(calls[1]!.event.attributes['knativeerrordest'], 'http://sub/');
+  assert.equal(Buffer.from(String(calls[1]!.event.attributes['knativeerrordata']), 'base64').toString(), 'boom');
+  assert.deepEqual(calls[1]!.options.headers, { 'kn-namespace': 'default' }, 'no Prefer: reply to the dead-letter sink');
+});
+
+test('a refusing dead-letter sink is retried with the dead-letter event kept, never dropped', async () => {
+  const { sender } = scripted([ok(400), ok(503)]);
+  const d = await new TriggerDispatcher(target({ retry: 0, backoffDelay: 'PT1S' }), deps(sender)).handle(record(0));
+  assert.equal(d.kind, 'retry');
+  if (d.kind !== 'retry') return;
+  assert.equal(d.attempt, 2);
+  assert.equal(d.event?.attributes['knativeerrorcode'], '400');
+  // The stored dead-letter form is what the next attempt sends, to the dead-letter sink only.
+  const second = scripted([ok(202)]);
+  const d2 = await new TriggerDispatcher(target({ retry: 0 }), deps(second.sender)).handle(record(d.attempt, d.event!));
+  assert.deepEqual(d2, { kind: 'done' });
+  assert.equal(second.calls[0]!.url, 'http://dls/');
+});
+
+test('without a dead-letter sink an exhausted event is dropped', async () => {
+  const { sender, calls } = scripted([ok(500)]);
+  assert.deepEqual(await new TriggerDispatcher(target({ retry: 0 }, false), deps(sender)).handle(record()), { kind: 'done' });
+  assert.equal(calls.length, 1);
+});
+
+test('a reply is handed over with the remaining TTL; a failing hand-over fails the delivery', async () => {
+  const reply = ok(200, { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/r', 'ce-type': 'reply' }, 'x');
+  const got: CloudEvent[] = [];
+  const { sender } = scripted([reply]);
+  await new TriggerDispatcher(target({ retry: 1 }), deps(sender, async (e) => void got.push(e))).handle(record());
+  assert.equal(got[0]!.attributes['id'], 'r');
+  assert.equal(got[0]!.attributes['knativebrokerttl'], 10);
+  const failing = scripted([reply]);
+  const d = await new TriggerDispatcher(target({ retry: 1, backoffDelay: 'PT1S' }), deps(failing.sender, async () => Promise.reject(new Error('disk full')))).handle(record());
+  assert.deepEqual(d, { kind: 'retry', attempt: 1, dueAt: 2000 });
+});
