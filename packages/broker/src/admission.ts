@@ -35,7 +35,16 @@ export function admitEvent(event: CloudEvent, nowMs: number, maxTtl = DEFAULT_MA
 export function withoutTtl(event: CloudEvent): { event: CloudEvent; ttl: number | undefined } {
   const raw = event.attributes[TTL_EXTENSION];
   if (raw === undefined) return { event, ttl: undefined };
-  const attributes = { ...event.attributes };
-  delete attributes[TTL_EXTENSION];
-  return { event: { attributes, data: event.data }, ttl: typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10) };
+  // Every trigger of a broker delivers the same stored event: strip it once and share the result (and with it the
+  // sender's cached encoding).
+  let stripped = strippedCache.get(event);
+  if (!stripped) {
+    const attributes = { ...event.attributes };
+    delete attributes[TTL_EXTENSION];
+    stripped = { attributes, data: event.data };
+    strippedCache.set(event, stripped);
+  }
+  return { event: stripped, ttl: typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10) };
 }
+
+const strippedCache = new WeakMap<CloudEvent, CloudEvent>();

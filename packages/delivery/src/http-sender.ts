@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type HeaderMap } from '@sluice/core';
+import { decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
 
 /** The result of one HTTP attempt: a response, or a transport error (connection refused, timeout, …). */
 export type AttemptResponse =
@@ -32,7 +32,7 @@ export class UndiciSender implements EventSender {
   }
 
   async send(url: string, event: CloudEvent, options: SendOptions): Promise<AttemptResponse> {
-    const message = options.format === 'json' ? encodeStructured(event) : encodeBinary(event);
+    const message = encoded(event, options.format === 'json' ? 'json' : 'binary');
     const headers = options.headers ? { ...message.headers, ...options.headers } : message.headers;
     const signal = AbortSignal.timeout(options.timeoutMs);
     try {
@@ -58,6 +58,17 @@ export class UndiciSender implements EventSender {
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
+}
+
+// Fan-out sends one event to many subscribers: encode it once per format. Events are never mutated after creation.
+const encodings = { json: new WeakMap<CloudEvent, EncodedHttpMessage>(), binary: new WeakMap<CloudEvent, EncodedHttpMessage>() };
+function encoded(event: CloudEvent, format: 'json' | 'binary'): EncodedHttpMessage {
+  let m = encodings[format].get(event);
+  if (!m) {
+    m = format === 'json' ? encodeStructured(event) : encodeBinary(event);
+    encodings[format].set(event, m);
+  }
+  return m;
 }
 
 const pathCache = new Map<string, string>();
