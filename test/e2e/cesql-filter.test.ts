@@ -36,6 +36,7 @@ spec:
       trigger('big', big.url, 'INT(amount) > 100') +
       trigger('combined', combined.url, "LOWER(region) = 'eu' OR (EXISTS priority AND priority = 'high')"),
   });
+  cleanups.push(async () => void (await sluice.stop()));
   const send = (id: string, attrs: Record<string, string>) => postEvent(`${sluice.url}/default/default`, { id, ...attrs });
   const events: Array<[string, Record<string, string>]> = [
     ['o1', { source: '/shop/commerce', type: 'order.created', amount: '150', region: 'EU' }],
