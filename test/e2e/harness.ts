@@ -154,7 +154,7 @@ export async function startSubscriber(respond: (received: Received, index: numbe
     url,
     received,
     ids: () => received.map((r) => String(r.event?.attributes['id'])),
-    waitForCount: (n, timeoutMs = 10_000) => waitFor(() => received.length >= n, `${n} requests at ${url} (got ${received.length})`, timeoutMs),
+    waitForCount: (n, timeoutMs = 20_000) => waitFor(() => received.length >= n, `${n} requests at ${url} (got ${received.length})`, timeoutMs),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
