@@ -212,7 +212,8 @@ export function freePort() {
 
 /** Kafka cluster ids are 16 random bytes, base64url without padding. */
 function newClusterId() {
-  return randomBytes(16).toString('base64url');
+  // A leading '-' would be read as an option by the storage tool's argument parser: replace it (still base64url).
+  return randomBytes(16).toString('base64url').replace(/^-/, 'A');
 }
 
 function serverProperties({ brokerPort, controllerPort, dataDir }) {

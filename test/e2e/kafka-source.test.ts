@@ -121,9 +121,11 @@ test('ordered: a sink that answers 503 and then recovers receives every record, 
   if (!brokers) return;
   const k = await kafkaTopic(brokers, 3);
   t.after(k.close);
-  const failUntil = Date.now() + 2500;
+  // Down for the first 1.5 s after the first delivery attempt, then up.
+  let failUntil = 0;
   const statuses = new WeakMap<Received, number>();
   const sub = await startSubscriber((r) => {
+    if (failUntil === 0) failUntil = Date.now() + 1500;
     const status = Date.now() < failUntil ? 503 : 202;
     statuses.set(r, status);
     return { status };

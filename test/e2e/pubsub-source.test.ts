@@ -180,7 +180,7 @@ spec:
     const ids = await Promise.all(Array.from({ length: n }, (_, i) => topic.publish(Buffer.from(`batch-${published.size}-${i}`))));
     for (const id of ids) published.add(id);
   };
-  for (let i = 0; i < 6; i++) await publish(1000);
+  for (let i = 0; i < 10; i++) await publish(1000);
   await waitFor(() => sub.received.length >= 1000, '1000 messages delivered', 60_000);
   assert.equal(await first.stop('SIGKILL'), null, 'killed');
   const seen = new Set<string>();

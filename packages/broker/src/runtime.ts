@@ -72,6 +72,8 @@ export interface RuntimeContext {
   readonly store: EventStore;
   readonly logger: Logger;
   readonly now: () => number;
+  /** The largest event body the runtime accepts (`--max-body-bytes`); components with an ingress apply it too. */
+  readonly maxBodyBytes: number;
   /**
    * Serves `/{prefix}/…` on the runtime's HTTP server. Prefixes must not be a valid two-segment broker path:
    * components use three or more segments (e.g. `/webhooks/{namespace}/{name}`).
@@ -233,6 +235,7 @@ export class SluiceRuntime {
       store: this.store,
       logger: this.logger,
       now: this.now,
+      maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
       route: (prefix, handler) => {
         if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
         this.#routes.set(prefix, handler);
@@ -240,7 +243,12 @@ export class SluiceRuntime {
     };
     const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
     // Addresses first: a Trigger may point at a channel or flow that a component serves.
-    for (const component of components) component.register?.(ctx);
+    for (const component of components) {
+      if (component.register) {
+        component.register(ctx);
+        this.#components.push(component); // registered components hold resources: stopped even if never started
+      }
+    }
     for (const [brokerKey, broker] of this.#brokers) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const groups: string[] = [];
@@ -253,7 +261,7 @@ export class SluiceRuntime {
     this.#accepting = true;
     for (const component of components) {
       await component.start(ctx);
-      this.#components.push(component);
+      if (!component.register) this.#components.push(component);
       this.logger.info({ component: component.name }, 'started');
     }
     this.#ready = true;

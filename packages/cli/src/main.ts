@@ -1,8 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { SluiceRuntime } from '@sluice/broker';
+import { channelComponents } from '@sluice/channel';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { resolveBinding, runBoundCommand, sourceChecks, sourceComponents } from '@sluice/sources';
+import { kafkaSourceComponents } from '@sluice/kafka-source';
+import { pubsubSourceComponents } from '@sluice/pubsub-source';
 import { loadAndCheck, printErrors } from './load.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
@@ -48,7 +51,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         dataDir: opts.dataDir,
         maxBodyBytes: opts.maxBodyBytes,
         logger,
-        components: [sourceComponents],
+        components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
         ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
       });
       for (const b of runtime.brokers()) {

@@ -14,6 +14,16 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['sources.knative.dev/v1'], kind: 'ContainerSource', schema: 'containersource.json' },
   { apiVersions: ['sources.knative.dev/v1'], kind: 'SinkBinding', schema: 'sinkbinding.json' },
   { apiVersions: ['sources.triggermesh.io/v1alpha1'], kind: 'WebhookSource', schema: 'webhooksource.json' },
+  { apiVersions: ['messaging.knative.dev/v1'], kind: 'Channel', schema: 'channel.json' },
+  { apiVersions: ['messaging.knative.dev/v1'], kind: 'InMemoryChannel', schema: 'inmemorychannel.json' },
+  { apiVersions: ['messaging.knative.dev/v1beta1', 'messaging.knative.dev/v1'], kind: 'KafkaChannel', schema: 'kafkachannel.json' },
+  { apiVersions: ['messaging.knative.dev/v1'], kind: 'Subscription', schema: 'subscription.json' },
+  { apiVersions: ['flows.knative.dev/v1'], kind: 'Sequence', schema: 'sequence.json' },
+  { apiVersions: ['flows.knative.dev/v1'], kind: 'Parallel', schema: 'parallel.json' },
+  { apiVersions: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'], kind: 'KafkaSource', schema: 'kafkasource.json' },
+  { apiVersions: ['events.cloud.google.com/v1', 'events.cloud.google.com/v1beta1'], kind: 'CloudPubSubSource', schema: 'cloudpubsubsource.json' },
+  // Read where a resource names it with a secretKeyRef (KafkaSource, CloudPubSubSource).
+  { apiVersions: ['v1'], kind: 'Secret', schema: 'secret.json' },
 ];
 
 /** Finds the kind entry for an apiVersion and kind. */

@@ -11,6 +11,7 @@ export {
   parseCeOverrideArgs,
   type CloudEventOverrides,
 } from './ce-overrides.js';
+export { SinkDelivery, type SinkDeliveryOptions, type SinkDeliveryResult } from './sink-delivery.js';
 export { SOURCE_DELIVERY, SinkClient, excerptOf, type SinkClientOptions, type SinkResult } from './source-sink.js';
 export {
   PING_EVENT_TYPE,

@@ -137,6 +137,7 @@ export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeCo
     store: undefined as never,
     logger,
     now: Date.now,
+    maxBodyBytes: 1024 * 1024,
     route(prefix, handler) {
       if (routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
       routes.set(prefix, handler);

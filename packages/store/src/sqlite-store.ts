@@ -529,9 +529,12 @@ class GroupWorker {
     this.#retryTimerAt = Infinity;
     if (this.#closing) return;
     this.store.flushRetries();
+    // One reading of the clock for the whole pass: timers may fire a millisecond before the wall clock says the retry
+    // is due, and the follow-up schedule below must see the same "now" as the query.
+    const now = this.timers.now();
     const room = this.options.maxInFlight - this.#inFlight;
     if (room > 0) {
-      const due = this.store.dueRetries(this.group, this.timers.now(), room + this.#retriesInFlight.size);
+      const due = this.store.dueRetries(this.group, now, room + this.#retriesInFlight.size);
       for (const record of due) {
         if (this.#retriesInFlight.has(record.retryId)) continue;
         this.#retriesInFlight.add(record.retryId);
@@ -552,7 +555,8 @@ class GroupWorker {
       return;
     }
     const next = this.store.nextRetryAt(this.group);
-    if (next !== undefined && next > this.timers.now()) this.#scheduleRetryAt(next);
+    // A due row that is not in flight now (e.g. the query ran a moment too early) is picked up shortly.
+    if (next !== undefined) this.#scheduleRetryAt(next > now ? next : now + 50);
   }
 
   close(timeoutMs: number): Promise<void> {

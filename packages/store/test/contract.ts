@@ -124,6 +124,22 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await store.close();
   });
 
+  withEnv('a record waiting for its retry does not hold back the records after it', async (env) => {
+    const store = await env.open();
+    const got: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 2 }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      if (id === 'slow' && r.attempt === 0) return { kind: 'retry', attempt: 1, dueAt: Date.now() + 400 };
+      got.push(`${id}@${r.attempt}`);
+      return done;
+    });
+    await store.append('log', [ev('slow'), ...Array.from({ length: 10 }, (_, i) => ev(`n${i}`))]);
+    await waitFor(() => got.length === 10, 'the records after the retried one');
+    assert.ok(!got.includes('slow@1'), 'the others did not wait for the retry');
+    await waitFor(() => got.includes('slow@1'), 'the retry');
+    await store.close();
+  });
+
   withEnv('records still in a handler at shutdown are handed out again after a restart; finished ones are not', async (env) => {
     let store = await env.open();
     const first: string[] = [];

@@ -1,0 +1,199 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CloudEvent } from '@sluice/core';
+import { createIngressHandler, sendError, type IngressBackend, type RuntimeComponent, type RuntimeContext, type TriggerDispatcher } from '@sluice/broker';
+import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
+import { CHANNEL_KINDS } from './resources.js';
+import { resolveSubscription, subscriptionDispatcher } from './subscription-dispatch.js';
+import { addressChannelName, type ChannelNode, type SubscriptionNode, type Topology } from './topology.js';
+
+/** First path segment of every channel address: `/channels/{namespace}/{name}`. */
+export const CHANNEL_ROUTE = 'channels';
+
+/** Options of {@link ChannelComponent}. */
+export interface ChannelComponentOptions {
+  /** Largest accepted event body on channel ingress (default 1 MiB, as the broker ingress). */
+  readonly maxBodyBytes?: number;
+  /** Events in flight per subscription (default 100, as per trigger). */
+  readonly maxInFlightPerSubscription?: number;
+  /** Store of channels annotated `sluice.dev/durability: memory` (default: an in-memory SQLite store). */
+  readonly memoryStore?: () => EventStore;
+}
+
+/** Log of a channel in the store. */
+export const channelLog = (namespace: string, name: string): string => `channel:${namespace}/${name}`;
+/** Consumer group of a subscription in the store. */
+export const subscriptionGroup = (namespace: string, name: string): string => `subscription:${namespace}/${name}`;
+/** Address of a channel under a runtime's base URL. */
+export const channelUrl = (baseUrl: string, namespace: string, name: string): string => `${baseUrl}/${CHANNEL_ROUTE}/${namespace}/${name}`;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Kafka-style partition of an event: hash of `partitionkey` (else the id) modulo the partition count. */
+export function partitionOf(event: CloudEvent, numPartitions: number): string {
+  if (numPartitions <= 1) return '0';
+  const key = String(event.attributes['partitionkey'] ?? event.attributes['id'] ?? '');
+  let h = 0x811c9dc5; // FNV-1a, 32 bit
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return String((h >>> 0) % numPartitions);
+}
+
+/**
+ * Runs every channel and subscription of a configuration (flows included) on the runtime's store and HTTP server:
+ * one log per channel (`channel:<ns>/<name>`), one consumer group per subscription (`subscription:<ns>/<name>`), the
+ * broker's ingress contract on `/channels/{namespace}/{name}` and the broker's dispatcher for every delivery.
+ *
+ * Lifecycle: `register` makes the kinds addressable, opens channel ingress and positions every subscription's
+ * consumer group (so nothing accepted before `start` is missed); deliveries begin at `start`, once every broker and
+ * component accepts events.
+ */
+export class ChannelComponent implements RuntimeComponent {
+  readonly name: string;
+  readonly #topology: Topology;
+  readonly #options: ChannelComponentOptions;
+  readonly #subscriptionsByChannel = new Map<string, SubscriptionNode[]>();
+  readonly #dispatchers = new Map<string, TriggerDispatcher>();
+  readonly #consumers: Consumer[] = [];
+  #ctx: RuntimeContext | undefined;
+  #memoryStore: EventStore | undefined;
+  #accepting = false;
+  #open: () => void = () => undefined;
+  readonly #started: Promise<void>;
+
+  constructor(topology: Topology, options: ChannelComponentOptions = {}) {
+    this.#topology = topology;
+    this.#options = options;
+    for (const s of topology.subscriptions) {
+      const list = this.#subscriptionsByChannel.get(s.channel) ?? [];
+      list.push(s);
+      this.#subscriptionsByChannel.set(s.channel, list);
+    }
+    this.#started = new Promise((resolve) => (this.#open = resolve));
+    this.name = `channels (${topology.channels.size} channel${topology.channels.size === 1 ? '' : 's'}, ${topology.subscriptions.length} subscription${topology.subscriptions.length === 1 ? '' : 's'})`;
+  }
+
+  register(ctx: RuntimeContext): void {
+    if (this.#ctx) return;
+    this.#ctx = ctx;
+    for (const kind of [...CHANNEL_KINDS, 'Sequence', 'Parallel']) {
+      ctx.resolver.register(kind, (namespace, name) => channelUrl(ctx.url, namespace, addressChannelName(kind, name)));
+    }
+    const component = this;
+    const backend: IngressBackend = {
+      get ready() {
+        return component.#accepting;
+      },
+      hasBroker: (namespace, name) => this.#topology.channels.has(`${namespace}/${name}`),
+      accept: (namespace, name, events) => this.#accept(namespace, name, events),
+    };
+    const ingress = createIngressHandler(backend, { maxBodyBytes: this.#options.maxBodyBytes ?? ctx.maxBodyBytes });
+    ctx.route(CHANNEL_ROUTE, (req, res, rest) => this.#serve(req, res, rest, ingress));
+    for (const sub of this.#topology.subscriptions) this.#consume(sub, ctx);
+    this.#accepting = true;
+  }
+
+  async start(ctx: RuntimeContext): Promise<void> {
+    this.register(ctx);
+    // Destinations resolve now that every component has registered its kinds.
+    for (const sub of this.#topology.subscriptions) {
+      const channel = this.#topology.channels.get(sub.channel)!;
+      const resolved = resolveSubscription(sub, channel, ctx.resolver);
+      this.#dispatchers.set(sub.key, subscriptionDispatcher(resolved, { resolver: ctx.resolver, sender: ctx.sender, now: ctx.now, logger: ctx.logger }));
+      ctx.logger.info(
+        { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
+        'subscription ready',
+      );
+    }
+    for (const channel of this.#topology.channels.values()) {
+      const groups = (this.#subscriptionsByChannel.get(channel.key) ?? []).map((s) => subscriptionGroup(s.namespace, s.name));
+      await this.#storeOf(channel).retainGroups(channelLog(channel.namespace, channel.name), groups);
+      ctx.logger.info(
+        {
+          channel: channel.key,
+          kind: channel.kind,
+          backing: channel.backing,
+          address: channelUrl(ctx.url, channel.namespace, channel.name),
+          store: channel.durability === 'memory' ? 'memory (sluice.dev/durability: memory)' : 'embedded',
+          subscriptions: groups.length,
+          owner: channel.owner,
+          // Validated and reported; on the embedded store only the partition count matters (per-partition order).
+          ...(channel.kafka ? { kafka: channel.kafka } : {}),
+        },
+        'channel ready',
+      );
+    }
+    this.#open();
+  }
+
+  async stop(): Promise<void> {
+    this.#accepting = false;
+    // Consumers whose deliveries never began (start not reached) must not hold the close up.
+    this.#open();
+    await Promise.all(this.#consumers.map((c) => c.close(10_000)));
+    this.#consumers.length = 0;
+    await this.#memoryStore?.close();
+  }
+
+  /** The address of a channel, a Sequence or a Parallel (after `register`). */
+  address(kind: string, namespace: string, name: string): string {
+    if (!this.#ctx) throw new Error('the channel component is not registered yet');
+    return channelUrl(this.#ctx.url, namespace, addressChannelName(kind, name));
+  }
+
+  #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[], ingress: ReturnType<typeof createIngressHandler>): void {
+    const [namespace, name] = rest;
+    if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
+      req.resume();
+      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${CHANNEL_ROUTE}/{namespace}/{channel} with lower-case DNS names`);
+      return;
+    }
+    if (!this.#topology.channels.has(`${namespace}/${name}`)) {
+      req.resume();
+      sendError(res, 404, 'SLUICE_CHANNEL_NOT_FOUND', `no channel ${namespace}/${name}`);
+      return;
+    }
+    void ingress(req, res, rest);
+  }
+
+  #accept(namespace: string, name: string, events: CloudEvent[]): Promise<void> {
+    const key = `${namespace}/${name}`;
+    // Nothing could ever read an event sent to a channel without subscriptions (a new subscription starts at the
+    // channel's end): Knative's channels drop it too. It is still validated, and answered 202.
+    if (!this.#subscriptionsByChannel.has(key)) return Promise.resolve();
+    // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input).
+    return this.#storeOf(this.#topology.channels.get(key)!).append(channelLog(namespace, name), events);
+  }
+
+  #storeOf(channel: ChannelNode): EventStore {
+    if (channel.durability === 'durable') return this.#ctx!.store;
+    this.#memoryStore ??= this.#options.memoryStore?.() ?? new SqliteEventStore({ path: ':memory:', durability: 'none' });
+    return this.#memoryStore;
+  }
+
+  #consume(sub: SubscriptionNode, ctx: RuntimeContext): void {
+    const channel = this.#topology.channels.get(sub.channel)!;
+    const ordered = sub.ordered ?? channel.backing === 'KafkaChannel';
+    const orderingKey = !ordered
+      ? undefined
+      : channel.kafka
+        ? (e: CloudEvent) => partitionOf(e, channel.kafka!.numPartitions)
+        : (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '');
+    const handle = async (record: LogRecord) => {
+      await this.#started;
+      const dispatcher = this.#dispatchers.get(sub.key);
+      // Only when stopped before start: schedule the record again, unchanged; it is delivered after a restart.
+      if (!dispatcher) return { kind: 'retry' as const, attempt: record.attempt, dueAt: ctx.now() + 1000 };
+      return dispatcher.handle(record);
+    };
+    this.#consumers.push(
+      this.#storeOf(channel).consume(
+        channelLog(channel.namespace, channel.name),
+        subscriptionGroup(sub.namespace, sub.name),
+        { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) },
+        handle,
+      ),
+    );
+  }
+}

@@ -1,0 +1,161 @@
+import { checkDestination, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
+import { parseIsoDuration, type DeliverySpec, type Destination } from '@sluice/core';
+import {
+  ASYNC_HANDLER_ANNOTATION,
+  BACKING_API_VERSIONS,
+  CHANNEL_KINDS,
+  CHANNEL_PACKAGE_KINDS,
+  DURABILITY_ANNOTATION,
+  SUBSCRIPTION_ORDER_ANNOTATION,
+  isChannelKind,
+  type Channel,
+  type ChannelTemplateSpec,
+  type KafkaChannel,
+  type Parallel,
+  type Sequence,
+  type Subscription,
+} from './resources.js';
+import { buildTopology } from './topology.js';
+
+type Path = (string | number)[];
+
+const KAFKA_ONLY_FIELDS = ['numPartitions', 'replicationFactor', 'retentionDuration'] as const;
+
+function checkDelivery(r: LoadedResource, path: Path, delivery: DeliverySpec | undefined, declared: ReadonlySet<string>, report: ReportFn): void {
+  if (delivery?.deadLetterSink) checkDestination(r, [...path, 'deadLetterSink'], delivery.deadLetterSink, declared, report);
+}
+
+function checkRetention(r: LoadedResource, path: Path, retention: string | undefined, report: ReportFn): void {
+  if (retention !== undefined && parseIsoDuration(retention) <= 0) report(r, path, 'retentionDuration must be greater than zero');
+}
+
+function checkTemplate(r: LoadedResource, path: Path, template: ChannelTemplateSpec | undefined, declared: ReadonlySet<string>, report: ReportFn): void {
+  if (!template) return;
+  const versions = BACKING_API_VERSIONS[template.kind];
+  if (!versions.includes(template.apiVersion)) {
+    report(r, [...path, 'apiVersion'], `channelTemplate: ${template.kind} uses apiVersion ${versions.join(' or ')}, not "${template.apiVersion}"`);
+  }
+  const spec = template.spec;
+  if (template.kind !== 'KafkaChannel') {
+    for (const f of KAFKA_ONLY_FIELDS) {
+      if (spec?.[f] !== undefined) report(r, [...path, 'spec', f], `channelTemplate: ${f} applies to KafkaChannel templates only, not ${template.kind}`);
+    }
+  }
+  checkRetention(r, [...path, 'spec', 'retentionDuration'], spec?.retentionDuration, report);
+  checkDelivery(r, [...path, 'spec', 'delivery'], spec?.delivery, declared, report);
+}
+
+function checkAnnotations(r: LoadedResource, backing: string | undefined, report: ReportFn): void {
+  const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {};
+  const durability = annotations[DURABILITY_ANNOTATION];
+  if (durability !== undefined) {
+    const path = ['metadata', 'annotations', DURABILITY_ANNOTATION];
+    if (durability !== 'memory' && durability !== 'durable') report(r, path, `${DURABILITY_ANNOTATION} must be "memory" or "durable", not "${durability}"`);
+    else if (backing !== 'InMemoryChannel') report(r, path, `${DURABILITY_ANNOTATION} applies to InMemoryChannel (or a Channel backed by one) only`);
+  }
+  const asyncHandler = annotations[ASYNC_HANDLER_ANNOTATION];
+  if (asyncHandler !== undefined && asyncHandler !== 'true' && asyncHandler !== 'false') {
+    report(r, ['metadata', 'annotations', ASYNC_HANDLER_ANNOTATION], `${ASYNC_HANDLER_ANNOTATION} must be "true" or "false", not "${asyncHandler}"`);
+  }
+}
+
+/**
+ * Checks of the channel and flow kinds that the schemas cannot express: a Subscription's channel (a channel kind,
+ * declared, same namespace), every destination (declared refs, absolute uris), channelTemplate kind/apiVersion pairs
+ * and fields, annotations, and names that two resources would both use (every channel kind shares the address
+ * space `/channels/{namespace}/{name}`, and flows create `<name>-kn-sequence-<i>`, `<name>-kn-parallel[-<i>]`).
+ */
+export function channelChecks(): SemanticCheck {
+  return (config, report) => {
+    const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
+    const byId = new Map(config.resources.map((r) => [`${r.kind}:${r.key}`, r]));
+    const topology = buildTopology(config.resources);
+    for (const c of topology.conflicts) {
+      const r = byId.get(c.resource);
+      // Two documents with the same kind and name are already reported as duplicates by the broker checks.
+      if (!r || c.first === c.second) continue;
+      const address = c.what === 'channel' ? ` (channels of every kind share the address /channels/${c.key})` : '';
+      report(r, ['metadata', 'name'], `${c.what} name "${c.key}" of ${c.second} is already used by ${c.first}${address}`, 'SLUICE_CONFIG_DUPLICATE');
+    }
+    for (const r of config.resources) {
+      if (!CHANNEL_PACKAGE_KINDS.includes(r.kind)) continue;
+      switch (r.kind) {
+        case 'Channel': {
+          const spec = (r.value as unknown as Channel).spec;
+          checkTemplate(r, ['spec', 'channelTemplate'], spec?.channelTemplate, declared, report);
+          checkDelivery(r, ['spec', 'delivery'], spec?.delivery, declared, report);
+          checkAnnotations(r, spec?.channelTemplate?.kind ?? 'InMemoryChannel', report);
+          break;
+        }
+        case 'InMemoryChannel':
+          checkDelivery(r, ['spec', 'delivery'], (r.value['spec'] as { delivery?: DeliverySpec } | undefined)?.delivery, declared, report);
+          checkAnnotations(r, 'InMemoryChannel', report);
+          break;
+        case 'KafkaChannel': {
+          const spec = (r.value as unknown as KafkaChannel).spec;
+          checkRetention(r, ['spec', 'retentionDuration'], spec?.retentionDuration, report);
+          checkDelivery(r, ['spec', 'delivery'], spec?.delivery, declared, report);
+          checkAnnotations(r, 'KafkaChannel', report);
+          break;
+        }
+        case 'Subscription': {
+          const spec = (r.value as unknown as Subscription).spec;
+          const ref = spec.channel;
+          const ns = ref.namespace ?? r.namespace;
+          if (!isChannelKind(ref.kind)) {
+            report(r, ['spec', 'channel', 'kind'], `"${ref.kind}" is not a channel kind (supported: ${CHANNEL_KINDS.join(', ')})`);
+          } else {
+            const versions = ref.kind === 'KafkaChannel' ? BACKING_API_VERSIONS.KafkaChannel : BACKING_API_VERSIONS.InMemoryChannel;
+            if (ref.apiVersion !== undefined && !versions.includes(ref.apiVersion)) {
+              report(r, ['spec', 'channel', 'apiVersion'], `${ref.kind} uses apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}"`);
+            }
+            if (ns !== r.namespace) {
+              report(r, ['spec', 'channel', 'namespace'], `a Subscription's channel must be in the Subscription's namespace "${r.namespace}", not "${ns}"`);
+            } else {
+              const node = topology.channels.get(`${ns}/${ref.name}`);
+              if (!node) {
+                report(r, ['spec', 'channel', 'name'], `${ref.kind} "${ns}/${ref.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
+              } else if (node.kind !== ref.kind) {
+                report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
+              }
+            }
+          }
+          if (spec.subscriber) checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
+          if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
+          checkDelivery(r, ['spec', 'delivery'], spec.delivery, declared, report);
+          const order = ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[SUBSCRIPTION_ORDER_ANNOTATION];
+          if (order !== undefined && order !== 'ordered' && order !== 'unordered') {
+            report(r, ['metadata', 'annotations', SUBSCRIPTION_ORDER_ANNOTATION], `${SUBSCRIPTION_ORDER_ANNOTATION} must be "ordered" or "unordered", not "${order}"`);
+          }
+          break;
+        }
+        case 'Sequence': {
+          const spec = (r.value as unknown as Sequence).spec;
+          spec.steps.forEach((step, i) => {
+            const { delivery, ...destination } = step;
+            checkDestination(r, ['spec', 'steps', i], destination as Destination, declared, report);
+            checkDelivery(r, ['spec', 'steps', i, 'delivery'], delivery, declared, report);
+          });
+          checkTemplate(r, ['spec', 'channelTemplate'], spec.channelTemplate, declared, report);
+          if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
+          break;
+        }
+        case 'Parallel': {
+          const spec = (r.value as unknown as Parallel).spec;
+          spec.branches.forEach((branch, i) => {
+            const path = ['spec', 'branches', i];
+            if (branch.filter) checkDestination(r, [...path, 'filter'], branch.filter, declared, report);
+            checkDestination(r, [...path, 'subscriber'], branch.subscriber, declared, report);
+            if (branch.reply) checkDestination(r, [...path, 'reply'], branch.reply, declared, report);
+            checkDelivery(r, [...path, 'delivery'], branch.delivery, declared, report);
+          });
+          checkTemplate(r, ['spec', 'channelTemplate'], spec.channelTemplate, declared, report);
+          if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import type { SluiceConfig } from '@sluice/config';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import { ChannelComponent, type ChannelComponentOptions } from './channel-component.js';
+import { buildTopology } from './topology.js';
+
+/** Builds the runtime component of a validated configuration's channels, subscriptions and flows (none if it has none). */
+export function createChannelComponents(config: SluiceConfig, options: ChannelComponentOptions = {}): RuntimeComponent[] {
+  const topology = buildTopology(config.resources);
+  if (topology.channels.size === 0 && topology.subscriptions.length === 0) return [];
+  return [new ChannelComponent(topology, options)];
+}
+
+/** The factory `sluice run` passes to the runtime: Channel, InMemoryChannel, KafkaChannel, Subscription, Sequence, Parallel. */
+export const channelComponents: ComponentFactory = (config) => createChannelComponents(config);

@@ -1,0 +1,61 @@
+import { SluiceError, resolveDelivery, type CloudEvent, type Logger, type ResolvedDelivery } from '@sluice/core';
+import { deliverOnce, type EventSender } from '@sluice/delivery';
+import { TriggerDispatcher, type DestinationResolver, type SubscriptionTarget } from '@sluice/broker';
+import type { ChannelNode, SubscriptionNode } from './topology.js';
+
+/** What a subscription's dispatcher needs from the runtime. */
+export interface SubscriptionDispatchDeps {
+  readonly resolver: DestinationResolver;
+  readonly sender: EventSender;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+/** A subscription with its destinations resolved to URLs and its delivery resolved against its channel's. */
+export interface ResolvedSubscription {
+  readonly target: SubscriptionTarget;
+  /** Where replies go; undefined = replies are dropped. */
+  readonly replyUrl: string | undefined;
+}
+
+/**
+ * Resolves a subscription by Knative's rules (reference §3.6): the subscription's delivery options replace the
+ * channel's as a whole when it sets any; the dead-letter sink is the subscription's, else the channel's. A
+ * subscription without subscriber forwards every event to its reply destination, as Knative's dispatcher does.
+ */
+export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode, resolver: DestinationResolver): ResolvedSubscription {
+  const delivery: ResolvedDelivery = resolveDelivery(sub.delivery, channel.delivery);
+  const replyUrl = sub.reply ? resolver.resolve(sub.reply, sub.namespace) : undefined;
+  const subscriberUrl = sub.subscriber ? resolver.resolve(sub.subscriber, sub.namespace) : replyUrl!;
+  const deadLetterUrl = delivery.deadLetterSink
+    ? resolver.resolve(delivery.deadLetterSink, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace)
+    : undefined;
+  return {
+    target: { key: sub.key, namespace: sub.namespace, subscriberUrl, deadLetterUrl, delivery, filter: () => true },
+    replyUrl: sub.subscriber ? replyUrl : undefined,
+  };
+}
+
+/**
+ * The broker's dispatcher (attempts, durable retries, dead-letter sink, failing-sink retries) with a Subscription's
+ * reply rule: the reply is sent once to `spec.reply` with the subscription's delivery settings, and dropped when
+ * there is none. A reply that is not accepted fails the original delivery (retried, then dead-lettered with
+ * `knativeerrordest` = the reply URL), as Knative's channel dispatcher does.
+ */
+export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: SubscriptionDispatchDeps): TriggerDispatcher {
+  const { target, replyUrl } = resolved;
+  const handleReply = async (reply: CloudEvent): Promise<void> => {
+    if (replyUrl === undefined) {
+      deps.logger.debug({ subscription: target.key, ceId: reply.attributes['id'] }, 'reply dropped: the subscription has no reply destination');
+      return;
+    }
+    const outcome = await deliverOnce(deps.sender, { url: replyUrl, expectReply: false, headers: { 'kn-namespace': target.namespace } }, reply, target.delivery.policy, deps.now());
+    if (outcome.kind === 'success') return;
+    const body = outcome.body && outcome.body.length > 0 ? `: ${outcome.body.subarray(0, 1024).toString()}` : '';
+    throw new SluiceError('SLUICE_REPLY_FAILED', `reply to ${replyUrl} failed (${outcome.reason})${body}`, {
+      retryable: true,
+      details: { destination: replyUrl, ...(outcome.status === undefined ? {} : { status: outcome.status }) },
+    });
+  };
+  return new TriggerDispatcher(target, { sender: deps.sender, handleReply, now: deps.now, logger: deps.logger });
+}

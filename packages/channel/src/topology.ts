@@ -1,0 +1,269 @@
+import { DEFAULT_NAMESPACE, type DeliverySpec, type Destination } from '@sluice/core';
+import {
+  DEFAULT_CHANNEL_TEMPLATE,
+  DURABILITY_ANNOTATION,
+  KAFKA_CHANNEL_DEFAULTS,
+  SUBSCRIPTION_ORDER_ANNOTATION,
+  type BackingKind,
+  type Channel,
+  type ChannelKind,
+  type ChannelTemplateSpec,
+  type InMemoryChannel,
+  type KafkaChannel,
+  type Parallel,
+  type Sequence,
+  type Subscription,
+} from './resources.js';
+
+/** A channel Sluice runs: a declared Channel/InMemoryChannel/KafkaChannel, or one that a Sequence or Parallel creates. */
+export interface ChannelNode {
+  readonly namespace: string;
+  readonly name: string;
+  /** `namespace/name`; also the path of its address, `/channels/{namespace}/{name}`. */
+  readonly key: string;
+  /** The kind it is declared as (a flow's channels have the template's kind, as in Knative). */
+  readonly kind: ChannelKind;
+  /** The implementation behind it: the kind itself, or a Channel's template kind. */
+  readonly backing: BackingKind;
+  /** Default delivery of its subscriptions. */
+  readonly delivery: DeliverySpec | undefined;
+  /** KafkaChannel settings (validated and reported; partitions give per-partition ordering). */
+  readonly kafka: { readonly numPartitions: number; readonly replicationFactor: number; readonly retentionDuration: string } | undefined;
+  /** `memory` when the `sluice.dev/durability: memory` annotation opts out of the durable store. */
+  readonly durability: 'durable' | 'memory';
+  /** What declared it, for errors and logs: `Channel default/orders`, `Sequence default/seq`. */
+  readonly owner: string;
+}
+
+/** A subscription Sluice runs: a declared Subscription or one that a Sequence or Parallel creates. */
+export interface SubscriptionNode {
+  readonly namespace: string;
+  readonly name: string;
+  /** `namespace/name`. */
+  readonly key: string;
+  /** Key of the channel it reads. */
+  readonly channel: string;
+  readonly subscriber: Destination | undefined;
+  readonly reply: Destination | undefined;
+  readonly delivery: DeliverySpec | undefined;
+  /** Explicit ordering from the delivery.order annotation; undefined = the channel's default. */
+  readonly ordered: boolean | undefined;
+  readonly owner: string;
+}
+
+/** Two resources that want the same channel or subscription name. */
+export interface NameConflict {
+  readonly what: 'channel' | 'subscription';
+  readonly key: string;
+  /** Owner that came first, and the one that clashes with it. */
+  readonly first: string;
+  readonly second: string;
+  /** Kind and key of the resource that clashes, as `Kind:namespace/name`. */
+  readonly resource: string;
+}
+
+/** Every channel and subscription of a configuration, flows expanded the way Knative's controllers expand them. */
+export interface Topology {
+  readonly channels: ReadonlyMap<string, ChannelNode>;
+  readonly subscriptions: readonly SubscriptionNode[];
+  readonly conflicts: readonly NameConflict[];
+}
+
+/** Name of a Sequence's channel for step `i` (Knative: `<seq>-kn-sequence-<i>`). */
+export const sequenceChannelName = (sequence: string, i: number): string => `${sequence}-kn-sequence-${i}`;
+/** Name of a Sequence's subscription of step `i` (same as its channel, as in Knative). */
+export const sequenceSubscriptionName = sequenceChannelName;
+/** Name of a Parallel's ingress channel (Knative: `<p>-kn-parallel`). */
+export const parallelChannelName = (parallel: string): string => `${parallel}-kn-parallel`;
+/** Name of a Parallel's channel of branch `i` (Knative: `<p>-kn-parallel-<i>`). */
+export const parallelBranchChannelName = (parallel: string, i: number): string => `${parallel}-kn-parallel-${i}`;
+/** Name of a Parallel's filter subscription of branch `i` (Knative: `<p>-kn-parallel-filter-<i>`). */
+export const parallelFilterSubscriptionName = (parallel: string, i: number): string => `${parallel}-kn-parallel-filter-${i}`;
+/** Name of a Parallel's subscriber subscription of branch `i` (Knative: `<p>-kn-parallel-<i>`). */
+export const parallelSubscriptionName = parallelBranchChannelName;
+
+/** A resource as the loader gives it (kind plus the parsed document). */
+export interface ResourceInput {
+  readonly kind: string;
+  readonly value: Record<string, unknown>;
+}
+
+function kafkaSettings(spec: { numPartitions?: number; replicationFactor?: number; retentionDuration?: string } | undefined) {
+  return {
+    numPartitions: spec?.numPartitions ?? KAFKA_CHANNEL_DEFAULTS.numPartitions,
+    replicationFactor: spec?.replicationFactor ?? KAFKA_CHANNEL_DEFAULTS.replicationFactor,
+    retentionDuration: spec?.retentionDuration ?? KAFKA_CHANNEL_DEFAULTS.retentionDuration,
+  };
+}
+
+function orderedOf(annotations: Readonly<Record<string, string>> | undefined): boolean | undefined {
+  const v = annotations?.[SUBSCRIPTION_ORDER_ANNOTATION];
+  return v === 'ordered' ? true : v === 'unordered' ? false : undefined;
+}
+
+/**
+ * Builds the topology of a validated configuration. Sequence and Parallel expand exactly as Knative's reconcilers
+ * do (`pkg/reconciler/{sequence,parallel}/resources`): same channel and subscription names, same wiring, same
+ * delivery. Name clashes are collected in `conflicts` (the checks report them); the first declaration wins.
+ */
+export function buildTopology(resources: readonly ResourceInput[]): Topology {
+  const channels = new Map<string, ChannelNode>();
+  const subscriptions = new Map<string, SubscriptionNode>();
+  const conflicts: NameConflict[] = [];
+  const addChannel = (node: ChannelNode, resource: string): void => {
+    const existing = channels.get(node.key);
+    if (existing) conflicts.push({ what: 'channel', key: node.key, first: existing.owner, second: node.owner, resource });
+    else channels.set(node.key, node);
+  };
+  const addSubscription = (node: SubscriptionNode, resource: string): void => {
+    const existing = subscriptions.get(node.key);
+    if (existing) conflicts.push({ what: 'subscription', key: node.key, first: existing.owner, second: node.owner, resource });
+    else subscriptions.set(node.key, node);
+  };
+  const templated = (
+    template: ChannelTemplateSpec,
+    namespace: string,
+    name: string,
+    owner: string,
+    durability: 'durable' | 'memory',
+    delivery = template.spec?.delivery,
+  ): ChannelNode => ({
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    kind: template.kind,
+    backing: template.kind,
+    delivery,
+    kafka: template.kind === 'KafkaChannel' ? kafkaSettings(template.spec) : undefined,
+    durability,
+    owner,
+  });
+
+  for (const r of resources) {
+    const meta = (r.value['metadata'] ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string> };
+    const ns = meta.namespace ?? DEFAULT_NAMESPACE;
+    const owner = `${r.kind} ${ns}/${meta.name}`;
+    const id = `${r.kind}:${ns}/${meta.name}`;
+    const durability = meta.annotations?.[DURABILITY_ANNOTATION] === 'memory' ? 'memory' : 'durable';
+    switch (r.kind) {
+      case 'Channel': {
+        const c = r.value as unknown as Channel;
+        const template = c.spec?.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+        // The Channel's own delivery wins over the template's, as Knative copies it onto the backing channel.
+        const node = templated(template, ns, meta.name, owner, template.kind === 'InMemoryChannel' ? durability : 'durable', c.spec?.delivery ?? template.spec?.delivery);
+        addChannel({ ...node, kind: 'Channel' }, id);
+        break;
+      }
+      case 'InMemoryChannel': {
+        const c = r.value as unknown as InMemoryChannel;
+        addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner }, id);
+        break;
+      }
+      case 'KafkaChannel': {
+        const c = r.value as unknown as KafkaChannel;
+        addChannel(
+          { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner },
+          id,
+        );
+        break;
+      }
+      case 'Subscription': {
+        const s = r.value as unknown as Subscription;
+        addSubscription(
+          {
+            namespace: ns,
+            name: meta.name,
+            key: `${ns}/${meta.name}`,
+            channel: `${s.spec.channel.namespace ?? ns}/${s.spec.channel.name}`,
+            subscriber: s.spec.subscriber,
+            reply: s.spec.reply,
+            delivery: s.spec.delivery,
+            ordered: orderedOf(meta.annotations),
+            owner,
+          },
+          id,
+        );
+        break;
+      }
+      case 'Sequence': {
+        const seq = r.value as unknown as Sequence;
+        const template = seq.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+        const steps = seq.spec.steps;
+        steps.forEach((step, i) => {
+          addChannel(templated(template, ns, sequenceChannelName(meta.name, i), owner, 'durable'), id);
+          const { delivery, ...destination } = step;
+          const last = i === steps.length - 1;
+          addSubscription(
+            {
+              namespace: ns,
+              name: sequenceSubscriptionName(meta.name, i),
+              key: `${ns}/${sequenceSubscriptionName(meta.name, i)}`,
+              channel: `${ns}/${sequenceChannelName(meta.name, i)}`,
+              subscriber: destination,
+              // Step i's reply feeds step i+1; the last step's reply goes to spec.reply (dropped when unset).
+              reply: last ? seq.spec.reply : { ref: { apiVersion: template.apiVersion, kind: template.kind, name: sequenceChannelName(meta.name, i + 1), namespace: ns } },
+              delivery,
+              ordered: undefined,
+              owner,
+            },
+            id,
+          );
+        });
+        break;
+      }
+      case 'Parallel': {
+        const p = r.value as unknown as Parallel;
+        const template = p.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+        const ingress = parallelChannelName(meta.name);
+        addChannel(templated(template, ns, ingress, owner, 'durable'), id);
+        p.spec.branches.forEach((branch, i) => {
+          const branchChannel = parallelBranchChannelName(meta.name, i);
+          const branchRef: Destination = { ref: { apiVersion: template.apiVersion, kind: template.kind, name: branchChannel, namespace: ns } };
+          addChannel(templated(template, ns, branchChannel, owner, 'durable'), id);
+          // Without a filter the branch channel itself subscribes to the ingress; with one, the filter does and its
+          // reply (the event it lets through) goes to the branch channel. The filter subscription has no delivery of
+          // its own: the ingress channel's applies.
+          addSubscription(
+            {
+              namespace: ns,
+              name: parallelFilterSubscriptionName(meta.name, i),
+              key: `${ns}/${parallelFilterSubscriptionName(meta.name, i)}`,
+              channel: `${ns}/${ingress}`,
+              subscriber: branch.filter ?? branchRef,
+              reply: branch.filter ? branchRef : undefined,
+              delivery: undefined,
+              ordered: undefined,
+              owner,
+            },
+            id,
+          );
+          addSubscription(
+            {
+              namespace: ns,
+              name: parallelSubscriptionName(meta.name, i),
+              key: `${ns}/${parallelSubscriptionName(meta.name, i)}`,
+              channel: `${ns}/${branchChannel}`,
+              subscriber: branch.subscriber,
+              reply: branch.reply ?? p.spec.reply,
+              delivery: branch.delivery,
+              ordered: undefined,
+              owner,
+            },
+            id,
+          );
+        });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { channels, subscriptions: [...subscriptions.values()], conflicts };
+}
+
+/** Channel a Sequence or Parallel is addressed at (its first / ingress channel), or a channel's own name. */
+export function addressChannelName(kind: string, name: string): string {
+  if (kind === 'Sequence') return sequenceChannelName(name, 0);
+  if (kind === 'Parallel') return parallelChannelName(name);
+  return name;
+}

@@ -1,0 +1,111 @@
+// The channel component in-process: real HTTP on loopback, the SQLite store in memory.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { post, runYaml, sink, until } from './helpers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const imc = (name: string) => `apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: ${name}
+---
+`;
+
+const sub = (name: string, channel: string, body: string) => `apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: ${name}
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: ${channel}
+${body}---
+`;
+
+test('a subscription delivers the event unchanged; its reply goes to spec.reply', async () => {
+  const replies = await sink();
+  const subscriber = await sink((hit) => ({
+    status: 200,
+    headers: { 'ce-specversion': '1.0', 'ce-id': `re-${String(hit.event?.attributes['id'])}`, 'ce-source': '/transformer', 'ce-type': 'transformed', 'content-type': 'text/plain' },
+    body: 'TRANSFORMED',
+  }));
+  const { runtime, stop } = await runYaml(imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n`));
+  cleanups.push(stop, replies.close, subscriber.close);
+  assert.equal(await post(`${runtime.url}/channels/default/c`, 'e1', '{"a":1}', { 'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }), 202);
+  await until(() => replies.hits.length === 1, 'the reply');
+  const got = subscriber.hits[0]!;
+  assert.deepEqual(got.event!.attributes, {
+    specversion: '1.0',
+    id: 'e1',
+    source: '/test',
+    type: 'test.event',
+    datacontenttype: 'application/json',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  });
+  assert.equal(got.event!.data!.toString(), '{"a":1}');
+  assert.equal(got.headers['prefer'], 'reply');
+  assert.equal(replies.hits[0]!.event!.attributes['id'], 're-e1');
+  assert.equal(replies.hits[0]!.event!.data!.toString(), 'TRANSFORMED');
+});
+
+test('a failing reply destination fails the delivery: retried, then dead-lettered naming the reply URL', async () => {
+  const replies = await sink(() => ({ status: 503, body: 'reply store down' }));
+  const dls = await sink();
+  const subscriber = await sink(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/s', 'ce-type': 't' } }));
+  const { runtime, stop } = await runYaml(
+    imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n  delivery:\n    retry: 1\n    backoffDelay: PT0.01S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+  );
+  cleanups.push(stop, replies.close, dls.close, subscriber.close);
+  await post(`${runtime.url}/channels/default/c`, 'e1');
+  await until(() => dls.hits.length === 1, 'the dead-letter event');
+  assert.equal(subscriber.hits.length, 2, 'the original delivery is retried');
+  const e = dls.hits[0]!.event!;
+  assert.equal(e.attributes['id'], 'e1');
+  assert.equal(e.attributes['knativeerrordest'], replies.url);
+  assert.equal(e.attributes['knativeerrorcode'], '503');
+  assert.match(Buffer.from(String(e.attributes['knativeerrordata']), 'base64').toString(), /reply store down/);
+});
+
+test('a subscription without subscriber forwards to its reply; a Trigger can deliver to a channel by ref', async () => {
+  const out = await sink();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-channel
+spec:
+  broker: b
+  subscriber:
+    ref:
+      apiVersion: messaging.knative.dev/v1
+      kind: InMemoryChannel
+      name: c
+---
+${imc('c')}${sub('forward', 'c', `  reply:\n    uri: ${out.url}\n`)}`;
+  const { runtime, stop } = await runYaml(yaml);
+  cleanups.push(stop, out.close);
+  assert.equal(await post(`${runtime.url}/default/b`, 'e1'), 202);
+  await until(() => out.hits.length === 1, 'the forwarded event');
+  assert.equal(out.hits[0]!.event!.attributes['id'], 'e1');
+  assert.equal(out.hits[0]!.event!.attributes['knativebrokerttl'], undefined, 'the broker hop budget never leaves the broker');
+});
+
+test('unknown channel 404, bad path 400, GET 405; a channel without subscriptions accepts and drops', async () => {
+  const { runtime, stop } = await runYaml(imc('lonely'));
+  cleanups.push(stop);
+  assert.equal(await post(`${runtime.url}/channels/default/lonely`, 'e1'), 202);
+  const missing = await fetch(`${runtime.url}/channels/default/nope`, { method: 'POST' });
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SLUICE_CHANNEL_NOT_FOUND');
+  assert.equal((await fetch(`${runtime.url}/channels/default/lonely/extra`, { method: 'POST' })).status, 400);
+  assert.equal((await fetch(`${runtime.url}/channels/default/lonely`)).status, 405);
+});

@@ -1,0 +1,16 @@
+import type { SluiceConfig } from '@sluice/config';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import { CloudPubSubSourceComponent, type CloudPubSubSourceDeps } from './pubsub-source.js';
+import type { CloudPubSubSource } from './pubsub-source-types.js';
+import { SecretStore } from '@sluice/config';
+
+/** Builds a component per CloudPubSubSource of a validated configuration; secrets come from its `v1 Secret` documents. */
+export function createPubSubSourceComponents(config: SluiceConfig, deps: CloudPubSubSourceDeps = {}): RuntimeComponent[] {
+  const secrets = deps.secrets ?? SecretStore.fromConfig(config, deps.env ?? process.env);
+  return config.resources
+    .filter((r) => r.kind === 'CloudPubSubSource')
+    .map((r) => new CloudPubSubSourceComponent(r.value as unknown as CloudPubSubSource, { ...deps, secrets }));
+}
+
+/** The factory `sluice run` passes to the runtime for CloudPubSubSources. */
+export const pubsubSourceComponents: ComponentFactory = (config) => createPubSubSourceComponents(config);

@@ -1,0 +1,165 @@
+// @needs pubsub
+// CloudPubSubSourceComponent against the REAL Pub/Sub emulator (deploy/local-services) and real HTTP sinks on
+// loopback: the subscription is created or reused, messages become messagePublished events, and a message is acked
+// only once the sink took it.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { DestinationResolver, type RuntimeContext } from '@sluice/broker';
+import { noopLogger } from '@sluice/core';
+import { UndiciSender } from '@sluice/delivery';
+import type { EventStore } from '@sluice/store';
+import { requireService } from '../../../test/services/index.js';
+import { CloudPubSubSourceComponent } from '../src/pubsub-source.js';
+import type { CloudPubSubSource } from '../src/pubsub-source-types.js';
+
+interface Hit {
+  headers: IncomingHttpHeaders;
+  body: string;
+  status?: number;
+}
+
+async function sink(respond: (h: Hit) => number): Promise<{ url: string; hits: Hit[]; close: () => Promise<void> }> {
+  const hits: Hit[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hit: Hit = { headers: req.headers, body: Buffer.concat(chunks).toString() };
+      hits.push(hit);
+      hit.status = respond(hit);
+      res.writeHead(hit.status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sender = new UndiciSender();
+after(() => sender.close());
+const ctx: RuntimeContext = {
+  url: 'http://127.0.0.1:1',
+  resolver: new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:1' }),
+  sender,
+  store: {} as EventStore,
+  logger: noopLogger,
+  now: Date.now,
+  route: () => undefined,
+};
+const PROJECT = 'sluice-it';
+
+function source(name: string, topic: string, sinkUrl: string, extra: Partial<CloudPubSubSource['spec']> = {}): CloudPubSubSource {
+  return { apiVersion: 'events.cloud.google.com/v1', kind: 'CloudPubSubSource', metadata: { name }, spec: { project: PROJECT, topic, sink: { uri: sinkUrl }, ...extra } };
+}
+
+async function setup(host: string) {
+  const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' });
+  const run = randomUUID().slice(0, 8);
+  const [topic] = await pubsub.createTopic(`ps-it-${run}`);
+  return { pubsub, topic, name: `src-${run}`, close: () => pubsub.close() };
+}
+
+/** Messages a fresh listener gets from `subscription` within `ms` (acked, so they count once). */
+async function drain(pubsub: PubSub, subscription: string, ms: number): Promise<string[]> {
+  const sub = pubsub.subscription(subscription);
+  const got: string[] = [];
+  sub.on('message', (m: Message) => {
+    got.push(m.id);
+    m.ack();
+  });
+  await new Promise((r) => setTimeout(r, ms));
+  await sub.close();
+  return got;
+}
+
+test('creates its subscription, sends messagePublished events, acks what the sink took', async (t) => {
+  const host = requireService(t, 'pubsub');
+  if (!host) return;
+  const p = await setup(host);
+  t.after(p.close);
+  const s = await sink(() => 202);
+  t.after(s.close);
+  const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url, { ackDeadline: '20s', retainAckedMessages: true, retentionDuration: '1h', ceOverrides: { extensions: { team: 'a' } } }), { env: { PUBSUB_EMULATOR_HOST: host } });
+  await c.start(ctx);
+  assert.equal(c.subscriptionId, `sluice_default_${p.name}`);
+  const [meta] = await p.pubsub.subscription(c.subscriptionId).getMetadata();
+  assert.equal(meta.ackDeadlineSeconds, 20);
+  assert.equal(meta.retainAckedMessages, true);
+  assert.equal(Number(meta.messageRetentionDuration?.seconds), 3600);
+  const ids = [];
+  for (let i = 0; i < 10; i++) ids.push(await p.topic.publishMessage({ data: Buffer.from(`m${i}`), attributes: { n: String(i) } }));
+  await until('10 deliveries', () => s.hits.length >= 10);
+  await c.stop();
+  const h = s.hits[0]!;
+  assert.equal(h.headers['ce-type'], 'google.cloud.pubsub.topic.v1.messagePublished');
+  assert.equal(h.headers['ce-source'], `//pubsub.googleapis.com/projects/${PROJECT}/topics/${p.topic.name.split('/').pop()}`);
+  assert.equal(h.headers['ce-team'], 'a');
+  assert.equal(h.headers['content-type'], 'application/json');
+  const body = JSON.parse(h.body) as { subscription: string; message: { messageId: string; data: string; attributes: Record<string, string>; publishTime: string } };
+  assert.equal(body.subscription, c.subscriptionId);
+  assert.equal(body.message.messageId, h.headers['ce-id']);
+  assert.equal(body.message.publishTime, h.headers['ce-time']);
+  assert.equal(Buffer.from(body.message.data, 'base64').toString(), `m${body.message.attributes['n']}`);
+  assert.deepEqual(new Set(s.hits.map((x) => x.headers['ce-id'])), new Set(ids));
+  assert.deepEqual(await drain(p.pubsub, c.subscriptionId, 1500), [], 'everything was acked');
+});
+
+test('a sink that refuses, then recovers: messages are nacked and redelivered, none acked before delivery', async (t) => {
+  const host = requireService(t, 'pubsub');
+  if (!host) return;
+  const p = await setup(host);
+  t.after(p.close);
+  let up = false;
+  const s = await sink(() => (up ? 202 : 503));
+  t.after(s.close);
+  const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url), { env: { PUBSUB_EMULATOR_HOST: host }, nackDelayMs: { initial: 50, max: 200 }, maxMessages: 5 });
+  await c.start(ctx);
+  const ids = new Set<string>();
+  for (let i = 0; i < 20; i++) ids.add(await p.topic.publishMessage({ data: Buffer.from(`m${i}`) }));
+  await until('several refusals', () => s.hits.length >= 15);
+  up = true;
+  const accepted = (): Set<string> => new Set(s.hits.filter((h) => h.status === 202).map((h) => String(h.headers['ce-id'])));
+  await until('all 20 delivered after recovery', () => [...ids].every((id) => accepted().has(id)));
+  await c.stop();
+  assert.deepEqual(await drain(p.pubsub, c.subscriptionId, 1500), [], 'everything was acked after delivery');
+});
+
+test('a restarted source reuses its subscription: messages published while it was down arrive', async (t) => {
+  const host = requireService(t, 'pubsub');
+  if (!host) return;
+  const p = await setup(host);
+  t.after(p.close);
+  const s = await sink(() => 202);
+  t.after(s.close);
+  const topicId = p.topic.name.split('/').pop()!;
+  const first = new CloudPubSubSourceComponent(source(p.name, topicId, s.url), { env: { PUBSUB_EMULATOR_HOST: host } });
+  await first.start(ctx);
+  await first.stop();
+  const ids = new Set<string>();
+  for (let i = 0; i < 5; i++) ids.add(await p.topic.publishMessage({ data: Buffer.from(`while-down-${i}`) }));
+  const second = new CloudPubSubSourceComponent(source(p.name, topicId, s.url, { ackDeadline: '45s' }), { env: { PUBSUB_EMULATOR_HOST: host } });
+  await second.start(ctx);
+  await until('the 5 messages', () => ids.size === new Set(s.hits.map((h) => String(h.headers['ce-id']))).size);
+  const [meta] = await p.pubsub.subscription(second.subscriptionId).getMetadata();
+  assert.equal(meta.ackDeadlineSeconds, 45, 'settings follow the spec');
+  await second.stop();
+});

@@ -1,0 +1,72 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { noopLogger, type CloudEvent, type DeliveryPolicy, type Logger } from '@sluice/core';
+import { deadLetterEvent, deliverWithRetries, type AttemptOutcome, type EventSender, type Sleep } from '@sluice/delivery';
+
+/** What became of an event: the record may be committed (message acked) unless it is `retry-later`. */
+export type SinkDeliveryResult = 'accepted' | 'dead-lettered' | 'retry-later';
+
+/** Where a source's events go and how. */
+export interface SinkDeliveryOptions {
+  readonly sender: EventSender;
+  readonly sinkUrl: string;
+  readonly deadLetterUrl: string | undefined;
+  readonly policy: DeliveryPolicy;
+  /** Sent as `Kn-Namespace`, as Knative's adapters do. */
+  readonly namespace: string;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  /** Waits between retries; the default stops waiting when the signal aborts. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+
+/**
+ * Sends a source's events to its sink with the source's delivery policy (retries and backoff from
+ * `deliverWithRetries`), then to the dead-letter sink when the sink gave up. The caller commits only on `accepted`
+ * or `dead-lettered`: an event is never dropped, not even one the sink rejects with a non-retryable status when no
+ * dead-letter sink is set (Knative would drop it; Sluice keeps it and retries later, see docs).
+ * Replies are discarded, as Knative's sources discard them.
+ */
+export class SinkDelivery {
+  readonly #o: SinkDeliveryOptions;
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #logger: Logger;
+
+  constructor(options: SinkDeliveryOptions) {
+    this.#o = options;
+    this.#headers = { 'kn-namespace': options.namespace };
+    this.#logger = options.logger ?? noopLogger;
+  }
+
+  /** The sink's URL. */
+  get sinkUrl(): string {
+    return this.#o.sinkUrl;
+  }
+
+  /** Delivers one event; `signal` (stop) ends the retries early with `retry-later`. */
+  async deliver(event: CloudEvent, signal: AbortSignal): Promise<SinkDeliveryResult> {
+    const sleep: Sleep = (ms) => (this.#o.sleep ?? abortableSleep)(ms, signal);
+    const now = this.#o.now ?? Date.now;
+    const { outcome } = await deliverWithRetries(this.#o.sender, { url: this.#o.sinkUrl, headers: this.#headers, expectReply: false }, event, this.#o.policy, { sleep, now, signal });
+    if (outcome.kind === 'success') return 'accepted';
+    if (signal.aborted) return 'retry-later';
+    const id = event.attributes['id'];
+    if (this.#o.deadLetterUrl === undefined) {
+      this.#logger.warn({ ceId: id, sink: this.#o.sinkUrl, ...describe(outcome) }, 'sink did not accept the event and there is no dead-letter sink: keeping it to retry later');
+      return 'retry-later';
+    }
+    const dead = deadLetterEvent(event, this.#o.sinkUrl, outcome);
+    const dl = await deliverWithRetries(this.#o.sender, { url: this.#o.deadLetterUrl, headers: this.#headers, expectReply: false }, dead, this.#o.policy, { sleep, now, signal });
+    if (dl.outcome.kind === 'success') {
+      this.#logger.info({ ceId: id, sink: this.#o.sinkUrl, deadLetterSink: this.#o.deadLetterUrl, ...describe(outcome) }, 'event dead-lettered');
+      return 'dead-lettered';
+    }
+    this.#logger.warn({ ceId: id, deadLetterSink: this.#o.deadLetterUrl, ...describe(dl.outcome) }, 'dead-letter sink did not accept the event either: keeping it to retry later');
+    return 'retry-later';
+  }
+}
+
+function describe(outcome: AttemptOutcome): Record<string, unknown> {
+  return outcome.kind === 'success' ? { status: outcome.status } : { status: outcome.status ?? null, reason: outcome.reason };
+}
