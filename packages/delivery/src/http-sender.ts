@@ -28,29 +28,36 @@ export class UndiciSender implements EventSender {
   readonly #dispatcher: Dispatcher;
 
   constructor(dispatcher?: Dispatcher) {
-    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect: { timeout: 10_000 } });
   }
 
   async send(url: string, event: CloudEvent, options: SendOptions): Promise<AttemptResponse> {
     const message = encoded(event, options.format === 'json' ? 'json' : 'binary');
     const headers = options.headers ? { ...message.headers, ...options.headers } : message.headers;
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    const target = parsedUrl(url);
+    // The per-attempt timeout bounds the wait for the response headers and every gap in the response body (undici's
+    // own timers, cheaper than an AbortSignal per request); connecting is bounded by the agent's connect timeout.
     try {
       const res = await this.#dispatcher.request({
-        origin: new URL(url).origin,
-        path: pathOf(url),
+        origin: target.origin,
+        path: target.path,
         method: 'POST',
         headers,
         body: message.body,
-        signal,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
-      const body = await readCapped(res.body, options.maxResponseBytes ?? 4 * 1024 * 1024);
+      const body =
+        res.headers['content-length'] === '0'
+          ? await res.body.dump().then(() => EMPTY)
+          : await readCapped(res.body, options.maxResponseBytes ?? 4 * 1024 * 1024);
       return { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      if (signal.aborted) return { ok: false, error: new Error(`timed out after ${options.timeoutMs} ms`, { cause: error }) };
+      const code = (error as { code?: string }).code;
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+        return { ok: false, error: new Error(`timed out after ${options.timeoutMs} ms`, { cause: error }) };
+      }
       return { ok: false, error };
     }
   }
@@ -71,14 +78,15 @@ function encoded(event: CloudEvent, format: 'json' | 'binary'): EncodedHttpMessa
   return m;
 }
 
-const pathCache = new Map<string, string>();
-function pathOf(url: string): string {
-  let p = pathCache.get(url);
+const EMPTY = Buffer.alloc(0);
+const urlCache = new Map<string, { origin: string; path: string }>();
+function parsedUrl(url: string): { origin: string; path: string } {
+  let p = urlCache.get(url);
   if (p === undefined) {
     const u = new URL(url);
-    p = u.pathname + u.search;
-    if (pathCache.size > 10_000) pathCache.clear();
-    pathCache.set(url, p);
+    p = { origin: u.origin, path: u.pathname + u.search };
+    if (urlCache.size > 10_000) urlCache.clear();
+    urlCache.set(url, p);
   }
   return p;
 }
