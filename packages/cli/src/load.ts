@@ -3,10 +3,11 @@ import { sourceChecks } from '@sluice/sources';
 import { channelChecks } from '@sluice/channel';
 import { kafkaSourceChecks } from '@sluice/kafka-source';
 import { cloudPubSubSourceChecks } from '@sluice/pubsub-source';
+import { kafkaChecks } from '@sluice/kafka-store';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
 export function loadAndCheck(files: readonly string[]): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), sourceChecks(), kafkaSourceChecks(), cloudPubSubSourceChecks(), channelChecks()] });
+  return loadConfig(files, { checks: [brokerChecks(), sourceChecks(), kafkaSourceChecks(), cloudPubSubSourceChecks(), channelChecks(), kafkaChecks()] });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line, to stderr. */

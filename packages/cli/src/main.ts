@@ -6,6 +6,7 @@ import { brokerChecks, loadConfig } from '@sluice/config';
 import { resolveBinding, runBoundCommand, sourceChecks, sourceComponents } from '@sluice/sources';
 import { kafkaSourceComponents } from '@sluice/kafka-source';
 import { pubsubSourceComponents } from '@sluice/pubsub-source';
+import { kafkaBrokerClass } from '@sluice/kafka-store';
 import { loadAndCheck, printErrors } from './load.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
@@ -52,6 +53,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         maxBodyBytes: opts.maxBodyBytes,
         logger,
         components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
+        brokerClasses: { Kafka: kafkaBrokerClass(result.config) },
         ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
       });
       for (const b of runtime.brokers()) {

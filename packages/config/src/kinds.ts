@@ -24,6 +24,8 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['events.cloud.google.com/v1', 'events.cloud.google.com/v1beta1'], kind: 'CloudPubSubSource', schema: 'cloudpubsubsource.json' },
   // Read where a resource names it with a secretKeyRef (KafkaSource, CloudPubSubSource).
   { apiVersions: ['v1'], kind: 'Secret', schema: 'secret.json' },
+  // Read where a Kafka-class Broker's spec.config names it (kafka-broker-config).
+  { apiVersions: ['v1'], kind: 'ConfigMap', schema: 'configmap.json' },
 ];
 
 /** Finds the kind entry for an apiVersion and kind. */

@@ -1,0 +1,369 @@
+// Kafka broker class vs the embedded store, one and two `sluice run` instances, against a bare node:http forwarder
+// measured in the same run (the ratio against it is the figure that counts on a shared machine).
+//
+//   node bench/kafka.mjs            # starts a local Kafka (deploy/local-services) unless KAFKA_BROKERS is set
+//   BENCH_KAFKA_MS=6000 node bench/kafka.mjs
+//
+// As a module: `const rows = await run({ durationMs, rate, brokers, warmupMs, kafkaWarmupMs })`. Every setup gets a
+// 2 s warm-up (10 s for the first Kafka setup, so a freshly started Kafka JVM has compiled its hot paths), then a
+// closed loop (64 connections spread over the instances' ingresses) for throughput and latency at saturation, then
+// an open loop at a fixed rate (default 1,000 events/s; latency from the intended send time, no coordinated
+// omission). 1 KiB binary-mode events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end
+// latency. Needs `npx tsc -b` first.
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PAYLOAD = Buffer.from(JSON.stringify({ data: 'x'.repeat(1000) }));
+const origin = performance.timeOrigin;
+
+function pct(sorted, p) {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function headersFor(i) {
+  return {
+    'ce-specversion': '1.0',
+    'ce-id': `kb-${i}`,
+    'ce-source': '/bench/kafka',
+    'ce-type': 'bench.event',
+    'ce-benchts': String(origin + performance.now()),
+    'content-type': 'application/json',
+  };
+}
+
+/** Closed loop over several ingress URLs (round robin per request), `concurrency` requests in flight in total. */
+export async function closedLoop(urls, { concurrency = 64, durationMs }) {
+  const targets = urls.map((u) => ({ path: new URL(u).pathname, pool: new Pool(new URL(u).origin, { connections: Math.ceil(concurrency / urls.length), pipelining: 1 }) }));
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  let seq = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      const t = targets[w % targets.length];
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const res = await t.pool.request({ path: t.path, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
+          await res.body.dump();
+          if (res.statusCode === 202) ok++;
+          else failed++;
+        } catch {
+          failed++;
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - start;
+  await Promise.all(targets.map((t) => t.pool.close()));
+  const sorted = Float64Array.from(latencies).sort();
+  return { ok, failed, elapsedMs, rate: (ok / elapsedMs) * 1000, p50: pct(sorted, 50), p99: pct(sorted, 99) };
+}
+
+/**
+ * Open loop: `rate` requests/s spread over the URLs, latency from the intended send time. The schedule is driven by a
+ * 1 ms timer rather than a setImmediate spin, so the generator does not burn a core the servers need on a 2-vCPU
+ * machine (requests due within the same millisecond leave together; their latency still counts from their own
+ * intended time).
+ */
+export async function openLoop(urls, { rate, durationMs, maxOutstanding = 4000 }) {
+  const targets = urls.map((u) => ({ path: new URL(u).pathname, pool: new Pool(new URL(u).origin, { connections: Math.ceil(128 / urls.length), pipelining: 1 }) }));
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  let skipped = 0;
+  let outstanding = 0;
+  let sent = 0;
+  const total = Math.round((rate * durationMs) / 1000);
+  const start = performance.now();
+  const pending = [];
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      while (sent < due) {
+        const intended = start + (sent * 1000) / rate;
+        const t = targets[sent % targets.length];
+        sent++;
+        if (outstanding >= maxOutstanding) {
+          skipped++;
+          continue;
+        }
+        outstanding++;
+        pending.push(
+          t.pool
+            .request({ path: t.path, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
+            .then(async (res) => {
+              await res.body.dump();
+              if (res.statusCode === 202) ok++;
+              else failed++;
+            })
+            .catch(() => failed++)
+            .finally(() => {
+              outstanding--;
+              latencies.push(performance.now() - intended);
+            }),
+        );
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  const elapsedMs = performance.now() - start;
+  await Promise.all(targets.map((t) => t.pool.close()));
+  const sorted = Float64Array.from(latencies).sort();
+  return { ok, failed, skipped, elapsedMs, rate: (ok / elapsedMs) * 1000, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9) };
+}
+
+function startChild(file, args = []) {
+  const child = fork(join(ROOT, 'bench', file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+}
+
+function ask(child, cmd) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send({ cmd });
+  });
+}
+
+/** Waits until the sink has `expected` deliveries or stops growing for 5 s. */
+async function drain(sink, expected, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let stats = await ask(sink, 'stats');
+  let last = -1;
+  let since = Date.now();
+  while (stats.count < expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    stats = await ask(sink, 'stats');
+    if (stats.count !== last) {
+      last = stats.count;
+      since = Date.now();
+    } else if (Date.now() - since > 5000) break;
+  }
+  return stats;
+}
+
+function yamlFor(cls, broker, sinkUrl, brokers) {
+  const kafka = cls === 'kafka';
+  return `${
+    kafka
+      ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kafka-broker-config\ndata:\n  bootstrap.servers: "${brokers}"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "1"\n---\n`
+      : ''
+  }apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+${kafka ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : ''}spec:
+${kafka ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : ''}  delivery:
+    retry: 0
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: bench
+spec:
+  broker: ${broker}
+  filter:
+    attributes:
+      type: bench.event
+  subscriber:
+    uri: ${sinkUrl}
+`;
+}
+
+async function startSluice(yaml) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-kbench-'));
+  writeFileSync(join(dir, 'config.yaml'), yaml);
+  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sluice ready on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function kafkaAdmin(brokers) {
+  const { default: kafkajs } = await import('kafkajs');
+  const admin = new kafkajs.Kafka({ brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  return admin;
+}
+
+/** Waits until a Kafka consumer group is stable with `members` members, so no rebalance runs during a phase. */
+async function waitForGroup(brokers, groupId, members) {
+  const admin = await kafkaAdmin(brokers);
+  try {
+    for (let i = 0; i < 300; i++) {
+      const { groups } = await admin.describeGroups([groupId]);
+      if (groups[0]?.state === 'Stable' && groups[0].members.length === members) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Removes what a Kafka phase created (its broker topic, the trigger's retry topic and group). */
+async function cleanKafka(brokers, topic, groupId) {
+  const admin = await kafkaAdmin(brokers);
+  try {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, `${groupId}-retry`] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Runs every phase; returns one row per setup: closed-loop events/s (ingress 202s and deliveries), ingress and
+ * end-to-end latency percentiles at saturation and at `rate` events/s.
+ */
+export async function run(opts = {}) {
+  const durationMs = opts.durationMs ?? Number(process.env.BENCH_KAFKA_MS ?? 5000);
+  const rate = opts.rate ?? Number(process.env.BENCH_KAFKA_RATE ?? 1000);
+  const warmupMs = opts.warmupMs ?? 2000;
+  // A Kafka broker that just started runs its produce and fetch paths interpreted until the JVM compiled them: the
+  // first Kafka setup gets a longer warm-up, or it would measure the JIT rather than steady state.
+  let kafkaWarmupMs = opts.kafkaWarmupMs ?? 8000;
+  let brokers = opts.brokers ?? process.env.KAFKA_BROKERS;
+  let kafkaService;
+  if (!brokers) {
+    const { start } = await import(join(ROOT, 'deploy/local-services/kafka.mjs'));
+    kafkaService = await start();
+    brokers = kafkaService.env.KAFKA_BROKERS;
+  }
+  const { child: sink, port: sinkPort } = await startChild('sink.mjs');
+  const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
+  const rows = [];
+  const phase = async (label, urls, extra = {}) => {
+    // Warm-up (discarded): JIT of Sluice and of a freshly started Kafka, connection pools, Kafka metadata.
+    const extraWarmup = extra.cls === 'kafka' ? kafkaWarmupMs : 0;
+    if (extra.cls === 'kafka') kafkaWarmupMs = 0;
+    const warm = await closedLoop(urls, { durationMs: warmupMs + extraWarmup });
+    await drain(sink, warm.ok, 20_000);
+    await ask(sink, 'reset');
+    const startedAt = origin + performance.now();
+    const load = await closedLoop(urls, { durationMs });
+    const stats = await drain(sink, load.ok);
+    const deliverySeconds = Math.max((stats.lastAt - startedAt) / 1000, load.elapsedMs / 1000);
+    await ask(sink, 'reset');
+    const fixed = await openLoop(urls, { rate, durationMs });
+    const fixedStats = await drain(sink, fixed.ok);
+    const row = {
+      setup: label,
+      ...extra,
+      eventsPerSec: load.rate,
+      deliveriesPerSec: stats.count / deliverySeconds,
+      delivered: stats.count,
+      accepted: load.ok,
+      failed: load.failed,
+      ingressP50: load.p50,
+      ingressP99: load.p99,
+      e2eP50: stats.p50,
+      e2eP99: stats.p99,
+      rate,
+      rateAchieved: fixed.rate,
+      rateFailed: fixed.failed,
+      rateSkipped: fixed.skipped,
+      rateIngressP50: fixed.p50,
+      rateIngressP99: fixed.p99,
+      rateE2eP50: fixedStats.p50,
+      rateE2eP99: fixedStats.p99,
+      rateDelivered: fixedStats.count,
+    };
+    rows.push(row);
+    opts.onRow?.(row);
+    return row;
+  };
+  try {
+    const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+    await phase('bare node:http forwarder', [`http://127.0.0.1:${fwdPort}/default/default`], { cls: 'baseline', instances: 1 });
+    fwd.kill();
+    for (const cls of ['embedded', 'kafka']) {
+      for (const instances of [1, 2]) {
+        const broker = `bench-${cls}-${instances}-${Date.now().toString(36)}`;
+        const yaml = yamlFor(cls, broker, sinkUrl, brokers);
+        const procs = [];
+        for (let i = 0; i < instances; i++) procs.push(await startSluice(yaml));
+        if (cls === 'kafka') await waitForGroup(brokers, 'knative-trigger-default-bench', instances);
+        try {
+          await phase(`${cls === 'kafka' ? 'Kafka class' : 'embedded (SQLite)'}, ${instances} instance${instances > 1 ? 's' : ''}`, procs.map((p) => `${p.url}/default/${broker}`), { cls, instances });
+        } finally {
+          for (const p of procs) await p.stop();
+          if (cls === 'kafka') await cleanKafka(brokers, `knative-broker-default-${broker}`, 'knative-trigger-default-bench');
+        }
+      }
+    }
+  } finally {
+    sink.kill();
+    if (kafkaService) await kafkaService.stop();
+  }
+  const base = rows[0].eventsPerSec;
+  for (const r of rows) r.vsForwarder = r.eventsPerSec / base;
+  return rows;
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
+
+/** Markdown tables of the rows. */
+export function table(rows) {
+  const lines = [];
+  lines.push('| setup | events/s (202) | deliveries/s | vs forwarder | ingress p50 / p99 ms | e2e p50 / p99 ms | non-202 |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    lines.push(`| ${r.setup} | ${fmt(r.eventsPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.vsForwarder, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${r.failed} |`);
+  }
+  lines.push('');
+  lines.push(`| setup | at ${fmt(rows[0]?.rate)} events/s: achieved | ingress p50 / p99 ms | e2e p50 / p99 ms | delivered | non-202 | not sent (over 4,000 outstanding) |`);
+  lines.push('|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    lines.push(`| ${r.setup} | ${fmt(r.rateAchieved)} | ${fmt(r.rateIngressP50, 1)} / ${fmt(r.rateIngressP99, 1)} | ${fmt(r.rateE2eP50, 1)} / ${fmt(r.rateE2eP99, 1)} | ${fmt(r.rateDelivered)} | ${r.rateFailed} | ${r.rateSkipped} |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const t0 = Date.now();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`Kafka broker class benchmark — ${machine}; Kafka, load generator, sink and Sluice share the machine; load average at start ${loadavg()[0].toFixed(2)}\n`);
+  run({ onRow: (r) => console.error(`  done: ${r.setup} (${fmt(r.eventsPerSec)} events/s)`) }).then(
+    (rows) => {
+      console.log(table(rows));
+      console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at the end ${loadavg()[0].toFixed(2)}`);
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,528 @@
+import { eventFromJson, validateEvent, type CloudEvent, type Logger } from '@sluice/core';
+import type { ConsumeOptions, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
+import type { Consumer as KafkaConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
+import { ATTEMPT_HEADER, DUE_HEADER, ORIGIN_HEADER, decodeRecord, encodeRecord } from './record-codec.js';
+
+/** Consumer settings shared by every group of a store. */
+export interface GroupConsumerSettings {
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly commitIntervalMs: number;
+  /** Retry-topic records held in memory per partition while they wait for their due time. */
+  readonly retryWindow: number;
+}
+
+/** What a {@link GroupConsumer} needs from its store. */
+export interface GroupConsumerDeps {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topic: string;
+  readonly retryTopic: string;
+  readonly options: ConsumeOptions;
+  readonly handler: RecordHandler;
+  readonly timers: StoreTimers;
+  readonly logger: Logger;
+  readonly settings: GroupConsumerSettings;
+  /** The first initialisation (topics exist, offsets of a new group set to the log's end), started by the store. */
+  readonly firstInit: Promise<void>;
+  /** Runs the initialisation again (after a failure). */
+  readonly init: () => Promise<void>;
+  /** Produces a record with acks=all (through the store's batching producer). */
+  readonly produce: (topic: string, message: Message) => Promise<void>;
+}
+
+/** One record taken from Kafka and not yet behind the committed offset. */
+interface Entry {
+  readonly offset: number;
+  record: LogRecord;
+  done: boolean;
+}
+
+/** The state of one assigned partition (of the broker topic or of the retry topic). */
+class PartitionState {
+  readonly window: Entry[] = [];
+  /** Index of the first live entry of `window` (entries before it are finished and dropped lazily). */
+  head = 0;
+  /** Taken records ready for the handler, in offset order. */
+  readonly pending: Entry[] = [];
+  /** Next offset to take from Kafka; -1 until the first batch. */
+  nextOffset = -1;
+  /** Highest offset committed by this instance. */
+  committed = -1;
+  paused = false;
+  revoked = false;
+  inRotation = false;
+  /** Ordered mode: the record being handled or waiting for its retry; the partition waits for it. */
+  active: Entry | undefined;
+  readonly timers = new Set<unknown>();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly isRetry: boolean,
+  ) {}
+
+  get size(): number {
+    return this.window.length - this.head;
+  }
+
+  /** The offset to commit: the lowest unfinished record, or the next one to read. */
+  cursor(): number {
+    const first = this.window[this.head];
+    return first !== undefined ? first.offset : this.nextOffset;
+  }
+}
+
+const key = (topic: string, partition: number): string => `${topic}|${partition}`;
+
+/**
+ * One consumer group on one broker topic and its retry topic, as one member of the Kafka group (so several Sluice
+ * instances split the partitions). Records are taken into a bounded window per partition and handed to the handler
+ * with at most `maxInFlight` at once; the committed offset of a partition is always its lowest unfinished record.
+ * kafkajs's fetch loop never waits for a handler: a full partition is paused instead, so a slow record holds back
+ * only its own partition, and only once the window is full.
+ */
+export class GroupConsumer {
+  readonly #deps: GroupConsumerDeps;
+  readonly #ordered: boolean;
+  readonly #windowSize: number;
+  readonly #partitions = new Map<string, PartitionState>();
+  #rotation: PartitionState[] = [];
+  #inFlight = 0;
+  #moving = new Set<Promise<void>>();
+  #closing = false;
+  #pumping = false;
+  #idle: Array<() => void> = [];
+  #consumer: KafkaConsumer | undefined;
+  #commitTimer: unknown;
+  #committing: Promise<void> | undefined;
+  #restartTimer: unknown;
+  #wakeSleep: (() => void) | undefined;
+  #started: Promise<void>;
+
+  constructor(deps: GroupConsumerDeps) {
+    this.#deps = deps;
+    this.#ordered = deps.options.orderingKey !== undefined;
+    this.#windowSize = Math.max(1, deps.options.maxInFlight);
+    this.#started = this.#startLoop();
+  }
+
+  /** Records handed to the handler and not finished. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Retry-topic records held in memory until their due time. */
+  get waitingRetries(): number {
+    let n = 0;
+    for (const ps of this.#partitions.values()) if (ps.isRetry) n += ps.size;
+    return n;
+  }
+
+  async #startLoop(): Promise<void> {
+    let delay = 500;
+    let first = true;
+    while (!this.#closing) {
+      try {
+        if (first) await this.#deps.firstInit;
+        else await this.#deps.init();
+        await this.#startConsumer();
+        return;
+      } catch (err) {
+        if (this.#closing) return;
+        this.#deps.logger.error({ group: this.#deps.groupId, err: (err as Error).message, retryInMs: delay }, 'cannot start the Kafka consumer group');
+        first = false;
+        await new Promise<void>((resolve) => {
+          const t = this.#deps.timers.setTimeout(resolve, delay);
+          this.#wakeSleep = () => {
+            this.#deps.timers.clearTimeout(t);
+            resolve();
+          };
+        });
+        this.#wakeSleep = undefined;
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  async #startConsumer(): Promise<void> {
+    const { kafka, groupId, topic, retryTopic, settings } = this.#deps;
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart));
+    try {
+      await consumer.connect();
+      // A partition the group has no offset for is read from its start: never skip an accepted event. (New groups
+      // get their offsets set to the log's end by the store before this, as Knative's control plane does.)
+      await consumer.subscribe({ topics: [topic, retryTopic], fromBeginning: true });
+      if (this.#closing) throw new Error('closing');
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async (payload) => this.#onBatch(payload),
+      });
+      if (this.#closing) throw new Error('closing');
+    } catch (err) {
+      this.#consumer = undefined;
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  #onCrash(error: Error, restart: boolean): void {
+    // kafkajs disconnected: everything it had assigned is gone; what we hold will be redelivered to the next owner.
+    for (const ps of [...this.#partitions.values()]) this.#revoke(ps);
+    this.#deps.logger.warn({ group: this.#deps.groupId, err: error.message, restart }, 'Kafka consumer crashed');
+    if (!restart && !this.#closing) {
+      const consumer = this.#consumer;
+      this.#consumer = undefined;
+      this.#restartTimer = this.#deps.timers.setTimeout(() => {
+        this.#restartTimer = undefined;
+        void (consumer ? consumer.disconnect().catch(() => undefined) : Promise.resolve()).then(() => {
+          if (!this.#closing) this.#started = this.#startLoop();
+        });
+      }, 5000);
+    }
+  }
+
+  #onJoin(assignment: Record<string, number[]>): void {
+    const assigned = new Set<string>();
+    for (const topic in assignment) for (const p of assignment[topic] ?? []) assigned.add(key(topic, p));
+    for (const [k, ps] of this.#partitions) if (!assigned.has(k)) this.#revoke(ps);
+    // kafkajs keeps pauses across rejoins; only partitions we hold full may stay paused.
+    const resume: Array<{ topic: string; partitions: number[] }> = [];
+    for (const topic in assignment) {
+      const parts = (assignment[topic] ?? []).filter((p) => !this.#partitions.get(key(topic, p))?.paused);
+      if (parts.length > 0) resume.push({ topic, partitions: parts });
+    }
+    if (resume.length > 0 && this.#consumer) {
+      try {
+        this.#consumer.resume(resume);
+      } catch {
+        // not running yet: nothing is paused
+      }
+    }
+    this.#deps.logger.debug({ group: this.#deps.groupId, assignment }, 'partitions assigned');
+  }
+
+  #revoke(ps: PartitionState): void {
+    ps.revoked = true;
+    for (const t of ps.timers) this.#deps.timers.clearTimeout(t);
+    ps.timers.clear();
+    this.#partitions.delete(key(ps.topic, ps.partition));
+  }
+
+  #partitionFor(topic: string, partition: number): PartitionState {
+    const k = key(topic, partition);
+    let ps = this.#partitions.get(k);
+    if (!ps) {
+      ps = new PartitionState(topic, partition, topic === this.#deps.retryTopic);
+      this.#partitions.set(k, ps);
+    }
+    return ps;
+  }
+
+  async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.#closing) return;
+    const ps = this.#partitionFor(batch.topic, batch.partition);
+    if (!isRunning() || isStale()) return;
+    const cap = ps.isRetry ? Math.max(this.#deps.settings.retryWindow, this.#windowSize) : this.#windowSize;
+    for (const m of batch.messages) {
+      const offset = Number(m.offset);
+      if (offset < ps.nextOffset) continue; // fetched again after a rejoin: already ours
+      if (ps.size >= cap) {
+        this.#pause(ps);
+        break;
+      }
+      this.#take(ps, m, offset);
+      resolveOffset(m.offset);
+    }
+    this.#advance(ps);
+    this.#pump();
+  }
+
+  #take(ps: PartitionState, m: KafkaMessage, offset: number): void {
+    ps.nextOffset = offset + 1;
+    const decoded = decode(m.headers, m.value);
+    if (!decoded) {
+      this.#deps.logger.warn({ group: this.#deps.groupId, topic: ps.topic, partition: ps.partition, offset }, 'skipping a Kafka record that is not a valid CloudEvent');
+      ps.window.push({ offset, record: { seq: offset, attempt: 0, event: { attributes: {}, data: undefined } }, done: true });
+      return;
+    }
+    const attempt = ps.isRetry ? (decoded.attempt ?? 1) : 0;
+    const entry: Entry = { offset, record: { seq: offset, attempt, event: decoded.event }, done: false };
+    ps.window.push(entry);
+    if (!ps.isRetry) {
+      const filter = this.#deps.options.filter;
+      if (filter && !safeFilter(filter, decoded.event)) {
+        entry.done = true;
+        return;
+      }
+    }
+    const wait = ps.isRetry && decoded.dueAt !== undefined ? decoded.dueAt - this.#deps.timers.now() : 0;
+    if (wait > 0) this.#later(ps, wait, () => this.#ready(ps, entry));
+    else this.#ready(ps, entry);
+  }
+
+  #later(ps: PartitionState, ms: number, fn: () => void): void {
+    const t = this.#deps.timers.setTimeout(() => {
+      ps.timers.delete(t);
+      if (ps.revoked || this.#closing) return;
+      fn();
+      this.#pump();
+    }, ms);
+    ps.timers.add(t);
+  }
+
+  #isOrdered(ps: PartitionState): boolean {
+    return this.#ordered && !ps.isRetry;
+  }
+
+  #eligible(ps: PartitionState): boolean {
+    return !ps.revoked && ps.pending.length > 0 && (!this.#isOrdered(ps) || ps.active === undefined);
+  }
+
+  #ready(ps: PartitionState, entry: Entry, first = false): void {
+    if (first) ps.pending.unshift(entry);
+    else ps.pending.push(entry);
+    this.#enqueue(ps);
+  }
+
+  #enqueue(ps: PartitionState): void {
+    if (!ps.inRotation && this.#eligible(ps)) {
+      ps.inRotation = true;
+      this.#rotation.push(ps);
+    }
+  }
+
+  /** Hands ready records to the handler, one partition after the other, within `maxInFlight`. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      const max = this.#deps.options.maxInFlight;
+      while (!this.#closing && this.#inFlight < max && this.#rotation.length > 0) {
+        const ps = this.#rotation.shift()!;
+        ps.inRotation = false;
+        if (!this.#eligible(ps)) continue;
+        this.#run(ps, ps.pending.shift()!);
+        this.#enqueue(ps);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #run(ps: PartitionState, entry: Entry): void {
+    this.#inFlight++;
+    if (this.#isOrdered(ps)) ps.active = entry;
+    let settled: Promise<Disposition>;
+    try {
+      settled = this.#deps.handler(entry.record);
+    } catch (err) {
+      settled = Promise.reject(err);
+    }
+    settled.then(
+      (d) => this.#settled(ps, entry, d),
+      () => this.#settled(ps, entry, { kind: 'retry', attempt: entry.record.attempt + 1, dueAt: this.#deps.timers.now() + 1000 }),
+    );
+  }
+
+  #settled(ps: PartitionState, entry: Entry, d: Disposition): void {
+    this.#inFlight--;
+    if (ps.revoked) {
+      // The partition went to another member, which reads it again from the committed offset.
+      this.#afterCompletion();
+      return;
+    }
+    if (d.kind === 'done') {
+      entry.done = true;
+      if (ps.active === entry) ps.active = undefined;
+      this.#advance(ps);
+      this.#enqueue(ps);
+    } else if (this.#isOrdered(ps)) {
+      // Ordered: retry in place; the partition waits behind this record (Knative's ordered delivery). The record
+      // stays uncommitted, so a crash redelivers it from attempt 0.
+      entry.record = { seq: entry.record.seq, attempt: d.attempt, event: d.event ?? entry.record.event };
+      this.#later(ps, Math.max(0, d.dueAt - this.#deps.timers.now()), () => {
+        ps.active = undefined;
+        this.#ready(ps, entry, true);
+      });
+    } else {
+      this.#moveToRetryTopic(ps, entry, d);
+    }
+    this.#afterCompletion();
+  }
+
+  /**
+   * Unordered retry: the record is re-produced (acks=all) to the group's retry topic carrying its attempt number,
+   * due time and replacement event, and only then counts as finished here — so the committed offset never passes a
+   * record that is not safely stored elsewhere, the retry survives a crash with its attempt number, and it does not
+   * hold back the partition. If the retry topic cannot be written, the record is retried in memory instead.
+   */
+  #moveToRetryTopic(ps: PartitionState, entry: Entry, d: Extract<Disposition, { kind: 'retry' }>): void {
+    const event: CloudEvent = d.event ?? entry.record.event;
+    const message = encodeRecord(event, {
+      [ATTEMPT_HEADER]: String(d.attempt),
+      [DUE_HEADER]: String(d.dueAt),
+      [ORIGIN_HEADER]: `${ps.topic}/${ps.partition}/${entry.record.seq}`,
+    });
+    const moving = this.#deps.produce(this.#deps.retryTopic, message).then(
+      () => {
+        entry.done = true;
+        if (!ps.revoked) this.#advance(ps);
+      },
+      (err: unknown) => {
+        this.#deps.logger.warn({ group: this.#deps.groupId, err: (err as Error).message }, 'cannot store a retry in the retry topic: retrying in memory');
+        entry.record = { seq: entry.record.seq, attempt: d.attempt, event };
+        this.#later(ps, Math.max(0, d.dueAt - this.#deps.timers.now()), () => this.#ready(ps, entry));
+      },
+    );
+    this.#moving.add(moving);
+    void moving.finally(() => this.#moving.delete(moving));
+  }
+
+  #afterCompletion(): void {
+    if (this.#closing) {
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    this.#pump();
+  }
+
+  /** Drops finished records from the head of the window; schedules a commit when the cursor moved. */
+  #advance(ps: PartitionState): void {
+    while (ps.head < ps.window.length && ps.window[ps.head]!.done) ps.head++;
+    if (ps.head > 64 && ps.head * 2 > ps.window.length) {
+      ps.window.splice(0, ps.head);
+      ps.head = 0;
+    }
+    if (ps.cursor() > ps.committed) this.#scheduleCommit();
+    if (ps.paused && !this.#closing) {
+      const cap = ps.isRetry ? Math.max(this.#deps.settings.retryWindow, this.#windowSize) : this.#windowSize;
+      if (ps.size < cap) this.#resume(ps);
+    }
+  }
+
+  #pause(ps: PartitionState): void {
+    if (ps.paused) return;
+    ps.paused = true;
+    this.#consumer?.pause([{ topic: ps.topic, partitions: [ps.partition] }]);
+  }
+
+  #resume(ps: PartitionState): void {
+    ps.paused = false;
+    try {
+      this.#consumer?.resume([{ topic: ps.topic, partitions: [ps.partition] }]);
+    } catch {
+      // the consumer is restarting; the next assignment starts unpaused
+    }
+  }
+
+  #scheduleCommit(): void {
+    if (this.#commitTimer !== undefined) return;
+    this.#commitTimer = this.#deps.timers.setTimeout(() => {
+      this.#commitTimer = undefined;
+      void this.#commit();
+    }, this.#deps.settings.commitIntervalMs);
+  }
+
+  /** Commits every partition whose cursor moved; one commit at a time. */
+  async #commit(): Promise<void> {
+    while (this.#committing) await this.#committing;
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    const offsets: Array<{ ps: PartitionState; offset: number }> = [];
+    for (const ps of this.#partitions.values()) {
+      const c = ps.cursor();
+      if (c > ps.committed && c >= 0) offsets.push({ ps, offset: c });
+    }
+    if (offsets.length === 0) return;
+    this.#committing = consumer
+      .commitOffsets(offsets.map(({ ps, offset }) => ({ topic: ps.topic, partition: ps.partition, offset: String(offset) })))
+      .then(
+        () => {
+          for (const { ps, offset } of offsets) if (offset > ps.committed) ps.committed = offset;
+        },
+        (err: unknown) => {
+          // Usually a rebalance in progress; the next commit carries the same cursors.
+          this.#deps.logger.debug({ group: this.#deps.groupId, err: (err as Error).message }, 'offset commit failed');
+          if (!this.#closing) this.#scheduleCommit();
+        },
+      )
+      .finally(() => {
+        this.#committing = undefined;
+      });
+    await this.#committing;
+  }
+
+  /** Stops taking records, waits for the ones in the handler (up to `timeoutMs`), commits, and leaves the group. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const ps of this.#partitions.values()) {
+      for (const t of ps.timers) this.#deps.timers.clearTimeout(t);
+      ps.timers.clear();
+    }
+    if (this.#restartTimer !== undefined) this.#deps.timers.clearTimeout(this.#restartTimer);
+    this.#wakeSleep?.();
+    const deadline = Date.now() + timeoutMs;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        this.#idle.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    if (this.#moving.size > 0) {
+      await Promise.race([Promise.allSettled([...this.#moving]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    }
+    if (this.#commitTimer !== undefined) {
+      this.#deps.timers.clearTimeout(this.#commitTimer);
+      this.#commitTimer = undefined;
+    }
+    await this.#commit().catch(() => undefined);
+    // A consumer still connecting notices `closing` and disconnects itself.
+    await Promise.race([this.#started.catch(() => undefined), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    // Leaving the group hands the partitions over at once; a Kafka that does not answer must not hold up shutdown.
+    if (consumer) await Promise.race([consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+  }
+}
+
+function safeFilter(filter: NonNullable<ConsumeOptions['filter']>, event: CloudEvent): boolean {
+  try {
+    return filter(event);
+  } catch {
+    return false; // a filter that throws does not match, and does not stop the group
+  }
+}
+
+/** Binary mode, or structured mode for records other producers wrote (`content-type: application/cloudevents…`). */
+function decode(headers: IHeaders | undefined, value: Buffer | null): ReturnType<typeof decodeRecord> | undefined {
+  try {
+    const ct = headers?.['content-type'];
+    const contentType = ct === undefined ? '' : String(Array.isArray(ct) ? ct[0] : ct);
+    const decoded = contentType.toLowerCase().startsWith('application/cloudevents')
+      ? { ...decodeRecord(headers, null), event: eventFromJson(JSON.parse((value ?? Buffer.alloc(0)).toString('utf8'))) }
+      : decodeRecord(headers, value);
+    validateEvent(decoded.event);
+    return decoded;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,26 @@
+export { KafkaEventStore, type KafkaEventStoreOptions, type KafkaLogTopic, type KafkaTopicSettings } from './kafka-event-store.js';
+export { kafkaBrokerClass, type KafkaBrokerClassOptions } from './broker-class.js';
+export { kafkaChecks, type KafkaChecksOptions } from './kafka-checks.js';
+export {
+  BOOTSTRAP_SERVERS_KEY,
+  DEFAULT_CONFIG_MAP,
+  KAFKA_BROKERS_ENV,
+  PARTITIONS_KEY,
+  REPLICATION_FACTOR_KEY,
+  RETENTION_MS_KEY,
+  parseBootstrapServers,
+  resolveKafkaBrokerConfig,
+  type KafkaBrokerConfig,
+  type KafkaConfigProblem,
+} from './broker-config.js';
+export {
+  EXTERNAL_TOPIC_ANNOTATION,
+  KAFKA_BROKER_CLASS,
+  brokerTopicName,
+  defaultGroupIdFor,
+  defaultTopicFor,
+  isValidTopicName,
+  retryTopicName,
+  triggerGroupId,
+} from './topic-names.js';
+export { decodeRecord, encodeRecord, type DecodedRecord } from './record-codec.js';

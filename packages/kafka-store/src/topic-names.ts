@@ -1,0 +1,46 @@
+// Kafka names as Knative's Kafka broker spells them (KB control-plane/pkg/apis/config/features.go,
+// reconciler/broker/broker.go), so a Sluice deployment and a Knative one can share a cluster's conventions.
+
+/** Annotation naming a broker's topic that exists already (Knative: `kafka.eventing.knative.dev/external.topic`). */
+export const EXTERNAL_TOPIC_ANNOTATION = 'kafka.eventing.knative.dev/external.topic';
+
+/** Broker class value served by this package (Knative's `Kafka`). */
+export const KAFKA_BROKER_CLASS = 'Kafka';
+
+/** Topic of a broker: `knative-broker-<namespace>-<name>`. */
+export function brokerTopicName(namespace: string, name: string): string {
+  return `knative-broker-${namespace}-${name}`;
+}
+
+/** Consumer group of a trigger: `knative-trigger-<namespace>-<name>`. */
+export function triggerGroupId(namespace: string, name: string): string {
+  return `knative-trigger-${namespace}-${name}`;
+}
+
+/** Topic holding a consumer group's scheduled retries (a Sluice addition; Knative retries in memory). */
+export function retryTopicName(groupId: string): string {
+  return `${groupId}-retry`;
+}
+
+const VALID_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Whether a string is a legal Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249 characters). */
+export function isValidTopicName(topic: string): boolean {
+  return VALID_TOPIC.test(topic) && topic !== '.' && topic !== '..';
+}
+
+function sanitize(name: string): string {
+  return name.replace(/[^a-zA-Z0-9._-]/g, '-');
+}
+
+/** Default log → topic mapping: `broker:<ns>/<name>` (the runtime's log names) → Knative's broker topic. */
+export function defaultTopicFor(log: string): string {
+  const m = /^broker:([^/]+)\/(.+)$/.exec(log);
+  return m ? brokerTopicName(m[1]!, m[2]!) : sanitize(log);
+}
+
+/** Default group → Kafka group id mapping: `trigger:<ns>/<name>` (the runtime's group names) → Knative's group. */
+export function defaultGroupIdFor(group: string): string {
+  const m = /^trigger:([^/]+)\/(.+)$/.exec(group);
+  return m ? triggerGroupId(m[1]!, m[2]!) : sanitize(group);
+}

@@ -1,0 +1,243 @@
+// @needs kafka
+// The Kafka broker class end to end: real `sluice run` processes on the same YAML share the work through a real Kafka
+// (one topic per broker, one consumer group per trigger), and every accepted event reaches a real HTTP subscriber —
+// also when one instance is killed with SIGKILL, when the dead-letter sink fails for a while, and in ordered mode.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import { Agent, request } from 'undici';
+import { requireService } from '../services/index.js';
+import { replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** A Kafka-class broker named after the test (fresh topic), its ConfigMap, and the given triggers. */
+function kafkaYaml(servers: string, broker: string, triggers: string, partitions = 6): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kafka-broker-config
+data:
+  bootstrap.servers: "${servers}"
+  default.topic.partitions: "${partitions}"
+  default.topic.replication.factor: "1"
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+spec:
+  config:
+    apiVersion: v1
+    kind: ConfigMap
+    name: kafka-broker-config
+${triggers}`;
+}
+
+function trigger(name: string, broker: string, subscriber: string, extra = ''): string {
+  return `---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+${extra}`.replace(/\n$/, '') + `
+spec:
+  broker: ${broker}
+  subscriber:
+    uri: ${subscriber}
+`;
+}
+
+async function start(yaml: string): Promise<SluiceProcess> {
+  const dir = tempDir('sluice-kafka-e2e-');
+  const p = await startSluice({ yaml, dataDir: dir.path });
+  cleanups.push(() => dir.remove(), async () => p.stop('SIGKILL'));
+  return p;
+}
+
+/** Waits until the trigger's consumer group is stable with `members` members (so no rebalance is pending). */
+async function waitForGroup(servers: string, groupId: string, members: number): Promise<void> {
+  const admin = new Kafka({ brokers: servers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { groups } = await admin.describeGroups([groupId]);
+      const g = groups[0];
+      if (g?.state === 'Stable' && g.members.length === members) return;
+      if (Date.now() > deadline) throw new Error(`group ${groupId} not stable with ${members} members: ${g?.state} ${g?.members.length}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const dispatcher = new Agent({ connections: 64 });
+cleanups.push(() => dispatcher.close());
+
+/** Posts one binary-mode event; true when it was accepted (202). */
+async function send(url: string, id: string, extra: Record<string, string> = {}): Promise<boolean> {
+  try {
+    const headers: Record<string, string> = { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/kafka-e2e', 'ce-type': 'e2e.event', 'content-type': 'text/plain' };
+    for (const [k, v] of Object.entries(extra)) headers[`ce-${k}`] = v;
+    const res = await request(url, { method: 'POST', dispatcher, headers, body: `payload ${id}` });
+    await res.body.dump();
+    return res.statusCode === 202;
+  } catch {
+    return false;
+  }
+}
+
+test('two instances share a Kafka broker: every accepted event arrives once in steady state, and after a SIGKILL', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `share-${randomUUID().slice(0, 6)}`;
+  const sub = await startSubscriber();
+  cleanups.push(() => sub.close());
+  const yaml = kafkaYaml(servers, broker, trigger('all', broker, sub.url));
+  const a = await start(yaml);
+  const b = await start(yaml);
+  await waitForGroup(servers, 'knative-trigger-default-all', 2);
+
+  // Steady state: 2,000 events split across both ingresses.
+  const ids = Array.from({ length: 2000 }, (_, i) => `s-${i}`);
+  const accepted = new Set<string>();
+  for (let i = 0; i < ids.length; i += 64) {
+    await Promise.all(
+      ids.slice(i, i + 64).map(async (id, j) => {
+        if (await send(`${(j % 2 === 0 ? a : b).url}/default/${broker}`, id)) accepted.add(id);
+      }),
+    );
+  }
+  assert.equal(accepted.size, 2000, 'both ingresses accept');
+  await waitFor(() => new Set(sub.ids()).size >= 2000, 'all 2,000 events at the subscriber', 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const counts = new Map<string, number>();
+  for (const id of sub.ids()) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const dupes = [...counts].filter(([, n]) => n > 1);
+  assert.deepEqual(dupes, [], 'no event delivered twice in steady state');
+  for (const r of sub.received) assert.equal(r.body.toString(), `payload ${String(r.event!.attributes['id'])}`, 'data intact');
+
+  // SIGKILL one instance mid-stream: the other takes over its partitions after the session timeout.
+  const before = sub.received.length;
+  let stop = false;
+  let n = 0;
+  const senders = Array.from({ length: 16 }, async () => {
+    while (!stop) {
+      const id = `k-${n++}`;
+      const target = n % 2 === 0 && a.child.exitCode === null && a.child.signalCode === null ? a : b;
+      if (await send(`${target.url}/default/${broker}`, id)) accepted.add(id);
+    }
+  });
+  await waitFor(() => accepted.size >= 3000, '1,000 more accepted events', 30_000);
+  await a.stop('SIGKILL');
+  await waitFor(() => accepted.size >= 4000, 'more events accepted by the survivor', 30_000);
+  stop = true;
+  await Promise.all(senders);
+  const received = (): Set<string> => new Set(sub.ids());
+  await waitFor(() => [...accepted].every((id) => received().has(id)), 'every accepted event, including those of the killed instance', 60_000);
+  const lost = [...accepted].filter((id) => !received().has(id));
+  assert.deepEqual(lost, [], `lost ${lost.length} of ${accepted.size} accepted events`);
+  t.diagnostic(`after the kill: ${sub.received.length - before} deliveries for ${accepted.size - 2000} accepted events (duplicates around the kill are allowed)`);
+});
+
+test('replies of a Kafka-broker trigger are produced to the broker topic and routed to other triggers', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `reply-${randomUUID().slice(0, 6)}`;
+  const replies = await startSubscriber();
+  const asker = await startSubscriber((r) => ({
+    status: 200,
+    headers: replyHeaders({ id: `re-${String(r.event?.attributes['id'])}`, source: '/replier', type: 'e2e.reply' }),
+    body: '{"answer":42}',
+  }));
+  cleanups.push(() => replies.close(), () => asker.close());
+  const yaml = kafkaYaml(servers, broker, [
+    trigger('ask', broker, asker.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.event\n'),
+    trigger('replies', broker, replies.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.reply\n'),
+  ].join(''), 2);
+  const s = await start(yaml);
+  for (let i = 0; i < 20; i++) assert.ok(await send(`${s.url}/default/${broker}`, `q-${i}`));
+  await replies.waitForCount(20, 20_000);
+  assert.deepEqual(new Set(replies.ids()), new Set(Array.from({ length: 20 }, (_, i) => `re-q-${i}`)));
+  assert.equal(replies.received[0]!.body.toString(), '{"answer":42}');
+});
+
+test('a dead-letter sink that fails for a while, across a SIGKILL and restart, loses nothing', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `dls-${randomUUID().slice(0, 6)}`;
+  let sinkUp = false;
+  const deadLettered = new Set<string>();
+  const dls = await startSubscriber((r) => {
+    if (!sinkUp) return { status: 503 };
+    deadLettered.add(String(r.event?.attributes['id']));
+    return { status: 202 };
+  });
+  const failing = await startSubscriber(() => ({ status: 500 }));
+  cleanups.push(() => dls.close(), () => failing.close());
+  const yaml = kafkaYaml(
+    servers,
+    broker,
+    trigger('failing', broker, failing.url) + `  delivery:\n    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`,
+    3,
+  );
+  let s = await start(yaml);
+  const ids = Array.from({ length: 50 }, (_, i) => `d-${i}`);
+  for (const id of ids) assert.ok(await send(`${s.url}/default/${broker}`, id));
+  // Every event reaches the dead-letter sink, which refuses it; the dispatcher keeps retrying the sink.
+  await waitFor(() => new Set(dls.ids()).size === 50, 'first dead-letter attempts', 20_000);
+  await s.stop('SIGKILL');
+  s = await start(yaml);
+  await new Promise((r) => setTimeout(r, 500));
+  sinkUp = true;
+  await waitFor(() => deadLettered.size === 50, 'every event accepted by the recovered dead-letter sink', 30_000);
+  assert.deepEqual([...deadLettered].sort(), [...ids].sort());
+  const sample = dls.received.find((r) => deadLettered.has(String(r.event?.attributes['id'])) && r.event?.attributes['knativeerrorcode'] !== undefined)!;
+  assert.equal(sample.event!.attributes['knativeerrorcode'], '500');
+  assert.equal(sample.event!.attributes['knativeerrordest'], failing.url);
+  assert.equal(failing.received.length >= 100, true, 'each event had its two subscriber attempts first');
+});
+
+test('ordered delivery keeps the order of each partitionkey, retries included', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `ord-${randomUUID().slice(0, 6)}`;
+  const order = new Map<string, number[]>();
+  let calls = 0;
+  const sub = await startSubscriber((r) => {
+    calls++;
+    if (calls % 13 === 0) return { status: 503 }; // some deliveries fail and are retried in place
+    const key = String(r.event?.attributes['partitionkey']);
+    const list = order.get(key) ?? [];
+    list.push(Number(r.event?.attributes['seq']));
+    order.set(key, list);
+    return { status: 202 };
+  });
+  cleanups.push(() => sub.close());
+  const yaml = kafkaYaml(
+    servers,
+    broker,
+    trigger('ordered', broker, sub.url, '  annotations:\n    kafka.eventing.knative.dev/delivery.order: ordered\n') + '  delivery:\n    retry: 5\n    backoffDelay: PT0.02S\n',
+    4,
+  );
+  const s = await start(yaml);
+  const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+  // Each key's events are sent in sequence (the next after the 202 of the previous), keys concurrently.
+  await Promise.all(
+    keys.map(async (k) => {
+      for (let n = 0; n < 40; n++) assert.ok(await send(`${s.url}/default/${broker}`, `${k}-${n}`, { partitionkey: k, seq: String(n) }));
+    }),
+  );
+  await waitFor(() => [...order.values()].reduce((a, l) => a + l.length, 0) >= 240, 'all ordered deliveries', 30_000);
+  for (const k of keys) assert.deepEqual(order.get(k), Array.from({ length: 40 }, (_, i) => i), `order of ${k}`);
+});
