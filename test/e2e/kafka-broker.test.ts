@@ -58,8 +58,9 @@ spec:
 
 async function start(yaml: string): Promise<SluiceProcess> {
   const dir = tempDir('sluice-kafka-e2e-');
+  cleanups.push(() => dir.remove()); // also when the process never becomes ready
   const p = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => p.stop('SIGKILL'));
+  cleanups.push(async () => p.stop('SIGKILL'));
   return p;
 }
 
