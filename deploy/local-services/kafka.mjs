@@ -24,16 +24,18 @@ import {
   mkdtempSync,
   openSync,
   closeSync,
-  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK, freePort, readTail, sleep, supervise, tail, waitReady } from './service-process.mjs';
+
+export { freePort };
 
 /** Pinned Kafka version. See deploy/local-services/README.md for why this one. */
 export const PINNED_VERSION = '4.3.1';
@@ -41,7 +43,6 @@ export const PINNED_VERSION = '4.3.1';
 const SLF4J_BINDING = 'org.slf4j:slf4j-simple:1.7.36';
 /** Pinned so that Maven never has to look up "latest" plugin metadata. */
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
-const LOOPBACK = '127.0.0.1';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -185,31 +186,6 @@ function run(cmd, args, opts = {}) {
   });
 }
 
-function tail(text, lines) {
-  return String(text).trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function readTail(file, lines = 40) {
-  try {
-    return tail(readFileSync(file, 'utf8'), lines);
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** A free loopback TCP port (bind :0, read it, close). */
-export function freePort() {
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, LOOPBACK, () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePromise(port));
-    });
-  });
-}
-
 /** Kafka cluster ids are 16 random bytes, base64url without padding. */
 function newClusterId() {
   // A leading '-' would be read as an option by the storage tool's argument parser: replace it (still base64url).
@@ -269,24 +245,6 @@ function jvmArgs(libs, extra = []) {
   ];
 }
 
-const children = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort if our host process exits without calling stop(): never leave a broker behind.
-  process.on('exit', () => {
-    for (const c of children) {
-      try {
-        c.child.kill('SIGKILL');
-      } catch {}
-      try {
-        rmSync(c.tmp, { recursive: true, force: true });
-      } catch {}
-    }
-  });
-}
-
 /**
  * Start a fresh single-node KRaft broker on free loopback ports.
  * @param {{ version?: string, timeoutMs?: number, quiet?: boolean }} [opts]
@@ -341,66 +299,13 @@ export async function start(opts = {}) {
   } finally {
     closeSync(fd);
   }
-  const entry = { child, tmp };
-  children.add(entry);
-  installExitHook();
-
-  let exited = null;
-  const exitedPromise = new Promise((r) =>
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      r(exited);
-    }),
-  );
-  let spawnError = null;
-  child.once('error', (err) => {
-    spawnError = err;
-  });
-
-  let stopped = false;
-  async function stop() {
-    if (stopped) return;
-    stopped = true;
-    if (!exited && !spawnError) {
-      child.kill('SIGTERM');
-      const graceful = await Promise.race([exitedPromise, sleep(20_000).then(() => null)]);
-      if (!graceful) {
-        log(`broker pid ${child.pid} did not stop within 20s of SIGTERM; sending SIGKILL`);
-        child.kill('SIGKILL');
-        await Promise.race([exitedPromise, sleep(5_000)]);
-      }
-    }
-    children.delete(entry);
-    cleanupTmp();
-  }
+  const service = supervise(child, { name: 'Kafka broker', tmp, graceMs: 20_000, log });
+  const stop = service.stop;
 
   // 3. Wait until a real client can talk to it.
   const brokers = `${LOOPBACK}:${brokerPort}`;
   const deadline = Date.now() + timeoutMs;
-  let lastErr = null;
-  while (true) {
-    if (spawnError || exited) {
-      const why = spawnError ? `could not run ${java}: ${spawnError.message}` : `exited with ${JSON.stringify(exited)}`;
-      const logTail = readTail(logFile);
-      await stop();
-      throw new Error(`Kafka broker ${why} before becoming ready. Last log lines:\n${logTail}`);
-    }
-    if (Date.now() > deadline) {
-      const logTail = readTail(logFile);
-      await stop();
-      throw new Error(
-        `Kafka broker on ${brokers} not ready after ${timeoutMs}ms (last check: ${lastErr?.message ?? 'n/a'}). ` +
-          `Last log lines:\n${logTail}`,
-      );
-    }
-    try {
-      await probe(LOOPBACK, brokerPort);
-      break;
-    } catch (err) {
-      lastErr = err;
-      await sleep(250);
-    }
-  }
+  await waitReady({ name: 'Kafka broker', where: brokers, check: () => probe(LOOPBACK, brokerPort), intervalMs: 250, deadline, timeoutMs, logFile, service });
   // 4. Warm up the group coordinator (creates __consumer_offsets), so the first consumer group of a test
   // does not have to wait for it (and kafkajs does not log "group coordinator is not available").
   try {
@@ -412,10 +317,6 @@ export async function start(opts = {}) {
   }
   if (!opts.quiet) log(`Kafka ${version} ready on ${brokers} in ${((Date.now() - t0) / 1000).toFixed(1)}s (pid ${child.pid}, dir ${tmp})`);
   return { env: { KAFKA_BROKERS: brokers }, stop, port: brokerPort, logFile, version, pid: child.pid };
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms).unref?.());
 }
 
 function tcpConnect(host, port, timeoutMs = 1000) {

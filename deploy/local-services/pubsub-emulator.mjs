@@ -14,14 +14,13 @@
 //   SLUICE_PUBSUB_START_TIMEOUT_MS  readiness timeout (default: 60000)
 //   CLOUD_PUBSUB_EMULATOR_OPTS   JVM flags for the emulator (default here: -Xmx512m)
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK, freePort, supervise, waitReady } from './service-process.mjs';
 
-const LOOPBACK = '127.0.0.1';
 const SDK_ROOTS = ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk'];
 const LAUNCHERS = ['cloud-pubsub-emulator', 'pubsub-emulator'];
 
@@ -78,30 +77,6 @@ export function findLauncher() {
   );
 }
 
-function freePort() {
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, LOOPBACK, () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePromise(port));
-    });
-  });
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms).unref?.());
-}
-
-function readTail(file, lines = 40) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 /** The emulator answers `GET /` with 200 "Ok." once it serves (REST and gRPC share the port). */
 function httpReady(port) {
   return new Promise((resolvePromise, reject) => {
@@ -125,21 +100,6 @@ function killGroup(child, sig) {
       child.kill(sig);
     } catch {}
   }
-}
-
-const children = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of children) {
-      killGroup(c.child, 'SIGKILL');
-      try {
-        rmSync(c.tmp, { recursive: true, force: true });
-      } catch {}
-    }
-  });
 }
 
 /**
@@ -171,65 +131,11 @@ export async function start(opts = {}) {
   } finally {
     closeSync(fd);
   }
-  const entry = { child, tmp };
-  children.add(entry);
-  installExitHook();
-
-  let exited = null;
-  const exitedPromise = new Promise((r) =>
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      r(exited);
-    }),
-  );
-  let spawnError = null;
-  child.once('error', (err) => {
-    spawnError = err;
-  });
-
-  let stopped = false;
-  async function stop() {
-    if (stopped) return;
-    stopped = true;
-    if (!exited && !spawnError) {
-      killGroup(child, 'SIGTERM');
-      const graceful = await Promise.race([exitedPromise, sleep(10_000).then(() => null)]);
-      if (!graceful) {
-        log(`emulator pid ${child.pid} did not stop within 10s of SIGTERM; sending SIGKILL`);
-        killGroup(child, 'SIGKILL');
-        await Promise.race([exitedPromise, sleep(5_000)]);
-      }
-    }
-    children.delete(entry);
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const service = supervise(child, { name: 'Pub/Sub emulator', tmp, graceMs: 10_000, log, signal: (sig) => killGroup(child, sig) });
+  const stop = service.stop;
 
   const host = `${LOOPBACK}:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  let lastErr = null;
-  while (true) {
-    if (spawnError || exited) {
-      const why = spawnError ? `could not run ${launcher}: ${spawnError.message}` : `exited with ${JSON.stringify(exited)}`;
-      const logTail = readTail(logFile);
-      await stop();
-      throw new Error(`Pub/Sub emulator ${why} before becoming ready. Last log lines:\n${logTail}`);
-    }
-    if (Date.now() > deadline) {
-      const logTail = readTail(logFile);
-      await stop();
-      throw new Error(
-        `Pub/Sub emulator on ${host} not ready after ${timeoutMs}ms (last check: ${lastErr?.message ?? 'n/a'}). ` +
-          `Last log lines:\n${logTail}`,
-      );
-    }
-    try {
-      await httpReady(port);
-      break;
-    } catch (err) {
-      lastErr = err;
-      await sleep(200);
-    }
-  }
+  await waitReady({ name: 'Pub/Sub emulator', where: host, check: () => httpReady(port), intervalMs: 200, deadline: Date.now() + timeoutMs, timeoutMs, logFile, service });
   if (!opts.quiet) log(`ready on ${host} in ${((Date.now() - t0) / 1000).toFixed(1)}s (pid ${child.pid}, ${launcher})`);
   return { env: { PUBSUB_EMULATOR_HOST: host }, stop, port, logFile, pid: child.pid };
 }
