@@ -10,151 +10,16 @@
 // an open loop at a fixed rate (default 1,000 events/s; latency from the intended send time, no coordinated
 // omission). 1 KiB binary-mode events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end
 // latency. Needs `npx tsc -b` first.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { closedLoop, openLoop } from './load.mjs';
+import { ask, drain, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PAYLOAD = Buffer.from(JSON.stringify({ data: 'x'.repeat(1000) }));
 const origin = performance.timeOrigin;
-
-function pct(sorted, p) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function headersFor(i) {
-  return {
-    'ce-specversion': '1.0',
-    'ce-id': `kb-${i}`,
-    'ce-source': '/bench/kafka',
-    'ce-type': 'bench.event',
-    'ce-benchts': String(origin + performance.now()),
-    'content-type': 'application/json',
-  };
-}
-
-/** Closed loop over several ingress URLs (round robin per request), `concurrency` requests in flight in total. */
-export async function closedLoop(urls, { concurrency = 64, durationMs }) {
-  const targets = urls.map((u) => ({ path: new URL(u).pathname, pool: new Pool(new URL(u).origin, { connections: Math.ceil(concurrency / urls.length), pipelining: 1 }) }));
-  const latencies = [];
-  let ok = 0;
-  let failed = 0;
-  let seq = 0;
-  const start = performance.now();
-  const end = start + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      const t = targets[w % targets.length];
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        try {
-          const res = await t.pool.request({ path: t.path, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
-          await res.body.dump();
-          if (res.statusCode === 202) ok++;
-          else failed++;
-        } catch {
-          failed++;
-        }
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - start;
-  await Promise.all(targets.map((t) => t.pool.close()));
-  const sorted = Float64Array.from(latencies).sort();
-  return { ok, failed, elapsedMs, rate: (ok / elapsedMs) * 1000, p50: pct(sorted, 50), p99: pct(sorted, 99) };
-}
-
-/**
- * Open loop: `rate` requests/s spread over the URLs, latency from the intended send time. The schedule is driven by a
- * 1 ms timer rather than a setImmediate spin, so the generator does not burn a core the servers need on a 2-vCPU
- * machine (requests due within the same millisecond leave together; their latency still counts from their own
- * intended time).
- */
-export async function openLoop(urls, { rate, durationMs, maxOutstanding = 4000 }) {
-  const targets = urls.map((u) => ({ path: new URL(u).pathname, pool: new Pool(new URL(u).origin, { connections: Math.ceil(128 / urls.length), pipelining: 1 }) }));
-  const latencies = [];
-  let ok = 0;
-  let failed = 0;
-  let skipped = 0;
-  let outstanding = 0;
-  let sent = 0;
-  const total = Math.round((rate * durationMs) / 1000);
-  const start = performance.now();
-  const pending = [];
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      while (sent < due) {
-        const intended = start + (sent * 1000) / rate;
-        const t = targets[sent % targets.length];
-        sent++;
-        if (outstanding >= maxOutstanding) {
-          skipped++;
-          continue;
-        }
-        outstanding++;
-        pending.push(
-          t.pool
-            .request({ path: t.path, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
-            .then(async (res) => {
-              await res.body.dump();
-              if (res.statusCode === 202) ok++;
-              else failed++;
-            })
-            .catch(() => failed++)
-            .finally(() => {
-              outstanding--;
-              latencies.push(performance.now() - intended);
-            }),
-        );
-      }
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  await Promise.all(pending);
-  const elapsedMs = performance.now() - start;
-  await Promise.all(targets.map((t) => t.pool.close()));
-  const sorted = Float64Array.from(latencies).sort();
-  return { ok, failed, skipped, elapsedMs, rate: (ok / elapsedMs) * 1000, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9) };
-}
-
-function startChild(file, args = []) {
-  const child = fork(join(ROOT, 'bench', file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: m.port }));
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
-function ask(child, cmd) {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send({ cmd });
-  });
-}
-
-/** Waits until the sink has `expected` deliveries or stops growing for 5 s. */
-async function drain(sink, expected, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let stats = await ask(sink, 'stats');
-  let last = -1;
-  let since = Date.now();
-  while (stats.count < expected && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    stats = await ask(sink, 'stats');
-    if (stats.count !== last) {
-      last = stats.count;
-      since = Date.now();
-    } else if (Date.now() - since > 5000) break;
-  }
-  return stats;
-}
 
 function yamlFor(cls, broker, sinkUrl, brokers) {
   const kafka = cls === 'kafka';
@@ -273,11 +138,11 @@ export async function run(opts = {}) {
     await ask(sink, 'reset');
     const startedAt = origin + performance.now();
     const load = await closedLoop(urls, { durationMs });
-    const stats = await drain(sink, load.ok);
+    const stats = await drain(sink, load.ok, 60_000);
     const deliverySeconds = Math.max((stats.lastAt - startedAt) / 1000, load.elapsedMs / 1000);
     await ask(sink, 'reset');
-    const fixed = await openLoop(urls, { rate, durationMs });
-    const fixedStats = await drain(sink, fixed.ok);
+    const fixed = await openLoop(urls, { rate, durationMs, maxOutstanding: 4000 });
+    const fixedStats = await drain(sink, fixed.ok, 60_000);
     const row = {
       setup: label,
       ...extra,

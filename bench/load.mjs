@@ -26,10 +26,20 @@ function summary(latencies) {
   return { p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9) };
 }
 
-/** Sends as fast as `concurrency` requests in flight allow, for `durationMs`. */
-export async function closedLoop(url, { concurrency = 64, durationMs = 10_000 } = {}) {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections: concurrency, pipelining: 1 });
+function targetsFor(urlOrUrls, connections) {
+  const urls = Array.isArray(urlOrUrls) ? urlOrUrls : [urlOrUrls];
+  return urls.map((url) => {
+    const u = new URL(url);
+    return { path: u.pathname, pool: new Pool(u.origin, { connections: Math.ceil(connections / urls.length), pipelining: 1 }) };
+  });
+}
+
+/**
+ * Sends as fast as `concurrency` requests in flight allow, for `durationMs`, to one URL or spread over several
+ * (each worker keeps to one target).
+ */
+export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_000 } = {}) {
+  const targets = targetsFor(urlOrUrls, concurrency);
   const latencies = [];
   let ok = 0;
   let failed = 0;
@@ -37,11 +47,12 @@ export async function closedLoop(url, { concurrency = 64, durationMs = 10_000 } 
   const statuses = {};
   const start = performance.now();
   const end = start + durationMs;
-  const worker = async () => {
+  const worker = async (w) => {
+    const t = targets[w % targets.length];
     while (performance.now() < end) {
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path: u.pathname, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
+        const res = await t.pool.request({ path: t.path, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
         await res.body.dump();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode === 202) ok++;
@@ -52,16 +63,18 @@ export async function closedLoop(url, { concurrency = 64, durationMs = 10_000 } 
       latencies.push(performance.now() - t0);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   const elapsed = performance.now() - start;
-  await pool.close();
+  await Promise.all(targets.map((t) => t.pool.close()));
   return { ok, failed, statuses, elapsedMs: elapsed, rate: (ok / elapsed) * 1000, ...summary(latencies) };
 }
 
-/** Sends `rate` requests per second for `durationMs`, whatever the server does (bounded by `maxOutstanding`). */
-export async function openLoop(url, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000 } = {}) {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections, pipelining: 1 });
+/**
+ * Sends `rate` requests per second for `durationMs` to one URL or round robin over several, whatever the servers do
+ * (bounded by `maxOutstanding`).
+ */
+export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000 } = {}) {
+  const targets = targetsFor(urlOrUrls, connections);
   const latencies = [];
   let ok = 0;
   let failed = 0;
@@ -77,6 +90,7 @@ export async function openLoop(url, { rate = 5000, durationMs = 10_000, connecti
       const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
       while (sent < due) {
         const intended = start + (sent * 1000) / rate;
+        const t = targets[sent % targets.length];
         sent++;
         if (outstanding >= maxOutstanding) {
           skipped++;
@@ -84,8 +98,8 @@ export async function openLoop(url, { rate = 5000, durationMs = 10_000, connecti
         }
         outstanding++;
         pending.push(
-          pool
-            .request({ path: u.pathname, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
+          t.pool
+            .request({ path: t.path, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
             .then(async (res) => {
               await res.body.dump();
               if (res.statusCode === 202) ok++;
@@ -106,6 +120,6 @@ export async function openLoop(url, { rate = 5000, durationMs = 10_000, connecti
   });
   await Promise.all(pending);
   const elapsed = performance.now() - start;
-  await pool.close();
+  await Promise.all(targets.map((t) => t.pool.close()));
   return { ok, failed, skipped, elapsedMs: elapsed, rate: (ok / elapsed) * 1000, ...summary(latencies) };
 }

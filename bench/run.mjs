@@ -1,39 +1,16 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
-import { fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, openLoop } from './load.mjs';
+import { ask, drain, peakRssMiB, startChild } from './processes.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, phases: {} };
-
-function startChild(file, args = []) {
-  const child = fork(join(ROOT, 'bench', file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: m.port }));
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
-function ask(child, cmd) {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send({ cmd });
-  });
-}
-
-function peakRssMiB(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 async function startSluice(sinkUrl, triggers, delivery = '    retry: 0\n') {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
@@ -63,23 +40,6 @@ async function startSluice(sinkUrl, triggers, delivery = '    retry: 0\n') {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-// Waits until the sink has `expected` deliveries (or stops growing), then reads its stats.
-async function drain(sink, expected, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  let stats = await ask(sink, 'stats');
-  let last = -1;
-  let stableSince = Date.now();
-  while (stats.count < expected && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    stats = await ask(sink, 'stats');
-    if (stats.count !== last) {
-      last = stats.count;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince > 5000) break;
-  }
-  return stats;
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
