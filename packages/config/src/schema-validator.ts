@@ -102,12 +102,7 @@ function toViolation(e: ErrorObject): SchemaViolation {
       return { path, atKey: false, message: `must be ${JSON.stringify(p['allowedValue'])}` };
     case 'type':
       return { path, atKey: false, message: `must be ${String(p['type']).replace(',', ' or ')}` };
-    case 'maxProperties':
-    case 'minProperties':
-    case 'anyOf':
-    case 'oneOf':
-      return { path, atKey: false, message: custom ?? e.message ?? e.keyword };
-    default:
+    default: // maxProperties, minProperties, anyOf, oneOf, … : the schema's errorMessage, else Ajv's
       return { path, atKey: false, message: custom ?? e.message ?? e.keyword };
   }
 }

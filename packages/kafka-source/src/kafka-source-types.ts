@@ -1,4 +1,8 @@
 import type { DeliverySpec, Destination, ObjectMeta } from '@sluice/core';
+import type { CloudEventOverrides } from '@sluice/sources';
+
+/** `duck/v1 CloudEventOverrides`, shared with the other sources. */
+export type { CloudEventOverrides };
 
 /** `corev1.SecretKeySelector`: one key of a Secret (resolved as docs/kafka-source.md describes). */
 export interface SecretKeySelector {
@@ -37,10 +41,6 @@ export interface KafkaNetSpec {
   tls?: KafkaTLSSpec;
 }
 
-/** `duck/v1 CloudEventOverrides`. */
-export interface CloudEventOverrides {
-  extensions?: Record<string, string>;
-}
 
 /** `sources.knative.dev/v1 KafkaSource` spec (v1beta1 is read the same way). */
 export interface KafkaSourceSpec {

@@ -1,4 +1,8 @@
 import type { Destination, ObjectMeta } from '@sluice/core';
+import type { CloudEventOverrides } from '@sluice/sources';
+
+/** `duck/v1 CloudEventOverrides`, shared with the other sources. */
+export type { CloudEventOverrides };
 
 /** `corev1.SecretKeySelector`. */
 export interface SecretKeySelector {
@@ -7,10 +11,6 @@ export interface SecretKeySelector {
   optional?: boolean;
 }
 
-/** `duck/v1 CloudEventOverrides`. */
-export interface CloudEventOverrides {
-  extensions?: Record<string, string>;
-}
 
 /** `events.cloud.google.com/v1 CloudPubSubSource` spec (v1beta1 is read the same way). */
 export interface CloudPubSubSourceSpec {
