@@ -1,5 +1,5 @@
 // In-process decode throughput of a binary-mode CloudEvent: Sluice's codec vs the CloudEvents JS SDK's receiver.
-// Also records whether each rejects an event with no id (the brief: never repair an event by inventing attributes).
+// Also records whether each rejects an event with no id (Sluice never repairs an event by inventing attributes).
 import { HTTP } from 'cloudevents';
 import { decodeHttp } from '../packages/core/dist/index.js';
 

@@ -1,5 +1,5 @@
-// Knative delivery-spec scenarios (reference/knative.md §3, §5.1: dlq-test-N, redelivery, dead-letter extensions)
-// against the real CLI and real HTTP subscribers.
+// Knative delivery-spec scenarios (its DeliverySpec and the broker conformance tests: dlq-test-N, redelivery,
+// dead-letter extensions) against the real CLI and real HTTP subscribers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';

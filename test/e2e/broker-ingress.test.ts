@@ -1,4 +1,5 @@
-// Ingress contract (brief "Data-plane contract", reference/knative.md §4.3): every status code, every bad input.
+// Ingress contract (Knative's broker ingress: status codes and headers, see docs/broker.md): every status code,
+// every bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber } from './harness.js';

@@ -1,4 +1,4 @@
-// Knative broker conformance scenarios (reference/knative.md §5.1) re-expressed against the real CLI:
+// Knative broker conformance scenarios (eventing's test/rekt broker features) re-expressed against the real CLI:
 // routing, many triggers, reply routing, Prefer header, long messages, TTL loop guard.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Knative's channel conformance (reference/knative.md §4.8, §5.2: channel_test.go) re-expressed against the real
+// Knative's channel conformance (eventing's channel data-plane contract and test/rekt channel_test.go) re-expressed against the real
 // `sluice` CLI with real HTTP subscribers: the ingress contract on /channels/..., SingleEventWithEncoding, ChannelChain,
 // DeadLetterSink (subscription, channel, a channel as the sink), EventTransformation, ChannelPreferHeaderCheck,
 // ChannelDeadLetterSinkExtensions; plus KafkaChannel ordering, validation and kill -9.

@@ -1,4 +1,4 @@
-// Sequence and Parallel (reference/knative.md §2.5, §5.3: SequenceTest, ParallelWithTwoBranches) against the real
+// Sequence and Parallel (Knative's flows API and its e2e tests SequenceTest, ParallelWithTwoBranches) against the real
 // `sluice` CLI: the Knative docs' examples run unchanged (but for the PingSource schedule) with the example services
 // process (examples/channels/services.mjs) standing in for the Knative Services, plus real HTTP subscribers.
 import { test, after } from 'node:test';

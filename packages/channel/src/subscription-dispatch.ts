@@ -19,7 +19,7 @@ export interface ResolvedSubscription {
 }
 
 /**
- * Resolves a subscription by Knative's rules (reference §3.6): the subscription's delivery options replace the
+ * Resolves a subscription by Knative's rules (the delivery-spec precedence of its Subscription): the subscription's delivery options replace the
  * channel's as a whole when it sets any; the dead-letter sink is the subscription's, else the channel's. A
  * subscription without subscriber forwards every event to its reply destination, as Knative's dispatcher does.
  */

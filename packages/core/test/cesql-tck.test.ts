@@ -1,4 +1,4 @@
-// Runs every case of the official CESQL v1.0.0 TCK (../../../../shared/vendor-data/cesql-tck/, vendored unchanged)
+// Runs every case of the official CESQL v1.0.0 TCK (vendor/cesql-tck/ beside this file, vendored unchanged)
 // against compileCesql: one test per case, named `<file> > <case name>`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ interface TckFile {
   tests: TckCase[];
 }
 
-const TCK_DIR = new URL('../../../../shared/vendor-data/cesql-tck/', import.meta.url);
+const TCK_DIR = new URL('./vendor/cesql-tck/', import.meta.url);
 
 // Any valid event without the `myext` and `missing` extensions the missing-attribute cases rely on.
 const DEFAULT_EVENT: CesqlEvent = { specversion: '1.0', id: 'tck-id', source: 'https://tck.example/source', type: 'tck.default' };

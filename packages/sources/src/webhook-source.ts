@@ -421,7 +421,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
   }
 
-  // CloudEvents webhook abuse-protection handshake (http-webhook.md §4), plus a CORS preflight answer when asked.
+  // CloudEvents webhook abuse-protection handshake (CloudEvents HTTP Webhook spec §4), plus a CORS preflight answer when asked.
   #options(req: IncomingMessage, res: ServerResponse): void {
     const headers: Record<string, string | number> = { allow: 'POST, OPTIONS', 'content-length': 0 };
     const origin = firstHeader(req, 'webhook-request-origin');
