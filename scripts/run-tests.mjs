@@ -122,6 +122,8 @@ process.on('SIGTERM', onSignal);
 const env = { ...process.env };
 // The test process never needs the GCE metadata server: keep google-auth from probing it.
 env.METADATA_SERVER_DETECTION ??= 'none';
+// Test files run sluice processes side by side: none may take the admin API's default port.
+env.SLUICE_ADMIN_PORT ??= '0';
 let serviceFailed = false;
 
 const toStart = [...needed.keys()].filter((name) => {

@@ -49,6 +49,8 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 /** A running `sluice run` process. */
 export interface SluiceProcess {
   readonly url: string;
+  /** Base URL of the admin API (started on a free port). */
+  readonly adminUrl: string;
   readonly child: ChildProcess;
   readonly dataDir: string;
   output(): string;
@@ -60,7 +62,7 @@ export interface SluiceProcess {
 export async function startSluice(options: { yaml: string; dataDir: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<SluiceProcess> {
   const file = join(options.dataDir, 'config.yaml');
   writeFileSync(file, options.yaml);
-  const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', file, '--port', '0', '--data-dir', join(options.dataDir, 'store'), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(options.dataDir, 'store'), ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,14 +71,14 @@ export async function startSluice(options: { yaml: string; dataDir: string; args
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sluice did not become ready:\n${out}`)), 20_000);
     const onData = (): void => {
-      const m = /sluice ready on (http:\/\/\S+)/.exec(out);
+      const m = /sluice ready on (http:\/\/\S+) \(.*admin (http:\/\/[^\s)]+)\)/.exec(out);
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
-        resolve(m[1]!);
+        resolve([m[1]!, m[2]!]);
       }
     };
     child.stdout!.on('data', onData);
@@ -87,6 +89,7 @@ export async function startSluice(options: { yaml: string; dataDir: string; args
   });
   return {
     url,
+    adminUrl,
     child,
     dataDir: options.dataDir,
     output: () => out,

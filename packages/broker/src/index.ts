@@ -2,6 +2,7 @@ export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, wit
 export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions } from './destination-resolver.js';
 export { createIngressHandler, readBody, sendError, type IngressBackend, type IngressOptions } from './http-ingress.js';
 export { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
+export { StatusRegistry } from './status-registry.js';
 export {
   EMBEDDED_BROKER_CLASSES,
   SluiceRuntime,

@@ -14,8 +14,13 @@ import {
   resolveDelivery,
   type Broker,
   type CesqlCompiler,
+  falseCondition,
+  trueCondition,
   type CloudEvent,
+  type Condition,
+  type Destination,
   type Logger,
+  type ResourceStatus,
   type Trigger,
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
@@ -24,6 +29,7 @@ import { SqliteEventStore, type Consumer, type EventStore } from '@sluice/store'
 import { admitEvent } from './admission.js';
 import { DestinationResolver } from './destination-resolver.js';
 import { createIngressHandler, sendError } from './http-ingress.js';
+import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type SubscriptionTarget } from './trigger-dispatcher.js';
 
 /** Options of {@link SluiceRuntime.start}. */
@@ -79,6 +85,11 @@ export interface RuntimeContext {
    * components use three or more segments (e.g. `/webhooks/{namespace}/{name}`).
    */
   route(prefix: string, handler: (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void): void;
+  /**
+   * Reports the Knative-style conditions of a resource this component runs (`Ready` is derived from them), plus
+   * status fields such as `sinkUri`; the admin API and `/readyz` show them.
+   */
+  reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
 }
 
 /** A part of a configuration that runs beside the brokers (sources, channels, …). */
@@ -104,6 +115,13 @@ export interface BrokerInfo {
 
 const logName = (namespace: string, name: string): string => `broker:${namespace}/${name}`;
 
+/** Knative marks DeadLetterSinkResolved True with reason DeadLetterSinkNotConfigured when there is none. */
+function deadLetterCondition(url: string | undefined): Condition {
+  return url === undefined
+    ? { type: 'DeadLetterSinkResolved', status: 'True', reason: 'DeadLetterSinkNotConfigured', message: 'No dead letter sink is configured.' }
+    : trueCondition('DeadLetterSinkResolved');
+}
+
 /** Runs a validated configuration: one HTTP server for every broker's ingress plus health, and a consumer per Trigger. */
 export class SluiceRuntime {
   #ready = false;
@@ -117,6 +135,7 @@ export class SluiceRuntime {
   /** Store of each broker, by `namespace/name`. */
   readonly #stores = new Map<string, EventStore>();
   #url = '';
+  readonly #status = new StatusRegistry(() => this.now());
 
   private constructor(
     private readonly config: SluiceConfig,
@@ -170,6 +189,11 @@ export class SluiceRuntime {
         triggers: (this.#triggersByBroker.get(objectKey(b.metadata)) ?? []).map((t) => t.metadata.name),
       };
     });
+  }
+
+  /** The status of a resource as the runtime or its component reported it; undefined when none was reported. */
+  status(kind: string, namespace: string, name: string): ResourceStatus | undefined {
+    return this.#status.get(kind, namespace, name);
   }
 
   async #start(): Promise<void> {
@@ -240,6 +264,7 @@ export class SluiceRuntime {
         if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
         this.#routes.set(prefix, handler);
       },
+      reportStatus: (kind, namespace, name, conditions, fields) => this.#status.set(kind, namespace, name, conditions, fields),
     };
     const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
     // Addresses first: a Trigger may point at a channel or flow that a component serves.
@@ -256,6 +281,7 @@ export class SluiceRuntime {
         groups.push(this.#startTrigger(broker, trigger, resolver));
       }
       await this.#stores.get(brokerKey)!.retainGroups(logName(ns, broker.metadata.name), groups);
+      this.#reportBrokerStatus(broker, resolver);
     }
     // Brokers accept events before components start, so sources can send from their first moment.
     this.#accepting = true;
@@ -301,7 +327,40 @@ export class SluiceRuntime {
       ),
     );
     this.logger.info({ trigger: target.key, broker: `${brokerNs}/${broker.metadata.name}`, subscriber: target.subscriberUrl, ordered }, 'trigger ready');
+    this.#status.set(
+      'Trigger',
+      ns,
+      trigger.metadata.name,
+      [
+        trueCondition('BrokerReady'),
+        trueCondition('DependencyReady'),
+        trueCondition('SubscriberResolved'),
+        trueCondition('SubscriptionReady'),
+        deadLetterCondition(target.deadLetterUrl),
+      ],
+      { subscriberUri: target.subscriberUrl, ...(target.deadLetterUrl ? { deadLetterSinkUri: target.deadLetterUrl } : {}) },
+    );
     return group;
+  }
+
+  /** Broker conditions as Knative's MT broker names them; ingress, filter (the triggers) and the address. */
+  #reportBrokerStatus(broker: Broker, resolver: DestinationResolver): void {
+    const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const url = `${this.#url}/${ns}/${broker.metadata.name}`;
+    const conditions: Condition[] = [trueCondition('IngressReady'), trueCondition('FilterReady'), trueCondition('Addressable')];
+    const fields: Record<string, unknown> = { address: { url } };
+    const dls: Destination | undefined = broker.spec?.delivery?.deadLetterSink;
+    if (dls) {
+      try {
+        fields['deadLetterSinkUri'] = resolver.resolve(dls, ns);
+        conditions.push(trueCondition('DeadLetterSinkResolved'));
+      } catch (err) {
+        conditions.push(falseCondition('DeadLetterSinkResolved', 'Unresolvable', (err as Error).message));
+      }
+    } else {
+      conditions.push(deadLetterCondition(undefined));
+    }
+    this.#status.set('Broker', ns, broker.metadata.name, conditions, fields);
   }
 
   #openStore(broker: Broker): EventStore {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
 import { SluiceRuntime } from '@sluice/broker';
 import { channelComponents } from '@sluice/channel';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -8,6 +9,7 @@ import { kafkaSourceComponents } from '@sluice/kafka-source';
 import { pubsubSourceComponents } from '@sluice/pubsub-source';
 import { kafkaBrokerClass } from '@sluice/kafka-store';
 import { loadAndCheck, printErrors } from './load.js';
+import { RuntimeControlPlane } from './control-plane.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 
@@ -21,6 +23,28 @@ function intArg(name: string, min: number): (v: string) => number {
   };
 }
 
+/** A TCP port: 0 (any free port) to 65535. */
+function portArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number from 0 to 65535, got "${v}"`);
+    return n;
+  };
+}
+
+/** Options of `sluice run`; every one also has an environment variable (see docs/operations.md). */
+interface RunOptions {
+  filename: string[];
+  port: number;
+  host: string;
+  adminPort: number;
+  adminHost: string;
+  dataDir: string;
+  maxBodyBytes: number;
+  serviceUrlTemplate?: string;
+  logLevel: string;
+}
+
 /** Builds the `sluice` command tree. Exported for tests and for the docs generator. */
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('sluice')
@@ -32,13 +56,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command('run')
     .description('run every Broker and Trigger in the given files or directories')
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
-    .option('-p, --port <n>', 'HTTP port of the ingress and health endpoints', intArg('--port', 0), 8080)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--data-dir <dir>', 'directory of the embedded store', '.sluice')
-    .option('--max-body-bytes <n>', 'largest accepted event body', intArg('--max-body-bytes', 1), 1024 * 1024)
-    .option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced', process.env['SLUICE_SERVICE_URL_TEMPLATE'])
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default(process.env['SLUICE_LOG_LEVEL'] ?? 'info'))
-    .action(async (opts: { filename: string[]; port: number; host: string; dataDir: string; maxBodyBytes: number; serviceUrlTemplate?: string; logLevel: string }) => {
+    .addOption(new Option('-p, --port <n>', 'HTTP port of the ingress and health endpoints').env('SLUICE_PORT').argParser(portArg('--port')).default(8080))
+    .addOption(new Option('--host <host>', 'address to listen on').env('SLUICE_HOST').default('127.0.0.1'))
+    .addOption(new Option('--admin-port <n>', 'port of the admin API (0 picks a free port)').env('SLUICE_ADMIN_PORT').argParser(portArg('--admin-port')).default(DEFAULT_ADMIN_PORT))
+    .addOption(new Option('--admin-host <host>', 'address of the admin API').env('SLUICE_ADMIN_HOST').default(DEFAULT_ADMIN_HOST))
+    .addOption(new Option('--data-dir <dir>', 'directory of the embedded store').env('SLUICE_DATA_DIR').default('.sluice'))
+    .addOption(new Option('--max-body-bytes <n>', 'largest accepted event body').env('SLUICE_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1)).default(1024 * 1024))
+    .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('SLUICE_LOG_LEVEL').default('info'))
+    .action(async (opts: RunOptions) => {
       const result = loadAndCheck(opts.filename);
       if (result.errors.length > 0) {
         printErrors(result);
@@ -46,26 +72,35 @@ export function buildProgram(onExit: (code: number) => void): Command {
         return;
       }
       const logger = pino({ level: opts.logLevel, base: { service: 'sluice' } });
-      const runtime = await SluiceRuntime.start(result.config, {
-        port: opts.port,
-        host: opts.host,
-        dataDir: opts.dataDir,
-        maxBodyBytes: opts.maxBodyBytes,
-        logger,
-        components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
-        brokerClasses: { Kafka: kafkaBrokerClass(result.config) },
-        ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
-      });
+      let runtime: SluiceRuntime | undefined;
+      const plane = new RuntimeControlPlane(() => result.config, () => runtime);
+      // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
+      const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
+      try {
+        runtime = await SluiceRuntime.start(result.config, {
+          port: opts.port,
+          host: opts.host,
+          dataDir: opts.dataDir,
+          maxBodyBytes: opts.maxBodyBytes,
+          logger,
+          components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
+          brokerClasses: { Kafka: kafkaBrokerClass(result.config) },
+          ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
+        });
+      } catch (err) {
+        await admin.close();
+        throw err;
+      }
       for (const b of runtime.brokers()) {
         process.stdout.write(`Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})\n`);
       }
-      process.stdout.write(`sluice ready on ${runtime.url} (data dir ${opts.dataDir})\n`);
+      process.stdout.write(`sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})\n`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
         stopping = true;
         process.stdout.write(`${signal} received: draining\n`);
-        runtime.stop().then(
+        runtime!.stop().then(async () => admin.close()).then(
           () => {
             process.stdout.write('sluice stopped\n');
             onExit(0);

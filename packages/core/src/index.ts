@@ -49,3 +49,4 @@ export {
   type CesqlResult,
   type CesqlValue,
 } from './cesql/index.js';
+export { falseCondition, readyCondition, summarizeStatus, trueCondition, unknownCondition, type Condition, type ConditionStatus, type ResourceStatus } from './status.js';

@@ -1,0 +1,126 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { SluiceError, isSluiceError, noopLogger, type Logger } from '@sluice/core';
+import type { ControlPlane } from './control-plane.js';
+import { adminError } from './errors.js';
+import { resourceRoutes } from './resources-api.js';
+
+/** Default address of the admin API: loopback only, one above the quickstart's event-display port range. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+/** Default port of the admin API (the quickstart uses 8080 for ingress and 8081 for the event display). */
+export const DEFAULT_ADMIN_PORT = 8090;
+
+/** Options of {@link AdminServer.start}. */
+export interface AdminServerOptions {
+  readonly host?: string;
+  /** 0 picks a free port (tests run many Sluice processes at once). */
+  readonly port?: number;
+  /** The running Sluice; may be set later with {@link AdminServer.setControlPlane} (readiness is 503 until then). */
+  readonly plane?: ControlPlane;
+  readonly logger?: Logger;
+}
+
+/** Reads the HTTP status of an error thrown by a route (400 for malformed bodies, 500 for anything unexpected). */
+function statusOf(err: unknown): number {
+  if (isSluiceError(err) && typeof err.details?.['status'] === 'number') return err.details['status'];
+  const s = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
+}
+
+/**
+ * The admin HTTP API: an express app on its own port (never the ingress port), JSON in and out, JSON errors.
+ * Other packages add routes with {@link mount} (e.g. `/metrics`); they are served before the JSON 404.
+ */
+export class AdminServer {
+  readonly app: Express;
+  readonly #server: Server;
+  readonly #extensions: Router;
+  readonly #logger: Logger;
+  #plane: ControlPlane | undefined;
+  #url = '';
+
+  private constructor(options: AdminServerOptions) {
+    this.#plane = options.plane;
+    this.#logger = options.logger ?? noopLogger;
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('json spaces', 2);
+    app.use(express.json({ limit: '8mb' }));
+    app.get('/livez', (_req, res) => void res.type('text/plain').send('ok\n'));
+    app.get('/readyz', (_req, res) => {
+      const r = this.#plane?.readiness() ?? { ready: false, reasons: ['starting'] };
+      res.status(r.ready ? 200 : 503).json({ ready: r.ready, reasons: r.reasons });
+    });
+    app.use('/api/v1', resourceRoutes(() => this.#requirePlane()));
+    this.#extensions = express.Router();
+    app.use(this.#extensions);
+    app.use((req: Request, _res: Response, next: NextFunction) => next(adminError(404, 'SLUICE_NOT_FOUND', `no admin endpoint ${req.method} ${req.path}`)));
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      const status = statusOf(err);
+      const code = isSluiceError(err) ? err.code : status === 400 ? 'SLUICE_BAD_REQUEST' : 'SLUICE_INTERNAL';
+      if (status >= 500) this.#logger.error({ err: (err as Error).message, path: req.path }, 'admin API error');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const details = isSluiceError(err) ? Object.fromEntries(Object.entries(err.details ?? {}).filter(([k]) => k !== 'status')) : {};
+      res.status(status).json({ error: { code, message: (err as Error).message ?? String(err), ...(Object.keys(details).length > 0 ? { details } : {}) } });
+    });
+    this.app = app;
+    this.#server = createServer(app);
+  }
+
+  /** Starts listening; rejects with SLUICE_ADMIN_LISTEN naming the address when the port cannot be bound. */
+  static async start(options: AdminServerOptions = {}): Promise<AdminServer> {
+    const admin = new AdminServer(options);
+    const host = options.host ?? DEFAULT_ADMIN_HOST;
+    const port = options.port ?? DEFAULT_ADMIN_PORT;
+    await new Promise<void>((resolve, reject) => {
+      admin.#server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+        reject(
+          new SluiceError('SLUICE_ADMIN_LISTEN', `cannot serve the admin API on ${host}:${port}: ${why} (set --admin-port/SLUICE_ADMIN_PORT; 0 picks a free port)`, {
+            cause: err,
+          }),
+        );
+      });
+      admin.#server.listen(port, host, () => resolve());
+    });
+    const addr = admin.#server.address() as AddressInfo;
+    const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    admin.#url = `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${addr.port}`;
+    return admin;
+  }
+
+  /** Base URL, e.g. `http://127.0.0.1:8090`. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Connects the running Sluice (the API answers 503 SLUICE_NOT_READY until then). */
+  setControlPlane(plane: ControlPlane): void {
+    this.#plane = plane;
+  }
+
+  /**
+   * Adds routes from another package or component, e.g. `admin.mount('/metrics', handler)` or a whole express
+   * Router at `/api/v1/dlq`. Mounted routes are served after the built-in ones and before the JSON 404.
+   */
+  mount(path: string, ...handlers: RequestHandler[]): void {
+    this.#extensions.use(path, ...handlers);
+  }
+
+  /** Stops listening and closes open connections (streams such as `tail` included). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #requirePlane(): ControlPlane {
+    if (!this.#plane) throw adminError(503, 'SLUICE_NOT_READY', 'Sluice is starting');
+    return this.#plane;
+  }
+}

@@ -1,0 +1,4 @@
+export { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminServerOptions } from './admin-server.js';
+export type { ControlPlane, DeliveryFigures, ResourceView } from './control-plane.js';
+export { pluralOf, resolveKind } from './kind-names.js';
+export { adminError } from './errors.js';

@@ -1,0 +1,57 @@
+import type { ControlPlane, ResourceView } from '@sluice/admin';
+import type { SluiceRuntime } from '@sluice/broker';
+import { KINDS, type SluiceConfig } from '@sluice/config';
+import { readyCondition, summarizeStatus, type ResourceStatus } from '@sluice/core';
+
+/** Kinds that carry data for other resources and have no status of their own (as in Kubernetes). */
+const STATUSLESS_KINDS = new Set(['Secret', 'ConfigMap']);
+
+/**
+ * The admin API's view of a running Sluice: the resources of the configuration with the status the runtime and its
+ * components reported. A resource that runs without reporting conditions of its own is Ready once the runtime is.
+ */
+export class RuntimeControlPlane implements ControlPlane {
+  constructor(
+    private readonly config: () => SluiceConfig,
+    private readonly runtime: () => SluiceRuntime | undefined,
+  ) {}
+
+  kinds(): readonly string[] {
+    return KINDS.map((k) => k.kind);
+  }
+
+  resources(): readonly ResourceView[] {
+    const runtime = this.runtime();
+    return this.config().resources.map((r) => {
+      const { apiVersion, kind, metadata, spec } = r.value as { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec?: unknown };
+      const status = STATUSLESS_KINDS.has(r.kind) ? undefined : this.#statusOf(runtime, r.kind, r.namespace, r.name);
+      return {
+        apiVersion,
+        kind,
+        metadata: { ...metadata, name: r.name, namespace: r.namespace },
+        ...(spec === undefined ? {} : { spec }),
+        ...(status ? { status } : {}),
+        source: r.file,
+      };
+    });
+  }
+
+  readiness(): { ready: boolean; reasons: string[] } {
+    const runtime = this.runtime();
+    if (!runtime?.ready) return { ready: false, reasons: ['runtime: not ready (starting or draining)'] };
+    const reasons: string[] = [];
+    for (const r of this.resources()) {
+      if (!r.status) continue;
+      const ready = readyCondition(r.status);
+      if (ready.status !== 'True') reasons.push(`${r.kind} ${r.metadata.namespace}/${r.metadata.name}: ${ready.reason ?? 'NotReady'}${ready.message ? `: ${ready.message}` : ''}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  #statusOf(runtime: SluiceRuntime | undefined, kind: string, namespace: string, name: string): ResourceStatus {
+    const reported = runtime?.status(kind, namespace, name);
+    if (reported) return reported;
+    if (!runtime?.ready) return { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Starting', message: 'the runtime is starting' }] };
+    return summarizeStatus([]);
+  }
+}
