@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Agent, request } from 'undici';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -171,6 +173,31 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
   await replies.waitForCount(20, 20_000);
   assert.deepEqual(new Set(replies.ids()), new Set(Array.from({ length: 20 }, (_, i) => `re-q-${i}`)));
   assert.equal(replies.received[0]!.body.toString(), '{"answer":42}');
+});
+
+test('a KafkaNamespaced broker, as Knative documents it, runs on its namespace\'s ConfigMap and its own topic', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const ns = `team-${randomUUID().slice(0, 6)}`;
+  const sub = await startSubscriber();
+  cleanups.push(() => sub.close());
+  // The shipped example, on this test's Kafka, namespace and subscriber.
+  const yaml = readFileSync(join(ROOT, 'examples/kafka-broker/kafka-namespaced.yaml'), 'utf8')
+    .replaceAll('127.0.0.1:9092', servers)
+    .replaceAll('team-a', ns)
+    .replace('http://127.0.0.1:8081/', sub.url);
+  const s = await start(yaml);
+  for (let i = 0; i < 20; i++) assert.ok(await send(`${s.url}/${ns}/default`, `n-${i}`));
+  await sub.waitForCount(20, 20_000);
+  assert.deepEqual(new Set(sub.ids()), new Set(Array.from({ length: 20 }, (_, i) => `n-${i}`)));
+  const admin = new Kafka({ brokers: servers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [meta] = (await admin.fetchTopicMetadata({ topics: [`knative-broker-${ns}-default`] })).topics;
+    assert.equal(meta?.partitions.length, 3);
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 test('a dead-letter sink that fails for a while, across a SIGKILL and restart, loses nothing', async (t) => {

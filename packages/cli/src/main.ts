@@ -76,6 +76,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
       const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
+      const kafkaClass = kafkaBrokerClass(result.config);
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -84,7 +85,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           maxBodyBytes: opts.maxBodyBytes,
           logger,
           components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
-          brokerClasses: { Kafka: kafkaBrokerClass(result.config) },
+          brokerClasses: { Kafka: kafkaClass, KafkaNamespaced: kafkaClass },
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {

@@ -5,7 +5,7 @@ import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 export type CesqlValidator = (expression: string) => unknown;
 
 /** Broker classes Sluice runs; a missing annotation means the embedded store. */
-export const BROKER_CLASSES = ['MTChannelBasedBroker', 'Sluice', 'Kafka'] as const;
+export const BROKER_CLASSES = ['MTChannelBasedBroker', 'Sluice', 'Kafka', 'KafkaNamespaced'] as const;
 
 const SERVICE_API_VERSIONS = new Set(['v1', 'serving.knative.dev/v1']);
 

@@ -1,6 +1,6 @@
-import { DEFAULT_NAMESPACE, type Broker } from '@sluice/core';
 import type { LoadedResource } from '@sluice/config';
-import { EXTERNAL_TOPIC_ANNOTATION, brokerTopicName, isValidTopicName } from './topic-names.js';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, type Broker } from '@sluice/core';
+import { EXTERNAL_TOPIC_ANNOTATION, KAFKA_NAMESPACED_BROKER_CLASS, brokerTopicName, isValidTopicName } from './topic-names.js';
 
 /** Keys of Knative's `kafka-broker-config` ConfigMap (KB `config/broker/200-kafka-broker-config.yaml`). */
 export const BOOTSTRAP_SERVERS_KEY = 'bootstrap.servers';
@@ -64,7 +64,8 @@ function intField(data: Record<string, unknown>, k: string, min: number, report:
 
 /**
  * Resolves a Kafka broker's configuration: `spec.config` must name a ConfigMap declared in the same files (or, without
- * `spec.config`, the optional `knative-eventing/kafka-broker-config`); bootstrap servers come from its
+ * `spec.config`, the optional `knative-eventing/kafka-broker-config`, except for a `KafkaNamespaced` broker, whose
+ * ConfigMap must be in its own namespace); bootstrap servers come from its
  * `bootstrap.servers`, else from `KAFKA_BROKERS`. Returns the problems instead of throwing, so the CLI can point at
  * them.
  */
@@ -77,8 +78,16 @@ export function resolveKafkaBrokerConfig(
   const problems: KafkaConfigProblem[] = [];
   const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
   const ref = broker.spec?.config;
+  const namespaced = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] === KAFKA_NAMESPACED_BROKER_CLASS;
   let configMap: LoadedResource | undefined;
-  if (ref) {
+  if (ref && namespaced && ref.namespace !== undefined && ref.namespace !== ns) {
+    // Knative's namespaced data plane reads its ConfigMap from the broker's namespace only.
+    problems.push({
+      resource: brokerResource,
+      path: ['spec', 'config', 'namespace'],
+      message: `a KafkaNamespaced broker's spec.config must be a ConfigMap in the broker's namespace "${ns}", not "${ref.namespace}"`,
+    });
+  } else if (ref) {
     if (ref.kind !== 'ConfigMap' || (ref.apiVersion !== undefined && ref.apiVersion !== 'v1')) {
       problems.push({ resource: brokerResource, path: ['spec', 'config', 'kind'], message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' ') });
     } else {
@@ -88,7 +97,7 @@ export function resolveKafkaBrokerConfig(
         problems.push({ resource: brokerResource, path: ['spec', 'config', 'name'], message: `ConfigMap "${cmNs}/${ref.name}" is not declared in the configuration` });
       }
     }
-  } else {
+  } else if (!namespaced) {
     configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === DEFAULT_CONFIG_MAP.namespace && r.name === DEFAULT_CONFIG_MAP.name);
   }
   const data = ((configMap?.value['data'] as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
@@ -109,7 +118,7 @@ export function resolveKafkaBrokerConfig(
       problems.push({ resource: brokerResource, path: ['metadata', 'name'], message: `${KAFKA_BROKERS_ENV} must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}` });
     }
     servers = parsed.servers;
-  } else if (!ref || configMap) {
+  } else if (problems.length === 0 && (!ref || configMap)) {
     const where = configMap ? `bootstrap.servers in ConfigMap "${configMap.key}"` : `spec.config (a ConfigMap with bootstrap.servers)`;
     problems.push({
       resource: configMap ?? brokerResource,

@@ -16,6 +16,8 @@ export {
 export {
   EXTERNAL_TOPIC_ANNOTATION,
   KAFKA_BROKER_CLASS,
+  KAFKA_BROKER_CLASSES,
+  KAFKA_NAMESPACED_BROKER_CLASS,
   brokerTopicName,
   defaultGroupIdFor,
   defaultTopicFor,

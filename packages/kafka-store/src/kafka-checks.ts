@@ -1,7 +1,7 @@
 import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, type Broker, type Trigger } from '@sluice/core';
 import type { SemanticCheck } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
-import { KAFKA_BROKER_CLASS } from './topic-names.js';
+import { KAFKA_BROKER_CLASSES } from './topic-names.js';
 
 /** Options of {@link kafkaChecks}. */
 export interface KafkaChecksOptions {
@@ -12,7 +12,7 @@ export interface KafkaChecksOptions {
 const DELIVERY_ORDERS = new Set(['ordered', 'unordered']);
 
 /**
- * Semantic checks for Kafka-class brokers: `spec.config` names a declared v1 ConfigMap with known, valid keys; the
+ * Semantic checks for Kafka-class brokers (`Kafka` and `KafkaNamespaced`): `spec.config` names a declared v1 ConfigMap with known, valid keys; the
  * broker has bootstrap servers (ConfigMap or `KAFKA_BROKERS`); the external-topic annotation is a legal topic name;
  * the triggers' `kafka.eventing.knative.dev/delivery.order` is `ordered` or `unordered`.
  */
@@ -24,7 +24,7 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
     for (const r of config.resources) {
       if (r.kind !== 'Broker') continue;
       const broker = r.value as unknown as Broker;
-      if (broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] !== KAFKA_BROKER_CLASS) continue;
+      if (!KAFKA_BROKER_CLASSES.includes(broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '')) continue;
       kafkaBrokers.add(r.key);
       const { problems } = resolveKafkaBrokerConfig(broker, config.resources, env, r);
       for (const p of problems) {

@@ -7,6 +7,15 @@ export const EXTERNAL_TOPIC_ANNOTATION = 'kafka.eventing.knative.dev/external.to
 /** Broker class value served by this package (Knative's `Kafka`). */
 export const KAFKA_BROKER_CLASS = 'Kafka';
 
+/**
+ * Knative's other name for the Kafka class: a data plane per namespace, whose `spec.config` ConfigMap must be in the
+ * broker's own namespace. Every Sluice broker already has its own Kafka clients, so only the config rule differs.
+ */
+export const KAFKA_NAMESPACED_BROKER_CLASS = 'KafkaNamespaced';
+
+/** Every broker class value served by this package. */
+export const KAFKA_BROKER_CLASSES: readonly string[] = [KAFKA_BROKER_CLASS, KAFKA_NAMESPACED_BROKER_CLASS];
+
 /** Topic of a broker: `knative-broker-<namespace>-<name>`. */
 export function brokerTopicName(namespace: string, name: string): string {
   return `knative-broker-${namespace}-${name}`;

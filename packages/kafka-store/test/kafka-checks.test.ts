@@ -115,3 +115,39 @@ test('the broker class refuses a broker whose configuration does not resolve', (
   const b: Broker = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'x', annotations: { 'eventing.knative.dev/broker.class': 'Kafka' } } };
   assert.throws(() => cls.open(b, { logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } } }), /SLUICE_KAFKA_CONFIG|bootstrap servers/);
 });
+
+const namespacedBroker = (configNs?: string) => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: isolated
+  namespace: team-a
+  annotations:
+    eventing.knative.dev/broker.class: KafkaNamespaced
+spec:
+  config:
+    apiVersion: v1
+    kind: ConfigMap
+    name: kafka-broker-config
+${configNs ? `    namespace: ${configNs}\n` : ''}`;
+
+test('a KafkaNamespaced broker reads its ConfigMap from its own namespace only', () => {
+  const ok = load(configMap('  bootstrap.servers: "k:9092"', 'kafka-broker-config', 'team-a') + namespacedBroker());
+  assert.deepEqual(ok.lines, []);
+  const cfg = resolveKafkaBrokerConfig(ok.config.brokers[0]!, ok.config.resources, {}).config!;
+  assert.deepEqual(cfg.bootstrapServers, ['k:9092']);
+  assert.equal(cfg.topic, 'knative-broker-team-a-isolated');
+  assert.equal(cfg.configMap, 'team-a/kafka-broker-config');
+  const explicitSame = load(configMap('  bootstrap.servers: "k:9092"', 'kafka-broker-config', 'team-a') + namespacedBroker('team-a'));
+  assert.deepEqual(explicitSame.lines, []);
+  const elsewhere = load(configMap('  bootstrap.servers: "k:9092"') + namespacedBroker('knative-eventing'));
+  assert.deepEqual(elsewhere.lines, [
+    'c.yaml:21:16: Broker/isolated: a KafkaNamespaced broker\'s spec.config must be a ConfigMap in the broker\'s namespace "team-a", not "knative-eventing"',
+  ]);
+  // The cluster-wide knative-eventing/kafka-broker-config is not a namespaced broker's default.
+  const noConfig = load(configMap('  bootstrap.servers: "k:9092"') + 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n  annotations:\n    eventing.knative.dev/broker.class: KafkaNamespaced\n');
+  assert.equal(noConfig.lines.length, 1);
+  assert.match(noConfig.lines[0]!, /Broker\/b: a Kafka broker needs bootstrap servers/);
+  // Its bad ConfigMap keys are reported like the Kafka class's.
+  const bad = load(configMap('  bootstrap.servers: "k:9092"\n  nope: "1"', 'kafka-broker-config', 'team-a') + namespacedBroker());
+  assert.match(bad.lines[0]!, /ConfigMap\/kafka-broker-config: unknown key "nope"/);
+});
