@@ -1,15 +1,16 @@
 export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, withoutTtl } from './admission.js';
-export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions } from './destination-resolver.js';
 export { createIngressHandler, readBody, sendError, type IngressBackend, type IngressOptions } from './http-ingress.js';
 export { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export { StatusRegistry } from './status-registry.js';
+export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';
+// The extension points live in @sluice/plugin; re-exported so existing imports keep working.
 export {
+  DEFAULT_SERVICE_URL_TEMPLATE,
+  DestinationResolver,
   EMBEDDED_BROKER_CLASSES,
-  SluiceRuntime,
   type BrokerClass,
-  type BrokerInfo,
   type ComponentFactory,
+  type ResolverOptions,
   type RuntimeComponent,
   type RuntimeContext,
-  type RuntimeOptions,
-} from './runtime.js';
+} from '@sluice/plugin';

@@ -25,9 +25,9 @@ import {
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { UndiciSender, type EventSender } from '@sluice/delivery';
-import { SqliteEventStore, type Consumer, type EventStore } from '@sluice/store';
+import { SqliteEventStore, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
-import { DestinationResolver } from './destination-resolver.js';
 import { createIngressHandler, sendError } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type SubscriptionTarget } from './trigger-dispatcher.js';
@@ -61,50 +61,6 @@ export interface RuntimeOptions {
   components?: readonly ComponentFactory[];
 }
 
-/** A broker class: opens the store that backs one broker of that class. */
-export interface BrokerClass {
-  open(broker: Broker, ctx: { logger: Logger }): EventStore;
-}
-
-/** Broker classes served by the embedded store. */
-export const EMBEDDED_BROKER_CLASSES: readonly string[] = ['MTChannelBasedBroker', 'Sluice'];
-
-/** What a runtime component (sources, channels, …) gets from the runtime when it starts. */
-export interface RuntimeContext {
-  /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8080`. */
-  readonly url: string;
-  readonly resolver: DestinationResolver;
-  readonly sender: EventSender;
-  readonly store: EventStore;
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** The largest event body the runtime accepts (`--max-body-bytes`); components with an ingress apply it too. */
-  readonly maxBodyBytes: number;
-  /**
-   * Serves `/{prefix}/…` on the runtime's HTTP server. Prefixes must not be a valid two-segment broker path:
-   * components use three or more segments (e.g. `/webhooks/{namespace}/{name}`).
-   */
-  route(prefix: string, handler: (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void): void;
-  /**
-   * Reports the Knative-style conditions of a resource this component runs (`Ready` is derived from them), plus
-   * status fields such as `sinkUri`; the admin API and `/readyz` show them.
-   */
-  reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
-}
-
-/** A part of a configuration that runs beside the brokers (sources, channels, …). */
-export interface RuntimeComponent {
-  /** e.g. `PingSource default/heartbeat`, for logs and errors. */
-  readonly name: string;
-  /** Called before any Trigger starts: register the kinds this component makes addressable (channels, flows). */
-  register?(ctx: RuntimeContext): void;
-  start(ctx: RuntimeContext): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Builds the components of a configuration; the CLI passes one factory per package (sources, channels, …). */
-export type ComponentFactory = (config: SluiceConfig) => RuntimeComponent[];
-
 /** A broker as the runtime exposes it. */
 export interface BrokerInfo {
   readonly namespace: string;
@@ -130,7 +86,7 @@ export class SluiceRuntime {
   readonly #consumers: Consumer[] = [];
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
-  readonly #routes = new Map<string, (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void>();
+  readonly #routes = new Map<string, RouteHandler>();
   readonly #components: RuntimeComponent[] = [];
   /** Store of each broker, by `namespace/name`. */
   readonly #stores = new Map<string, EventStore>();

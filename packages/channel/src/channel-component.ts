@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudEvent } from '@sluice/core';
-import { createIngressHandler, sendError, type IngressBackend, type RuntimeComponent, type RuntimeContext, type TriggerDispatcher } from '@sluice/broker';
+import { createIngressHandler, sendError, type IngressBackend, type TriggerDispatcher } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
 import { resolveSubscription, subscriptionDispatcher } from './subscription-dispatch.js';

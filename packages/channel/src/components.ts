@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
 import { ChannelComponent, type ChannelComponentOptions } from './channel-component.js';
 import { buildTopology } from './topology.js';
 

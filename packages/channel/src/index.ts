@@ -52,3 +52,4 @@ export {
   type SequenceStep,
   type Subscription,
 } from './resources.js';
+export { channelPlugin } from './plugin.js';

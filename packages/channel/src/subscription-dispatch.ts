@@ -1,6 +1,7 @@
 import { SluiceError, resolveDelivery, type CloudEvent, type Logger, type ResolvedDelivery } from '@sluice/core';
 import { deliverOnce, type EventSender } from '@sluice/delivery';
-import { TriggerDispatcher, type DestinationResolver, type SubscriptionTarget } from '@sluice/broker';
+import { TriggerDispatcher, type SubscriptionTarget } from '@sluice/broker';
+import type { DestinationResolver } from '@sluice/plugin';
 import type { ChannelNode, SubscriptionNode } from './topology.js';
 
 /** What a subscription's dispatcher needs from the runtime. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { noopLogger, type CloudEvent } from '@sluice/core';
-import { DestinationResolver } from '@sluice/broker';
+import { DestinationResolver } from '@sluice/plugin';
 import type { AttemptResponse, EventSender } from '@sluice/delivery';
 import { buildTopology, partitionOf, resolveSubscription, subscriptionDispatcher, type ResourceInput } from '../src/index.js';
 

@@ -1,13 +1,10 @@
 import { brokerChecks, formatConfigError, loadConfig, type LoadResult } from '@sluice/config';
-import { sourceChecks } from '@sluice/sources';
-import { channelChecks } from '@sluice/channel';
-import { kafkaSourceChecks } from '@sluice/kafka-source';
-import { cloudPubSubSourceChecks } from '@sluice/pubsub-source';
-import { kafkaChecks } from '@sluice/kafka-store';
+import { pluginChecks } from '@sluice/plugin';
+import { PLUGINS } from './plugins.js';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
 export function loadAndCheck(files: readonly string[]): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), sourceChecks(), kafkaSourceChecks(), cloudPubSubSourceChecks(), channelChecks(), kafkaChecks()] });
+  return loadConfig(files, { checks: [brokerChecks(), ...pluginChecks(PLUGINS)] });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line, to stderr. */

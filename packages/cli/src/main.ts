@@ -2,14 +2,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
 import { SluiceRuntime } from '@sluice/broker';
-import { channelComponents } from '@sluice/channel';
 import { brokerChecks, loadConfig } from '@sluice/config';
-import { resolveBinding, runBoundCommand, sourceChecks, sourceComponents } from '@sluice/sources';
-import { kafkaSourceComponents } from '@sluice/kafka-source';
-import { pubsubSourceComponents } from '@sluice/pubsub-source';
-import { kafkaBrokerClass } from '@sluice/kafka-store';
+import { pluginRuntimeOptions } from '@sluice/plugin';
+import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
 import { loadAndCheck, printErrors } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
+import { PLUGINS } from './plugins.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 
@@ -76,7 +74,6 @@ export function buildProgram(onExit: (code: number) => void): Command {
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
       const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
-      const kafkaClass = kafkaBrokerClass(result.config);
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -84,8 +81,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           dataDir: opts.dataDir,
           maxBodyBytes: opts.maxBodyBytes,
           logger,
-          components: [sourceComponents, kafkaSourceComponents, pubsubSourceComponents, channelComponents],
-          brokerClasses: { Kafka: kafkaClass, KafkaNamespaced: kafkaClass },
+          ...pluginRuntimeOptions(PLUGINS, result.config),
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {

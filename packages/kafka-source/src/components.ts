@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
 import { KafkaSourceComponent, type KafkaSourceDeps } from './kafka-source.js';
 import type { KafkaSource } from './kafka-source-types.js';
 import { SecretStore } from '@sluice/config';

@@ -33,3 +33,4 @@ export { OffsetWindow } from './offset-window.js';
 export { DEFAULT_MAX_IN_FLIGHT_PER_PARTITION, KafkaSourceComponent, type KafkaSourceDeps } from './kafka-source.js';
 export { createKafkaSourceComponents, kafkaSourceComponents } from './components.js';
 export { kafkaSourceChecks, type KafkaSourceCheckOptions } from './checks.js';
+export { kafkaSourcePlugin } from './plugin.js';

@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry } from 'kafkajs';
 import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides } from '@sluice/sources';
 import { bootstrapBrokers, formatProblem, resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';

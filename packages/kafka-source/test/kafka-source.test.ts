@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import kafkajs from 'kafkajs';
-import { DestinationResolver, type RuntimeContext } from '@sluice/broker';
+import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { noopLogger } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
 import type { EventStore } from '@sluice/store';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
-import type { BrokerClass } from '@sluice/broker';
+import type { BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';

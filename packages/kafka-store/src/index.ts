@@ -26,3 +26,4 @@ export {
   triggerGroupId,
 } from './topic-names.js';
 export { decodeRecord, encodeRecord, type DecodedRecord } from './record-codec.js';
+export { kafkaBrokerPlugin } from './plugin.js';

@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
 import { CloudPubSubSourceComponent, type CloudPubSubSourceDeps } from './pubsub-source.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';

@@ -15,3 +15,4 @@ export { formatProblem, resolveSettings, subscriptionId, type PubSubSettings, ty
 export { CloudPubSubSourceComponent, DEFAULT_MAX_MESSAGES, type CloudPubSubSourceDeps } from './pubsub-source.js';
 export { createPubSubSourceComponents, pubsubSourceComponents } from './components.js';
 export { cloudPubSubSourceChecks, type CloudPubSubSourceCheckOptions } from './checks.js';
+export { pubsubSourcePlugin } from './plugin.js';

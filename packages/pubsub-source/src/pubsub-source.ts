@@ -1,6 +1,6 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
 import { formatProblem, resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';

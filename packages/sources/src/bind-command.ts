@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
-import { DestinationResolver } from '@sluice/broker';
+import { DestinationResolver } from '@sluice/plugin';
 import { parseCeOverrideArgs, type CloudEventOverrides } from './ce-overrides.js';
 import { bindingVariables, findSinkBinding } from './sink-binding.js';
 

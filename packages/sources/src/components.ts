@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/broker';
+import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
 import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
 import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';

@@ -1,5 +1,5 @@
 import { DEFAULT_NAMESPACE, noopLogger, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { engineProcessSpec, findContainerEngine } from './container-engine.js';
 import { ProcessSupervisor, type ProcessSpec, type SpawnFn } from './process-supervisor.js';

@@ -91,3 +91,4 @@ export {
 } from './webhook-source.js';
 export { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 export type { SpecProblem } from './spec-problem.js';
+export { sourcesPlugin } from './plugin.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_NAMESPACE, SluiceError, noopLogger, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { CronScheduler } from './cron-scheduler.js';
 import { isScheduleProblem, parseSchedule, type Schedule } from './cron-schedule.js';

@@ -1,6 +1,6 @@
 import { DEFAULT_NAMESPACE, type Destination, type ObjectMeta } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, encodeCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import type { SpecProblem } from './spec-problem.js';
 

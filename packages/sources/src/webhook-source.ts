@@ -14,7 +14,8 @@ import {
   type Logger,
   type ObjectMeta,
 } from '@sluice/core';
-import { readBody, sendError, type RuntimeComponent, type RuntimeContext } from '@sluice/broker';
+import { readBody, sendError } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { defaultSecretSources, resolveValue, type SecretSources, type ValueFromField } from './secret-value.js';
 import {

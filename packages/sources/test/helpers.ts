@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@sluice/core';
-import { DestinationResolver, type RuntimeContext } from '@sluice/broker';
+import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { UndiciSender } from '@sluice/delivery';
 import type { Timers } from '../src/timers.js';
 

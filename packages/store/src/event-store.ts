@@ -1,4 +1,11 @@
-import type { CloudEvent, EventPredicate } from '@sluice/core';
+import type { Broker, CloudEvent, EventPredicate, Logger } from '@sluice/core';
+
+/** Clock and timers of a store, injected so retry scheduling can be tested without waiting. */
+export interface StoreTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
 
 /** An event read back from a log, with its position. */
 export interface LogRecord {
@@ -68,4 +75,12 @@ export interface EventStore {
   retainGroups(log: string, groups: readonly string[]): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
+}
+
+/**
+ * A broker class (the `eventing.knative.dev/broker.class` annotation): opens the store that backs one broker of that
+ * class, e.g. `Kafka`.
+ */
+export interface BrokerClass {
+  open(broker: Broker, ctx: { logger: Logger }): EventStore;
 }

@@ -1,2 +1,2 @@
-export type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler } from './event-store.js';
-export { SqliteEventStore, type SqliteEventStoreOptions, type StoreTimers } from './sqlite-store.js';
+export type { BrokerClass, Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
+export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';

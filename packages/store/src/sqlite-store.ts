@@ -1,14 +1,7 @@
 import { fdatasync, openSync, closeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SluiceError, type AttributeValue, type CloudEvent } from '@sluice/core';
-import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler } from './event-store.js';
-
-/** Clock and timers, injected so retry scheduling can be tested without waiting. */
-export interface StoreTimers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
 
 /** Options of {@link SqliteEventStore}. */
 export interface SqliteEventStoreOptions {

@@ -1,0 +1,12 @@
+export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions } from './destination-resolver.js';
+export {
+  EMBEDDED_BROKER_CLASSES,
+  pluginChecks,
+  pluginRuntimeOptions,
+  type ComponentFactory,
+  type RouteHandler,
+  type RuntimeComponent,
+  type RuntimeContext,
+  type SluicePlugin,
+} from './plugin.js';
+export type { BrokerClass } from '@sluice/store';

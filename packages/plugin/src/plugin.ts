@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SluiceError, type Condition, type Logger } from '@sluice/core';
+import type { SemanticCheck, SluiceConfig } from '@sluice/config';
+import type { EventSender } from '@sluice/delivery';
+import type { BrokerClass, EventStore } from '@sluice/store';
+import type { DestinationResolver } from './destination-resolver.js';
+
+/** Broker classes served by the embedded store. */
+export const EMBEDDED_BROKER_CLASSES: readonly string[] = ['MTChannelBasedBroker', 'Sluice'];
+
+/** Serves the requests under a prefix a component took; `rest` is the path's segments after the prefix. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, rest: readonly string[]) => void;
+
+/** What a runtime component (sources, channels, …) gets from the runtime when it starts. */
+export interface RuntimeContext {
+  /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly resolver: DestinationResolver;
+  readonly sender: EventSender;
+  readonly store: EventStore;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** The largest event body the runtime accepts (`--max-body-bytes`); components with an ingress apply it too. */
+  readonly maxBodyBytes: number;
+  /**
+   * Serves `/{prefix}/…` on the runtime's HTTP server. Prefixes must not be a valid two-segment broker path:
+   * components use three or more segments (e.g. `/webhooks/{namespace}/{name}`).
+   */
+  route(prefix: string, handler: RouteHandler): void;
+  /**
+   * Reports the Knative-style conditions of a resource this component runs (`Ready` is derived from them), plus
+   * status fields such as `sinkUri`; the admin API and `/readyz` show them.
+   */
+  reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
+}
+
+/** A part of a configuration that runs beside the brokers (sources, channels, …). */
+export interface RuntimeComponent {
+  /** e.g. `PingSource default/heartbeat`, for logs and errors. */
+  readonly name: string;
+  /** Called before any Trigger starts: register the kinds this component makes addressable (channels, flows). */
+  register?(ctx: RuntimeContext): void;
+  start(ctx: RuntimeContext): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the components of a configuration; each plugin that runs something beside the brokers has one. */
+export type ComponentFactory = (config: SluiceConfig) => RuntimeComponent[];
+
+/**
+ * One package's contribution to `sluice`: the semantic checks of the kinds it serves, the components it runs and the
+ * broker classes it provides. The CLI lists its plugins in one registry and derives checks and runtime options from it.
+ */
+export interface SluicePlugin {
+  /** e.g. `sources`, for logs and errors. */
+  readonly name: string;
+  /** Semantic checks run after schema validation by `sluice run` and `sluice validate`. */
+  readonly checks?: () => readonly SemanticCheck[];
+  /** Components that run beside the brokers. */
+  readonly components?: ComponentFactory;
+  /** Broker classes by their `eventing.knative.dev/broker.class` value, for one loaded configuration. */
+  readonly brokerClasses?: (config: SluiceConfig) => Readonly<Record<string, BrokerClass>>;
+}
+
+/** The semantic checks of every plugin, in registry order. */
+export function pluginChecks(plugins: readonly SluicePlugin[]): SemanticCheck[] {
+  return plugins.flatMap((p) => p.checks?.() ?? []);
+}
+
+/** The runtime options that come from plugins: their component factories and broker classes, in registry order. */
+export function pluginRuntimeOptions(
+  plugins: readonly SluicePlugin[],
+  config: SluiceConfig,
+): { components: ComponentFactory[]; brokerClasses: Record<string, BrokerClass> } {
+  const components = plugins.flatMap((p) => (p.components ? [p.components] : []));
+  const brokerClasses: Record<string, BrokerClass> = {};
+  for (const plugin of plugins) {
+    for (const [name, cls] of Object.entries(plugin.brokerClasses?.(config) ?? {})) {
+      if (name in brokerClasses) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `broker class ${name} is provided by two plugins (the second is ${plugin.name})`);
+      brokerClasses[name] = cls;
+    }
+  }
+  return { components, brokerClasses };
+}
