@@ -17,7 +17,20 @@ export interface IngressOptions {
   maxBodyBytes: number;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * Most header fields a request may carry. The server keeps every field (`maxHeadersCount: 0`; their total size is
+ * bounded by Node's 16 KiB header limit) so that a request over this count is refused rather than silently cut to
+ * Node's default 1,000 fields, which would drop CloudEvents extensions without a word.
+ */
+export const MAX_HEADER_FIELDS = 1000;
+
+/** A Kubernetes name segment: a DNS-1123 label, at most 63 characters. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Whether a request carries more header fields than {@link MAX_HEADER_FIELDS} (answered 431). */
+export function tooManyHeaders(req: IncomingMessage): boolean {
+  return req.rawHeaders.length > MAX_HEADER_FIELDS * 2;
+}
 
 /** Maps error codes to HTTP statuses; anything unknown is a 500. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -81,7 +94,8 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
   return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
     const [namespace, name] = segments as [string, string];
     if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
-      sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names');
+      req.resume();
+      sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
       return;
     }
     if (!backend.hasBroker(namespace, name)) {

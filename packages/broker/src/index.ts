@@ -1,5 +1,6 @@
 export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, withoutTtl } from './admission.js';
-export { createIngressHandler, readBody, sendError, type IngressBackend, type IngressOptions } from './http-ingress.js';
+export { MAX_HEADER_FIELDS, createIngressHandler, readBody, sendError, tooManyHeaders, type IngressBackend, type IngressOptions } from './http-ingress.js';
+export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
 export { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export { StatusRegistry } from './status-registry.js';
 export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';

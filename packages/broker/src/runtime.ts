@@ -28,7 +28,8 @@ import { UndiciSender, type EventSender } from '@sluice/delivery';
 import { SqliteEventStore, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
-import { createIngressHandler, sendError } from './http-ingress.js';
+import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
+import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type SubscriptionTarget } from './trigger-dispatcher.js';
 
@@ -59,6 +60,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Factories of the components that run beside brokers (sources, channels, …). */
   components?: readonly ComponentFactory[];
+  /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** A broker as the runtime exposes it. */
@@ -112,7 +115,9 @@ export class SluiceRuntime {
       mkdirSync(dir, { recursive: true });
       store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync' });
     }
-    const server = createServer({ keepAliveTimeout: 65_000 });
+    // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
+    const server = createServer({ connectionsCheckingInterval: 1000 });
+    applyConnectionLimits(server, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, logger);
     const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(), server, logger, options.now ?? Date.now);
     try {
       await runtime.#start();
@@ -175,6 +180,15 @@ export class SluiceRuntime {
     );
     const runtime = this;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (isRefused(req.socket)) {
+        req.socket.destroy(); // already answered 503 by the connection caps
+        return;
+      }
+      if (tooManyHeaders(req)) {
+        req.resume();
+        sendError(res, 431, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
+        return;
+      }
       const path = (req.url ?? '/').split('?')[0]!;
       const segments = path.split('/').filter((s) => s !== '');
       if (segments.length === 2) {

@@ -27,7 +27,7 @@ export const subscriptionGroup = (namespace: string, name: string): string => `s
 /** Address of a channel under a runtime's base URL. */
 export const channelUrl = (baseUrl: string, namespace: string, name: string): string => `${baseUrl}/${CHANNEL_ROUTE}/${namespace}/${name}`;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Kafka-style partition of an event: hash of `partitionkey` (else the id) modulo the partition count. */
 export function partitionOf(event: CloudEvent, numPartitions: number): string {

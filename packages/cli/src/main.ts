@@ -10,6 +10,7 @@ import { RuntimeControlPlane } from './control-plane.js';
 import { PLUGINS } from './plugins.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
+import { addTrustOptions, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
@@ -50,9 +51,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .version('0.1.0')
     .showHelpAfterError();
 
-  program
+  addTrustOptions(program
     .command('run')
-    .description('run every Broker and Trigger in the given files or directories')
+    .description('run every Broker and Trigger in the given files or directories'))
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .addOption(new Option('-p, --port <n>', 'HTTP port of the ingress and health endpoints').env('SLUICE_PORT').argParser(portArg('--port')).default(8080))
     .addOption(new Option('--host <host>', 'address to listen on').env('SLUICE_HOST').default('127.0.0.1'))
@@ -62,7 +63,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--max-body-bytes <n>', 'largest accepted event body').env('SLUICE_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1)).default(1024 * 1024))
     .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('SLUICE_LOG_LEVEL').default('info'))
-    .action(async (opts: RunOptions) => {
+    .action(async (opts: RunOptions & TrustFlags) => {
       const result = loadAndCheck(opts.filename);
       if (result.errors.length > 0) {
         printErrors(result);
@@ -82,6 +83,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           maxBodyBytes: opts.maxBodyBytes,
           logger,
           ...pluginRuntimeOptions(PLUGINS, result.config),
+          ...trustRuntimeOptions(opts),
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {

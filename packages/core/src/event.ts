@@ -18,8 +18,38 @@ export interface CloudEvent {
 export const SPEC_VERSIONS: ReadonlySet<string> = new Set(['1.0', '0.3']);
 
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
-// RFC 3339 date-time, as the CloudEvents Timestamp type requires.
+// RFC 3339 date-time, as the CloudEvents Timestamp type requires; field ranges are checked by validTimestamp.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// Characters RFC 3986 never allows in a URI-reference (controls, space, `"<>\^`{|}`). Non-ASCII is tolerated: header
+// values are percent-decoded on ingress, so a sender's encoded IRI arrives decoded.
+const NOT_IN_URI = /[\x00-\x20\x7f"<>\\^`{|}]/;
+// A colon before the first `/`, `?` or `#` makes the part before it a scheme, which must be ALPHA *(ALPHA/DIGIT/+-.).
+const SCHEME_PREFIX = /^[^/?#]*:/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+// Two digits at `i` as a number (the caller has matched RFC3339, so they are digits): no allocation on the hot path.
+const two = (v: string, i: number): number => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
+const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether `v` is an RFC 3339 timestamp that names a real instant (month 1–12, day within the month, 23:59:60 max). */
+export function validTimestamp(v: string): boolean {
+  if (!RFC3339.test(v)) return false;
+  const year = two(v, 0) * 100 + two(v, 2);
+  const month = two(v, 5);
+  const day = two(v, 8);
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month]!) return false;
+  if (month === 2 && day === 29 && !((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0)) return false;
+  if (two(v, 11) > 23 || two(v, 14) > 59 || two(v, 17) > 60) return false;
+  const last = v.charCodeAt(v.length - 1);
+  if (last === 90 /* Z */ || last === 122 /* z */) return true;
+  return two(v, v.length - 5) <= 23 && two(v, v.length - 2) <= 59;
+}
+
+/** Whether `v` is a URI-reference as far as its characters and scheme go (RFC 3986 §4.1). */
+export function isUriReference(v: string): boolean {
+  if (NOT_IN_URI.test(v)) return false;
+  return !SCHEME_PREFIX.test(v) || SCHEME.test(v);
+}
 
 function invalid(message: string, attribute?: string): SluiceError {
   return new SluiceError('SLUICE_EVENT_INVALID', message, attribute ? { details: { attribute } } : {});
@@ -48,9 +78,12 @@ export function validateEvent(event: CloudEvent): void {
     const v = a[name];
     if (typeof v === 'number' && !Number.isInteger(v)) throw invalid(`attribute "${name}" must be an integer, a boolean or a string`, name);
   }
+  if (!isUriReference(a['source'] as string)) {
+    throw invalid(`attribute "source" must be a URI-reference, got ${JSON.stringify(a['source'])}`, 'source');
+  }
   const time = a['time'];
-  if (time !== undefined && (typeof time !== 'string' || !RFC3339.test(time))) {
-    throw invalid(`attribute "time" must be an RFC 3339 timestamp, got ${JSON.stringify(time)}`, 'time');
+  if (time !== undefined && (typeof time !== 'string' || !validTimestamp(time))) {
+    throw invalid(`attribute "time" must be an RFC 3339 timestamp of a real instant, got ${JSON.stringify(time)}`, 'time');
   }
   for (const name of ['subject', 'datacontenttype', 'dataschema'] as const) {
     const v = a[name];

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { SluiceError } from './errors.js';
 import { isJsonMediaType, validateEvent, type AttributeValue, type CloudEvent } from './event.js';
 
@@ -38,10 +39,25 @@ export function looksLikeCloudEvent(headers: HeaderMap): boolean {
   return headers['ce-specversion'] !== undefined || detectHttpMode(header(headers, 'content-type')) !== 'binary';
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+// A value needs work when it is quoted, percent-encoded or carries raw non-ASCII bytes.
+const NEEDS_DECODING = /["%\x80-\uffff]/;
+
+// node:http hands header values over as latin1 (one char per byte). Raw non-ASCII bytes are accepted only when they
+// are valid UTF-8 (decoded as such); anything else would be stored as mojibake, so it is refused.
+function utf8HeaderValue(name: string, raw: string): string {
+  const bytes = Buffer.from(raw, 'latin1');
+  if (!isUtf8(bytes)) {
+    throw new SluiceError('SLUICE_EVENT_INVALID', `header ${name} is not valid UTF-8`, { details: { attribute: name.slice(3) } });
+  }
+  return bytes.toString('utf8');
+}
+
 // Header values are percent-encoded by the 1.0.2 binding, but Go, Java and JS SDKs send them raw: decode strictly
 // when the value is valid percent-encoded UTF-8 and keep it as sent otherwise, so both kinds of sender work.
-function decodeHeaderValue(raw: string): string {
-  let v = raw;
+function decodeHeaderValue(name: string, raw: string): string {
+  if (!NEEDS_DECODING.test(raw)) return raw; // the common case: one scan, no copy
+  let v = NON_ASCII.test(raw) ? utf8HeaderValue(name, raw) : raw;
   if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
   if (!v.includes('%')) return v;
   try {
@@ -73,7 +89,7 @@ function decodeBinary(headers: HeaderMap, body: Buffer): CloudEvent {
         throw new SluiceError('SLUICE_EVENT_INVALID', 'binary mode must carry datacontenttype in Content-Type, not ce-datacontenttype');
       }
       const value = header(headers, name);
-      if (value !== undefined) attributes[attr] = decodeHeaderValue(value);
+      if (value !== undefined) attributes[attr] = decodeHeaderValue(name, value);
     }
   }
   const contentType = header(headers, 'content-type');
@@ -107,18 +123,28 @@ export function eventFromJson(json: unknown): CloudEvent {
     const ct = attributes['datacontenttype'];
     const contentType = typeof ct === 'string' ? ct : undefined;
     if (isJsonMediaType(contentType)) {
-      data = Buffer.from(JSON.stringify(obj['data']), 'utf8');
+      data = Buffer.from(stringifyData(obj['data']), 'utf8');
       // The JSON format says a re-encoded event should carry its JSON content type explicitly.
       if (contentType === undefined) attributes['datacontenttype'] = 'application/json';
     } else {
       const d = obj['data'];
-      data = Buffer.from(typeof d === 'string' ? d : JSON.stringify(d), 'utf8');
+      data = Buffer.from(typeof d === 'string' ? d : stringifyData(d), 'utf8');
     }
   }
   return { attributes, data };
 }
 
+// JSON.parse handles any depth, JSON.stringify does not: data nested deeper than the stack allows is a client error.
+function stringifyData(d: unknown): string {
+  try {
+    return JSON.stringify(d);
+  } catch (err) {
+    throw malformed(`"data" cannot be re-encoded: ${(err as Error).message} (nested too deeply?)`, err);
+  }
+}
+
 function parseJson(body: Buffer): unknown {
+  if (!isUtf8(body)) throw malformed('body is not valid UTF-8');
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
@@ -180,9 +206,13 @@ const EMPTY = Buffer.alloc(0);
 const TEXTUAL = /^text\/|\/xml|\+xml/i;
 
 /** Renders an event as a JSON-format object (`data` for JSON and text payloads, `data_base64` otherwise). */
-export function eventToJson(event: CloudEvent): Record<string, unknown> {
+export function eventToJson(event: CloudEvent, forceBase64 = false): Record<string, unknown> {
   const out: Record<string, unknown> = { ...event.attributes };
   if (event.data === undefined) return out;
+  if (forceBase64) {
+    out['data_base64'] = event.data.toString('base64');
+    return out;
+  }
   const ct = event.attributes['datacontenttype'];
   const contentType = typeof ct === 'string' ? ct : undefined;
   if (isJsonMediaType(contentType)) {
@@ -200,11 +230,20 @@ export function eventToJson(event: CloudEvent): Record<string, unknown> {
   return out;
 }
 
+// JSON data nested deeper than JSON.stringify's stack allows still leaves, as data_base64: nothing is lost.
+function jsonText(event: CloudEvent): string {
+  try {
+    return JSON.stringify(eventToJson(event));
+  } catch {
+    return JSON.stringify(eventToJson(event, true));
+  }
+}
+
 /** Encodes an event in structured mode with the JSON format. */
 export function encodeStructured(event: CloudEvent): EncodedHttpMessage {
   return {
     headers: { 'content-type': `${STRUCTURED_JSON}; charset=utf-8` },
-    body: Buffer.from(JSON.stringify(eventToJson(event)), 'utf8'),
+    body: Buffer.from(jsonText(event), 'utf8'),
   };
 }
 
@@ -212,6 +251,6 @@ export function encodeStructured(event: CloudEvent): EncodedHttpMessage {
 export function encodeBatch(events: readonly CloudEvent[]): EncodedHttpMessage {
   return {
     headers: { 'content-type': `${BATCH_JSON}; charset=utf-8` },
-    body: Buffer.from(JSON.stringify(events.map(eventToJson)), 'utf8'),
+    body: Buffer.from(`[${events.map(jsonText).join(',')}]`, 'utf8'),
   };
 }

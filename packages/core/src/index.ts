@@ -1,5 +1,5 @@
 export { SluiceError, isSluiceError, type SluiceErrorOptions } from './errors.js';
-export { SPEC_VERSIONS, attributeString, isJsonMediaType, validateEvent, type AttributeValue, type CloudEvent } from './event.js';
+export { SPEC_VERSIONS, attributeString, isJsonMediaType, isUriReference, validTimestamp, validateEvent, type AttributeValue, type CloudEvent } from './event.js';
 export {
   decodeHttp,
   detectHttpMode,

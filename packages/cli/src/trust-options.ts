@@ -1,0 +1,57 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DEFAULT_CONNECTION_LIMITS, type RuntimeOptions } from '@sluice/broker';
+
+/** The `sluice run` flags that bound what clients may do (values as parsed by commander). */
+export interface TrustFlags {
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  idleTimeout: number;
+}
+
+function count(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0 (0: no limit)`);
+    return n;
+  };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000 };
+
+/** Parses a duration flag such as `15s`, `500ms` or `2m` into milliseconds (a bare number is seconds). */
+export function durationArg(name: string): (v: string) => number {
+  return (v) => {
+    const m = /^(\d+)(ms|s|m)?$/.exec(v.trim());
+    const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? 's']! : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`${name} must be a positive duration such as 15s, 500ms or 2m`);
+    return ms;
+  };
+}
+
+const seconds = (ms: number): string => `${ms / 1000}s`;
+
+/** Adds the connection, timeout and limit flags of docs/security.md to `sluice run`. */
+export function addTrustOptions(cmd: Command): Command {
+  const d = DEFAULT_CONNECTION_LIMITS;
+  return cmd
+    .addOption(new Option('--max-connections <n>', 'open client connections at once (0: no limit)').env('SLUICE_MAX_CONNECTIONS').argParser(count('--max-connections')).default(d.maxConnections))
+    .addOption(new Option('--max-connections-per-client <n>', 'open connections at once from one client address (0: no limit)').env('SLUICE_MAX_CONNECTIONS_PER_CLIENT').argParser(count('--max-connections-per-client')).default(d.maxConnectionsPerClient))
+    .addOption(new Option('--headers-timeout <duration>', 'time a client has to send the request headers (e.g. 15s)').env('SLUICE_HEADERS_TIMEOUT').argParser(durationArg('--headers-timeout')).default(d.headersTimeoutMs, seconds(d.headersTimeoutMs)))
+    .addOption(new Option('--request-timeout <duration>', 'time a client has to send a whole request').env('SLUICE_REQUEST_TIMEOUT').argParser(durationArg('--request-timeout')).default(d.requestTimeoutMs, seconds(d.requestTimeoutMs)))
+    .addOption(new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open').env('SLUICE_IDLE_TIMEOUT').argParser(durationArg('--idle-timeout')).default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)));
+}
+
+/** Maps the parsed flags of {@link addTrustOptions} to runtime options. */
+export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> {
+  return {
+    connectionLimits: {
+      maxConnections: flags.maxConnections,
+      maxConnectionsPerClient: flags.maxConnectionsPerClient,
+      headersTimeoutMs: flags.headersTimeout,
+      requestTimeoutMs: flags.requestTimeout,
+      keepAliveTimeoutMs: flags.idleTimeout,
+    },
+  };
+}
