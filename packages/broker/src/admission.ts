@@ -1,4 +1,4 @@
-import { SluiceError, type CloudEvent } from '@sluice/core';
+import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, type CloudEvent, type TraceContext } from '@sluice/core';
 
 /** Extension carrying the reply hop budget (Knative's loop guard). */
 export const TTL_EXTENSION = 'knativebrokerttl';
@@ -10,9 +10,15 @@ export const DEFAULT_MAX_TTL = 255;
 /**
  * Prepares an accepted event for the broker log as Knative's ingress does: sets `knativearrivaltime`, and gives the
  * event a hop budget or spends one hop of it. Throws SLUICE_EVENT_TTL_EXCEEDED when the budget is gone.
+ * `trace` (the request's trace context) is stored as the distributed-tracing extension when the event has none, so
+ * every delivery, reply and dead-letter of the event continues that trace.
  */
-export function admitEvent(event: CloudEvent, nowMs: number, maxTtl = DEFAULT_MAX_TTL): CloudEvent {
+export function admitEvent(event: CloudEvent, nowMs: number, maxTtl = DEFAULT_MAX_TTL, trace?: TraceContext): CloudEvent {
   const attributes = { ...event.attributes };
+  if (trace && attributes[TRACEPARENT_EXTENSION] === undefined) {
+    attributes[TRACEPARENT_EXTENSION] = trace.traceparent;
+    if (trace.tracestate) attributes[TRACESTATE_EXTENSION] = trace.tracestate;
+  }
   const raw = attributes[TTL_EXTENSION];
   if (raw === undefined) {
     attributes[TTL_EXTENSION] = maxTtl;

@@ -1,5 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeHttp, isSluiceError, SluiceError, type CloudEvent } from '@sluice/core';
+import {
+  cloudEventSpanAttributes,
+  decodeHttp,
+  eventTraceContext,
+  isSluiceError,
+  isTraceparent,
+  noopLogger,
+  noopMetrics,
+  noopTracer,
+  SluiceError,
+  type CloudEvent,
+  type IngressMetrics,
+  type Logger,
+  type Metrics,
+  type SpanHandle,
+  type TraceContext,
+  type Tracer,
+} from '@sluice/core';
 
 /** What the ingress needs from the runtime. */
 export interface IngressBackend {
@@ -7,14 +24,28 @@ export interface IngressBackend {
   readonly ready: boolean;
   /** Whether a broker exists. */
   hasBroker(namespace: string, name: string): boolean;
-  /** Admits and durably stores events; rejects with a SluiceError. */
-  accept(namespace: string, name: string, events: CloudEvent[]): Promise<void>;
+  /** Admits and durably stores events with the request's trace context; rejects with a SluiceError. */
+  accept(namespace: string, name: string, events: CloudEvent[], trace: TraceContext | undefined): Promise<void>;
 }
 
 /** Ingress limits. */
 export interface IngressOptions {
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes: number;
+  /** Per-broker event counts and latencies (default none). */
+  metrics?: Metrics;
+  /** Ingress spans (default none). */
+  tracer?: Tracer;
+  /** Each request at debug (default none). */
+  logger?: Logger;
+}
+
+/** The W3C trace context of a request's headers, if valid. */
+function requestTraceContext(headers: IncomingMessage['headers']): TraceContext | undefined {
+  const traceparent = headers['traceparent'];
+  if (!isTraceparent(traceparent)) return undefined;
+  const tracestate = headers['tracestate'];
+  return typeof tracestate === 'string' && tracestate !== '' ? { traceparent, tracestate } : { traceparent };
 }
 
 /**
@@ -91,6 +122,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * cannot keep up or the runtime is not ready. `OPTIONS` answers the CloudEvents webhook handshake.
  */
 export function createIngressHandler(backend: IngressBackend, options: IngressOptions) {
+  const metrics = options.metrics ?? noopMetrics;
+  const tracer = options.tracer ?? noopTracer;
+  const logger = options.logger ?? noopLogger;
+  const brokerMetrics = new Map<string, IngressMetrics>();
+  const metricsOf = (namespace: string, name: string): IngressMetrics => {
+    const key = `${namespace}/${name}`;
+    let m = brokerMetrics.get(key);
+    if (!m) brokerMetrics.set(key, (m = metrics.ingress(namespace, name)));
+    return m;
+  };
   return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
     const [namespace, name] = segments as [string, string];
     if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
@@ -124,18 +165,45 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       sendError(res, 503, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
       return;
     }
+    const started = performance.now();
+    const m = metricsOf(namespace, name);
+    let events: CloudEvent[] = [];
+    let span: SpanHandle | undefined;
     try {
       const body = await readBody(req, options.maxBodyBytes);
-      const events = decodeHttp(req.headers, body);
-      if (events.length > 0) await backend.accept(namespace, name, events);
+      events = decodeHttp(req.headers, body);
+      // The request's traceparent header, else the first event's distributed-tracing extension, is the parent.
+      let trace = requestTraceContext(req.headers);
+      if (tracer.enabled) {
+        const attributes = events.length === 1 ? cloudEventSpanAttributes(events[0]!) : {};
+        span = tracer.startSpan(`ingress ${namespace}/${name}`, 'server', trace ?? (events[0] ? eventTraceContext(events[0].attributes) : undefined), {
+          ...attributes,
+          'messaging.system': 'knative',
+          'messaging.destination.name': `${namespace}/${name}`,
+          'messaging.batch.message_count': events.length,
+        });
+        trace = span.context;
+      }
+      if (events.length > 0) await backend.accept(namespace, name, events, trace);
       res.writeHead(202, { 'content-length': 0 });
       res.end();
+      finish(202, undefined);
     } catch (err) {
-      if (isSluiceError(err)) {
-        sendError(res, STATUS_BY_CODE[err.code] ?? 500, err.code, err.message);
-      } else {
-        sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+      const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
+      const status = isSluiceError(err) ? (STATUS_BY_CODE[err.code] ?? 500) : 500;
+      sendError(res, status, code, (err as Error).message);
+      finish(status, (err as Error).message);
+    }
+
+    function finish(status: number, error: string | undefined): void {
+      const duration = performance.now() - started;
+      if (events.length === 0) m.event('', status, duration);
+      for (const e of events) m.event(String(e.attributes['type']), status, duration);
+      if (span) {
+        span.setAttributes({ 'http.response.status_code': status });
+        span.end(error);
       }
+      logger.debug({ broker: `${namespace}/${name}`, events: events.length, status, durationMs: Math.round(duration * 1000) / 1000, ...(error ? { err: error } : {}) }, 'ingress request');
     }
   };
 }

@@ -3,6 +3,7 @@ export { MAX_HEADER_FIELDS, createIngressHandler, readBody, sendError, tooManyHe
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
 export { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export { StatusRegistry } from './status-registry.js';
+export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure } from './subscriber-health.js';
 export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';
 // The extension points live in @sluice/plugin; re-exported so existing imports keep working.
 export {

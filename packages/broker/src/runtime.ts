@@ -21,6 +21,9 @@ import {
   type Destination,
   type Logger,
   type ResourceStatus,
+  type Metrics,
+  type TraceContext,
+  type Tracer,
   type Trigger,
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
@@ -58,6 +61,10 @@ export interface RuntimeOptions {
   sender?: EventSender;
   cesql?: CesqlCompiler;
   now?: () => number;
+  /** Metric hooks (default none; the CLI wires Prometheus). */
+  metrics?: Metrics;
+  /** Tracing (default none; the CLI wires OpenTelemetry when OTEL_* asks for it). */
+  tracer?: Tracer;
   /** Factories of the components that run beside brokers (sources, channels, …). */
   components?: readonly ComponentFactory[];
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
@@ -113,7 +120,7 @@ export class SluiceRuntime {
     if (!store) {
       const dir = options.dataDir ?? '.sluice';
       mkdirSync(dir, { recursive: true });
-      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync' });
+      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', ...(options.metrics ? { metrics: options.metrics.store } : {}) });
     }
     // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
     const server = createServer({ connectionsCheckingInterval: 1000 });
@@ -174,9 +181,14 @@ export class SluiceRuntime {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
-        accept: (ns, name, events) => this.#accept(ns, name, events),
+        accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
       },
-      { maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024 },
+      {
+        maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
+        logger: this.logger,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
+      },
     );
     const runtime = this;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -229,6 +241,8 @@ export class SluiceRuntime {
       store: this.store,
       logger: this.logger,
       now: this.now,
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
       maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
       route: (prefix, handler) => {
         if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
@@ -274,6 +288,7 @@ export class SluiceRuntime {
       deadLetterUrl: delivery.deadLetterSink ? resolver.resolve(delivery.deadLetterSink, trigger.spec.delivery?.deadLetterSink ? ns : (broker.metadata.namespace ?? DEFAULT_NAMESPACE)) : undefined,
       delivery,
       filter: compileTriggerFilter(trigger.spec, this.options.cesql ? { cesql: this.options.cesql } : {}),
+      labels: { broker: broker.metadata.name, kind: 'Trigger' },
     };
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const dispatcher = new TriggerDispatcher(target, {
@@ -281,6 +296,8 @@ export class SluiceRuntime {
       handleReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
       now: this.now,
       logger: this.logger,
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
     });
     const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
     const group = `trigger:${target.key}`;
@@ -341,9 +358,9 @@ export class SluiceRuntime {
     return impl.open(broker, { logger: this.logger });
   }
 
-  #accept(namespace: string, name: string, events: CloudEvent[]): Promise<void> {
+  #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const now = this.now();
-    const admitted = events.map((e) => admitEvent(e, now));
+    const admitted = events.map((e) => admitEvent(e, now, undefined, trace));
     return this.#stores.get(`${namespace}/${name}`)!.append(logName(namespace, name), admitted);
   }
 

@@ -1,7 +1,27 @@
-import { isSluiceError, retryDelayMs, type CloudEvent, type EventPredicate, type Logger, type ResolvedDelivery } from '@sluice/core';
+import {
+  TRACEPARENT_EXTENSION,
+  TRACESTATE_EXTENSION,
+  cloudEventSpanAttributes,
+  eventTraceContext,
+  isSluiceError,
+  noopMetrics,
+  noopTracer,
+  retryDelayMs,
+  traceHeaders,
+  type CloudEvent,
+  type DispatchMetrics,
+  type EventPredicate,
+  type Logger,
+  type Metrics,
+  type ResolvedDelivery,
+  type SpanHandle,
+  type TraceContext,
+  type Tracer,
+} from '@sluice/core';
 import { deadLetterEvent, deliverOnce, type AttemptOutcome, type EventSender } from '@sluice/delivery';
 import type { Disposition, LogRecord } from '@sluice/store';
-import { TTL_EXTENSION, withoutTtl } from './admission.js';
+import { ARRIVAL_TIME_EXTENSION, TTL_EXTENSION, withoutTtl } from './admission.js';
+import { SubscriberHealth } from './subscriber-health.js';
 
 /** What a dispatcher needs to know about its subscription. */
 export interface SubscriptionTarget {
@@ -12,6 +32,8 @@ export interface SubscriptionTarget {
   readonly deadLetterUrl: string | undefined;
   readonly delivery: ResolvedDelivery;
   readonly filter: EventPredicate;
+  /** Metric labels; default: namespace and name from `key`, broker unknown. */
+  readonly labels?: { readonly broker: string; readonly kind: 'Trigger' | 'Subscription' };
 }
 
 /** Collaborators of a {@link TriggerDispatcher}. */
@@ -26,6 +48,10 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   /** Called after every finished attempt (metrics). */
   readonly onAttempt?: (target: SubscriptionTarget, outcome: AttemptOutcome, durationMs: number, deadLetter: boolean) => void;
+  /** Metric hooks (default none). */
+  readonly metrics?: Metrics;
+  /** Spans of delivery attempts and replies (default none). */
+  readonly tracer?: Tracer;
 }
 
 /** Upper bound on the wait between attempts at a failing dead-letter sink: it is retried until it accepts. */
@@ -41,33 +67,96 @@ const MAX_DEAD_LETTER_RETRY_MS = 5 * 60_000;
  * which then already carries the knativeerror* extensions.
  */
 export class TriggerDispatcher {
+  readonly #metrics: DispatchMetrics;
+  readonly #tracer: Tracer;
+  readonly #health: SubscriberHealth;
+  readonly #subscriberHeaders: Readonly<Record<string, string>>;
+  readonly #deadLetterHeaders: Readonly<Record<string, string>>;
+  /** Records in the handler now. */
+  #inFlight = 0;
+  /** Log positions of records this dispatcher scheduled for a retry and has not finished (for gauges and logs). */
+  readonly #retrying = new Set<number>();
+
   constructor(
     private readonly target: SubscriptionTarget,
     private readonly deps: DispatcherDeps,
-  ) {}
+  ) {
+    const [namespace = target.namespace, name = target.key] = target.key.split('/');
+    const kind = target.labels?.kind ?? 'Trigger';
+    this.#metrics = (deps.metrics ?? noopMetrics).dispatch({ namespace, broker: target.labels?.broker ?? '', trigger: name, kind }, () => this.figures());
+    this.#tracer = deps.tracer ?? noopTracer;
+    this.#health = new SubscriberHealth(deps.logger, { [kind === 'Trigger' ? 'trigger' : 'subscription']: target.key, subscriber: target.subscriberUrl }, deps.now, () => this.#retrying.size);
+    this.#subscriberHeaders = { prefer: 'reply', 'kn-namespace': target.namespace };
+    this.#deadLetterHeaders = { 'kn-namespace': target.namespace };
+  }
+
+  /** Live figures: records in the handler and records waiting for a retry. */
+  figures(): { inFlight: number; retrying: number } {
+    return { inFlight: this.#inFlight, retrying: this.#retrying.size };
+  }
 
   /** Handler for the store's consumer. */
   readonly handle = async (record: LogRecord): Promise<Disposition> => {
+    this.#inFlight++;
+    let disposition: Disposition;
+    try {
+      disposition = await this.#handle(record);
+    } finally {
+      this.#inFlight--;
+    }
+    if (disposition.kind === 'retry') this.#retrying.add(record.seq);
+    else this.#retrying.delete(record.seq);
+    return disposition;
+  };
+
+  async #handle(record: LogRecord): Promise<Disposition> {
     const { policy } = this.target.delivery;
     if (record.attempt > policy.retry) return this.#deadLetterAttempt(record.event, record.attempt);
     const { event, ttl } = withoutTtl(record.event);
     const started = this.deps.now();
-    const outcome = await deliverOnce(
-      this.deps.sender,
-      { url: this.target.subscriberUrl, expectReply: true, headers: { prefer: 'reply', 'kn-namespace': this.target.namespace } },
-      event,
-      policy,
-      started,
-    );
-    this.deps.onAttempt?.(this.target, outcome, this.deps.now() - started, false);
+    const eventType = String(event.attributes['type']);
+    if (record.attempt === 0) {
+      const arrival = event.attributes[ARRIVAL_TIME_EXTENSION];
+      if (typeof arrival === 'string') this.#metrics.processing(Math.max(0, started - Date.parse(arrival)));
+    }
+    // The event's trace context (distributed-tracing extension) is the parent of this attempt; without tracing it is
+    // still passed on as the traceparent header, so the subscriber's spans join the producer's trace.
+    const parent = eventTraceContext(event.attributes);
+    let span: SpanHandle | undefined;
+    let headers = this.#subscriberHeaders;
+    if (this.#tracer.enabled) {
+      span = this.#tracer.startSpan(`deliver ${this.target.key}`, 'client', parent, { ...cloudEventSpanAttributes(event), 'url.full': this.target.subscriberUrl, 'sluice.attempt': record.attempt });
+      headers = { ...headers, ...traceHeaders(span.context) };
+    } else if (parent) {
+      headers = { ...headers, ...traceHeaders(parent) };
+    }
+    const outcome = await deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers }, event, policy, started);
+    const duration = this.deps.now() - started;
+    this.#metrics.attempt(eventType, outcome.status, duration);
+    this.deps.onAttempt?.(this.target, outcome, duration, false);
+    if (span) endSpan(span, outcome);
+    this.deps.logger.debug({ trigger: this.target.key, ceId: event.attributes['id'], ceType: eventType, attempt: record.attempt, status: outcome.status, durationMs: duration, outcome: outcome.kind }, 'delivery attempt');
     if (outcome.kind === 'success') {
+      this.#health.succeeded();
       if (outcome.reply) {
-        const reply = ttl === undefined ? outcome.reply : { attributes: { ...outcome.reply.attributes, [TTL_EXTENSION]: ttl }, data: outcome.reply.data };
+        let reply = ttl === undefined ? outcome.reply : { attributes: { ...outcome.reply.attributes, [TTL_EXTENSION]: ttl }, data: outcome.reply.data };
+        // The reply continues the trace of the delivery that caused it, unless it carries a context of its own.
+        let replySpan: SpanHandle | undefined;
+        if (span) replySpan = this.#tracer.startSpan(`reply ${this.target.key}`, 'producer', span.context, cloudEventSpanAttributes(reply));
+        const replyContext: TraceContext | undefined = replySpan?.context ?? parent;
+        if (replyContext && reply.attributes[TRACEPARENT_EXTENSION] === undefined) {
+          const attributes: CloudEvent['attributes'] = { ...reply.attributes, [TRACEPARENT_EXTENSION]: replyContext.traceparent };
+          if (replyContext.tracestate) attributes[TRACESTATE_EXTENSION] = replyContext.tracestate;
+          reply = { attributes, data: reply.data };
+        }
         try {
           await this.deps.handleReply(reply);
+          replySpan?.end();
         } catch (err) {
+          replySpan?.end((err as Error).message);
           if (isSluiceError(err, 'SLUICE_EVENT_TTL_EXCEEDED')) {
             // The loop guard did its job: the reply is dropped, the original delivery succeeded.
+            this.#metrics.dropped('reply_ttl_exceeded');
             this.deps.logger.warn({ trigger: this.target.key, ceId: reply.attributes['id'], ceType: reply.attributes['type'] }, err.message);
             return DONE;
           }
@@ -87,8 +176,9 @@ export class TriggerDispatcher {
       }
       return DONE;
     }
+    this.#health.failed(outcome);
     return this.#retryOrDeadLetter(event, record.attempt, outcome);
-  };
+  }
 
   async #retryOrDeadLetter(
     event: CloudEvent,
@@ -103,6 +193,7 @@ export class TriggerDispatcher {
     }
     const log = { trigger: this.target.key, ceId: event.attributes['id'], ceType: event.attributes['type'], status: outcome.status, reason: outcome.reason, attempts: attempt + 1 };
     if (this.target.deadLetterUrl === undefined) {
+      this.#metrics.dropped('no_dead_letter_sink');
       this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event dropped');
       return DONE;
     }
@@ -115,8 +206,20 @@ export class TriggerDispatcher {
     const url = this.target.deadLetterUrl;
     if (url === undefined) return DONE; // the configuration lost its dead-letter sink since the retry was stored
     const started = this.deps.now();
-    const outcome = await deliverOnce(this.deps.sender, { url, expectReply: false, headers: { 'kn-namespace': this.target.namespace } }, event, policy, started);
-    this.deps.onAttempt?.(this.target, outcome, this.deps.now() - started, true);
+    const parent = eventTraceContext(event.attributes);
+    let span: SpanHandle | undefined;
+    let headers = this.#deadLetterHeaders;
+    if (this.#tracer.enabled) {
+      span = this.#tracer.startSpan(`dead-letter ${this.target.key}`, 'client', parent, { ...cloudEventSpanAttributes(event), 'url.full': url, 'sluice.attempt': attempt });
+      headers = { ...headers, ...traceHeaders(span.context) };
+    } else if (parent) {
+      headers = { ...headers, ...traceHeaders(parent) };
+    }
+    const outcome = await deliverOnce(this.deps.sender, { url, expectReply: false, headers }, event, policy, started);
+    const duration = this.deps.now() - started;
+    this.#metrics.deadLetterAttempt(outcome.status, duration);
+    this.deps.onAttempt?.(this.target, outcome, duration, true);
+    if (span) endSpan(span, outcome);
     if (outcome.kind === 'success') return DONE;
     const k = attempt - policy.retry; // 1 for the first dead-letter retry
     const delay = Math.min(MAX_DEAD_LETTER_RETRY_MS, retryDelayMs(policy, Math.min(k, 20), outcome.status, outcome.retryAfterMs) || 1000);
@@ -126,3 +229,9 @@ export class TriggerDispatcher {
 }
 
 const DONE: Disposition = { kind: 'done' };
+
+function endSpan(span: SpanHandle, outcome: AttemptOutcome): void {
+  if (outcome.status !== undefined) span.setAttributes({ 'http.response.status_code': outcome.status });
+  span.end(outcome.kind === 'success' ? undefined : outcome.reason);
+}
+

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CloudEvent } from '@sluice/core';
+import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, type CloudEvent, type TraceContext } from '@sluice/core';
 import { createIngressHandler, sendError, type IngressBackend, type TriggerDispatcher } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -87,9 +87,13 @@ export class ChannelComponent implements RuntimeComponent {
         return component.#accepting;
       },
       hasBroker: (namespace, name) => this.#topology.channels.has(`${namespace}/${name}`),
-      accept: (namespace, name, events) => this.#accept(namespace, name, events),
+      accept: (namespace, name, events, trace) => this.#accept(namespace, name, events, trace),
     };
-    const ingress = createIngressHandler(backend, { maxBodyBytes: this.#options.maxBodyBytes ?? ctx.maxBodyBytes });
+    const ingress = createIngressHandler(backend, {
+      maxBodyBytes: this.#options.maxBodyBytes ?? ctx.maxBodyBytes,
+      logger: ctx.logger,
+      ...(ctx.tracer ? { tracer: ctx.tracer } : {}),
+    });
     ctx.route(CHANNEL_ROUTE, (req, res, rest) => this.#serve(req, res, rest, ingress));
     for (const sub of this.#topology.subscriptions) this.#consume(sub, ctx);
     this.#accepting = true;
@@ -101,7 +105,7 @@ export class ChannelComponent implements RuntimeComponent {
     for (const sub of this.#topology.subscriptions) {
       const channel = this.#topology.channels.get(sub.channel)!;
       const resolved = resolveSubscription(sub, channel, ctx.resolver);
-      this.#dispatchers.set(sub.key, subscriptionDispatcher(resolved, { resolver: ctx.resolver, sender: ctx.sender, now: ctx.now, logger: ctx.logger }));
+      this.#dispatchers.set(sub.key, subscriptionDispatcher(resolved, { resolver: ctx.resolver, sender: ctx.sender, now: ctx.now, logger: ctx.logger, metrics: ctx.metrics, tracer: ctx.tracer }));
       ctx.logger.info(
         { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
         'subscription ready',
@@ -158,13 +162,15 @@ export class ChannelComponent implements RuntimeComponent {
     void ingress(req, res, rest);
   }
 
-  #accept(namespace: string, name: string, events: CloudEvent[]): Promise<void> {
+  #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const key = `${namespace}/${name}`;
     // Nothing could ever read an event sent to a channel without subscriptions (a new subscription starts at the
     // channel's end): Knative's channels drop it too. It is still validated, and answered 202.
     if (!this.#subscriptionsByChannel.has(key)) return Promise.resolve();
-    // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input).
-    return this.#storeOf(this.#topology.channels.get(key)!).append(channelLog(namespace, name), events);
+    // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input); only a
+    // request's trace context is kept, as the distributed-tracing extension, when the event has none.
+    const stored = trace ? events.map((e) => withTraceContext(e, trace)) : events;
+    return this.#storeOf(this.#topology.channels.get(key)!).append(channelLog(namespace, name), stored);
   }
 
   #storeOf(channel: ChannelNode): EventStore {
@@ -197,4 +203,11 @@ export class ChannelComponent implements RuntimeComponent {
       ),
     );
   }
+}
+
+function withTraceContext(event: CloudEvent, trace: TraceContext): CloudEvent {
+  if (event.attributes[TRACEPARENT_EXTENSION] !== undefined) return event;
+  const attributes: CloudEvent['attributes'] = { ...event.attributes, [TRACEPARENT_EXTENSION]: trace.traceparent };
+  if (trace.tracestate) attributes[TRACESTATE_EXTENSION] = trace.tracestate;
+  return { attributes, data: event.data };
 }

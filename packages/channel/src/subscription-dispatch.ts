@@ -1,4 +1,4 @@
-import { SluiceError, resolveDelivery, type CloudEvent, type Logger, type ResolvedDelivery } from '@sluice/core';
+import { SluiceError, eventTraceContext, resolveDelivery, traceHeaders, type CloudEvent, type Logger, type Metrics, type ResolvedDelivery, type Tracer } from '@sluice/core';
 import { deliverOnce, type EventSender } from '@sluice/delivery';
 import { TriggerDispatcher, type SubscriptionTarget } from '@sluice/broker';
 import type { DestinationResolver } from '@sluice/plugin';
@@ -10,6 +10,8 @@ export interface SubscriptionDispatchDeps {
   readonly sender: EventSender;
   readonly now: () => number;
   readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
+  readonly tracer?: Tracer | undefined;
 }
 
 /** A subscription with its destinations resolved to URLs and its delivery resolved against its channel's. */
@@ -32,7 +34,7 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
     ? resolver.resolve(delivery.deadLetterSink, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace)
     : undefined;
   return {
-    target: { key: sub.key, namespace: sub.namespace, subscriberUrl, deadLetterUrl, delivery, filter: () => true },
+    target: { key: sub.key, namespace: sub.namespace, subscriberUrl, deadLetterUrl, delivery, filter: () => true, labels: { broker: channel.name, kind: 'Subscription' } },
     replyUrl: sub.subscriber ? replyUrl : undefined,
   };
 }
@@ -50,7 +52,9 @@ export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: Sub
       deps.logger.debug({ subscription: target.key, ceId: reply.attributes['id'] }, 'reply dropped: the subscription has no reply destination');
       return;
     }
-    const outcome = await deliverOnce(deps.sender, { url: replyUrl, expectReply: false, headers: { 'kn-namespace': target.namespace } }, reply, target.delivery.policy, deps.now());
+    const trace = eventTraceContext(reply.attributes);
+    const headers = { 'kn-namespace': target.namespace, ...(trace ? traceHeaders(trace) : {}) };
+    const outcome = await deliverOnce(deps.sender, { url: replyUrl, expectReply: false, headers }, reply, target.delivery.policy, deps.now());
     if (outcome.kind === 'success') return;
     const body = outcome.body && outcome.body.length > 0 ? `: ${outcome.body.subarray(0, 1024).toString()}` : '';
     throw new SluiceError('SLUICE_REPLY_FAILED', `reply to ${replyUrl} failed (${outcome.reason})${body}`, {
@@ -58,5 +62,12 @@ export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: Sub
       details: { destination: replyUrl, ...(outcome.status === undefined ? {} : { status: outcome.status }) },
     });
   };
-  return new TriggerDispatcher(target, { sender: deps.sender, handleReply, now: deps.now, logger: deps.logger });
+  return new TriggerDispatcher(target, {
+    sender: deps.sender,
+    handleReply,
+    now: deps.now,
+    logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.tracer ? { tracer: deps.tracer } : {}),
+  });
 }

@@ -50,3 +50,25 @@ export {
   type CesqlValue,
 } from './cesql/index.js';
 export { falseCondition, readyCondition, summarizeStatus, trueCondition, unknownCondition, type Condition, type ConditionStatus, type ResourceStatus } from './status.js';
+export {
+  TRACEPARENT_EXTENSION,
+  TRACESTATE_EXTENSION,
+  cloudEventSpanAttributes,
+  eventTraceContext,
+  isTraceparent,
+  noopMetrics,
+  noopTracer,
+  traceHeaders,
+  type DispatchFigures,
+  type DispatchLabels,
+  type DispatchMetrics,
+  type DropReason,
+  type IngressMetrics,
+  type Metrics,
+  type SpanAttributes,
+  type SpanHandle,
+  type SpanKindName,
+  type StoreMetrics,
+  type TraceContext,
+  type Tracer,
+} from './observability.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SluiceError, type Condition, type Logger } from '@sluice/core';
+import { SluiceError, type Condition, type Logger, type Metrics, type Tracer } from '@sluice/core';
 import type { SemanticCheck, SluiceConfig } from '@sluice/config';
 import type { EventSender } from '@sluice/delivery';
 import type { BrokerClass, EventStore } from '@sluice/store';
@@ -20,6 +20,10 @@ export interface RuntimeContext {
   readonly store: EventStore;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Metric hooks (no-op unless the entry point wired them). */
+  readonly metrics?: Metrics;
+  /** Tracer (no-op unless the entry point wired it). */
+  readonly tracer?: Tracer;
   /** The largest event body the runtime accepts (`--max-body-bytes`); components with an ingress apply it too. */
   readonly maxBodyBytes: number;
   /**

@@ -1,6 +1,6 @@
 import { fdatasync, openSync, closeSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { SluiceError, type AttributeValue, type CloudEvent } from '@sluice/core';
+import { SluiceError, type AttributeValue, type CloudEvent, type StoreMetrics } from '@sluice/core';
 import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
 
 /** Options of {@link SqliteEventStore}. */
@@ -16,6 +16,8 @@ export interface SqliteEventStoreOptions {
   /** How often consumed events are deleted from disk (default 2000 ms). */
   cleanupIntervalMs?: number;
   timers?: StoreTimers;
+  /** Write latency and group-commit size (default none). */
+  metrics?: StoreMetrics;
 }
 
 const REAL_TIMERS: StoreTimers = {
@@ -27,6 +29,8 @@ const REAL_TIMERS: StoreTimers = {
 interface PendingAppend {
   log: string;
   events: readonly CloudEvent[];
+  /** performance.now() when the append was handed to the store (write latency). */
+  at: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -64,6 +68,7 @@ function toRecord(row: StoredRow, attempt: number): LogRecord {
 export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #timers: StoreTimers;
+  readonly #metrics: StoreMetrics | undefined;
   readonly #tailCacheSize: number;
   readonly #maxPending: number;
   readonly #durable: boolean;
@@ -88,6 +93,7 @@ export class SqliteEventStore implements EventStore {
 
   constructor(options: SqliteEventStoreOptions) {
     this.#timers = options.timers ?? REAL_TIMERS;
+    this.#metrics = options.metrics;
     this.#tailCacheSize = options.tailCacheSize ?? 8192;
     this.#maxPending = options.maxPendingEvents ?? 100_000;
     this.#durable = (options.durability ?? 'fsync') === 'fsync';
@@ -139,7 +145,7 @@ export class SqliteEventStore implements EventStore {
       return Promise.reject(new SluiceError('SLUICE_STORE_OVERLOADED', 'too many events waiting to be stored', { retryable: true }));
     }
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ log, events, resolve, reject });
+      this.#pending.push({ log, events, at: this.#metrics ? performance.now() : 0, resolve, reject });
       this.#pendingEvents += events.length;
       this.#scheduleFlush(true);
     });
@@ -317,6 +323,7 @@ export class SqliteEventStore implements EventStore {
   #afterCommit(batch: CommittedBatch): void {
     if (batch.pending.length === 0) return;
     if (this.#walPath === undefined) {
+      if (this.#metrics) this.#metrics.groupCommit(batch.appended.reduce((n, a) => n + a.records.length, 0));
       this.#publish(batch);
       return;
     }
@@ -345,6 +352,7 @@ export class SqliteEventStore implements EventStore {
       const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `store sync failed: ${err.message}`, { retryable: true, cause: err });
       for (const b of batches) for (const p of b.pending) p.reject(failure);
     } else {
+      if (this.#metrics) this.#metrics.groupCommit(batches.reduce((n, b) => n + b.appended.reduce((m, a) => m + a.records.length, 0), 0));
       for (const b of batches) this.#publish(b);
     }
     if (this.#syncQueue.length > 0) this.#startSync();
@@ -360,6 +368,10 @@ export class SqliteEventStore implements EventStore {
       for (const r of records) tail.push(r);
       if (tail.length > this.#tailCacheSize * 2) tail.splice(0, tail.length - this.#tailCacheSize);
       touched.add(log);
+    }
+    if (this.#metrics) {
+      const now = performance.now();
+      for (const p of pending) this.#metrics.write(now - p.at);
     }
     for (const p of pending) p.resolve();
     for (const w of this.#workers.values()) if (touched.has(w.log)) w.wake();
