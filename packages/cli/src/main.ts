@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
+import { PrometheusMetrics, metricsHandler } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
@@ -42,6 +43,7 @@ interface RunOptions {
   maxBodyBytes: number;
   serviceUrlTemplate?: string;
   logLevel: string;
+  metrics: 'on' | 'off';
 }
 
 /** Builds the `sluice` command tree. Exported for tests and for the docs generator. */
@@ -63,6 +65,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--max-body-bytes <n>', 'largest accepted event body').env('SLUICE_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1)).default(1024 * 1024))
     .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('SLUICE_LOG_LEVEL').default('info'))
+    .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .action(async (opts: RunOptions & TrustFlags) => {
       const result = loadAndCheck(opts.filename);
       if (result.errors.length > 0) {
@@ -75,6 +78,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
       const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
+      const metrics = opts.metrics === 'on' ? new PrometheusMetrics() : undefined;
+      if (metrics) admin.mount('/metrics', metricsHandler(metrics));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -84,6 +89,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           logger,
           ...pluginRuntimeOptions(PLUGINS, result.config),
           ...trustRuntimeOptions(opts),
+          ...(metrics ? { metrics } : {}),
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {

@@ -17,3 +17,4 @@ export {
   type BacklogFigures,
   type PrometheusMetricsOptions,
 } from './prometheus-metrics.js';
+export { metricsHandler } from './metrics-handler.js';

@@ -1,0 +1,94 @@
+// Prometheus metrics of a running `sluice run`, scraped from /metrics on the admin port as Prometheus would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { postEvent, startSluice, startSubscriber, tempDir } from './harness.js';
+
+const yaml = (subscriber: string, dls: string) => `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: orders
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: com.example.order
+  subscriber:
+    uri: ${subscriber}
+  delivery:
+    retry: 1
+    backoffDelay: PT0.05S
+    deadLetterSink:
+      uri: ${dls}
+`;
+
+async function scrape(adminUrl: string): Promise<string> {
+  const res = await fetch(`${adminUrl}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+/** The value of the one sample whose line starts with `prefix` (name and labels). */
+function sample(body: string, prefix: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('/metrics: ingress and delivery counts by response code, dead-letters, latencies, store and process figures', async (t) => {
+  const dir = tempDir();
+  // Event "bad" always fails (503): one retry, then the dead-letter sink. Every other event is accepted.
+  const sub = await startSubscriber((r) => (r.event?.attributes['id'] === 'bad' ? { status: 503 } : { status: 202 }));
+  const dls = await startSubscriber();
+  const sluice = await startSluice({ yaml: yaml(sub.url, dls.url), dataDir: dir.path });
+  t.after(async () => {
+    await sluice.stop();
+    await sub.close();
+    await dls.close();
+    dir.remove();
+  });
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `ok-${i}`, source: '/e2e', type: 'com.example.order' }, '{}')).status, 202);
+  }
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'bad', source: '/e2e', type: 'com.example.order' }, '{}')).status, 202);
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'x', source: '/e2e' }, '{}')).status, 400, 'no type: invalid');
+  await dls.waitForCount(1);
+
+  const trigger = 'namespace_name="default",broker_name="default",trigger_name="orders",container_name="filter"';
+  const ingress = 'namespace_name="default",broker_name="default",trigger_name="",container_name="ingress"';
+  let body = '';
+  // The dead-letter sink answered before Sluice recorded its attempt: poll until the counter shows it.
+  for (let i = 0; i < 100; i++) {
+    body = await scrape(sluice.adminUrl);
+    if (sample(body, `sluice_dead_lettered_events_total{${trigger}}`) === 1) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(sample(body, `event_count{${ingress},event_type="com.example.order",response_code="202",response_code_class="2xx"}`), 6, body);
+  assert.equal(sample(body, `event_count{${ingress},event_type="",response_code="400",response_code_class="4xx"}`), 1);
+  assert.equal(sample(body, `event_count{${trigger},event_type="com.example.order",response_code="202",response_code_class="2xx"}`), 5);
+  assert.equal(sample(body, `event_count{${trigger},event_type="com.example.order",response_code="503",response_code_class="5xx"}`), 2, 'first attempt and one retry');
+  assert.equal(sample(body, `event_dispatch_latencies_count{${trigger},event_type="com.example.order",response_code="202",response_code_class="2xx"}`), 5);
+  assert.equal(sample(body, `event_processing_latencies_count{${trigger}}`), 6);
+  assert.equal(sample(body, `sluice_dead_letter_attempts_total{${trigger},response_code="202",response_code_class="2xx"}`), 1);
+  assert.equal(sample(body, `sluice_dead_lettered_events_total{${trigger}}`), 1);
+  assert.equal(sample(body, `sluice_trigger_retrying{${trigger}}`), 0);
+  assert.equal(sample(body, 'sluice_store_group_commit_events_sum'), 6 + 0, 'six events made durable (the rejected one never reached the store)');
+  assert.equal(sample(body, 'sluice_store_write_duration_seconds_count'), 6);
+  assert.ok((sample(body, 'process_resident_memory_bytes') ?? 0) > 0);
+  assert.ok(!/ok-\d|"bad"/.test(body), 'no event id in any label');
+});
+
+test('--metrics off: no /metrics route', async (t) => {
+  const dir = tempDir();
+  const sluice = await startSluice({ yaml: yaml('http://127.0.0.1:9/', 'http://127.0.0.1:9/'), dataDir: dir.path, args: ['--metrics', 'off'] });
+  t.after(async () => {
+    await sluice.stop();
+    dir.remove();
+  });
+  assert.equal((await fetch(`${sluice.adminUrl}/metrics`)).status, 404);
+});
