@@ -157,6 +157,14 @@ async function main() {
   console.log('|---|--:|--:|--:|');
   for (const r of cesql) console.log(`| \`${r.expression}\` | ${fmt(r.compiledPerSec ?? r.compiled)} | ${fmt(r.naivePerSec ?? r.naive)} | ${fmt(r.ratio, 1)}× |`);
 
+  const { run: metricsLibsRun } = await import('./metrics-libs.mjs');
+  const metricsLibs = await metricsLibsRun();
+  results.phases.metricsLibraries = metricsLibs;
+  console.log('\nRecording one delivery\'s metrics (a counter and a latency histogram, 7 labels), in process');
+  console.log('| library | ns per event | vs Sluice |');
+  console.log('|---|--:|--:|');
+  for (const r of metricsLibs) console.log(`| ${r.name} | ${fmt(r.nsPerEvent)} | ${fmt(r.nsPerEvent / metricsLibs.at(-1).nsPerEvent, 1)}× |`);
+
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
   console.log('\nwritten: bench/results/latest.json');
