@@ -31,13 +31,35 @@ export interface GroupConsumerDeps {
   readonly init: () => Promise<void>;
   /** Produces a record with acks=all (through the store's batching producer). */
   readonly produce: (topic: string, message: Message) => Promise<void>;
+  /** Reads the group's committed offset metadata of `topic`, by partition (where ordered retries are kept). */
+  readonly readMarkers: (topic: string) => Promise<Map<number, string | null>>;
 }
+
+/**
+ * An ordered record retried in place, kept in the metadata of the partition's committed offset (which is that record's
+ * offset, the lowest unfinished one), so a restart resumes it at its attempt: offset, attempt, due time, and the
+ * replacement event as attribute changes against the record (the data never changes).
+ */
+interface RetryMarker {
+  readonly o: number;
+  readonly a: number;
+  readonly d: number;
+  /** Attributes set or changed by the replacement event. */
+  readonly x?: Record<string, string | number | boolean>;
+  /** Attributes the replacement event removed. */
+  readonly r?: string[];
+}
+
+/** Kafka's default `offset.metadata.max.bytes` is 4096; a larger marker keeps only the attempt and due time. */
+const MAX_MARKER_CHARS = 3500;
 
 /** One record taken from Kafka and not yet behind the committed offset. */
 interface Entry {
   readonly offset: number;
   record: LogRecord;
   done: boolean;
+  /** The event as read from Kafka (ordered retries keep their replacement event as changes against it). */
+  readonly original: CloudEvent;
 }
 
 /** The state of one assigned partition (of the broker topic or of the retry topic). */
@@ -57,6 +79,12 @@ class PartitionState {
   /** Ordered mode: the record being handled or waiting for its retry; the partition waits for it. */
   active: Entry | undefined;
   readonly timers = new Set<unknown>();
+  /** Ordered: the retry marker to commit with the cursor (null = none), and the one last committed. */
+  marker: string | null = null;
+  committedMarker: string | null = null;
+  /** Ordered: a retry marker read back from Kafka, applied when its record is taken again. */
+  resumed: RetryMarker | undefined;
+  markersRead = false;
 
   constructor(
     readonly topic: string,
@@ -237,6 +265,10 @@ export class GroupConsumer {
     if (this.#closing) return;
     const ps = this.#partitionFor(batch.topic, batch.partition);
     if (!isRunning() || isStale()) return;
+    if (this.#isOrdered(ps) && !ps.markersRead) {
+      await this.#readMarker(ps);
+      if (this.#closing || ps.revoked || !isRunning() || isStale()) return;
+    }
     const cap = ps.isRetry ? Math.max(this.#deps.settings.retryWindow, this.#windowSize) : this.#windowSize;
     for (const m of batch.messages) {
       const offset = Number(m.offset);
@@ -252,17 +284,49 @@ export class GroupConsumer {
     this.#pump();
   }
 
+  /** Ordered partitions: reads the retry marker committed with the partition's offset before its first record. */
+  async #readMarker(ps: PartitionState): Promise<void> {
+    try {
+      const raw = (await this.#deps.readMarkers(ps.topic)).get(ps.partition);
+      ps.markersRead = true;
+      if (!raw) return;
+      const marker = JSON.parse(raw) as RetryMarker;
+      if (typeof marker.o !== 'number' || typeof marker.a !== 'number' || typeof marker.d !== 'number') return;
+      ps.resumed = marker;
+      ps.marker = raw;
+      ps.committedMarker = raw;
+    } catch (err) {
+      // Not fatal: the record is then retried from attempt 0, as before markers existed.
+      ps.markersRead = true;
+      this.#deps.logger.warn({ group: this.#deps.groupId, partition: ps.partition, err: (err as Error).message }, 'cannot read the retry state of an ordered partition');
+    }
+  }
+
   #take(ps: PartitionState, m: KafkaMessage, offset: number): void {
     ps.nextOffset = offset + 1;
     const decoded = decode(m.headers, m.value);
     if (!decoded) {
       this.#deps.logger.warn({ group: this.#deps.groupId, topic: ps.topic, partition: ps.partition, offset }, 'skipping a Kafka record that is not a valid CloudEvent');
-      ps.window.push({ offset, record: { seq: offset, attempt: 0, event: { attributes: {}, data: undefined } }, done: true });
+      const empty: CloudEvent = { attributes: {}, data: undefined };
+      ps.window.push({ offset, record: { seq: offset, attempt: 0, event: empty }, done: true, original: empty });
       return;
     }
     const attempt = ps.isRetry ? (decoded.attempt ?? 1) : 0;
-    const entry: Entry = { offset, record: { seq: offset, attempt, event: decoded.event }, done: false };
+    const entry: Entry = { offset, record: { seq: offset, attempt, event: decoded.event }, done: false, original: decoded.event };
     ps.window.push(entry);
+    const resumed = ps.resumed;
+    if (resumed !== undefined && resumed.o === offset && this.#isOrdered(ps)) {
+      // Waiting in place for a retry when the group last stopped: resume at that attempt and due time; the records
+      // behind it keep waiting (the filter already let it through the first time).
+      ps.resumed = undefined;
+      entry.record = { seq: offset, attempt: resumed.a, event: applyMarker(decoded.event, resumed) };
+      ps.active = entry;
+      this.#later(ps, Math.max(0, resumed.d - this.#deps.timers.now()), () => {
+        ps.active = undefined;
+        this.#ready(ps, entry, true);
+      });
+      return;
+    }
     if (!ps.isRetry) {
       const filter = this.#deps.options.filter;
       if (filter && !safeFilter(filter, decoded.event)) {
@@ -276,6 +340,7 @@ export class GroupConsumer {
   }
 
   #later(ps: PartitionState, ms: number, fn: () => void): void {
+    if (this.#closing) return; // closed: the state is committed (or the record comes again), no timer outlives close
     const t = this.#deps.timers.setTimeout(() => {
       ps.timers.delete(t);
       if (ps.revoked || this.#closing) return;
@@ -348,13 +413,19 @@ export class GroupConsumer {
     }
     if (d.kind === 'done') {
       entry.done = true;
-      if (ps.active === entry) ps.active = undefined;
+      if (ps.active === entry) {
+        ps.active = undefined;
+        ps.marker = null;
+      }
       this.#advance(ps);
       this.#enqueue(ps);
     } else if (this.#isOrdered(ps)) {
       // Ordered: retry in place; the partition waits behind this record (Knative's ordered delivery). The record
-      // stays uncommitted, so a crash redelivers it from attempt 0.
+      // stays uncommitted, and its attempt, due time and replacement event are committed as the offset's metadata,
+      // so a restart resumes the retry rather than starting over.
       entry.record = { seq: entry.record.seq, attempt: d.attempt, event: d.event ?? entry.record.event };
+      ps.marker = this.#marker(entry, d);
+      this.#scheduleCommit();
       this.#later(ps, Math.max(0, d.dueAt - this.#deps.timers.now()), () => {
         ps.active = undefined;
         this.#ready(ps, entry, true);
@@ -391,6 +462,20 @@ export class GroupConsumer {
     );
     this.#moving.add(moving);
     void moving.finally(() => this.#moving.delete(moving));
+  }
+
+  #marker(entry: Entry, d: Extract<Disposition, { kind: 'retry' }>): string {
+    const base = { o: entry.offset, a: d.attempt, d: d.dueAt };
+    if (!d.event) return JSON.stringify(base);
+    const before = entry.original.attributes;
+    const after = d.event.attributes;
+    const x: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(after)) if (before[k] !== v) x[k] = v as string | number | boolean;
+    const r = Object.keys(before).filter((k) => !(k in after));
+    const full = JSON.stringify({ ...base, x, ...(r.length > 0 ? { r } : {}) });
+    if (full.length <= MAX_MARKER_CHARS) return full;
+    this.#deps.logger.warn({ group: this.#deps.groupId, offset: entry.offset }, 'ordered retry: replacement event too large to keep across a restart; only its attempt is kept');
+    return JSON.stringify(base);
   }
 
   #afterCompletion(): void {
@@ -443,17 +528,20 @@ export class GroupConsumer {
     while (this.#committing) await this.#committing;
     const consumer = this.#consumer;
     if (!consumer) return;
-    const offsets: Array<{ ps: PartitionState; offset: number }> = [];
+    const offsets: Array<{ ps: PartitionState; offset: number; metadata: string | null }> = [];
     for (const ps of this.#partitions.values()) {
       const c = ps.cursor();
-      if (c > ps.committed && c >= 0) offsets.push({ ps, offset: c });
+      if (c >= 0 && (c > ps.committed || ps.marker !== ps.committedMarker)) offsets.push({ ps, offset: c, metadata: ps.marker });
     }
     if (offsets.length === 0) return;
     this.#committing = consumer
-      .commitOffsets(offsets.map(({ ps, offset }) => ({ topic: ps.topic, partition: ps.partition, offset: String(offset) })))
+      .commitOffsets(offsets.map(({ ps, offset, metadata }) => ({ topic: ps.topic, partition: ps.partition, offset: String(offset), metadata })))
       .then(
         () => {
-          for (const { ps, offset } of offsets) if (offset > ps.committed) ps.committed = offset;
+          for (const { ps, offset, metadata } of offsets) {
+            if (offset > ps.committed) ps.committed = offset;
+            ps.committedMarker = metadata;
+          }
         },
         (err: unknown) => {
           // Usually a rebalance in progress; the next commit carries the same cursors.
@@ -502,6 +590,14 @@ export class GroupConsumer {
     // Leaving the group hands the partitions over at once; a Kafka that does not answer must not hold up shutdown.
     if (consumer) await Promise.race([consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
   }
+}
+
+/** The replacement event of a retry marker: the record's event with the marker's attribute changes. */
+function applyMarker(event: CloudEvent, marker: RetryMarker): CloudEvent {
+  if (!marker.x && !marker.r) return event;
+  const attributes: CloudEvent['attributes'] = { ...event.attributes, ...marker.x };
+  for (const k of marker.r ?? []) delete attributes[k];
+  return { attributes, data: event.data };
 }
 
 function safeFilter(filter: NonNullable<ConsumeOptions['filter']>, event: CloudEvent): boolean {

@@ -329,6 +329,11 @@ export class KafkaEventStore implements EventStore {
       firstInit,
       init,
       produce: (topic, message) => this.#produce(topic, message),
+      readMarkers: async (topic) => {
+        const admin = await this.#adminReady();
+        const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.metadata]));
+      },
     });
     this.#groupNames.add(group);
     state.groups.set(group, { groupId, retryTopic, consumer, firstInit });

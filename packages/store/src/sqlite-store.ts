@@ -115,6 +115,11 @@ export class SqliteEventStore implements EventStore {
         attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB);
       CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
     `);
+    // Retries of ordered groups are kept in place (later records with the same key wait behind them), so they are
+    // marked and never picked up by the unordered retry scheduler. Added column: older databases get it here.
+    if (!db.prepare<[], { name: string }>('PRAGMA table_info(retries)').all().some((c) => c.name === 'ordered')) {
+      db.exec('ALTER TABLE retries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0');
+    }
     this.#stmt = {
       insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
       read: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -129,8 +134,12 @@ export class SqliteEventStore implements EventStore {
       updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
       updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
       deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
-      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND due_at <= ? ORDER BY due_at LIMIT ?'),
-      nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ?'),
+      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
+      nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ? AND ordered = 0'),
+      keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND ordered = 1'),
+      insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, ordered) VALUES (?, ?, ?, ?, ?, ?, 1)'),
+      deleteKeyedRetry: db.prepare<[string, number]>('DELETE FROM retries WHERE grp = ? AND seq = ? AND ordered = 1'),
+      deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
       countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
       countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
       cleanup: db.prepare<[string, string, number]>('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?)'),
@@ -259,6 +268,39 @@ export class SqliteEventStore implements EventStore {
       this.#retryOps.push(() => this.#stmt.insertRetry.run(group, record.seq, disposition.attempt, disposition.dueAt, attrs, data));
     }
     this.#scheduleFlush(false);
+  }
+
+  /**
+   * Records the state of an ordered group's record that is retried in place: a retry (kept with its attempt, due time
+   * and replacement event, so a restart resumes it) or done (forgotten). Rides in the next cursor commit.
+   */
+  recordKeyedRetry(group: string, record: LogRecord, disposition: Disposition): void {
+    const { seq } = record;
+    if (disposition.kind === 'retry') {
+      const event = disposition.event ?? record.event;
+      const attrs = JSON.stringify(event.attributes);
+      const data = event.data ?? null;
+      this.#retryOps.push(() => {
+        this.#stmt.deleteKeyedRetry.run(group, seq);
+        this.#stmt.insertKeyedRetry.run(group, seq, disposition.attempt, disposition.dueAt, attrs, data);
+      });
+    } else {
+      this.#retryOps.push(() => this.#stmt.deleteKeyedRetry.run(group, seq));
+    }
+    this.#scheduleFlush(false);
+  }
+
+  /** Retries of an ordered group kept in place, by log sequence (read when the group starts). */
+  keyedRetries(group: string): Map<number, LogRecord & { dueAt: number }> {
+    return new Map(this.#stmt.keyedRetries.all(group).map((r) => [r.seq, { ...toRecord(r, r.attempt), dueAt: r.due_at }]));
+  }
+
+  /**
+   * Forgets the in-place retries of a group that now runs unordered: its records are still ahead of the cursor and
+   * are handed out again from the log (at attempt 0), so keeping the rows would deliver them twice.
+   */
+  dropKeyedRetries(group: string): void {
+    this.#stmt.deleteKeyedRetries.run(group);
   }
 
   /** Writes pending retry changes now (so a worker can query them). */
@@ -405,6 +447,10 @@ class GroupWorker {
   #retryTimer: unknown;
   #retryTimerAt = Infinity;
   #pumping = false;
+  /** Ordered groups: retries kept in place from before a restart, by log sequence, resumed when their record comes. */
+  #resumed = new Map<number, LogRecord & { dueAt: number }>();
+  /** Ordered groups: timers of records waiting in place for their retry (cleared on close). */
+  readonly #keyTimers = new Map<unknown, string>();
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -420,6 +466,8 @@ class GroupWorker {
   }
 
   start(): void {
+    if (this.options.orderingKey) this.#resumed = this.store.keyedRetries(this.group);
+    else this.store.dropKeyedRetries(this.group);
     this.wake();
     this.#scheduleRetries();
   }
@@ -473,6 +521,14 @@ class GroupWorker {
   }
 
   #run(record: LogRecord, key: string | undefined): void {
+    const resumed = key !== undefined && record.attempt === 0 ? this.#resumed.get(record.seq) : undefined;
+    if (resumed && key !== undefined) {
+      // The record was waiting in place for a retry when the group last stopped: it resumes at that attempt.
+      this.#resumed.delete(record.seq);
+      const { dueAt, ...rest } = resumed;
+      this.#runLater(rest, key, dueAt);
+      return;
+    }
     this.handler(record).then(
       (d) => this.#settled(record, key, d),
       () => this.#settled(record, key, { kind: 'retry', attempt: record.attempt + 1, dueAt: this.timers.now() + 1000 }),
@@ -481,22 +537,40 @@ class GroupWorker {
 
   #settled(record: LogRecord, key: string | undefined, d: Disposition): void {
     if (d.kind === 'retry' && key !== undefined) {
-      // Ordered delivery retries in place: later events with the same key wait behind this one.
-      const wait = Math.max(0, d.dueAt - this.timers.now());
-      this.timers.setTimeout(() => this.#run({ ...record, attempt: d.attempt, event: d.event ?? record.event }, key), wait);
+      // Ordered delivery retries in place: later events with the same key wait behind this one. The retry is stored
+      // too, so a restart resumes it at this attempt instead of starting over.
+      this.store.recordKeyedRetry(this.group, record, d);
+      this.#runLater({ ...record, attempt: d.attempt, event: d.event ?? record.event }, key, d.dueAt);
       return;
     }
+    if (key !== undefined && record.attempt > 0) this.store.recordKeyedRetry(this.group, record, d);
     if (d.kind === 'retry') this.store.recordRetry(this.group, record, undefined, d);
     this.#inFlight--;
     this.#done.add(record.seq);
     if (key !== undefined) {
-      const next = this.#keyQueues.get(key)!.shift();
-      if (next) this.#run(next, key);
-      else this.#keyQueues.delete(key);
+      const queue = this.#keyQueues.get(key)!;
+      if (this.#closing) {
+        // Closing: records queued behind this one are not started; they come again after a restart.
+        this.#inFlight -= queue.length;
+        this.#keyQueues.delete(key);
+      } else {
+        const next = queue.shift();
+        if (next) this.#run(next, key);
+        else this.#keyQueues.delete(key);
+      }
     }
     this.#advance();
     if (d.kind === 'retry') this.#scheduleRetryAt(d.dueAt);
     this.#afterCompletion();
+  }
+
+  /** Runs a keyed record at `dueAt`; the timer is dropped on close, so shutdown neither waits for it nor sees it fire. */
+  #runLater(record: LogRecord, key: string, dueAt: number): void {
+    const timer = this.timers.setTimeout(() => {
+      this.#keyTimers.delete(timer);
+      if (!this.#closing) this.#run(record, key);
+    }, Math.max(0, dueAt - this.timers.now()));
+    this.#keyTimers.set(timer, key);
   }
 
   #advance(): void {
@@ -567,6 +641,14 @@ class GroupWorker {
   close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     if (this.#retryTimer !== undefined) this.timers.clearTimeout(this.#retryTimer);
+    // Records waiting in place for a keyed retry are not in a handler: their retry is stored, nothing to wait for.
+    // Neither are the records queued behind them: they stay ahead of the cursor and come again after a restart.
+    for (const [t, key] of this.#keyTimers) {
+      this.timers.clearTimeout(t);
+      this.#inFlight -= 1 + (this.#keyQueues.get(key)?.length ?? 0);
+      this.#keyQueues.delete(key);
+    }
+    this.#keyTimers.clear();
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);

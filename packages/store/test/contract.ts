@@ -215,4 +215,51 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     assert.equal(overlap, false);
     await store.close();
   });
+
+  withEnv('an ordered record waiting for its retry resumes at that attempt after a restart; later same-key records wait behind it', async (env) => {
+    const ordered = { maxInFlight: 10, orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey']) };
+    let store = await env.open();
+    const first: LogRecord[] = [];
+    let dueAt = 0;
+    store.consume('log', 'g', ordered, async (r) => {
+      first.push(r);
+      dueAt = Date.now() + 400;
+      return { kind: 'retry', attempt: 3, dueAt, event: { attributes: { ...r.event.attributes, knativeerrorcode: '503' }, data: r.event.data } };
+    });
+    await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
+    await waitFor(() => first.length === 1, 'the first attempt');
+    await new Promise((r) => setTimeout(r, 100)); // let the retry be stored
+    await store.close();
+    assert.deepEqual(first.map((r) => r.event.attributes['id']), ['k0'], 'k1 waited behind k0');
+    store = await env.open();
+    const second: Array<{ id: string; attempt: number; code: unknown; at: number }> = [];
+    store.consume('log', 'g', ordered, async (r) => {
+      second.push({ id: String(r.event.attributes['id']), attempt: r.attempt, code: r.event.attributes['knativeerrorcode'], at: Date.now() });
+      return done;
+    });
+    await waitFor(() => second.length === 2, 'the resumed retry and the record behind it', 15_000);
+    assert.deepEqual(
+      second.map(({ id, attempt, code }) => ({ id, attempt, code })),
+      [
+        { id: 'k0', attempt: 3, code: '503' },
+        { id: 'k1', attempt: 0, code: undefined },
+      ],
+    );
+    assert.ok(second[0]!.at >= dueAt - 20, `resumed ${dueAt - second[0]!.at} ms before its due time`);
+    await store.close();
+  });
+
+  withEnv('closing does not wait for an ordered record waiting for its retry, and the retry never fires after close', async (env) => {
+    const store = await env.open();
+    let calls = 0;
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async () => {
+      calls++;
+      return { kind: 'retry', attempt: 1, dueAt: Date.now() + 200 };
+    });
+    await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
+    await waitFor(() => calls === 1, 'the first attempt');
+    await store.close();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(calls, 1, 'no attempt after close');
+  });
 }
