@@ -1,6 +1,8 @@
 // Benchmark subscriber, run as its own process: answers 202 at once and measures end-to-end latency from the
 // `ce-benchts` header (send time, ms since epoch with fractions, set by the load generator on the same machine).
-// Commands arrive over IPC: {cmd:'reset'} and {cmd:'stats'} → {count, firstAt, lastAt, latencies summary}.
+// Commands arrive over IPC: {cmd:'reset'}, {cmd:'stats'} → {count, distinct, firstAt, lastAt, latencies summary},
+// {cmd:'ids'} → {ids: [...distinct ce-ids]}, {cmd:'heal'} (a `hang` or `slow` sink starts answering at once).
+// Arguments: `hang` (never answer), `slow=MS` (answer after MS), `port=N` (listen on N instead of a free port).
 import { createServer } from 'node:http';
 
 let latencies = [];
@@ -9,7 +11,11 @@ let firstAt = 0;
 let lastAt = 0;
 const origin = performance.timeOrigin;
 // `node sink.mjs hang`: a dead subscriber that accepts connections and never answers (for backlog measurements).
-const hang = process.argv[2] === 'hang';
+const args = process.argv.slice(2);
+let hang = args.includes('hang');
+let slowMs = Number(args.find((a) => a.startsWith('slow='))?.slice(5) ?? 0);
+const port = Number(args.find((a) => a.startsWith('port='))?.slice(5) ?? 0);
+let ids = new Set();
 
 const server = createServer((req, res) => {
   req.on('data', () => {});
@@ -18,14 +24,19 @@ const server = createServer((req, res) => {
       count++;
       return;
     }
-    const now = origin + performance.now();
-    const ts = Number(req.headers['ce-benchts']);
-    if (count === 0) firstAt = now;
-    lastAt = now;
-    count++;
-    if (Number.isFinite(ts) && latencies.length < 2_000_000) latencies.push(now - ts);
-    res.writeHead(202, { 'content-length': 0 });
-    res.end();
+    const answer = () => {
+      const now = origin + performance.now();
+      const ts = Number(req.headers['ce-benchts']);
+      if (count === 0) firstAt = now;
+      lastAt = now;
+      count++;
+      if (ids.size < 5_000_000) ids.add(req.headers['ce-id']);
+      if (Number.isFinite(ts) && latencies.length < 2_000_000) latencies.push(now - ts);
+      res.writeHead(202, { 'content-length': 0 });
+      res.end();
+    };
+    if (slowMs > 0) setTimeout(answer, slowMs);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;
@@ -40,11 +51,18 @@ process.on('message', (m) => {
     count = 0;
     firstAt = 0;
     lastAt = 0;
+    ids = new Set();
     process.send({ ok: true });
   } else if (m.cmd === 'stats') {
     const sorted = Float64Array.from(latencies).sort();
-    process.send({ count, firstAt, lastAt, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN });
+    process.send({ count, distinct: ids.size, firstAt, lastAt, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN });
+  } else if (m.cmd === 'ids') {
+    process.send({ ids: [...ids] });
+  } else if (m.cmd === 'heal') {
+    hang = false;
+    slowMs = 0;
+    process.send({ ok: true });
   }
 });
 
-server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+server.listen(port, '127.0.0.1', () => process.send({ port: server.address().port }));

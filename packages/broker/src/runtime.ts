@@ -6,6 +6,7 @@ import {
   BROKER_CLASS_ANNOTATION,
   BROKER_DEFAULT_DELIVERY,
   SluiceError,
+  circuitBreakerSettings,
   DEFAULT_NAMESPACE,
   DELIVERY_ORDER_ANNOTATION,
   compileTriggerFilter,
@@ -34,7 +35,7 @@ import { admitEvent } from './admission.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
-import { TriggerDispatcher, type SubscriptionTarget } from './trigger-dispatcher.js';
+import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
 
 /** Options of {@link SluiceRuntime.start}. */
 export interface RuntimeOptions {
@@ -94,6 +95,7 @@ export class SluiceRuntime {
   /** Whether broker ingress takes events (set before components start, cleared first on stop). */
   #accepting = false;
   readonly #consumers: Consumer[] = [];
+  readonly #dispatchers: TriggerDispatcher[] = [];
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
   readonly #routes = new Map<string, RouteHandler>();
@@ -162,6 +164,11 @@ export class SluiceRuntime {
   /** The status of a resource as the runtime or its component reported it; undefined when none was reported. */
   status(kind: string, namespace: string, name: string): ResourceStatus | undefined {
     return this.#status.get(kind, namespace, name);
+  }
+
+  /** The circuit breakers of every Trigger's subscriber and dead-letter sink (for the admin API and metrics). */
+  circuits(): DestinationCircuit[] {
+    return this.#dispatchers.flatMap((d) => d.circuits());
   }
 
   async #start(): Promise<void> {
@@ -289,6 +296,7 @@ export class SluiceRuntime {
       delivery,
       filter: compileTriggerFilter(trigger.spec, this.options.cesql ? { cesql: this.options.cesql } : {}),
       labels: { broker: broker.metadata.name, kind: 'Trigger' },
+      circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
     };
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const dispatcher = new TriggerDispatcher(target, {
@@ -299,6 +307,7 @@ export class SluiceRuntime {
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
     });
+    this.#dispatchers.push(dispatcher);
     const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
     const group = `trigger:${target.key}`;
     this.#consumers.push(
@@ -381,6 +390,8 @@ export class SluiceRuntime {
     }
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // Records waiting for an open circuit go back to the store at once instead of holding the drain up.
+    for (const d of this.#dispatchers) d.close();
     await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
     for (const store of new Set([this.store, ...this.#stores.values()])) await store.close();
     await this.sender.close();

@@ -1,4 +1,5 @@
 import {
+  CIRCUIT_BREAKER_DEFAULTS,
   TRACEPARENT_EXTENSION,
   TRACESTATE_EXTENSION,
   cloudEventSpanAttributes,
@@ -8,6 +9,7 @@ import {
   noopTracer,
   retryDelayMs,
   traceHeaders,
+  type CircuitBreakerSettings,
   type CloudEvent,
   type DispatchMetrics,
   type EventPredicate,
@@ -18,7 +20,19 @@ import {
   type TraceContext,
   type Tracer,
 } from '@sluice/core';
-import { deadLetterEvent, deliverOnce, type AttemptOutcome, type EventSender } from '@sluice/delivery';
+import {
+  BREAKER_SHUT,
+  CircuitBreaker,
+  attemptVerdict,
+  deadLetterEvent,
+  deliverOnce,
+  type AttemptOutcome,
+  type BreakerTimers,
+  type CircuitSnapshot,
+  type CircuitState,
+  type EventSender,
+  type Permit,
+} from '@sluice/delivery';
 import type { Disposition, LogRecord } from '@sluice/store';
 import { ARRIVAL_TIME_EXTENSION, TTL_EXTENSION, withoutTtl } from './admission.js';
 import { SubscriberHealth } from './subscriber-health.js';
@@ -34,6 +48,15 @@ export interface SubscriptionTarget {
   readonly filter: EventPredicate;
   /** Metric labels; default: namespace and name from `key`, broker unknown. */
   readonly labels?: { readonly broker: string; readonly kind: 'Trigger' | 'Subscription' };
+  /** Settings of the subscriber's and the dead-letter sink's circuit breakers (default {@link CIRCUIT_BREAKER_DEFAULTS}). */
+  readonly circuitBreaker?: CircuitBreakerSettings;
+}
+
+/** The circuit of one destination of a dispatcher, as the admin API and metrics show it. */
+export interface DestinationCircuit extends CircuitSnapshot {
+  /** `namespace/name` of the Trigger (or Subscription). */
+  readonly trigger: string;
+  readonly role: 'subscriber' | 'deadLetterSink';
 }
 
 /** Collaborators of a {@link TriggerDispatcher}. */
@@ -52,6 +75,10 @@ export interface DispatcherDeps {
   readonly metrics?: Metrics;
   /** Spans of delivery attempts and replies (default none). */
   readonly tracer?: Tracer;
+  /** Called when a destination's circuit changes state (it is logged as well). */
+  readonly onCircuitChange?: (circuit: DestinationCircuit, previous: CircuitState) => void;
+  /** Timers of the circuit breakers (tests); real timers by default. */
+  readonly breakerTimers?: BreakerTimers;
 }
 
 /** Upper bound on the wait between attempts at a failing dead-letter sink: it is retried until it accepts. */
@@ -65,6 +92,10 @@ const MAX_DEAD_LETTER_RETRY_MS = 5 * 60_000;
  *
  * Attempts 0..retry go to the subscriber; higher attempt numbers are dead-letter attempts of the record's event,
  * which then already carries the knativeerror* extensions.
+ *
+ * Each destination has a circuit breaker: while it is open, records wait in the handler without an attempt (the
+ * store reads no further than the in-flight limit, so the rest of the backlog stays on disk, and the wait spends none
+ * of the event's retry budget), and one probe goes out after the breaker's backoff.
  */
 export class TriggerDispatcher {
   readonly #metrics: DispatchMetrics;
@@ -76,6 +107,8 @@ export class TriggerDispatcher {
   #inFlight = 0;
   /** Log positions of records this dispatcher scheduled for a retry and has not finished (for gauges and logs). */
   readonly #retrying = new Set<number>();
+  readonly #subscriberBreaker: CircuitBreaker;
+  readonly #deadLetterBreaker: CircuitBreaker | undefined;
 
   constructor(
     private readonly target: SubscriptionTarget,
@@ -88,6 +121,25 @@ export class TriggerDispatcher {
     this.#health = new SubscriberHealth(deps.logger, { [kind === 'Trigger' ? 'trigger' : 'subscription']: target.key, subscriber: target.subscriberUrl }, deps.now, () => this.#retrying.size);
     this.#subscriberHeaders = { prefer: 'reply', 'kn-namespace': target.namespace };
     this.#deadLetterHeaders = { 'kn-namespace': target.namespace };
+    const settings = target.circuitBreaker ?? CIRCUIT_BREAKER_DEFAULTS;
+    this.#subscriberBreaker = this.#breaker(target.subscriberUrl, 'subscriber', settings);
+    this.#deadLetterBreaker = target.deadLetterUrl === undefined ? undefined : this.#breaker(target.deadLetterUrl, 'deadLetterSink', settings);
+  }
+
+  /** The circuits of the subscriber and the dead-letter sink. */
+  circuits(): DestinationCircuit[] {
+    const out = [this.#circuit(this.#subscriberBreaker.snapshot(), 'subscriber')];
+    if (this.#deadLetterBreaker) out.push(this.#circuit(this.#deadLetterBreaker.snapshot(), 'deadLetterSink'));
+    return out;
+  }
+
+  /**
+   * Lets every record that waits for an open circuit go back to the store as a retry at its current attempt (no
+   * budget spent), so a consumer can close without waiting for the breaker. Call before closing the consumer.
+   */
+  close(): void {
+    this.#subscriberBreaker.shut();
+    this.#deadLetterBreaker?.shut();
   }
 
   /** Live figures: records in the handler and records waiting for a retry. */
@@ -112,6 +164,8 @@ export class TriggerDispatcher {
   async #handle(record: LogRecord): Promise<Disposition> {
     const { policy } = this.target.delivery;
     if (record.attempt > policy.retry) return this.#deadLetterAttempt(record.event, record.attempt);
+    const permit = await this.#subscriberBreaker.acquire();
+    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt: record.attempt, dueAt: this.deps.now() };
     const { event, ttl } = withoutTtl(record.event);
     const started = this.deps.now();
     const eventType = String(event.attributes['type']);
@@ -130,7 +184,7 @@ export class TriggerDispatcher {
     } else if (parent) {
       headers = { ...headers, ...traceHeaders(parent) };
     }
-    const outcome = await deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers }, event, policy, started);
+    const outcome = await attemptUnder(this.#subscriberBreaker, permit, () => deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers }, event, policy, started));
     const duration = this.deps.now() - started;
     this.#metrics.attempt(eventType, outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, false);
@@ -204,7 +258,10 @@ export class TriggerDispatcher {
   async #deadLetterAttempt(event: CloudEvent, attempt: number): Promise<Disposition> {
     const { policy } = this.target.delivery;
     const url = this.target.deadLetterUrl;
-    if (url === undefined) return DONE; // the configuration lost its dead-letter sink since the retry was stored
+    const breaker = this.#deadLetterBreaker;
+    if (url === undefined || breaker === undefined) return DONE; // the configuration lost its dead-letter sink since the retry was stored
+    const permit = await breaker.acquire();
+    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt, dueAt: this.deps.now(), event };
     const started = this.deps.now();
     const parent = eventTraceContext(event.attributes);
     let span: SpanHandle | undefined;
@@ -215,7 +272,7 @@ export class TriggerDispatcher {
     } else if (parent) {
       headers = { ...headers, ...traceHeaders(parent) };
     }
-    const outcome = await deliverOnce(this.deps.sender, { url, expectReply: false, headers }, event, policy, started);
+    const outcome = await attemptUnder(breaker, permit, () => deliverOnce(this.deps.sender, { url, expectReply: false, headers }, event, policy, started));
     const duration = this.deps.now() - started;
     this.#metrics.deadLetterAttempt(outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, true);
@@ -226,6 +283,43 @@ export class TriggerDispatcher {
     this.deps.logger.error({ trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay }, 'dead-letter sink refused the event; will retry');
     return { kind: 'retry', attempt: attempt + 1, dueAt: this.deps.now() + delay, event };
   }
+
+  #breaker(url: string, role: DestinationCircuit['role'], settings: CircuitBreakerSettings): CircuitBreaker {
+    return new CircuitBreaker(
+      url,
+      settings,
+      (snapshot, previous) => {
+        const circuit = this.#circuit(snapshot, role);
+        const log = { trigger: this.target.key, destination: url, role, consecutiveFailures: snapshot.consecutiveFailures, waiting: snapshot.waiting };
+        if (snapshot.state === 'open') {
+          this.deps.logger.warn({ ...log, probeInMs: (snapshot.probeAt ?? 0) - this.deps.now(), opened: snapshot.opened }, previous === 'half-open' ? 'circuit stays open: the probe failed' : 'circuit open: destination is failing, events wait in the backlog');
+        } else if (snapshot.state === 'closed') {
+          this.deps.logger.info(log, 'circuit closed: destination answers again');
+        } else {
+          this.deps.logger.debug(log, 'circuit half-open: sending one probe event');
+        }
+        this.deps.onCircuitChange?.(circuit, previous);
+      },
+      this.deps.breakerTimers,
+    );
+  }
+
+  #circuit(snapshot: CircuitSnapshot, role: DestinationCircuit['role']): DestinationCircuit {
+    return { ...snapshot, trigger: this.target.key, role };
+  }
+}
+
+/** Makes one attempt under a breaker's permit and counts its verdict (a throw counts as a failure). */
+async function attemptUnder(breaker: CircuitBreaker, permit: Permit, send: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await send();
+  } catch (err) {
+    breaker.record(permit, 'failure');
+    throw err;
+  }
+  breaker.record(permit, attemptVerdict(outcome));
+  return outcome;
 }
 
 const DONE: Disposition = { kind: 'done' };

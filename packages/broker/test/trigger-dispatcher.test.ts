@@ -91,3 +91,44 @@ test('a reply is handed over with the remaining TTL; a failing hand-over fails t
   const d = await new TriggerDispatcher(target({ retry: 1, backoffDelay: 'PT1S' }), deps(failing.sender, async () => Promise.reject(new Error('disk full')))).handle(record());
   assert.deepEqual(d, { kind: 'retry', attempt: 1, dueAt: 2000 });
 });
+
+test('circuit breaker: after N failures records wait without an attempt, then one probe; a success releases the rest', async () => {
+  let now = 1000;
+  const timers: Array<{ at: number; fn: () => void }> = [];
+  const breakerTimers = {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => timers.push({ at: now + ms, fn }),
+    clearTimeout: () => undefined,
+  };
+  let healthy = false;
+  const { sender, calls } = scripted([(url) => (healthy ? ok(202) : { ok: false, error: new Error(`connect ECONNREFUSED ${url}`) })]);
+  const t = { ...target({ retry: 3, backoffDelay: 'PT1S' }, false), circuitBreaker: { failures: 2, backoffMs: 5000, maxBackoffMs: 5000 } };
+  const circuitChanges: string[] = [];
+  const d = new TriggerDispatcher(t, { ...deps(sender), now: () => now, breakerTimers, onCircuitChange: (c) => circuitChanges.push(`${c.role}:${c.state}`) });
+  // Two failures spend one attempt each and open the circuit.
+  assert.deepEqual(((await d.handle(record(0))) as { attempt: number }).attempt, 1);
+  assert.deepEqual(((await d.handle(record(1))) as { attempt: number }).attempt, 2);
+  assert.equal(d.circuits()[0]!.state, 'open');
+  // While open, records (new ones and retries alike) wait: no attempt is made.
+  const waiting = [d.handle(record(0)), d.handle(record(2)), d.handle(record(3))];
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls.length, 2);
+  assert.equal(d.circuits()[0]!.waiting, 3);
+  // The backoff ends while the subscriber is back: the probe succeeds and everyone goes through.
+  healthy = true;
+  now += 5000;
+  timers.shift()!.fn();
+  assert.deepEqual(await Promise.all(waiting), [{ kind: 'done' }, { kind: 'done' }, { kind: 'done' }], 'no waiting record spent its retry budget');
+  assert.equal(calls.length, 5);
+  assert.deepEqual(circuitChanges, ['subscriber:open', 'subscriber:half-open', 'subscriber:closed']);
+});
+
+test('circuit breaker: closing the dispatcher hands waiting records back at their current attempt', async () => {
+  const { sender } = scripted([ok(503)]);
+  const t = { ...target({ retry: 5 }, false), circuitBreaker: { failures: 1, backoffMs: 60_000, maxBackoffMs: 60_000 } };
+  const d = new TriggerDispatcher(t, deps(sender));
+  assert.equal((await d.handle(record(0))).kind, 'retry');
+  const waiting = d.handle(record(4));
+  d.close();
+  assert.deepEqual(await waiting, { kind: 'retry', attempt: 4, dueAt: 1000 });
+});

@@ -136,6 +136,7 @@ export class ChannelComponent implements RuntimeComponent {
     this.#accepting = false;
     // Consumers whose deliveries never began (start not reached) must not hold the close up.
     this.#open();
+    for (const d of this.#dispatchers.values()) d.close();
     await Promise.all(this.#consumers.map((c) => c.close(10_000)));
     this.#consumers.length = 0;
     await this.#memoryStore?.close();

@@ -1,4 +1,4 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 
 /** A CESQL compiler for validation: throws an error with an optional 0-based `position` inside the expression. */
@@ -78,6 +78,10 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       declared.add(id);
     }
     for (const r of config.resources) {
+      if (r.kind === 'Broker' || r.kind === 'Trigger') {
+        const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations;
+        for (const p of circuitBreakerProblems(annotations)) report(r, ['metadata', 'annotations', p.annotation], p.message);
+      }
       if (r.kind === 'Broker') {
         const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {};
         const cls = annotations[BROKER_CLASS_ANNOTATION];

@@ -72,3 +72,13 @@ export {
   type TraceContext,
   type Tracer,
 } from './observability.js';
+export {
+  CIRCUIT_BREAKER_BACKOFF_ANNOTATION,
+  CIRCUIT_BREAKER_DEFAULTS,
+  CIRCUIT_BREAKER_FAILURES_ANNOTATION,
+  CIRCUIT_BREAKER_MAX_BACKOFF_ANNOTATION,
+  circuitBreakerProblems,
+  circuitBreakerSettings,
+  type CircuitBreakerProblem,
+  type CircuitBreakerSettings,
+} from './circuit-breaker-settings.js';

@@ -8,3 +8,13 @@ export {
   type DeliveryTarget,
   type Sleep,
 } from './deliver.js';
+export {
+  BREAKER_SHUT,
+  CircuitBreaker,
+  attemptVerdict,
+  type AttemptVerdict,
+  type BreakerTimers,
+  type CircuitSnapshot,
+  type CircuitState,
+  type Permit,
+} from './circuit-breaker.js';
