@@ -20,6 +20,57 @@ export interface SqliteEventStoreOptions {
   metrics?: StoreMetrics;
 }
 
+/**
+ * The format of the data directory's database, kept in SQLite's `user_version`. Format 1 is the unversioned layout
+ * of the first releases (user_version 0 with the tables present). Bump it with every change of the layout and add the
+ * step from the previous format to {@link MIGRATIONS}.
+ */
+export const STORE_FORMAT = 2;
+
+/** The layout of a new database, at {@link STORE_FORMAT}. */
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
+  CREATE INDEX IF NOT EXISTS events_log_seq ON events(log, seq);
+  CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, log TEXT NOT NULL, cursor INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB, ordered INTEGER NOT NULL DEFAULT 0);
+  CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
+`;
+
+/** Step k turns format k+1 into format k+2, inside the migration's transaction. */
+const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  // 1 → 2: retries of ordered groups are kept in place (later records with the same key wait behind them), so they
+  // are marked and never picked up by the unordered retry scheduler. Builds between the two formats added the column
+  // without recording a format, hence the check.
+  (db) => {
+    if (!db.prepare<[], { name: string }>('PRAGMA table_info(retries)').all().some((c) => c.name === 'ordered')) {
+      db.exec('ALTER TABLE retries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0');
+    }
+  },
+];
+
+/** Brings a database to {@link STORE_FORMAT}, or refuses one written by a newer Sluice. */
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > STORE_FORMAT) {
+    throw new SluiceError(
+      'SLUICE_STORE_FORMAT_TOO_NEW',
+      `the data directory's store ${path} has format ${version}, written by a newer Sluice; this Sluice reads formats up to ${STORE_FORMAT}. Run the newer Sluice (or use another --data-dir): nothing was changed`,
+      { details: { format: version, supported: STORE_FORMAT } },
+    );
+  }
+  if (version === STORE_FORMAT) return;
+  const hasTables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() as { n: number };
+  db.transaction(() => {
+    if (hasTables.n === 0) {
+      db.exec(SCHEMA);
+    } else {
+      for (let from = Math.max(version, 1); from < STORE_FORMAT; from++) MIGRATIONS[from - 1]!(db);
+    }
+    db.pragma(`user_version = ${STORE_FORMAT}`);
+  })();
+}
+
 const REAL_TIMERS: StoreTimers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -104,22 +155,15 @@ export class SqliteEventStore implements EventStore {
       throw new SluiceError('SLUICE_STORE_OPEN_FAILED', `cannot open the store at ${options.path}: ${(err as Error).message}`, { cause: err });
     }
     const db = this.#db;
+    try {
+      migrate(db, options.path); // before anything else touches the file: a newer format is left exactly as it is
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     db.pragma('journal_mode = WAL');
     // NORMAL: SQLite does not fsync on commit; the store syncs the WAL itself, off the event loop (see #afterCommit).
     db.pragma(`synchronous = ${this.#durable ? 'NORMAL' : 'OFF'}`);
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
-      CREATE INDEX IF NOT EXISTS events_log_seq ON events(log, seq);
-      CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, log TEXT NOT NULL, cursor INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
-        attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB);
-      CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
-    `);
-    // Retries of ordered groups are kept in place (later records with the same key wait behind them), so they are
-    // marked and never picked up by the unordered retry scheduler. Added column: older databases get it here.
-    if (!db.prepare<[], { name: string }>('PRAGMA table_info(retries)').all().some((c) => c.name === 'ordered')) {
-      db.exec('ALTER TABLE retries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0');
-    }
     this.#stmt = {
       insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
       read: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
