@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
-import { PrometheusMetrics, metricsHandler } from '@sluice/observability';
+import { PrometheusMetrics, metricsHandler, tracerFromEnv } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
@@ -73,6 +73,14 @@ export function buildProgram(onExit: (code: number) => void): Command {
         onExit(1);
         return;
       }
+      let tracer;
+      try {
+        tracer = tracerFromEnv(process.env, program.version());
+      } catch (err) {
+        process.stderr.write(`sluice run: ${(err as Error).message}\n`);
+        onExit(2);
+        return;
+      }
       const logger = pino({ level: opts.logLevel, base: { service: 'sluice' } });
       let runtime: SluiceRuntime | undefined;
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
@@ -90,10 +98,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
           ...pluginRuntimeOptions(PLUGINS, result.config),
           ...trustRuntimeOptions(opts),
           ...(metrics ? { metrics } : {}),
+          ...(tracer.enabled ? { tracer } : {}),
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {
         await admin.close();
+        await tracer.shutdown();
         throw err;
       }
       for (const b of runtime.brokers()) {
@@ -105,7 +115,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         if (stopping) return;
         stopping = true;
         process.stdout.write(`${signal} received: draining\n`);
-        runtime!.stop().then(async () => admin.close()).then(
+        runtime!.stop().then(async () => admin.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
           () => {
             process.stdout.write('sluice stopped\n');
             onExit(0);

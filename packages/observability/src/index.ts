@@ -18,3 +18,4 @@ export {
   type PrometheusMetricsOptions,
 } from './prometheus-metrics.js';
 export { metricsHandler } from './metrics-handler.js';
+export { OtelTracer, tracerFromEnv, tracingSettingsFromEnv, type TracingSettings } from './otel-tracer.js';
