@@ -10,11 +10,10 @@
 // an open loop at a fixed rate (default 1,000 events/s; latency from the intended send time, no coordinated
 // omission). 1 KiB binary-mode events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end
 // latency. Needs `npx tsc -b` first.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
 import { ask, drain, startChild } from './processes.mjs';
 
@@ -47,33 +46,6 @@ spec:
   subscriber:
     uri: ${sinkUrl}
 `;
-}
-
-async function startSluice(yaml) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kbench-'));
-  writeFileSync(join(dir, 'config.yaml'), yaml);
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function kafkaAdmin(brokers) {
@@ -178,7 +150,7 @@ export async function run(opts = {}) {
         const broker = `bench-${cls}-${instances}-${Date.now().toString(36)}`;
         const yaml = yamlFor(cls, broker, sinkUrl, brokers);
         const procs = [];
-        for (let i = 0; i < instances; i++) procs.push(await startSluice(yaml));
+        for (let i = 0; i < instances; i++) procs.push(await startSluice({ yaml, stderr: 'inherit' }));
         if (cls === 'kafka') await waitForGroup(brokers, 'knative-trigger-default-bench', instances);
         try {
           await phase(`${cls === 'kafka' ? 'Kafka class' : 'embedded (SQLite)'}, ${instances} instance${instances > 1 ? 's' : ''}`, procs.map((p) => `${p.url}/default/${broker}`), { cls, instances });

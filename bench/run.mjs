@@ -1,10 +1,10 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
 import { ask, drain, peakRssMiB, startChild } from './processes.mjs';
 
@@ -12,34 +12,14 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, phases: {} };
 
-async function startSluice(sinkUrl, triggers, delivery = '    retry: 0\n') {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+/** `sluice run` with one broker and `triggers` triggers to `sinkUrl`; `url` is the broker's ingress. */
+async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n') {
   let yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n${delivery}`;
   for (let i = 0; i < triggers; i++) {
     yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
   }
-  writeFileSync(join(dir, 'config.yaml'), yaml);
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-  });
-  return {
-    url: `${url}/default/default`,
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const sluice = await startSluice({ yaml, stderr: 'inherit' });
+  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: () => sluice.stop() };
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
@@ -88,20 +68,20 @@ async function main() {
   fwd.kill();
 
   // 2. Sluice, durable embedded store, one trigger.
-  let s = await startSluice(sinkUrl, 1);
+  let s = await startBroker(sinkUrl, 1);
   const one = await throughputPhase('sluice-1-trigger', s, sink, 1);
   const lat5k = await latencyPhase('sluice-1-trigger@5000/s', s, sink, 5000);
   await s.stop();
 
   // 3. Ten matching triggers (fan-out).
-  s = await startSluice(sinkUrl, 10);
+  s = await startBroker(sinkUrl, 10);
   const ten = await throughputPhase('sluice-10-triggers', s, sink, 10);
   await s.stop();
   sink.kill();
 
   // 4. Backlog: a dead subscriber (never answers) while events keep arriving; memory must stay flat.
   const { child: dead, port: deadPort } = await startChild('sink.mjs', ['hang']);
-  s = await startSluice(`http://127.0.0.1:${deadPort}/`, 1, '    retry: 0\n    timeout: PT60S\n');
+  s = await startBroker(`http://127.0.0.1:${deadPort}/`, 1, '    retry: 0\n    timeout: PT60S\n');
   const rssBefore = peakRssMiB(s.pid);
   const backlogLoad = await closedLoop(s.url, { concurrency: 64, durationMs: DURATION * 2 });
   const backlog = { accepted: backlogLoad.ok, ingressPerSec: backlogLoad.rate, peakRssMiBBefore: rssBefore, peakRssMiB: peakRssMiB(s.pid), inFlightAtSubscriber: (await ask(dead, 'stats')).count };

@@ -6,13 +6,13 @@
 // Needs the build (`npx tsc -b`). Uses KAFKA_BROKERS / PUBSUB_EMULATOR_HOST when set, otherwise starts the real
 // services through deploy/local-services. `run()` returns the rows; executed directly it prints a table.
 // BENCH_KAFKA_RECORDS / BENCH_PUBSUB_MESSAGES change the sizes (defaults keep the whole run under ~90 s).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startSluice } from '@sluice/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -75,30 +75,8 @@ async function sinkRate(sink, n, timeoutMs) {
   }
 }
 
-async function startSluice(yaml, env = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-sources-'));
-  writeFileSync(join(dir, 'config.yaml'), yaml);
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/sluice ready on /.test(out)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-  });
-  return {
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+/** `sluice run` on `yaml` with `env` added, its errors shown as they happen. */
+const runSluice = (yaml, env = {}) => startSluice({ yaml, env, stderr: 'inherit' });
 
 /** POSTs with at most `limit` requests in flight; resolves when all are answered. */
 async function postAll(dispatcher, url, bodies, limit) {
@@ -170,7 +148,7 @@ async function benchKafka(brokers, sink) {
 
   for (const ordering of ['unordered', 'ordered']) {
     await sink.reset();
-    const sluice = await startSluice(`apiVersion: sources.knative.dev/v1
+    const sluice = await runSluice(`apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata: {name: bench-${ordering}}
 spec:
@@ -243,7 +221,7 @@ async function benchPubSub(host, sink) {
   const forwarder = await sinkRate(sink, PUBSUB_MESSAGES, 60_000);
   rows.push({ source: 'Pub/Sub emulator', what: 'pull → HTTP forwarder → ack, 1000 in flight (baseline)', ...forwarder });
   await sink.reset();
-  const sluice = await startSluice(
+  const sluice = await runSluice(
     `apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
 metadata: {name: bench-${run}}

@@ -3,83 +3,36 @@
 // sockets, the real heartbeat example script. Build first: `npx tsc -b`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, runCli, startSluice, startSubscriber, tempDir, waitFor, type Received, type SluiceProcess, type Subscriber } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'packages/cli/dist/bin.js');
 const HEARTBEAT = join(ROOT, 'examples/sources/heartbeat.mjs');
 const WEBHOOK_SECRET = 'e2e-webhook-secret';
 
-interface Delivered {
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  at: number;
-}
-
-const delivered: Delivered[] = [];
-let subscriber: Server;
-let sluice: ChildProcess | undefined;
+let subscriber: Subscriber | undefined;
+let delivered: Received[] = [];
+let sluice: SluiceProcess | undefined;
 let sluiceUrl = '';
-let sluiceOut = '';
-let tmp = '';
+const tmp = tempDir('sluice-e2e-sources-');
 
-function attr(d: Delivered, name: string): string | undefined {
+function attr(d: Received, name: string): string | undefined {
   const v = d.headers[`ce-${name}`];
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- sluice output ---\n${sluiceOut.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The request body as text. */
+const text = (d: Received): string => d.body.toString('utf8');
 
-/** Runs a one-shot CLI command; kills it if it outlives `timeoutMs`. */
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args[0]} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Describes what a wait was for, with the end of sluice's output. */
+const withOutput = (what: string) => (): string => `${what}\n--- sluice output ---\n${(sluice?.output() ?? '').slice(-4000)}`;
 
 before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'sluice-e2e-sources-'));
-  subscriber = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      delivered.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => subscriber.listen(0, '127.0.0.1', resolve));
-  const subscriberUrl = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}/`;
-  const config = join(tmp, 'sources.yaml');
-  writeFileSync(
-    config,
-    `apiVersion: eventing.knative.dev/v1
+  subscriber = await startSubscriber(() => ({ status: 200 }));
+  delivered = subscriber.received;
+  const subscriberUrl = subscriber.url;
+  const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata: { name: default, namespace: e2e }
 ---
@@ -126,63 +79,55 @@ spec:
   signature: { type: github, secret: { valueFromEnv: E2E_WEBHOOK_SECRET } }
   ceOverrides: { extensions: { origin: webhook } }
   sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
-`,
-  );
-  sluice = spawn(process.execPath, [CLI, 'run', '-f', config, '--port', '0', '--data-dir', join(tmp, 'data'), '--log-level', 'info'], {
-    cwd: ROOT,
-    env: { ...process.env, E2E_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  sluice.stdout!.on('data', (c: Buffer) => (sluiceOut += c.toString()));
-  sluice.stderr!.on('data', (c: Buffer) => (sluiceOut += c.toString()));
-  sluiceUrl = await waitFor('sluice to be ready', 20_000, () => /sluice ready on (http:\/\/\S+)/.exec(sluiceOut)?.[1]);
+`;
+  sluice = await startSluice({ yaml, dataDir: tmp.path, args: ['--log-level', 'info'], env: { E2E_WEBHOOK_SECRET: WEBHOOK_SECRET } });
+  sluiceUrl = sluice.url;
 });
 
 after(async () => {
-  if (sluice && sluice.exitCode === null && sluice.signalCode === null) {
-    const exited = new Promise((r) => sluice!.once('exit', r));
-    sluice.kill('SIGTERM');
-    const timer = setTimeout(() => sluice!.kill('SIGKILL'), 10_000);
-    await exited;
+  if (sluice) {
+    const timer = setTimeout(() => sluice!.child.kill('SIGKILL'), 10_000);
+    await sluice.stop('SIGTERM');
     clearTimeout(timer);
   }
-  subscriber?.closeAllConnections();
-  await new Promise((r) => subscriber?.close(r));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await subscriber?.close();
+  tmp.remove();
 });
 
 test('PingSource with a seconds schedule delivers Knative ping events through the broker', async () => {
-  const ping = await waitFor('a ping event', 8000, () => delivered.find((d) => attr(d, 'type') === 'dev.knative.sources.ping'));
+  const ping = await waitFor(() => delivered.find((d) => attr(d, 'type') === 'dev.knative.sources.ping'), withOutput('a ping event'), 8000);
   assert.equal(attr(ping, 'source'), '/apis/v1/namespaces/e2e/pingsources/every-second');
   assert.equal(ping.headers['content-type'], 'application/json');
-  assert.deepEqual(JSON.parse(ping.body), { message: 'ping' });
+  assert.deepEqual(JSON.parse(text(ping)), { message: 'ping' });
   assert.equal(attr(ping, 'origin'), 'ping');
   assert.equal(attr(ping, 'team'), 'e2e');
   assert.match(attr(ping, 'id')!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.ok(!Number.isNaN(Date.parse(attr(ping, 'time')!)));
   // It keeps firing, once per second.
-  await waitFor('a second ping', 4000, () => (delivered.filter((d) => attr(d, 'type') === 'dev.knative.sources.ping').length >= 2 ? true : undefined));
+  await waitFor(() => (delivered.filter((d) => attr(d, 'type') === 'dev.knative.sources.ping').length >= 2 ? true : undefined), withOutput('a second ping'), 4000);
 });
 
 test('ContainerSource runs the heartbeat script with K_SINK and K_CE_OVERRIDES, and restarts it when killed', async () => {
-  const beats = (): Delivered[] => delivered.filter((d) => attr(d, 'type') === 'dev.sluice.samples.heartbeat');
-  const first = await waitFor('a heartbeat', 8000, () => beats()[0]);
+  const beats = (): Received[] => delivered.filter((d) => attr(d, 'type') === 'dev.sluice.samples.heartbeat');
+  const first = await waitFor(() => beats()[0], withOutput('a heartbeat'), 8000);
   assert.equal(attr(first, 'origin'), 'container');
   assert.equal(attr(first, 'source'), 'heartbeat/e2e/heartbeat');
-  const data = JSON.parse(first.body) as { label: string; pid: number };
+  const data = JSON.parse(text(first)) as { label: string; pid: number };
   assert.equal(data.label, 'from-e2e');
   const pid = data.pid;
   assert.ok(pid > 0);
   process.kill(pid, 'SIGKILL');
   const killedAt = Date.now();
-  const after = await waitFor('a heartbeat from the restarted process', 10_000, () =>
-    beats().find((d) => d.at > killedAt && (JSON.parse(d.body) as { pid: number }).pid !== pid),
+  const after = await waitFor(
+    () => beats().find((d) => d.at > killedAt && (JSON.parse(text(d)) as { pid: number }).pid !== pid),
+    withOutput('a heartbeat from the restarted process'),
+    10_000,
   );
   assert.equal(attr(after, 'origin'), 'container');
-  assert.match(sluiceOut, /process killed by SIGKILL; restarting in \d+ ms/);
+  assert.match(sluice!.output(), /process killed by SIGKILL; restarting in \d+ ms/);
   // And events keep coming from the new process.
-  const newPid = (JSON.parse(after.body) as { pid: number }).pid;
-  await waitFor('more heartbeats', 5000, () => (beats().filter((d) => (JSON.parse(d.body) as { pid: number }).pid === newPid).length >= 3 ? true : undefined));
+  const newPid = (JSON.parse(text(after)) as { pid: number }).pid;
+  await waitFor(() => (beats().filter((d) => (JSON.parse(text(d)) as { pid: number }).pid === newPid).length >= 3 ? true : undefined), withOutput('more heartbeats'), 5000);
 });
 
 test('webhook: a bad GitHub signature gets 401 and emits nothing; a good one is 202 and arrives as a CloudEvent', async () => {
@@ -202,13 +147,13 @@ test('webhook: a bad GitHub signature gets 401 and emits nothing; a good one is 
     body,
   });
   assert.equal(good.status, 202);
-  const event = await waitFor('the webhook event', 5000, () => delivered.find((d) => attr(d, 'id') === 'good-delivery'));
+  const event = await waitFor(() => delivered.find((d) => attr(d, 'id') === 'good-delivery'), withOutput('the webhook event'), 5000);
   assert.equal(attr(event, 'type'), 'com.github.push');
   assert.equal(attr(event, 'source'), 'https://github.com/sluice/e2e');
   assert.equal(attr(event, 'origin'), 'webhook');
   assert.equal(attr(event, 'hxgithubevent'), 'push');
   assert.equal(event.headers['content-type'], 'application/json');
-  assert.equal(event.body, body);
+  assert.equal(text(event), body);
   // The good event went through the same broker and trigger; the bad one never did.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(delivered.find((d) => attr(d, 'id') === 'bad-delivery'), undefined);
@@ -219,7 +164,7 @@ test('webhook: a bad GitHub signature gets 401 and emits nothing; a good one is 
 });
 
 test('sluice validate reports bad source YAML as file:line:col errors and exits non-zero', async () => {
-  const file = join(tmp, 'invalid.yaml');
+  const file = join(tmp.path, 'invalid.yaml');
   writeFileSync(
     file,
     `apiVersion: sources.knative.dev/v1
@@ -279,10 +224,10 @@ test('sluice bind runs a command with K_SINK set; its event reaches the subscrib
   `;
   const r = await runCli(['bind', '--sink', `${sluiceUrl}/e2e/default`, '--ce-override', 'origin=bind', '--', process.execPath, '-e', script]);
   assert.equal(r.code, 0, r.stderr);
-  const event = await waitFor('the bound event', 5000, () => delivered.find((d) => attr(d, 'id') === 'bound-1'));
+  const event = await waitFor(() => delivered.find((d) => attr(d, 'id') === 'bound-1'), withOutput('the bound event'), 5000);
   assert.equal(attr(event, 'type'), 'dev.sluice.e2e.bound');
   assert.equal(attr(event, 'origin'), 'bind');
-  assert.equal(event.body, 'hello from sluice-bind');
+  assert.equal(text(event), 'hello from sluice-bind');
   // A failing command's exit code comes back unchanged.
   const failed = await runCli(['bind', '--sink', 'broker:default:e2e', '--server', sluiceUrl, '--', process.execPath, '-e', 'process.exit(5)']);
   assert.equal(failed.code, 5);
@@ -290,13 +235,12 @@ test('sluice bind runs a command with K_SINK set; its event reaches the subscrib
 
 test('SIGTERM stops sluice cleanly, ContainerSource processes included', async () => {
   const beats = delivered.filter((d) => attr(d, 'type') === 'dev.sluice.samples.heartbeat');
-  const pid = (JSON.parse(beats[beats.length - 1]!.body) as { pid: number }).pid;
-  const exited = new Promise<number | null>((r) => sluice!.once('exit', (code) => r(code)));
-  sluice!.kill('SIGTERM');
+  const pid = (JSON.parse(text(beats[beats.length - 1]!)) as { pid: number }).pid;
+  const exited = sluice!.stop('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]);
   clearTimeout(timer);
-  assert.equal(code, 0, sluiceOut.slice(-2000));
-  assert.match(sluiceOut, /sluice stopped/);
+  assert.equal(code, 0, sluice!.output().slice(-2000));
+  assert.match(sluice!.output(), /sluice stopped/);
   assert.throws(() => process.kill(pid, 0), 'the heartbeat process is gone');
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { noopLogger, resolveDelivery, type CloudEvent } from '@sluice/core';
 import type { AttemptResponse, EventSender, SendOptions } from '@sluice/delivery';
-import { TriggerDispatcher, type SubscriptionTarget } from '../src/index.js';
+import { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from '../src/index.js';
 
 /** A scripted sender: answers each call from the list, recording what was sent where. */
 function scripted(answers: Array<AttemptResponse | ((url: string) => AttemptResponse)>) {
@@ -33,7 +33,7 @@ function target(delivery: Parameters<typeof resolveDelivery>[0], dls = true): Su
   };
 }
 
-const deps = (sender: EventSender, handleReply = async () => {}) => ({ sender, handleReply, now: () => 1000, logger: noopLogger });
+const deps = (sender: EventSender, handleReply: DispatcherDeps['handleReply'] = async () => {}): DispatcherDeps => ({ sender, handleReply, now: () => 1000, logger: noopLogger });
 
 test('success: the subscriber gets the event without the TTL, with Prefer: reply and Kn-Namespace', async () => {
   const { sender, calls } = scripted([ok()]);

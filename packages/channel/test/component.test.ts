@@ -1,7 +1,8 @@
 // The channel component in-process: real HTTP on loopback, the SQLite store in memory.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { post, runYaml, sink, until } from './helpers.js';
+import { startSubscriber, waitFor } from '@sluice/testing';
+import { post, runYaml } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -28,8 +29,8 @@ ${body}---
 `;
 
 test('a subscription delivers the event unchanged; its reply goes to spec.reply', async () => {
-  const replies = await sink();
-  const subscriber = await sink((hit) => ({
+  const replies = await startSubscriber();
+  const subscriber = await startSubscriber((hit) => ({
     status: 200,
     headers: { 'ce-specversion': '1.0', 'ce-id': `re-${String(hit.event?.attributes['id'])}`, 'ce-source': '/transformer', 'ce-type': 'transformed', 'content-type': 'text/plain' },
     body: 'TRANSFORMED',
@@ -37,8 +38,8 @@ test('a subscription delivers the event unchanged; its reply goes to spec.reply'
   const { runtime, stop } = await runYaml(imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n`));
   cleanups.push(stop, replies.close, subscriber.close);
   assert.equal(await post(`${runtime.url}/channels/default/c`, 'e1', '{"a":1}', { 'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }), 202);
-  await until(() => replies.hits.length === 1, 'the reply');
-  const got = subscriber.hits[0]!;
+  await waitFor(() => replies.received.length === 1, 'the reply', 5000);
+  const got = subscriber.received[0]!;
   assert.deepEqual(got.event!.attributes, {
     specversion: '1.0',
     id: 'e1',
@@ -49,22 +50,22 @@ test('a subscription delivers the event unchanged; its reply goes to spec.reply'
   });
   assert.equal(got.event!.data!.toString(), '{"a":1}');
   assert.equal(got.headers['prefer'], 'reply');
-  assert.equal(replies.hits[0]!.event!.attributes['id'], 're-e1');
-  assert.equal(replies.hits[0]!.event!.data!.toString(), 'TRANSFORMED');
+  assert.equal(replies.received[0]!.event!.attributes['id'], 're-e1');
+  assert.equal(replies.received[0]!.event!.data!.toString(), 'TRANSFORMED');
 });
 
 test('a failing reply destination fails the delivery: retried, then dead-lettered naming the reply URL', async () => {
-  const replies = await sink(() => ({ status: 503, body: 'reply store down' }));
-  const dls = await sink();
-  const subscriber = await sink(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/s', 'ce-type': 't' } }));
+  const replies = await startSubscriber(() => ({ status: 503, body: 'reply store down' }));
+  const dls = await startSubscriber();
+  const subscriber = await startSubscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/s', 'ce-type': 't' } }));
   const { runtime, stop } = await runYaml(
     imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n  delivery:\n    retry: 1\n    backoffDelay: PT0.01S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
   );
   cleanups.push(stop, replies.close, dls.close, subscriber.close);
   await post(`${runtime.url}/channels/default/c`, 'e1');
-  await until(() => dls.hits.length === 1, 'the dead-letter event');
-  assert.equal(subscriber.hits.length, 2, 'the original delivery is retried');
-  const e = dls.hits[0]!.event!;
+  await waitFor(() => dls.received.length === 1, 'the dead-letter event', 5000);
+  assert.equal(subscriber.received.length, 2, 'the original delivery is retried');
+  const e = dls.received[0]!.event!;
   assert.equal(e.attributes['id'], 'e1');
   assert.equal(e.attributes['knativeerrordest'], replies.url);
   assert.equal(e.attributes['knativeerrorcode'], '503');
@@ -72,7 +73,7 @@ test('a failing reply destination fails the delivery: retried, then dead-lettere
 });
 
 test('a subscription without subscriber forwards to its reply; a Trigger can deliver to a channel by ref', async () => {
-  const out = await sink();
+  const out = await startSubscriber();
   const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
@@ -94,9 +95,9 @@ ${imc('c')}${sub('forward', 'c', `  reply:\n    uri: ${out.url}\n`)}`;
   const { runtime, stop } = await runYaml(yaml);
   cleanups.push(stop, out.close);
   assert.equal(await post(`${runtime.url}/default/b`, 'e1'), 202);
-  await until(() => out.hits.length === 1, 'the forwarded event');
-  assert.equal(out.hits[0]!.event!.attributes['id'], 'e1');
-  assert.equal(out.hits[0]!.event!.attributes['knativebrokerttl'], undefined, 'the broker hop budget never leaves the broker');
+  await waitFor(() => out.received.length === 1, 'the forwarded event', 5000);
+  assert.equal(out.received[0]!.event!.attributes['id'], 'e1');
+  assert.equal(out.received[0]!.event!.attributes['knativebrokerttl'], undefined, 'the broker hop budget never leaves the broker');
 });
 
 test('unknown channel 404, bad path 400, GET 405; a channel without subscriptions accepts and drops', async () => {

@@ -4,56 +4,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import kafkajs from 'kafkajs';
 import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { noopLogger } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
 import type { EventStore } from '@sluice/store';
-import { requireService } from '../../../test/services/index.js';
+import { requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
 import { KafkaSourceComponent } from '../src/kafka-source.js';
 import type { KafkaSource } from '../src/kafka-source-types.js';
 
+/** A recording subscriber that answers each request with the status `respond` gives. */
+const sinkAnswering = (respond: (h: Received) => number) => startSubscriber((h) => ({ status: respond(h) }));
+
 const { Kafka, logLevel, Partitioners } = kafkajs;
-
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-  status?: number;
-}
-
-async function sink(respond: (h: Hit) => number): Promise<{ url: string; hits: Hit[]; close: () => Promise<void> }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const hit: Hit = { headers: req.headers, body: Buffer.concat(chunks).toString() };
-      hits.push(hit);
-      hit.status = respond(hit);
-      res.writeHead(hit.status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    hits,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const sender = new UndiciSender();
 after(() => sender.close());
@@ -64,7 +27,9 @@ const ctx: RuntimeContext = {
   store: {} as EventStore,
   logger: noopLogger,
   now: Date.now,
+  maxBodyBytes: 1024 * 1024,
   route: () => undefined,
+  reportStatus: () => undefined,
 };
 
 function source(brokers: string, topic: string, group: string, spec: Partial<KafkaSource['spec']>, sinkUrl: string): KafkaSource {
@@ -95,7 +60,7 @@ async function setup(t: { name: string }, brokers: string, partitions: number, r
   return { topic, group, committed, ends, close: () => admin.disconnect(), name: t.name };
 }
 
-const idOf = (h: Hit): string => String(h.headers['ce-id']);
+const idOf = (h: Received): string => String(h.headers['ce-id']);
 
 test('ordered: a sink that fails then recovers gets every record, in order per partition; offsets committed to the end', async (t) => {
   const brokers = requireService(t, 'kafka');
@@ -105,23 +70,23 @@ test('ordered: a sink that fails then recovers gets every record, in order per p
   t.after(k.close);
   // Down for the first 1.5 s after the first delivery attempt, then up.
   let failUntil = 0;
-  const s = await sink(() => {
+  const s = await sinkAnswering(() => {
     if (failUntil === 0) failUntil = Date.now() + 1500;
     return Date.now() < failUntil ? 503 : 202;
   });
   t.after(s.close);
   const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { delivery: { retry: 1, backoffDelay: 'PT0.05S' } }, s.url), { pauseMs: { initial: 100, max: 200 } });
   await c.start(ctx);
-  await until('30 distinct records', () => new Set(s.hits.filter((h) => h.status === 202).map(idOf)).size === 30);
-  await until('offsets committed to the end', async () => {
+  await waitFor(() => new Set(s.received.filter((h) => h.status === 202).map(idOf)).size === 30, '30 distinct records', 30_000);
+  await waitFor(async () => {
     const [c1, e] = [await k.committed(), await k.ends()];
     return [...e].every(([p, high]) => c1.get(p) === high);
-  });
+  }, 'offsets committed to the end', 30_000);
   await c.stop();
-  assert.ok(s.hits.filter((h) => h.headers['ce-id'] !== undefined).length > 30, 'the first attempts were refused and retried');
+  assert.ok(s.received.filter((h) => h.headers['ce-id'] !== undefined).length > 30, 'the first attempts were refused and retried');
   // Per partition, the accepted deliveries are every offset once, in order (ordered = one at a time).
   const accepted = new Map<number, number[]>();
-  for (const h of s.hits.filter((x) => x.status === 202)) {
+  for (const h of s.received.filter((x) => x.status === 202)) {
     const [, p, o] = /^partition:(\d+)\/offset:(\d+)$/.exec(idOf(h))!;
     accepted.set(Number(p), [...(accepted.get(Number(p)) ?? []), Number(o)]);
   }
@@ -134,20 +99,20 @@ test('unordered: the commit point waits for a record the sink keeps refusing; ev
   const k = await setup(t, brokers, 1, Array.from({ length: 20 }, (_, i) => ({ key: 'same', value: `v${i}` })));
   t.after(k.close);
   let refuse = true;
-  const s = await sink((h) => (refuse && idOf(h) === 'partition:0/offset:3' ? 503 : 202));
+  const s = await sinkAnswering((h) => (refuse && idOf(h) === 'partition:0/offset:3' ? 503 : 202));
   t.after(s.close);
   const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { ordering: 'unordered' }, s.url), { maxInFlightPerPartition: 5, pauseMs: { initial: 100, max: 200 } });
   await c.start(ctx);
-  await until('records 0..7 seen and offset 3 refused twice', () => {
-    const ids = new Set(s.hits.map(idOf));
-    return [0, 1, 2, 4, 5, 6, 7].every((o) => ids.has(`partition:0/offset:${o}`)) && s.hits.filter((h) => idOf(h) === 'partition:0/offset:3').length >= 2;
-  });
+  await waitFor(() => {
+    const ids = new Set(s.received.map(idOf));
+    return [0, 1, 2, 4, 5, 6, 7].every((o) => ids.has(`partition:0/offset:${o}`)) && s.received.filter((h) => idOf(h) === 'partition:0/offset:3').length >= 2;
+  }, 'records 0..7 seen and offset 3 refused twice', 30_000);
   await new Promise((r) => setTimeout(r, 1500)); // longer than the auto-commit interval
   assert.equal((await k.committed()).get(0), '3', 'committed up to the refused record, not past it');
-  assert.ok(!s.hits.some((h) => Number(/offset:(\d+)/.exec(idOf(h))![1]) >= 8), 'never more than 5 records beyond the commit point');
+  assert.ok(!s.received.some((h) => Number(/offset:(\d+)/.exec(idOf(h))![1]) >= 8), 'never more than 5 records beyond the commit point');
   refuse = false;
-  await until('all 20 delivered', () => new Set(s.hits.map(idOf)).size === 20);
-  await until('committed to the end', async () => (await k.committed()).get(0) === '20');
+  await waitFor(() => new Set(s.received.map(idOf)).size === 20, 'all 20 delivered', 30_000);
+  await waitFor(async () => (await k.committed()).get(0) === '20', 'committed to the end', 30_000);
   await c.stop();
 });
 
@@ -156,21 +121,21 @@ test('dead-letter sink: refused records go there with the error extensions and a
   if (!brokers) return;
   const k = await setup(t, brokers, 1, Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `v${i}` })));
   t.after(k.close);
-  const s = await sink(() => 400);
+  const s = await sinkAnswering(() => 400);
   t.after(s.close);
   let dlsUp = false;
-  const dls = await sink(() => (dlsUp ? 202 : 503));
+  const dls = await sinkAnswering(() => (dlsUp ? 202 : 503));
   t.after(dls.close);
   const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { delivery: { retry: 2, backoffDelay: 'PT0.01S', deadLetterSink: { uri: dls.url } } }, s.url), { pauseMs: { initial: 100, max: 200 } });
   await c.start(ctx);
-  await until('the DLS refused the first record a few times', () => dls.hits.length >= 6);
-  assert.equal(s.hits.filter((h) => idOf(h) === 'partition:0/offset:0').length >= 2, true, 'a 400 is not retried, but the record comes back after the pause');
+  await waitFor(() => dls.received.length >= 6, 'the DLS refused the first record a few times', 30_000);
+  assert.equal(s.received.filter((h) => idOf(h) === 'partition:0/offset:0').length >= 2, true, 'a 400 is not retried, but the record comes back after the pause');
   assert.equal((await k.committed()).get(0), '-1', 'nothing committed while neither sink takes the record');
   dlsUp = true;
-  await until('committed to the end', async () => (await k.committed()).get(0) === '5');
+  await waitFor(async () => (await k.committed()).get(0) === '5', 'committed to the end', 30_000);
   await c.stop();
-  const delivered = dls.hits.filter((h, i) => dls.hits.findIndex((x) => idOf(x) === idOf(h)) === i);
-  assert.equal(new Set(dls.hits.map(idOf)).size, 5);
+  const delivered = dls.received.filter((h, i) => dls.received.findIndex((x) => idOf(x) === idOf(h)) === i);
+  assert.equal(new Set(dls.received.map(idOf)).size, 5);
   for (const h of delivered) {
     assert.equal(h.headers['ce-knativeerrorcode'], '400');
     assert.equal(h.headers['ce-knativeerrordest'], s.url);

@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { isSluiceError, type CloudEvent } from '@sluice/core';
 import type { LogRecord } from '@sluice/store';
-import { runStoreContract } from '../../store/test/contract.js';
-import { requireService } from '../../../test/services/index.js';
+import { requireService, runStoreContract, waitFor } from '@sluice/testing';
 import { KafkaEventStore, type KafkaEventStoreOptions } from '../src/index.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -27,14 +26,6 @@ const ev = (id: string, extra: Record<string, string | number | boolean> = {}, d
   attributes: { specversion: '1.0', id, source: '/kafka-test', type: 'test', ...extra },
   data: data ?? undefined,
 });
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 if (brokers.length > 0) {
   runStoreContract('kafka', async () => {
@@ -64,7 +55,7 @@ test('[kafka] records are binary-mode CloudEvents: ce_ headers, content-type, pa
       got.push({ key: message.key?.toString(), value: message.value?.toString() ?? '', headers });
     },
   });
-  await waitFor(() => got.length === 1, 'the record');
+  await waitFor(() => got.length === 1, 'the record', 15_000);
   await consumer.disconnect();
   const r = got[0]!;
   assert.equal(r.key, 'pk-1');
@@ -85,7 +76,7 @@ test('[kafka] records are binary-mode CloudEvents: ce_ headers, content-type, pa
   });
   await late.retainGroups('log', ['typed']);
   await late.append('log', [ev('2', { knativebrokerttl: 254, flag: false }, null)]);
-  await waitFor(() => seen.length === 1, 'typed record');
+  await waitFor(() => seen.length === 1, 'typed record', 15_000);
   assert.equal(seen[0]!.event.attributes['knativebrokerttl'], 254);
   assert.equal(seen[0]!.event.attributes['flag'], false);
   assert.equal(seen[0]!.event.data, undefined);
@@ -117,7 +108,7 @@ test('[kafka] two stores in one group split the partitions, and every event is h
   await admin.disconnect();
   const ids = Array.from({ length: 400 }, (_, i) => String(i));
   await Promise.all([a.append('log', ids.slice(0, 200).map((id) => ev(id))), b.append('log', ids.slice(200).map((id) => ev(id)))]);
-  await waitFor(() => byStore['a']!.length + byStore['b']!.length >= 400, 'all deliveries');
+  await waitFor(() => byStore['a']!.length + byStore['b']!.length >= 400, 'all deliveries', 15_000);
   await new Promise((r) => setTimeout(r, 300));
   const all = [...byStore['a']!, ...byStore['b']!].sort();
   assert.deepEqual(all, [...ids].sort(), 'each event exactly once');
@@ -143,9 +134,9 @@ test('[kafka] a failing record does not hold back its partition: later records a
   });
   await store.retainGroups('log', ['g']);
   await store.append('log', [ev('bad'), ...Array.from({ length: 20 }, (_, i) => ev(`ok${i}`))]);
-  await waitFor(() => delivered.filter((d) => d.startsWith('ok')).length === 20, 'the later records');
+  await waitFor(() => delivered.filter((d) => d.startsWith('ok')).length === 20, 'the later records', 15_000);
   assert.ok(!delivered.includes('bad@3'), 'the later records did not wait for the retries');
-  await waitFor(() => delivered.includes('bad@3'), 'the last retry');
+  await waitFor(() => delivered.includes('bad@3'), 'the last retry', 15_000);
   assert.equal(failures, 3);
   await new Promise((r) => setTimeout(r, 200)); // let the retry topic's offset commit
   assert.equal((await store.refreshStats('log')).retrying, 0);
@@ -164,7 +155,7 @@ test('[kafka] a dead-letter sink that keeps failing is never committed past, acr
   });
   await store.retainGroups('log', ['g']);
   await store.append('log', [ev('x')]);
-  await waitFor(() => attempts.length >= 4, 'several failing attempts');
+  await waitFor(() => attempts.length >= 4, 'several failing attempts', 15_000);
   await store.close();
   const before = attempts.length;
   store = storeFor(prefix, { topics: { partitions: 1 } });
@@ -173,7 +164,7 @@ test('[kafka] a dead-letter sink that keeps failing is never committed past, acr
     after.push(r);
     return { kind: 'done' }; // the sink recovered
   });
-  await waitFor(() => after.length >= 1, 'the pending dead-letter attempt after the restart');
+  await waitFor(() => after.length >= 1, 'the pending dead-letter attempt after the restart', 15_000);
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(after.length, 1, `exactly the one pending attempt comes back (${after.map((r) => r.attempt).join(',')})`);
   assert.ok(after[0]!.attempt >= before - 1, `attempt number kept (${after[0]!.attempt} after ${before} attempts)`);
@@ -209,7 +200,7 @@ test('[kafka] ordered consumption is one record at a time per partition, retries
   const events: CloudEvent[] = [];
   for (let n = 0; n < 30; n++) for (const k of ['k0', 'k1', 'k2', 'k3', 'k4']) events.push(ev(`${k}-${n}`, { partitionkey: k, seq: String(n) }));
   await store.append('log', events);
-  await waitFor(() => [...seen.values()].reduce((a, l) => a + l.length, 0) === 150, 'all ordered deliveries');
+  await waitFor(() => [...seen.values()].reduce((a, l) => a + l.length, 0) === 150, 'all ordered deliveries', 15_000);
   for (const [k, list] of seen) assert.deepEqual(list, Array.from({ length: 30 }, (_, i) => i), `order of ${k}`);
   assert.equal(overlap, false);
   await store.close();
@@ -254,7 +245,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   });
   await ok.retainGroups('log', ['g']);
   await ok.append('log', [ev('e1')]);
-  await waitFor(() => got.length === 1, 'delivery from the external topic');
+  await waitFor(() => got.length === 1, 'delivery from the external topic', 15_000);
   await ok.close();
 });
 
@@ -274,7 +265,7 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
   await store.append('log', Array.from({ length: 10 }, (_, i) => ev(String(i))));
   assert.equal((await store.refreshStats('log')).backlog, 10);
   release();
-  await waitFor(() => handled === 10, 'all handled');
+  await waitFor(() => handled === 10, 'all handled', 15_000);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal((await store.refreshStats('log')).backlog, 0);
   await store.close();

@@ -5,54 +5,17 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { noopLogger } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
 import type { EventStore } from '@sluice/store';
-import { requireService } from '../../../test/services/index.js';
+import { requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
 import { CloudPubSubSourceComponent } from '../src/pubsub-source.js';
 import type { CloudPubSubSource } from '../src/pubsub-source-types.js';
 
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-  status?: number;
-}
-
-async function sink(respond: (h: Hit) => number): Promise<{ url: string; hits: Hit[]; close: () => Promise<void> }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const hit: Hit = { headers: req.headers, body: Buffer.concat(chunks).toString() };
-      hits.push(hit);
-      hit.status = respond(hit);
-      res.writeHead(hit.status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    hits,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** A recording subscriber that answers each request with the status `respond` gives. */
+const sinkAnswering = (respond: (h: Received) => number) => startSubscriber((h) => ({ status: respond(h) }));
 
 const sender = new UndiciSender();
 after(() => sender.close());
@@ -63,7 +26,9 @@ const ctx: RuntimeContext = {
   store: {} as EventStore,
   logger: noopLogger,
   now: Date.now,
+  maxBodyBytes: 1024 * 1024,
   route: () => undefined,
+  reportStatus: () => undefined,
 };
 const PROJECT = 'sluice-it';
 
@@ -96,7 +61,7 @@ test('creates its subscription, sends messagePublished events, acks what the sin
   if (!host) return;
   const p = await setup(host);
   t.after(p.close);
-  const s = await sink(() => 202);
+  const s = await sinkAnswering(() => 202);
   t.after(s.close);
   const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url, { ackDeadline: '20s', retainAckedMessages: true, retentionDuration: '1h', ceOverrides: { extensions: { team: 'a' } } }), { env: { PUBSUB_EMULATOR_HOST: host } });
   await c.start(ctx);
@@ -107,19 +72,19 @@ test('creates its subscription, sends messagePublished events, acks what the sin
   assert.equal(Number(meta.messageRetentionDuration?.seconds), 3600);
   const ids = [];
   for (let i = 0; i < 10; i++) ids.push(await p.topic.publishMessage({ data: Buffer.from(`m${i}`), attributes: { n: String(i) } }));
-  await until('10 deliveries', () => s.hits.length >= 10);
+  await waitFor(() => s.received.length >= 10, '10 deliveries', 30_000);
   await c.stop();
-  const h = s.hits[0]!;
+  const h = s.received[0]!;
   assert.equal(h.headers['ce-type'], 'google.cloud.pubsub.topic.v1.messagePublished');
   assert.equal(h.headers['ce-source'], `//pubsub.googleapis.com/projects/${PROJECT}/topics/${p.topic.name.split('/').pop()}`);
   assert.equal(h.headers['ce-team'], 'a');
   assert.equal(h.headers['content-type'], 'application/json');
-  const body = JSON.parse(h.body) as { subscription: string; message: { messageId: string; data: string; attributes: Record<string, string>; publishTime: string } };
+  const body = JSON.parse(h.body.toString()) as { subscription: string; message: { messageId: string; data: string; attributes: Record<string, string>; publishTime: string } };
   assert.equal(body.subscription, c.subscriptionId);
   assert.equal(body.message.messageId, h.headers['ce-id']);
   assert.equal(body.message.publishTime, h.headers['ce-time']);
   assert.equal(Buffer.from(body.message.data, 'base64').toString(), `m${body.message.attributes['n']}`);
-  assert.deepEqual(new Set(s.hits.map((x) => x.headers['ce-id'])), new Set(ids));
+  assert.deepEqual(new Set(s.received.map((x) => x.headers['ce-id'])), new Set(ids));
   assert.deepEqual(await drain(p.pubsub, c.subscriptionId, 1500), [], 'everything was acked');
 });
 
@@ -129,16 +94,16 @@ test('a sink that refuses, then recovers: messages are nacked and redelivered, n
   const p = await setup(host);
   t.after(p.close);
   let up = false;
-  const s = await sink(() => (up ? 202 : 503));
+  const s = await sinkAnswering(() => (up ? 202 : 503));
   t.after(s.close);
   const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url), { env: { PUBSUB_EMULATOR_HOST: host }, nackDelayMs: { initial: 50, max: 200 }, maxMessages: 5 });
   await c.start(ctx);
   const ids = new Set<string>();
   for (let i = 0; i < 20; i++) ids.add(await p.topic.publishMessage({ data: Buffer.from(`m${i}`) }));
-  await until('several refusals', () => s.hits.length >= 15);
+  await waitFor(() => s.received.length >= 15, 'several refusals', 30_000);
   up = true;
-  const accepted = (): Set<string> => new Set(s.hits.filter((h) => h.status === 202).map((h) => String(h.headers['ce-id'])));
-  await until('all 20 delivered after recovery', () => [...ids].every((id) => accepted().has(id)));
+  const accepted = (): Set<string> => new Set(s.received.filter((h) => h.status === 202).map((h) => String(h.headers['ce-id'])));
+  await waitFor(() => [...ids].every((id) => accepted().has(id)), 'all 20 delivered after recovery', 30_000);
   await c.stop();
   assert.deepEqual(await drain(p.pubsub, c.subscriptionId, 1500), [], 'everything was acked after delivery');
 });
@@ -148,7 +113,7 @@ test('a restarted source reuses its subscription: messages published while it wa
   if (!host) return;
   const p = await setup(host);
   t.after(p.close);
-  const s = await sink(() => 202);
+  const s = await sinkAnswering(() => 202);
   t.after(s.close);
   const topicId = p.topic.name.split('/').pop()!;
   const first = new CloudPubSubSourceComponent(source(p.name, topicId, s.url), { env: { PUBSUB_EMULATOR_HOST: host } });
@@ -158,7 +123,7 @@ test('a restarted source reuses its subscription: messages published while it wa
   for (let i = 0; i < 5; i++) ids.add(await p.topic.publishMessage({ data: Buffer.from(`while-down-${i}`) }));
   const second = new CloudPubSubSourceComponent(source(p.name, topicId, s.url, { ackDeadline: '45s' }), { env: { PUBSUB_EMULATOR_HOST: host } });
   await second.start(ctx);
-  await until('the 5 messages', () => ids.size === new Set(s.hits.map((h) => String(h.headers['ce-id']))).size);
+  await waitFor(() => ids.size === new Set(s.received.map((h) => String(h.headers['ce-id']))).size, 'the 5 messages', 30_000);
   const [meta] = await p.pubsub.subscription(second.subscriptionId).getMetadata();
   assert.equal(meta.ackDeadlineSeconds, 45, 'settings follow the spec');
   await second.stop();

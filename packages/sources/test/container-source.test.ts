@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ContainerSourceComponent, checkContainerSource, containerEnvironment, expandVariables, type ContainerSource } from '../src/container-source.js';
 import { engineProcessSpec } from '../src/container-engine.js';
 import { bindingVariables } from '../src/sink-binding.js';
-import { captureLogger, startRuntimeStub, startSink, waitFor } from './helpers.js';
+import { startSubscriber, waitFor } from '@sluice/testing';
+import { captureLogger, startRuntimeStub } from './helpers.js';
 
 function cs(containers: ContainerSource['spec']['template']['spec']['containers'], annotations?: Record<string, string>): ContainerSource {
   return {
@@ -68,7 +69,7 @@ test('container engine command line: host network, env by name only, entrypoint 
 });
 
 test('ContainerSourceComponent runs the command with the binding and stops it', async (t) => {
-  const sink = await startSink();
+  const sink = await startSubscriber();
   const logger = captureLogger();
   const rt = await startRuntimeStub(logger);
   t.after(async () => {
@@ -85,10 +86,10 @@ test('ContainerSourceComponent runs the command with the binding and stops it', 
       ],
     },
   ]);
-  src.spec.sink = { uri: sink.url + '/in' };
+  src.spec.sink = { uri: new URL('in', sink.url).toString() };
   const c = new ContainerSourceComponent(src);
   await c.start(rt.ctx);
-  await waitFor(() => sink.received.length === 1, 5000, 'the child to post');
+  await waitFor(() => sink.received.length === 1, 'the child to post', 5000);
   const r = sink.received[0]!;
   assert.equal(r.url, '/in');
   assert.equal(r.headers['x-overrides'], '{"extensions":{"team":"a"}}');

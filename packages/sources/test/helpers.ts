@@ -1,5 +1,6 @@
 // Test collaborators: a manual clock and timers, a capturing logger, and a real HTTP server standing in for the
-// runtime's (routes + resolver + sender), so sources are tested over real sockets without a whole runtime.
+// runtime's (routes + resolver + sender), so sources are tested over real sockets without a whole runtime. Sinks and
+// polling come from @sluice/testing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@sluice/core';
@@ -78,40 +79,6 @@ export function captureLogger(lines: LogLine[] = [], bindings: Record<string, un
   };
 }
 
-/** A received HTTP request. */
-export interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-}
-
-/** A real HTTP server on port 0 that records requests and answers with `respond`. */
-export async function startSink(respond: (r: Received) => { status: number; body?: string } = () => ({ status: 202 })): Promise<{
-  url: string;
-  received: Received[];
-  close(): Promise<void>;
-}> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      received.push(r);
-      const { status, body } = respond(r);
-      res.writeHead(status, body ? { 'content-type': 'text/plain' } : {});
-      res.end(body);
-    });
-  });
-  const url = await listen(server);
-  return {
-    url,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => undefined),
-  };
-}
-
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -142,6 +109,7 @@ export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeCo
       if (routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
       routes.set(prefix, handler);
     },
+    reportStatus: () => undefined,
   };
   return {
     ctx,
@@ -151,13 +119,4 @@ export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeCo
       await sender.close();
     },
   };
-}
-
-/** Polls `cond` until true, failing after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

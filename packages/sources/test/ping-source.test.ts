@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSluiceError, validateEvent } from '@sluice/core';
 import { PING_EVENT_TYPE, PingSourceComponent, checkPingSpec, makePingEvent, type PingSource, type PingSourceSpec } from '../src/ping-source.js';
-import { ManualTime, captureLogger, startRuntimeStub, startSink, waitFor } from './helpers.js';
+import { startSubscriber, waitFor } from '@sluice/testing';
+import { ManualTime, captureLogger, startRuntimeStub } from './helpers.js';
 
 function source(spec: Partial<PingSourceSpec>, namespace?: string): PingSource {
   return {
@@ -69,7 +70,7 @@ test('checkPingSpec: Knative validation rules', () => {
 
 test('PingSourceComponent sends one event per tick to the resolved sink, with retries on 503', async (t) => {
   let calls = 0;
-  const sink = await startSink(() => (++calls === 1 ? { status: 503 } : { status: 202 }));
+  const sink = await startSubscriber(() => (++calls === 1 ? { status: 503 } : { status: 202 }));
   const logger = captureLogger();
   const rt = await startRuntimeStub(logger);
   t.after(async () => {
@@ -84,7 +85,7 @@ test('PingSourceComponent sends one event per tick to the resolved sink, with re
   await c.start(rt.ctx);
   assert.equal(c.name, 'PingSource default/ping');
   time.advanceTo(T + 60_000);
-  await waitFor(() => sink.received.length === 2, 5000, 'the retry');
+  await waitFor(() => sink.received.length === 2, 'the retry', 5000);
   await c.stop();
   assert.equal(sink.received.length, 2);
   const r = sink.received[1]!;
@@ -98,7 +99,7 @@ test('PingSourceComponent sends one event per tick to the resolved sink, with re
 });
 
 test('a refusing sink gets one clear log line with status, body and event id', async (t) => {
-  const sink = await startSink(() => ({ status: 400, body: 'bad event: no thanks' }));
+  const sink = await startSubscriber(() => ({ status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad event: no thanks' }));
   const logger = captureLogger();
   const rt = await startRuntimeStub(logger);
   t.after(async () => {
@@ -122,7 +123,7 @@ test('a refusing sink gets one clear log line with status, body and event id', a
 });
 
 test('stop() ends retries early and an invalid schedule is a typed error', async (t) => {
-  const sink = await startSink(() => ({ status: 503 }));
+  const sink = await startSubscriber(() => ({ status: 503 }));
   const rt = await startRuntimeStub(captureLogger());
   t.after(async () => {
     await rt.close();
@@ -134,7 +135,7 @@ test('stop() ends retries early and an invalid schedule is a typed error', async
   const c = new PingSourceComponent(src, { now: time.clock, timers: time });
   await c.start(rt.ctx);
   time.advanceTo(T + 60_000);
-  await waitFor(() => sink.received.length >= 1);
+  await waitFor(() => sink.received.length >= 1, 'condition', 5000);
   const started = Date.now();
   await c.stop();
   assert.ok(Date.now() - started < 1000, 'did not sit through 5 retries');

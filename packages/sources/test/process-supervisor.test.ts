@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProcessSupervisor } from '../src/process-supervisor.js';
-import { ManualTime, captureLogger, waitFor } from './helpers.js';
+import { waitFor } from '@sluice/testing';
+import { ManualTime, captureLogger } from './helpers.js';
 
 const node = process.execPath;
 const env = { PATH: process.env['PATH'] ?? '' };
@@ -17,7 +18,7 @@ test('a crashing process is restarted with exponential backoff, on the injected 
   sup.start();
   const delays: number[] = [];
   for (let i = 0; i < 4; i++) {
-    await waitFor(() => time.pending().length === 1, 5000, `exit ${i + 1}`);
+    await waitFor(() => time.pending().length === 1, `exit ${i + 1}`, 5000);
     const timer = time.pending()[0]!;
     delays.push(timer.ms);
     time.advanceTo(timer.at); // fires the restart
@@ -37,9 +38,9 @@ test('a run longer than resetAfterMs resets the backoff', async (t) => {
   );
   t.after(() => sup.stop());
   sup.start();
-  await waitFor(() => time.pending().length === 1);
+  await waitFor(() => time.pending().length === 1, 'condition', 5000);
   time.advanceTo(time.pending()[0]!.at); // restart 2 after 100 ms
-  await waitFor(() => time.pending().length === 1);
+  await waitFor(() => time.pending().length === 1, 'condition', 5000);
   assert.equal(time.pending()[0]!.ms, 200);
   // The third run "lasts" 5 s on the injected clock before it exits.
   const timer = time.pending()[0]!;
@@ -47,9 +48,9 @@ test('a run longer than resetAfterMs resets the backoff', async (t) => {
   time.now = timer.at;
   const startedBefore = sup.starts;
   timer.fn();
-  await waitFor(() => sup.starts === startedBefore + 1);
+  await waitFor(() => sup.starts === startedBefore + 1, 'condition', 5000);
   time.now += 5000;
-  await waitFor(() => time.pending().length === 1);
+  await waitFor(() => time.pending().length === 1, 'condition', 5000);
   assert.equal(time.pending()[0]!.ms, 100);
 });
 
@@ -59,7 +60,7 @@ test('spawn failures are retried like crashes', async (t) => {
   const sup = new ProcessSupervisor({ command: '/nonexistent/program', args: [], env }, { logger, timers: time, now: time.clock });
   t.after(() => sup.stop());
   sup.start();
-  await waitFor(() => time.pending().length === 1);
+  await waitFor(() => time.pending().length === 1, 'condition', 5000);
   assert.match(logger.lines.find((l) => l.level === 'warn')!.msg!, /could not start: spawn \/nonexistent\/program ENOENT; restarting in 1000 ms/);
 });
 
@@ -71,7 +72,7 @@ test('stop sends SIGTERM and waits for the exit; no restart follows', async () =
     { logger, timers: time, now: time.clock },
   );
   sup.start();
-  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'));
+  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'), 'condition', 5000);
   const pid = sup.pid!;
   await sup.stop();
   assert.ok(logger.lines.some((l) => l.msg === 'bye'), 'the child handled SIGTERM');
@@ -86,7 +87,7 @@ test('a child that ignores SIGTERM is killed after the grace period', async () =
     { logger, stopGraceMs: 300 },
   );
   sup.start();
-  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'));
+  await waitFor(() => logger.lines.some((l) => l.msg === 'ready'), 'condition', 5000);
   const started = Date.now();
   await sup.stop();
   assert.ok(Date.now() - started >= 250);
@@ -101,7 +102,7 @@ test('the whole process group stops: a shell and its children', async () => {
     { logger, stopGraceMs: 2000 },
   );
   sup.start();
-  await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')));
+  await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')), 'condition', 5000);
   const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
   await sup.stop();
   await waitFor(() => {
@@ -111,5 +112,5 @@ test('the whole process group stops: a shell and its children', async () => {
     } catch {
       return true;
     }
-  }, 3000, 'the grandchild to exit');
+  }, 'the grandchild to exit', 3000);
 });

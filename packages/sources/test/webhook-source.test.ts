@@ -13,7 +13,8 @@ import {
   type WebhookSource,
   type WebhookSourceSpec,
 } from '../src/webhook-source.js';
-import { captureLogger, startRuntimeStub, startSink, type Received } from './helpers.js';
+import { startSubscriber, type Received, type Reply } from '@sluice/testing';
+import { captureLogger, startRuntimeStub } from './helpers.js';
 
 function wh(spec: Partial<WebhookSourceSpec>, name = 'hook', annotations?: Record<string, string>): WebhookSource {
   return {
@@ -78,11 +79,11 @@ test('delivery id headers become the event id', () => {
 async function setup(
   t: import('node:test').TestContext,
   spec: Partial<WebhookSourceSpec>,
-  sinkRespond?: (r: Received) => { status: number; body?: string },
+  sinkRespond?: (r: Received) => Reply,
   annotations?: Record<string, string>,
   env: Record<string, string> = {},
 ) {
-  const sink = await startSink(sinkRespond);
+  const sink = await startSubscriber(sinkRespond);
   const logger = captureLogger();
   const rt = await startRuntimeStub(logger);
   const src = wh({ ...spec, sink: { uri: sink.url } }, 'hook', annotations);
@@ -179,7 +180,7 @@ test('405 for other methods, 404 for unknown webhooks, 413 over the body limit',
 
 test('a sink that refuses makes the webhook answer 502; one that is down, 503 with Retry-After', async (t) => {
   let status = 400;
-  const { sink, post, logger } = await setup(t, {}, () => ({ status, body: 'nope' }));
+  const { sink, post, logger } = await setup(t, {}, () => ({ status, headers: { 'content-type': 'text/plain' }, body: 'nope' }));
   const refused = await post('x', { 'x-github-delivery': 'd-7' });
   assert.equal(refused.status, 502);
   assert.deepEqual(refused.json, { error: { code: 'SLUICE_SINK_REFUSED', message: 'the sink refused the event', eventId: 'd-7', sinkStatus: 400 } });
@@ -202,7 +203,7 @@ test('extensions from the sub-path and query', async (t) => {
 });
 
 test('after stop, requests get 503 until the server closes', async (t) => {
-  const sink = await startSink();
+  const sink = await startSubscriber();
   const rt = await startRuntimeStub(captureLogger());
   t.after(async () => {
     await rt.close();

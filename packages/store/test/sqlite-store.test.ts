@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSluiceError } from '@sluice/core';
 import { SqliteEventStore } from '../src/index.js';
-import { runStoreContract } from './contract.js';
+import { runStoreContract } from '@sluice/testing';
 
 runStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));

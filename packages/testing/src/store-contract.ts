@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@sluice/core';
-import type { Disposition, EventStore, LogRecord } from '../src/index.js';
+import type { Disposition, EventStore, LogRecord } from '@sluice/store';
+import { waitFor } from './wait.js';
 
 /** A place that stores can be opened on, several times (to check what survives a restart). */
 export interface StoreEnvironment {
@@ -15,18 +16,6 @@ const ev = (id: string, extra: Record<string, string> = {}): CloudEvent => ({
   attributes: { specversion: '1.0', id, source: '/contract', type: 'test', ...extra },
   data: Buffer.from(`data-${id}`),
 });
-
-function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (predicate()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 const done: Disposition = { kind: 'done' };
 
