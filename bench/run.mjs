@@ -12,11 +12,19 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, phases: {} };
 
-/** `sluice run` with one broker and `triggers` triggers to `sinkUrl`; `url` is the broker's ingress. */
-async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n') {
+/**
+ * `sluice run` with one broker and `triggers` triggers to `sinkUrl`; `url` is the broker's ingress. With `transform`,
+ * each trigger's subscriber is an EventTransform that reshapes the event (JSONata) and sends it to the sink, so the
+ * same events reach the same sink with one in-process transform on the way.
+ */
+async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { transform = false } = {}) {
   let yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n${delivery}`;
+  if (transform) {
+    yaml += `---\napiVersion: eventing.knative.dev/v1alpha1\nkind: EventTransform\nmetadata:\n  name: reshape\nspec:\n  sink:\n    uri: ${sinkUrl}\n  jsonata:\n    expression: '$merge([$, {"type": "bench.transformed", "size": $length(data.data)}])'\n`;
+  }
+  const subscriber = transform ? '    ref:\n      kind: EventTransform\n      name: reshape\n' : `    uri: ${sinkUrl}\n`;
   for (let i = 0; i < triggers; i++) {
-    yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
+    yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n${subscriber}`;
   }
   const sluice = await startSluice({ yaml, stderr: 'inherit' });
   return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: () => sluice.stop() };
@@ -73,6 +81,11 @@ async function main() {
   const lat5k = await latencyPhase('sluice-1-trigger@5000/s', s, sink, 5000);
   await s.stop();
 
+  // 2b. The same trigger through an EventTransform (JSONata) that forwards to the same sink.
+  s = await startBroker(sinkUrl, 1, undefined, { transform: true });
+  const transformed = await throughputPhase('sluice-1-trigger-transform', s, sink, 1);
+  await s.stop();
+
   // 3. Ten matching triggers (fan-out).
   s = await startBroker(sinkUrl, 10);
   const ten = await throughputPhase('sluice-10-triggers', s, sink, 10);
@@ -92,9 +105,11 @@ async function main() {
   console.log('Throughput (closed loop, 64 connections, 1 KiB binary events)');
   console.log('| setup | ingress events/s | deliveries/s | vs forwarder | ingress p50/p99 ms | e2e p50/p99 ms | peak RSS MiB | non-202 |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
-  for (const [label, r] of [['bare Node forwarder (baseline)', base], ['Sluice, durable, 1 trigger', one], ['Sluice, durable, 10 triggers', ten]]) {
+  for (const [label, r] of [['bare Node forwarder (baseline)', base], ['Sluice, durable, 1 trigger', one], ['Sluice, durable, 1 trigger → EventTransform → sink', transformed], ['Sluice, durable, 10 triggers', ten]]) {
     console.log(`| ${label} | ${fmt(r.ingressPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.ingressPerSec / base.ingressPerSec, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${fmt(r.peakRssMiB)} | ${r.failedRequests} |`);
   }
+  results.phases.transformVsTrigger = transformed.deliveriesPerSec / one.deliveriesPerSec;
+  console.log(`\nEventTransform: deliveries/s through the transform vs the same trigger delivering untransformed: ${fmt(results.phases.transformVsTrigger, 2)}×`);
   console.log('\nLatency at a fixed 5,000 events/s (open loop, measured from the intended send time)');
   console.log('| setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | peak RSS MiB |');
   console.log('|---|--:|--:|--:|--:|');
@@ -144,6 +159,14 @@ async function main() {
   console.log('| library | ns per event | vs Sluice |');
   console.log('|---|--:|--:|');
   for (const r of metricsLibs) console.log(`| ${r.name} | ${fmt(r.nsPerEvent)} | ${fmt(r.nsPerEvent / metricsLibs.at(-1).nsPerEvent, 1)}× |`);
+
+  const { run: transformRun } = await import('./transform.mjs');
+  const jsonata = await transformRun();
+  results.phases.jsonata = jsonata;
+  console.log('\nEventTransform step in process (event → JSON → JSONata → validated event → structured body), 1 KiB event');
+  console.log('| expression | transforms/s | µs per event | JSON form + encode only, /s |');
+  console.log('|---|--:|--:|--:|');
+  for (const r of jsonata) console.log(`| \`${r.expression}\` | ${fmt(r.perSec)} | ${fmt(r.microsPerEvent, 1)} | ${fmt(r.codecOnlyPerSec)} |`);
 
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));

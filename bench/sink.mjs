@@ -1,5 +1,6 @@
 // Benchmark subscriber, run as its own process: answers 202 at once and measures end-to-end latency from the
-// `ce-benchts` header (send time, ms since epoch with fractions, set by the load generator on the same machine).
+// `ce-benchts` header (send time, ms since epoch with fractions, set by the load generator on the same machine), or
+// the `benchts` attribute of a structured-mode event (as an EventTransform forwards it).
 // Commands arrive over IPC: {cmd:'reset'}, {cmd:'stats'} → {count, distinct, firstAt, lastAt, latencies summary},
 // {cmd:'ids'} → {ids: [...distinct ce-ids]}, {cmd:'heal'} (a `hang` or `slow` sink starts answering at once).
 // Arguments: `hang` (never answer), `slow=MS` (answer after MS), `port=N` (listen on N instead of a free port).
@@ -18,7 +19,11 @@ const port = Number(args.find((a) => a.startsWith('port='))?.slice(5) ?? 0);
 let ids = new Set();
 
 const server = createServer((req, res) => {
-  req.on('data', () => {});
+  const structured = String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json');
+  const chunks = [];
+  req.on('data', (c) => {
+    if (structured) chunks.push(c);
+  });
   req.on('end', () => {
     if (hang) {
       count++;
@@ -26,11 +31,21 @@ const server = createServer((req, res) => {
     }
     const answer = () => {
       const now = origin + performance.now();
-      const ts = Number(req.headers['ce-benchts']);
+      let ts = Number(req.headers['ce-benchts']);
+      let id = req.headers['ce-id'];
+      if (structured) {
+        try {
+          const event = JSON.parse(Buffer.concat(chunks).toString());
+          ts = Number(event.benchts);
+          id = event.id;
+        } catch {
+          ts = NaN;
+        }
+      }
       if (count === 0) firstAt = now;
       lastAt = now;
       count++;
-      if (ids.size < 5_000_000) ids.add(req.headers['ce-id']);
+      if (ids.size < 5_000_000) ids.add(id);
       if (Number.isFinite(ts) && latencies.length < 2_000_000) latencies.push(now - ts);
       res.writeHead(202, { 'content-length': 0 });
       res.end();

@@ -2,7 +2,9 @@
 // examples are valid, and each invalid example is reported at its file:line:col.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from './harness.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from './harness.js';
 
 test('KafkaNamespaced: the example is valid; a ConfigMap of another namespace is an error at spec.config.namespace', async () => {
   const ok = await runCli(['validate', '-f', 'examples/kafka-broker/kafka-namespaced.yaml']);
@@ -14,4 +16,80 @@ test('KafkaNamespaced: the example is valid; a ConfigMap of another namespace is
     bad.stderr.trim().split('\n')[0],
     `examples/kafka-broker/invalid.yaml:23:16: Broker/default: a KafkaNamespaced broker's spec.config must be a ConfigMap in the broker's namespace "team-a", not "knative-eventing"`,
   );
+});
+
+test('EventTransform: the example is valid; an expression error is reported inside the block at its line and column', async () => {
+  const ok = await runCli(['validate', '-f', 'examples/event-transform/transform.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /6 resources valid/);
+  const bad = await runCli(['validate', '-f', 'examples/event-transform/invalid.yaml']);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr.trim().split('\n'), [
+    'examples/event-transform/invalid.yaml:12:17: EventTransform/broken: invalid JSONata expression: The symbol "]" cannot be used as a unary operator (JSONata S0211)',
+    'examples/event-transform/invalid.yaml:15:5: EventTransform/broken: reply is set without spec.sink (the reply transforms what the sink answers)',
+    '2 errors',
+  ]);
+});
+
+test('EventTransform is a Destination everywhere: source sink, dead-letter sink, Subscription subscriber and reply', async () => {
+  const dir = tempDir('sluice-kinds-validate-');
+  try {
+    const file = join(dir.path, 'all.yaml');
+    const ref = (name: string) => `\n    ref:\n      apiVersion: eventing.knative.dev/v1alpha1\n      kind: EventTransform\n      name: ${name}\n`;
+    writeFileSync(
+      file,
+      `apiVersion: eventing.knative.dev/v1alpha1
+kind: EventTransform
+metadata:
+  name: t
+spec:
+  jsonata:
+    expression: $
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+spec:
+  delivery:
+    deadLetterSink:${ref('t').replaceAll('\n    ', '\n      ')}---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: p
+spec:
+  schedule: "* * * * *"
+  sink:${ref('t')}---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: c
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: s
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: c
+  subscriber:${ref('t')}  reply:${ref('t')}---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: missing
+spec:
+  broker: default
+  subscriber:${ref('nope')}`,
+    );
+    const r = await runCli(['validate', '-f', file]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split('\n').map((l) => l.replace(file, 'all.yaml')), [
+      'all.yaml:68:13: Trigger/missing: EventTransform "default/nope" is not declared in the configuration',
+      '1 error',
+    ]);
+  } finally {
+    dir.remove();
+  }
 });

@@ -4,9 +4,10 @@ import { kafkaBrokerPlugin } from '@sluice/kafka-store';
 import type { SluicePlugin } from '@sluice/plugin';
 import { pubsubSourcePlugin } from '@sluice/pubsub-source';
 import { sourcesPlugin } from '@sluice/sources';
+import { transformPlugin } from '@sluice/transform';
 
 /**
  * Every plugin this build of `sluice` runs, in the order their checks and components apply. Add a package's plugin
  * here (and nowhere else) to make `sluice run` and `sluice validate` serve its kinds.
  */
-export const PLUGINS: readonly SluicePlugin[] = [sourcesPlugin, kafkaSourcePlugin, pubsubSourcePlugin, channelPlugin, kafkaBrokerPlugin];
+export const PLUGINS: readonly SluicePlugin[] = [sourcesPlugin, kafkaSourcePlugin, pubsubSourcePlugin, channelPlugin, kafkaBrokerPlugin, transformPlugin];

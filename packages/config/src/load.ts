@@ -32,6 +32,11 @@ export interface LoadedResource {
   readonly file: string;
   /** Position of the field at `path` (or of the document when the path does not exist). */
   position(path: readonly (string | number)[], atKey?: boolean): SourcePosition;
+  /**
+   * Position of the character at `offset` inside the string value at `path`: exact for one-line scalars and for
+   * literal block scalars (`|`), whose lines are the value's lines; the scalar's start for other multi-line forms.
+   */
+  positionInValue(path: readonly (string | number)[], offset: number): { line: number; col: number };
 }
 
 /** Where a node starts; `quoted` tells whether a scalar's text starts one column after the position. */
@@ -52,8 +57,8 @@ export interface SluiceConfig {
 export type SemanticCheck = (config: SluiceConfig, report: ReportFn) => void;
 
 /**
- * Reports an error at a field of a resource. `columnOffset` points inside a scalar (e.g. at the failing character of
- * a CESQL expression), counted from the scalar's first character after any opening quote.
+ * Reports an error at a field of a resource. `columnOffset` points inside a string value (e.g. at the failing
+ * character of a CESQL or JSONata expression), counted in the value's characters; see `positionInValue`.
  */
 export type ReportFn = (resource: LoadedResource, path: readonly (string | number)[], message: string, code?: string, columnOffset?: number) => void;
 
@@ -82,23 +87,52 @@ export function expandPaths(paths: readonly string[]): string[] {
   return out;
 }
 
+/** The value node at `path` (as far as it exists) and the key node that names it. */
+function nodeAt(doc: Document, path: readonly (string | number)[]): { node: Node | null | undefined; keyNode: Node | undefined; complete: boolean } {
+  let node: Node | null | undefined = doc.contents as Node | null;
+  let keyNode: Node | undefined;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it: Pair) => (isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(seg));
+      if (!pair) return { node, keyNode, complete: false };
+      keyNode = pair.key as Node;
+      node = pair.value as Node | null;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg] as Node | null;
+      keyNode = undefined;
+    } else {
+      return { node, keyNode, complete: false };
+    }
+  }
+  return { node, keyNode, complete: true };
+}
+
+function makeValuePosition(doc: Document, lc: LineCounter, text: string, position: ReturnType<typeof makePosition>) {
+  return (path: readonly (string | number)[], offset: number): { line: number; col: number } => {
+    const { node, complete } = nodeAt(doc, path);
+    const start = position(path);
+    if (!complete || !isScalar(node) || typeof node.value !== 'string' || !node.range) return start;
+    const value = node.value;
+    const at = Math.max(0, Math.min(offset, value.length));
+    const lineIndex = value.slice(0, at).split('\n').length - 1;
+    const colInLine = at - (value.lastIndexOf('\n', at - 1) + 1);
+    if (node.type === 'BLOCK_LITERAL') {
+      // The header (`|`, `|-`, `|2`) ends its line; content line k is the k-th file line after it.
+      const headerEnd = text.indexOf('\n', node.range[0]);
+      if (headerEnd < 0) return start;
+      const firstLine = lc.linePos(headerEnd + 1).line;
+      const lines = text.slice(headerEnd + 1, node.range[1]).split('\n');
+      const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+      return { line: firstLine + lineIndex, col: (Number.isFinite(indent) ? indent : 0) + colInLine + 1 };
+    }
+    if (lineIndex > 0 || node.type === 'BLOCK_FOLDED') return start;
+    return { line: start.line, col: start.col + at + (start.quoted ? 1 : 0) };
+  };
+}
+
 function makePosition(doc: Document, lc: LineCounter) {
   return (path: readonly (string | number)[], atKey = false): SourcePosition => {
-    let node: Node | null | undefined = doc.contents as Node | null;
-    let keyNode: Node | undefined;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((it: Pair) => (isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(seg));
-        if (!pair) break;
-        keyNode = pair.key as Node;
-        node = pair.value as Node | null;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg] as Node | null;
-        keyNode = undefined;
-      } else {
-        break;
-      }
-    }
+    const { node, keyNode } = nodeAt(doc, path);
     const target = (atKey && keyNode) || node || keyNode;
     const offset = target?.range?.[0] ?? (doc.contents as Node | null)?.range?.[0] ?? 0;
     const { line, col } = lc.linePos(offset);
@@ -146,6 +180,7 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
       }
       if (doc.contents === null) continue; // empty document between separators
       const position = makePosition(doc, lc);
+      const positionInValue = makeValuePosition(doc, lc, text, position);
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
       if (value === null || value === undefined) continue; // a document with only comments or nothing
       const at = (path: readonly (string | number)[], message: string, code: string, atKey = false): void => {
@@ -183,7 +218,7 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
       if (violations.length > 0) continue;
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
       const name = meta.name as string;
-      resources.push({ apiVersion, kind, key: `${namespace}/${name}`, namespace, name, value: obj, file, position });
+      resources.push({ apiVersion, kind, key: `${namespace}/${name}`, namespace, name, value: obj, file, position, positionInValue });
     }
   }
   const config: SluiceConfig = {
@@ -192,9 +227,8 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
     triggers: resources.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
   };
   const report: ReportFn = (r, path, message, code = 'SLUICE_CONFIG_INVALID', columnOffset) => {
-    const { line, col, quoted } = r.position(path);
-    const c = columnOffset === undefined ? col : col + columnOffset + (quoted ? 1 : 0);
-    errors.push({ file: r.file, line, col: c, message: `${r.kind}/${r.name}: ${message}`, code });
+    const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);
+    errors.push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
   };
   for (const check of options.checks ?? []) check(config, report);
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
