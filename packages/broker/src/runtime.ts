@@ -29,7 +29,7 @@ import {
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { UndiciSender, type EventSender } from '@sluice/delivery';
-import { SqliteEventStore, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
+import { SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
@@ -68,6 +68,8 @@ export interface RuntimeOptions {
   tracer?: Tracer;
   /** Factories of the components that run beside brokers (sources, channels, …). */
   components?: readonly ComponentFactory[];
+  /** Backlog bounds per broker and tail-cache bounds of the embedded store (docs/security.md). */
+  storeLimits?: Pick<SqliteEventStoreOptions, 'maxBacklogEvents' | 'maxBacklogBytes' | 'tailCacheBytes'>;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
   connectionLimits?: Partial<ConnectionLimits>;
 }
@@ -121,13 +123,14 @@ export class SluiceRuntime {
     let store = options.store;
     if (!store) {
       const dir = options.dataDir ?? '.sluice';
-      mkdirSync(dir, { recursive: true });
-      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', ...(options.metrics ? { metrics: options.metrics.store } : {}) });
+      // Owner-only: the store holds every event, and events may carry secrets (an existing directory keeps its mode).
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', logger, ...options.storeLimits, ...(options.metrics ? { metrics: options.metrics.store } : {}) });
     }
     // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
     const server = createServer({ connectionsCheckingInterval: 1000 });
     applyConnectionLimits(server, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, logger);
-    const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(), server, logger, options.now ?? Date.now);
+    const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(undefined, { maxResponseBytes: options.maxBodyBytes ?? 1024 * 1024 }), server, logger, options.now ?? Date.now);
     try {
       await runtime.#start();
     } catch (err) {

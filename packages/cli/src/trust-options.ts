@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_CONNECTION_LIMITS, type RuntimeOptions } from '@sluice/broker';
+import { STORE_LIMIT_DEFAULTS } from '@sluice/store';
 
 /** The `sluice run` flags that bound what clients may do (values as parsed by commander). */
 export interface TrustFlags {
@@ -8,6 +9,8 @@ export interface TrustFlags {
   headersTimeout: number;
   requestTimeout: number;
   idleTimeout: number;
+  maxBacklogEvents: number;
+  maxBacklogBytes: number;
 }
 
 function count(name: string): (v: string) => number {
@@ -40,7 +43,9 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--max-connections-per-client <n>', 'open connections at once from one client address (0: no limit)').env('SLUICE_MAX_CONNECTIONS_PER_CLIENT').argParser(count('--max-connections-per-client')).default(d.maxConnectionsPerClient))
     .addOption(new Option('--headers-timeout <duration>', 'time a client has to send the request headers (e.g. 15s)').env('SLUICE_HEADERS_TIMEOUT').argParser(durationArg('--headers-timeout')).default(d.headersTimeoutMs, seconds(d.headersTimeoutMs)))
     .addOption(new Option('--request-timeout <duration>', 'time a client has to send a whole request').env('SLUICE_REQUEST_TIMEOUT').argParser(durationArg('--request-timeout')).default(d.requestTimeoutMs, seconds(d.requestTimeoutMs)))
-    .addOption(new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open').env('SLUICE_IDLE_TIMEOUT').argParser(durationArg('--idle-timeout')).default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)));
+    .addOption(new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open').env('SLUICE_IDLE_TIMEOUT').argParser(durationArg('--idle-timeout')).default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)))
+    .addOption(new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)').env('SLUICE_MAX_BACKLOG_EVENTS').argParser(count('--max-backlog-events')).default(STORE_LIMIT_DEFAULTS.maxBacklogEvents))
+    .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes));
 }
 
 /** Maps the parsed flags of {@link addTrustOptions} to runtime options. */
@@ -53,5 +58,6 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
       requestTimeoutMs: flags.requestTimeout,
       keepAliveTimeoutMs: flags.idleTimeout,
     },
+    storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
   };
 }

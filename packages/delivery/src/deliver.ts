@@ -1,4 +1,4 @@
-import { classifyStatus, parseRetryAfter, retryDelayMs, type CloudEvent, type DeliveryPolicy } from '@sluice/core';
+import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, type CloudEvent, type DeliveryPolicy } from '@sluice/core';
 import { parseReply, type EventSender } from './http-sender.js';
 
 /** The outcome of one delivery attempt, as a value. */
@@ -38,6 +38,11 @@ export async function deliverOnce(
   const cls = classifyStatus(res.status);
   if (cls === 'success') {
     if (!target.expectReply) return { kind: 'success', status: res.status, reply: undefined };
+    if (res.overLimit !== undefined && looksLikeCloudEvent(res.headers)) {
+      // A reply is an event like any other: it obeys the ingress body limit, and is never stored cut short.
+      const reason = `reply body exceeds the limit of ${res.overLimit} bytes`;
+      return { kind: 'retry', status: 502, body: Buffer.from(reason), reason, retryAfterMs: undefined };
+    }
     const parsed = parseReply(res.headers, res.body);
     if ('invalid' in parsed) {
       // Knative's broker answers 502 for a malformed reply so that the delivery is retried or dead-lettered.

@@ -3,7 +3,15 @@ import { decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type C
 
 /** The result of one HTTP attempt: a response, or a transport error (connection refused, timeout, …). */
 export type AttemptResponse =
-  | { readonly ok: true; readonly status: number; readonly headers: HeaderMap; readonly body: Buffer }
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly headers: HeaderMap;
+      /** The body, cut at the limit when it was longer (see `overLimit`). */
+      readonly body: Buffer;
+      /** Set to the limit when the body was longer than it: the rest was not read. */
+      readonly overLimit?: number;
+    }
   | { readonly ok: false; readonly error: Error };
 
 /** Options of one send. */
@@ -13,7 +21,13 @@ export interface SendOptions {
   format?: 'json' | 'binary' | undefined;
   /** Extra request headers (Prefer, Kn-Namespace, traceparent …). */
   headers?: Readonly<Record<string, string>>;
-  /** Response bodies are read up to this many bytes (default 4 MiB); the rest is discarded. */
+  /** Response bodies are read up to this many bytes (default: the sender's); a longer one is flagged `overLimit`. */
+  maxResponseBytes?: number;
+}
+
+/** Options of {@link UndiciSender}. */
+export interface UndiciSenderOptions {
+  /** Longest response body read (default 4 MiB); the runtime sets its ingress limit, so replies obey it too. */
   maxResponseBytes?: number;
 }
 
@@ -26,8 +40,10 @@ export interface EventSender {
 /** {@link EventSender} over an undici Agent (keep-alive connection pools per origin). */
 export class UndiciSender implements EventSender {
   readonly #dispatcher: Dispatcher;
+  readonly #maxResponseBytes: number;
 
-  constructor(dispatcher?: Dispatcher) {
+  constructor(dispatcher?: Dispatcher, options: UndiciSenderOptions = {}) {
+    this.#maxResponseBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
     this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect: { timeout: 10_000 } });
   }
 
@@ -47,11 +63,15 @@ export class UndiciSender implements EventSender {
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
-      const body =
-        res.headers['content-length'] === '0'
-          ? await res.body.dump().then(() => EMPTY)
-          : await readCapped(res.body, options.maxResponseBytes ?? 4 * 1024 * 1024);
-      return { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body };
+      if (res.headers['content-length'] === '0') {
+        await res.body.dump();
+        return { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body: EMPTY };
+      }
+      const max = options.maxResponseBytes ?? this.#maxResponseBytes;
+      const { body, over } = await readCapped(res.body, max);
+      return over
+        ? { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body, overLimit: max }
+        : { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const code = (error as { code?: string }).code;
@@ -91,15 +111,23 @@ function parsedUrl(url: string): { origin: string; path: string } {
   return p;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+// Stops reading at the limit (leaving the loop destroys the stream and its connection), so a subscriber that answers
+// with an endless body costs neither memory nor a pooled connection forever.
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<{ body: Buffer; over: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let over = false;
   for await (const chunk of body) {
     const b = chunk as Buffer;
-    if (size < max) chunks.push(size + b.length > max ? b.subarray(0, max - size) : b);
+    if (size + b.length > max) {
+      chunks.push(b.subarray(0, max - size));
+      over = true;
+      break;
+    }
+    chunks.push(b);
     size += b.length;
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return { body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), over };
 }
 
 /** A reply found in a 2xx response, or why the response is not a valid one. */

@@ -1,6 +1,6 @@
-import { fdatasync, openSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { SluiceError, type AttributeValue, type CloudEvent, type StoreMetrics } from '@sluice/core';
+import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
 import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
 
 /** Options of {@link SqliteEventStore}. */
@@ -11,6 +11,22 @@ export interface SqliteEventStoreOptions {
   durability?: 'fsync' | 'none';
   /** Events kept in memory per log so consumers at the tail skip the database (default 8192). */
   tailCacheSize?: number;
+  /** Payload bytes kept in that tail per log (default 64 MiB): memory stays bounded whatever the event size. */
+  tailCacheBytes?: number;
+  /**
+   * Events stored and not yet consumed by every group, per log, beyond which `append` fails with
+   * SLUICE_STORE_BACKLOG_FULL (default 100000; 0: no bound). Counted on what is on disk, cleaned every cleanup pass.
+   */
+  maxBacklogEvents?: number;
+  /** The same bound in payload bytes (default 1 GiB; 0: no bound). */
+  maxBacklogBytes?: number;
+  /**
+   * Bytes of a reserve file kept beside the database (default 8 MiB; 0: none). When the disk fills up it is deleted,
+   * so cursor moves, retries and the cleanup that frees space can still be written; it is put back once there is room.
+   */
+  diskReserveBytes?: number;
+  /** Logs background failures (cleanup, disk full); default silent. */
+  logger?: Logger;
   /** Appends waiting for a commit beyond which `append` fails with SLUICE_STORE_OVERLOADED (default 100000). */
   maxPendingEvents?: number;
   /** How often consumed events are deleted from disk (default 2000 ms). */
@@ -77,11 +93,36 @@ const REAL_TIMERS: StoreTimers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** Default bounds, documented in docs/security.md. */
+export const STORE_LIMIT_DEFAULTS = { tailCacheSize: 8192, tailCacheBytes: 64 * 1024 * 1024, maxBacklogEvents: 100_000, maxBacklogBytes: 1024 * 1024 * 1024 } as const;
+
+/** How long appends are refused after the disk was found full, so cursor and retry writes can go through. */
+const FULL_COOLDOWN_MS = 1000;
+/** Payload bytes read from the database in one batch for a consumer (at least one row). */
+const READ_BATCH_BYTES = 8 * 1024 * 1024;
+
+const recoverySteps = (path: string): string =>
+  `Stop Sluice and move the file aside (with its -wal and -shm files) to start empty, or salvage what is readable: ` +
+  `sqlite3 '${path}' '.recover' | sqlite3 recovered.db, then put recovered.db in its place (docs/security.md).`;
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
+
+const payloadBytes = (e: CloudEvent): number => e.data?.length ?? 0;
+
+interface Backlog {
+  events: number;
+  bytes: number;
+}
+
 interface PendingAppend {
   log: string;
   events: readonly CloudEvent[];
   /** performance.now() when the append was handed to the store (write latency). */
   at: number;
+  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -121,6 +162,20 @@ export class SqliteEventStore implements EventStore {
   readonly #timers: StoreTimers;
   readonly #metrics: StoreMetrics | undefined;
   readonly #tailCacheSize: number;
+  readonly #tailCacheBytes: number;
+  readonly #tailBytes = new Map<string, number>();
+  readonly #maxBacklogEvents: number;
+  readonly #maxBacklogBytes: number;
+  /** Rows on disk per log (plus appends waiting for their commit), for the backlog bound. */
+  readonly #backlog = new Map<string, Backlog>();
+  readonly #logger: Logger;
+  /** Until when appends are refused because the disk was full. */
+  #fullUntil = 0;
+  #lastCleanupError = 0;
+  readonly #reservePath: string | undefined;
+  readonly #reserveBytes: number;
+  /** Whether the reserve file was given up to a full disk and must be put back. */
+  #reserveReleased = false;
   readonly #maxPending: number;
   readonly #durable: boolean;
   readonly #walPath: string | undefined;
@@ -141,32 +196,59 @@ export class SqliteEventStore implements EventStore {
   #cleanupTimer: NodeJS.Timeout;
   #closed = false;
   readonly #stmt;
+  readonly #readIter: Database.Statement<[string, number], StoredRow>;
 
   constructor(options: SqliteEventStoreOptions) {
     this.#timers = options.timers ?? REAL_TIMERS;
     this.#metrics = options.metrics;
-    this.#tailCacheSize = options.tailCacheSize ?? 8192;
+    this.#tailCacheSize = options.tailCacheSize ?? STORE_LIMIT_DEFAULTS.tailCacheSize;
+    this.#tailCacheBytes = options.tailCacheBytes ?? STORE_LIMIT_DEFAULTS.tailCacheBytes;
+    this.#maxBacklogEvents = options.maxBacklogEvents ?? STORE_LIMIT_DEFAULTS.maxBacklogEvents;
+    this.#maxBacklogBytes = options.maxBacklogBytes ?? STORE_LIMIT_DEFAULTS.maxBacklogBytes;
+    this.#logger = options.logger ?? noopLogger;
+    this.#reserveBytes = options.diskReserveBytes ?? 8 * 1024 * 1024;
     this.#maxPending = options.maxPendingEvents ?? 100_000;
     this.#durable = (options.durability ?? 'fsync') === 'fsync';
     this.#walPath = this.#durable && options.path !== ':memory:' && options.path !== '' ? `${options.path}-wal` : undefined;
+    const onDisk = options.path !== ':memory:' && options.path !== '';
+    this.#reservePath = onDisk && this.#reserveBytes > 0 ? `${options.path}.reserve` : undefined;
+    // SQLite treats an empty file as a new database; but an empty file where the store was is a truncated or replaced
+    // store, and starting empty would silently drop every accepted event.
+    if (onDisk && existsSync(options.path) && statSync(options.path).size === 0) {
+      throw new SluiceError('SLUICE_STORE_CORRUPT', `the store at ${options.path} is an empty file: it was truncated or replaced. ${recoverySteps(options.path)}`);
+    }
     try {
       this.#db = new Database(options.path);
     } catch (err) {
       throw new SluiceError('SLUICE_STORE_OPEN_FAILED', `cannot open the store at ${options.path}: ${(err as Error).message}`, { cause: err });
     }
     const db = this.#db;
+    if (onDisk) {
+      // Events may carry secrets: only the owner reads the store. SQLite gives the -wal and -shm files the mode of
+      // the database file; existing ones are fixed too.
+      for (const f of [options.path, `${options.path}-wal`, `${options.path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      try {
+        const problems = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
+        if (problems.length !== 1 || problems[0]!.quick_check !== 'ok') {
+          throw new Error(problems.slice(0, 3).map((p) => p.quick_check).join('; '));
+        }
+      } catch (err) {
+        db.close();
+        throw new SluiceError('SLUICE_STORE_CORRUPT', `the store at ${options.path} is corrupt (${(err as Error).message}). ${recoverySteps(options.path)}`, { cause: err });
+      }
+    }
     try {
-      migrate(db, options.path); // before anything else touches the file: a newer format is left exactly as it is
+      migrate(db, options.path); // before anything else writes to the file: a newer format is left exactly as it is
     } catch (err) {
       db.close();
       throw err;
     }
     db.pragma('journal_mode = WAL');
+    if (this.#reservePath !== undefined && !existsSync(this.#reservePath)) this.#restoreReserve();
     // NORMAL: SQLite does not fsync on commit; the store syncs the WAL itself, off the event loop (see #afterCommit).
     db.pragma(`synchronous = ${this.#durable ? 'NORMAL' : 'OFF'}`);
     this.#stmt = {
       insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
-      read: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
       lastSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
       getGroup: db.prepare<[string], { log: string; cursor: number }>('SELECT log, cursor FROM groups WHERE grp = ?'),
       putGroup: db.prepare<[string, string, number]>('INSERT INTO groups(grp, log, cursor) VALUES (?, ?, ?) ON CONFLICT(grp) DO UPDATE SET log = excluded.log, cursor = excluded.cursor'),
@@ -186,8 +268,14 @@ export class SqliteEventStore implements EventStore {
       deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
       countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
       countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
-      cleanup: db.prepare<[string, string, number]>('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?)'),
+      // A log without groups keeps nothing: a group created later starts after everything accepted so far.
+      cleanup: db.prepare<[string, string, number], { n: number }>(
+        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING coalesce(length(data), 0) AS n",
+      ),
+      backlog: db.prepare<[string], { events: number; bytes: number }>('SELECT count(*) AS events, coalesce(sum(length(data)), 0) AS bytes FROM events WHERE log = ?'),
     };
+    // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
+    this.#readIter = db.prepare<[string, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq');
     this.#cleanupTimer = setInterval(() => this.#cleanup(), options.cleanupIntervalMs ?? 2000);
     this.#cleanupTimer.unref();
   }
@@ -197,11 +285,38 @@ export class SqliteEventStore implements EventStore {
     if (this.#pendingEvents + events.length > this.#maxPending) {
       return Promise.reject(new SluiceError('SLUICE_STORE_OVERLOADED', 'too many events waiting to be stored', { retryable: true }));
     }
+    if (this.#fullUntil > 0 && this.#timers.now() < this.#fullUntil) {
+      return Promise.reject(new SluiceError('SLUICE_STORE_FULL', 'the disk of the store is full; retrying shortly', { retryable: true }));
+    }
+    let bytes = 0;
+    for (const e of events) bytes += payloadBytes(e);
+    const backlog = this.#backlogOf(log);
+    if (
+      (this.#maxBacklogEvents > 0 && backlog.events + events.length > this.#maxBacklogEvents) ||
+      (this.#maxBacklogBytes > 0 && backlog.bytes + bytes > this.#maxBacklogBytes && backlog.events > 0)
+    ) {
+      return Promise.reject(
+        new SluiceError('SLUICE_STORE_BACKLOG_FULL', `the broker's backlog is full (${backlog.events} events, ${backlog.bytes} bytes not yet delivered to every trigger; limits ${this.#maxBacklogEvents} events, ${this.#maxBacklogBytes} bytes)`, { retryable: true }),
+      );
+    }
+    backlog.events += events.length;
+    backlog.bytes += bytes;
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ log, events, at: this.#metrics ? performance.now() : 0, resolve, reject });
+      this.#pending.push({ log, events, bytes, at: this.#metrics ? performance.now() : 0, resolve, reject });
       this.#pendingEvents += events.length;
       this.#scheduleFlush(true);
     });
+  }
+
+  /** Events and payload bytes of a log on disk or waiting for their commit (read from disk once per log). */
+  #backlogOf(log: string): Backlog {
+    let b = this.#backlog.get(log);
+    if (!b) {
+      const row = this.#stmt.backlog.get(log);
+      b = { events: row?.events ?? 0, bytes: row?.bytes ?? 0 };
+      this.#backlog.set(log, b);
+    }
+    return b;
   }
 
   /** The highest sequence number ever assigned (0 for an empty store). */
@@ -279,7 +394,14 @@ export class SqliteEventStore implements EventStore {
       }
       return tail.slice(lo, lo + limit);
     }
-    return this.#stmt.read.all(log, after, limit).map((r) => toRecord(r, 0));
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    for (const row of this.#readIter.iterate(log, after)) {
+      out.push(toRecord(row, 0));
+      bytes += row.data?.length ?? 0;
+      if (out.length >= limit || bytes >= READ_BATCH_BYTES) break; // leaving the loop resets the statement
+    }
+    return out;
   }
 
   dueRetries(group: string, now: number, limit: number): Array<LogRecord & { retryId: number }> {
@@ -394,8 +516,26 @@ export class SqliteEventStore implements EventStore {
         for (const op of retryOps) op();
       })();
     } catch (err) {
-      const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `store write failed: ${(err as Error).message}`, { retryable: true, cause: err });
-      for (const p of pending) p.reject(failure);
+      // Nothing of the transaction is on disk. Appends fail (the producer retries); cursor moves and retry
+      // schedules are kept for the next flush, so a retry is never lost and delivery carries on.
+      for (const [group, cursor] of this.#cursorUpdates) cursors.set(group, cursor);
+      this.#cursorUpdates = cursors;
+      this.#retryOps = retryOps.concat(this.#retryOps);
+      const full = isDiskFull(err);
+      if (full) this.#diskFull();
+      const failure = full
+        ? new SluiceError('SLUICE_STORE_FULL', `the disk of the store is full: ${(err as Error).message}`, { retryable: true, cause: err })
+        : new SluiceError('SLUICE_STORE_WRITE_FAILED', `store write failed: ${(err as Error).message}`, { retryable: true, cause: err });
+      for (const p of pending) {
+        const b = this.#backlog.get(p.log);
+        if (b) {
+          b.events -= p.events.length;
+          b.bytes -= p.bytes;
+        }
+        p.reject(failure);
+      }
+      if (cursors.size > 0 || this.#retryOps.length > 0) this.#scheduleFlush(false);
+      this.#logRateLimited(err, 'store write failed');
       return;
     }
     this.#afterCommit({ pending, appended });
@@ -435,7 +575,9 @@ export class SqliteEventStore implements EventStore {
     if (err) {
       // The rows are committed but not known to be on disk: the producer gets a retryable error (and may send a
       // duplicate, which CloudEvents receivers must accept).
-      const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `store sync failed: ${err.message}`, { retryable: true, cause: err });
+      const full = isDiskFull(err);
+      if (full) this.#diskFull();
+      const failure = new SluiceError(full ? 'SLUICE_STORE_FULL' : 'SLUICE_STORE_WRITE_FAILED', `store sync failed: ${err.message}`, { retryable: true, cause: err });
       for (const b of batches) for (const p of b.pending) p.reject(failure);
     } else {
       if (this.#metrics) this.#metrics.groupCommit(batches.reduce((n, b) => n + b.appended.reduce((m, a) => m + a.records.length, 0), 0));
@@ -451,8 +593,19 @@ export class SqliteEventStore implements EventStore {
     for (const { log, records } of appended) {
       let tail = this.#tails.get(log);
       if (!tail) this.#tails.set(log, (tail = []));
-      for (const r of records) tail.push(r);
-      if (tail.length > this.#tailCacheSize * 2) tail.splice(0, tail.length - this.#tailCacheSize);
+      let bytes = this.#tailBytes.get(log) ?? 0;
+      for (const r of records) {
+        tail.push(r);
+        bytes += payloadBytes(r.event);
+      }
+      // Bounded by count and by bytes (trimmed to half, so the cost is amortised): large events must not pin memory.
+      if (tail.length > this.#tailCacheSize * 2 || bytes > this.#tailCacheBytes) {
+        let drop = Math.max(0, tail.length - this.#tailCacheSize);
+        for (let i = 0; i < drop; i++) bytes -= payloadBytes(tail[i]!.event);
+        while (drop < tail.length - 1 && bytes > this.#tailCacheBytes / 2) bytes -= payloadBytes(tail[drop++]!.event);
+        tail.splice(0, drop);
+      }
+      this.#tailBytes.set(log, bytes);
       touched.add(log);
     }
     if (this.#metrics) {
@@ -463,15 +616,68 @@ export class SqliteEventStore implements EventStore {
     for (const w of this.#workers.values()) if (touched.has(w.log)) w.wake();
   }
 
+  // A timer callback: it must never throw (an uncaught SQLITE_FULL here used to kill the process, and each restart
+  // redelivered the same events before dying again). Failures are logged and the next pass tries again.
   #cleanup(): void {
     if (this.#closed) return;
-    this.#flushNow();
-    for (const log of this.#retained) {
-      // Delete in slices so a large backlog never blocks the event loop for long.
-      for (let i = 0; i < 10; i++) {
-        if (this.#stmt.cleanup.run(log, log, 5000).changes < 5000) break;
+    try {
+      this.#flushNow();
+      for (const log of this.#retained) {
+        // Delete in slices so a large backlog never blocks the event loop for long.
+        for (let i = 0; i < 10; i++) {
+          const deleted = this.#stmt.cleanup.all(log, log, 5000);
+          const b = this.#backlog.get(log);
+          if (b) {
+            b.events -= deleted.length;
+            for (const d of deleted) b.bytes -= d.n;
+          }
+          if (deleted.length < 5000) break;
+        }
       }
+      if (this.#reserveReleased && this.#timers.now() >= this.#fullUntil) {
+        // Give the space the write-ahead log holds back to the file system, then put the reserve back.
+        this.#db.pragma('wal_checkpoint(TRUNCATE)');
+        this.#restoreReserve();
+      }
+    } catch (err) {
+      this.#logRateLimited(err, 'store cleanup failed; retrying on the next pass');
     }
+  }
+
+  /** Refuses appends for a moment and frees the reserve, so that the writes that free space can go through. */
+  #diskFull(): void {
+    this.#fullUntil = this.#timers.now() + FULL_COOLDOWN_MS;
+    if (this.#reservePath === undefined || this.#reserveReleased) return;
+    this.#reserveReleased = true;
+    try {
+      unlinkSync(this.#reservePath);
+      this.#logger.warn({ reserveBytes: this.#reserveBytes }, 'disk full: ingress answers 503; released the reserve file so delivery and cleanup continue');
+    } catch {
+      // already gone: nothing to release
+    }
+  }
+
+  #restoreReserve(): void {
+    try {
+      writeFileSync(this.#reservePath!, Buffer.alloc(this.#reserveBytes), { mode: 0o600 });
+      if (this.#reserveReleased) this.#logger.info({}, 'disk space is back: the reserve file is restored');
+      this.#reserveReleased = false;
+    } catch {
+      // still no room: keep what was written from holding space, try again on the next cleanup pass
+      try {
+        unlinkSync(this.#reservePath!);
+      } catch {
+        // nothing was written
+      }
+      this.#reserveReleased = true;
+    }
+  }
+
+  #logRateLimited(err: unknown, message: string): void {
+    const now = this.#timers.now();
+    if (now - this.#lastCleanupError < 5000) return;
+    this.#lastCleanupError = now;
+    this.#logger.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, message);
   }
 }
 

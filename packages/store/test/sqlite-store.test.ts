@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSluiceError } from '@sluice/core';
@@ -40,4 +40,119 @@ test('[sqlite] consumed events are removed from disk; backlog counts what the sl
   for (let i = 0; i < 100 && store.stats('log').backlog > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(store.stats('log').backlog, 0);
   await store.close();
+});
+
+const ev = (id: string, bytes = 0) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: bytes > 0 ? Buffer.alloc(bytes, 1) : undefined });
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tempStoreDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('[sqlite] the backlog bound refuses appends with a retryable SLUICE_STORE_BACKLOG_FULL, and lifts once delivered', async () => {
+  const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20, maxBacklogEvents: 3, maxBacklogBytes: 0 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  store.consume('log', 'slow', { maxInFlight: 10 }, async () => {
+    await gate;
+    return { kind: 'done' };
+  });
+  await store.retainGroups('log', ['slow']);
+  await store.append('log', [ev('1'), ev('2')]);
+  await assert.rejects(store.append('log', [ev('3'), ev('4')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_BACKLOG_FULL') && err.retryable && /3 events/.test(err.message));
+  await store.append('log', [ev('3')]);
+  await assert.rejects(store.append('log', [ev('4')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_BACKLOG_FULL'));
+  await store.append('other', [ev('1'), ev('2'), ev('3')]); // the bound is per log (per broker)
+  release();
+  let accepted = false;
+  for (let i = 0; i < 200 && !accepted; i++) {
+    accepted = await store.append('log', [ev(`after-${i}`)]).then(() => true, () => false);
+    if (!accepted) await settle(10);
+  }
+  assert.ok(accepted, 'appends are accepted again once the events were delivered and cleaned');
+  await store.close();
+});
+
+test('[sqlite] the backlog bound in bytes counts payload bytes, including what was on disk at start', async () => {
+  const { dir, remove } = tempStoreDir();
+  const path = join(dir, 'db.sqlite');
+  let store = new SqliteEventStore({ path, maxBacklogBytes: 10_000, maxBacklogEvents: 0 });
+  store.consume('log', 'stuck', { maxInFlight: 1 }, () => new Promise(() => undefined));
+  await store.retainGroups('log', ['stuck']);
+  await store.append('log', [ev('a', 6000)]);
+  await store.close();
+  store = new SqliteEventStore({ path, maxBacklogBytes: 10_000, maxBacklogEvents: 0 });
+  await assert.rejects(store.append('log', [ev('b', 6000)]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_BACKLOG_FULL') && /6000 bytes/.test(err.message));
+  await store.append('log', [ev('c', 3000)]);
+  await store.close();
+  remove();
+});
+
+test('[sqlite] events of a log without any group are cleaned up, not kept forever', async () => {
+  const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20, maxBacklogEvents: 5 });
+  await store.retainGroups('log', []);
+  for (let round = 0; round < 4; round++) {
+    await store.append('log', [ev('1'), ev('2'), ev('3')]);
+    await settle(60);
+  }
+  assert.equal(store.stats('log').backlog, 0);
+  await store.close();
+});
+
+test('[sqlite] a consumer behind on large events reads them back from disk, in order, past a byte-bounded tail', async () => {
+  const store = new SqliteEventStore({ path: ':memory:', tailCacheBytes: 4 * 1024 * 1024 });
+  const seen: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  store.consume('log', 'late', { maxInFlight: 2 }, async (r) => {
+    await gate;
+    seen.push(String(r.event.attributes['id']));
+    return { kind: 'done' };
+  });
+  // 40 MiB arrive while the consumer is stuck: the tail keeps at most 4 MiB of them, the rest is read from disk.
+  const big = Array.from({ length: 40 }, (_, i) => ev(`big-${i}`, 1024 * 1024));
+  for (let i = 0; i < big.length; i += 10) await store.append('log', big.slice(i, i + 10));
+  release();
+  for (let i = 0; i < 500 && seen.length < 40; i++) await settle(10);
+  assert.deepEqual(seen, big.map((e) => String(e.attributes['id'])));
+  await store.close();
+});
+
+test('[sqlite] the store file and its WAL are created owner-only (0600)', async () => {
+  const { dir, remove } = tempStoreDir();
+  const path = join(dir, 'db.sqlite');
+  const store = new SqliteEventStore({ path });
+  await store.append('log', [ev('1')]);
+  for (const f of [path, `${path}-wal`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+  await store.close();
+  remove();
+});
+
+test('[sqlite] an empty file where the store was is refused with SLUICE_STORE_CORRUPT and recovery steps', () => {
+  const { dir, remove } = tempStoreDir();
+  const path = join(dir, 'db.sqlite');
+  writeFileSync(path, '');
+  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /empty file/.test(err.message) && /\.recover/.test(err.message));
+  remove();
+});
+
+test('[sqlite] a corrupt store is detected at start (quick check) with SLUICE_STORE_CORRUPT and recovery steps', async () => {
+  const { dir, remove } = tempStoreDir();
+  const path = join(dir, 'db.sqlite');
+  const store = new SqliteEventStore({ path });
+  await store.append('log', Array.from({ length: 200 }, (_, i) => ev(`e${i}`, 2000)));
+  await store.close();
+  // Overwrite a page in the middle of the file (the header stays valid, so SQLite opens it).
+  const bytes = readFileSync(path);
+  assert.ok(bytes.length > 16 * 4096, 'the database spans many pages');
+  bytes.fill(0xab, 8 * 4096, 12 * 4096);
+  writeFileSync(path, bytes);
+  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /corrupt/.test(err.message) && /\.recover/.test(err.message));
+  // Garbage that is not a database at all gets the same clear error.
+  writeFileSync(path, Buffer.alloc(8192, 0x42));
+  rmSync(`${path}-wal`, { force: true });
+  rmSync(`${path}-shm`, { force: true });
+  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT'));
+  remove();
 });
