@@ -160,6 +160,11 @@ export async function run(opts = {}) {
         }
       }
     }
+    if (opts.kafkaSink !== false) {
+      const { runKafkaSink } = await import('./kafka-sink.mjs');
+      rows.kafkaSink = await runKafkaSink({ brokers, durationMs });
+      opts.onRow?.({ setup: 'KafkaSink vs kafkajs', eventsPerSec: rows.kafkaSink.sinkPerSec });
+    }
   } finally {
     sink.kill();
     if (kafkaService) await kafkaService.stop();
@@ -195,6 +200,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   run({ onRow: (r) => console.error(`  done: ${r.setup} (${fmt(r.eventsPerSec)} events/s)`) }).then(
     (rows) => {
       console.log(table(rows));
+      const k = rows.kafkaSink;
+      if (k) {
+        console.log('\nKafkaSink (HTTP → 202 after acks=all) vs kafkajs producing directly (one record per send, acks=all), 64 concurrent senders, 1 KiB events');
+        console.log('| setup | events/s | vs kafkajs | p50 / p99 ms | non-202 |');
+        console.log('|---|--:|--:|--:|--:|');
+        console.log(`| kafkajs producer, direct | ${fmt(k.directPerSec)} | 1.00× | | |`);
+        console.log(`| Sluice KafkaSink | ${fmt(k.sinkPerSec)} | ${fmt(k.ratio, 2)}× | ${fmt(k.sinkP50, 1)} / ${fmt(k.sinkP99, 1)} | ${k.sinkFailed} |`);
+      }
       console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at the end ${loadavg()[0].toFixed(2)}`);
       process.exit(0);
     },

@@ -93,3 +93,18 @@ spec:
     dir.remove();
   }
 });
+
+test('KafkaSink: the example is valid; a bad topic, servers and auth Secret are reported at their fields', async () => {
+  const ok = await runCli(['validate', '-f', 'examples/kafka-sink/kafka-sink.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /5 resources valid/);
+  const bad = await runCli(['validate', '-f', 'examples/kafka-sink/invalid.yaml']);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr.trim().split('\n'), [
+    `examples/kafka-sink/invalid.yaml:7:10: KafkaSink/bad: "no spaces allowed" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
+    'examples/kafka-sink/invalid.yaml:9:7: KafkaSink/bad: bootstrap servers must be host:port entries; invalid: kafka-without-port',
+    'examples/kafka-sink/invalid.yaml:13:15: KafkaSink/bad: Secret "default/kafka-auth": sasl.mechanism "OAUTHBEARER" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512',
+    'examples/kafka-sink/invalid.yaml:13:15: KafkaSink/bad: Secret "default/kafka-auth": protocol SASL_SSL needs "user" and "password"',
+    '4 errors',
+  ]);
+});

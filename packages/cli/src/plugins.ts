@@ -1,4 +1,5 @@
 import { channelPlugin } from '@sluice/channel';
+import { kafkaSinkPlugin } from '@sluice/kafka-sink';
 import { kafkaSourcePlugin } from '@sluice/kafka-source';
 import { kafkaBrokerPlugin } from '@sluice/kafka-store';
 import type { SluicePlugin } from '@sluice/plugin';
@@ -10,4 +11,4 @@ import { transformPlugin } from '@sluice/transform';
  * Every plugin this build of `sluice` runs, in the order their checks and components apply. Add a package's plugin
  * here (and nowhere else) to make `sluice run` and `sluice validate` serve its kinds.
  */
-export const PLUGINS: readonly SluicePlugin[] = [sourcesPlugin, kafkaSourcePlugin, pubsubSourcePlugin, channelPlugin, kafkaBrokerPlugin, transformPlugin];
+export const PLUGINS: readonly SluicePlugin[] = [sourcesPlugin, kafkaSourcePlugin, pubsubSourcePlugin, channelPlugin, kafkaBrokerPlugin, transformPlugin, kafkaSinkPlugin];

@@ -23,6 +23,7 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'], kind: 'KafkaSource', schema: 'kafkasource.json' },
   { apiVersions: ['events.cloud.google.com/v1', 'events.cloud.google.com/v1beta1'], kind: 'CloudPubSubSource', schema: 'cloudpubsubsource.json' },
   { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'EventTransform', schema: 'eventtransform.json' },
+  { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'KafkaSink', schema: 'kafkasink.json' },
   // Read where a resource names it with a secretKeyRef (KafkaSource, CloudPubSubSource).
   { apiVersions: ['v1'], kind: 'Secret', schema: 'secret.json' },
   // Read where a Kafka-class Broker's spec.config names it (kafka-broker-config).

@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, SluiceError, trueCondition } from '@sluice/core';
+import { SecretStore } from '@sluice/config';
+import { readBody, sendError } from '@sluice/broker';
+import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { resolveSinkAuth } from './auth.js';
+import { eventToRecord } from './record.js';
+import { KAFKA_SINK_ROUTE, kafkaSinkUrl, type KafkaSink } from './resources.js';
+import { SinkProducer, type SinkProducerOptions } from './sink-producer.js';
+
+/** Collaborators of {@link KafkaSinkComponent}. */
+export interface KafkaSinkDeps {
+  readonly secrets?: SecretStore;
+  /** Tuning passed to every producer. */
+  readonly producer?: Pick<SinkProducerOptions, 'produceTimeoutMs' | 'maxPending' | 'maxInFlight'>;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  SLUICE_EVENT_INVALID: 400,
+  SLUICE_EVENT_MALFORMED: 400,
+  SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
+  SLUICE_BODY_TOO_LARGE: 413,
+  SLUICE_KAFKA_SINK_OVERLOADED: 503,
+  SLUICE_KAFKA_SINK_WRITE_FAILED: 503,
+  SLUICE_KAFKA_SINK_CLOSED: 503,
+};
+
+interface Running {
+  readonly sink: KafkaSink;
+  readonly key: string;
+  readonly producer: SinkProducer;
+}
+
+/**
+ * Every KafkaSink of a configuration, at `/kafkasinks/{namespace}/{name}` on the runtime's port: each accepted event
+ * is one record on the sink's topic, and the 202 is sent only after Kafka acknowledged it with `acks=all`. Failures
+ * answer 503 with Retry-After and nothing the client can rely on changes (it retries; at-least-once).
+ *
+ * At start the topic is created when `numPartitions` or `replicationFactor` is set (an existing topic is used as it
+ * is), otherwise it must exist — Knative's rule; a missing topic stops `sluice run` with its name.
+ */
+export class KafkaSinkComponent implements RuntimeComponent {
+  readonly name: string;
+  readonly #byKey = new Map<string, Running>();
+  #ctx: RuntimeContext | undefined;
+  #accepting = false;
+
+  readonly #sinks: readonly KafkaSink[];
+  readonly #deps: KafkaSinkDeps;
+
+  constructor(sinks: readonly KafkaSink[], deps: KafkaSinkDeps = {}) {
+    this.name = `Kafka sinks (${sinks.length})`;
+    this.#sinks = sinks;
+    this.#deps = deps;
+  }
+
+  register(ctx: RuntimeContext): void {
+    if (this.#ctx) return;
+    this.#ctx = ctx;
+    for (const sink of this.#sinks) {
+      const ns = sink.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const key = `${ns}/${sink.metadata.name}`;
+      const secretName = sink.spec.auth?.secret?.ref?.name;
+      const auth = secretName === undefined ? undefined : resolveSinkAuth(ns, secretName, this.#deps.secrets ?? new SecretStore());
+      if (auth && auth.problems.length > 0) throw new SluiceError('SLUICE_CONFIG_KAFKA_AUTH', `KafkaSink ${key}: ${auth.problems.join('; ')}`);
+      const producer = new SinkProducer({
+        ...this.#deps.producer,
+        brokers: sink.spec.bootstrapServers.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+        topic: sink.spec.topic,
+        logger: ctx.logger.child({ kafkaSink: key }),
+        ssl: auth?.ssl,
+        sasl: auth?.sasl,
+      });
+      this.#byKey.set(key, { sink, key, producer });
+    }
+    ctx.resolver.register('KafkaSink', (namespace, name) => kafkaSinkUrl(ctx.url, namespace, name));
+    ctx.route(KAFKA_SINK_ROUTE, (req, res, rest) => void this.#serve(req, res, rest));
+  }
+
+  async start(ctx: RuntimeContext): Promise<void> {
+    this.register(ctx);
+    for (const r of this.#byKey.values()) {
+      await this.#ensureTopic(r);
+      await r.producer.connect();
+      const ns = r.sink.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const address = kafkaSinkUrl(ctx.url, ns, r.sink.metadata.name);
+      ctx.reportStatus('KafkaSink', ns, r.sink.metadata.name, [trueCondition('TopicReady'), trueCondition('Ready')], { address: { url: address } });
+      ctx.logger.info({ kafkaSink: r.key, address, topic: r.sink.spec.topic, contentMode: r.sink.spec.contentMode ?? 'binary' }, 'Kafka sink ready');
+    }
+    this.#accepting = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#accepting = false;
+    await Promise.all([...this.#byKey.values()].map((r) => r.producer.close()));
+  }
+
+  async #ensureTopic(r: Running): Promise<void> {
+    const { topic, numPartitions, replicationFactor } = r.sink.spec;
+    const admin = r.producer.kafka.admin();
+    try {
+      await admin.connect();
+    } catch (err) {
+      throw new SluiceError('SLUICE_KAFKA_SINK_UNAVAILABLE', `KafkaSink ${r.key}: cannot reach Kafka at ${r.sink.spec.bootstrapServers.join(',')}: ${(err as Error).message}`);
+    }
+    try {
+      const exists = (await admin.listTopics()).includes(topic);
+      if (exists) return;
+      if (numPartitions === undefined && replicationFactor === undefined) {
+        throw new SluiceError('SLUICE_KAFKA_SINK_TOPIC_MISSING', `KafkaSink ${r.key}: topic "${topic}" does not exist (set numPartitions/replicationFactor to have it created)`);
+      }
+      // An unset value takes the cluster's default (-1), as Kafka's CreateTopics API allows.
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: numPartitions ?? -1, replicationFactor: replicationFactor ?? -1 }] });
+      this.#ctx!.logger.info({ kafkaSink: r.key, topic, numPartitions, replicationFactor }, 'Kafka sink topic created');
+    } catch (err) {
+      if (isSluiceError(err)) throw err;
+      throw new SluiceError('SLUICE_KAFKA_SINK_TOPIC', `KafkaSink ${r.key}: cannot create topic "${topic}": ${(err as Error).message}`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): Promise<void> {
+    const [namespace, name] = rest;
+    if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
+      req.resume();
+      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${KAFKA_SINK_ROUTE}/{namespace}/{name} with lower-case DNS names`);
+      return;
+    }
+    const r = this.#byKey.get(`${namespace}/${name}`);
+    if (!r) {
+      req.resume();
+      sendError(res, 404, 'SLUICE_KAFKA_SINK_NOT_FOUND', `no KafkaSink ${namespace}/${name}`);
+      return;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+      return;
+    }
+    if (!this.#accepting) {
+      req.resume();
+      sendError(res, 503, 'SLUICE_NOT_READY', 'the KafkaSink is not ready (starting or draining)');
+      return;
+    }
+    try {
+      const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
+      const mode = r.sink.spec.contentMode ?? 'binary';
+      await Promise.all(events.map((e) => r.producer.send(eventToRecord(e, mode))));
+      res.writeHead(202, { 'content-length': 0 });
+      res.end();
+    } catch (err) {
+      if (isSluiceError(err)) sendError(res, STATUS_BY_CODE[err.code] ?? 500, err.code, err.message);
+      else sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+    }
+  }
+}
