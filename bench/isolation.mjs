@@ -37,7 +37,7 @@ ${dls ? `  delivery:\n    deadLetterSink:\n      uri: ${dls}\n` : ''}`;
 async function startSluice(yaml, extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-iso-'));
   writeFileSync(join(dir, 'config.yaml'), yaml);
-  const child = spawn(process.execPath, [...extraArgs, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...extraArgs, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: dir,
   });

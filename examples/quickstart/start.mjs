@@ -12,7 +12,7 @@ const config = fileURLToPath(new URL('./sluice.yaml', import.meta.url));
 
 const children = [
   spawn(process.execPath, [bin, 'event-display', '--port', displayPort], { stdio: 'inherit' }),
-  spawn(process.execPath, [bin, 'run', '-f', config, '--port', port, '--data-dir', `${root}.sluice`, '--log-level', 'warn'], { stdio: 'inherit' }),
+  spawn(process.execPath, [bin, 'run', '-f', config, '--port', port, '--data-dir', `${root}.sluice`], { stdio: 'inherit' }),
 ];
 console.log(`quickstart: send an event with
   npx sluice send --to broker:default --type dev.sluice.hello --source /me --data '{"msg":"hi"}'

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
-import { PrometheusMetrics, metricsHandler, tracerFromEnv } from '@sluice/observability';
+import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
@@ -43,6 +42,7 @@ interface RunOptions {
   maxBodyBytes: number;
   serviceUrlTemplate?: string;
   logLevel: string;
+  logFormat?: LogFormat;
   metrics: 'on' | 'off';
 }
 
@@ -64,7 +64,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--data-dir <dir>', 'directory of the embedded store').env('SLUICE_DATA_DIR').default('.sluice'))
     .addOption(new Option('--max-body-bytes <n>', 'largest accepted event body').env('SLUICE_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1)).default(1024 * 1024))
     .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('SLUICE_LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('SLUICE_LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .action(async (opts: RunOptions & TrustFlags) => {
       const result = loadAndCheck(opts.filename);
@@ -81,7 +82,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
         onExit(2);
         return;
       }
-      const logger = pino({ level: opts.logLevel, base: { service: 'sluice' } });
+      // stdout carries only log lines (JSON, or pretty on a terminal); the lifecycle lines below are records too.
+      const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat() });
       let runtime: SluiceRuntime | undefined;
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
@@ -107,21 +109,21 @@ export function buildProgram(onExit: (code: number) => void): Command {
         throw err;
       }
       for (const b of runtime.brokers()) {
-        process.stdout.write(`Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})\n`);
+        logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
       }
-      process.stdout.write(`sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})\n`);
+      logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
         stopping = true;
-        process.stdout.write(`${signal} received: draining\n`);
+        logger.info({ signal }, `${signal} received: draining`);
         runtime!.stop().then(async () => admin.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
           () => {
-            process.stdout.write('sluice stopped\n');
+            logger.info({}, 'sluice stopped');
             onExit(0);
           },
           (err: unknown) => {
-            process.stderr.write(`sluice: error while stopping: ${(err as Error).message}\n`);
+            logger.error({ err: (err as Error).message }, 'error while stopping');
             onExit(1);
           },
         );

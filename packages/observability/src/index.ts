@@ -19,3 +19,4 @@ export {
 } from './prometheus-metrics.js';
 export { metricsHandler } from './metrics-handler.js';
 export { OtelTracer, tracerFromEnv, tracingSettingsFromEnv, type TracingSettings } from './otel-tracer.js';
+export { LOG_LEVELS, createLogger, defaultLogFormat, prettyLine, type LogFormat, type LoggerOptions } from './logging.js';

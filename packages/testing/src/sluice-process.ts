@@ -59,7 +59,7 @@ export interface StartSluiceOptions {
   readonly dataDir?: string;
   /** More `sluice run` arguments. */
   readonly args?: readonly string[];
-  /** Added to the environment; `SLUICE_LOG_LEVEL` defaults to `warn`. */
+  /** Added to the environment; `SLUICE_LOG_LEVEL` defaults to `info` (the ready line is an info record). */
   readonly env?: NodeJS.ProcessEnv;
   /** `inherit` lets a benchmark show sluice's errors as they happen; default `pipe` (kept in `output()`). */
   readonly stderr?: 'pipe' | 'inherit';
@@ -78,7 +78,7 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   writeFileSync(file, options.yaml);
   const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dataDir, 'store'), ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'warn', ...options.env },
+    env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'info', ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
   });
   let out = '';
