@@ -108,3 +108,16 @@ test('KafkaSink: the example is valid; a bad topic, servers and auth Secret are 
     '4 errors',
   ]);
 });
+
+test('GitHubSource / GitLabSource: the example is valid; unknown event types and missing secrets are reported', async () => {
+  const ok = await runCli(['validate', '-f', 'examples/forge-sources/forge-sources.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /3 resources valid/);
+  const bad = await runCli(['validate', '-f', 'examples/forge-sources/invalid.yaml']);
+  assert.equal(bad.code, 1);
+  const lines = bad.stderr.trim().split('\n');
+  assert.match(lines[0]!, /^examples\/forge-sources\/invalid\.yaml:8:7: GitHubSource\/bad-github: spec\.eventTypes\[0\]: must be one of: "check_suite"/);
+  assert.match(lines[1]!, /^examples\/forge-sources\/invalid\.yaml:23:7: GitLabSource\/bad-gitlab: spec\.eventTypes\[0\]: GitLab event "push" is not one/);
+  assert.match(lines[2]!, /^examples\/forge-sources\/invalid\.yaml:27:7: GitLabSource\/bad-gitlab: spec\.secretToken\.secretKeyRef: Secret "default\/missing-secret" is not declared/);
+  assert.equal(lines[3], '3 errors');
+});

@@ -14,6 +14,8 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['sources.knative.dev/v1'], kind: 'ContainerSource', schema: 'containersource.json' },
   { apiVersions: ['sources.knative.dev/v1'], kind: 'SinkBinding', schema: 'sinkbinding.json' },
   { apiVersions: ['sources.triggermesh.io/v1alpha1'], kind: 'WebhookSource', schema: 'webhooksource.json' },
+  { apiVersions: ['sources.knative.dev/v1alpha1'], kind: 'GitHubSource', schema: 'githubsource.json' },
+  { apiVersions: ['sources.knative.dev/v1alpha1'], kind: 'GitLabSource', schema: 'gitlabsource.json' },
   { apiVersions: ['messaging.knative.dev/v1'], kind: 'Channel', schema: 'channel.json' },
   { apiVersions: ['messaging.knative.dev/v1'], kind: 'InMemoryChannel', schema: 'inmemorychannel.json' },
   { apiVersions: ['messaging.knative.dev/v1beta1', 'messaging.knative.dev/v1'], kind: 'KafkaChannel', schema: 'kafkachannel.json' },

@@ -1,6 +1,7 @@
-import { checkDestination, type LoadedResource, type SemanticCheck } from '@sluice/config';
+import { checkDestination, SecretStore, type LoadedResource, type SemanticCheck } from '@sluice/config';
 import type { Destination } from '@sluice/core';
 import { checkContainerSource, type ContainerSource } from './container-source.js';
+import { checkForgeSource, type ForgeSource } from './forge-source.js';
 import { checkPingSpec, type PingSource } from './ping-source.js';
 import { defaultSecretSources, type SecretSources } from './secret-value.js';
 import { checkSinkBinding, type SinkBinding } from './sink-binding.js';
@@ -8,13 +9,13 @@ import type { SpecProblem } from './spec-problem.js';
 import { checkWebhookSource, type WebhookSource } from './webhook-source.js';
 
 /** The kinds this package runs. */
-export const SOURCE_KINDS: readonly string[] = ['PingSource', 'ContainerSource', 'SinkBinding', 'WebhookSource'];
+export const SOURCE_KINDS: readonly string[] = ['PingSource', 'ContainerSource', 'SinkBinding', 'WebhookSource', 'GitHubSource', 'GitLabSource'];
 
 function dotted(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-function problemsOf(r: LoadedResource, secrets: SecretSources | false): SpecProblem[] {
+function problemsOf(r: LoadedResource, secrets: SecretSources | false, store: SecretStore): SpecProblem[] {
   switch (r.kind) {
     case 'PingSource':
       return checkPingSpec((r.value as unknown as PingSource).spec);
@@ -24,6 +25,9 @@ function problemsOf(r: LoadedResource, secrets: SecretSources | false): SpecProb
       return checkSinkBinding(r.value as unknown as SinkBinding, r.namespace);
     case 'WebhookSource':
       return checkWebhookSource(r.value as unknown as WebhookSource, secrets);
+    case 'GitHubSource':
+    case 'GitLabSource':
+      return secrets === false ? [] : checkForgeSource(r.value as unknown as ForgeSource, r.namespace, store);
     default:
       return [];
   }
@@ -46,9 +50,10 @@ export function sourceChecks(options: SourceCheckOptions = {}): SemanticCheck {
   const secrets = options.checkSecrets === false ? false : (options.secrets ?? defaultSecretSources);
   return (config, report) => {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
+    const store = SecretStore.fromConfig(config);
     for (const r of config.resources) {
       if (!SOURCE_KINDS.includes(r.kind)) continue;
-      for (const p of problemsOf(r, secrets)) {
+      for (const p of problemsOf(r, secrets, store)) {
         report(r, p.path, `${dotted(p.path)}: ${p.message}`, p.code ?? 'SLUICE_CONFIG_SOURCE_INVALID', p.offset);
       }
       const sink = (r.value['spec'] as { sink?: Destination } | undefined)?.sink;

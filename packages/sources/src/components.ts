@@ -3,6 +3,8 @@ import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
 import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
 import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
+import { SecretStore } from '@sluice/config';
+import { FORGE_ROUTES, ForgeSourceComponent, type ForgeSource, type ForgeSourceDeps } from './forge-source.js';
 import { WebhookRouter, WebhookSourceComponent, type WebhookSource, type WebhookSourceDeps } from './webhook-source.js';
 
 /** Collaborators for every source of a configuration (tests inject clocks, timers, spawn). */
@@ -10,12 +12,15 @@ export interface SourceDeps {
   readonly ping?: PingSourceDeps;
   readonly container?: ContainerSourceDeps;
   readonly webhook?: WebhookSourceDeps;
+  readonly forge?: ForgeSourceDeps;
 }
 
 /** Builds the runtime components of every source in a validated configuration. */
 export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = {}): RuntimeComponent[] {
   const out: RuntimeComponent[] = [];
   const router = new WebhookRouter();
+  const forgeRouters = { GitHubSource: new WebhookRouter(FORGE_ROUTES.GitHubSource, 'GitHubSource'), GitLabSource: new WebhookRouter(FORGE_ROUTES.GitLabSource, 'GitLabSource') };
+  const forgeDeps: ForgeSourceDeps = { secrets: SecretStore.fromConfig(config), ...deps.forge };
   for (const r of config.resources) {
     switch (r.kind) {
       case 'PingSource':
@@ -23,6 +28,10 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
         break;
       case 'ContainerSource':
         out.push(new ContainerSourceComponent(r.value as unknown as ContainerSource, deps.container));
+        break;
+      case 'GitHubSource':
+      case 'GitLabSource':
+        out.push(new ForgeSourceComponent(r.value as unknown as ForgeSource, forgeRouters[r.kind], forgeDeps));
         break;
       case 'WebhookSource':
         out.push(new WebhookSourceComponent(r.value as unknown as WebhookSource, router, deps.webhook));
@@ -35,5 +44,5 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
   return out;
 }
 
-/** The factory `sluice run` passes to the runtime: PingSource, ContainerSource, SinkBinding and WebhookSource. */
+/** The factory `sluice run` passes to the runtime: PingSource, ContainerSource, SinkBinding, WebhookSource, GitHubSource, GitLabSource. */
 export const sourceComponents: ComponentFactory = (config) => createSourceComponents(config);

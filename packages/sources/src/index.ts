@@ -92,3 +92,16 @@ export {
 export { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 export type { SpecProblem } from './spec-problem.js';
 export { sourcesPlugin } from './plugin.js';
+export {
+  FORGE_ROUTES,
+  ForgeSourceComponent,
+  GITHUB_TYPE_PREFIX,
+  GITLAB_TYPE_PREFIX,
+  checkForgeSource,
+  type ForgeSecretValue,
+  type ForgeSource,
+  type ForgeSourceDeps,
+  type GitHubSourceSpec,
+  type GitLabSourceSpec,
+} from './forge-source.js';
+export { GITHUB_EVENT_TYPES, GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';

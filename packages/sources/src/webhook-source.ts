@@ -213,10 +213,16 @@ export class WebhookRouter {
   readonly #handlers = new Map<string, WebhookRouteHandler>();
   #registered = false;
 
+  /** `prefix` is the first path segment; `kind` names what is missing in a 404 (GitHubSource, GitLabSource use their own). */
+  constructor(
+    private readonly prefix: string = WEBHOOK_ROUTE,
+    private readonly kind: string = 'WebhookSource',
+  ) {}
+
   /** Adds a webhook; registers the route with the runtime on first use. */
   attach(ctx: RuntimeContext, namespace: string, name: string, handler: WebhookRouteHandler): void {
     if (!this.#registered) {
-      ctx.route(WEBHOOK_ROUTE, (req, res, rest) => this.#dispatch(req, res, rest));
+      ctx.route(this.prefix, (req, res, rest) => this.#dispatch(req, res, rest));
       this.#registered = true;
     }
     this.#handlers.set(`${namespace}/${name}`, handler);
@@ -227,7 +233,7 @@ export class WebhookRouter {
     const handler = this.#handlers.get(`${ns}/${name}`);
     if (!handler) {
       req.resume();
-      sendError(res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no WebhookSource ${ns}/${name}`);
+      sendError(res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no ${this.kind} ${ns}/${name}`);
       return;
     }
     handler(req, res, sub);
