@@ -191,7 +191,7 @@ spec:
 ---
 apiVersion: sources.knative.dev/v1
 kind: ContainerSource
-metadata: { name: no-command }
+metadata: { name: no-command, annotations: { sluice.dev/runtime: process } }
 spec:
   template:
     spec:
@@ -208,8 +208,7 @@ spec:
     `${file}:5:24: PingSource/bad-cron: spec.schedule: invalid schedule: day of week value 9 is out of range 0-6`,
     `${file}:12:13: PingSource/bad-tz: spec.timezone: unknown time zone "Mars/Olympus_Mons" (use an IANA name such as Europe/Paris or UTC)`,
     `${file}:20:15: PingSource/both-data: spec.dataBase64: data and dataBase64 are mutually exclusive: set only one`,
-    `${file}:31:18: ContainerSource/no-command: spec.template.spec.containers[0].image: container "heartbeats": missing command. ` +
-      'Sluice runs containers as local processes: set command (and args), or run the image with docker/podman by setting the annotation sluice.dev/runtime: container',
+    `${file}:31:18: ContainerSource/no-command: spec.template.spec.containers[0].image: container "heartbeats": missing command (required with sluice.dev/runtime: process)`,
   ]);
   assert.equal(lines[4], '4 errors');
 });

@@ -27,11 +27,13 @@ test('every error is reported with its position, across files and documents', as
     // column of the unknown function inside the quoted CESQL expression
     `${F}/semantic-errors.yaml:25:30: Trigger/bad-cesql: invalid CESQL expression: unknown function NOPE`,
     `${F}/semantic-errors.yaml:27:10: Trigger/bad-cesql: uri must be an absolute http(s) URL`,
-    `${F}/semantic-errors.yaml:30:7: unknown kind "Frobnicator"`,
+    `${F}/semantic-errors.yaml:30:7: kind Frobnicator (eventing.knative.dev/v1) is not supported by Sluice`,
     `${F}/yaml-error.yaml:5:1: invalid YAML:`,
   ];
   for (const prefix of expected) assert.ok(lines.some((l) => l.startsWith(prefix)), `missing: ${prefix}\n--- got:\n${r.stderr}`);
   assert.match(r.stderr, /12 errors/);
+  // The supported kinds are listed once per run, not in every error.
+  assert.equal(lines.filter((l) => l.startsWith('supported kinds: ')).length, 1);
 });
 
 test('run refuses an invalid configuration with the same errors and starts nothing', async () => {

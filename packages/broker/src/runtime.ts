@@ -264,7 +264,7 @@ export class SluiceRuntime {
     // Addresses first: a Trigger may point at a channel or flow that a component serves.
     for (const component of components) {
       if (component.register) {
-        component.register(ctx);
+        await component.register(ctx);
         this.#components.push(component); // registered components hold resources: stopped even if never started
       }
     }

@@ -200,7 +200,7 @@ metadata:
     '18:22: KafkaChannel/k: spec.replicationFactor: must be integer',
     '19:22: KafkaChannel/k: spec.retentionDuration: must be an ISO-8601 duration such as PT0.2S, PT10S or PT1M',
     '20:3: KafkaChannel/k: spec.partitions: unknown field "partitions"',
-    '22:13: unsupported apiVersion "messaging.knative.dev/v1alpha1" for kind InMemoryChannel (use messaging.knative.dev/v1)',
+    '22:13: apiVersion "messaging.knative.dev/v1alpha1" of InMemoryChannel is no longer served by Knative: use messaging.knative.dev/v1',
   ]);
 });
 

@@ -3,11 +3,17 @@ import { pluginChecks } from '@sluice/plugin';
 import { PLUGINS } from './plugins.js';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
-export function loadAndCheck(files: readonly string[]): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), ...pluginChecks(PLUGINS)] });
+export function loadAndCheck(files: readonly string[], options: { recursive?: boolean } = {}): LoadResult {
+  return loadConfig(files, { checks: [brokerChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false });
 }
 
-/** Prints configuration errors, one `file:line:col: message` per line, to stderr. */
+/** Prints configuration errors, one `file:line:col: message` per line, then the hints (once per run), to stderr. */
 export function printErrors(result: LoadResult): void {
   for (const e of result.errors) process.stderr.write(formatConfigError(e) + '\n');
+  for (const h of result.hints) process.stderr.write(h + '\n');
+}
+
+/** Prints what is accepted but ignored (`ignored: v1 Namespace x (cluster plumbing)`), one line each, to stderr. */
+export function printNotices(result: LoadResult): void {
+  for (const n of result.notices) process.stderr.write(n.message + '\n');
 }

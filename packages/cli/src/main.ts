@@ -5,7 +5,7 @@ import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
-import { loadAndCheck, printErrors } from './load.js';
+import { loadAndCheck, printErrors, printNotices } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { PLUGINS } from './plugins.js';
 import { startEventDisplay } from './event-display.js';
@@ -34,6 +34,8 @@ function portArg(name: string): (v: string) => number {
 /** Options of `sluice run`; every one also has an environment variable (see docs/operations.md). */
 interface RunOptions {
   filename: string[];
+  recursive?: boolean;
+  containerEngine?: string;
   port: number;
   host: string;
   adminPort: number;
@@ -57,6 +59,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command('run')
     .description('run every Broker and Trigger in the given files or directories'))
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
+    .option('-R, --recursive', 'also read the subdirectories of directories given with -f')
+    .addOption(new Option('--container-engine <engine>', 'podman, docker or a path, for workloads and sources that run images (default: podman, then docker)').env('SLUICE_CONTAINER_ENGINE'))
     .addOption(new Option('-p, --port <n>', 'HTTP port of the ingress and health endpoints').env('SLUICE_PORT').argParser(portArg('--port')).default(8080))
     .addOption(new Option('--host <host>', 'address to listen on').env('SLUICE_HOST').default('127.0.0.1'))
     .addOption(new Option('--admin-port <n>', 'port of the admin API (0 picks a free port)').env('SLUICE_ADMIN_PORT').argParser(portArg('--admin-port')).default(DEFAULT_ADMIN_PORT))
@@ -68,7 +72,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .action(async (opts: RunOptions & TrustFlags) => {
-      const result = loadAndCheck(opts.filename);
+      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true });
+      printNotices(result);
+      // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
+      if (opts.containerEngine !== undefined) process.env['SLUICE_CONTAINER_ENGINE'] = opts.containerEngine;
       if (result.errors.length > 0) {
         printErrors(result);
         onExit(1);
@@ -136,8 +143,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command('validate')
     .description('validate files without running them; prints file:line:col: message per error')
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
-    .action((opts: { filename: string[] }) => {
-      const result = loadAndCheck(opts.filename);
+    .option('-R, --recursive', 'also read the subdirectories of directories given with -f')
+    .action((opts: { filename: string[]; recursive?: boolean }) => {
+      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true });
+      printNotices(result);
       if (result.errors.length > 0) {
         printErrors(result);
         process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}\n`);

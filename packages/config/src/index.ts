@@ -1,10 +1,15 @@
-export { KINDS, findKind, type KindInfo } from './kinds.js';
+export { KINDS, LEGACY_API_VERSIONS, PLUMBING_KINDS, didYouMean, editDistance, findKind, isEventingGroup, isPlumbing, type KindInfo } from './kinds.js';
 export { SCHEMAS_DIR, SchemaValidator, type SchemaViolation } from './schema-validator.js';
 export {
+  expandManifestPaths,
   expandPaths,
   formatConfigError,
   loadConfig,
   type ConfigError,
+  type ConfigNotice,
+  type LoadOptions,
+  type ManifestFile,
+  type NoticeFn,
   type LoadResult,
   type LoadedResource,
   type ReportFn,

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
 import { DEFAULT_NAMESPACE, type Broker, type Trigger } from '@sluice/core';
-import { findKind, KINDS } from './kinds.js';
+import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS } from './kinds.js';
 import { SchemaValidator, type SchemaViolation } from './schema-validator.js';
 
 /** One configuration error, printed as `file:line:col: message`. */
@@ -53,8 +53,22 @@ export interface SluiceConfig {
   readonly triggers: readonly Trigger[];
 }
 
-/** A cross-resource check; returns errors with positions. Checks are registered by the packages that own the kinds. */
-export type SemanticCheck = (config: SluiceConfig, report: ReportFn) => void;
+/**
+ * A cross-resource check; reports errors (and, with `notice`, lines that are not errors: what is ignored, warnings)
+ * with positions. Checks are registered by the packages that own the kinds.
+ */
+export type SemanticCheck = (config: SluiceConfig, report: ReportFn, notice: NoticeFn) => void;
+
+/** Reports a line that is not an error (e.g. `ignored: …`), once, at a field of a resource. */
+export type NoticeFn = (resource: LoadedResource, path: readonly (string | number)[], message: string) => void;
+
+/** Something to tell the user that does not make the configuration invalid. */
+export interface ConfigNotice {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
 
 /**
  * Reports an error at a field of a resource. `columnOffset` points inside a string value (e.g. at the failing
@@ -66,24 +80,49 @@ export type ReportFn = (resource: LoadedResource, path: readonly (string | numbe
 export interface LoadResult {
   readonly config: SluiceConfig;
   readonly errors: readonly ConfigError[];
+  /** Lines that are not errors: what is ignored (`ignored: v1 Namespace x (cluster plumbing)`), in file order. */
+  readonly notices: readonly ConfigNotice[];
+  /** Lines to print once after the errors (e.g. the supported kinds, when an unknown kind was found). */
+  readonly hints: readonly string[];
 }
+
+/** Options of {@link loadConfig}. */
+export interface LoadOptions {
+  readonly validator?: SchemaValidator;
+  readonly checks?: readonly SemanticCheck[];
+  /** Descend into subdirectories of a directory given with -f (kubectl's `-R`). Default false. */
+  readonly recursive?: boolean;
+}
+
+const PLUMBING_SUMMARY = 'Namespace, ServiceAccount, RBAC, NetworkPolicy, Ingress, PodDisruptionBudget, HorizontalPodAutoscaler, …';
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-/** Expands files and directories (recursively) into the list of YAML/JSON files, sorted. */
-export function expandPaths(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  const visit = (p: string, explicit: boolean): void => {
+/** A file to read, and whether it was named on the command line (then it must be a manifest). */
+export interface ManifestFile {
+  readonly path: string;
+  readonly explicit: boolean;
+}
+
+/**
+ * Expands files and directories into the YAML/JSON files to read, sorted, as kubectl reads `-f`: the `.yaml`, `.yml`
+ * and `.json` files of a directory, its subdirectories only when `recursive`; hidden entries and `node_modules` never.
+ */
+export function expandManifestPaths(paths: readonly string[], recursive = false): ManifestFile[] {
+  const out: ManifestFile[] = [];
+  const visit = (p: string, explicit: boolean, depth: number): void => {
     const st = statSync(p);
     if (st.isDirectory()) {
+      if (!explicit && !recursive) return;
       for (const name of readdirSync(p).sort()) {
-        if (!name.startsWith('.')) visit(join(p, name), false);
+        if (name.startsWith('.') || name === 'node_modules') continue;
+        visit(join(p, name), false, depth + 1);
       }
     } else if (explicit || YAML_EXTENSIONS.has(extname(p))) {
-      out.push(p);
+      out.push({ path: p, explicit });
     }
   };
-  for (const p of paths) visit(p, true);
+  for (const p of paths) visit(p, true, 0);
   return out;
 }
 
@@ -130,6 +169,26 @@ function makeValuePosition(doc: Document, lc: LineCounter, text: string, positio
   };
 }
 
+/** Expands files and directories into the list of YAML/JSON files (see {@link expandManifestPaths}). */
+export function expandPaths(paths: readonly string[], recursive = false): string[] {
+  return expandManifestPaths(paths, recursive).map((f) => f.path);
+}
+
+/** YAML `null` values of mappings removed, as the API server treats them ("absent"). */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+    return out;
+  }
+  return value;
+}
+
+function hasKindOrApiVersion(doc: Document): boolean {
+  return isMap(doc.contents) && doc.contents.items.some((it) => isScalar(it.key) && (it.key.value === 'kind' || it.key.value === 'apiVersion'));
+}
+
 function makePosition(doc: Document, lc: LineCounter) {
   return (path: readonly (string | number)[], atKey = false): SourcePosition => {
     const { node, keyNode } = nodeAt(doc, path);
@@ -145,18 +204,20 @@ function makePosition(doc: Document, lc: LineCounter) {
  * Loads every resource in the given files and directories: YAML parse, kind lookup, JSON-Schema validation, then
  * the semantic checks. Collects all errors instead of stopping at the first.
  */
-export function loadConfig(paths: readonly string[], options: { validator?: SchemaValidator; checks?: readonly SemanticCheck[] } = {}): LoadResult {
+export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const validator = options.validator ?? new SchemaValidator();
   const errors: ConfigError[] = [];
+  const notices: ConfigNotice[] = [];
+  const hints = new Set<string>();
   const resources: LoadedResource[] = [];
-  let files: string[];
+  let files: ManifestFile[];
   try {
-    files = expandPaths(paths);
+    files = expandManifestPaths(paths, options.recursive ?? false);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }] };
+    return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], notices: [], hints: [] };
   }
-  for (const file of files) {
+  for (const { path: file, explicit } of files) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -170,6 +231,9 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
     if (!Array.isArray(docs)) {
       errors.push({ file, line: 1, col: 1, message: 'not a YAML stream', code: 'SLUICE_CONFIG_YAML' });
     }
+    // A file found in a directory that holds no Kubernetes object at all (package.json, a CI workflow) is not a
+    // manifest: kubectl would choke on it, but skipping it is what a user means by "apply this directory".
+    if (!explicit && list.every((d) => d.errors.length === 0 && !hasKindOrApiVersion(d))) continue;
     for (const doc of list) {
       if (doc.errors.length > 0) {
         for (const e of doc.errors) {
@@ -181,7 +245,7 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
       if (doc.contents === null) continue; // empty document between separators
       const position = makePosition(doc, lc);
       const positionInValue = makeValuePosition(doc, lc, text, position);
-      const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+      const value = withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown);
       if (value === null || value === undefined) continue; // a document with only comments or nothing
       const at = (path: readonly (string | number)[], message: string, code: string, atKey = false): void => {
         const { line, col } = position(path, atKey);
@@ -200,12 +264,27 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
       }
       const info = findKind(apiVersion, kind);
       if (!info) {
-        const known = KINDS.map((k) => `${k.apiVersions[0]} ${k.kind}`).join(', ');
-        const sameKind = KINDS.find((k) => k.kind === kind);
-        const message = sameKind
-          ? `unsupported apiVersion "${apiVersion}" for kind ${kind} (use ${sameKind.apiVersions.join(' or ')})`
-          : `unknown kind "${kind}" (apiVersion ${apiVersion}); supported: ${known}`;
-        at(sameKind ? ['apiVersion'] : ['kind'], message, 'SLUICE_CONFIG_UNKNOWN_KIND');
+        const meta0 = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
+        if (isPlumbing(apiVersion, kind)) {
+          const { line, col } = position([]);
+          const ns = typeof meta0.namespace === 'string' && kind !== 'Namespace' ? `${meta0.namespace}/` : '';
+          notices.push({ file, line, col, message: `ignored: ${apiVersion} ${kind} ${ns}${typeof meta0.name === 'string' ? meta0.name : '?'} (cluster plumbing)` });
+          continue;
+        }
+        const sameKind = KINDS.filter((k) => k.kind === kind);
+        const legacy = LEGACY_API_VERSIONS[apiVersion];
+        let message: string;
+        if (sameKind.length > 0 && legacy !== undefined && sameKind.some((k) => k.apiVersions.includes(legacy))) {
+          message = `apiVersion "${apiVersion}" of ${kind} is no longer served by Knative: use ${legacy}`;
+        } else if (sameKind.length > 0) {
+          message = `unsupported apiVersion "${apiVersion}" for kind ${kind} (use ${sameKind.flatMap((k) => k.apiVersions).join(' or ')})`;
+        } else {
+          const guess = didYouMean(kind, new Set(KINDS.map((k) => k.kind)));
+          const what = isEventingGroup(apiVersion) ? `kind ${kind} (${apiVersion}) is not supported by Sluice` : `unknown kind "${kind}" (apiVersion ${apiVersion})`;
+          message = `${what}${guess !== undefined ? `; did you mean ${guess}?` : ''}`;
+          hints.add(`supported kinds: ${KINDS.map((k) => `${k.apiVersions[0]} ${k.kind}`).join(', ')}; ignored as cluster plumbing: ${PLUMBING_SUMMARY}`);
+        }
+        at(sameKind.length > 0 ? ['apiVersion'] : ['kind'], message, 'SLUICE_CONFIG_UNKNOWN_KIND');
         continue;
       }
       const violations: SchemaViolation[] = validator.validate(info, obj);
@@ -230,7 +309,14 @@ export function loadConfig(paths: readonly string[], options: { validator?: Sche
     const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);
     errors.push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
   };
-  for (const check of options.checks ?? []) check(config, report);
-  errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
-  return { config, errors };
+  const notice: NoticeFn = (r, path, message) => {
+    const { line, col } = r.position(path);
+    notices.push({ file: r.file, line, col, message });
+  };
+  for (const check of options.checks ?? []) check(config, report, notice);
+  const byPosition = (a: { file: string; line: number; col: number }, b: { file: string; line: number; col: number }): number =>
+    a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
+  errors.sort(byPosition);
+  notices.sort(byPosition);
+  return { config, errors, notices, hints: [...hints] };
 }

@@ -18,11 +18,27 @@ export const DEFAULT_SERVICE_URL_TEMPLATE = 'http://{name}.{namespace}.svc.clust
 export class DestinationResolver {
   readonly #options: ResolverOptions;
   readonly #kinds = new Map<string, (namespace: string, name: string) => string>();
+  readonly #services = new Map<string, string>();
 
   /** Makes a kind addressable by `ref` (channels, sequences, parallels): `address` returns its URL. */
   register(kind: string, address: (namespace: string, name: string) => string): void {
     if (kind === 'Broker' || kind === 'Service' || this.#kinds.has(kind)) throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `kind ${kind} is already addressable`);
     this.#kinds.set(kind, address);
+  }
+
+  /**
+   * Makes a Service that runs here (a Knative Service, or a v1 Service selecting a workload Sluice runs) resolve to
+   * `url` instead of the Service URL template.
+   */
+  registerService(namespace: string, name: string, url: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.#services.has(key)) throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `Service ${key} already has an address`);
+    this.#services.set(key, url);
+  }
+
+  /** Whether a Service ref to `namespace/name` resolves to something Sluice runs. */
+  runsService(namespace: string, name: string): boolean {
+    return this.#services.has(`${namespace}/${name}`);
   }
 
   constructor(options: ResolverOptions) {
@@ -47,7 +63,9 @@ export class DestinationResolver {
         base = this.brokerUrl(ns, dest.ref.name);
         break;
       case 'Service':
-        base = (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE).replaceAll('{name}', dest.ref.name).replaceAll('{namespace}', ns);
+        base =
+          this.#services.get(`${ns}/${dest.ref.name}`) ??
+          (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE).replaceAll('{name}', dest.ref.name).replaceAll('{namespace}', ns);
         break;
       default: {
         const address = this.#kinds.get(dest.ref.kind);
@@ -56,7 +74,24 @@ export class DestinationResolver {
       }
     }
     if (dest.uri === undefined) return base;
-    // A relative uri is resolved against the ref's address, as Knative does.
-    return new URL(dest.uri, base.endsWith('/') ? base : base + '/').toString();
+    return appendRelativeUri(base, dest.uri);
   }
+}
+
+/**
+ * Appends a ref's relative `uri` to the ref's address: the path is added to the address's own path (so that an address
+ * with a path, e.g. from a path-style `--service-url-template`, keeps it) and a query or fragment replaces the
+ * address's. In a cluster the address has no path, and this is what Knative's resolution gives.
+ */
+export function appendRelativeUri(base: string, uri: string): string {
+  const u = new URL(base);
+  const m = /^([^?#]*)(\?[^#]*)?(#.*)?$/.exec(uri)!;
+  const path = m[1] ?? '';
+  if (path !== '') {
+    const basePath = u.pathname.endsWith('/') ? u.pathname.slice(0, -1) : u.pathname;
+    u.pathname = `${basePath}/${path.replace(/^\/+/, '')}`;
+  }
+  if (m[2] !== undefined) u.search = m[2];
+  if (m[3] !== undefined) u.hash = m[3];
+  return u.toString();
 }

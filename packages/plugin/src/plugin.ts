@@ -42,8 +42,11 @@ export interface RuntimeContext {
 export interface RuntimeComponent {
   /** e.g. `PingSource default/heartbeat`, for logs and errors. */
   readonly name: string;
-  /** Called before any Trigger starts: register the kinds this component makes addressable (channels, flows). */
-  register?(ctx: RuntimeContext): void;
+  /**
+   * Called before any Trigger starts: register the kinds this component makes addressable (channels, flows) or the
+   * Services it runs (workloads).
+   */
+  register?(ctx: RuntimeContext): void | Promise<void>;
   start(ctx: RuntimeContext): Promise<void>;
   stop(): Promise<void>;
 }

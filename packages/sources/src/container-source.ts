@@ -1,9 +1,15 @@
 import { DEFAULT_NAMESPACE, noopLogger, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
-import { engineProcessSpec, findContainerEngine } from './container-engine.js';
-import { ProcessSupervisor, type ProcessSpec, type SpawnFn } from './process-supervisor.js';
-import type { BackoffOptions } from './restart-backoff.js';
+import {
+  ContainerProcess,
+  detectContainerEngine,
+  expandVariables,
+  processBaseEnv,
+  type BackoffOptions,
+  type EngineChoice,
+  type SpawnFn,
+} from '@sluice/workloads';
 import { bindingVariables, INJECTED_VARIABLES, type BindingVariables } from './sink-binding.js';
 import type { SpecProblem } from './spec-problem.js';
 import type { Clock, Timers } from './timers.js';
@@ -30,7 +36,11 @@ export interface ContainerSource {
   };
 }
 
-/** Annotation choosing how containers run: `process` (default, `command` + `args` locally) or `container`. */
+/**
+ * Annotation choosing how containers run: `process` (`command` + `args` locally) or `container` (the image through
+ * podman or docker). Without it, a container with a `command` runs as a process and one with only an image through
+ * the engine, as Knative runs it.
+ */
 export const RUNTIME_ANNOTATION = 'sluice.dev/runtime';
 
 /** Annotation setting `K_SINK_TIMEOUT` (integer seconds) for the bound processes. */
@@ -39,9 +49,13 @@ export const SINK_TIMEOUT_ANNOTATION = 'sluice.dev/sink-timeout';
 /** How a ContainerSource's containers are run. */
 export type ContainerRuntime = 'process' | 'container';
 
-/** The runtime a resource asks for, or undefined when the annotation has an unknown value. */
-export function containerRuntimeOf(meta: ObjectMeta): ContainerRuntime | undefined {
-  const v = meta.annotations?.[RUNTIME_ANNOTATION] ?? 'process';
+/**
+ * The runtime of a container: the annotation's when set (undefined when it has an unknown value), else `process` when
+ * the container has a command and `container` when it has only an image.
+ */
+export function containerRuntimeOf(meta: ObjectMeta, container?: ContainerSpec): ContainerRuntime | undefined {
+  const v = meta.annotations?.[RUNTIME_ANNOTATION];
+  if (v === undefined) return container && container.command === undefined && container.image !== undefined ? 'container' : 'process';
   return v === 'process' || v === 'container' ? v : undefined;
 }
 
@@ -60,8 +74,7 @@ export function containerName(source: ContainerSource, index: number): string {
 /** Checks what the schema cannot; paths are from the resource root. */
 export function checkContainerSource(source: ContainerSource): SpecProblem[] {
   const problems: SpecProblem[] = [];
-  const runtime = containerRuntimeOf(source.metadata);
-  if (runtime === undefined) {
+  if (containerRuntimeOf(source.metadata) === undefined) {
     problems.push({
       path: ['metadata', 'annotations', RUNTIME_ANNOTATION],
       message: `annotation ${RUNTIME_ANNOTATION} must be "process" or "container", got "${source.metadata.annotations?.[RUNTIME_ANNOTATION]}"`,
@@ -76,12 +89,14 @@ export function checkContainerSource(source: ContainerSource): SpecProblem[] {
     const name = containerName(source, i);
     if (seen.has(name)) problems.push({ path: [...at, 'name'], message: `duplicate container name "${name}"` });
     seen.add(name);
-    if (runtime !== 'container' && c.command === undefined) {
+    const runtime = containerRuntimeOf(source.metadata, c);
+    if (runtime === 'process' && c.command === undefined) {
       problems.push({
         path: c.image !== undefined ? [...at, 'image'] : at,
         message:
-          `container "${name}": missing command. Sluice runs containers as local processes: set command (and args), ` +
-          `or run the image with docker/podman by setting the annotation ${RUNTIME_ANNOTATION}: container`,
+          c.image === undefined
+            ? `container "${name}": needs a command (run as a local process) or an image (run through podman or docker)`
+            : `container "${name}": missing command (required with ${RUNTIME_ANNOTATION}: process)`,
       });
     }
     if (runtime === 'container' && c.image === undefined) {
@@ -100,21 +115,12 @@ export function checkContainerSource(source: ContainerSource): SpecProblem[] {
   return problems;
 }
 
-/**
- * Expands Kubernetes `$(VAR)` references with `vars`; `$$(VAR)` is a literal `$(VAR)` and unknown references stay as
- * written, as the kubelet does for command, args and env values.
- */
-export function expandVariables(text: string, vars: Readonly<Record<string, string>>): string {
-  return text.replace(/\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g, (m: string, name: string | undefined) => {
-    if (name === undefined) return '$';
-    return Object.hasOwn(vars, name) ? vars[name]! : m;
-  });
-}
+export { expandVariables };
 
 /**
- * The environment of one container: Sluice's environment, the binding defaults, the container's `env` (expanded in
- * order), then the binding's injected variables, which always win. Also returns the names the container itself
- * defines (what a container engine must pass on).
+ * The environment of one container: `base` (for a local process, PATH, HOME and the like; nothing for a container),
+ * the binding defaults, the container's `env` (expanded in order), then the binding's injected variables, which always
+ * win. Sluice's own environment is never passed on. Also returns the names the container itself defines.
  */
 export function containerEnvironment(
   container: ContainerSpec,
@@ -136,9 +142,11 @@ export interface ContainerSourceDeps {
   readonly backoff?: Partial<BackoffOptions>;
   readonly stopGraceMs?: number;
   readonly spawn?: SpawnFn;
-  /** Environment the children inherit (default: Sluice's own). */
+  /** Where PATH, HOME, LANG, TZ and TMPDIR of local processes come from (default: Sluice's environment). */
   readonly baseEnv?: Readonly<Record<string, string | undefined>>;
-  readonly findEngine?: () => string | undefined;
+  /** `--container-engine` (default: podman, then docker, whichever works). */
+  readonly engine?: string | undefined;
+  readonly detectEngine?: (choice: string | undefined) => Promise<EngineChoice>;
 }
 
 /** Runs a ContainerSource inside `sluice run`: one supervised process per container, bound to the sink. */
@@ -146,7 +154,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
   readonly name: string;
   readonly #source: ContainerSource;
   readonly #deps: ContainerSourceDeps;
-  readonly #supervisors: ProcessSupervisor[] = [];
+  readonly #processes: ContainerProcess[] = [];
   #logger: Logger = noopLogger;
 
   constructor(source: ContainerSource, deps: ContainerSourceDeps = {}) {
@@ -158,7 +166,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
   /** Pids of the running processes, by container name. */
   pids(): Record<string, number | undefined> {
     const out: Record<string, number | undefined> = {};
-    this.#supervisors.forEach((s, i) => (out[containerName(this.#source, i)] = s.pid));
+    this.#processes.forEach((p, i) => (out[containerName(this.#source, i)] = p.pid));
     return out;
   }
 
@@ -175,42 +183,50 @@ export class ContainerSourceComponent implements RuntimeComponent {
       name: src.metadata.name,
       sinkTimeoutSeconds: sinkTimeoutOf(src.metadata),
     });
-    const runtime = containerRuntimeOf(src.metadata) ?? 'process';
-    let engine: string | undefined;
-    if (runtime === 'container') {
-      engine = (this.#deps.findEngine ?? findContainerEngine)();
-      if (engine === undefined) {
-        this.#logger.error({}, `${RUNTIME_ANNOTATION}: container is set but neither docker nor podman is on PATH; retrying with backoff`);
+    const containers = src.spec.template.spec.containers;
+    const runtimes = containers.map((c) => containerRuntimeOf(src.metadata, c) ?? 'process');
+    let engine: EngineChoice | undefined;
+    if (runtimes.includes('container')) {
+      engine = await (this.#deps.detectEngine ?? ((choice) => detectContainerEngine({ choice })))(this.#deps.engine);
+      if (!engine.ok) {
+        this.#logger.error({ reason: engine.reason }, `${this.name} is NotReady (NoContainerEngine): its images need podman or docker: ${engine.reason}`);
       }
     }
-    src.spec.template.spec.containers.forEach((c, i) => {
+    containers.forEach((c, i) => {
       const cname = containerName(src, i);
-      const { env, own } = containerEnvironment(c, binding, this.#deps.baseEnv ?? process.env);
+      const runtime = runtimes[i]!;
+      if (runtime === 'container' && !engine?.ok) return;
+      const { own } = containerEnvironment(c, binding, {});
       const expand = (s: string): string => expandVariables(s, own);
-      const command = c.command?.map(expand);
-      const args = (c.args ?? []).map(expand);
-      let spec: ProcessSpec;
-      if (runtime === 'container') {
-        spec = engineProcessSpec(engine ?? 'docker', { image: c.image!, command, args, envNames: Object.keys(own), workingDir: c.workingDir }, env);
-      } else {
-        const [cmd, ...rest] = command!;
-        spec = { command: cmd!, args: [...rest, ...args], env, ...(c.workingDir !== undefined ? { cwd: c.workingDir } : {}) };
-      }
-      const supervisor = new ProcessSupervisor(spec, {
-        logger: this.#logger.child({ container: cname }),
-        ...(this.#deps.timers ? { timers: this.#deps.timers } : {}),
-        ...(this.#deps.now ? { now: this.#deps.now } : {}),
-        ...(this.#deps.backoff ? { backoff: this.#deps.backoff } : {}),
-        ...(this.#deps.stopGraceMs !== undefined ? { stopGraceMs: this.#deps.stopGraceMs } : {}),
-        ...(this.#deps.spawn ? { spawn: this.#deps.spawn } : {}),
-      });
-      this.#supervisors.push(supervisor);
-      supervisor.start();
+      const p = new ContainerProcess(
+        {
+          name: `${ns}-${src.metadata.name}-${cname}`,
+          mode: runtime,
+          image: c.image,
+          command: c.command?.map(expand),
+          args: (c.args ?? []).map(expand),
+          env: runtime === 'process' ? { ...processBaseEnv(this.#deps.baseEnv ?? process.env), ...own } : own,
+          workingDir: c.workingDir,
+        },
+        {
+          ...(engine?.ok ? { engine: engine.engine } : {}),
+          logger: this.#logger.child({ container: cname }),
+          supervisor: {
+            ...(this.#deps.timers ? { timers: this.#deps.timers } : {}),
+            ...(this.#deps.now ? { now: this.#deps.now } : {}),
+            ...(this.#deps.backoff ? { backoff: this.#deps.backoff } : {}),
+            ...(this.#deps.stopGraceMs !== undefined ? { stopGraceMs: this.#deps.stopGraceMs } : {}),
+            ...(this.#deps.spawn ? { spawn: this.#deps.spawn } : {}),
+          },
+        },
+      );
+      this.#processes.push(p);
+      p.start();
     });
-    this.#logger.info({ sink: sinkUrl, runtime, containers: src.spec.template.spec.containers.length }, 'container source started');
+    this.#logger.info({ sink: sinkUrl, runtimes, containers: containers.length }, 'container source started');
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#supervisors.map((s) => s.stop()));
+    await Promise.all(this.#processes.map((p) => p.stop()));
   }
 }

@@ -39,9 +39,6 @@ export {
   type ContainerSourceDeps,
   type ContainerSpec,
 } from './container-source.js';
-export { CONTAINER_ENGINES, engineProcessSpec, findContainerEngine, type EngineRun } from './container-engine.js';
-export { DEFAULT_STOP_GRACE_MS, ProcessSupervisor, type ProcessSpec, type SpawnFn, type SupervisorOptions } from './process-supervisor.js';
-export { DEFAULT_RESTART_BACKOFF, RestartBackoff, type BackoffOptions } from './restart-backoff.js';
 export {
   INJECTED_VARIABLES,
   PROCESS_SUBJECT,
@@ -49,7 +46,9 @@ export {
   bindingVariables,
   checkSinkBinding,
   findSinkBinding,
+  sinkBindingInjector,
   sinkBindings,
+  WORKLOAD_SUBJECTS,
   type BindingInput,
   type BindingVariables,
   type SinkBinding,
@@ -89,7 +88,6 @@ export {
   type WebhookSourceDeps,
   type WebhookSourceSpec,
 } from './webhook-source.js';
-export { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 export type { SpecProblem } from './spec-problem.js';
 export { sourcesPlugin } from './plugin.js';
 export {
@@ -105,3 +103,22 @@ export {
   type GitLabSourceSpec,
 } from './forge-source.js';
 export { GITHUB_EVENT_TYPES, GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
+// The process and container runner moved to @sluice/workloads; re-exported for existing users.
+export {
+  CONTAINER_ENGINES,
+  DEFAULT_RESTART_BACKOFF,
+  DEFAULT_STOP_GRACE_MS,
+  ProcessSupervisor,
+  RestartBackoff,
+  engineProcessSpec,
+  findContainerEngine,
+  realTimers,
+  type BackoffOptions,
+  type Clock,
+  type EngineRun,
+  type ProcessSpec,
+  type SpawnFn,
+  type SupervisorOptions,
+  type TimerHandle,
+  type Timers,
+} from '@sluice/workloads';

@@ -1,11 +1,15 @@
 import { DEFAULT_NAMESPACE, type Destination, type ObjectMeta } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { selectorMatches, type EnvInjector } from '@sluice/workloads';
 import { checkOverrideKey, encodeCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import type { SpecProblem } from './spec-problem.js';
 
 /** The subject kind Sluice binds: a process started with `sluice bind --binding`. */
 export const PROCESS_SUBJECT = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Process' } as const;
+
+/** Workload subjects a SinkBinding binds inside `sluice run` (the workloads Sluice runs from the same configuration). */
+export const WORKLOAD_SUBJECTS: readonly string[] = ['apps/v1 Deployment', 'batch/v1 Job', 'v1 Pod', 'serving.knative.dev/v1 Service'];
 
 /** `sources.knative.dev/v1 SinkBinding`. */
 export interface SinkBinding {
@@ -73,24 +77,31 @@ export function findSinkBinding(config: SluiceConfig, name: string, namespace: s
   );
 }
 
-/** Checks a SinkBinding's subject: Sluice binds only `sluice.dev/v1alpha1 Process` subjects, by name. */
+const isWorkloadSubject = (s: { apiVersion: string; kind: string }): boolean => WORKLOAD_SUBJECTS.includes(`${s.apiVersion} ${s.kind}`);
+
+/**
+ * Checks a SinkBinding's subject: a workload Sluice runs (Deployment, Job, Pod, Knative Service; by name or selector),
+ * or a `sluice.dev/v1alpha1 Process` started by `sluice bind` (by name).
+ */
 export function checkSinkBinding(binding: SinkBinding, namespace: string): SpecProblem[] {
   const problems: SpecProblem[] = [];
   const subject = binding.spec.subject;
-  if (subject.apiVersion !== PROCESS_SUBJECT.apiVersion || subject.kind !== PROCESS_SUBJECT.kind) {
+  const isProcess = subject.apiVersion === PROCESS_SUBJECT.apiVersion && subject.kind === PROCESS_SUBJECT.kind;
+  if (!isProcess && !isWorkloadSubject(subject)) {
+    const sameKind = WORKLOAD_SUBJECTS.find((k) => k.endsWith(` ${subject.kind}`) && subject.kind !== 'Service');
     problems.push({
-      path: ['spec', 'subject', subject.kind !== PROCESS_SUBJECT.kind ? 'kind' : 'apiVersion'],
+      path: ['spec', 'subject', sameKind || subject.kind === PROCESS_SUBJECT.kind ? 'apiVersion' : 'kind'],
       message:
-        `unsupported subject ${subject.apiVersion} ${subject.kind}: Sluice runs no Kubernetes workloads; use apiVersion ` +
-        `${PROCESS_SUBJECT.apiVersion}, kind ${PROCESS_SUBJECT.kind} and start the process with ` +
-        `"sluice bind --binding ${binding.metadata.name} -f FILE -- COMMAND"`,
+        `unsupported subject ${subject.apiVersion} ${subject.kind}: Sluice binds the workloads it runs ` +
+        `(${WORKLOAD_SUBJECTS.join(', ')}) and processes started with "sluice bind" (${PROCESS_SUBJECT.apiVersion} ${PROCESS_SUBJECT.kind})`,
       code: 'SLUICE_CONFIG_UNSUPPORTED_SUBJECT',
     });
   }
   if (subject.selector !== undefined) {
-    problems.push({ path: ['spec', 'subject', 'selector'], message: 'selector subjects are not supported: name the Process with subject.name', code: 'SLUICE_CONFIG_UNSUPPORTED_SUBJECT' });
+    if (isProcess) problems.push({ path: ['spec', 'subject', 'selector'], message: 'a Process subject is named, not selected: set subject.name', code: 'SLUICE_CONFIG_UNSUPPORTED_SUBJECT' });
+    if (subject.name !== undefined) problems.push({ path: ['spec', 'subject', 'selector'], message: 'set either subject.name or subject.selector, not both' });
   } else if (subject.name === undefined || subject.name === '') {
-    problems.push({ path: ['spec', 'subject'], message: 'the subject needs a name (the name given to sluice bind --binding)' });
+    problems.push({ path: ['spec', 'subject'], message: isProcess ? 'the subject needs a name (the name given to sluice bind --binding)' : 'the subject needs a name or a selector' });
   }
   if (subject.namespace !== undefined && subject.namespace !== namespace) {
     problems.push({ path: ['spec', 'subject', 'namespace'], message: `the subject must be in the SinkBinding's namespace "${namespace}"` });
@@ -100,6 +111,32 @@ export function checkSinkBinding(binding: SinkBinding, namespace: string): SpecP
     if (err) problems.push({ path: ['spec', 'ceOverrides', 'extensions', key], message: err });
   }
   return problems;
+}
+
+/**
+ * Binds the workloads Sluice runs as Knative's SinkBinding webhook does: a workload that a SinkBinding's subject names
+ * (or selects by its labels) in the same namespace gets `K_SINK`, `K_CE_OVERRIDES` and `K_CA_CERTS`.
+ */
+export function sinkBindingInjector(config: SluiceConfig): EnvInjector {
+  const bindings = sinkBindings(config).filter((b) => isWorkloadSubject(b.binding.spec.subject));
+  return (w, ctx) => {
+    const out: Record<string, string> = {};
+    for (const { resource, binding } of bindings) {
+      const s = binding.spec.subject;
+      if (`${s.apiVersion} ${s.kind}` !== `${w.apiVersion} ${w.kind}` || (s.namespace ?? resource.namespace) !== w.namespace || resource.namespace !== w.namespace) continue;
+      const matches = s.name !== undefined ? s.name === w.name : s.selector !== undefined && selectorMatches(s.selector as Record<string, string>, w.labels);
+      if (!matches) continue;
+      const vars = bindingVariables({
+        sinkUrl: ctx.resolver.resolve(binding.spec.sink, resource.namespace),
+        ceOverrides: binding.spec.ceOverrides,
+        caCerts: binding.spec.sink.CACerts,
+        namespace: resource.namespace,
+        name: resource.name,
+      });
+      Object.assign(out, vars.injected);
+    }
+    return out;
+  };
 }
 
 /**
@@ -117,6 +154,11 @@ export class SinkBindingComponent implements RuntimeComponent {
 
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
+    if (isWorkloadSubject(this.#binding.spec.subject)) {
+      const s = this.#binding.spec.subject;
+      ctx.logger.child({ source: this.name }).info({ sink: ctx.resolver.resolve(this.#binding.spec.sink, ns) }, `binds ${s.apiVersion} ${s.kind} ${s.name ?? JSON.stringify(s.selector)}`);
+      return;
+    }
     ctx.logger.child({ source: this.name }).info(
       { sink: ctx.resolver.resolve(this.#binding.spec.sink, ns), subject: this.#binding.spec.subject.name },
       `bind a process with: sluice bind --binding ${this.#binding.metadata.name}${ns === DEFAULT_NAMESPACE ? '' : `:${ns}`} -f FILE --server ${ctx.url} -- COMMAND`,

@@ -120,35 +120,41 @@ spec:
   assert.match(c[0]!, /^9:11: .*unknown field "volumeMounts"/);
 });
 
-test('ContainerSource without command', () => {
-  const errors = validate(`apiVersion: sources.knative.dev/v1
+test('ContainerSource: an image without a command runs through the engine; a process needs a command', () => {
+  const source = (annotations: string, container: string): string => `apiVersion: sources.knative.dev/v1
 kind: ContainerSource
-metadata: { name: c }
+metadata: { name: c${annotations} }
 spec:
   template:
     spec:
       containers:
-        - image: gcr.io/knative-releases/heartbeats
+        - ${container}
   sink: { uri: "http://127.0.0.1:1/" }
-`);
+`;
+  assert.deepEqual(validate(source('', 'image: gcr.io/knative-releases/heartbeats')), []);
+  const errors = validate(source(', annotations: { sluice.dev/runtime: process }', 'image: gcr.io/knative-releases/heartbeats'));
   assert.equal(errors.length, 1);
-  assert.match(errors[0]!, /^8:18: ContainerSource\/c: spec\.template\.spec\.containers\[0\]\.image: container "c-0": missing command/);
+  assert.match(errors[0]!, /^8:18: ContainerSource\/c: spec\.template\.spec\.containers\[0\]\.image: container "c-0": missing command \(required with sluice.dev\/runtime: process\)/);
+  assert.match(validate(source('', 'args: [x]'))[0]!, /needs a command \(run as a local process\) or an image/);
 });
 
-test('SinkBinding subjects Sluice cannot bind', () => {
-  const errors = validate(`apiVersion: sources.knative.dev/v1
+test('SinkBinding subjects: workloads by name or selector, Processes by name, nothing else', () => {
+  const binding = (subject: string): string => `apiVersion: sources.knative.dev/v1
 kind: SinkBinding
 metadata: { name: b }
 spec:
   subject:
-    apiVersion: apps/v1
-    kind: Deployment
-    selector: { matchLabels: { app: x } }
+${subject}
   sink: { uri: "http://127.0.0.1:1/" }
-`);
-  assert.equal(errors.length, 2);
-  assert.match(errors[0]!, /^7:11: SinkBinding\/b: spec\.subject\.kind: unsupported subject apps\/v1 Deployment/);
-  assert.match(errors[1]!, /^8:15: .*selector subjects are not supported/);
+`;
+  assert.deepEqual(validate(binding('    apiVersion: apps/v1\n    kind: Deployment\n    selector: { matchLabels: { app: x } }')), []);
+  assert.deepEqual(validate(binding('    apiVersion: serving.knative.dev/v1\n    kind: Service\n    name: x')), []);
+  let errors = validate(binding('    apiVersion: serving.knative.dev/v1\n    kind: Route\n    name: x'));
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^7:11: SinkBinding\/b: spec\.subject\.kind: unsupported subject serving.knative.dev\/v1 Route: Sluice binds the workloads it runs/);
+  errors = validate(binding('    apiVersion: sluice.dev/v1alpha1\n    kind: Process\n    selector: { matchLabels: { app: x } }'));
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^8:15: .*a Process subject is named, not selected/);
 });
 
 test('WebhookSource secrets and signature settings', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerSourceComponent, checkContainerSource, containerEnvironment, expandVariables, type ContainerSource } from '../src/container-source.js';
-import { engineProcessSpec } from '../src/container-engine.js';
+import { engineProcessSpec } from '@sluice/workloads';
 import { bindingVariables } from '../src/sink-binding.js';
 import { startSubscriber, waitFor } from '@sluice/testing';
 import { captureLogger, startRuntimeStub } from './helpers.js';
@@ -50,8 +50,9 @@ test('bindingVariables leaves out what is not set', () => {
 test('checkContainerSource', () => {
   const msgs = (s: ContainerSource): string[] => checkContainerSource(s).map((p) => `${p.path.join('.')}: ${p.message}`);
   assert.deepEqual(msgs(cs([{ name: 'a', command: ['node', 'x.mjs'] }])), []);
-  assert.match(msgs(cs([{ name: 'a', image: 'img' }]))[0]!, /^spec\.template\.spec\.containers\.0\.image: container "a": missing command/);
-  assert.match(msgs(cs([{ args: ['x'] }]))[0]!, /^spec\.template\.spec\.containers\.0: container "src-0": missing command/);
+  assert.deepEqual(msgs(cs([{ name: 'a', image: 'img' }])), [], 'an image without a command runs through the engine');
+  assert.match(msgs(cs([{ name: 'a', image: 'img' }], { 'sluice.dev/runtime': 'process' }))[0]!, /^spec\.template\.spec\.containers\.0\.image: container "a": missing command/);
+  assert.match(msgs(cs([{ args: ['x'] }]))[0]!, /^spec\.template\.spec\.containers\.0: container "src-0": needs a command/);
   assert.deepEqual(msgs(cs([{ name: 'a', image: 'img' }], { 'sluice.dev/runtime': 'container' })), []);
   assert.match(msgs(cs([{ name: 'a', command: ['x'] }], { 'sluice.dev/runtime': 'container' }))[0]!, /missing image/);
   assert.match(msgs(cs([{ name: 'a', command: ['x'] }], { 'sluice.dev/runtime': 'vm' }))[0]!, /must be "process" or "container"/);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@sluice/core';
 import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { UndiciSender } from '@sluice/delivery';
-import type { Timers } from '../src/timers.js';
+import type { Timers } from '@sluice/workloads';
 
 export interface ManualTimer {
   at: number;

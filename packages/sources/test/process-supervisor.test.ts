@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProcessSupervisor } from '../src/process-supervisor.js';
+import { ProcessSupervisor } from '@sluice/workloads';
 import { waitFor } from '@sluice/testing';
 import { ManualTime, captureLogger } from './helpers.js';
 

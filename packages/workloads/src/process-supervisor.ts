@@ -27,6 +27,12 @@ export interface SupervisorOptions {
   /** Time between SIGTERM and SIGKILL on stop. Default 5 s. */
   readonly stopGraceMs?: number;
   readonly spawn?: SpawnFn;
+  /** Receives every output line too (e.g. for a log tail). */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called after every exit, with what ended the run (`stopped`: it was asked to stop). */
+  readonly onExit?: (outcome: { code: number | null | undefined; signal: NodeJS.Signals | null | undefined; error?: Error | undefined; ranMs: number; stopped: boolean }) => void;
+  /** Whether to start again after an exit (default: always, as a Deployment's pod). */
+  readonly restart?: (outcome: { code: number | null | undefined; signal: NodeJS.Signals | null | undefined; error?: Error | undefined }) => boolean;
 }
 
 /** Default time a stopping child gets between SIGTERM and SIGKILL. */
@@ -73,6 +79,7 @@ export class ProcessSupervisor {
   readonly #backoff: RestartBackoff;
   readonly #graceMs: number;
   readonly #spawn: SpawnFn;
+  readonly #options: SupervisorOptions;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #restartTimer: TimerHandle | undefined;
@@ -81,6 +88,7 @@ export class ProcessSupervisor {
 
   constructor(spec: ProcessSpec, options: SupervisorOptions) {
     this.#spec = spec;
+    this.#options = options;
     this.#logger = options.logger;
     this.#timers = options.timers ?? realTimers;
     this.#now = options.now ?? Date.now;
@@ -147,16 +155,23 @@ export class ProcessSupervisor {
   #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
     const rl = createInterface({ input: stream, crlfDelay: Infinity });
     rl.on('line', (line) => {
+      this.#options.onLine?.(line, name);
       this.#logger.info({ stream: name }, line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
     });
   }
 
   #ended(startedAt: number, code: number | null | undefined, signal: NodeJS.Signals | null | undefined, err?: Error): void {
+    const ranMs = this.#now() - startedAt;
+    this.#options.onExit?.({ code, signal, error: err, ranMs, stopped: this.#stopping });
     if (this.#stopping) {
       this.#logger.info({ code, signal }, 'process stopped');
       return;
     }
-    const ranMs = this.#now() - startedAt;
+    if (this.#options.restart && !this.#options.restart({ code, signal, error: err })) {
+      const how = err ? `could not start: ${err.message}` : signal ? `killed by ${signal}` : `exited with code ${code}`;
+      this.#logger.info({ code, signal, ranMs, error: err?.message }, `process ${how}; not restarted`);
+      return;
+    }
     const delay = this.#backoff.next(ranMs);
     const why = err ? `could not start: ${err.message}` : signal ? `killed by ${signal}` : `exited with code ${code}`;
     this.#logger.warn({ code, signal, ranMs, restartInMs: delay, error: err?.message }, `process ${why}; restarting in ${delay} ms`);

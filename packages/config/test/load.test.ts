@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brokerChecks, didYouMean, formatConfigError, loadConfig } from '../src/index.js';
+
+function dir(files: Record<string, string>): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(path, name, '..'), { recursive: true });
+    writeFileSync(join(path, name), text);
+  }
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+const broker = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: default }\n';
+
+test('cluster plumbing is accepted and ignored with one line each', (t) => {
+  const d = dir({
+    'app.yaml': `apiVersion: v1
+kind: Namespace
+metadata: { name: knative-samples }
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: events-sa, namespace: knative-samples }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: rb, namespace: knative-samples }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view }
+---
+${broker}`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.notices.map((n) => n.message), [
+    'ignored: v1 Namespace knative-samples (cluster plumbing)',
+    'ignored: v1 ServiceAccount knative-samples/events-sa (cluster plumbing)',
+    'ignored: rbac.authorization.k8s.io/v1 RoleBinding knative-samples/rb (cluster plumbing)',
+  ]);
+  assert.equal(r.config.resources.length, 1);
+});
+
+test('unknown eventing kinds stay errors, with "did you mean" and the supported kinds once per run', (t) => {
+  const d = dir({
+    'a.yaml': `apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata: { name: b }\n---\napiVersion: sources.knative.dev/v1\nkind: GitLabSourceX\nmetadata: { name: g }\n---\napiVersion: sources.knative.dev/v1\nkind: ApiServerSource\nmetadata: { name: a }\n`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path]);
+  const msgs = r.errors.map((e) => formatConfigError(e).replace(d.path, ''));
+  assert.deepEqual(msgs, [
+    '/a.yaml:2:7: kind broker (eventing.knative.dev/v1) is not supported by Sluice; did you mean Broker?',
+    '/a.yaml:6:7: kind GitLabSourceX (sources.knative.dev/v1) is not supported by Sluice',
+    '/a.yaml:10:7: kind ApiServerSource (sources.knative.dev/v1) is not supported by Sluice',
+  ]);
+  assert.equal(r.hints.length, 1);
+  assert.match(r.hints[0]!, /^supported kinds: eventing.knative.dev\/v1 Broker, /);
+});
+
+test('legacy apiVersions are refused with the one to use', (t) => {
+  const d = dir({ 'a.yaml': 'apiVersion: eventing.knative.dev/v1alpha1\nkind: Trigger\nmetadata: { name: t }\nspec: {}\n---\napiVersion: messaging.knative.dev/v1beta1\nkind: Subscription\nmetadata: { name: s }\n' });
+  t.after(d.remove);
+  const msgs = loadConfig([d.path]).errors.map((e) => `${e.line}:${e.col}: ${e.message}`);
+  assert.deepEqual(msgs, [
+    '1:13: apiVersion "eventing.knative.dev/v1alpha1" of Trigger is no longer served by Knative: use eventing.knative.dev/v1',
+    '6:13: apiVersion "messaging.knative.dev/v1beta1" of Subscription is no longer served by Knative: use messaging.knative.dev/v1',
+  ]);
+});
+
+test('YAML nulls mean absent, as the API server treats them', (t) => {
+  const d = dir({ 'a.yaml': 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n  labels:\n  annotations: ~\nspec:\n  # nothing here yet\n' });
+  t.after(d.remove);
+  const r = loadConfig([d.path]);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.config.brokers.length, 1);
+  assert.equal(r.config.brokers[0]!.spec, undefined);
+});
+
+test('-f DIR reads like kubectl: manifests only, subdirectories with -R, never node_modules or non-manifests', (t) => {
+  const d = dir({
+    'broker.yaml': broker,
+    'package.json': '{ "name": "app", "version": "1.0.0" }',
+    'README.md': '# not read',
+    '.github/workflows/ci.yaml': 'on: push\njobs: {}\n',
+    'node_modules/dep/manifest.yaml': 'apiVersion: v1\nkind: Nonsense\nmetadata: { name: x }\n',
+    'config/trigger.yaml': 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: { name: t }\nspec:\n  broker: default\n  subscriber: { uri: "http://127.0.0.1:1/" }\n',
+    'config/compose.yml': 'services:\n  web: { image: nginx }\n',
+  });
+  t.after(d.remove);
+  const flat = loadConfig([d.path]);
+  assert.deepEqual(flat.errors, []);
+  assert.deepEqual(flat.config.resources.map((r) => r.kind), ['Broker']);
+  const deep = loadConfig([d.path], { recursive: true });
+  assert.deepEqual(deep.errors, []);
+  assert.deepEqual(deep.config.resources.map((r) => r.kind).sort(), ['Broker', 'Trigger']);
+  // A file named explicitly must be a manifest.
+  const explicit = loadConfig([join(d.path, 'package.json')]);
+  assert.match(explicit.errors[0]!.message, /missing apiVersion or kind/);
+});
+
+test('didYouMean: case first, then a small edit distance', () => {
+  assert.equal(didYouMean('broker', ['Broker', 'Trigger']), 'Broker');
+  assert.equal(didYouMean('defualt', ['default', 'other']), 'default');
+  assert.equal(didYouMean('zzz', ['default']), undefined);
+});

@@ -1,0 +1,76 @@
+export { workloadChecks } from './checks.js';
+export {
+  CONTAINER_ENGINES,
+  ENGINE_ARGS_ENV,
+  ENGINE_ENV,
+  ENGINE_RUN_ARGS_ENV,
+  detectContainerEngine,
+  engineCommand,
+  engineProcessSpec,
+  findContainerEngine,
+  findExecutable,
+  imagePresent,
+  type ContainerEngine,
+  type EngineChoice,
+  type EngineRun,
+} from './container-engine.js';
+export {
+  ContainerProcess,
+  LogTail,
+  PROCESS_BASE_VARIABLES,
+  prepareRun,
+  processBaseEnv,
+  removeContainer,
+  runProblem,
+  runToCompletion,
+  type ContainerFile,
+  type ContainerRunSpec,
+  type ExitInfo,
+  type PreparedRun,
+  type RunMode,
+  type RunResult,
+  type RunToCompletionOptions,
+  type RunnerOptions,
+} from './container-run.js';
+export {
+  ConfigValues,
+  IGNORED_CONTAINER_FIELDS,
+  IGNORED_POD_FIELDS,
+  declaredEnvironment,
+  expandVariables,
+  fieldValue,
+  ignoredFields,
+  type Container,
+  type ContainerPort,
+  type EnvFromSource,
+  type EnvVar,
+  type FieldProblem,
+  type FieldValues,
+  type PodSpec,
+} from './pod-spec.js';
+export { DEFAULT_STOP_GRACE_MS, ProcessSupervisor, type ProcessSpec, type SpawnFn, type SupervisorOptions } from './process-supervisor.js';
+export { DEFAULT_RESTART_BACKOFF, RestartBackoff, type BackoffOptions } from './restart-backoff.js';
+export { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
+export {
+  COMMAND_ANNOTATION,
+  KNATIVE_CONTRACT_VARIABLES,
+  RUNTIME_ANNOTATION,
+  WORKLOAD_KINDS,
+  containerNameOf,
+  runModeOf,
+  selectorMatches,
+  serviceTargets,
+  workloadOf,
+  workloadsOf,
+  type ServiceTarget,
+  type Workload,
+} from './workload.js';
+export {
+  WorkloadsComponent,
+  workloadComponents,
+  workloadsPlugin,
+  type EnvInjector,
+  type WorkloadDeps,
+  type WorkloadStatus,
+  type WorkloadSubject,
+} from './workload-component.js';

@@ -1,0 +1,348 @@
+import { createConnection, createServer } from 'node:net';
+import { noopLogger, type Logger } from '@sluice/core';
+import type { SluiceConfig } from '@sluice/config';
+import type { ComponentFactory, RuntimeComponent, RuntimeContext, SluicePlugin } from '@sluice/plugin';
+import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngine, type EngineChoice } from './container-engine.js';
+import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type RunnerOptions } from './container-run.js';
+import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
+import { workloadChecks } from './checks.js';
+import { containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
+
+/** A workload as a SinkBinding (or anything else that injects variables) sees it. */
+export interface WorkloadSubject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Variables injected into a workload's containers (they win over the declared env), e.g. a SinkBinding's K_SINK. */
+export type EnvInjector = (subject: WorkloadSubject, ctx: RuntimeContext) => Readonly<Record<string, string>> | undefined;
+
+/** Collaborators and settings of {@link WorkloadsComponent}. */
+export interface WorkloadDeps {
+  /** `--container-engine`: `podman`, `docker` or a path (default: podman, then docker, whichever works). */
+  readonly engine?: string | undefined;
+  /** Detects the engine (tests inject). */
+  readonly detectEngine?: (choice: string | undefined) => Promise<EngineChoice>;
+  readonly injectors?: readonly EnvInjector[] | ((config: SluiceConfig) => readonly EnvInjector[]);
+  /** Where PATH, HOME, … of local processes come from (default: Sluice's environment). */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** Environment for the Secret directory lookup (default: Sluice's). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly supervisor?: RunnerOptions['supervisor'];
+  /** Time given to an engine to pull an absent image. Default 120 s. */
+  readonly pullTimeoutMs?: number;
+  /**
+   * How long start waits for the workloads that serve HTTP to listen, so that sources (which start after) do not begin
+   * with refused connections. Default 15 s; a workload still not listening then keeps being waited for in the
+   * background (deliveries to it are retried meanwhile).
+   */
+  readonly readyWaitMs?: number;
+}
+
+/** What `sluice run` reports of a workload. */
+export interface WorkloadStatus {
+  /** `Deployment default/hello`. */
+  readonly id: string;
+  readonly ready: boolean;
+  /** Why it is not ready (Knative-style reason and message). */
+  readonly reason?: string | undefined;
+  readonly message?: string | undefined;
+  /** Where refs to it resolve, when it serves HTTP. */
+  readonly url?: string | undefined;
+  /** Of a run-to-completion workload: `Succeeded` or `Failed` once done. */
+  readonly phase?: 'Running' | 'Succeeded' | 'Failed' | undefined;
+}
+
+interface Entry {
+  readonly workload: Workload;
+  /** The port PORT is set to, and where the Service address points. */
+  port?: number | undefined;
+  url?: string | undefined;
+  /** Container index that serves the port. */
+  servingContainer: number;
+  status: WorkloadStatus;
+  processes: ContainerProcess[];
+}
+
+const isPortFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, host: '0.0.0.0', exclusive: true }, () => s.close(() => resolve(true)));
+  });
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+
+/**
+ * Runs the workloads of a configuration (Knative Services, Deployments, Pods, Jobs): each container as a local process
+ * or through a container engine, with Knative Serving's runtime contract; Services that select them become addresses
+ * on 127.0.0.1. A workload that cannot start is reported NotReady once and does not stop the others.
+ */
+export class WorkloadsComponent implements RuntimeComponent {
+  readonly name = 'Workloads';
+  readonly #config: SluiceConfig;
+  readonly #deps: WorkloadDeps;
+  readonly #entries: Entry[] = [];
+  #engine: EngineChoice | undefined;
+  #logger: Logger = noopLogger;
+  #ctx: RuntimeContext | undefined;
+  #stopped = false;
+  readonly #probes = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(config: SluiceConfig, deps: WorkloadDeps = {}) {
+    this.#config = config;
+    this.#deps = deps;
+  }
+
+  /** The state of every workload. */
+  status(): WorkloadStatus[] {
+    return this.#entries.map((e) => e.status);
+  }
+
+  /** The running processes of a workload, by `Kind namespace/name` (tests and debugging). */
+  processes(id: string): readonly ContainerProcess[] {
+    return this.#entries.find((e) => e.workload.id === id)?.processes ?? [];
+  }
+
+  async register(ctx: RuntimeContext): Promise<void> {
+    this.#ctx = ctx;
+    this.#logger = ctx.logger.child({ component: 'workloads' });
+    const workloads = workloadsOf(this.#config);
+    const taken = new Set<number>([Number(new URL(ctx.url).port)]);
+    const choosePort = async (declared: number | undefined): Promise<number> => {
+      if (declared !== undefined && !taken.has(declared) && (await isPortFree(declared))) {
+        taken.add(declared);
+        return declared;
+      }
+      let p = await freePort();
+      while (taken.has(p)) p = await freePort();
+      taken.add(p);
+      return p;
+    };
+    const targets = serviceTargets(this.#config, workloads);
+    for (const w of workloads) {
+      const entry: Entry = { workload: w, servingContainer: 0, status: { id: w.id, ready: false, reason: 'Starting' }, processes: [] };
+      if (w.knative) {
+        const idx = Math.max(0, w.pod.containers.findIndex((c) => (c.ports ?? []).length > 0));
+        entry.servingContainer = idx;
+        entry.port = await choosePort(w.pod.containers[idx]?.ports?.[0]?.containerPort ?? 8080);
+        entry.url = `http://127.0.0.1:${entry.port}`;
+        ctx.resolver.registerService(w.namespace, w.name, entry.url);
+      } else {
+        const t = targets.find((x) => x.workload === w);
+        if (t) {
+          entry.servingContainer = t.container;
+          entry.port = await choosePort(t.port);
+          entry.url = `http://127.0.0.1:${entry.port}`;
+          for (const s of targets.filter((x) => x.workload === w)) ctx.resolver.registerService(s.service.namespace, s.service.name, entry.url);
+          if (t.port !== undefined && t.port !== entry.port) {
+            this.#logger.info({ workload: w.id, declared: t.port, port: entry.port }, `${w.id}: port ${t.port} is taken on this machine; the container gets PORT=${entry.port} and Service ${t.service.namespace}/${t.service.name} points there`);
+          }
+        }
+      }
+      entry.status = { ...entry.status, url: entry.url };
+      this.#entries.push(entry);
+      this.#setStatus(entry, entry.status);
+    }
+    const needsEngine = workloads.some((w) => w.pod.containers.some((_, i) => {
+      const m = runModeOf(w, i);
+      return 'mode' in m && m.mode === 'container';
+    }));
+    if (needsEngine) this.#engine = await (this.#deps.detectEngine ?? ((choice) => detectContainerEngine({ choice })))(this.#deps.engine);
+  }
+
+  async start(ctx: RuntimeContext): Promise<void> {
+    const values = new ConfigValues(this.#config, this.#deps.env ?? process.env);
+    for (const entry of this.#entries) {
+      try {
+        await this.#startOne(entry, ctx, values);
+      } catch (err) {
+        this.#notReady(entry, 'StartFailed', (err as Error).message);
+      }
+    }
+    const deadline = Date.now() + (this.#deps.readyWaitMs ?? 15_000);
+    const waiting = (): Entry[] => this.#entries.filter((e) => e.status.reason === 'NotListening');
+    while (waiting().length > 0 && Date.now() < deadline && !this.#stopped) await new Promise((r) => setTimeout(r, 50));
+    for (const e of waiting()) {
+      this.#logger.warn({ workload: e.workload.id, url: e.url }, `${e.workload.id} does not listen on ${e.url} yet; deliveries to it are retried until it does`);
+    }
+  }
+
+  /** Sets a workload's status and reports it as Knative-style conditions (the admin API and /readyz show them). */
+  #setStatus(entry: Entry, status: WorkloadStatus): void {
+    entry.status = status;
+    const w = entry.workload;
+    const ready = status.ready
+      ? { type: 'Ready', status: 'True' as const }
+      : { type: 'Ready', status: 'False' as const, reason: status.reason ?? 'NotReady', ...(status.message !== undefined ? { message: status.message } : {}) };
+    const fields: Record<string, unknown> = {};
+    if (status.url !== undefined) fields['address'] = { url: status.url };
+    if (status.phase !== undefined) fields['phase'] = status.phase;
+    this.#ctx?.reportStatus(w.kind, w.namespace, w.name, [ready], fields);
+  }
+
+  #notReady(entry: Entry, reason: string, message: string): void {
+    this.#setStatus(entry, { ...entry.status, ready: false, reason, message });
+    this.#logger.warn({ workload: entry.workload.id, reason }, `${entry.workload.id} is NotReady (${reason}): ${message}`);
+  }
+
+  async #startOne(entry: Entry, ctx: RuntimeContext, values: ConfigValues): Promise<void> {
+    const w = entry.workload;
+    const subject = { apiVersion: w.apiVersion, kind: w.kind, namespace: w.namespace, name: w.name, labels: w.labels };
+    const injected: Record<string, string> = {};
+    const injectors = typeof this.#deps.injectors === 'function' ? this.#deps.injectors(this.#config) : (this.#deps.injectors ?? []);
+    for (const inject of injectors) Object.assign(injected, inject(subject, ctx));
+    const specs: ContainerRunSpec[] = [];
+    let engine: ContainerEngine | undefined;
+    for (let i = 0; i < w.pod.containers.length; i++) {
+      const c = w.pod.containers[i]!;
+      const cname = containerNameOf(w, i);
+      const how = runModeOf(w, i);
+      if ('problem' in how) return this.#notReady(entry, 'ContainerMissing', how.problem);
+      if (how.mode === 'container') {
+        if (!this.#engine?.ok) return this.#notReady(entry, 'NoContainerEngine', `container "${cname}" has no command, so its image ${c.image} must run through a container engine, but there is none: ${this.#engine && !this.#engine.ok ? this.#engine.reason : 'not detected'} (set command, or the annotation sluice.dev/command, to run it as a local process)`);
+        engine = this.#engine.engine;
+      }
+      const contract: Record<string, string> = {};
+      if (entry.port !== undefined && i === entry.servingContainer) contract['PORT'] = String(entry.port);
+      if (w.knative) {
+        contract['K_SERVICE'] = w.name;
+        contract['K_CONFIGURATION'] = w.name;
+        contract['K_REVISION'] = w.revision!;
+      }
+      const fields = { namespace: w.namespace, podName: w.kind === 'Pod' ? w.name : `${w.name}-local`, labels: w.podLabels, annotations: w.annotations };
+      const { env, problems } = declaredEnvironment(c, [...w.podPath, 'containers', i], { values, fields });
+      if (problems.length > 0) return this.#notReady(entry, 'InvalidEnvironment', problems.map((p) => p.message).join('; '));
+      const own = { ...env, ...contract, ...injected };
+      const expand = (s: string): string => expandVariables(s, own);
+      const command = how.command ?? c.command?.map(expand);
+      specs.push({
+        name: `${w.namespace}-${w.name}-${cname}`,
+        mode: how.mode,
+        image: c.image,
+        command,
+        args: how.command ? [] : (c.args ?? []).map(expand),
+        env: how.mode === 'process' ? { ...processBaseEnv(this.#deps.baseEnv ?? process.env), ...own } : own,
+        workingDir: c.workingDir,
+      });
+    }
+    if (engine) {
+      for (const s of specs) {
+        if (s.mode !== 'container' || (await imagePresent(engine, s.image!))) continue;
+        const policy = w.pod.containers.find((c) => c.image === s.image)?.['imagePullPolicy'];
+        if (policy === 'Never') return this.#notReady(entry, 'ImageNotPresent', `image ${s.image} is not in the ${engine.name} image store and imagePullPolicy is Never`);
+        this.#logger.info({ workload: w.id, image: s.image }, `${w.id}: pulling ${s.image}`);
+        const pull = await engineCommand(engine, ['pull', s.image!], this.#deps.pullTimeoutMs ?? 120_000);
+        if (pull.code !== 0) {
+          const why = pull.output.split('\n').filter((l) => l.trim() !== '').pop() ?? `exit ${pull.code}`;
+          return this.#notReady(entry, 'ImagePullFailed', `image ${s.image} is not in the ${engine.name} image store and cannot be pulled: ${why}`);
+        }
+      }
+    }
+    const once = w.restartPolicy !== 'Always';
+    let failures = 0;
+    let finished = 0;
+    specs.forEach((spec, i) => {
+      const p = new ContainerProcess(spec, {
+        engine,
+        baseDir: w.baseDir,
+        logger: this.#logger.child({ workload: w.id, container: containerNameOf(w, i) }),
+        ...(this.#deps.supervisor ? { supervisor: this.#deps.supervisor } : {}),
+        ...(once
+          ? {
+              restart: (o) => {
+                const failed = o.error !== undefined || o.code !== 0;
+                if (failed && w.restartPolicy === 'OnFailure' && failures < w.backoffLimit) {
+                  failures++;
+                  return true;
+                }
+                finished++;
+                if (failed) {
+                  this.#setStatus(entry, { ...entry.status, ready: false, phase: 'Failed', reason: 'BackoffLimitExceeded', message: `exit ${o.code ?? o.signal ?? o.error?.message}` });
+                  this.#logger.warn({ workload: w.id, tail: p.logTail().slice(-10) }, `${w.id} failed (${o.error?.message ?? (o.signal ? `killed by ${o.signal}` : `exit code ${o.code}`)}) after ${failures + 1} attempt(s)`);
+                } else if (finished === specs.length && entry.status.phase !== 'Failed') {
+                  this.#setStatus(entry, { ...entry.status, ready: true, phase: 'Succeeded', reason: undefined, message: undefined });
+                  this.#logger.info({ workload: w.id }, `${w.id} completed`);
+                }
+                return false;
+              },
+            }
+          : {}),
+      });
+      entry.processes.push(p);
+      p.start();
+    });
+    if (once) {
+      this.#setStatus(entry, { ...entry.status, ready: true, phase: 'Running', reason: undefined });
+      this.#logger.info({ workload: w.id }, `${w.id} started (runs to completion)`);
+      return;
+    }
+    if (entry.port === undefined) {
+      this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined });
+      this.#logger.info({ workload: w.id }, `${w.id} started`);
+      return;
+    }
+    this.#setStatus(entry, { ...entry.status, reason: 'NotListening', message: `waiting for port ${entry.port}` });
+    this.#logger.info({ workload: w.id, url: entry.url }, `${w.id} started; waiting for it to listen on ${entry.url}`);
+    this.#probe(entry);
+  }
+
+  #probe(entry: Entry): void {
+    const tick = async (): Promise<void> => {
+      if (this.#stopped) return;
+      if (await canConnect(entry.port!)) {
+        this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined, message: undefined });
+        this.#logger.info({ workload: entry.workload.id, url: entry.url }, `${entry.workload.id} is ready at ${entry.url}`);
+        return;
+      }
+      const t = setTimeout(() => {
+        this.#probes.delete(t);
+        void tick();
+      }, 200);
+      t.unref();
+      this.#probes.add(t);
+    };
+    void tick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#probes) clearTimeout(t);
+    await Promise.all(this.#entries.flatMap((e) => e.processes.map((p) => p.stop())));
+  }
+}
+
+/** A {@link ComponentFactory} running the workloads of a configuration with the given settings. */
+export function workloadComponents(deps: WorkloadDeps = {}): ComponentFactory {
+  return (config) => (workloadsOf(config).length > 0 ? [new WorkloadsComponent(config, deps)] : []);
+}
+
+/**
+ * The workloads as a plugin of `sluice`: their checks and the component that runs them. `injectors` add variables to
+ * the workloads they choose (the CLI passes the SinkBinding injector of @sluice/sources). The engine is the one
+ * `$SLUICE_CONTAINER_ENGINE` names (`--container-engine`), else podman, else docker.
+ */
+export function workloadsPlugin(deps: WorkloadDeps = {}): SluicePlugin {
+  return { name: 'workloads', checks: () => [workloadChecks()], components: workloadComponents(deps) };
+}

@@ -1,0 +1,164 @@
+// Real-world-shaped Knative app directories (examples/apps/*) validate with exit 0 and run unchanged through the CLI:
+// their workloads start as local processes or through the container engine, and events flow as the apps describe.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SLUICE_BIN, postEvent, runCli, startSubscriber, tempDir, testEngine, waitFor } from './harness.js';
+
+interface Running {
+  url: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** `sluice run -f DIR` on a free port, with info logs (the workloads' output is logged at info). */
+async function run(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const data = tempDir();
+  const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', dir, '--port', '0', '--admin-port', '0', '--data-dir', join(data.path, 'store'), '--log-level', 'info'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  await waitFor(() => /sluice ready on /.test(out) || code !== undefined, 'sluice to be ready', 60_000);
+  assert.equal(code, undefined, `sluice exited:\n${out}`);
+  return {
+    url: /sluice ready on (http:\/\/\S+)/.exec(out)![1]!,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const c = await exited;
+      data.remove();
+      return c;
+    },
+  };
+}
+
+for (const app of ['helloworld', 'sequence', 'sinkbinding']) {
+  test(`examples/apps/${app} validates with exit 0; plumbing is listed as ignored`, async () => {
+    const r = await runCli(['validate', '-f', `examples/apps/${app}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /resources valid/);
+    if (app !== 'sequence') assert.match(r.stderr, /^ignored: v1 Namespace \S+ \(cluster plumbing\)$/m);
+  });
+}
+
+test('helloworld: a Deployment behind a v1 Service gets the broker’s events and its replies reach the event display', async (t) => {
+  const s = await run('examples/apps/helloworld');
+  t.after(() => s.stop());
+  await waitFor(() => /Deployment knative-samples\/helloworld is ready/.test(s.output()), 'the helloworld Deployment', 30_000);
+  const r = await postEvent(`${s.url}/knative-samples/default`, { id: 'e2e-1', type: 'dev.sluice.samples.hello', source: '/e2e' }, '{"name":"Ada"}');
+  assert.equal(r.status, 202);
+  await waitFor(() => s.output().includes('event received: type=dev.sluice.samples.hello source=/e2e id=e2e-1'), 'the app to get the event', 20_000);
+  await waitFor(() => s.output().includes('Hello, Ada!') && s.output().includes('type: dev.sluice.samples.hello.reply'), 'the reply at the event display', 20_000);
+});
+
+test('sequence: three Knative Services in a Sequence fed by a PingSource, the result at the event display', async (t) => {
+  const s = await run('examples/apps/sequence');
+  t.after(() => s.stop());
+  await waitFor(() => s.output().includes('type: dev.sluice.samples.appended') && s.output().includes('Hello from the Sequence - step 1 - step 2 - step 3'), 'the sequence result at the display', 30_000);
+  for (const name of ['first', 'second', 'third']) assert.match(s.output(), new RegExp(`${name} \\(${name}-00001\\) listening on \\d+`), 'K_SERVICE and K_REVISION follow the runtime contract');
+});
+
+test('sinkbinding: a Deployment selected by label gets K_SINK and K_CE_OVERRIDES', async (t) => {
+  const s = await run('examples/apps/sinkbinding');
+  t.after(() => s.stop());
+  await waitFor(() => s.output().includes('type: dev.sluice.samples.heartbeat') && s.output().includes('origin: sinkbinding'), 'a bound heartbeat at the display', 30_000);
+  assert.match(s.output(), /source: examples\/apps\/sinkbinding\/heartbeat/, 'fieldRef metadata.labels resolved');
+});
+
+test('workloads without a command run their image through the container engine; one that cannot start is NotReady and the others run', async (t) => {
+  const e = await testEngine(t);
+  if (!e) return;
+  const sub = await startSubscriber();
+  const dir = tempDir();
+  t.after(async () => {
+    await sub.close();
+    dir.remove();
+  });
+  writeFileSync(
+    join(dir.path, 'app.yaml'),
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: { name: ce-app }
+spec:
+  template:
+    spec:
+      containers:
+        - image: ${e.image}
+          env: [{ name: GREETING, value: hi }]
+          resources: { limits: { memory: 64Mi } }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: to-ce-app }
+spec:
+  broker: default
+  filter: { attributes: { type: dev.sluice.e2e.to-app } }
+  subscriber:
+    ref: { apiVersion: serving.knative.dev/v1, kind: Service, name: ce-app }
+    uri: /custom-path
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: sender, labels: { app: sender } }
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: sender
+          image: ${e.image}
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: { name: bind-sender }
+spec:
+  subject: { apiVersion: batch/v1, kind: Job, selector: { matchLabels: { app: sender } } }
+  sink: { uri: "${sub.url}" }
+  ceOverrides: { extensions: { via: binding } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: missing-image }
+spec:
+  selector: { matchLabels: { app: missing } }
+  template:
+    metadata: { labels: { app: missing } }
+    spec:
+      containers:
+        - name: c
+          image: localhost/sluice-test-does-not-exist:1
+          imagePullPolicy: Never
+`,
+  );
+  const s = await run(dir.path, { ...e.env, SLUICE_TEST_SECRET: 'must-not-leak' });
+  t.after(() => s.stop());
+  // The Job's container got K_SINK from the SinkBinding and posted to the subscriber.
+  await sub.waitForCount(1, 30_000);
+  const envNames = String(sub.received[0]!.headers['ce-envnames']);
+  assert.match(envNames, /ksink/);
+  assert.doesNotMatch(envNames, /sluicetestsecret/, 'Sluice’s own environment is not passed on');
+  await waitFor(() => /Job default\/sender completed/.test(s.output()), 'the Job to complete', 20_000);
+  // The Knative Service listens on PORT; a Trigger's ref + relative uri reaches it.
+  await waitFor(() => /Service default\/ce-app is ready at/.test(s.output()), 'the Knative Service', 30_000);
+  const r = await postEvent(`${s.url}/default/default`, { id: 'to-app-1', type: 'dev.sluice.e2e.to-app', source: '/e2e' }, '{"x":1}');
+  assert.equal(r.status, 202);
+  await waitFor(() => s.output().includes('received dev.sluice.e2e.to-app /custom-path {\\"x\\":1}'), 'the container to receive the event', 20_000);
+  // The workload that cannot start is reported once, with the reason.
+  const notReady = s.output().split('\n').filter((l) => l.includes('Deployment default/missing-image is NotReady (ImageNotPresent)'));
+  assert.equal(notReady.length, 1, s.output());
+  const envLine = s.output().split('\n').find((l) => l.includes('ce-app env:') && l.includes('K_SERVICE'))!;
+  for (const name of ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION', 'GREETING']) assert.match(envLine, new RegExp(`\\b${name}\\b`));
+});
