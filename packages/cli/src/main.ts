@@ -59,7 +59,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command('run')
     .description('run every Broker and Trigger in the given files or directories'))
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
-    .option('-R, --recursive', 'also read the subdirectories of directories given with -f')
+    .addOption(new Option('-R, --recursive', 'also read the subdirectories of directories given with -f').env('SLUICE_RECURSIVE'))
     .addOption(new Option('--container-engine <engine>', 'podman, docker or a path, for workloads and sources that run images (default: podman, then docker)').env('SLUICE_CONTAINER_ENGINE'))
     .addOption(new Option('-p, --port <n>', 'HTTP port of the ingress and health endpoints').env('SLUICE_PORT').argParser(portArg('--port')).default(8080))
     .addOption(new Option('--host <host>', 'address to listen on').env('SLUICE_HOST').default('127.0.0.1'))
