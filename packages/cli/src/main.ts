@@ -73,10 +73,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .action(async (opts: RunOptions & TrustFlags) => {
       const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true });
-      printNotices(result);
       // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
       if (opts.containerEngine !== undefined) process.env['SLUICE_CONTAINER_ENGINE'] = opts.containerEngine;
       if (result.errors.length > 0) {
+        printNotices(result);
         printErrors(result);
         onExit(1);
         return;
@@ -91,6 +91,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       }
       // stdout carries only log lines (JSON, or pretty on a terminal); the lifecycle lines below are records too.
       const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat() });
+      // What is accepted but ignored (cluster plumbing, fields without effect), one record each.
+      for (const n of result.notices) logger.info({ file: n.file, line: n.line }, n.message);
       let runtime: SluiceRuntime | undefined;
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
