@@ -46,14 +46,14 @@ ${broker}`,
 
 test('unknown eventing kinds stay errors, with "did you mean" and the supported kinds once per run', (t) => {
   const d = dir({
-    'a.yaml': `apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata: { name: b }\n---\napiVersion: sources.knative.dev/v1\nkind: GitLabSourceX\nmetadata: { name: g }\n---\napiVersion: sources.knative.dev/v1\nkind: ApiServerSource\nmetadata: { name: a }\n`,
+    'a.yaml': `apiVersion: eventing.knative.dev/v1\nkind: broker\nmetadata: { name: b }\n---\napiVersion: sources.knative.dev/v1\nkind: RedisStreamSource\nmetadata: { name: g }\n---\napiVersion: sources.knative.dev/v1\nkind: ApiServerSource\nmetadata: { name: a }\n`,
   });
   t.after(d.remove);
   const r = loadConfig([d.path]);
   const msgs = r.errors.map((e) => formatConfigError(e).replace(d.path, ''));
   assert.deepEqual(msgs, [
     '/a.yaml:2:7: kind broker (eventing.knative.dev/v1) is not supported by Sluice; did you mean Broker?',
-    '/a.yaml:6:7: kind GitLabSourceX (sources.knative.dev/v1) is not supported by Sluice',
+    '/a.yaml:6:7: kind RedisStreamSource (sources.knative.dev/v1) is not supported by Sluice',
     '/a.yaml:10:7: kind ApiServerSource (sources.knative.dev/v1) is not supported by Sluice',
   ]);
   assert.equal(r.hints.length, 1);
