@@ -6,7 +6,7 @@ import type { Logger } from '@sluice/core';
 export interface ConnectionLimits {
   /** Open connections at once, all clients together (default 1000). 0 disables the cap. */
   maxConnections: number;
-  /** Open connections at once from one client address (default 256). 0 disables the cap. */
+  /** Open connections at once from one client address (default 512). 0 disables the cap. */
   maxConnectionsPerClient: number;
   /** Time a client has to send the request headers, from the moment it connects (default 15 s). */
   headersTimeoutMs: number;
@@ -19,7 +19,7 @@ export interface ConnectionLimits {
 /** The defaults of {@link ConnectionLimits}, documented in docs/security.md. */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 1000,
-  maxConnectionsPerClient: 256,
+  maxConnectionsPerClient: 512,
   headersTimeoutMs: 15_000,
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 65_000,

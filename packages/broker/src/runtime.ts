@@ -28,7 +28,7 @@ import {
   type Trigger,
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
-import { UndiciSender, type EventSender } from '@sluice/delivery';
+import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
@@ -70,6 +70,11 @@ export interface RuntimeOptions {
   components?: readonly ComponentFactory[];
   /** Backlog bounds per broker and tail-cache bounds of the embedded store (docs/security.md). */
   storeLimits?: Pick<SqliteEventStoreOptions, 'maxBacklogEvents' | 'maxBacklogBytes' | 'tailCacheBytes'>;
+  /**
+   * Where the default sender may deliver (docs/security.md): link-local and cloud metadata addresses are denied unless
+   * allowed here. `false` turns the guard off. A Trigger whose subscriber or dead-letter sink is denied fails to start.
+   */
+  egress?: EgressRules | false;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
   connectionLimits?: Partial<ConnectionLimits>;
 }
@@ -130,7 +135,10 @@ export class SluiceRuntime {
     // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
     const server = createServer({ connectionsCheckingInterval: 1000 });
     applyConnectionLimits(server, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, logger);
-    const runtime = new SluiceRuntime(config, options, store, options.sender ?? new UndiciSender(undefined, { maxResponseBytes: options.maxBodyBytes ?? 1024 * 1024 }), server, logger, options.now ?? Date.now);
+    const egress = options.egress === false ? undefined : new EgressGuard(options.egress ?? {});
+    const sender = options.sender ?? new UndiciSender(undefined, { maxResponseBytes: options.maxBodyBytes ?? 1024 * 1024, ...(egress ? { egress } : {}) });
+    const runtime = new SluiceRuntime(config, options, store, sender, server, logger, options.now ?? Date.now);
+    runtime.#egress = egress;
     try {
       await runtime.#start();
     } catch (err) {
@@ -287,6 +295,9 @@ export class SluiceRuntime {
     this.#ready = true;
   }
 
+  /** The egress guard of the default sender (undefined when turned off). */
+  #egress: EgressGuard | undefined;
+
   #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
     const brokerDelivery = broker.spec?.delivery ?? BROKER_DEFAULT_DELIVERY;
@@ -301,6 +312,9 @@ export class SluiceRuntime {
       labels: { broker: broker.metadata.name, kind: 'Trigger' },
       circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
     };
+    for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
+      if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
+    }
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const dispatcher = new TriggerDispatcher(target, {
       sender: this.sender,
@@ -325,7 +339,7 @@ export class SluiceRuntime {
         dispatcher.handle,
       ),
     );
-    this.logger.info({ trigger: target.key, broker: `${brokerNs}/${broker.metadata.name}`, subscriber: target.subscriberUrl, ordered }, 'trigger ready');
+    this.logger.info({ trigger: target.key, broker: `${brokerNs}/${broker.metadata.name}`, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');
     this.#status.set(
       'Trigger',
       ns,

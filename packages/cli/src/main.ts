@@ -10,7 +10,7 @@ import { RuntimeControlPlane } from './control-plane.js';
 import { PLUGINS } from './plugins.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
-import { addTrustOptions, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
+import { addTrustOptions, redactingLogHooks, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
@@ -90,7 +90,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         return;
       }
       // stdout carries only log lines (JSON, or pretty on a terminal); the lifecycle lines below are records too.
-      const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat() });
+      const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat(), hooks: redactingLogHooks });
       // What is accepted but ignored (cluster plumbing, fields without effect), one record each.
       for (const n of result.notices) logger.info({ file: n.file, line: n.line }, n.message);
       let runtime: SluiceRuntime | undefined;

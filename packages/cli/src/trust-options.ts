@@ -11,7 +11,11 @@ export interface TrustFlags {
   idleTimeout: number;
   maxBacklogEvents: number;
   maxBacklogBytes: number;
+  egressAllow: string[];
+  egressDeny: string[];
 }
+
+const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
 
 function count(name: string): (v: string) => number {
   return (v) => {
@@ -45,7 +49,9 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--request-timeout <duration>', 'time a client has to send a whole request').env('SLUICE_REQUEST_TIMEOUT').argParser(durationArg('--request-timeout')).default(d.requestTimeoutMs, seconds(d.requestTimeoutMs)))
     .addOption(new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open').env('SLUICE_IDLE_TIMEOUT').argParser(durationArg('--idle-timeout')).default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)))
     .addOption(new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)').env('SLUICE_MAX_BACKLOG_EVENTS').argParser(count('--max-backlog-events')).default(STORE_LIMIT_DEFAULTS.maxBacklogEvents))
-    .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes));
+    .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes))
+    .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
+    .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
 
 /** Maps the parsed flags of {@link addTrustOptions} to runtime options. */
@@ -59,5 +65,27 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
       keepAliveTimeoutMs: flags.idleTimeout,
     },
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
+    egress: { allow: flags.egressAllow, deny: flags.egressDeny },
   };
 }
+
+// `scheme://user:password@host` in any logged string: the password is replaced before the line is written.
+const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
+
+function redactValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return v.includes('@') ? v.replace(USERINFO, '$1:***@') : v;
+  if (depth > 3 || v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Error) return v;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const r = redactValue(x, depth + 1);
+    if (r !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = r;
+  }
+  return out ?? v;
+}
+
+/** pino hooks that keep credentials in URLs (`https://user:secret@host`) out of every log line, message and fields. */
+export const redactingLogHooks = {
+  logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void): void {
+    method.apply(this, args.map((a) => redactValue(a, 0)));
+  },
+};

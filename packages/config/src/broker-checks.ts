@@ -34,6 +34,9 @@ export function checkDestination(
     }
     if (dest.uri !== undefined && /^[a-z][a-z0-9+.-]*:/i.test(dest.uri)) {
       report(r, [...path, 'uri'], 'an absolute uri is not allowed when ref is present (use a relative path)');
+    } else if (dest.uri !== undefined && /^\s*[/\\]{2}/.test(dest.uri)) {
+      // `//host/path` is relative in form but names another host: the ref's events would go there.
+      report(r, [...path, 'uri'], 'a protocol-relative uri (//host/…) is not allowed when ref is present (use a relative path)');
     }
   } else if (dest.uri !== undefined) {
     let ok = false;

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
-import { decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
+import { SluiceError, decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
+import type { EgressGuard } from './egress-guard.js';
 
 /** The result of one HTTP attempt: a response, or a transport error (connection refused, timeout, …). */
 export type AttemptResponse =
@@ -29,6 +30,8 @@ export interface SendOptions {
 export interface UndiciSenderOptions {
   /** Longest response body read (default 4 MiB); the runtime sets its ingress limit, so replies obey it too. */
   maxResponseBytes?: number;
+  /** Where deliveries may go; checked per URL (once) and per connection (DNS answers). Default: no guard. */
+  egress?: EgressGuard;
 }
 
 /** Sends CloudEvents over HTTP. The production implementation is {@link UndiciSender}; tests may pass their own. */
@@ -41,16 +44,33 @@ export interface EventSender {
 export class UndiciSender implements EventSender {
   readonly #dispatcher: Dispatcher;
   readonly #maxResponseBytes: number;
+  readonly #egress: EgressGuard | undefined;
+  /** Egress verdict per URL (undefined: allowed), so the guard costs one map lookup per send. */
+  readonly #verdicts = new Map<string, string | undefined>();
 
   constructor(dispatcher?: Dispatcher, options: UndiciSenderOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
-    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect: { timeout: 10_000 } });
+    this.#egress = options.egress;
+    const connect = options.egress ? { timeout: 10_000, lookup: options.egress.lookup } : { timeout: 10_000 };
+    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect });
+  }
+
+  #denied(url: string, hostname: string): string | undefined {
+    if (this.#egress === undefined) return undefined;
+    if (this.#verdicts.has(url)) return this.#verdicts.get(url);
+    const why = this.#egress.deniedHost(hostname);
+    if (this.#verdicts.size > 10_000) this.#verdicts.clear();
+    this.#verdicts.set(url, why);
+    return why;
   }
 
   async send(url: string, event: CloudEvent, options: SendOptions): Promise<AttemptResponse> {
     const message = encoded(event, options.format === 'json' ? 'json' : 'binary');
-    const headers = options.headers ? { ...message.headers, ...options.headers } : message.headers;
     const target = parsedUrl(url);
+    const denied = this.#denied(url, target.hostname);
+    if (denied !== undefined) return { ok: false, error: new SluiceError('SLUICE_DESTINATION_FORBIDDEN', `destination refused: ${denied}`) };
+    const auth = target.authorization;
+    const headers = auth ? { ...message.headers, authorization: auth, ...options.headers } : options.headers ? { ...message.headers, ...options.headers } : message.headers;
     // The per-attempt timeout bounds the wait for the response headers and every gap in the response body (undici's
     // own timers, cheaper than an AbortSignal per request); connecting is bounded by the agent's connect timeout.
     try {
@@ -99,12 +119,21 @@ function encoded(event: CloudEvent, format: 'json' | 'binary'): EncodedHttpMessa
 }
 
 const EMPTY = Buffer.alloc(0);
-const urlCache = new Map<string, { origin: string; path: string }>();
-function parsedUrl(url: string): { origin: string; path: string } {
+interface ParsedUrl {
+  origin: string;
+  path: string;
+  hostname: string;
+  /** `Basic …` from the URL's userinfo: credentials in a subscriber URL are sent as basic auth, never dropped. */
+  authorization: string | undefined;
+}
+const urlCache = new Map<string, ParsedUrl>();
+function parsedUrl(url: string): ParsedUrl {
   let p = urlCache.get(url);
   if (p === undefined) {
     const u = new URL(url);
-    p = { origin: u.origin, path: u.pathname + u.search };
+    const authorization =
+      u.username !== '' || u.password !== '' ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
+    p = { origin: u.origin, path: u.pathname + u.search, hostname: u.hostname, authorization };
     if (urlCache.size > 10_000) urlCache.clear();
     urlCache.set(url, p);
   }

@@ -18,3 +18,4 @@ export {
   type CircuitState,
   type Permit,
 } from './circuit-breaker.js';
+export { DEFAULT_EGRESS_DENY, EgressGuard, redactUrl, type EgressRules } from './egress-guard.js';

@@ -14,6 +14,8 @@ export interface LoggerOptions {
   readonly destination?: { write(line: string): unknown };
   /** Colours in pretty lines (default: the destination is stdout, a TTY, and NO_COLOR is not set). */
   readonly color?: boolean;
+  /** pino hooks, e.g. one that redacts credentials from every line. */
+  readonly hooks?: pino.LoggerOptions['hooks'];
 }
 
 /** `pretty` when stdout is a terminal, else `json` (what log collectors read). */
@@ -36,6 +38,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
       base: { service: 'sluice' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      ...(options.hooks ? { hooks: options.hooks } : {}),
     },
     destination,
   );

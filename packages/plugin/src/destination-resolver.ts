@@ -74,6 +74,7 @@ export class DestinationResolver {
       }
     }
     if (dest.uri === undefined) return base;
+    // The uri only ever adds a path under the ref's address: `//other-host/x` stays on the ref's host.
     return appendRelativeUri(base, dest.uri);
   }
 }

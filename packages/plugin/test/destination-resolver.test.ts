@@ -31,3 +31,11 @@ test('Services Sluice runs resolve to where they run; others follow the template
   assert.ok(r.runsService('default', 'hello'));
   assert.throws(() => r.registerService('default', 'hello', 'http://x'), /already has an address/);
 });
+
+test('a ref with a uri resolves only to paths under the ref, never to another host', () => {
+  const resolver = new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:8080' });
+  assert.equal(resolver.resolve({ ref: { kind: 'Broker', name: 'b' }, uri: 'extra' }, 'ns'), 'http://127.0.0.1:8080/ns/b/extra');
+  for (const uri of ['//evil.example/x', '\\\\evil.example/x', 'http://evil.example/']) {
+    assert.equal(new URL(resolver.resolve({ ref: { kind: 'Broker', name: 'b' }, uri }, 'ns')).host, '127.0.0.1:8080', uri);
+  }
+});
