@@ -147,7 +147,7 @@ test('a full disk: ingress answers 503 with Retry-After, the process does not cr
   const args = [SLUICE_BIN, 'run', '-f', join(dir.path, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(disk, 'store'), '--max-backlog-events', '0', '--max-backlog-bytes', '0'];
   const child = spawn('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=12m tmpfs "$0" && exec "$@"', disk, process.execPath, ...args], {
     cwd: ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'info' }, // the ready line is an info record
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
