@@ -35,6 +35,11 @@ export function verifyGithubSignature(secret: string, body: Buffer, header: stri
  * The HMAC key of a Standard Webhooks secret: base64 after the optional `whsec_` prefix. Returns undefined when the
  * secret is not valid base64.
  */
+/** Shortest Standard Webhooks key accepted: the specification asks for 24 to 64 random bytes. */
+export const MIN_STANDARD_WEBHOOKS_KEY_BYTES = 24;
+/** Longest signature tolerance accepted: a longer one lets a captured request be replayed for longer. */
+export const MAX_SIGNATURE_TOLERANCE_MS = 60 * 60 * 1000;
+
 export function standardWebhooksKey(secret: string): Buffer | undefined {
   const b64 = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
   if (b64 === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
@@ -71,4 +76,38 @@ export function verifyStandardWebhooks(key: Buffer, headers: StandardWebhooksHea
     if (sameBytes(expected, Buffer.from(value, 'base64'))) matched = true;
   }
   return matched ? OK : fail('signature does not match');
+}
+
+/**
+ * The `webhook-id`s accepted within the signature tolerance, so that a captured request cannot be replayed while its
+ * timestamp is still valid. Bounded: beyond `max` entries the oldest are forgotten (documented; the tolerance still
+ * bounds replay in time).
+ */
+export class ReplayGuard {
+  readonly #seen = new Map<string, number>();
+
+  constructor(
+    private readonly toleranceMs: number,
+    private readonly max = 100_000,
+  ) {}
+
+  /** Claims an id; false when it was already claimed within the tolerance (a replay). */
+  claim(id: string, nowMs: number): boolean {
+    const expires = this.#seen.get(id);
+    if (expires !== undefined && expires > nowMs) return false;
+    this.#seen.delete(id);
+    // Insertion order is expiry order (same tolerance for all): drop expired entries from the front, then the oldest.
+    for (const [k, exp] of this.#seen) {
+      if (exp > nowMs && this.#seen.size < this.max) break;
+      this.#seen.delete(k);
+    }
+    // Twice the tolerance: a timestamp may be up to the tolerance in the future as well as in the past.
+    this.#seen.set(id, nowMs + 2 * this.toleranceMs);
+    return true;
+  }
+
+  /** Gives an id back (the event was not accepted, so the sender's retry with the same id must pass). */
+  release(id: string): void {
+    this.#seen.delete(id);
+  }
 }

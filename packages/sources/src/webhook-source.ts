@@ -21,6 +21,9 @@ import { defaultSecretSources, resolveValue, type SecretSources, type ValueFromF
 import {
   DEFAULT_SIGNATURE_TOLERANCE,
   standardWebhooksKey,
+  MAX_SIGNATURE_TOLERANCE_MS,
+  MIN_STANDARD_WEBHOOKS_KEY_BYTES,
+  ReplayGuard,
   verifyGithubSignature,
   verifyStandardWebhooks,
   type SignatureCheck,
@@ -72,8 +75,15 @@ export const WEBHOOK_DELIVERY: DeliverySpec = { retry: 2, backoffPolicy: 'expone
 /** Headers that carry a delivery id, used as the event `id` in this order (else a UUID). */
 export const DELIVERY_ID_HEADERS: readonly string[] = ['ce-id', 'webhook-id', 'x-github-delivery', 'x-gitlab-event-uuid'];
 
-// Credentials never become event attributes.
-const PRIVATE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+// Credentials never become event attributes: the standard ones, and any header whose name says it carries a token, a
+// secret, a password, an API key or a signature (X-Gitlab-Token, X-Api-Key, X-Hub-Signature-256, Webhook-Signature, …).
+const PRIVATE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+const CREDENTIAL_HEADER = /(^|-)(token|secret|password|passwd|api-?key|signature|auth|credentials?)(-|$)/;
+
+/** Whether a request header may carry a credential (never copied into an event). */
+export function isCredentialHeader(name: string): boolean {
+  return PRIVATE_HEADERS.has(name) || CREDENTIAL_HEADER.test(name);
+}
 
 /** The `source` of a webhook's events: `spec.eventSource`, else TriggerMesh's default `{namespace}.{name}`. */
 export function webhookEventSource(src: WebhookSource): string {
@@ -139,7 +149,7 @@ export function makeWebhookEvent(src: WebhookSource, req: WebhookRequest, id: st
   }
   if (from.has('headers')) {
     for (const [name, values] of Object.entries(req.headers)) {
-      if (PRIVATE_HEADERS.has(name) || name === 'ce-id') continue;
+      if (isCredentialHeader(name) || name === 'ce-id') continue;
       setMulti('h', name, values);
     }
   }
@@ -156,6 +166,15 @@ export function maxBodyBytesOf(meta: ObjectMeta): number {
 }
 
 const URI_REFERENCE = /^[^\s]+$/;
+
+// An unparsable tolerance is the schema's to report; here only the bound.
+function toleranceOver(tolerance: string): boolean {
+  try {
+    return parseIsoDuration(tolerance) > MAX_SIGNATURE_TOLERANCE_MS;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Checks what the schema cannot; paths from the resource root. The password and signature secret are read from
@@ -183,13 +202,19 @@ export function checkWebhookSource(src: WebhookSource, secrets: SecretSources | 
   if (s.signature !== undefined && readable(s.signature.secret)) {
     const r = resolveValue(s.signature.secret, sources);
     if (!r.ok) problems.push({ path: ['spec', 'signature', 'secret', r.field], message: `signature secret: ${r.message}`, code: 'SLUICE_CONFIG_SECRET' });
-    else if (s.signature.type === 'standard-webhooks' && standardWebhooksKey(r.value) === undefined) {
-      problems.push({ path: ['spec', 'signature', 'secret'], message: 'a standard-webhooks secret is base64, optionally prefixed with whsec_' });
+    else if (s.signature.type === 'standard-webhooks') {
+      const key = standardWebhooksKey(r.value);
+      if (key === undefined) problems.push({ path: ['spec', 'signature', 'secret'], message: 'a standard-webhooks secret is base64, optionally prefixed with whsec_' });
+      else if (key.length < MIN_STANDARD_WEBHOOKS_KEY_BYTES) {
+        problems.push({ path: ['spec', 'signature', 'secret'], message: `a standard-webhooks key must be at least ${MIN_STANDARD_WEBHOOKS_KEY_BYTES} bytes (got ${key.length}): a short key can be guessed` });
+      }
     }
   }
   if (s.signature !== undefined) {
     if (s.signature.tolerance !== undefined && s.signature.type !== 'standard-webhooks') {
       problems.push({ path: ['spec', 'signature', 'tolerance'], message: 'tolerance applies to standard-webhooks signatures only (GitHub requests carry no timestamp)' });
+    } else if (s.signature.tolerance !== undefined && toleranceOver(s.signature.tolerance)) {
+      problems.push({ path: ['spec', 'signature', 'tolerance'], message: 'tolerance must be at most PT1H: a longer one lets a captured request be replayed for longer' });
     }
   }
   if (Number.isNaN(maxBodyBytesOf(src.metadata))) {
@@ -271,6 +296,8 @@ export class WebhookSourceComponent implements RuntimeComponent {
   #now: Clock = Date.now;
   #credentials: { user: Buffer; password: Buffer } | undefined;
   #verify: ((req: IncomingMessage, body: Buffer) => SignatureCheck) | undefined;
+  /** webhook-ids accepted within the tolerance (standard-webhooks signatures only). */
+  #replays: ReplayGuard | undefined;
   #maxBody = DEFAULT_WEBHOOK_MAX_BODY_BYTES;
   #stopped = false;
   readonly #inFlight = new Set<Promise<void>>();
@@ -304,7 +331,12 @@ export class WebhookSourceComponent implements RuntimeComponent {
       } else {
         const key = standardWebhooksKey(secret);
         if (!key) throw new SluiceError('SLUICE_SOURCE_SECRET_INVALID', `${this.name}: a standard-webhooks secret is base64, optionally prefixed with whsec_`);
+        if (key.length < MIN_STANDARD_WEBHOOKS_KEY_BYTES) {
+          throw new SluiceError('SLUICE_SOURCE_SECRET_INVALID', `${this.name}: a standard-webhooks key must be at least ${MIN_STANDARD_WEBHOOKS_KEY_BYTES} bytes`);
+        }
         const toleranceMs = parseIsoDuration(s.signature.tolerance ?? DEFAULT_SIGNATURE_TOLERANCE);
+        if (toleranceMs > MAX_SIGNATURE_TOLERANCE_MS) throw new SluiceError('SLUICE_SOURCE_SECRET_INVALID', `${this.name}: signature tolerance must be at most PT1H`);
+        this.#replays = new ReplayGuard(toleranceMs);
         this.#verify = (req, body) =>
           verifyStandardWebhooks(
             key,
@@ -393,6 +425,14 @@ export class WebhookSourceComponent implements RuntimeComponent {
         return;
       }
     }
+    // A webhook-id is accepted once within the tolerance; it is given back if the event is not accepted, so the
+    // sender's retry (same id, new timestamp) passes.
+    const replayId = this.#replays ? firstHeader(req, 'webhook-id') : undefined;
+    if (replayId !== undefined && !this.#replays!.claim(replayId, this.#now())) {
+      this.#logger.warn({ remote: req.socket.remoteAddress, webhookId: replayId }, 'webhook rejected: replayed webhook-id');
+      sendError(res, 409, 'SLUICE_WEBHOOK_REPLAYED', `webhook-id ${replayId} was already accepted`);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const event = makeWebhookEvent(
       this.#src,
@@ -410,10 +450,12 @@ export class WebhookSourceComponent implements RuntimeComponent {
     try {
       validateEvent(event);
     } catch (err) {
+      if (replayId !== undefined) this.#replays!.release(replayId);
       sendError(res, 400, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this request: ${(err as Error).message}`);
       return;
     }
     const result = await this.#sink!.send(event);
+    if (!result.ok && replayId !== undefined) this.#replays!.release(replayId);
     const eventId = String(event.attributes['id']);
     if (result.ok) {
       res.writeHead(202, { 'content-length': 0 });

@@ -6,6 +6,7 @@ import { githubSignature, standardWebhooksKey, standardWebhooksSignature } from 
 import {
   WebhookRouter,
   WebhookSourceComponent,
+  checkWebhookSource,
   deliveryIdOf,
   makeWebhookEvent,
   sanitizeExtensionName,
@@ -217,4 +218,61 @@ test('after stop, requests get 503 until the server closes', async (t) => {
   assert.equal(res.headers['retry-after'], '1');
   await res.body.dump();
   assert.equal(sink.received.length, 0);
+});
+
+test('credential-bearing headers never become event attributes', () => {
+  const src = wh({ eventExtensionAttributes: { from: ['headers'] }, signature: { type: 'github', secret: { value: 's' } } });
+  const e = makeWebhookEvent(
+    src,
+    {
+      method: 'POST',
+      path: '/',
+      host: undefined,
+      query: new URLSearchParams(),
+      headers: {
+        'x-gitlab-token': ['glt'],
+        'x-api-key': ['k'],
+        'x-hub-signature-256': ['sha256=1'],
+        'x-hub-signature': ['sha1=1'],
+        'webhook-signature': ['v1,x'],
+        'x-auth-token': ['t'],
+        'private-token': ['p'],
+        'x-client-secret': ['s'],
+        'proxy-authorization': ['Basic y'],
+        'x-gitlab-event': ['Push Hook'],
+        'x-request-id': ['r'],
+      },
+      body: Buffer.alloc(0),
+    },
+    'id-1',
+    0,
+  );
+  const ext = Object.keys(e.attributes).filter((k) => k.startsWith('h'));
+  assert.deepEqual(ext.sort(), ['hxgitlabevent', 'hxrequestid']);
+});
+
+test('Standard Webhooks: a webhook-id is accepted once within the tolerance; a failed delivery gives it back', async (t) => {
+  const secret = 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64');
+  let refuse = true;
+  const { sink, post } = await setup(t, { signature: { type: 'standard-webhooks', secret: { value: secret }, tolerance: 'PT5M' } }, () => (refuse ? { status: 400 } : {}));
+  const key = standardWebhooksKey(secret)!;
+  const body = Buffer.from('{"type":"invoice.paid"}');
+  const signed = (id: string, ts = String(Math.floor(Date.now() / 1000))) => ({ 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': standardWebhooksSignature(key, id, ts, body) });
+  assert.equal((await post(body, signed('msg_1'))).status, 502, 'the sink refused: not accepted');
+  refuse = false;
+  assert.equal((await post(body, signed('msg_1'))).status, 202, "the sender's retry with the same id passes");
+  const replay = await post(body, signed('msg_1'));
+  assert.equal(replay.status, 409);
+  assert.equal(replay.json?.error.code, 'SLUICE_WEBHOOK_REPLAYED');
+  assert.equal((await post(body, signed('msg_2'))).status, 202);
+  assert.equal(sink.received.filter((r) => r.headers['ce-id'] === 'msg_1' && r.headers['ce-id'] !== undefined).length, 2, 'one refused attempt and one accepted, never the replay');
+});
+
+test('Standard Webhooks keys under 24 bytes and tolerances over an hour are configuration errors', () => {
+  const short = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('sixteen-bytes-xx').toString('base64') } } });
+  assert.match(checkWebhookSource(short).map((p) => p.message).join('\n'), /at least 24 bytes \(got 16\)/);
+  const long = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64') }, tolerance: 'PT2H' } });
+  assert.match(checkWebhookSource(long).map((p) => p.message).join('\n'), /at most PT1H/);
+  const ok = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64') }, tolerance: 'PT1H' } });
+  assert.deepEqual(checkWebhookSource(ok), []);
 });
