@@ -17,7 +17,7 @@ const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB:
  * each trigger's subscriber is an EventTransform that reshapes the event (JSONata) and sends it to the sink, so the
  * same events reach the same sink with one in-process transform on the way.
  */
-async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { transform = false } = {}) {
+async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { transform = false, args = [], env = {} } = {}) {
   let yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n${delivery}`;
   if (transform) {
     yaml += `---\napiVersion: eventing.knative.dev/v1alpha1\nkind: EventTransform\nmetadata:\n  name: reshape\nspec:\n  sink:\n    uri: ${sinkUrl}\n  jsonata:\n    expression: '$merge([$, {"type": "bench.transformed", "size": $length(data.data)}])'\n`;
@@ -26,7 +26,7 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
   for (let i = 0; i < triggers; i++) {
     yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n${subscriber}`;
   }
-  const sluice = await startSluice({ yaml, stderr: 'inherit' });
+  const sluice = await startSluice({ yaml, stderr: 'inherit', args, env });
   return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: () => sluice.stop() };
 }
 
@@ -86,6 +86,29 @@ async function main() {
   const transformed = await throughputPhase('sluice-1-trigger-transform', s, sink, 1);
   await s.stop();
 
+  // 2c. The cost of observability: the same 1-trigger run with metrics off (baseline), metrics on (the default), and
+  // tracing on with every event sampled (metrics off, spans exported to a local OTLP/HTTP receiver). Interleaved over
+  // two rounds so drift on a shared machine hits all three alike; the ratios to the baseline are the figures.
+  const { child: otlp, port: otlpPort } = await startChild('otlp-sink.mjs');
+  const obsConfigs = {
+    off: { args: ['--metrics', 'off'], env: {} },
+    metrics: { args: ['--metrics', 'on'], env: {} },
+    tracing: { args: ['--metrics', 'off'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_TRACES_SAMPLER: 'always_on' } },
+  };
+  const obsRuns = { off: [], metrics: [], tracing: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const [name, config] of Object.entries(obsConfigs)) {
+      s = await startBroker(sinkUrl, 1, undefined, config);
+      obsRuns[name].push(await throughputPhase(`observability-${name}-${round + 1}`, s, sink, 1));
+      await s.stop();
+    }
+  }
+  const otlpStats = await ask(otlp, 'stats');
+  otlp.kill();
+  const meanRate = (rows) => rows.reduce((sum, r) => sum + r.ingressPerSec, 0) / rows.length;
+  const obsCost = { off: meanRate(obsRuns.off), metrics: meanRate(obsRuns.metrics), tracing: meanRate(obsRuns.tracing), otlpRequests: otlpStats.requests, otlpBytes: otlpStats.bytes };
+  results.phases.observabilityCost = obsCost;
+
   // 3. Ten matching triggers (fan-out).
   s = await startBroker(sinkUrl, 10);
   const ten = await throughputPhase('sluice-10-triggers', s, sink, 10);
@@ -110,6 +133,13 @@ async function main() {
   }
   results.phases.transformVsTrigger = transformed.deliveriesPerSec / one.deliveriesPerSec;
   console.log(`\nEventTransform: deliveries/s through the transform vs the same trigger delivering untransformed: ${fmt(results.phases.transformVsTrigger, 2)}×`);
+  console.log('\nCost of observability (1 trigger, same run, mean of 2 interleaved rounds; goal: metrics cost under 5 %)');
+  console.log('| setup | ingress events/s, rounds | mean | vs off |');
+  console.log('|---|--:|--:|--:|');
+  for (const [label, name] of [['metrics off, tracing off (baseline)', 'off'], ['metrics on (default)', 'metrics'], ['tracing on, 100 % sampled, OTLP export', 'tracing']]) {
+    console.log(`| ${label} | ${obsRuns[name].map((r) => fmt(r.ingressPerSec)).join(', ')} | ${fmt(obsCost[name])} | ${fmt(obsCost[name] / obsCost.off, 3)}× |`);
+  }
+  console.log(`(the OTLP receiver took ${fmt(obsCost.otlpRequests)} export requests, ${fmt(obsCost.otlpBytes / 2 ** 20, 1)} MiB)`);
   console.log('\nLatency at a fixed 5,000 events/s (open loop, measured from the intended send time)');
   console.log('| setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | peak RSS MiB |');
   console.log('|---|--:|--:|--:|--:|');
