@@ -1,7 +1,7 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
@@ -28,6 +28,16 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
   }
   const sluice = await startSluice({ yaml, stderr: 'inherit', args, env });
   return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: () => sluice.stop() };
+}
+
+/** CPU time (user + system) a process has used, in seconds, from /proc (NaN when unknown). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return NaN;
+  }
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
@@ -64,10 +74,73 @@ async function latencyPhase(name, target, sink, rate) {
   return row;
 }
 
+/**
+ * The cost of observability: the same 1-trigger run with metrics off (baseline), metrics on (the default), and
+ * tracing on with every event sampled (metrics off, spans exported to a local OTLP/HTTP receiver). Interleaved over
+ * several rounds so drift on a shared machine hits all three alike. Two figures per round, each as a ratio to the
+ * baseline of the same round: ingress throughput, and the CPU time Sluice spent per delivered event (steadier than
+ * throughput when other processes compete for the cores); the medians over the rounds are reported.
+ */
+async function observabilityCost(sink, sinkUrl) {
+  const { child: otlp, port: otlpPort } = await startChild('otlp-sink.mjs');
+  const obsConfigs = {
+    off: { args: ['--metrics', 'off'], env: {} },
+    metrics: { args: ['--metrics', 'on'], env: {} },
+    tracing: { args: ['--metrics', 'off'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_TRACES_SAMPLER: 'always_on' } },
+  };
+  const obsRounds = Number(process.env.BENCH_OBS_ROUNDS ?? 3);
+  const obsRuns = { off: [], metrics: [], tracing: [] };
+  for (let round = 0; round < obsRounds; round++) {
+    for (const [name, config] of Object.entries(obsConfigs)) {
+      const s = await startBroker(sinkUrl, 1, undefined, config);
+      const cpuBefore = cpuSeconds(s.pid);
+      const row = await throughputPhase(`observability-${name}-${round + 1}`, s, sink, 1);
+      row.cpuUsPerEvent = ((cpuSeconds(s.pid) - cpuBefore) * 1e6) / Math.max(1, row.delivered);
+      obsRuns[name].push(row);
+      await s.stop();
+    }
+  }
+  const otlpStats = await ask(otlp, 'stats');
+  otlp.kill();
+  const median = (xs) => {
+    const a = [...xs].sort((x, y) => x - y);
+    return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  };
+  const obsCost = { rounds: obsRounds, otlpRequests: otlpStats.requests, otlpBytes: otlpStats.bytes };
+  for (const name of ['metrics', 'tracing']) {
+    obsCost[name] = {
+      throughputRatio: median(obsRuns[name].map((r, i) => r.ingressPerSec / obsRuns.off[i].ingressPerSec)),
+      cpuPerEventRatio: median(obsRuns[name].map((r, i) => r.cpuUsPerEvent / obsRuns.off[i].cpuUsPerEvent)),
+    };
+  }
+  results.phases.observabilityCost = obsCost;
+
+  return { obsRuns, obsCost };
+}
+
+function printObservabilityCost({ obsRuns, obsCost }) {
+  const obsRounds = obsCost.rounds;
+  console.log(`\nCost of observability (1 trigger, ${obsRounds} interleaved rounds; goal: metrics cost under 5 %)`);
+  console.log('| setup | ingress events/s per round | CPU µs per event per round | throughput vs off (median) | CPU per event vs off (median) |');
+  console.log('|---|--:|--:|--:|--:|');
+  for (const [label, name] of [['metrics off, tracing off (baseline)', 'off'], ['metrics on (default)', 'metrics'], ['tracing on, 100 % sampled, OTLP export', 'tracing']]) {
+    const ratios = name === 'off' ? ['1.000×', '1.000×'] : [`${fmt(obsCost[name].throughputRatio, 3)}×`, `${fmt(obsCost[name].cpuPerEventRatio, 3)}×`];
+    console.log(`| ${label} | ${obsRuns[name].map((r) => fmt(r.ingressPerSec)).join(', ')} | ${obsRuns[name].map((r) => fmt(r.cpuUsPerEvent)).join(', ')} | ${ratios[0]} | ${ratios[1]} |`);
+  }
+  console.log(`(the OTLP receiver took ${fmt(obsCost.otlpRequests)} export requests, ${fmt(obsCost.otlpBytes / 2 ** 20, 1)} MiB)`);
+}
+
 async function main() {
   console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
+  if (process.env.BENCH_ONLY === 'observability') {
+    // `BENCH_ONLY=observability node bench/run.mjs`: only the observability cost phase.
+    const only = await observabilityCost(sink, sinkUrl);
+    sink.kill();
+    printObservabilityCost(only);
+    return;
+  }
 
   // 1. Baseline: bare forwarder.
   const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
@@ -86,28 +159,8 @@ async function main() {
   const transformed = await throughputPhase('sluice-1-trigger-transform', s, sink, 1);
   await s.stop();
 
-  // 2c. The cost of observability: the same 1-trigger run with metrics off (baseline), metrics on (the default), and
-  // tracing on with every event sampled (metrics off, spans exported to a local OTLP/HTTP receiver). Interleaved over
-  // two rounds so drift on a shared machine hits all three alike; the ratios to the baseline are the figures.
-  const { child: otlp, port: otlpPort } = await startChild('otlp-sink.mjs');
-  const obsConfigs = {
-    off: { args: ['--metrics', 'off'], env: {} },
-    metrics: { args: ['--metrics', 'on'], env: {} },
-    tracing: { args: ['--metrics', 'off'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_TRACES_SAMPLER: 'always_on' } },
-  };
-  const obsRuns = { off: [], metrics: [], tracing: [] };
-  for (let round = 0; round < 2; round++) {
-    for (const [name, config] of Object.entries(obsConfigs)) {
-      s = await startBroker(sinkUrl, 1, undefined, config);
-      obsRuns[name].push(await throughputPhase(`observability-${name}-${round + 1}`, s, sink, 1));
-      await s.stop();
-    }
-  }
-  const otlpStats = await ask(otlp, 'stats');
-  otlp.kill();
-  const meanRate = (rows) => rows.reduce((sum, r) => sum + r.ingressPerSec, 0) / rows.length;
-  const obsCost = { off: meanRate(obsRuns.off), metrics: meanRate(obsRuns.metrics), tracing: meanRate(obsRuns.tracing), otlpRequests: otlpStats.requests, otlpBytes: otlpStats.bytes };
-  results.phases.observabilityCost = obsCost;
+  // 2c. The cost of observability (metrics, tracing).
+  const obs = await observabilityCost(sink, sinkUrl);
 
   // 3. Ten matching triggers (fan-out).
   s = await startBroker(sinkUrl, 10);
@@ -133,13 +186,7 @@ async function main() {
   }
   results.phases.transformVsTrigger = transformed.deliveriesPerSec / one.deliveriesPerSec;
   console.log(`\nEventTransform: deliveries/s through the transform vs the same trigger delivering untransformed: ${fmt(results.phases.transformVsTrigger, 2)}×`);
-  console.log('\nCost of observability (1 trigger, same run, mean of 2 interleaved rounds; goal: metrics cost under 5 %)');
-  console.log('| setup | ingress events/s, rounds | mean | vs off |');
-  console.log('|---|--:|--:|--:|');
-  for (const [label, name] of [['metrics off, tracing off (baseline)', 'off'], ['metrics on (default)', 'metrics'], ['tracing on, 100 % sampled, OTLP export', 'tracing']]) {
-    console.log(`| ${label} | ${obsRuns[name].map((r) => fmt(r.ingressPerSec)).join(', ')} | ${fmt(obsCost[name])} | ${fmt(obsCost[name] / obsCost.off, 3)}× |`);
-  }
-  console.log(`(the OTLP receiver took ${fmt(obsCost.otlpRequests)} export requests, ${fmt(obsCost.otlpBytes / 2 ** 20, 1)} MiB)`);
+  printObservabilityCost(obs);
   console.log('\nLatency at a fixed 5,000 events/s (open loop, measured from the intended send time)');
   console.log('| setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | peak RSS MiB |');
   console.log('|---|--:|--:|--:|--:|');
