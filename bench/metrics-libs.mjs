@@ -31,7 +31,13 @@ export async function run(n = 1_000_000) {
   const oc = meter.createCounter('event_count');
   const oh = meter.createHistogram('event_dispatch_latencies', { advice: { explicitBucketBoundaries: [...LATENCY_BUCKETS_MS] } });
   rows.push({ name: 'OpenTelemetry metrics SDK 2.x', nsPerEvent: measure((i) => (oc.add(1, LABELS), oh.record(i % 50, LABELS)), n) });
-  const sluice = new PrometheusMetrics({ processMetrics: false }).dispatch({ namespace: 'default', broker: 'default', trigger: 't1', kind: 'Trigger' });
+  const metrics = new PrometheusMetrics({ processMetrics: false });
+  const ingress = metrics.ingress('default', 'default');
+  const sluice = metrics.dispatch({ namespace: 'default', broker: 'default', trigger: 't1', kind: 'Trigger' });
+  rows.push({
+    name: 'Sluice, every hook one event passes (ingress, store write and commit, processing, attempt)',
+    nsPerEvent: measure((i) => (ingress.event('bench.event', 202, i % 7), metrics.store.write(i % 5), metrics.store.groupCommit(20), sluice.processing(i % 30), sluice.attempt('bench.event', 202, i % 50)), n),
+  });
   rows.push({ name: 'Sluice PrometheusMetrics (on prom-client)', nsPerEvent: measure((i) => sluice.attempt('bench.event', 202, i % 50), n) });
   return rows;
 }
