@@ -80,6 +80,7 @@ test('/metrics: ingress and delivery counts by response code, dead-letters, late
   assert.equal(sample(body, 'sluice_store_group_commit_events_sum'), 6 + 0, 'six events made durable (the rejected one never reached the store)');
   assert.equal(sample(body, 'sluice_store_write_duration_seconds_count'), 6);
   assert.ok((sample(body, 'process_resident_memory_bytes') ?? 0) > 0);
+  assert.equal(sample(body, 'sluice_circuit_state{namespace_name="default",trigger_name="orders",role="subscriber",state="closed"}'), 1);
   assert.ok(!/ok-\d|"bad"/.test(body), 'no event id in any label');
 });
 

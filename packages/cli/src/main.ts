@@ -117,6 +117,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
         await tracer.shutdown();
         throw err;
       }
+      if (metrics) {
+        const running = runtime;
+        metrics.setCircuitSource(() => running.circuits());
+      }
       for (const b of runtime.brokers()) {
         logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
       }

@@ -1,4 +1,7 @@
 export {
+  CIRCUIT_OPENED,
+  CIRCUIT_STATE,
+  CIRCUIT_WAITING,
   DEAD_LETTERED_EVENTS,
   DEAD_LETTER_ATTEMPTS,
   DROPPED_EVENTS,
@@ -15,6 +18,7 @@ export {
   TRIGGER_OLDEST_PENDING_AGE,
   TRIGGER_RETRYING,
   type BacklogFigures,
+  type CircuitFigures,
   type PrometheusMetricsOptions,
 } from './prometheus-metrics.js';
 export { metricsHandler } from './metrics-handler.js';

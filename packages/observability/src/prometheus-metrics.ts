@@ -22,6 +22,12 @@ export const DEAD_LETTER_ATTEMPTS = 'sluice_dead_letter_attempts_total';
 export const DEAD_LETTERED_EVENTS = 'sluice_dead_lettered_events_total';
 /** Events given up without delivery or dead-letter. */
 export const DROPPED_EVENTS = 'sluice_dropped_events_total';
+/** 1 for the state each destination's circuit breaker is in (`closed`, `open`, `half-open`), 0 for the others. */
+export const CIRCUIT_STATE = 'sluice_circuit_state';
+/** Times a destination's circuit breaker opened. */
+export const CIRCUIT_OPENED = 'sluice_circuit_opened_total';
+/** Events held back by an open circuit. */
+export const CIRCUIT_WAITING = 'sluice_circuit_waiting_events';
 /** Time from an append to the store until it is durable, in seconds. */
 export const STORE_WRITE_DURATION = 'sluice_store_write_duration_seconds';
 /** Events made durable by one commit (one fsync). */
@@ -146,6 +152,18 @@ export interface BacklogFigures {
   readonly oldestPendingAgeSeconds: number | undefined;
 }
 
+/** One destination's circuit breaker, provided by the runtime (read at scrape time). */
+export interface CircuitFigures {
+  /** `namespace/name` of the Trigger or Subscription. */
+  readonly trigger: string;
+  readonly role: 'subscriber' | 'deadLetterSink';
+  readonly state: string;
+  readonly opened: number;
+  readonly waiting: number;
+}
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
+
 /** Options of {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
   /** Also export prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC, handles). Default true. */
@@ -169,6 +187,7 @@ export class PrometheusMetrics implements Metrics {
   readonly #storeWrite = new Histogram(STORE_WRITE_BUCKETS_S);
   readonly #groupCommit = new Histogram(GROUP_COMMIT_BUCKETS);
   #backlog: (() => Iterable<BacklogFigures>) | undefined;
+  #circuits: (() => Iterable<CircuitFigures>) | undefined;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const families = [
@@ -192,6 +211,11 @@ export class PrometheusMetrics implements Metrics {
       new Family(DROPPED_EVENTS, 'Events given up without delivery or dead-letter (reason: no_dead_letter_sink, reply_ttl_exceeded)', 'counter', () =>
         this.#dispatch.flatMap((d) => [...d.dropped].map(([reason, value]) => ({ labels: { ...d.labels, reason }, value }))),
       ),
+      new Family(CIRCUIT_STATE, 'State of the circuit breaker in front of a destination: 1 for the current state (closed, open, half-open)', 'gauge', () =>
+        this.#circuitValues((c, labels) => CIRCUIT_STATES.map((state) => ({ labels: { ...labels, state }, value: c.state === state ? 1 : 0 }))),
+      ),
+      new Family(CIRCUIT_OPENED, 'Times the circuit breaker in front of a destination opened', 'counter', () => this.#circuitValues((c, labels) => [{ labels, value: c.opened }])),
+      new Family(CIRCUIT_WAITING, 'Events held back by an open circuit breaker', 'gauge', () => this.#circuitValues((c, labels) => [{ labels, value: c.waiting }])),
       new Family(STORE_WRITE_DURATION, 'Time from an append to the embedded store until it is durable (fsync), in seconds', 'histogram', () => {
         const out: MetricValue[] = [];
         histogramValues(STORE_WRITE_DURATION, {}, this.#storeWrite, out);
@@ -210,6 +234,18 @@ export class PrometheusMetrics implements Metrics {
   /** Sets where the backlog and oldest-pending-age gauges come from (the store's per-group figures). */
   setBacklogSource(source: () => Iterable<BacklogFigures>): void {
     this.#backlog = source;
+  }
+
+  /** Sets where the circuit-breaker metrics come from (the runtime's breakers). */
+  setCircuitSource(source: () => Iterable<CircuitFigures>): void {
+    this.#circuits = source;
+  }
+
+  #circuitValues(values: (c: CircuitFigures, labels: Labels) => MetricValue[]): MetricValue[] {
+    return [...(this.#circuits?.() ?? [])].flatMap((c) => {
+      const [namespace = '', name = c.trigger] = c.trigger.split('/');
+      return values(c, { namespace_name: namespace, trigger_name: name, role: c.role === 'deadLetterSink' ? 'dead_letter_sink' : 'subscriber' });
+    });
   }
 
   /** The exposition text and its content type, for a `/metrics` handler. */

@@ -77,3 +77,18 @@ test('process metrics are exported by default', async () => {
   assert.match(body, /^process_resident_memory_bytes \d+/m);
   assert.match(body, /^nodejs_eventloop_lag_seconds /m);
 });
+
+test('circuit breakers: state as a 0/1 gauge per state, openings, held-back events', async () => {
+  const m = new PrometheusMetrics({ processMetrics: false });
+  m.setCircuitSource(() => [
+    { trigger: 'default/orders', role: 'subscriber', state: 'open', opened: 3, waiting: 12 },
+    { trigger: 'default/orders', role: 'deadLetterSink', state: 'closed', opened: 0, waiting: 0 },
+  ]);
+  const { body } = await m.scrape();
+  const sub = 'namespace_name="default",trigger_name="orders",role="subscriber"';
+  assert.ok(body.includes(`sluice_circuit_state{${sub},state="open"} 1`), body);
+  assert.ok(body.includes(`sluice_circuit_state{${sub},state="closed"} 0`));
+  assert.ok(body.includes(`sluice_circuit_opened_total{${sub}} 3`));
+  assert.ok(body.includes(`sluice_circuit_waiting_events{${sub}} 12`));
+  assert.ok(body.includes('sluice_circuit_state{namespace_name="default",trigger_name="orders",role="dead_letter_sink",state="closed"} 1'));
+});
