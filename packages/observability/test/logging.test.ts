@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger, defaultLogFormat, prettyLine } from '../src/index.js';
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, destination: { write: (l: string) => lines.push(l) } };
+}
+
+test('json: one record per line, level as a name, ISO time, the message and fields', () => {
+  const { lines, destination } = capture();
+  const logger = createLogger({ level: 'info', format: 'json', destination });
+  logger.debug({ a: 1 }, 'hidden');
+  logger.warn({ trigger: 'default/t', status: 503 }, 'subscriber failing');
+  assert.equal(lines.length, 1);
+  const r = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(r['level'], 'warn');
+  assert.match(String(r['time']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.equal(r['msg'], 'subscriber failing');
+  assert.equal(r['trigger'], 'default/t');
+  assert.equal(r['status'], 503);
+});
+
+test('pretty: time, level, message, then fields; colours only when asked', () => {
+  const { lines, destination } = capture();
+  createLogger({ level: 'debug', format: 'pretty', destination, color: false }).info({ url: 'http://x/', n: 2, note: 'two words' }, 'ready');
+  assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO  ready  url=http:\/\/x\/ n=2 note="two words"\n$/);
+  assert.ok(!lines[0]!.includes('\u001b['));
+  const coloured = prettyLine('{"level":"error","time":"2026-12-05T20:00:00.000Z","msg":"boom"}', true);
+  assert.ok(coloured.includes('\u001b[31mERROR'));
+  assert.equal(prettyLine('not json'), 'not json\n');
+});
+
+test('the default format follows the terminal', () => {
+  assert.equal(defaultLogFormat({ isTTY: true }), 'pretty');
+  assert.equal(defaultLogFormat({ isTTY: false }), 'json');
+  assert.equal(defaultLogFormat({}), 'json');
+});
