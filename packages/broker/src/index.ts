@@ -1,7 +1,17 @@
 export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, withoutTtl } from './admission.js';
 export { MAX_HEADER_FIELDS, createIngressHandler, readBody, sendError, tooManyHeaders, type IngressBackend, type IngressOptions } from './http-ingress.js';
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
-export { TriggerDispatcher, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
+export { TriggerDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
+export {
+  DEAD_LETTER_MAX_BYTES_ANNOTATION,
+  DEAD_LETTER_RETENTION_ANNOTATION,
+  DEAD_LETTER_STORE_ANNOTATION,
+  deadLetterAnnotationProblems,
+  deadLetterChecks,
+  deadLetterSettings,
+  type AnnotationProblem,
+  type DeadLetterSettings,
+} from './dead-letter-settings.js';
 export { StatusRegistry } from './status-registry.js';
 export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure } from './subscriber-health.js';
 export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';

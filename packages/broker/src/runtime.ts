@@ -29,13 +29,14 @@ import {
 } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
+import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 
 /** Options of {@link SluiceRuntime.start}. */
 export interface RuntimeOptions {
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Storage port of the embedded broker class; default the SQLite store in `dataDir`. */
   store?: EventStore;
+  /** Where every broker keeps its dead letters; default the embedded store when it is the SQLite store. */
+  deadLetters?: DeadLetterStore;
   /**
    * Storage per broker class (the `eventing.knative.dev/broker.class` annotation), e.g. `Kafka`. Brokers without the
    * annotation, or with `MTChannelBasedBroker` / `Sluice`, use the embedded store.
@@ -109,6 +112,11 @@ export class SluiceRuntime {
   readonly #components: RuntimeComponent[] = [];
   /** Store of each broker, by `namespace/name`. */
   readonly #stores = new Map<string, EventStore>();
+  /** Dead-letter settings of each broker, by `namespace/name`. */
+  readonly #deadLetterSettings = new Map<string, DeadLetterSettings>();
+  /** What each consumer group delivers to (for replays), by group name `trigger:ns/name`. */
+  readonly #targets = new Map<string, { readonly target: SubscriptionTarget; readonly broker: string }>();
+  #deadLetters: DeadLetterStore | undefined;
   #url = '';
   readonly #status = new StatusRegistry(() => this.now());
 
@@ -182,10 +190,31 @@ export class SluiceRuntime {
     return this.#dispatchers.flatMap((d) => d.circuits());
   }
 
+  /** The store every broker keeps its dead letters in (undefined when the embedded store is not SQLite). */
+  get deadLetters(): DeadLetterStore | undefined {
+    return this.#deadLetters;
+  }
+
+  /** The trigger a consumer group delivers for (its subscriber, delivery policy and broker `ns/name`). */
+  deliveryTarget(group: string): { readonly target: SubscriptionTarget; readonly broker: string } | undefined {
+    return this.#targets.get(group);
+  }
+
+  /** Stores a reply into a broker (`ns/name`) as a subscriber's reply to a live delivery is. */
+  acceptReply(broker: string, reply: CloudEvent): Promise<void> {
+    const [ns, name] = broker.split('/') as [string, string];
+    return this.#accept(ns, name, [reply]);
+  }
+
   async #start(): Promise<void> {
+    this.#deadLetters = this.options.deadLetters ?? (this.store instanceof SqliteEventStore ? this.store : undefined);
     for (const b of this.config.brokers) {
-      this.#brokers.set(objectKey(b.metadata), b);
-      this.#stores.set(objectKey(b.metadata), this.#openStore(b));
+      const key = objectKey(b.metadata);
+      const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
+      this.#deadLetterSettings.set(key, settings);
+      this.#deadLetters?.setDeadLetterRetention(logName(b.metadata.namespace ?? DEFAULT_NAMESPACE, b.metadata.name), settings.retention);
+      this.#brokers.set(key, b);
+      this.#stores.set(key, this.#openStore(b));
     }
     for (const t of this.config.triggers) {
       const key = `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
@@ -311,6 +340,7 @@ export class SluiceRuntime {
       filter: compileTriggerFilter(trigger.spec, this.options.cesql ? { cesql: this.options.cesql } : {}),
       labels: { broker: broker.metadata.name, kind: 'Trigger' },
       circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
+      deadLetterStore: this.#deadLetterSettings.get(objectKey(broker.metadata))?.mode ?? 'exhausted',
     };
     for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
       if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
@@ -327,6 +357,7 @@ export class SluiceRuntime {
     this.#dispatchers.push(dispatcher);
     const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
     const group = `trigger:${target.key}`;
+    this.#targets.set(group, { target, broker: `${brokerNs}/${broker.metadata.name}` });
     this.#consumers.push(
       this.#stores.get(objectKey(broker.metadata))!.consume(
         logName(brokerNs, broker.metadata.name),
@@ -381,7 +412,7 @@ export class SluiceRuntime {
     if (cls === undefined || EMBEDDED_BROKER_CLASSES.includes(cls)) return this.store;
     const impl = this.options.brokerClasses?.[cls];
     if (!impl) throw new SluiceError('SLUICE_BROKER_CLASS_UNSUPPORTED', `broker ${objectKey(broker.metadata)}: class "${cls}" is not available`);
-    return impl.open(broker, { logger: this.logger });
+    return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}) });
   }
 
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {

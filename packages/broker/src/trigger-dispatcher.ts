@@ -46,6 +46,12 @@ export interface SubscriptionTarget {
   readonly deadLetterUrl: string | undefined;
   readonly delivery: ResolvedDelivery;
   readonly filter: EventPredicate;
+  /**
+   * What happens to an event whose delivery is exhausted: `exhausted` (default) keeps it in the broker's dead-letter
+   * store when there is no dead-letter sink; `always` also keeps a copy of what the sink accepted; `off` drops it
+   * with a warning, as Knative does.
+   */
+  readonly deadLetterStore?: DeadLetterStoreMode;
   /** Metric labels; default: namespace and name from `key`, broker unknown. */
   readonly labels?: { readonly broker: string; readonly kind: 'Trigger' | 'Subscription' };
   /** Settings of the subscriber's and the dead-letter sink's circuit breakers (default {@link CIRCUIT_BREAKER_DEFAULTS}). */
@@ -58,6 +64,9 @@ export interface DestinationCircuit extends CircuitSnapshot {
   readonly trigger: string;
   readonly role: 'subscriber' | 'deadLetterSink';
 }
+
+/** When a broker keeps exhausted events in its dead-letter store (the `sluice.dev/dead-letter-store` annotation). */
+export type DeadLetterStoreMode = 'exhausted' | 'always' | 'off';
 
 /** Collaborators of a {@link TriggerDispatcher}. */
 export interface DispatcherDeps {
@@ -163,11 +172,12 @@ export class TriggerDispatcher {
 
   async #handle(record: LogRecord): Promise<Disposition> {
     const { policy } = this.target.delivery;
-    if (record.attempt > policy.retry) return this.#deadLetterAttempt(record.event, record.attempt);
+    if (record.attempt > policy.retry) return this.#deadLetterAttempt(record.event, record.attempt, record.firstAttemptAt);
     const permit = await this.#subscriberBreaker.acquire();
-    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt: record.attempt, dueAt: this.deps.now() };
+    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt: record.attempt, dueAt: this.deps.now(), ...(record.firstAttemptAt === undefined ? {} : { firstAttemptAt: record.firstAttemptAt }) };
     const { event, ttl } = withoutTtl(record.event);
     const started = this.deps.now();
+    const first = record.attempt === 0 ? started : record.firstAttemptAt;
     const eventType = String(event.attributes['type']);
     if (record.attempt === 0) {
       const arrival = event.attributes[ARRIVAL_TIME_EXTENSION];
@@ -223,6 +233,7 @@ export class TriggerDispatcher {
           return this.#retryOrDeadLetter(
             event,
             record.attempt,
+            first,
             { kind: 'retry', status, body: Buffer.from(String((err as Error).message)), reason: 'reply rejected', retryAfterMs: undefined },
             failedUrl,
           );
@@ -231,37 +242,49 @@ export class TriggerDispatcher {
       return DONE;
     }
     this.#health.failed(outcome);
-    return this.#retryOrDeadLetter(event, record.attempt, outcome);
+    return this.#retryOrDeadLetter(event, record.attempt, first, outcome);
   }
 
   async #retryOrDeadLetter(
     event: CloudEvent,
     attempt: number,
+    first: number | undefined,
     outcome: Exclude<AttemptOutcome, { kind: 'success' }>,
     failedUrl: string = this.target.subscriberUrl,
   ): Promise<Disposition> {
     const { policy } = this.target.delivery;
+    const firstAttempt = first === undefined ? {} : { firstAttemptAt: first };
     if (outcome.kind === 'retry' && attempt < policy.retry) {
       const k = attempt + 1;
-      return { kind: 'retry', attempt: k, dueAt: this.deps.now() + retryDelayMs(policy, k, outcome.status, outcome.retryAfterMs) };
+      return { kind: 'retry', attempt: k, dueAt: this.deps.now() + retryDelayMs(policy, k, outcome.status, outcome.retryAfterMs), ...firstAttempt };
     }
     const log = { trigger: this.target.key, ceId: event.attributes['id'], ceType: event.attributes['type'], status: outcome.status, reason: outcome.reason, attempts: attempt + 1 };
+    const dead = deadLetterEvent(event, failedUrl, outcome);
     if (this.target.deadLetterUrl === undefined) {
-      this.#metrics.dropped('no_dead_letter_sink');
-      this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event dropped');
-      return DONE;
+      if ((this.target.deadLetterStore ?? 'exhausted') === 'off') {
+        this.#metrics.dropped('no_dead_letter_sink');
+        this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event dropped');
+        return DONE;
+      }
+      this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event kept in the dead-letter store');
+      return { kind: 'dead-letter', event: dead, reason: outcome.reason, attempts: attempt + 1, firstAttemptAt: first, lastAttemptAt: this.deps.now() };
     }
     this.deps.logger.info(log, 'delivery failed: sending to the dead-letter sink');
-    return this.#deadLetterAttempt(deadLetterEvent(event, failedUrl, outcome), policy.retry + 1);
+    return this.#deadLetterAttempt(dead, policy.retry + 1, first);
   }
 
-  async #deadLetterAttempt(event: CloudEvent, attempt: number): Promise<Disposition> {
+  async #deadLetterAttempt(event: CloudEvent, attempt: number, first: number | undefined): Promise<Disposition> {
     const { policy } = this.target.delivery;
     const url = this.target.deadLetterUrl;
     const breaker = this.#deadLetterBreaker;
-    if (url === undefined || breaker === undefined) return DONE; // the configuration lost its dead-letter sink since the retry was stored
+    if (url === undefined || breaker === undefined) {
+      // The configuration lost its dead-letter sink since the retry was stored: keep the event instead.
+      if ((this.target.deadLetterStore ?? 'exhausted') === 'off') return DONE;
+      const reason = `HTTP ${String(event.attributes['knativeerrorcode'] ?? 500)}`;
+      return { kind: 'dead-letter', event, reason, attempts: attempt, firstAttemptAt: first, lastAttemptAt: this.deps.now() };
+    }
     const permit = await breaker.acquire();
-    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt, dueAt: this.deps.now(), event };
+    if (permit === BREAKER_SHUT) return { kind: 'retry', attempt, dueAt: this.deps.now(), event, ...(first === undefined ? {} : { firstAttemptAt: first }) };
     const started = this.deps.now();
     const parent = eventTraceContext(event.attributes);
     let span: SpanHandle | undefined;
@@ -277,11 +300,16 @@ export class TriggerDispatcher {
     this.#metrics.deadLetterAttempt(outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, true);
     if (span) endSpan(span, outcome);
-    if (outcome.kind === 'success') return DONE;
+    if (outcome.kind === 'success') {
+      if (this.target.deadLetterStore !== 'always') return DONE;
+      const code = event.attributes['knativeerrorcode'];
+      const reason = `${code === undefined ? 'delivery failed' : `HTTP ${String(code)}`}; the dead-letter sink accepted it`;
+      return { kind: 'dead-letter', event, reason, attempts: attempt + 1, firstAttemptAt: first, lastAttemptAt: this.deps.now() };
+    }
     const k = attempt - policy.retry; // 1 for the first dead-letter retry
     const delay = Math.min(MAX_DEAD_LETTER_RETRY_MS, retryDelayMs(policy, Math.min(k, 20), outcome.status, outcome.retryAfterMs) || 1000);
     this.deps.logger.error({ trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay }, 'dead-letter sink refused the event; will retry');
-    return { kind: 'retry', attempt: attempt + 1, dueAt: this.deps.now() + delay, event };
+    return { kind: 'retry', attempt: attempt + 1, dueAt: this.deps.now() + delay, event, ...(first === undefined ? {} : { firstAttemptAt: first }) };
   }
 
   #breaker(url: string, role: DestinationCircuit['role'], settings: CircuitBreakerSettings): CircuitBreaker {

@@ -67,7 +67,7 @@ test('metrics: attempts by type and status, processing latency once, drops witho
   const { sender } = scripted([ok(503)]);
   const { metrics, calls, labels } = recordingMetrics();
   const { logger } = recordingLogger();
-  const d = new TriggerDispatcher(target(1, false), { sender, handleReply: async () => {}, now: Date.now, logger, metrics });
+  const d = new TriggerDispatcher({ ...target(1, false), deadLetterStore: 'off' }, { sender, handleReply: async () => {}, now: Date.now, logger, metrics });
   assert.deepEqual(labels(), { namespace: 'default', broker: 'default', trigger: 'orders', kind: 'Trigger' });
   const first = await d.handle({ seq: 1, attempt: 0, event: stored() });
   assert.equal(first.kind, 'retry');

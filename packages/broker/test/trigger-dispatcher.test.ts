@@ -74,10 +74,30 @@ test('a refusing dead-letter sink is retried with the dead-letter event kept, ne
   assert.equal(second.calls[0]!.url, 'http://dls/');
 });
 
-test('without a dead-letter sink an exhausted event is dropped', async () => {
-  const { sender, calls } = scripted([ok(500)]);
-  assert.deepEqual(await new TriggerDispatcher(target({ retry: 0 }, false), deps(sender)).handle(record()), { kind: 'done' });
+test('without a dead-letter sink an exhausted event is kept in the dead-letter store with its error and times', async () => {
+  const { sender, calls } = scripted([ok(500, {}, 'boom')]);
+  const d = await new TriggerDispatcher(target({ retry: 1 }, false), deps(sender)).handle({ ...record(1), firstAttemptAt: 500 });
   assert.equal(calls.length, 1);
+  assert.equal(d.kind, 'dead-letter');
+  if (d.kind !== 'dead-letter') return;
+  assert.deepEqual([d.reason, d.attempts, d.firstAttemptAt, d.lastAttemptAt], ['HTTP 500', 2, 500, 1000]);
+  assert.equal(d.event.attributes['knativeerrorcode'], '500');
+  assert.equal(d.event.attributes['knativeerrordest'], 'http://sub/');
+  assert.equal(Buffer.from(String(d.event.attributes['knativeerrordata']), 'base64').toString(), 'boom');
+});
+
+test("with the dead-letter store off an exhausted event is dropped, as Knative does", async () => {
+  const { sender, calls } = scripted([ok(500)]);
+  assert.deepEqual(await new TriggerDispatcher({ ...target({ retry: 0 }, false), deadLetterStore: 'off' }, deps(sender)).handle(record()), { kind: 'done' });
+  assert.equal(calls.length, 1);
+});
+
+test('with the dead-letter store set to always, what the dead-letter sink accepted is kept too', async () => {
+  const { sender, calls } = scripted([ok(500), ok(202)]);
+  const d = await new TriggerDispatcher({ ...target({ retry: 0 }), deadLetterStore: 'always' }, deps(sender)).handle(record());
+  assert.deepEqual(calls.map((c) => c.url), ['http://sub/', 'http://dls/']);
+  assert.equal(d.kind, 'dead-letter');
+  if (d.kind === 'dead-letter') assert.equal(d.reason, 'HTTP 500; the dead-letter sink accepted it');
 });
 
 test('a reply is handed over with the remaining TTL; a failing hand-over fails the delivery', async () => {
@@ -89,7 +109,7 @@ test('a reply is handed over with the remaining TTL; a failing hand-over fails t
   assert.equal(got[0]!.attributes['knativebrokerttl'], 10);
   const failing = scripted([reply]);
   const d = await new TriggerDispatcher(target({ retry: 1, backoffDelay: 'PT1S' }), deps(failing.sender, async () => Promise.reject(new Error('disk full')))).handle(record());
-  assert.deepEqual(d, { kind: 'retry', attempt: 1, dueAt: 2000 });
+  assert.deepEqual(d, { kind: 'retry', attempt: 1, dueAt: 2000, firstAttemptAt: 1000 });
 });
 
 test('circuit breaker: after N failures records wait without an attempt, then one probe; a success releases the rest', async () => {

@@ -63,7 +63,7 @@ test('a reply is sent once to spec.reply; a refused reply fails the original del
   assert.deepEqual(good.calls.map((c) => [c.url, c.event.attributes['id']]), [['http://sub/', 'e1'], ['http://reply/', 'r1']]);
   const bad = scripted([ok(200, replyHeaders, '{}'), ok(500, {}, 'down')]);
   const d2 = await subscriptionDispatcher(r, { resolver, sender: bad.sender, now: () => 0, logger: noopLogger }).handle(record);
-  assert.deepEqual(d2, { kind: 'retry', attempt: 1, dueAt: 1000 }, 'the original is retried');
+  assert.deepEqual(d2, { kind: 'retry', attempt: 1, dueAt: 1000, firstAttemptAt: 0 }, 'the original is retried');
   const last = scripted([ok(200, replyHeaders, '{}'), ok(500, {}, 'down'), ok(202)]);
   const withDls = resolved({ retry: 0, deadLetterSink: { uri: 'http://dls/' } }, undefined, { reply: { uri: 'http://reply/' } });
   await subscriptionDispatcher(withDls, { resolver, sender: last.sender, now: () => 0, logger: noopLogger }).handle(record);

@@ -1,10 +1,11 @@
+import { deadLetterChecks } from '@sluice/broker';
 import { brokerChecks, formatConfigError, loadConfig, type LoadResult } from '@sluice/config';
 import { pluginChecks } from '@sluice/plugin';
 import { PLUGINS } from './plugins.js';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
 export function loadAndCheck(files: readonly string[], options: { recursive?: boolean } = {}): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false });
+  return loadConfig(files, { checks: [brokerChecks(), deadLetterChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line, then the hints (once per run), to stderr. */

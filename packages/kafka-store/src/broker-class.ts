@@ -22,7 +22,7 @@ export interface KafkaBrokerClassOptions {
 export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClassOptions = {}): BrokerClass {
   const env = options.env ?? process.env;
   return {
-    open(broker, { logger }) {
+    open(broker, { logger, deadLetters }) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
@@ -35,6 +35,7 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
         topics: { partitions: cfg.partitions, replicationFactor: cfg.replicationFactor, retentionMs: cfg.retentionMs },
         topicFor: (l) => (l === log ? { topic: cfg.topic, external: cfg.external } : { topic: defaultTopicFor(l) }),
         logger: logger.child({ broker: name }),
+        ...(deadLetters ? { deadLetters } : {}),
       });
     },
   };

@@ -1,7 +1,7 @@
 import { eventFromJson, validateEvent, type CloudEvent, type Logger } from '@sluice/core';
-import type { ConsumeOptions, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
+import type { ConsumeOptions, DeadLetterInput, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
 import type { Consumer as KafkaConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { ATTEMPT_HEADER, DUE_HEADER, ORIGIN_HEADER, decodeRecord, encodeRecord } from './record-codec.js';
+import { ATTEMPT_HEADER, DUE_HEADER, FIRST_ATTEMPT_HEADER, ORIGIN_HEADER, decodeRecord, encodeRecord } from './record-codec.js';
 
 /** Consumer settings shared by every group of a store. */
 export interface GroupConsumerSettings {
@@ -33,6 +33,8 @@ export interface GroupConsumerDeps {
   readonly produce: (topic: string, message: Message) => Promise<void>;
   /** Reads the group's committed offset metadata of `topic`, by partition (where ordered retries are kept). */
   readonly readMarkers: (topic: string) => Promise<Map<number, string | null>>;
+  /** Keeps a dead letter (resolves once it is durable); `origin` = `topic/partition/offset` of the log record. */
+  readonly deadLetter: (letter: DeadLetterInput & { readonly origin: string }) => Promise<void>;
 }
 
 /**
@@ -44,6 +46,8 @@ interface RetryMarker {
   readonly o: number;
   readonly a: number;
   readonly d: number;
+  /** When the first attempt was made. */
+  readonly f?: number;
   /** Attributes set or changed by the replacement event. */
   readonly x?: Record<string, string | number | boolean>;
   /** Attributes the replacement event removed. */
@@ -60,6 +64,8 @@ interface Entry {
   done: boolean;
   /** The event as read from Kafka (ordered retries keep their replacement event as changes against it). */
   readonly original: CloudEvent;
+  /** `topic/partition/offset` of the log record (a retry-topic record carries its origin's). */
+  readonly origin: string;
 }
 
 /** The state of one assigned partition (of the broker topic or of the retry topic). */
@@ -308,18 +314,20 @@ export class GroupConsumer {
     if (!decoded) {
       this.#deps.logger.warn({ group: this.#deps.groupId, topic: ps.topic, partition: ps.partition, offset }, 'skipping a Kafka record that is not a valid CloudEvent');
       const empty: CloudEvent = { attributes: {}, data: undefined };
-      ps.window.push({ offset, record: { seq: offset, attempt: 0, event: empty }, done: true, original: empty });
+      ps.window.push({ offset, record: { seq: offset, attempt: 0, event: empty }, done: true, original: empty, origin: '' });
       return;
     }
     const attempt = ps.isRetry ? (decoded.attempt ?? 1) : 0;
-    const entry: Entry = { offset, record: { seq: offset, attempt, event: decoded.event }, done: false, original: decoded.event };
+    const record: LogRecord = ps.isRetry && decoded.firstAttemptAt !== undefined ? { seq: offset, attempt, event: decoded.event, firstAttemptAt: decoded.firstAttemptAt } : { seq: offset, attempt, event: decoded.event };
+    const origin = (ps.isRetry ? decoded.origin : undefined) ?? `${ps.topic}/${ps.partition}/${offset}`;
+    const entry: Entry = { offset, record, done: false, original: decoded.event, origin };
     ps.window.push(entry);
     const resumed = ps.resumed;
     if (resumed !== undefined && resumed.o === offset && this.#isOrdered(ps)) {
       // Waiting in place for a retry when the group last stopped: resume at that attempt and due time; the records
       // behind it keep waiting (the filter already let it through the first time).
       ps.resumed = undefined;
-      entry.record = { seq: offset, attempt: resumed.a, event: applyMarker(decoded.event, resumed) };
+      entry.record = { seq: offset, attempt: resumed.a, event: applyMarker(decoded.event, resumed), ...(resumed.f === undefined ? {} : { firstAttemptAt: resumed.f }) };
       ps.active = entry;
       this.#later(ps, Math.max(0, resumed.d - this.#deps.timers.now()), () => {
         ps.active = undefined;
@@ -419,11 +427,13 @@ export class GroupConsumer {
       }
       this.#advance(ps);
       this.#enqueue(ps);
+    } else if (d.kind === 'dead-letter') {
+      this.#deadLetter(ps, entry, d);
     } else if (this.#isOrdered(ps)) {
       // Ordered: retry in place; the partition waits behind this record (Knative's ordered delivery). The record
       // stays uncommitted, and its attempt, due time and replacement event are committed as the offset's metadata,
       // so a restart resumes the retry rather than starting over.
-      entry.record = { seq: entry.record.seq, attempt: d.attempt, event: d.event ?? entry.record.event };
+      entry.record = { seq: entry.record.seq, attempt: d.attempt, event: d.event ?? entry.record.event, ...(d.firstAttemptAt === undefined ? {} : { firstAttemptAt: d.firstAttemptAt }) };
       ps.marker = this.#marker(entry, d);
       this.#scheduleCommit();
       this.#later(ps, Math.max(0, d.dueAt - this.#deps.timers.now()), () => {
@@ -447,7 +457,8 @@ export class GroupConsumer {
     const message = encodeRecord(event, {
       [ATTEMPT_HEADER]: String(d.attempt),
       [DUE_HEADER]: String(d.dueAt),
-      [ORIGIN_HEADER]: `${ps.topic}/${ps.partition}/${entry.record.seq}`,
+      [ORIGIN_HEADER]: entry.origin,
+      ...(d.firstAttemptAt === undefined ? {} : { [FIRST_ATTEMPT_HEADER]: String(d.firstAttemptAt) }),
     });
     const moving = this.#deps.produce(this.#deps.retryTopic, message).then(
       () => {
@@ -465,7 +476,7 @@ export class GroupConsumer {
   }
 
   #marker(entry: Entry, d: Extract<Disposition, { kind: 'retry' }>): string {
-    const base = { o: entry.offset, a: d.attempt, d: d.dueAt };
+    const base = { o: entry.offset, a: d.attempt, d: d.dueAt, ...(d.firstAttemptAt === undefined ? {} : { f: d.firstAttemptAt }) };
     if (!d.event) return JSON.stringify(base);
     const before = entry.original.attributes;
     const after = d.event.attributes;
@@ -476,6 +487,34 @@ export class GroupConsumer {
     if (full.length <= MAX_MARKER_CHARS) return full;
     this.#deps.logger.warn({ group: this.#deps.groupId, offset: entry.offset }, 'ordered retry: replacement event too large to keep across a restart; only its attempt is kept');
     return JSON.stringify(base);
+  }
+
+  /**
+   * Keeps the event in the dead-letter store and only then finishes the record (so a crash in between redelivers it
+   * and it may be kept twice, never lost). A store that cannot take it is retried every second.
+   */
+  #deadLetter(ps: PartitionState, entry: Entry, d: DeadLetterInput): void {
+    const { event, reason, attempts, firstAttemptAt, lastAttemptAt } = d;
+    const writing = this.#deps.deadLetter({ event, reason, attempts, firstAttemptAt, lastAttemptAt, origin: entry.origin }).then(
+      () => {
+        entry.done = true;
+        if (ps.active === entry) {
+          ps.active = undefined;
+          ps.marker = null;
+        }
+        if (!ps.revoked) {
+          this.#advance(ps);
+          this.#enqueue(ps);
+          this.#pump();
+        }
+      },
+      (err: unknown) => {
+        this.#deps.logger.error({ group: this.#deps.groupId, err: (err as Error).message }, 'cannot keep a dead letter: retrying');
+        this.#later(ps, 1000, () => this.#deadLetter(ps, entry, d));
+      },
+    );
+    this.#moving.add(writing);
+    void writing.finally(() => this.#moving.delete(writing));
   }
 
   #afterCompletion(): void {

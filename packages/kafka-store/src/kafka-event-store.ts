@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { Consumer, ConsumeOptions, EventStore, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, LogEntry, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
@@ -61,6 +61,11 @@ export interface KafkaEventStoreOptions {
   readonly commitIntervalMs?: number;
   /** Retry-topic records held per partition while they wait for their due time (default 1000). */
   readonly retryWindow?: number;
+  /**
+   * Where exhausted events are kept (a `dead-letter` disposition); Sluice passes the instance's embedded store.
+   * Without one such events are dropped with a warning.
+   */
+  readonly deadLetters?: DeadLetterStore;
   /** Age after which `stats()` refreshes its figures from Kafka in the background (default 2000 ms). */
   readonly statsMaxAgeMs?: number;
 }
@@ -144,6 +149,7 @@ export class KafkaEventStore implements EventStore {
   readonly #maxConcurrent: number;
   readonly #produceTimeoutMs: number;
   readonly #statsMaxAgeMs: number;
+  readonly #deadLetters: DeadLetterStore | undefined;
   readonly #logs = new Map<string, LogState>();
   readonly #groupNames = new Set<string>();
   readonly #offsets: GroupOffsetWriter;
@@ -190,6 +196,7 @@ export class KafkaEventStore implements EventStore {
     this.#maxConcurrent = options.maxConcurrentProduces ?? 4;
     this.#produceTimeoutMs = options.produceTimeoutMs ?? 10_000;
     this.#statsMaxAgeMs = options.statsMaxAgeMs ?? 2000;
+    this.#deadLetters = options.deadLetters;
     this.#offsets = new GroupOffsetWriter(this.#kafka);
     this.#servers = options.brokers.join(',');
   }
@@ -329,6 +336,10 @@ export class KafkaEventStore implements EventStore {
       firstInit,
       init,
       produce: (topic, message) => this.#produce(topic, message),
+      deadLetter: async (letter) => {
+        if (this.#deadLetters) return this.#deadLetters.putDeadLetters(log, group, [letter]);
+        this.#logger.warn({ group: groupId, ceId: letter.event.attributes['id'], reason: letter.reason }, 'no dead-letter store: event dropped');
+      },
       readMarkers: async (topic) => {
         const admin = await this.#adminReady();
         const committed = await admin.fetchOffsets({ groupId, topics: [topic] });

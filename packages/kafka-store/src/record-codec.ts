@@ -12,6 +12,8 @@ export const TYPES_HEADER = 'sluice_types';
 export const ATTEMPT_HEADER = 'sluice_attempt';
 /** Retry-topic header: when the attempt is due (epoch ms). */
 export const DUE_HEADER = 'sluice_due';
+/** Retry-topic header: when the first attempt was made (epoch ms). */
+export const FIRST_ATTEMPT_HEADER = 'sluice_first';
 /** Retry-topic header: where the record came from (`topic/partition/offset`), for operators. */
 export const ORIGIN_HEADER = 'sluice_origin';
 
@@ -49,6 +51,8 @@ export interface DecodedRecord {
   readonly event: CloudEvent;
   readonly attempt: number | undefined;
   readonly dueAt: number | undefined;
+  readonly firstAttemptAt: number | undefined;
+  readonly origin: string | undefined;
 }
 
 /** Decodes a binary-mode Kafka record (headers as kafkajs hands them out). */
@@ -57,6 +61,8 @@ export function decodeRecord(headers: IHeaders | undefined, value: Buffer | null
   let types: string | undefined;
   let attempt: number | undefined;
   let dueAt: number | undefined;
+  let first: number | undefined;
+  let origin: string | undefined;
   if (headers) {
     for (const name in headers) {
       if (name.startsWith(CE_PREFIX)) {
@@ -71,6 +77,10 @@ export function decodeRecord(headers: IHeaders | undefined, value: Buffer | null
         attempt = Number(headerString(headers[name]));
       } else if (name === DUE_HEADER) {
         dueAt = Number(headerString(headers[name]));
+      } else if (name === FIRST_ATTEMPT_HEADER) {
+        first = Number(headerString(headers[name]));
+      } else if (name === ORIGIN_HEADER) {
+        origin = headerString(headers[name]);
       }
     }
   }
@@ -89,6 +99,8 @@ export function decodeRecord(headers: IHeaders | undefined, value: Buffer | null
     event: { attributes, data: value ?? undefined },
     attempt: attempt !== undefined && Number.isInteger(attempt) ? attempt : undefined,
     dueAt: dueAt !== undefined && Number.isFinite(dueAt) ? dueAt : undefined,
+    firstAttemptAt: first !== undefined && Number.isFinite(first) ? first : undefined,
+    origin,
   };
 }
 

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { isSluiceError, type CloudEvent } from '@sluice/core';
-import type { LogRecord } from '@sluice/store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore, type LogRecord } from '@sluice/store';
 import { requireService, runStoreContract, waitFor } from '@sluice/testing';
 import { KafkaEventStore, type KafkaEventStoreOptions } from '../src/index.js';
 
@@ -30,7 +33,17 @@ const ev = (id: string, extra: Record<string, string | number | boolean> = {}, d
 if (brokers.length > 0) {
   runStoreContract('kafka', async () => {
     const prefix = `c-${randomUUID().slice(0, 8)}`;
-    return { open: async () => storeFor(prefix), cleanup: async () => undefined };
+    // Kafka-class brokers keep their dead letters in the instance's embedded store.
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-dl-'));
+    const deadLetters = new SqliteEventStore({ path: join(dir, 'dead-letters.db') });
+    return {
+      open: async () => storeFor(prefix, { deadLetters }),
+      deadLetters: () => deadLetters,
+      cleanup: async () => {
+        await deadLetters.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   });
 } else {
   test('[kafka] store contract', (t) => {

@@ -14,6 +14,8 @@ export interface LogRecord {
   readonly event: CloudEvent;
   /** 0 for the first delivery; n for the n-th retry. */
   readonly attempt: number;
+  /** When attempt 0 was made (epoch ms), on retries whose disposition carried it. */
+  readonly firstAttemptAt?: number;
 }
 
 /** What a consumer decided about a record. */
@@ -24,7 +26,79 @@ export type Disposition =
    * Hand it out again at `dueAt` (epoch ms) as attempt `attempt`, with `event` in place of the original when given
    * (e.g. the dead-letter form); must survive a restart.
    */
-  | { readonly kind: 'retry'; readonly dueAt: number; readonly attempt: number; readonly event?: CloudEvent };
+  | { readonly kind: 'retry'; readonly dueAt: number; readonly attempt: number; readonly event?: CloudEvent; readonly firstAttemptAt?: number }
+  /**
+   * Finished: keep the event (in its dead-letter form) in the broker's dead-letter store. The store writes it before
+   * (or atomically with) finishing the record, so a crash never loses it; it may keep it twice after a crash.
+   */
+  | ({ readonly kind: 'dead-letter' } & DeadLetterInput);
+
+/** What is kept about an event whose delivery ended without success. */
+export interface DeadLetterInput {
+  /** The event as a dead-letter sink would get it (with the `knativeerror*` extensions). */
+  readonly event: CloudEvent;
+  /** Why it is here: e.g. `HTTP 503`, `trigger removed`. */
+  readonly reason: string;
+  /** Attempts made (subscriber and dead-letter sink). */
+  readonly attempts: number;
+  /** Epoch ms of the first and the last attempt (first unknown when the record predates the store keeping it). */
+  readonly firstAttemptAt: number | undefined;
+  readonly lastAttemptAt: number;
+}
+
+/** An event in a broker's dead-letter store. */
+export interface DeadLetter extends DeadLetterInput {
+  /** Increasing id, unique per store. */
+  readonly id: number;
+  /** The consumer group (e.g. `trigger:default/orders`) whose delivery failed. */
+  readonly group: string;
+  /** Epoch ms it was stored (or last put back after a failed replay). */
+  readonly storedAt: number;
+  /** How often it was replayed and failed again. */
+  readonly replays: number;
+}
+
+/** A selection of dead letters; results come in id order, `limit` at a time (page with `afterId`). */
+export interface DeadLetterQuery {
+  readonly group?: string;
+  /** `storedAt` range, epoch ms, inclusive. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly afterId?: number;
+  readonly limit: number;
+}
+
+/** Retention of a log's dead letters: the oldest are dropped (counted and logged) beyond either bound. */
+export interface DeadLetterRetention {
+  readonly maxAgeMs: number;
+  /** Total size of events (attributes + data). */
+  readonly maxBytes: number;
+}
+
+/** Figures of a log's dead-letter store. */
+export interface DeadLetterStats {
+  readonly count: number;
+  readonly bytes: number;
+  /** Dropped by retention since the process started. */
+  readonly dropped: number;
+}
+
+/**
+ * Where dead letters are kept (per log = per broker), looked at and acted on. The embedded store implements it in its
+ * database; Kafka-class brokers keep theirs in the embedded store of the instance.
+ */
+export interface DeadLetterStore {
+  /** Keeps dead letters of `group` (durable when the promise resolves). `origin` deduplicates: one per group and origin. */
+  putDeadLetters(log: string, group: string, letters: ReadonlyArray<DeadLetterInput & { readonly origin?: string }>): Promise<void>;
+  listDeadLetters(log: string, query: DeadLetterQuery): DeadLetter[];
+  getDeadLetter(log: string, id: number): DeadLetter | undefined;
+  /** A replay failed again: the letter is updated in place (new error, attempts, replays + 1, stored now). */
+  returnDeadLetter(log: string, id: number, update: DeadLetterInput): Promise<void>;
+  /** Removes dead letters; resolves with how many existed. */
+  removeDeadLetters(log: string, ids: readonly number[]): Promise<number>;
+  setDeadLetterRetention(log: string, retention: DeadLetterRetention): void;
+  deadLetterStats(log: string): DeadLetterStats;
+}
 
 /** Handles one record; the store keeps the record until the returned promise resolves. */
 export type RecordHandler = (record: LogRecord) => Promise<Disposition>;
@@ -82,5 +156,5 @@ export interface EventStore {
  * class, e.g. `Kafka`.
  */
 export interface BrokerClass {
-  open(broker: Broker, ctx: { logger: Logger }): EventStore;
+  open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore }): EventStore;
 }

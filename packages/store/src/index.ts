@@ -1,2 +1,18 @@
-export type { BrokerClass, Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
-export { STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';
+export type {
+  BrokerClass,
+  Consumer,
+  ConsumeOptions,
+  DeadLetter,
+  DeadLetterInput,
+  DeadLetterQuery,
+  DeadLetterRetention,
+  DeadLetterStats,
+  DeadLetterStore,
+  Disposition,
+  EventStore,
+  LogRecord,
+  LogStats,
+  RecordHandler,
+  StoreTimers,
+} from './event-store.js';
+export { DEFAULT_DEAD_LETTER_RETENTION, STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';

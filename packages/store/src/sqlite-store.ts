@@ -1,7 +1,25 @@
 import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
-import type { Consumer, ConsumeOptions, Disposition, EventStore, LogRecord, LogStats, RecordHandler, StoreTimers } from './event-store.js';
+import type {
+  Consumer,
+  ConsumeOptions,
+  DeadLetter,
+  DeadLetterInput,
+  DeadLetterQuery,
+  DeadLetterRetention,
+  DeadLetterStats,
+  DeadLetterStore,
+  Disposition,
+  EventStore,
+  LogRecord,
+  LogStats,
+  RecordHandler,
+  StoreTimers,
+} from './event-store.js';
+
+/** Dead letters are kept 7 days and up to 256 MiB per broker unless the broker says otherwise. */
+export const DEFAULT_DEAD_LETTER_RETENTION: DeadLetterRetention = { maxAgeMs: 7 * 86_400_000, maxBytes: 256 * 1024 * 1024 };
 
 /** Options of {@link SqliteEventStore}. */
 export interface SqliteEventStoreOptions {
@@ -25,7 +43,7 @@ export interface SqliteEventStoreOptions {
    * so cursor moves, retries and the cleanup that frees space can still be written; it is put back once there is room.
    */
   diskReserveBytes?: number;
-  /** Logs background failures (cleanup, disk full); default silent. */
+  /** Logs background failures (cleanup, disk full) and dead letters dropped by retention; default silent. */
   logger?: Logger;
   /** Appends waiting for a commit beyond which `append` fails with SLUICE_STORE_OVERLOADED (default 100000). */
   maxPendingEvents?: number;
@@ -41,7 +59,16 @@ export interface SqliteEventStoreOptions {
  * of the first releases (user_version 0 with the tables present). Bump it with every change of the layout and add the
  * step from the previous format to {@link MIGRATIONS}.
  */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
+
+/** Dead letters, per log; `origin` (the log record) keeps a redelivered record from being kept twice per group. */
+const DEAD_LETTERS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, grp TEXT NOT NULL, origin TEXT,
+    attrs TEXT NOT NULL, data BLOB, reason TEXT NOT NULL, attempts INTEGER NOT NULL, first_at INTEGER, last_at INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL, replays INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS dead_letters_log ON dead_letters(log, id);
+  CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_origin ON dead_letters(log, grp, origin);
+`;
 
 /** The layout of a new database, at {@link STORE_FORMAT}. */
 const SCHEMA = `
@@ -49,9 +76,9 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS events_log_seq ON events(log, seq);
   CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, log TEXT NOT NULL, cursor INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
-    attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB, ordered INTEGER NOT NULL DEFAULT 0);
+    attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB, ordered INTEGER NOT NULL DEFAULT 0, first_at INTEGER);
   CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
-`;
+${DEAD_LETTERS_SCHEMA}`;
 
 /** Step k turns format k+1 into format k+2, inside the migration's transaction. */
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
@@ -62,6 +89,11 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
     if (!db.prepare<[], { name: string }>('PRAGMA table_info(retries)').all().some((c) => c.name === 'ordered')) {
       db.exec('ALTER TABLE retries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0');
     }
+  },
+  // 2 → 3: the dead-letter store, and the time of a retried record's first attempt.
+  (db) => {
+    db.exec('ALTER TABLE retries ADD COLUMN first_at INTEGER');
+    db.exec(DEAD_LETTERS_SCHEMA);
   },
 ];
 
@@ -142,7 +174,37 @@ interface RetryRow extends StoredRow {
   id: number;
   attempt: number;
   due_at: number;
+  first_at: number | null;
 }
+
+interface DeadLetterRow {
+  id: number;
+  grp: string;
+  attrs: string;
+  data: Buffer | null;
+  reason: string;
+  attempts: number;
+  first_at: number | null;
+  last_at: number;
+  stored_at: number;
+  replays: number;
+}
+
+function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    group: row.grp,
+    event: { attributes: JSON.parse(row.attrs) as Record<string, AttributeValue>, data: row.data ?? undefined },
+    reason: row.reason,
+    attempts: row.attempts,
+    firstAttemptAt: row.first_at ?? undefined,
+    lastAttemptAt: row.last_at,
+    storedAt: row.stored_at,
+    replays: row.replays,
+  };
+}
+
+const sizeOf = (attrs: string, data: Buffer | null): number => attrs.length + (data?.length ?? 0);
 
 function toRecord(row: StoredRow, attempt: number): LogRecord {
   return {
@@ -152,13 +214,22 @@ function toRecord(row: StoredRow, attempt: number): LogRecord {
   };
 }
 
+function retryRecord(row: RetryRow): LogRecord {
+  const record = toRecord(row, row.attempt);
+  return row.first_at === null ? record : { ...record, firstAttemptAt: row.first_at };
+}
+
 /**
  * The embedded, durable default store: one SQLite database in WAL mode. Appends are group-committed (every append
  * waiting when a commit starts shares its fsync); consumer cursors and retry schedules ride along in the same
  * transactions, so a crash at any moment loses no accepted event and no pending retry.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, DeadLetterStore {
   readonly #db: Database.Database;
+  readonly #dlRetention = new Map<string, DeadLetterRetention>();
+  /** Bytes of dead letters per log (read from the database on first use). */
+  readonly #dlBytes = new Map<string, number>();
+  readonly #dlDropped = new Map<string, number>();
   readonly #timers: StoreTimers;
   readonly #metrics: StoreMetrics | undefined;
   readonly #tailCacheSize: number;
@@ -256,14 +327,32 @@ export class SqliteEventStore implements EventStore {
       groupsOf: db.prepare<[string], { grp: string; cursor: number }>('SELECT grp, cursor FROM groups WHERE log = ?'),
       deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE grp = ?'),
       deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
-      insertRetry: db.prepare<[string, number, number, number, string, Buffer | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertDeadLetter: db.prepare<[string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number]>(
+        'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getDeadLetter: db.prepare<[string, number], DeadLetterRow & { bytes: number }>('SELECT * FROM dead_letters WHERE log = ? AND id = ?'),
+      listDeadLetters: db.prepare<[string, number, string | null, string | null, number, number, number], DeadLetterRow>(
+        'SELECT * FROM dead_letters WHERE log = ? AND id > ? AND (? IS NULL OR grp = ?) AND stored_at BETWEEN ? AND ? ORDER BY id LIMIT ?',
+      ),
+      updateDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, string, number]>(
+        'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = replays + 1, bytes = ? WHERE log = ? AND id = ?',
+      ),
+      deleteDeadLetter: db.prepare<[string, number], { bytes: number }>('DELETE FROM dead_letters WHERE log = ? AND id = ? RETURNING bytes'),
+      oldestDeadLetters: db.prepare<[string, number], { id: number; bytes: number }>('SELECT id, bytes FROM dead_letters WHERE log = ? ORDER BY id LIMIT ?'),
+      expiredDeadLetters: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ? AND stored_at < ?'),
+      deleteExpiredDeadLetters: db.prepare<[string, number]>('DELETE FROM dead_letters WHERE log = ? AND stored_at < ?'),
+      deadLetterTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ?'),
+      deadLetterLogs: db.prepare<[], { log: string }>('SELECT DISTINCT log FROM dead_letters'),
       updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
       updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
       deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
-      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
+      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
       nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ? AND ordered = 0'),
-      keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data FROM retries WHERE grp = ? AND ordered = 1'),
-      insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, ordered) VALUES (?, ?, ?, ?, ?, ?, 1)'),
+      keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 1'),
+      insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>(
+        'INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at, ordered) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
+      ),
       deleteKeyedRetry: db.prepare<[string, number]>('DELETE FROM retries WHERE grp = ? AND seq = ? AND ordered = 1'),
       deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
       countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
@@ -405,7 +494,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   dueRetries(group: string, now: number, limit: number): Array<LogRecord & { retryId: number }> {
-    return this.#stmt.dueRetries.all(group, now, limit).map((r) => ({ ...toRecord(r, r.attempt), retryId: r.id }));
+    return this.#stmt.dueRetries.all(group, now, limit).map((r) => ({ ...retryRecord(r), retryId: r.id }));
   }
 
   nextRetryAt(group: string): number | undefined {
@@ -418,9 +507,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Records a disposition of a retried record (`retryId`) or schedules a first retry of a log record. */
-  recordRetry(group: string, record: LogRecord, retryId: number | undefined, disposition: Disposition): void {
-    if (disposition.kind === 'done') {
+  recordRetry(log: string, group: string, record: LogRecord, retryId: number | undefined, disposition: Disposition): void {
+    if (disposition.kind === 'done' || disposition.kind === 'dead-letter') {
       if (retryId !== undefined) this.#retryOps.push(() => this.#stmt.deleteRetry.run(retryId));
+      if (disposition.kind === 'dead-letter') {
+        const letter = disposition;
+        this.#retryOps.push(() => this.#insertDeadLetter(log, group, String(record.seq), letter));
+      }
     } else if (retryId !== undefined && disposition.event === undefined) {
       this.#retryOps.push(() => this.#stmt.updateRetry.run(disposition.attempt, disposition.dueAt, retryId));
     } else if (retryId !== undefined) {
@@ -431,7 +524,8 @@ export class SqliteEventStore implements EventStore {
       const event = disposition.event ?? record.event;
       const attrs = JSON.stringify(event.attributes);
       const data = event.data ?? null;
-      this.#retryOps.push(() => this.#stmt.insertRetry.run(group, record.seq, disposition.attempt, disposition.dueAt, attrs, data));
+      const first = disposition.firstAttemptAt ?? null;
+      this.#retryOps.push(() => this.#stmt.insertRetry.run(group, record.seq, disposition.attempt, disposition.dueAt, attrs, data, first));
     }
     this.#scheduleFlush(false);
   }
@@ -448,7 +542,7 @@ export class SqliteEventStore implements EventStore {
       const data = event.data ?? null;
       this.#retryOps.push(() => {
         this.#stmt.deleteKeyedRetry.run(group, seq);
-        this.#stmt.insertKeyedRetry.run(group, seq, disposition.attempt, disposition.dueAt, attrs, data);
+        this.#stmt.insertKeyedRetry.run(group, seq, disposition.attempt, disposition.dueAt, attrs, data, disposition.firstAttemptAt ?? null);
       });
     } else {
       this.#retryOps.push(() => this.#stmt.deleteKeyedRetry.run(group, seq));
@@ -458,7 +552,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Retries of an ordered group kept in place, by log sequence (read when the group starts). */
   keyedRetries(group: string): Map<number, LogRecord & { dueAt: number }> {
-    return new Map(this.#stmt.keyedRetries.all(group).map((r) => [r.seq, { ...toRecord(r, r.attempt), dueAt: r.due_at }]));
+    return new Map(this.#stmt.keyedRetries.all(group).map((r) => [r.seq, { ...retryRecord(r), dueAt: r.due_at }]));
   }
 
   /**
@@ -467,6 +561,126 @@ export class SqliteEventStore implements EventStore {
    */
   dropKeyedRetries(group: string): void {
     this.#stmt.deleteKeyedRetries.run(group);
+  }
+
+  // ---- dead letters ----
+
+  /** Inside a transaction: keeps one dead letter (once per group and origin), then enforces the size bound. */
+  #insertDeadLetter(log: string, group: string, origin: string | null, letter: DeadLetterInput): void {
+    const attrs = JSON.stringify(letter.event.attributes);
+    const data = letter.event.data ?? null;
+    const bytes = sizeOf(attrs, data);
+    const now = this.#timers.now();
+    const info = this.#stmt.insertDeadLetter.run(log, group, origin, attrs, data, letter.reason, letter.attempts, letter.firstAttemptAt ?? null, letter.lastAttemptAt, now, bytes);
+    if (info.changes === 0) return; // already kept (redelivered after a crash)
+    this.#dlBytes.set(log, this.#deadLetterBytes(log) + bytes);
+    this.#enforceDeadLetterSize(log);
+  }
+
+  #deadLetterBytes(log: string): number {
+    let bytes = this.#dlBytes.get(log);
+    if (bytes === undefined) {
+      bytes = this.#stmt.deadLetterTotals.get(log)?.bytes ?? 0;
+      this.#dlBytes.set(log, bytes);
+    }
+    return bytes;
+  }
+
+  #retention(log: string): DeadLetterRetention {
+    return this.#dlRetention.get(log) ?? DEFAULT_DEAD_LETTER_RETENTION;
+  }
+
+  /** A full dead-letter store drops its oldest letters (counted and logged); it never refuses a new one. */
+  #enforceDeadLetterSize(log: string): void {
+    const { maxBytes } = this.#retention(log);
+    let bytes = this.#deadLetterBytes(log);
+    if (bytes <= maxBytes) return;
+    let dropped = 0;
+    while (bytes > maxBytes) {
+      const oldest = this.#stmt.oldestDeadLetters.all(log, 256);
+      if (oldest.length === 0) break;
+      for (const row of oldest) {
+        if (bytes <= maxBytes) break;
+        this.#stmt.deleteDeadLetter.get(log, row.id);
+        bytes -= row.bytes;
+        dropped++;
+      }
+    }
+    this.#dlBytes.set(log, Math.max(0, bytes));
+    this.#countDropped(log, dropped, `the dead-letter store is over its size bound (${maxBytes} bytes)`);
+  }
+
+  #countDropped(log: string, n: number, why: string): void {
+    if (n === 0) return;
+    this.#dlDropped.set(log, (this.#dlDropped.get(log) ?? 0) + n);
+    this.#logger.warn({ log, dropped: n, droppedTotal: this.#dlDropped.get(log) }, `dead letters dropped, oldest first: ${why}`);
+  }
+
+  async putDeadLetters(log: string, group: string, letters: ReadonlyArray<DeadLetterInput & { readonly origin?: string }>): Promise<void> {
+    if (this.#closed) throw new SluiceError('SLUICE_STORE_CLOSED', 'the store is closed', { retryable: true });
+    this.#db.transaction(() => {
+      for (const l of letters) this.#insertDeadLetter(log, group, l.origin ?? null, l);
+    })();
+  }
+
+  listDeadLetters(log: string, query: DeadLetterQuery): DeadLetter[] {
+    const group = query.group ?? null;
+    return this.#stmt.listDeadLetters
+      .all(log, query.afterId ?? 0, group, group, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, query.limit)
+      .map(toDeadLetter);
+  }
+
+  getDeadLetter(log: string, id: number): DeadLetter | undefined {
+    const row = this.#stmt.getDeadLetter.get(log, id);
+    return row ? toDeadLetter(row) : undefined;
+  }
+
+  async returnDeadLetter(log: string, id: number, update: DeadLetterInput): Promise<void> {
+    const attrs = JSON.stringify(update.event.attributes);
+    const data = update.event.data ?? null;
+    const bytes = sizeOf(attrs, data);
+    this.#db.transaction(() => {
+      const before = this.#stmt.getDeadLetter.get(log, id);
+      if (!before) return;
+      const first = update.firstAttemptAt ?? before.first_at;
+      this.#stmt.updateDeadLetter.run(attrs, data, update.reason, update.attempts, first, update.lastAttemptAt, this.#timers.now(), bytes, log, id);
+      this.#dlBytes.set(log, this.#deadLetterBytes(log) - before.bytes + bytes);
+      this.#enforceDeadLetterSize(log);
+    })();
+  }
+
+  async removeDeadLetters(log: string, ids: readonly number[]): Promise<number> {
+    let removed = 0;
+    this.#db.transaction(() => {
+      for (const id of ids) {
+        const row = this.#stmt.deleteDeadLetter.get(log, id);
+        if (row) {
+          removed++;
+          this.#dlBytes.set(log, this.#deadLetterBytes(log) - row.bytes);
+        }
+      }
+    })();
+    return removed;
+  }
+
+  setDeadLetterRetention(log: string, retention: DeadLetterRetention): void {
+    this.#dlRetention.set(log, retention);
+    this.#db.transaction(() => this.#enforceDeadLetterSize(log))();
+    this.#expireDeadLetters(log);
+  }
+
+  deadLetterStats(log: string): DeadLetterStats {
+    const totals = this.#stmt.deadLetterTotals.get(log);
+    return { count: totals?.n ?? 0, bytes: totals?.bytes ?? 0, dropped: this.#dlDropped.get(log) ?? 0 };
+  }
+
+  #expireDeadLetters(log: string): void {
+    const cutoff = this.#timers.now() - this.#retention(log).maxAgeMs;
+    const expired = this.#stmt.expiredDeadLetters.get(log, cutoff);
+    if (!expired || expired.n === 0) return;
+    this.#stmt.deleteExpiredDeadLetters.run(log, cutoff);
+    this.#dlBytes.set(log, Math.max(0, this.#deadLetterBytes(log) - expired.bytes));
+    this.#countDropped(log, expired.n, `older than the retention (${this.#retention(log).maxAgeMs} ms)`);
   }
 
   /** Writes pending retry changes now (so a worker can query them). */
@@ -622,6 +836,7 @@ export class SqliteEventStore implements EventStore {
     if (this.#closed) return;
     try {
       this.#flushNow();
+      for (const { log } of this.#stmt.deadLetterLogs.all()) this.#expireDeadLetters(log);
       for (const log of this.#retained) {
         // Delete in slices so a large backlog never blocks the event loop for long.
         for (let i = 0; i < 10; i++) {
@@ -794,7 +1009,7 @@ class GroupWorker {
       return;
     }
     if (key !== undefined && record.attempt > 0) this.store.recordKeyedRetry(this.group, record, d);
-    if (d.kind === 'retry') this.store.recordRetry(this.group, record, undefined, d);
+    if (d.kind !== 'done') this.store.recordRetry(this.log, this.group, record, undefined, d);
     this.#inFlight--;
     this.#done.add(record.seq);
     if (key !== undefined) {
@@ -872,7 +1087,7 @@ class GroupWorker {
         const settle = (d: Disposition): void => {
           this.#retriesInFlight.delete(retryId);
           this.#inFlight--;
-          this.store.recordRetry(this.group, record, retryId, d);
+          this.store.recordRetry(this.log, this.group, record, retryId, d);
           if (d.kind === 'retry') this.#scheduleRetryAt(d.dueAt);
           this.#afterCompletion();
           this.#scheduleRetryAt(this.timers.now() + 50); // pick up the next due batch

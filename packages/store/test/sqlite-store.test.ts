@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isSluiceError } from '@sluice/core';
+import { isSluiceError, noopLogger } from '@sluice/core';
 import { SqliteEventStore } from '../src/index.js';
 import { runStoreContract } from '@sluice/testing';
 
 runStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  let last: SqliteEventStore | undefined;
   return {
-    open: async () => new SqliteEventStore({ path: join(dir, 'db.sqlite'), cleanupIntervalMs: 50 }),
+    open: async () => (last = new SqliteEventStore({ path: join(dir, 'db.sqlite'), cleanupIntervalMs: 50 })),
+    deadLetters: () => last!,
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
@@ -155,4 +157,79 @@ test('[sqlite] a corrupt store is detected at start (quick check) with SLUICE_ST
   rmSync(`${path}-shm`, { force: true });
   assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT'));
   remove();
+});
+
+const letter = (id: string, size = 0, at = 1000) => ({
+  event: { attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: Buffer.alloc(size, 1) },
+  reason: 'HTTP 503',
+  attempts: 3,
+  firstAttemptAt: at - 100,
+  lastAttemptAt: at,
+});
+
+test('[sqlite] dead letters: listed by group and time in id order, paged, updated on a failed replay, removed', async () => {
+  let now = 1000;
+  const timers = { now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const store = new SqliteEventStore({ path: ':memory:', timers });
+  await store.putDeadLetters('b', 'trigger:a', [letter('1'), letter('2')]);
+  now = 2000;
+  await store.putDeadLetters('b', 'trigger:z', [letter('3')]);
+  await store.putDeadLetters('other', 'trigger:a', [letter('x')]);
+  const ids = (q: Parameters<SqliteEventStore['listDeadLetters']>[1]) => store.listDeadLetters('b', q).map((l) => l.event.attributes['id']);
+  assert.deepEqual(ids({ limit: 10 }), ['1', '2', '3']);
+  assert.deepEqual(ids({ limit: 10, group: 'trigger:a' }), ['1', '2']);
+  assert.deepEqual(ids({ limit: 10, from: 1500 }), ['3']);
+  assert.deepEqual(ids({ limit: 10, to: 1500 }), ['1', '2']);
+  const [first] = store.listDeadLetters('b', { limit: 1 });
+  assert.deepEqual(ids({ limit: 10, afterId: first!.id }), ['2', '3']);
+  now = 3000;
+  await store.returnDeadLetter('b', first!.id, { ...letter('1'), reason: 'HTTP 500', attempts: 4, firstAttemptAt: undefined, lastAttemptAt: 2900 });
+  const back = store.getDeadLetter('b', first!.id)!;
+  assert.deepEqual([back.reason, back.attempts, back.replays, back.storedAt, back.firstAttemptAt, back.lastAttemptAt], ['HTTP 500', 4, 1, 3000, 900, 2900]);
+  assert.equal(await store.removeDeadLetters('b', [first!.id, 999_999]), 1);
+  assert.deepEqual(ids({ limit: 10 }), ['2', '3']);
+  assert.equal(store.getDeadLetter('other', first!.id), undefined, 'letters belong to their log');
+  assert.deepEqual(store.deadLetterStats('b').count, 2);
+  await store.close();
+});
+
+test('[sqlite] a full dead-letter store drops the oldest, counted and logged, and always takes the new one', async () => {
+  const warnings: string[] = [];
+  const logger = { ...noopLogger, warn: (_o: object, msg: string) => void warnings.push(msg), child: () => logger };
+  const store = new SqliteEventStore({ path: ':memory:', logger });
+  store.setDeadLetterRetention('b', { maxAgeMs: 86_400_000, maxBytes: 5000 });
+  for (let i = 0; i < 8; i++) await store.putDeadLetters('b', 'g', [letter(String(i), 1000)]);
+  const kept = store.listDeadLetters('b', { limit: 100 }).map((l) => l.event.attributes['id']);
+  const stats = store.deadLetterStats('b');
+  assert.ok(stats.bytes <= 5000, `within the bound (${stats.bytes})`);
+  assert.equal(kept.at(-1), '7', 'the newest is kept');
+  assert.deepEqual(kept, kept.slice().sort(), 'the oldest went first');
+  assert.equal(stats.dropped, 8 - kept.length);
+  assert.ok(stats.dropped > 0);
+  assert.ok(warnings.some((w) => w.includes('dead letters dropped')), warnings.join('|'));
+  await store.close();
+});
+
+test('[sqlite] dead letters older than the retention are dropped (counted) by the periodic cleanup', async () => {
+  let now = 1000;
+  const timers = { now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const store = new SqliteEventStore({ path: ':memory:', timers, cleanupIntervalMs: 10 });
+  store.setDeadLetterRetention('b', { maxAgeMs: 60_000, maxBytes: 1 << 20 });
+  await store.putDeadLetters('b', 'g', [letter('old')]);
+  now = 50_000;
+  await store.putDeadLetters('b', 'g', [letter('new')]);
+  now = 70_000;
+  for (let i = 0; i < 200 && store.deadLetterStats('b').count > 1; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(store.listDeadLetters('b', { limit: 10 }).map((l) => l.event.attributes['id']), ['new']);
+  assert.equal(store.deadLetterStats('b').dropped, 1);
+  await store.close();
+});
+
+test('[sqlite] a dead letter is kept once per group and origin (a redelivery after a crash does not keep it twice)', async () => {
+  const store = new SqliteEventStore({ path: ':memory:' });
+  await store.putDeadLetters('b', 'g', [{ ...letter('1'), origin: '7' }]);
+  await store.putDeadLetters('b', 'g', [{ ...letter('1'), origin: '7' }]);
+  await store.putDeadLetters('b', 'h', [{ ...letter('1'), origin: '7' }]);
+  assert.equal(store.deadLetterStats('b').count, 2);
+  await store.close();
 });

@@ -3,12 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@sluice/core';
-import type { Disposition, EventStore, LogRecord } from '@sluice/store';
+import type { DeadLetterStore, Disposition, EventStore, LogRecord } from '@sluice/store';
 import { waitFor } from './wait.js';
 
 /** A place that stores can be opened on, several times (to check what survives a restart). */
 export interface StoreEnvironment {
   open(): Promise<EventStore>;
+  /** Where the store opened last keeps its dead letters. */
+  deadLetters(): DeadLetterStore;
   cleanup(): Promise<void>;
 }
 
@@ -250,5 +252,56 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await store.close();
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(calls, 1, 'no attempt after close');
+  });
+
+  withEnv('a dead-letter disposition keeps the event with its reason, attempts and times, and finishes the record', async (env) => {
+    let store = await env.open();
+    const seen: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      seen.push(`${id}@${r.attempt}`);
+      if (id !== 'bad') return done;
+      if (r.attempt === 0) return { kind: 'retry', attempt: 1, dueAt: Date.now() + 50, firstAttemptAt: 1000 };
+      assert.equal(r.firstAttemptAt, 1000, 'a retry carries the time of the first attempt');
+      return { kind: 'dead-letter', event: ev('bad', { knativeerrorcode: '503' }), reason: 'HTTP 503', attempts: 2, firstAttemptAt: r.firstAttemptAt, lastAttemptAt: 2000 };
+    });
+    await store.append('log', [ev('ok1'), ev('bad'), ev('ok2')]);
+    await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
+    const [letter] = env.deadLetters().listDeadLetters('log', { limit: 10 });
+    assert.equal(letter!.group, 'g');
+    assert.equal(letter!.event.attributes['id'], 'bad');
+    assert.equal(letter!.event.attributes['knativeerrorcode'], '503');
+    assert.equal(letter!.event.data?.toString(), 'data-bad');
+    assert.deepEqual([letter!.reason, letter!.attempts, letter!.firstAttemptAt, letter!.lastAttemptAt, letter!.replays], ['HTTP 503', 2, 1000, 2000, 0]);
+    assert.deepEqual(env.deadLetters().getDeadLetter('log', letter!.id)?.event.attributes['id'], 'bad');
+    await new Promise((r) => setTimeout(r, 150)); // let the cursor commit
+    await store.close();
+    store = await env.open();
+    const again: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      again.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('after')]);
+    await waitFor(() => again.includes('after'), 'a record after the restart');
+    assert.ok(!again.includes('bad'), `the dead-lettered record is finished (${again.join(',')})`);
+    assert.equal(env.deadLetters().listDeadLetters('log', { limit: 10 }).length, 1, 'kept once');
+    await store.close();
+  });
+
+  withEnv('an ordered record being dead-lettered holds back its key until it is kept', async (env) => {
+    const store = await env.open();
+    const order: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      order.push(id);
+      if (id === 'k0') return { kind: 'dead-letter', event: r.event, reason: 'HTTP 400', attempts: 1, firstAttemptAt: Date.now(), lastAttemptAt: Date.now() };
+      return done;
+    });
+    await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
+    await waitFor(() => order.length === 2, 'both records');
+    assert.deepEqual(order, ['k0', 'k1']);
+    await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
+    await store.close();
   });
 }
