@@ -61,8 +61,11 @@ test('a format-1 data directory is migrated and delivers its backlog and its pen
   assert.equal(userVersion(join(dir.path, 'store', 'sluice.db')), STORE_FORMAT);
   const db = new Database(join(dir.path, 'store', 'sluice.db'), { readonly: true });
   const columns = (db.prepare('PRAGMA table_info(retries)').all() as Array<{ name: string }>).map((c) => c.name);
+  const deadLetters = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'").get() as { n: number };
   db.close();
   assert.ok(columns.includes('ordered'), 'format 2 marks the retries of ordered groups');
+  assert.ok(columns.includes('first_at'), 'format 3 keeps the time of the first attempt of a retry');
+  assert.equal(deadLetters.n, 1, 'format 3 has the dead-letter store');
 });
 
 test('a data directory of a newer format is refused with a clear message and left as it was', async () => {
