@@ -52,9 +52,10 @@ export class AdminServer {
       const r = this.#plane?.readiness() ?? { ready: false, reasons: ['starting'] };
       res.status(r.ready ? 200 : 503).json({ ready: r.ready, reasons: r.reasons });
     });
-    app.use('/api/v1', resourceRoutes(() => this.#requirePlane()));
+    // Mounted routes come before the resource routes, so a package can serve `/api/v1/<something>` of its own.
     this.#extensions = express.Router();
     app.use(this.#extensions);
+    app.use('/api/v1', resourceRoutes(() => this.#requirePlane()));
     app.use((req: Request, _res: Response, next: NextFunction) => next(adminError(404, 'SLUICE_NOT_FOUND', `no admin endpoint ${req.method} ${req.path}`)));
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const status = statusOf(err);
@@ -105,7 +106,8 @@ export class AdminServer {
 
   /**
    * Adds routes from another package or component, e.g. `admin.mount('/metrics', handler)` or a whole express
-   * Router at `/api/v1/dlq`. Mounted routes are served after the built-in ones and before the JSON 404.
+   * Router at `/api/v1/deadletters`. Mounted routes are served after `/livez` and `/readyz`, before the resource
+   * routes and the JSON 404.
    */
   mount(path: string, ...handlers: RequestHandler[]): void {
     this.#extensions.use(path, ...handlers);

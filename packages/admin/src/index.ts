@@ -2,3 +2,4 @@ export { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminServerOp
 export type { ControlPlane, DeliveryFigures, ResourceView } from './control-plane.js';
 export { pluralOf, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';
+export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';

@@ -12,6 +12,7 @@ export {
   type AnnotationProblem,
   type DeadLetterSettings,
 } from './dead-letter-settings.js';
+export { REPLAY_EXTENSION, replayDeadLetters, replayEvent, type ReplayDeps, type ReplayOutcome, type ReplayTarget } from './dead-letter-replay.js';
 export { StatusRegistry } from './status-registry.js';
 export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure } from './subscriber-health.js';
 export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';

@@ -37,6 +37,7 @@ import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } fr
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
+import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
 
 /** Options of {@link SluiceRuntime.start}. */
 export interface RuntimeOptions {
@@ -204,6 +205,22 @@ export class SluiceRuntime {
   acceptReply(broker: string, reply: CloudEvent): Promise<void> {
     const [ns, name] = broker.split('/') as [string, string];
     return this.#accept(ns, name, [reply]);
+  }
+
+  /**
+   * Replays dead letters of a broker (`ns/name`) to their trigger's subscriber (or `to`) at most `rate` per second;
+   * replies go into the broker as live replies do.
+   */
+  replayDeadLetters(broker: string, ids: readonly number[], options: { readonly to?: string; readonly rate: number }): Promise<ReplayOutcome> {
+    const store = this.#deadLetters;
+    if (!store) return Promise.reject(new SluiceError('SLUICE_DEAD_LETTERS_UNAVAILABLE', 'this runtime has no dead-letter store'));
+    const [ns, name] = broker.split('/') as [string, string];
+    const targetOf = (group: string) => {
+      const t = this.#targets.get(group);
+      if (!t) return undefined;
+      return { url: t.target.subscriberUrl, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.acceptReply(t.broker, r) };
+    };
+    return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, logName(ns, name), ids, options);
   }
 
   async #start(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from '@sluice/admin';
+import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, deadLetterRoutes } from '@sluice/admin';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -8,6 +8,7 @@ import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
 import { loadAndCheck, printErrors, printNotices } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { PLUGINS } from './plugins.js';
+import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 import { addTrustOptions, redactingLogHooks, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
@@ -99,6 +100,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
       const metrics = opts.metrics === 'on' ? new PrometheusMetrics() : undefined;
       if (metrics) admin.mount('/metrics', metricsHandler(metrics));
+      const deadLetters = new RuntimeDeadLetters(() => runtime);
+      admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -251,6 +254,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       process.once('SIGINT', stop);
     });
 
+  program.addCommand(dlqCommand(onExit));
+
   return program;
 }
 
@@ -262,7 +267,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     process.exitCode = c;
   });
   // Usage errors exit 2 (commander uses 1); subcommands need the override too.
-  for (const cmd of [program, ...program.commands]) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) {
     cmd.exitOverride((err) => {
       throw Object.assign(new Error(err.message), { exitCode: err.exitCode === 1 ? 2 : err.exitCode });
     });
