@@ -214,6 +214,14 @@ export class SluiceRuntime {
   replayDeadLetters(broker: string, ids: readonly number[], options: { readonly to?: string; readonly rate: number }): Promise<ReplayOutcome> {
     const store = this.#deadLetters;
     if (!store) return Promise.reject(new SluiceError('SLUICE_DEAD_LETTERS_UNAVAILABLE', 'this runtime has no dead-letter store'));
+    if (options.to !== undefined) {
+      // The egress rules hold for replays too; a refused --to is the caller's error (403), said before any attempt.
+      try {
+        this.#egress?.checkUrl(options.to);
+      } catch (err) {
+        return Promise.reject(new SluiceError('SLUICE_DESTINATION_FORBIDDEN', (err as Error).message, { details: { status: 403 } }));
+      }
+    }
     const [ns, name] = broker.split('/') as [string, string];
     const targetOf = (group: string) => {
       const t = this.#targets.get(group);
