@@ -24,6 +24,11 @@ export interface IngressBackend {
   readonly ready: boolean;
   /** Whether a broker exists. */
   hasBroker(namespace: string, name: string): boolean;
+  /**
+   * Checks a request's `Authorization` header for a broker; present only when some broker requires credentials, so
+   * an open setup pays nothing.
+   */
+  authenticate?(namespace: string, name: string, authorization: string | undefined): boolean;
   /** Admits and durably stores events with the request's trace context; rejects with a SluiceError. */
   accept(namespace: string, name: string, events: CloudEvent[], trace: TraceContext | undefined): Promise<void>;
 }
@@ -155,6 +160,11 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
         'content-length': 0,
       });
       res.end();
+      return;
+    }
+    if (backend.authenticate && !backend.authenticate(namespace, name, req.headers.authorization)) {
+      req.resume();
+      sendError(res, 401, 'SLUICE_UNAUTHORIZED', `broker ${namespace}/${name} requires credentials (Authorization: Bearer <token> or Basic)`, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
       return;
     }
     if (req.method !== 'POST') {

@@ -27,3 +27,4 @@ export {
   type RuntimeComponent,
   type RuntimeContext,
 } from '@sluice/plugin';
+export { INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';

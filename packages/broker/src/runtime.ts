@@ -27,11 +27,13 @@ import {
   type Tracer,
   type Trigger,
 } from '@sluice/core';
-import type { SluiceConfig } from '@sluice/config';
+import { SecretStore, type SluiceConfig } from '@sluice/config';
+import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
+import { brokerCredentials, type StaticCredentials } from './ingress-auth.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
@@ -247,12 +249,29 @@ export class SluiceRuntime {
       list.push(t);
       this.#triggersByBroker.set(key, list);
     }
+    // Static credentials per broker (docs/security.md); Sluice's own components (sources, channels, triggers that
+    // target a broker) send through the runtime's sender, which carries a random per-process token instead.
+    const credentials = new Map<string, StaticCredentials>();
+    const secrets = SecretStore.fromConfig(this.config);
+    for (const [key, b] of this.#brokers) {
+      const c = brokerCredentials(b, secrets);
+      if (c) credentials.set(key, c);
+    }
+    const internalAuth = `Bearer ${randomBytes(32).toString('base64url')}`;
     const ingress = createIngressHandler(
       {
         get ready() {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
+        ...(credentials.size > 0
+          ? {
+              authenticate: (ns: string, name: string, authorization: string | undefined) => {
+                const creds = credentials.get(`${ns}/${name}`);
+                return creds === undefined || authorization === internalAuth || creds.accepts(authorization);
+              },
+            }
+          : {}),
         accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
       },
       {
@@ -305,6 +324,7 @@ export class SluiceRuntime {
     const addr = this.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    if (credentials.size > 0 && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: internalAuth });
     const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
     const ctx: RuntimeContext = {
       url: this.#url,

@@ -55,6 +55,14 @@ export class UndiciSender implements EventSender {
     this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect });
   }
 
+  /** Headers added to every request to one origin (the runtime's own ingress credentials). */
+  #originHeaders: Map<string, Readonly<Record<string, string>>> | undefined;
+
+  /** Adds `headers` to every request sent to `origin` (e.g. `http://127.0.0.1:8080`); request headers win. */
+  setOriginHeaders(origin: string, headers: Readonly<Record<string, string>>): void {
+    (this.#originHeaders ??= new Map()).set(origin, headers);
+  }
+
   #denied(url: string, hostname: string): string | undefined {
     if (this.#egress === undefined) return undefined;
     if (this.#verdicts.has(url)) return this.#verdicts.get(url);
@@ -70,7 +78,13 @@ export class UndiciSender implements EventSender {
     const denied = this.#denied(url, target.hostname);
     if (denied !== undefined) return { ok: false, error: new SluiceError('SLUICE_DESTINATION_FORBIDDEN', `destination refused: ${denied}`) };
     const auth = target.authorization;
-    const headers = auth ? { ...message.headers, authorization: auth, ...options.headers } : options.headers ? { ...message.headers, ...options.headers } : message.headers;
+    const own = this.#originHeaders?.get(target.origin);
+    const headers =
+      auth || own
+        ? { ...message.headers, ...own, ...(auth ? { authorization: auth } : {}), ...options.headers }
+        : options.headers
+          ? { ...message.headers, ...options.headers }
+          : message.headers;
     // The per-attempt timeout bounds the wait for the response headers and every gap in the response body (undici's
     // own timers, cheaper than an AbortSignal per request); connecting is bounded by the agent's connect timeout.
     try {
