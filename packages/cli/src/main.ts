@@ -11,7 +11,7 @@ import { PLUGINS } from './plugins.js';
 import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
-import { addTrustOptions, redactingLogHooks, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
+import { addTrustOptions, execRefusals, redactingLogHooks, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
@@ -81,6 +81,14 @@ export function buildProgram(onExit: (code: number) => void): Command {
         printErrors(result);
         onExit(1);
         return;
+      }
+      if (opts.exec === false) {
+        const refused = execRefusals(result.config);
+        for (const line of refused) process.stderr.write(line + '\n');
+        if (refused.length > 0) {
+          onExit(1);
+          return;
+        }
       }
       let tracer;
       try {

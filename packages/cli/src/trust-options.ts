@@ -1,6 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_CONNECTION_LIMITS, type RuntimeOptions } from '@sluice/broker';
 import { STORE_LIMIT_DEFAULTS } from '@sluice/store';
+import { WORKLOAD_KINDS } from '@sluice/workloads';
+import type { SluiceConfig } from '@sluice/config';
 
 /** The `sluice run` flags that bound what clients may do (values as parsed by commander). */
 export interface TrustFlags {
@@ -13,6 +15,8 @@ export interface TrustFlags {
   maxBacklogBytes: number;
   egressAllow: string[];
   egressDeny: string[];
+  /** false with `--no-exec`. */
+  exec: boolean;
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -51,6 +55,7 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)').env('SLUICE_MAX_BACKLOG_EVENTS').argParser(count('--max-backlog-events')).default(STORE_LIMIT_DEFAULTS.maxBacklogEvents))
     .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes))
     .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
+    .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
 
@@ -89,3 +94,16 @@ export const redactingLogHooks = {
     method.apply(this, args.map((a) => redactValue(a, 0)));
   },
 };
+
+/** Kinds that start processes or containers (`apiVersion kind`), refused under `--no-exec`. */
+export const EXEC_KINDS: readonly string[] = [...WORKLOAD_KINDS, 'sources.knative.dev/v1 ContainerSource', 'sinks.knative.dev/v1alpha1 JobSink'];
+
+/** One `file:line:col: message` per resource that would start a process or container. */
+export function execRefusals(config: SluiceConfig): string[] {
+  return config.resources
+    .filter((r) => EXEC_KINDS.includes(`${r.apiVersion} ${r.kind}`))
+    .map((r) => {
+      const p = r.position([]);
+      return `${r.file}:${p.line}:${p.col}: ${r.kind}/${r.name}: would start a process or container, which --no-exec forbids`;
+    });
+}
