@@ -121,3 +121,18 @@ test('GitHubSource / GitLabSource: the example is valid; unknown event types and
   assert.match(lines[2]!, /^examples\/forge-sources\/invalid\.yaml:27:7: GitLabSource\/bad-gitlab: spec\.secretToken\.secretKeyRef: Secret "default\/missing-secret" is not declared/);
   assert.equal(lines[3], '3 errors');
 });
+
+test('EventType: the example is valid; bad flag values, undeclared references, attribute names and a missing v1beta2 type are reported', async () => {
+  const ok = await runCli(['validate', '-f', 'examples/eventtypes/eventtypes.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /4 resources valid/);
+  const bad = await runCli(['validate', '-f', 'examples/eventtypes/invalid.yaml']);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr.trim().split('\n'), [
+    'examples/eventtypes/invalid.yaml:8:26: ConfigMap/config-features: eventtype-auto-create must be one of enabled, disabled, allowed, not "yes"',
+    'examples/eventtypes/invalid.yaml:18:11: EventType/orphan: Broker "default/missing" is not declared in the configuration',
+    'examples/eventtypes/invalid.yaml:20:13: EventType/orphan: "Type" is not a CloudEvents attribute name (lower-case letters and digits)',
+    'examples/eventtypes/invalid.yaml:28:3: EventType/no-type: spec: missing required field "type"',
+    '4 errors',
+  ]);
+});

@@ -31,7 +31,7 @@ import { SecretStore, type SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { brokerCredentials, type StaticCredentials } from './ingress-auth.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
@@ -112,6 +112,8 @@ export class SluiceRuntime {
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
   readonly #routes = new Map<string, RouteHandler>();
+  readonly #ingressObservers: IngressObserver[] = [];
+  readonly #published = new Map<string, PublishedResource>();
   readonly #components: RuntimeComponent[] = [];
   /** Store of each broker, by `namespace/name`. */
   readonly #stores = new Map<string, EventStore>();
@@ -341,6 +343,10 @@ export class SluiceRuntime {
         this.#routes.set(prefix, handler);
       },
       reportStatus: (kind, namespace, name, conditions, fields) => this.#status.set(kind, namespace, name, conditions, fields),
+      dataDir: this.options.dataDir ?? '.sluice',
+      onIngress: (observer) => this.#ingressObservers.push(observer),
+      ingressAccepted: (ref, events) => this.#notifyIngress(ref, events),
+      publishResource: (resource) => this.#published.set(`${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`, resource),
     };
     const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
     // Addresses first: a Trigger may point at a channel or flow that a component serves.
@@ -463,7 +469,24 @@ export class SluiceRuntime {
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const now = this.now();
     const admitted = events.map((e) => admitEvent(e, now, undefined, trace));
-    return this.#stores.get(`${namespace}/${name}`)!.append(logName(namespace, name), admitted);
+    const stored = this.#stores.get(`${namespace}/${name}`)!.append(logName(namespace, name), admitted);
+    if (this.#ingressObservers.length === 0) return stored;
+    return stored.then(() => this.#notifyIngress({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', namespace, name }, events));
+  }
+
+  #notifyIngress(ref: IngressRef, events: readonly CloudEvent[]): void {
+    for (const observer of this.#ingressObservers) {
+      try {
+        observer(ref, events);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'ingress observer failed');
+      }
+    }
+  }
+
+  /** Resources components made at run time (auto-created EventTypes, …), for the admin API. */
+  published(): PublishedResource[] {
+    return [...this.#published.values()];
   }
 
   /**

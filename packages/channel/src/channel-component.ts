@@ -171,7 +171,11 @@ export class ChannelComponent implements RuntimeComponent {
     // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input); only a
     // request's trace context is kept, as the distributed-tracing extension, when the event has none.
     const stored = trace ? events.map((e) => withTraceContext(e, trace)) : events;
-    return this.#storeOf(this.#topology.channels.get(key)!).append(channelLog(namespace, name), stored);
+    const channel = this.#topology.channels.get(key)!;
+    const appended = this.#storeOf(channel).append(channelLog(namespace, name), stored);
+    const notify = this.#ctx?.ingressAccepted;
+    if (!notify) return appended;
+    return appended.then(() => notify({ apiVersion: 'messaging.knative.dev/v1', kind: channel.kind, namespace, name }, events));
   }
 
   #storeOf(channel: ChannelNode): EventStore {

@@ -22,6 +22,19 @@ export class RuntimeControlPlane implements ControlPlane {
 
   resources(): readonly ResourceView[] {
     const runtime = this.runtime();
+    // Resources components made at run time (auto-created EventTypes) follow the configuration's.
+    const published: ResourceView[] = (runtime?.published() ?? []).map((p) => ({
+      apiVersion: p.apiVersion,
+      kind: p.kind,
+      metadata: { ...p.metadata },
+      ...(p.spec === undefined ? {} : { spec: p.spec }),
+      ...(p.status ? { status: p.status } : {}),
+      source: 'auto-created',
+    }));
+    return [...this.#declared(runtime), ...published];
+  }
+
+  #declared(runtime: SluiceRuntime | undefined): ResourceView[] {
     return this.config().resources.map((r) => {
       const { apiVersion, kind, metadata, spec } = r.value as { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec?: unknown };
       const status = STATUSLESS_KINDS.has(r.kind) ? undefined : this.#statusOf(runtime, r.kind, r.namespace, r.name);

@@ -1,4 +1,5 @@
 import { channelPlugin } from '@sluice/channel';
+import { eventTypePlugin } from '@sluice/eventtypes';
 import { kafkaSinkPlugin } from '@sluice/kafka-sink';
 import { kafkaSourcePlugin } from '@sluice/kafka-source';
 import { kafkaBrokerPlugin } from '@sluice/kafka-store';
@@ -23,4 +24,5 @@ export const PLUGINS: readonly SluicePlugin[] = [
   kafkaBrokerPlugin,
   transformPlugin,
   kafkaSinkPlugin,
+  eventTypePlugin,
 ];

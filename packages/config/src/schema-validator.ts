@@ -66,8 +66,9 @@ function simplify(errors: readonly ErrorObject[]): SchemaViolation[] {
   for (const e of errors) {
     // The branch errors of anyOf/oneOf are noise: the composite's own message says what is wanted.
     if (insideComposite(e)) continue;
-    // propertyNames is reported again, more precisely, by the failing pattern on the key.
-    if (e.keyword === 'propertyNames') continue;
+    // propertyNames is reported again, more precisely, by the failing pattern on the key; an if/then/else failure by
+    // the failing branch's own errors.
+    if (e.keyword === 'propertyNames' || e.keyword === 'if') continue;
     // A composite whose subtree has a more specific error stays silent.
     if (isComposite(e) && errors.some((o) => o !== e && !isComposite(o) && !insideComposite(o) && o.instancePath.startsWith(e.instancePath + '/'))) continue;
     const v = toViolation(e);

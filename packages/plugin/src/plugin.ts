@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SluiceError, type Condition, type Logger, type Metrics, type Tracer } from '@sluice/core';
+import { SluiceError, type CloudEvent, type Condition, type Logger, type Metrics, type ResourceStatus, type Tracer } from '@sluice/core';
 import type { SemanticCheck, SluiceConfig } from '@sluice/config';
 import type { EventSender } from '@sluice/delivery';
 import type { BrokerClass, EventStore } from '@sluice/store';
@@ -36,6 +36,34 @@ export interface RuntimeContext {
    * status fields such as `sinkUri`; the admin API and `/readyz` show them.
    */
   reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
+  /** The data directory of `sluice run`, for components that keep files of their own. */
+  readonly dataDir?: string;
+  /** Subscribes to every ingress's accepted events (brokers, and channels that report theirs). */
+  onIngress?(observer: IngressObserver): void;
+  /** Reports events a component's own ingress accepted (channels), so observers see them too. */
+  ingressAccepted?(ref: IngressRef, events: readonly CloudEvent[]): void;
+  /** Adds or replaces a resource made at run time; the admin API lists it with the configuration's. */
+  publishResource?(resource: PublishedResource): void;
+}
+
+/** An addressable that takes events in (a Broker or a channel), as a Knative KReference. */
+export interface IngressRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** Told of the events an ingress accepted (after they were stored), e.g. to record their types. Must be cheap. */
+export type IngressObserver = (ref: IngressRef, events: readonly CloudEvent[]) => void;
+
+/** A resource a component makes at run time (e.g. an auto-created EventType), listed beside the configuration's. */
+export interface PublishedResource {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly [field: string]: unknown };
+  readonly spec?: unknown;
+  readonly status?: ResourceStatus;
 }
 
 /** A part of a configuration that runs beside the brokers (sources, channels, …). */
