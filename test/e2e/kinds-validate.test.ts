@@ -83,7 +83,8 @@ spec:
   broker: default
   subscriber:${ref('nope')}`,
     );
-    const r = await runCli(['validate', '-f', file]);
+    // A ref to an undeclared resource is a warning by default (Knative shows it NotReady); --strict makes it an error.
+    const r = await runCli(['validate', '--strict', '-f', file]);
     assert.equal(r.code, 1);
     assert.deepEqual(r.stderr.trim().split('\n').map((l) => l.replace(file, 'all.yaml')), [
       'all.yaml:68:13: Trigger/missing: EventTransform "default/nope" is not declared in the configuration',

@@ -356,6 +356,16 @@ export class SluiceRuntime {
         this.#components.push(component); // registered components hold resources: stopped even if never started
       }
     }
+    // Triggers applied before their Broker: Knative keeps them NotReady (BrokerDoesNotExist) until it exists.
+    for (const [brokerKey, triggers] of this.#triggersByBroker) {
+      if (this.#brokers.has(brokerKey)) continue;
+      for (const t of triggers) {
+        const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
+        const message = `Broker "${brokerKey}" does not exist`;
+        this.#status.set('Trigger', ns, t.metadata.name, [falseCondition('BrokerReady', 'BrokerDoesNotExist', message)]);
+        this.logger.warn({ trigger: `${ns}/${t.metadata.name}`, reason: 'BrokerDoesNotExist' }, `Trigger ${ns}/${t.metadata.name} is NotReady (BrokerDoesNotExist): ${message}`);
+      }
+    }
     for (const [brokerKey, broker] of this.#brokers) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const groups: string[] = [];

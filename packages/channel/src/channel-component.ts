@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, type CloudEvent, type TraceContext } from '@sluice/core';
+import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, type CloudEvent, type TraceContext } from '@sluice/core';
 import { createIngressHandler, sendError, type IngressBackend, type TriggerDispatcher } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -55,6 +55,9 @@ export class ChannelComponent implements RuntimeComponent {
   readonly #topology: Topology;
   readonly #options: ChannelComponentOptions;
   readonly #subscriptionsByChannel = new Map<string, SubscriptionNode[]>();
+  /** Subscriptions whose channel exists; the others wait NotReady (applied before their channel, as Knative allows). */
+  readonly #subscriptions: SubscriptionNode[] = [];
+  readonly #dangling: SubscriptionNode[] = [];
   readonly #dispatchers = new Map<string, TriggerDispatcher>();
   readonly #consumers: Consumer[] = [];
   #ctx: RuntimeContext | undefined;
@@ -67,6 +70,11 @@ export class ChannelComponent implements RuntimeComponent {
     this.#topology = topology;
     this.#options = options;
     for (const s of topology.subscriptions) {
+      if (!topology.channels.has(s.channel)) {
+        this.#dangling.push(s);
+        continue;
+      }
+      this.#subscriptions.push(s);
       const list = this.#subscriptionsByChannel.get(s.channel) ?? [];
       list.push(s);
       this.#subscriptionsByChannel.set(s.channel, list);
@@ -95,14 +103,19 @@ export class ChannelComponent implements RuntimeComponent {
       ...(ctx.tracer ? { tracer: ctx.tracer } : {}),
     });
     ctx.route(CHANNEL_ROUTE, (req, res, rest) => this.#serve(req, res, rest, ingress));
-    for (const sub of this.#topology.subscriptions) this.#consume(sub, ctx);
+    for (const sub of this.#subscriptions) this.#consume(sub, ctx);
+    for (const sub of this.#dangling) {
+      const message = `channel "${sub.channel}" does not exist`;
+      ctx.reportStatus('Subscription', sub.namespace, sub.name, [falseCondition('ChannelReady', 'ChannelReferenceFailed', message)]);
+      ctx.logger.warn({ subscription: sub.key, reason: 'ChannelReferenceFailed' }, `Subscription ${sub.key} is NotReady (ChannelReferenceFailed): ${message}`);
+    }
     this.#accepting = true;
   }
 
   async start(ctx: RuntimeContext): Promise<void> {
     this.register(ctx);
     // Destinations resolve now that every component has registered its kinds.
-    for (const sub of this.#topology.subscriptions) {
+    for (const sub of this.#subscriptions) {
       const channel = this.#topology.channels.get(sub.channel)!;
       const resolved = resolveSubscription(sub, channel, ctx.resolver);
       this.#dispatchers.set(sub.key, subscriptionDispatcher(resolved, { resolver: ctx.resolver, sender: ctx.sender, now: ctx.now, logger: ctx.logger, metrics: ctx.metrics, tracer: ctx.tracer }));

@@ -116,7 +116,7 @@ export function channelChecks(): SemanticCheck {
               if (!node) {
                 report(r, ['spec', 'channel', 'name'], `${ref.kind} "${ns}/${ref.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
               } else if (node.kind !== ref.kind) {
-                report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
+                report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_WRONG_CHANNEL_KIND');
               }
             }
           }

@@ -4,14 +4,19 @@ import { pluginChecks } from '@sluice/plugin';
 import { PLUGINS } from './plugins.js';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
-export function loadAndCheck(files: readonly string[], options: { recursive?: boolean } = {}): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), deadLetterChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false });
+export function loadAndCheck(files: readonly string[], options: { recursive?: boolean; strict?: boolean } = {}): LoadResult {
+  return loadConfig(files, { checks: [brokerChecks(), deadLetterChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false, strict: options.strict ?? false });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line, then the hints (once per run), to stderr. */
 export function printErrors(result: LoadResult): void {
   for (const e of result.errors) process.stderr.write(formatConfigError(e) + '\n');
   for (const h of result.hints) process.stderr.write(h + '\n');
+}
+
+/** Prints references to undeclared resources, one `file:line:col: warning: message` per line, to stderr. */
+export function printWarnings(result: LoadResult): void {
+  for (const w of result.warnings) process.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message}\n`);
 }
 
 /** Prints what is accepted but ignored (`ignored: v1 Namespace x (cluster plumbing)`), one line each, to stderr. */

@@ -5,7 +5,7 @@ import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
-import { loadAndCheck, printErrors, printNotices } from './load.js';
+import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
@@ -36,6 +36,7 @@ function portArg(name: string): (v: string) => number {
 interface RunOptions {
   filename: string[];
   recursive?: boolean;
+  strict?: boolean;
   containerEngine?: string;
   port: number;
   host: string;
@@ -61,6 +62,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description('run every Broker and Trigger in the given files or directories'))
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .addOption(new Option('-R, --recursive', 'also read the subdirectories of directories given with -f').env('SLUICE_RECURSIVE'))
+    .addOption(new Option('--strict', 'references to undeclared resources are errors, not warnings').env('SLUICE_STRICT'))
     .addOption(new Option('--container-engine <engine>', 'podman, docker or a path, for workloads and sources that run images (default: podman, then docker)').env('SLUICE_CONTAINER_ENGINE'))
     .addOption(new Option('-p, --port <n>', 'HTTP port of the ingress and health endpoints').env('SLUICE_PORT').argParser(portArg('--port')).default(8080))
     .addOption(new Option('--host <host>', 'address to listen on').env('SLUICE_HOST').default('127.0.0.1'))
@@ -73,11 +75,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .action(async (opts: RunOptions & TrustFlags) => {
-      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true });
+      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
       // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
       if (opts.containerEngine !== undefined) process.env['SLUICE_CONTAINER_ENGINE'] = opts.containerEngine;
       if (result.errors.length > 0) {
         printNotices(result);
+        printWarnings(result);
         printErrors(result);
         onExit(1);
         return;
@@ -102,6 +105,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat(), hooks: redactingLogHooks });
       // What is accepted but ignored (cluster plumbing, fields without effect), one record each.
       for (const n of result.notices) logger.info({ file: n.file, line: n.line }, n.message);
+      // Resources whose dependency is not declared start NotReady (the runtime reports them); say so up front.
+      for (const w of result.warnings) logger.warn({ file: w.file, line: w.line, code: w.code }, `${w.message}: it stays NotReady until that resource exists`);
       let runtime: SluiceRuntime | undefined;
       const plane = new RuntimeControlPlane(() => result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
@@ -161,16 +166,19 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description('validate files without running them; prints file:line:col: message per error')
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .option('-R, --recursive', 'also read the subdirectories of directories given with -f')
-    .action((opts: { filename: string[]; recursive?: boolean }) => {
-      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true });
+    .option('--strict', 'references to undeclared resources are errors, not warnings')
+    .action((opts: { filename: string[]; recursive?: boolean; strict?: boolean }) => {
+      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
       printNotices(result);
+      printWarnings(result);
       if (result.errors.length > 0) {
         printErrors(result);
         process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}\n`);
         onExit(1);
         return;
       }
-      process.stdout.write(`${result.config.resources.length} resource${result.config.resources.length === 1 ? '' : 's'} valid\n`);
+      const w = result.warnings.length;
+      process.stdout.write(`${result.config.resources.length} resource${result.config.resources.length === 1 ? '' : 's'} valid${w > 0 ? ` (${w} warning${w === 1 ? '' : 's'}: references to resources not declared)` : ''}\n`);
       onExit(0);
     });
 

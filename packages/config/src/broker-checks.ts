@@ -1,5 +1,14 @@
 import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import { didYouMean } from './kinds.js';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
+
+/** ` (did you mean "x"?)` when a declared name of the same kind and namespace is close to `name`, else ''. */
+function nameHint(declared: ReadonlySet<string>, kind: string, namespace: string, name: string): string {
+  const prefix = `${kind}:${namespace}/`;
+  const names = [...declared].filter((d) => d.startsWith(prefix)).map((d) => d.slice(prefix.length));
+  const guess = didYouMean(name, names);
+  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+}
 
 /** A CESQL compiler for validation: throws an error with an optional 0-based `position` inside the expression. */
 export type CesqlValidator = (expression: string) => unknown;
@@ -30,7 +39,7 @@ export function checkDestination(
     } else if (!ADDRESSABLE_KINDS.has(kind)) {
       report(r, [...path, 'ref', 'kind'], `cannot resolve a ref to kind "${kind}" (supported: ${[...ADDRESSABLE_KINDS, 'Service'].join(', ')})`);
     } else if (!declared.has(`${kind}:${ns}/${dest.ref.name}`)) {
-      report(r, [...path, 'ref', 'name'], `${kind} "${ns}/${dest.ref.name}" is not declared in the configuration`);
+      report(r, [...path, 'ref', 'name'], `${kind} "${ns}/${dest.ref.name}" is not declared in the configuration${nameHint(declared, kind, ns, dest.ref.name)}`, 'SLUICE_CONFIG_UNKNOWN_REF');
     }
     if (dest.uri !== undefined && /^[a-z][a-z0-9+.-]*:/i.test(dest.uri)) {
       report(r, [...path, 'uri'], 'an absolute uri is not allowed when ref is present (use a relative path)');
@@ -105,7 +114,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
         const brokerName = spec.broker ?? spec.brokerRef?.name;
         const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
         if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {
-          report(r, spec.broker !== undefined ? ['spec', 'broker'] : ['spec', 'brokerRef'], `broker "${brokerNs}/${brokerName}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_BROKER');
+          report(r, spec.broker !== undefined ? ['spec', 'broker'] : ['spec', 'brokerRef'], `broker "${brokerNs}/${brokerName}" is not declared in the configuration${nameHint(declared, 'Broker', brokerNs, brokerName)}`, 'SLUICE_CONFIG_UNKNOWN_BROKER');
         }
         checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
         if (spec.delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], spec.delivery.deadLetterSink, declared, report);
@@ -117,7 +126,8 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
               cesql(f.cesql);
             } catch (err) {
               const pos = (err as { position?: number }).position;
-              report(r, [...p, 'cesql'], `invalid CESQL expression: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', pos);
+              const field = [...p, 'cesql'].map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
+              report(r, [...p, 'cesql'], `${field}: invalid CESQL expression: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', pos);
             }
           });
         }

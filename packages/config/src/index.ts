@@ -1,6 +1,7 @@
 export { KINDS, LEGACY_API_VERSIONS, PLUMBING_KINDS, didYouMean, editDistance, findKind, isEventingGroup, isPlumbing, type KindInfo } from './kinds.js';
 export { SCHEMAS_DIR, SchemaValidator, type SchemaViolation } from './schema-validator.js';
 export {
+  DANGLING_REFERENCE_CODES,
   expandManifestPaths,
   expandPaths,
   formatConfigError,

@@ -76,10 +76,18 @@ export interface ConfigNotice {
  */
 export type ReportFn = (resource: LoadedResource, path: readonly (string | number)[], message: string, code?: string, columnOffset?: number) => void;
 
+/**
+ * Codes of references to resources that are not (yet) declared: Knative accepts such resources and shows them
+ * NotReady until the dependency exists, so they are warnings unless `strict`.
+ */
+export const DANGLING_REFERENCE_CODES: ReadonlySet<string> = new Set(['SLUICE_CONFIG_UNKNOWN_BROKER', 'SLUICE_CONFIG_UNKNOWN_REF', 'SLUICE_CONFIG_UNKNOWN_CHANNEL']);
+
 /** Result of loading files. */
 export interface LoadResult {
   readonly config: SluiceConfig;
   readonly errors: readonly ConfigError[];
+  /** References to resources not declared (yet): the resource runs NotReady until they exist. Errors unless `strict: false`. */
+  readonly warnings: readonly ConfigError[];
   /** Lines that are not errors: what is ignored (`ignored: v1 Namespace x (cluster plumbing)`), in file order. */
   readonly notices: readonly ConfigNotice[];
   /** Lines to print once after the errors (e.g. the supported kinds, when an unknown kind was found). */
@@ -92,6 +100,11 @@ export interface LoadOptions {
   readonly checks?: readonly SemanticCheck[];
   /** Descend into subdirectories of a directory given with -f (kubectl's `-R`). Default false. */
   readonly recursive?: boolean;
+  /**
+   * References to undeclared resources are errors (true) or warnings (false). Default true; `sluice validate` and
+   * `sluice run` pass false unless `--strict`.
+   */
+  readonly strict?: boolean;
 }
 
 const PLUMBING_SUMMARY = 'Namespace, ServiceAccount, RBAC, NetworkPolicy, Ingress, PodDisruptionBudget, HorizontalPodAutoscaler, …';
@@ -207,6 +220,7 @@ function makePosition(doc: Document, lc: LineCounter) {
 export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const validator = options.validator ?? new SchemaValidator();
   const errors: ConfigError[] = [];
+  const warnings: ConfigError[] = [];
   const notices: ConfigNotice[] = [];
   const hints = new Set<string>();
   const resources: LoadedResource[] = [];
@@ -215,7 +229,7 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     files = expandManifestPaths(paths, options.recursive ?? false);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], notices: [], hints: [] };
+    return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], warnings: [], notices: [], hints: [] };
   }
   for (const { path: file, explicit } of files) {
     let text: string;
@@ -307,7 +321,7 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
   };
   const report: ReportFn = (r, path, message, code = 'SLUICE_CONFIG_INVALID', columnOffset) => {
     const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);
-    errors.push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
+    (DANGLING_REFERENCE_CODES.has(code) && options.strict === false ? warnings : errors).push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
   };
   const notice: NoticeFn = (r, path, message) => {
     const { line, col } = r.position(path);
@@ -317,6 +331,7 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
   const byPosition = (a: { file: string; line: number; col: number }, b: { file: string; line: number; col: number }): number =>
     a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
   errors.sort(byPosition);
+  warnings.sort(byPosition);
   notices.sort(byPosition);
-  return { config, errors, notices, hints: [...hints] };
+  return { config, errors, warnings, notices, hints: [...hints] };
 }
