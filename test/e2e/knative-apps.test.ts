@@ -162,3 +162,41 @@ spec:
   const envLine = s.output().split('\n').find((l) => l.includes('ce-app env:') && l.includes('K_SERVICE'))!;
   for (const name of ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION', 'GREETING']) assert.match(envLine, new RegExp(`\\b${name}\\b`));
 });
+
+test('applied in pieces: a Trigger before its Broker and a Subscription before its Channel run NotReady with Knative’s reasons', async (t) => {
+  const dir = tempDir();
+  t.after(dir.remove);
+  writeFileSync(
+    join(dir.path, 'pieces.yaml'),
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: early }
+spec:
+  broker: later
+  subscriber: { uri: "http://127.0.0.1:1/" }
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: { name: sub }
+spec:
+  channel: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: later }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+`,
+  );
+  const s = await run(dir.path);
+  t.after(() => s.stop());
+  assert.match(s.output(), /Trigger default\/early is NotReady \(BrokerDoesNotExist\)/);
+  assert.match(s.output(), /Subscription default\/sub is NotReady \(ChannelReferenceFailed\)/);
+  const admin = /"adminUrl":"([^"]+)"/.exec(s.output())![1]!;
+  const trigger = (await (await fetch(`${admin}/api/v1/triggers/default/early`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[] } };
+  const ready = trigger.status.conditions.find((c) => c.type === 'Ready')!;
+  assert.equal(ready.status, 'False');
+  assert.equal(ready.reason, 'BrokerDoesNotExist');
+  // The rest runs: the declared broker takes events.
+  const r = await postEvent(`${s.url}/default/default`, { id: 'p-1', type: 't', source: '/e2e' }, '{}');
+  assert.equal(r.status, 202);
+});
