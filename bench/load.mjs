@@ -26,11 +26,11 @@ function summary(latencies) {
   return { p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9) };
 }
 
-function targetsFor(urlOrUrls, connections) {
+function targetsFor(urlOrUrls, connections, connect) {
   const urls = Array.isArray(urlOrUrls) ? urlOrUrls : [urlOrUrls];
   return urls.map((url) => {
     const u = new URL(url);
-    return { path: u.pathname, pool: new Pool(u.origin, { connections: Math.ceil(connections / urls.length), pipelining: 1 }) };
+    return { path: u.pathname, pool: new Pool(u.origin, { connections: Math.ceil(connections / urls.length), pipelining: 1, ...(connect ? { connect } : {}) }) };
   });
 }
 
@@ -38,8 +38,8 @@ function targetsFor(urlOrUrls, connections) {
  * Sends as fast as `concurrency` requests in flight allow, for `durationMs`, to one URL or spread over several
  * (each worker keeps to one target).
  */
-export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_000 } = {}) {
-  const targets = targetsFor(urlOrUrls, concurrency);
+export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_000, connect, headers } = {}) {
+  const targets = targetsFor(urlOrUrls, concurrency, connect);
   const latencies = [];
   let ok = 0;
   let failed = 0;
@@ -52,7 +52,7 @@ export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_
     while (performance.now() < end) {
       const t0 = performance.now();
       try {
-        const res = await t.pool.request({ path: t.path, method: 'POST', headers: headersFor(seq++), body: PAYLOAD });
+        const res = await t.pool.request({ path: t.path, method: 'POST', headers: headers ? { ...headersFor(seq++), ...headers } : headersFor(seq++), body: PAYLOAD });
         await res.body.dump();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode === 202) ok++;

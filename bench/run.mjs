@@ -254,6 +254,16 @@ async function main() {
   const non202 = Object.entries(large.statuses).filter(([s]) => s !== '202').reduce((n, [, c]) => n + c, 0);
   console.log(`| ${fmt(large.accepted)} | ${fmt(large.delivered)} | ${non202} | ${fmt(large.idleRssMiB)} | ${fmt(large.peakRssMiB)} | ${fmt(large.rssAfterMiB)} | peak < 512: ${large.peakRssMiB < 512 ? 'met' : 'MISSED'} |`);
 
+  const { run: trustRun } = await import('./trust.mjs');
+  const trust = await trustRun();
+  results.phases.trust = trust;
+  console.log(`\nBroker ingress over HTTPS and with a static bearer token, vs plain HTTP in the same run (no triggers; median of ${trust.rounds} alternating rounds)`);
+  console.log('| setup | events/s | vs plain HTTP | failed requests |');
+  console.log('|---|--:|--:|--:|');
+  console.log(`| plain HTTP | ${fmt(trust.perSec.http)} | 1.00× | ${trust.failures.http} |`);
+  console.log(`| HTTPS (--tls-cert, keep-alive) | ${fmt(trust.perSec.https)} | ${fmt(trust.ratioToHttp.https, 2)}× | ${trust.failures.https} |`);
+  console.log(`| bearer token (sluice.dev/ingress-auth-secret) | ${fmt(trust.perSec.token)} | ${fmt(trust.ratioToHttp.token, 2)}× | ${trust.failures.token} |`);
+
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
   console.log('\nwritten: bench/results/latest.json');

@@ -42,7 +42,7 @@ function refusal(message: string): string {
  * dropped or left to exhaust file descriptors; refusals are logged at most once a second with a count. The work is per
  * connection, never per request.
  */
-export function applyConnectionLimits(server: Server, limits: ConnectionLimits, logger: Logger): void {
+export function applyConnectionLimits(server: Server, limits: ConnectionLimits, logger: Logger, tls = false): void {
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -64,8 +64,12 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
       (socket as Socket & { [REFUSED]?: boolean })[REFUSED] = true;
       const what = overGlobal ? `the server has ${open} connections open (limit ${limits.maxConnections})` : `client ${client} has ${mine} connections open (limit ${limits.maxConnectionsPerClient})`;
       socket.on('error', () => undefined);
-      socket.end(refusal(`connection refused: ${what}`));
-      socket.destroySoon();
+      if (tls) {
+        socket.destroy(); // no TLS session yet: an HTTP answer would be garbage to the client; the log says why
+      } else {
+        socket.end(refusal(`connection refused: ${what}`));
+        socket.destroySoon();
+      }
       refused++;
       const now = Date.now();
       if (now - lastLog >= 1000) {

@@ -28,3 +28,4 @@ export {
   type RuntimeContext,
 } from '@sluice/plugin';
 export { INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';
+export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';

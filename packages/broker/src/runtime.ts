@@ -33,6 +33,8 @@ import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSende
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
+import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
+import type { Server as HttpsServer } from 'node:https';
 import { brokerCredentials, type StaticCredentials } from './ingress-auth.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
@@ -81,6 +83,8 @@ export interface RuntimeOptions {
    * allowed here. `false` turns the guard off. A Trigger whose subscriber or dead-letter sink is denied fails to start.
    */
   egress?: EgressRules | false;
+  /** Serve HTTPS with these PEM files (reloaded when they change); addresses become `https://`. */
+  tls?: TlsFiles;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
   connectionLimits?: Partial<ConnectionLimits>;
 }
@@ -139,6 +143,8 @@ export class SluiceRuntime {
   static async start(config: SluiceConfig, options: RuntimeOptions = {}): Promise<SluiceRuntime> {
     const logger = options.logger ?? noopLogger;
     let store = options.store;
+    // TLS first: a bad certificate must fail before anything else is opened.
+    const tls = options.tls ? createTlsServer(options.tls) : undefined;
     if (!store) {
       const dir = options.dataDir ?? '.sluice';
       // Owner-only: the store holds every event, and events may carry secrets (an existing directory keeps its mode).
@@ -146,12 +152,13 @@ export class SluiceRuntime {
       store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', logger, ...options.storeLimits, ...(options.metrics ? { metrics: options.metrics.store } : {}) });
     }
     // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
-    const server = createServer({ connectionsCheckingInterval: 1000 });
-    applyConnectionLimits(server, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, logger);
+    const server = tls ? (tls.server as unknown as Server) : createServer({ connectionsCheckingInterval: 1000 });
+    applyConnectionLimits(server, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, logger, tls !== undefined);
     const egress = options.egress === false ? undefined : new EgressGuard(options.egress ?? {});
     const sender = options.sender ?? new UndiciSender(undefined, { maxResponseBytes: options.maxBodyBytes ?? 1024 * 1024, ...(egress ? { egress } : {}) });
     const runtime = new SluiceRuntime(config, options, store, sender, server, logger, options.now ?? Date.now);
     runtime.#egress = egress;
+    runtime.#tlsCert = tls?.cert;
     try {
       await runtime.#start();
     } catch (err) {
@@ -325,7 +332,17 @@ export class SluiceRuntime {
     });
     const addr = this.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    this.#url = `${this.#tlsCert !== undefined ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    if (this.#tlsCert !== undefined && this.options.tls) {
+      // Sluice's own sends to its ingress (triggers to brokers, sources, channels) trust its certificate, and follow
+      // a reload.
+      const own = new URL(this.#url).origin;
+      const trustOwn = (cert: string): void => {
+        if (this.sender instanceof UndiciSender) this.sender.setOriginTls(own, rootsPlus(cert));
+      };
+      trustOwn(this.#tlsCert);
+      this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
+    }
     if (credentials.size > 0 && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: internalAuth });
     const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
     const ctx: RuntimeContext = {
@@ -387,6 +404,9 @@ export class SluiceRuntime {
 
   /** The egress guard of the default sender (undefined when turned off). */
   #egress: EgressGuard | undefined;
+  /** The ingress certificate (PEM) when serving HTTPS. */
+  #tlsCert: string | undefined;
+  #unwatchTls: (() => void) | undefined;
 
   #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -405,6 +425,10 @@ export class SluiceRuntime {
     };
     for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
       if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
+    }
+    // A destination's CACerts are trusted for its origin, besides the system roots (Knative's eventing-tls).
+    for (const [dest, url] of [[trigger.spec.subscriber, target.subscriberUrl], [delivery.deadLetterSink, target.deadLetterUrl]] as const) {
+      if (dest?.CACerts && url?.startsWith('https:') && this.sender instanceof UndiciSender) this.sender.setOriginTls(new URL(url).origin, rootsPlus(dest.CACerts));
     }
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const dispatcher = new TriggerDispatcher(target, {
@@ -514,6 +538,7 @@ export class SluiceRuntime {
         this.logger.error({ component: c.name, err: (err as Error).message }, 'error while stopping');
       }
     }
+    this.#unwatchTls?.();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     // Records waiting for an open circuit go back to the store at once instead of holding the drain up.

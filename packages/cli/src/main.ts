@@ -11,7 +11,7 @@ import { PLUGINS } from './plugins.js';
 import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
-import { addTrustOptions, execRefusals, redactingLogHooks, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
+import { addTrustOptions, execRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
@@ -83,6 +83,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
         printWarnings(result);
         printErrors(result);
         onExit(1);
+        return;
+      }
+      const usage = trustUsageError(opts);
+      if (usage !== undefined) {
+        process.stderr.write(`sluice run: ${usage}\n`);
+        onExit(2);
         return;
       }
       if (opts.exec === false) {

@@ -17,6 +17,8 @@ export interface TrustFlags {
   egressDeny: string[];
   /** false with `--no-exec`. */
   exec: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -55,6 +57,8 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)').env('SLUICE_MAX_BACKLOG_EVENTS').argParser(count('--max-backlog-events')).default(STORE_LIMIT_DEFAULTS.maxBacklogEvents))
     .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes))
     .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
+    .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
@@ -71,6 +75,7 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
     },
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
     egress: { allow: flags.egressAllow, deny: flags.egressDeny },
+    ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
   };
 }
 
@@ -106,4 +111,10 @@ export function execRefusals(config: SluiceConfig): string[] {
       const p = r.position([]);
       return `${r.file}:${p.line}:${p.col}: ${r.kind}/${r.name}: would start a process or container, which --no-exec forbids`;
     });
+}
+
+/** A usage error for flags that only work together, or undefined. */
+export function trustUsageError(flags: TrustFlags): string | undefined {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
 import { SluiceError, decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
 import type { EgressGuard } from './egress-guard.js';
 
@@ -58,6 +58,20 @@ export class UndiciSender implements EventSender {
   /** Headers added to every request to one origin (the runtime's own ingress credentials). */
   #originHeaders: Map<string, Readonly<Record<string, string>>> | undefined;
 
+  /** Connections to these origins trust these CAs (roots plus a destination's `CACerts`, or Sluice's own cert). */
+  #originDispatchers: Map<string, Dispatcher> | undefined;
+
+  /**
+   * Connections to `origin` verify the server certificate against `ca` (PEM list) instead of the system roots alone:
+   * for a destination's `CACerts`, and for Sluice's own HTTPS ingress. Calling it again replaces the list.
+   */
+  setOriginTls(origin: string, ca: readonly string[]): void {
+    const previous = this.#originDispatchers?.get(origin);
+    const connect = this.#egress ? { timeout: 10_000, ca: [...ca], lookup: this.#egress.lookup } : { timeout: 10_000, ca: [...ca] };
+    (this.#originDispatchers ??= new Map()).set(origin, new Pool(origin, { connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect }));
+    void previous?.close().catch(() => undefined);
+  }
+
   /** Adds `headers` to every request sent to `origin` (e.g. `http://127.0.0.1:8080`); request headers win. */
   setOriginHeaders(origin: string, headers: Readonly<Record<string, string>>): void {
     (this.#originHeaders ??= new Map()).set(origin, headers);
@@ -88,7 +102,7 @@ export class UndiciSender implements EventSender {
     // The per-attempt timeout bounds the wait for the response headers and every gap in the response body (undici's
     // own timers, cheaper than an AbortSignal per request); connecting is bounded by the agent's connect timeout.
     try {
-      const res = await this.#dispatcher.request({
+      const res = await (this.#originDispatchers?.get(target.origin) ?? this.#dispatcher).request({
         origin: target.origin,
         path: target.path,
         method: 'POST',
@@ -117,6 +131,7 @@ export class UndiciSender implements EventSender {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...(this.#originDispatchers?.values() ?? [])].map((d) => d.close()));
     await this.#dispatcher.close();
   }
 }

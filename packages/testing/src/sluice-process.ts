@@ -90,7 +90,7 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
     const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sluice did not become ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
       const onData = (): void => {
-        const m = /sluice ready on (http:\/\/\S+) \(.*admin (http:\/\/[^\s)]+)\)/.exec(out);
+        const m = /sluice ready on (https?:\/\/\S+) \(.*admin (http:\/\/[^\s)]+)\)/.exec(out);
         if (m) {
           clearTimeout(timer);
           child.stdout!.off('data', onData);
