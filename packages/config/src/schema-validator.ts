@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -8,8 +8,13 @@ import { KINDS, type KindInfo } from './kinds.js';
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-/** The repository's `schemas/` directory (the one validator for CLI and runtime). */
-export const SCHEMAS_DIR = fileURLToPath(new URL('../../../schemas/', import.meta.url));
+/**
+ * The `schemas/` directory (the one validator for CLI and runtime): the package's own copy in an installed Sluice
+ * (`scripts/pack.mjs` puts it there), else the repository's top-level `schemas/`.
+ */
+export const SCHEMAS_DIR = [new URL('../schemas/', import.meta.url), new URL('../../../schemas/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../../schemas/', import.meta.url));
 
 /** A schema violation at a JSON path inside one resource. */
 export interface SchemaViolation {

@@ -1,0 +1,108 @@
+// The Dockerfile, built and run for real with podman: no registry is reachable, so a local Node.js base image is made
+// first (deploy/docker/base-image.mjs: debootstrap + the official Node binary from the npm registry) and passed to
+// the Dockerfile's build arguments. The image runs as a non-root user with its data directory as a volume, answers its
+// health check, delivers events to a subscriber on the host, and drains on `podman stop` (SIGTERM).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, postEvent, startSubscriber, tempDir } from '../e2e/harness.js';
+
+const ENGINE = process.env['SLUICE_CONTAINER_ENGINE'] ?? 'podman';
+// The flags that make podman work on these machines: runc (crun fails on hybrid cgroups), cgroupfs, and ulimits
+// under the machine's hard limit.
+const GLOBAL = ENGINE === 'podman' ? ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'] : [];
+const ULIMITS = ['--ulimit', 'nofile=10000:10000', '--ulimit', 'nproc=4096:4096'];
+const engineMissing = spawnSync(ENGINE, ['--version']).status !== 0;
+if (engineMissing) {
+  process.stderr.write(`\n!!! ${ENGINE} is not installed: the container image test cannot run (apt-get install podman runc)\n\n`);
+}
+
+const engine = (args: string[], opts: { input?: string } = {}): string =>
+  execFileSync(ENGINE, [...GLOBAL, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], ...opts });
+
+async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('the Dockerfile builds, runs as non-root with a data volume, passes its health check, delivers and drains', {
+  timeout: 1_500_000,
+  skip: engineMissing && process.env['CI'] !== 'true' ? `${ENGINE} not installed` : false,
+}, async () => {
+  assert.ok(!engineMissing, `${ENGINE} is required under CI=true`);
+  const base = execFileSync(process.execPath, [join(ROOT, 'deploy/docker/base-image.mjs'), '--engine', ENGINE], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  const image = 'localhost/sluice:test';
+  engine(['build', ...ULIMITS, '--network', 'host', '-t', image, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNTIME_IMAGE=${base}`, '-f', join(ROOT, 'Dockerfile'), ROOT]);
+
+  const dir = tempDir('sluice-image-');
+  const subscriber = await startSubscriber();
+  const name = `sluice-test-${process.pid}`;
+  const volume = `${name}-data`;
+  try {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    writeFileSync(
+      join(dir.path, 'app.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: all }
+spec:
+  broker: default
+  subscriber: { uri: ${JSON.stringify(subscriber.url)} }
+`,
+    );
+    engine(['volume', 'create', volume]);
+    // Host networking: the subscriber listens on the host's loopback.
+    engine([
+      'run', '-d', '--name', name, '--network', 'host', ...ULIMITS,
+      '-e', `SLUICE_PORT=${port}`, '-e', `SLUICE_ADMIN_PORT=${adminPort}`,
+      '-v', `${dir.path}:/etc/sluice:ro`, '-v', `${volume}:/data`, image,
+    ]);
+    const ingress = `http://127.0.0.1:${port}`;
+    await waitUntilReady(`${ingress}/readyz`, 90_000).catch((err: Error) => {
+      const logs = spawnSync(ENGINE, [...GLOBAL, 'logs', name], { encoding: 'utf8' });
+      throw new Error(`${err.message}\n${logs.stdout}${logs.stderr}`);
+    });
+
+    assert.equal(engine(['exec', name, 'id', '-u']).trim(), '10001', 'runs as the sluice user');
+    assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
+    assert.equal(spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name]).status, 0, 'the image health check (/livez) passes');
+
+    for (let i = 0; i < 20; i++) {
+      const r = await postEvent(`${ingress}/default/default`, { id: `img-${i}`, source: '/image', type: 'dev.sluice.image' }, '{"n":1}');
+      assert.equal(r.status, 202, r.body);
+    }
+    await subscriber.waitForCount(20);
+    assert.deepEqual(new Set(subscriber.ids()).size, 20);
+
+    engine(['stop', '-t', '30', name]);
+    assert.equal(engine(['inspect', name, '--format', '{{.State.ExitCode}}']).trim(), '0', 'SIGTERM drains and exits 0');
+  } finally {
+    spawnSync(ENGINE, [...GLOBAL, 'rm', '-f', name]);
+    spawnSync(ENGINE, [...GLOBAL, 'volume', 'rm', '-f', volume]);
+    await subscriber.close();
+    dir.remove();
+  }
+});
