@@ -10,6 +10,8 @@ ARG BASE_IMAGE=node:20-bookworm
 ARG RUNTIME_IMAGE=node:20-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
+# Node.js images carry the headers native modules build against; use them instead of downloading them again.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages ./packages

@@ -18,13 +18,22 @@ const { values } = parseArgs({ options: { out: { type: 'string', default: join(r
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 const rootPkg = readJson(join(root, 'package.json'));
-const dependencies = {};
-for (const dir of rootPkg.workspaces) {
+const workspaces = new Map(rootPkg.workspaces.map((dir) => {
   const pkg = readJson(join(root, dir, 'package.json'));
-  for (const [name, range] of Object.entries(pkg.dependencies ?? {})) {
-    if (!name.startsWith('@sluice/')) dependencies[name] = range;
+  return [pkg.name, pkg];
+}));
+// The third-party dependencies of the CLI and of every workspace package it reaches (test support stays out).
+const dependencies = {};
+const seen = new Set();
+const visit = (name) => {
+  if (seen.has(name)) return;
+  seen.add(name);
+  for (const [dep, range] of Object.entries(workspaces.get(name)?.dependencies ?? {})) {
+    if (workspaces.has(dep)) visit(dep);
+    else dependencies[dep] = range;
   }
-}
+};
+visit('@sluice/cli');
 const entry = join(root, 'packages/cli/dist/bin.js');
 if (!existsSync(entry)) throw new Error('packages/cli/dist/bin.js is missing: run `npm run build` first');
 

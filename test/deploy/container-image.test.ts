@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, postEvent, startSubscriber, tempDir } from '../e2e/harness.js';
 
@@ -51,7 +51,8 @@ test('the Dockerfile builds, runs as non-root with a data volume, passes its hea
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
   const image = 'localhost/sluice:test';
-  engine(['build', ...ULIMITS, '--network', 'host', '-t', image, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNTIME_IMAGE=${base}`, '-f', join(ROOT, 'Dockerfile'), ROOT]);
+  // Docker format: the OCI image format has no HEALTHCHECK, and podman would drop it.
+  engine(['build', ...(ENGINE === 'podman' ? ['--format', 'docker'] : []), ...ULIMITS, '--network', 'host', '-t', image, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNTIME_IMAGE=${base}`, '-f', join(ROOT, 'Dockerfile'), ROOT]);
 
   const dir = tempDir('sluice-image-');
   const subscriber = await startSubscriber();
@@ -73,6 +74,9 @@ spec:
   subscriber: { uri: ${JSON.stringify(subscriber.url)} }
 `,
     );
+    // The container's user (uid 10001) reads the mounted configuration, as it would a ConfigMap.
+    chmodSync(dir.path, 0o755);
+    chmodSync(join(dir.path, 'app.yaml'), 0o644);
     engine(['volume', 'create', volume]);
     // Host networking: the subscriber listens on the host's loopback.
     engine([
@@ -88,7 +92,8 @@ spec:
 
     assert.equal(engine(['exec', name, 'id', '-u']).trim(), '10001', 'runs as the sluice user');
     assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
-    assert.equal(spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name]).status, 0, 'the image health check (/livez) passes');
+    const health = spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name], { encoding: 'utf8' });
+    assert.equal(health.status, 0, `the image health check (/livez) passes: ${health.stdout}${health.stderr}`);
 
     for (let i = 0; i < 20; i++) {
       const r = await postEvent(`${ingress}/default/default`, { id: `img-${i}`, source: '/image', type: 'dev.sluice.image' }, '{"n":1}');

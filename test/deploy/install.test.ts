@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, postEvent, startSubscriber, tempDir, waitFor } from '../e2e/harness.js';
 
-test('a packed tarball installs globally as `sluice` and runs outside the repository', { timeout: 600_000 }, async () => {
+test('a packed tarball installs globally as `sluice` and runs outside the repository', { timeout: 1_200_000 }, async () => {
   const dir = tempDir('sluice-install-');
   const subscriber = await startSubscriber();
   try {
