@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, startSubscriber, tempDir } from '../e2e/harness.js';
+import { ROOT, postEvent, startSubscriber, tempDir } from '@sluice/testing';
 
 const ENGINE = process.env['SLUICE_CONTAINER_ENGINE'] ?? 'podman';
 // The flags that make podman work on these machines: runc (crun fails on hybrid cgroups), cgroupfs, and ulimits

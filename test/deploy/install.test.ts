@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, startSubscriber, tempDir, waitFor } from '../e2e/harness.js';
+import { ROOT, postEvent, startSubscriber, tempDir, waitFor } from '@sluice/testing';
 
 test('a packed tarball installs globally as `sluice` and runs outside the repository', { timeout: 1_200_000 }, async () => {
   const dir = tempDir('sluice-install-');

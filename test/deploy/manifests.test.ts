@@ -10,7 +10,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
-import { ROOT, tempDir } from '../e2e/harness.js';
+import { ROOT, tempDir } from '@sluice/testing';
 // @ts-expect-error: a plain ES module script without type declarations
 import { ensureTools } from '../../deploy/validate/tools.mjs';
 
