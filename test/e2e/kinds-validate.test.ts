@@ -137,3 +137,16 @@ test('EventType: the example is valid; bad flag values, undeclared references, a
     '4 errors',
   ]);
 });
+
+test('JobSink: the example is valid; a bad annotation and a container that cannot run are reported', async () => {
+  const ok = await runCli(['validate', '-f', 'examples/jobsink/jobsink.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /3 resources valid/);
+  const bad = await runCli(['validate', '-f', 'examples/jobsink/invalid.yaml']);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr.trim().split('\n'), [
+    'examples/jobsink/invalid.yaml:7:37: JobSink/bad: annotation sluice.dev/jobsink-concurrency must be a whole number > 0',
+    'examples/jobsink/invalid.yaml:15:15: JobSink/bad: container "main" has neither a command nor an image',
+    '2 errors',
+  ]);
+});

@@ -1,5 +1,6 @@
 import { channelPlugin } from '@sluice/channel';
 import { eventTypePlugin } from '@sluice/eventtypes';
+import { jobSinkPlugin } from '@sluice/jobsink';
 import { kafkaSinkPlugin } from '@sluice/kafka-sink';
 import { kafkaSourcePlugin } from '@sluice/kafka-source';
 import { kafkaBrokerPlugin } from '@sluice/kafka-store';
@@ -25,4 +26,5 @@ export const PLUGINS: readonly SluicePlugin[] = [
   transformPlugin,
   kafkaSinkPlugin,
   eventTypePlugin,
+  jobSinkPlugin,
 ];

@@ -19,7 +19,7 @@ export const BROKER_CLASSES = ['MTChannelBasedBroker', 'Sluice', 'Kafka', 'Kafka
 const SERVICE_API_VERSIONS = new Set(['v1', 'serving.knative.dev/v1']);
 
 /** Kinds a Destination `ref` may name when the resource is declared in the configuration. */
-export const ADDRESSABLE_KINDS = new Set(['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel', 'Sequence', 'Parallel', 'EventTransform', 'KafkaSink']);
+export const ADDRESSABLE_KINDS = new Set(['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel', 'Sequence', 'Parallel', 'EventTransform', 'KafkaSink', 'JobSink']);
 
 /** Checks a Destination: ref kinds and declared targets, absolute http(s) uri. */
 export function checkDestination(

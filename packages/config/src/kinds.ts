@@ -26,6 +26,7 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['events.cloud.google.com/v1', 'events.cloud.google.com/v1beta1'], kind: 'CloudPubSubSource', schema: 'cloudpubsubsource.json' },
   { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'EventTransform', schema: 'eventtransform.json' },
   { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'KafkaSink', schema: 'kafkasink.json' },
+  { apiVersions: ['sinks.knative.dev/v1alpha1'], kind: 'JobSink', schema: 'jobsink.json' },
   { apiVersions: ['eventing.knative.dev/v1beta3', 'eventing.knative.dev/v1beta2'], kind: 'EventType', schema: 'eventtype.json' },
   // Read where a resource names it with a secretKeyRef (KafkaSource, CloudPubSubSource).
   { apiVersions: ['v1'], kind: 'Secret', schema: 'secret.json' },

@@ -1,0 +1,105 @@
+// JobSink end to end through the real CLI with local-process jobs: the example (Trigger → JobSink, one job per event,
+// the event file, Knative's Location and status answers), a failing job's exit code and log tail, one job per event
+// when posted twice, 429 when the queue is full, and a SIGKILL after the 202 that loses no job.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, postEvent, startSluice, tempDir, waitFor, type SluiceProcess } from './harness.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function sink(name: string, script: string, annotations = '', out = ''): string {
+  return `apiVersion: sinks.knative.dev/v1alpha1
+kind: JobSink
+metadata:
+  name: ${name}
+${annotations ? `  annotations:\n${annotations}` : ''}spec:
+  job:
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: main
+              command: ["node", "-e", ${JSON.stringify(script)}]
+              env:
+                - name: OUT
+                  value: "${out}"
+`;
+}
+
+// Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep).
+const WRITE = "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
+
+async function start(yaml: string, dataDir?: string): Promise<SluiceProcess> {
+  const dir = dataDir ?? tempDir('sluice-jobsink-e2e-').path;
+  const s = await startSluice({ yaml, dataDir: dir });
+  cleanups.push(async () => s.stop('SIGKILL'));
+  return s;
+}
+
+test('the example: each event a Trigger delivers runs one job that reads the event file; Location tells it completed', async () => {
+  const s = await start(readFileSync(join(ROOT, 'examples/jobsink/jobsink.yaml'), 'utf8'));
+  for (let i = 0; i < 3; i++) assert.equal((await postEvent(`${s.url}/default/default`, { id: `o-${i}`, source: '/shop', type: 'dev.example.order.created' }, JSON.stringify({ id: `o-${i}`, total: 10 * i }))).status, 202);
+  await waitFor(() => (s.output().match(/JobSink job succeeded/g) ?? []).length === 3, 'three jobs to succeed', 30_000);
+  for (let i = 0; i < 3; i++) assert.match(s.output(), new RegExp(`order o-${i}: total ${10 * i}`));
+  const status = await fetch(`${s.url}/jobsinks/namespaces/default/name/order-report/sources/${encodeURIComponent('/shop')}/ids/o-1`);
+  assert.equal(status.status, 200);
+  assert.equal(status.headers.get('reason'), 'Complete');
+});
+
+test('direct posts: 202 + Location, the same event twice is one job, a failing job reports its exit code and log', async () => {
+  const out = tempDir('sluice-jobsink-out-');
+  cleanups.push(() => out.remove());
+  const s = await start(sink('writer', WRITE, '', out.path) + '---\n' + sink('failer', "console.error('boom: bad input');process.exit(3)"));
+  const first = await postEvent(`${s.url}/jobsinks/default/writer`, { id: 'w-1', source: '/t', type: 't' }, '{"n":1}');
+  assert.equal(first.status, 202);
+  const location = first.headers.get('location')!;
+  assert.equal(location, '/jobsinks/namespaces/default/name/writer/sources/%2Ft/ids/w-1');
+  assert.equal((await postEvent(`${s.url}/jobsinks/default/writer`, { id: 'w-1', source: '/t', type: 't' }, '{"n":2}')).headers.get('location'), location);
+  await waitFor(() => existsSync(join(out.path, 'w-1')), 'the job to write its file', 20_000);
+  assert.equal(readFileSync(join(out.path, 'w-1'), 'utf8'), '{"n":1}');
+  await waitFor(() => /job":1.*JobSink job succeeded|JobSink job succeeded/.test(s.output()), 'the job to be recorded');
+  assert.equal((await fetch(s.url + location)).status, 200);
+
+  assert.equal((await postEvent(`${s.url}/jobsinks/default/failer`, { id: 'f-1', source: '/t', type: 't' }, '{}')).status, 202);
+  let failed: Response | undefined;
+  await waitFor(() => {
+    void fetch(`${s.url}/jobsinks/namespaces/default/name/failer/sources/%2Ft/ids/f-1`).then((r) => (failed = r.status === 400 ? r : undefined));
+    return failed !== undefined;
+  }, 'the failing job to be reported', 20_000);
+  assert.equal(failed!.headers.get('reason'), 'Failed');
+  const body = (await failed!.json()) as { exitCode: number; logTail: string };
+  assert.equal(body.exitCode, 3);
+  assert.match(body.logTail, /boom: bad input/);
+  assert.match(s.output(), /JobSink job failed/);
+  assert.equal((await fetch(`${s.url}/jobsinks/namespaces/default/name/writer/sources/%2Ft/ids/nope`)).status, 404);
+  assert.equal(readdirSync(out.path).length, 1, 'one job for the event posted twice');
+});
+
+test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses no job', async () => {
+  const out = tempDir('sluice-jobsink-out-');
+  const data = tempDir('sluice-jobsink-data-');
+  cleanups.push(() => out.remove(), () => data.remove());
+  const yaml = sink('slow', WRITE, '    sluice.dev/jobsink-concurrency: "1"\n    sluice.dev/jobsink-max-pending: "1"\n', out.path);
+  let s = await start(yaml, data.path);
+  const post = (id: string) => postEvent(`${s.url}/jobsinks/default/slow`, { id, source: '/t', type: 't' }, '{"sleep":3000}');
+  assert.equal((await post('a')).status, 202); // starts at once
+  await waitFor(() => /JobSink job started/.test(s.output()), 'job a to start');
+  assert.equal((await post('b')).status, 202); // waits: the one pending slot
+  const full = await post('c');
+  assert.equal(full.status, 429);
+  assert.equal(full.headers.get('retry-after'), '1');
+  assert.match(full.body, /SLUICE_JOBSINK_QUEUE_FULL/);
+  // Killed while a runs and b waits: both were acknowledged, so both must run after a restart.
+  await s.stop('SIGKILL');
+  assert.deepEqual(readdirSync(out.path), []);
+  s = await start(yaml, data.path);
+  await waitFor(() => existsSync(join(out.path, 'a')) && existsSync(join(out.path, 'b')), 'jobs a and b after the restart', 30_000);
+  assert.ok(!existsSync(join(out.path, 'c')));
+});
