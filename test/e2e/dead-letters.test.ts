@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
-import { runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { runCli, startSluice, startSubscriber, postEvent, tempDir, waitFor } from './harness.js';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
@@ -157,4 +157,56 @@ test('dlq: a broker that does not exist, and no sluice at the admin URL, are cle
   const down = await runCli(['dlq', 'list', 'broker:default', '--admin-url', `http://127.0.0.1:${port}`]);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot connect to the admin API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/);
+});
+
+test('renaming a trigger keeps its pending retries as dead letters ("trigger removed"), replayable elsewhere', async () => {
+  const sub = await startSubscriber(() => ({ status: 503 }));
+  cleanups.push(() => sub.close());
+  const other = await startSubscriber();
+  cleanups.push(() => other.close());
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const config = (name: string) => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+  annotations:
+    sluice.dev/circuit-breaker-failures: "0"
+spec:
+  broker: default
+  subscriber:
+    uri: ${sub.url}
+  delivery:
+    retry: 5
+    backoffDelay: PT60S
+`;
+  let sluice = await startSluice({ yaml: config('orders'), dataDir: dir.path });
+  for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/shop', type: 'order.created' }, '{}')).status, 202);
+  await sub.waitForCount(3);
+  await sluice.stop();
+  // Renamed: the old trigger's three retries (due in a minute) would have been deleted silently.
+  sluice = await startSluice({ yaml: config('orders-v2'), dataDir: dir.path });
+  cleanups.push(() => sluice.stop());
+  const r = await runCli(['dlq', 'list', 'broker:default', '-o', 'json', '--admin-url', sluice.adminUrl]);
+  assert.equal(r.code, 0, r.stderr);
+  const items = (JSON.parse(r.stdout) as { items: ListedLetter[] }).items;
+  assert.deepEqual(
+    items.map((l) => [l.event.attributes['id'], l.trigger, l.reason, l.attempts]).sort(),
+    [
+      ['a', 'default/orders', 'trigger removed', 1],
+      ['b', 'default/orders', 'trigger removed', 1],
+      ['c', 'default/orders', 'trigger removed', 1],
+    ],
+  );
+  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--admin-url', sluice.adminUrl]);
+  assert.equal(skipped.code, 1);
+  assert.match(skipped.stdout, /skipped 3 \(trigger no longer exists: use --to\)/);
+  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--admin-url', sluice.adminUrl]);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.deepEqual(other.ids().sort(), ['a', 'b', 'c']);
 });

@@ -160,7 +160,7 @@ async function idsOf(admin: DeadLetterAdmin, broker: string, body: Record<string
  * - `GET /{ns}/{broker}?trigger=&from=&to=&type=&source=&filter=&limit=&after=` — a page of dead letters (`next` = the
  *   `after` of the next page);
  * - `GET /{ns}/{broker}/{id}` — one dead letter;
- * - `POST /{ns}/{broker}/replay` `{ids | selection | all, to?, rate?}` — replays, returns a {@link ReplayReport};
+ * - `POST /{ns}/{broker}/replay` `{ids | selection | all, destination?, rate?}` — replays, returns a {@link ReplayReport};
  * - `POST /{ns}/{broker}/purge` `{ids | selection | all}` — removes, returns `{purged}`.
  */
 export function deadLetterRoutes(admin: () => DeadLetterAdmin): Router {
@@ -210,8 +210,8 @@ export function deadLetterRoutes(admin: () => DeadLetterAdmin): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rate = num(body['rate'], 'rate') ?? 100;
     if (rate <= 0 || rate > MAX_RATE) throw adminError(400, 'SLUICE_BAD_REQUEST', `rate must be between 0 and ${MAX_RATE} events per second, got ${rate}`);
-    const to = str(body['to']);
-    if (to !== undefined && !/^https?:\/\//.test(to)) throw adminError(400, 'SLUICE_BAD_REQUEST', `to must be an http(s) URL, got ${JSON.stringify(to)}`);
+    const to = str(body['destination']);
+    if (to !== undefined && !/^https?:\/\//.test(to)) throw adminError(400, 'SLUICE_BAD_REQUEST', `destination must be an http(s) URL, got ${JSON.stringify(to)}`);
     const ids = await idsOf(a, broker, body);
     res.json(await a.replay(broker, ids, { rate, ...(to === undefined ? {} : { to }) }));
   });

@@ -251,7 +251,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     .action((brokerText: string, ids: string[], f: SelectionFlags & { all?: boolean; to?: string; rate: number }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const body = { ...selectionOf(broker, ids, f), rate: f.rate, ...(f.to === undefined ? {} : { to: f.to }) };
+        const body = { ...selectionOf(broker, ids, f), rate: f.rate, ...(f.to === undefined ? {} : { destination: f.to }) };
         const r = (await call(f.adminUrl, 'POST', `/api/v1/deadletters/${broker}/replay`, body)) as ReplayReport;
         process.stdout.write(`replayed ${r.replayed}, failed again ${r.failed} (kept in the dead-letter store)${r.skipped > 0 ? `, skipped ${r.skipped} (trigger no longer exists: use --to)` : ''}\n`);
         return r.failed > 0 || r.skipped > 0 ? 1 : 0;

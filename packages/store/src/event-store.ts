@@ -116,6 +116,15 @@ export interface ConsumeOptions {
   orderingKey?: (event: CloudEvent) => string | undefined;
 }
 
+/** Options of {@link EventStore.retainGroups}. */
+export interface RetainOptions {
+  /**
+   * Filters of groups being removed, when the caller still knows them (e.g. a live reload): their backlog is kept as
+   * dead letters too, filtered as the group would have. Without one only the group's pending retries are kept.
+   */
+  readonly removedFilters?: ReadonlyMap<string, EventPredicate>;
+}
+
 /** A running consumer group. */
 export interface Consumer {
   /** Stops handing out records and waits for the ones in flight (up to `timeoutMs`). */
@@ -145,8 +154,12 @@ export interface EventStore {
   consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer;
   /** Backlog and retry counts of a log (for readiness, overload and metrics). */
   stats(log: string): LogStats;
-  /** Forgets groups that are no longer configured so they do not hold back log cleanup. */
-  retainGroups(log: string, groups: readonly string[]): Promise<void>;
+  /**
+   * Forgets groups that are no longer configured so they do not hold back log cleanup. A store with a dead-letter
+   * store moves what a forgotten group still owed (its pending retries, and its backlog when `removedFilters` gives the
+   * group's filter) there with reason `trigger removed` instead of dropping it.
+   */
+  retainGroups(log: string, groups: readonly string[], options?: RetainOptions): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ export type {
   LogRecord,
   LogStats,
   RecordHandler,
+  RetainOptions,
   StoreTimers,
 } from './event-store.js';
 export { DEFAULT_DEAD_LETTER_RETENTION, STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';

@@ -15,6 +15,7 @@ import type {
   LogRecord,
   LogStats,
   RecordHandler,
+  RetainOptions,
   StoreTimers,
 } from './event-store.js';
 
@@ -327,6 +328,8 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
       groupsOf: db.prepare<[string], { grp: string; cursor: number }>('SELECT grp, cursor FROM groups WHERE log = ?'),
       deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE grp = ?'),
       deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
+      readSlice: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      groupRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? ORDER BY seq'),
       insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertDeadLetter: db.prepare<[string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number]>(
         'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -442,16 +445,50 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
     return { backlog: this.#stmt.countAfter.get(log, slowest)?.n ?? 0, retrying: this.#stmt.countRetries.get(log)?.n ?? 0 };
   }
 
-  async retainGroups(log: string, groups: readonly string[]): Promise<void> {
+  async retainGroups(log: string, groups: readonly string[], options: RetainOptions = {}): Promise<void> {
     const keep = new Set(groups);
-    this.#db.transaction(() => {
-      for (const g of this.#stmt.groupsOf.all(log)) {
-        if (!keep.has(g.grp)) {
-          this.#stmt.deleteGroup.run(g.grp);
-          this.#stmt.deleteGroupRetries.run(g.grp);
+    this.#flushNow();
+    const now = this.#timers.now();
+    for (const g of this.#stmt.groupsOf.all(log)) {
+      if (keep.has(g.grp) || this.#workers.has(g.grp)) continue;
+      let retries = 0;
+      let backlog = 0;
+      const filter = options.removedFilters?.get(g.grp);
+      // One transaction per group: the group is gone and what it owed is kept, or neither (a crash repeats it).
+      this.#db.transaction(() => {
+        for (const r of this.#stmt.groupRetries.all(g.grp)) {
+          const record = retryRecord(r);
+          this.#insertDeadLetter(log, g.grp, String(r.seq), { event: record.event, reason: 'trigger removed', attempts: r.attempt, firstAttemptAt: record.firstAttemptAt, lastAttemptAt: now });
+          retries++;
         }
+        if (filter) {
+          // The backlog it had not read yet, as the group would have filtered it (read in slices: bounded memory).
+          for (let after = g.cursor; ; ) {
+            const rows = this.#stmt.readSlice.all(log, after, 1000);
+            for (const row of rows) {
+              const { event } = toRecord(row, 0);
+              if (safeFilter(filter, { seq: row.seq, attempt: 0, event })) {
+                this.#insertDeadLetter(log, g.grp, String(row.seq), { event, reason: 'trigger removed', attempts: 0, firstAttemptAt: undefined, lastAttemptAt: now });
+                backlog++;
+              }
+            }
+            if (rows.length < 1000) break;
+            after = rows[rows.length - 1]!.seq;
+          }
+        }
+        this.#stmt.deleteGroup.run(g.grp);
+        this.#stmt.deleteGroupRetries.run(g.grp);
+      })();
+      const unread = filter ? 0 : (this.#stmt.countAfter.get(log, g.cursor)?.n ?? 0);
+      if (retries + backlog + unread > 0) {
+        this.#logger.warn(
+          { log, group: g.grp, retries, backlog, unread },
+          unread > 0
+            ? 'trigger removed: its pending retries are kept in the dead-letter store; its unread backlog (not known to match it) is not'
+            : 'trigger removed: its pending retries and backlog are kept in the dead-letter store',
+        );
       }
-    })();
+    }
     this.#retained.add(log);
   }
 

@@ -233,3 +233,34 @@ test('[sqlite] a dead letter is kept once per group and origin (a redelivery aft
   assert.equal(store.deadLetterStats('b').count, 2);
   await store.close();
 });
+
+test('[sqlite] a removed group\'s pending retries, and its backlog when its filter is given, become dead letters ("trigger removed")', async () => {
+  const store = new SqliteEventStore({ path: ':memory:' });
+  const e = (id: string, type = 'match') => ({ attributes: { specversion: '1.0', id, source: '/s', type }, data: Buffer.from(id) });
+  let calls = 0;
+  const consumer = store.consume('log', 'old', { maxInFlight: 10 }, async () => {
+    calls++;
+    return { kind: 'retry', attempt: 1, dueAt: Date.now() + 60_000, firstAttemptAt: 1234 };
+  });
+  const other = store.consume('log', 'gone-too', { maxInFlight: 10 }, async () => ({ kind: 'done' }));
+  await store.append('log', [e('r')]);
+  for (let i = 0; i < 200 && calls === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await consumer.close();
+  await other.close();
+  // Accepted after the group stopped: its unread backlog.
+  await store.append('log', [e('b1'), e('skip', 'other'), e('b2')]);
+  await store.retainGroups('log', ['new'], { removedFilters: new Map([['old', (ev) => ev.attributes['type'] === 'match']]) });
+  const letters = store.listDeadLetters('log', { limit: 10 });
+  assert.deepEqual(
+    letters.map((l) => [l.group, String(l.event.attributes['id']), l.reason, l.attempts, l.firstAttemptAt]),
+    [
+      ['old', 'r', 'trigger removed', 1, 1234],
+      ['old', 'b1', 'trigger removed', 0, undefined],
+      ['old', 'b2', 'trigger removed', 0, undefined],
+    ],
+  );
+  assert.equal(store.stats('log').retrying, 0, 'the retry is no longer pending');
+  await store.retainGroups('log', ['new']);
+  assert.equal(store.listDeadLetters('log', { limit: 10 }).length, 3, 'nothing is moved twice');
+  await store.close();
+});
