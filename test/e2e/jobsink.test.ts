@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, startSluice, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, postEvent, startSluice, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 after(async () => {
@@ -102,4 +102,43 @@ test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses n
   s = await start(yaml, data.path);
   await waitFor(() => existsSync(join(out.path, 'a')) && existsSync(join(out.path, 'b')), 'jobs a and b after the restart', 30_000);
   assert.ok(!existsSync(join(out.path, 'c')));
+});
+
+test('a job with only an image runs through the container engine and reads /etc/jobsink-event/event', async (t) => {
+  const ce = await testEngine(t);
+  if (!ce) return;
+  const yaml = `apiVersion: sinks.knative.dev/v1alpha1
+kind: JobSink
+metadata:
+  name: in-container
+spec:
+  job:
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: main
+              image: ${ce.image}
+              args: ["cat", "/etc/jobsink-event/event"]
+`;
+  const dir = tempDir('sluice-jobsink-e2e-');
+  cleanups.push(() => dir.remove());
+  const s = await startSluice({ yaml, dataDir: dir.path, env: ce.env });
+  cleanups.push(async () => s.stop('SIGKILL'));
+  const r = await postEvent(`${s.url}/jobsinks/default/in-container`, { id: 'c-1', source: '/podman', type: 'dev.example.job' }, '{"hello":"container"}');
+  assert.equal(r.status, 202);
+  let done: Response | undefined;
+  await waitFor(() => {
+    void fetch(s.url + r.headers.get('location')!).then((x) => (done = x.status === 202 ? undefined : x));
+    return done !== undefined;
+  }, 'the container job to finish', 60_000);
+  assert.equal(done!.status, 200, await done!.clone().text());
+  const body = (await done!.json()) as { exitCode: number; logTail: string };
+  assert.equal(body.exitCode, 0);
+  const event = JSON.parse(body.logTail) as Record<string, unknown>;
+  assert.equal(event['id'], 'c-1');
+  assert.equal(event['source'], '/podman');
+  assert.deepEqual(event['data'], { hello: 'container' });
 });
