@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { ROOT, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -268,4 +268,43 @@ test('ordered delivery keeps the order of each partitionkey, retries included', 
   );
   await waitFor(() => [...order.values()].reduce((a, l) => a + l.length, 0) >= 240, 'all ordered deliveries', 30_000);
   for (const k of keys) assert.deepEqual(order.get(k), Array.from({ length: 40 }, (_, i) => i), `order of ${k}`);
+});
+
+test('a Kafka-class broker keeps exhausted events in the dead-letter store; sluice dlq lists and replays them', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `dlq-${randomUUID().slice(0, 6)}`;
+  let up = false;
+  const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
+  cleanups.push(() => sub.close());
+  const sluice = await start(kafkaYaml(servers, broker, trigger(broker, broker, sub.url), 3));
+  const ids = Array.from({ length: 20 }, (_, i) => `k-${i}`);
+  for (const id of ids) {
+    const res = await request(`${sluice.url}/default/${broker}`, {
+      method: 'POST',
+      headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/kafka-dlq', 'ce-type': 'e2e', 'content-type': 'text/plain' },
+      body: id,
+    });
+    await res.body.dump();
+    assert.equal(res.statusCode, 202);
+  }
+  interface Listed {
+    trigger: string;
+    reason: string;
+    event: { attributes: Record<string, unknown> };
+  }
+  let letters: Listed[] = [];
+  await waitFor(async () => {
+    const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--admin-url', sluice.adminUrl]);
+    letters = r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
+    return letters.length === ids.length;
+  }, () => `${ids.length} dead letters (have ${letters.length})`, 60_000);
+  assert.deepEqual(letters.map((l) => String(l.event.attributes['id'])).sort(), [...ids].sort());
+  for (const l of letters) assert.deepEqual([l.trigger, l.reason], [`default/${broker}`, 'HTTP 400']);
+  up = true;
+  const before = sub.received.length;
+  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--admin-url', sluice.adminUrl]);
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.match(replay.stdout, /replayed 20, failed again 0/);
+  assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());
 });
