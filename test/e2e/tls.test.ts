@@ -168,3 +168,77 @@ spec:
     dir.remove();
   }
 });
+
+/** A CA and a client certificate it signed; returns PEM file paths. */
+function clientPki(dir: string): { ca: string; cert: string; key: string } {
+  const ca = selfSigned(dir, 'client-ca');
+  const key = join(dir, 'client.key');
+  const csr = join(dir, 'client.csr');
+  const cert = join(dir, 'client.crt');
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=producer', '-keyout', key, '-out', csr], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-out', cert], { stdio: 'ignore' });
+  return { ca: ca.cert, cert, key };
+}
+
+test('mTLS per broker: sluice.dev/client-cert: required takes only clients with a certificate from --tls-client-ca', { skip: hasOpenssl ? false : 'openssl is not installed' }, async () => {
+  const dir = tempDir();
+  const server = selfSigned(dir.path, 'ingress');
+  const client = clientPki(dir.path);
+  const stranger = selfSigned(dir.path, 'stranger');
+  const sub = await startSubscriber();
+  const sluice = await startSluice({
+    args: ['--tls-cert', server.cert, '--tls-key', server.key, '--tls-client-ca', client.ca],
+    yaml: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: open
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: mtls
+  annotations:
+    sluice.dev/client-cert: required
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: forward
+spec:
+  broker: open
+  subscriber:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: mtls
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: mtls
+  subscriber:
+    uri: ${sub.url}
+`,
+  });
+  try {
+    const ca = readFileSync(server.cert, 'utf8');
+    const post = async (broker: string, id: string, identity?: { cert: string; key: string }): Promise<number> => {
+      const connect = identity ? { ca, cert: readFileSync(identity.cert), key: readFileSync(identity.key) } : { ca };
+      const res = await request(`${sluice.url}/default/${broker}`, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/t', 'ce-type': 't' }, body: '', dispatcher: new Agent({ connect }) });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    assert.equal(await post('mtls', 'no-cert'), 401);
+    assert.equal(await post('mtls', 'stranger', stranger), 401);
+    assert.equal(await post('mtls', 'with-cert', client), 202);
+    assert.equal(await post('open', 'via-open'), 202, 'a broker without the annotation needs no certificate');
+    await waitFor(() => ['with-cert', 'via-open'].every((id) => sub.ids().includes(id)), 'the accepted events, one forwarded by Sluice itself');
+    assert.ok(!sub.ids().includes('no-cert') && !sub.ids().includes('stranger'));
+  } finally {
+    await sluice.stop();
+    await sub.close();
+    dir.remove();
+  }
+});

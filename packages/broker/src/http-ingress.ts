@@ -28,7 +28,7 @@ export interface IngressBackend {
    * Checks a request's `Authorization` header for a broker; present only when some broker requires credentials, so
    * an open setup pays nothing.
    */
-  authenticate?(namespace: string, name: string, authorization: string | undefined): boolean;
+  authenticate?(namespace: string, name: string, req: IncomingMessage): { ok: true } | { ok: false; message: string };
   /** Admits and durably stores events with the request's trace context; rejects with a SluiceError. */
   accept(namespace: string, name: string, events: CloudEvent[], trace: TraceContext | undefined): Promise<void>;
 }
@@ -162,10 +162,13 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       res.end();
       return;
     }
-    if (backend.authenticate && !backend.authenticate(namespace, name, req.headers.authorization)) {
-      req.resume();
-      sendError(res, 401, 'SLUICE_UNAUTHORIZED', `broker ${namespace}/${name} requires credentials (Authorization: Bearer <token> or Basic)`, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
-      return;
+    if (backend.authenticate) {
+      const verdict = backend.authenticate(namespace, name, req);
+      if (!verdict.ok) {
+        req.resume();
+        sendError(res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
+        return;
+      }
     }
     if (req.method !== 'POST') {
       req.resume();

@@ -27,5 +27,5 @@ export {
   type RuntimeComponent,
   type RuntimeContext,
 } from '@sluice/plugin';
-export { INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';
+export { CLIENT_CERT_ANNOTATION, INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';
 export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';

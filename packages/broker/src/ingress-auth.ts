@@ -8,6 +8,9 @@ import type { SecretStore } from '@sluice/config';
  */
 export const INGRESS_AUTH_ANNOTATION = 'sluice.dev/ingress-auth-secret';
 
+/** Broker annotation `required`: producers must present a client certificate signed by `--tls-client-ca` (mTLS). */
+export const CLIENT_CERT_ANNOTATION = 'sluice.dev/client-cert';
+
 const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
 
 /** Checks an `Authorization` header against a broker's static credentials, in constant time per credential. */

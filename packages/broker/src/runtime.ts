@@ -35,7 +35,8 @@ import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, ty
 import { admitEvent } from './admission.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
-import { brokerCredentials, type StaticCredentials } from './ingress-auth.js';
+import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
+import type { TLSSocket } from 'node:tls';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
 import { StatusRegistry } from './status-registry.js';
@@ -266,18 +267,37 @@ export class SluiceRuntime {
       const c = brokerCredentials(b, secrets);
       if (c) credentials.set(key, c);
     }
+    // Brokers that require a client certificate (mTLS): the server asks every client for one, these brokers insist.
+    const certBrokers = new Set<string>();
+    for (const [key, b] of this.#brokers) {
+      const v = b.metadata.annotations?.[CLIENT_CERT_ANNOTATION];
+      if (v === undefined) continue;
+      if (v !== 'required') throw new SluiceError('SLUICE_CONFIG_INVALID', `broker ${key}: annotation ${CLIENT_CERT_ANNOTATION} must be "required", got ${JSON.stringify(v)}`);
+      if (!this.options.tls?.clientCaFile) throw new SluiceError('SLUICE_CONFIG_INVALID', `broker ${key}: ${CLIENT_CERT_ANNOTATION} needs HTTPS with client certificates (--tls-cert, --tls-key and --tls-client-ca)`);
+      certBrokers.add(key);
+    }
     const internalAuth = `Bearer ${randomBytes(32).toString('base64url')}`;
+    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 ? internalAuth : undefined;
     const ingress = createIngressHandler(
       {
         get ready() {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
-        ...(credentials.size > 0
+        ...(credentials.size > 0 || certBrokers.size > 0
           ? {
-              authenticate: (ns: string, name: string, authorization: string | undefined) => {
-                const creds = credentials.get(`${ns}/${name}`);
-                return creds === undefined || authorization === internalAuth || creds.accepts(authorization);
+              authenticate: (ns: string, name: string, req: IncomingMessage) => {
+                const key = `${ns}/${name}`;
+                const authorization = req.headers.authorization;
+                if (authorization === internalAuth) return { ok: true } as const;
+                if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
+                  return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
+                }
+                const creds = credentials.get(key);
+                if (creds !== undefined && !creds.accepts(authorization)) {
+                  return { ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const;
+                }
+                return { ok: true } as const;
               },
             }
           : {}),
@@ -343,7 +363,7 @@ export class SluiceRuntime {
       trustOwn(this.#tlsCert);
       this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
     }
-    if (credentials.size > 0 && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: internalAuth });
+    if (this.#internalAuth !== undefined && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: this.#internalAuth });
     const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
     const ctx: RuntimeContext = {
       url: this.#url,
@@ -407,6 +427,8 @@ export class SluiceRuntime {
   /** The ingress certificate (PEM) when serving HTTPS. */
   #tlsCert: string | undefined;
   #unwatchTls: (() => void) | undefined;
+  /** The per-process token Sluice's own sends carry when some broker requires credentials or client certificates. */
+  #internalAuth: string | undefined;
 
   #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;

@@ -7,11 +7,14 @@ import { SluiceError, type Logger } from '@sluice/core';
 export interface TlsFiles {
   readonly certFile: string;
   readonly keyFile: string;
+  /** CA (PEM) of client certificates; when set, the server asks every client for a certificate (mTLS). */
+  readonly clientCaFile?: string;
 }
 
-function read(files: TlsFiles): { cert: string; key: string } {
+function read(files: TlsFiles): { cert: string; key: string; ca?: string } {
   try {
-    return { cert: readFileSync(files.certFile, 'utf8'), key: readFileSync(files.keyFile, 'utf8') };
+    const pair = { cert: readFileSync(files.certFile, 'utf8'), key: readFileSync(files.keyFile, 'utf8') };
+    return files.clientCaFile ? { ...pair, ca: readFileSync(files.clientCaFile, 'utf8') } : pair;
   } catch (err) {
     throw new SluiceError('SLUICE_TLS_INVALID', `cannot read the TLS certificate or key: ${(err as Error).message}`, { cause: err });
   }
@@ -19,9 +22,12 @@ function read(files: TlsFiles): { cert: string; key: string } {
 
 /** An HTTPS server for the ingress; throws SLUICE_TLS_INVALID when the files cannot be read or do not match. */
 export function createTlsServer(files: TlsFiles): { server: HttpsServer; cert: string } {
-  const { cert, key } = read(files);
+  const { cert, key, ca } = read(files);
   try {
-    return { server: createHttpsServer({ cert, key, connectionsCheckingInterval: 1000 }), cert };
+    // Client certificates are asked for but not enforced by the handshake: brokers that require one check
+    // `socket.authorized`, so the others stay open to clients without a certificate.
+    const mtls = ca !== undefined ? { ca, requestCert: true, rejectUnauthorized: false } : {};
+    return { server: createHttpsServer({ cert, key, ...mtls, connectionsCheckingInterval: 1000 }), cert };
   } catch (err) {
     throw new SluiceError('SLUICE_TLS_INVALID', `the TLS certificate and key cannot be used: ${(err as Error).message}`, { cause: err });
   }
@@ -35,8 +41,8 @@ export function createTlsServer(files: TlsFiles): { server: HttpsServer; cert: s
 export function watchTlsFiles(server: HttpsServer, files: TlsFiles, logger: Logger, onReload: (cert: string) => void, intervalMs = 1000): () => void {
   const reload = (): void => {
     try {
-      const { cert, key } = read(files);
-      server.setSecureContext({ cert, key });
+      const { cert, key, ca } = read(files);
+      server.setSecureContext(ca !== undefined ? { cert, key, ca } : { cert, key });
       onReload(cert);
       logger.info({ cert: files.certFile }, 'TLS certificate reloaded');
     } catch (err) {

@@ -19,6 +19,7 @@ export interface TrustFlags {
   exec: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -59,6 +60,7 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
     .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
+    .addOption(new Option('--tls-client-ca <file>', 'CA (PEM) of client certificates, for brokers annotated sluice.dev/client-cert: required').env('SLUICE_TLS_CLIENT_CA'))
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
@@ -75,7 +77,9 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
     },
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
     egress: { allow: flags.egressAllow, deny: flags.egressDeny },
-    ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
+    ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
+      ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey, ...(flags.tlsClientCa !== undefined ? { clientCaFile: flags.tlsClientCa } : {}) } }
+      : {}),
   };
 }
 
@@ -116,5 +120,6 @@ export function execRefusals(config: SluiceConfig): string[] {
 /** A usage error for flags that only work together, or undefined. */
 export function trustUsageError(flags: TrustFlags): string | undefined {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  if (flags.tlsClientCa !== undefined && flags.tlsCert === undefined) return '--tls-client-ca needs --tls-cert and --tls-key';
   return undefined;
 }
