@@ -169,3 +169,75 @@ spec:
   assert.equal((await postEvent(`${s.url}/transforms/team/nope`, { id: '1', source: '/t', type: 't' })).status, 404);
   assert.equal((await fetch(url)).status, 405);
 });
+
+test('as a dead-letter sink and as a source\'s sink, the transform receives, reshapes and forwards', async () => {
+  const failing = await startSubscriber(() => ({ status: 500 }));
+  const dls = await startSubscriber();
+  const pings = await startSubscriber();
+  cleanups.push(() => failing.close(), () => dls.close(), () => pings.close());
+  const s = await start(`apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventTransform
+metadata:
+  name: mark-dead
+spec:
+  sink:
+    uri: ${dls.url}
+  jsonata:
+    expression: '$merge([$, {"type": "dev.example.deadletter"}])'
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: doomed
+spec:
+  broker: default
+  subscriber:
+    uri: ${failing.url}
+  delivery:
+    retry: 0
+    deadLetterSink:
+      ref:
+        apiVersion: eventing.knative.dev/v1alpha1
+        kind: EventTransform
+        name: mark-dead
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventTransform
+metadata:
+  name: ping-shape
+spec:
+  sink:
+    uri: ${pings.url}
+  jsonata:
+    expression: '$merge([$, {"type": "dev.example.tick", "subject": "from-ping"}])'
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: ticker
+spec:
+  schedule: "* * * * * *"
+  data: '{"tick": true}'
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1alpha1
+      kind: EventTransform
+      name: ping-shape
+`);
+  assert.equal((await postEvent(`${s.url}/default/default`, { id: 'x-1', source: '/t', type: 'dev.example.any' }, '{"v":1}')).status, 202);
+  await dls.waitForCount(1);
+  const dead = dls.received[0]!.event!;
+  assert.equal(dead.attributes['type'], 'dev.example.deadletter');
+  assert.equal(dead.attributes['id'], 'x-1');
+  assert.equal(dead.attributes['knativeerrorcode'], '500');
+  await pings.waitForCount(1);
+  const tick = pings.received[0]!.event!;
+  assert.equal(tick.attributes['type'], 'dev.example.tick');
+  assert.equal(tick.attributes['subject'], 'from-ping');
+  assert.deepEqual(JSON.parse(tick.data!.toString()), { tick: true });
+});
