@@ -179,6 +179,13 @@ spec:
   broker: later
   subscriber: { uri: "http://127.0.0.1:1/" }
 ---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: to-cluster }
+spec:
+  broker: default
+  subscriber: { ref: { apiVersion: v1, kind: Service, name: elsewhere } }
+---
 apiVersion: messaging.knative.dev/v1
 kind: Subscription
 metadata: { name: sub }
@@ -191,6 +198,8 @@ spec:
   t.after(() => s.stop());
   assert.match(s.output(), /Trigger default\/early is NotReady \(BrokerDoesNotExist\)/);
   assert.match(s.output(), /Subscription default\/sub is NotReady \(ChannelReferenceFailed\)/);
+  // A Service that nothing here runs falls back to cluster DNS: said once, at start.
+  assert.equal(s.output().split('\n').filter((l) => l.includes('Service default/elsewhere is not run here')).length, 1);
   const admin = /"adminUrl":"([^"]+)"/.exec(s.output())![1]!;
   const trigger = (await (await fetch(`${admin}/api/v1/triggers/default/early`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[] } };
   const ready = trigger.status.conditions.find((c) => c.type === 'Ready')!;

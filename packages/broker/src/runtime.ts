@@ -9,6 +9,7 @@ import {
   circuitBreakerSettings,
   DEFAULT_NAMESPACE,
   DELIVERY_ORDER_ANNOTATION,
+  parseDeliveryOrder,
   compileTriggerFilter,
   noopLogger,
   objectKey,
@@ -462,7 +463,7 @@ export class SluiceRuntime {
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
     });
     this.#dispatchers.push(dispatcher);
-    const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
+    const ordered = parseDeliveryOrder(trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION]) === true;
     const group = `trigger:${target.key}`;
     this.#targets.set(group, { target, broker: `${brokerNs}/${broker.metadata.name}` });
     this.#consumers.push(

@@ -1,5 +1,5 @@
 import { checkDestination, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
-import { parseIsoDuration, type DeliverySpec, type Destination } from '@sluice/core';
+import { parseDeliveryOrder, parseIsoDuration, type DeliverySpec, type Destination } from '@sluice/core';
 import {
   ASYNC_HANDLER_ANNOTATION,
   BACKING_API_VERSIONS,
@@ -124,7 +124,7 @@ export function channelChecks(): SemanticCheck {
           if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
           checkDelivery(r, ['spec', 'delivery'], spec.delivery, declared, report);
           const order = ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[SUBSCRIPTION_ORDER_ANNOTATION];
-          if (order !== undefined && order !== 'ordered' && order !== 'unordered') {
+          if (parseDeliveryOrder(order) === null) {
             report(r, ['metadata', 'annotations', SUBSCRIPTION_ORDER_ANNOTATION], `${SUBSCRIPTION_ORDER_ANNOTATION} must be "ordered" or "unordered", not "${order}"`);
           }
           break;

@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, type DeliverySpec, type Destination } from '@sluice/core';
+import { DEFAULT_NAMESPACE, parseDeliveryOrder, type DeliverySpec, type Destination } from '@sluice/core';
 import {
   DEFAULT_CHANNEL_TEMPLATE,
   DURABILITY_ANNOTATION,
@@ -97,8 +97,7 @@ function kafkaSettings(spec: { numPartitions?: number; replicationFactor?: numbe
 }
 
 function orderedOf(annotations: Readonly<Record<string, string>> | undefined): boolean | undefined {
-  const v = annotations?.[SUBSCRIPTION_ORDER_ANNOTATION];
-  return v === 'ordered' ? true : v === 'unordered' ? false : undefined;
+  return parseDeliveryOrder(annotations?.[SUBSCRIPTION_ORDER_ANNOTATION]) ?? undefined;
 }
 
 /**

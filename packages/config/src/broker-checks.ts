@@ -1,4 +1,4 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
 import { didYouMean } from './kinds.js';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 
@@ -89,6 +89,10 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       if (declared.has(id)) report(r, ['metadata', 'name'], `duplicate ${r.kind} "${r.key}"`, 'SLUICE_CONFIG_DUPLICATE');
       declared.add(id);
     }
+    const brokerClassOf = new Map<string, string | undefined>();
+    for (const r of config.resources) {
+      if (r.kind === 'Broker') brokerClassOf.set(r.key, ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[BROKER_CLASS_ANNOTATION]);
+    }
     for (const r of config.resources) {
       if (r.kind === 'Broker' || r.kind === 'Trigger') {
         const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations;
@@ -104,6 +108,14 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
         if (delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], delivery.deadLetterSink, declared, report);
       }
       if (r.kind === 'Trigger') {
+        // delivery.order in any case (Knative's dispatcher lower-cases it); Kafka-class brokers' triggers are checked
+        // by the Kafka broker's own checks.
+        const order = ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[DELIVERY_ORDER_ANNOTATION];
+        const t = r.value['spec'] as { broker?: string; brokerRef?: { name: string; namespace?: string } };
+        const brokerCls = brokerClassOf.get(`${t.brokerRef?.namespace ?? r.namespace}/${t.broker ?? t.brokerRef?.name ?? ''}`);
+        if (parseDeliveryOrder(order) === null && !(brokerCls ?? '').startsWith('Kafka')) {
+          report(r, ['metadata', 'annotations', DELIVERY_ORDER_ANNOTATION], `${DELIVERY_ORDER_ANNOTATION} must be "ordered" or "unordered" (any case), got "${order}"`);
+        }
         const spec = r.value['spec'] as {
           broker?: string;
           brokerRef?: { name: string; namespace?: string };

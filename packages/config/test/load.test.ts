@@ -106,3 +106,12 @@ test('didYouMean: case first, then a small edit distance', () => {
   assert.equal(didYouMean('defualt', ['default', 'other']), 'default');
   assert.equal(didYouMean('zzz', ['default']), undefined);
 });
+
+test('delivery.order: ordered/unordered in any case; anything else is an error', (t) => {
+  const trigger = (order: string): string =>
+    `apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t-${order.toLowerCase()}\n  annotations: { kafka.eventing.knative.dev/delivery.order: ${order} }\nspec:\n  broker: default\n  subscriber: { uri: "http://127.0.0.1:1/" }\n---\n`;
+  const d = dir({ 'a.yaml': `${broker}---\n${trigger('Ordered')}${trigger('UNORDERED')}${trigger('sorted')}` });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors.map((e) => e.message), ['Trigger/t-sorted: kafka.eventing.knative.dev/delivery.order must be "ordered" or "unordered" (any case), got "sorted"']);
+});

@@ -1,4 +1,4 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, type Broker, type Trigger } from '@sluice/core';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, type Broker, type Trigger } from '@sluice/core';
 import type { SemanticCheck } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
 import { KAFKA_BROKER_CLASSES } from './topic-names.js';
@@ -9,7 +9,6 @@ export interface KafkaChecksOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-const DELIVERY_ORDERS = new Set(['ordered', 'unordered']);
 
 /**
  * Semantic checks for Kafka-class brokers (`Kafka` and `KafkaNamespaced`): `spec.config` names a declared v1 ConfigMap with known, valid keys; the
@@ -42,7 +41,7 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
       const brokerKey = `${trigger.spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE}/${trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? ''}`;
       if (!kafkaBrokers.has(brokerKey)) continue;
       const order = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION];
-      if (order !== undefined && !DELIVERY_ORDERS.has(order)) {
+      if (parseDeliveryOrder(order) === null) {
         report(r, ['metadata', 'annotations', DELIVERY_ORDER_ANNOTATION], `${DELIVERY_ORDER_ANNOTATION} must be "ordered" or "unordered", got "${order}"`, 'SLUICE_CONFIG_KAFKA');
       }
     }

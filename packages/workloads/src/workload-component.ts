@@ -172,7 +172,35 @@ export class WorkloadsComponent implements RuntimeComponent {
     if (needsEngine) this.#engine = await (this.#deps.detectEngine ?? ((choice) => detectContainerEngine({ choice })))(this.#deps.engine);
   }
 
+  /** One line per Service that refs name but nothing here runs, when it resolves to cluster DNS (unreachable here). */
+  #reportClusterServices(ctx: RuntimeContext): void {
+    const seen = new Set<string>();
+    const visit = (v: unknown, ns: string): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) visit(x, ns);
+        return;
+      }
+      if (v === null || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      const ref = o['ref'] as { kind?: unknown; name?: unknown; namespace?: unknown } | undefined;
+      if (ref && ref.kind === 'Service' && typeof ref.name === 'string') {
+        const refNs = typeof ref.namespace === 'string' ? ref.namespace : ns;
+        const key = `${refNs}/${ref.name}`;
+        if (!seen.has(key) && !ctx.resolver.runsService(refNs, ref.name)) {
+          seen.add(key);
+          const url = ctx.resolver.resolve({ ref: { kind: 'Service', name: ref.name, namespace: refNs } }, refNs);
+          if (/\.svc\.cluster\.local(?::\d+)?(\/|$)/.test(url)) {
+            this.#logger.warn({ service: key, url }, `Service ${key} is not run here: refs to it go to ${url}, cluster DNS that does not resolve outside a cluster (declare its workload, or set --service-url-template)`);
+          }
+        }
+      }
+      for (const x of Object.values(o)) visit(x, ns);
+    };
+    for (const r of this.#config.resources) visit(r.value['spec'], r.namespace);
+  }
+
   async start(ctx: RuntimeContext): Promise<void> {
+    this.#reportClusterServices(ctx);
     const values = new ConfigValues(this.#config, this.#deps.env ?? process.env);
     for (const entry of this.#entries) {
       try {
@@ -335,7 +363,8 @@ export class WorkloadsComponent implements RuntimeComponent {
 
 /** A {@link ComponentFactory} running the workloads of a configuration with the given settings. */
 export function workloadComponents(deps: WorkloadDeps = {}): ComponentFactory {
-  return (config) => (workloadsOf(config).length > 0 ? [new WorkloadsComponent(config, deps)] : []);
+  // Always one component: without workloads it still reports Service refs that fall back to cluster DNS.
+  return (config) => [new WorkloadsComponent(config, deps)];
 }
 
 /**
