@@ -134,6 +134,29 @@ async function main() {
   console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
+  if (process.env.BENCH_ONLY === 'transform') {
+    // `BENCH_ONLY=transform node bench/run.mjs`: the same trigger untransformed and through an EventTransform, two
+    // interleaved rounds (steadier on a shared machine), and the in-process cost of one JSONata step.
+    const rounds = [];
+    for (let i = 0; i < 2; i++) {
+      let t = await startBroker(sinkUrl, 1);
+      const plain = await throughputPhase(`trigger-${i}`, t, sink, 1);
+      await t.stop();
+      t = await startBroker(sinkUrl, 1, undefined, { transform: true });
+      const via = await throughputPhase(`transform-${i}`, t, sink, 1);
+      await t.stop();
+      rounds.push({ plain, via });
+    }
+    sink.kill();
+    console.log('| round | trigger → sink deliveries/s | trigger → EventTransform → sink deliveries/s | ratio | transform e2e p50 / p99 ms | lost |');
+    console.log('|--:|--:|--:|--:|--:|--:|');
+    rounds.forEach(({ plain, via }, i) => {
+      console.log(`| ${i + 1} | ${fmt(plain.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec / plain.deliveriesPerSec, 2)}× | ${fmt(via.e2eP50, 1)} / ${fmt(via.e2eP99, 1)} | ${via.expected - via.delivered} |`);
+    });
+    const { run: transformRun } = await import('./transform.mjs');
+    for (const r of await transformRun()) console.log(`in process: \`${r.expression}\` ${fmt(r.perSec)}/s (${fmt(r.microsPerEvent, 1)} µs per event; JSON form + encode only ${fmt(r.codecOnlyPerSec)}/s)`);
+    return;
+  }
   if (process.env.BENCH_ONLY === 'observability') {
     // `BENCH_ONLY=observability node bench/run.mjs`: only the observability cost phase.
     const only = await observabilityCost(sink, sinkUrl);
