@@ -8,6 +8,13 @@
 //
 // As a module: `const kafka = await start(); kafka.env.KAFKA_BROKERS; await kafka.stop();`
 //
+//   node deploy/local-services/kafka.mjs start --nodes 3   # a 3-node KRaft cluster (every node broker+controller,
+//                                                          # own ports and dirs; RF 3 and min.insync.replicas 2)
+//
+// As a module: `const cluster = await startCluster({ nodes: 3 })`: `cluster.nodes[i].kill('SIGKILL')`,
+// `await cluster.nodes[i].restart()`, `await cluster.leaderOf(topic, partition)`, `cluster.controller()`,
+// `await cluster.stop()` (for fault tests).
+//
 // Environment overrides:
 //   SLUICE_KAFKA_VERSION    Kafka version to fetch/run (default: PINNED_VERSION below)
 //   SLUICE_KAFKA_CACHE_DIR  cache root (default: <repo>/.cache/kafka)
@@ -24,6 +31,7 @@ import {
   mkdtempSync,
   openSync,
   closeSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -403,6 +411,256 @@ async function warmUpGroupCoordinator(brokers, timeoutMs) {
   }
 }
 
+
+function clusterNodeProperties({ nodeId, brokerPort, controllerPort, voters, dataDir, nodes }) {
+  const rf = Math.min(3, nodes);
+  const minIsr = rf >= 3 ? 2 : 1;
+  return [
+    'process.roles=broker,controller',
+    `node.id=${nodeId}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=PLAINTEXT://${LOOPBACK}:${brokerPort},CONTROLLER://${LOOPBACK}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${LOOPBACK}:${brokerPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'auto.create.topics.enable=false',
+    'num.partitions=1',
+    `default.replication.factor=${rf}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${rf}`,
+    'offsets.topic.num.partitions=1',
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    'transaction.state.log.num.partitions=1',
+    `share.coordinator.state.topic.replication.factor=${rf}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
+    'group.initial.rebalance.delay.ms=0',
+    // A killed node is noticed by the controller within a few seconds (default 9 s session).
+    'broker.session.timeout.ms=6000',
+    'broker.heartbeat.interval.ms=1000',
+    // An unclean leader election could hand a partition to a replica that misses acknowledged writes: never.
+    'unclean.leader.election.enable=false',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'num.recovery.threads.per.data.dir=1',
+    'log.retention.hours=1',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Starts a KRaft cluster of `nodes` (1 or 3) on free loopback ports, every node a combined broker and controller with
+ * its own ports, data dir and log. Topics get replication factor min(3, nodes) and `min.insync.replicas` 2 with three
+ * nodes, so a cluster of three keeps taking acks=all writes with one node down and refuses them with two down.
+ * @param {{ nodes?: number, version?: string, timeoutMs?: number, quiet?: boolean }} [opts]
+ */
+export async function startCluster(opts = {}) {
+  const count = opts.nodes ?? 3;
+  if (count !== 1 && count !== 3) throw new Error(`a cluster has 1 or 3 nodes, not ${count}`);
+  const timeoutMs = opts.timeoutMs ?? Number(process.env.SLUICE_KAFKA_START_TIMEOUT_MS || 180_000);
+  const { version, libs } = await fetch({ version: opts.version });
+  const java = javaBin();
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-kafka-cluster-'));
+  const used = new Set();
+  const port = async () => {
+    let p = await freePort();
+    while (used.has(p)) p = await freePort();
+    used.add(p);
+    return p;
+  };
+  const specs = [];
+  for (let i = 1; i <= count; i++) specs.push({ nodeId: i, brokerPort: await port(), controllerPort: await port(), dir: join(tmp, `node-${i}`) });
+  const voters = specs.map((n) => `${n.nodeId}@${LOOPBACK}:${n.controllerPort}`).join(',');
+  const clusterId = newClusterId();
+  const t0 = Date.now();
+  await Promise.all(
+    specs.map(async (n) => {
+      mkdirSync(n.dir, { recursive: true });
+      n.props = join(n.dir, 'server.properties');
+      n.logFile = join(n.dir, 'kafka.log');
+      writeFileSync(n.props, clusterNodeProperties({ ...n, voters, dataDir: join(n.dir, 'data'), nodes: count }));
+      const fmt = await run(java, [...jvmArgs(libs, ['-XX:TieredStopAtLevel=1', '-Xshare:auto']), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '--cluster-id', clusterId, '--config', n.props], { cwd: n.dir });
+      if (fmt.code !== 0) throw new Error(`kafka storage format of node ${n.nodeId} failed (exit ${fmt.code}):\n${tail(fmt.output, 40)}`);
+    }),
+  ).catch((err) => {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  });
+
+  const children = new Map();
+  const onExit = () => {
+    for (const c of children.values()) {
+      try {
+        c.kill('SIGKILL');
+      } catch {}
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
+  const heap = process.env.SLUICE_KAFKA_HEAP ? [] : ['-Xms128m', '-Xmx384m'];
+  const launch = (n) => {
+    const fd = openSync(n.logFile, 'a');
+    try {
+      const child = spawn(java, [...heap, ...jvmArgs(libs), 'kafka.Kafka', n.props], { cwd: n.dir, stdio: ['ignore', fd, fd] });
+      n.exited = new Promise((r) => child.once('exit', r));
+      children.set(n.nodeId, child);
+      return child;
+    } finally {
+      closeSync(fd);
+    }
+  };
+  for (const n of specs) launch(n);
+  const brokers = specs.map((n) => `${LOOPBACK}:${n.brokerPort}`).join(',');
+  const deadline = Date.now() + timeoutMs;
+
+  const waitAllRegistered = async (until) => {
+    for (;;) {
+      try {
+        await probeCluster(brokers, specs.length);
+        return;
+      } catch (err) {
+        for (const n of specs) {
+          const c = children.get(n.nodeId);
+          if (c && c.exitCode !== null) throw new Error(`Kafka node ${n.nodeId} exited with ${c.exitCode}. Last log lines:\n${readTail(n.logFile)}`);
+        }
+        if (Date.now() > until) throw new Error(`Kafka cluster on ${brokers} not ready after ${timeoutMs} ms (${err.message})`);
+        await sleep(500);
+      }
+    }
+  };
+  const stop = async () => {
+    await Promise.all(
+      specs.map(async (n) => {
+        const c = children.get(n.nodeId);
+        if (c && c.exitCode === null && c.signalCode === null) {
+          c.kill('SIGTERM');
+          const done = await Promise.race([n.exited.then(() => true), sleep(20_000).then(() => false)]);
+          if (!done) {
+            c.kill('SIGKILL');
+            await n.exited;
+          }
+        }
+      }),
+    );
+    children.clear();
+    process.off('exit', onExit);
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await waitAllRegistered(deadline);
+    // (one seed address: kafkajs finds the others)
+    await warmUpGroupCoordinator(brokers.split(',')[0], Math.max(5_000, deadline - Date.now()));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (!opts.quiet) log(`Kafka ${version} cluster of ${count} ready on ${brokers} in ${((Date.now() - t0) / 1000).toFixed(1)}s (dir ${tmp})`);
+
+  const nodes = specs.map((n) => ({
+    id: n.nodeId,
+    port: n.brokerPort,
+    address: `${LOOPBACK}:${n.brokerPort}`,
+    logFile: n.logFile,
+    get pid() {
+      return children.get(n.nodeId)?.pid;
+    },
+    get running() {
+      const c = children.get(n.nodeId);
+      return c !== undefined && c.exitCode === null && c.signalCode === null;
+    },
+    /** Sends a signal (SIGKILL: a crash; SIGTERM: a controlled shutdown) and waits for the exit. */
+    async kill(signal = 'SIGKILL') {
+      const c = children.get(n.nodeId);
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      c.kill(signal);
+      await n.exited;
+    },
+    /** Starts the node again on its ports and data dir; resolves once the whole cluster lists it. */
+    async restart() {
+      if (this.running) return;
+      launch(n);
+      await waitAllRegistered(Date.now() + timeoutMs);
+    },
+  }));
+  const admin = async (fn) => {
+    const mod = await loadKafkajs();
+    const { Kafka, logLevel } = mod.default ?? mod;
+    const live = nodes.filter((x) => x.running).map((x) => x.address);
+    const a = new Kafka({ clientId: 'sluice-kafka-cluster', brokers: live, logLevel: logLevel.NOTHING, retry: { retries: 3 } }).admin();
+    try {
+      await a.connect();
+      return await fn(a);
+    } finally {
+      await a.disconnect().catch(() => {});
+    }
+  };
+  return {
+    env: { KAFKA_BROKERS: brokers },
+    version,
+    nodes,
+    stop,
+    /** Starts every stopped node (a full cluster restart); resolves once all are registered again. */
+    async restartAll() {
+      for (const n of specs) {
+        const c = children.get(n.nodeId);
+        if (!c || c.exitCode !== null || c.signalCode !== null) launch(n);
+      }
+      await waitAllRegistered(Date.now() + timeoutMs);
+    },
+    /** The node that leads `partition` of `topic` now. */
+    async leaderOf(topic, partition = 0) {
+      const md = await admin((a) => a.fetchTopicMetadata({ topics: [topic] }));
+      const leader = md.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+      return nodes.find((x) => x.id === leader);
+    },
+    /**
+     * The active KRaft controller: the running node whose log shows the latest (highest-epoch) "Becoming the active
+     * controller".
+     * (Clients cannot ask: in KRaft the controller id of a metadata response names a random broker.)
+     */
+    controller() {
+      let best;
+      for (const n of nodes) {
+        if (!n.running) continue;
+        let text = '';
+        try {
+          text = readFileSync(n.logFile, 'utf8');
+        } catch {
+          continue;
+        }
+        for (const m of text.matchAll(/\[QuorumController id=(\d+)\] Becoming the active controller at epoch (\d+)/g)) {
+          const epoch = Number(m[2]);
+          if (Number(m[1]) === n.id && (!best || epoch > best.epoch)) best = { node: n, epoch };
+        }
+      }
+      return best?.node;
+    },
+  };
+}
+
+/** Ready = metadata lists every node of the cluster. */
+async function probeCluster(brokers, count) {
+  const mod = await loadKafkajs();
+  if (!mod) {
+    for (const b of brokers.split(',')) {
+      const [host, port] = b.split(':');
+      await tcpConnect(host, Number(port));
+    }
+    return;
+  }
+  const { Kafka, logLevel } = mod.default ?? mod;
+  const admin = new Kafka({ clientId: 'sluice-kafka-readiness', brokers: brokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 3000, retry: { retries: 0 } }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length < count) throw new Error(`${cluster.brokers.length} of ${count} brokers registered`);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 async function main(argv) {
   const cmd = argv[0] ?? 'start';
   if (cmd === 'fetch') {
@@ -416,9 +674,16 @@ async function main(argv) {
     return;
   }
   if (cmd === 'start') {
-    const svc = await start();
+    const i = argv.indexOf('--nodes');
+    const nodes = i >= 0 ? Number(argv[i + 1]) : 1;
+    if (nodes !== 1 && nodes !== 3) {
+      process.stderr.write('usage: node deploy/local-services/kafka.mjs start [--nodes 1|3]\n');
+      process.exitCode = 2;
+      return;
+    }
+    const svc = nodes === 1 ? await start() : await startCluster({ nodes });
     process.stdout.write(`KAFKA_BROKERS=${svc.env.KAFKA_BROKERS}\n`);
-    log(`log: ${svc.logFile}; press Ctrl-C to stop`);
+    log(`${svc.logFile ? `log: ${svc.logFile}` : `logs: ${svc.nodes.map((n) => n.logFile).join(', ')}`}; press Ctrl-C to stop`);
     await new Promise((resolvePromise) => {
       const onSig = (sig) => {
         log(`${sig}: stopping broker ...`);
@@ -431,7 +696,7 @@ async function main(argv) {
     log('stopped');
     return;
   }
-  process.stderr.write('usage: node deploy/local-services/kafka.mjs start|fetch\n');
+  process.stderr.write('usage: node deploy/local-services/kafka.mjs start [--nodes 1|3] | fetch\n');
   process.exitCode = 2;
 }
 

@@ -270,7 +270,23 @@ export class KafkaEventStore implements EventStore {
         if (state) await this.#ensureTopic(state);
       }
       const producer = await this.#producerReady();
-      await producer.sendBatch({ acks: -1, timeout: this.#produceTimeoutMs, topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })) });
+      const topicMessages = [...topics].map(([topic, messages]) => ({ topic, messages }));
+      const deadline = this.#timers.now() + this.#produceTimeoutMs;
+      // kafkajs retries a batch that spans several brokers by resending only to the brokers that have not answered
+      // yet: a partition whose leader moved to a broker that had already answered is then dropped while the send
+      // resolves (measured: acknowledged events missing from the topic after a SIGKILL of a partition leader). So
+      // its producer does not retry, and a failed batch is sent again whole here: partitions that were written get a
+      // duplicate (at-least-once, as everywhere), none is lost.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await producer.sendBatch({ acks: -1, timeout: this.#produceTimeoutMs, topicMessages });
+          return;
+        } catch (err) {
+          const wait = Math.min(1000, 100 * 2 ** attempt);
+          if (!retriableKafkaError(err) || this.#closed || this.#timers.now() + wait >= deadline) throw err;
+          await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, wait));
+        }
+      }
     })();
     const timed = withTimeout(work, this.#produceTimeoutMs, () => new Error(`no acknowledgement within ${this.#produceTimeoutMs} ms`));
     const tracked: Array<Set<Promise<unknown>>> = [];
@@ -442,6 +458,9 @@ export class KafkaEventStore implements EventStore {
     }
     const replicationFactor = this.#topicSettings.replicationFactor ?? (await this.#defaultReplication());
     const configEntries = this.#topicSettings.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(this.#topicSettings.retentionMs) }];
+    // With three replicas an acks=all write waits for two of them: one broker may die without losing an acknowledged
+    // event, and with two down writes are refused (the ingress answers 503) rather than kept on a single copy.
+    if (replicationFactor >= 3) configEntries.push({ name: 'min.insync.replicas', value: '2' });
     await admin.createTopics({
       waitForLeaders: true,
       topics: [{ topic, numPartitions: this.#topicSettings.partitions ?? 10, replicationFactor, configEntries }],
@@ -474,7 +493,8 @@ export class KafkaEventStore implements EventStore {
       const producer = this.#kafka.producer({
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+        // No retries of its own: see #send.
+        retry: { retries: 0 },
       });
       const p = producer.connect().then(() => producer);
       this.#producer = p;
@@ -585,6 +605,15 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 250 * (i + 1)));
     }
   }
+}
+
+/**
+ * Whether a failed send is worth making again: kafkajs's retrier reports a retriable error it did not retry (its
+ * producer has no retries) as KafkaJSNumberOfRetriesExceeded; anything else it rejects is not retriable.
+ */
+function retriableKafkaError(err: unknown): boolean {
+  const e = err as { name?: string; retriable?: boolean };
+  return e.name === 'KafkaJSNumberOfRetriesExceeded' || e.retriable === true;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
