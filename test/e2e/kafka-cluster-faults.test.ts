@@ -28,6 +28,8 @@ interface Cluster {
 }
 
 const BROKER = 'faults';
+/** A fault case includes waiting for Kafka nodes to start on a loaded machine: beyond the runner's 5 min default. */
+const FAULT_TIMEOUT_MS = 900_000;
 const TOPIC = `knative-broker-default-${BROKER}`;
 
 let cluster: Cluster | undefined;
@@ -86,11 +88,11 @@ spec:
 `,
   });
   cleanups.push(() => sluice.stop());
-});
+}, { timeout: FAULT_TIMEOUT_MS });
 
 after(async () => {
   for (const c of cleanups.reverse()) await c();
-});
+}, { timeout: FAULT_TIMEOUT_MS });
 
 /** The cluster, or a loud skip (a failure with CI=true) when it could not start. */
 function requireCluster(t: TestContext): Cluster | undefined {
@@ -212,7 +214,7 @@ async function idsInTopic(wanted: Set<string>): Promise<Set<string>> {
   return found;
 }
 
-test('the broker topic Sluice creates has three replicas and min.insync.replicas 2 of its own', async (t) => {
+test('the broker topic Sluice creates has three replicas and min.insync.replicas 2 of its own', { timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   // Sluice created the topic when its trigger started (before `sluice ready`).
@@ -234,7 +236,7 @@ test('the broker topic Sluice creates has three replicas and min.insync.replicas
   }
 });
 
-test('SIGKILL of a partition leader under load: writes go on, no accepted event is lost', async (t) => {
+test('SIGKILL of a partition leader under load: writes go on, no accepted event is lost', { timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   const load = await underLoad(async (l) => {
@@ -249,7 +251,7 @@ test('SIGKILL of a partition leader under load: writes go on, no accepted event 
   await checkLedger(load);
 });
 
-test('SIGKILL of the active controller under load: no accepted event is lost', async (t) => {
+test('SIGKILL of the active controller under load: no accepted event is lost', { timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   const load = await underLoad(async (l) => {
@@ -264,7 +266,7 @@ test('SIGKILL of the active controller under load: no accepted event is lost', a
   await checkLedger(load);
 });
 
-test('one node stopped for 60 s and brought back: writes go on with two replicas, no accepted event is lost', async (t) => {
+test('one node stopped for 60 s and brought back: writes go on with two replicas, no accepted event is lost', { timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   const load = await underLoad(async (l) => {
@@ -282,7 +284,7 @@ test('one node stopped for 60 s and brought back: writes go on with two replicas
 // Known problem, kept visible as a todo: in one of three runs (after the four faults above), 310 of 515 events accepted
 // around the restart were in the topic but not delivered within 180 s: the trigger's consumer had not resumed.
 // Run alone this test passes; the cause is not found yet (see docs/reliability.md).
-test('full cluster restart: 503 with Retry-After while Kafka cannot take writes, then Sluice recovers alone', { todo: 'the consumer sometimes does not resume after a full cluster restart' }, async (t) => {
+test('full cluster restart: 503 with Retry-After while Kafka cannot take writes, then Sluice recovers alone', { todo: 'the consumer sometimes does not resume after a full cluster restart', timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   const load = await underLoad(async (l) => {
