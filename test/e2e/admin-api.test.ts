@@ -138,3 +138,96 @@ test('SLUICE_ADMIN_PORT/SLUICE_ADMIN_HOST place the admin API; a taken port is a
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--admin-port must be a port number from 0 to 65535, got "70000"/);
 });
+
+test('live figures per Trigger and Subscription: delivered, failed, retrying, in flight, last error, oldest pending age', async () => {
+  const good = await startSubscriber();
+  const failing = await startSubscriber(() => ({ status: 503, body: 'subscriber busy' }));
+  const hanging = await startSubscriber(() => ({ hang: true }));
+  const dir = tempDir();
+  const trigger = (name: string, url: string, delivery = '') => `---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+spec:
+  broker: default
+  subscriber:
+    uri: ${url}
+${delivery}`;
+  const config = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+${trigger('good', good.url)}${trigger('failing', failing.url, '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n')}${trigger('hanging', hanging.url, '  delivery:\n    timeout: PT60S\n')}---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: pipe
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: to-good
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: pipe
+  subscriber:
+    uri: ${good.url}
+`;
+  const sluice = await startSluice({ yaml: config, dataDir: dir.path });
+  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), () => good.close(), () => failing.close(), () => hanging.close());
+  const { postEvent } = await import('./harness.js');
+  const sentAt = Date.now();
+  for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 't' })).status, 202);
+  assert.equal((await postEvent(`${sluice.url}/channels/default/pipe`, { id: 'ch1', source: '/t', type: 't' })).status, 202);
+  await good.waitForCount(4);
+  await failing.waitForCount(3);
+  await hanging.waitForCount(3);
+  const figuresOf = async (path: string) => (await getJson(`${sluice.adminUrl}/api/v1/${path}`)).body.status.figures;
+  const waitFigures = async (path: string, ok: (f: any) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const f = await figuresOf(path);
+      if (ok(f)) return f;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return figuresOf(path);
+  };
+
+  const g = await waitFigures('triggers/default/good', (f) => f.delivered === 3);
+  assert.equal(g.delivered, 3);
+  assert.equal(g.failed, 0);
+  assert.equal(g.backlog, 0);
+  assert.equal(g.inFlight, 0);
+  assert.equal(g.retrying, 0);
+  assert.equal(g.oldestPendingAgeMs, null);
+  assert.ok(Date.parse(g.lastSuccess) >= sentAt - 1000, 'lastSuccess is a recent ISO time');
+  assert.equal(g.lastError, null);
+  assert.ok(g.deliveredPerSecond > 0);
+
+  const f = await waitFigures('triggers/default/failing', (x) => x.retrying === 3);
+  assert.equal(f.delivered, 0);
+  assert.equal(f.failed, 3);
+  assert.equal(f.retrying, 3);
+  assert.equal(f.inFlight, 0);
+  assert.equal(f.lastError.status, 503);
+  assert.equal(f.lastError.body, 'subscriber busy');
+  assert.ok(Date.parse(f.lastError.time) >= sentAt - 1000);
+  assert.ok(f.oldestPendingAgeMs >= 0 && f.oldestPendingAgeMs <= Date.now() - sentAt + 1000, 'age of the oldest pending event');
+
+  const h = await waitFigures('triggers/default/hanging', (x) => x.inFlight === 3);
+  assert.equal(h.inFlight, 3);
+  assert.equal(h.backlog, 0);
+
+  const s = await waitFigures('subscriptions/default/to-good', (x) => x.delivered === 1);
+  assert.equal(s.delivered, 1);
+  const sub = (await getJson(`${sluice.adminUrl}/api/v1/subscriptions/default/to-good`)).body;
+  assert.equal(sub.status.physicalSubscription.subscriberUri, good.url);
+  assert.deepEqual(
+    sub.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`).sort(),
+    ['AddedToChannel=True', 'ChannelReady=True', 'Ready=True', 'ReferencesResolved=True'],
+  );
+  const imc = (await getJson(`${sluice.adminUrl}/api/v1/imc/default/pipe`)).body;
+  assert.equal(imc.status.address.url, `${sluice.url}/channels/default/pipe`);
+});

@@ -1,32 +1,4 @@
-import type { ResourceStatus } from '@sluice/core';
-
-/** Live delivery figures of one Trigger or Subscription (its consumer group). */
-export interface DeliveryFigures {
-  /** Events accepted by the broker/channel and not yet read by this consumer. */
-  readonly backlog: number;
-  /** Deliveries running now (subscriber or dead-letter sink). */
-  readonly inFlight: number;
-  /** Events waiting for a retry. */
-  readonly retrying: number;
-  /** Age in ms of the oldest event not yet finished (backlog, in flight or retrying); undefined when none. */
-  readonly oldestPendingAgeMs: number | undefined;
-  /** Events the subscriber accepted (2xx), since the process started. */
-  readonly delivered: number;
-  /** Failed attempts (non-2xx or transport error), since the process started. */
-  readonly failed: number;
-  /** Events given to the dead-letter sink. */
-  readonly deadLettered: number;
-  /** Events dropped after the last retry (no dead-letter sink). */
-  readonly dropped: number;
-  /** Deliveries per second over the last minute. */
-  readonly deliveredPerSecond: number;
-  /** Failed attempts per second over the last minute. */
-  readonly failedPerSecond: number;
-  /** ISO time of the last accepted delivery. */
-  readonly lastSuccess: string | undefined;
-  /** The last failed attempt: HTTP status (none for a transport error), an excerpt of the body, and when. */
-  readonly lastError: { readonly status: number | undefined; readonly reason: string; readonly body: string; readonly time: string } | undefined;
-}
+import type { DeliveryFigures, ResourceStatus } from '@sluice/core';
 
 /** A resource as the admin API shows it: its manifest, the status Sluice computed, and live figures where they apply. */
 export interface ResourceView {

@@ -1,5 +1,6 @@
 export { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminServerOptions } from './admin-server.js';
-export type { ControlPlane, DeliveryFigures, ResourceView } from './control-plane.js';
+export type { ControlPlane, ResourceView } from './control-plane.js';
+export type { DeliveryFigures } from '@sluice/core';
 export { pluralOf, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';
 export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';

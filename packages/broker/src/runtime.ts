@@ -20,6 +20,7 @@ import {
   trueCondition,
   type CloudEvent,
   type Condition,
+  type DeliveryFigures,
   type Destination,
   type Logger,
   type ResourceStatus,
@@ -32,7 +33,7 @@ import { SecretStore, type SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -40,6 +41,7 @@ import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } fro
 import type { TLSSocket } from 'node:tls';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
+import { DeliveryCounters } from './delivery-counters.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
@@ -130,6 +132,8 @@ export class SluiceRuntime {
   #deadLetters: DeadLetterStore | undefined;
   #url = '';
   readonly #status = new StatusRegistry(() => this.now());
+  /** Counters and consumer group of each Trigger and Subscription, by `Kind/namespace/name`. */
+  readonly #deliveries = new Map<string, { counters: DeliveryCounters; source: DeliverySource }>();
 
   private constructor(
     private readonly config: SluiceConfig,
@@ -197,6 +201,21 @@ export class SluiceRuntime {
   /** The status of a resource as the runtime or its component reported it; undefined when none was reported. */
   status(kind: string, namespace: string, name: string): ResourceStatus | undefined {
     return this.#status.get(kind, namespace, name);
+  }
+
+  /** Live figures of a Trigger or Subscription: the store's view of its group plus delivery counters. */
+  figures(kind: string, namespace: string, name: string): DeliveryFigures | undefined {
+    const d = this.#deliveries.get(`${kind}/${namespace}/${name}`);
+    if (!d) return undefined;
+    return d.counters.figures(d.source.store.stats(d.source.log).groups[d.source.group]);
+  }
+
+  #trackDelivery(kind: string, namespace: string, name: string, source: DeliverySource): DeliveryCounters {
+    const key = `${kind}/${namespace}/${name}`;
+    // Counters outlive a restart of the consumer (reconfiguration): they count since the process started.
+    const counters = this.#deliveries.get(key)?.counters ?? new DeliveryCounters(this.now);
+    this.#deliveries.set(key, { counters, source });
+    return counters;
   }
 
   /** The circuit breakers of every Trigger's subscriber and dead-letter sink (for the admin API and metrics). */
@@ -385,6 +404,7 @@ export class SluiceRuntime {
       onIngress: (observer) => this.#ingressObservers.push(observer),
       ingressAccepted: (ref, events) => this.#notifyIngress(ref, events),
       publishResource: (resource) => this.#published.set(`${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`, resource),
+      trackDelivery: (kind, namespace, name, where) => this.#trackDelivery(kind, namespace, name, where),
     };
     const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
     // Addresses first: a Trigger may point at a channel or flow that a component serves.
@@ -454,11 +474,15 @@ export class SluiceRuntime {
       if (dest?.CACerts && url?.startsWith('https:') && this.sender instanceof UndiciSender) this.sender.setOriginTls(new URL(url).origin, rootsPlus(dest.CACerts));
     }
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const store = this.#stores.get(objectKey(broker.metadata))!;
+    const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log: logName(brokerNs, broker.metadata.name), group: `trigger:${target.key}` });
     const dispatcher = new TriggerDispatcher(target, {
       sender: this.sender,
       handleReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
       now: this.now,
       logger: this.logger,
+      onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter),
+      onDropped: () => counters.dropped(),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
     });
@@ -467,7 +491,7 @@ export class SluiceRuntime {
     const group = `trigger:${target.key}`;
     this.#targets.set(group, { target, broker: `${brokerNs}/${broker.metadata.name}` });
     this.#consumers.push(
-      this.#stores.get(objectKey(broker.metadata))!.consume(
+      store.consume(
         logName(brokerNs, broker.metadata.name),
         group,
         {

@@ -88,6 +88,8 @@ export interface DispatcherDeps {
   readonly onCircuitChange?: (circuit: DestinationCircuit, previous: CircuitState) => void;
   /** Timers of the circuit breakers (tests); real timers by default. */
   readonly breakerTimers?: BreakerTimers;
+  /** Called when an event is dropped after its last attempt because there is no dead-letter sink. */
+  readonly onDropped?: (target: SubscriptionTarget, event: CloudEvent) => void;
 }
 
 /** Upper bound on the wait between attempts at a failing dead-letter sink: it is retried until it accepts. */
@@ -264,6 +266,7 @@ export class TriggerDispatcher {
       if ((this.target.deadLetterStore ?? 'exhausted') === 'off') {
         this.#metrics.dropped('no_dead_letter_sink');
         this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event dropped');
+        this.deps.onDropped?.(this.target, event);
         return DONE;
       }
       this.deps.logger.warn(log, 'delivery failed and no dead-letter sink is configured: event kept in the dead-letter store');

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, type CloudEvent, type TraceContext } from '@sluice/core';
+import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
 import { createIngressHandler, sendError, type IngressBackend, type TriggerDispatcher } from '@sluice/broker';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import type { DeliveryRecorder, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
 import { resolveSubscription, subscriptionDispatcher } from './subscription-dispatch.js';
@@ -59,6 +59,7 @@ export class ChannelComponent implements RuntimeComponent {
   readonly #subscriptions: SubscriptionNode[] = [];
   readonly #dangling: SubscriptionNode[] = [];
   readonly #dispatchers = new Map<string, TriggerDispatcher>();
+  readonly #counters = new Map<string, DeliveryRecorder>();
   readonly #consumers: Consumer[] = [];
   #ctx: RuntimeContext | undefined;
   #memoryStore: EventStore | undefined;
@@ -118,7 +119,32 @@ export class ChannelComponent implements RuntimeComponent {
     for (const sub of this.#subscriptions) {
       const channel = this.#topology.channels.get(sub.channel)!;
       const resolved = resolveSubscription(sub, channel, ctx.resolver);
-      this.#dispatchers.set(sub.key, subscriptionDispatcher(resolved, { resolver: ctx.resolver, sender: ctx.sender, now: ctx.now, logger: ctx.logger, metrics: ctx.metrics, tracer: ctx.tracer }));
+      const counters = this.#counters.get(sub.key);
+      this.#dispatchers.set(
+        sub.key,
+        subscriptionDispatcher(resolved, {
+          resolver: ctx.resolver,
+          sender: ctx.sender,
+          now: ctx.now,
+          logger: ctx.logger,
+          metrics: ctx.metrics,
+          tracer: ctx.tracer,
+          ...(counters ? { onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter), onDropped: () => counters.dropped() } : {}),
+        }),
+      );
+      ctx.reportStatus(
+        'Subscription',
+        sub.namespace,
+        sub.name,
+        [trueCondition('ReferencesResolved'), trueCondition('ChannelReady'), trueCondition('AddedToChannel')],
+        {
+          physicalSubscription: {
+            subscriberUri: resolved.target.subscriberUrl,
+            ...(resolved.replyUrl ? { replyUri: resolved.replyUrl } : {}),
+            ...(resolved.target.deadLetterUrl ? { deadLetterSinkUri: resolved.target.deadLetterUrl } : {}),
+          },
+        },
+      );
       ctx.logger.info(
         { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
         'subscription ready',
@@ -127,6 +153,10 @@ export class ChannelComponent implements RuntimeComponent {
     for (const channel of this.#topology.channels.values()) {
       const groups = (this.#subscriptionsByChannel.get(channel.key) ?? []).map((s) => subscriptionGroup(s.namespace, s.name));
       await this.#storeOf(channel).retainGroups(channelLog(channel.namespace, channel.name), groups);
+      ctx.reportStatus(channel.kind, channel.namespace, channel.name, [trueCondition('Addressable'), trueCondition('DispatcherReady')], {
+        address: { url: channelUrl(ctx.url, channel.namespace, channel.name) },
+        ...(channel.backing !== channel.kind ? { channel: { kind: channel.backing, name: channel.name } } : {}),
+      });
       ctx.logger.info(
         {
           channel: channel.key,
@@ -212,9 +242,13 @@ export class ChannelComponent implements RuntimeComponent {
       if (!dispatcher) return { kind: 'retry' as const, attempt: record.attempt, dueAt: ctx.now() + 1000 };
       return dispatcher.handle(record);
     };
+    const store = this.#storeOf(channel);
+    const log = channelLog(channel.namespace, channel.name);
+    const recorder = ctx.trackDelivery?.('Subscription', sub.namespace, sub.name, { store, log, group: subscriptionGroup(sub.namespace, sub.name) });
+    if (recorder) this.#counters.set(sub.key, recorder);
     this.#consumers.push(
-      this.#storeOf(channel).consume(
-        channelLog(channel.namespace, channel.name),
+      store.consume(
+        log,
         subscriptionGroup(sub.namespace, sub.name),
         { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) },
         handle,

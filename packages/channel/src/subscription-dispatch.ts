@@ -1,6 +1,6 @@
 import { SluiceError, eventTraceContext, resolveDelivery, traceHeaders, type CloudEvent, type Logger, type Metrics, type ResolvedDelivery, type Tracer } from '@sluice/core';
 import { deliverOnce, type EventSender } from '@sluice/delivery';
-import { TriggerDispatcher, type SubscriptionTarget } from '@sluice/broker';
+import { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from '@sluice/broker';
 import type { DestinationResolver } from '@sluice/plugin';
 import type { ChannelNode, SubscriptionNode } from './topology.js';
 
@@ -12,6 +12,9 @@ export interface SubscriptionDispatchDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics | undefined;
   readonly tracer?: Tracer | undefined;
+  /** Attempt and drop callbacks (live figures, metrics), passed to the dispatcher. */
+  readonly onAttempt?: DispatcherDeps['onAttempt'];
+  readonly onDropped?: DispatcherDeps['onDropped'];
 }
 
 /** A subscription with its destinations resolved to URLs and its delivery resolved against its channel's. */
@@ -69,5 +72,7 @@ export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: Sub
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.tracer ? { tracer: deps.tracer } : {}),
+    ...(deps.onAttempt ? { onAttempt: deps.onAttempt } : {}),
+    ...(deps.onDropped ? { onDropped: deps.onDropped } : {}),
   });
 }

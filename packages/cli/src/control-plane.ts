@@ -37,7 +37,9 @@ export class RuntimeControlPlane implements ControlPlane {
   #declared(runtime: SluiceRuntime | undefined): ResourceView[] {
     return this.config().resources.map((r) => {
       const { apiVersion, kind, metadata, spec } = r.value as { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec?: unknown };
-      const status = STATUSLESS_KINDS.has(r.kind) ? undefined : this.#statusOf(runtime, r.kind, r.namespace, r.name);
+      let status: ResourceView['status'] = STATUSLESS_KINDS.has(r.kind) ? undefined : this.#statusOf(runtime, r.kind, r.namespace, r.name);
+      const figures = status ? runtime?.figures(r.kind, r.namespace, r.name) : undefined;
+      if (status && figures) status = { ...status, figures };
       return {
         apiVersion,
         kind,

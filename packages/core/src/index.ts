@@ -49,7 +49,7 @@ export {
   type CesqlResult,
   type CesqlValue,
 } from './cesql/index.js';
-export { falseCondition, readyCondition, summarizeStatus, trueCondition, unknownCondition, type Condition, type ConditionStatus, type ResourceStatus } from './status.js';
+export { falseCondition, readyCondition, summarizeStatus, trueCondition, unknownCondition, type Condition, type ConditionStatus, type DeliveryFigures, type ResourceStatus } from './status.js';
 export {
   TRACEPARENT_EXTENSION,
   TRACESTATE_EXTENSION,

@@ -59,3 +59,31 @@ export function summarizeStatus(conditions: readonly Condition[], fields: Record
 export function readyCondition(status: ResourceStatus | undefined): Condition {
   return status?.conditions.find((c) => c.type === 'Ready') ?? { type: 'Ready', status: 'Unknown', reason: 'NoStatus', message: 'no status reported yet' };
 }
+
+/** Live delivery figures of one Trigger or Subscription (its consumer group). */
+export interface DeliveryFigures {
+  /** Events accepted by the broker/channel and not yet read by this consumer. */
+  readonly backlog: number;
+  /** Deliveries running now (subscriber or dead-letter sink). */
+  readonly inFlight: number;
+  /** Events waiting for a retry. */
+  readonly retrying: number;
+  /** Age in ms of the oldest event not yet finished (backlog, in flight or retrying); null when none. */
+  readonly oldestPendingAgeMs: number | null;
+  /** Events the subscriber accepted (2xx), since the process started. */
+  readonly delivered: number;
+  /** Failed attempts (non-2xx or transport error), since the process started. */
+  readonly failed: number;
+  /** Events given to the dead-letter sink. */
+  readonly deadLettered: number;
+  /** Events dropped after the last retry (no dead-letter sink). */
+  readonly dropped: number;
+  /** Deliveries per second over the last minute. */
+  readonly deliveredPerSecond: number;
+  /** Failed attempts per second over the last minute. */
+  readonly failedPerSecond: number;
+  /** ISO time of the last accepted delivery; null when none since the process started. */
+  readonly lastSuccess: string | null;
+  /** The last failed attempt: HTTP status (null for a transport error), reason, an excerpt of the body, and when. */
+  readonly lastError: { readonly status: number | null; readonly reason: string; readonly body: string; readonly time: string; readonly deadLetterSink: boolean } | null;
+}

@@ -148,6 +148,28 @@ export class GroupConsumer {
     return this.#inFlight;
   }
 
+  /** Records of the broker topic this instance holds and has not finished (taken, in flight or waiting). */
+  get heldRecords(): number {
+    let n = 0;
+    for (const ps of this.#partitions.values()) if (!ps.isRetry) for (let i = ps.head; i < ps.window.length; i++) if (!ps.window[i]!.done) n++;
+    return n;
+  }
+
+  /** Kafka timestamp (append time) of the oldest unfinished record this instance holds, broker or retry topic. */
+  get oldestHeldAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const ps of this.#partitions.values()) {
+      for (let i = ps.head; i < ps.window.length; i++) {
+        const e = ps.window[i]!;
+        if (e.done) continue;
+        const at = e.record.appendedAt;
+        if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
+        break; // offsets grow with time within a partition: the first unfinished entry is its oldest
+      }
+    }
+    return oldest;
+  }
+
   /** Retry-topic records held in memory until their due time. */
   get waitingRetries(): number {
     let n = 0;
@@ -318,7 +340,10 @@ export class GroupConsumer {
       return;
     }
     const attempt = ps.isRetry ? (decoded.attempt ?? 1) : 0;
-    const record: LogRecord = ps.isRetry && decoded.firstAttemptAt !== undefined ? { seq: offset, attempt, event: decoded.event, firstAttemptAt: decoded.firstAttemptAt } : { seq: offset, attempt, event: decoded.event };
+    const appendedAt = Number(m.timestamp);
+    const at = Number.isFinite(appendedAt) ? { appendedAt } : {};
+    const record: LogRecord =
+      ps.isRetry && decoded.firstAttemptAt !== undefined ? { seq: offset, attempt, event: decoded.event, firstAttemptAt: decoded.firstAttemptAt, ...at } : { seq: offset, attempt, event: decoded.event, ...at };
     const origin = (ps.isRetry ? decoded.origin : undefined) ?? `${ps.topic}/${ps.partition}/${offset}`;
     const entry: Entry = { offset, record, done: false, original: decoded.event, origin };
     ps.window.push(entry);
@@ -327,7 +352,7 @@ export class GroupConsumer {
       // Waiting in place for a retry when the group last stopped: resume at that attempt and due time; the records
       // behind it keep waiting (the filter already let it through the first time).
       ps.resumed = undefined;
-      entry.record = { seq: offset, attempt: resumed.a, event: applyMarker(decoded.event, resumed), ...(resumed.f === undefined ? {} : { firstAttemptAt: resumed.f }) };
+      entry.record = { seq: offset, attempt: resumed.a, event: applyMarker(decoded.event, resumed), ...(resumed.f === undefined ? {} : { firstAttemptAt: resumed.f }), ...at };
       ps.active = entry;
       this.#later(ps, Math.max(0, resumed.d - this.#deps.timers.now()), () => {
         ps.active = undefined;

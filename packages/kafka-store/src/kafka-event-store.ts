@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, LogEntry, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
@@ -87,7 +87,9 @@ interface LogState {
   /** Produce requests to this topic in flight. */
   readonly inflight: Set<Promise<unknown>>;
   readonly groups: Map<string, { groupId: string; retryTopic: string; consumer: GroupConsumer; firstInit: Promise<void> }>;
-  stats: LogStats;
+  stats: { backlog: number; retrying: number };
+  /** Consumer lag per group (broker topic and retry topic), from the last refresh. */
+  lag: Map<string, { backlog: number; retrying: number }>;
   statsAt: number;
   refreshing: boolean;
 }
@@ -413,6 +415,7 @@ export class KafkaEventStore implements EventStore {
         inflight: new Set(),
         groups: new Map(),
         stats: { backlog: 0, retrying: 0 },
+        lag: new Map(),
         statsAt: 0,
         refreshing: false,
       };
@@ -510,7 +513,9 @@ export class KafkaEventStore implements EventStore {
   /**
    * Backlog = the consumer lag of the slowest group over all partitions (cluster-wide, so every instance reports the
    * same figure); retrying = records in the groups' retry topics not yet finished. Both come from Kafka in the
-   * background, at most `statsMaxAgeMs` old; the first call returns zeros.
+   * background, at most `statsMaxAgeMs` old; the first call returns zeros. Per group: the group's lag less the
+   * records this instance holds, the retry topic's lag, this instance's handler calls, and the append time of the
+   * oldest record this instance holds.
    */
   stats(log: string): LogStats {
     const state = this.#log(log);
@@ -522,14 +527,28 @@ export class KafkaEventStore implements EventStore {
           state.refreshing = false;
         });
     }
-    return state.stats;
+    return this.#statsOf(state);
   }
 
   /** Computes the figures behind {@link stats} now. */
   async refreshStats(log: string): Promise<LogStats> {
     const state = this.#log(log);
     await this.#refreshStats(state);
-    return state.stats;
+    return this.#statsOf(state);
+  }
+
+  #statsOf(state: LogState): LogStats {
+    const groups: Record<string, GroupStats> = {};
+    for (const [group, g] of state.groups) {
+      const lag = state.lag.get(group) ?? { backlog: 0, retrying: 0 };
+      groups[group] = {
+        backlog: Math.max(0, lag.backlog - g.consumer.heldRecords),
+        inFlight: g.consumer.inFlight,
+        retrying: lag.retrying,
+        oldestPendingAt: g.consumer.oldestHeldAt,
+      };
+    }
+    return { ...state.stats, groups };
   }
 
   async #refreshStats(state: LogState): Promise<void> {
@@ -546,11 +565,16 @@ export class KafkaEventStore implements EventStore {
     };
     let backlog = 0;
     let retrying = 0;
-    for (const g of state.groups.values()) {
-      backlog = Math.max(backlog, await lag(g.groupId, state.topic));
-      retrying += await lag(g.groupId, g.retryTopic);
+    const perGroup = new Map<string, { backlog: number; retrying: number }>();
+    for (const [group, g] of state.groups) {
+      const b = await lag(g.groupId, state.topic);
+      const r = await lag(g.groupId, g.retryTopic);
+      perGroup.set(group, { backlog: b, retrying: r });
+      backlog = Math.max(backlog, b);
+      retrying += r;
     }
     state.stats = { backlog, retrying };
+    state.lag = perGroup;
     state.statsAt = this.#timers.now();
   }
 

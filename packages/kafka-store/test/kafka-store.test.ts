@@ -275,11 +275,21 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
     return { kind: 'done' };
   });
   await store.retainGroups('log', ['slow']);
+  const before = Date.now();
   await store.append('log', Array.from({ length: 10 }, (_, i) => ev(String(i))));
   assert.equal((await store.refreshStats('log')).backlog, 10);
+  // Per group: one in the handler; the group's lag less the records this instance holds is the backlog.
+  await waitFor(() => store.stats('log').groups['slow']?.inFlight === 1, 'one record in flight');
+  const g = (await store.refreshStats('log')).groups['slow']!;
+  assert.equal(g.inFlight, 1);
+  assert.equal(g.retrying, 0);
+  assert.ok(g.backlog >= 0 && g.backlog <= 9, `backlog ${g.backlog} excludes what this instance holds`);
+  assert.ok(g.oldestPendingAt !== undefined && g.oldestPendingAt >= before - 1000, 'oldest pending = the Kafka append time');
   release();
   await waitFor(() => handled === 10, 'all handled', 15_000);
   await new Promise((r) => setTimeout(r, 200));
-  assert.equal((await store.refreshStats('log')).backlog, 0);
+  const after = await store.refreshStats('log');
+  assert.equal(after.backlog, 0);
+  assert.deepEqual(after.groups['slow'], { backlog: 0, inFlight: 0, retrying: 0, oldestPendingAt: undefined });
   await store.close();
 });

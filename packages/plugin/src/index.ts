@@ -7,6 +7,8 @@ export {
   type IngressObserver,
   type IngressRef,
   type PublishedResource,
+  type DeliveryRecorder,
+  type DeliverySource,
   type RouteHandler,
   type RuntimeComponent,
   type RuntimeContext,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SluiceError, type CloudEvent, type Condition, type Logger, type Metrics, type ResourceStatus, type Tracer } from '@sluice/core';
 import type { SemanticCheck, SluiceConfig } from '@sluice/config';
-import type { EventSender } from '@sluice/delivery';
+import type { AttemptOutcome, EventSender } from '@sluice/delivery';
 import type { BrokerClass, EventStore } from '@sluice/store';
 import type { DestinationResolver } from './destination-resolver.js';
 
@@ -44,6 +44,11 @@ export interface RuntimeContext {
   ingressAccepted?(ref: IngressRef, events: readonly CloudEvent[]): void;
   /** Adds or replaces a resource made at run time; the admin API lists it with the configuration's. */
   publishResource?(resource: PublishedResource): void;
+  /**
+   * Registers the consumer group of a delivering resource (a Subscription) for the live figures of the admin API;
+   * returns what to feed from its dispatcher (`onAttempt`, `onDropped`). Absent in contexts without an admin API.
+   */
+  trackDelivery?(kind: string, namespace: string, name: string, where: DeliverySource): DeliveryRecorder;
 }
 
 /** An addressable that takes events in (a Broker or a channel), as a Knative KReference. */
@@ -64,6 +69,21 @@ export interface PublishedResource {
   readonly metadata: { readonly name: string; readonly namespace: string; readonly [field: string]: unknown };
   readonly spec?: unknown;
   readonly status?: ResourceStatus;
+}
+
+/** Where the figures of a delivering resource come from: its store, log and consumer group. */
+export interface DeliverySource {
+  readonly store: EventStore;
+  readonly log: string;
+  readonly group: string;
+}
+
+/** Takes what happens to the deliveries of one Trigger or Subscription. */
+export interface DeliveryRecorder {
+  /** A finished attempt at the subscriber (`deadLetter` false) or at the dead-letter sink. */
+  attempt(outcome: AttemptOutcome, deadLetter: boolean): void;
+  /** An event dropped after its last attempt (no dead-letter sink). */
+  dropped(): void;
 }
 
 /** A part of a configuration that runs beside the brokers (sources, channels, …). */

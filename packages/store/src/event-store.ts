@@ -16,6 +16,8 @@ export interface LogRecord {
   readonly attempt: number;
   /** When attempt 0 was made (epoch ms), on retries whose disposition carried it. */
   readonly firstAttemptAt?: number;
+  /** Epoch ms at which the store appended the record, when the store knows it. */
+  readonly appendedAt?: number;
 }
 
 /** What a consumer decided about a record. */
@@ -131,12 +133,26 @@ export interface Consumer {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** Figures of one consumer group (a Trigger or Subscription), exact for the records this process holds. */
+export interface GroupStats {
+  /** Records appended and not yet handed to the handler (including ones queued behind an ordering key). */
+  readonly backlog: number;
+  /** Handler calls running now. */
+  readonly inFlight: number;
+  /** Records waiting for a retry (not in flight). */
+  readonly retrying: number;
+  /** Epoch ms of the oldest record the group has not finished (append time, or first attempt for retries); undefined when none or unknown. */
+  readonly oldestPendingAt: number | undefined;
+}
+
 /** Counters a store exposes for health and metrics. */
 export interface LogStats {
   /** Records appended to the log and not yet consumed by the slowest group. */
   readonly backlog: number;
   /** Records scheduled for a retry, all groups together. */
   readonly retrying: number;
+  /** Figures per consumer group of the log that runs in this process, by group name. */
+  readonly groups: Readonly<Record<string, GroupStats>>;
 }
 
 /**
@@ -152,7 +168,10 @@ export interface EventStore {
    * at least once: a record whose handler did not finish before a crash is handed out again after a restart.
    */
   consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer;
-  /** Backlog and retry counts of a log (for readiness, overload and metrics). */
+  /**
+   * Backlog and retry counts of a log and of each of its running groups (for the admin API, readiness and metrics).
+   * Cheap enough to call on every scrape: no scan of the log.
+   */
   stats(log: string): LogStats;
   /**
    * Forgets groups that are no longer configured so they do not hold back log cleanup. A store with a dead-letter

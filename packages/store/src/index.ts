@@ -10,6 +10,7 @@ export type {
   DeadLetterStore,
   Disposition,
   EventStore,
+  GroupStats,
   LogRecord,
   LogStats,
   RecordHandler,

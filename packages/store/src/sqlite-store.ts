@@ -12,6 +12,7 @@ import type {
   DeadLetterStore,
   Disposition,
   EventStore,
+  GroupStats,
   LogRecord,
   LogStats,
   RecordHandler,
@@ -267,6 +268,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
   #lazyFlushTimer: unknown;
   #cleanupTimer: NodeJS.Timeout;
   #closed = false;
+  /** Highest sequence number handed to consumers per log (committed and synced); rows above it are not published yet. */
+  readonly #published = new Map<string, number>();
+  /** Highest sequence number when the store opened: everything up to it counts as published. */
+  #openedAt = 0;
   readonly #stmt;
   readonly #readIter: Database.Statement<[string, number], StoredRow>;
 
@@ -360,6 +365,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
       deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
       countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
       countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
+      countBetween: db.prepare<[string, number, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ? AND seq <= ?'),
+      countGroupRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp = ? AND ordered = 0'),
+      oldestRetry: db.prepare<[string], { at: number | null }>('SELECT min(first_at) AS at FROM retries WHERE grp = ? AND ordered = 0'),
       // A log without groups keeps nothing: a group created later starts after everything accepted so far.
       cleanup: db.prepare<[string, string, number], { n: number }>(
         "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING coalesce(length(data), 0) AS n",
@@ -368,6 +376,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
     };
     // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
     this.#readIter = db.prepare<[string, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq');
+    this.#openedAt = this.lastSeq();
     this.#cleanupTimer = setInterval(() => this.#cleanup(), options.cleanupIntervalMs ?? 2000);
     this.#cleanupTimer.unref();
   }
@@ -439,10 +448,27 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
     };
   }
 
+  /**
+   * Running groups answer from counters kept as records are appended, handed out and finished (no scan); groups
+   * that are configured but not running in this process are counted in the database.
+   */
   stats(log: string): LogStats {
-    const groups = this.#stmt.groupsOf.all(log);
-    const slowest = groups.length === 0 ? this.lastSeq() : Math.min(...groups.map((g) => this.#workers.get(g.grp)?.cursor ?? g.cursor));
-    return { backlog: this.#stmt.countAfter.get(log, slowest)?.n ?? 0, retrying: this.#stmt.countRetries.get(log)?.n ?? 0 };
+    const groups: Record<string, GroupStats> = {};
+    let backlog = 0;
+    let retrying = 0;
+    for (const g of this.#stmt.groupsOf.all(log)) {
+      const worker = this.#workers.get(g.grp);
+      if (worker) {
+        const s = worker.stats();
+        groups[g.grp] = s;
+        backlog = Math.max(backlog, worker.pendingAfterCursor());
+        retrying += s.retrying + worker.retriesInFlight();
+      } else {
+        backlog = Math.max(backlog, this.#stmt.countAfter.get(log, g.cursor)?.n ?? 0);
+        retrying += this.#stmt.countGroupRetries.get(g.grp)?.n ?? 0;
+      }
+    }
+    return { backlog, retrying, groups };
   }
 
   async retainGroups(log: string, groups: readonly string[], options: RetainOptions = {}): Promise<void> {
@@ -506,6 +532,22 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
   }
 
   // ---- used by GroupWorker ----
+
+  /** Records of `log` after `after` that consumers have been handed (published), counted once when a group starts. */
+  countPublishedAfter(log: string, after: number): number {
+    return this.#stmt.countBetween.get(log, after, this.#published.get(log) ?? this.#openedAt)?.n ?? 0;
+  }
+
+  /** Unordered retry rows of a group, counted once when it starts (pending retry changes are written first). */
+  countRetries(group: string): number {
+    this.flushRetries();
+    return this.#stmt.countGroupRetries.get(group)?.n ?? 0;
+  }
+
+  /** First-attempt time of the group's oldest unordered retry row, if known. */
+  oldestRetryAt(group: string): number | undefined {
+    return this.#stmt.oldestRetry.get(group)?.at ?? undefined;
+  }
 
   /** Reads records after `after`, from the in-memory tail when it covers the range. */
   readAfter(log: string, after: number, limit: number): LogRecord[] {
@@ -754,12 +796,13 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
     this.#retryOps = [];
     const appended: Array<{ log: string; records: LogRecord[] }> = [];
     try {
+      const appendedAt = this.#timers.now();
       this.#db.transaction(() => {
         for (const p of pending) {
           const records: LogRecord[] = [];
           for (const event of p.events) {
             const info = this.#stmt.insert.run(p.log, JSON.stringify(event.attributes), event.data ?? null);
-            records.push({ seq: Number(info.lastInsertRowid), event, attempt: 0 });
+            records.push({ seq: Number(info.lastInsertRowid), event, attempt: 0, appendedAt });
           }
           appended.push({ log: p.log, records });
         }
@@ -840,7 +883,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
 
   /** Acknowledges durable appends and hands the new records to consumers. */
   #publish({ pending, appended }: CommittedBatch): void {
-    const touched = new Set<string>();
+    const touched = new Map<string, LogRecord[]>();
     for (const { log, records } of appended) {
       let tail = this.#tails.get(log);
       if (!tail) this.#tails.set(log, (tail = []));
@@ -857,14 +900,20 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
         tail.splice(0, drop);
       }
       this.#tailBytes.set(log, bytes);
-      touched.add(log);
+      if (records.length > 0) this.#published.set(log, Math.max(this.#published.get(log) ?? this.#openedAt, records[records.length - 1]!.seq));
+      const list = touched.get(log);
+      if (list) list.push(...records);
+      else touched.set(log, records);
     }
     if (this.#metrics) {
       const now = performance.now();
       for (const p of pending) this.#metrics.write(now - p.at);
     }
     for (const p of pending) p.resolve();
-    for (const w of this.#workers.values()) if (touched.has(w.log)) w.wake();
+    for (const w of this.#workers.values()) {
+      const records = touched.get(w.log);
+      if (records !== undefined) w.appended(records);
+    }
   }
 
   // A timer callback: it must never throw (an uncaught SQLITE_FULL here used to kill the process, and each restart
@@ -938,6 +987,15 @@ class GroupWorker {
   cursor: number;
   #readPos: number;
   readonly #window: number[] = [];
+  /** Append time of each record in `#window` (see appendTime), in the same order. */
+  readonly #windowAt: Array<number | undefined> = [];
+  // Counters behind stats(): kept as records move, so reading them never scans the log.
+  /** Published records after `#readPos` (not yet taken from the log). */
+  #unread = 0;
+  /** Highest sequence number counted into `#unread`. */
+  #countedUpTo = 0;
+  /** Rows of this group in the (unordered) retries table. */
+  #retryRows = 0;
   readonly #done = new Set<number>();
   readonly #retriesInFlight = new Set<number>();
   readonly #keyQueues = new Map<string, LogRecord[]>();
@@ -970,8 +1028,56 @@ class GroupWorker {
   start(): void {
     if (this.options.orderingKey) this.#resumed = this.store.keyedRetries(this.group);
     else this.store.dropKeyedRetries(this.group);
+    this.#unread = this.store.countPublishedAfter(this.log, this.cursor);
+    this.#countedUpTo = this.cursor;
+    this.#retryRows = this.store.countRetries(this.group);
     this.wake();
     this.#scheduleRetries();
+  }
+
+  /** New records were published on the log: count the ones after what was counted, then read them. */
+  appended(records: readonly LogRecord[]): void {
+    for (const r of records) {
+      if (r.seq > this.#countedUpTo) {
+        this.#unread++;
+        this.#countedUpTo = r.seq;
+      }
+    }
+    this.wake();
+  }
+
+  /** This group's figures, from counters (plus at most two indexed reads for the oldest pending record). */
+  stats(): GroupStats {
+    let queued = 0;
+    for (const q of this.#keyQueues.values()) queued += q.length;
+    let oldest: number | undefined;
+    const consider = (at: number | undefined): void => {
+      if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
+    };
+    if (this.#windowAt.length > 0) consider(this.#windowAt.find((at) => at !== undefined));
+    else if (this.#buffer.length > 0 && this.#bufferIndex < this.#buffer.length) consider(appendTime(this.#buffer[this.#bufferIndex]!));
+    else if (this.#unread > 0) {
+      const head = this.store.readAfter(this.log, this.#readPos, 1)[0];
+      if (head) consider(appendTime(head));
+    }
+    if (this.#retryRows > 0) consider(this.store.oldestRetryAt(this.group));
+    return {
+      backlog: Math.max(0, this.#unread) + queued,
+      // #inFlight also counts records queued behind a key and keyed records waiting for their retry.
+      inFlight: this.#inFlight - queued - this.#keyTimers.size,
+      retrying: Math.max(0, this.#retryRows - this.#retriesInFlight.size) + this.#keyTimers.size,
+      oldestPendingAt: oldest,
+    };
+  }
+
+  /** Records after the committed cursor (the figure behind the log's backlog). */
+  pendingAfterCursor(): number {
+    return Math.max(0, this.#unread) + this.#window.length;
+  }
+
+  /** Retry rows being handled right now. */
+  retriesInFlight(): number {
+    return this.#retriesInFlight.size;
   }
 
   wake(): void {
@@ -999,7 +1105,9 @@ class GroupWorker {
       const record = this.#buffer[this.#bufferIndex++]!;
       if (this.#bufferIndex >= this.#buffer.length) this.#buffer = [];
       this.#readPos = record.seq;
+      this.#unread--;
       this.#window.push(record.seq);
+      this.#windowAt.push(appendTime(record));
       const filter = this.options.filter;
       if (filter && !safeFilter(filter, record)) this.#done.add(record.seq);
       else this.#dispatch(record);
@@ -1047,6 +1155,7 @@ class GroupWorker {
     }
     if (key !== undefined && record.attempt > 0) this.store.recordKeyedRetry(this.group, record, d);
     if (d.kind !== 'done') this.store.recordRetry(this.log, this.group, record, undefined, d);
+    if (d.kind === 'retry') this.#retryRows++;
     this.#inFlight--;
     this.#done.add(record.seq);
     if (key !== undefined) {
@@ -1079,6 +1188,7 @@ class GroupWorker {
     const before = this.cursor;
     while (this.#window.length > 0 && this.#done.has(this.#window[0]!)) {
       const seq = this.#window.shift()!;
+      this.#windowAt.shift();
       this.#done.delete(seq);
       this.cursor = seq;
     }
@@ -1124,6 +1234,7 @@ class GroupWorker {
         const settle = (d: Disposition): void => {
           this.#retriesInFlight.delete(retryId);
           this.#inFlight--;
+          if (d.kind !== 'retry') this.#retryRows--;
           this.store.recordRetry(this.log, this.group, record, retryId, d);
           if (d.kind === 'retry') this.#scheduleRetryAt(d.dueAt);
           this.#afterCompletion();
@@ -1168,4 +1279,15 @@ function safeFilter(filter: NonNullable<ConsumeOptions['filter']>, record: LogRe
   } catch {
     return false; // a filter that throws does not match, and does not stop the group
   }
+}
+
+/**
+ * When a record entered its log: known for records appended since the store opened; for older rows, the broker's
+ * `knativearrivaltime` (channels do not set it: such rows have no time).
+ */
+function appendTime(record: LogRecord): number | undefined {
+  if (record.appendedAt !== undefined) return record.appendedAt;
+  const arrival = record.event.attributes['knativearrivaltime'];
+  const t = typeof arrival === 'string' ? Date.parse(arrival) : Number.NaN;
+  return Number.isNaN(t) ? undefined : t;
 }

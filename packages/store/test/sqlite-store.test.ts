@@ -231,6 +231,78 @@ test('[sqlite] a dead letter is kept once per group and origin (a redelivery aft
   await store.putDeadLetters('b', 'g', [{ ...letter('1'), origin: '7' }]);
   await store.putDeadLetters('b', 'h', [{ ...letter('1'), origin: '7' }]);
   assert.equal(store.deadLetterStats('b').count, 2);
+
+test('[sqlite] per-group stats are exact: backlog, in flight, retrying and the oldest pending append time, also after a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  const path = join(dir, 'db.sqlite');
+  const e = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined });
+  const waitUntil = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+  try {
+    let store = new SqliteEventStore({ path });
+    const gates: Array<(d: { kind: 'done' } | { kind: 'retry'; attempt: number; dueAt: number }) => void> = [];
+    const handler = () => new Promise<{ kind: 'done' } | { kind: 'retry'; attempt: number; dueAt: number }>((resolve) => gates.push(resolve));
+    let consumer = store.consume('log', 'g', { maxInFlight: 2 }, handler);
+    store.consume('log', 'fast', { maxInFlight: 10 }, async () => ({ kind: 'done' }));
+    const before = Date.now();
+    await store.append('log', [e('1'), e('2'), e('3'), e('4'), e('5')]);
+    const after = Date.now();
+    await waitUntil(() => gates.length === 2, 'two records in flight');
+    let g = store.stats('log').groups['g']!;
+    assert.deepEqual({ backlog: g.backlog, inFlight: g.inFlight, retrying: g.retrying }, { backlog: 3, inFlight: 2, retrying: 0 });
+    assert.ok(g.oldestPendingAt! >= before && g.oldestPendingAt! <= after, 'oldest pending = the append time');
+    await waitUntil(() => store.stats('log').groups['fast']!.backlog === 0, 'the fast group drains');
+    assert.deepEqual(store.stats('log').groups['fast'], { backlog: 0, inFlight: 0, retrying: 0, oldestPendingAt: undefined });
+
+    gates[0]!({ kind: 'retry', attempt: 1, dueAt: Date.now() + 60_000 });
+    gates[1]!({ kind: 'done' });
+    await waitUntil(() => gates.length === 4, 'the next two in flight');
+    g = store.stats('log').groups['g']!;
+    assert.deepEqual({ backlog: g.backlog, inFlight: g.inFlight, retrying: g.retrying }, { backlog: 1, inFlight: 2, retrying: 1 });
+    assert.equal(store.stats('log').retrying, 1);
+    assert.equal(store.stats('log').backlog, 3, 'the log backlog counts what the slowest group has not passed (two in flight, one unread)');
+
+    // Restart with two records in flight (handed out again) and one retry row.
+    await consumer.close(10);
+    await store.close();
+    store = new SqliteEventStore({ path });
+    gates.length = 0;
+    consumer = store.consume('log', 'g', { maxInFlight: 1 }, handler);
+    await waitUntil(() => gates.length === 1, 'one in flight after the restart');
+    g = store.stats('log').groups['g']!;
+    assert.deepEqual({ backlog: g.backlog, inFlight: g.inFlight, retrying: g.retrying }, { backlog: 2, inFlight: 1, retrying: 1 });
+    assert.ok(g.oldestPendingAt! >= before && g.oldestPendingAt! <= after, 'append times survive the restart');
+    gates[0]!({ kind: 'done' });
+    await waitUntil(() => gates.length === 2, 'next');
+    gates[1]!({ kind: 'done' });
+    await waitUntil(() => gates.length === 3, 'next');
+    gates[2]!({ kind: 'done' });
+    await waitUntil(() => store.stats('log').groups['g']!.inFlight === 0, 'all finished');
+    g = store.stats('log').groups['g']!;
+    assert.deepEqual({ backlog: g.backlog, inFlight: g.inFlight, retrying: g.retrying }, { backlog: 0, inFlight: 0, retrying: 1 });
+    assert.ok(g.oldestPendingAt! >= before, 'the retry row keeps the append time of its event');
+    await consumer.close(10);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('[sqlite] ordered groups count records waiting behind their key as backlog and in-place retries as retrying', async () => {
+  const store = new SqliteEventStore({ path: ':memory:' });
+  const e = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't', partitionkey: 'k' }, data: undefined });
+  let calls = 0;
+  store.consume('log', 'o', { maxInFlight: 10, orderingKey: (ev) => String(ev.attributes['partitionkey']) }, async () => {
+    calls++;
+    return { kind: 'retry', attempt: 1, dueAt: Date.now() + 60_000 };
+  });
+  await store.append('log', [e('1'), e('2'), e('3')]);
+  for (let i = 0; i < 200 && calls === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+  const g = store.stats('log').groups['o']!;
+  assert.deepEqual({ backlog: g.backlog, inFlight: g.inFlight, retrying: g.retrying }, { backlog: 2, inFlight: 0, retrying: 1 });
   await store.close();
 });
 
