@@ -32,7 +32,7 @@ import {
 import { SecretStore, type SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, lockDataDir, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
@@ -131,6 +131,8 @@ export class SluiceRuntime {
   readonly #targets = new Map<string, { readonly target: SubscriptionTarget; readonly broker: string }>();
   #deadLetters: DeadLetterStore | undefined;
   #url = '';
+  /** The data-directory lock, released once the store is closed. */
+  #lock: DataDirLock | undefined;
   readonly #status = new StatusRegistry(() => this.now());
   /** Counters and consumer group of each Trigger and Subscription, by `Kind/namespace/name`. */
   readonly #deliveries = new Map<string, { counters: DeliveryCounters; source: DeliverySource }>();
@@ -151,11 +153,18 @@ export class SluiceRuntime {
     let store = options.store;
     // TLS first: a bad certificate must fail before anything else is opened.
     const tls = options.tls ? createTlsServer(options.tls) : undefined;
+    let lock: DataDirLock | undefined;
     if (!store) {
       const dir = options.dataDir ?? '.sluice';
       // Owner-only: the store holds every event, and events may carry secrets (an existing directory keeps its mode).
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', logger, ...options.storeLimits, ...(options.metrics ? { metrics: options.metrics.store } : {}) });
+      lock = lockDataDir(dir); // one Sluice per data directory: a second would deliver every event again
+      try {
+        store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', logger, ...options.storeLimits, ...(options.metrics ? { metrics: options.metrics.store } : {}) });
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
     }
     // Timeouts are enforced by a periodic check: once a second, so a short --headers-timeout is honoured promptly.
     const server = tls ? (tls.server as unknown as Server) : createServer({ connectionsCheckingInterval: 1000 });
@@ -165,6 +174,7 @@ export class SluiceRuntime {
     const runtime = new SluiceRuntime(config, options, store, sender, server, logger, options.now ?? Date.now);
     runtime.#egress = egress;
     runtime.#tlsCert = tls?.cert;
+    runtime.#lock = lock;
     try {
       await runtime.#start();
     } catch (err) {
@@ -592,6 +602,8 @@ export class SluiceRuntime {
     for (const d of this.#dispatchers) d.close();
     await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
     for (const store of new Set([this.store, ...this.#stores.values()])) await store.close();
+    this.#lock?.release();
+    this.#lock = undefined;
     await this.sender.close();
     this.server.closeAllConnections();
     await closed;

@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeHttp, isJsonMediaType, type CloudEvent } from '@sluice/core';
+import { decodeHttp, eventToJson, isJsonMediaType, type CloudEvent } from '@sluice/core';
 
 const CORE_ATTRIBUTES = ['specversion', 'type', 'source', 'subject', 'id', 'time', 'dataschema', 'datacontenttype'];
 
@@ -30,9 +30,31 @@ export function formatEvent(event: CloudEvent): string {
   return lines.join('\n');
 }
 
+/** Renders the request headers as a block before the event (`--headers`). */
+function formatHeaders(headers: IncomingHttpHeaders): string {
+  const lines = ['HTTP headers,'];
+  for (const name of Object.keys(headers).sort()) lines.push(`  ${name}: ${String(headers[name])}`);
+  return lines.join('\n');
+}
+
+/** Options of {@link startEventDisplay}. */
+export interface EventDisplayOptions {
+  port: number;
+  host: string;
+  /** One line of JSON per event (the structured-mode JSON form) instead of the event_display text. */
+  json?: boolean;
+  /** Print the HTTP headers of each request too. */
+  headers?: boolean;
+  write?: (text: string) => void;
+}
+
 /** Starts an HTTP subscriber that prints every CloudEvent it receives (Knative's event_display). */
-export async function startEventDisplay(options: { port: number; host: string; write?: (text: string) => void }): Promise<{ server: Server; url: string }> {
+export async function startEventDisplay(options: EventDisplayOptions): Promise<{ server: Server; url: string }> {
   const write = options.write ?? ((t: string) => process.stdout.write(t + '\n'));
+  const show = (event: CloudEvent, headers: IncomingHttpHeaders): void => {
+    if (options.json) write(JSON.stringify(options.headers ? { headers, event: eventToJson(event) } : eventToJson(event)));
+    else write(options.headers ? `${formatHeaders(headers)}\n${formatEvent(event)}` : formatEvent(event));
+  };
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/livez' || req.url === '/readyz')) {
       res.writeHead(204).end();
@@ -42,7 +64,7 @@ export async function startEventDisplay(options: { port: number; host: string; w
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        for (const event of decodeHttp(req.headers, Buffer.concat(chunks))) write(formatEvent(event));
+        for (const event of decodeHttp(req.headers, Buffer.concat(chunks))) show(event, req.headers);
         res.writeHead(202, { 'content-length': 0 }).end();
       } catch (err) {
         write(`received an invalid CloudEvent: ${(err as Error).message}`);

@@ -8,9 +8,17 @@ export function loadAndCheck(files: readonly string[], options: { recursive?: bo
   return loadConfig(files, { checks: [brokerChecks(), deadLetterChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false, strict: options.strict ?? false });
 }
 
-/** Prints configuration errors, one `file:line:col: message` per line, then the hints (once per run), to stderr. */
+/** Prints configuration errors, one `file:line:col: message` per line (`file: message` for unreadable files), then the hints (once per run), to stderr. */
 export function printErrors(result: LoadResult): void {
-  for (const e of result.errors) process.stderr.write(formatConfigError(e) + '\n');
+  for (const e of result.errors) {
+    if (e.code === 'SLUICE_CONFIG_READ') {
+      // No position to point at: a made-up :1:1 would send editors to a file that may not exist.
+      const m = /^cannot read: (E[A-Z]+): ([^,]+)/.exec(e.message);
+      process.stderr.write(`${e.file}: ${m ? `cannot read: ${m[2]}` : e.message}\n`);
+    } else {
+      process.stderr.write(formatConfigError(e) + '\n');
+    }
+  }
   for (const h of result.hints) process.stderr.write(h + '\n');
 }
 

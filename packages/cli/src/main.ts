@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, deadLetterRoutes } from '@sluice/admin';
+import { isSluiceError } from '@sluice/core';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -22,6 +23,9 @@ function intArg(name: string, min: number): (v: string) => number {
     return n;
   };
 }
+
+/** The version `sluice --version` and `sluice version` print. */
+const VERSION = '0.1.0';
 
 /** A TCP port: 0 (any free port) to 65535. */
 function portArg(name: string): (v: string) => number {
@@ -54,8 +58,16 @@ interface RunOptions {
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('sluice')
     .description('A standalone CloudEvents broker and trigger engine for Knative Eventing YAML.')
-    .version('0.1.0')
-    .showHelpAfterError();
+    .version(VERSION)
+    .showHelpAfterError('(add --help for usage)');
+
+  program
+    .command('version')
+    .description('print the version (same as --version)')
+    .action(() => {
+      process.stdout.write(`${VERSION}\n`);
+      onExit(0);
+    });
 
   addTrustOptions(program
     .command('run')
@@ -82,6 +94,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         printNotices(result);
         printWarnings(result);
         printErrors(result);
+        process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}: not started\n`);
         onExit(1);
         return;
       }
@@ -191,7 +204,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command('send')
     .description('send CloudEvents to a broker or URL')
-    .requiredOption('--to <target>', 'http(s) URL, or broker:NAME[:NAMESPACE]')
+    .requiredOption('--to <target>', 'http(s) URL, broker:NAME[:NAMESPACE] or channel:NAME[:NAMESPACE]')
     .requiredOption('--type <type>', 'event type')
     .requiredOption('--source <source>', 'event source (URI-reference)')
     .option('--id <id>', 'event id (default: a UUID; with --count, suffixed -N)')
@@ -203,7 +216,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--count <n>', 'number of events to send', intArg('--count', 1), 1)
     .option('--concurrency <n>', 'requests in flight', intArg('--concurrency', 1), 16)
     .addOption(new Option('--mode <mode>', 'HTTP content mode').choices(['binary', 'structured']).default('binary'))
-    .option('--server <url>', 'base URL used for broker: targets', process.env['SLUICE_SERVER'] ?? 'http://127.0.0.1:8080')
+    .addOption(new Option('--server <url>', 'base URL of the Sluice ingress, for broker: and channel: targets').env('SLUICE_SERVER').default('http://127.0.0.1:8080'))
     .action(async (opts: SendCommandOptions) => {
       const tty = process.stderr.isTTY && opts.count > 1;
       let last = 0;
@@ -215,13 +228,19 @@ export function buildProgram(onExit: (code: number) => void): Command {
         }
       });
       if (tty) process.stderr.write('\n');
-      const rate = report.elapsedMs > 0 ? Math.round((report.sent / report.elapsedMs) * 1000) : report.sent;
-      process.stdout.write(`sent ${report.sent}, accepted ${report.accepted}, failed ${report.failures.length} (${rate} events/s)\n`);
-      for (const f of report.failures.slice(0, 20)) {
-        process.stdout.write(`  event ${f.id}: ${f.status === undefined ? 'error' : `HTTP ${f.status}`}: ${f.message}\n`);
+      if (report.failures.length === 0) {
+        const rate = report.elapsedMs > 0 ? Math.round((report.sent / report.elapsedMs) * 1000) : report.sent;
+        process.stdout.write(`sent ${report.sent}, accepted ${report.accepted}${report.sent > 1 ? ` (${rate} events/s)` : ''}\n`);
+        onExit(0);
+        return;
       }
-      if (report.failures.length > 20) process.stdout.write(`  … and ${report.failures.length - 20} more\n`);
-      onExit(report.failures.length === 0 ? 0 : 1);
+      // A failed send is an error: the summary and each failure go to stderr, without a rate.
+      process.stderr.write(`sent ${report.sent}, accepted ${report.accepted}, failed ${report.failures.length}\n`);
+      for (const f of report.failures.slice(0, 20)) {
+        process.stderr.write(`  event ${f.id}: ${f.status === undefined ? 'error' : `HTTP ${f.status}`}: ${f.message}\n`);
+      }
+      if (report.failures.length > 20) process.stderr.write(`  … and ${report.failures.length - 20} more\n`);
+      onExit(1);
     });
 
   program
@@ -263,9 +282,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command('event-display')
     .description('run a subscriber that prints every CloudEvent it receives (like Knative event_display)')
-    .option('-p, --port <n>', 'port to listen on', intArg('--port', 0), 8081)
+    .addOption(new Option('-p, --port <n>', 'port to listen on').env('SLUICE_DISPLAY_PORT').argParser(portArg('--port')).default(8081))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .action(async (opts: { port: number; host: string }) => {
+    .option('--json', 'print each event as one line of JSON (structured-mode JSON, for piping)')
+    .option('--headers', 'print the HTTP headers of each request before the event')
+    .action(async (opts: { port: number; host: string; json?: boolean; headers?: boolean }) => {
       const { server, url } = await startEventDisplay(opts);
       process.stdout.write(`event-display listening on ${url}\n`);
       const stop = (): void => {
@@ -300,6 +321,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   } catch (err) {
     const exitCode = (err as { exitCode?: number }).exitCode;
     if (exitCode !== undefined) return exitCode;
+    if (isSluiceError(err, 'SLUICE_USAGE')) {
+      const command = argv.slice(2).find((a) => !a.startsWith('-'));
+      process.stderr.write(`sluice${command ? ` ${command}` : ''}: ${err.message}\n(add --help for usage)\n`);
+      return 2;
+    }
     throw err;
   }
   return code;

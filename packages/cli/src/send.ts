@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { CloudEvent as SdkEvent, HTTP, type CloudEventV1 } from 'cloudevents';
 import { Agent, request } from 'undici';
+import { SluiceError, encodeBinary, encodeStructured, isJsonMediaType, isSluiceError, validateEvent, type AttributeValue, type CloudEvent } from '@sluice/core';
 
 /** Options of `sluice send`. */
 export interface SendCommandOptions {
@@ -28,39 +28,102 @@ export interface SendReport {
   elapsedMs: number;
 }
 
-/** Resolves `--to`: an http(s) URL, or `broker:NAME[:NAMESPACE]` on the server (kn's sink syntax). */
+/** A mistake in the command line, found after parsing: printed as one line, exit 2. */
+export function usageError(message: string): SluiceError {
+  return new SluiceError('SLUICE_USAGE', message);
+}
+
+/**
+ * Resolves `--to`: an http(s) URL, or kn's sink syntax on the server: `broker:NAME[:NAMESPACE]`,
+ * `channel:NAME[:NAMESPACE]`.
+ */
 export function resolveTarget(to: string, server: string): string {
   if (/^https?:\/\//.test(to)) return to;
-  const m = /^broker:([a-z0-9-]+)(?::([a-z0-9-]+))?$/.exec(to);
-  if (!m) throw new Error(`--to must be an http(s) URL or broker:NAME[:NAMESPACE], got "${to}"`);
-  return `${server.replace(/\/$/, '')}/${m[2] ?? 'default'}/${m[1]}`;
+  const m = /^(broker|channel):([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/.exec(to);
+  if (!m) throw usageError(`--to must be an http(s) URL, broker:NAME[:NAMESPACE] or channel:NAME[:NAMESPACE], got "${to}"`);
+  const base = server.replace(/\/$/, '');
+  const path = `${m[4] ?? 'default'}/${m[2]}`;
+  return m[1] === 'channel' ? `${base}/channels/${path}` : `${base}/${path}`;
 }
 
-function payload(opts: SendCommandOptions): { data: unknown; contentType: string | undefined } {
-  if (opts.data !== undefined && opts.dataFile !== undefined) throw new Error('use either --data or --data-file, not both');
-  const text = opts.dataFile !== undefined ? readFileSync(opts.dataFile, 'utf8') : opts.data;
-  if (text === undefined) return { data: undefined, contentType: opts.contentType };
-  if (opts.contentType === undefined || /json/.test(opts.contentType)) {
+/**
+ * The event data and its content type. JSON (the default type) must parse: a typo in `--data` is a usage error,
+ * not an event sent as text. `--data-file` is read as bytes, so binary payloads go out unchanged; without
+ * `--content-type` a file that is JSON is sent as application/json, anything else as application/octet-stream.
+ */
+function payload(opts: SendCommandOptions): { data: Buffer | undefined; contentType: string | undefined } {
+  if (opts.data !== undefined && opts.dataFile !== undefined) throw usageError('use either --data or --data-file, not both');
+  if (opts.dataFile !== undefined) {
+    let bytes: Buffer;
     try {
-      return { data: JSON.parse(text) as unknown, contentType: opts.contentType ?? 'application/json' };
+      bytes = readFileSync(opts.dataFile);
+    } catch (err) {
+      throw usageError(`--data-file ${opts.dataFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    if (opts.contentType !== undefined) {
+      if (isJsonMediaType(opts.contentType)) checkJson(bytes.toString('utf8'), `--data-file ${opts.dataFile}`, opts.contentType);
+      return { data: bytes, contentType: opts.contentType };
+    }
+    try {
+      JSON.parse(bytes.toString('utf8'));
+      return { data: bytes, contentType: 'application/json' };
     } catch {
-      if (opts.contentType !== undefined) throw new Error('--data is not valid JSON but the content type is JSON');
-      return { data: text, contentType: 'text/plain' };
+      return { data: bytes, contentType: 'application/octet-stream' };
     }
   }
-  return { data: text, contentType: opts.contentType };
+  if (opts.data === undefined) return { data: undefined, contentType: opts.contentType };
+  if (opts.contentType === undefined || isJsonMediaType(opts.contentType)) checkJson(opts.data, '--data', opts.contentType ?? 'application/json');
+  return { data: Buffer.from(opts.data, 'utf8'), contentType: opts.contentType ?? 'application/json' };
 }
 
-/** Builds events with the CloudEvents SDK (which validates them) and posts them, reporting every failure. */
-export async function sendEvents(opts: SendCommandOptions, onProgress?: (done: number) => void): Promise<SendReport> {
-  const url = resolveTarget(opts.to, opts.server);
+function checkJson(text: string, what: string, contentType: string): void {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw usageError(`${what} is not valid JSON (${(err as Error).message}) but the content type is ${contentType}; give --content-type text/plain to send text`);
+  }
+}
+
+/** Flag that sets an attribute, for usage errors that name what the user typed. */
+function flagOf(attribute: string): string {
+  const flags: Record<string, string> = { id: '--id', type: '--type', source: '--source', subject: '--subject', datacontenttype: '--content-type' };
+  return flags[attribute] ?? `--extension ${attribute}=…`;
+}
+
+/** Builds the events of a send (validated like the broker's ingress validates them). */
+export function buildEvents(opts: SendCommandOptions): (index: number) => CloudEvent {
   const { data, contentType } = payload(opts);
-  const extensions: Record<string, string> = {};
+  const extensions: Record<string, AttributeValue> = {};
   for (const kv of opts.extension) {
     const i = kv.indexOf('=');
-    if (i <= 0) throw new Error(`--extension must be key=value, got "${kv}"`);
-    extensions[kv.slice(0, i)] = kv.slice(i + 1);
+    if (i <= 0) throw usageError(`--extension must be key=value, got "${kv}"`);
+    const key = kv.slice(0, i);
+    if (['specversion', 'id', 'type', 'source', 'subject', 'time', 'datacontenttype', 'dataschema', 'data'].includes(key)) {
+      throw usageError(`--extension ${key}: "${key}" is a context attribute, not an extension; use its own flag`);
+    }
+    extensions[key] = kv.slice(i + 1);
   }
+  const make = (index: number): CloudEvent => {
+    const id = opts.id !== undefined ? (opts.count > 1 ? `${opts.id}-${index}` : opts.id) : randomUUID();
+    const attributes: Record<string, AttributeValue> = { specversion: '1.0', id, type: opts.type, source: opts.source, time: new Date().toISOString(), ...extensions };
+    if (opts.subject !== undefined) attributes['subject'] = opts.subject;
+    if (contentType !== undefined) attributes['datacontenttype'] = contentType;
+    return { attributes, data };
+  };
+  try {
+    validateEvent(make(0));
+  } catch (err) {
+    if (!isSluiceError(err)) throw err;
+    const attribute = typeof err.details?.['attribute'] === 'string' ? err.details['attribute'] : undefined;
+    throw usageError(attribute ? `${flagOf(attribute)}: ${err.message}` : err.message);
+  }
+  return make;
+}
+
+/** Builds events with Sluice's own codec (validated as the ingress validates them) and posts them, reporting every failure. */
+export async function sendEvents(opts: SendCommandOptions, onProgress?: (done: number) => void): Promise<SendReport> {
+  const url = resolveTarget(opts.to, opts.server);
+  const make = buildEvents(opts);
   const dispatcher = new Agent({ connections: opts.concurrency });
   const report: SendReport = { sent: 0, accepted: 0, failures: [], elapsedMs: 0 };
   const started = performance.now();
@@ -69,22 +132,20 @@ export async function sendEvents(opts: SendCommandOptions, onProgress?: (done: n
     for (;;) {
       const index = next++;
       if (index >= opts.count) return;
-      const id = opts.id !== undefined ? (opts.count > 1 ? `${opts.id}-${index}` : opts.id) : randomUUID();
-      const attrs: Record<string, unknown> = { id, type: opts.type, source: opts.source, ...extensions };
-      if (opts.subject !== undefined) attrs['subject'] = opts.subject;
-      if (contentType !== undefined) attrs['datacontenttype'] = contentType;
-      if (data !== undefined) attrs['data'] = data;
-      const event = new SdkEvent(attrs as unknown as CloudEventV1<unknown>);
-      const message = opts.mode === 'structured' ? HTTP.structured(event) : HTTP.binary(event);
+      const event = make(index);
+      const id = String(event.attributes['id']);
+      const message = opts.mode === 'structured' ? encodeStructured(event) : encodeBinary(event);
       try {
-        const res = await request(url, { method: 'POST', headers: message.headers as Record<string, string>, body: message.body as string, dispatcher });
+        const res = await request(url, { method: 'POST', headers: message.headers, body: message.body, dispatcher });
         const text = await res.body.text();
         report.sent++;
         if (res.statusCode >= 200 && res.statusCode < 300) report.accepted++;
         else report.failures.push({ index, id, status: res.statusCode, message: text.slice(0, 500) });
       } catch (err) {
         report.sent++;
-        report.failures.push({ index, id, status: undefined, message: (err as Error).message });
+        const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+        const code = e.code ?? e.cause?.code;
+        report.failures.push({ index, id, status: undefined, message: code === 'ECONNREFUSED' ? `cannot connect to ${url} (connection refused): is sluice running there? (--server or SLUICE_SERVER)` : e.message });
       }
       onProgress?.(report.sent);
     }

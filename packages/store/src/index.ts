@@ -18,3 +18,4 @@ export type {
   StoreTimers,
 } from './event-store.js';
 export { DEFAULT_DEAD_LETTER_RETENTION, STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';
+export { LOCK_FILE, lockDataDir, type DataDirLock } from './data-dir-lock.js';
