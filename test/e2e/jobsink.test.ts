@@ -78,6 +78,10 @@ test('direct posts: 202 + Location, the same event twice is one job, a failing j
   assert.equal(body.exitCode, 3);
   assert.match(body.logTail, /boom: bad input/);
   assert.match(s.output(), /JobSink job failed/);
+  // The admin API shows the JobSink's job counts and its last jobs with their outcome.
+  const view = (await (await fetch(`${s.adminUrl}/api/v1/jobsinks/default/failer`)).json()) as { status: { jobs: Record<string, number>; recentJobs: Array<{ id: string; state: string; exitCode: number; logTail: string }> } };
+  assert.equal(view.status.jobs['failed'], 1);
+  assert.deepEqual({ ...view.status.recentJobs[0], logTail: undefined, location: undefined, finishedAt: undefined }, { source: '/t', id: 'f-1', state: 'failed', exitCode: 3, logTail: undefined, location: undefined, finishedAt: undefined });
   assert.equal((await fetch(`${s.url}/jobsinks/namespaces/default/name/writer/sources/%2Ft/ids/nope`)).status, 404);
   assert.equal(readdirSync(out.path).length, 1, 'one job for the event posted twice');
 });

@@ -81,6 +81,11 @@ export class JobQueue {
     this.#finish.run(state, exitCode, logTail, now, id);
   }
 
+  /** The most recent jobs of a sink, newest first (for its status in the admin API). */
+  recent(sink: string, limit: number): JobRecord[] {
+    return (this.#db.prepare('SELECT * FROM jobs WHERE sink = ? ORDER BY id DESC LIMIT ?').all(sink, limit) as Array<Record<string, unknown>>).map(toRecord);
+  }
+
   /** Counts by state, for a sink's status. */
   counts(sink: string): Record<JobState, number> {
     const out: Record<JobState, number> = { pending: 0, running: 0, succeeded: 0, failed: 0 };

@@ -157,7 +157,20 @@ export class JobSinkComponent implements RuntimeComponent {
       s.namespace,
       s.name,
       [ready ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: 'NoContainerEngine', message: this.#engineProblem ?? '' }],
-      { address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name) }, jobs: counts },
+      {
+        address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name) },
+        jobs: counts,
+        // The last jobs with their outcome, so the admin API answers "did my job run, and how did it end".
+        recentJobs: this.#queue!.recent(s.key, 10).map((j) => ({
+          source: j.source,
+          id: j.eventId,
+          state: j.state,
+          exitCode: j.exitCode,
+          logTail: j.logTail,
+          location: jobLocation(s.namespace, s.name, j.source, j.eventId),
+          ...(j.finishedAt ? { finishedAt: new Date(j.finishedAt).toISOString() } : {}),
+        })),
+      },
     );
   }
 
