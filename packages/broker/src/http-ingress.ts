@@ -18,6 +18,9 @@ import {
   type Tracer,
 } from '@sluice/core';
 
+/** Whether a request may send to a broker, and why not. */
+export type AuthVerdict = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
 /** What the ingress needs from the runtime. */
 export interface IngressBackend {
   /** Whether the runtime accepts events (false while starting or draining). */
@@ -28,7 +31,7 @@ export interface IngressBackend {
    * Checks a request's `Authorization` header for a broker; present only when some broker requires credentials, so
    * an open setup pays nothing.
    */
-  authenticate?(namespace: string, name: string, req: IncomingMessage): { ok: true } | { ok: false; message: string };
+  authenticate?(namespace: string, name: string, req: IncomingMessage): AuthVerdict | Promise<AuthVerdict>;
   /** Admits and durably stores events with the request's trace context; rejects with a SluiceError. */
   accept(namespace: string, name: string, events: CloudEvent[], trace: TraceContext | undefined): Promise<void>;
 }
@@ -163,7 +166,8 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       return;
     }
     if (backend.authenticate) {
-      const verdict = backend.authenticate(namespace, name, req);
+      const pending = backend.authenticate(namespace, name, req);
+      const verdict = pending instanceof Promise ? await pending : pending;
       if (!verdict.ok) {
         req.resume();
         sendError(res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });

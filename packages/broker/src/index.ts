@@ -1,5 +1,5 @@
 export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, withoutTtl } from './admission.js';
-export { MAX_HEADER_FIELDS, createIngressHandler, readBody, sendError, tooManyHeaders, type IngressBackend, type IngressOptions } from './http-ingress.js';
+export { MAX_HEADER_FIELDS, createIngressHandler, type AuthVerdict, readBody, sendError, tooManyHeaders, type IngressBackend, type IngressOptions } from './http-ingress.js';
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
 export { TriggerDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export {
@@ -30,3 +30,4 @@ export {
 } from '@sluice/plugin';
 export { CLIENT_CERT_ANNOTATION, INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';
 export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
+export { OidcVerifier, brokerAudience, type OidcOptions, type TokenVerdict } from './oidc-verifier.js';

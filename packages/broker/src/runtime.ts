@@ -35,6 +35,7 @@ import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSende
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, lockDataDir, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
+import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
 import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
@@ -87,6 +88,11 @@ export interface RuntimeOptions {
    * allowed here. `false` turns the guard off. A Trigger whose subscriber or dead-letter sink is denied fails to start.
    */
   egress?: EgressRules | false;
+  /**
+   * Require an OIDC bearer token on every broker without static credentials: issued by one of these issuers, for the
+   * broker's audience (`eventing.knative.dev/broker/{ns}/{name}`), verified against the issuer's JWKS.
+   */
+  oidc?: OidcOptions;
   /** Serve HTTPS with these PEM files (reloaded when they change); addresses become `https://`. */
   tls?: TlsFiles;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
@@ -307,14 +313,15 @@ export class SluiceRuntime {
       certBrokers.add(key);
     }
     const internalAuth = `Bearer ${randomBytes(32).toString('base64url')}`;
-    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 ? internalAuth : undefined;
+    const oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
+    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined ? internalAuth : undefined;
     const ingress = createIngressHandler(
       {
         get ready() {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
-        ...(credentials.size > 0 || certBrokers.size > 0
+        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined
           ? {
               authenticate: (ns: string, name: string, req: IncomingMessage) => {
                 const key = `${ns}/${name}`;
@@ -324,10 +331,11 @@ export class SluiceRuntime {
                   return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
                 }
                 const creds = credentials.get(key);
-                if (creds !== undefined && !creds.accepts(authorization)) {
-                  return { ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const;
+                if (creds !== undefined) {
+                  return creds.accepts(authorization) ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const);
                 }
-                return { ok: true } as const;
+                if (oidc === undefined) return { ok: true } as const;
+                return oidc.verify(authorization, brokerAudience(ns, name)).then((v) => (v.ok ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key}: ${v.message}` } as const)));
               },
             }
           : {}),

@@ -20,6 +20,7 @@ export interface TrustFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
+  oidcIssuer: string[];
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -61,6 +62,7 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
     .addOption(new Option('--tls-client-ca <file>', 'CA (PEM) of client certificates, for brokers annotated sluice.dev/client-cert: required').env('SLUICE_TLS_CLIENT_CA'))
+    .addOption(new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)').env('SLUICE_OIDC_ISSUER').argParser(list).default([]))
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
@@ -77,6 +79,7 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
     },
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
     egress: { allow: flags.egressAllow, deny: flags.egressDeny },
+    ...(flags.oidcIssuer.length > 0 ? { oidc: { issuers: flags.oidcIssuer } } : {}),
     ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
       ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey, ...(flags.tlsClientCa !== undefined ? { clientCaFile: flags.tlsClientCa } : {}) } }
       : {}),

@@ -1,0 +1,102 @@
+// OIDC sender identity on ingress (docs/security.md "OIDC"): bearer JWTs from configured issuers, for the broker's
+// audience, verified against the issuer's JWKS with a bounded clock skew.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
+
+/** A minimal OIDC issuer on loopback: discovery document and JWKS of one ES256 key. */
+async function startIssuer(): Promise<{ url: string; sign: (claims: Record<string, unknown>, opts?: { expSeconds?: number }) => Promise<string>; jwksHits: () => number; close: () => void }> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  let hits = 0;
+  const server = createServer((req, res) => {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: `${url}/keys` }));
+    } else if (req.url === '/keys') {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    sign: (claims, opts = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(String(claims['iss'] ?? url))
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expSeconds ?? 300))
+        .sign(privateKey),
+    jwksHits: () => hits,
+    close: () => server.close(),
+  };
+}
+
+test('with --oidc-issuer, brokers take only valid tokens for their audience; keys are cached; own sends pass', async () => {
+  const issuer = await startIssuer();
+  const other = await startIssuer();
+  const sub = await startSubscriber();
+  const sluice = await startSluice({
+    args: ['--oidc-issuer', issuer.url],
+    yaml: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: front
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: back
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: forward
+spec:
+  broker: front
+  subscriber:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: back
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: back
+  subscriber:
+    uri: ${sub.url}
+`,
+  });
+  try {
+    const front = `${sluice.url}/default/front`;
+    const aud = 'eventing.knative.dev/broker/default/front';
+    const send = async (id: string, token?: string) => (await postEvent(front, { id, source: '/t', type: 't' }, '', token ? { authorization: `Bearer ${token}` } : {})).status;
+    assert.equal(await send('none'), 401);
+    assert.equal(await send('garbage', 'not-a-jwt'), 401);
+    assert.equal(await send('wrong-aud', await issuer.sign({ sub: 'svc', aud: 'eventing.knative.dev/broker/default/back' })), 401);
+    assert.equal(await send('expired', await issuer.sign({ sub: 'svc', aud }, { expSeconds: -3600 })), 401);
+    assert.equal(await send('untrusted-issuer', await other.sign({ sub: 'svc', aud })), 401);
+    assert.equal(await send('forged-iss', await other.sign({ sub: 'svc', aud, iss: issuer.url })), 401, 'signed by a key the issuer does not publish');
+    const res = await postEvent(front, { id: 'x', source: '/t', type: 't' });
+    assert.match(res.body, /SLUICE_UNAUTHORIZED/);
+    assert.equal(await send('good-1', await issuer.sign({ sub: 'svc', aud })), 202);
+    assert.equal(await send('good-2', await issuer.sign({ sub: 'svc', aud })), 202);
+    assert.equal(await send('skewed', await issuer.sign({ sub: 'svc', aud }, { expSeconds: -30 })), 202, 'within the 60 s clock skew');
+    await waitFor(() => ['good-1', 'good-2', 'skewed'].every((id) => sub.ids().includes(id)), 'the accepted events, forwarded by Sluice itself into the other broker');
+    assert.ok(!sub.ids().some((id) => ['none', 'garbage', 'wrong-aud', 'expired', 'untrusted-issuer', 'forged-iss'].includes(id)));
+    assert.equal(issuer.jwksHits(), 1, 'the JWKS is fetched once and cached');
+  } finally {
+    await sluice.stop();
+    await sub.close();
+    issuer.close();
+    other.close();
+  }
+});
