@@ -60,6 +60,16 @@ spec:
   await waitFor(() => /circuit open/.test(sluice.output()), 'the circuit-open log line');
   // Several probe periods pass with the subscriber down (a few probes fail: each is one real attempt).
   await waitFor(() => (sluice.output().match(/circuit stays open/g) ?? []).length >= 3, 'three failed probes', 20_000);
+  // The admin API shows the circuit on the Trigger's status.
+  const circuitOf = async (): Promise<{ role: string; state: string; opened: number; destination: string }> => {
+    const res = await fetch(`${sluice.adminUrl}/api/v1/triggers/default/flaky`);
+    const body = (await res.json()) as { status: { circuits: Array<{ role: string; state: string; opened: number; destination: string }> } };
+    return body.status.circuits.find((c) => c.role === 'subscriber')!;
+  };
+  const open = await circuitOf();
+  assert.notEqual(open.state, 'closed');
+  assert.ok(open.opened >= 3, `opened ${open.opened} times`);
+  assert.equal(open.destination, `http://127.0.0.1:${port}/`);
   // The subscriber comes back on the same port.
   const received: string[] = [];
   const server = createServer((req, res) => {
@@ -72,6 +82,7 @@ spec:
   await waitFor(() => new Set(received).size === ids.length, `all ${ids.length} events at the subscriber (got ${new Set(received).size})`, 20_000);
   assert.deepEqual([...new Set(received)].sort(), [...ids].sort());
   assert.match(sluice.output(), /circuit closed/);
+  assert.equal((await circuitOf()).state, 'closed');
   assert.doesNotMatch(sluice.output(), /event dropped/);
 });
 

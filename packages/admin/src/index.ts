@@ -1,5 +1,5 @@
 export { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminServerOptions } from './admin-server.js';
-export type { ControlPlane, ResourceView } from './control-plane.js';
+export type { CircuitView, ControlPlane, ResourceView } from './control-plane.js';
 export type { DeliveryFigures } from '@sluice/core';
 export { pluralOf, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { ControlPlane, ResourceView } from '@sluice/admin';
+import type { CircuitView, ControlPlane, ResourceView } from '@sluice/admin';
 import type { SluiceRuntime } from '@sluice/broker';
 import { KINDS, type SluiceConfig } from '@sluice/config';
 import { readyCondition, summarizeStatus, type ResourceStatus } from '@sluice/core';
@@ -40,6 +40,10 @@ export class RuntimeControlPlane implements ControlPlane {
       let status: ResourceView['status'] = STATUSLESS_KINDS.has(r.kind) ? undefined : this.#statusOf(runtime, r.kind, r.namespace, r.name);
       const figures = status ? runtime?.figures(r.kind, r.namespace, r.name) : undefined;
       if (status && figures) status = { ...status, figures };
+      if (r.kind === 'Trigger' && status && runtime) {
+        const circuits = circuitsOf(runtime, `${r.namespace}/${r.name}`);
+        if (circuits.length > 0) status = { ...status, circuits };
+      }
       return {
         apiVersion,
         kind,
@@ -69,4 +73,20 @@ export class RuntimeControlPlane implements ControlPlane {
     if (!runtime?.ready) return { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Starting', message: 'the runtime is starting' }] };
     return summarizeStatus([]);
   }
+}
+
+/** The circuit breakers of one Trigger (`namespace/name`), as the admin API shows them. */
+function circuitsOf(runtime: SluiceRuntime, trigger: string): CircuitView[] {
+  return runtime
+    .circuits()
+    .filter((c) => c.trigger === trigger)
+    .map((c) => ({
+      role: c.role,
+      destination: c.destination,
+      state: c.state,
+      consecutiveFailures: c.consecutiveFailures,
+      opened: c.opened,
+      probeAt: c.probeAt === undefined ? undefined : new Date(c.probeAt).toISOString(),
+      waiting: c.waiting,
+    }));
 }
