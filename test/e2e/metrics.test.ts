@@ -84,6 +84,32 @@ test('/metrics: ingress and delivery counts by response code, dead-letters, late
   assert.ok(!/ok-\d|"bad"/.test(body), 'no event id in any label');
 });
 
+test('backlog, in-flight and oldest pending age behind a subscriber that does not answer', async (t) => {
+  const dir = tempDir();
+  const sub = await startSubscriber(() => ({ hang: true }));
+  const sluice = await startSluice({ yaml: yaml(sub.url, sub.url), dataDir: dir.path });
+  t.after(async () => {
+    await sub.close(); // the held attempts fail, so the drain on stop is quick
+    await sluice.stop();
+    dir.remove();
+  });
+  for (let i = 0; i < 130; i++) {
+    assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `e-${i}`, source: '/e2e', type: 'com.example.order' }, '{}')).status, 202);
+  }
+  await sub.waitForCount(100);
+  const trigger = 'namespace_name="default",broker_name="default",trigger_name="orders",container_name="filter"';
+  let body = '';
+  for (let i = 0; i < 100; i++) {
+    body = await scrape(sluice.adminUrl);
+    if (sample(body, `sluice_trigger_backlog{${trigger}}`) === 30 && sample(body, `sluice_trigger_in_flight{${trigger}}`) === 100) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(sample(body, `sluice_trigger_in_flight{${trigger}}`), 100, 'the in-flight bound');
+  assert.equal(sample(body, `sluice_trigger_backlog{${trigger}}`), 30, body.split('\n').filter((l) => l.startsWith('sluice_trigger')).join('\n'));
+  assert.ok((sample(body, `sluice_trigger_oldest_pending_age_seconds{${trigger}}`) ?? 0) > 0);
+  assert.equal(sample(body, `sluice_trigger_retrying{${trigger}}`), 0);
+});
+
 test('--metrics off: no /metrics route', async (t) => {
   const dir = tempDir();
   const sluice = await startSluice({ yaml: yaml('http://127.0.0.1:9/', 'http://127.0.0.1:9/'), dataDir: dir.path, args: ['--metrics', 'off'] });

@@ -8,6 +8,7 @@ import { pluginRuntimeOptions } from '@sluice/plugin';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
 import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
+import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
 import { startEventDisplay } from './event-display.js';
@@ -155,6 +156,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       if (metrics) {
         const running = runtime;
         metrics.setCircuitSource(() => running.circuits());
+        metrics.setBacklogSource(deliveryFigureSource(() => result.config, running));
       }
       for (const b of runtime.brokers()) {
         logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);

@@ -144,12 +144,15 @@ interface DispatchState {
   figures: (() => DispatchFigures) | undefined;
 }
 
-/** Backlog figures of one Trigger/Subscription, provided by whoever can read the store (read at scrape time). */
+/** Live figures of one Trigger/Subscription from its consumer group in the store (read at scrape time). */
 export interface BacklogFigures {
   readonly labels: DispatchLabels;
   readonly backlog: number;
   /** Seconds; undefined when nothing is pending. */
   readonly oldestPendingAgeSeconds: number | undefined;
+  /** When given, these replace the dispatcher's own counts in the in-flight and retrying gauges (the store's are exact across restarts). */
+  readonly inFlight?: number;
+  readonly retrying?: number;
 }
 
 /** One destination's circuit breaker, provided by the runtime (read at scrape time). */
@@ -200,8 +203,8 @@ export class PrometheusMetrics implements Metrics {
           return out;
         }),
       ),
-      new Family(TRIGGER_IN_FLIGHT, 'Events being delivered now', 'gauge', () => this.#dispatch.filter((d) => d.figures).map((d) => ({ labels: d.labels, value: d.figures!().inFlight }))),
-      new Family(TRIGGER_RETRYING, 'Events waiting for a retry (to the subscriber or the dead-letter sink)', 'gauge', () => this.#dispatch.filter((d) => d.figures).map((d) => ({ labels: d.labels, value: d.figures!().retrying }))),
+      new Family(TRIGGER_IN_FLIGHT, 'Events being delivered now', 'gauge', () => this.#live('inFlight')),
+      new Family(TRIGGER_RETRYING, 'Events waiting for a retry (to the subscriber or the dead-letter sink)', 'gauge', () => this.#live('retrying')),
       new Family(TRIGGER_BACKLOG, 'Events accepted by the broker and not yet consumed by the trigger', 'gauge', () => [...(this.#backlog?.() ?? [])].map((f) => ({ labels: dispatchBase(f.labels), value: f.backlog }))),
       new Family(TRIGGER_OLDEST_PENDING_AGE, 'Age of the oldest event the trigger has not finished, in seconds (0 when none)', 'gauge', () =>
         [...(this.#backlog?.() ?? [])].map((f) => ({ labels: dispatchBase(f.labels), value: f.oldestPendingAgeSeconds ?? 0 })),
@@ -234,6 +237,18 @@ export class PrometheusMetrics implements Metrics {
   /** Sets where the backlog and oldest-pending-age gauges come from (the store's per-group figures). */
   setBacklogSource(source: () => Iterable<BacklogFigures>): void {
     this.#backlog = source;
+  }
+
+  /** In-flight or retrying per trigger: the store's figures where the backlog source gives them, else the dispatcher's. */
+  #live(field: 'inFlight' | 'retrying'): MetricValue[] {
+    const fromStore = new Map<string, number>();
+    for (const f of this.#backlog?.() ?? []) {
+      const v = f[field];
+      if (v !== undefined) fromStore.set(labelKey(dispatchBase(f.labels)), v);
+    }
+    return this.#dispatch
+      .filter((d) => d.figures || fromStore.has(labelKey(d.labels)))
+      .map((d) => ({ labels: d.labels, value: fromStore.get(labelKey(d.labels)) ?? d.figures!()[field] }));
   }
 
   /** Sets where the circuit-breaker metrics come from (the runtime's breakers). */
@@ -318,6 +333,10 @@ export class PrometheusMetrics implements Metrics {
     for (const set of this.#sets()) for (const s of set.unique()) histogramValues(EVENT_DISPATCH_LATENCIES, s.labels, s.latency, out);
     return out;
   }
+}
+
+function labelKey(l: Labels): string {
+  return `${l['namespace_name']}\u0000${l['broker_name']}\u0000${l['trigger_name']}\u0000${l['container_name']}`;
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

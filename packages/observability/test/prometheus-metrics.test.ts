@@ -92,3 +92,14 @@ test('circuit breakers: state as a 0/1 gauge per state, openings, held-back even
   assert.ok(body.includes(`sluice_circuit_waiting_events{${sub}} 12`));
   assert.ok(body.includes('sluice_circuit_state{namespace_name="default",trigger_name="orders",role="dead_letter_sink",state="closed"} 1'));
 });
+
+test('the store\'s figures, when given, replace the dispatcher\'s in-flight and retrying counts', async () => {
+  const m = new PrometheusMetrics({ processMetrics: false });
+  m.dispatch(trigger, () => ({ inFlight: 1, retrying: 1 }));
+  m.setBacklogSource(() => [{ labels: trigger, backlog: 5, oldestPendingAgeSeconds: undefined, inFlight: 4, retrying: 9 }]);
+  const { body } = await m.scrape();
+  const base = 'namespace_name="default",broker_name="default",trigger_name="orders",container_name="filter"';
+  assert.ok(body.includes(`sluice_trigger_in_flight{${base}} 4`), body);
+  assert.ok(body.includes(`sluice_trigger_retrying{${base}} 9`));
+  assert.ok(body.includes(`sluice_trigger_oldest_pending_age_seconds{${base}} 0`));
+});
