@@ -1,5 +1,6 @@
 import { checkDestination, SecretStore, type LoadedResource, type SemanticCheck } from '@sluice/config';
 import type { Destination } from '@sluice/core';
+import { ConfigValues, declaredEnvironment, ignoredFields } from '@sluice/workloads';
 import { checkContainerSource, type ContainerSource } from './container-source.js';
 import { checkForgeSource, type ForgeSource } from './forge-source.js';
 import { checkPingSpec, type PingSource } from './ping-source.js';
@@ -48,9 +49,26 @@ export interface SourceCheckOptions {
  */
 export function sourceChecks(options: SourceCheckOptions = {}): SemanticCheck {
   const secrets = options.checkSecrets === false ? false : (options.secrets ?? defaultSecretSources);
-  return (config, report) => {
+  return (config, report, notice) => {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
     const store = SecretStore.fromConfig(config);
+    let values: ConfigValues | undefined;
+    for (const r of config.resources) {
+      if (r.kind !== 'ContainerSource') continue;
+      // The pod template is a Kubernetes one: env references resolve from the configuration; what has no effect here
+      // is listed once.
+      const template = (r.value as unknown as ContainerSource).spec.template;
+      const ignored = ignoredFields(['spec', 'template', 'spec'], template.spec);
+      if (template.spec['initContainers'] !== undefined) ignored.push('spec.template.spec.initContainers (not run)');
+      if (ignored.length > 0) notice(r, [], `ignored: ${r.apiVersion} ${r.kind} ${r.namespace}/${r.name}: ${ignored.join(', ')}`);
+      if (secrets === false) continue;
+      values ??= new ConfigValues(config);
+      template.spec.containers.forEach((c, i) => {
+        const at = ['spec', 'template', 'spec', 'containers', i];
+        const fields = { namespace: r.namespace, podName: r.name, labels: template.metadata?.labels ?? {}, annotations: template.metadata?.annotations ?? {} };
+        for (const p of declaredEnvironment(c, at, { values: values!, fields }).problems) report(r, p.path, p.message, 'SLUICE_CONFIG_SECRET');
+      });
+    }
     for (const r of config.resources) {
       if (!SOURCE_KINDS.includes(r.kind)) continue;
       for (const p of problemsOf(r, secrets, store)) {

@@ -4,6 +4,7 @@ import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDep
 import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
 import { SecretStore } from '@sluice/config';
+import { ConfigValues } from '@sluice/workloads';
 import { FORGE_ROUTES, ForgeSourceComponent, type ForgeSource, type ForgeSourceDeps } from './forge-source.js';
 import { WebhookRouter, WebhookSourceComponent, type WebhookSource, type WebhookSourceDeps } from './webhook-source.js';
 
@@ -18,6 +19,7 @@ export interface SourceDeps {
 /** Builds the runtime components of every source in a validated configuration. */
 export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = {}): RuntimeComponent[] {
   const out: RuntimeComponent[] = [];
+  let values: ConfigValues | undefined;
   const router = new WebhookRouter();
   const forgeRouters = { GitHubSource: new WebhookRouter(FORGE_ROUTES.GitHubSource, 'GitHubSource'), GitLabSource: new WebhookRouter(FORGE_ROUTES.GitLabSource, 'GitLabSource') };
   const forgeDeps: ForgeSourceDeps = { secrets: SecretStore.fromConfig(config), ...deps.forge };
@@ -27,7 +29,7 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
         out.push(new PingSourceComponent(r.value as unknown as PingSource, deps.ping));
         break;
       case 'ContainerSource':
-        out.push(new ContainerSourceComponent(r.value as unknown as ContainerSource, deps.container));
+        out.push(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), ...deps.container }));
         break;
       case 'GitHubSource':
       case 'GitLabSource':

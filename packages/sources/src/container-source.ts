@@ -2,9 +2,13 @@ import { DEFAULT_NAMESPACE, noopLogger, type Destination, type Logger, type Obje
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import {
+  ConfigValues,
   ContainerProcess,
+  declaredEnvironment,
   detectContainerEngine,
   expandVariables,
+  type Container,
+  type PodSpec,
   processBaseEnv,
   type BackoffOptions,
   type EngineChoice,
@@ -14,15 +18,8 @@ import { bindingVariables, INJECTED_VARIABLES, type BindingVariables } from './s
 import type { SpecProblem } from './spec-problem.js';
 import type { Clock, Timers } from './timers.js';
 
-/** A container of a ContainerSource's pod template: the fields Sluice honours (docs/sources.md). */
-export interface ContainerSpec {
-  name?: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
-  env?: { name: string; value?: string }[];
-  workingDir?: string;
-}
+/** A container of a ContainerSource's pod template: a Kubernetes container (docs/sources.md lists what is honoured). */
+export type ContainerSpec = Container;
 
 /** `sources.knative.dev/v1 ContainerSource`. */
 export interface ContainerSource {
@@ -30,7 +27,7 @@ export interface ContainerSource {
   kind: 'ContainerSource';
   metadata: ObjectMeta;
   spec: {
-    template: { metadata?: Record<string, unknown>; spec: { containers: ContainerSpec[] } };
+    template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
     sink: Destination;
     ceOverrides?: CloudEventOverrides;
   };
@@ -126,13 +123,24 @@ export function containerEnvironment(
   container: ContainerSpec,
   binding: BindingVariables,
   base: Readonly<Record<string, string | undefined>>,
-): { env: Record<string, string>; own: Record<string, string> } {
-  const own: Record<string, string> = { ...binding.defaults };
-  for (const e of container.env ?? []) own[e.name] = expandVariables(e.value ?? '', { ...own, ...binding.injected });
+  values?: { values: ConfigValues; namespace: string; name: string; labels?: Readonly<Record<string, string>>; annotations?: Readonly<Record<string, string>> },
+): { env: Record<string, string>; own: Record<string, string>; problems: string[] } {
+  let own: Record<string, string>;
+  let problems: string[] = [];
+  if (values) {
+    // env / envFrom with valueFrom (Secrets, ConfigMaps, the downward API), expanded in order over the binding's variables.
+    const fields = { namespace: values.namespace, podName: values.name, labels: values.labels ?? {}, annotations: values.annotations ?? {} };
+    const r = declaredEnvironment(container, [], { values: values.values, fields, base: { ...binding.defaults, ...binding.injected } });
+    own = r.env;
+    problems = r.problems.map((p) => p.message);
+  } else {
+    own = { ...binding.defaults };
+    for (const e of container.env ?? []) own[e.name] = expandVariables(e.value ?? '', { ...own, ...binding.injected });
+  }
   Object.assign(own, binding.injected);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
-  return { env: Object.assign(env, own), own };
+  return { env: Object.assign(env, own), own, problems };
 }
 
 /** Collaborators of {@link ContainerSourceComponent}; production defaults when unset. */
@@ -147,6 +155,8 @@ export interface ContainerSourceDeps {
   /** `--container-engine` (default: podman, then docker, whichever works). */
   readonly engine?: string | undefined;
   readonly detectEngine?: (choice: string | undefined) => Promise<EngineChoice>;
+  /** The configuration's Secrets and ConfigMaps, for `valueFrom` and `envFrom` (without it only `value` is read). */
+  readonly values?: ConfigValues;
 }
 
 /** Runs a ContainerSource inside `sluice run`: one supervised process per container, bound to the sink. */
@@ -196,7 +206,12 @@ export class ContainerSourceComponent implements RuntimeComponent {
       const cname = containerName(src, i);
       const runtime = runtimes[i]!;
       if (runtime === 'container' && !engine?.ok) return;
-      const { own } = containerEnvironment(c, binding, {});
+      const meta = src.spec.template.metadata;
+      const { own, problems } = containerEnvironment(c, binding, {}, this.#deps.values ? { values: this.#deps.values, namespace: ns, name: src.metadata.name, ...(meta?.labels ? { labels: meta.labels } : {}), ...(meta?.annotations ? { annotations: meta.annotations } : {}) } : undefined);
+      if (problems.length > 0) {
+        this.#logger.error({ container: cname, problems }, `${this.name} is NotReady (InvalidEnvironment): container "${cname}": ${problems.join('; ')}`);
+        return;
+      }
       const expand = (s: string): string => expandVariables(s, own);
       const p = new ContainerProcess(
         {

@@ -114,10 +114,10 @@ spec:
     spec:
       containers:
         - command: [x]
-          volumeMounts: []
+          volumeMount: []
   sink: { uri: "http://127.0.0.1:1/" }
 `);
-  assert.match(c[0]!, /^9:11: .*unknown field "volumeMounts"/);
+  assert.match(c[0]!, /^9:11: .*unknown field "volumeMount"/);
 });
 
 test('ContainerSource: an image without a command runs through the engine; a process needs a command', () => {
@@ -209,4 +209,45 @@ spec:
   );
   assert.equal(loadConfig([file], { checks: [sourceChecks({ checkSecrets: false })] }).errors.length, 0);
   assert.equal(loadConfig([file], { checks: [sourceChecks()] }).errors.length, 1);
+});
+
+test('ContainerSource: a Kubernetes pod template; env valueFrom resolves from the configuration; what has no effect is listed once', () => {
+  const file = join(dir, `c${n++}.yaml`);
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Secret
+metadata: { name: creds }
+stringData: { token: s3cret }
+---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: c }
+spec:
+  template:
+    spec:
+      containers:
+        - name: main
+          image: gcr.io/knative-releases/heartbeats
+          imagePullPolicy: Always
+          ports: [{ containerPort: 8080 }]
+          resources: { limits: { memory: 64Mi } }
+          securityContext: { runAsNonRoot: true }
+          readinessProbe: { httpGet: { path: /health, port: 8080 } }
+          volumeMounts: [{ name: v, mountPath: /data }]
+          env:
+            - name: TOKEN
+              valueFrom: { secretKeyRef: { name: creds, key: token } }
+            - name: MISSING
+              valueFrom: { configMapKeyRef: { name: nope, key: k } }
+      volumes: [{ name: v, emptyDir: {} }]
+  sink: { uri: "http://127.0.0.1:1/" }
+`,
+  );
+  const r = loadConfig([file], { checks: [sourceChecks()] });
+  assert.deepEqual(r.errors.map((e) => formatConfigError(e).slice(file.length + 1)), ['25:53: ContainerSource/c: ConfigMap "default/nope" is not declared in the configuration']);
+  assert.equal(r.notices.length, 1);
+  assert.match(r.notices[0]!.message, /^ignored: sources.knative.dev\/v1 ContainerSource default\/c: spec.template.spec.volumes \(no volumes are mounted\), spec.template.spec.containers\[0\].resources/);
+  assert.match(r.notices[0]!.message, /readinessProbe/);
+  assert.match(r.notices[0]!.message, /imagePullPolicy/);
 });

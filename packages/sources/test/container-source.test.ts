@@ -1,7 +1,8 @@
 import { test } from 'node:test';
+import type { SluiceConfig } from '@sluice/config';
 import assert from 'node:assert/strict';
 import { ContainerSourceComponent, checkContainerSource, containerEnvironment, expandVariables, type ContainerSource } from '../src/container-source.js';
-import { engineProcessSpec } from '@sluice/workloads';
+import { ConfigValues, engineProcessSpec } from '@sluice/workloads';
 import { bindingVariables } from '../src/sink-binding.js';
 import { startSubscriber, waitFor } from '@sluice/testing';
 import { captureLogger, startRuntimeStub } from './helpers.js';
@@ -100,4 +101,33 @@ test('ContainerSourceComponent runs the command with the binding and stops it', 
   await c.stop();
   assert.throws(() => process.kill(pid, 0));
   assert.ok(logger.lines.some((l) => l.bindings['container'] === 'poster' && l.msg === 'process started'));
+});
+
+test('ContainerSourceComponent: env valueFrom reads the configuration’s Secrets; Sluice’s own environment is not passed on', async (t) => {
+  const sink = await startSubscriber();
+  const rt = await startRuntimeStub(captureLogger());
+  t.after(async () => {
+    await rt.close();
+    await sink.close();
+  });
+  const config = {
+    resources: [{ apiVersion: 'v1', kind: 'Secret', key: 'default/creds', namespace: 'default', name: 'creds', value: { stringData: { token: 's3cret' } } }],
+    brokers: [],
+    triggers: [],
+  } as unknown as SluiceConfig;
+  const src = cs([
+    {
+      name: 'poster',
+      command: [process.execPath, '-e'],
+      args: ['fetch(process.env.K_SINK, { method: "POST", headers: { "ce-specversion": "1.0", "ce-id": "1", "ce-type": "t", "ce-source": "s", "x-token": process.env.TOKEN, "x-leak": String(process.env.SLUICE_TEST_LEAK) }, body: "hi" }).then(() => setInterval(() => {}, 1000))'],
+      env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } }],
+    },
+  ]);
+  src.spec.sink = { uri: sink.url + 'in' };
+  const c = new ContainerSourceComponent(src, { values: new ConfigValues(config), baseEnv: { PATH: process.env['PATH'], SLUICE_TEST_LEAK: 'no' } });
+  await c.start(rt.ctx);
+  t.after(() => c.stop());
+  await waitFor(() => sink.received.length === 1, 'the child to post', 5000);
+  assert.equal(sink.received[0]!.headers['x-token'], 's3cret');
+  assert.equal(sink.received[0]!.headers['x-leak'], 'undefined');
 });
