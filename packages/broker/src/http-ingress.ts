@@ -32,6 +32,8 @@ export interface IngressBackend {
    * an open setup pays nothing.
    */
   authenticate?(namespace: string, name: string, req: IncomingMessage): AuthVerdict | Promise<AuthVerdict>;
+  /** Seconds a client must wait before sending to a broker again (0: go on); present only when a broker is limited. */
+  rateLimit?(namespace: string, name: string, req: IncomingMessage): number;
   /** Admits and durably stores events with the request's trace context; rejects with a SluiceError. */
   accept(namespace: string, name: string, events: CloudEvent[], trace: TraceContext | undefined): Promise<void>;
 }
@@ -164,6 +166,14 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       });
       res.end();
       return;
+    }
+    if (backend.rateLimit) {
+      const wait = backend.rateLimit(namespace, name, req);
+      if (wait > 0) {
+        req.resume();
+        sendError(res, 429, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
+        return;
+      }
     }
     if (backend.authenticate) {
       const pending = backend.authenticate(namespace, name, req);

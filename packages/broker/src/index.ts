@@ -31,3 +31,4 @@ export {
 export { CLIENT_CERT_ANNOTATION, INGRESS_AUTH_ANNOTATION, StaticCredentials, brokerCredentials } from './ingress-auth.js';
 export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 export { OidcVerifier, brokerAudience, type OidcOptions, type TokenVerdict } from './oidc-verifier.js';
+export { CLIENT_RATE_LIMIT_ANNOTATION, ClientRateLimiter, brokerRateLimiter } from './rate-limit.js';

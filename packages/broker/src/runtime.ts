@@ -35,6 +35,7 @@ import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSende
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, lockDataDir, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
+import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
 import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -312,9 +313,14 @@ export class SluiceRuntime {
       if (!this.options.tls?.clientCaFile) throw new SluiceError('SLUICE_CONFIG_INVALID', `broker ${key}: ${CLIENT_CERT_ANNOTATION} needs HTTPS with client certificates (--tls-cert, --tls-key and --tls-client-ca)`);
       certBrokers.add(key);
     }
+    const limiters = new Map<string, ClientRateLimiter>();
+    for (const [key, b] of this.#brokers) {
+      const l = brokerRateLimiter(b);
+      if (l) limiters.set(key, l);
+    }
     const internalAuth = `Bearer ${randomBytes(32).toString('base64url')}`;
     const oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
-    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined ? internalAuth : undefined;
+    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || limiters.size > 0 ? internalAuth : undefined;
     const ingress = createIngressHandler(
       {
         get ready() {
@@ -337,6 +343,13 @@ export class SluiceRuntime {
                 if (oidc === undefined) return { ok: true } as const;
                 return oidc.verify(authorization, brokerAudience(ns, name)).then((v) => (v.ok ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key}: ${v.message}` } as const)));
               },
+            }
+          : {}),
+        ...(limiters.size > 0
+          ? {
+              // Sluice's own sends (its token) are not limited: they come from the same address as local producers.
+              rateLimit: (ns: string, name: string, req: IncomingMessage) =>
+                req.headers.authorization === internalAuth ? 0 : (limiters.get(`${ns}/${name}`)?.take(req.socket.remoteAddress ?? '') ?? 0),
             }
           : {}),
         accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
