@@ -34,7 +34,7 @@ function measure(fn, events, durationMs) {
   let count = 0;
   const start = process.hrtime.bigint();
   const budget = BigInt(Math.round(durationMs * 1e6));
-  let elapsed = 0n;
+  let elapsed;
   do {
     for (let i = 0; i < batch; i++) if (fn(events[i & 1]).value === true) sink++;
     count += batch;

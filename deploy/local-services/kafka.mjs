@@ -321,7 +321,7 @@ export async function start(opts = {}) {
   } catch (err) {
     const logTail = readTail(logFile);
     await stop();
-    throw new Error(`Kafka broker on ${brokers} never got a group coordinator: ${err.message}. Last log lines:\n${logTail}`);
+    throw new Error(`Kafka broker on ${brokers} never got a group coordinator: ${err.message}. Last log lines:\n${logTail}`, { cause: err });
   }
   if (!opts.quiet) log(`Kafka ${version} ready on ${brokers} in ${((Date.now() - t0) / 1000).toFixed(1)}s (pid ${child.pid}, dir ${tmp})`);
   return { env: { KAFKA_BROKERS: brokers }, stop, port: brokerPort, logFile, version, pid: child.pid };

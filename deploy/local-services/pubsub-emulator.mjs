@@ -98,7 +98,9 @@ function killGroup(child, sig) {
   } catch {
     try {
       child.kill(sig);
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
 }
 

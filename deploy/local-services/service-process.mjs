@@ -48,10 +48,14 @@ function installExitHook() {
     for (const s of supervised) {
       try {
         s.signal('SIGKILL');
-      } catch {}
+      } catch {
+        // already gone
+      }
       try {
         rmSync(s.tmp, { recursive: true, force: true });
-      } catch {}
+      } catch {
+        // best effort at exit
+      }
     }
   });
 }

@@ -39,7 +39,7 @@ spec:
       uri: ${dls}
 `;
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
+async function getJson(url: string): Promise<{ status: number; body: any }> /* eslint-disable-line @typescript-eslint/no-explicit-any -- tests read the JSON they check */ {
   const res = await fetch(url);
   assert.match(res.headers.get('content-type') ?? '', /application\/json/, `${url} answers JSON`);
   return { status: res.status, body: await res.json() };

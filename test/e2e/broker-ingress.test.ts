@@ -134,7 +134,7 @@ test('413 for a body over the limit, by Content-Length and by streaming', async 
     headers: { 'ce-specversion': '1.0', 'ce-id': 'big2', 'ce-source': '/t', 'ce-type': 't' },
     body: stream,
     duplex: 'half',
-  } as RequestInit);
+  });
   assert.equal(chunked.status, 413);
   assert.equal((await postEvent(ingress, { id: 'fits', source: '/t', type: 't' }, 'x'.repeat(60_000))).status, 202);
 });

@@ -220,7 +220,7 @@ spec:
       120_000,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- first run ---\n${first.output().slice(-3000)}\n--- second run ---\n${second.output().slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\n--- first run ---\n${first.output().slice(-3000)}\n--- second run ---\n${second.output().slice(-3000)}`, { cause: err });
   }
   const duplicates = sub.received.length - delivered().size;
   t.diagnostic(`${produced.size} records, ${sub.received.length} deliveries, ${duplicates} duplicates (records in flight or delivered but not yet committed at the kill)`);

@@ -74,7 +74,7 @@ test('--log-format pretty: human lines', async (t) => {
     dir.remove();
   });
   const line = sluice.output().split('\n').find((l) => l.includes('sluice ready on'));
-  assert.match(line ?? '', /^\d\d:\d\d:\d\d\.\d{3} INFO  sluice ready on http:\/\/127\.0\.0\.1:\d+ \(data dir .*\)  url=http:\/\/127\.0\.0\.1:\d+ adminUrl=http/);
+  assert.match(line ?? '', /^\d\d:\d\d:\d\d\.\d{3} INFO {2}sluice ready on http:\/\/127\.0\.0\.1:\d+ \(data dir .*\) {2}url=http:\/\/127\.0\.0\.1:\d+ adminUrl=http/);
   assert.ok(!sluice.output().includes('{"level"'), 'no JSON');
 });
 

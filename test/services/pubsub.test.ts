@@ -33,7 +33,7 @@ async function listen(
     await sub.close();
     sub.removeAllListeners();
   }
-  if (errors.length > 0) throw errors[0];
+  if (errors.length > 0) throw errors[0]!;
 }
 
 test('pubsub emulator: create topic + subscription, publish with attributes, receive, ack, nack redelivers', async (t) => {

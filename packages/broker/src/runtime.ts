@@ -361,6 +361,8 @@ export class SluiceRuntime {
         ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
       },
     );
+    // The backend's `ready` getter has its own `this`; it reads the runtime's private state through this name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const runtime = this;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (isRefused(req.socket)) {

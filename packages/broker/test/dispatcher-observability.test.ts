@@ -81,7 +81,7 @@ test('trace context: the stored traceparent goes to the subscriber and the dead-
   const { sender, calls } = scripted([ok(500), ok(202)]);
   const { logger } = recordingLogger();
   const d = new TriggerDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
-  const event = admitEvent({ attributes: { specversion: '1.0', id: 'e1', source: '/s', type: 't' } }, Date.now(), undefined, { traceparent: TP, tracestate: 'k=v' });
+  const event = admitEvent({ attributes: { specversion: '1.0', id: 'e1', source: '/s', type: 't' }, data: undefined }, Date.now(), undefined, { traceparent: TP, tracestate: 'k=v' });
   assert.equal(event.attributes['traceparent'], TP, 'stored as the distributed-tracing extension');
   await d.handle({ seq: 1, attempt: 0, event });
   assert.equal(calls[0]!.options.headers!['traceparent'], TP);
@@ -90,7 +90,7 @@ test('trace context: the stored traceparent goes to the subscriber and the dead-
   assert.equal(calls[1]!.options.headers!['traceparent'], TP);
   assert.equal(calls[1]!.event.attributes['traceparent'], TP, 'the dead-letter event keeps the extension');
   // An event that carries its own context keeps it.
-  const own = admitEvent({ attributes: { specversion: '1.0', id: 'e2', source: '/s', type: 't', traceparent: TP } }, Date.now(), undefined, { traceparent: TP.replace('b7ad', 'aaaa') });
+  const own = admitEvent({ attributes: { specversion: '1.0', id: 'e2', source: '/s', type: 't', traceparent: TP }, data: undefined }, Date.now(), undefined, { traceparent: TP.replace('b7ad', 'aaaa') });
   assert.equal(own.attributes['traceparent'], TP);
 });
 

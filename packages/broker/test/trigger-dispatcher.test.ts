@@ -69,7 +69,7 @@ test('a refusing dead-letter sink is retried with the dead-letter event kept, ne
   assert.equal(d.event?.attributes['knativeerrorcode'], '400');
   // The stored dead-letter form is what the next attempt sends, to the dead-letter sink only.
   const second = scripted([ok(202)]);
-  const d2 = await new TriggerDispatcher(target({ retry: 0 }), deps(second.sender)).handle(record(d.attempt, d.event!));
+  const d2 = await new TriggerDispatcher(target({ retry: 0 }), deps(second.sender)).handle(record(d.attempt, d.event));
   assert.deepEqual(d2, { kind: 'done' });
   assert.equal(second.calls[0]!.url, 'http://dls/');
 });

@@ -90,6 +90,8 @@ export class ChannelComponent implements RuntimeComponent {
     for (const kind of [...CHANNEL_KINDS, 'Sequence', 'Parallel']) {
       ctx.resolver.register(kind, (namespace, name) => channelUrl(ctx.url, namespace, addressChannelName(kind, name)));
     }
+    // The backend's `ready` getter has its own `this`; it reads the component's private state through this name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const component = this;
     const backend: IngressBackend = {
       get ready() {
@@ -216,9 +218,9 @@ export class ChannelComponent implements RuntimeComponent {
     const stored = trace ? events.map((e) => withTraceContext(e, trace)) : events;
     const channel = this.#topology.channels.get(key)!;
     const appended = this.#storeOf(channel).append(channelLog(namespace, name), stored);
-    const notify = this.#ctx?.ingressAccepted;
-    if (!notify) return appended;
-    return appended.then(() => notify({ apiVersion: 'messaging.knative.dev/v1', kind: channel.kind, namespace, name }, events));
+    const ctx = this.#ctx;
+    if (!ctx?.ingressAccepted) return appended;
+    return appended.then(() => ctx.ingressAccepted!({ apiVersion: 'messaging.knative.dev/v1', kind: channel.kind, namespace, name }, events));
   }
 
   #storeOf(channel: ChannelNode): EventStore {

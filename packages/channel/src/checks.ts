@@ -1,5 +1,5 @@
 import { checkDestination, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
-import { parseDeliveryOrder, parseIsoDuration, type DeliverySpec, type Destination } from '@sluice/core';
+import { parseDeliveryOrder, parseIsoDuration, type DeliverySpec } from '@sluice/core';
 import {
   ASYNC_HANDLER_ANNOTATION,
   BACKING_API_VERSIONS,
@@ -133,7 +133,7 @@ export function channelChecks(): SemanticCheck {
           const spec = (r.value as unknown as Sequence).spec;
           spec.steps.forEach((step, i) => {
             const { delivery, ...destination } = step;
-            checkDestination(r, ['spec', 'steps', i], destination as Destination, declared, report);
+            checkDestination(r, ['spec', 'steps', i], destination, declared, report);
             checkDelivery(r, ['spec', 'steps', i, 'delivery'], delivery, declared, report);
           });
           checkTemplate(r, ['spec', 'channelTemplate'], spec.channelTemplate, declared, report);

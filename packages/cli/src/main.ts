@@ -167,7 +167,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, `${signal} received: draining`);
-        runtime!.stop().then(async () => admin.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
+        runtime.stop().then(async () => admin.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
           () => {
             logger.info({}, 'sluice stopped');
             onExit(0);
@@ -319,7 +319,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     });
   }
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
   } catch (err) {
     const exitCode = (err as { exitCode?: number }).exitCode;
     if (exitCode !== undefined) return exitCode;

@@ -48,7 +48,7 @@ export function checkDestination(
       report(r, [...path, 'uri'], 'a protocol-relative uri (//host/…) is not allowed when ref is present (use a relative path)');
     }
   } else if (dest.uri !== undefined) {
-    let ok = false;
+    let ok: boolean;
     try {
       const u = new URL(dest.uri);
       ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';

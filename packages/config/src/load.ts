@@ -141,7 +141,7 @@ export function expandManifestPaths(paths: readonly string[], recursive = false)
 
 /** The value node at `path` (as far as it exists) and the key node that names it. */
 function nodeAt(doc: Document, path: readonly (string | number)[]): { node: Node | null | undefined; keyNode: Node | undefined; complete: boolean } {
-  let node: Node | null | undefined = doc.contents as Node | null;
+  let node: Node | null | undefined = doc.contents;
   let keyNode: Node | undefined;
   for (const seg of path) {
     if (isMap(node)) {
@@ -206,7 +206,7 @@ function makePosition(doc: Document, lc: LineCounter) {
   return (path: readonly (string | number)[], atKey = false): SourcePosition => {
     const { node, keyNode } = nodeAt(doc, path);
     const target = (atKey && keyNode) || node || keyNode;
-    const offset = target?.range?.[0] ?? (doc.contents as Node | null)?.range?.[0] ?? 0;
+    const offset = target?.range?.[0] ?? (doc.contents)?.range?.[0] ?? 0;
     const { line, col } = lc.linePos(offset);
     const quoted = isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
     return { line, col, quoted };

@@ -50,7 +50,7 @@ export class SecretStore {
   static fromConfig(config: SluiceConfig, env: NodeJS.ProcessEnv = process.env, readFile?: (path: string) => string): SecretStore {
     const documents = new Map<string, SecretDocument>();
     for (const r of config.resources) {
-      if (r.kind === 'Secret' && r.apiVersion === 'v1') documents.set(r.key, r.value as SecretDocument);
+      if (r.kind === 'Secret' && r.apiVersion === 'v1') documents.set(r.key, r.value);
     }
     const dir = env[SECRETS_DIR_ENV]?.trim();
     return new SecretStore({ documents, dir: dir === '' ? undefined : dir, ...(readFile ? { readFile } : {}) });

@@ -133,6 +133,7 @@ export function cloudEventSpanAttributes(event: { readonly attributes: Readonly<
     'cloudevents.event_type': String(a['type']),
     'cloudevents.event_spec_version': String(a['specversion']),
   };
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- attribute values are scalars
   if (a['subject'] !== undefined) attrs['cloudevents.event_subject'] = String(a['subject']);
   return attrs;
 }

@@ -98,7 +98,7 @@ export class EgressGuard {
         callback(err, '', 0);
         return;
       }
-      const list = addresses as LookupAddress[];
+      const list = addresses;
       for (const a of list) {
         const why = this.deniedHost(a.address);
         if (why) {

@@ -113,13 +113,13 @@ export class UndiciSender implements EventSender {
       });
       if (res.headers['content-length'] === '0') {
         await res.body.dump();
-        return { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body: EMPTY };
+        return { ok: true, status: res.statusCode, headers: res.headers, body: EMPTY };
       }
       const max = options.maxResponseBytes ?? this.#maxResponseBytes;
       const { body, over } = await readCapped(res.body, max);
       return over
-        ? { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body, overLimit: max }
-        : { ok: true, status: res.statusCode, headers: res.headers as HeaderMap, body };
+        ? { ok: true, status: res.statusCode, headers: res.headers, body, overLimit: max }
+        : { ok: true, status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const code = (error as { code?: string }).code;

@@ -44,7 +44,7 @@ function breaker(s = settings) {
 const permitNow = (b: CircuitBreaker): Permit => {
   const p = b.acquire();
   assert.ok(!(p instanceof Promise), 'a closed circuit grants a permit at once');
-  return p as Permit;
+  return p;
 };
 
 /** Whether a promise settled within the current macrotask. */

@@ -1,6 +1,5 @@
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { isIP } from 'node:net';
 import kafkajs, { type ISocketFactory, type Kafka, type Producer } from 'kafkajs';
 import { SluiceError, type Logger } from '@sluice/core';
 import type { SinkRecord } from './record.js';

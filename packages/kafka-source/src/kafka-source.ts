@@ -203,6 +203,8 @@ export class KafkaSourceComponent implements RuntimeComponent {
       clearInterval(ticker);
       this.#abort.signal.removeEventListener('abort', onStop);
     }
+    // Re-throws what the heartbeat raised, as it raised it.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (heartbeatError !== undefined) throw heartbeatError;
   }
 

@@ -135,7 +135,7 @@ function decodeStructured(contentType: string, value: Buffer | null): CloudEvent
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch (err) {
-    throw new Error(`value is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`value is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const event = eventFromJson(json);
   validateEvent(event);

@@ -53,6 +53,7 @@ export function parseBootstrapServers(value: string): { servers: string[]; inval
 function intField(data: Record<string, unknown>, k: string, min: number, report: (message: string) => void): number | undefined {
   const raw = data[k];
   if (raw === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ConfigMap data values are strings (schema)
   const text = String(raw).trim();
   const n = Number(text);
   if (text === '' || !Number.isInteger(n) || n < min) {
@@ -100,7 +101,7 @@ export function resolveKafkaBrokerConfig(
   } else if (!namespaced) {
     configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === DEFAULT_CONFIG_MAP.namespace && r.name === DEFAULT_CONFIG_MAP.name);
   }
-  const data = ((configMap?.value['data'] as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
+  const data = ((configMap?.value['data'] as Record<string, unknown> | undefined) ?? {});
   const at = (k: string) => (message: string) => problems.push({ resource: configMap, path: ['data', k], message });
   for (const k of Object.keys(data)) {
     if (k === AUTH_SECRET_KEY) at(k)(`${AUTH_SECRET_KEY} (TLS/SASL) is not supported yet by the Sluice Kafka broker class`);
@@ -108,7 +109,9 @@ export function resolveKafkaBrokerConfig(
   }
   let servers: string[] = [];
   const fromMap = data[BOOTSTRAP_SERVERS_KEY];
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ConfigMap data values are strings (schema)
   if (fromMap !== undefined && String(fromMap).trim() !== '') {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as above
     const parsed = parseBootstrapServers(String(fromMap));
     if (parsed.invalid.length > 0) at(BOOTSTRAP_SERVERS_KEY)(`bootstrap.servers must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}`);
     servers = parsed.servers;

@@ -49,6 +49,9 @@ const RESET = '\u001b[0m';
 const DIM = '\u001b[2m';
 const OMITTED = new Set(['time', 'level', 'msg', 'service', 'pid', 'hostname']);
 
+/** A log field as text: strings as they are, anything else as JSON (numbers and booleans print the same). */
+const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
+
 /** One pino JSON line as `12:00:01.234 INFO  message key=value …`. */
 export function prettyLine(json: string, color = false): string {
   let record: Record<string, unknown>;
@@ -58,13 +61,13 @@ export function prettyLine(json: string, color = false): string {
     return json.endsWith('\n') ? json : `${json}\n`;
   }
   const time = typeof record['time'] === 'string' ? record['time'].slice(11, 23) : '';
-  const level = String(record['level'] ?? '');
+  const level = text(record['level']);
   const label = level.toUpperCase().padEnd(5);
   const fields = Object.entries(record)
     .filter(([k]) => !OMITTED.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) && v !== '' ? v : JSON.stringify(v)}`)
     .join(' ');
-  const msg = String(record['msg'] ?? '');
+  const msg = text(record['msg']);
   if (!color) return `${time} ${label} ${msg}${fields ? `  ${fields}` : ''}\n`;
   return `${DIM}${time}${RESET} ${LEVEL_COLORS[level] ?? ''}${label}${RESET} ${msg}${fields ? `  ${DIM}${fields}${RESET}` : ''}\n`;
 }

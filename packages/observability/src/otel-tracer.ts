@@ -134,6 +134,6 @@ export class OtelTracer implements Tracer {
 /** The tracer the OTEL_* variables ask for: {@link OtelTracer}, or the no-op tracer (the default). */
 export function tracerFromEnv(env: Env = process.env, serviceVersion?: string): Tracer & { shutdown(): Promise<void> } {
   const settings = tracingSettingsFromEnv(env);
-  if (!settings.enabled) return { enabled: false, startSpan: noopTracer.startSpan, shutdown: async () => {} };
+  if (!settings.enabled) return { enabled: false, startSpan: noopTracer.startSpan.bind(noopTracer), shutdown: async () => {} };
   return new OtelTracer({ protocol: settings.protocol, sampler: settings.sampler, ...(serviceVersion ? { serviceVersion } : {}) });
 }

@@ -24,7 +24,7 @@ test('json: one record per line, level as a name, ISO time, the message and fiel
 test('pretty: time, level, message, then fields; colours only when asked', () => {
   const { lines, destination } = capture();
   createLogger({ level: 'debug', format: 'pretty', destination, color: false }).info({ url: 'http://x/', n: 2, note: 'two words' }, 'ready');
-  assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO  ready  url=http:\/\/x\/ n=2 note="two words"\n$/);
+  assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ready {2}url=http:\/\/x\/ n=2 note="two words"\n$/);
   assert.ok(!lines[0]!.includes('\u001b['));
   const coloured = prettyLine('{"level":"error","time":"2026-12-05T20:00:00.000Z","msg":"boom"}', true);
   assert.ok(coloured.includes('\u001b[31mERROR'));

@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SluiceError, type CloudEvent, type Condition, type Logger, type Metrics, type ResourceStatus, type Tracer } from '@sluice/core';
+import {
+  SluiceError,
+  type CloudEvent,
+  type Condition,
+  type Logger,
+  type Metrics,
+  type ResourceStatus,
+  type Tracer,
+} from '@sluice/core';
 import type { SemanticCheck, SluiceConfig } from '@sluice/config';
 import type { AttemptOutcome, EventSender } from '@sluice/delivery';
 import type { BrokerClass, EventStore } from '@sluice/store';
@@ -35,7 +43,13 @@ export interface RuntimeContext {
    * Reports the Knative-style conditions of a resource this component runs (`Ready` is derived from them), plus
    * status fields such as `sinkUri`; the admin API and `/readyz` show them.
    */
-  reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
+  reportStatus(
+    kind: string,
+    namespace: string,
+    name: string,
+    conditions: readonly Condition[],
+    fields?: Record<string, unknown>,
+  ): void;
   /** The data directory of `sluice run`, for components that keep files of their own. */
   readonly dataDir?: string;
   /** Subscribes to every ingress's accepted events (brokers, and channels that report theirs). */
@@ -131,7 +145,11 @@ export function pluginRuntimeOptions(
   const brokerClasses: Record<string, BrokerClass> = {};
   for (const plugin of plugins) {
     for (const [name, cls] of Object.entries(plugin.brokerClasses?.(config) ?? {})) {
-      if (name in brokerClasses) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `broker class ${name} is provided by two plugins (the second is ${plugin.name})`);
+      if (name in brokerClasses)
+        throw new SluiceError(
+          'SLUICE_PLUGIN_CONFLICT',
+          `broker class ${name} is provided by two plugins (the second is ${plugin.name})`,
+        );
       brokerClasses[name] = cls;
     }
   }

@@ -7,7 +7,11 @@ import { pluginChecks, pluginRuntimeOptions, type ComponentFactory, type SluiceP
 
 const config = { resources: [], brokers: [], triggers: [] } as unknown as SluiceConfig;
 const check = (): SemanticCheck => () => undefined;
-const cls = (): BrokerClass => ({ open: () => { throw new Error('not opened in this test'); } });
+const cls = (): BrokerClass => ({
+  open: () => {
+    throw new Error('not opened in this test');
+  },
+});
 
 test('checks and components come from every plugin, in registry order; plugins without them add nothing', () => {
   const a = check();
@@ -40,7 +44,15 @@ test('broker classes are merged from every plugin and handed the configuration',
 
 test('two plugins providing one broker class is an error naming the class', () => {
   assert.throws(
-    () => pluginRuntimeOptions([{ name: 'one', brokerClasses: () => ({ Kafka: cls() }) }, { name: 'two', brokerClasses: () => ({ Kafka: cls() }) }], config),
-    (err: unknown) => isSluiceError(err, 'SLUICE_PLUGIN_CONFLICT') && /Kafka/.test(err.message) && /two/.test(err.message),
+    () =>
+      pluginRuntimeOptions(
+        [
+          { name: 'one', brokerClasses: () => ({ Kafka: cls() }) },
+          { name: 'two', brokerClasses: () => ({ Kafka: cls() }) },
+        ],
+        config,
+      ),
+    (err: unknown) =>
+      isSluiceError(err, 'SLUICE_PLUGIN_CONFLICT') && /Kafka/.test(err.message) && /two/.test(err.message),
   );
 });

@@ -88,7 +88,7 @@ export function resolveSettings(
       }
     }
   }
-  const fromKey = typeof credentials?.['project_id'] === 'string' ? (credentials['project_id'] as string) : undefined;
+  const fromKey = typeof credentials?.['project_id'] === 'string' ? (credentials['project_id']) : undefined;
   const projectId = spec.project ?? fromKey ?? env['GOOGLE_CLOUD_PROJECT'] ?? env['GCLOUD_PROJECT'];
   if (projectId === undefined || projectId === '') {
     problems.push({ path: ['spec'], message: 'project is not set and no default is known: set spec.project (or GOOGLE_CLOUD_PROJECT)' });
@@ -99,7 +99,7 @@ export function resolveSettings(
   // universeDomain known up front: google-auth then never probes the GCE metadata server for it.
   const client: ClientConfig = emulatorHost
     ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true, universeDomain: 'googleapis.com' }
-    : { projectId, universeDomain: 'googleapis.com', ...(credentials !== undefined ? { credentials: credentials as NonNullable<ClientConfig['credentials']> } : {}) };
+    : { projectId, universeDomain: 'googleapis.com', ...(credentials !== undefined ? { credentials: credentials } : {}) };
   return {
     settings: { projectId, client, emulator: Boolean(emulatorHost), ackDeadlineSeconds, retainAckedMessages: spec.retainAckedMessages ?? false, retentionSeconds },
     problems,

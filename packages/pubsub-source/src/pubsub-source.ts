@@ -1,12 +1,11 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides } from '@sluice/sources';
+import { applyCeOverrides, SinkDelivery } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
 import { formatProblem, resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';
-import { SinkDelivery } from '@sluice/sources';
 
 /** Collaborators and tuning of {@link CloudPubSubSourceComponent}; production defaults when unset. */
 export interface CloudPubSubSourceDeps {

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks, formatConfigError, loadConfig, SecretStore } from '@sluice/config';
 import { cloudPubSubSourceChecks } from '../src/checks.js';
 import { resolveSettings } from '../src/pubsub-settings.js';
-import { SecretStore } from '@sluice/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-pubsub-checks-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

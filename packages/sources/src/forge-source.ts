@@ -4,7 +4,7 @@ import { DEFAULT_NAMESPACE, isSluiceError, noopLogger, SluiceError, toDeliveryPo
 import { SecretStore, type SecretKeyRef } from '@sluice/config';
 import { readBody, sendError, type RuntimeComponent, type RuntimeContext } from '@sluice/broker';
 import { applyCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
-import { GITHUB_EVENT_TYPES, GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
+import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
 import { SinkClient } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';

@@ -124,7 +124,7 @@ export function sinkBindingInjector(config: SluiceConfig): EnvInjector {
     for (const { resource, binding } of bindings) {
       const s = binding.spec.subject;
       if (`${s.apiVersion} ${s.kind}` !== `${w.apiVersion} ${w.kind}` || (s.namespace ?? resource.namespace) !== w.namespace || resource.namespace !== w.namespace) continue;
-      const matches = s.name !== undefined ? s.name === w.name : s.selector !== undefined && selectorMatches(s.selector as Record<string, string>, w.labels);
+      const matches = s.name !== undefined ? s.name === w.name : s.selector !== undefined && selectorMatches(s.selector, w.labels);
       if (!matches) continue;
       const vars = bindingVariables({
         sinkUrl: ctx.resolver.resolve(binding.spec.sink, resource.namespace),

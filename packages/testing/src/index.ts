@@ -1,6 +1,14 @@
 export { waitFor } from './wait.js';
 export { postEvent, replyHeaders, startSubscriber, type Received, type Reply, type Subscriber } from './subscriber.js';
-export { ROOT, SLUICE_BIN, runCli, startSluice, tempDir, type SluiceProcess, type StartSluiceOptions } from './sluice-process.js';
+export {
+  ROOT,
+  SLUICE_BIN,
+  runCli,
+  startSluice,
+  tempDir,
+  type SluiceProcess,
+  type StartSluiceOptions,
+} from './sluice-process.js';
 export { SERVICE_ENV, SERVICE_ERROR_ENV, requireService, type ServiceName } from './services.js';
 export { runStoreContract, type StoreEnvironment } from './store-contract.js';
 export { PODMAN_TEST_ENV, testEngine } from './container-engine.js';

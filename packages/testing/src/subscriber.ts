@@ -39,7 +39,9 @@ export interface Subscriber {
 }
 
 /** Starts a subscriber; `respond` decides each answer (by request number, 0-based). */
-export async function startSubscriber(respond: (received: Received, index: number) => Reply = () => ({})): Promise<Subscriber> {
+export async function startSubscriber(
+  respond: (received: Received, index: number) => Reply = () => ({}),
+): Promise<Subscriber> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -52,7 +54,14 @@ export async function startSubscriber(respond: (received: Received, index: numbe
       } catch {
         event = undefined;
       }
-      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, event, at: Date.now() };
+      const r: Received = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+        event,
+        at: Date.now(),
+      };
       const index = received.length;
       received.push(r);
       const reply = respond(r, index);
@@ -69,7 +78,11 @@ export async function startSubscriber(respond: (received: Received, index: numbe
     received,
     ids: () => received.map((r) => String(r.event?.attributes['id'])),
     waitForCount: async (n, timeoutMs = 20_000) => {
-      await waitFor(() => received.length >= n, () => `${n} requests at ${url} (got ${received.length})`, timeoutMs);
+      await waitFor(
+        () => received.length >= n,
+        () => `${n} requests at ${url} (got ${received.length})`,
+        timeoutMs,
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -86,7 +99,11 @@ export async function postEvent(
   data: string | Buffer = '',
   extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; body: string; headers: Headers }> {
-  const headers: Record<string, string> = { 'ce-specversion': '1.0', 'content-type': 'application/json', ...extraHeaders };
+  const headers: Record<string, string> = {
+    'ce-specversion': '1.0',
+    'content-type': 'application/json',
+    ...extraHeaders,
+  };
   for (const [k, v] of Object.entries(attrs)) headers[`ce-${k}`] = v;
   const res = await fetch(url, { method: 'POST', headers, body: data });
   return { status: res.status, body: await res.text(), headers: res.headers };

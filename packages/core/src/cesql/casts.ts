@@ -39,6 +39,8 @@ export function attributeValue(v: unknown): CesqlValue | undefined {
     case 'function': // an inherited Object.prototype member such as `constructor`: not an attribute
       return undefined;
     default:
+      // bigint, symbol or an object an event carried in an extension: String() is the documented fallback.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       return v === null ? undefined : String(v);
   }
 }

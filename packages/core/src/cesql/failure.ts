@@ -24,6 +24,9 @@ export class EvalFailure {
 
 /** Raises an evaluation error; `owner`/`fallback` give the node's specified result (e.g. ABS overflow). */
 export function fail(kind: CesqlErrorKind, message: string, position: number, owner?: unknown, fallback?: CesqlValue): never {
+  // Not an Error on purpose: evaluation failures are control flow on the hot path (no stack capture); the public
+  // surface turns them into CesqlError (toError).
+  // eslint-disable-next-line @typescript-eslint/only-throw-error
   throw new EvalFailure(kind, message, position, owner, fallback);
 }
 
