@@ -11,6 +11,7 @@ import { RuntimeControlPlane } from './control-plane.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
+import { resourceCommands } from './get.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 import { addTrustOptions, execRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
@@ -180,6 +181,19 @@ export function buildProgram(onExit: (code: number) => void): Command {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // SIGHUP (a terminal closing, or an operator asking for a reload) must not kill a broker that holds events.
+      // The files are checked again; applying a changed configuration needs a restart in this version.
+      process.on('SIGHUP', () => {
+        const again = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
+        if (again.errors.length > 0) {
+          for (const e of again.errors) logger.error({ file: e.file, line: e.line, col: e.col, code: e.code }, e.message);
+          logger.warn({ signal: 'SIGHUP', errors: again.errors.length }, `SIGHUP: the configuration files have ${again.errors.length} error(s); still running the configuration loaded at start`);
+        } else if (JSON.stringify(again.config.resources.map((r) => r.value)) === JSON.stringify(result.config.resources.map((r) => r.value))) {
+          logger.info({ signal: 'SIGHUP' }, 'SIGHUP: configuration unchanged');
+        } else {
+          logger.warn({ signal: 'SIGHUP' }, 'SIGHUP: the configuration files changed, but live reload is not available in this version: restart sluice to apply them (still running the configuration loaded at start)');
+        }
+      });
     });
 
   program
@@ -300,6 +314,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     });
 
   program.addCommand(dlqCommand(onExit));
+  for (const command of resourceCommands(onExit)) program.addCommand(command);
 
   return program;
 }
@@ -314,6 +329,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   // Usage errors exit 2 (commander uses 1); subcommands need the override too.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) {
+    // Commands added with addCommand do not inherit the hint: one line after a usage error, everywhere.
+    cmd.showHelpAfterError('(add --help for usage)');
     cmd.exitOverride((err) => {
       throw Object.assign(new Error(err.message), { exitCode: err.exitCode === 1 ? 2 : err.exitCode });
     });

@@ -1,0 +1,230 @@
+import { Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import type { ResourceView } from '@sluice/admin';
+import type { Condition, DeliveryFigures } from '@sluice/core';
+import { usageError } from './send.js';
+
+/** Default admin API of `sluice run` (its --admin-host/--admin-port defaults). */
+const DEFAULT_ADMIN = 'http://127.0.0.1:8090';
+
+/** An answer of the admin API that is an error, or no answer at all: printed as one line, exit 1. */
+class AdminRequestError extends Error {}
+
+/** GETs a path of the admin API; names the address it tried and how to change it when nothing answers there. */
+async function adminGet(server: string, path: string): Promise<unknown> {
+  const url = `${server.replace(/\/$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
+    throw new AdminRequestError(
+      `cannot reach the Sluice admin API at ${server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`,
+    );
+  }
+  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  if (!res.ok) throw new AdminRequestError(body?.error?.message ?? `the admin API at ${server} answered HTTP ${res.status}`);
+  return body;
+}
+
+const color = (code: number) => (text: string, on: boolean) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+const green = color(32);
+const red = color(31);
+const yellow = color(33);
+
+/** Colour only on a terminal, and never with NO_COLOR (https://no-color.org). */
+function colourOn(): boolean {
+  return process.stdout.isTTY === true && !process.env['NO_COLOR'];
+}
+
+function ready(r: ResourceView): Condition | undefined {
+  return r.status?.conditions.find((c) => c.type === 'Ready');
+}
+
+function statusWord(c: Condition | undefined, on: boolean): string {
+  if (!c) return '';
+  return c.status === 'True' ? green('True', on) : c.status === 'False' ? red('False', on) : yellow(c.status, on);
+}
+
+function sinkOf(spec: unknown): string {
+  const d = (spec as { subscriber?: { uri?: string; ref?: { kind: string; name: string } } } | undefined)?.subscriber;
+  if (!d) return '';
+  if (d.ref) return `${d.ref.kind.toLowerCase()}:${d.ref.name}${d.uri ? ` ${d.uri}` : ''}`;
+  return d.uri ?? '';
+}
+
+/** Aligned columns as kubectl prints them: no borders, two spaces between columns (ANSI codes not counted). */
+export function table(rows: readonly (readonly string[])[]): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell) + 2))).join('').trimEnd()).join('\n') + '\n';
+}
+
+function figureColumns(f: DeliveryFigures | undefined): string[] {
+  if (!f) return ['', '', '', '', '', ''];
+  const lastError = f.lastError ? `${f.lastError.status ?? 'error'} ${f.lastError.time}` : '<none>';
+  return [String(f.backlog), String(f.inFlight), String(f.retrying), String(f.delivered), String(f.failed), lastError];
+}
+
+/** The table of `sluice get`: kind-specific columns (kn's for Triggers), READY/REASON last; `wide` adds live figures. */
+export function resourceTable(kind: string, items: readonly ResourceView[], options: { wide: boolean; allNamespaces: boolean; colour: boolean }): string {
+  const delivering = kind === 'Trigger' || kind === 'Subscription';
+  const header = ['NAME'];
+  if (kind === 'Broker') header.push('URL');
+  if (kind === 'Trigger') header.push('BROKER', 'SINK');
+  if (kind === 'Subscription') header.push('CHANNEL', 'SUBSCRIBER');
+  if (options.wide && delivering) header.push('BACKLOG', 'IN-FLIGHT', 'RETRYING', 'DELIVERED', 'FAILED', 'LAST-ERROR');
+  header.push('READY', 'REASON');
+  if (options.allNamespaces) header.unshift('NAMESPACE');
+  const rows: string[][] = [header];
+  for (const r of items) {
+    const row = [r.metadata.name];
+    const status = r.status as (ResourceView['status'] & { address?: { url?: string }; physicalSubscription?: { subscriberUri?: string } }) | undefined;
+    if (kind === 'Broker') row.push(status?.address?.url ?? '');
+    if (kind === 'Trigger') row.push(String((r.spec as { broker?: string } | undefined)?.broker ?? ''), sinkOf(r.spec));
+    if (kind === 'Subscription') {
+      const channel = (r.spec as { channel?: { kind: string; name: string } } | undefined)?.channel;
+      row.push(channel ? `${channel.kind}:${channel.name}` : '', status?.physicalSubscription?.subscriberUri ?? sinkOf(r.spec));
+    }
+    if (options.wide && delivering) row.push(...figureColumns(status?.figures));
+    const c = ready(r);
+    row.push(statusWord(c, options.colour), c?.status === 'True' ? '' : (c?.reason ?? ''));
+    if (options.allNamespaces) row.unshift(r.metadata.namespace);
+    rows.push(row);
+  }
+  return table(rows);
+}
+
+function indent(text: string, by = 2): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(by) + l)
+    .join('\n');
+}
+
+/** `sluice describe`: kn's sections (metadata, addresses, spec, live figures, conditions with OK/!!/??). */
+export function describeResource(r: ResourceView, colour: boolean): string {
+  const out: string[] = [];
+  const status = (r.status ?? {}) as Record<string, unknown> & { conditions?: readonly Condition[]; figures?: DeliveryFigures };
+  out.push(`Name:         ${r.metadata.name}`, `Namespace:    ${r.metadata.namespace}`, `Kind:         ${r.kind} (${r.apiVersion})`);
+  if (r.source) out.push(`Source:       ${r.source}`);
+  const address = (status['address'] as { url?: string } | undefined)?.url;
+  if (address) out.push(`Address:      ${address}`);
+  for (const [label, field] of [
+    ['Subscriber:   ', 'subscriberUri'],
+    ['Dead letter:  ', 'deadLetterSinkUri'],
+    ['Sink:         ', 'sinkUri'],
+  ] as const) {
+    if (typeof status[field] === 'string') out.push(`${label}${status[field] as string}`);
+  }
+  if (r.spec !== undefined) out.push('', 'Spec:', indent(stringify(r.spec)));
+  const f = status.figures;
+  if (f) {
+    out.push('', 'Deliveries:');
+    out.push(
+      table([
+        ['BACKLOG', 'IN-FLIGHT', 'RETRYING', 'OLDEST-PENDING', 'DELIVERED', 'FAILED', 'DEAD-LETTERED', 'DROPPED', 'DELIVERED/S', 'FAILED/S'],
+        [
+          String(f.backlog),
+          String(f.inFlight),
+          String(f.retrying),
+          f.oldestPendingAgeMs === null ? '<none>' : `${(f.oldestPendingAgeMs / 1000).toFixed(1)}s`,
+          String(f.delivered),
+          String(f.failed),
+          String(f.deadLettered),
+          String(f.dropped),
+          String(f.deliveredPerSecond),
+          String(f.failedPerSecond),
+        ],
+      ])
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+    out.push(`  Last success: ${f.lastSuccess ?? '<none>'}`);
+    if (f.lastError) {
+      out.push(`  Last error:   ${f.lastError.time} ${f.lastError.status === null ? 'no HTTP answer' : `HTTP ${f.lastError.status}`}${f.lastError.deadLetterSink ? ' (dead-letter sink)' : ''}: ${f.lastError.reason}`);
+      if (f.lastError.body) out.push(`                ${JSON.stringify(f.lastError.body)}`);
+    } else {
+      out.push('  Last error:   <none>');
+    }
+  }
+  const conditions = status.conditions ?? [];
+  if (conditions.length > 0) {
+    out.push('', 'Conditions:');
+    const rows = [['OK', 'TYPE', 'SINCE', 'REASON', 'MESSAGE']];
+    for (const c of conditions) {
+      const ok = c.status === 'True' ? green('++', colour) : c.status === 'False' ? red('!!', colour) : yellow('??', colour);
+      rows.push([ok, c.type, c.lastTransitionTime ?? '', c.reason ?? '', c.message ?? '']);
+    }
+    out.push(indent(table(rows)));
+  }
+  return out.join('\n') + '\n';
+}
+
+function kindOf(items: unknown): string {
+  return String((items as { kind?: string }).kind ?? '').replace(/List$/, '');
+}
+
+/** `sluice get` and `sluice describe`, against the admin API of a running Sluice. */
+export function resourceCommands(onExit: (code: number) => void): Command[] {
+  const server = (): Option => new Option('--server <url>', 'admin API of the running sluice').env('SLUICE_ADMIN').default(DEFAULT_ADMIN);
+  const run = async (what: () => Promise<void>): Promise<void> => {
+    try {
+      await what();
+      onExit(0);
+    } catch (err) {
+      if (!(err instanceof AdminRequestError)) throw err;
+      process.stderr.write(`sluice: ${err.message}\n`);
+      onExit(1);
+    }
+  };
+
+  const get = new Command('get')
+    .description('list resources of a running sluice with their status, as kubectl get (e.g. get triggers, get trigger NAME -o yaml)')
+    .argument('<kind>', 'kind: brokers, triggers, subscriptions, imc, pingsources, …')
+    .argument('[name]', 'one resource')
+    .option('-n, --namespace <namespace>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'every namespace')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
+    .addOption(server())
+    .action((kind: string, name: string | undefined, opts: { namespace: string; allNamespaces?: boolean; output?: string; server: string }) =>
+      run(async () => {
+        if (name !== undefined && opts.allNamespaces) throw usageError('a resource name cannot be combined with --all-namespaces');
+        const path = `/api/v1/${encodeURIComponent(kind)}`;
+        if (name !== undefined) {
+          const r = (await adminGet(opts.server, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+          if (opts.output === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          else if (opts.output === 'yaml') process.stdout.write(stringify(r));
+          else if (opts.output === 'name') process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
+          else process.stdout.write(resourceTable(r.kind, [r], { wide: opts.output === 'wide', allNamespaces: false, colour: colourOn() }));
+          return;
+        }
+        const list = (await adminGet(opts.server, opts.allNamespaces ? path : `${path}?namespace=${encodeURIComponent(opts.namespace)}`)) as { kind: string; items: ResourceView[] };
+        if (opts.output === 'json') process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        else if (opts.output === 'yaml') process.stdout.write(stringify(list));
+        else if (opts.output === 'name') for (const r of list.items) process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
+        else if (list.items.length === 0) process.stderr.write(`No resources found${opts.allNamespaces ? '' : ` in ${opts.namespace} namespace`}.\n`);
+        else process.stdout.write(resourceTable(kindOf(list), list.items, { wide: opts.output === 'wide', allNamespaces: opts.allNamespaces === true, colour: colourOn() }));
+      }),
+    );
+
+  const describe = new Command('describe')
+    .description('show one resource of a running sluice: spec, addresses, live delivery figures, last error and conditions')
+    .argument('<kind>', 'kind: broker, trigger, subscription, …')
+    .argument('<name>', 'the resource')
+    .option('-n, --namespace <namespace>', 'namespace', 'default')
+    .addOption(server())
+    .action((kind: string, name: string, opts: { namespace: string; server: string }) =>
+      run(async () => {
+        const r = (await adminGet(opts.server, `/api/v1/${encodeURIComponent(kind)}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+        process.stdout.write(describeResource(r, colourOn()));
+      }),
+    );
+  return [get, describe];
+}
