@@ -4,3 +4,4 @@ export type { DeliveryFigures } from '@sluice/core';
 export { pluralOf, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';
 export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';
+export { archiveRoutes, type ArchiveAdmin, type ArchiveReplayResult } from './archive-api.js';

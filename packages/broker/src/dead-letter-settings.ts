@@ -1,6 +1,6 @@
-import { SluiceError, objectKey, parseIsoDuration, type Broker } from '@sluice/core';
+import { BROKER_CLASS_ANNOTATION, SluiceError, objectKey, parseIsoDuration, type Broker } from '@sluice/core';
 import type { SemanticCheck } from '@sluice/config';
-import type { DeadLetterRetention } from '@sluice/store';
+import type { ArchiveRetention, DeadLetterRetention } from '@sluice/store';
 import type { DeadLetterStoreMode } from './trigger-dispatcher.js';
 
 /** Broker annotation: when exhausted events are kept in the broker's dead-letter store (`exhausted`, `always`, `off`). */
@@ -10,6 +10,15 @@ export const DEAD_LETTER_RETENTION_ANNOTATION = 'sluice.dev/dead-letter-retentio
 /** Broker annotation: total size of a broker's dead letters, bytes or with a Ki/Mi/Gi suffix (default `256Mi`). */
 export const DEAD_LETTER_MAX_BYTES_ANNOTATION = 'sluice.dev/dead-letter-max-bytes';
 
+/** Broker annotation: keep delivered events this long (ISO-8601) for `sluice replay`; absent = no archive. */
+export const ARCHIVE_RETENTION_ANNOTATION = 'sluice.dev/archive-retention';
+/** Broker annotation: total size of the archive, bytes or with a Ki/Mi/Gi suffix (default `1Gi`). */
+export const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
+/** Archive size bound when the broker sets a retention but no size. */
+export const DEFAULT_ARCHIVE_MAX_BYTES = 1024 ** 3;
+/** Broker classes whose store keeps an archive (the embedded store). */
+const ARCHIVING_CLASSES = [undefined, 'MTChannelBasedBroker', 'Sluice'];
+
 const MODES: readonly DeadLetterStoreMode[] = ['exhausted', 'always', 'off'];
 const UNITS: Readonly<Record<string, number>> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 
@@ -17,6 +26,8 @@ const UNITS: Readonly<Record<string, number>> = { '': 1, Ki: 1024, Mi: 1024 ** 2
 export interface DeadLetterSettings {
   readonly mode: DeadLetterStoreMode;
   readonly retention: DeadLetterRetention;
+  /** The archive of delivered events, when the broker asks for one. */
+  readonly archive: ArchiveRetention | undefined;
 }
 
 /** A problem in a broker's dead-letter annotations. */
@@ -40,9 +51,20 @@ export function deadLetterAnnotationProblems(annotations: Readonly<Record<string
       problems.push({ annotation: DEAD_LETTER_RETENTION_ANNOTATION, message: (err as Error).message });
     }
   }
-  const size = annotations[DEAD_LETTER_MAX_BYTES_ANNOTATION];
-  if (size !== undefined && parseSize(size) === undefined) {
-    problems.push({ annotation: DEAD_LETTER_MAX_BYTES_ANNOTATION, message: `expected a positive size such as 1048576, 512Ki, 64Mi or 1Gi, got ${JSON.stringify(size)}` });
+  for (const name of [DEAD_LETTER_MAX_BYTES_ANNOTATION, ARCHIVE_MAX_BYTES_ANNOTATION]) {
+    const size = annotations[name];
+    if (size !== undefined && parseSize(size) === undefined) problems.push({ annotation: name, message: `expected a positive size such as 1048576, 512Ki, 64Mi or 1Gi, got ${JSON.stringify(size)}` });
+  }
+  const archive = annotations[ARCHIVE_RETENTION_ANNOTATION];
+  if (archive !== undefined) {
+    try {
+      if (parseIsoDuration(archive) <= 0) problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: 'must be longer than zero' });
+    } catch (err) {
+      problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: (err as Error).message });
+    }
+    if (!ARCHIVING_CLASSES.includes(annotations[BROKER_CLASS_ANNOTATION])) {
+      problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: `the archive is kept by the embedded store only, not by broker class ${annotations[BROKER_CLASS_ANNOTATION]} (for Kafka, use the topic's retention)` });
+    }
   }
   return problems;
 }
@@ -71,7 +93,15 @@ export function deadLetterSettings(broker: Broker, defaults: DeadLetterRetention
       maxAgeMs: age === undefined ? defaults.maxAgeMs : parseIsoDuration(age),
       maxBytes: size === undefined ? defaults.maxBytes : parseSize(size)!,
     },
+    archive: archiveRetention(a),
   };
+}
+
+function archiveRetention(a: Readonly<Record<string, string>>): ArchiveRetention | undefined {
+  const age = a[ARCHIVE_RETENTION_ANNOTATION];
+  if (age === undefined) return undefined;
+  const size = a[ARCHIVE_MAX_BYTES_ANNOTATION];
+  return { maxAgeMs: parseIsoDuration(age), maxBytes: size === undefined ? DEFAULT_ARCHIVE_MAX_BYTES : parseSize(size)! };
 }
 
 function parseSize(text: string): number | undefined {

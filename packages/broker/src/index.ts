@@ -3,7 +3,10 @@ export { MAX_HEADER_FIELDS, createIngressHandler, type AuthVerdict, readBody, se
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
 export { TriggerDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export {
+  ARCHIVE_MAX_BYTES_ANNOTATION,
+  ARCHIVE_RETENTION_ANNOTATION,
   DEAD_LETTER_MAX_BYTES_ANNOTATION,
+  DEFAULT_ARCHIVE_MAX_BYTES,
   DEAD_LETTER_RETENTION_ANNOTATION,
   DEAD_LETTER_STORE_ANNOTATION,
   deadLetterAnnotationProblems,
@@ -12,6 +15,7 @@ export {
   type AnnotationProblem,
   type DeadLetterSettings,
 } from './dead-letter-settings.js';
+export { replayArchive, type ArchiveReplayDeps, type ArchiveReplayReport, type ArchiveReplayTarget } from './archive-replay.js';
 export { REPLAY_EXTENSION, replayDeadLetters, replayEvent, type ReplayDeps, type ReplayOutcome, type ReplayTarget } from './dead-letter-replay.js';
 export { StatusRegistry } from './status-registry.js';
 export { DeliveryCounters } from './delivery-counters.js';

@@ -19,6 +19,7 @@ import {
   falseCondition,
   trueCondition,
   type CloudEvent,
+  type EventPredicate,
   type Condition,
   type DeliveryFigures,
   type Destination,
@@ -48,6 +49,7 @@ import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
+import { replayArchive, type ArchiveReplayReport } from './archive-replay.js';
 
 /** Options of {@link SluiceRuntime.start}. */
 export interface RuntimeOptions {
@@ -256,6 +258,42 @@ export class SluiceRuntime {
     return this.#accept(ns, name, [reply]);
   }
 
+  /** Events (and bytes) in a broker's archive; zeros when it keeps none. */
+  archiveStats(broker: string): { count: number; bytes: number } {
+    const [ns, name] = broker.split('/') as [string, string];
+    return this.store instanceof SqliteEventStore && this.archivedBrokers().includes(broker) ? this.store.archiveStats(logName(ns, name)) : { count: 0, bytes: 0 };
+  }
+
+  /** Brokers (`ns/name`) that keep an archive of delivered events. */
+  archivedBrokers(): string[] {
+    return [...this.#deadLetterSettings].filter(([, s]) => s.archive !== undefined).map(([key]) => key);
+  }
+
+  /**
+   * Re-delivers a broker's archived events accepted in [from, to] to one trigger (or every trigger) whose filter
+   * matches, and `filter`, at most `rate` deliveries per second; live delivery continues meanwhile.
+   */
+  replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
+    const store = this.store;
+    if (!(store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) {
+      return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`, { details: { status: 409 } }));
+    }
+    const targets = [...this.#targets]
+      .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === `trigger:${options.trigger}`))
+      .map(([group, t]) => ({ group, url: t.target.subscriberUrl, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
+    if (options.trigger !== undefined && targets.length === 0) {
+      return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`, { details: { status: 404 } }));
+    }
+    const [ns, name] = broker.split('/') as [string, string];
+    return replayArchive({ archive: store, deadLetters: this.#deadLetters, sender: this.sender, now: this.now, logger: this.logger }, logName(ns, name), {
+      from: options.from,
+      to: options.to,
+      targets,
+      rate: options.rate,
+      ...(options.filter ? { filter: options.filter } : {}),
+    });
+  }
+
   /**
    * Replays dead letters of a broker (`ns/name`) to their trigger's subscriber (or `to`) at most `rate` per second;
    * replies go into the broker as live replies do.
@@ -287,6 +325,7 @@ export class SluiceRuntime {
       const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
       this.#deadLetterSettings.set(key, settings);
       this.#deadLetters?.setDeadLetterRetention(logName(b.metadata.namespace ?? DEFAULT_NAMESPACE, b.metadata.name), settings.retention);
+      if (settings.archive && this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(b.metadata.namespace ?? DEFAULT_NAMESPACE, b.metadata.name), settings.archive);
       this.#brokers.set(key, b);
       this.#stores.set(key, this.#openStore(b));
     }

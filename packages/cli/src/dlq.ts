@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
+import type { ArchiveAdmin, ArchiveReplayResult, DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
+import type { EventPredicate } from '@sluice/core';
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
@@ -47,6 +48,59 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
   purge(broker: string, ids: readonly number[]): Promise<number> {
     return this.#store().removeDeadLetters(`broker:${broker}`, ids);
   }
+}
+
+/** The runtime's archives as the admin API serves them. */
+export class RuntimeArchive implements ArchiveAdmin {
+  constructor(private readonly runtime: () => SluiceRuntime | undefined) {}
+
+  brokers(): Array<{ broker: string; archived: boolean; count: number; bytes: number }> {
+    const runtime = this.runtime();
+    if (!runtime) return [];
+    const archived = new Set(runtime.archivedBrokers());
+    return runtime.brokers().map((b) => {
+      const broker = `${b.namespace}/${b.name}`;
+      return { broker, archived: archived.has(broker), ...runtime.archiveStats(broker) };
+    });
+  }
+
+  replay(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayResult> {
+    return this.runtime()!.replayArchive(broker, options);
+  }
+}
+
+/** `sluice replay broker:NAME --from T --to T [--trigger X] [--filter CESQL]`: re-delivers archived events. */
+export function replayCommand(onExit: (code: number) => void): Command {
+  return new Command('replay')
+    .description("re-deliver a broker's archived events accepted between --from and --to, to one trigger or all, at a bounded rate, while live traffic continues")
+    .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
+    .requiredOption('--from <time>', 'accepted at or after (ISO-8601 or epoch ms)', timeArg('--from'))
+    .requiredOption('--to <time>', 'accepted at or before (ISO-8601 or epoch ms)', timeArg('--to'))
+    .option('-n, --namespace <ns>', 'namespace of the broker (and trigger) when not given in broker:NAME:NAMESPACE', 'default')
+    .option('--trigger <name>', 'only this trigger (default: every trigger whose filter matches)')
+    .option('--filter <cesql>', 'only events this CESQL expression matches')
+    .option('--rate <n>', 'deliveries per second at most', rateArg, 100)
+    .addOption(new Option('--admin-url <url>', 'admin API of the running sluice').env('SLUICE_ADMIN_URL').default(DEFAULT_ADMIN_URL))
+    .action(async (brokerText: string, f: { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number; adminUrl: string }) => {
+      try {
+        const broker = brokerArg(brokerText, f.namespace);
+        const ns = broker.split('/')[0]!;
+        const body = {
+          from: f.from,
+          to: f.to,
+          rate: f.rate,
+          ...(f.trigger === undefined ? {} : { trigger: f.trigger.includes('/') ? f.trigger : `${ns}/${f.trigger}` }),
+          ...(f.filter === undefined ? {} : { filter: f.filter }),
+        };
+        const r = (await call(f.adminUrl, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
+        process.stdout.write(`events ${r.events}, replayed ${r.replayed}, failed ${r.failed}${r.failed > 0 ? ' (kept as dead letters: sluice dlq list)' : ''}\n`);
+        onExit(r.failed > 0 ? 1 : 0);
+      } catch (err) {
+        if (!(err instanceof AdminCallError) && !(err instanceof InvalidArgumentError)) throw err;
+        process.stderr.write(`sluice replay: ${err.message}\n`);
+        onExit(err instanceof InvalidArgumentError ? 2 : 1);
+      }
+    });
 }
 
 function view(broker: string, l: DeadLetter): DeadLetterView {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, deadLetterRoutes } from '@sluice/admin';
+import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
@@ -10,7 +10,7 @@ import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.j
 import { RuntimeControlPlane } from './control-plane.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
-import { RuntimeDeadLetters, dlqCommand } from './dlq.js';
+import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
 import { resourceCommands } from './get.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
@@ -136,6 +136,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       if (metrics) admin.mount('/metrics', metricsHandler(metrics));
       const deadLetters = new RuntimeDeadLetters(() => runtime);
       admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
+      const archive = new RuntimeArchive(() => runtime);
+      admin.mount('/api/v1/archive', archiveRoutes(() => archive));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -315,6 +317,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
 
   program.addCommand(dlqCommand(onExit));
   for (const command of resourceCommands(onExit)) program.addCommand(command);
+  program.addCommand(replayCommand(onExit));
 
   return program;
 }

@@ -118,6 +118,33 @@ export interface ConsumeOptions {
   orderingKey?: (event: CloudEvent) => string | undefined;
 }
 
+/** How long (and how much of) a log's delivered events an archive keeps. */
+export interface ArchiveRetention {
+  readonly maxAgeMs: number;
+  /** Total size (attributes + data); the oldest go first beyond it. */
+  readonly maxBytes: number;
+}
+
+/** An archived event: delivered to every consumer group, kept for replays. */
+export interface ArchivedEvent {
+  readonly seq: number;
+  readonly event: CloudEvent;
+  /** When it was accepted (epoch ms, from `knativearrivaltime`). */
+  readonly at: number;
+}
+
+/**
+ * Keeps a log's events after every consumer group finished them, for a retention window, so they can be replayed
+ * (the embedded store; a Kafka topic's own retention plays this part for the Kafka class).
+ */
+export interface EventArchive {
+  /** Turns archiving of `log` on (or off with undefined). */
+  setArchiveRetention(log: string, retention: ArchiveRetention | undefined): void;
+  /** Archived events of `log` accepted in [from, to], in log order, `limit` after `afterSeq`. */
+  readArchive(log: string, query: { readonly from: number; readonly to: number; readonly afterSeq: number; readonly limit: number }): ArchivedEvent[];
+  archiveStats(log: string): { readonly count: number; readonly bytes: number };
+}
+
 /** Options of {@link EventStore.retainGroups}. */
 export interface RetainOptions {
   /**

@@ -1,4 +1,6 @@
 export type {
+  ArchiveRetention,
+  ArchivedEvent,
   BrokerClass,
   Consumer,
   ConsumeOptions,
@@ -9,6 +11,7 @@ export type {
   DeadLetterStats,
   DeadLetterStore,
   Disposition,
+  EventArchive,
   EventStore,
   GroupStats,
   LogRecord,

@@ -2,6 +2,8 @@ import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlink
 import Database from 'better-sqlite3';
 import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
 import type {
+  ArchiveRetention,
+  ArchivedEvent,
   Consumer,
   ConsumeOptions,
   DeadLetter,
@@ -11,6 +13,7 @@ import type {
   DeadLetterStats,
   DeadLetterStore,
   Disposition,
+  EventArchive,
   EventStore,
   GroupStats,
   LogRecord,
@@ -61,7 +64,7 @@ export interface SqliteEventStoreOptions {
  * of the first releases (user_version 0 with the tables present). Bump it with every change of the layout and add the
  * step from the previous format to {@link MIGRATIONS}.
  */
-export const STORE_FORMAT = 3;
+export const STORE_FORMAT = 4;
 
 /** Dead letters, per log; `origin` (the log record) keeps a redelivered record from being kept twice per group. */
 const DEAD_LETTERS_SCHEMA = `
@@ -72,6 +75,13 @@ const DEAD_LETTERS_SCHEMA = `
   CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_origin ON dead_letters(log, grp, origin);
 `;
 
+/** Delivered events kept for replays (brokers with an archive), with their acceptance time. */
+const ARCHIVE_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS archive (seq INTEGER PRIMARY KEY, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB, at INTEGER NOT NULL, bytes INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS archive_log_seq ON archive(log, seq);
+  CREATE INDEX IF NOT EXISTS archive_log_at ON archive(log, at);
+`;
+
 /** The layout of a new database, at {@link STORE_FORMAT}. */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
@@ -80,7 +90,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
     attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB, ordered INTEGER NOT NULL DEFAULT 0, first_at INTEGER);
   CREATE INDEX IF NOT EXISTS retries_grp_due ON retries(grp, due_at);
-${DEAD_LETTERS_SCHEMA}`;
+${DEAD_LETTERS_SCHEMA}${ARCHIVE_SCHEMA}`;
 
 /** Step k turns format k+1 into format k+2, inside the migration's transaction. */
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
@@ -97,6 +107,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
     db.exec('ALTER TABLE retries ADD COLUMN first_at INTEGER');
     db.exec(DEAD_LETTERS_SCHEMA);
   },
+  // 3 → 4: the archive of delivered events.
+  (db) => db.exec(ARCHIVE_SCHEMA),
 ];
 
 /** Brings a database to {@link STORE_FORMAT}, or refuses one written by a newer Sluice. */
@@ -226,12 +238,15 @@ function retryRecord(row: RetryRow): LogRecord {
  * waiting when a commit starts shares its fsync); consumer cursors and retry schedules ride along in the same
  * transactions, so a crash at any moment loses no accepted event and no pending retry.
  */
-export class SqliteEventStore implements EventStore, DeadLetterStore {
+export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchive {
   readonly #db: Database.Database;
   readonly #dlRetention = new Map<string, DeadLetterRetention>();
   /** Bytes of dead letters per log (read from the database on first use). */
   readonly #dlBytes = new Map<string, number>();
   readonly #dlDropped = new Map<string, number>();
+  readonly #archives = new Map<string, ArchiveRetention>();
+  /** Bytes archived per log (read from the database on first use). */
+  readonly #archiveBytes = new Map<string, number>();
   readonly #timers: StoreTimers;
   readonly #metrics: StoreMetrics | undefined;
   readonly #tailCacheSize: number;
@@ -372,6 +387,18 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
       cleanup: db.prepare<[string, string, number], { n: number }>(
         "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING coalesce(length(data), 0) AS n",
       ),
+      // The same selection as `cleanup`, in the same transaction: what is about to be deleted is archived first.
+      archiveMove: db.prepare<[number, string, string, number]>(
+        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?",
+      ),
+      archiveRead: db.prepare<[string, number, number, number, number], StoredRow & { at: number }>(
+        'SELECT seq, attrs, data, at FROM archive WHERE log = ? AND seq > ? AND at BETWEEN ? AND ? ORDER BY seq LIMIT ?',
+      ),
+      archiveTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ?'),
+      archiveOldest: db.prepare<[string, number], { seq: number; bytes: number }>('SELECT seq, bytes FROM archive WHERE log = ? ORDER BY seq LIMIT ?'),
+      archiveDelete: db.prepare<[number]>('DELETE FROM archive WHERE seq = ?'),
+      archiveExpired: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ? AND at < ?'),
+      archiveExpire: db.prepare<[string, number]>('DELETE FROM archive WHERE log = ? AND at < ?'),
       backlog: db.prepare<[string], { events: number; bytes: number }>('SELECT count(*) AS events, coalesce(sum(length(data)), 0) AS bytes FROM events WHERE log = ?'),
     };
     // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
@@ -762,6 +789,57 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
     this.#countDropped(log, expired.n, `older than the retention (${this.#retention(log).maxAgeMs} ms)`);
   }
 
+  // ---- archive ----
+
+  /** One cleanup slice of an archived log: consumed events move to the archive in the transaction that deletes them. */
+  #archiveAndDelete(log: string): Array<{ n: number }> {
+    return this.#db.transaction(() => {
+      const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, log, 5000).changes;
+      const deleted = this.#stmt.cleanup.all(log, log, 5000);
+      if (moved > 0) this.#archiveBytes.delete(log); // recounted on the next trim
+      return deleted;
+    })();
+  }
+
+  /** Drops archived events beyond the retention, oldest first (that is the archive working, not a loss). */
+  #trimArchive(log: string): void {
+    const r = this.#archives.get(log);
+    if (!r) return;
+    const cutoff = this.#timers.now() - r.maxAgeMs;
+    const expired = this.#stmt.archiveExpired.get(log, cutoff);
+    if (expired && expired.n > 0) this.#stmt.archiveExpire.run(log, cutoff);
+    let bytes = this.#archiveBytes.get(log) ?? this.#stmt.archiveTotals.get(log)?.bytes ?? 0;
+    if (this.#archiveBytes.has(log) && expired) bytes -= expired.bytes;
+    if (bytes > r.maxBytes) {
+      this.#db.transaction(() => {
+        while (bytes > r.maxBytes) {
+          const oldest = this.#stmt.archiveOldest.all(log, 1000);
+          if (oldest.length === 0) break;
+          for (const row of oldest) {
+            if (bytes <= r.maxBytes) break;
+            this.#stmt.archiveDelete.run(row.seq);
+            bytes -= row.bytes;
+          }
+        }
+      })();
+    }
+    this.#archiveBytes.set(log, Math.max(0, bytes));
+  }
+
+  setArchiveRetention(log: string, retention: ArchiveRetention | undefined): void {
+    if (retention) this.#archives.set(log, retention);
+    else this.#archives.delete(log);
+  }
+
+  readArchive(log: string, query: { readonly from: number; readonly to: number; readonly afterSeq: number; readonly limit: number }): ArchivedEvent[] {
+    return this.#stmt.archiveRead.all(log, query.afterSeq, query.from, query.to, query.limit).map((r) => ({ seq: r.seq, at: r.at, event: toRecord(r, 0).event }));
+  }
+
+  archiveStats(log: string): { count: number; bytes: number } {
+    const t = this.#stmt.archiveTotals.get(log);
+    return { count: t?.n ?? 0, bytes: t?.bytes ?? 0 };
+  }
+
   /** Writes pending retry changes now (so a worker can query them). */
   flushRetries(): void {
     if (this.#retryOps.length > 0) this.#flushNow();
@@ -925,8 +1003,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
       for (const { log } of this.#stmt.deadLetterLogs.all()) this.#expireDeadLetters(log);
       for (const log of this.#retained) {
         // Delete in slices so a large backlog never blocks the event loop for long.
+        const archive = this.#archives.get(log);
         for (let i = 0; i < 10; i++) {
-          const deleted = this.#stmt.cleanup.all(log, log, 5000);
+          const deleted = archive ? this.#archiveAndDelete(log) : this.#stmt.cleanup.all(log, log, 5000);
           const b = this.#backlog.get(log);
           if (b) {
             b.events -= deleted.length;
@@ -935,6 +1014,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore {
           if (deleted.length < 5000) break;
         }
       }
+      for (const log of this.#archives.keys()) this.#trimArchive(log);
       if (this.#reserveReleased && this.#timers.now() >= this.#fullUntil) {
         // Give the space the write-ahead log holds back to the file system, then put the reserve back.
         this.#db.pragma('wal_checkpoint(TRUNCATE)');

@@ -341,3 +341,31 @@ test('[sqlite] a removed group\'s pending retries, and its backlog when its filt
   assert.equal(store.listDeadLetters('log', { limit: 10 }).length, 3, 'nothing is moved twice');
   await store.close();
 });
+
+test('[sqlite] an archived log keeps delivered events for replays, by acceptance time, within its age and size bounds', async () => {
+  let now = Date.parse('2026-01-01T10:00:00Z');
+  const timers = { now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const store = new SqliteEventStore({ path: ':memory:', timers, cleanupIntervalMs: 10 });
+  store.setArchiveRetention('log', { maxAgeMs: 3_600_000, maxBytes: 1 << 20 });
+  const at = (iso: string, id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't', knativearrivaltime: iso }, data: Buffer.from(id) });
+  let delivered = 0;
+  store.consume('log', 'g', { maxInFlight: 10 }, async () => {
+    delivered++;
+    return { kind: 'done' };
+  });
+  await store.retainGroups('log', ['g']);
+  await store.append('log', [at('2026-01-01T09:10:00Z', 'a'), at('2026-01-01T09:30:00Z', 'b'), at('2026-01-01T09:50:00.500Z', 'c')]);
+  for (let i = 0; i < 300 && (delivered < 3 || store.archiveStats('log').count < 3); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.stats('log').backlog, 0);
+  const read = (from: number, to: number) => store.readArchive('log', { from, to, afterSeq: 0, limit: 10 }).map((e) => String(e.event.attributes['id']));
+  assert.deepEqual(read(0, now), ['a', 'b', 'c']);
+  assert.deepEqual(read(Date.parse('2026-01-01T09:20:00Z'), Date.parse('2026-01-01T09:50:00.500Z')), ['b', 'c']);
+  assert.equal(store.readArchive('log', { from: 0, to: now, afterSeq: 0, limit: 1 })[0]!.event.data?.toString(), 'a');
+  now = Date.parse('2026-01-01T10:20:00Z'); // a is older than an hour now
+  for (let i = 0; i < 300 && store.archiveStats('log').count > 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(read(0, now), ['b', 'c']);
+  store.setArchiveRetention('log', { maxAgeMs: 3_600_000, maxBytes: 1 });
+  for (let i = 0; i < 300 && store.archiveStats('log').count > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.archiveStats('log').count, 0, 'the size bound drops the oldest');
+  await store.close();
+});
