@@ -19,7 +19,7 @@ export { replayArchive, type ArchiveReplayDeps, type ArchiveReplayReport, type A
 export { REPLAY_EXTENSION, replayDeadLetters, replayEvent, type ReplayDeps, type ReplayOutcome, type ReplayTarget } from './dead-letter-replay.js';
 export { StatusRegistry } from './status-registry.js';
 export { DeliveryCounters } from './delivery-counters.js';
-export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure } from './subscriber-health.js';
+export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure, type HealthOptions } from './subscriber-health.js';
 export { SluiceRuntime, type BrokerInfo, type RuntimeOptions } from './runtime.js';
 // The extension points live in @sluice/plugin; re-exported so existing imports keep working.
 export {

@@ -112,6 +112,7 @@ export class TriggerDispatcher {
   readonly #metrics: DispatchMetrics;
   readonly #tracer: Tracer;
   readonly #health: SubscriberHealth;
+  readonly #deadLetterHealth: SubscriberHealth | undefined;
   readonly #subscriberHeaders: Readonly<Record<string, string>>;
   readonly #deadLetterHeaders: Readonly<Record<string, string>>;
   /** Records in the handler now. */
@@ -129,7 +130,12 @@ export class TriggerDispatcher {
     const kind = target.labels?.kind ?? 'Trigger';
     this.#metrics = (deps.metrics ?? noopMetrics).dispatch({ namespace, broker: target.labels?.broker ?? '', trigger: name, kind }, () => this.figures());
     this.#tracer = deps.tracer ?? noopTracer;
-    this.#health = new SubscriberHealth(deps.logger, { [kind === 'Trigger' ? 'trigger' : 'subscription']: target.key, subscriber: target.subscriberUrl }, deps.now, () => this.#retrying.size);
+    const owner = { [kind === 'Trigger' ? 'trigger' : 'subscription']: target.key };
+    this.#health = new SubscriberHealth(deps.logger, { ...owner, subscriber: target.subscriberUrl }, deps.now, () => this.#retrying.size);
+    this.#deadLetterHealth =
+      target.deadLetterUrl === undefined
+        ? undefined
+        : new SubscriberHealth(deps.logger, { ...owner, deadLetterSink: target.deadLetterUrl }, deps.now, () => this.#retrying.size, undefined, { noun: 'dead-letter sink', url: target.deadLetterUrl, level: 'error' });
     this.#subscriberHeaders = { prefer: 'reply', 'kn-namespace': target.namespace };
     this.#deadLetterHeaders = { 'kn-namespace': target.namespace };
     const settings = target.circuitBreaker ?? CIRCUIT_BREAKER_DEFAULTS;
@@ -304,6 +310,7 @@ export class TriggerDispatcher {
     this.deps.onAttempt?.(this.target, outcome, duration, true);
     if (span) endSpan(span, outcome);
     if (outcome.kind === 'success') {
+      this.#deadLetterHealth?.succeeded();
       if (this.target.deadLetterStore !== 'always') return DONE;
       const code = event.attributes['knativeerrorcode'];
       const reason = `${code === undefined ? 'delivery failed' : `HTTP ${String(code)}`}; the dead-letter sink accepted it`;
@@ -311,7 +318,9 @@ export class TriggerDispatcher {
     }
     const k = attempt - policy.retry; // 1 for the first dead-letter retry
     const delay = Math.min(MAX_DEAD_LETTER_RETRY_MS, retryDelayMs(policy, Math.min(k, 20), outcome.status, outcome.retryAfterMs) || 1000);
-    this.deps.logger.error({ trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay }, 'dead-letter sink refused the event; will retry');
+    // One error line per failure streak (and a summary while it lasts); each refusal at debug.
+    this.#deadLetterHealth?.failed(outcome);
+    this.deps.logger.debug({ trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay }, 'dead-letter sink refused the event; will retry');
     return { kind: 'retry', attempt: attempt + 1, dueAt: this.deps.now() + delay, event, ...(first === undefined ? {} : { firstAttemptAt: first }) };
   }
 

@@ -151,3 +151,20 @@ test('a failing subscriber: warn at the first failure, a summary at most every i
   assert.match(lines[2]!.msg, /recovered after 45 s and 32 failed attempts/);
   assert.equal(lines[2]!.obj['trigger'], 'default/orders');
 });
+
+test('a failing dead-letter sink: one error line per streak (each refusal only at debug), one line when it accepts again', async () => {
+  const { sender } = scripted([ok(500), ok(503), ok(503), ok(202)]);
+  const { logger, lines } = recordingLogger();
+  const d = new TriggerDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
+  const first = await d.handle({ seq: 1, attempt: 0, event: stored() }); // subscriber 500, then the DLS refuses (503)
+  assert.equal(first.kind, 'retry');
+  const again = await d.handle({ seq: 1, attempt: (first as { attempt: number }).attempt, event: (first as { event: CloudEvent }).event }); // DLS 503
+  assert.equal(again.kind, 'retry');
+  assert.deepEqual(await d.handle({ seq: 1, attempt: (again as { attempt: number }).attempt, event: (again as { event: CloudEvent }).event }), { kind: 'done' });
+  const dls = lines.filter((l) => l.msg.startsWith('dead-letter sink http') && l.level !== 'debug');
+  assert.deepEqual(dls.map((l) => [l.level, l.msg]), [
+    ['error', 'dead-letter sink http://dls/ failing: 503'],
+    ['info', 'dead-letter sink http://dls/ recovered after 0 s and 2 failed attempts'],
+  ]);
+  assert.equal(lines.filter((l) => l.msg === 'dead-letter sink refused the event; will retry').length, 2, 'each refusal at debug');
+});
