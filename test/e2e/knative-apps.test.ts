@@ -74,7 +74,7 @@ test('sinkbinding: a Deployment selected by label gets K_SINK and K_CE_OVERRIDES
   assert.match(s.output(), /source: examples\/apps\/sinkbinding\/heartbeat/, 'fieldRef metadata.labels resolved');
 });
 
-test('workloads without a command run their image through the container engine; one that cannot start is NotReady and the others run', async (t) => {
+test('workloads and a ContainerSource without a command run their image through the container engine; one that cannot start is NotReady and the others run', async (t) => {
   const e = await testEngine(t);
   if (!e) return;
   const sub = await startSubscriber();
@@ -129,6 +129,17 @@ spec:
   sink: { uri: "${sub.url}" }
   ceOverrides: { extensions: { via: binding } }
 ---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: image-source }
+spec:
+  template:
+    spec:
+      containers:
+        - image: ${e.image}
+          securityContext: { runAsNonRoot: false }
+  sink: { uri: "${sub.url}from-source" }
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: missing-image }
@@ -151,6 +162,9 @@ spec:
   assert.match(envNames, /ksink/);
   assert.doesNotMatch(envNames, /sluicetestsecret/, 'Sluice’s own environment is not passed on');
   await waitFor(() => /Job default\/sender completed/.test(s.output()), 'the Job to complete', 20_000);
+  // The ContainerSource with an image and no command runs through the engine too, bound to its sink.
+  await sub.waitForCount(2, 30_000);
+  assert.ok(sub.received.some((r) => r.headers['ce-source'] === '/ce-app/image-source'), 'the ContainerSource image posted with NAME=image-source');
   // The Knative Service listens on PORT; a Trigger's ref + relative uri reaches it.
   await waitFor(() => /Service default\/ce-app is ready at/.test(s.output()), 'the Knative Service', 30_000);
   const r = await postEvent(`${s.url}/default/default`, { id: 'to-app-1', type: 'dev.sluice.e2e.to-app', source: '/e2e' }, '{"x":1}');
