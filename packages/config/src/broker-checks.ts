@@ -1,4 +1,5 @@
 import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import { parse as parseYaml } from 'yaml';
 import { didYouMean } from './kinds.js';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 
@@ -80,9 +81,60 @@ function walkNot(f: SubscriptionsAPIFilter, path: (string | number)[], visit: (f
   if (f.not) walkNot(f.not, [...path, 'not'], visit);
 }
 
+/** Knative's cluster-wide defaulting ConfigMaps: read by its webhooks, not by Sluice. */
+const CLUSTER_DEFAULT_CONFIGMAPS: Readonly<Record<string, string>> = {
+  'config-br-defaults': 'brokers without a class annotation use the embedded store',
+  'config-br-default-channel': 'the embedded store backs channel-based brokers',
+  'default-ch-webhook': 'Channels without a channelTemplate use InMemoryChannel semantics on the embedded store',
+};
+
+/**
+ * A channel-based (embedded) Broker's `spec.config`: Knative reads the ConfigMap's `channel-template-spec` to choose
+ * the backing channel. Sluice stores the broker's events in its embedded log whatever the template says, so the
+ * template is read, checked and reported, never silently dropped.
+ */
+function checkChannelTemplate(r: LoadedResource, config: { resources: readonly LoadedResource[] }, report: ReportFn, notice: (r: LoadedResource, path: readonly (string | number)[], message: string) => void): void {
+  const ref = (r.value['spec'] as { config?: { apiVersion?: string; kind: string; name: string; namespace?: string } } | undefined)?.config;
+  if (!ref) return;
+  const where = `Broker ${r.key}`;
+  if (ref.kind !== 'ConfigMap') {
+    notice(r, ['spec', 'config'], `ignored: ${where}: spec.config ${ref.kind} ${ref.name} (the embedded store backs the broker; only a ConfigMap with channel-template-spec is read)`);
+    return;
+  }
+  const ns = ref.namespace ?? r.namespace;
+  const cm = config.resources.find((x) => x.kind === 'ConfigMap' && x.apiVersion === 'v1' && x.key === `${ns}/${ref.name}`);
+  if (!cm) {
+    report(r, ['spec', 'config', 'name'], `ConfigMap "${ns}/${ref.name}" is not declared in the configuration (its channel-template-spec cannot be read; the embedded store backs the broker)`, 'SLUICE_CONFIG_UNKNOWN_REF');
+    return;
+  }
+  const text = ((cm.value['data'] ?? {}) as Record<string, string>)['channel-template-spec'];
+  if (text === undefined) {
+    report(r, ['spec', 'config', 'name'], `ConfigMap "${cm.key}" has no channel-template-spec key, which a channel-based Broker's spec.config needs`);
+    return;
+  }
+  let kind: unknown;
+  try {
+    kind = (parseYaml(text) as { kind?: unknown } | null)?.kind;
+  } catch (err) {
+    report(r, ['spec', 'config', 'name'], `ConfigMap "${cm.key}": channel-template-spec is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  if (kind === 'InMemoryChannel') {
+    notice(r, ['spec', 'config'], `${where}: channel-template-spec InMemoryChannel (ConfigMap ${cm.key}): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not`);
+  } else if (kind === 'KafkaChannel') {
+    notice(r, ['spec', 'config'], `${where}: channel-template-spec KafkaChannel (ConfigMap ${cm.key}): served by the embedded store, not Kafka (set the broker class annotation to Kafka for Kafka storage)`);
+  } else {
+    report(r, ['spec', 'config', 'name'], `ConfigMap "${cm.key}": channel-template-spec kind ${JSON.stringify(kind)} is not supported (InMemoryChannel or KafkaChannel)`);
+  }
+}
+
 /** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
 export function brokerChecks(options: { cesql?: CesqlValidator } = {}): SemanticCheck {
-  return (config, report) => {
+  return (config, report, notice) => {
+    for (const r of config.resources) {
+      const why = r.kind === 'ConfigMap' ? CLUSTER_DEFAULT_CONFIGMAPS[r.name] : undefined;
+      if (why !== undefined) notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative's cluster defaults; here ${why})`);
+    }
     const declared = new Set<string>();
     for (const r of config.resources) {
       const id = `${r.kind}:${r.key}`;
@@ -101,6 +153,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       if (r.kind === 'Broker') {
         const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {};
         const cls = annotations[BROKER_CLASS_ANNOTATION];
+        if (cls === undefined || cls === 'MTChannelBasedBroker' || cls === 'Sluice') checkChannelTemplate(r, config, report, notice);
         if (cls !== undefined && !(BROKER_CLASSES as readonly string[]).includes(cls)) {
           report(r, ['metadata', 'annotations', BROKER_CLASS_ANNOTATION], `broker class "${cls}" is not supported (supported: ${BROKER_CLASSES.join(', ')})`);
         }

@@ -115,3 +115,55 @@ test('delivery.order: ordered/unordered in any case; anything else is an error',
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
   assert.deepEqual(r.errors.map((e) => e.message), ['Trigger/t-sorted: kafka.eventing.knative.dev/delivery.order must be "ordered" or "unordered" (any case), got "sorted"']);
 });
+
+test('a channel-based Broker’s spec.config: the channel-template-spec is read and reported, never dropped silently', (t) => {
+  const d = dir({
+    'a.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: { name: imc-channel, namespace: knative-eventing }
+data:
+  channel-template-spec: |
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: config-br-defaults, namespace: knative-eventing }
+data: { default-br-config: "clusterDefault: {}" }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: natss, namespace: knative-eventing }
+data:
+  channel-template-spec: |
+    apiVersion: messaging.knative.dev/v1alpha1
+    kind: NatssChannel
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default, annotations: { eventing.knative.dev/broker.class: MTChannelBasedBroker } }
+spec:
+  config: { apiVersion: v1, kind: ConfigMap, name: imc-channel, namespace: knative-eventing }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: natss }
+spec:
+  config: { apiVersion: v1, kind: ConfigMap, name: natss, namespace: knative-eventing }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: later }
+spec:
+  config: { apiVersion: v1, kind: ConfigMap, name: not-yet, namespace: knative-eventing }
+`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()], strict: false });
+  assert.deepEqual(r.errors.map((e) => e.message), ['Broker/natss: ConfigMap "knative-eventing/natss": channel-template-spec kind "NatssChannel" is not supported (InMemoryChannel or KafkaChannel)']);
+  assert.deepEqual(r.warnings.map((e) => e.code), ['SLUICE_CONFIG_UNKNOWN_REF']);
+  assert.deepEqual(r.notices.map((n) => n.message), [
+    "ignored: v1 ConfigMap knative-eventing/config-br-defaults (Knative's cluster defaults; here brokers without a class annotation use the embedded store)",
+    "Broker default/default: channel-template-spec InMemoryChannel (ConfigMap knative-eventing/imc-channel): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not",
+  ]);
+});
