@@ -620,13 +620,20 @@ export class KafkaEventStore implements EventStore {
 }
 
 /** Runs `fn` up to three times: metadata of a topic created a moment ago can lag (NOT_LEADER, UNKNOWN_TOPIC). */
+/**
+ * Retries a setup step for up to 15 s. A topic just created on a cluster of several brokers is not known to all of
+ * them at once: "This server does not host this topic-partition" for a second or more on a loaded machine (measured
+ * with three brokers), which must not fail a start.
+ */
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
   for (let i = 0; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if (i >= 2 || err instanceof SluiceError) throw err;
-      await new Promise((r) => setTimeout(r, 250 * (i + 1)));
+      const wait = Math.min(2000, 250 * (i + 1));
+      if (err instanceof SluiceError || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
