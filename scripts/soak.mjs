@@ -149,25 +149,29 @@ function sluiceProcess(dir) {
   let url;
   let exited;
   const start = async () => {
-    child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'warn'], {
+    child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'info'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stderr.on('data', (d) => {
-      const text = d.toString();
-      if (/"level":(50|60)/.test(text)) process.stderr.write(`[sluice] ${text.slice(0, 500)}`);
-    });
+    // Log records go to stdout (the ready line is one of them, at level info); errors are echoed.
+    const echoErrors = (d) => {
+      for (const line of d.toString().split('\n')) if (/"level":"(error|fatal)"/.test(line)) process.stderr.write(`[sluice] ${line.slice(0, 500)}\n`);
+    };
+    child.stdout.on('data', echoErrors);
+    child.stderr.on('data', echoErrors);
     exited = new Promise((r) => child.once('exit', r));
     url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sluice did not become ready:\n${out}`)), 120_000);
-      child.stdout.on('data', (d) => {
+      const onData = (d) => {
         out += d;
-        const m = /sluice ready on (\S+)/.exec(out);
+        const m = /sluice ready on (http:\/\/[^\s"]+)/.exec(out);
         if (m) {
           clearTimeout(timer);
+          child.stdout.off('data', onData);
           resolve(m[1]);
         }
-      });
+      };
+      child.stdout.on('data', onData);
       child.once('exit', (code) => reject(new Error(`sluice exited with ${code}:\n${out}`)));
     });
   };
