@@ -53,6 +53,8 @@ before(async () => {
   cleanups.push(() => dir.remove());
   sluice = await startSluice({
     dataDir: dir.path,
+    // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
+    readyTimeoutMs: 120_000,
     yaml: `apiVersion: v1
 kind: ConfigMap
 metadata:
