@@ -494,7 +494,9 @@ export async function startCluster(opts = {}) {
     for (const c of children.values()) {
       try {
         c.kill('SIGKILL');
-      } catch {}
+      } catch {
+        // already gone
+      }
     }
     rmSync(tmp, { recursive: true, force: true });
   };
@@ -523,9 +525,9 @@ export async function startCluster(opts = {}) {
       } catch (err) {
         for (const n of specs) {
           const c = children.get(n.nodeId);
-          if (c && c.exitCode !== null) throw new Error(`Kafka node ${n.nodeId} exited with ${c.exitCode}. Last log lines:\n${readTail(n.logFile)}`);
+          if (c && c.exitCode !== null) throw new Error(`Kafka node ${n.nodeId} exited with ${c.exitCode}. Last log lines:\n${readTail(n.logFile)}`, { cause: err });
         }
-        if (Date.now() > until) throw new Error(`Kafka cluster on ${brokers} not ready after ${timeoutMs} ms (${err.message})`);
+        if (Date.now() > until) throw new Error(`Kafka cluster on ${brokers} not ready after ${timeoutMs} ms (${err.message})`, { cause: err });
         await sleep(500);
       }
     }
@@ -624,7 +626,7 @@ export async function startCluster(opts = {}) {
       let best;
       for (const n of nodes) {
         if (!n.running) continue;
-        let text = '';
+        let text;
         try {
           text = readFileSync(n.logFile, 'utf8');
         } catch {

@@ -186,6 +186,7 @@ spec:
   await failing.waitForCount(3);
   await hanging.waitForCount(3);
   const figuresOf = async (path: string) => (await getJson(`${sluice.adminUrl}/api/v1/${path}`)).body.status.figures;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read the JSON they check
   const waitFigures = async (path: string, ok: (f: any) => boolean) => {
     for (let i = 0; i < 200; i++) {
       const f = await figuresOf(path);

@@ -87,7 +87,7 @@ test('send: a failed send reports on stderr without a rate and exits 1; channel:
   const r = await runCli(['send', '--to', refusing.url, '--type', 't', '--source', '/s', '--id', 'e', '--count', '2']);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^sent 2, accepted 0, failed 2\n  event e-\d: HTTP 503: later\n/);
+  assert.match(r.stderr, /^sent 2, accepted 0, failed 2\n {2}event e-\d: HTTP 503: later\n/);
   assert.doesNotMatch(r.stderr, /events\/s/);
   const down = await runCli(['send', '--to', 'broker:default', '--server', 'http://127.0.0.1:9', '--type', 't', '--source', '/s']);
   assert.equal(down.code, 1);

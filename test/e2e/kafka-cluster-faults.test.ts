@@ -111,7 +111,7 @@ interface LoadResult {
   /** Requests that got no answer at all (transport error or the client's 60 s hang detector). */
   readonly unanswered: string[];
   /** 503 answers without a Retry-After header. */
-  readonly withoutRetryAfter: number;
+  withoutRetryAfter: number;
 }
 
 let round = 0;

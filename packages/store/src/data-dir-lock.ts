@@ -36,7 +36,7 @@ export function lockDataDir(dir: string, pid: number = process.pid): DataDirLock
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new SluiceError('SLUICE_DATA_DIR_LOCKED', `cannot lock the data directory ${dir}: ${(err as Error).message}`, { cause: err });
       }
-      let holder = Number.NaN;
+      let holder: number;
       try {
         holder = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
       } catch {
