@@ -66,7 +66,7 @@ export interface StartSluiceOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** `inherit` lets a benchmark show sluice's errors as they happen; default `pipe` (kept in `output()`). */
   readonly stderr?: 'pipe' | 'inherit';
-  /** How long to wait for the ready line (default 20 s). */
+  /** How long to wait for the ready line (default 60 s: a loaded two-core CI machine can take tens of seconds). */
   readonly readyTimeoutMs?: number;
 }
 
@@ -104,7 +104,7 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timeoutMs = options.readyTimeoutMs ?? 20_000;
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
   try {
     const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
       const timer = setTimeout(
