@@ -49,7 +49,7 @@ spec:
 `;
   const sluice = await startSluice({ yaml });
   cleanups.push(() => sluice.stop());
-  const admin = ['--admin-url', sluice.adminUrl];
+  const admin = ['--server', sluice.adminUrl];
   const dlq = (...args: string[]) => runCli(['dlq', ...args, ...admin]);
   const list = async (...args: string[]): Promise<ListedLetter[]> => {
     const r = await dlq('list', 'broker:default', '-o', 'json', ...args);
@@ -145,7 +145,7 @@ spec:
 test('dlq: a broker that does not exist, and no sluice at the admin URL, are clear errors', async () => {
   const sluice = await startSluice({ yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n' });
   cleanups.push(() => sluice.stop());
-  const r = await runCli(['dlq', 'list', 'broker:nope', '--admin-url', sluice.adminUrl]);
+  const r = await runCli(['dlq', 'list', 'broker:nope', '--server', sluice.adminUrl]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /broker default\/nope not found/);
   const port = await new Promise<number>((resolve) => {
@@ -154,7 +154,7 @@ test('dlq: a broker that does not exist, and no sluice at the admin URL, are cle
       s.close(() => resolve(p));
     });
   });
-  const down = await runCli(['dlq', 'list', 'broker:default', '--admin-url', `http://127.0.0.1:${port}`]);
+  const down = await runCli(['dlq', 'list', 'broker:default', '--server', `http://127.0.0.1:${port}`]);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot connect to the admin API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/);
 });
@@ -192,7 +192,7 @@ spec:
   // Renamed: the old trigger's three retries (due in a minute) would have been deleted silently.
   sluice = await startSluice({ yaml: config('orders-v2'), dataDir: dir.path });
   cleanups.push(() => sluice.stop());
-  const r = await runCli(['dlq', 'list', 'broker:default', '-o', 'json', '--admin-url', sluice.adminUrl]);
+  const r = await runCli(['dlq', 'list', 'broker:default', '-o', 'json', '--server', sluice.adminUrl]);
   assert.equal(r.code, 0, r.stderr);
   const items = (JSON.parse(r.stdout) as { items: ListedLetter[] }).items;
   assert.deepEqual(
@@ -203,10 +203,10 @@ spec:
       ['c', 'default/orders', 'trigger removed', 1],
     ],
   );
-  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--admin-url', sluice.adminUrl]);
+  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--server', sluice.adminUrl]);
   assert.equal(skipped.code, 1);
   assert.match(skipped.stdout, /skipped 3 \(trigger no longer exists: use --to\)/);
-  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--admin-url', sluice.adminUrl]);
+  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--server', sluice.adminUrl]);
   assert.equal(moved.code, 0, moved.stderr);
   assert.deepEqual(other.ids().sort(), ['a', 'b', 'c']);
 });

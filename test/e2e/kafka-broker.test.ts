@@ -298,7 +298,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   }
   let letters: Listed[] = [];
   await waitFor(async () => {
-    const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--admin-url', sluice.adminUrl]);
+    const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--server', sluice.adminUrl]);
     letters = r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
     return letters.length === ids.length;
   }, () => `${ids.length} dead letters (have ${letters.length})`, 60_000);
@@ -306,7 +306,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   for (const l of letters) assert.deepEqual([l.trigger, l.reason], [`default/${broker}`, 'HTTP 400']);
   up = true;
   const before = sub.received.length;
-  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--admin-url', sluice.adminUrl]);
+  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', sluice.adminUrl]);
   assert.equal(replay.code, 0, replay.stderr);
   assert.match(replay.stdout, /replayed 20, failed again 0/);
   assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());

@@ -80,8 +80,8 @@ export function replayCommand(onExit: (code: number) => void): Command {
     .option('--trigger <name>', 'only this trigger (default: every trigger whose filter matches)')
     .option('--filter <cesql>', 'only events this CESQL expression matches')
     .option('--rate <n>', 'deliveries per second at most', rateArg, 100)
-    .addOption(new Option('--admin-url <url>', 'admin API of the running sluice').env('SLUICE_ADMIN_URL').default(DEFAULT_ADMIN_URL))
-    .action(async (brokerText: string, f: { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number; adminUrl: string }) => {
+    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL))
+    .action(async (brokerText: string, f: { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number; server: string }) => {
       try {
         const broker = brokerArg(brokerText, f.namespace);
         const ns = broker.split('/')[0]!;
@@ -92,7 +92,7 @@ export function replayCommand(onExit: (code: number) => void): Command {
           ...(f.trigger === undefined ? {} : { trigger: f.trigger.includes('/') ? f.trigger : `${ns}/${f.trigger}` }),
           ...(f.filter === undefined ? {} : { filter: f.filter }),
         };
-        const r = (await call(f.adminUrl, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
+        const r = (await call(f.server, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
         process.stdout.write(`events ${r.events}, replayed ${r.replayed}, failed ${r.failed}${r.failed > 0 ? ' (kept as dead letters: sluice dlq list)' : ''}\n`);
         onExit(r.failed > 0 ? 1 : 0);
       } catch (err) {
@@ -165,7 +165,7 @@ interface SelectionFlags {
   type?: string;
   source?: string;
   filter?: string;
-  adminUrl: string;
+  server: string;
 }
 
 function withSelection(cmd: Command): Command {
@@ -177,7 +177,7 @@ function withSelection(cmd: Command): Command {
     .option('--type <type>', 'only events of this type')
     .option('--source <source>', 'only events of this source')
     .option('--filter <cesql>', 'only events this CESQL expression matches')
-    .addOption(new Option('--admin-url <url>', 'admin API of the running sluice').env('SLUICE_ADMIN_URL').default(DEFAULT_ADMIN_URL));
+    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL));
 }
 
 function selectionBody(broker: string, f: SelectionFlags): Record<string, string> {
@@ -192,17 +192,17 @@ function selectionBody(broker: string, f: SelectionFlags): Record<string, string
 
 class AdminCallError extends Error {}
 
-async function call(adminUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+async function call(server: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`${adminUrl.replace(/\/$/, '')}${path}`, {
+    res = await fetch(`${server.replace(/\/$/, '')}${path}`, {
       method,
       ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-    throw new AdminCallError(`cannot connect to the admin API at ${adminUrl} (${why}): is sluice running there? (--admin-url or SLUICE_ADMIN_URL)`);
+    throw new AdminCallError(`cannot connect to the admin API at ${server} (${why}): is sluice run running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
   }
   const json = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
   if (!res.ok) throw new AdminCallError(json?.error ? `${json.error.message} (${json.error.code}, HTTP ${res.status})` : `admin API answered HTTP ${res.status}`);
@@ -238,7 +238,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
         const q = new URLSearchParams({ ...selectionBody(broker, f), limit: String(f.limit) });
-        const page = (await call(f.adminUrl, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as { items: DeadLetterView[]; next?: number };
+        const page = (await call(f.server, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as { items: DeadLetterView[]; next?: number };
         if (f.output === 'json') {
           process.stdout.write(JSON.stringify(page, null, 2) + '\n');
           return 0;
@@ -265,11 +265,11 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     .argument('<id>', 'dead-letter id (from list)', idArg)
     .option('-n, --namespace <ns>', 'namespace of the broker', 'default')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--admin-url <url>', 'admin API of the running sluice').env('SLUICE_ADMIN_URL').default(DEFAULT_ADMIN_URL))
-    .action((brokerText: string, id: number, f: { namespace: string; output: string; adminUrl: string }) =>
+    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL))
+    .action((brokerText: string, id: number, f: { namespace: string; output: string; server: string }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const l = (await call(f.adminUrl, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as DeadLetterView & { event: { data?: string; data_base64?: string } };
+        const l = (await call(f.server, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as DeadLetterView & { event: { data?: string; data_base64?: string } };
         if (f.output === 'json') {
           process.stdout.write(JSON.stringify(l, null, 2) + '\n');
           return 0;
@@ -306,7 +306,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
         const body = { ...selectionOf(broker, ids, f), rate: f.rate, ...(f.to === undefined ? {} : { destination: f.to }) };
-        const r = (await call(f.adminUrl, 'POST', `/api/v1/deadletters/${broker}/replay`, body)) as ReplayReport;
+        const r = (await call(f.server, 'POST', `/api/v1/deadletters/${broker}/replay`, body)) as ReplayReport;
         process.stdout.write(`replayed ${r.replayed}, failed again ${r.failed} (kept in the dead-letter store)${r.skipped > 0 ? `, skipped ${r.skipped} (trigger no longer exists: use --to)` : ''}\n`);
         return r.failed > 0 || r.skipped > 0 ? 1 : 0;
       }),
@@ -316,7 +316,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     .action((brokerText: string, ids: string[], f: SelectionFlags & { all?: boolean }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const r = (await call(f.adminUrl, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
+        const r = (await call(f.server, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
         process.stdout.write(`purged ${r.purged}\n`);
         return 0;
       }),
