@@ -1,8 +1,8 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
@@ -26,8 +26,32 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
   for (let i = 0; i < triggers; i++) {
     yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n${subscriber}`;
   }
-  const sluice = await startSluice({ yaml, stderr: 'inherit', args, env });
-  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: () => sluice.stop() };
+  // Every benchmarked Sluice records its event-loop delay (bench/event-loop-delay.mjs, preloaded; read by eventLoopDelay).
+  const eldDir = mkdtempSync(join(tmpdir(), 'sluice-eld-'));
+  const eldFile = join(eldDir, 'eld.json');
+  const eldEnv = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/event-loop-delay.mjs')}`.trim(), SLUICE_BENCH_ELD_FILE: eldFile };
+  const sluice = await startSluice({ yaml, stderr: 'inherit', args, env: { ...eldEnv, ...env } });
+  const stop = async () => {
+    await sluice.stop();
+    rmSync(eldDir, { recursive: true, force: true });
+  };
+  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, eldFile, stop };
+}
+
+/**
+ * The event-loop delay histogram (ms) a benchmarked Sluice recorded since the previous call (or its start), read
+ * through SIGUSR2 from the preloaded bench/event-loop-delay.mjs; undefined for a process without it.
+ */
+async function eventLoopDelay(target) {
+  if (!target.eldFile) return undefined;
+  rmSync(target.eldFile, { force: true });
+  process.kill(target.pid, 'SIGUSR2');
+  for (let i = 0; i < 100 && !existsSync(target.eldFile); i++) await new Promise((r) => setTimeout(r, 50));
+  try {
+    return JSON.parse(readFileSync(target.eldFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU time (user + system) a process has used, in seconds, from /proc (NaN when unknown). */
@@ -67,9 +91,11 @@ async function throughputPhase(name, target, sink, triggers) {
 
 async function latencyPhase(name, target, sink, rate) {
   await ask(sink, 'reset');
+  await eventLoopDelay(target); // starts a fresh histogram for this phase
   const load = await openLoop(target.url, { rate, durationMs: DURATION });
+  const eld = await eventLoopDelay(target);
   const stats = await drain(sink, load.ok);
-  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN };
+  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN, eventLoopDelay: eld };
   results.phases[name] = row;
   return row;
 }
@@ -130,6 +156,36 @@ function printObservabilityCost({ obsRuns, obsCost }) {
   console.log(`(the OTLP receiver took ${fmt(obsCost.otlpRequests)} export requests, ${fmt(obsCost.otlpBytes / 2 ** 20, 1)} MiB)`);
 }
 
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '1000,3000,5000').split(',').map(Number);
+
+/**
+ * Open-loop latency at fixed rates: the bare forwarder, then a fresh durable Sluice with one trigger (a fresh one so
+ * the cleanup of the throughput phase's backlog does not land in it), with the Sluice process's event-loop delay.
+ */
+async function latencySection(sink, sinkUrl, fwdTarget) {
+  const rows = [];
+  for (const rate of LATENCY_RATES) rows.push({ rate, forwarder: await latencyPhase(`forwarder@${rate}/s`, fwdTarget, sink, rate) });
+  const s = await startBroker(sinkUrl, 1);
+  for (const row of rows) row.sluice = await latencyPhase(`sluice-1-trigger@${row.rate}/s`, s, sink, row.rate);
+  await s.stop();
+  return rows;
+}
+
+function printLatency(rows) {
+  console.log('\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process');
+  console.log('Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the forwarder\'s + 1 ms, p99.9 ≤ 2×');
+  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs forwarder | event-loop delay p50/p99/p99.9/max ms | peak RSS MiB |');
+  console.log('|--:|---|--:|--:|--:|--:|--:|--:|');
+  for (const { rate, forwarder: f, sluice: r } of rows) {
+    for (const [label, x] of [['bare Node forwarder', f], ['Sluice, durable, 1 trigger', r]]) {
+      const vs = x === f ? '1.00× / 1.00×' : `${fmt(x.e2eP99 / f.e2eP99, 2)}× / ${fmt(x.e2eP999 / f.e2eP999, 2)}×`;
+      const e = x.eventLoopDelay;
+      const eld = e ? `${fmt(e.p50, 1)} / ${fmt(e.p99, 1)} / ${fmt(e.p999, 1)} / ${fmt(e.max, 1)}` : '–';
+      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs} | ${eld} | ${fmt(x.peakRssMiB)} |`);
+    }
+  }
+}
+
 async function main() {
   console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
@@ -164,17 +220,25 @@ async function main() {
     printObservabilityCost(only);
     return;
   }
+  if (process.env.BENCH_ONLY === 'latency') {
+    // `BENCH_ONLY=latency node bench/run.mjs`: only the open-loop latency phases (BENCH_LATENCY_RATES=1000,3000,...).
+    const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+    const rows = await latencySection(sink, sinkUrl, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
+    fwd.kill();
+    sink.kill();
+    printLatency(rows);
+    return;
+  }
 
   // 1. Baseline: bare forwarder.
   const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
   const base = await throughputPhase('forwarder', { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 1);
-  const baseLat = await latencyPhase('forwarder@5000/s', { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 5000);
+  const latency = await latencySection(sink, sinkUrl, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
   fwd.kill();
 
   // 2. Sluice, durable embedded store, one trigger.
   let s = await startBroker(sinkUrl, 1);
   const one = await throughputPhase('sluice-1-trigger', s, sink, 1);
-  const lat5k = await latencyPhase('sluice-1-trigger@5000/s', s, sink, 5000);
   await s.stop();
 
   // 2b. The same trigger through an EventTransform (JSONata) that forwards to the same sink.
@@ -210,12 +274,7 @@ async function main() {
   results.phases.transformVsTrigger = transformed.deliveriesPerSec / one.deliveriesPerSec;
   console.log(`\nEventTransform: deliveries/s through the transform vs the same trigger delivering untransformed: ${fmt(results.phases.transformVsTrigger, 2)}×`);
   printObservabilityCost(obs);
-  console.log('\nLatency at a fixed 5,000 events/s (open loop, measured from the intended send time)');
-  console.log('| setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | peak RSS MiB |');
-  console.log('|---|--:|--:|--:|--:|');
-  for (const [label, r] of [['bare Node forwarder', baseLat], ['Sluice, durable, 1 trigger', lat5k]]) {
-    console.log(`| ${label} | ${fmt(r.achieved)} | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} / ${fmt(r.ingressP999, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} / ${fmt(r.e2eP999, 1)} | ${fmt(r.peakRssMiB)} |`);
-  }
+  printLatency(latency);
 
   console.log('\nBacklog behind a dead subscriber (it accepts connections and never answers)');
   console.log('| accepted events | ingress events/s | held at the subscriber | peak RSS MiB before → after |');

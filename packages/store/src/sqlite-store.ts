@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
 import type {
   ArchiveRetention,
@@ -144,6 +145,12 @@ export const STORE_LIMIT_DEFAULTS = { tailCacheSize: 8192, tailCacheBytes: 64 * 
 
 /** How long appends are refused after the disk was found full, so cursor and retry writes can go through. */
 const FULL_COOLDOWN_MS = 1000;
+/** Rows one cleanup slice deletes (about a millisecond of work for 1 KiB events). */
+const CLEANUP_SLICE_ROWS = 500;
+/** Slices per cleanup pass: up to 50,000 delivered events freed every pass, as before the slicing. */
+const CLEANUP_MAX_SLICES = 100;
+/** How often the checkpoint worker copies the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
 /** Payload bytes read from the database in one batch for a consumer (at least one row). */
 const READ_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -282,6 +289,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   #flushScheduled = false;
   #lazyFlushTimer: unknown;
   #cleanupTimer: NodeJS.Timeout;
+  /** True while a cleanup pass is deleting its slices (one slice per event-loop turn). */
+  #cleaning = false;
+  readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
   /** Highest sequence number handed to consumers per log (committed and synced); rows above it are not published yet. */
   readonly #published = new Map<string, number>();
@@ -339,6 +349,16 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (this.#reservePath !== undefined && !existsSync(this.#reservePath)) this.#restoreReserve();
     // NORMAL: SQLite does not fsync on commit; the store syncs the WAL itself, off the event loop (see #afterCommit).
     db.pragma(`synchronous = ${this.#durable ? 'NORMAL' : 'OFF'}`);
+    if (onDisk) {
+      // An automatic checkpoint runs inside the commit that crosses 1000 WAL pages: it copies them into the database
+      // file and fsyncs it, on the event loop (measured as the largest event-loop stalls under steady load). A worker
+      // thread checkpoints instead; if it ever fails, the automatic checkpoint comes back so the WAL cannot grow.
+      db.pragma('wal_autocheckpoint = 0');
+      this.#checkpointer = new WalCheckpointer(options.path, CHECKPOINT_INTERVAL_MS, (message) => {
+        if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
+        this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');
+      });
+    }
     this.#stmt = {
       insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
       lastSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
@@ -555,6 +575,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     clearInterval(this.#cleanupTimer);
     if (this.#lazyFlushTimer !== undefined) this.#timers.clearTimeout(this.#lazyFlushTimer);
+    await this.#checkpointer?.close();
     this.#db.close();
   }
 
@@ -792,10 +813,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   // ---- archive ----
 
   /** One cleanup slice of an archived log: consumed events move to the archive in the transaction that deletes them. */
-  #archiveAndDelete(log: string): Array<{ n: number }> {
+  #archiveAndDelete(log: string, rows: number): Array<{ n: number }> {
     return this.#db.transaction(() => {
-      const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, log, 5000).changes;
-      const deleted = this.#stmt.cleanup.all(log, log, 5000);
+      const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, log, rows).changes;
+      const deleted = this.#stmt.cleanup.all(log, log, rows);
       if (moved > 0) this.#archiveBytes.delete(log); // recounted on the next trim
       return deleted;
     })();
@@ -1001,19 +1022,6 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     try {
       this.#flushNow();
       for (const { log } of this.#stmt.deadLetterLogs.all()) this.#expireDeadLetters(log);
-      for (const log of this.#retained) {
-        // Delete in slices so a large backlog never blocks the event loop for long.
-        const archive = this.#archives.get(log);
-        for (let i = 0; i < 10; i++) {
-          const deleted = archive ? this.#archiveAndDelete(log) : this.#stmt.cleanup.all(log, log, 5000);
-          const b = this.#backlog.get(log);
-          if (b) {
-            b.events -= deleted.length;
-            for (const d of deleted) b.bytes -= d.n;
-          }
-          if (deleted.length < 5000) break;
-        }
-      }
       for (const log of this.#archives.keys()) this.#trimArchive(log);
       if (this.#reserveReleased && this.#timers.now() >= this.#fullUntil) {
         // Give the space the write-ahead log holds back to the file system, then put the reserve back.
@@ -1023,6 +1031,37 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     } catch (err) {
       this.#logRateLimited(err, 'store cleanup failed; retrying on the next pass');
     }
+    if (!this.#cleaning && this.#retained.size > 0) {
+      this.#cleaning = true;
+      this.#cleanupSlice([...this.#retained], CLEANUP_MAX_SLICES);
+    }
+  }
+
+  /**
+   * Deletes delivered events in small slices, one per event-loop turn, so a pass never holds the loop for more than
+   * one slice (a single DELETE of 5,000 rows was a stall of its own under load); at most `slices` slices per pass.
+   */
+  #cleanupSlice(logs: string[], slices: number): void {
+    if (this.#closed) {
+      this.#cleaning = false;
+      return;
+    }
+    try {
+      const log = logs[0]!;
+      const deleted = this.#archives.has(log) ? this.#archiveAndDelete(log, CLEANUP_SLICE_ROWS) : this.#stmt.cleanup.all(log, log, CLEANUP_SLICE_ROWS);
+      const b = this.#backlog.get(log);
+      if (b) {
+        b.events -= deleted.length;
+        for (const d of deleted) b.bytes -= d.n;
+      }
+      if (deleted.length < CLEANUP_SLICE_ROWS) logs.shift();
+    } catch (err) {
+      this.#cleaning = false;
+      this.#logRateLimited(err, 'store cleanup failed; retrying on the next pass');
+      return;
+    }
+    if (logs.length > 0 && slices > 1) setImmediate(() => this.#cleanupSlice(logs, slices - 1));
+    else this.#cleaning = false;
   }
 
   /** Refuses appends for a moment and frees the reserve, so that the writes that free space can go through. */
