@@ -159,7 +159,7 @@ test('event-display --json prints one JSON line per event; --headers adds the re
   cleanups.push(() => void child.kill('SIGTERM'));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => /listening on (http:\S+)/.test(out), 'event-display listening');
+  await waitFor(() => /listening on (http:\S+)/.test(out), 'event-display listening', 30_000);
   const url = /listening on (http:\S+)/.exec(out)![1]!;
   const start = out.length;
   assert.equal((await postEvent(url, { id: 'x1', source: '/s', type: 't' }, '{"n":1}', { 'x-trace': 'abc' })).status, 202);

@@ -56,7 +56,6 @@ function sinkOf(spec: unknown): string {
 
 /** Aligned columns as kubectl prints them: no borders, two spaces between columns (ANSI codes not counted). */
 export function table(rows: readonly (readonly string[])[]): string {
-  // eslint-disable-next-line no-control-regex
   const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
@@ -119,7 +118,8 @@ export function describeResource(r: ResourceView, colour: boolean): string {
     ['Dead letter:  ', 'deadLetterSinkUri'],
     ['Sink:         ', 'sinkUri'],
   ] as const) {
-    if (typeof status[field] === 'string') out.push(`${label}${status[field] as string}`);
+    const value = status[field];
+    if (typeof value === 'string') out.push(`${label}${value}`);
   }
   if (r.spec !== undefined) out.push('', 'Spec:', indent(stringify(r.spec)));
   const f = status.figures;
