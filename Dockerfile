@@ -19,7 +19,7 @@ COPY schemas ./schemas
 COPY scripts ./scripts
 # Compile, then drop the development dependencies (TypeScript, test tools) from node_modules.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund \
-  && rm -rf packages/*/src packages/*/test packages/*/tsconfig*.json packages/*/*.tsbuildinfo
+  && rm -rf packages/*/src packages/*/test packages/dashboard/web packages/*/tsconfig*.json packages/*/*.tsbuildinfo
 
 FROM ${RUNTIME_IMAGE}
 ENV NODE_ENV=production \

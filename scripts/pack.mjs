@@ -51,8 +51,9 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(join(stage, 'dist', 'sluice.js'), 0o755);
-// Resolved by the config package relative to the bundle (`../schemas/`).
+// Resolved relative to the bundle: the config package's `../schemas/`, the dashboard's `../assets/`.
 cpSync(join(root, 'schemas'), join(stage, 'schemas'), { recursive: true });
+cpSync(join(root, 'packages/dashboard/assets'), join(stage, 'assets'), { recursive: true });
 for (const file of ['README.md', 'LICENSE']) if (existsSync(join(root, file))) cpSync(join(root, file), join(stage, file));
 
 const manifest = {
@@ -63,7 +64,7 @@ const manifest = {
   type: 'module',
   engines: rootPkg.engines,
   bin: { sluice: 'dist/sluice.js' },
-  files: ['dist', 'schemas', 'README.md', 'LICENSE'],
+  files: ['dist', 'schemas', 'assets', 'README.md', 'LICENSE'],
   dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
 };
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -52,6 +52,11 @@ spec:
       assert.equal(r.status, 202, r.body);
       await subscriber.waitForCount(1);
       assert.equal(subscriber.received[0]?.event?.attributes['id'], 'installed-1');
+      // The dashboard's assets ship in the package.
+      const admin = /admin (http:\/\/[^\s)"]+)/.exec(output)?.[1] ?? '';
+      const ui = await fetch(`${admin}/ui/`);
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /<div id="app">/);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

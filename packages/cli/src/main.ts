@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
+import { dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -138,6 +139,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
       const archive = new RuntimeArchive(() => runtime);
       admin.mount('/api/v1/archive', archiveRoutes(() => archive));
+      admin.mount('/ui', dashboardRouter(() => plane));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,

@@ -1,0 +1,1 @@
+export { ASSETS_DIR, dashboardRouter, type DashboardOptions } from './dashboard-router.js';

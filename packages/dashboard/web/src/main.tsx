@@ -1,0 +1,341 @@
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, keyOf, readiness, type DeadLetter, type Figures, type Resource, type Snapshot } from './api.js';
+import { buildTopology, nodeKey, type Node } from './topology.js';
+import './styles.css';
+
+const HISTORY = 60;
+
+/** The live snapshot stream, with a short history of each Trigger's/Subscription's delivery rate for sparklines. */
+function useStream(): { snapshot: Snapshot | undefined; history: Map<string, number[]>; connected: boolean } {
+  const [snapshot, setSnapshot] = useState<Snapshot>();
+  const [connected, setConnected] = useState(false);
+  const [history] = useState(() => new Map<string, number[]>());
+  useEffect(() => {
+    const source = new EventSource('api/stream');
+    source.onopen = () => setConnected(true);
+    source.onerror = () => setConnected(false);
+    source.addEventListener('snapshot', (e) => {
+      const s = JSON.parse((e as MessageEvent<string>).data) as Snapshot;
+      for (const r of s.resources ?? []) {
+        const f = r.status?.figures;
+        if (!f) continue;
+        const key = `${r.kind}:${keyOf(r)}`;
+        const points = history.get(key) ?? [];
+        points.push(f.deliveredPerSecond ?? 0);
+        if (points.length > HISTORY) points.shift();
+        history.set(key, points);
+      }
+      setSnapshot(s);
+    });
+    return () => source.close();
+  }, []);
+  return { snapshot, history, connected };
+}
+
+function Badge({ status }: { status: string }) {
+  return <span class={`badge badge-${status.toLowerCase()}`}>{status === 'None' ? '—' : status === 'True' ? 'Ready' : status === 'False' ? 'Not ready' : 'Unknown'}</span>;
+}
+
+function Sparkline({ points }: { points: readonly number[] }) {
+  const w = 120;
+  const h = 24;
+  const max = Math.max(1, ...points);
+  const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, HISTORY - 1)) * w).toFixed(1)},${(h - (p / max) * (h - 2) - 1).toFixed(1)}`).join(' ');
+  return (
+    <svg class="spark" width={w} height={h} viewBox={`0 0 ${w} ${h}`} aria-label="delivered per second">
+      <path d={d} />
+    </svg>
+  );
+}
+
+const COLUMN_TITLES = ['Sources', 'Brokers & channels', 'Triggers & subscriptions', 'Subscribers'];
+
+function Topology({ resources, selected, onSelect }: { resources: readonly Resource[]; selected: string | undefined; onSelect: (n: Node) => void }) {
+  const { nodes, edges } = useMemo(() => buildTopology(resources), [resources]);
+  const W = 220;
+  const H = 34;
+  const GAP = 14;
+  const X0 = 16;
+  const COL = 250;
+  const rows = [0, 0, 0, 0];
+  const pos = new Map<string, { x: number; y: number }>();
+  for (const n of nodes) {
+    pos.set(n.id, { x: X0 + n.column * COL, y: 40 + (rows[n.column] ?? 0) * (H + GAP) });
+    rows[n.column] = (rows[n.column] ?? 0) + 1;
+  }
+  const height = 60 + Math.max(1, ...rows) * (H + GAP);
+  return (
+    <div class="canvas">
+    <svg class="topology" width={X0 + 3 * COL + W + 20} height={height} role="img" aria-label="topology">
+      {COLUMN_TITLES.map((t, i) => (
+        <text class="column-title" x={X0 + i * COL} y={20}>
+          {t}
+        </text>
+      ))}
+      {edges.map((e) => {
+        const a = pos.get(e.from);
+        const b = pos.get(e.to);
+        if (!a || !b) return null;
+        const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x, b.y + H / 2];
+        const back = x2 <= x1;
+        const d = back ? `M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}` : `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`;
+        return <path class={`edge${e.label === 'dead letters' ? ' edge-dls' : ''}`} d={d} />;
+      })}
+      {nodes.map((n) => {
+        const p = pos.get(n.id)!;
+        const status = n.resource ? readiness(n.resource) : 'None';
+        const f = n.resource?.status?.figures;
+        return (
+          <g class={`node node-${status.toLowerCase()}${selected === nodeKey(n) ? ' selected' : ''}`} data-node={n.label} onClick={() => onSelect(n)}>
+            <rect x={p.x} y={p.y} width={W} height={H} rx={6} />
+            <text x={p.x + 10} y={p.y + 15}>
+              {n.label.length > 32 ? `${n.label.slice(0, 31)}…` : n.label}
+            </text>
+            {f && (
+              <text class="node-figures" x={p.x + 10} y={p.y + 28}>
+                {`${f.delivered} delivered · ${f.backlog} backlog · ${f.retrying} retrying`}
+              </text>
+            )}
+          </g>
+        );
+      })}
+    </svg>
+    </div>
+  );
+}
+
+function age(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+function FiguresTable({ resources, history, onSelect }: { resources: readonly Resource[]; history: Map<string, number[]>; onSelect: (r: Resource) => void }) {
+  const rows = resources.filter((r) => r.status?.figures);
+  if (rows.length === 0) return <p class="empty">No triggers or subscriptions.</p>;
+  return (
+    <table class="figures">
+      <thead>
+        <tr>
+          <th>Kind</th><th>Name</th><th>Ready</th><th>Delivered</th><th>Failed</th><th>Rate (60 s)</th><th>Backlog</th><th>In flight</th>
+          <th>Retrying</th><th>Oldest</th><th>Breaker</th><th>Last error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => {
+          const f = r.status!.figures as Figures;
+          return (
+            <tr data-row={`${r.kind} ${keyOf(r)}`} onClick={() => onSelect(r)}>
+              <td>{r.kind}</td>
+              <td>{keyOf(r)}</td>
+              <td><Badge status={readiness(r)} /></td>
+              <td class="num" data-figure="delivered">{f.delivered}</td>
+              <td class="num" data-figure="failed">{f.failed}</td>
+              <td><Sparkline points={history.get(`${r.kind}:${keyOf(r)}`) ?? []} /> {(f.deliveredPerSecond ?? 0).toFixed(1)}/s</td>
+              <td class="num">{f.backlog}</td>
+              <td class="num">{f.inFlight}</td>
+              <td class="num">{f.retrying}</td>
+              <td>{age(f.oldestPendingAgeMs)}</td>
+              <td>{f.circuit ?? '—'}</td>
+              <td class="error">{f.lastError ? `${f.lastError.status ?? 'transport'} ${f.lastError.reason} (${new Date(f.lastError.time).toLocaleTimeString()})` : '—'}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function Detail({ resource, onClose }: { resource: Resource; onClose: () => void }) {
+  const f = resource.status?.figures;
+  return (
+    <aside class="detail" aria-label="details">
+      <header>
+        <h2>
+          {resource.kind} {keyOf(resource)}
+        </h2>
+        <button onClick={onClose} aria-label="close">×</button>
+      </header>
+      <p class="muted">{resource.apiVersion}{resource.source ? ` · from ${resource.source}` : ''}</p>
+      <h3>Conditions</h3>
+      <table>
+        <tbody>
+          {(resource.status?.conditions ?? []).map((c) => (
+            <tr>
+              <td>{c.type}</td>
+              <td><Badge status={c.status} /></td>
+              <td>{c.reason ?? ''}</td>
+              <td class="muted">{c.message ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {f && (
+        <>
+          <h3>Figures</h3>
+          <pre>{JSON.stringify(f, null, 2)}</pre>
+        </>
+      )}
+      <h3>Spec</h3>
+      <pre>{JSON.stringify(resource.spec ?? {}, null, 2)}</pre>
+    </aside>
+  );
+}
+
+function DeadLetters() {
+  const [brokers, setBrokers] = useState<{ broker: string; count: number; dropped: number }[]>([]);
+  const [broker, setBroker] = useState<string>();
+  const [filter, setFilter] = useState('');
+  const [letters, setLetters] = useState<DeadLetter[]>([]);
+  const [open, setOpen] = useState<DeadLetter>();
+  const [message, setMessage] = useState('');
+  const refresh = async (b = broker): Promise<void> => {
+    try {
+      const list = await api.deadLetterBrokers();
+      setBrokers(list.items);
+      const chosen = b ?? list.items[0]?.broker;
+      setBroker(chosen);
+      if (chosen) setLetters((await api.deadLetters(chosen, filter)).items);
+      setMessage('');
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  };
+  useEffect(() => void refresh(), []);
+  const act = async (verb: 'replay' | 'purge', ids: number[]): Promise<void> => {
+    if (!broker) return;
+    if (!window.confirm(`${verb === 'replay' ? 'Replay' : 'Purge'} ${ids.length} dead letter${ids.length === 1 ? '' : 's'} of ${broker}?`)) return;
+    try {
+      const r = verb === 'replay' ? await api.replay(broker, ids) : await api.purge(broker, ids);
+      setMessage(verb === 'replay' ? `replayed ${'replayed' in r ? r.replayed : 0}, failed again ${'failed' in r ? r.failed : 0}` : `purged ${'purged' in r ? r.purged : 0}`);
+      setOpen(undefined);
+      await refresh();
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  };
+  return (
+    <section>
+      <div class="toolbar">
+        <select value={broker} onChange={(e) => void refresh((e.target as HTMLSelectElement).value)} aria-label="broker">
+          {brokers.map((b) => (
+            <option value={b.broker}>{`${b.broker} (${b.count})`}</option>
+          ))}
+        </select>
+        <input placeholder="CESQL filter, e.g. type = 'order.created'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="filter" />
+        <button onClick={() => void refresh()}>Search</button>
+        <button disabled={letters.length === 0} onClick={() => void act('replay', letters.map((l) => l.id))}>Replay all shown</button>
+        <button disabled={letters.length === 0} class="danger" onClick={() => void act('purge', letters.map((l) => l.id))}>Purge all shown</button>
+      </div>
+      {message && <p class="message" role="status">{message}</p>}
+      {letters.length === 0 ? (
+        <p class="empty">No dead letters{broker ? ` in ${broker}` : ''}.</p>
+      ) : (
+        <table class="figures">
+          <thead>
+            <tr><th>Id</th><th>Event</th><th>Type</th><th>Trigger</th><th>Reason</th><th>Attempts</th><th>Stored</th><th /></tr>
+          </thead>
+          <tbody>
+            {letters.map((l) => (
+              <tr data-letter={String(l.event.attributes['id'])}>
+                <td>{l.id}</td>
+                <td>{String(l.event.attributes['id'])}</td>
+                <td>{String(l.event.attributes['type'])}</td>
+                <td>{l.trigger}</td>
+                <td class="error">{l.reason}</td>
+                <td class="num">{l.attempts}</td>
+                <td>{new Date(l.storedAt).toLocaleString()}</td>
+                <td>
+                  <button onClick={() => setOpen(l)}>Inspect</button> <button onClick={() => void act('replay', [l.id])}>Replay</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {open && (
+        <aside class="detail" aria-label="dead letter">
+          <header>
+            <h2>Dead letter {open.id}</h2>
+            <button onClick={() => setOpen(undefined)} aria-label="close">×</button>
+          </header>
+          <p class="error">{open.reason}</p>
+          <pre>{JSON.stringify(open.event, null, 2)}</pre>
+        </aside>
+      )}
+    </section>
+  );
+}
+
+/** An EventType's type and source: v1beta2 has them as fields, v1beta3 as attributes. */
+function typeAndSource(r: Resource): { type: string; source: string } {
+  const spec = (r.spec ?? {}) as { type?: string; source?: string; attributes?: { name: string; value?: string }[] };
+  const attr = (name: string): string => spec.attributes?.find((a) => a.name === name)?.value ?? '';
+  return { type: spec.type ?? attr('type'), source: spec.source ?? attr('source') };
+}
+
+function EventTypes({ resources }: { resources: readonly Resource[] }) {
+  const types = resources.filter((r) => r.kind === 'EventType');
+  if (types.length === 0) return <p class="empty">No event types declared or seen yet.</p>;
+  return (
+    <table class="figures">
+      <thead>
+        <tr><th>Type</th><th>Source</th><th>Reference</th><th>Origin</th><th>Seen</th><th>First seen</th><th>Last seen</th></tr>
+      </thead>
+      <tbody>
+        {types.map((r) => {
+          const { type, source } = typeAndSource(r);
+          const ref = (r.spec as { reference?: { kind?: string; name?: string } } | undefined)?.reference;
+          const st = r.status as { count?: number; firstSeen?: string; lastSeen?: string } | undefined;
+          return (
+            <tr data-eventtype={type}>
+              <td>{type}</td>
+              <td>{source}</td>
+              <td>{ref ? `${ref.kind ?? ''} ${ref.name ?? ''}` : '—'}</td>
+              <td>{st?.count !== undefined ? 'seen at ingress' : 'declared'}</td>
+              <td class="num">{st?.count ?? '—'}</td>
+              <td>{st?.firstSeen ? new Date(st.firstSeen).toLocaleString() : '—'}</td>
+              <td>{st?.lastSeen ? new Date(st.lastSeen).toLocaleString() : '—'}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+type Tab = 'topology' | 'figures' | 'deadletters' | 'eventtypes';
+const TABS: Record<Tab, string> = { topology: 'Topology', figures: 'Triggers & subscriptions', deadletters: 'Dead letters', eventtypes: 'Event types' };
+
+function App() {
+  const { snapshot, history, connected } = useStream();
+  const [tab, setTab] = useState<Tab>('topology');
+  const [selected, setSelected] = useState<string>();
+  const resources = snapshot?.resources ?? [];
+  const chosen = resources.find((r) => `${r.kind}:${keyOf(r)}` === selected);
+  return (
+    <>
+      <header class="top">
+        <h1>Sluice</h1>
+        <nav>
+          {(Object.keys(TABS) as Tab[]).map((t) => (
+            <button class={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
+              {TABS[t]}
+            </button>
+          ))}
+        </nav>
+        <span class={`live ${connected ? 'on' : 'off'}`}>{connected ? 'live' : 'disconnected'}</span>
+        {snapshot?.ready && <span class={`badge badge-${snapshot.ready.ready ? 'true' : 'false'}`}>{snapshot.ready.ready ? 'all ready' : `${snapshot.ready.reasons.length} not ready`}</span>}
+      </header>
+      <main>
+        {tab === 'topology' && <Topology resources={resources} selected={selected} onSelect={(n) => n.resource && setSelected(nodeKey(n))} />}
+        {tab === 'figures' && <FiguresTable resources={resources} history={history} onSelect={(r) => setSelected(`${r.kind}:${keyOf(r)}`)} />}
+        {tab === 'deadletters' && <DeadLetters />}
+        {tab === 'eventtypes' && <EventTypes resources={resources} />}
+        {chosen && (tab === 'topology' || tab === 'figures') && <Detail resource={chosen} onClose={() => setSelected(undefined)} />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

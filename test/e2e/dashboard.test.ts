@@ -1,0 +1,160 @@
+// The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against a running `sluice run`:
+// the topology of the configuration with each node's Ready state, live figures that move when events are sent, the
+// dead-letter inspector replaying a dead-lettered event (with its confirmation), and the event types seen. The test
+// takes the screenshots in docs/images/.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT, postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const missing = !existsSync(CHROMIUM);
+if (missing) process.stderr.write(`\n!!! ${CHROMIUM} not found: the dashboard browser test cannot run (apt-get install chromium)\n\n`);
+
+const cleanups: Array<() => Promise<unknown> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function launch(): Promise<Browser> {
+  // As root in a sandbox-less CI container; background networking off (this machine refuses those connections).
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ROOT, 'docs/images', `dashboard-${name}.png`), fullPage: true });
+}
+
+test('the dashboard shows the topology, live figures, dead letters (with replay) and event types', {
+  timeout: 180_000,
+  skip: missing && process.env['CI'] !== 'true' ? `${CHROMIUM} not installed` : false,
+}, async () => {
+  assert.ok(!missing, `${CHROMIUM} is required under CI=true`);
+  const good = await startSubscriber();
+  cleanups.push(() => good.close());
+  let down = true;
+  const flaky = await startSubscriber(() => (down ? { status: 503, body: 'maintenance' } : { status: 202 }));
+  cleanups.push(() => flaky.close());
+  const sluice = await startSluice({
+    yaml: `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-features
+  namespace: knative-eventing
+data:
+  eventtype-auto-create: enabled
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: heartbeat
+spec:
+  schedule: "0 0 1 1 *"
+  data: '{"beat":true}'
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: default
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: orders
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: order.created
+  subscriber:
+    uri: ${good.url}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: billing
+  annotations:
+    sluice.dev/circuit-breaker-failures: "0"
+spec:
+  broker: default
+  subscriber:
+    uri: ${flaky.url}
+  delivery:
+    retry: 1
+    backoffDelay: PT0.05S
+`,
+  });
+  cleanups.push(() => sluice.stop());
+  const browser = await launch();
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+
+  await page.goto(`${sluice.adminUrl}/ui/`);
+  // Topology: every resource of the file, with the subscribers they point at; Ready nodes are drawn as such.
+  for (const label of ['PingSource heartbeat', 'Broker default', 'Trigger orders', 'Trigger billing', good.url, flaky.url]) {
+    await page.locator(`[data-node="${label}"]`).waitFor({ timeout: 15_000 });
+  }
+  assert.match((await page.locator('[data-node="Broker default"]').getAttribute('class')) ?? '', /node-true/);
+  await page.locator('[data-node="Trigger orders"]').click();
+  await page.getByRole('complementary', { name: 'details' }).getByText('SubscriberResolved').first().waitFor();
+  await shot(page, 'topology');
+
+  // Live figures: send events and watch the delivered count of the orders trigger move without a reload.
+  await page.getByRole('button', { name: 'Triggers & subscriptions' }).click();
+  const delivered = page.locator('tr[data-row="Trigger default/orders"] [data-figure="delivered"]');
+  await delivered.waitFor();
+  const before = Number(await delivered.textContent());
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `o-${i}`, source: '/shop', type: 'order.created' }, `{"n":${i}}`)).status, 202);
+  }
+  await good.waitForCount(5);
+  await page.waitForFunction(
+    ([selector, n]) => Number(document.querySelector(selector as string)?.textContent) >= (n as number),
+    ['tr[data-row="Trigger default/orders"] [data-figure="delivered"]', before + 5] as const,
+    { timeout: 15_000 },
+  );
+  await shot(page, 'figures');
+
+  // Dead letters: the billing trigger's subscriber is down, so its 5 events are exhausted and kept.
+  await waitFor(
+    async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`)).json()) as { items: unknown[] }).items.length === 5,
+    'the 5 billing events to be dead-lettered',
+    20_000,
+  );
+  await page.getByRole('button', { name: 'Dead letters' }).click();
+  await page.locator('tr[data-letter="o-3"]').waitFor();
+  assert.equal(await page.locator('tr[data-letter]').count(), 5);
+  await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Inspect' }).click();
+  await page.getByRole('complementary', { name: 'dead letter' }).getByText('HTTP 503').waitFor();
+  await shot(page, 'deadletters');
+
+  // Replay one, after the confirmation, now that the subscriber is back: it arrives, and leaves the store.
+  down = false;
+  const flakyBefore = flaky.received.length;
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Replay' }).click();
+  await page.getByRole('status').getByText('replayed 1').waitFor();
+  await waitFor(() => flaky.received.slice(flakyBefore).some((r) => r.event?.attributes['id'] === 'o-3'), 'the replayed event at the subscriber');
+  await page.locator('tr[data-letter="o-3"]').waitFor({ state: 'detached' });
+  assert.equal(await page.locator('tr[data-letter]').count(), 4);
+
+  // Event types seen at the broker's ingress.
+  await page.getByRole('button', { name: 'Event types' }).click();
+  await page.locator('tr[data-eventtype="order.created"]').waitFor({ timeout: 15_000 });
+  await shot(page, 'eventtypes');
+
+  assert.deepEqual(errors, [], 'no script errors in the page');
+});
