@@ -137,7 +137,7 @@ function FiguresTable({ resources, history, onSelect }: { resources: readonly Re
               <td class="num">{f.retrying}</td>
               <td>{age(f.oldestPendingAgeMs)}</td>
               <td>{f.circuit ?? '—'}</td>
-              <td class="error">{f.lastError ? `${f.lastError.status ?? 'transport'} ${f.lastError.reason} (${new Date(f.lastError.time).toLocaleTimeString()})` : '—'}</td>
+              <td class="error">{f.lastError ? `${f.lastError.reason || String(f.lastError.status ?? 'transport error')} (${new Date(f.lastError.time).toLocaleTimeString()})` : '—'}</td>
             </tr>
           );
         })}
@@ -180,6 +180,17 @@ function Detail({ resource, onClose }: { resource: Resource; onClose: () => void
       <pre>{JSON.stringify(resource.spec ?? {}, null, 2)}</pre>
     </aside>
   );
+}
+
+/** Event data for reading: JSON pretty-printed, anything else as it is. */
+function prettyData(data: unknown): string {
+  if (data === undefined) return '(none)';
+  if (typeof data !== 'string') return JSON.stringify(data, null, 2);
+  try {
+    return JSON.stringify(JSON.parse(data), null, 2);
+  } catch {
+    return data;
+  }
 }
 
 function DeadLetters() {
@@ -260,7 +271,10 @@ function DeadLetters() {
             <button onClick={() => setOpen(undefined)} aria-label="close">×</button>
           </header>
           <p class="error">{open.reason}</p>
-          <pre>{JSON.stringify(open.event, null, 2)}</pre>
+          <h3>Attributes</h3>
+          <pre>{JSON.stringify(open.event.attributes, null, 2)}</pre>
+          <h3>Data</h3>
+          <pre>{prettyData(open.event.data)}</pre>
         </aside>
       )}
     </section>
