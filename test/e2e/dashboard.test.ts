@@ -121,11 +121,7 @@ spec:
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `o-${i}`, source: '/shop', type: 'order.created' }, `{"n":${i}}`)).status, 202);
   }
   await good.waitForCount(5);
-  await page.waitForFunction(
-    ([selector, n]) => Number(document.querySelector(selector as string)?.textContent) >= (n as number),
-    ['tr[data-row="Trigger default/orders"] [data-figure="delivered"]', before + 5] as const,
-    { timeout: 15_000 },
-  );
+  await waitFor(async () => Number(await delivered.textContent()) >= before + 5, 'the delivered figure to move to the sent count', 15_000);
   await shot(page, 'figures');
 
   // Dead letters: the billing trigger's subscriber is down, so its 5 events are exhausted and kept.
