@@ -22,8 +22,7 @@ const deepImports = {
 };
 
 export default tseslint.config(
-  // The dashboard's browser code is checked by its own strict tsconfig (DOM, Preact) in `npm run build`; its built
-  // assets are Vite's output.
+  // The dashboard's built assets are Vite's output; its browser code (web/src) is linted below against its own tsconfig.
   {
     ignores: [
       '**/node_modules/**',
@@ -32,7 +31,7 @@ export default tseslint.config(
       'bench/results/**',
       'packages/core/test/vendor/**',
       'packages/dashboard/assets/**',
-      'packages/dashboard/web/**',
+      'packages/dashboard/web/vite.config.ts',
     ],
   },
   js.configs.recommended,
@@ -138,6 +137,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // The dashboard's browser code (Preact, DOM) has its own strict tsconfig; the type-aware rules read its types
+    // from there, not from tsconfig.test.json (Node, no DOM).
+    files: ['packages/dashboard/web/src/**/*.{ts,tsx}'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { project: ['./packages/dashboard/web/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
   },
 );

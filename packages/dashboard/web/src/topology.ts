@@ -57,7 +57,7 @@ export function buildTopology(resources: readonly Resource[]): { nodes: Node[]; 
     const ns = r.metadata.namespace;
     const id = idOf(r.kind, ns, r.metadata.name);
     if (!nodes.has(id)) continue;
-    const spec = (r.spec ?? {}) as Record<string, unknown>;
+    const spec: Record<string, unknown> = r.spec ?? {};
     const link = (to: string | undefined, label?: string): void => {
       if (to) edges.push({ from: id, to, ...(label ? { label } : {}) });
     };
