@@ -1,6 +1,6 @@
 // The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against a running `sluice run`:
 // the topology of the configuration with each node's Ready state, live figures that move when events are sent, the
-// dead-letter inspector replaying a dead-lettered event (with its confirmation), and the event types seen. The test
+// live event tail with a CESQL filter, the dead-letter inspector replaying a dead-lettered event (with its confirmation), and the event types seen. The test
 // takes the screenshots in docs/images/.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,15 +124,36 @@ spec:
   await waitFor(async () => Number(await delivered.textContent()) >= before + 5, 'the delivered figure to move to the sent count', 15_000);
   await shot(page, 'figures');
 
-  // Dead letters: the billing trigger's subscriber is down, so its 5 events are exhausted and kept.
+  // Live tail of the broker with a CESQL filter: only matching events appear, with their trace id and pretty data.
+  await page.getByRole('button', { name: 'Events' }).click();
+  await page.getByRole('textbox', { name: 'tail filter' }).fill("type = 'order.shipped'");
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('status').getByText('tailing default/default').waitFor();
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'skip-me', source: '/shop', type: 'order.viewed' }, '{}')).status, 202);
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'ship-1', source: '/shop', type: 'order.shipped', traceparent }, '{"parcel":7}')).status, 202);
+  await page.locator('tr[data-tailed="ship-1"]').waitFor();
+  assert.equal(await page.locator('tr[data-tailed="skip-me"]').count(), 0, 'the filter keeps other types out');
+  await page.locator('tr[data-tailed="ship-1"]').click();
+  const detail = page.getByRole('complementary', { name: 'event' });
+  await detail.getByText('trace 4bf92f3577b34da6a3ce929d0e0e4736').waitFor();
+  assert.match((await detail.locator('pre').nth(1).textContent()) ?? '', /"parcel": 7/);
+  await shot(page, 'events');
+  // A filter that is not CESQL is refused with the reason.
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('textbox', { name: 'tail filter' }).fill('type = ');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('status').getByText('filter:').waitFor();
+
+  // Dead letters: the billing trigger's subscriber is down, so its events are exhausted and kept (5 orders + 2 tailed).
   await waitFor(
-    async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`)).json()) as { items: unknown[] }).items.length === 5,
-    'the 5 billing events to be dead-lettered',
+    async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`)).json()) as { items: unknown[] }).items.length === 7,
+    'the 7 billing events to be dead-lettered',
     20_000,
   );
   await page.getByRole('button', { name: 'Dead letters' }).click();
   await page.locator('tr[data-letter="o-3"]').waitFor();
-  assert.equal(await page.locator('tr[data-letter]').count(), 5);
+  assert.equal(await page.locator('tr[data-letter]').count(), 7);
   await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Inspect' }).click();
   await page.getByRole('complementary', { name: 'dead letter' }).getByText('HTTP 503').waitFor();
   await shot(page, 'deadletters');
@@ -145,7 +166,7 @@ spec:
   await page.getByRole('status').getByText('replayed 1').waitFor();
   await waitFor(() => flaky.received.slice(flakyBefore).some((r) => r.event?.attributes['id'] === 'o-3'), 'the replayed event at the subscriber');
   await page.locator('tr[data-letter="o-3"]').waitFor({ state: 'detached' });
-  assert.equal(await page.locator('tr[data-letter]').count(), 4);
+  assert.equal(await page.locator('tr[data-letter]').count(), 6);
 
   // Event types seen at the broker's ingress.
   await page.getByRole('button', { name: 'Event types' }).click();

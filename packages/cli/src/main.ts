@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
-import { dashboardRouter } from '@sluice/dashboard';
+import { EventTail, dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -139,7 +139,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
       const archive = new RuntimeArchive(() => runtime);
       admin.mount('/api/v1/archive', archiveRoutes(() => archive));
-      admin.mount('/ui', dashboardRouter(() => plane));
+      const tail = new EventTail();
+      admin.mount('/ui', dashboardRouter(() => plane, { tail }));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -147,7 +148,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           dataDir: opts.dataDir,
           maxBodyBytes: opts.maxBodyBytes,
           logger,
-          ...pluginRuntimeOptions(PLUGINS, result.config),
+          ...pluginRuntimeOptions([...PLUGINS, { name: 'dashboard', components: () => [tail] }], result.config),
           ...trustRuntimeOptions(opts),
           ...(metrics ? { metrics } : {}),
           ...(tracer.enabled ? { tracer } : {}),

@@ -1,1 +1,2 @@
 export { ASSETS_DIR, dashboardRouter, type DashboardOptions } from './dashboard-router.js';
+export { EventTail, type TailedEvent } from './event-tail.js';

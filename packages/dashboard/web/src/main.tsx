@@ -110,6 +110,12 @@ function age(ms: number | null | undefined): string {
   return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
 }
 
+/** The subscriber's circuit-breaker state, from the Trigger's `status.circuits`. */
+function circuitOf(r: Resource): string {
+  const circuits = r.status?.['circuits'] as { role?: string; state?: string }[] | undefined;
+  return circuits?.find((c) => c.role === 'subscriber')?.state ?? '—';
+}
+
 function FiguresTable({ resources, history, onSelect }: { resources: readonly Resource[]; history: Map<string, number[]>; onSelect: (r: Resource) => void }) {
   const rows = resources.filter((r) => r.status?.figures);
   if (rows.length === 0) return <p class="empty">No triggers or subscriptions.</p>;
@@ -136,7 +142,7 @@ function FiguresTable({ resources, history, onSelect }: { resources: readonly Re
               <td class="num">{f.inFlight}</td>
               <td class="num">{f.retrying}</td>
               <td>{age(f.oldestPendingAgeMs)}</td>
-              <td>{f.circuit ?? '—'}</td>
+              <td>{circuitOf(r)}</td>
               <td class="error">{f.lastError ? `${f.lastError.reason || String(f.lastError.status ?? 'transport error')} (${new Date(f.lastError.time).toLocaleTimeString()})` : '—'}</td>
             </tr>
           );
@@ -207,7 +213,6 @@ function DeadLetters() {
       const chosen = b ?? list.items[0]?.broker;
       setBroker(chosen);
       if (chosen) setLetters((await api.deadLetters(chosen, filter)).items);
-      setMessage('');
     } catch (err) {
       setMessage((err as Error).message);
     }
@@ -218,9 +223,9 @@ function DeadLetters() {
     if (!window.confirm(`${verb === 'replay' ? 'Replay' : 'Purge'} ${ids.length} dead letter${ids.length === 1 ? '' : 's'} of ${broker}?`)) return;
     try {
       const r = verb === 'replay' ? await api.replay(broker, ids) : await api.purge(broker, ids);
-      setMessage(verb === 'replay' ? `replayed ${'replayed' in r ? r.replayed : 0}, failed again ${'failed' in r ? r.failed : 0}` : `purged ${'purged' in r ? r.purged : 0}`);
       setOpen(undefined);
       await refresh();
+      setMessage(verb === 'replay' ? `replayed ${'replayed' in r ? r.replayed : 0}, failed again ${'failed' in r ? r.failed : 0}` : `purged ${'purged' in r ? r.purged : 0}`);
     } catch (err) {
       setMessage((err as Error).message);
     }
@@ -318,8 +323,113 @@ function EventTypes({ resources }: { resources: readonly Resource[] }) {
   );
 }
 
-type Tab = 'topology' | 'figures' | 'deadletters' | 'eventtypes';
-const TABS: Record<Tab, string> = { topology: 'Topology', figures: 'Triggers & subscriptions', deadletters: 'Dead letters', eventtypes: 'Event types' };
+interface TailedEvent {
+  readonly at: string;
+  readonly attributes: Record<string, unknown>;
+  readonly data?: string;
+  readonly data_base64?: string;
+}
+
+const TAIL_KEEP = 200;
+
+/** The trace id of an event's W3C traceparent, if it carries one. */
+function traceId(e: TailedEvent): string | undefined {
+  const tp = e.attributes['traceparent'];
+  return typeof tp === 'string' ? tp.split('-')[1] : undefined;
+}
+
+function EventsTail({ resources }: { resources: readonly Resource[] }) {
+  const ingresses = resources.filter((r) => ['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel'].includes(r.kind)).map(keyOf);
+  const [at, setAt] = useState<string>();
+  const [filter, setFilter] = useState('');
+  const [running, setRunning] = useState<EventSource>();
+  const [events, setEvents] = useState<TailedEvent[]>([]);
+  const [open, setOpen] = useState<TailedEvent>();
+  const [message, setMessage] = useState('');
+  const target = at ?? ingresses[0];
+  const stop = (): void => {
+    running?.close();
+    setRunning(undefined);
+  };
+  useEffect(() => () => running?.close(), [running]);
+  const start = async (): Promise<void> => {
+    stop();
+    if (!target) return;
+    const url = `api/tail?${new URLSearchParams({ broker: target, ...(filter.trim() ? { filter } : {}) }).toString()}`;
+    // A bad filter is a 400 with the reason; EventSource would only say "error", so ask once with fetch first.
+    const probe = await fetch(url, { headers: { accept: 'text/event-stream' } }).then(async (r) => {
+      if (r.ok) {
+        void r.body?.cancel();
+        return '';
+      }
+      return ((await r.json()) as { error?: { message?: string } }).error?.message ?? `${r.status}`;
+    });
+    if (probe) {
+      setMessage(probe);
+      return;
+    }
+    setMessage(`tailing ${target}${filter.trim() ? ` where ${filter}` : ''}`);
+    setEvents([]);
+    const source = new EventSource(url);
+    source.addEventListener('cloudevent', (e) => {
+      const ev = JSON.parse((e as MessageEvent<string>).data) as TailedEvent;
+      setEvents((list) => [ev, ...list].slice(0, TAIL_KEEP));
+    });
+    source.addEventListener('skipped', (e) => setMessage(`the page fell behind: ${(e as MessageEvent<string>).data} events skipped`));
+    setRunning(source);
+  };
+  return (
+    <section>
+      <div class="toolbar">
+        <select value={target} onChange={(e) => setAt((e.target as HTMLSelectElement).value)} aria-label="ingress">
+          {ingresses.map((k) => (
+            <option value={k}>{k}</option>
+          ))}
+        </select>
+        <input placeholder="CESQL filter, e.g. type LIKE 'order.%'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="tail filter" />
+        {running ? <button onClick={stop}>Stop</button> : <button onClick={() => void start()}>Start</button>}
+      </div>
+      {message && <p class="message" role="status">{message}</p>}
+      {events.length === 0 ? (
+        <p class="empty">{running ? 'Waiting for events…' : 'Choose a broker and start the tail: events accepted from then on appear here.'}</p>
+      ) : (
+        <table class="figures">
+          <thead>
+            <tr><th>Time</th><th>Id</th><th>Type</th><th>Source</th><th>Subject</th><th>Trace</th></tr>
+          </thead>
+          <tbody>
+            {events.map((e) => (
+              <tr data-tailed={String(e.attributes['id'])} onClick={() => setOpen(e)}>
+                <td>{String(e.attributes['knativearrivaltime'] ?? e.attributes['time'] ?? '')}</td>
+                <td>{String(e.attributes['id'])}</td>
+                <td>{String(e.attributes['type'])}</td>
+                <td>{String(e.attributes['source'])}</td>
+                <td>{String(e.attributes['subject'] ?? '')}</td>
+                <td class="muted">{traceId(e) ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {open && (
+        <aside class="detail" aria-label="event">
+          <header>
+            <h2>Event {String(open.attributes['id'])}</h2>
+            <button onClick={() => setOpen(undefined)} aria-label="close">×</button>
+          </header>
+          <p class="muted">{open.at}{traceId(open) ? ` · trace ${traceId(open)}` : ''}</p>
+          <h3>Attributes</h3>
+          <pre>{JSON.stringify(open.attributes, null, 2)}</pre>
+          <h3>Data</h3>
+          <pre>{open.data_base64 !== undefined ? `(base64) ${open.data_base64}` : prettyData(open.data)}</pre>
+        </aside>
+      )}
+    </section>
+  );
+}
+
+type Tab = 'topology' | 'figures' | 'events' | 'deadletters' | 'eventtypes';
+const TABS: Record<Tab, string> = { topology: 'Topology', figures: 'Triggers & subscriptions', events: 'Events', deadletters: 'Dead letters', eventtypes: 'Event types' };
 
 function App() {
   const { snapshot, history, connected } = useStream();
@@ -344,6 +454,7 @@ function App() {
       <main>
         {tab === 'topology' && <Topology resources={resources} selected={selected} onSelect={(n) => n.resource && setSelected(nodeKey(n))} />}
         {tab === 'figures' && <FiguresTable resources={resources} history={history} onSelect={(r) => setSelected(`${r.kind}:${keyOf(r)}`)} />}
+        {tab === 'events' && <EventsTail resources={resources} />}
         {tab === 'deadletters' && <DeadLetters />}
         {tab === 'eventtypes' && <EventTypes resources={resources} />}
         {chosen && (tab === 'topology' || tab === 'figures') && <Detail resource={chosen} onClose={() => setSelected(undefined)} />}
