@@ -333,6 +333,12 @@ interface TailedEvent {
 const TAIL_KEEP = 200;
 
 /** The trace id of an event's W3C traceparent, if it carries one. */
+/** An attribute as text ('' when absent). */
+const attr = (e: TailedEvent, name: string): string => {
+  const v = e.attributes[name];
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+};
+
 function traceId(e: TailedEvent): string | undefined {
   const tp = e.attributes['traceparent'];
   return typeof tp === 'string' ? tp.split('-')[1] : undefined;
@@ -400,11 +406,11 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
           <tbody>
             {events.map((e) => (
               <tr data-tailed={String(e.attributes['id'])} onClick={() => setOpen(e)}>
-                <td>{String(e.attributes['knativearrivaltime'] ?? e.attributes['time'] ?? '')}</td>
-                <td>{String(e.attributes['id'])}</td>
-                <td>{String(e.attributes['type'])}</td>
-                <td>{String(e.attributes['source'])}</td>
-                <td>{String(e.attributes['subject'] ?? '')}</td>
+                <td>{attr(e, 'knativearrivaltime') || attr(e, 'time')}</td>
+                <td>{attr(e, 'id')}</td>
+                <td>{attr(e, 'type')}</td>
+                <td>{attr(e, 'source')}</td>
+                <td>{attr(e, 'subject')}</td>
                 <td class="muted">{traceId(e) ?? '—'}</td>
               </tr>
             ))}
