@@ -167,7 +167,6 @@ export function buildProgram(onExit: (code: number) => void): Command {
       for (const b of runtime.brokers()) {
         logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
       }
-      logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -199,6 +198,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
           logger.warn({ signal: 'SIGHUP' }, 'SIGHUP: the configuration files changed, but live reload is not available in this version: restart sluice to apply them (still running the configuration loaded at start)');
         }
       });
+      // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
+      // handlers above would end the process without a drain.
+      logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
     });
 
   program
