@@ -68,13 +68,15 @@ test('direct posts: 202 + Location, the same event twice is one job, a failing j
   assert.equal((await fetch(s.url + location)).status, 200);
 
   assert.equal((await postEvent(`${s.url}/jobsinks/default/failer`, { id: 'f-1', source: '/t', type: 't' }, '{}')).status, 202);
-  let failed: Response | undefined;
-  await waitFor(() => {
-    void fetch(`${s.url}/jobsinks/namespaces/default/name/failer/sources/%2Ft/ids/f-1`).then((r) => (failed = r.status === 400 ? r : undefined));
-    return failed !== undefined;
+  // Each poll is awaited: a request still open when the test ends would fail after it, unhandled.
+  const failed = await waitFor(async () => {
+    const r = await fetch(`${s.url}/jobsinks/namespaces/default/name/failer/sources/%2Ft/ids/f-1`);
+    if (r.status === 400) return r;
+    await r.body?.cancel();
+    return undefined;
   }, 'the failing job to be reported', 20_000);
-  assert.equal(failed!.headers.get('reason'), 'Failed');
-  const body = (await failed!.json()) as { exitCode: number; logTail: string };
+  assert.equal(failed.headers.get('reason'), 'Failed');
+  const body = (await failed.json()) as { exitCode: number; logTail: string };
   assert.equal(body.exitCode, 3);
   assert.match(body.logTail, /boom: bad input/);
   assert.match(s.output(), /JobSink job failed/);
@@ -133,13 +135,14 @@ spec:
   cleanups.push(async () => s.stop('SIGKILL'));
   const r = await postEvent(`${s.url}/jobsinks/default/in-container`, { id: 'c-1', source: '/podman', type: 'dev.example.job' }, '{"hello":"container"}');
   assert.equal(r.status, 202);
-  let done: Response | undefined;
-  await waitFor(() => {
-    void fetch(s.url + r.headers.get('location')!).then((x) => (done = x.status === 202 ? undefined : x));
-    return done !== undefined;
+  const done = await waitFor(async () => {
+    const x = await fetch(s.url + r.headers.get('location')!);
+    if (x.status !== 202) return x;
+    await x.body?.cancel();
+    return undefined;
   }, 'the container job to finish', 60_000);
-  assert.equal(done!.status, 200, await done!.clone().text());
-  const body = (await done!.json()) as { exitCode: number; logTail: string };
+  assert.equal(done.status, 200, await done.clone().text());
+  const body = (await done.json()) as { exitCode: number; logTail: string };
   assert.equal(body.exitCode, 0);
   const event = JSON.parse(body.logTail) as Record<string, unknown>;
   assert.equal(event['id'], 'c-1');
