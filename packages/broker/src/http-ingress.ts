@@ -104,6 +104,51 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } }, extra);
 }
 
+/** Turns a request away without reading its body: the body is drained (so the connection can be reused) and the error sent. */
+export function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  req.resume();
+  sendError(res, status, code, message, headers);
+}
+
+/** What a component's addressable route `/{route}/{namespace}/{name}` (EventTransform, KafkaSink, …) serves. */
+export interface AddressableRoute<T> {
+  /** The first path segment, e.g. `transforms`. */
+  readonly route: string;
+  /** The kind named in errors, e.g. `EventTransform`. */
+  readonly kind: string;
+  /** The error code of an unknown name, e.g. `SLUICE_TRANSFORM_NOT_FOUND`. */
+  readonly notFoundCode: string;
+  lookup(namespace: string, name: string): T | undefined;
+  /** False while starting or draining: requests get 503. */
+  accepting(): boolean;
+}
+
+/**
+ * The resource a POST to an addressable route is for, or undefined once the request was answered: 400 for a path that
+ * is not `{namespace}/{name}` in DNS labels, 404 for an unknown name, 405 for another method, 503 while not accepting.
+ */
+export function addressableTarget<T>(req: IncomingMessage, res: ServerResponse, rest: readonly string[], route: AddressableRoute<T>): T | undefined {
+  const [namespace, name] = rest;
+  if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
+    refuse(req, res, 400, 'SLUICE_BAD_PATH', `expected /${route.route}/{namespace}/{name} with lower-case DNS names`);
+    return undefined;
+  }
+  const target = route.lookup(namespace!, name!);
+  if (target === undefined) {
+    refuse(req, res, 404, route.notFoundCode, `no ${route.kind} ${namespace}/${name}`);
+    return undefined;
+  }
+  if (req.method !== 'POST') {
+    refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+    return undefined;
+  }
+  if (!route.accepting()) {
+    refuse(req, res, 503, 'SLUICE_NOT_READY', `the ${route.kind} is not ready (starting or draining)`);
+    return undefined;
+  }
+  return target;
+}
+
 /** Reads a request body up to `limit` bytes; rejects with SLUICE_BODY_TOO_LARGE beyond it. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -147,13 +192,11 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
   return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
     const [namespace, name] = segments as [string, string];
     if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
-      req.resume();
-      sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
+      refuse(req, res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
       return;
     }
     if (!backend.hasBroker(namespace, name)) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
+      refuse(req, res, 404, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
       return;
     }
     if (req.method === 'OPTIONS') {
@@ -170,8 +213,7 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
     if (backend.rateLimit) {
       const wait = backend.rateLimit(namespace, name, req);
       if (wait > 0) {
-        req.resume();
-        sendError(res, 429, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
+        refuse(req, res, 429, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
         return;
       }
     }
@@ -179,19 +221,16 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       const pending = backend.authenticate(namespace, name, req);
       const verdict = pending instanceof Promise ? await pending : pending;
       if (!verdict.ok) {
-        req.resume();
-        sendError(res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
+        refuse(req, res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
         return;
       }
     }
     if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
       return;
     }
     if (!backend.ready) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
+      refuse(req, res, 503, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
       return;
     }
     const started = performance.now();

@@ -1,5 +1,17 @@
 export { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, TTL_EXTENSION, admitEvent, withoutTtl } from './admission.js';
-export { MAX_HEADER_FIELDS, createIngressHandler, type AuthVerdict, readBody, sendError, tooManyHeaders, type IngressBackend, type IngressOptions } from './http-ingress.js';
+export {
+  MAX_HEADER_FIELDS,
+  addressableTarget,
+  createIngressHandler,
+  readBody,
+  refuse,
+  sendError,
+  tooManyHeaders,
+  type AddressableRoute,
+  type AuthVerdict,
+  type IngressBackend,
+  type IngressOptions,
+} from './http-ingress.js';
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
 export { TriggerDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
 export {

@@ -43,7 +43,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
 import type { TLSSocket } from 'node:tls';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
-import { createIngressHandler, MAX_HEADER_FIELDS, sendError, tooManyHeaders } from './http-ingress.js';
+import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders } from './http-ingress.js';
 import { DeliveryCounters } from './delivery-counters.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
@@ -409,8 +409,7 @@ export class SluiceRuntime {
         return;
       }
       if (tooManyHeaders(req)) {
-        req.resume();
-        sendError(res, 431, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
+        refuse(req, res, 431, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
         return;
       }
       const path = (req.url ?? '/').split('?')[0]!;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
-import { createIngressHandler, sendError, type IngressBackend, type TriggerDispatcher } from '@sluice/broker';
+import { createIngressHandler, type IngressBackend, refuse, type TriggerDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
@@ -196,13 +196,11 @@ export class ChannelComponent implements RuntimeComponent {
   #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[], ingress: ReturnType<typeof createIngressHandler>): void {
     const [namespace, name] = rest;
     if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
-      req.resume();
-      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${CHANNEL_ROUTE}/{namespace}/{channel} with lower-case DNS names`);
+      refuse(req, res, 400, 'SLUICE_BAD_PATH', `expected /${CHANNEL_ROUTE}/{namespace}/{channel} with lower-case DNS names`);
       return;
     }
     if (!this.#topology.channels.has(`${namespace}/${name}`)) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_CHANNEL_NOT_FOUND', `no channel ${namespace}/${name}`);
+      refuse(req, res, 404, 'SLUICE_CHANNEL_NOT_FOUND', `no channel ${namespace}/${name}`);
       return;
     }
     void ingress(req, res, rest);

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { decodeHttp, eventToJson, isSluiceError, SluiceError, type Logger } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
-import { readBody, sendError } from '@sluice/broker';
+import { readBody, refuse, sendError } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import {
   ConfigValues,
@@ -245,18 +245,15 @@ export class JobSinkComponent implements RuntimeComponent {
     const [namespace, name] = rest;
     const s = rest.length === 2 ? this.#sinks.get(`${namespace}/${name}`) : undefined;
     if (!s) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_JOBSINK_NOT_FOUND', `no JobSink ${rest.join('/')}`);
+      refuse(req, res, 404, 'SLUICE_JOBSINK_NOT_FOUND', `no JobSink ${rest.join('/')}`);
       return;
     }
     if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
       return;
     }
     if (!this.#accepting || !this.#queue) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'the JobSink is not ready (starting or draining)');
+      refuse(req, res, 503, 'SLUICE_NOT_READY', 'the JobSink is not ready (starting or draining)');
       return;
     }
     try {

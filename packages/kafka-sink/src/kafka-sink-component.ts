@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, SluiceError, trueCondition } from '@sluice/core';
 import { SecretStore } from '@sluice/config';
-import { readBody, sendError } from '@sluice/broker';
+import { addressableTarget, readBody, sendError, type AddressableRoute } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { resolveSinkAuth } from './auth.js';
 import { eventToRecord } from './record.js';
@@ -15,7 +15,6 @@ export interface KafkaSinkDeps {
   readonly producer?: Pick<SinkProducerOptions, 'produceTimeoutMs' | 'maxPending' | 'maxInFlight'>;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SLUICE_EVENT_INVALID: 400,
@@ -44,6 +43,14 @@ interface Running {
 export class KafkaSinkComponent implements RuntimeComponent {
   readonly name: string;
   readonly #byKey = new Map<string, Running>();
+  /** Its addressable route `/{route}/{namespace}/{name}`; built once, not per request. */
+  readonly #route: AddressableRoute<Running> = {
+    route: KAFKA_SINK_ROUTE,
+    kind: 'KafkaSink',
+    notFoundCode: 'SLUICE_KAFKA_SINK_NOT_FOUND',
+    lookup: (namespace, name) => this.#byKey.get(`${namespace}/${name}`),
+    accepting: () => this.#accepting,
+  };
   #ctx: RuntimeContext | undefined;
   #accepting = false;
 
@@ -123,28 +130,8 @@ export class KafkaSinkComponent implements RuntimeComponent {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): Promise<void> {
-    const [namespace, name] = rest;
-    if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
-      req.resume();
-      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${KAFKA_SINK_ROUTE}/{namespace}/{name} with lower-case DNS names`);
-      return;
-    }
-    const r = this.#byKey.get(`${namespace}/${name}`);
-    if (!r) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_KAFKA_SINK_NOT_FOUND', `no KafkaSink ${namespace}/${name}`);
-      return;
-    }
-    if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
-      return;
-    }
-    if (!this.#accepting) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'the KafkaSink is not ready (starting or draining)');
-      return;
-    }
+    const r = addressableTarget(req, res, rest, this.#route);
+    if (!r) return;
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
       const mode = r.sink.spec.contentMode ?? 'binary';

@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_NAMESPACE, isSluiceError, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
 import { SecretStore, type SecretKeyRef } from '@sluice/config';
-import { readBody, sendError, type RuntimeComponent, type RuntimeContext } from '@sluice/broker';
+import { readBody, refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@sluice/broker';
 import { applyCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
@@ -187,13 +187,11 @@ export class ForgeSourceComponent implements RuntimeComponent {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
       return;
     }
     if (this.#stopped) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'the source is stopping');
+      refuse(req, res, 503, 'SLUICE_NOT_READY', 'the source is stopping');
       return;
     }
     let body: Buffer;

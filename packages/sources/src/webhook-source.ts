@@ -14,7 +14,7 @@ import {
   type Logger,
   type ObjectMeta,
 } from '@sluice/core';
-import { readBody, sendError } from '@sluice/broker';
+import { readBody, refuse, sendError } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { defaultSecretSources, resolveValue, type SecretSources, type ValueFromField } from './secret-value.js';
@@ -257,8 +257,7 @@ export class WebhookRouter {
     const [ns, name, ...sub] = rest;
     const handler = this.#handlers.get(`${ns}/${name}`);
     if (!handler) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no ${this.kind} ${ns}/${name}`);
+      refuse(req, res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no ${this.kind} ${ns}/${name}`);
       return;
     }
     handler(req, res, sub);
@@ -392,13 +391,11 @@ export class WebhookSourceComponent implements RuntimeComponent {
       return;
     }
     if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
       return;
     }
     if (this.#stopped) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'webhook source is stopping');
+      refuse(req, res, 503, 'SLUICE_NOT_READY', 'webhook source is stopping');
       return;
     }
     if (!this.#checkBasicAuth(req)) {

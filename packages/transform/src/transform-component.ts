@@ -12,7 +12,7 @@ import {
   type CloudEvent,
   type HeaderMap,
 } from '@sluice/core';
-import { readBody, sendError } from '@sluice/broker';
+import { addressableTarget, readBody, sendError, type AddressableRoute } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { DEFAULT_LIMITS, TransformExpression, type EvaluationLimits } from './expression.js';
 import { TRANSFORM_ROUTE, transformUrl, type EventTransform } from './resources.js';
@@ -25,7 +25,6 @@ export interface EventTransformOptions {
   readonly sinkTimeoutMs?: number;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Status of each error this component answers with; failures of the transform itself are 500s, as in Knative. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -96,6 +95,14 @@ function first(v: string | string[] | undefined): string | undefined {
 export class EventTransformComponent implements RuntimeComponent {
   readonly name: string;
   readonly #byKey = new Map<string, Running>();
+  /** Its addressable route `/{route}/{namespace}/{name}`; built once, not per request. */
+  readonly #route: AddressableRoute<Running> = {
+    route: TRANSFORM_ROUTE,
+    kind: 'EventTransform',
+    notFoundCode: 'SLUICE_TRANSFORM_NOT_FOUND',
+    lookup: (namespace, name) => this.#byKey.get(`${namespace}/${name}`),
+    accepting: () => this.#accepting,
+  };
   readonly #options: EventTransformOptions;
   #ctx: RuntimeContext | undefined;
   #accepting = false;
@@ -148,28 +155,8 @@ export class EventTransformComponent implements RuntimeComponent {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): Promise<void> {
-    const [namespace, name] = rest;
-    if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
-      req.resume();
-      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${TRANSFORM_ROUTE}/{namespace}/{name} with lower-case DNS names`);
-      return;
-    }
-    const t = this.#byKey.get(`${namespace}/${name}`);
-    if (!t) {
-      req.resume();
-      sendError(res, 404, 'SLUICE_TRANSFORM_NOT_FOUND', `no EventTransform ${namespace}/${name}`);
-      return;
-    }
-    if (req.method !== 'POST') {
-      req.resume();
-      sendError(res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
-      return;
-    }
-    if (!this.#accepting) {
-      req.resume();
-      sendError(res, 503, 'SLUICE_NOT_READY', 'the transform is not ready (starting or draining)');
-      return;
-    }
+    const t = addressableTarget(req, res, rest, this.#route);
+    if (!t) return;
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
       if (events.length !== 1) throw new SluiceError('SLUICE_EVENT_INVALID', `an EventTransform takes one event per request, got a batch of ${events.length}`);
