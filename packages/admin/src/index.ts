@@ -5,3 +5,4 @@ export { pluralOf, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';
 export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';
 export { archiveRoutes, type ArchiveAdmin, type ArchiveReplayResult } from './archive-api.js';
+export { tailRoutes, type RetainedEvent, type TailAdmin, type TailTarget, type TailedEvent } from './tail-api.js';

@@ -264,6 +264,16 @@ export class SluiceRuntime {
     return this.store instanceof SqliteEventStore && this.archivedBrokers().includes(broker) ? this.store.archiveStats(logName(ns, name)) : { count: 0, bytes: 0 };
   }
 
+  /**
+   * One page of what a broker (`ns/name`) still keeps of the events accepted at or after `since`: its archive, then
+   * its log (for `sluice tail --since`). Undefined when the broker keeps no archive.
+   */
+  retainedEvents(broker: string, since: number, afterSeq: number, limit: number): ReturnType<SqliteEventStore['readRetained']> | undefined {
+    const [ns, name] = broker.split('/') as [string, string];
+    if (!(this.store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) return undefined;
+    return this.store.readRetained(logName(ns, name), { from: since, afterSeq, limit });
+  }
+
   /** Brokers (`ns/name`) that keep an archive of delivered events. */
   archivedBrokers(): string[] {
     return [...this.#deadLetterSettings].filter(([, s]) => s.archive !== undefined).map(([key]) => key);

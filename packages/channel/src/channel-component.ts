@@ -209,8 +209,11 @@ export class ChannelComponent implements RuntimeComponent {
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const key = `${namespace}/${name}`;
     // Nothing could ever read an event sent to a channel without subscriptions (a new subscription starts at the
-    // channel's end): Knative's channels drop it too. It is still validated, and answered 202.
-    if (!this.#subscriptionsByChannel.has(key)) return Promise.resolve();
+    // channel's end): Knative's channels drop it too. It is still validated, answered 202, and shown to a live tail.
+    if (!this.#subscriptionsByChannel.has(key)) {
+      this.#ctx?.ingressAccepted?.({ apiVersion: 'messaging.knative.dev/v1', kind: this.#topology.channels.get(key)!.kind, namespace, name }, events);
+      return Promise.resolve();
+    }
     // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input); only a
     // request's trace context is kept, as the distributed-tracing extension, when the event has none.
     const stored = trace ? events.map((e) => withTraceContext(e, trace)) : events;

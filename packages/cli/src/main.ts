@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes } from '@sluice/admin';
+import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
-import { EventTail, dashboardRouter } from '@sluice/dashboard';
+import { dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
@@ -13,6 +13,7 @@ import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
 import { resourceCommands } from './get.js';
+import { RuntimeTail, tailCommand } from './tail.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 import { addTrustOptions, execRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
@@ -139,8 +140,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
       admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
       const archive = new RuntimeArchive(() => runtime);
       admin.mount('/api/v1/archive', archiveRoutes(() => archive));
-      const tail = new EventTail();
-      admin.mount('/ui', dashboardRouter(() => plane, { tail }));
+      // One live tail (`sluice tail` and the dashboard): an ingress observer, no subscription, nothing stored.
+      const tail = new RuntimeTail(() => plane, () => runtime);
+      admin.mount('/api/v1', tailRoutes(() => tail));
+      admin.mount('/ui', dashboardRouter(() => plane));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -148,7 +151,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           dataDir: opts.dataDir,
           maxBodyBytes: opts.maxBodyBytes,
           logger,
-          ...pluginRuntimeOptions([...PLUGINS, { name: 'dashboard', components: () => [tail] }], result.config),
+          ...pluginRuntimeOptions([...PLUGINS, { name: 'event tail', components: () => [tail] }], result.config),
           ...trustRuntimeOptions(opts),
           ...(metrics ? { metrics } : {}),
           ...(tracer.enabled ? { tracer } : {}),
@@ -323,6 +326,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program.addCommand(dlqCommand(onExit));
   for (const command of resourceCommands(onExit)) program.addCommand(command);
   program.addCommand(replayCommand(onExit));
+  program.addCommand(tailCommand(onExit));
 
   return program;
 }

@@ -1,2 +1,1 @@
 export { ASSETS_DIR, dashboardRouter, type DashboardOptions } from './dashboard-router.js';
-export { EventTail, type TailedEvent } from './event-tail.js';

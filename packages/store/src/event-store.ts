@@ -143,6 +143,12 @@ export interface EventArchive {
   /** Archived events of `log` accepted in [from, to], in log order, `limit` after `afterSeq`. */
   readArchive(log: string, query: { readonly from: number; readonly to: number; readonly afterSeq: number; readonly limit: number }): ArchivedEvent[];
   archiveStats(log: string): { readonly count: number; readonly bytes: number };
+  /**
+   * What `log` still keeps of the events accepted at or after `from` (epoch ms): its archive, then its log (events a
+   * consumer group has not finished), in log order after `afterSeq`, at most `limit` looked at. `scanned` is the last
+   * position looked at (pass it as `afterSeq` for the next page); undefined when nothing is left.
+   */
+  readRetained(log: string, query: { readonly from: number; readonly afterSeq: number; readonly limit: number }): { readonly events: readonly ArchivedEvent[]; readonly scanned: number | undefined };
 }
 
 /** Options of {@link EventStore.retainGroups}. */

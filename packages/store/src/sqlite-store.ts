@@ -856,6 +856,21 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     return this.#stmt.archiveRead.all(log, query.afterSeq, query.from, query.to, query.limit).map((r) => ({ seq: r.seq, at: r.at, event: toRecord(r, 0).event }));
   }
 
+  readRetained(log: string, query: { readonly from: number; readonly afterSeq: number; readonly limit: number }): { events: ArchivedEvent[]; scanned: number | undefined } {
+    // The archive holds a prefix of the log (events move there in the transaction that deletes them from the log), so
+    // reading the archive and then the log after the last archived position, in one synchronous call, misses nothing.
+    const archived = this.readArchive(log, { from: query.from, to: Number.MAX_SAFE_INTEGER, afterSeq: query.afterSeq, limit: query.limit });
+    if (archived.length >= query.limit) return { events: archived, scanned: archived.at(-1)!.seq };
+    const records = this.readAfter(log, archived.at(-1)?.seq ?? query.afterSeq, query.limit - archived.length);
+    const events = [...archived];
+    for (const r of records) {
+      const at = Date.parse(String(r.event.attributes['knativearrivaltime']));
+      if (at >= query.from) events.push({ seq: r.seq, at, event: r.event });
+    }
+    const last = records.at(-1)?.seq ?? archived.at(-1)?.seq;
+    return { events, scanned: last };
+  }
+
   archiveStats(log: string): { count: number; bytes: number } {
     const t = this.#stmt.archiveTotals.get(log);
     return { count: t?.n ?? 0, bytes: t?.bytes ?? 0 };

@@ -345,7 +345,8 @@ function traceId(e: TailedEvent): string | undefined {
 }
 
 function EventsTail({ resources }: { resources: readonly Resource[] }) {
-  const ingresses = resources.filter((r) => ['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel'].includes(r.kind)).map(keyOf);
+  // `ns/name` for brokers, `channel ns/name` for channels: the admin API's tail route differs by family.
+  const ingresses = resources.filter((r) => ['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel'].includes(r.kind)).map((r) => (r.kind === 'Broker' ? keyOf(r) : `channel ${keyOf(r)}`));
   const [at, setAt] = useState<string>();
   const [filter, setFilter] = useState('');
   const [running, setRunning] = useState<EventSource>();
@@ -361,7 +362,9 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
   const start = async (): Promise<void> => {
     stop();
     if (!target) return;
-    const url = `api/tail?${new URLSearchParams({ broker: target, ...(filter.trim() ? { filter } : {}) }).toString()}`;
+    // The admin API's tail (the one `sluice tail` uses), on the same origin as the dashboard.
+    const [family, key] = target.startsWith('channel ') ? ['channels', target.slice(8)] : ['brokers', target];
+    const url = `/api/v1/${family}/${key}/events${filter.trim() ? `?${new URLSearchParams({ filter }).toString()}` : ''}`;
     // A bad filter is a 400 with the reason; EventSource would only say "error", so ask once with fetch first.
     const probe = await fetch(url, { headers: { accept: 'text/event-stream' } }).then(async (r) => {
       if (r.ok) {
