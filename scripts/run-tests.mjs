@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under packages/ and test/ with node's built-in test runner (through tsx).
 // Node 20's `node --test` takes paths, not globs, so the file list is built here.
-// Usage: node scripts/run-tests.mjs [--unit] [file-or-dir-filter ...]
+// Usage: node scripts/run-tests.mjs [--unit] [--skip=file-or-dir-filter ...] [file-or-dir-filter ...]
 //
 // External services: a test file declares what it needs with a marker comment in its first lines,
 //     // @needs kafka
@@ -19,6 +19,7 @@ const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
+const skips = args.filter((a) => a.startsWith('--skip=')).map((a) => a.slice('--skip='.length));
 const inCI = process.env.CI === 'true';
 
 /** name -> env var handed to tests, the script that starts it, and the env var carrying a start failure. */
@@ -44,6 +45,7 @@ function walk(dir, out) {
 let files = walk(join(root, 'packages'), []);
 if (!unitOnly) files = files.concat(walk(join(root, 'test'), []));
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (skips.length > 0) files = files.filter((f) => !skips.some((x) => f.includes(x)));
 files.sort();
 if (files.length === 0) {
   console.error('no test files matched');
