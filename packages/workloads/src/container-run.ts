@@ -249,7 +249,14 @@ export class ContainerProcess {
   readonly #engine: ContainerEngine | undefined;
   #lastExit: ExitInfo | undefined;
 
-  constructor(spec: ContainerRunSpec, options: RunnerOptions & { readonly restart?: SupervisorOptions['restart'] } = {}) {
+  constructor(
+    spec: ContainerRunSpec,
+    options: RunnerOptions & {
+      readonly restart?: SupervisorOptions['restart'];
+      /** Told of every exit that was not asked for by stop (the supervisor restarts it unless `restart` says no). */
+      readonly onExit?: (exit: ExitInfo) => void;
+    } = {},
+  ) {
     this.#prepared = prepareRun(spec, options);
     this.#tail = new LogTail(options.tailLines ?? 50);
     this.#engine = options.engine;
@@ -257,7 +264,10 @@ export class ContainerProcess {
       ...options.supervisor,
       logger: options.logger ?? noopLogger,
       onLine: (line) => this.#tail.push(line),
-      onExit: (o) => (this.#lastExit = { code: o.code, signal: o.signal, error: o.error?.message, at: Date.now() }),
+      onExit: (o) => {
+        this.#lastExit = { code: o.code, signal: o.signal, error: o.error?.message, at: Date.now() };
+        if (!o.stopped) options.onExit?.(this.#lastExit);
+      },
       ...(options.restart ? { restart: options.restart } : {}),
     });
   }

@@ -55,7 +55,7 @@ export const IGNORED_CONTAINER_FIELDS: Readonly<Record<string, string>> = {
   resources: 'no CPU or memory limits are applied',
   securityContext: 'processes run as the Sluice user; containers as the engine runs them',
   livenessProbe: 'not probed: a process that exits is restarted',
-  readinessProbe: 'not probed: Sluice waits for the port to accept connections',
+  readinessProbe: 'only httpGet and tcpSocket probes are run (against the port Sluice gives the container); this one is replaced by a TCP probe of that port',
   startupProbe: 'not probed',
   lifecycle: 'no postStart/preStop hooks are run',
   volumeMounts: 'no volumes are mounted',
@@ -241,6 +241,9 @@ export function ignoredFields(podSpecPath: readonly (string | number)[], pod: Po
     for (const [field, why] of Object.entries(IGNORED_CONTAINER_FIELDS)) {
       // IfNotPresent and Never are what Sluice does; only Always asks for something it does not do.
       if (field === 'imagePullPolicy' && c[field] !== 'Always') continue;
+      // httpGet and tcpSocket readiness probes are run (workload-component.ts); exec and grpc ones are not.
+      if (field === 'readinessProbe' && (c[field] as { httpGet?: unknown; tcpSocket?: unknown } | undefined)?.httpGet !== undefined) continue;
+      if (field === 'readinessProbe' && (c[field] as { httpGet?: unknown; tcpSocket?: unknown } | undefined)?.tcpSocket !== undefined) continue;
       if (c[field] !== undefined) out.push(`${dotted([...podSpecPath, 'containers', i, field])} (${why})`);
     }
   });

@@ -3,7 +3,7 @@ import { noopLogger, type Logger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import type { ComponentFactory, RuntimeComponent, RuntimeContext, SluicePlugin } from '@sluice/plugin';
 import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngine, type EngineChoice } from './container-engine.js';
-import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type RunnerOptions } from './container-run.js';
+import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type ExitInfo, type RunnerOptions } from './container-run.js';
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
 import { containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
@@ -65,6 +65,8 @@ interface Entry {
   servingContainer: number;
   status: WorkloadStatus;
   processes: ContainerProcess[];
+  /** A readiness probe loop is running. */
+  probing?: boolean;
 }
 
 const isPortFree = (port: number): Promise<boolean> =>
@@ -93,6 +95,16 @@ const canConnect = (port: number): Promise<boolean> =>
     });
     c.once('error', () => resolve(false));
   });
+
+/** The condition that carries a workload's readiness, as its Kubernetes or Knative controller names it. */
+const CONDITION_OF: Readonly<Record<string, string>> = { Service: 'ConfigurationsReady', Deployment: 'Available', Pod: 'ContainersReady', Job: 'ContainersReady' };
+
+/** Why a container ended, as a condition reason and message (Knative reports `ExitCode<n>` for a container that exits). */
+function exitReason(name: string, exit: ExitInfo): { reason: string; message: string } {
+  if (exit.error !== undefined) return { reason: 'StartFailed', message: `container ${name} could not start: ${exit.error}` };
+  if (exit.signal) return { reason: 'Killed', message: `container ${name} was killed by ${exit.signal}; restarting` };
+  return { reason: `ExitCode${exit.code ?? 0}`, message: `container ${name} exited with code ${exit.code ?? 0}; restarting` };
+}
 
 /**
  * Runs the workloads of a configuration (Knative Services, Deployments, Pods, Jobs): each container as a local process
@@ -221,9 +233,11 @@ export class WorkloadsComponent implements RuntimeComponent {
   #setStatus(entry: Entry, status: WorkloadStatus): void {
     entry.status = status;
     const w = entry.workload;
+    // A dependent condition as the kind's controller names it (Ready itself is derived from it by the registry).
+    const type = CONDITION_OF[w.kind] ?? 'ContainersReady';
     const ready = status.ready
-      ? { type: 'Ready', status: 'True' as const }
-      : { type: 'Ready', status: 'False' as const, reason: status.reason ?? 'NotReady', ...(status.message !== undefined ? { message: status.message } : {}) };
+      ? { type, status: 'True' as const }
+      : { type, status: 'False' as const, reason: status.reason ?? 'NotReady', ...(status.message !== undefined ? { message: status.message } : {}) };
     const fields: Record<string, unknown> = {};
     if (status.url !== undefined) fields['address'] = { url: status.url };
     if (status.phase !== undefined) fields['phase'] = status.phase;
@@ -295,6 +309,17 @@ export class WorkloadsComponent implements RuntimeComponent {
       const p = new ContainerProcess(spec, {
         engine,
         baseDir: w.baseDir,
+        // A kept-running container that exits is NotReady with why until it runs (and answers) again.
+        ...(once
+          ? {}
+          : {
+              onExit: (exit: ExitInfo) => {
+                if (this.#stopped) return;
+                const { reason, message } = exitReason(containerNameOf(w, i), exit);
+                this.#notReady(entry, reason, message);
+                this.#probe(entry);
+              },
+            }),
         logger: this.#logger.child({ workload: w.id, container: containerNameOf(w, i) }),
         ...(this.#deps.supervisor ? { supervisor: this.#deps.supervisor } : {}),
         ...(once
@@ -327,8 +352,10 @@ export class WorkloadsComponent implements RuntimeComponent {
       return;
     }
     if (entry.port === undefined) {
-      this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined });
+      // Knative's readiness is the port answering; with no port, a container that runs is ready.
+      if (entry.processes.every((p) => p.pid !== undefined)) this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined });
       this.#logger.info({ workload: w.id }, `${w.id} started`);
+      if (!entry.status.ready) this.#probe(entry);
       return;
     }
     this.#setStatus(entry, { ...entry.status, reason: 'NotListening', message: `waiting for port ${entry.port}` });
@@ -336,12 +363,41 @@ export class WorkloadsComponent implements RuntimeComponent {
     this.#probe(entry);
   }
 
+  /**
+   * Knative Serving's readiness: the container's `readinessProbe` when it is an `httpGet` (a 2xx or 3xx answer) or a
+   * `tcpSocket`, else a TCP connection to its port; probed against the port Sluice gave it (`PORT`).
+   */
+  async #answers(entry: Entry): Promise<boolean> {
+    if (!entry.processes.every((p) => p.pid !== undefined)) return false;
+    if (entry.port === undefined) return true;
+    const probe = entry.workload.pod.containers[entry.servingContainer]?.['readinessProbe'] as
+      | { httpGet?: { path?: string; httpHeaders?: Array<{ name: string; value: string }> }; timeoutSeconds?: number }
+      | undefined;
+    if (probe?.httpGet) {
+      const path = probe.httpGet.path ?? '/';
+      try {
+        const res = await fetch(`http://127.0.0.1:${entry.port}${path.startsWith('/') ? path : `/${path}`}`, {
+          headers: Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value])),
+          signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000),
+        });
+        await res.body?.cancel();
+        return res.status >= 200 && res.status < 400;
+      } catch {
+        return false;
+      }
+    }
+    return canConnect(entry.port);
+  }
+
   #probe(entry: Entry): void {
+    if (entry.probing) return;
+    entry.probing = true;
     const tick = async (): Promise<void> => {
       if (this.#stopped) return;
-      if (await canConnect(entry.port!)) {
+      if (await this.#answers(entry)) {
+        entry.probing = false;
         this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined, message: undefined });
-        this.#logger.info({ workload: entry.workload.id, url: entry.url }, `${entry.workload.id} is ready at ${entry.url}`);
+        this.#logger.info({ workload: entry.workload.id, url: entry.url }, `${entry.workload.id} is ready${entry.url ? ` at ${entry.url}` : ''}`);
         return;
       }
       const t = setTimeout(() => {
