@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry } from 'kafkajs';
-import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides } from '@sluice/sources';
 import { bootstrapBrokers, formatProblem, resolveNet } from './kafka-auth.js';
@@ -70,6 +70,9 @@ export class KafkaSourceComponent implements RuntimeComponent {
   readonly #running = new Set<Promise<void>>();
   #sink: SinkDelivery | undefined;
   #logger: Logger = noopLogger;
+  #ctx: RuntimeContext | undefined;
+  /** Consumers that are in their group now (Ready needs one; all `spec.consumers` is not required). */
+  readonly #joined = new Set<Consumer>();
 
   constructor(source: KafkaSource, deps: KafkaSourceDeps = {}) {
     this.#namespace = source.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -86,8 +89,22 @@ export class KafkaSourceComponent implements RuntimeComponent {
     return this.#source.spec.consumerGroup ?? defaultConsumerGroup(this.#namespace, this.#source.metadata.name);
   }
 
+  /**
+   * Reports the source's conditions as Knative's KafkaSource reconciler names them: `SinkProvided`,
+   * `ConnectionEstablished` (False `ClientCreationFailed` while Kafka cannot be reached) and `InitialOffsetsCommitted`
+   * (False `OffsetsNotCommitted` while a topic is missing); Ready once a consumer is in its group.
+   */
+  #report(connection: Condition, offsets: Condition): void {
+    const ns = this.#namespace;
+    this.#ctx?.reportStatus('KafkaSource', ns, this.#source.metadata.name, [trueCondition('SinkProvided'), connection, offsets], {
+      ...(this.#sink ? { sinkUri: this.#sink.sinkUrl } : {}),
+      consumers: this.#joined.size,
+    });
+  }
+
   async start(ctx: RuntimeContext): Promise<void> {
     const spec = this.#source.spec;
+    this.#ctx = ctx;
     this.#logger = ctx.logger.child({ source: this.name });
     const net = resolveNet(spec.net, this.#namespace, this.#deps.secrets ?? new SecretStore());
     if (net.problems.length > 0) {
@@ -119,15 +136,19 @@ export class KafkaSourceComponent implements RuntimeComponent {
       this.#consumers.push(consumer);
       joined.push(new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve())));
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        this.#joined.add(consumer);
+        this.#report(trueCondition('ConnectionEstablished'), trueCondition('InitialOffsetsCommitted'));
         const assignment = Object.entries(e.payload.memberAssignment).map(([t, ps]) => `${t}[${ps.join(',')}]`).join(' ');
         this.#logger.info({ group: e.payload.groupId, member: e.payload.memberId, assignment }, 'kafka source consuming');
       });
       consumer.on(consumer.events.CRASH, (e) => {
+        this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', e.payload.error.message), unknownCondition('InitialOffsetsCommitted', 'Reconnecting', 'waiting for the connection'));
         this.#logger.error({ group: e.payload.groupId, err: e.payload.error.message, restart: e.payload.restart }, 'kafka consumer crashed');
         if (!e.payload.restart) this.#track(this.#restart(consumer));
       });
       this.#track(this.#launch(consumer));
     }
+    this.#report(unknownCondition('ConnectionEstablished', 'Connecting', `connecting to ${spec.bootstrapServers.join(', ')}`), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
     this.#logger.info({ topics: spec.topics, group: this.groupId, sink: this.#sink.sinkUrl, ordering: this.#ordered ? 'ordered' : 'unordered', consumers: spec.consumers ?? 1 }, 'kafka source starting');
     // "sluice ready" should mean the source is consuming, but a Kafka that is down must not block the other
     // components: after the timeout the consumers keep trying in the background.
@@ -166,12 +187,21 @@ export class KafkaSourceComponent implements RuntimeComponent {
         if (this.#abort.signal.aborted) return;
         // KafkaSource does not create topics (neither does Knative's): say so when that is the cause.
         const missing = (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+        const message = (err as Error).message;
+        if (missing) this.#left(consumer, trueCondition('ConnectionEstablished'), falseCondition('InitialOffsetsCommitted', 'OffsetsNotCommitted', `topics [${spec.topics.join(', ')}] not present: ${message} (KafkaSource does not create topics)`));
+        else this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', message), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
         this.#logger.error({ err: (err as Error).message, retryInMs: wait, ...(missing ? { hint: `create the topics first: ${spec.topics.join(', ')}` } : {}) }, 'kafka source cannot consume');
         await consumer.disconnect().catch(() => undefined);
         await sleep(wait, this.#abort.signal);
         wait = Math.min(wait * 2, 30_000);
       }
     }
+  }
+
+  /** A consumer is out of its group: NotReady with why, unless another consumer of the source still consumes. */
+  #left(consumer: Consumer, connection: Condition, offsets: Condition): void {
+    this.#joined.delete(consumer);
+    if (this.#joined.size === 0 && !this.#abort.signal.aborted) this.#report(connection, offsets);
   }
 
   async #restart(consumer: Consumer): Promise<void> {
