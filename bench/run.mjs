@@ -349,6 +349,12 @@ async function main() {
   const c = trust.cpuPerCheck;
   console.log(`CPU per check, in process: static token ${fmt(c.staticTokenMicros, 1)} µs; OIDC token seen before ${fmt(c.oidcRepeatedTokenMicros, 1)} µs; ES256 signature check of a new token ${fmt(c.oidcSignatureMicros)} µs`);
 
+  const { run: oidcSendingRun } = await import('./oidc-sending.mjs');
+  const oidcSending = await oidcSendingRun();
+  results.phases.oidcSending = oidcSending;
+  console.log(`\nOIDC tokens on deliveries (--authentication-oidc enabled), CPU per delivery in process, median of ${oidcSending.rounds} alternating rounds of ${fmt(oidcSending.deliveries)}`);
+  console.log(`without token ${fmt(oidcSending.cpuMicrosPerDelivery.plain, 1)} µs, with token ${fmt(oidcSending.cpuMicrosPerDelivery.oidc, 1)} µs: ${fmt(oidcSending.ratio, 2)}×; cached token lookup ${fmt(oidcSending.cachedTokenMicros, 2)} µs, ES256 signature of a new token ${fmt(oidcSending.signMicros, 1)} µs; failed ${oidcSending.failed}`);
+
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
   console.log('\nwritten: bench/results/latest.json');

@@ -1,5 +1,5 @@
 import type { CloudEvent, DeliveryPolicy, EventPredicate, Logger } from '@sluice/core';
-import { deadLetterEvent, deliverWithRetries, type EventSender, type Sleep } from '@sluice/delivery';
+import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
 import type { DeadLetterStore, EventArchive } from '@sluice/store';
 import { withoutTtl } from './admission.js';
 import { REPLAY_EXTENSION } from './dead-letter-replay.js';
@@ -9,6 +9,8 @@ export interface ArchiveReplayTarget {
   /** Consumer group, e.g. `trigger:default/orders` (dead letters of failed replays are kept under it). */
   readonly group: string;
   readonly url: string;
+  /** The subscriber's audience and the trigger's identity, for an OIDC token. */
+  readonly oidc?: OidcTarget | undefined;
   readonly policy: DeliveryPolicy;
   readonly namespace: string;
   /** The trigger's own filter. */
@@ -71,7 +73,7 @@ export async function replayArchive(
         if (wait > 0) await sleep(wait);
         nextStart = Math.max(nextStart, deps.now()) + interval;
         const first = deps.now();
-        const { outcome, attempts } = await deliverWithRetries(deps.sender, { url: t.url, expectReply: false, headers: { 'kn-namespace': t.namespace } }, event, t.policy, { sleep, now: deps.now });
+        const { outcome, attempts } = await deliverWithRetries(deps.sender, { url: t.url, expectReply: false, headers: { 'kn-namespace': t.namespace }, oidc: t.oidc }, event, t.policy, { sleep, now: deps.now });
         if (outcome.kind === 'success') {
           replayed++;
           continue;

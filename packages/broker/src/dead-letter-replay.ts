@@ -1,5 +1,5 @@
 import { resolveDelivery, type CloudEvent, type DeliveryPolicy, type Logger } from '@sluice/core';
-import { deadLetterEvent, deliverWithRetries, type EventSender, type Sleep } from '@sluice/delivery';
+import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
 import type { DeadLetter, DeadLetterStore } from '@sluice/store';
 
 /** Extension a replayed event carries: how many times it has been replayed (1 for the first replay). */
@@ -11,6 +11,8 @@ const ERROR_EXTENSIONS = ['knativeerrordest', 'knativeerrorcode', 'knativeerrord
 /** Where a dead letter of a consumer group goes when replayed, and what to do with a reply. */
 export interface ReplayTarget {
   readonly url: string;
+  /** The subscriber's audience and the trigger's identity, for an OIDC token. */
+  readonly oidc?: OidcTarget | undefined;
   readonly policy: DeliveryPolicy;
   readonly namespace: string;
   /** Takes a subscriber's reply (a Trigger stores it in its broker); a rejection fails the replay. */
@@ -76,7 +78,7 @@ export async function replayDeadLetters(deps: ReplayDeps, log: string, ids: read
     const namespace = target?.namespace ?? letter.group.replace(/^[^:]*:/, '').split('/')[0]!;
     const { outcome, attempts } = await deliverWithRetries(
       deps.sender,
-      { url, expectReply: options.to === undefined, headers: { 'kn-namespace': namespace, ...(options.to === undefined ? { prefer: 'reply' } : {}) } },
+      { url, expectReply: options.to === undefined, headers: { 'kn-namespace': namespace, ...(options.to === undefined ? { prefer: 'reply' } : {}) }, oidc: options.to === undefined ? target?.oidc : undefined },
       event,
       policy,
       { sleep, now: deps.now },

@@ -48,3 +48,5 @@ export { CLIENT_CERT_ANNOTATION, INGRESS_AUTH_ANNOTATION, StaticCredentials, bro
 export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 export { OidcVerifier, brokerAudience, type OidcOptions, type TokenVerdict } from './oidc-verifier.js';
 export { CLIENT_RATE_LIMIT_ANNOTATION, ClientRateLimiter, brokerRateLimiter } from './rate-limit.js';
+export { DISCOVERY_PATH, JWKS_PATH, OIDC_KEYS_FILE, OidcIssuer, type OidcIssuerOptions } from './oidc-issuer.js';
+export { destinationAudiences, destinationOidc, triggerOidc } from './oidc-sending.js';

@@ -38,6 +38,8 @@ import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, ty
 import { admitEvent } from './admission.js';
 import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
 import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
+import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
+import { destinationAudiences, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
 import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
@@ -96,6 +98,12 @@ export interface RuntimeOptions {
    * broker's audience (`eventing.knative.dev/broker/{ns}/{name}`), verified against the issuer's JWKS.
    */
   oidc?: OidcOptions;
+  /**
+   * Knative's `authentication-oidc` feature on the sending side: every delivery to a destination with an `audience`
+   * carries a JWT signed by Sluice's own issuer (`issuer`, default the ingress URL), whose discovery document and JWKS
+   * are served on the ingress port. Off when unset; an `audience` in the configuration is then logged once as unused.
+   */
+  oidcSending?: { readonly issuer?: string; readonly lifetimeSeconds?: number };
   /** Serve HTTPS with these PEM files (reloaded when they change); addresses become `https://`. */
   tls?: TlsFiles;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
@@ -290,7 +298,7 @@ export class SluiceRuntime {
     }
     const targets = [...this.#targets]
       .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === `trigger:${options.trigger}`))
-      .map(([group, t]) => ({ group, url: t.target.subscriberUrl, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
+      .map(([group, t]) => ({ group, url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
     if (options.trigger !== undefined && targets.length === 0) {
       return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`, { details: { status: 404 } }));
     }
@@ -323,7 +331,7 @@ export class SluiceRuntime {
     const targetOf = (group: string) => {
       const t = this.#targets.get(group);
       if (!t) return undefined;
-      return { url: t.target.subscriberUrl, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.acceptReply(t.broker, r) };
+      return { url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.acceptReply(t.broker, r) };
     };
     return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, logName(ns, name), ids, options);
   }
@@ -382,6 +390,8 @@ export class SluiceRuntime {
                 const key = `${ns}/${name}`;
                 const authorization = req.headers.authorization;
                 if (authorization === internalAuth) return { ok: true } as const;
+                // A token Sluice's own issuer signed for this broker is one of Sluice's own sends.
+                if (this.#issuer !== undefined && authorization?.startsWith('Bearer ') && this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) !== undefined) return { ok: true } as const;
                 if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
                   return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
                 }
@@ -423,6 +433,11 @@ export class SluiceRuntime {
         return;
       }
       const path = (req.url ?? '/').split('?')[0]!;
+      if (this.#issuer !== undefined && (path === DISCOVERY_PATH || path === JWKS_PATH)) {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(path === JWKS_PATH ? this.#issuer.jwks() : this.#issuer.discovery()));
+        return;
+      }
       const segments = path.split('/').filter((s) => s !== '');
       if (segments.length === 2) {
         void ingress(req, res, segments);
@@ -464,6 +479,7 @@ export class SluiceRuntime {
       trustOwn(this.#tlsCert);
       this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
     }
+    this.#startOidcSending();
     if (this.#internalAuth !== undefined && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: this.#internalAuth });
     const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
     const ctx: RuntimeContext = {
@@ -524,6 +540,24 @@ export class SluiceRuntime {
     this.#ready = true;
   }
 
+  /** Sluice's own OIDC issuer, when it signs tokens for its deliveries. */
+  #issuer: OidcIssuer | undefined;
+
+  /** Turns on OIDC tokens for deliveries (or says once that `audience` is unused when the feature is off). */
+  #startOidcSending(): void {
+    const o = this.options.oidcSending;
+    if (o === undefined) {
+      const unused = destinationAudiences(this.config);
+      if (unused.length > 0) {
+        this.logger.warn({ destinations: unused.slice(0, 10) }, `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`);
+      }
+      return;
+    }
+    this.#issuer = new OidcIssuer({ issuer: o.issuer ?? this.#url, dir: this.options.dataDir ?? '.sluice', ...(o.lifetimeSeconds !== undefined ? { lifetimeSeconds: o.lifetimeSeconds } : {}) });
+    if (this.sender instanceof UndiciSender) this.sender.setTokenSource(this.#issuer);
+    this.logger.info({ issuer: this.#issuer.issuer, kid: this.#issuer.kid }, `OIDC tokens for deliveries: issuer ${this.#issuer.issuer}, JWKS at ${this.#issuer.issuer}${JWKS_PATH}`);
+  }
+
   /** The egress guard of the default sender (undefined when turned off). */
   #egress: EgressGuard | undefined;
   /** The ingress certificate (PEM) when serving HTTPS. */
@@ -546,6 +580,7 @@ export class SluiceRuntime {
       labels: { broker: broker.metadata.name, kind: 'Trigger' },
       circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
       deadLetterStore: this.#deadLetterSettings.get(objectKey(broker.metadata))?.mode ?? 'exhausted',
+      ...triggerOidc(trigger, delivery.deadLetterSink),
     };
     for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
       if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start

@@ -31,6 +31,7 @@ import {
   type CircuitSnapshot,
   type CircuitState,
   type EventSender,
+  type OidcTarget,
   type Permit,
 } from '@sluice/delivery';
 import type { Disposition, LogRecord } from '@sluice/store';
@@ -56,6 +57,10 @@ export interface SubscriptionTarget {
   readonly labels?: { readonly broker: string; readonly kind: 'Trigger' | 'Subscription' };
   /** Settings of the subscriber's and the dead-letter sink's circuit breakers (default {@link CIRCUIT_BREAKER_DEFAULTS}). */
   readonly circuitBreaker?: CircuitBreakerSettings;
+  /** The subscriber's OIDC audience and the Trigger's (Subscription's) identity, when the subscriber has an audience. */
+  readonly subscriberOidc?: OidcTarget;
+  /** The same for the dead-letter sink. */
+  readonly deadLetterOidc?: OidcTarget;
 }
 
 /** The circuit of one destination of a dispatcher, as the admin API and metrics show it. */
@@ -202,7 +207,7 @@ export class TriggerDispatcher {
     } else if (parent) {
       headers = { ...headers, ...traceHeaders(parent) };
     }
-    const outcome = await attemptUnder(this.#subscriberBreaker, permit, () => deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers }, event, policy, started));
+    const outcome = await attemptUnder(this.#subscriberBreaker, permit, () => deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers, oidc: this.target.subscriberOidc }, event, policy, started));
     const duration = this.deps.now() - started;
     this.#metrics.attempt(eventType, outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, false);
@@ -304,7 +309,7 @@ export class TriggerDispatcher {
     } else if (parent) {
       headers = { ...headers, ...traceHeaders(parent) };
     }
-    const outcome = await attemptUnder(breaker, permit, () => deliverOnce(this.deps.sender, { url, expectReply: false, headers }, event, policy, started));
+    const outcome = await attemptUnder(breaker, permit, () => deliverOnce(this.deps.sender, { url, expectReply: false, headers, oidc: this.target.deadLetterOidc }, event, policy, started));
     const duration = this.deps.now() - started;
     this.#metrics.deadLetterAttempt(outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, true);

@@ -1,6 +1,6 @@
-import { SluiceError, eventTraceContext, resolveDelivery, traceHeaders, type CloudEvent, type Logger, type Metrics, type ResolvedDelivery, type Tracer } from '@sluice/core';
-import { deliverOnce, type EventSender } from '@sluice/delivery';
-import { TriggerDispatcher, type DispatcherDeps, type SubscriptionTarget } from '@sluice/broker';
+import { SluiceError, eventTraceContext, oidcSubject, resolveDelivery, traceHeaders, type CloudEvent, type Logger, type Metrics, type ResolvedDelivery, type Tracer } from '@sluice/core';
+import { deliverOnce, type EventSender, type OidcTarget } from '@sluice/delivery';
+import { TriggerDispatcher, destinationOidc, type DispatcherDeps, type SubscriptionTarget } from '@sluice/broker';
 import type { DestinationResolver } from '@sluice/plugin';
 import type { ChannelNode, SubscriptionNode } from './topology.js';
 
@@ -22,6 +22,8 @@ export interface ResolvedSubscription {
   readonly target: SubscriptionTarget;
   /** Where replies go; undefined = replies are dropped. */
   readonly replyUrl: string | undefined;
+  /** The reply destination's audience and the Subscription's identity, when it has an audience. */
+  readonly replyOidc?: OidcTarget | undefined;
 }
 
 /**
@@ -36,9 +38,24 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
   const deadLetterUrl = delivery.deadLetterSink
     ? resolver.resolve(delivery.deadLetterSink, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace)
     : undefined;
+  // The Subscription's OIDC identity (Knative's `…-oidc-messaging.knative.dev-subscription`) towards each destination.
+  const subject = oidcSubject('messaging.knative.dev', 'Subscription', sub.namespace, sub.name);
+  const subscriberOidc = destinationOidc(sub.subscriber ?? sub.reply, subject);
+  const deadLetterOidc = destinationOidc(delivery.deadLetterSink, subject);
   return {
-    target: { key: sub.key, namespace: sub.namespace, subscriberUrl, deadLetterUrl, delivery, filter: () => true, labels: { broker: channel.name, kind: 'Subscription' } },
+    target: {
+      key: sub.key,
+      namespace: sub.namespace,
+      subscriberUrl,
+      deadLetterUrl,
+      delivery,
+      filter: () => true,
+      labels: { broker: channel.name, kind: 'Subscription' },
+      ...(subscriberOidc ? { subscriberOidc } : {}),
+      ...(deadLetterOidc ? { deadLetterOidc } : {}),
+    },
     replyUrl: sub.subscriber ? replyUrl : undefined,
+    replyOidc: sub.subscriber ? destinationOidc(sub.reply, subject) : undefined,
   };
 }
 
@@ -49,7 +66,7 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
  * `knativeerrordest` = the reply URL), as Knative's channel dispatcher does.
  */
 export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: SubscriptionDispatchDeps): TriggerDispatcher {
-  const { target, replyUrl } = resolved;
+  const { target, replyUrl, replyOidc } = resolved;
   const handleReply = async (reply: CloudEvent): Promise<void> => {
     if (replyUrl === undefined) {
       deps.logger.debug({ subscription: target.key, ceId: reply.attributes['id'] }, 'reply dropped: the subscription has no reply destination');
@@ -57,7 +74,7 @@ export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: Sub
     }
     const trace = eventTraceContext(reply.attributes);
     const headers = { 'kn-namespace': target.namespace, ...(trace ? traceHeaders(trace) : {}) };
-    const outcome = await deliverOnce(deps.sender, { url: replyUrl, expectReply: false, headers }, reply, target.delivery.policy, deps.now());
+    const outcome = await deliverOnce(deps.sender, { url: replyUrl, expectReply: false, headers, oidc: replyOidc }, reply, target.delivery.policy, deps.now());
     if (outcome.kind === 'success') return;
     const body = outcome.body && outcome.body.length > 0 ? `: ${outcome.body.subarray(0, 1024).toString()}` : '';
     throw new SluiceError('SLUICE_REPLY_FAILED', `reply to ${replyUrl} failed (${outcome.reason})${body}`, {

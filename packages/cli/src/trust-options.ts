@@ -21,6 +21,9 @@ export interface TrustFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   oidcIssuer: string[];
+  /** Knative's `authentication-oidc` feature flag: `enabled` signs a token for each delivery to an audience. */
+  authenticationOidc: 'enabled' | 'disabled';
+  authenticationOidcIssuer?: string;
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -63,6 +66,8 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
     .addOption(new Option('--tls-client-ca <file>', 'CA (PEM) of client certificates, for brokers annotated sluice.dev/client-cert: required').env('SLUICE_TLS_CLIENT_CA'))
     .addOption(new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)').env('SLUICE_OIDC_ISSUER').argParser(list).default([]))
+    .addOption(new Option('--authentication-oidc <state>', "Knative's authentication-oidc feature: enabled sends a signed OIDC token with each delivery to a destination that has an audience").env('SLUICE_AUTHENTICATION_OIDC').choices(['enabled', 'disabled']).default('disabled'))
+    .addOption(new Option('--authentication-oidc-issuer <url>', 'issuer URL of the tokens Sluice signs (default: the ingress URL, where the discovery document and JWKS are served)').env('SLUICE_AUTHENTICATION_OIDC_ISSUER'))
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
@@ -80,6 +85,7 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
     egress: { allow: flags.egressAllow, deny: flags.egressDeny },
     ...(flags.oidcIssuer.length > 0 ? { oidc: { issuers: flags.oidcIssuer } } : {}),
+    ...(flags.authenticationOidc === 'enabled' ? { oidcSending: flags.authenticationOidcIssuer !== undefined ? { issuer: flags.authenticationOidcIssuer } : {} } : {}),
     ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
       ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey, ...(flags.tlsClientCa !== undefined ? { clientCaFile: flags.tlsClientCa } : {}) } }
       : {}),
@@ -124,5 +130,7 @@ export function execRefusals(config: SluiceConfig): string[] {
 export function trustUsageError(flags: TrustFlags): string | undefined {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
   if (flags.tlsClientCa !== undefined && flags.tlsCert === undefined) return '--tls-client-ca needs --tls-cert and --tls-key';
+  if (flags.authenticationOidcIssuer !== undefined && flags.authenticationOidc !== 'enabled') return '--authentication-oidc-issuer needs --authentication-oidc enabled';
+  if (flags.authenticationOidcIssuer !== undefined && !/^https?:\/\/[^/]/.test(flags.authenticationOidcIssuer)) return '--authentication-oidc-issuer must be an http(s) URL';
   return undefined;
 }

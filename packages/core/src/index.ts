@@ -82,3 +82,4 @@ export {
   type CircuitBreakerProblem,
   type CircuitBreakerSettings,
 } from './circuit-breaker-settings.js';
+export { apiGroup, childName, oidcAudience, oidcServiceAccountName, oidcSubject } from './oidc-identity.js';

@@ -1,5 +1,5 @@
 import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, type CloudEvent, type DeliveryPolicy } from '@sluice/core';
-import { parseReply, type EventSender } from './http-sender.js';
+import { parseReply, type EventSender, type OidcTarget } from './http-sender.js';
 
 /** The outcome of one delivery attempt, as a value. */
 export type AttemptOutcome =
@@ -21,6 +21,8 @@ export interface DeliveryTarget {
   readonly headers?: Readonly<Record<string, string>>;
   /** Whether a CloudEvent in a 2xx response is a reply to handle (true for subscribers, false for dead-letter sinks). */
   readonly expectReply: boolean;
+  /** The destination's audience and the sender's identity, for an OIDC token (when the feature is on). */
+  readonly oidc?: OidcTarget | undefined;
 }
 
 /** Delivers an event once and classifies the result by Knative's rules. */
@@ -31,7 +33,7 @@ export async function deliverOnce(
   policy: DeliveryPolicy,
   nowMs: number,
 ): Promise<AttemptOutcome> {
-  const res = await sender.send(target.url, event, { timeoutMs: policy.timeoutMs, format: policy.format, headers: target.headers ?? {} });
+  const res = await sender.send(target.url, event, { timeoutMs: policy.timeoutMs, format: policy.format, headers: target.headers ?? {}, ...(target.oidc ? { oidc: target.oidc } : {}) });
   if (!res.ok) {
     return { kind: 'retry', status: undefined, body: Buffer.from(`dispatch error: ${res.error.message}`), reason: res.error.message, retryAfterMs: undefined };
   }

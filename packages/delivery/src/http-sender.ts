@@ -24,6 +24,22 @@ export interface SendOptions {
   headers?: Readonly<Record<string, string>>;
   /** Response bodies are read up to this many bytes (default: the sender's); a longer one is flagged `overLimit`. */
   maxResponseBytes?: number;
+  /**
+   * The destination's OIDC audience and the sender's identity: with a token source (Knative's `authentication-oidc`
+   * feature on) the request carries `Authorization: Bearer <JWT>` for them; without one it is ignored.
+   */
+  oidc?: OidcTarget | undefined;
+}
+
+/** Who an OIDC token is for (`aud`, the destination's audience) and whom it names (`sub`, the sending resource). */
+export interface OidcTarget {
+  readonly audience: string;
+  readonly subject: string;
+}
+
+/** Mints (or reuses) a bearer token for an audience and subject; must be cheap when called per delivery. */
+export interface TokenSource {
+  token(audience: string, subject: string): string;
 }
 
 /** Options of {@link UndiciSender}. */
@@ -32,6 +48,8 @@ export interface UndiciSenderOptions {
   maxResponseBytes?: number;
   /** Where deliveries may go; checked per URL (once) and per connection (DNS answers). Default: no guard. */
   egress?: EgressGuard;
+  /** Signs OIDC tokens for sends that name an audience (see {@link SendOptions.oidc}); default none. */
+  tokens?: TokenSource;
 }
 
 /** Sends CloudEvents over HTTP. The production implementation is {@link UndiciSender}; tests may pass their own. */
@@ -45,12 +63,14 @@ export class UndiciSender implements EventSender {
   readonly #dispatcher: Dispatcher;
   readonly #maxResponseBytes: number;
   readonly #egress: EgressGuard | undefined;
+  #tokens: TokenSource | undefined;
   /** Egress verdict per URL (undefined: allowed), so the guard costs one map lookup per send. */
   readonly #verdicts = new Map<string, string | undefined>();
 
   constructor(dispatcher?: Dispatcher, options: UndiciSenderOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
     this.#egress = options.egress;
+    this.#tokens = options.tokens;
     const connect = options.egress ? { timeout: 10_000, lookup: options.egress.lookup } : { timeout: 10_000 };
     this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect });
   }
@@ -77,6 +97,11 @@ export class UndiciSender implements EventSender {
     (this.#originHeaders ??= new Map()).set(origin, headers);
   }
 
+  /** Sends that name an OIDC audience carry a token from `tokens` from now on (Knative's `authentication-oidc`). */
+  setTokenSource(tokens: TokenSource): void {
+    this.#tokens = tokens;
+  }
+
   #denied(url: string, hostname: string): string | undefined {
     if (this.#egress === undefined) return undefined;
     if (this.#verdicts.has(url)) return this.#verdicts.get(url);
@@ -91,7 +116,8 @@ export class UndiciSender implements EventSender {
     const target = parsedUrl(url);
     const denied = this.#denied(url, target.hostname);
     if (denied !== undefined) return { ok: false, error: new SluiceError('SLUICE_DESTINATION_FORBIDDEN', `destination refused: ${denied}`) };
-    const auth = target.authorization;
+    // An OIDC token replaces other credentials: the destination asked for one by giving an audience.
+    const auth = options.oidc !== undefined && this.#tokens !== undefined ? `Bearer ${this.#tokens.token(options.oidc.audience, options.oidc.subject)}` : target.authorization;
     const own = this.#originHeaders?.get(target.origin);
     const headers =
       auth || own

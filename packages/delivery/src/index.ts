@@ -1,4 +1,4 @@
-export { UndiciSender, parseReply, type AttemptResponse, type EventSender, type ReplyParse, type SendOptions, type UndiciSenderOptions } from './http-sender.js';
+export { UndiciSender, parseReply, type AttemptResponse, type EventSender, type OidcTarget, type ReplyParse, type TokenSource, type SendOptions, type UndiciSenderOptions } from './http-sender.js';
 export {
   ERROR_DATA_MAX_BYTES,
   deadLetterEvent,

@@ -8,7 +8,7 @@ import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
 import { SecretStore } from '@sluice/config';
-import { SinkDelivery, type SinkDeliveryResult as SinkResult } from '@sluice/sources';
+import { SinkDelivery, sourceOidc, type SinkDeliveryResult as SinkResult } from '@sluice/sources';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -119,6 +119,8 @@ export class KafkaSourceComponent implements RuntimeComponent {
       namespace: this.#namespace,
       logger: this.#logger,
       now: ctx.now,
+      oidc: sourceOidc(this.#source, spec.sink),
+      deadLetterOidc: sourceOidc(this.#source, deadLetterSink),
     });
     const config: KafkaConfig = {
       clientId: `sluice-kafkasource-${this.#namespace}-${this.#source.metadata.name}`,

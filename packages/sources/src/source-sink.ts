@@ -1,5 +1,5 @@
-import { toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Logger } from '@sluice/core';
-import { deliverWithRetries, type EventSender, type Sleep } from '@sluice/delivery';
+import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
+import { deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
 
 /**
  * How sources retry their sends, as Knative's adapters do (sdk-go: 5 retries, exponential from 50 ms), with Sluice's
@@ -34,6 +34,17 @@ export interface SinkClientOptions {
   readonly policy?: DeliveryPolicy;
   readonly sleep?: Sleep;
   readonly now?: () => number;
+  /** The sink's audience and the source's identity, for an OIDC token (see {@link sourceOidc}). */
+  readonly oidc?: OidcTarget | undefined;
+}
+
+/**
+ * The OIDC target of a source's sends to `dest`: the destination's audience and the source's identity as Knative
+ * names it (`system:serviceaccount:<ns>:<name>-oidc-<group>-<kind>`); undefined when the destination has no audience.
+ */
+export function sourceOidc(source: { readonly apiVersion: string; readonly kind: string; readonly metadata: ObjectMeta }, dest: Destination | undefined): OidcTarget | undefined {
+  if (dest?.audience === undefined || dest.audience === '') return undefined;
+  return { audience: dest.audience, subject: oidcSubject(apiGroup(source.apiVersion), source.kind, source.metadata.namespace ?? DEFAULT_NAMESPACE, source.metadata.name) };
 }
 
 const EXCERPT_BYTES = 256;
@@ -84,7 +95,7 @@ export class SinkClient {
   async send(event: CloudEvent, signal?: AbortSignal): Promise<SinkResult> {
     const { outcome, attempts } = await deliverWithRetries(
       this.#o.sender,
-      { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false },
+      { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false, oidc: this.#o.oidc },
       event,
       this.#policy,
       { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}) },

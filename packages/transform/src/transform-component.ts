@@ -6,14 +6,16 @@ import {
   eventFromJson,
   eventToJson,
   isSluiceError,
+  oidcSubject,
   SluiceError,
   trueCondition,
   validateEvent,
   type CloudEvent,
   type HeaderMap,
 } from '@sluice/core';
-import { addressableTarget, readBody, sendError, type AddressableRoute } from '@sluice/broker';
+import { addressableTarget, destinationOidc, readBody, sendError, type AddressableRoute } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import type { OidcTarget } from '@sluice/delivery';
 import { DEFAULT_LIMITS, TransformExpression, type EvaluationLimits } from './expression.js';
 import { TRANSFORM_ROUTE, transformUrl, type EventTransform } from './resources.js';
 
@@ -43,6 +45,8 @@ interface Running {
   readonly expression: TransformExpression;
   readonly replyExpression: TransformExpression | undefined;
   sinkUrl: string | undefined;
+  /** The sink's audience and the EventTransform's identity, when the sink has an audience. */
+  sinkOidc?: OidcTarget | undefined;
 }
 
 /** Turns an expression's result into a CloudEvent, or says why it is not one. */
@@ -137,6 +141,8 @@ export class EventTransformComponent implements RuntimeComponent {
     for (const t of this.#byKey.values()) {
       const ns = t.transform.metadata.namespace ?? DEFAULT_NAMESPACE;
       if (t.transform.spec.sink) t.sinkUrl = ctx.resolver.resolve(t.transform.spec.sink, ns);
+      // The EventTransform's own identity (Knative's `…-oidc-eventing.knative.dev-eventtransform`) towards its sink.
+      t.sinkOidc = destinationOidc(t.transform.spec.sink, oidcSubject('eventing.knative.dev', 'EventTransform', ns, t.transform.metadata.name));
       const address = transformUrl(ctx.url, ns, t.transform.metadata.name);
       ctx.reportStatus('EventTransform', ns, t.transform.metadata.name, [trueCondition('Ready')], { address: { url: address }, ...(t.sinkUrl ? { sinkUri: t.sinkUrl } : {}) });
       ctx.logger.info({ eventTransform: t.key, address, sink: t.sinkUrl }, 'event transform ready');
@@ -179,7 +185,7 @@ export class EventTransformComponent implements RuntimeComponent {
   }
 
   async #forward(t: Running, sinkUrl: string, event: CloudEvent, res: ServerResponse): Promise<void> {
-    const answer = await this.#ctx!.sender.send(sinkUrl, event, { timeoutMs: this.#options.sinkTimeoutMs ?? 30_000, format: 'json' });
+    const answer = await this.#ctx!.sender.send(sinkUrl, event, { timeoutMs: this.#options.sinkTimeoutMs ?? 30_000, format: 'json', oidc: t.sinkOidc });
     if (!answer.ok) throw new SluiceError('SLUICE_TRANSFORM_SINK_UNREACHABLE', `sink ${sinkUrl}: ${answer.error.message}`);
     const reply = t.transform.spec.reply;
     const success = answer.status >= 200 && answer.status < 300;

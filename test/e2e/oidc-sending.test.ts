@@ -1,0 +1,159 @@
+// OIDC on the sending side (docs/security.md "OIDC tokens on deliveries"): with --authentication-oidc enabled, each
+// delivery to a destination with an `audience` carries a JWT signed by Sluice's own issuer, which real subscribers
+// verify with `jose` against the discovery document and JWKS fetched over HTTP from Sluice's ingress port.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { postEvent, runCli, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+
+const config = (sub: Subscriber, dls: Subscriber, plain: Subscriber, chan: Subscriber): string => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: orders
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: order
+  subscriber:
+    uri: ${sub.url}
+    audience: orders-service
+  delivery:
+    retry: 0
+    deadLetterSink:
+      uri: ${dls.url}
+      audience: dead-letters
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: plain
+spec:
+  broker: default
+  subscriber:
+    uri: ${plain.url}
+---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: c
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: to-chan-sub
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: c
+  subscriber:
+    uri: ${chan.url}
+    audience: channel-subscriber
+`;
+
+const bearer = (s: Subscriber, i: number): string => {
+  const h = s.received[i]?.headers.authorization;
+  assert.ok(typeof h === 'string' && h.startsWith('Bearer '), `request ${i} to ${s.url} has no bearer token: ${String(h)}`);
+  return h.slice(7);
+};
+
+test('with --authentication-oidc enabled, deliveries to an audience carry a token subscribers verify against Sluice\'s JWKS', async () => {
+  const sub = await startSubscriber((r) => (r.event?.attributes['id'] === 'fail' ? { status: 500 } : {}));
+  const dls = await startSubscriber();
+  const plain = await startSubscriber();
+  const chan = await startSubscriber();
+  const dir = tempDir('sluice-oidc-send-');
+  try {
+    let sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
+    let issuerUrl = sluice.url;
+    try {
+      for (const id of ['a', 'b', 'fail']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 'order' })).status, 202);
+      assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'c1', source: '/t', type: 'x' })).status, 202);
+      await sub.waitForCount(3);
+      await dls.waitForCount(1);
+      await chan.waitForCount(1);
+      await plain.waitForCount(3);
+
+      // The discovery document and JWKS, over HTTP from the ingress port, as any verifier fetches them.
+      const discovery = (await (await fetch(`${sluice.url}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+      assert.equal(discovery.issuer, issuerUrl);
+      const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
+      const trigger = 'system:serviceaccount:default:orders-oidc-eventing.knative.dev-trigger';
+      const v1 = await jwtVerify(bearer(sub, 0), jwks, { issuer: discovery.issuer, audience: 'orders-service' });
+      assert.equal(v1.payload.sub, trigger);
+      assert.equal(v1.protectedHeader.alg, 'ES256');
+      assert.ok(v1.payload.exp! - v1.payload.iat! <= 3600, 'short-lived');
+      // Reused while valid: the same token for the same audience and sender.
+      assert.equal(bearer(sub, 1), bearer(sub, 0));
+      const vd = await jwtVerify(bearer(dls, 0), jwks, { issuer: discovery.issuer, audience: 'dead-letters' });
+      assert.equal(vd.payload.sub, trigger);
+      const vc = await jwtVerify(bearer(chan, 0), jwks, { issuer: discovery.issuer, audience: 'channel-subscriber' });
+      assert.equal(vc.payload.sub, 'system:serviceaccount:default:to-chan-sub-oidc-messaging.knative.dev-subscription');
+      // A token for one audience is refused for another.
+      await assert.rejects(jwtVerify(bearer(sub, 0), jwks, { issuer: discovery.issuer, audience: 'dead-letters' }));
+      // A destination without an audience gets no token.
+      assert.equal(plain.received[0]!.headers.authorization, undefined);
+
+      const keyFile = join(dir.path, 'store', 'oidc-signing-keys.json');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    } finally {
+      await sluice.stop();
+    }
+
+    // After a restart the same key signs, so a token issued before it still verifies against the new JWKS.
+    const before = bearer(sub, 0);
+    sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
+    issuerUrl = sluice.url;
+    try {
+      const jwks = createRemoteJWKSet(new URL(`${sluice.url}/openid/v1/jwks`));
+      const { payload } = await jwtVerify(before, jwks, { audience: 'orders-service' });
+      assert.equal(payload.sub, 'system:serviceaccount:default:orders-oidc-eventing.knative.dev-trigger');
+      assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'after', source: '/t', type: 'order' })).status, 202);
+      await sub.waitForCount(4);
+      const after = await jwtVerify(bearer(sub, 3), jwks, { issuer: issuerUrl, audience: 'orders-service' });
+      assert.equal(after.protectedHeader.kid, decodeProtectedHeader(before).kid);
+    } finally {
+      await sluice.stop();
+    }
+  } finally {
+    dir.remove();
+    await Promise.all([sub.close(), dls.close(), plain.close(), chan.close()]);
+  }
+});
+
+test('off by default: an audience is reported once at start as unused, and no token is sent', async () => {
+  const sub = await startSubscriber();
+  const dls = await startSubscriber();
+  const plain = await startSubscriber();
+  const chan = await startSubscriber();
+  const sluice = await startSluice({ yaml: config(sub, dls, plain, chan) });
+  try {
+    assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'a', source: '/t', type: 'order' })).status, 202);
+    await sub.waitForCount(1);
+    assert.equal(sub.received[0]!.headers.authorization, undefined);
+    const lines = sluice.output().split('\n').filter((l) => l.includes('OIDC audience'));
+    assert.equal(lines.length, 1, sluice.output());
+    assert.match(lines[0]!, /3 destinations set an OIDC audience, which is not used/);
+    assert.equal((await fetch(`${sluice.url}/.well-known/openid-configuration`)).status, 400);
+  } finally {
+    await sluice.stop();
+    await Promise.all([sub.close(), dls.close(), plain.close(), chan.close()]);
+  }
+});
+
+test('--authentication-oidc takes enabled or disabled, and the issuer flag needs it', async () => {
+  const bad = await runCli(['run', '-f', 'examples/quickstart', '--authentication-oidc', 'on']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /enabled, disabled/);
+  const lonely = await runCli(['run', '-f', 'examples/quickstart', '--authentication-oidc-issuer', 'https://x.example']);
+  assert.equal(lonely.code, 2);
+  assert.match(lonely.stderr, /--authentication-oidc-issuer needs --authentication-oidc enabled/);
+});
