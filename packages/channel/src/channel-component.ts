@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type TriggerDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { SqliteEventStore, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
+import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
 import { resolveSubscription, subscriptionDispatcher } from './subscription-dispatch.js';
 import { addressChannelName, type ChannelNode, type SubscriptionNode, type Topology } from './topology.js';
@@ -154,7 +154,7 @@ export class ChannelComponent implements RuntimeComponent {
     }
     for (const channel of this.#topology.channels.values()) {
       const groups = (this.#subscriptionsByChannel.get(channel.key) ?? []).map((s) => subscriptionGroup(s.namespace, s.name));
-      await this.#storeOf(channel).retainGroups(channelLog(channel.namespace, channel.name), groups);
+      await forgetStaleGroups(this.#storeOf(channel), channelLog(channel.namespace, channel.name), groups);
       ctx.reportStatus(channel.kind, channel.namespace, channel.name, [trueCondition('Addressable'), trueCondition('DispatcherReady')], {
         address: { url: channelUrl(ctx.url, channel.namespace, channel.name) },
         ...(channel.backing !== channel.kind ? { channel: { kind: channel.backing, name: channel.name } } : {}),

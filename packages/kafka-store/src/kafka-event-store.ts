@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, LogEntry, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
@@ -580,11 +580,9 @@ export class KafkaEventStore implements EventStore {
 
   /**
    * Waits until the log's topic and its groups' start offsets are in place (so the runtime turns ready only then),
-   * and rejects when Kafka cannot be reached or an external topic is missing. Groups no longer configured are left
-   * alone: other instances may still run an older configuration, and Kafka expires the offsets of an empty group
-   * after `offsets.retention.minutes` (7 days by default).
+   * and rejects when Kafka cannot be reached or an external topic is missing.
    */
-  async retainGroups(log: string, _groups: readonly string[]): Promise<void> {
+  async ready(log: string): Promise<void> {
     const state = this.#log(log);
     try {
       await this.#ensureTopic(state);
@@ -593,6 +591,51 @@ export class KafkaEventStore implements EventStore {
       if (err instanceof SluiceError) throw err;
       throw new SluiceError('SLUICE_STORE_UNAVAILABLE', `Kafka at ${this.#servers} is not usable for topic ${state.topic}: ${(err as Error).message}`, { retryable: true, cause: err });
     }
+  }
+
+  /**
+   * Only the groups this process runs: other groups of the topic may belong to other instances running an older
+   * configuration, and Kafka expires the offsets of an empty group after `offsets.retention.minutes` (7 days by
+   * default), so they are left alone.
+   */
+  groups(log: string): string[] {
+    return [...this.#log(log).groups.keys()];
+  }
+
+  /**
+   * Deletes the Kafka consumer groups (their committed offsets) of groups this process no longer runs. What they had
+   * not finished (lag on the topic and on their retry topic) is counted and discarded: Kafka keeps no per-group copy
+   * to move elsewhere. Counted per group as `unread` (topic lag) and `retries` (retry-topic lag).
+   */
+  async forgetGroups(log: string, groups: readonly string[]): Promise<ForgottenGroup[]> {
+    const state = this.#log(log);
+    const busy = groups.find((g) => this.#groupNames.has(g));
+    if (busy !== undefined) throw new SluiceError('SLUICE_STORE_GROUP_BUSY', `consumer group ${busy} is running; close it before forgetting it`);
+    const admin = await this.#adminReady();
+    const lag = async (groupId: string, topic: string): Promise<number> => {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      let n = 0;
+      for (const e of ends) {
+        const c = at.get(e.partition) ?? -1;
+        if (c >= 0) n += Math.max(0, Number(e.offset) - c);
+      }
+      return n;
+    };
+    const out: ForgottenGroup[] = [];
+    for (const group of groups) {
+      const groupId = this.#groupIdFor(group);
+      const unread = await lag(groupId, state.topic).catch(() => 0);
+      const retries = await lag(groupId, retryTopicName(groupId)).catch(() => 0);
+      try {
+        await admin.deleteGroups([groupId]);
+      } catch (err) {
+        this.#logger.warn({ group: groupId, err: (err as Error).message }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes');
+      }
+      out.push({ group, retries, backlog: 0, unread, outcome: 'discarded' });
+      if (retries + unread > 0) this.#logger.warn({ log, group: groupId, retries, unread }, `consumer group ${group} forgotten: ${retries} pending retries and ${unread} unread events discarded`);
+    }
+    return out;
   }
 
   /** Stops every group (committing what is finished, leaving the groups), flushes appends, disconnects. */

@@ -87,7 +87,7 @@ test('[kafka] records are binary-mode CloudEvents: ce_ headers, content-type, pa
     seen.push(rec);
     return { kind: 'done' };
   });
-  await late.retainGroups('log', ['typed']);
+  await late.ready('log');
   await late.append('log', [ev('2', { knativebrokerttl: 254, flag: false }, null)]);
   await waitFor(() => seen.length === 1, 'typed record', 15_000);
   assert.equal(seen[0]!.event.attributes['knativebrokerttl'], 254);
@@ -108,7 +108,7 @@ test('[kafka] two stores in one group split the partitions, and every event is h
       byStore[name]!.push(String(r.event.attributes['id']));
       return { kind: 'done' };
     });
-    await s.retainGroups('log', ['shared']);
+    await s.ready('log');
   }
   // Wait until the group is stable with both members before measuring duplicates.
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
@@ -145,7 +145,7 @@ test('[kafka] a failing record does not hold back its partition: later records a
     delivered.push(`${id}@${r.attempt}`);
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['g']);
+  await store.ready('log');
   await store.append('log', [ev('bad'), ...Array.from({ length: 20 }, (_, i) => ev(`ok${i}`))]);
   await waitFor(() => delivered.filter((d) => d.startsWith('ok')).length === 20, 'the later records', 15_000);
   assert.ok(!delivered.includes('bad@3'), 'the later records did not wait for the retries');
@@ -166,7 +166,7 @@ test('[kafka] a dead-letter sink that keeps failing is never committed past, acr
     attempts.push(r.attempt);
     return { kind: 'retry', attempt: r.attempt + 1, dueAt: Date.now() + 50, event: ev(`dl-${r.attempt + 1}`) };
   });
-  await store.retainGroups('log', ['g']);
+  await store.ready('log');
   await store.append('log', [ev('x')]);
   await waitFor(() => attempts.length >= 4, 'several failing attempts', 15_000);
   await store.close();
@@ -209,7 +209,7 @@ test('[kafka] ordered consumption is one record at a time per partition, retries
     seen.set(k, list);
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['g']);
+  await store.ready('log');
   const events: CloudEvent[] = [];
   for (let n = 0; n < 30; n++) for (const k of ['k0', 'k1', 'k2', 'k3', 'k4']) events.push(ev(`${k}-${n}`, { partitionkey: k, seq: String(n) }));
   await store.append('log', events);
@@ -242,7 +242,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   if (!requireService(t, 'kafka')) return;
   const prefix = `x-${randomUUID().slice(0, 8)}`;
   const store = new KafkaEventStore({ brokers, topicFor: () => ({ topic: `${prefix}-missing`, external: true }), produceTimeoutMs: 5000 });
-  await assert.rejects(store.retainGroups('log', []), (err: unknown) => isSluiceError(err, 'SLUICE_KAFKA_TOPIC_MISSING'));
+  await assert.rejects(store.ready('log'), (err: unknown) => isSluiceError(err, 'SLUICE_KAFKA_TOPIC_MISSING'));
   await assert.rejects(store.append('log', [ev('1')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_WRITE_FAILED') && err.retryable && /does not exist/.test(err.message));
   await store.close();
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
@@ -256,7 +256,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
     got.push(String(r.event.attributes['id']));
     return { kind: 'done' };
   });
-  await ok.retainGroups('log', ['g']);
+  await ok.ready('log');
   await ok.append('log', [ev('e1')]);
   await waitFor(() => got.length === 1, 'delivery from the external topic', 15_000);
   await ok.close();
@@ -274,7 +274,7 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
     handled++;
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['slow']);
+  await store.ready('log');
   const before = Date.now();
   await store.append('log', Array.from({ length: 10 }, (_, i) => ev(String(i))));
   assert.equal((await store.refreshStats('log')).backlog, 10);

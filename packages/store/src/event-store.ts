@@ -151,13 +151,26 @@ export interface EventArchive {
   readRetained(log: string, query: { readonly from: number; readonly afterSeq: number; readonly limit: number }): { readonly events: readonly ArchivedEvent[]; readonly scanned: number | undefined };
 }
 
-/** Options of {@link EventStore.retainGroups}. */
-export interface RetainOptions {
+/** Options of {@link EventStore.forgetGroups}. */
+export interface ForgetOptions {
   /**
-   * Filters of groups being removed, when the caller still knows them (e.g. a live reload): their backlog is kept as
-   * dead letters too, filtered as the group would have. Without one only the group's pending retries are kept.
+   * Filters of the groups being forgotten, when the caller still knows them (a live reconfiguration): their unread
+   * backlog is kept as dead letters too, filtered as the group would have. Without one only pending retries are kept.
    */
-  readonly removedFilters?: ReadonlyMap<string, EventPredicate>;
+  readonly filters?: ReadonlyMap<string, EventPredicate>;
+}
+
+/** What a forgotten consumer group still owed, and what became of it. */
+export interface ForgottenGroup {
+  readonly group: string;
+  /** Records that were waiting for a retry. */
+  readonly retries: number;
+  /** Unread records that matched the group's filter (only counted when {@link ForgetOptions.filters} gave it). */
+  readonly backlog: number;
+  /** Unread records of the log not examined (no filter known): the group would have filtered some of them out. */
+  readonly unread: number;
+  /** `dead-letters`: retries and backlog were kept in the dead-letter store (replayable); `discarded`: they are gone. */
+  readonly outcome: 'dead-letters' | 'discarded';
 }
 
 /** A running consumer group. */
@@ -207,11 +220,22 @@ export interface EventStore {
    */
   stats(log: string): LogStats;
   /**
-   * Forgets groups that are no longer configured so they do not hold back log cleanup. A store with a dead-letter
-   * store moves what a forgotten group still owed (its pending retries, and its backlog when `removedFilters` gives the
-   * group's filter) there with reason `trigger removed` instead of dropping it.
+   * Resolves once `log` can take appends and the start positions of the groups consumed so far are in place; rejects
+   * when the backing system cannot be reached or an external topic is missing (Kafka). From then on the store may
+   * remove what every group of the log has finished.
    */
-  retainGroups(log: string, groups: readonly string[], options?: RetainOptions): Promise<void>;
+  ready(log: string): Promise<void>;
+  /**
+   * The consumer groups this store would forget on request: every group it keeps for `log` (SQLite), or the groups
+   * this process runs (Kafka, where other instances may run other groups of the same topic).
+   */
+  groups(log: string): string[];
+  /**
+   * Forgets consumer groups that are no longer configured (they must not be running), so they do not hold back log
+   * cleanup. A store with a dead-letter store keeps what a group still owed there with reason `trigger removed`;
+   * otherwise it is discarded. Each result counts what was owed. Unknown groups are skipped.
+   */
+  forgetGroups(log: string, groups: readonly string[], options?: ForgetOptions): Promise<ForgottenGroup[]>;
   /** Flushes and closes. */
   close(): Promise<void>;
 }

@@ -17,8 +17,10 @@ export type {
   LogRecord,
   LogStats,
   RecordHandler,
-  RetainOptions,
+  ForgetOptions,
+  ForgottenGroup,
   StoreTimers,
 } from './event-store.js';
 export { DEFAULT_DEAD_LETTER_RETENTION, STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';
+export { forgetStaleGroups } from './stale-groups.js';
 export { LOCK_FILE, lockDataDir, type DataDirLock } from './data-dir-lock.js';

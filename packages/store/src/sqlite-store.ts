@@ -20,7 +20,8 @@ import type {
   LogRecord,
   LogStats,
   RecordHandler,
-  RetainOptions,
+  ForgetOptions,
+  ForgottenGroup,
   StoreTimers,
 } from './event-store.js';
 
@@ -518,15 +519,29 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     return { backlog, retrying, groups };
   }
 
-  async retainGroups(log: string, groups: readonly string[], options: RetainOptions = {}): Promise<void> {
-    const keep = new Set(groups);
+  ready(log: string): Promise<void> {
+    this.#retained.add(log); // the caller has started its groups: cleanup may remove what they all finished
+    return Promise.resolve();
+  }
+
+  groups(log: string): string[] {
+    this.#flushNow();
+    return this.#stmt.groupsOf.all(log).map((g) => g.grp);
+  }
+
+  forgetGroups(log: string, groups: readonly string[], options: ForgetOptions = {}): Promise<ForgottenGroup[]> {
+    const forget = new Set(groups);
+    for (const g of forget) {
+      if (this.#workers.has(g)) return Promise.reject(new SluiceError('SLUICE_STORE_GROUP_BUSY', `consumer group ${g} is running; close it before forgetting it`));
+    }
     this.#flushNow();
     const now = this.#timers.now();
+    const out: ForgottenGroup[] = [];
     for (const g of this.#stmt.groupsOf.all(log)) {
-      if (keep.has(g.grp) || this.#workers.has(g.grp)) continue;
+      if (!forget.has(g.grp)) continue;
       let retries = 0;
       let backlog = 0;
-      const filter = options.removedFilters?.get(g.grp);
+      const filter = options.filters?.get(g.grp);
       // One transaction per group: the group is gone and what it owed is kept, or neither (a crash repeats it).
       this.#db.transaction(() => {
         for (const r of this.#stmt.groupRetries.all(g.grp)) {
@@ -553,16 +568,17 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         this.#stmt.deleteGroupRetries.run(g.grp);
       })();
       const unread = filter ? 0 : (this.#stmt.countAfter.get(log, g.cursor)?.n ?? 0);
+      out.push({ group: g.grp, retries, backlog, unread, outcome: 'dead-letters' });
       if (retries + backlog + unread > 0) {
         this.#logger.warn(
           { log, group: g.grp, retries, backlog, unread },
           unread > 0
-            ? 'trigger removed: its pending retries are kept in the dead-letter store; its unread backlog (not known to match it) is not'
-            : 'trigger removed: its pending retries and backlog are kept in the dead-letter store',
+            ? `consumer group ${g.grp} forgotten: its ${retries} pending retries are kept in the dead-letter store; its ${unread} unread events (not known to match it) are not`
+            : `consumer group ${g.grp} forgotten: its ${retries} pending retries and ${backlog} unread matching events are kept in the dead-letter store`,
         );
       }
     }
-    this.#retained.add(log);
+    return Promise.resolve(out);
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,7 @@ test('[sqlite] consumed events are removed from disk; backlog counts what the sl
     await gate;
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['slow']);
+  await store.ready('log');
   await store.append('log', [e('1'), e('2'), e('3')]);
   assert.equal(store.stats('log').backlog, 3);
   release();
@@ -60,7 +60,7 @@ test('[sqlite] the backlog bound refuses appends with a retryable SLUICE_STORE_B
     await gate;
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['slow']);
+  await store.ready('log');
   await store.append('log', [ev('1'), ev('2')]);
   await assert.rejects(store.append('log', [ev('3'), ev('4')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_BACKLOG_FULL') && err.retryable && /3 events/.test(err.message));
   await store.append('log', [ev('3')]);
@@ -81,7 +81,7 @@ test('[sqlite] the backlog bound in bytes counts payload bytes, including what w
   const path = join(dir, 'db.sqlite');
   let store = new SqliteEventStore({ path, maxBacklogBytes: 10_000, maxBacklogEvents: 0 });
   store.consume('log', 'stuck', { maxInFlight: 1 }, () => new Promise(() => undefined));
-  await store.retainGroups('log', ['stuck']);
+  await store.ready('log');
   await store.append('log', [ev('a', 6000)]);
   await store.close();
   store = new SqliteEventStore({ path, maxBacklogBytes: 10_000, maxBacklogEvents: 0 });
@@ -93,7 +93,7 @@ test('[sqlite] the backlog bound in bytes counts payload bytes, including what w
 
 test('[sqlite] events of a log without any group are cleaned up, not kept forever', async () => {
   const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20, maxBacklogEvents: 5 });
-  await store.retainGroups('log', []);
+  await store.ready('log');
   for (let round = 0; round < 4; round++) {
     await store.append('log', [ev('1'), ev('2'), ev('3')]);
     await settle(60);
@@ -326,7 +326,13 @@ test('[sqlite] a removed group\'s pending retries, and its backlog when its filt
   await other.close();
   // Accepted after the group stopped: its unread backlog.
   await store.append('log', [e('b1'), e('skip', 'other'), e('b2')]);
-  await store.retainGroups('log', ['new'], { removedFilters: new Map([['old', (ev) => ev.attributes['type'] === 'match']]) });
+  assert.deepEqual(store.groups('log').sort(), ['gone-too', 'old']);
+  const forgotten = await store.forgetGroups('log', ['old', 'gone-too'], { filters: new Map([['old', (ev) => ev.attributes['type'] === 'match']]) });
+  assert.deepEqual(forgotten, [
+    { group: 'old', retries: 1, backlog: 2, unread: 0, outcome: 'dead-letters' },
+    { group: 'gone-too', retries: 0, backlog: 0, unread: 3, outcome: 'dead-letters' },
+  ]);
+  assert.deepEqual(store.groups('log'), []);
   const letters = store.listDeadLetters('log', { limit: 10 });
   assert.deepEqual(
     letters.map((l) => [l.group, String(l.event.attributes['id']), l.reason, l.attempts, l.firstAttemptAt]),
@@ -337,7 +343,7 @@ test('[sqlite] a removed group\'s pending retries, and its backlog when its filt
     ],
   );
   assert.equal(store.stats('log').retrying, 0, 'the retry is no longer pending');
-  await store.retainGroups('log', ['new']);
+  assert.deepEqual(await store.forgetGroups('log', ['old']), [], 'a forgotten group is unknown');
   assert.equal(store.listDeadLetters('log', { limit: 10 }).length, 3, 'nothing is moved twice');
   await store.close();
 });
@@ -353,7 +359,7 @@ test('[sqlite] an archived log keeps delivered events for replays, by acceptance
     delivered++;
     return { kind: 'done' };
   });
-  await store.retainGroups('log', ['g']);
+  await store.ready('log');
   await store.append('log', [at('2026-01-01T09:10:00Z', 'a'), at('2026-01-01T09:30:00Z', 'b'), at('2026-01-01T09:50:00.500Z', 'c')]);
   for (let i = 0; i < 300 && (delivered < 3 || store.archiveStats('log').count < 3); i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(store.stats('log').backlog, 0);

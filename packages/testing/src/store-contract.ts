@@ -2,7 +2,7 @@
 //   runStoreContract('sqlite', () => ({ open: () => new SqliteEventStore({ path }), cleanup }))
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CloudEvent } from '@sluice/core';
+import { isSluiceError, type CloudEvent } from '@sluice/core';
 import type { DeadLetterStore, Disposition, EventStore, LogRecord } from '@sluice/store';
 import { waitFor } from './wait.js';
 
@@ -370,6 +370,61 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await waitFor(() => order.length === 2, 'both records');
     assert.deepEqual(order, ['k0', 'k1']);
     await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
+    await store.close();
+  });
+
+  withEnv('a group closed and consumed again continues where it stopped (a trigger changed live)', async (env) => {
+    const store = await env.open();
+    await store.ready('log');
+    const first: string[] = [];
+    const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      first.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('1'), ev('2')]);
+    await waitFor(() => first.length === 2, 'the first two');
+    await c.close();
+    await store.append('log', [ev('3'), ev('4')]); // accepted while no consumer of the group runs
+    const second: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10, filter: (e) => e.attributes['id'] !== '4' }, async (r) => {
+      second.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('5')]);
+    await waitFor(() => second.length === 2, 'the events accepted after the first consumer stopped');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(first.sort(), ['1', '2']);
+    assert.deepEqual(second.sort(), ['3', '5'], 'nothing twice, nothing missed, the new filter applies');
+    await store.close();
+  });
+
+  withEnv('forgetGroups counts what a stopped group still owed and forgets it; a running group is refused', async (env) => {
+    const store = await env.open();
+    await store.ready('log');
+    const got: string[] = [];
+    const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      got.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('a')]);
+    await waitFor(() => got.length === 1, 'the first event');
+    await assert.rejects(store.forgetGroups('log', ['g']), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_GROUP_BUSY'));
+    await c.close();
+    await store.append('log', [ev('b'), ev('c')]);
+    const [forgotten] = await store.forgetGroups('log', ['g']);
+    assert.equal(forgotten?.group, 'g');
+    assert.deepEqual([forgotten!.retries, forgotten!.unread], [0, 2]);
+    assert.ok(!store.groups('log').includes('g'));
+    const again: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      again.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.ready('log');
+    await store.append('log', [ev('d')]);
+    await waitFor(() => again.length === 1, 'the event after forgetting');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(again, ['d'], 'a forgotten group starts again at the end of the log');
     await store.close();
   });
 }
