@@ -31,9 +31,9 @@ import {
   type Trigger,
 } from '@sluice/core';
 import { SecretStore, type SluiceConfig } from '@sluice/config';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, lockDataDir, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
@@ -120,6 +120,104 @@ export interface BrokerInfo {
 
 const logName = (namespace: string, name: string): string => `broker:${namespace}/${name}`;
 
+/** How long a changed or deleted Trigger's deliveries in flight may take to finish (each attempt has its own timeout). */
+const DRAIN_TIMEOUT_MS = 300_000;
+
+const EMPTY_CONFIG: SluiceConfig = { resources: [], brokers: [], triggers: [] };
+
+/** Options of {@link SluiceRuntime.apply}. */
+export interface ApplyOptions {
+  /** Delete Triggers and Brokers that still owe events (their backlog is discarded, counted in the log). */
+  readonly force?: boolean;
+  /** Check and report what would change, change nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What {@link SluiceRuntime.apply} changed. */
+export interface ApplyReport {
+  /** Every resource of the old and the new configuration, and what happened to it. */
+  readonly resources: ResourceChange[];
+  /** Components (sources, channels, …) that were replaced or started. */
+  readonly restarted: string[];
+  /** What deleted Triggers and Brokers still owed (kept as dead letters, or discarded). */
+  readonly discarded: Array<ForgottenGroup & { readonly resource: string }>;
+  /** Components and Triggers that could not start (they are NotReady; the rest of the change holds). */
+  readonly failed: string[];
+}
+
+/** A resource of a configuration change, as kubectl reports it. */
+export interface ResourceChange {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly change: 'created' | 'configured' | 'unchanged' | 'deleted';
+}
+
+/** Compares two configurations resource by resource (by apiVersion group, kind, namespace and name). */
+export function diffResources(prev: SluiceConfig, next: SluiceConfig): ResourceChange[] {
+  const id = (r: { apiVersion: string; kind: string; namespace: string; name: string }): string => `${r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : ''}|${r.kind}|${r.namespace}|${r.name}`;
+  const before = new Map(prev.resources.map((r) => [id(r), r] as const));
+  const out: ResourceChange[] = [];
+  const seen = new Set<string>();
+  for (const r of next.resources) {
+    const k = id(r);
+    seen.add(k);
+    const old = before.get(k);
+    const change = old === undefined ? 'created' : fingerprint(old.value) === fingerprint(r.value) ? 'unchanged' : 'configured';
+    out.push({ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, change });
+  }
+  for (const [k, r] of before) if (!seen.has(k)) out.push({ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, change: 'deleted' });
+  return out;
+}
+
+/** A digest of JSON-like values that does not depend on the order of object keys. */
+function fingerprint(value: unknown): string {
+  const stable = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(stable);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return createHash('sha256').update(JSON.stringify(stable(value)) ?? '').digest('base64url');
+}
+
+/** A running Trigger: its consumer on its broker's log, and what it was started from. */
+interface RunningTrigger {
+  readonly key: string;
+  readonly brokerKey: string;
+  readonly store: EventStore;
+  readonly log: string;
+  readonly group: string;
+  readonly filter: EventPredicate;
+  readonly fingerprint: string;
+  readonly consumer: Consumer;
+  readonly dispatcher: TriggerDispatcher;
+}
+
+/** What one component registered through its context, released when it stops. */
+interface ComponentScope {
+  readonly routes: Set<string>;
+  readonly observers: Set<IngressObserver>;
+  readonly statuses: Map<string, readonly [string, string, string]>;
+  readonly published: Set<string>;
+  readonly deliveries: Set<string>;
+  readonly resolver: DestinationResolver;
+}
+
+/** A running component and the fingerprint of the resources it was built from. */
+interface RunningComponent {
+  readonly component: RuntimeComponent;
+  readonly fingerprint: string | undefined;
+  readonly scope: ComponentScope;
+}
+
+/** Per-broker access rules of the ingress. */
+interface BrokerAccess {
+  readonly credentials: Map<string, StaticCredentials>;
+  readonly certBrokers: Set<string>;
+  readonly limiters: Map<string, ClientRateLimiter>;
+}
+
 /** Knative marks DeadLetterSinkResolved True with reason DeadLetterSinkNotConfigured when there is none. */
 function deadLetterCondition(url: string | undefined): Condition {
   return url === undefined
@@ -132,14 +230,28 @@ export class SluiceRuntime {
   #ready = false;
   /** Whether broker ingress takes events (set before components start, cleared first on stop). */
   #accepting = false;
-  readonly #consumers: Consumer[] = [];
-  readonly #dispatchers: TriggerDispatcher[] = [];
+  /** The configuration running now (replaced by {@link apply}). */
+  #config: SluiceConfig;
+  /** Running Triggers by `namespace/name`. */
+  readonly #triggers = new Map<string, RunningTrigger>();
   readonly #brokers = new Map<string, Broker>();
   readonly #triggersByBroker = new Map<string, Trigger[]>();
   readonly #routes = new Map<string, RouteHandler>();
   readonly #ingressObservers: IngressObserver[] = [];
   readonly #published = new Map<string, PublishedResource>();
-  readonly #components: RuntimeComponent[] = [];
+  /** Running components, in start order. */
+  #components: RunningComponent[] = [];
+  /** Serves broker ingress; rebuilt when the brokers change. */
+  #ingress: (req: IncomingMessage, res: ServerResponse, segments: string[]) => Promise<void> = async (req, res) => {
+    refuse(req, res, 503, 'SLUICE_NOT_READY', 'starting');
+    return Promise.resolve();
+  };
+  #resolver: DestinationResolver | undefined;
+  #oidc: OidcVerifier | undefined;
+  /** The per-process token of Sluice's own sends (used when some broker requires credentials). */
+  readonly #internalToken = `Bearer ${randomBytes(32).toString('base64url')}`;
+  /** The reconfiguration in progress: one at a time, and stop waits for it. */
+  #applying: Promise<unknown> = Promise.resolve();
   /** Store of each broker, by `namespace/name`. */
   readonly #stores = new Map<string, EventStore>();
   /** Dead-letter settings of each broker, by `namespace/name`. */
@@ -155,14 +267,16 @@ export class SluiceRuntime {
   readonly #deliveries = new Map<string, { counters: DeliveryCounters; source: DeliverySource }>();
 
   private constructor(
-    private readonly config: SluiceConfig,
+    config: SluiceConfig,
     private readonly options: RuntimeOptions,
     private readonly store: EventStore,
     private readonly sender: EventSender,
     private readonly server: Server,
     private readonly logger: Logger,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.#config = config;
+  }
 
   /** Starts everything and resolves once ready. */
   static async start(config: SluiceConfig, options: RuntimeOptions = {}): Promise<SluiceRuntime> {
@@ -247,7 +361,7 @@ export class SluiceRuntime {
 
   /** The circuit breakers of every Trigger's subscriber and dead-letter sink (for the admin API and metrics). */
   circuits(): DestinationCircuit[] {
-    return this.#dispatchers.flatMap((d) => d.circuits());
+    return [...this.#triggers.values()].flatMap((t) => t.dispatcher.circuits());
   }
 
   /** The store every broker keeps its dead letters in (undefined when the embedded store is not SQLite). */
@@ -338,91 +452,7 @@ export class SluiceRuntime {
 
   async #start(): Promise<void> {
     this.#deadLetters = this.options.deadLetters ?? (this.store instanceof SqliteEventStore ? this.store : undefined);
-    for (const b of this.config.brokers) {
-      const key = objectKey(b.metadata);
-      const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
-      this.#deadLetterSettings.set(key, settings);
-      this.#deadLetters?.setDeadLetterRetention(logName(b.metadata.namespace ?? DEFAULT_NAMESPACE, b.metadata.name), settings.retention);
-      if (settings.archive && this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(b.metadata.namespace ?? DEFAULT_NAMESPACE, b.metadata.name), settings.archive);
-      this.#brokers.set(key, b);
-      this.#stores.set(key, this.#openStore(b));
-    }
-    for (const t of this.config.triggers) {
-      const key = `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
-      const list = this.#triggersByBroker.get(key) ?? [];
-      list.push(t);
-      this.#triggersByBroker.set(key, list);
-    }
-    // Static credentials per broker (docs/security.md); Sluice's own components (sources, channels, triggers that
-    // target a broker) send through the runtime's sender, which carries a random per-process token instead.
-    const credentials = new Map<string, StaticCredentials>();
-    const secrets = SecretStore.fromConfig(this.config);
-    for (const [key, b] of this.#brokers) {
-      const c = brokerCredentials(b, secrets);
-      if (c) credentials.set(key, c);
-    }
-    // Brokers that require a client certificate (mTLS): the server asks every client for one, these brokers insist.
-    const certBrokers = new Set<string>();
-    for (const [key, b] of this.#brokers) {
-      const v = b.metadata.annotations?.[CLIENT_CERT_ANNOTATION];
-      if (v === undefined) continue;
-      if (v !== 'required') throw new SluiceError('SLUICE_CONFIG_INVALID', `broker ${key}: annotation ${CLIENT_CERT_ANNOTATION} must be "required", got ${JSON.stringify(v)}`);
-      if (!this.options.tls?.clientCaFile) throw new SluiceError('SLUICE_CONFIG_INVALID', `broker ${key}: ${CLIENT_CERT_ANNOTATION} needs HTTPS with client certificates (--tls-cert, --tls-key and --tls-client-ca)`);
-      certBrokers.add(key);
-    }
-    const limiters = new Map<string, ClientRateLimiter>();
-    for (const [key, b] of this.#brokers) {
-      const l = brokerRateLimiter(b);
-      if (l) limiters.set(key, l);
-    }
-    const internalAuth = `Bearer ${randomBytes(32).toString('base64url')}`;
-    const oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
-    this.#internalAuth = credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || limiters.size > 0 ? internalAuth : undefined;
-    const ingress = createIngressHandler(
-      {
-        get ready() {
-          return runtime.#accepting;
-        },
-        hasBroker: (ns, name) => this.#brokers.has(`${ns}/${name}`),
-        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined
-          ? {
-              authenticate: (ns: string, name: string, req: IncomingMessage) => {
-                const key = `${ns}/${name}`;
-                const authorization = req.headers.authorization;
-                if (authorization === internalAuth) return { ok: true } as const;
-                // A token Sluice's own issuer signed for this broker is one of Sluice's own sends.
-                if (this.#issuer !== undefined && authorization?.startsWith('Bearer ') && this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) !== undefined) return { ok: true } as const;
-                if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
-                  return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
-                }
-                const creds = credentials.get(key);
-                if (creds !== undefined) {
-                  return creds.accepts(authorization) ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const);
-                }
-                if (oidc === undefined) return { ok: true } as const;
-                return oidc.verify(authorization, brokerAudience(ns, name)).then((v) => (v.ok ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key}: ${v.message}` } as const)));
-              },
-            }
-          : {}),
-        ...(limiters.size > 0
-          ? {
-              // Sluice's own sends (its token) are not limited: they come from the same address as local producers.
-              rateLimit: (ns: string, name: string, req: IncomingMessage) =>
-                req.headers.authorization === internalAuth ? 0 : (limiters.get(`${ns}/${name}`)?.take(req.socket.remoteAddress ?? '') ?? 0),
-            }
-          : {}),
-        accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
-      },
-      {
-        maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
-        logger: this.logger,
-        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
-        ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
-      },
-    );
-    // The backend's `ready` getter has its own `this`; it reads the runtime's private state through this name.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const runtime = this;
+    this.#oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (isRefused(req.socket)) {
         req.socket.destroy(); // already answered 503 by the connection caps
@@ -440,7 +470,7 @@ export class SluiceRuntime {
       }
       const segments = path.split('/').filter((s) => s !== '');
       if (segments.length === 2) {
-        void ingress(req, res, segments);
+        void this.#ingress(req, res, segments);
         return;
       }
       const route = segments.length > 2 ? this.#routes.get(segments[0]!) : undefined;
@@ -480,11 +510,123 @@ export class SluiceRuntime {
       this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
     }
     this.#startOidcSending();
-    if (this.#internalAuth !== undefined && this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: this.#internalAuth });
-    const resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
-    const ctx: RuntimeContext = {
+    this.#resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
+    await this.#reconcile(EMPTY_CONFIG, this.#config, { force: false, initial: true, dryRun: false });
+    this.#ready = true;
+  }
+
+  /**
+   * Moves the running runtime to `next` without a restart (docs/operations.md, "Live reconfiguration"). `next` must be
+   * a configuration that passed the same checks as `sluice run`'s. Brokers and Triggers are compared one by one,
+   * components by their resources: what did not change keeps running untouched. A changed Trigger's consumer is
+   * drained (its deliveries in flight finish and are acknowledged) and a new one continues its consumer group where
+   * it stopped. Deleting a Trigger or Broker that still owes events needs `force`. Nothing changes when the change is
+   * refused: the error lists every reason.
+   */
+  apply(next: SluiceConfig, options: ApplyOptions = {}): Promise<ApplyReport> {
+    const run = this.#applying.then(() => {
+      if (!this.#ready) throw new SluiceError('SLUICE_NOT_READY', 'sluice is not running (starting or stopping)', { retryable: true, details: { status: 503 } });
+      return this.#reconcile(this.#config, next, { force: options.force === true, initial: false, dryRun: options.dryRun === true });
+    });
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The configuration running now. */
+  get config(): SluiceConfig {
+    return this.#config;
+  }
+
+  /** What a broker's ingress needs per broker: credentials, client-certificate brokers, rate limiters. */
+  #brokerAccess(brokers: ReadonlyMap<string, Broker>, config: SluiceConfig, problems: string[]): BrokerAccess {
+    // Static credentials per broker (docs/security.md); Sluice's own components (sources, channels, triggers that
+    // target a broker) send through the runtime's sender, which carries a random per-process token instead.
+    const credentials = new Map<string, StaticCredentials>();
+    const secrets = SecretStore.fromConfig(config);
+    const certBrokers = new Set<string>();
+    const limiters = new Map<string, ClientRateLimiter>();
+    for (const [key, b] of brokers) {
+      try {
+        const c = brokerCredentials(b, secrets);
+        if (c) credentials.set(key, c);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      // Brokers that require a client certificate (mTLS): the server asks every client for one, these brokers insist.
+      const v = b.metadata.annotations?.[CLIENT_CERT_ANNOTATION];
+      if (v !== undefined) {
+        if (v !== 'required') problems.push(`broker ${key}: annotation ${CLIENT_CERT_ANNOTATION} must be "required", got ${JSON.stringify(v)}`);
+        else if (!this.options.tls?.clientCaFile) problems.push(`broker ${key}: ${CLIENT_CERT_ANNOTATION} needs HTTPS with client certificates (--tls-cert, --tls-key and --tls-client-ca)`);
+        else certBrokers.add(key);
+      }
+      const l = brokerRateLimiter(b);
+      if (l) limiters.set(key, l);
+    }
+    return { credentials, certBrokers, limiters };
+  }
+
+  /** Builds the broker ingress for the current brokers (replacing the previous one). */
+  #installIngress(access: BrokerAccess): void {
+    const { credentials, certBrokers, limiters } = access;
+    const oidc = this.#oidc;
+    const internalAuth = this.#internalToken;
+    if ((credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || limiters.size > 0) && this.#internalAuth === undefined) {
+      this.#internalAuth = internalAuth;
+      if (this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: internalAuth });
+    }
+    // The backend's `ready` getter has its own `this`; it reads the runtime's private state through this name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const runtime = this;
+    const brokers = this.#brokers;
+    this.#ingress = createIngressHandler(
+      {
+        get ready() {
+          return runtime.#accepting;
+        },
+        hasBroker: (ns, name) => brokers.has(`${ns}/${name}`),
+        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined
+          ? {
+              authenticate: (ns: string, name: string, req: IncomingMessage) => {
+                const key = `${ns}/${name}`;
+                const authorization = req.headers.authorization;
+                if (authorization === internalAuth) return { ok: true } as const;
+                // A token Sluice's own issuer signed for this broker is one of Sluice's own sends.
+                if (this.#issuer !== undefined && authorization?.startsWith('Bearer ') && this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) !== undefined) return { ok: true } as const;
+                if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
+                  return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
+                }
+                const creds = credentials.get(key);
+                if (creds !== undefined) {
+                  return creds.accepts(authorization) ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const);
+                }
+                if (oidc === undefined) return { ok: true } as const;
+                return oidc.verify(authorization, brokerAudience(ns, name)).then((v) => (v.ok ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key}: ${v.message}` } as const)));
+              },
+            }
+          : {}),
+        ...(limiters.size > 0
+          ? {
+              // Sluice's own sends (its token) are not limited: they come from the same address as local producers.
+              rateLimit: (ns: string, name: string, req: IncomingMessage) =>
+                req.headers.authorization === internalAuth ? 0 : (limiters.get(`${ns}/${name}`)?.take(req.socket.remoteAddress ?? '') ?? 0),
+            }
+          : {}),
+        accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
+      },
+      {
+        maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
+        logger: this.logger,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
+      },
+    );
+  }
+
+  /** The context of one component: what it registers through it is recorded in `scope`, to be released on stop. */
+  #contextFor(scope: ComponentScope): RuntimeContext {
+    return {
       url: this.#url,
-      resolver,
+      resolver: scope.resolver,
       sender: this.sender,
       store: this.store,
       logger: this.logger,
@@ -495,49 +637,298 @@ export class SluiceRuntime {
       route: (prefix, handler) => {
         if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
         this.#routes.set(prefix, handler);
+        scope.routes.add(prefix);
       },
-      reportStatus: (kind, namespace, name, conditions, fields) => this.#status.set(kind, namespace, name, conditions, fields),
+      reportStatus: (kind, namespace, name, conditions, fields) => {
+        this.#status.set(kind, namespace, name, conditions, fields);
+        scope.statuses.set(`${kind}/${namespace}/${name}`, [kind, namespace, name]);
+      },
       dataDir: this.options.dataDir ?? '.sluice',
-      onIngress: (observer) => this.#ingressObservers.push(observer),
+      onIngress: (observer) => {
+        this.#ingressObservers.push(observer);
+        scope.observers.add(observer);
+      },
       ingressAccepted: (ref, events) => this.#notifyIngress(ref, events),
-      publishResource: (resource) => this.#published.set(`${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`, resource),
-      trackDelivery: (kind, namespace, name, where) => this.#trackDelivery(kind, namespace, name, where),
+      publishResource: (resource) => {
+        const key = `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
+        this.#published.set(key, resource);
+        scope.published.add(key);
+      },
+      trackDelivery: (kind, namespace, name, where) => {
+        scope.deliveries.add(`${kind}/${namespace}/${name}`);
+        return this.#trackDelivery(kind, namespace, name, where);
+      },
     };
-    const components = (this.options.components ?? []).flatMap((factory) => factory(this.config));
-    // Addresses first: a Trigger may point at a channel or flow that a component serves.
-    for (const component of components) {
-      if (component.register) {
-        await component.register(ctx);
-        this.#components.push(component); // registered components hold resources: stopped even if never started
+  }
+
+  /** Takes back what a stopped component registered: its routes 404 and its kinds and statuses are gone. */
+  #release(scope: ComponentScope): void {
+    for (const prefix of scope.routes) this.#routes.delete(prefix);
+    for (let i = this.#ingressObservers.length - 1; i >= 0; i--) if (scope.observers.has(this.#ingressObservers[i]!)) this.#ingressObservers.splice(i, 1);
+    for (const [kind, ns, name] of scope.statuses.values()) this.#status.delete(kind, ns, name);
+    for (const key of scope.published) this.#published.delete(key);
+    for (const key of scope.deliveries) this.#deliveries.delete(key);
+    scope.resolver.release();
+  }
+
+  async #reconcile(prev: SluiceConfig, next: SluiceConfig, mode: { force: boolean; initial: boolean; dryRun: boolean }): Promise<ApplyReport> {
+    const problems: string[] = [];
+    let forceNeeded = false;
+    // ---- Plan: nothing changes until every check passed.
+    const nextBrokers = new Map(next.brokers.map((b) => [objectKey(b.metadata), b] as const));
+    const removedBrokers = [...this.#brokers.keys()].filter((k) => !nextBrokers.has(k));
+    for (const [key, b] of nextBrokers) {
+      const before = this.#brokers.get(key);
+      const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
+      if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
+      if (!before && !mode.initial) {
+        try {
+          const c = b.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
+          if (c !== undefined && !EMBEDDED_BROKER_CLASSES.includes(c) && !this.options.brokerClasses?.[c]) problems.push(`broker ${key}: class "${c}" is not available`);
+        } catch (err) {
+          problems.push((err as Error).message);
+        }
       }
+    }
+    const pendingOf = (store: EventStore, log: string, group?: string): { backlog: number; retrying: number } => {
+      const stats = store.stats(log);
+      if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
+      const g = stats.groups[group];
+      return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
+    };
+    const discardWord = (store: EventStore): string => (store instanceof SqliteEventStore && this.#deadLetters === store ? 'moves them to the dead-letter store' : 'discards them');
+    for (const key of removedBrokers) {
+      const [ns, name] = key.split('/') as [string, string];
+      const store = this.#stores.get(key)!;
+      const p = pendingOf(store, logName(ns, name));
+      if (p.backlog + p.retrying > 0 && !mode.force) {
+        forceNeeded = true;
+        problems.push(`broker ${key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force discards them`);
+      }
+    }
+    const triggerBroker = (t: Trigger): string => `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
+    const nextTriggers = new Map(next.triggers.map((t) => [objectKey(t.metadata), t] as const));
+    const prevTriggers = new Map(prev.triggers.map((t) => [objectKey(t.metadata), t] as const));
+    for (const [key, t] of nextTriggers) {
+      const before = prevTriggers.get(key);
+      if (before && triggerBroker(before) !== triggerBroker(t)) problems.push(`trigger ${key}: spec.broker cannot change (Knative makes it immutable); delete the trigger, then apply it again`);
+    }
+    const deletedTriggers = [...this.#triggers.values()].filter((r) => !nextTriggers.has(r.key) && nextBrokers.has(r.brokerKey));
+    for (const r of deletedTriggers) {
+      const p = pendingOf(r.store, r.log, r.group);
+      if (p.backlog + p.retrying > 0 && !mode.force) {
+        forceNeeded = true;
+        problems.push(`trigger ${r.key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force ${discardWord(r.store)}`);
+      }
+    }
+    const access = this.#brokerAccess(nextBrokers, next, problems);
+    if (problems.length > 0) {
+      if (mode.initial) throw new SluiceError('SLUICE_CONFIG_INVALID', problems.join('; '));
+      const onlyForce = forceNeeded && problems.every((m) => m.includes('--force'));
+      throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { status: onlyForce ? 409 : 422, problems } });
+    }
+    const report: ApplyReport = { resources: diffResources(prev, next), restarted: [], discarded: [], failed: [] };
+    if (mode.dryRun) return report;
+
+    // ---- Brokers: added ones are served from here on, removed ones answer 404 from here on.
+    this.#config = next;
+    for (const key of removedBrokers) {
+      const [ns, name] = key.split('/') as [string, string];
+      this.#brokers.delete(key);
+      this.#deadLetterSettings.delete(key);
+      this.#status.delete('Broker', ns, name);
+    }
+    const addedBrokers: string[] = [];
+    for (const [key, b] of nextBrokers) {
+      const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
+      this.#deadLetterSettings.set(key, settings);
+      this.#deadLetters?.setDeadLetterRetention(logName(ns, b.metadata.name), settings.retention);
+      if (this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(ns, b.metadata.name), settings.archive);
+      if (!this.#stores.has(key)) {
+        this.#stores.set(key, this.#openStore(b));
+        addedBrokers.push(key);
+      }
+      this.#brokers.set(key, b);
+    }
+    this.#installIngress(access);
+    this.#triggersByBroker.clear();
+    for (const t of next.triggers) {
+      const key = triggerBroker(t);
+      const list = this.#triggersByBroker.get(key) ?? [];
+      list.push(t);
+      this.#triggersByBroker.set(key, list);
+    }
+
+    // ---- Components: same name and resources (and nothing addressable moved) → kept; the rest replaced.
+    const resolver = this.#resolver!;
+    const built = (this.options.components ?? []).flatMap((factory) => factory(next));
+    const shared = next.resources.filter((r) => r.kind === 'Secret' || r.kind === 'ConfigMap').map((r) => r.value);
+    const fingerprintOf = (c: RuntimeComponent): string | undefined => (c.resources === undefined ? undefined : fingerprint([c.name, c.resources, shared]));
+    const wanted = built.map((component) => ({ component, fingerprint: fingerprintOf(component) }));
+    // Each wanted component is paired with the running one it may keep: the same object, or the same name and resources.
+    const pairs = new Map<number, RunningComponent>();
+    wanted.forEach((w, i) => {
+      const old = this.#components.find((r) => ![...pairs.values()].includes(r) && (r.component === w.component || (w.fingerprint !== undefined && r.component.name === w.component.name && r.fingerprint === w.fingerprint)));
+      if (old) pairs.set(i, old);
+    });
+    // An addressable component (one that registers kinds or Services) that is replaced may move its addresses: every
+    // component that might have resolved one is replaced too, except the very same objects (Triggers compare their
+    // resolved addresses instead).
+    if (this.#components.some((r) => r.component.register && ![...pairs.values()].includes(r))) {
+      for (const [i, r] of [...pairs]) if (r.component !== wanted[i]!.component) pairs.delete(i);
+    }
+    const keptOld = new Set(pairs.values());
+    const stopping = this.#components.filter((r) => !keptOld.has(r));
+    for (const r of [...stopping].reverse()) {
+      try {
+        await r.component.stop();
+      } catch (err) {
+        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'error while stopping');
+      }
+      this.#release(r.scope);
+      if (!mode.initial) this.logger.info({ component: r.component.name }, 'stopped (configuration changed)');
+    }
+    const running: RunningComponent[] = [];
+    const fresh: RunningComponent[] = [];
+    wanted.forEach((w, i) => {
+      const old = pairs.get(i);
+      if (old) {
+        running.push(old);
+        return;
+      }
+      const scope: ComponentScope = { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: resolver.scope() };
+      const r: RunningComponent = { component: w.component, fingerprint: w.fingerprint, scope };
+      running.push(r);
+      fresh.push(r);
+    });
+    this.#components = running;
+    for (const r of fresh) {
+      if (!r.component.register) continue;
+      try {
+        await r.component.register(this.#contextFor(r.scope));
+      } catch (err) {
+        if (mode.initial) throw err;
+        report.failed.push(`${r.component.name}: ${(err as Error).message}`);
+        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'component failed to start');
+      }
+    }
+    if (!mode.initial) report.restarted.push(...fresh.map((r) => r.component.name));
+
+    // ---- Triggers: unchanged ones keep running; changed ones are drained and continue their group; deleted ones go.
+    const desired = new Map<string, { trigger: Trigger; broker: Broker; target: SubscriptionTarget; fingerprint: string }>();
+    for (const [key, t] of nextTriggers) {
+      const broker = this.#brokers.get(triggerBroker(t));
+      if (!broker) continue;
+      let target: SubscriptionTarget;
+      try {
+        target = this.#targetOf(broker, t, resolver);
+      } catch (err) {
+        if (mode.initial) throw err;
+        const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
+        this.#status.set('Trigger', ns, t.metadata.name, [trueCondition('BrokerReady'), falseCondition('SubscriberResolved', 'Unresolvable', (err as Error).message)]);
+        report.failed.push(`trigger ${key}: ${(err as Error).message}`);
+        this.logger.error({ trigger: key, err: (err as Error).message }, `Trigger ${key} is NotReady: ${(err as Error).message}`);
+        continue;
+      }
+      desired.set(key, {
+        trigger: t,
+        broker,
+        target,
+        fingerprint: fingerprint([t.spec, t.metadata.annotations ?? {}, broker.spec ?? {}, broker.metadata.annotations ?? {}, target.subscriberUrl, target.deadLetterUrl ?? '', target.deadLetterStore]),
+      });
+    }
+    const stop = [...this.#triggers.values()].filter((r) => desired.get(r.key)?.fingerprint !== r.fingerprint);
+    for (const r of stop) r.dispatcher.close();
+    await Promise.all(
+      stop.map(async (r) => {
+        await r.consumer.close(DRAIN_TIMEOUT_MS);
+        this.#triggers.delete(r.key);
+        this.#targets.delete(r.group);
+      }),
+    );
+    for (const r of stop) {
+      if (nextTriggers.has(r.key) || !this.#brokers.has(r.brokerKey)) continue;
+      // Deleted: what its group still owed is counted (and kept as dead letters where the store keeps them).
+      const [forgotten] = await r.store.forgetGroups(r.log, [r.group], { filters: new Map([[r.group, r.filter]]) });
+      const [ns, name] = r.key.split('/') as [string, string];
+      this.#status.delete('Trigger', ns, name);
+      this.#deliveries.delete(`Trigger/${ns}/${name}`);
+      if (forgotten) {
+        report.discarded.push({ resource: `Trigger ${r.key}`, ...forgotten });
+        this.#logDiscarded(`Trigger ${r.key}`, [forgotten]);
+      }
+    }
+    for (const [key, d] of desired) {
+      if (this.#triggers.get(key)?.fingerprint === d.fingerprint) continue;
+      this.#startTrigger(d.broker, d.trigger, d.target, d.fingerprint);
     }
     // Triggers applied before their Broker: Knative keeps them NotReady (BrokerDoesNotExist) until it exists.
-    for (const [brokerKey, triggers] of this.#triggersByBroker) {
+    for (const t of next.triggers) {
+      const brokerKey = triggerBroker(t);
       if (this.#brokers.has(brokerKey)) continue;
-      for (const t of triggers) {
-        const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
-        const message = `Broker "${brokerKey}" does not exist`;
-        this.#status.set('Trigger', ns, t.metadata.name, [falseCondition('BrokerReady', 'BrokerDoesNotExist', message)]);
-        this.logger.warn({ trigger: `${ns}/${t.metadata.name}`, reason: 'BrokerDoesNotExist' }, `Trigger ${ns}/${t.metadata.name} is NotReady (BrokerDoesNotExist): ${message}`);
+      const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const message = `Broker "${brokerKey}" does not exist`;
+      this.#status.set('Trigger', ns, t.metadata.name, [falseCondition('BrokerReady', 'BrokerDoesNotExist', message)]);
+      this.logger.warn({ trigger: `${ns}/${t.metadata.name}`, reason: 'BrokerDoesNotExist' }, `Trigger ${ns}/${t.metadata.name} is NotReady (BrokerDoesNotExist): ${message}`);
+    }
+    for (const t of prev.triggers) {
+      const key = objectKey(t.metadata);
+      if (!nextTriggers.has(key)) {
+        this.#status.delete('Trigger', t.metadata.namespace ?? DEFAULT_NAMESPACE, t.metadata.name);
+        this.#deliveries.delete(`Trigger/${t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.metadata.name}`);
       }
     }
-    for (const [brokerKey, broker] of this.#brokers) {
-      const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
-      const groups: string[] = [];
-      for (const trigger of this.#triggersByBroker.get(brokerKey) ?? []) {
-        groups.push(this.#startTrigger(broker, trigger, resolver));
-      }
-      await this.#stores.get(brokerKey)!.retainGroups(logName(ns, broker.metadata.name), groups);
-      this.#reportBrokerStatus(broker, resolver);
+
+    // ---- Removed brokers: their triggers stopped above; every group of their log is forgotten, counted.
+    for (const key of removedBrokers) {
+      const [ns, name] = key.split('/') as [string, string];
+      const store = this.#stores.get(key)!;
+      const log = logName(ns, name);
+      const forgotten = await store.forgetGroups(log, store.groups(log));
+      for (const f of forgotten) report.discarded.push({ resource: `Broker ${key}`, ...f });
+      this.#logDiscarded(`Broker ${key}`, forgotten);
+      this.#stores.delete(key);
+      if (store !== this.store && ![...this.#stores.values()].includes(store)) await store.close();
     }
-    // Brokers accept events before components start, so sources can send from their first moment.
+    // ---- Brokers: a new log is ready (topics exist on Kafka) and forgets groups of triggers removed while stopped.
+    for (const [key, b] of this.#brokers) {
+      const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
+      if (addedBrokers.includes(key)) {
+        const groups = (this.#triggersByBroker.get(key) ?? []).map((t) => `trigger:${objectKey(t.metadata)}`);
+        await forgetStaleGroups(this.#stores.get(key)!, logName(ns, b.metadata.name), groups);
+      }
+      this.#reportBrokerStatus(b, resolver);
+    }
+
+    // ---- Brokers accept events before components start, so sources can send from their first moment.
     this.#accepting = true;
-    for (const component of components) {
-      await component.start(ctx);
-      if (!component.register) this.#components.push(component);
-      this.logger.info({ component: component.name }, 'started');
+    for (const r of fresh) {
+      try {
+        await r.component.start(this.#contextFor(r.scope));
+        this.logger.info({ component: r.component.name }, 'started');
+      } catch (err) {
+        if (mode.initial) throw err;
+        report.failed.push(`${r.component.name}: ${(err as Error).message}`);
+        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'component failed to start');
+      }
     }
-    this.#ready = true;
+    return report;
+  }
+
+  /** One line per deleted resource that still owed events: how many, and whether they were kept or discarded. */
+  #logDiscarded(resource: string, forgotten: readonly ForgottenGroup[]): void {
+    const retries = forgotten.reduce((n, f) => n + f.retries, 0);
+    const events = forgotten.reduce((n, f) => n + f.backlog + f.unread, 0);
+    if (retries + events === 0) return;
+    const kept = forgotten.every((f) => f.outcome === 'dead-letters');
+    const unread = forgotten.reduce((n, f) => n + f.unread, 0);
+    this.logger.warn(
+      { resource, retries, events, outcome: kept ? 'dead-letters' : 'discarded' },
+      kept
+        ? `${resource} deleted: ${retries} pending retries${unread > 0 ? ` kept in the dead-letter store; ${unread} unread events discarded` : ` and ${events} unread events kept in the dead-letter store (reason "trigger removed")`}`
+        : `${resource} deleted: ${retries} pending retries and ${events} unread events discarded`,
+    );
   }
 
   /** Sluice's own OIDC issuer, when it signs tokens for its deliveries. */
@@ -566,7 +957,8 @@ export class SluiceRuntime {
   /** The per-process token Sluice's own sends carry when some broker requires credentials or client certificates. */
   #internalAuth: string | undefined;
 
-  #startTrigger(broker: Broker, trigger: Trigger, resolver: DestinationResolver): string {
+  /** Where and how a Trigger delivers; throws when a destination cannot be resolved or is denied. */
+  #targetOf(broker: Broker, trigger: Trigger, resolver: DestinationResolver): SubscriptionTarget {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
     const brokerDelivery = broker.spec?.delivery ?? BROKER_DEFAULT_DELIVERY;
     const delivery = resolveDelivery(trigger.spec.delivery, brokerDelivery);
@@ -585,13 +977,22 @@ export class SluiceRuntime {
     for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
       if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
     }
+    return target;
+  }
+
+  #startTrigger(broker: Broker, trigger: Trigger, target: SubscriptionTarget, fingerprint: string): void {
+    const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const delivery = target.delivery;
     // A destination's CACerts are trusted for its origin, besides the system roots (Knative's eventing-tls).
     for (const [dest, url] of [[trigger.spec.subscriber, target.subscriberUrl], [delivery.deadLetterSink, target.deadLetterUrl]] as const) {
       if (dest?.CACerts && url?.startsWith('https:') && this.sender instanceof UndiciSender) this.sender.setOriginTls(new URL(url).origin, rootsPlus(dest.CACerts));
     }
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
-    const store = this.#stores.get(objectKey(broker.metadata))!;
-    const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log: logName(brokerNs, broker.metadata.name), group: `trigger:${target.key}` });
+    const brokerKey = objectKey(broker.metadata);
+    const store = this.#stores.get(brokerKey)!;
+    const log = logName(brokerNs, broker.metadata.name);
+    const group = `trigger:${target.key}`;
+    const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
     const dispatcher = new TriggerDispatcher(target, {
       sender: this.sender,
       handleReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
@@ -602,23 +1003,20 @@ export class SluiceRuntime {
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
     });
-    this.#dispatchers.push(dispatcher);
     const ordered = parseDeliveryOrder(trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION]) === true;
-    const group = `trigger:${target.key}`;
-    this.#targets.set(group, { target, broker: `${brokerNs}/${broker.metadata.name}` });
-    this.#consumers.push(
-      store.consume(
-        logName(brokerNs, broker.metadata.name),
-        group,
-        {
-          maxInFlight: this.options.maxInFlightPerTrigger ?? 100,
-          filter: target.filter,
-          ...(ordered ? { orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '') } : {}),
-        },
-        dispatcher.handle,
-      ),
+    this.#targets.set(group, { target, broker: brokerKey });
+    const consumer = store.consume(
+      log,
+      group,
+      {
+        maxInFlight: this.options.maxInFlightPerTrigger ?? 100,
+        filter: target.filter,
+        ...(ordered ? { orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '') } : {}),
+      },
+      dispatcher.handle,
     );
-    this.logger.info({ trigger: target.key, broker: `${brokerNs}/${broker.metadata.name}`, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');
+    this.#triggers.set(target.key, { key: target.key, brokerKey, store, log, group, filter: target.filter, fingerprint, consumer, dispatcher });
+    this.logger.info({ trigger: target.key, broker: brokerKey, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');
     this.#status.set(
       'Trigger',
       ns,
@@ -632,7 +1030,6 @@ export class SluiceRuntime {
       ],
       { subscriberUri: target.subscriberUrl, ...(target.deadLetterUrl ? { deadLetterSinkUri: target.deadLetterUrl } : {}) },
     );
-    return group;
   }
 
   /** Broker conditions as Knative's MT broker names them; ingress, filter (the triggers) and the address. */
@@ -692,9 +1089,10 @@ export class SluiceRuntime {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#ready = false;
+    await this.#applying; // a reconfiguration in progress finishes first
     this.#accepting = false;
     // Sources first, so nothing new arrives while deliveries drain.
-    for (const c of this.#components.reverse()) {
+    for (const { component: c } of [...this.#components].reverse()) {
       try {
         await c.stop();
       } catch (err) {
@@ -705,8 +1103,8 @@ export class SluiceRuntime {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     // Records waiting for an open circuit go back to the store at once instead of holding the drain up.
-    for (const d of this.#dispatchers) d.close();
-    await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
+    for (const t of this.#triggers.values()) t.dispatcher.close();
+    await Promise.all([...this.#triggers.values()].map((t) => t.consumer.close(timeoutMs)));
     for (const store of new Set([this.store, ...this.#stores.values()])) await store.close();
     this.#lock?.release();
     this.#lock = undefined;

@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type RuntimeComponent } from '@sluice/plugin';
 import { ChannelComponent, type ChannelComponentOptions } from './channel-component.js';
 import { buildTopology } from './topology.js';
 
@@ -7,7 +7,8 @@ import { buildTopology } from './topology.js';
 export function createChannelComponents(config: SluiceConfig, options: ChannelComponentOptions = {}): RuntimeComponent[] {
   const topology = buildTopology(config.resources);
   if (topology.channels.size === 0 && topology.subscriptions.length === 0) return [];
-  return [new ChannelComponent(topology, options)];
+  const kinds = new Set(['Channel', 'InMemoryChannel', 'KafkaChannel', 'Subscription', 'Sequence', 'Parallel']);
+  return [runsFrom(new ChannelComponent(topology, options), config.resources.filter((r) => kinds.has(r.kind)).map((r) => r.value))];
 }
 
 /** The factory `sluice run` passes to the runtime: Channel, InMemoryChannel, KafkaChannel, Subscription, Sequence, Parallel. */

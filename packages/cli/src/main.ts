@@ -9,6 +9,7 @@ import { pluginRuntimeOptions } from '@sluice/plugin';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
 import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
+import { reloadFiles, watchFiles } from './reload.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
@@ -56,6 +57,7 @@ interface RunOptions {
   logLevel: string;
   logFormat?: LogFormat;
   metrics: 'on' | 'off';
+  watch?: boolean;
 }
 
 /** Builds the `sluice` command tree. Exported for tests and for the docs generator. */
@@ -90,6 +92,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('SLUICE_LOG_LEVEL').default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
+    .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
     .action(async (opts: RunOptions & TrustFlags) => {
       const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
       // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
@@ -131,7 +134,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // Resources whose dependency is not declared start NotReady (the runtime reports them); say so up front.
       for (const w of result.warnings) logger.warn({ file: w.file, line: w.line, code: w.code }, `${w.message}: it stays NotReady until that resource exists`);
       let runtime: SluiceRuntime | undefined;
-      const plane = new RuntimeControlPlane(() => result.config, () => runtime);
+      const plane = new RuntimeControlPlane(() => runtime?.config ?? result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
       const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
       const metrics = opts.metrics === 'on' ? new PrometheusMetrics() : undefined;
@@ -165,7 +168,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       if (metrics) {
         const running = runtime;
         metrics.setCircuitSource(() => running.circuits());
-        metrics.setBacklogSource(deliveryFigureSource(() => result.config, running));
+        metrics.setBacklogSource(deliveryFigureSource(() => running.config, running));
       }
       for (const b of runtime.brokers()) {
         logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
@@ -188,19 +191,18 @@ export function buildProgram(onExit: (code: number) => void): Command {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
-      // SIGHUP (a terminal closing, or an operator asking for a reload) must not kill a broker that holds events.
-      // The files are checked again; applying a changed configuration needs a restart in this version.
-      process.on('SIGHUP', () => {
-        const again = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
-        if (again.errors.length > 0) {
-          for (const e of again.errors) logger.error({ file: e.file, line: e.line, col: e.col, code: e.code }, e.message);
-          logger.warn({ signal: 'SIGHUP', errors: again.errors.length }, `SIGHUP: the configuration files have ${again.errors.length} error(s); still running the configuration loaded at start`);
-        } else if (JSON.stringify(again.config.resources.map((r) => r.value)) === JSON.stringify(result.config.resources.map((r) => r.value))) {
-          logger.info({ signal: 'SIGHUP' }, 'SIGHUP: configuration unchanged');
-        } else {
-          logger.warn({ signal: 'SIGHUP' }, 'SIGHUP: the configuration files changed, but live reload is not available in this version: restart sluice to apply them (still running the configuration loaded at start)');
-        }
-      });
+      // SIGHUP (a terminal closing, or an operator asking for a reload) must not kill a broker that holds events:
+      // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
+      const reload = (why: string): void => {
+        if (stopping) return;
+        void reloadFiles(why, () => loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true }), runtime, logger);
+      };
+      process.on('SIGHUP', () => reload('SIGHUP'));
+      if (opts.watch === true) {
+        const unwatch = watchFiles(opts.filename, opts.recursive === true, () => reload('--watch'), logger);
+        process.once('SIGTERM', unwatch);
+        process.once('SIGINT', unwatch);
+      }
       // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
       // handlers above would end the process without a drain.
       logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { checkDestination, KINDS, type SemanticCheck, type SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, PublishedResource, RuntimeComponent, RuntimeContext, SluicePlugin } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type PublishedResource, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
 import { EventTypeRegistry, type SeenEventType } from './registry.js';
 
 /** Knative's feature flag (ConfigMap `knative-eventing/config-features`) that turns auto-creation on. */
@@ -140,7 +140,7 @@ export function eventTypeChecks(): SemanticCheck {
 }
 
 /** The factory `sluice run` passes to the runtime: the recorder, when the configuration enables auto-creation. */
-export const eventTypeComponents: ComponentFactory = (config) => (autoCreateEnabled(config) ? [new EventTypeRecorder()] : []);
+export const eventTypeComponents: ComponentFactory = (config) => (autoCreateEnabled(config) ? [runsFrom(new EventTypeRecorder(), [])] : []); // its registry is its own: kept across changes
 
 /** EventType, as one plugin of `sluice`. */
 export const eventTypePlugin: SluicePlugin = { name: 'eventtypes', checks: () => [eventTypeChecks()], components: eventTypeComponents };

@@ -1,5 +1,5 @@
 import type { SemanticCheck } from '@sluice/config';
-import type { ComponentFactory, SluicePlugin } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type SluicePlugin } from '@sluice/plugin';
 import { runModeOf } from '@sluice/workloads';
 import { CONCURRENCY_ANNOTATION, JobSinkComponent, MAX_PENDING_ANNOTATION, intAnnotation, jobWorkload } from './jobsink-component.js';
 
@@ -24,7 +24,7 @@ export function jobSinkChecks(): SemanticCheck {
 /** The factory `sluice run` passes to the runtime: one component serving every JobSink. */
 export const jobSinkComponents: ComponentFactory = (config) => {
   const sinks = config.resources.filter((r) => r.kind === 'JobSink');
-  return sinks.length === 0 ? [] : [new JobSinkComponent(config, sinks)];
+  return sinks.length === 0 ? [] : [runsFrom(new JobSinkComponent(config, sinks), sinks.map((r) => r.value))];
 };
 
 /** JobSink, as one plugin of `sluice`. */

@@ -17,14 +17,18 @@ export const DEFAULT_SERVICE_URL_TEMPLATE = 'http://{name}.{namespace}.svc.clust
 /** Turns Destinations into absolute URLs by Sluice's documented rules (docs/destinations.md). */
 export class DestinationResolver {
   readonly #options: ResolverOptions;
-  readonly #kinds = new Map<string, (namespace: string, name: string) => string>();
-  readonly #services = new Map<string, string>();
+  readonly #kinds: Map<string, (namespace: string, name: string) => string>;
+  readonly #services: Map<string, string>;
+  /** What was registered through this resolver (a scope), so {@link release} can take it back. */
+  readonly #ownKinds = new Set<string>();
+  readonly #ownServices = new Set<string>();
 
   /** Makes a kind addressable by `ref` (channels, sequences, parallels): `address` returns its URL. */
   register(kind: string, address: (namespace: string, name: string) => string): void {
     if (kind === 'Broker' || kind === 'Service' || this.#kinds.has(kind))
       throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `kind ${kind} is already addressable`);
     this.#kinds.set(kind, address);
+    this.#ownKinds.add(kind);
   }
 
   /**
@@ -36,6 +40,7 @@ export class DestinationResolver {
     if (this.#services.has(key))
       throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `Service ${key} already has an address`);
     this.#services.set(key, url);
+    this.#ownServices.add(key);
   }
 
   /** Whether a Service ref to `namespace/name` resolves to something Sluice runs. */
@@ -43,8 +48,26 @@ export class DestinationResolver {
     return this.#services.has(`${namespace}/${name}`);
   }
 
-  constructor(options: ResolverOptions) {
+  constructor(options: ResolverOptions, shared?: DestinationResolver) {
     this.#options = options;
+    this.#kinds = shared ? shared.#kinds : new Map<string, (namespace: string, name: string) => string>();
+    this.#services = shared ? shared.#services : new Map<string, string>();
+  }
+
+  /**
+   * A resolver that shares this one's addresses and remembers what is registered through it, for one component:
+   * when the component stops (a live reconfiguration), {@link release} takes its kinds and Services back.
+   */
+  scope(): DestinationResolver {
+    return new DestinationResolver(this.#options, this);
+  }
+
+  /** Removes every kind and Service registered through this resolver. */
+  release(): void {
+    for (const kind of this.#ownKinds) this.#kinds.delete(kind);
+    for (const key of this.#ownServices) this.#services.delete(key);
+    this.#ownKinds.clear();
+    this.#ownServices.clear();
   }
 
   /** The ingress URL of a broker. */

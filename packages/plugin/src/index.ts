@@ -3,6 +3,7 @@ export {
   EMBEDDED_BROKER_CLASSES,
   pluginChecks,
   pluginRuntimeOptions,
+  runsFrom,
   type ComponentFactory,
   type IngressObserver,
   type IngressRef,

@@ -105,6 +105,14 @@ export interface RuntimeComponent {
   /** e.g. `PingSource default/heartbeat`, for logs and errors. */
   readonly name: string;
   /**
+   * The configuration documents this component runs from (its resources, and what it reads of others). A live
+   * reconfiguration keeps a running component when the new configuration yields one with the same `name` and equal
+   * `resources`, and replaces it otherwise; without `resources` it is replaced on every change. Everything it
+   * registered through its context (routes, addressable kinds, Services, ingress observers, statuses, published
+   * resources, delivery figures) is released when it stops.
+   */
+  readonly resources?: readonly unknown[];
+  /**
    * Called before any Trigger starts: register the kinds this component makes addressable (channels, flows) or the
    * Services it runs (workloads).
    */
@@ -154,4 +162,12 @@ export function pluginRuntimeOptions(
     }
   }
   return { components, brokerClasses };
+}
+
+/**
+ * Declares the configuration documents a component runs from ({@link RuntimeComponent.resources}), so a live
+ * reconfiguration keeps it running while they do not change. Factories call it on what they build.
+ */
+export function runsFrom<T extends RuntimeComponent>(component: T, resources: readonly unknown[]): T & { readonly resources: readonly unknown[] } {
+  return Object.assign(component, { resources });
 }

@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type RuntimeComponent } from '@sluice/plugin';
 import { CloudPubSubSourceComponent, type CloudPubSubSourceDeps } from './pubsub-source.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';
@@ -9,7 +9,7 @@ export function createPubSubSourceComponents(config: SluiceConfig, deps: CloudPu
   const secrets = deps.secrets ?? SecretStore.fromConfig(config, deps.env ?? process.env);
   return config.resources
     .filter((r) => r.kind === 'CloudPubSubSource')
-    .map((r) => new CloudPubSubSourceComponent(r.value as unknown as CloudPubSubSource, { ...deps, secrets }));
+    .map((r) => runsFrom(new CloudPubSubSourceComponent(r.value as unknown as CloudPubSubSource, { ...deps, secrets }), [r.value]));
 }
 
 /** The factory `sluice run` passes to the runtime for CloudPubSubSources. */

@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type RuntimeComponent } from '@sluice/plugin';
 import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
 import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
@@ -26,23 +26,23 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
   for (const r of config.resources) {
     switch (r.kind) {
       case 'PingSource':
-        out.push(new PingSourceComponent(r.value as unknown as PingSource, deps.ping));
+        out.push(runsFrom(new PingSourceComponent(r.value as unknown as PingSource, deps.ping), [r.value]));
         break;
       case 'ContainerSource':
-        out.push(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), ...deps.container }));
+        out.push(runsFrom(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), ...deps.container }), [r.value]));
         break;
       case 'GitHubSource':
       case 'GitLabSource':
-        out.push(new ForgeSourceComponent(r.value as unknown as ForgeSource, forgeRouters[r.kind], forgeDeps));
+        out.push(runsFrom(new ForgeSourceComponent(r.value as unknown as ForgeSource, forgeRouters[r.kind], forgeDeps), [r.value]));
         break;
       case 'WebhookSource':
-        out.push(new WebhookSourceComponent(r.value as unknown as WebhookSource, router, deps.webhook));
+        out.push(runsFrom(new WebhookSourceComponent(r.value as unknown as WebhookSource, router, deps.webhook), [r.value]));
         break;
       default:
         break;
     }
   }
-  for (const { binding } of sinkBindings(config)) out.push(new SinkBindingComponent(binding));
+  for (const { binding } of sinkBindings(config)) out.push(runsFrom(new SinkBindingComponent(binding), [binding]));
   return out;
 }
 

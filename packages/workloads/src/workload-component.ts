@@ -1,12 +1,12 @@
 import { createConnection, createServer } from 'node:net';
 import { noopLogger, type Logger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
-import type { ComponentFactory, RuntimeComponent, RuntimeContext, SluicePlugin } from '@sluice/plugin';
+import { runsFrom, type ComponentFactory, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
 import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngine, type EngineChoice } from './container-engine.js';
 import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type ExitInfo, type RunnerOptions } from './container-run.js';
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
-import { containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
+import { WORKLOAD_KINDS, containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
 
 /** A workload as a SinkBinding (or anything else that injects variables) sees it. */
 export interface WorkloadSubject {
@@ -420,7 +420,9 @@ export class WorkloadsComponent implements RuntimeComponent {
 /** A {@link ComponentFactory} running the workloads of a configuration with the given settings. */
 export function workloadComponents(deps: WorkloadDeps = {}): ComponentFactory {
   // Always one component: without workloads it still reports Service refs that fall back to cluster DNS.
-  return (config) => [new WorkloadsComponent(config, deps)];
+  // It reads the workloads, the Services that select them and the SinkBindings that bind them.
+  const reads = (kind: string, apiVersion: string): boolean => WORKLOAD_KINDS.includes(`${apiVersion} ${kind}`) || kind === 'Service' || kind === 'SinkBinding';
+  return (config) => [runsFrom(new WorkloadsComponent(config, deps), config.resources.filter((r) => reads(r.kind, r.apiVersion)).map((r) => r.value))];
 }
 
 /**

@@ -1,0 +1,176 @@
+// Live reconfiguration of a running runtime (SluiceRuntime.apply): brokers, triggers and components change without a
+// restart; unchanged triggers keep running, changed ones continue their consumer group, deletions that would drop
+// events need force. In process, with the real SQLite store in a temporary directory and real HTTP subscribers.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SluiceRuntime } from '@sluice/broker';
+import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
+import { channelChecks, channelComponents } from '@sluice/channel';
+import { isSluiceError } from '@sluice/core';
+import { postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const dir = tempDir('sluice-reload-');
+cleanups.push(() => dir.remove());
+let n = 0;
+function config(yaml: string): SluiceConfig {
+  const file = join(dir.path, `c${n++}.yaml`);
+  writeFileSync(file, yaml);
+  const r = loadConfig([file], { checks: [brokerChecks(), channelChecks()], strict: false });
+  assert.deepEqual(r.errors.map((e) => e.message), []);
+  return r.config;
+}
+
+const broker = (name: string, extra = '') => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${name}
+${extra}---
+`;
+const trigger = (name: string, url: string, type?: string, brokerName = 'default', delivery = '') => `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+spec:
+  broker: ${brokerName}
+${type ? `  filter:\n    attributes:\n      type: ${type}\n` : ''}  subscriber:
+    uri: ${url}
+${delivery}---
+`;
+
+async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
+  const s = await startSubscriber(respond);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+async function start(yaml: string): Promise<SluiceRuntime> {
+  const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents] });
+  cleanups.push(() => runtime.stop(2000));
+  return runtime;
+}
+
+const send = (runtime: SluiceRuntime, brokerName: string, id: string, type: string) => postEvent(`${runtime.url}/default/${brokerName}`, { id, source: '/reload', type });
+const changes = (report: { resources: Array<{ kind: string; name: string; change: string }> }) => report.resources.filter((r) => r.change !== 'unchanged').map((r) => `${r.kind}/${r.name} ${r.change}`).sort();
+
+test('apply: an unchanged trigger keeps running, a changed filter continues the group, an added trigger and broker serve at once', async () => {
+  const a = await subscriber();
+  const b = await subscriber();
+  const c = await subscriber();
+  const runtime = await start(broker('default') + trigger('ta', a.url, 'one') + trigger('tb', b.url));
+  const readyAt = runtime.status('Trigger', 'default', 'tb')!.conditions.find((x) => x.type === 'Ready')!.lastTransitionTime;
+  assert.equal((await send(runtime, 'default', 'e1', 'one')).status, 202);
+  assert.equal((await send(runtime, 'default', 'e2', 'two')).status, 202);
+  await a.waitForCount(1);
+  await b.waitForCount(2);
+  assert.equal((await send(runtime, 'other', 'x', 'one')).status, 404, 'no broker "other" yet');
+
+  const report = await runtime.apply(config(broker('default') + broker('other') + trigger('ta', a.url, 'two') + trigger('tb', b.url) + trigger('tc', c.url, undefined, 'other')));
+  assert.deepEqual(changes(report), ['Broker/other created', 'Trigger/ta configured', 'Trigger/tc created']);
+  assert.equal(runtime.status('Trigger', 'default', 'tb')!.conditions.find((x) => x.type === 'Ready')!.lastTransitionTime, readyAt, 'tb was not touched');
+  assert.equal((await send(runtime, 'default', 'e3', 'one')).status, 202);
+  assert.equal((await send(runtime, 'default', 'e4', 'two')).status, 202);
+  assert.equal((await send(runtime, 'other', 'o1', 'any')).status, 202, 'the added broker takes events at once');
+  await a.waitForCount(2);
+  await b.waitForCount(4);
+  await c.waitForCount(1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(a.ids(), ['e1', 'e4'], 'the new filter applies from the change on; nothing twice');
+  assert.deepEqual(b.ids().sort(), ['e1', 'e2', 'e3', 'e4'], 'the unchanged trigger got everything once');
+  assert.deepEqual(c.ids(), ['o1']);
+});
+
+test('apply: deleting a trigger that owes events needs force; force keeps them as dead letters and counts them; a refused change changes nothing', async () => {
+  const failing = await subscriber(() => ({ status: 503 }));
+  const ok = await subscriber();
+  const slow = `  delivery:\n    retry: 5\n    backoffDelay: PT30S\n`;
+  const runtime = await start(broker('default') + trigger('stuck', failing.url, undefined, 'default', slow) + trigger('fine', ok.url));
+  for (const id of ['r1', 'r2']) await send(runtime, 'default', id, 't');
+  await failing.waitForCount(2);
+  await waitFor(() => runtime.figures('Trigger', 'default', 'stuck')?.retrying === 2, 'two pending retries');
+
+  const without = config(broker('default') + trigger('fine', ok.url));
+  await assert.rejects(runtime.apply(without), (err: unknown) => {
+    assert.ok(isSluiceError(err, 'SLUICE_FORCE_REQUIRED'), String(err));
+    assert.equal(err.details?.['status'], 409);
+    assert.match(err.message, /trigger default\/stuck has 2 events pending \(backlog 0, retrying 2\); delete --force moves them to the dead-letter store/);
+    return true;
+  });
+  assert.ok(runtime.status('Trigger', 'default', 'stuck'), 'refused: the trigger still runs');
+  assert.equal(runtime.figures('Trigger', 'default', 'stuck')?.retrying, 2);
+
+  // Every problem of a change is reported at once, and nothing changes.
+  const bad = config(broker('default', 'spec:\n  delivery:\n    retry: 1\n') + trigger('fine', ok.url, undefined, 'elsewhere') + broker('elsewhere'));
+  await assert.rejects(runtime.apply(bad), (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /trigger default\/fine: spec\.broker cannot change/.test(err.message) && /default\/stuck has 2 events pending/.test(err.message));
+  assert.equal((await send(runtime, 'elsewhere', 'x', 't')).status, 404, 'nothing of the refused change was applied');
+
+  const report = await runtime.apply(without, { force: true });
+  assert.deepEqual(changes(report), ['Trigger/stuck deleted']);
+  assert.deepEqual(report.discarded.map((d) => [d.resource, d.retries, d.backlog, d.outcome]), [['Trigger default/stuck', 2, 0, 'dead-letters']]);
+  assert.equal(runtime.status('Trigger', 'default', 'stuck'), undefined, 'its status is gone');
+  const letters = runtime.deadLetters!.listDeadLetters('broker:default/default', { limit: 10 });
+  assert.deepEqual(letters.map((l) => [l.group, l.reason]).sort(), [['trigger:default/stuck', 'trigger removed'], ['trigger:default/stuck', 'trigger removed']]);
+  await send(runtime, 'default', 'after', 't');
+  await ok.waitForCount(3);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(failing.received.length, 2, 'the deleted trigger delivers nothing more');
+});
+
+test('apply: a trigger waiting for its broker turns Ready when the broker appears; removing an idle broker makes its ingress 404', async () => {
+  const sub = await subscriber();
+  const runtime = await start(broker('default') + trigger('late', sub.url, undefined, 'later'));
+  assert.equal(runtime.status('Trigger', 'default', 'late')!.conditions.find((x) => x.type === 'BrokerReady')?.reason, 'BrokerDoesNotExist');
+  await runtime.apply(config(broker('default') + broker('later') + trigger('late', sub.url, undefined, 'later')));
+  assert.equal(runtime.status('Trigger', 'default', 'late')!.conditions.find((x) => x.type === 'Ready')?.status, 'True');
+  await send(runtime, 'later', 'l1', 't');
+  await sub.waitForCount(1);
+  await runtime.apply(config(broker('later') + trigger('late', sub.url, undefined, 'later')));
+  assert.equal((await send(runtime, 'default', 'gone', 't')).status, 404);
+  assert.equal(runtime.status('Broker', 'default', 'default'), undefined);
+  // The broker goes away while its trigger stays: NotReady again, as in Knative.
+  await runtime.apply(config(trigger('late', sub.url, undefined, 'later')), { force: true });
+  assert.equal(runtime.status('Trigger', 'default', 'late')!.conditions.find((x) => x.type === 'BrokerReady')?.reason, 'BrokerDoesNotExist');
+  assert.equal((await send(runtime, 'later', 'l2', 't')).status, 404);
+});
+
+test('apply: components are replaced only when their resources change, and a stopped component releases its route', async () => {
+  const sub = await subscriber();
+  const channel = `apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: ch
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: s
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: ch
+  subscriber:
+    uri: ${sub.url}
+---
+`;
+  const runtime = await start(broker('default') + channel);
+  assert.equal((await postEvent(`${runtime.url}/channels/default/ch`, { id: 'c1', source: '/s', type: 't' })).status, 202);
+  await sub.waitForCount(1);
+  const unchanged = await runtime.apply(config(broker('default') + broker('more') + channel));
+  assert.deepEqual(unchanged.restarted, [], 'a broker change does not touch the channel component');
+  const removed = await runtime.apply(config(broker('default')));
+  assert.deepEqual(changes(removed), ['Broker/more deleted', 'InMemoryChannel/ch deleted', 'Subscription/s deleted']);
+  // The path is no longer served: it answers as any path that is not /{namespace}/{broker} does.
+  assert.equal((await postEvent(`${runtime.url}/channels/default/ch`, { id: 'c2', source: '/s', type: 't' })).status, 400, 'the route was released');
+  assert.equal(runtime.status('InMemoryChannel', 'default', 'ch'), undefined);
+  await runtime.apply(config(broker('default') + channel));
+  assert.equal((await postEvent(`${runtime.url}/channels/default/ch`, { id: 'c3', source: '/s', type: 't' })).status, 202, 'the route can be taken again');
+  await sub.waitForCount(2);
+  assert.deepEqual(sub.ids(), ['c1', 'c3']);
+});
