@@ -195,7 +195,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
       const reload = (why: string): void => {
         if (stopping) return;
-        void reloadFiles(why, () => loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true }), runtime, logger);
+        void reloadFiles(why, () => loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true }), runtime, logger, (config) => (opts.exec === false ? execRefusals(config) : []));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
       if (opts.watch === true) {

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { statSync } from 'node:fs';
 import { isSluiceError, type Logger } from '@sluice/core';
 import type { ApplyReport, SluiceRuntime } from '@sluice/broker';
-import type { LoadResult } from '@sluice/config';
+import type { LoadResult, SluiceConfig } from '@sluice/config';
 
 /** What a change did, in one line: `Trigger default/a created, Trigger default/b deleted`, or undefined when nothing. */
 export function describeChange(report: ApplyReport): string | undefined {
@@ -17,11 +17,17 @@ export function describeChange(report: ApplyReport): string | undefined {
  * Re-reads the `-f` files and applies them to the running runtime (SIGHUP, `run --watch`); one log line says what
  * changed or why nothing did. Never throws: a bad file or a refused change leaves the running configuration as it is.
  */
-export async function reloadFiles(why: string, load: () => LoadResult, runtime: SluiceRuntime, logger: Logger): Promise<void> {
+export async function reloadFiles(why: string, load: () => LoadResult, runtime: SluiceRuntime, logger: Logger, refusals: (config: SluiceConfig) => string[] = () => []): Promise<void> {
   const result = load();
   if (result.errors.length > 0) {
     for (const e of result.errors) logger.error({ file: e.file, line: e.line, col: e.col, code: e.code }, e.message);
     logger.warn({ reload: why, errors: result.errors.length }, `${why}: the configuration files have ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing changed`);
+    return;
+  }
+  // What `run` refuses at start (e.g. commands under --no-exec) is refused in a change too.
+  const refused = refusals(result.config);
+  if (refused.length > 0) {
+    logger.error({ reload: why }, `${why}: nothing changed: ${refused.join('; ')}`);
     return;
   }
   try {
