@@ -83,6 +83,12 @@ spec:
   await producer.send({ topic, acks: -1, messages: [{ value: '{"n":1}' }] });
   await producer.disconnect();
   await sub.waitForCount(1, 30_000);
+  // Its send is counted with Knative's source metric labels (through the sink-delivery path every source shares).
+  const metrics = await (await fetch(`${sluice.adminUrl}/metrics`)).text();
+  assert.ok(
+    metrics.includes(`event_count{namespace_name="default",name="later",resource_group="kafkasources.sources.knative.dev",event_source="/apis/v1/namespaces/default/kafkasources/later#${topic}",event_type="dev.knative.kafka.event",response_code="202",response_code_class="2xx"} 1`),
+    metrics.split('\n').filter((l) => l.includes('kafkasources')).join('\n'),
+  );
   // Only the unreachable one is left in /readyz.
   const after = await readyz();
   assert.deepEqual(after.reasons.map((l) => l.split(':')[0]), ['KafkaSource default/nowhere']);

@@ -119,3 +119,48 @@ test('--metrics off: no /metrics route', async (t) => {
   });
   assert.equal((await fetch(`${sluice.adminUrl}/metrics`)).status, 404);
 });
+
+test('/metrics: source sends, with Knative source metric names and labels (event_count, retry_event_count)', async (t) => {
+  // The sink refuses the first two attempts (503) and accepts every later one; the second source's sink is down.
+  let calls = 0;
+  const sink = await startSubscriber(() => (++calls <= 2 ? { status: 503 } : { status: 202 }));
+  const sluice = await startSluice({
+    yaml: `apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {name: tick}
+spec:
+  schedule: "* * * * * *"
+  data: '{"n":1}'
+  sink: {uri: "${sink.url}"}
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {name: nowhere}
+spec:
+  schedule: "* * * * * *"
+  sink: {uri: "http://127.0.0.1:9/"}
+`,
+  });
+  t.after(async () => {
+    await sluice.stop();
+    await sink.close();
+  });
+  const tick = 'namespace_name="default",name="tick",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/tick",event_type="dev.knative.sources.ping"';
+  const nowhere = 'namespace_name="default",name="nowhere",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/nowhere",event_type="dev.knative.sources.ping"';
+  let body = '';
+  for (let i = 0; i < 300; i++) {
+    body = await scrape(sluice.adminUrl);
+    if ((sample(body, `event_count{${tick},response_code="202"`) ?? 0) >= 2 && (sample(body, `event_count{${nowhere},response_code="0"`) ?? 0) >= 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // The first event needed two retries (503, 503) and was then accepted; every event is counted once by its outcome.
+  assert.equal(sample(body, `retry_event_count{${tick},response_code="503",response_code_class="5xx"}`), 2, body);
+  assert.ok(sample(body, `event_count{${tick},response_code="202",response_code_class="2xx"}`)! >= 2);
+  assert.equal(sample(body, `event_count{${tick},response_code="503"`), undefined, 'a retried attempt is not an outcome');
+  // A sink that cannot be reached: 5 retries per event (PingSource's policy), then the outcome as a transport error.
+  assert.ok(sample(body, `event_count{${nowhere},response_code="0",response_code_class="error"}`)! >= 1);
+  assert.ok(sample(body, `retry_event_count{${nowhere},response_code="0",response_code_class="error"}`)! >= 5);
+  const last = sample(body, 'sluice_source_last_success_timestamp_seconds{namespace_name="default",name="tick",resource_group="pingsources.sources.knative.dev"}');
+  assert.ok(last !== undefined && Math.abs(last - Date.now() / 1000) < 120, body);
+  assert.equal(sample(body, 'sluice_source_last_success_timestamp_seconds{namespace_name="default",name="nowhere"'), undefined, 'never succeeded: no sample');
+});

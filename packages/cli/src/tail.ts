@@ -60,6 +60,8 @@ export class RuntimeTail implements RuntimeComponent, TailAdmin {
 
   stop(): Promise<void> {
     this.#listeners.clear();
+    // A runtime that starts it again gives it a new context to observe.
+    this.#registered = false;
     return Promise.resolve();
   }
 

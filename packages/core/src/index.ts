@@ -65,6 +65,8 @@ export {
   type DropReason,
   type IngressMetrics,
   type Metrics,
+  type SourceLabels,
+  type SourceMetrics,
   type SpanAttributes,
   type SpanHandle,
   type SpanKindName,

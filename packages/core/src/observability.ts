@@ -41,6 +41,24 @@ export interface StoreMetrics {
   groupCommit(events: number): void;
 }
 
+/** Labels that identify a source in metrics (Knative's source metrics); bound once per source, never per event. */
+export interface SourceLabels {
+  readonly namespace: string;
+  readonly name: string;
+  /** The source's resource and API group, e.g. `pingsources.sources.knative.dev`. */
+  readonly resourceGroup: string;
+}
+
+/** Metric hooks of one source's sends to its sink. `status` undefined means a transport error (refused, timeout). */
+export interface SourceMetrics {
+  /** Sending one event to the sink ended (after its retries), with the status of the last attempt. */
+  sent(eventSource: string, eventType: string, status: number | undefined): void;
+  /** An attempt failed and is retried. */
+  retried(eventSource: string, eventType: string, status: number | undefined): void;
+  /** The sink did not take an event and the source's dead-letter sink did. */
+  deadLettered(): void;
+}
+
 /** Live figures of one Trigger or Subscription, read when metrics are scraped. */
 export interface DispatchFigures {
   /** Records handed to the dispatcher and not finished. */
@@ -55,16 +73,20 @@ export interface Metrics {
   /** `figures` is read at scrape time for the in-flight and retrying gauges. */
   dispatch(labels: DispatchLabels, figures?: () => DispatchFigures): DispatchMetrics;
   readonly store: StoreMetrics;
+  /** Hooks of one source (absent: its sends are not recorded). */
+  source?(labels: SourceLabels): SourceMetrics;
 }
 
 const NOOP_DISPATCH: DispatchMetrics = { attempt() {}, processing() {}, deadLetterAttempt() {}, dropped() {} };
 const NOOP_INGRESS: IngressMetrics = { event() {} };
+const NOOP_SOURCE: SourceMetrics = { sent() {}, retried() {}, deadLettered() {} };
 
 /** Metrics that record nothing: the default everywhere except the CLI. */
 export const noopMetrics: Metrics = {
   ingress: () => NOOP_INGRESS,
   dispatch: () => NOOP_DISPATCH,
   store: { write() {}, groupCommit() {} },
+  source: () => NOOP_SOURCE,
 };
 
 /** A W3C trace context as carried in `traceparent`/`tracestate` headers and CloudEvents extensions. */

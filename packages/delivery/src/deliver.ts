@@ -91,7 +91,13 @@ export async function deliverWithRetries(
   target: DeliveryTarget,
   event: CloudEvent,
   policy: DeliveryPolicy,
-  options: { sleep?: Sleep; now?: () => number; signal?: AbortSignal } = {},
+  options: {
+    sleep?: Sleep;
+    now?: () => number;
+    signal?: AbortSignal;
+    /** Told of each attempt's outcome and whether it will be retried (metrics). */
+    onAttempt?: ((outcome: AttemptOutcome, retried: boolean) => void) | undefined;
+  } = {},
 ): Promise<{ outcome: AttemptOutcome; attempts: number }> {
   const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
@@ -99,7 +105,9 @@ export async function deliverWithRetries(
   for (;;) {
     const outcome = await deliverOnce(sender, target, event, policy, now());
     attempts++;
-    if (outcome.kind !== 'retry' || attempts > policy.retry || options.signal?.aborted) return { outcome, attempts };
+    const last = outcome.kind !== 'retry' || attempts > policy.retry || options.signal?.aborted === true;
+    options.onAttempt?.(outcome, !last);
+    if (last) return { outcome, attempts };
     await sleep(retryDelayMs(policy, attempts, outcome.status, outcome.retryAfterMs));
   }
 }

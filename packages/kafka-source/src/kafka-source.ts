@@ -8,7 +8,7 @@ import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
 import { SecretStore } from '@sluice/config';
-import { SinkDelivery, sourceOidc, type SinkDeliveryResult as SinkResult } from '@sluice/sources';
+import { SinkDelivery, sourceMetrics, sourceOidc, type SinkDeliveryResult as SinkResult } from '@sluice/sources';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -121,6 +121,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
       now: ctx.now,
       oidc: sourceOidc(this.#source, spec.sink),
       deadLetterOidc: sourceOidc(this.#source, deadLetterSink),
+      metrics: sourceMetrics(ctx, this.#source, this.#namespace),
     });
     const config: KafkaConfig = {
       clientId: `sluice-kafkasource-${this.#namespace}-${this.#source.metadata.name}`,

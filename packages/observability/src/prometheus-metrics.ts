@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { DispatchFigures, DispatchLabels, DispatchMetrics, DropReason, IngressMetrics, Metrics, StoreMetrics } from '@sluice/core';
+import type { DispatchFigures, DispatchLabels, DispatchMetrics, DropReason, IngressMetrics, Metrics, SourceLabels, SourceMetrics, StoreMetrics } from '@sluice/core';
 
 // Metric names: Knative's where Knative has the metric (same name, unit and labels), `sluice_*` for the rest.
 /** Knative's event counter (broker ingress and trigger deliveries). */
@@ -32,6 +32,13 @@ export const CIRCUIT_WAITING = 'sluice_circuit_waiting_events';
 export const STORE_WRITE_DURATION = 'sluice_store_write_duration_seconds';
 /** Events made durable by one commit (one fsync). */
 export const STORE_GROUP_COMMIT_EVENTS = 'sluice_store_group_commit_events';
+
+/** Knative's source metric of retried sends (`event_count` counts each event's outcome). */
+export const RETRY_EVENT_COUNT = 'retry_event_count';
+/** Events a source's dead-letter sink took after its sink gave up. */
+export const SOURCE_DEAD_LETTERED = 'sluice_source_dead_lettered_events_total';
+/** When a source's sink last accepted an event. */
+export const SOURCE_LAST_SUCCESS = 'sluice_source_last_success_timestamp_seconds';
 
 /** Knative's latency buckets (milliseconds, 1-2-5 steps from 1 ms to 10 s). */
 export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
@@ -144,6 +151,21 @@ interface DispatchState {
   figures: (() => DispatchFigures) | undefined;
 }
 
+interface Counted {
+  readonly labels: Labels;
+  count: number;
+}
+
+/** The sends of one source: counts by event source, type and status, bounded like the event types of a trigger. */
+interface SourceState {
+  readonly base: Labels;
+  readonly sent: Map<string, Counted>;
+  readonly retried: Map<string, Counted>;
+  readonly pairs: Set<string>;
+  deadLettered: number;
+  lastSuccessMs: number | undefined;
+}
+
 /** Live figures of one Trigger/Subscription from its consumer group in the store (read at scrape time). */
 export interface BacklogFigures {
   readonly labels: DispatchLabels;
@@ -189,12 +211,18 @@ export class PrometheusMetrics implements Metrics {
   readonly #dispatch: DispatchState[] = [];
   readonly #storeWrite = new Histogram(STORE_WRITE_BUCKETS_S);
   readonly #groupCommit = new Histogram(GROUP_COMMIT_BUCKETS);
+  readonly #sources: SourceState[] = [];
   #backlog: (() => Iterable<BacklogFigures>) | undefined;
   #circuits: (() => Iterable<CircuitFigures>) | undefined;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const families = [
-      new Family(EVENT_COUNT, 'Number of events received by a broker (container_name="ingress") or sent to a subscriber (container_name="filter" for Triggers, "dispatcher" for Subscriptions)', 'counter', () => this.#counts()),
+      new Family(EVENT_COUNT, 'Number of events received by a broker (container_name="ingress") or sent to a subscriber (container_name="filter" for Triggers, "dispatcher" for Subscriptions), or sent by a source to its sink (labels name, resource_group, event_source)', 'counter', () => this.#counts()),
+      new Family(RETRY_EVENT_COUNT, 'Attempts of a source to send an event to its sink that failed and were retried', 'counter', () => this.#sources.flatMap((st) => [...st.retried.values()].map((c) => ({ labels: c.labels, value: c.count })))),
+      new Family(SOURCE_DEAD_LETTERED, "Events a source's dead-letter sink took after its sink did not", 'counter', () => this.#sources.map((st) => ({ labels: st.base, value: st.deadLettered }))),
+      new Family(SOURCE_LAST_SUCCESS, "When a source's sink last accepted an event (Unix seconds)", 'gauge', () =>
+        this.#sources.filter((st) => st.lastSuccessMs !== undefined).map((st) => ({ labels: st.base, value: st.lastSuccessMs! / 1000 })),
+      ),
       new Family(EVENT_DISPATCH_LATENCIES, 'Time spent answering an event at the ingress, or dispatching it to a subscriber, in milliseconds', 'histogram', () => this.#latencies()),
       new Family(EVENT_PROCESSING_LATENCIES, 'Time from an event\'s arrival at the broker to its first delivery attempt, in milliseconds', 'histogram', () =>
         this.#dispatch.flatMap((d) => {
@@ -315,6 +343,40 @@ export class PrometheusMetrics implements Metrics {
     };
   }
 
+  source(labels: SourceLabels): SourceMetrics {
+    const base: Labels = { namespace_name: labels.namespace, name: labels.name, resource_group: labels.resourceGroup };
+    // A source started again under the same name (a reload) continues its counters.
+    let state = this.#sources.find((st) => st.base['namespace_name'] === base['namespace_name'] && st.base['name'] === base['name'] && st.base['resource_group'] === base['resource_group']);
+    if (!state) this.#sources.push((state = { base, sent: new Map(), retried: new Map(), pairs: new Set(), deadLettered: 0, lastSuccessMs: undefined }));
+    const st = state;
+    const count = (into: Map<string, Counted>, eventSource: string, eventType: string, status: number | undefined): void => {
+      let pair = `${eventSource}\u0000${eventType}`;
+      if (!st.pairs.has(pair)) {
+        if (st.pairs.size >= MAX_EVENT_TYPES) {
+          eventSource = OTHER_EVENT_TYPE;
+          eventType = OTHER_EVENT_TYPE;
+          pair = `${OTHER_EVENT_TYPE}\u0000${OTHER_EVENT_TYPE}`;
+        } else st.pairs.add(pair);
+      }
+      const key = `${pair}\u0000${status ?? 0}`;
+      let c = into.get(key);
+      if (!c) into.set(key, (c = { labels: { ...base, event_source: eventSource, event_type: eventType, ...codeLabels(status) }, count: 0 }));
+      c.count++;
+    };
+    return {
+      sent(eventSource, eventType, status) {
+        count(st.sent, eventSource, eventType, status);
+        if (status !== undefined && status >= 200 && status < 300) st.lastSuccessMs = Date.now();
+      },
+      retried(eventSource, eventType, status) {
+        count(st.retried, eventSource, eventType, status);
+      },
+      deadLettered() {
+        st.deadLettered++;
+      },
+    };
+  }
+
   readonly store: StoreMetrics = {
     write: (durationMs) => this.#storeWrite.observe(durationMs / 1000),
     groupCommit: (events) => this.#groupCommit.observe(events),
@@ -325,7 +387,8 @@ export class PrometheusMetrics implements Metrics {
   }
 
   #counts(): MetricValue[] {
-    return this.#sets().flatMap((set) => [...set.unique()].map((s) => ({ labels: s.labels, value: s.count })));
+    const brokers = this.#sets().flatMap((set) => [...set.unique()].map((s) => ({ labels: s.labels, value: s.count })));
+    return [...brokers, ...this.#sources.flatMap((st) => [...st.sent.values()].map((c) => ({ labels: c.labels, value: c.count })))];
   }
 
   #latencies(): MetricValue[] {

@@ -103,3 +103,30 @@ test('the store\'s figures, when given, replace the dispatcher\'s in-flight and 
   assert.ok(body.includes(`sluice_trigger_retrying{${base}} 9`));
   assert.ok(body.includes(`sluice_trigger_oldest_pending_age_seconds{${base}} 0`));
 });
+
+test('source sends: event_count by outcome and retry_event_count by retried status, with Knative source labels; dead-lettered and last success', async () => {
+  const m = new PrometheusMetrics({ processMetrics: false });
+  const s = m.source({ namespace: 'shop', name: 'orders', resourceGroup: 'kafkasources.sources.knative.dev' });
+  s.retried('/src', 'order', 503);
+  s.retried('/src', 'order', undefined);
+  s.sent('/src', 'order', 202);
+  s.sent('/src', 'order', 400);
+  s.deadLettered();
+  const before = Date.now() / 1000;
+  const { body } = await m.scrape();
+  const base = 'namespace_name="shop",name="orders",resource_group="kafkasources.sources.knative.dev"';
+  assert.ok(body.includes(`event_count{${base},event_source="/src",event_type="order",response_code="202",response_code_class="2xx"} 1`), body);
+  assert.ok(body.includes(`event_count{${base},event_source="/src",event_type="order",response_code="400",response_code_class="4xx"} 1`));
+  assert.ok(body.includes(`retry_event_count{${base},event_source="/src",event_type="order",response_code="503",response_code_class="5xx"} 1`));
+  assert.ok(body.includes(`retry_event_count{${base},event_source="/src",event_type="order",response_code="0",response_code_class="error"} 1`));
+  assert.ok(body.includes(`sluice_source_dead_lettered_events_total{${base}} 1`));
+  const last = Number(/sluice_source_last_success_timestamp_seconds\{[^}]*\} (\S+)/.exec(body)![1]);
+  assert.ok(last <= before && last > before - 60, `last success ${last}`);
+  // The same source again (a restart of its component) continues its counters; distinct sources and types are bounded.
+  const again = m.source({ namespace: 'shop', name: 'orders', resourceGroup: 'kafkasources.sources.knative.dev' });
+  again.sent('/src', 'order', 202);
+  for (let i = 0; i < MAX_EVENT_TYPES + 5; i++) again.sent(`/src/${i}`, 'order', 202);
+  const after = (await m.scrape()).body;
+  assert.ok(after.includes(`event_count{${base},event_source="/src",event_type="order",response_code="202",response_code_class="2xx"} 2`));
+  assert.ok(after.includes(`event_count{${base},event_source="other",event_type="other",response_code="202",response_code_class="2xx"} 6`), after);
+});

@@ -1,7 +1,7 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides, SinkDelivery, sourceOidc } from '@sluice/sources';
+import { applyCeOverrides, SinkDelivery, sourceMetrics, sourceOidc } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
 import { formatProblem, resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
@@ -85,6 +85,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
       logger: this.#logger,
       now: ctx.now,
       oidc: sourceOidc(this.#source, spec.sink),
+      metrics: sourceMetrics(ctx, this.#source, this.#namespace),
     });
     this.#client = (this.#deps.pubsub ?? ((c: ClientConfig) => new PubSub(c)))(settings.client);
     const ready = new Promise<'ready'>((resolve) => (this.#onReady = () => resolve('ready')));

@@ -6,7 +6,7 @@ import { readBody, refuse, type RuntimeComponent, type RuntimeContext, sendError
 import { applyCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
-import { SinkClient, sourceOidc } from './source-sink.js';
+import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
 import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf } from './webhook-source.js';
 
@@ -123,7 +123,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#secret = Buffer.from(r.value, 'utf8');
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(this.#src.spec.sink, this.#ns);
-    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink) });
+    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink) , metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err: (err as Error).message }, 'webhook handler failed');

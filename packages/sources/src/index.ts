@@ -12,7 +12,7 @@ export {
   type CloudEventOverrides,
 } from './ce-overrides.js';
 export { SinkDelivery, type SinkDeliveryOptions, type SinkDeliveryResult } from './sink-delivery.js';
-export { SOURCE_DELIVERY, SinkClient, excerptOf, sourceOidc, type SinkClientOptions, type SinkResult } from './source-sink.js';
+export { SOURCE_DELIVERY, SinkClient, excerptOf, meterAttempts, sourceMetrics, sourceOidc, type SinkClientOptions, type SinkResult } from './source-sink.js';
 export {
   PING_EVENT_TYPE,
   PingSourceComponent,

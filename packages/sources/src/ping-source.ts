@@ -4,7 +4,7 @@ import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { CronScheduler } from './cron-scheduler.js';
 import { isScheduleProblem, parseSchedule, type Schedule } from './cron-schedule.js';
-import { SinkClient, sourceOidc } from './source-sink.js';
+import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
 import type { Clock, Timers } from './timers.js';
 
@@ -141,7 +141,7 @@ export class PingSourceComponent implements RuntimeComponent {
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#source.metadata.namespace ?? DEFAULT_NAMESPACE;
     this.#logger = ctx.logger.child({ source: this.name });
-    const sink = new SinkClient({ sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink) });
+    const sink = new SinkClient({ sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink) , metrics: sourceMetrics(ctx, this.#source, ns) });
     const now = this.#deps.now ?? ctx.now;
     const newId = this.#deps.newId ?? randomUUID;
     this.#scheduler = new CronScheduler(

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { noopLogger, type CloudEvent, type DeliveryPolicy, type Logger } from '@sluice/core';
+import { noopLogger, type CloudEvent, type DeliveryPolicy, type Logger, type SourceMetrics } from '@sluice/core';
+import { meterAttempts } from './source-sink.js';
 import { deadLetterEvent, deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
 
 /** What became of an event: the record may be committed (message acked) unless it is `retry-later`. */
@@ -20,6 +21,8 @@ export interface SinkDeliveryOptions {
   /** The sink's and the dead-letter sink's audiences with the source's identity, for OIDC tokens. */
   readonly oidc?: OidcTarget | undefined;
   readonly deadLetterOidc?: OidcTarget | undefined;
+  /** Where the sends are counted (Knative's source metrics): `sourceMetrics(ctx, source, namespace)`. */
+  readonly metrics?: SourceMetrics | undefined;
 }
 
 const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
@@ -51,7 +54,12 @@ export class SinkDelivery {
   async deliver(event: CloudEvent, signal: AbortSignal): Promise<SinkDeliveryResult> {
     const sleep: Sleep = (ms) => (this.#o.sleep ?? abortableSleep)(ms, signal);
     const now = this.#o.now ?? Date.now;
-    const { outcome } = await deliverWithRetries(this.#o.sender, { url: this.#o.sinkUrl, headers: this.#headers, expectReply: false, oidc: this.#o.oidc }, event, this.#o.policy, { sleep, now, signal });
+    const { outcome } = await deliverWithRetries(this.#o.sender, { url: this.#o.sinkUrl, headers: this.#headers, expectReply: false, oidc: this.#o.oidc }, event, this.#o.policy, {
+      sleep,
+      now,
+      signal,
+      onAttempt: meterAttempts(this.#o.metrics, event),
+    });
     if (outcome.kind === 'success') return 'accepted';
     if (signal.aborted) return 'retry-later';
     const id = event.attributes['id'];
@@ -62,6 +70,7 @@ export class SinkDelivery {
     const dead = deadLetterEvent(event, this.#o.sinkUrl, outcome);
     const dl = await deliverWithRetries(this.#o.sender, { url: this.#o.deadLetterUrl, headers: this.#headers, expectReply: false, oidc: this.#o.deadLetterOidc }, dead, this.#o.policy, { sleep, now, signal });
     if (dl.outcome.kind === 'success') {
+      this.#o.metrics?.deadLettered();
       this.#logger.info({ ceId: id, sink: this.#o.sinkUrl, deadLetterSink: this.#o.deadLetterUrl, ...describe(outcome) }, 'event dead-lettered');
       return 'dead-lettered';
     }

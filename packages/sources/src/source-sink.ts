@@ -1,5 +1,6 @@
-import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
-import { deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta, type SourceMetrics } from '@sluice/core';
+import { deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import type { RuntimeContext } from '@sluice/plugin';
 
 /**
  * How sources retry their sends, as Knative's adapters do (sdk-go: 5 retries, exponential from 50 ms), with Sluice's
@@ -36,6 +37,30 @@ export interface SinkClientOptions {
   readonly now?: () => number;
   /** The sink's audience and the source's identity, for an OIDC token (see {@link sourceOidc}). */
   readonly oidc?: OidcTarget | undefined;
+  /** Where the sends are counted (Knative's source metrics); see {@link sourceMetrics}. */
+  readonly metrics?: SourceMetrics | undefined;
+}
+
+/**
+ * The metric hooks of one source, labelled as Knative labels its source metrics (`name`, `namespace_name`,
+ * `resource_group` such as `pingsources.sources.knative.dev`); undefined when metrics are off.
+ */
+export function sourceMetrics(ctx: Pick<RuntimeContext, 'metrics'>, source: { readonly apiVersion: string; readonly kind: string; readonly metadata: { readonly name: string } }, namespace: string): SourceMetrics | undefined {
+  return ctx.metrics?.source?.({ namespace, name: source.metadata.name, resourceGroup: `${source.kind.toLowerCase()}s.${apiGroup(source.apiVersion) || 'core'}` });
+}
+
+/**
+ * The attempt hook that counts a source's sends: every retried attempt, and the last one as the event's outcome. The
+ * one place source sends are metered (both {@link SinkClient} and {@link SinkDelivery} send through it).
+ */
+export function meterAttempts(metrics: SourceMetrics | undefined, event: CloudEvent): ((outcome: AttemptOutcome, retried: boolean) => void) | undefined {
+  if (!metrics) return undefined;
+  const source = String(event.attributes['source']);
+  const type = String(event.attributes['type']);
+  return (outcome, retried) => {
+    if (retried) metrics.retried(source, type, outcome.status);
+    else metrics.sent(source, type, outcome.status);
+  };
 }
 
 /**
@@ -98,7 +123,7 @@ export class SinkClient {
       { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false, oidc: this.#o.oidc },
       event,
       this.#policy,
-      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}) },
+      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}), onAttempt: meterAttempts(this.#o.metrics, event) },
     );
     if (outcome.kind === 'success') {
       this.#o.logger.debug({ sink: this.#o.url, ceId: event.attributes['id'], status: outcome.status, attempts }, 'event sent');
