@@ -98,7 +98,7 @@ spec:
     const replayStart = performance.now();
     const res = await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default/replay`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...sluice.adminHeaders },
       body: JSON.stringify({ all: true, rate: 10_000 }),
     });
     const report = await res.json();

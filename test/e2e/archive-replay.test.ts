@@ -68,7 +68,7 @@ spec:
   // One trigger, one range: exactly the order.created events of the range, in order, marked.
   const ordersBefore = orders.received.length;
   const allBefore = all.received.length;
-  const admin = ['--server', sluice.adminUrl];
+  const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
   // Live traffic while the replay runs (20 deliveries/s: it takes about 0.4 s).
   const replay = runCli(['replay', 'broker:default', '--from', from, '--to', to, '--trigger', 'orders', '--rate', '20', ...admin]);
   for (let i = 0; i < 3; i++) await send(`live-${i}`, 'order.created');
@@ -107,7 +107,7 @@ spec:
 test('sluice replay on a broker without an archive says how to turn it on', async () => {
   const sluice = await startSluice({ yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n' });
   cleanups.push(() => sluice.stop());
-  const r = await runCli(['replay', 'broker:default', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z', '--server', sluice.adminUrl]);
+  const r = await runCli(['replay', 'broker:default', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /keeps no archive \(set the sluice.dev\/archive-retention annotation\)/);
 });

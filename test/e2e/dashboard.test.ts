@@ -1,7 +1,9 @@
 // The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against a running `sluice run`:
 // the topology of the configuration with each node's Ready state, live figures that move when events are sent, the
-// live event tail with a CESQL filter, the dead-letter inspector replaying a dead-lettered event (with its confirmation), and the event types seen. The test
-// takes the screenshots in docs/images/.
+// live event tail with a CESQL filter, the dead-letter inspector read-only without a token and replaying a
+// dead-lettered event (with its confirmation) once unlocked with the admin token, a cross-site page's attempt to purge
+// refused, and the event types seen. With SLUICE_UPDATE_SCREENSHOTS=1 the test rewrites the screenshots in
+// docs/images/ (otherwise it takes them without writing, so a run leaves the tree as it was).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -28,7 +30,8 @@ async function launch(): Promise<Browser> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ROOT, 'docs/images', `dashboard-${name}.png`), fullPage: true });
+  const write = process.env['SLUICE_UPDATE_SCREENSHOTS'] === '1';
+  await page.screenshot({ ...(write ? { path: join(ROOT, 'docs/images', `dashboard-${name}.png`) } : {}), fullPage: true });
 }
 
 test('the dashboard shows the topology, live figures, dead letters (with replay) and event types', {
@@ -156,7 +159,49 @@ spec:
   assert.equal(await page.locator('tr[data-letter]').count(), 7);
   await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Inspect' }).click();
   await page.getByRole('complementary', { name: 'dead letter' }).getByText('HTTP 503').waitFor();
+
+  // Without a token the page reads everything but cannot change anything: the actions are disabled, with a hint.
+  assert.equal(await page.locator('[data-auth]').getAttribute('data-auth'), 'read-only');
+  assert.equal(await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Replay' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Purge all shown' }).isDisabled(), true);
+  await page.getByText('Read-only: replay and purge need an edit token').waitFor();
   await shot(page, 'deadletters');
+
+  // A page of another site (the subscriber's origin) tries to purge through the browser, as CSRF would: a form
+  // POST and a no-cors fetch. Neither carries the token, and both come from another Origin: nothing is purged.
+  const other = await browser.newPage();
+  await other.goto(`${good.url}/`);
+  const adminBase = sluice.adminUrl;
+  await other.evaluate(async (base) => {
+    await fetch(`${base}/api/v1/deadletters/default/default/purge`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{"all":true}' }).catch(() => undefined);
+    const form = document.createElement('form');
+    form.method = 'POST';
+    form.action = `${base}/api/v1/deadletters/default/default/purge`;
+    form.enctype = 'text/plain';
+    const input = document.createElement('input');
+    input.name = '{"all":true,"x":"';
+    input.value = '"}';
+    form.appendChild(input);
+    document.body.appendChild(form);
+    form.submit();
+  }, adminBase);
+  await other.waitForURL(/purge/);
+  assert.match((await other.content()) ?? '', /SLUICE_ADMIN_(CROSS_ORIGIN|UNAUTHORIZED)/);
+  await other.close();
+  const stillThere = ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`)).json()) as { items: unknown[] }).items.length;
+  assert.equal(stillThere, 7, 'the cross-site attempts purged nothing');
+
+  // A wrong token is refused; the admin token sluice generated in its data dir unlocks the actions.
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.getByRole('textbox', { name: 'admin token' }).fill('not-the-token-of-this-sluice');
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.getByRole('alert').getByText('this token is not accepted').waitFor();
+  await page.getByRole('textbox', { name: 'admin token' }).fill(sluice.adminToken);
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.locator('[data-auth="can change"]').waitFor();
+  assert.equal(await page.locator('tr[data-letter="o-3"]').getByRole('button', { name: 'Replay' }).isDisabled(), false);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('sluice-admin-token')), sluice.adminToken, 'the token is kept in sessionStorage');
+  assert.equal((await page.context().cookies()).length, 0, 'no cookie carries authority');
 
   // Replay one, after the confirmation, now that the subscriber is back: it arrives, and leaves the store.
   down = false;

@@ -114,7 +114,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   const firstAttempts = sub.received.length;
   const replayed = () => sub.received.slice(firstAttempts);
   // 200 per second: the replay takes about two seconds; it is killed part way.
-  const replay = runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '200', '--server', sluice.adminUrl], { timeoutMs: 60_000 });
+  const replay = runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '200', '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 60_000 });
   await waitFor(() => replayed().length >= 100, 'the replay under way', 30_000);
   sluice.child.kill('SIGKILL');
   await sluice.stop();
@@ -125,7 +125,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   cleanups.push(() => sluice.stop());
   const left = (await deadLetters(sluice)).length;
   assert.ok(left > 0 && left < accepted.length, `part of the store was replayed before the kill (${left} left)`);
-  const second = await runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '1000', '--server', sluice.adminUrl], { timeoutMs: 60_000 });
+  const second = await runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '1000', '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 60_000 });
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(await deadLetters(sluice), [], 'the store is empty');
   const got = new Set(replayed().map((r) => String(r.event!.attributes['id'])));

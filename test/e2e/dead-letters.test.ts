@@ -49,7 +49,7 @@ spec:
 `;
   const sluice = await startSluice({ yaml });
   cleanups.push(() => sluice.stop());
-  const admin = ['--server', sluice.adminUrl];
+  const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
   const dlq = (...args: string[]) => runCli(['dlq', ...args, ...admin]);
   const list = async (...args: string[]): Promise<ListedLetter[]> => {
     const r = await dlq('list', 'broker:default', '-o', 'json', ...args);
@@ -156,7 +156,7 @@ test('dlq: a broker that does not exist, and no sluice at the admin URL, are cle
   });
   const down = await runCli(['dlq', 'list', 'broker:default', '--server', `http://127.0.0.1:${port}`]);
   assert.equal(down.code, 1);
-  assert.match(down.stderr, /cannot connect to the admin API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/);
+  assert.match(down.stderr, /cannot reach the Sluice admin API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/);
 });
 
 test('renaming a trigger keeps its pending retries as dead letters ("trigger removed"), replayable elsewhere', async () => {
@@ -203,10 +203,10 @@ spec:
       ['c', 'default/orders', 'trigger removed', 1],
     ],
   );
-  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--server', sluice.adminUrl]);
+  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   assert.equal(skipped.code, 1);
   assert.match(skipped.stdout, /skipped 3 \(trigger no longer exists: use --to\)/);
-  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--server', sluice.adminUrl]);
+  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   assert.equal(moved.code, 0, moved.stderr);
   assert.deepEqual(other.ids().sort(), ['a', 'b', 'c']);
 });

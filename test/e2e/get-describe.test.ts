@@ -113,7 +113,7 @@ test('errors: an unknown resource or kind is one line and exit 1; an unreachable
   const { sluice } = await start();
   const missing = await runCli(['describe', 'trigger', 'nope', '--server', sluice.adminUrl]);
   assert.equal(missing.code, 1);
-  assert.equal(missing.stderr, 'sluice: Trigger default/nope not found\n');
+  assert.equal(missing.stderr, 'sluice: Trigger default/nope not found (SLUICE_NOT_FOUND, HTTP 404)\n');
   const kind = await runCli(['get', 'widgets', '--server', sluice.adminUrl]);
   assert.equal(kind.code, 1);
   assert.match(kind.stderr, /^sluice: unknown resource kind "widgets"; known: brokers, triggers, /);

@@ -306,7 +306,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   for (const l of letters) assert.deepEqual([l.trigger, l.reason], [`default/${broker}`, 'HTTP 400']);
   up = true;
   const before = sub.received.length;
-  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', sluice.adminUrl]);
+  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   assert.equal(replay.code, 0, replay.stderr);
   assert.match(replay.stdout, /replayed 20, failed again 0/);
   assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());

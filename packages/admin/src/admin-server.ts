@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { SluiceError, isSluiceError, noopLogger, type Logger } from '@sluice/core';
+import { identityOf, type AdminAuth } from './admin-auth.js';
 import type { ControlPlane } from './control-plane.js';
 import { adminError } from './errors.js';
 import { resourceRoutes } from './resources-api.js';
@@ -19,6 +21,16 @@ export interface AdminServerOptions {
   /** The running Sluice; may be set later with {@link AdminServer.setControlPlane} (readiness is 503 until then). */
   readonly plane?: ControlPlane;
   readonly logger?: Logger;
+  /**
+   * Who may read and change (docs/security.md#the-admin-api). Without it every request is allowed: for tests and
+   * embedding; `sluice run` always sets it.
+   */
+  readonly auth?: AdminAuth;
+  /**
+   * The server to listen with, made without a request handler: an HTTPS server for TLS (the CLI makes it with the
+   * ingress's reloading certificate support). Default a plain HTTP server.
+   */
+  readonly server?: Server | HttpsServer;
 }
 
 /** Reads the HTTP status of an error thrown by a route (400 for malformed bodies, 500 for anything unexpected). */
@@ -34,8 +46,10 @@ function statusOf(err: unknown): number {
  */
 export class AdminServer {
   readonly app: Express;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #extensions: Router;
+  readonly #public: Router;
+  readonly #tls: boolean;
   readonly #logger: Logger;
   #plane: ControlPlane | undefined;
   #url = '';
@@ -46,11 +60,35 @@ export class AdminServer {
     const app = express();
     app.disable('x-powered-by');
     app.set('json spaces', 2);
-    app.use(express.json({ limit: '8mb' }));
     app.get('/livez', (_req, res) => void res.type('text/plain').send('ok\n'));
     app.get('/readyz', (_req, res) => {
       const r = this.#plane?.readiness() ?? { ready: false, reasons: ['starting'] };
       res.status(r.ready ? 200 : 503).json({ ready: r.ready, reasons: r.reasons });
+    });
+    // What carries no data (the dashboard's page and scripts) is served before authentication, so a browser can load
+    // the page that then asks for a token.
+    if (options.auth) app.use(options.auth.hostCheck());
+    this.#public = express.Router();
+    app.use(this.#public);
+    // THE authorization point: everything below needs `view` for GET/HEAD/OPTIONS and `edit` for any other method
+    // (admin-auth.ts). A route added with mount() or below is covered without doing anything.
+    if (options.auth) {
+      app.use(options.auth.middleware());
+      // Each change is logged with who made it.
+      const logger = this.#logger;
+      app.use((req: Request, res: Response, next: NextFunction) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+          logger.info({ method: req.method, path: req.path, by: identityOf(res)?.name }, `admin API: ${req.method} ${req.path} by ${identityOf(res)?.name ?? 'unknown'}`);
+        }
+        next();
+      });
+    }
+    // Bodies are parsed only once the caller is known: an unauthenticated request costs no parsing.
+    app.use(express.json({ limit: '8mb' }));
+    // Who the caller is, as `kubectl auth whoami` asks: the dashboard enables its actions from the role.
+    app.get('/api/v1/whoami', (_req, res) => {
+      const identity = identityOf(res);
+      res.json(identity ?? { name: 'anonymous', role: 'edit', anonymous: true });
     });
     // Mounted routes come before the resource routes, so a package can serve `/api/v1/<something>` of its own.
     this.#extensions = express.Router();
@@ -69,7 +107,9 @@ export class AdminServer {
       res.status(status).json({ error: { code, message: (err as Error).message ?? String(err), ...(Object.keys(details).length > 0 ? { details } : {}) } });
     });
     this.app = app;
-    this.#server = createServer(app);
+    this.#tls = options.server !== undefined && 'setSecureContext' in options.server;
+    this.#server = options.server ?? createServer();
+    this.#server.on('request', app);
   }
 
   /** Starts listening; rejects with SLUICE_ADMIN_LISTEN naming the address when the port cannot be bound. */
@@ -90,7 +130,7 @@ export class AdminServer {
     });
     const addr = admin.#server.address() as AddressInfo;
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    admin.#url = `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${addr.port}`;
+    admin.#url = `${admin.#tls ? 'https' : 'http'}://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${addr.port}`;
     return admin;
   }
 
@@ -111,6 +151,14 @@ export class AdminServer {
    */
   mount(path: string, ...handlers: RequestHandler[]): void {
     this.#extensions.use(path, ...handlers);
+  }
+
+  /**
+   * Adds routes served without authentication, before every other route: only for what carries no data of the
+   * running Sluice (the dashboard's static page and scripts). Anything that reads or changes state goes to {@link mount}.
+   */
+  mountPublic(path: string, ...handlers: RequestHandler[]): void {
+    this.#public.use(path, ...handlers);
   }
 
   /** Stops listening and closes open connections (streams such as `tail` included). */

@@ -1,4 +1,19 @@
 export { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminServerOptions } from './admin-server.js';
+export {
+  AdminAuth,
+  GENERATED_TOKEN_FILE,
+  LOOPBACK_HOSTS,
+  MIN_ADMIN_TOKEN_LENGTH,
+  ensureGeneratedToken,
+  identityOf,
+  isLoopback,
+  readTokenFile,
+  requireRole,
+  type AdminAuthOptions,
+  type AdminIdentity,
+  type AdminRole,
+  type AdminToken,
+} from './admin-auth.js';
 export type { CircuitView, ControlPlane, ResourceView } from './control-plane.js';
 export type { DeliveryFigures } from '@sluice/core';
 export { pluralOf, resolveKind } from './kind-names.js';

@@ -1,11 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
 import type { ArchiveAdmin, ArchiveReplayResult, DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
 import type { EventPredicate } from '@sluice/core';
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
-/** Default admin API of `sluice run` (its --admin-host/--admin-port defaults). */
-const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8090';
 
 /** The runtime's dead-letter stores as the admin API serves them. */
 export class RuntimeDeadLetters implements DeadLetterAdmin {
@@ -71,7 +70,7 @@ export class RuntimeArchive implements ArchiveAdmin {
 
 /** `sluice replay broker:NAME --from T --to T [--trigger X] [--filter CESQL]`: re-delivers archived events. */
 export function replayCommand(onExit: (code: number) => void): Command {
-  return new Command('replay')
+  return addAdminClientOptions(new Command('replay')
     .description("re-deliver a broker's archived events accepted between --from and --to, to one trigger or all, at a bounded rate, while live traffic continues")
     .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
     .requiredOption('--from <time>', 'accepted at or after (ISO-8601 or epoch ms)', timeArg('--from'))
@@ -79,9 +78,8 @@ export function replayCommand(onExit: (code: number) => void): Command {
     .option('-n, --namespace <ns>', 'namespace of the broker (and trigger) when not given in broker:NAME:NAMESPACE', 'default')
     .option('--trigger <name>', 'only this trigger (default: every trigger whose filter matches)')
     .option('--filter <cesql>', 'only events this CESQL expression matches')
-    .option('--rate <n>', 'deliveries per second at most', rateArg, 100)
-    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL))
-    .action(async (brokerText: string, f: { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number; server: string }) => {
+    .option('--rate <n>', 'deliveries per second at most', rateArg, 100))
+    .action(async (brokerText: string, f: AdminClientFlags & { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number }) => {
       try {
         const broker = brokerArg(brokerText, f.namespace);
         const ns = broker.split('/')[0]!;
@@ -92,11 +90,11 @@ export function replayCommand(onExit: (code: number) => void): Command {
           ...(f.trigger === undefined ? {} : { trigger: f.trigger.includes('/') ? f.trigger : `${ns}/${f.trigger}` }),
           ...(f.filter === undefined ? {} : { filter: f.filter }),
         };
-        const r = (await call(f.server, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
+        const r = (await call(f, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
         process.stdout.write(`events ${r.events}, replayed ${r.replayed}, failed ${r.failed}${r.failed > 0 ? ' (kept as dead letters: sluice dlq list)' : ''}\n`);
         onExit(r.failed > 0 ? 1 : 0);
       } catch (err) {
-        if (!(err instanceof AdminCallError) && !(err instanceof InvalidArgumentError)) throw err;
+        if (!(err instanceof AdminClientError) && !(err instanceof InvalidArgumentError)) throw err;
         process.stderr.write(`sluice replay: ${err.message}\n`);
         onExit(err instanceof InvalidArgumentError ? 2 : 1);
       }
@@ -157,7 +155,7 @@ function rateArg(v: string): number {
   return n;
 }
 
-interface SelectionFlags {
+interface SelectionFlags extends AdminClientFlags {
   namespace: string;
   trigger?: string;
   since?: string;
@@ -165,19 +163,17 @@ interface SelectionFlags {
   type?: string;
   source?: string;
   filter?: string;
-  server: string;
 }
 
 function withSelection(cmd: Command): Command {
-  return cmd
+  return addAdminClientOptions(cmd)
     .option('-n, --namespace <ns>', 'namespace of the broker (and trigger) when not given in broker:NAME:NAMESPACE', 'default')
     .option('--trigger <name>', 'only dead letters of this trigger (in the broker namespace)')
     .option('--since <time>', 'stored at or after (ISO-8601 or epoch ms)', timeArg('--since'))
     .option('--until <time>', 'stored at or before (ISO-8601 or epoch ms)', timeArg('--until'))
     .option('--type <type>', 'only events of this type')
     .option('--source <source>', 'only events of this source')
-    .option('--filter <cesql>', 'only events this CESQL expression matches')
-    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL));
+    .option('--filter <cesql>', 'only events this CESQL expression matches');
 }
 
 function selectionBody(broker: string, f: SelectionFlags): Record<string, string> {
@@ -190,23 +186,9 @@ function selectionBody(broker: string, f: SelectionFlags): Record<string, string
   return body;
 }
 
-class AdminCallError extends Error {}
-
-async function call(server: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${server.replace(/\/$/, '')}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-    throw new AdminCallError(`cannot connect to the admin API at ${server} (${why}): is sluice run running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
-  }
-  const json = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-  if (!res.ok) throw new AdminCallError(json?.error ? `${json.error.message} (${json.error.code}, HTTP ${res.status})` : `admin API answered HTTP ${res.status}`);
-  return json;
+/** One admin API call (admin-client.ts: token, CA, one-line errors). */
+function call(flags: AdminClientFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  return adminCall(flags, method, path, body);
 }
 
 function table(rows: string[][]): string {
@@ -226,7 +208,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
         onExit(2);
         return;
       }
-      if (!(err instanceof AdminCallError)) throw err;
+      if (!(err instanceof AdminClientError)) throw err;
       process.stderr.write(`sluice dlq: ${err.message}\n`);
       onExit(1);
     });
@@ -238,7 +220,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
         const q = new URLSearchParams({ ...selectionBody(broker, f), limit: String(f.limit) });
-        const page = (await call(f.server, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as { items: DeadLetterView[]; next?: number };
+        const page = (await call(f, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as { items: DeadLetterView[]; next?: number };
         if (f.output === 'json') {
           process.stdout.write(JSON.stringify(page, null, 2) + '\n');
           return 0;
@@ -258,18 +240,17 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       }),
     );
 
-  dlq
-    .command('show')
+  addAdminClientOptions(dlq
+    .command('show'))
     .description('show one dead letter: the event, its error and its attempts')
     .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
     .argument('<id>', 'dead-letter id (from list)', idArg)
     .option('-n, --namespace <ns>', 'namespace of the broker', 'default')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL))
-    .action((brokerText: string, id: number, f: { namespace: string; output: string; server: string }) =>
+    .action((brokerText: string, id: number, f: AdminClientFlags & { namespace: string; output: string }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const l = (await call(f.server, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as DeadLetterView & { event: { data?: string; data_base64?: string } };
+        const l = (await call(f, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as DeadLetterView & { event: { data?: string; data_base64?: string } };
         if (f.output === 'json') {
           process.stdout.write(JSON.stringify(l, null, 2) + '\n');
           return 0;
@@ -306,7 +287,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
         const body = { ...selectionOf(broker, ids, f), rate: f.rate, ...(f.to === undefined ? {} : { destination: f.to }) };
-        const r = (await call(f.server, 'POST', `/api/v1/deadletters/${broker}/replay`, body)) as ReplayReport;
+        const r = (await call(f, 'POST', `/api/v1/deadletters/${broker}/replay`, body)) as ReplayReport;
         process.stdout.write(`replayed ${r.replayed}, failed again ${r.failed} (kept in the dead-letter store)${r.skipped > 0 ? `, skipped ${r.skipped} (trigger no longer exists: use --to)` : ''}\n`);
         return r.failed > 0 || r.skipped > 0 ? 1 : 0;
       }),
@@ -316,7 +297,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     .action((brokerText: string, ids: string[], f: SelectionFlags & { all?: boolean }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const r = (await call(f.server, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
+        const r = (await call(f, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
         process.stdout.write(`purged ${r.purged}\n`);
         return 0;
       }),

@@ -1,31 +1,13 @@
 import { Command, Option } from 'commander';
+import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
 import { stringify } from 'yaml';
 import type { ResourceView } from '@sluice/admin';
 import type { Condition, DeliveryFigures } from '@sluice/core';
 import { usageError } from './send.js';
 
-/** Default admin API of `sluice run` (its --admin-host/--admin-port defaults). */
-const DEFAULT_ADMIN = 'http://127.0.0.1:8090';
-
-/** An answer of the admin API that is an error, or no answer at all: printed as one line, exit 1. */
-class AdminRequestError extends Error {}
-
-/** GETs a path of the admin API; names the address it tried and how to change it when nothing answers there. */
-async function adminGet(server: string, path: string): Promise<unknown> {
-  const url = `${server.replace(/\/$/, '')}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-    throw new AdminRequestError(
-      `cannot reach the Sluice admin API at ${server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`,
-    );
-  }
-  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-  if (!res.ok) throw new AdminRequestError(body?.error?.message ?? `the admin API at ${server} answered HTTP ${res.status}`);
-  return body;
+/** GETs a path of the admin API (admin-client.ts: token, CA, one-line errors). */
+function adminGet(flags: AdminClientFlags, path: string): Promise<unknown> {
+  return adminCall(flags, 'GET', path);
 }
 
 const color = (code: number) => (text: string, on: boolean) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -173,39 +155,37 @@ function kindOf(items: unknown): string {
 
 /** `sluice get` and `sluice describe`, against the admin API of a running Sluice. */
 export function resourceCommands(onExit: (code: number) => void): Command[] {
-  const server = (): Option => new Option('--server <url>', 'admin API of the running sluice').env('SLUICE_ADMIN').default(DEFAULT_ADMIN);
   const run = async (what: () => Promise<void>): Promise<void> => {
     try {
       await what();
       onExit(0);
     } catch (err) {
-      if (!(err instanceof AdminRequestError)) throw err;
+      if (!(err instanceof AdminClientError)) throw err;
       process.stderr.write(`sluice: ${err.message}\n`);
       onExit(1);
     }
   };
 
-  const get = new Command('get')
+  const get = addAdminClientOptions(new Command('get')
     .description('list resources of a running sluice with their status, as kubectl get (e.g. get triggers, get trigger NAME -o yaml)')
     .argument('<kind>', 'kind: brokers, triggers, subscriptions, imc, pingsources, …')
     .argument('[name]', 'one resource')
     .option('-n, --namespace <namespace>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
-    .addOption(server())
-    .action((kind: string, name: string | undefined, opts: { namespace: string; allNamespaces?: boolean; output?: string; server: string }) =>
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name'])))
+    .action((kind: string, name: string | undefined, opts: AdminClientFlags & { namespace: string; allNamespaces?: boolean; output?: string }) =>
       run(async () => {
         if (name !== undefined && opts.allNamespaces) throw usageError('a resource name cannot be combined with --all-namespaces');
         const path = `/api/v1/${encodeURIComponent(kind)}`;
         if (name !== undefined) {
-          const r = (await adminGet(opts.server, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+          const r = (await adminGet(opts, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
           if (opts.output === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
           else if (opts.output === 'yaml') process.stdout.write(stringify(r));
           else if (opts.output === 'name') process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
           else process.stdout.write(resourceTable(r.kind, [r], { wide: opts.output === 'wide', allNamespaces: false, colour: colourOn() }));
           return;
         }
-        const list = (await adminGet(opts.server, opts.allNamespaces ? path : `${path}?namespace=${encodeURIComponent(opts.namespace)}`)) as { kind: string; items: ResourceView[] };
+        const list = (await adminGet(opts, opts.allNamespaces ? path : `${path}?namespace=${encodeURIComponent(opts.namespace)}`)) as { kind: string; items: ResourceView[] };
         if (opts.output === 'json') process.stdout.write(JSON.stringify(list, null, 2) + '\n');
         else if (opts.output === 'yaml') process.stdout.write(stringify(list));
         else if (opts.output === 'name') for (const r of list.items) process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
@@ -214,15 +194,14 @@ export function resourceCommands(onExit: (code: number) => void): Command[] {
       }),
     );
 
-  const describe = new Command('describe')
+  const describe = addAdminClientOptions(new Command('describe')
     .description('show one resource of a running sluice: spec, addresses, live delivery figures, last error and conditions')
     .argument('<kind>', 'kind: broker, trigger, subscription, …')
     .argument('<name>', 'the resource')
-    .option('-n, --namespace <namespace>', 'namespace', 'default')
-    .addOption(server())
-    .action((kind: string, name: string, opts: { namespace: string; server: string }) =>
+    .option('-n, --namespace <namespace>', 'namespace', 'default'))
+    .action((kind: string, name: string, opts: AdminClientFlags & { namespace: string }) =>
       run(async () => {
-        const r = (await adminGet(opts.server, `/api/v1/${encodeURIComponent(kind)}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+        const r = (await adminGet(opts, `/api/v1/${encodeURIComponent(kind)}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
         process.stdout.write(describeResource(r, colourOn()));
       }),
     );

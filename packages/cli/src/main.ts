@@ -1,12 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
+import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
-import { dashboardRouter } from '@sluice/dashboard';
+import { dashboardAssets, dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
+import { addAdminOptions, adminUsageError, startAdmin, type AdminFlags } from './admin-options.js';
 import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { reloadFiles, watchFiles } from './reload.js';
@@ -75,9 +76,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
       onExit(0);
     });
 
-  addTrustOptions(program
+  addAdminOptions(addTrustOptions(program
     .command('run')
-    .description('run every Broker and Trigger in the given files or directories'))
+    .description('run every Broker and Trigger in the given files or directories')))
     .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
     .addOption(new Option('-R, --recursive', 'also read the subdirectories of directories given with -f').env('SLUICE_RECURSIVE'))
     .addOption(new Option('--strict', 'references to undeclared resources are errors, not warnings').env('SLUICE_STRICT'))
@@ -93,7 +94,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
-    .action(async (opts: RunOptions & TrustFlags) => {
+    .action(async (opts: RunOptions & TrustFlags & AdminFlags) => {
       const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
       // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
       if (opts.containerEngine !== undefined) process.env['SLUICE_CONTAINER_ENGINE'] = opts.containerEngine;
@@ -105,7 +106,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         onExit(1);
         return;
       }
-      const usage = trustUsageError(opts);
+      const usage = trustUsageError(opts) ?? adminUsageError(opts);
       if (usage !== undefined) {
         process.stderr.write(`sluice run: ${usage}\n`);
         onExit(2);
@@ -136,7 +137,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
       let runtime: SluiceRuntime | undefined;
       const plane = new RuntimeControlPlane(() => runtime?.config ?? result.config, () => runtime);
       // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
-      const admin = await AdminServer.start({ host: opts.adminHost, port: opts.adminPort, plane, logger });
+      // Tokens, roles, the Host check and TLS of the admin API: admin-options.ts, docs/security.md#the-admin-api.
+      const started = await startAdmin(opts, { plane, logger });
+      const admin = started.admin;
       const metrics = opts.metrics === 'on' ? new PrometheusMetrics() : undefined;
       if (metrics) admin.mount('/metrics', metricsHandler(metrics));
       const deadLetters = new RuntimeDeadLetters(() => runtime);
@@ -146,6 +149,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // One live tail (`sluice tail` and the dashboard): an ingress observer, no subscription, nothing stored.
       const tail = new RuntimeTail(() => plane, () => runtime);
       admin.mount('/api/v1', tailRoutes(() => tail));
+      admin.mountPublic('/ui', dashboardAssets());
       admin.mount('/ui', dashboardRouter(() => plane));
       try {
         runtime = await SluiceRuntime.start(result.config, {
@@ -161,7 +165,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           ...(opts.serviceUrlTemplate ? { serviceUrlTemplate: opts.serviceUrlTemplate } : {}),
         });
       } catch (err) {
-        await admin.close();
+        await started.close();
         await tracer.shutdown();
         throw err;
       }
@@ -178,7 +182,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, `${signal} received: draining`);
-        runtime.stop().then(async () => admin.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
+        runtime.stop().then(async () => started.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
           () => {
             logger.info({}, 'sluice stopped');
             onExit(0);
@@ -205,7 +209,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       }
       // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
       // handlers above would end the process without a drain.
-      logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
+      logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir, ...(started.tokenFile ? { adminTokenFile: started.tokenFile } : {}) }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
     });
 
   program

@@ -18,15 +18,14 @@ export interface DashboardOptions {
 }
 
 /**
- * The dashboard, mounted on the admin server at `/ui`: the single-page app, and `GET /ui/api/stream`, a Server-Sent
- * Events stream of every resource with its status and live figures, once per interval (a snapshot, so a client that
- * reconnects needs nothing else). The app reads and acts through the admin API's own routes; the dashboard adds no
+ * The dashboard's data, mounted on the admin server at `/ui` behind its authentication: `GET /ui/api/stream`, a
+ * Server-Sent Events stream of every resource with its status and live figures, once per interval (a snapshot, so a
+ * client that reconnects needs nothing else). The page itself is {@link dashboardAssets}. The app reads and acts through the admin API's own routes; the dashboard adds no
  * power of its own; its live event tail is the admin API's `GET /api/v1/{brokers|channels}/{ns}/{name}/events`.
  */
 export function dashboardRouter(plane: () => ControlPlane | undefined, options: DashboardOptions = {}): Router {
   const router = express.Router();
   const intervalMs = options.intervalMs ?? 1000;
-  const assets = options.assetsDir ?? ASSETS_DIR;
 
   router.get('/api/stream', (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -40,6 +39,16 @@ export function dashboardRouter(plane: () => ControlPlane | undefined, options: 
     req.on('close', () => clearInterval(timer));
   });
 
+  return router;
+}
+
+/**
+ * The single-page app's static files, to mount at `/ui` with `AdminServer.mountPublic`: they hold no data of the
+ * running Sluice, so a browser can load the page before it has a token.
+ */
+export function dashboardAssets(options: Pick<DashboardOptions, 'assetsDir'> = {}): Router {
+  const router = express.Router();
+  const assets = options.assetsDir ?? ASSETS_DIR;
   if (existsSync(assets)) {
     router.use(express.static(assets, { index: 'index.html', maxAge: 0 }));
   } else {

@@ -1,1 +1,1 @@
-export { ASSETS_DIR, dashboardRouter, type DashboardOptions } from './dashboard-router.js';
+export { ASSETS_DIR, dashboardAssets, dashboardRouter, type DashboardOptions } from './dashboard-router.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,10 @@ export interface SluiceProcess {
   readonly url: string;
   /** Base URL of the admin API (started on a free port). */
   readonly adminUrl: string;
+  /** The admin API token Sluice generated in its data dir (empty when started with --admin-token-file). */
+  readonly adminToken: string;
+  /** `{authorization: 'Bearer <adminToken>'}`, for admin API calls that change something. */
+  readonly adminHeaders: Readonly<Record<string, string>>;
   readonly child: ChildProcess;
   readonly dataDir: string;
   /** stdout and stderr so far, interleaved (empty when stderr is inherited: then only stdout). */
@@ -112,7 +116,7 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
         timeoutMs,
       );
       const onData = (): void => {
-        const m = /sluice ready on (https?:\/\/\S+) \(.*admin (http:\/\/[^\s)]+)\)/.exec(out);
+        const m = /sluice ready on (https?:\/\/\S+) \(.*admin (https?:\/\/[^\s)]+)\)/.exec(out);
         if (m) {
           clearTimeout(timer);
           child.stdout!.off('data', onData);
@@ -125,9 +129,13 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
         reject(new Error(`sluice exited with ${code} before it was ready:\n${out}`));
       });
     });
+    const tokenFile = join(dataDir, 'store', 'admin-token');
+    const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
     return {
       url,
       adminUrl,
+      adminToken,
+      adminHeaders: adminToken === '' ? {} : { authorization: `Bearer ${adminToken}` },
       child,
       dataDir,
       output: () => out,

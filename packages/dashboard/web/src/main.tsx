@@ -1,22 +1,21 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, keyOf, readiness, type DeadLetter, type Figures, type Resource, type Snapshot } from './api.js';
+import { api, keyOf, openStream, readiness, saveToken, savedToken, whoami, type DeadLetter, type Figures, type Identity, type Resource, type Snapshot } from './api.js';
 import { buildTopology, nodeKey, type Node } from './topology.js';
 import './styles.css';
 
 const HISTORY = 60;
 
 /** The live snapshot stream, with a short history of each Trigger's/Subscription's delivery rate for sparklines. */
-function useStream(): { snapshot: Snapshot | undefined; history: Map<string, number[]>; connected: boolean } {
+function useStream(token: string | undefined): { snapshot: Snapshot | undefined; history: Map<string, number[]>; connected: boolean } {
   const [snapshot, setSnapshot] = useState<Snapshot>();
   const [connected, setConnected] = useState(false);
   const [history] = useState(() => new Map<string, number[]>());
+  // Opened again when the token changes (a page unlocked on an admin API that lets nobody read without one).
   useEffect(() => {
-    const source = new EventSource('api/stream');
-    source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
-    source.addEventListener('snapshot', (e) => {
-      const s = JSON.parse((e as MessageEvent<string>).data) as Snapshot;
+    return openStream('api/stream', { onState: (open) => setConnected(open), onEvent: (name, data) => {
+      if (name !== 'snapshot') return;
+      const s = JSON.parse(data) as Snapshot;
       for (const r of s.resources ?? []) {
         const f = r.status?.figures;
         if (!f) continue;
@@ -27,9 +26,8 @@ function useStream(): { snapshot: Snapshot | undefined; history: Map<string, num
         history.set(key, points);
       }
       setSnapshot(s);
-    });
-    return () => source.close();
-  }, []);
+    } }, { reconnect: true });
+  }, [token]);
   return { snapshot, history, connected };
 }
 
@@ -199,7 +197,10 @@ function prettyData(data: unknown): string {
   }
 }
 
-function DeadLetters() {
+/** Why an action button is disabled on a read-only page. */
+const READ_ONLY_HINT = 'read-only: replay and purge need an edit token (Unlock, top right)';
+
+function DeadLetters({ canEdit }: { canEdit: boolean }) {
   const [brokers, setBrokers] = useState<{ broker: string; count: number; dropped: number }[]>([]);
   const [broker, setBroker] = useState<string>();
   const [filter, setFilter] = useState('');
@@ -217,7 +218,7 @@ function DeadLetters() {
       setMessage((err as Error).message);
     }
   };
-  useEffect(() => void refresh(), []);
+  useEffect(() => void refresh(), [canEdit]);
   const act = async (verb: 'replay' | 'purge', ids: number[]): Promise<void> => {
     if (!broker) return;
     if (!window.confirm(`${verb === 'replay' ? 'Replay' : 'Purge'} ${ids.length} dead letter${ids.length === 1 ? '' : 's'} of ${broker}?`)) return;
@@ -240,9 +241,10 @@ function DeadLetters() {
         </select>
         <input placeholder="CESQL filter, e.g. type = 'order.created'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="filter" />
         <button onClick={() => void refresh()}>Search</button>
-        <button disabled={letters.length === 0} onClick={() => void act('replay', letters.map((l) => l.id))}>Replay all shown</button>
-        <button disabled={letters.length === 0} class="danger" onClick={() => void act('purge', letters.map((l) => l.id))}>Purge all shown</button>
+        <button disabled={!canEdit || letters.length === 0} title={canEdit ? undefined : READ_ONLY_HINT} onClick={() => void act('replay', letters.map((l) => l.id))}>Replay all shown</button>
+        <button disabled={!canEdit || letters.length === 0} title={canEdit ? undefined : READ_ONLY_HINT} class="danger" onClick={() => void act('purge', letters.map((l) => l.id))}>Purge all shown</button>
       </div>
+      {!canEdit && <p class="hint">Read-only: replay and purge need an edit token. Use Unlock (top right).</p>}
       {message && <p class="message" role="status">{message}</p>}
       {letters.length === 0 ? (
         <p class="empty">No dead letters{broker ? ` in ${broker}` : ''}.</p>
@@ -262,7 +264,8 @@ function DeadLetters() {
                 <td class="num">{l.attempts}</td>
                 <td>{new Date(l.storedAt).toLocaleString()}</td>
                 <td>
-                  <button onClick={() => setOpen(l)}>Inspect</button> <button onClick={() => void act('replay', [l.id])}>Replay</button>
+                  <button onClick={() => setOpen(l)}>Inspect</button>{' '}
+                  <button disabled={!canEdit} title={canEdit ? undefined : READ_ONLY_HINT} onClick={() => void act('replay', [l.id])}>Replay</button>
                 </td>
               </tr>
             ))}
@@ -349,43 +352,38 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
   const ingresses = resources.filter((r) => ['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel'].includes(r.kind)).map((r) => (r.kind === 'Broker' ? keyOf(r) : `channel ${keyOf(r)}`));
   const [at, setAt] = useState<string>();
   const [filter, setFilter] = useState('');
-  const [running, setRunning] = useState<EventSource>();
+  const [running, setRunning] = useState<() => void>();
   const [events, setEvents] = useState<TailedEvent[]>([]);
   const [open, setOpen] = useState<TailedEvent>();
   const [message, setMessage] = useState('');
   const target = at ?? ingresses[0];
   const stop = (): void => {
-    running?.close();
+    running?.();
     setRunning(undefined);
   };
-  useEffect(() => () => running?.close(), [running]);
+  useEffect(() => () => running?.(), [running]);
   const start = async (): Promise<void> => {
     stop();
     if (!target) return;
     // The admin API's tail (the one `sluice tail` uses), on the same origin as the dashboard.
     const [family, key] = target.startsWith('channel ') ? ['channels', target.slice(8)] : ['brokers', target];
-    const url = `/api/v1/${family}/${key}/events${filter.trim() ? `?${new URLSearchParams({ filter }).toString()}` : ''}`;
-    // A bad filter is a 400 with the reason; EventSource would only say "error", so ask once with fetch first.
-    const probe = await fetch(url, { headers: { accept: 'text/event-stream' } }).then(async (r) => {
-      if (r.ok) {
-        void r.body?.cancel();
-        return '';
-      }
-      return ((await r.json()) as { error?: { message?: string } }).error?.message ?? `${r.status}`;
-    });
-    if (probe) {
-      setMessage(probe);
-      return;
-    }
-    setMessage(`tailing ${target}${filter.trim() ? ` where ${filter}` : ''}`);
+    const url = `../api/v1/${family}/${key}/events${filter.trim() ? `?${new URLSearchParams({ filter }).toString()}` : ''}`;
     setEvents([]);
-    const source = new EventSource(url);
-    source.addEventListener('cloudevent', (e) => {
-      const ev = JSON.parse((e as MessageEvent<string>).data) as TailedEvent;
-      setEvents((list) => [ev, ...list].slice(0, TAIL_KEEP));
-    });
-    source.addEventListener('skipped', (e) => setMessage(`the page fell behind: ${(e as MessageEvent<string>).data} events skipped`));
-    setRunning(source);
+    // A bad filter is a 400 with the reason, which the stream reports as its end.
+    const close = openStream(url, {
+      onState: (open, error) => {
+        if (open) setMessage(`tailing ${target}${filter.trim() ? ` where ${filter}` : ''}`);
+        else if (error !== undefined) {
+          setMessage(error);
+          setRunning(undefined);
+        }
+      },
+      onEvent: (name, data) => {
+        if (name === 'cloudevent') setEvents((list) => [JSON.parse(data) as TailedEvent, ...list].slice(0, TAIL_KEEP));
+        else if (name === 'skipped') setMessage(`the page fell behind: ${data} events skipped`);
+      },
+    }, { reconnect: false });
+    setRunning(() => close);
   };
   return (
     <section>
@@ -440,8 +438,70 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
 type Tab = 'topology' | 'figures' | 'events' | 'deadletters' | 'eventtypes';
 const TABS: Record<Tab, string> = { topology: 'Topology', figures: 'Triggers & subscriptions', events: 'Events', deadletters: 'Dead letters', eventtypes: 'Event types' };
 
+/**
+ * What this page may do, and the Unlock form: without an edit token the page shows everything and its actions are
+ * disabled; a token typed here is checked with whoami and kept in sessionStorage for this tab only.
+ */
+function useIdentity(): { identity: Identity | undefined; token: string | undefined; checked: boolean; unlock: (token: string) => Promise<string>; lock: () => void } {
+  const [token, setToken] = useState(savedToken());
+  const [identity, setIdentity] = useState<Identity>();
+  const [checked, setChecked] = useState(false);
+  useEffect(() => {
+    void whoami(token).then((id) => {
+      setIdentity(id);
+      setChecked(true);
+    });
+  }, [token]);
+  const unlock = async (candidate: string): Promise<string> => {
+    const id = await whoami(candidate);
+    if (!id) return 'this token is not accepted';
+    saveToken(candidate);
+    setToken(candidate);
+    return id.role === 'edit' ? '' : 'this token can only view';
+  };
+  const lock = (): void => {
+    saveToken(undefined);
+    setToken(undefined);
+  };
+  return { identity, token, checked, unlock, lock };
+}
+
+function AuthBar({ auth }: { auth: ReturnType<typeof useIdentity> }) {
+  const [open, setOpen] = useState(false);
+  const [value, setValue] = useState('');
+  const [message, setMessage] = useState('');
+  const canEdit = auth.identity?.role === 'edit';
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const why = await auth.unlock(value.trim());
+    setMessage(why);
+    if (why === '') {
+      setOpen(false);
+      setValue('');
+    }
+  };
+  const mode = !auth.identity ? 'locked' : canEdit ? 'can change' : 'read-only';
+  return (
+    <div class="auth">
+      <span class={`badge auth-${canEdit ? 'edit' : 'view'}`} data-auth={mode}>
+        {mode}
+      </span>
+      {auth.token !== undefined && !auth.identity?.anonymous && <button onClick={auth.lock}>Lock</button>}
+      {!canEdit && <button onClick={() => setOpen(!open)}>Unlock</button>}
+      {(open || (auth.checked && !auth.identity)) && !canEdit && (
+        <form class="unlock" onSubmit={(e) => void submit(e)}>
+          <input type="password" autocomplete="off" placeholder="admin token" aria-label="admin token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
+          <button type="submit">Use token</button>
+          {message && <span class="auth-message" role="alert">{message}</span>}
+        </form>
+      )}
+    </div>
+  );
+}
+
 function App() {
-  const { snapshot, history, connected } = useStream();
+  const auth = useIdentity();
+  const { snapshot, history, connected } = useStream(auth.token);
   const [tab, setTab] = useState<Tab>('topology');
   const [selected, setSelected] = useState<string>();
   const resources = snapshot?.resources ?? [];
@@ -459,12 +519,14 @@ function App() {
         </nav>
         <span class={`live ${connected ? 'on' : 'off'}`}>{connected ? 'live' : 'disconnected'}</span>
         {snapshot?.ready && <span class={`badge badge-${snapshot.ready.ready ? 'true' : 'false'}`}>{snapshot.ready.ready ? 'all ready' : `${snapshot.ready.reasons.length} not ready`}</span>}
+        <AuthBar auth={auth} />
       </header>
+      {auth.checked && !auth.identity && <p class="hint">This admin API shows nothing without a token: enter one above (<code>sluice run</code> keeps one in its data dir, file <code>admin-token</code>).</p>}
       <main>
         {tab === 'topology' && <Topology resources={resources} selected={selected} onSelect={(n) => n.resource && setSelected(nodeKey(n))} />}
         {tab === 'figures' && <FiguresTable resources={resources} history={history} onSelect={(r) => setSelected(`${r.kind}:${keyOf(r)}`)} />}
         {tab === 'events' && <EventsTail resources={resources} />}
-        {tab === 'deadletters' && <DeadLetters />}
+        {tab === 'deadletters' && <DeadLetters canEdit={auth.identity?.role === 'edit'} />}
         {tab === 'eventtypes' && <EventTypes resources={resources} />}
         {chosen && (tab === 'topology' || tab === 'figures') && <Detail resource={chosen} onClose={() => setSelected(undefined)} />}
       </main>

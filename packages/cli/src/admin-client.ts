@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { Option, type Command } from 'commander';
+import { Agent, fetch, type Response } from 'undici';
+import { GENERATED_TOKEN_FILE, isLoopback } from '@sluice/admin';
+
+/** Default admin API of `sluice run` (its --admin-host/--admin-port defaults). */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8090';
+
+/** The flags every command that talks to the admin API takes. */
+export interface AdminClientFlags {
+  server: string;
+  token?: string;
+  adminCa?: string;
+}
+
+/** An answer of the admin API that is an error, or no answer at all: the command prints it as one line, exit 1. */
+export class AdminClientError extends Error {}
+
+/** Adds `--server`, `--token` and `--admin-ca` (with their environment variables) to a command. */
+export function addAdminClientOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--server <url>', 'admin API of the running sluice (the ready line prints it)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN_URL))
+    .addOption(new Option('--token <token>', `admin API token (default: ${join('$SLUICE_DATA_DIR', GENERATED_TOKEN_FILE)}, for a loopback --server)`).env('SLUICE_ADMIN_TOKEN'))
+    .addOption(new Option('--admin-ca <file>', 'CA certificate (PEM) to trust for an https --server, besides the system roots').env('SLUICE_ADMIN_CA'));
+}
+
+/** The generated token of a `sluice run` with the same data dir (SLUICE_DATA_DIR, default `.sluice`), if readable. */
+function generatedToken(): string | undefined {
+  const file = join(process.env['SLUICE_DATA_DIR'] ?? '.sluice', GENERATED_TOKEN_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The token to send: --token / SLUICE_ADMIN_TOKEN, else the generated token of the local data dir — only to a
+ * loopback server, so that pointing --server elsewhere never hands that machine's admin token to another one.
+ */
+function tokenFor(flags: AdminClientFlags): string | undefined {
+  if (flags.token !== undefined && flags.token !== '') return flags.token;
+  let host: string;
+  try {
+    host = new URL(flags.server).hostname;
+  } catch {
+    return undefined;
+  }
+  return isLoopback(host) ? generatedToken() : undefined;
+}
+
+const agents = new Map<string, Agent>();
+
+function agentFor(caFile: string): Agent {
+  let agent = agents.get(caFile);
+  if (!agent) {
+    let ca: string;
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new AdminClientError(`cannot read --admin-ca ${caFile}: ${(err as Error).message}`);
+    }
+    agent = new Agent({ connect: { ca: [...rootCertificates, ca] } });
+    agents.set(caFile, agent);
+  }
+  return agent;
+}
+
+/**
+ * Calls the admin API and returns its JSON. Errors become one line: what the API said, or for 401/403 how to pass
+ * a token, or for no answer the address tried and how to change it.
+ */
+export async function adminCall(flags: AdminClientFlags, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+  const server = flags.server.replace(/\/$/, '');
+  const token = tokenFor(flags);
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(`${server}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(flags.adminCa !== undefined ? { dispatcher: agentFor(flags.adminCa) } : {}),
+    });
+  } catch (err) {
+    if (err instanceof AdminClientError) throw err;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
+    const tlsHint = /certificate|self[- ]signed|CERT/i.test(why) ? ' (for a certificate of your own CA, pass it with --admin-ca or SLUICE_ADMIN_CA)' : '';
+    throw new AdminClientError(`cannot reach the Sluice admin API at ${server} (${why})${tlsHint}: is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
+  }
+  const json = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  if (res.ok) return json;
+  const said = json?.error?.message ?? `HTTP ${res.status}`;
+  const code = json?.error?.code ? `${json.error.code}, ` : '';
+  if (res.status === 401) {
+    throw new AdminClientError(
+      `the admin API at ${server} refused the request: ${said} (${code}HTTP 401). Pass a token with --token or SLUICE_ADMIN_TOKEN (sluice run keeps one in <data dir>/${GENERATED_TOKEN_FILE}, read by default when SLUICE_DATA_DIR points at that data dir)`,
+    );
+  }
+  if (res.status === 403 && json?.error?.code === 'SLUICE_ADMIN_FORBIDDEN') {
+    throw new AdminClientError(`the admin API at ${server} refused the request: ${said} (${code}HTTP 403). Pass a token with the edit role with --token or SLUICE_ADMIN_TOKEN`);
+  }
+  throw new AdminClientError(json?.error ? `${said} (${code}HTTP ${res.status})` : `the admin API at ${server} answered HTTP ${res.status}`);
+}
