@@ -70,41 +70,55 @@ function agentFor(caFile: string): Agent {
 }
 
 /**
- * Calls the admin API and returns its JSON. Errors become one line: what the API said, or for 401/403 how to pass
- * a token, or for no answer the address tried and how to change it.
+ * Sends one request to the admin API with the token and CA the flags give, and returns the answer whatever its
+ * status (a stream's body is left to the caller). No answer at all is an AdminClientError naming the address tried.
  */
-export async function adminCall(flags: AdminClientFlags, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+export async function adminFetch(flags: AdminClientFlags, method: string, path: string, init: { body?: unknown; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const server = flags.server.replace(/\/$/, '');
   const token = tokenFor(flags);
   const headers: Record<string, string> = {};
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
+  if (init.accept !== undefined) headers['accept'] = init.accept;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
   try {
-    res = await fetch(`${server}${path}`, {
+    return await fetch(`${server}${path}`, {
       method,
       headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
       ...(flags.adminCa !== undefined ? { dispatcher: agentFor(flags.adminCa) } : {}),
     });
   } catch (err) {
-    if (err instanceof AdminClientError) throw err;
+    if (err instanceof AdminClientError || init.signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
     const tlsHint = /certificate|self[- ]signed|CERT/i.test(why) ? ' (for a certificate of your own CA, pass it with --admin-ca or SLUICE_ADMIN_CA)' : '';
     throw new AdminClientError(`cannot reach the Sluice admin API at ${server} (${why})${tlsHint}: is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
   }
-  const json = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+}
+
+/** The one line for an error answer: what the API said with its code and status, and for 401/403 how to pass a token. */
+export function adminErrorLine(flags: AdminClientFlags, status: number, json: unknown): string {
+  const server = flags.server.replace(/\/$/, '');
+  const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const said = error?.message ?? `HTTP ${status}`;
+  const code = error?.code ? `${error.code}, ` : '';
+  if (status === 401) {
+    return `the admin API at ${server} refused the request: ${said} (${code}HTTP 401). Pass a token with --token or SLUICE_ADMIN_TOKEN (sluice run keeps one in <data dir>/${GENERATED_TOKEN_FILE}, read by default when SLUICE_DATA_DIR points at that data dir)`;
+  }
+  if (status === 403 && error?.code === 'SLUICE_ADMIN_FORBIDDEN') {
+    return `the admin API at ${server} refused the request: ${said} (${code}HTTP 403). Pass a token with the edit role with --token or SLUICE_ADMIN_TOKEN`;
+  }
+  return error ? `${said} (${code}HTTP ${status})` : `the admin API at ${server} answered HTTP ${status}`;
+}
+
+/**
+ * Calls the admin API and returns its JSON. Errors become one line: what the API said, or for 401/403 how to pass
+ * a token, or for no answer the address tried and how to change it.
+ */
+export async function adminCall(flags: AdminClientFlags, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+  const res = await adminFetch(flags, method, path, body === undefined ? {} : { body });
+  const json: unknown = await res.json().catch(() => undefined);
   if (res.ok) return json;
-  const said = json?.error?.message ?? `HTTP ${res.status}`;
-  const code = json?.error?.code ? `${json.error.code}, ` : '';
-  if (res.status === 401) {
-    throw new AdminClientError(
-      `the admin API at ${server} refused the request: ${said} (${code}HTTP 401). Pass a token with --token or SLUICE_ADMIN_TOKEN (sluice run keeps one in <data dir>/${GENERATED_TOKEN_FILE}, read by default when SLUICE_DATA_DIR points at that data dir)`,
-    );
-  }
-  if (res.status === 403 && json?.error?.code === 'SLUICE_ADMIN_FORBIDDEN') {
-    throw new AdminClientError(`the admin API at ${server} refused the request: ${said} (${code}HTTP 403). Pass a token with the edit role with --token or SLUICE_ADMIN_TOKEN`);
-  }
-  throw new AdminClientError(json?.error ? `${said} (${code}HTTP ${res.status})` : `the admin API at ${server} answered HTTP ${res.status}`);
+  throw new AdminClientError(adminErrorLine(flags, res.status, json));
 }

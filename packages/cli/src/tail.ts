@@ -5,9 +5,7 @@ import type { SluiceRuntime } from '@sluice/broker';
 import { parseIsoDuration, type CloudEvent, type EventPredicate } from '@sluice/core';
 import type { IngressRef, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { usageError } from './send.js';
-
-/** Default admin API of `sluice run` (its --admin-host/--admin-port defaults). */
-const DEFAULT_ADMIN = 'http://127.0.0.1:8090';
+import { addAdminClientOptions, adminErrorLine, adminFetch, type AdminClientFlags } from './admin-client.js';
 
 const CHANNEL_KINDS = new Set(['Channel', 'InMemoryChannel', 'KafkaChannel']);
 
@@ -143,30 +141,28 @@ export function tailJson(e: TailedEvent): Record<string, unknown> {
   return out;
 }
 
-interface TailFlags {
+interface TailFlags extends AdminClientFlags {
   namespace: string;
   filter?: string;
   since?: string;
   output?: 'json' | 'yaml';
-  server: string;
 }
 
 /** `sluice tail broker:NAME`: follows what a broker (or channel) of a running Sluice accepts. */
 export function tailCommand(onExit: (code: number) => void): Command {
-  return new Command('tail')
+  return addAdminClientOptions(new Command('tail')
     .description('follow the events a broker (or channel) of a running sluice accepts, one line each; leaves nothing behind (no subscription, nothing stored)')
     .argument('<target>', 'broker:NAME[:NAMESPACE], channel:NAME[:NAMESPACE] or NAME (a broker)')
     .option('-n, --namespace <ns>', 'namespace of the broker or channel when not given in the target', 'default')
     .option('--filter <cesql>', 'only events this CESQL expression matches')
     .option('--since <duration|time>', 'first show what the broker still keeps from this long ago (5m, 1h, PT5M) or this time (ISO-8601)')
-    .addOption(new Option('-o, --output <format>', 'json: one JSON event per line; yaml: one document per event').choices(['json', 'yaml']))
-    .addOption(new Option('--server <url>', 'admin API of the running sluice (as for sluice get)').env('SLUICE_ADMIN').default(DEFAULT_ADMIN))
+    .addOption(new Option('-o, --output <format>', 'json: one JSON event per line; yaml: one document per event').choices(['json', 'yaml'])))
     .action(async (targetText: string, f: TailFlags) => {
       const target = tailTarget(targetText, f.namespace);
       const q = new URLSearchParams();
       if (f.filter !== undefined) q.set('filter', f.filter);
       if (f.since !== undefined) q.set('since', new Date(sinceArg(f.since, Date.now())).toISOString());
-      const url = `${f.server.replace(/\/$/, '')}/api/v1/${target.kind}s/${target.namespace}/${target.name}/events${q.size > 0 ? `?${q.toString()}` : ''}`;
+      const url = `/api/v1/${target.kind}s/${target.namespace}/${target.name}/events${q.size > 0 ? `?${q.toString()}` : ''}`;
       const aborter = new AbortController();
       let stopped = false;
       const stop = (): void => {
@@ -186,18 +182,11 @@ export function tailCommand(onExit: (code: number) => void): Command {
     });
 
   async function follow(url: string, f: TailFlags, signal: AbortSignal): Promise<number> {
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-      const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-      throw new Error(`cannot reach the Sluice admin API at ${f.server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`, { cause: err });
-    }
+    // admin-client.ts: the token, the CA, and the one-line errors of every admin command.
+    const res = await adminFetch(f, 'GET', url, { accept: 'text/event-stream', signal });
     if (!res.ok) {
       const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-      process.stderr.write(`sluice tail: ${body?.error?.message ?? `the admin API at ${f.server} answered HTTP ${res.status}`}\n`);
+      process.stderr.write(`sluice tail: ${res.status === 401 || res.status === 403 ? adminErrorLine(f, res.status, body) : (body?.error?.message ?? `the admin API at ${f.server} answered HTTP ${res.status}`)}\n`);
       // A bad filter or time is a usage error; an unknown broker or a refusal is not.
       return res.status === 400 ? 2 : 1;
     }

@@ -362,7 +362,7 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
     setRunning(undefined);
   };
   useEffect(() => () => running?.(), [running]);
-  const start = async (): Promise<void> => {
+  const start = (): void => {
     stop();
     if (!target) return;
     // The admin API's tail (the one `sluice tail` uses), on the same origin as the dashboard.
@@ -394,7 +394,7 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
           ))}
         </select>
         <input placeholder="CESQL filter, e.g. type LIKE 'order.%'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="tail filter" />
-        {running ? <button onClick={stop}>Stop</button> : <button onClick={() => void start()}>Start</button>}
+        {running ? <button onClick={stop}>Stop</button> : <button onClick={start}>Start</button>}
       </div>
       {message && <p class="message" role="status">{message}</p>}
       {events.length === 0 ? (
