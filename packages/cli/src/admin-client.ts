@@ -92,8 +92,10 @@ export async function adminFetch(flags: AdminClientFlags, method: string, path: 
     if (err instanceof AdminClientError || init.signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-    const tlsHint = /certificate|self[- ]signed|CERT/i.test(why) ? ' (for a certificate of your own CA, pass it with --admin-ca or SLUICE_ADMIN_CA)' : '';
-    throw new AdminClientError(`cannot reach the Sluice admin API at ${server} (${why})${tlsHint}: is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
+    if (/certificate|self[- ]signed|CERT_|ERR_TLS/i.test(`${why} ${cause?.code ?? ''}`)) {
+      throw new AdminClientError(`cannot verify the certificate of the Sluice admin API at ${server} (${why}): pass the CA that signed it with --admin-ca or SLUICE_ADMIN_CA`);
+    }
+    throw new AdminClientError(`cannot reach the Sluice admin API at ${server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type AdminServerOptions,
 } from '@sluice/admin';
 import { createTlsServer, watchTlsFiles } from '@sluice/broker';
-import type { Logger } from '@sluice/core';
+import { SluiceError, type Logger } from '@sluice/core';
 
 /** The `sluice run` flags of the admin API's authentication and TLS (docs/security.md#the-admin-api). */
 export interface AdminFlags {
@@ -102,7 +102,12 @@ export async function startAdmin(flags: AdminFlags, options: Omit<AdminServerOpt
   let server: AdminServerOptions['server'];
   if (flags.adminTlsCert !== undefined && flags.adminTlsKey !== undefined) {
     const files = { certFile: flags.adminTlsCert, keyFile: flags.adminTlsKey };
-    const tls = createTlsServer(files);
+    let tls;
+    try {
+      tls = createTlsServer(files);
+    } catch (err) {
+      throw new SluiceError('SLUICE_TLS_INVALID', `--admin-tls-cert/--admin-tls-key: ${(err as Error).message}`, { cause: err });
+    }
     server = tls.server;
     stops.push(watchTlsFiles(tls.server, files, logger, () => undefined));
   }
