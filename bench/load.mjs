@@ -71,9 +71,10 @@ export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_
 
 /**
  * Sends `rate` requests per second for `durationMs` to one URL or round robin over several, whatever the servers do
- * (bounded by `maxOutstanding`).
+ * (bounded by `maxOutstanding`). With `record` (an array), each event's id, intended send time and answer time are
+ * pushed to it.
  */
-export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000 } = {}) {
+export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000, record } = {}) {
   const targets = targetsFor(urlOrUrls, connections);
   const latencies = [];
   let ok = 0;
@@ -97,9 +98,10 @@ export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, co
           continue;
         }
         outstanding++;
+        const id = sent;
         pending.push(
           t.pool
-            .request({ path: t.path, method: 'POST', headers: headersFor(sent), body: PAYLOAD })
+            .request({ path: t.path, method: 'POST', headers: headersFor(id), body: PAYLOAD })
             .then(async (res) => {
               await res.body.dump();
               if (res.statusCode === 202) ok++;
@@ -108,7 +110,10 @@ export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, co
             .catch(() => failed++)
             .finally(() => {
               outstanding--;
-              latencies.push(performance.now() - intended);
+              const done = performance.now();
+              latencies.push(done - intended);
+              // `record` (an array): each event's id, intended send time and answer time (ms since the epoch).
+              record?.push([`bench-${id}`, origin + intended, origin + done]);
             }),
         );
       }

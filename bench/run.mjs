@@ -2,7 +2,7 @@
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
@@ -159,29 +159,46 @@ function printObservabilityCost({ obsRuns, obsCost }) {
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '1000,3000,5000').split(',').map(Number);
 
 /**
- * Open-loop latency at fixed rates: the bare forwarder, then a fresh durable Sluice with one trigger (a fresh one so
- * the cleanup of the throughput phase's backlog does not land in it), with the Sluice process's event-loop delay.
+ * Open-loop latency at fixed rates, three setups interleaved at each rate (so drift on a shared machine hits them
+ * alike): the bare forwarder, the durable forwarder (the same, plus a group-committed fdatasync of each body before
+ * the 202 and the forward: the cost of the disk alone), and one durable Sluice with one trigger, with the Sluice
+ * process's event-loop delay. Each setup first gets a 2 s warm-up at the lowest rate (JIT, connection pools).
  */
 async function latencySection(sink, sinkUrl, fwdTarget) {
-  const rows = [];
-  for (const rate of LATENCY_RATES) rows.push({ rate, forwarder: await latencyPhase(`forwarder@${rate}/s`, fwdTarget, sink, rate) });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-fwd-'));
+  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`]);
+  const durableTarget = { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid };
   const s = await startBroker(sinkUrl, 1);
-  for (const row of rows) row.sluice = await latencyPhase(`sluice-1-trigger@${row.rate}/s`, s, sink, row.rate);
+  for (const target of [fwdTarget, durableTarget, s]) {
+    await openLoop(target.url, { rate: Math.min(...LATENCY_RATES), durationMs: 2000 });
+    await new Promise((r) => setTimeout(r, 500)); // let the warm-up's deliveries arrive before the first reset
+  }
+  const rows = [];
+  for (const rate of LATENCY_RATES) {
+    rows.push({
+      rate,
+      forwarder: await latencyPhase(`forwarder@${rate}/s`, fwdTarget, sink, rate),
+      durableForwarder: await latencyPhase(`durable-forwarder@${rate}/s`, durableTarget, sink, rate),
+      sluice: await latencyPhase(`sluice-1-trigger@${rate}/s`, s, sink, rate),
+    });
+  }
   await s.stop();
+  dfwd.kill();
+  rmSync(dir, { recursive: true, force: true });
   return rows;
 }
 
 function printLatency(rows) {
-  console.log('\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process');
-  console.log('Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the forwarder\'s + 1 ms, p99.9 ≤ 2×');
-  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs forwarder | event-loop delay p50/p99/p99.9/max ms | peak RSS MiB |');
-  console.log('|--:|---|--:|--:|--:|--:|--:|--:|');
-  for (const { rate, forwarder: f, sluice: r } of rows) {
-    for (const [label, x] of [['bare Node forwarder', f], ['Sluice, durable, 1 trigger', r]]) {
-      const vs = x === f ? '1.00× / 1.00×' : `${fmt(x.e2eP99 / f.e2eP99, 2)}× / ${fmt(x.e2eP999 / f.e2eP999, 2)}×`;
+  console.log(`\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log("Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the bare forwarder's + 1 ms, p99.9 ≤ 2×. The durable forwarder (fdatasync of each body, group-committed) separates the disk's cost from Sluice's");
+  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs bare forwarder | vs durable forwarder | event-loop delay p50/p99/p99.9/max ms | peak RSS MiB |');
+  console.log('|--:|---|--:|--:|--:|--:|--:|--:|--:|');
+  for (const { rate, forwarder: f, durableForwarder: d, sluice: r } of rows) {
+    for (const [label, x] of [['bare Node forwarder', f], ['durable Node forwarder (fdatasync)', d], ['Sluice, durable, 1 trigger', r]]) {
+      const vs = (base) => (x === base ? '1.00× / 1.00×' : `${fmt(x.e2eP99 / base.e2eP99, 2)}× / ${fmt(x.e2eP999 / base.e2eP999, 2)}×`);
       const e = x.eventLoopDelay;
       const eld = e ? `${fmt(e.p50, 1)} / ${fmt(e.p99, 1)} / ${fmt(e.p999, 1)} / ${fmt(e.max, 1)}` : '–';
-      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs} | ${eld} | ${fmt(x.peakRssMiB)} |`);
+      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs(f)} | ${x === f ? '–' : vs(d)} | ${eld} | ${fmt(x.peakRssMiB)} |`);
     }
   }
 }

@@ -2,7 +2,7 @@
 // `ce-benchts` header (send time, ms since epoch with fractions, set by the load generator on the same machine), or
 // the `benchts` attribute of a structured-mode event (as an EventTransform forwards it).
 // Commands arrive over IPC: {cmd:'reset'}, {cmd:'stats'} → {count, distinct, firstAt, lastAt, latencies summary},
-// {cmd:'ids'} → {ids: [...distinct ce-ids]}, {cmd:'heal'} (a `hang` or `slow` sink starts answering at once).
+// {cmd:'ids'} → {ids: [...distinct ce-ids]}, {cmd:'record'} then {cmd:'times'} → {times: [[ce-id, arrival]...]}, {cmd:'heal'} (a `hang` or `slow` sink starts answering at once).
 // Arguments: `hang` (never answer), `slow=MS` (answer after MS), `port=N` (listen on N instead of a free port).
 import { createServer } from 'node:http';
 
@@ -17,6 +17,8 @@ let hang = args.includes('hang');
 let slowMs = Number(args.find((a) => a.startsWith('slow='))?.slice(5) ?? 0);
 const port = Number(args.find((a) => a.startsWith('port='))?.slice(5) ?? 0);
 let ids = new Set();
+/** With {cmd:'record'}: [ce-id, arrival time] of each event until the next reset ({cmd:'times'} returns them). */
+let times;
 
 const server = createServer((req, res) => {
   const structured = String(req.headers['content-type'] ?? '').startsWith('application/cloudevents+json');
@@ -47,6 +49,7 @@ const server = createServer((req, res) => {
       count++;
       if (ids.size < 5_000_000) ids.add(id);
       if (Number.isFinite(ts) && latencies.length < 2_000_000) latencies.push(now - ts);
+      if (times && times.length < 2_000_000) times.push([id, now]);
       res.writeHead(202, { 'content-length': 0 });
       res.end();
     };
@@ -67,7 +70,13 @@ process.on('message', (m) => {
     firstAt = 0;
     lastAt = 0;
     ids = new Set();
+    times = undefined;
     process.send({ ok: true });
+  } else if (m.cmd === 'record') {
+    times = [];
+    process.send({ ok: true });
+  } else if (m.cmd === 'times') {
+    process.send({ times: times ?? [] });
   } else if (m.cmd === 'stats') {
     const sorted = Float64Array.from(latencies).sort();
     process.send({ count, distinct: ids.size, firstAt, lastAt, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN });
