@@ -21,3 +21,4 @@ export { adminError } from './errors.js';
 export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';
 export { archiveRoutes, type ArchiveAdmin, type ArchiveReplayResult } from './archive-api.js';
 export { tailRoutes, type RetainedEvent, type TailAdmin, type TailTarget, type TailedEvent } from './tail-api.js';
+export { configRoutes, type ChangeOptions, type ChangeResult, type ChangedResource, type ConfigChanger, type ResourceId } from './config-api.js';

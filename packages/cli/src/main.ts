@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
+import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, configRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
 import { isSluiceError } from '@sluice/core';
 import { dashboardAssets, dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
@@ -11,10 +11,12 @@ import { addAdminOptions, adminUsageError, startAdmin, type AdminFlags } from '.
 import { loadAndCheck, printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { reloadFiles, watchFiles } from './reload.js';
+import { LiveConfig } from './live-config.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
 import { resourceCommands } from './get.js';
+import { changeCommands } from './apply.js';
 import { RuntimeTail, tailCommand } from './tail.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
@@ -95,7 +97,17 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
     .action(async (opts: RunOptions & TrustFlags & AdminFlags) => {
-      const result = loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true });
+      let live: LiveConfig;
+      try {
+        live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => (opts.exec === false ? execRefusals(config) : []) });
+      } catch (err) {
+        if (!isSluiceError(err)) throw err;
+        process.stderr.write(`sluice run: ${err.message}\n`);
+        onExit(1);
+        return;
+      }
+      // The -f files, with what `sluice apply`/`delete` recorded in the data directory over them.
+      const result = live.load();
       // Workloads and ContainerSources find the engine through this variable (@sluice/workloads).
       if (opts.containerEngine !== undefined) process.env['SLUICE_CONTAINER_ENGINE'] = opts.containerEngine;
       if (result.errors.length > 0) {
@@ -151,6 +163,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       admin.mount('/api/v1', tailRoutes(() => tail));
       admin.mountPublic('/ui', dashboardAssets());
       admin.mount('/ui', dashboardRouter(() => plane));
+      // The routes that change the configuration (apply, delete), in one router.
+      admin.mount('/api/v1', configRoutes(() => live));
       try {
         runtime = await SluiceRuntime.start(result.config, {
           port: opts.port,
@@ -169,6 +183,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         await tracer.shutdown();
         throw err;
       }
+      live.attach(runtime, logger);
       if (metrics) {
         const running = runtime;
         metrics.setCircuitSource(() => running.circuits());
@@ -199,7 +214,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
       const reload = (why: string): void => {
         if (stopping) return;
-        void reloadFiles(why, () => loadAndCheck(opts.filename, { recursive: opts.recursive === true, strict: opts.strict === true }), runtime, logger, (config) => (opts.exec === false ? execRefusals(config) : []));
+        void reloadFiles(why, () => live.load(), runtime, logger, (config) => (opts.exec === false ? execRefusals(config) : []));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
       if (opts.watch === true) {
@@ -331,6 +346,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
 
   program.addCommand(dlqCommand(onExit));
   for (const command of resourceCommands(onExit)) program.addCommand(command);
+  for (const command of changeCommands(onExit)) program.addCommand(command);
   program.addCommand(replayCommand(onExit));
   program.addCommand(tailCommand(onExit));
 

@@ -105,6 +105,17 @@ export interface LoadOptions {
    * `sluice run` pass false unless `--strict`.
    */
   readonly strict?: boolean;
+  /**
+   * Manifests given as text (e.g. sent to the admin API by `sluice apply`), read after the files as explicit
+   * manifests; `path` names them in errors.
+   */
+  readonly sources?: readonly { readonly path: string; readonly text: string }[];
+  /**
+   * Chooses the resources that make the configuration, before the semantic checks run on them (a running Sluice
+   * layers what `sluice apply`/`delete` changed over the files). `sourceOf` tells the index in `sources` a resource
+   * was read from, or -1 for the files.
+   */
+  readonly select?: (resources: readonly LoadedResource[], sourceOf: (r: LoadedResource) => number) => LoadedResource[];
 }
 
 const PLUMBING_SUMMARY = 'Namespace, ServiceAccount, RBAC, NetworkPolicy, Ingress, PodDisruptionBudget, HorizontalPodAutoscaler, …';
@@ -231,10 +242,12 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     const e = err as NodeJS.ErrnoException;
     return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], warnings: [], notices: [], hints: [] };
   }
-  for (const { path: file, explicit } of files) {
+  const inputs: Array<{ path: string; explicit: boolean; text?: string }> = [...files, ...(options.sources ?? []).map((s) => ({ path: s.path, explicit: true, text: s.text }))];
+  const origin = new Map<LoadedResource, number>();
+  for (const [index, { path: file, explicit, text: given }] of inputs.entries()) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = given ?? readFileSync(file, 'utf8');
     } catch (err) {
       errors.push({ file, line: 1, col: 1, message: `cannot read: ${(err as Error).message}`, code: 'SLUICE_CONFIG_READ' });
       continue;
@@ -311,13 +324,16 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
       if (violations.length > 0) continue;
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
       const name = meta.name as string;
-      resources.push({ apiVersion, kind, key: `${namespace}/${name}`, namespace, name, value: obj, file, position, positionInValue });
+      const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${name}`, namespace, name, value: obj, file, position, positionInValue };
+      resources.push(loaded);
+      if (index >= files.length) origin.set(loaded, index - files.length);
     }
   }
+  const chosen = options.select ? options.select(resources, (r) => origin.get(r) ?? -1) : resources;
   const config: SluiceConfig = {
-    resources,
-    brokers: resources.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as Broker),
-    triggers: resources.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
+    resources: chosen,
+    brokers: chosen.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as Broker),
+    triggers: chosen.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
   };
   const report: ReportFn = (r, path, message, code = 'SLUICE_CONFIG_INVALID', columnOffset) => {
     const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);

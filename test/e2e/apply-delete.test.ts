@@ -1,0 +1,129 @@
+// `sluice apply` and `sluice delete` against a running `sluice run` (both spawned as a user runs them): kubectl's
+// lines and exit codes, 409 without --force, and applied/deleted resources that last across SIGHUP and a restart.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
+  const s = await startSubscriber(respond);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+const broker = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+`;
+const trigger = (name: string, url: string, extra = '') => `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+spec:
+  broker: default
+${extra}  subscriber:
+    uri: ${url}
+---
+`;
+
+test('apply and delete: kubectl lines, --dry-run, 409 without --force, and changes that last across SIGHUP and a restart', async () => {
+  const one = await subscriber();
+  const two = await subscriber();
+  const failing = await subscriber(() => ({ status: 503 }));
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const slow = '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n';
+  const files = broker + trigger('one', one.url) + trigger('stuck', failing.url, slow);
+  let sluice = await startSluice({ yaml: files, dataDir: dir.path });
+  cleanups.push(async () => void (await sluice.stop()));
+  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const send = (id: string) => postEvent(`${sluice.url}/default/default`, { id, source: '/apply', type: 't' });
+
+  const twoFile = join(dir.path, 'two.yaml');
+  writeFileSync(twoFile, trigger('two', two.url));
+  const dry = await cli('apply', '-f', twoFile, '--dry-run');
+  assert.equal(dry.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
+  assert.equal(dry.code, 0);
+  assert.equal((await cli('get', 'trigger', 'two')).code, 1, 'a dry run changes nothing');
+
+  const created = await cli('apply', '-f', twoFile);
+  assert.equal(created.stdout, 'trigger.eventing.knative.dev/two created\n', created.stderr);
+  assert.equal(created.code, 0);
+  assert.equal((await send('e1')).status, 202);
+  await two.waitForCount(1);
+  assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two unchanged\n');
+  writeFileSync(twoFile, trigger('two', two.url, '  filter:\n    attributes:\n      type: t\n'));
+  assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two configured\n');
+  const shown = JSON.parse((await cli('get', 'trigger', 'two', '-o', 'json')).stdout) as { source: string };
+  assert.equal(shown.source, `${twoFile} (applied)`);
+
+  // The stuck trigger owes two retries: deleting it needs --force.
+  for (const id of ['r1', 'r2']) await send(id);
+  await waitFor(() => failing.received.length >= 2, 'both events tried by the stuck trigger');
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = await cli('delete', 'trigger', 'stuck');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^sluice: trigger default\/stuck has \d+ events pending \(backlog \d+, retrying \d+\); delete --force moves them to the dead-letter store \(SLUICE_FORCE_REQUIRED, HTTP 409\)\n$/);
+  assert.equal(refused.stdout, '');
+  const forced = await cli('delete', 'trigger', 'stuck', '--force');
+  assert.equal(forced.stdout, 'trigger.eventing.knative.dev "stuck" deleted\n', forced.stderr);
+  assert.match(forced.stderr, /warning: Trigger default\/stuck deleted with --force: kept in the dead-letter store: \d+ pending retries/);
+  await waitFor(() => /Trigger default\/stuck deleted: \d+ pending retries/.test(sluice.output()), 'the count in the log');
+  assert.equal((await cli('get', 'trigger', 'stuck')).code, 1);
+
+  // SIGHUP re-reads the files, which still declare "stuck": the deletion stays, so does the applied "two".
+  sluice.child.kill('SIGHUP');
+  await waitFor(() => /SIGHUP: configuration unchanged/.test(sluice.output()), 'the SIGHUP record', 60_000);
+  assert.equal((await cli('get', 'trigger', 'stuck')).code, 1);
+
+  // And a restart on the same data directory.
+  assert.equal(await sluice.stop(), 0);
+  sluice = await startSluice({ yaml: files, dataDir: dir.path });
+  const names = (await cli('get', 'triggers', '-o', 'name')).stdout;
+  assert.equal(names, 'trigger/one\ntrigger/two\n');
+  assert.equal((await send('e2')).status, 202);
+  await two.waitForCount(2);
+
+  // delete -f takes what the files declare; apply again brings a deleted resource back.
+  const gone = await cli('delete', '-f', twoFile);
+  assert.equal(gone.stdout, 'trigger.eventing.knative.dev "two" deleted\n', gone.stderr);
+  const stuckFile = join(dir.path, 'stuck.yaml');
+  writeFileSync(stuckFile, trigger('stuck', failing.url));
+  assert.equal((await cli('apply', '-f', stuckFile)).stdout, 'trigger.eventing.knative.dev/stuck created\n');
+});
+
+test('apply and delete: bad input is a clear error with the right exit code; an unreachable admin address says where it tried', async () => {
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const sluice = await startSluice({ yaml: broker, dataDir: dir.path });
+  cleanups.push(async () => void (await sluice.stop()));
+  const bad = join(dir.path, 'bad.yaml');
+  writeFileSync(bad, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: default\n');
+  const invalid = await runCli(['apply', '-f', bad, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, new RegExp(`${bad.replaceAll('/', '\\/')}:\\d+:\\d+: Trigger\\/t: .*subscriber`));
+  const missing = await runCli(['delete', 'trigger', 'nope', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'sluice: Trigger default/nope not found (SLUICE_NOT_FOUND, HTTP 404)\n');
+  const usage = await runCli(['delete', '--server', sluice.adminUrl]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /give KIND NAME/);
+  assert.equal((await runCli(['apply'])).code, 2);
+
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const down = await runCli(['apply', '-f', bad], { env: { SLUICE_ADMIN: `http://127.0.0.1:${port}` } });
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, new RegExp(`^sluice: cannot reach the Sluice admin API at http://127\\.0\\.0\\.1:${port} \\(connection refused\\).*Set --server or SLUICE_ADMIN.*\\n$`));
+});
