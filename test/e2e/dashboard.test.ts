@@ -6,10 +6,10 @@
 // docs/images/ (otherwise it takes them without writing, so a run leaves the tree as it was).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT, postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
+import { ROOT, postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
@@ -220,5 +220,88 @@ spec:
   await page.locator('tr[data-eventtype="order.created"]').waitFor({ timeout: 15_000 });
   await shot(page, 'eventtypes');
 
+  assert.deepEqual(errors, [], 'no script errors in the page');
+});
+
+test('where nothing is readable without a token, the page asks for one; its streams carry the token; a view token reads, an edit token acts', {
+  timeout: 180_000,
+  skip: missing && process.env['CI'] !== 'true' ? `${CHROMIUM} not installed` : false,
+}, async () => {
+  assert.ok(!missing, `${CHROMIUM} is required under CI=true`);
+  const down = await startSubscriber(() => ({ status: 400 }));
+  cleanups.push(() => down.close());
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const view = 'view-token-for-the-browser-0123';
+  const edit = 'edit-token-for-the-browser-0123';
+  writeFileSync(join(dir.path, 'tokens'), `${view},view,reader\n${edit},edit,operator\n`);
+  const sluice = await startSluice({
+    args: ['--admin-token-file', join(dir.path, 'tokens'), '--admin-anonymous', 'none'],
+    yaml: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: rejected
+spec:
+  broker: default
+  subscriber:
+    uri: ${down.url}
+`,
+  });
+  cleanups.push(() => sluice.stop());
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'd-1', source: '/s', type: 'refused' }, '{}')).status, 202);
+  const browser = await launch();
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${sluice.adminUrl}/ui/`);
+
+  // No token: the page loads, shows nothing of the running Sluice, and asks for a token.
+  await page.getByText('This admin API shows nothing without a token').waitFor();
+  assert.equal(await page.locator('[data-auth]').getAttribute('data-auth'), 'locked');
+  assert.equal(await page.locator('[data-node]').count(), 0);
+
+  // A view token: the live stream (read with fetch and the token) fills the topology; the actions stay disabled.
+  await page.getByRole('textbox', { name: 'admin token' }).fill(view);
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.getByRole('alert').getByText('this token can only view').waitFor();
+  await page.locator('[data-node="Trigger rejected"]').waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('[data-auth]').getAttribute('data-auth'), 'read-only');
+  // The live tail is a second stream that needs the token too.
+  await page.getByRole('button', { name: 'Events' }).click();
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('status').getByText('tailing default/default').waitFor();
+  assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'd-2', source: '/s', type: 'refused' }, '{}')).status, 202);
+  await page.locator('tr[data-tailed="d-2"]').waitFor();
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await waitFor(
+    async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`, { headers: { authorization: `Bearer ${view}` } })).json()) as { items: unknown[] }).items.length === 2,
+    'the 2 refused events to be dead-lettered',
+    20_000,
+  );
+  await page.getByRole('button', { name: 'Dead letters' }).click();
+  await page.locator('tr[data-letter="d-1"]').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Purge all shown' }).isDisabled(), true);
+
+  // An edit token: the actions work.
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.getByRole('textbox', { name: 'admin token' }).fill(edit);
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.locator('[data-auth="can change"]').waitFor();
+  await page.locator('tr[data-letter="d-1"]').waitFor();
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Purge all shown' }).click();
+  await page.getByRole('status').getByText('purged 2').waitFor();
+  assert.match(sluice.output(), /admin API: POST \/api\/v1\/deadletters\/default\/default\/purge by operator/);
+
+  // Lock forgets the token: the page asks again.
+  await page.getByRole('button', { name: 'Lock' }).click();
+  await page.locator('[data-auth="locked"]').waitFor();
+  assert.equal(await page.evaluate("sessionStorage.getItem('sluice-admin-token')"), null);
   assert.deepEqual(errors, [], 'no script errors in the page');
 });

@@ -238,7 +238,10 @@ function forbidden(identity: AdminIdentity, needed: AdminRole, req: Request): Sl
 export function requireRole(role: AdminRole): RequestHandler {
   return (req, res, next) => {
     const identity = identityOf(res);
-    if (identity !== undefined && !allows(identity.role, role)) throw forbidden(identity, role, req);
+    if (identity !== undefined && !allows(identity.role, role)) {
+      if (identity.anonymous) res.setHeader('www-authenticate', 'Bearer realm="sluice-admin"');
+      throw forbidden(identity, role, req);
+    }
     next();
   };
 }

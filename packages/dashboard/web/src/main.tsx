@@ -454,7 +454,7 @@ function useIdentity(): { identity: Identity | undefined; token: string | undefi
   }, [token]);
   const unlock = async (candidate: string): Promise<string> => {
     const id = await whoami(candidate);
-    if (!id) return 'this token is not accepted';
+    if (!id) return REFUSED;
     saveToken(candidate);
     setToken(candidate);
     return id.role === 'edit' ? '' : 'this token can only view';
@@ -466,6 +466,8 @@ function useIdentity(): { identity: Identity | undefined; token: string | undefi
   return { identity, token, checked, unlock, lock };
 }
 
+const REFUSED = 'this token is not accepted';
+
 function AuthBar({ auth }: { auth: ReturnType<typeof useIdentity> }) {
   const [open, setOpen] = useState(false);
   const [value, setValue] = useState('');
@@ -475,7 +477,8 @@ function AuthBar({ auth }: { auth: ReturnType<typeof useIdentity> }) {
     e.preventDefault();
     const why = await auth.unlock(value.trim());
     setMessage(why);
-    if (why === '') {
+    // A token that is accepted closes the form (a view-only one says so beside the badge); a refused one keeps it open.
+    if (why !== REFUSED) {
       setOpen(false);
       setValue('');
     }
@@ -488,11 +491,11 @@ function AuthBar({ auth }: { auth: ReturnType<typeof useIdentity> }) {
       </span>
       {auth.token !== undefined && !auth.identity?.anonymous && <button onClick={auth.lock}>Lock</button>}
       {!canEdit && <button onClick={() => setOpen(!open)}>Unlock</button>}
+      {message && !canEdit && <span class="auth-message" role="alert">{message}</span>}
       {(open || (auth.checked && !auth.identity)) && !canEdit && (
         <form class="unlock" onSubmit={(e) => void submit(e)}>
           <input type="password" autocomplete="off" placeholder="admin token" aria-label="admin token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
           <button type="submit">Use token</button>
-          {message && <span class="auth-message" role="alert">{message}</span>}
         </form>
       )}
     </div>
@@ -526,7 +529,7 @@ function App() {
         {tab === 'topology' && <Topology resources={resources} selected={selected} onSelect={(n) => n.resource && setSelected(nodeKey(n))} />}
         {tab === 'figures' && <FiguresTable resources={resources} history={history} onSelect={(r) => setSelected(`${r.kind}:${keyOf(r)}`)} />}
         {tab === 'events' && <EventsTail resources={resources} />}
-        {tab === 'deadletters' && <DeadLetters canEdit={auth.identity?.role === 'edit'} />}
+        {tab === 'deadletters' && <DeadLetters key={auth.token ?? ''} canEdit={auth.identity?.role === 'edit'} />}
         {tab === 'eventtypes' && <EventTypes resources={resources} />}
         {chosen && (tab === 'topology' || tab === 'figures') && <Detail resource={chosen} onClose={() => setSelected(undefined)} />}
       </main>
