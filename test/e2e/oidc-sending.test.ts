@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { postEvent, runCli, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+import { startIssuer } from './oidc-issuer.js';
 
 const config = (sub: Subscriber, dls: Subscriber, plain: Subscriber, chan: Subscriber): string => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -71,11 +72,15 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
   const plain = await startSubscriber();
   const chan = await startSubscriber();
   const dir = tempDir('sluice-oidc-send-');
+  // With the feature on, brokers take only OIDC tokens: the producer has one from its own issuer.
+  const producer = await startIssuer();
+  const auth = { authorization: `Bearer ${await producer.sign({ sub: 'system:serviceaccount:default:producer', aud: 'eventing.knative.dev/broker/default/default' })}` };
+  const args = ['--authentication-oidc', 'enabled', '--oidc-issuer', producer.url];
   try {
-    let sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
+    let sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args });
     let issuerUrl = sluice.url;
     try {
-      for (const id of ['a', 'b', 'fail']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 'order' })).status, 202);
+      for (const id of ['a', 'b', 'fail']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 'order' }, '', auth)).status, 202);
       assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'c1', source: '/t', type: 'x' })).status, 202);
       await sub.waitForCount(3);
       await dls.waitForCount(1);
@@ -110,13 +115,13 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
 
     // After a restart the same key signs, so a token issued before it still verifies against the new JWKS.
     const before = bearer(sub, 0);
-    sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
+    sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args });
     issuerUrl = sluice.url;
     try {
       const jwks = createRemoteJWKSet(new URL(`${sluice.url}/openid/v1/jwks`));
       const { payload } = await jwtVerify(before, jwks, { audience: 'orders-service' });
       assert.equal(payload.sub, 'system:serviceaccount:default:orders-oidc-eventing.knative.dev-trigger');
-      assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'after', source: '/t', type: 'order' })).status, 202);
+      assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'after', source: '/t', type: 'order' }, '', auth)).status, 202);
       await sub.waitForCount(4);
       const after = await jwtVerify(bearer(sub, 3), jwks, { issuer: issuerUrl, audience: 'orders-service' });
       assert.equal(after.protectedHeader.kid, decodeProtectedHeader(before).kid);
@@ -125,6 +130,7 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
     }
   } finally {
     dir.remove();
+    producer.close();
     await Promise.all([sub.close(), dls.close(), plain.close(), chan.close()]);
   }
 });

@@ -2,40 +2,8 @@
 // audience, verified against the issuer's JWKS with a bounded clock skew.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
-
-/** A minimal OIDC issuer on loopback: discovery document and JWKS of one ES256 key. */
-async function startIssuer(): Promise<{ url: string; sign: (claims: Record<string, unknown>, opts?: { expSeconds?: number }) => Promise<string>; jwksHits: () => number; close: () => void }> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  let hits = 0;
-  const server = createServer((req, res) => {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (req.url === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: `${url}/keys` }));
-    } else if (req.url === '/keys') {
-      hits++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    sign: (claims, opts = {}) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-        .setIssuer(String(claims['iss'] ?? url))
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expSeconds ?? 300))
-        .sign(privateKey),
-    jwksHits: () => hits,
-    close: () => server.close(),
-  };
-}
+import { startIssuer } from './oidc-issuer.js';
 
 test('with --oidc-issuer, brokers take only valid tokens for their audience; keys are cached; own sends pass', async () => {
   const issuer = await startIssuer();

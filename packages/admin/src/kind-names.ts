@@ -7,9 +7,10 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   cm: 'ConfigMap',
 };
 
-/** The plural kubectl uses for a kind (`Broker` → `brokers`, `Parallel` → `parallels`). */
+/** The plural kubectl uses for a kind (`Broker` → `brokers`, `Parallel` → `parallels`, `EventPolicy` → `eventpolicies`). */
 export function pluralOf(kind: string): string {
   const lower = kind.toLowerCase();
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`; // EventPolicy → eventpolicies
   return lower.endsWith('s') ? `${lower}es` : `${lower}s`;
 }
 

@@ -18,8 +18,11 @@ import {
   type Tracer,
 } from '@sluice/core';
 
-/** Whether a request may send to a broker, and why not. */
-export type AuthVerdict = { readonly ok: true } | { readonly ok: false; readonly message: string };
+/**
+ * Whether a request may send to a broker, and why not. `authorize` (EventPolicy filters) checks the decoded events
+ * and returns why they are refused (403).
+ */
+export type AuthVerdict = { readonly ok: true; readonly authorize?: (events: readonly CloudEvent[]) => string | undefined } | { readonly ok: false; readonly message: string };
 
 /** What the ingress needs from the runtime. */
 export interface IngressBackend {
@@ -79,6 +82,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SLUICE_EVENT_MALFORMED: 400,
   SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
   SLUICE_EVENT_TTL_EXCEEDED: 400,
+  SLUICE_FORBIDDEN: 403,
   SLUICE_BODY_TOO_LARGE: 413,
   SLUICE_STORE_OVERLOADED: 503,
   SLUICE_STORE_FULL: 503,
@@ -217,6 +221,7 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
         return;
       }
     }
+    let authorize: ((events: readonly CloudEvent[]) => string | undefined) | undefined;
     if (backend.authenticate) {
       const pending = backend.authenticate(namespace, name, req);
       const verdict = pending instanceof Promise ? await pending : pending;
@@ -224,6 +229,7 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
         refuse(req, res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
         return;
       }
+      authorize = verdict.authorize;
     }
     if (req.method !== 'POST') {
       refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
@@ -240,6 +246,8 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
     try {
       const body = await readBody(req, options.maxBodyBytes);
       events = decodeHttp(req.headers, body);
+      const refused = authorize?.(events);
+      if (refused !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', refused);
       // The request's traceparent header, else the first event's distributed-tracing extension, is the parent.
       let trace = requestTraceContext(req.headers);
       if (tracer.enabled) {

@@ -1,17 +1,30 @@
-import { DEFAULT_NAMESPACE, oidcSubject, type Destination, type Trigger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, oidcAudience, oidcSubject, type Destination, type Trigger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import type { OidcTarget } from '@sluice/delivery';
 
-/** The OIDC target of a delivery to `dest` by `subject`: set when the destination names an audience. */
-export function destinationOidc(dest: Destination | undefined, subject: string): OidcTarget | undefined {
-  return dest?.audience !== undefined && dest.audience !== '' ? { audience: dest.audience, subject } : undefined;
+/**
+ * The audience of a destination declared in `namespace`: its `audience`, else for a `ref` to a Broker the broker's
+ * audience (as Knative resolves an addressable's audience from its status); undefined otherwise.
+ */
+export function destinationAudience(dest: Destination | undefined, namespace: string): string | undefined {
+  if (dest?.audience !== undefined && dest.audience !== '') return dest.audience;
+  const ref = dest?.ref;
+  if (ref?.kind === 'Broker' && (ref.apiVersion === undefined || ref.apiVersion.startsWith('eventing.knative.dev/'))) return oidcAudience('eventing.knative.dev', 'Broker', ref.namespace ?? namespace, ref.name);
+  return undefined;
+}
+
+/** The OIDC target of a delivery to `dest` (declared in `namespace`) by `subject`, when the destination has an audience. */
+export function destinationOidc(dest: Destination | undefined, subject: string, namespace: string): OidcTarget | undefined {
+  const audience = destinationAudience(dest, namespace);
+  return audience !== undefined ? { audience, subject } : undefined;
 }
 
 /** A Trigger's identity (`…-oidc-eventing.knative.dev-trigger`) towards its subscriber and dead-letter sink. */
-export function triggerOidc(trigger: Trigger, deadLetterSink: Destination | undefined): { subscriberOidc?: OidcTarget; deadLetterOidc?: OidcTarget } {
-  const subject = oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name);
-  const subscriberOidc = destinationOidc(trigger.spec.subscriber, subject);
-  const deadLetterOidc = destinationOidc(deadLetterSink, subject);
+export function triggerOidc(trigger: Trigger, deadLetterSink: Destination | undefined, deadLetterNamespace: string): { subscriberOidc?: OidcTarget; deadLetterOidc?: OidcTarget } {
+  const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
+  const subject = oidcSubject('eventing.knative.dev', 'Trigger', ns, trigger.metadata.name);
+  const subscriberOidc = destinationOidc(trigger.spec.subscriber, subject, ns);
+  const deadLetterOidc = destinationOidc(deadLetterSink, subject, deadLetterNamespace);
   return { ...(subscriberOidc ? { subscriberOidc } : {}), ...(deadLetterOidc ? { deadLetterOidc } : {}) };
 }
 

@@ -13,6 +13,7 @@ import {
   compileTriggerFilter,
   noopLogger,
   objectKey,
+  oidcSubject,
   resolveDelivery,
   type Broker,
   type CesqlCompiler,
@@ -39,13 +40,14 @@ import { admitEvent } from './admission.js';
 import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
 import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
+import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, type AuthorizationMode } from './event-policy.js';
 import { destinationAudiences, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
 import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
 import type { TLSSocket } from 'node:tls';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
-import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders } from './http-ingress.js';
+import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders, type AuthVerdict } from './http-ingress.js';
 import { DeliveryCounters } from './delivery-counters.js';
 import { StatusRegistry } from './status-registry.js';
 import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
@@ -101,9 +103,11 @@ export interface RuntimeOptions {
   /**
    * Knative's `authentication-oidc` feature on the sending side: every delivery to a destination with an `audience`
    * carries a JWT signed by Sluice's own issuer (`issuer`, default the ingress URL), whose discovery document and JWKS
-   * are served on the ingress port. Off when unset; an `audience` in the configuration is then logged once as unused.
+   * are served on the ingress port. Brokers without static credentials then require an OIDC token (Sluice's own, or
+   * from `oidc.issuers`) and authorize it by EventPolicy or `defaultAuthorizationMode` (Knative's default
+   * allow-same-namespace). Off when unset; an `audience` in the configuration is then logged once as unused.
    */
-  oidcSending?: { readonly issuer?: string; readonly lifetimeSeconds?: number };
+  oidcSending?: { readonly issuer?: string; readonly lifetimeSeconds?: number; readonly defaultAuthorizationMode?: AuthorizationMode };
   /** Serve HTTPS with these PEM files (reloaded when they change); addresses become `https://`. */
   tls?: TlsFiles;
   /** Connection caps and timeouts of the HTTP server; unset fields keep {@link DEFAULT_CONNECTION_LIMITS}. */
@@ -570,7 +574,11 @@ export class SluiceRuntime {
     const { credentials, certBrokers, limiters } = access;
     const oidc = this.#oidc;
     const internalAuth = this.#internalToken;
-    if ((credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || limiters.size > 0) && this.#internalAuth === undefined) {
+    // Knative's authentication-oidc feature: brokers require a token and authorize it by EventPolicy or default mode.
+    const o = this.options.oidcSending;
+    const policies = o ? new EventPolicies(this.#config, o.defaultAuthorizationMode ?? DEFAULT_AUTHORIZATION_MODE, this.options.cesql ? { cesql: this.options.cesql } : {}) : undefined;
+    this.#policies = policies;
+    if ((credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || limiters.size > 0 || policies !== undefined) && this.#internalAuth === undefined) {
       this.#internalAuth = internalAuth;
       if (this.sender instanceof UndiciSender) this.sender.setOriginHeaders(new URL(this.#url).origin, { authorization: internalAuth });
     }
@@ -584,14 +592,16 @@ export class SluiceRuntime {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => brokers.has(`${ns}/${name}`),
-        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined
+        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || policies !== undefined
           ? {
               authenticate: (ns: string, name: string, req: IncomingMessage) => {
                 const key = `${ns}/${name}`;
                 const authorization = req.headers.authorization;
                 if (authorization === internalAuth) return { ok: true } as const;
-                // A token Sluice's own issuer signed for this broker is one of Sluice's own sends.
-                if (this.#issuer !== undefined && authorization?.startsWith('Bearer ') && this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) !== undefined) return { ok: true } as const;
+                // A token Sluice's own issuer signed for this broker: one of Sluice's own sends, naming its sender.
+                const own = this.#issuer !== undefined && authorization?.startsWith('Bearer ') ? this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) : undefined;
+                if (policies !== undefined && !credentials.has(key)) return this.#authorize(policies, oidc, ns, name, authorization, own);
+                if (own !== undefined) return { ok: true } as const;
                 if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
                   return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
                 }
@@ -900,6 +910,7 @@ export class SluiceRuntime {
       }
       this.#reportBrokerStatus(b, resolver);
     }
+    this.#reportPolicyStatus();
 
     // ---- Brokers accept events before components start, so sources can send from their first moment.
     this.#accepting = true;
@@ -933,6 +944,58 @@ export class SluiceRuntime {
 
   /** Sluice's own OIDC issuer, when it signs tokens for its deliveries. */
   #issuer: OidcIssuer | undefined;
+  /** EventPolicies and the default authorization mode, with the authentication-oidc feature on. */
+  #policies: EventPolicies | undefined;
+  /** EventPolicies whose status was reported, by `namespace/name` (a reconfiguration removes the ones gone). */
+  readonly #policyStatuses = new Set<string>();
+
+  /**
+   * Knative's authorization of a request to a broker: a valid OIDC token (Sluice's own, or from a trusted issuer) is
+   * required (401 without), then the broker's EventPolicies or the default mode decide (403, after decoding when a
+   * policy filters by event).
+   */
+  async #authorize(policies: EventPolicies, oidc: OidcVerifier | undefined, ns: string, name: string, authorization: string | undefined, own: string | undefined): Promise<AuthVerdict> {
+    let subject = own;
+    if (subject === undefined) {
+      if (oidc === undefined) return { ok: false, message: `broker ${ns}/${name}: a bearer token (OIDC) for audience ${brokerAudience(ns, name)} is required` };
+      const v = await oidc.verify(authorization, brokerAudience(ns, name));
+      if (!v.ok) return { ok: false, message: `broker ${ns}/${name}: ${v.message}` };
+      if (v.subject === undefined) return { ok: false, message: `broker ${ns}/${name}: the token names no subject (sub)` };
+      subject = v.subject;
+    }
+    const labels = this.#brokers.get(`${ns}/${name}`)?.metadata.labels ?? {};
+    const authorize = policies.authorizer(ns, name, labels, subject);
+    return authorize === undefined ? { ok: true } : { ok: true, authorize };
+  }
+
+  /** Each EventPolicy's status (Knative's conditions and `status.from`); policies no longer configured lose theirs. */
+  #reportPolicyStatus(): void {
+    const seen = new Set<string>();
+    for (const p of this.#policies?.policyStatuses() ?? []) {
+      this.#status.set('EventPolicy', p.namespace, p.name, p.conditions, p.from.length > 0 ? { from: p.from } : {});
+      seen.add(`${p.namespace}/${p.name}`);
+    }
+    for (const key of this.#policyStatuses) {
+      if (seen.has(key)) continue;
+      const [ns, name] = key.split('/') as [string, string];
+      this.#status.delete('EventPolicy', ns, name);
+    }
+    this.#policyStatuses.clear();
+    for (const key of seen) this.#policyStatuses.add(key);
+  }
+
+  /**
+   * Stores a Trigger's reply into its broker. With the authentication-oidc feature on, the reply is authorized as
+   * Knative authorizes it, as a request from the Trigger's identity: a refused reply fails the delivery (403).
+   */
+  #acceptReply(broker: Broker, trigger: Trigger, reply: CloudEvent): Promise<void> {
+    const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const name = broker.metadata.name;
+    const check = this.#policies?.authorizer(ns, name, broker.metadata.labels ?? {}, oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name));
+    const why = check?.([reply]);
+    if (why !== undefined) return Promise.reject(new SluiceError('SLUICE_FORBIDDEN', `reply refused: ${why}`, { details: { status: 403, destination: `${this.#url}/${ns}/${name}` } }));
+    return this.#accept(ns, name, [reply]);
+  }
 
   /** Turns on OIDC tokens for deliveries (or says once that `audience` is unused when the feature is off). */
   #startOidcSending(): void {
@@ -972,7 +1035,7 @@ export class SluiceRuntime {
       labels: { broker: broker.metadata.name, kind: 'Trigger' },
       circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
       deadLetterStore: this.#deadLetterSettings.get(objectKey(broker.metadata))?.mode ?? 'exhausted',
-      ...triggerOidc(trigger, delivery.deadLetterSink),
+      ...triggerOidc(trigger, delivery.deadLetterSink, trigger.spec.delivery?.deadLetterSink ? ns : (broker.metadata.namespace ?? DEFAULT_NAMESPACE)),
     };
     for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
       if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
@@ -995,7 +1058,7 @@ export class SluiceRuntime {
     const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
     const dispatcher = new TriggerDispatcher(target, {
       sender: this.sender,
-      handleReply: (reply) => this.#accept(brokerNs, broker.metadata.name, [reply]),
+      handleReply: (reply) => this.#acceptReply(broker, trigger, reply),
       now: this.now,
       logger: this.logger,
       onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter),
@@ -1048,6 +1111,11 @@ export class SluiceRuntime {
       }
     } else {
       conditions.push(deadLetterCondition(undefined));
+    }
+    if (this.#policies !== undefined) {
+      const p = this.#policies.brokerStatus(ns, broker.metadata.name, broker.metadata.labels ?? {});
+      conditions.push(p.condition);
+      if (p.policies.length > 0) fields['policies'] = p.policies;
     }
     this.#status.set('Broker', ns, broker.metadata.name, conditions, fields);
   }

@@ -40,8 +40,8 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
     : undefined;
   // The Subscription's OIDC identity (Knative's `…-oidc-messaging.knative.dev-subscription`) towards each destination.
   const subject = oidcSubject('messaging.knative.dev', 'Subscription', sub.namespace, sub.name);
-  const subscriberOidc = destinationOidc(sub.subscriber ?? sub.reply, subject);
-  const deadLetterOidc = destinationOidc(delivery.deadLetterSink, subject);
+  const subscriberOidc = destinationOidc(sub.subscriber ?? sub.reply, subject, sub.namespace);
+  const deadLetterOidc = destinationOidc(delivery.deadLetterSink, subject, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace);
   return {
     target: {
       key: sub.key,
@@ -55,7 +55,7 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
       ...(deadLetterOidc ? { deadLetterOidc } : {}),
     },
     replyUrl: sub.subscriber ? replyUrl : undefined,
-    replyOidc: sub.subscriber ? destinationOidc(sub.reply, subject) : undefined,
+    replyOidc: sub.subscriber ? destinationOidc(sub.reply, subject, sub.namespace) : undefined,
   };
 }
 

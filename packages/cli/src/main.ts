@@ -20,7 +20,7 @@ import { changeCommands } from './apply.js';
 import { RuntimeTail, tailCommand } from './tail.js';
 import { startEventDisplay } from './event-display.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
-import { addTrustOptions, execRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
+import { addTrustOptions, flagRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
@@ -99,7 +99,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .action(async (opts: RunOptions & TrustFlags & AdminFlags) => {
       let live: LiveConfig;
       try {
-        live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => (opts.exec === false ? execRefusals(config) : []) });
+        live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => flagRefusals(opts, config) });
       } catch (err) {
         if (!isSluiceError(err)) throw err;
         process.stderr.write(`sluice run: ${err.message}\n`);
@@ -124,13 +124,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
         onExit(2);
         return;
       }
-      if (opts.exec === false) {
-        const refused = execRefusals(result.config);
-        for (const line of refused) process.stderr.write(line + '\n');
-        if (refused.length > 0) {
-          onExit(1);
-          return;
-        }
+      const refused = flagRefusals(opts, result.config);
+      for (const line of refused) process.stderr.write(line + '\n');
+      if (refused.length > 0) {
+        onExit(1);
+        return;
       }
       let tracer;
       try {
@@ -214,7 +212,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
       const reload = (why: string): void => {
         if (stopping) return;
-        void reloadFiles(why, () => live.load(), runtime, logger, (config) => (opts.exec === false ? execRefusals(config) : []));
+        void reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
       if (opts.watch === true) {

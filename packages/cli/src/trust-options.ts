@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_CONNECTION_LIMITS, type RuntimeOptions } from '@sluice/broker';
+import { AUTHORIZATION_MODES, DEFAULT_CONNECTION_LIMITS, eventPolicyRefusals, type AuthorizationMode, type RuntimeOptions } from '@sluice/broker';
 import { STORE_LIMIT_DEFAULTS } from '@sluice/store';
 import { WORKLOAD_KINDS } from '@sluice/workloads';
 import type { SluiceConfig } from '@sluice/config';
@@ -24,6 +24,8 @@ export interface TrustFlags {
   /** Knative's `authentication-oidc` feature flag: `enabled` signs a token for each delivery to an audience. */
   authenticationOidc: 'enabled' | 'disabled';
   authenticationOidcIssuer?: string;
+  /** Knative's `default-authorization-mode`; only with the authentication-oidc feature on. */
+  defaultAuthorizationMode?: AuthorizationMode;
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
@@ -68,6 +70,7 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)').env('SLUICE_OIDC_ISSUER').argParser(list).default([]))
     .addOption(new Option('--authentication-oidc <state>', "Knative's authentication-oidc feature: enabled sends a signed OIDC token with each delivery to a destination that has an audience").env('SLUICE_AUTHENTICATION_OIDC').choices(['enabled', 'disabled']).default('disabled'))
     .addOption(new Option('--authentication-oidc-issuer <url>', 'issuer URL of the tokens Sluice signs (default: the ingress URL, where the discovery document and JWKS are served)').env('SLUICE_AUTHENTICATION_OIDC_ISSUER'))
+    .addOption(new Option('--default-authorization-mode <mode>', "Knative's default-authorization-mode: what a broker without EventPolicies accepts, with --authentication-oidc enabled (default allow-same-namespace)").env('SLUICE_DEFAULT_AUTHORIZATION_MODE').choices([...AUTHORIZATION_MODES]))
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
     .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
 }
@@ -85,7 +88,14 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
     storeLimits: { maxBacklogEvents: flags.maxBacklogEvents, maxBacklogBytes: flags.maxBacklogBytes },
     egress: { allow: flags.egressAllow, deny: flags.egressDeny },
     ...(flags.oidcIssuer.length > 0 ? { oidc: { issuers: flags.oidcIssuer } } : {}),
-    ...(flags.authenticationOidc === 'enabled' ? { oidcSending: flags.authenticationOidcIssuer !== undefined ? { issuer: flags.authenticationOidcIssuer } : {} } : {}),
+    ...(flags.authenticationOidc === 'enabled'
+      ? {
+          oidcSending: {
+            ...(flags.authenticationOidcIssuer !== undefined ? { issuer: flags.authenticationOidcIssuer } : {}),
+            ...(flags.defaultAuthorizationMode !== undefined ? { defaultAuthorizationMode: flags.defaultAuthorizationMode } : {}),
+          },
+        }
+      : {}),
     ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined
       ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey, ...(flags.tlsClientCa !== undefined ? { clientCaFile: flags.tlsClientCa } : {}) } }
       : {}),
@@ -126,11 +136,20 @@ export function execRefusals(config: SluiceConfig): string[] {
     });
 }
 
+/**
+ * `file:line:col: …` lines for resources the flags forbid: processes and containers under `--no-exec`, EventPolicies
+ * without `--authentication-oidc enabled` (Knative refuses them while the feature is off).
+ */
+export function flagRefusals(flags: TrustFlags, config: SluiceConfig): string[] {
+  return [...(flags.exec === false ? execRefusals(config) : []), ...(flags.authenticationOidc === 'enabled' ? [] : eventPolicyRefusals(config))];
+}
+
 /** A usage error for flags that only work together, or undefined. */
 export function trustUsageError(flags: TrustFlags): string | undefined {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
   if (flags.tlsClientCa !== undefined && flags.tlsCert === undefined) return '--tls-client-ca needs --tls-cert and --tls-key';
   if (flags.authenticationOidcIssuer !== undefined && flags.authenticationOidc !== 'enabled') return '--authentication-oidc-issuer needs --authentication-oidc enabled';
+  if (flags.defaultAuthorizationMode !== undefined && flags.authenticationOidc !== 'enabled') return '--default-authorization-mode needs --authentication-oidc enabled';
   if (flags.authenticationOidcIssuer !== undefined && !/^https?:\/\/[^/]/.test(flags.authenticationOidcIssuer)) return '--authentication-oidc-issuer must be an http(s) URL';
   return undefined;
 }

@@ -28,6 +28,7 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'KafkaSink', schema: 'kafkasink.json' },
   { apiVersions: ['sinks.knative.dev/v1alpha1'], kind: 'JobSink', schema: 'jobsink.json' },
   { apiVersions: ['eventing.knative.dev/v1beta3', 'eventing.knative.dev/v1beta2'], kind: 'EventType', schema: 'eventtype.json' },
+  { apiVersions: ['eventing.knative.dev/v1alpha1'], kind: 'EventPolicy', schema: 'eventpolicy.json' },
   // Read where a resource names it with a secretKeyRef (KafkaSource, CloudPubSubSource).
   { apiVersions: ['v1'], kind: 'Secret', schema: 'secret.json' },
   // Read where a Kafka-class Broker's spec.config names it (kafka-broker-config).

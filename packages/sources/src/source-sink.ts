@@ -1,6 +1,7 @@
 import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta, type SourceMetrics } from '@sluice/core';
 import { deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
 import type { RuntimeContext } from '@sluice/plugin';
+import { destinationAudience } from '@sluice/broker';
 
 /**
  * How sources retry their sends, as Knative's adapters do (sdk-go: 5 retries, exponential from 50 ms), with Sluice's
@@ -68,8 +69,10 @@ export function meterAttempts(metrics: SourceMetrics | undefined, event: CloudEv
  * names it (`system:serviceaccount:<ns>:<name>-oidc-<group>-<kind>`); undefined when the destination has no audience.
  */
 export function sourceOidc(source: { readonly apiVersion: string; readonly kind: string; readonly metadata: ObjectMeta }, dest: Destination | undefined): OidcTarget | undefined {
-  if (dest?.audience === undefined || dest.audience === '') return undefined;
-  return { audience: dest.audience, subject: oidcSubject(apiGroup(source.apiVersion), source.kind, source.metadata.namespace ?? DEFAULT_NAMESPACE, source.metadata.name) };
+  const ns = source.metadata.namespace ?? DEFAULT_NAMESPACE;
+  const audience = destinationAudience(dest, ns);
+  if (audience === undefined) return undefined;
+  return { audience, subject: oidcSubject(apiGroup(source.apiVersion), source.kind, ns, source.metadata.name) };
 }
 
 const EXCERPT_BYTES = 256;

@@ -142,7 +142,7 @@ export class EventTransformComponent implements RuntimeComponent {
       const ns = t.transform.metadata.namespace ?? DEFAULT_NAMESPACE;
       if (t.transform.spec.sink) t.sinkUrl = ctx.resolver.resolve(t.transform.spec.sink, ns);
       // The EventTransform's own identity (Knative's `…-oidc-eventing.knative.dev-eventtransform`) towards its sink.
-      t.sinkOidc = destinationOidc(t.transform.spec.sink, oidcSubject('eventing.knative.dev', 'EventTransform', ns, t.transform.metadata.name));
+      t.sinkOidc = destinationOidc(t.transform.spec.sink, oidcSubject('eventing.knative.dev', 'EventTransform', ns, t.transform.metadata.name), ns);
       const address = transformUrl(ctx.url, ns, t.transform.metadata.name);
       ctx.reportStatus('EventTransform', ns, t.transform.metadata.name, [trueCondition('Ready')], { address: { url: address }, ...(t.sinkUrl ? { sinkUri: t.sinkUrl } : {}) });
       ctx.logger.info({ eventTransform: t.key, address, sink: t.sinkUrl }, 'event transform ready');

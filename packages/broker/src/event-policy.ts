@@ -1,0 +1,240 @@
+import {
+  DEFAULT_NAMESPACE,
+  apiGroup,
+  compileCesql,
+  compileTriggerFilter,
+  falseCondition,
+  oidcSubject,
+  trueCondition,
+  type CesqlCompiler,
+  type CloudEvent,
+  type Condition,
+  type EventPredicate,
+  type ObjectMeta,
+  type SubscriptionsAPIFilter,
+} from '@sluice/core';
+import type { LoadedResource, SemanticCheck, SluiceConfig } from '@sluice/config';
+
+/** Knative's `default-authorization-mode` (config-features): what a target without EventPolicies accepts. */
+export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
+/** One of {@link AUTHORIZATION_MODES}. */
+export type AuthorizationMode = (typeof AUTHORIZATION_MODES)[number];
+/** Knative's default: senders of the target's own namespace. */
+export const DEFAULT_AUTHORIZATION_MODE: AuthorizationMode = 'allow-same-namespace';
+
+/** A label selector as Kubernetes spells it. */
+interface LabelSelector {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: readonly string[] }[];
+}
+
+/** `eventing.knative.dev/v1alpha1 EventPolicy`, the fields Sluice reads. */
+export interface EventPolicy {
+  readonly apiVersion: 'eventing.knative.dev/v1alpha1';
+  readonly kind: 'EventPolicy';
+  readonly metadata: ObjectMeta;
+  readonly spec?: {
+    readonly to?: readonly { readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly name: string }; readonly selector?: LabelSelector }[];
+    readonly from?: readonly { readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string }; readonly sub?: string }[];
+    readonly filters?: readonly SubscriptionsAPIFilter[];
+  };
+}
+
+const EVENTING_GROUP = 'eventing.knative.dev';
+
+/** Whether a label selector matches a set of labels (Kubernetes' semantics; an empty selector matches everything). */
+export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const inValues = has && (e.values ?? []).includes(labels[e.key]!);
+    if ((e.operator === 'In' && !inValues) || (e.operator === 'NotIn' && inValues) || (e.operator === 'Exists' && !has) || (e.operator === 'DoesNotExist' && has)) return false;
+  }
+  return true;
+}
+
+/** Whether `sub` is one of `allowed`, or starts with the part before the trailing `*` of one (Knative's rule). */
+export function subjectAllowed(sub: string, allowed: readonly string[]): boolean {
+  for (const a of allowed) {
+    if (a.toLowerCase() === sub.toLowerCase()) return true;
+    if (a.endsWith('*') && sub.startsWith(a.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+/** A resource a `from.ref` may name, with the subject Sluice gives it; the kinds of resources that send events. */
+function resolvable(config: SluiceConfig): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const r of config.resources) m.set(`${apiGroup(r.apiVersion)}/${r.kind}/${r.namespace}/${r.name}`.toLowerCase(), oidcSubject(apiGroup(r.apiVersion), r.kind, r.namespace, r.name));
+  return m;
+}
+
+/** An EventPolicy as it is enforced: resolved subjects, compiled filters, its conditions. */
+interface CompiledPolicy {
+  readonly name: string;
+  readonly namespace: string;
+  readonly policy: EventPolicy;
+  readonly subjects: readonly string[];
+  readonly filter: EventPredicate;
+  readonly ready: boolean;
+  readonly conditions: Condition[];
+}
+
+/**
+ * The EventPolicies of a configuration and the default authorization mode, as Knative applies them to requests
+ * authenticated by OIDC: a Broker with applying (Ready) policies accepts a request only when some policy names the
+ * token's subject in `from` and its filters match the event; a Broker without any follows the default mode.
+ */
+export class EventPolicies {
+  readonly #policies: CompiledPolicy[] = [];
+  readonly mode: AuthorizationMode;
+
+  constructor(config: SluiceConfig, mode: AuthorizationMode, options: { cesql?: CesqlCompiler } = {}) {
+    this.mode = mode;
+    const known = resolvable(config);
+    for (const r of config.resources) {
+      if (r.kind !== 'EventPolicy') continue;
+      const policy = r.value as unknown as EventPolicy;
+      const ns = policy.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const subjects: string[] = [];
+      const missing: string[] = [];
+      for (const f of policy.spec?.from ?? []) {
+        if (f.sub !== undefined) subjects.push(f.sub);
+        else if (f.ref !== undefined) {
+          const refNs = f.ref.namespace ?? ns;
+          const s = known.get(`${apiGroup(f.ref.apiVersion)}/${f.ref.kind}/${refNs}/${f.ref.name}`.toLowerCase());
+          if (s === undefined) missing.push(`${f.ref.kind} ${refNs}/${f.ref.name}`);
+          else subjects.push(s);
+        }
+      }
+      const conditions: Condition[] = [
+        trueCondition('AuthenticationEnabled'),
+        missing.length === 0 ? trueCondition('SubjectsResolved') : falseCondition('SubjectsResolved', 'SubjectsNotResolved', `could not resolve subjects from ${missing.join(', ')}: not in the configuration`),
+      ];
+      const filters = policy.spec?.filters;
+      const filter = filters && filters.length > 0 ? compileTriggerFilter({ filters: [...filters] }, options.cesql ? { cesql: options.cesql } : {}) : () => true;
+      this.#policies.push({ name: policy.metadata.name, namespace: ns, policy, subjects, filter, ready: missing.length === 0, conditions });
+    }
+  }
+
+  /** Whether any EventPolicy is configured. */
+  get size(): number {
+    return this.#policies.length;
+  }
+
+  /** The policies that apply to a Broker (Knative: by `to` ref or selector, or every Broker of the namespace). */
+  #applying(namespace: string, name: string, labels: Readonly<Record<string, string>>): CompiledPolicy[] {
+    return this.#policies.filter((p) => {
+      if (p.namespace !== namespace) return false;
+      const to = p.policy.spec?.to ?? [];
+      if (to.length === 0) return true;
+      return to.some((t) =>
+        t.ref !== undefined
+          ? apiGroup(t.ref.apiVersion).toLowerCase() === EVENTING_GROUP && t.ref.kind.toLowerCase() === 'broker' && t.ref.name.toLowerCase() === name.toLowerCase()
+          : t.selector !== undefined && apiGroup(t.selector.apiVersion).toLowerCase() === EVENTING_GROUP && t.selector.kind.toLowerCase() === 'broker' && selectorMatches(t.selector, labels),
+      );
+    });
+  }
+
+  /**
+   * How a Broker authorizes a request from `subject`: undefined when it may send whatever the event (default mode
+   * allows it), else a check of the decoded events that returns why they are refused (403), or undefined.
+   */
+  authorizer(namespace: string, name: string, labels: Readonly<Record<string, string>>, subject: string): ((events: readonly CloudEvent[]) => string | undefined) | undefined {
+    const applying = this.#applying(namespace, name, labels).filter((p) => p.ready);
+    if (applying.length === 0) {
+      if (this.mode === 'allow-all') return undefined;
+      if (this.mode === 'allow-same-namespace' && subject.startsWith(`system:serviceaccount:${namespace}:`)) return undefined;
+      const why =
+        this.mode === 'deny-all'
+          ? `no EventPolicy applies to broker ${namespace}/${name} and the default authorization mode is deny-all`
+          : `no EventPolicy applies to broker ${namespace}/${name}, the default authorization mode is allow-same-namespace, and ${subject} is not of namespace ${namespace}`;
+      return () => why;
+    }
+    const bySubject = applying.filter((p) => subjectAllowed(subject, p.subjects));
+    if (bySubject.length === 0) {
+      const why = `${subject} is not allowed by the EventPolicies of broker ${namespace}/${name} (${applying.map((p) => p.name).join(', ')})`;
+      return () => why;
+    }
+    return (events) => {
+      for (const e of events) {
+        if (!bySubject.some((p) => p.filter(e))) return `event ${String(e.attributes['id'])} from ${subject} does not pass the filters of the EventPolicies of broker ${namespace}/${name} that allow it (${bySubject.map((p) => p.name).join(', ')})`;
+      }
+      return undefined;
+    };
+  }
+
+  /** Each EventPolicy's conditions and `status.from`. */
+  policyStatuses(): { namespace: string; name: string; conditions: Condition[]; from: readonly string[] }[] {
+    return this.#policies.map((p) => ({ namespace: p.namespace, name: p.name, conditions: p.conditions, from: p.subjects }));
+  }
+
+  /** A Broker's `EventPoliciesReady` condition and `status.policies`, as Knative reports them. */
+  brokerStatus(namespace: string, name: string, labels: Readonly<Record<string, string>>): { condition: Condition; policies: { name: string; apiVersion: string }[] } {
+    const applying = this.#applying(namespace, name, labels);
+    const policies = applying.filter((p) => p.ready).map((p) => ({ name: p.name, apiVersion: 'eventing.knative.dev/v1alpha1' }));
+    if (applying.length === 0) return { condition: { type: 'EventPoliciesReady', status: 'True', reason: 'DefaultAuthorizationMode', message: `Default authz mode is "${this.mode}"` }, policies };
+    const unready = applying.filter((p) => !p.ready).map((p) => p.name);
+    return { condition: unready.length === 0 ? trueCondition('EventPoliciesReady') : falseCondition('EventPoliciesReady', 'EventPoliciesNotReady', `event policies ${unready.join(', ')} are not ready`), policies };
+  }
+}
+
+/** A Broker's `EventPoliciesReady` condition when Knative's `authentication-oidc` feature is off. */
+export const OIDC_DISABLED_POLICIES_CONDITION: Condition = { type: 'EventPoliciesReady', status: 'True', reason: 'OIDCDisabled', message: 'Feature "authentication-oidc" must be enabled to support Authorization' };
+
+const field = (p: readonly (string | number)[]): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+
+/**
+ * Checks of EventPolicies beyond the schema: `to` names Brokers (the only targets Sluice authorizes), CESQL filters
+ * compile, and a `from.ref` names a resource of the configuration (else a warning: the policy stays NotReady, as
+ * Knative keeps it until the subject resolves).
+ */
+export function eventPolicyChecks(): SemanticCheck {
+  return (config, report) => {
+    const known = resolvable(config);
+    for (const r of config.resources) {
+      if (r.kind !== 'EventPolicy') continue;
+      const spec = (r.value['spec'] ?? {}) as NonNullable<EventPolicy['spec']>;
+      (spec.to ?? []).forEach((t, i) => {
+        const target = t.ref ?? t.selector;
+        if (target === undefined) return;
+        if (apiGroup(target.apiVersion) !== EVENTING_GROUP || target.kind !== 'Broker') {
+          const p = ['spec', 'to', i, t.ref ? 'ref' : 'selector', 'kind'];
+          report(r, p, `${field(p)}: Sluice enforces EventPolicies on Brokers only (eventing.knative.dev Broker), not ${target.apiVersion} ${target.kind}`, 'SLUICE_CONFIG_INVALID');
+        }
+      });
+      (spec.from ?? []).forEach((f, i) => {
+        if (f.ref === undefined) return;
+        const ns = f.ref.namespace ?? r.namespace;
+        if (!known.has(`${apiGroup(f.ref.apiVersion)}/${f.ref.kind}/${ns}/${f.ref.name}`.toLowerCase())) {
+          report(r, ['spec', 'from', i, 'ref'], `${f.ref.kind} "${ns}/${f.ref.name}" is not declared in the configuration (the policy stays NotReady: SubjectsResolved False)`, 'SLUICE_CONFIG_UNKNOWN_REF');
+        }
+      });
+      const walk = (f: SubscriptionsAPIFilter, p: (string | number)[]): void => {
+        if (f.cesql !== undefined) {
+          try {
+            compileCesql(f.cesql);
+          } catch (err) {
+            report(r, [...p, 'cesql'], `${field([...p, 'cesql'])}: invalid CESQL expression: ${(err as Error).message}`, 'SLUICE_CONFIG_CESQL', (err as { position?: number }).position);
+          }
+        }
+        f.all?.forEach((x, i) => walk(x, [...p, 'all', i]));
+        f.any?.forEach((x, i) => walk(x, [...p, 'any', i]));
+        if (f.not) walk(f.not, [...p, 'not']);
+      };
+      (spec.filters ?? []).forEach((f, i) => walk(f, ['spec', 'filters', i]));
+    }
+  };
+}
+
+/** `file:line:col: EventPolicy ns/name: …` for each EventPolicy, when the `authentication-oidc` feature is off. */
+export function eventPolicyRefusals(config: SluiceConfig): string[] {
+  return config.resources
+    .filter((r: LoadedResource) => r.kind === 'EventPolicy')
+    .map((r) => {
+      const p = r.position([]);
+      return `${r.file}:${p.line}:${p.col}: EventPolicy ${r.key}: EventPolicies need --authentication-oidc enabled (Knative refuses them while its authentication-oidc feature is off)`;
+    });
+}
