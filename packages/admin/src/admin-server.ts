@@ -60,6 +60,16 @@ export class AdminServer {
     const app = express();
     app.disable('x-powered-by');
     app.set('json spaces', 2);
+    // Every answer: no framing by another site (clickjacking of the dashboard's buttons), no content sniffing, no
+    // Referer leaving the admin origin, and nothing kept by caches.
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.setHeader('x-frame-options', 'DENY');
+      res.setHeader('content-security-policy', "frame-ancestors 'none'");
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+      res.setHeader('cache-control', 'no-store');
+      next();
+    });
     app.get('/livez', (_req, res) => void res.type('text/plain').send('ok\n'));
     app.get('/readyz', (_req, res) => {
       const r = this.#plane?.readiness() ?? { ready: false, reasons: ['starting'] };

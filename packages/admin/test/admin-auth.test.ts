@@ -169,6 +169,19 @@ test('a change from another Origin is refused even with an edit token; the same 
   });
 });
 
+test('every answer forbids framing and sniffing, sends no Referer and is not cached', async () => {
+  await withAdmin({}, async (admin) => {
+    for (const path of ['/page', '/api/v1/brokers', '/livez', '/api/v1/nope']) {
+      const res = await fetch(`${admin.url}${path}`);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
+      assert.equal(res.headers.get('content-security-policy'), "frame-ancestors 'none'", path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(res.headers.get('cache-control'), 'no-store', path);
+    }
+  });
+});
+
 test('tokens can be replaced while running (a rotated token file)', async () => {
   const auth = new AdminAuth({ tokens: [{ token: EDIT, role: 'edit', name: 'a' }], anonymous: 'none' });
   assert.equal(auth.authenticate(EDIT)?.name, 'a');
