@@ -1,0 +1,91 @@
+// @needs kafka
+// Live reconfiguration of a Kafka-class broker (sluice apply / delete against a running `sluice run`): a trigger whose
+// subscriber changes continues its Kafka consumer group where it stopped (every event once, at the old or the new
+// subscriber), an added trigger starts at the end of the topic, and a forced delete says what it discarded.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireService } from '../services/index.js';
+import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function subscriber(): Promise<Subscriber> {
+  const s = await startSubscriber();
+  cleanups.push(() => s.close());
+  return s;
+}
+
+const trigger = (name: string, broker: string, url: string) => `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+spec:
+  broker: ${broker}
+  subscriber:
+    uri: ${url}
+---
+`;
+
+test('Kafka-class broker: a changed trigger continues its consumer group, an added one starts at the end, a forced delete is counted', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `reload-${randomUUID().slice(0, 8)}`;
+  const first = await subscriber();
+  const second = await subscriber();
+  const late = await subscriber();
+  const dir = tempDir('sluice-kafka-reload-');
+  cleanups.push(() => dir.remove());
+  const yaml = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kafka-broker-config
+data:
+  bootstrap.servers: "${servers}"
+  default.topic.partitions: "3"
+  default.topic.replication.factor: "1"
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+spec:
+  config:
+    apiVersion: v1
+    kind: ConfigMap
+    name: kafka-broker-config
+---
+${trigger('moving', broker, first.url)}`;
+  const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
+  cleanups.push(async () => sluice.stop());
+  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
+
+  for (let i = 0; i < 20; i++) await send(`a${i}`);
+  writeFileSync(join(dir.path, 'change.yaml'), trigger('moving', broker, second.url) + trigger('late', broker, late.url));
+  const applied = await cli('apply', '-f', join(dir.path, 'change.yaml'));
+  assert.equal(applied.stdout, 'trigger.eventing.knative.dev/moving configured\ntrigger.eventing.knative.dev/late created\n', applied.stderr);
+  for (let i = 0; i < 20; i++) await send(`b${i}`);
+
+  const moving = () => [...first.ids(), ...second.ids()];
+  await waitFor(() => moving().length >= 40 && late.received.length >= 20, 'every event at the moved trigger, the later ones at the added one', 120_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const expected = [...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)].sort();
+  assert.deepEqual(moving().sort(), expected, 'each event once, at the old or the new subscriber');
+  assert.ok(!first.ids().some((id) => id.startsWith('b')), 'events sent after the change only reach the new subscriber');
+  assert.deepEqual(late.ids().sort(), expected.filter((id) => id.startsWith('b')), 'the added trigger starts at the end of the topic');
+
+  const deleted = await cli('delete', 'trigger', 'late', '--force');
+  assert.equal(deleted.stdout, 'trigger.eventing.knative.dev "late" deleted\n', deleted.stderr);
+  assert.equal(deleted.code, 0);
+  assert.equal((await cli('get', 'trigger', 'late')).code, 1);
+  await send('c0');
+  await waitFor(() => second.ids().includes('c0'), 'the remaining trigger still delivers', 60_000);
+});
