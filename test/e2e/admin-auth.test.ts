@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,34 @@ test('on a non-loopback address nothing is readable without a token, and the log
   const open = await start(['--admin-host', '0.0.0.0', '--admin-anonymous', 'view']);
   assert.match(open.output(), /lets anyone who can reach it read every resource, dead letter and live event without a token/);
   assert.equal((await fetch(`${open.adminUrl}/api/v1/brokers`)).status, 200);
+});
+
+/** A raw request with a chosen Host header (fetch does not let a caller set Host). */
+function rawRequest(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{"all":true}' : undefined);
+  });
+}
+
+test('DNS rebinding: another Host is refused on loopback; a name given with --admin-allowed-host (a reverse proxy) is answered and its pages may act', async () => {
+  const sluice = await start(['--admin-allowed-host', 'sluice.example.com']);
+  const url = `${sluice.adminUrl}/api/v1/brokers`;
+  const rebound = await rawRequest(url, 'GET', { host: 'attacker.example' });
+  assert.equal(rebound.status, 403);
+  assert.match(rebound.body, /SLUICE_ADMIN_HOST/);
+  assert.equal((await rawRequest(url, 'GET', { host: 'sluice.example.com' })).status, 200);
+  const purgeUrl = `${sluice.adminUrl}/api/v1/deadletters/default/default/purge`;
+  const proxied = await rawRequest(purgeUrl, 'POST', { host: '127.0.0.1', origin: 'https://sluice.example.com', 'content-type': 'application/json', ...sluice.adminHeaders });
+  assert.equal(proxied.status, 200, proxied.body);
+  const otherLocal = await rawRequest(purgeUrl, 'POST', { host: '127.0.0.1', origin: 'http://localhost:3000', 'content-type': 'application/json', ...sluice.adminHeaders });
+  assert.equal(otherLocal.status, 403);
+  assert.match(otherLocal.body, /SLUICE_ADMIN_CROSS_ORIGIN/);
 });
 
 test('refused at start: a bad token file names file:line (exit 1); --admin-tls-cert without a key is a usage error (exit 2)', async () => {

@@ -35,6 +35,12 @@ export interface AdminAuthOptions {
    * sets the loopback names when the admin API listens on loopback.
    */
   readonly allowedHosts?: readonly string[];
+  /**
+   * Host names of pages, besides the admin API's own origin, whose changes are accepted: the public name of a
+   * reverse proxy that forwards to the admin API under another `Host`. Never the loopback names (another local
+   * server's page must not act).
+   */
+  readonly trustedOrigins?: readonly string[];
 }
 
 /** Shortest token a token file may hold: 16 characters (the generated one has 43). */
@@ -127,10 +133,12 @@ export class AdminAuth {
   #tokens: ReadonlyArray<{ readonly digest: Buffer; readonly token: AdminToken }> = [];
   readonly #anonymous: AdminRole | 'none';
   readonly #allowedHosts: ReadonlySet<string> | undefined;
+  readonly #trustedOrigins: ReadonlySet<string>;
 
   constructor(options: AdminAuthOptions) {
     this.#anonymous = options.anonymous;
     this.#allowedHosts = options.allowedHosts ? new Set(options.allowedHosts.map(hostName)) : undefined;
+    this.#trustedOrigins = new Set((options.trustedOrigins ?? []).map(hostName));
     this.setTokens(options.tokens);
   }
 
@@ -175,7 +183,7 @@ export class AdminAuth {
       const host = req.headers.host ?? '';
       const safe = SAFE_METHODS.has(req.method);
       const origin = req.headers.origin;
-      if (!safe && origin !== undefined && (origin === 'null' || hostName(authorityOf(origin)) !== hostName(host) || portOf(authorityOf(origin)) !== portOf(host))) {
+      if (!safe && origin !== undefined && !this.#sameOrigin(origin, host)) {
         throw adminError(403, 'SLUICE_ADMIN_CROSS_ORIGIN', `changes are refused from another origin (${origin})`);
       }
       const identity = this.#identify(req, res);
@@ -192,6 +200,14 @@ export class AdminAuth {
       }
       next();
     };
+  }
+
+  /** The page that sent a change is the admin API's own (host and port of `Host`), or one the operator named. */
+  #sameOrigin(origin: string, host: string): boolean {
+    if (origin === 'null') return false;
+    const authority = authorityOf(origin);
+    if (hostName(authority) === hostName(host) && portOf(authority) === portOf(host)) return true;
+    return this.#trustedOrigins.has(hostName(authority));
   }
 
   #identify(req: Request, res: Response): AdminIdentity | undefined {

@@ -169,6 +169,16 @@ test('a change from another Origin is refused even with an edit token; the same 
   });
 });
 
+test('the public name of a reverse proxy, given as a trusted origin, may act; a page of another local server may not', async () => {
+  await withAdmin({ trustedOrigins: ['sluice.example.com'] }, async (admin, changes) => {
+    const proxied = await fetch(`${admin.url}/api/v1/extra/thing`, { method: 'POST', headers: { ...bearer(EDIT), origin: 'https://sluice.example.com' } });
+    assert.equal(proxied.status, 200);
+    const local = await fetch(`${admin.url}/api/v1/extra/thing`, { method: 'POST', headers: { ...bearer(EDIT), origin: 'http://localhost:3000' } });
+    assert.equal(local.status, 403);
+    assert.deepEqual(changes, ['post']);
+  });
+});
+
 test('every answer forbids framing and sniffing, sends no Referer and is not cached', async () => {
   await withAdmin({}, async (admin) => {
     for (const path of ['/page', '/api/v1/brokers', '/livez', '/api/v1/nope']) {

@@ -34,7 +34,7 @@ export function addAdminOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--admin-token-file <file>', 'tokens of the admin API, one per line: token[,view|edit[,name]] (default: one edit token generated in <data-dir>/admin-token)').env('SLUICE_ADMIN_TOKEN_FILE'))
     .addOption(new Option('--admin-anonymous <role>', 'what a request without a token may do: view or none (default: view on a loopback --admin-host, else none)').choices(['view', 'none']).env('SLUICE_ADMIN_ANONYMOUS'))
-    .addOption(new Option('--admin-allowed-host <host>', 'more host names the admin API answers to (Host header; repeatable or comma-separated; * for any); loopback names are always allowed on loopback').env('SLUICE_ADMIN_ALLOWED_HOSTS').argParser(list).default([]))
+    .addOption(new Option('--admin-allowed-host <host>', 'more host names the admin API answers to (Host header) and whose pages may make changes, e.g. a reverse proxy\'s public name (repeatable or comma-separated; * for any Host); loopback names are always answered on loopback').env('SLUICE_ADMIN_ALLOWED_HOSTS').argParser(list).default([]))
     .addOption(new Option('--admin-tls-cert <file>', 'serve the admin API over HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_ADMIN_TLS_CERT'))
     .addOption(new Option('--admin-tls-key <file>', 'the PEM private key of --admin-tls-cert').env('SLUICE_ADMIN_TLS_KEY'));
 }
@@ -77,7 +77,9 @@ export async function startAdmin(flags: AdminFlags, options: Omit<AdminServerOpt
   const anyHost = flags.adminAllowedHost.includes('*');
   // The Host check guards loopback against DNS rebinding; elsewhere the operator names the hosts, or none are checked.
   const allowedHosts = anyHost ? undefined : loopback ? [...LOOPBACK_HOSTS, flags.adminHost, ...flags.adminAllowedHost] : flags.adminAllowedHost.length > 0 ? flags.adminAllowedHost : undefined;
-  const auth = new AdminAuth({ tokens, anonymous, ...(allowedHosts ? { allowedHosts } : {}) });
+  // Names the operator gave are also pages whose changes are accepted (a reverse proxy's public name).
+  const trustedOrigins = flags.adminAllowedHost.filter((h) => h !== '*');
+  const auth = new AdminAuth({ tokens, anonymous, trustedOrigins, ...(allowedHosts ? { allowedHosts } : {}) });
   if (!loopback && anonymous === 'view') {
     logger.warn({ adminHost: flags.adminHost }, `the admin API on ${flags.adminHost} lets anyone who can reach it read every resource, dead letter and live event without a token (--admin-anonymous view)`);
   }
