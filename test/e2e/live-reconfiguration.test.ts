@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
 import { channelChecks, channelComponents } from '@sluice/channel';
-import { isSluiceError } from '@sluice/core';
+import { errorStatus, isSluiceError } from '@sluice/core';
 import { postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -98,7 +98,7 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
   const without = config(broker('default') + trigger('fine', ok.url));
   await assert.rejects(runtime.apply(without), (err: unknown) => {
     assert.ok(isSluiceError(err, 'SLUICE_FORCE_REQUIRED'), String(err));
-    assert.equal(err.details?.['status'], 409);
+    assert.equal(errorStatus(err.code), 409);
     assert.match(err.message, /trigger default\/stuck has 2 events pending \(backlog 0, retrying 2\); delete --force moves them to the dead-letter store/);
     return true;
   });

@@ -171,7 +171,7 @@ export class AdminAuth {
     return (req: Request, _res: Response, next: NextFunction) => {
       const host = req.headers.host ?? '';
       if (this.#allowedHosts && !this.#allowedHosts.has(hostName(host))) {
-        throw adminError(403, 'SLUICE_ADMIN_HOST', `the admin API does not answer to the host name "${hostName(host)}" (allowed: ${[...this.#allowedHosts].join(', ')}; add more with --admin-allowed-host)`);
+        throw adminError('SLUICE_ADMIN_HOST', `the admin API does not answer to the host name "${hostName(host)}" (allowed: ${[...this.#allowedHosts].join(', ')}; add more with --admin-allowed-host)`);
       }
       next();
     };
@@ -184,7 +184,7 @@ export class AdminAuth {
       const safe = SAFE_METHODS.has(req.method);
       const origin = req.headers.origin;
       if (!safe && origin !== undefined && !this.#sameOrigin(origin, host)) {
-        throw adminError(403, 'SLUICE_ADMIN_CROSS_ORIGIN', `changes are refused from another origin (${origin})`);
+        throw adminError('SLUICE_ADMIN_CROSS_ORIGIN', `changes are refused from another origin (${origin})`);
       }
       const identity = this.#identify(req, res);
       if (identity === undefined) return;
@@ -194,7 +194,7 @@ export class AdminAuth {
         // Without a token the answer is 401 (a token would help); with one that has too little, 403.
         if (identity.anonymous) {
           res.setHeader('www-authenticate', 'Bearer realm="sluice-admin"');
-          throw adminError(401, 'SLUICE_ADMIN_UNAUTHORIZED', `${req.method} ${req.originalUrl.split('?')[0]} needs a token with the ${needed} role: send Authorization: Bearer <token>`);
+          throw adminError('SLUICE_ADMIN_UNAUTHORIZED', `${req.method} ${req.originalUrl.split('?')[0]} needs a token with the ${needed} role: send Authorization: Bearer <token>`);
         }
         throw forbidden(identity, needed, req);
       }
@@ -215,7 +215,7 @@ export class AdminAuth {
     if (header === undefined) {
       if (this.#anonymous !== 'none') return { name: 'anonymous', role: this.#anonymous, anonymous: true };
       res.setHeader('www-authenticate', 'Bearer realm="sluice-admin"');
-      throw adminError(401, 'SLUICE_ADMIN_UNAUTHORIZED', 'the admin API needs a token: send Authorization: Bearer <token>');
+      throw adminError('SLUICE_ADMIN_UNAUTHORIZED', 'the admin API needs a token: send Authorization: Bearer <token>');
     }
     const m = /^Bearer +(\S+) *$/i.exec(header);
     const token = m ? this.authenticate(m[1]!) : undefined;
@@ -223,7 +223,7 @@ export class AdminAuth {
       // A wrong token is an error even where anonymous reads are allowed: a client that means to authenticate
       // should learn its token is not accepted, not silently get less.
       res.setHeader('www-authenticate', 'Bearer realm="sluice-admin", error="invalid_token"');
-      throw adminError(401, 'SLUICE_ADMIN_UNAUTHORIZED', m ? 'the admin API does not accept this token' : 'the Authorization header must be "Bearer <token>"');
+      throw adminError('SLUICE_ADMIN_UNAUTHORIZED', m ? 'the admin API does not accept this token' : 'the Authorization header must be "Bearer <token>"');
     }
     return { name: token.name, role: token.role, anonymous: false };
   }
@@ -244,7 +244,7 @@ function allows(have: AdminRole, need: AdminRole): boolean {
 
 function forbidden(identity: AdminIdentity, needed: AdminRole, req: Request): SluiceError {
   const who = identity.anonymous ? 'a request without a token' : `token ${identity.name}`;
-  return adminError(identity.anonymous ? 401 : 403, identity.anonymous ? 'SLUICE_ADMIN_UNAUTHORIZED' : 'SLUICE_ADMIN_FORBIDDEN', `${req.method} ${req.originalUrl.split('?')[0]} needs the ${needed} role; ${who} has ${identity.role}`);
+  return adminError(identity.anonymous ? 'SLUICE_ADMIN_UNAUTHORIZED' : 'SLUICE_ADMIN_FORBIDDEN', `${req.method} ${req.originalUrl.split('?')[0]} needs the ${needed} role; ${who} has ${identity.role}`);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { SluiceError, isSluiceError, noopLogger, type Logger } from '@sluice/core';
+import { SluiceError, errorStatus, isSluiceError, noopLogger, type Logger } from '@sluice/core';
 import { identityOf, type AdminAuth } from './admin-auth.js';
 import type { ControlPlane } from './control-plane.js';
 import { adminError } from './errors.js';
@@ -33,9 +33,9 @@ export interface AdminServerOptions {
   readonly server?: Server | HttpsServer;
 }
 
-/** Reads the HTTP status of an error thrown by a route (400 for malformed bodies, 500 for anything unexpected). */
+/** The HTTP status of an error thrown by a route: its code's, else express's (400 for malformed bodies), else 500. */
 function statusOf(err: unknown): number {
-  if (isSluiceError(err) && typeof err.details?.['status'] === 'number') return err.details['status'];
+  if (isSluiceError(err)) return errorStatus(err.code);
   const s = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
   return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
 }
@@ -104,11 +104,11 @@ export class AdminServer {
     this.#extensions = express.Router();
     app.use(this.#extensions);
     app.use('/api/v1', resourceRoutes(() => this.#requirePlane()));
-    app.use((req: Request, _res: Response, next: NextFunction) => next(adminError(404, 'SLUICE_NOT_FOUND', `no admin endpoint ${req.method} ${req.path}`)));
+    app.use((req: Request, _res: Response, next: NextFunction) => next(adminError('SLUICE_NOT_FOUND', `no admin endpoint ${req.method} ${req.path}`)));
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const status = statusOf(err);
       const code = isSluiceError(err) ? err.code : status === 400 ? 'SLUICE_BAD_REQUEST' : 'SLUICE_INTERNAL';
-      if (status >= 500) this.#logger.error({ err: (err as Error).message, path: req.path }, 'admin API error');
+      if (status >= 500) this.#logger.error({ err, path: req.path }, 'admin API error');
       if (res.headersSent) {
         res.destroy();
         return;
@@ -180,7 +180,7 @@ export class AdminServer {
   }
 
   #requirePlane(): ControlPlane {
-    if (!this.#plane) throw adminError(503, 'SLUICE_NOT_READY', 'Sluice is starting');
+    if (!this.#plane) throw adminError('SLUICE_NOT_READY', 'Sluice is starting');
     return this.#plane;
   }
 }

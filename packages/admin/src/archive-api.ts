@@ -24,7 +24,7 @@ export interface ArchiveAdmin {
 function time(value: unknown, name: string): number {
   const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
   const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (s === '' || !Number.isFinite(ms)) throw adminError(400, 'SLUICE_BAD_REQUEST', `${name} must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
+  if (s === '' || !Number.isFinite(ms)) throw adminError('SLUICE_BAD_REQUEST', `${name} must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -43,20 +43,20 @@ export function archiveRoutes(admin: () => ArchiveAdmin): Router {
     const a = admin();
     const broker = `${String(req.params['namespace'])}/${String(req.params['broker'])}`;
     const known = a.brokers().find((b) => b.broker === broker);
-    if (!known) throw adminError(404, 'SLUICE_NOT_FOUND', `broker ${broker} not found`);
-    if (!known.archived) throw adminError(409, 'SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`);
+    if (!known) throw adminError('SLUICE_NOT_FOUND', `broker ${broker} not found`);
+    if (!known.archived) throw adminError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const from = time(body['from'], 'from');
     const to = time(body['to'], 'to');
-    if (to < from) throw adminError(400, 'SLUICE_BAD_REQUEST', 'to is before from');
+    if (to < from) throw adminError('SLUICE_BAD_REQUEST', 'to is before from');
     const rate = body['rate'] === undefined ? 100 : Number(body['rate']);
-    if (!Number.isFinite(rate) || rate <= 0 || rate > 10_000) throw adminError(400, 'SLUICE_BAD_REQUEST', `rate must be between 0 and 10000 events per second, got ${JSON.stringify(body['rate'])}`);
+    if (!Number.isFinite(rate) || rate <= 0 || rate > 10_000) throw adminError('SLUICE_BAD_REQUEST', `rate must be between 0 and 10000 events per second, got ${JSON.stringify(body['rate'])}`);
     let filter: EventPredicate | undefined;
     if (typeof body['filter'] === 'string' && body['filter'] !== '') {
       try {
         filter = compileCesqlFilter(body['filter']);
       } catch (err) {
-        throw adminError(400, 'SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`);
+        throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`);
       }
     }
     const trigger = typeof body['trigger'] === 'string' && body['trigger'] !== '' ? body['trigger'] : undefined;

@@ -45,7 +45,7 @@ function flag(req: Request, name: string): boolean {
   const v = req.query[name] ?? (req.body as Record<string, unknown> | undefined)?.[name];
   if (v === undefined || v === 'false' || v === false) return false;
   if (v === '' || v === 'true' || v === true) return true;
-  throw adminError(400, 'SLUICE_BAD_REQUEST', `${name} must be true or false`);
+  throw adminError('SLUICE_BAD_REQUEST', `${name} must be true or false`);
 }
 
 /**
@@ -58,7 +58,7 @@ export function configRoutes(changer: () => ConfigChanger): Router {
   router.post('/apply', (req, res, next) => {
     const files = (req.body as { files?: unknown } | undefined)?.files;
     if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof (f as { path?: unknown }).path === 'string' && typeof (f as { text?: unknown }).text === 'string')) {
-      next(adminError(400, 'SLUICE_BAD_REQUEST', 'expected {"files": [{"path": "...", "text": "..."}]} with at least one file'));
+      next(adminError('SLUICE_BAD_REQUEST', 'expected {"files": [{"path": "...", "text": "..."}]} with at least one file'));
       return;
     }
     const options = { force: flag(req, 'force'), dryRun: flag(req, 'dryRun') };
@@ -70,7 +70,7 @@ export function configRoutes(changer: () => ConfigChanger): Router {
     const list = (req.body as { resources?: unknown } | undefined)?.resources;
     const ok = (x: unknown): boolean => ['kind', 'namespace', 'name'].every((k) => typeof (x as Record<string, unknown>)[k] === 'string');
     if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) {
-      next(adminError(400, 'SLUICE_BAD_REQUEST', 'expected {"resources": [{"kind": "...", "namespace": "...", "name": "..."}]} with at least one resource'));
+      next(adminError('SLUICE_BAD_REQUEST', 'expected {"resources": [{"kind": "...", "namespace": "...", "name": "..."}]} with at least one resource'));
       return;
     }
     const options = { force: flag(req, 'force'), dryRun: flag(req, 'dryRun') };

@@ -60,7 +60,7 @@ const MAX_RATE = 10_000;
 function num(value: unknown, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(n)) throw adminError(400, 'SLUICE_BAD_REQUEST', `${name} must be a number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n)) throw adminError('SLUICE_BAD_REQUEST', `${name} must be a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -70,7 +70,7 @@ function time(value: unknown, name: string): number | undefined {
   if (typeof value === 'number') return value;
   const s = String(value);
   const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(ms)) throw adminError(400, 'SLUICE_BAD_REQUEST', `${name} must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(ms)) throw adminError('SLUICE_BAD_REQUEST', `${name} must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -102,7 +102,7 @@ function predicateOf(sel: DeadLetterSelection): EventPredicate {
     try {
       cesql = compileCesqlFilter(sel.filter);
     } catch (err) {
-      throw adminError(400, 'SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`);
+      throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`);
     }
   }
   return (e) =>
@@ -132,7 +132,7 @@ async function walk(admin: DeadLetterAdmin, broker: string, sel: DeadLetterSelec
 
 function brokerOf(admin: DeadLetterAdmin, req: Request): string {
   const broker = `${String(req.params['namespace'])}/${String(req.params['broker'])}`;
-  if (!admin.brokers().some((b) => b.broker === broker)) throw adminError(404, 'SLUICE_NOT_FOUND', `broker ${broker} not found`);
+  if (!admin.brokers().some((b) => b.broker === broker)) throw adminError('SLUICE_NOT_FOUND', `broker ${broker} not found`);
   return broker;
 }
 
@@ -141,13 +141,13 @@ async function idsOf(admin: DeadLetterAdmin, broker: string, body: Record<string
   if (Array.isArray(body['ids'])) {
     return body['ids'].map((v) => {
       const n = num(v, 'ids[]');
-      if (n === undefined || !Number.isInteger(n)) throw adminError(400, 'SLUICE_BAD_REQUEST', `ids must be integers, got ${JSON.stringify(v)}`);
+      if (n === undefined || !Number.isInteger(n)) throw adminError('SLUICE_BAD_REQUEST', `ids must be integers, got ${JSON.stringify(v)}`);
       return n;
     });
   }
   const sel = selectionOf(body);
   if (body['all'] !== true && Object.keys(sel).length === 0) {
-    throw adminError(400, 'SLUICE_BAD_REQUEST', 'name the dead letters: "ids", a selection (trigger, from, to, type, source, filter), or "all": true');
+    throw adminError('SLUICE_BAD_REQUEST', 'name the dead letters: "ids", a selection (trigger, from, to, type, source, filter), or "all": true');
   }
   const ids: number[] = [];
   await walk(admin, broker, sel, Number.MAX_SAFE_INTEGER, (page) => void ids.push(...page.map((l) => l.id)));
@@ -201,7 +201,7 @@ export function deadLetterRoutes(admin: () => DeadLetterAdmin): Router {
     const broker = brokerOf(a, req);
     const id = num(req.params['id'], 'id');
     const letter = id === undefined ? undefined : a.get(broker, id);
-    if (!letter) throw adminError(404, 'SLUICE_NOT_FOUND', `no dead letter ${String(req.params['id'])} in broker ${broker}`);
+    if (!letter) throw adminError('SLUICE_NOT_FOUND', `no dead letter ${String(req.params['id'])} in broker ${broker}`);
     res.json(letter);
   });
   router.post('/:namespace/:broker/replay', async (req, res) => {
@@ -209,9 +209,9 @@ export function deadLetterRoutes(admin: () => DeadLetterAdmin): Router {
     const broker = brokerOf(a, req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rate = num(body['rate'], 'rate') ?? 100;
-    if (rate <= 0 || rate > MAX_RATE) throw adminError(400, 'SLUICE_BAD_REQUEST', `rate must be between 0 and ${MAX_RATE} events per second, got ${rate}`);
+    if (rate <= 0 || rate > MAX_RATE) throw adminError('SLUICE_BAD_REQUEST', `rate must be between 0 and ${MAX_RATE} events per second, got ${rate}`);
     const to = str(body['destination']);
-    if (to !== undefined && !/^https?:\/\//.test(to)) throw adminError(400, 'SLUICE_BAD_REQUEST', `destination must be an http(s) URL, got ${JSON.stringify(to)}`);
+    if (to !== undefined && !/^https?:\/\//.test(to)) throw adminError('SLUICE_BAD_REQUEST', `destination must be an http(s) URL, got ${JSON.stringify(to)}`);
     const ids = await idsOf(a, broker, body);
     res.json(await a.replay(broker, ids, { rate, ...(to === undefined ? {} : { to }) }));
   });

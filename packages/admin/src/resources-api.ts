@@ -6,7 +6,7 @@ import { pluralOf, resolveKind } from './kind-names.js';
 function kindOf(plane: ControlPlane, typed: string): string {
   const kind = resolveKind(typed, plane.kinds());
   if (kind === undefined) {
-    throw adminError(404, 'SLUICE_UNKNOWN_KIND', `unknown resource kind "${typed}"; known: ${plane.kinds().map(pluralOf).join(', ')}`);
+    throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${typed}"; known: ${plane.kinds().map(pluralOf).join(', ')}`);
   }
   return kind;
 }
@@ -38,6 +38,6 @@ export function resourceRoutes(plane: () => ControlPlane): Router {
 /** The resource, or a 404 SLUICE_NOT_FOUND naming it. */
 export function find(plane: ControlPlane, kind: string, namespace: string, name: string): ResourceView {
   const r = plane.resources().find((x) => x.kind === kind && x.metadata.namespace === namespace && x.metadata.name === name);
-  if (!r) throw adminError(404, 'SLUICE_NOT_FOUND', `${kind} ${namespace}/${name} not found`);
+  if (!r) throw adminError('SLUICE_NOT_FOUND', `${kind} ${namespace}/${name} not found`);
   return r;
 }

@@ -74,7 +74,7 @@ function sinceOf(value: unknown): number | undefined {
   if (value === undefined || value === '') return undefined;
   const s = typeof value === 'string' ? value : JSON.stringify(value);
   const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(ms)) throw adminError(400, 'SLUICE_BAD_REQUEST', `since must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(ms)) throw adminError('SLUICE_BAD_REQUEST', `since must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -111,7 +111,7 @@ export function tailRoutes(admin: () => TailAdmin): Router {
 
 function follow(a: TailAdmin, target: TailTarget, req: Request, res: Response, opened: () => void): void {
   const kind = a.find(target);
-  if (kind === undefined) throw adminError(404, 'SLUICE_NOT_FOUND', `${target.kind} ${target.namespace}/${target.name} not found`);
+  if (kind === undefined) throw adminError('SLUICE_NOT_FOUND', `${target.kind} ${target.namespace}/${target.name} not found`);
   let matches: EventPredicate = () => true;
   const filter = typeof req.query['filter'] === 'string' ? req.query['filter'].trim() : '';
   if (filter !== '') {
@@ -119,7 +119,7 @@ function follow(a: TailAdmin, target: TailTarget, req: Request, res: Response, o
       matches = compileCesqlFilter(filter);
     } catch (err) {
       const position = (err as { position?: unknown }).position;
-      throw adminError(400, 'SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`, typeof position === 'number' ? { position } : {});
+      throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`, typeof position === 'number' ? { position } : {});
     }
   }
   const since = sinceOf(req.query['since']);

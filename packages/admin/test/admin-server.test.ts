@@ -18,14 +18,14 @@ test('routes mounted by other packages are served, before the JSON 404', async (
     const router = express.Router();
     router.get('/items', (_req, res) => void res.json({ items: [1] }));
     router.get('/boom', () => {
-      throw adminError(409, 'SLUICE_CONFLICT', 'busy');
+      throw adminError('SLUICE_ARCHIVE_OFF', 'busy');
     });
     admin.mount('/api/v1/extra', router);
     assert.equal(await (await fetch(`${admin.url}/metrics`)).text(), 'x_total 1\n');
     assert.deepEqual(await (await fetch(`${admin.url}/api/v1/extra/items`)).json(), { items: [1] });
     const boom = await fetch(`${admin.url}/api/v1/extra/boom`);
     assert.equal(boom.status, 409);
-    assert.deepEqual(await boom.json(), { error: { code: 'SLUICE_CONFLICT', message: 'busy' } });
+    assert.deepEqual(await boom.json(), { error: { code: 'SLUICE_ARCHIVE_OFF', message: 'busy' } });
     const missing = await fetch(`${admin.url}/nope`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SLUICE_NOT_FOUND');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   cloudEventSpanAttributes,
   decodeHttp,
+  errorStatus,
   eventTraceContext,
   isSluiceError,
   isTraceparent,
@@ -13,6 +14,7 @@ import {
   type IngressMetrics,
   type Logger,
   type Metrics,
+  type SluiceErrorCode,
   type SpanHandle,
   type TraceContext,
   type Tracer,
@@ -76,42 +78,27 @@ export function tooManyHeaders(req: IncomingMessage): boolean {
   return req.rawHeaders.length > MAX_HEADER_FIELDS * 2;
 }
 
-/** Maps error codes to HTTP statuses; anything unknown is a 500. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  SLUICE_EVENT_INVALID: 400,
-  SLUICE_EVENT_MALFORMED: 400,
-  SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
-  SLUICE_EVENT_TTL_EXCEEDED: 400,
-  SLUICE_FORBIDDEN: 403,
-  SLUICE_BODY_TOO_LARGE: 413,
-  SLUICE_STORE_OVERLOADED: 503,
-  SLUICE_STORE_FULL: 503,
-  SLUICE_STORE_BACKLOG_FULL: 429,
-  SLUICE_STORE_CLOSED: 503,
-  SLUICE_STORE_WRITE_FAILED: 503,
-  SLUICE_NOT_READY: 503,
-};
-
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
-/** Sends a JSON error body `{"error":{"code","message"}}`; 503s carry Retry-After. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+/** Sends a JSON error body `{"error":{"code","message"}}` with the code's HTTP status (`ERROR_CODES`); 503s and 429s carry Retry-After. */
+export function sendError(res: ServerResponse, code: SluiceErrorCode, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const status = errorStatus(code);
   const extra = status === 503 || status === 429 ? { 'retry-after': '1', ...headers } : headers;
   sendJson(res, status, { error: { code, message } }, extra);
 }
 
 /** Turns a request away without reading its body: the body is drained (so the connection can be reused) and the error sent. */
-export function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function refuse(req: IncomingMessage, res: ServerResponse, code: SluiceErrorCode, message: string, headers: Record<string, string> = {}): void {
   req.resume();
-  sendError(res, status, code, message, headers);
+  sendError(res, code, message, headers);
 }
 
 /** What a component's addressable route `/{route}/{namespace}/{name}` (EventTransform, KafkaSink, …) serves. */
@@ -121,7 +108,7 @@ export interface AddressableRoute<T> {
   /** The kind named in errors, e.g. `EventTransform`. */
   readonly kind: string;
   /** The error code of an unknown name, e.g. `SLUICE_TRANSFORM_NOT_FOUND`. */
-  readonly notFoundCode: string;
+  readonly notFoundCode: SluiceErrorCode;
   lookup(namespace: string, name: string): T | undefined;
   /** False while starting or draining: requests get 503. */
   accepting(): boolean;
@@ -134,20 +121,20 @@ export interface AddressableRoute<T> {
 export function addressableTarget<T>(req: IncomingMessage, res: ServerResponse, rest: readonly string[], route: AddressableRoute<T>): T | undefined {
   const [namespace, name] = rest;
   if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
-    refuse(req, res, 400, 'SLUICE_BAD_PATH', `expected /${route.route}/{namespace}/{name} with lower-case DNS names`);
+    refuse(req, res, 'SLUICE_BAD_PATH', `expected /${route.route}/{namespace}/{name} with lower-case DNS names`);
     return undefined;
   }
   const target = route.lookup(namespace!, name!);
   if (target === undefined) {
-    refuse(req, res, 404, route.notFoundCode, `no ${route.kind} ${namespace}/${name}`);
+    refuse(req, res, route.notFoundCode, `no ${route.kind} ${namespace}/${name}`);
     return undefined;
   }
   if (req.method !== 'POST') {
-    refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+    refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
     return undefined;
   }
   if (!route.accepting()) {
-    refuse(req, res, 503, 'SLUICE_NOT_READY', `the ${route.kind} is not ready (starting or draining)`);
+    refuse(req, res, 'SLUICE_NOT_READY', `the ${route.kind} is not ready (starting or draining)`);
     return undefined;
   }
   return target;
@@ -196,11 +183,11 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
   return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
     const [namespace, name] = segments as [string, string];
     if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
-      refuse(req, res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
+      refuse(req, res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
       return;
     }
     if (!backend.hasBroker(namespace, name)) {
-      refuse(req, res, 404, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
+      refuse(req, res, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
       return;
     }
     if (req.method === 'OPTIONS') {
@@ -217,7 +204,7 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
     if (backend.rateLimit) {
       const wait = backend.rateLimit(namespace, name, req);
       if (wait > 0) {
-        refuse(req, res, 429, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
+        refuse(req, res, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
         return;
       }
     }
@@ -226,17 +213,17 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       const pending = backend.authenticate(namespace, name, req);
       const verdict = pending instanceof Promise ? await pending : pending;
       if (!verdict.ok) {
-        refuse(req, res, 401, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
+        refuse(req, res, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice", Basic realm="sluice", charset="UTF-8"' });
         return;
       }
       authorize = verdict.authorize;
     }
     if (req.method !== 'POST') {
-      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
       return;
     }
     if (!backend.ready) {
-      refuse(req, res, 503, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
+      refuse(req, res, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
       return;
     }
     const started = performance.now();
@@ -266,8 +253,8 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       finish(202, undefined);
     } catch (err) {
       const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
-      const status = isSluiceError(err) ? (STATUS_BY_CODE[err.code] ?? 500) : 500;
-      sendError(res, status, code, (err as Error).message);
+      const status = errorStatus(code);
+      sendError(res, code, (err as Error).message);
       finish(status, (err as Error).message);
     }
 

@@ -71,7 +71,7 @@ export class OidcVerifier {
     try {
       keys = await this.#jwks(iss);
     } catch (err) {
-      this.logger.warn({ issuer: iss, err: (err as Error).message }, 'OIDC issuer unreachable: tokens from it are refused');
+      this.logger.warn({ issuer: iss, err }, 'OIDC issuer unreachable: tokens from it are refused');
       return { ok: false, message: `the issuer's keys cannot be fetched` };
     }
     try {

@@ -247,7 +247,7 @@ export class SluiceRuntime {
   #components: RunningComponent[] = [];
   /** Serves broker ingress; rebuilt when the brokers change. */
   #ingress: (req: IncomingMessage, res: ServerResponse, segments: string[]) => Promise<void> = async (req, res) => {
-    refuse(req, res, 503, 'SLUICE_NOT_READY', 'starting');
+    refuse(req, res, 'SLUICE_NOT_READY', 'starting');
     return Promise.resolve();
   };
   #resolver: DestinationResolver | undefined;
@@ -412,13 +412,13 @@ export class SluiceRuntime {
   replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
     const store = this.store;
     if (!(store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) {
-      return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`, { details: { status: 409 } }));
+      return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`));
     }
     const targets = [...this.#targets]
       .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === `trigger:${options.trigger}`))
       .map(([group, t]) => ({ group, url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
     if (options.trigger !== undefined && targets.length === 0) {
-      return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`, { details: { status: 404 } }));
+      return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`));
     }
     const [ns, name] = broker.split('/') as [string, string];
     return replayArchive({ archive: store, deadLetters: this.#deadLetters, sender: this.sender, now: this.now, logger: this.logger }, logName(ns, name), {
@@ -442,7 +442,7 @@ export class SluiceRuntime {
       try {
         this.#egress?.checkUrl(options.to);
       } catch (err) {
-        return Promise.reject(new SluiceError('SLUICE_DESTINATION_FORBIDDEN', (err as Error).message, { details: { status: 403 } }));
+        return Promise.reject(new SluiceError('SLUICE_DESTINATION_FORBIDDEN', (err as Error).message));
       }
     }
     const [ns, name] = broker.split('/') as [string, string];
@@ -463,7 +463,7 @@ export class SluiceRuntime {
         return;
       }
       if (tooManyHeaders(req)) {
-        refuse(req, res, 431, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
+        refuse(req, res, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
         return;
       }
       const path = (req.url ?? '/').split('?')[0]!;
@@ -488,9 +488,9 @@ export class SluiceRuntime {
       } else if (segments.length === 1 && segments[0] === 'readyz') {
         res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.#ready ? 'ready\n' : 'not ready\n');
       } else if (segments.length > 2) {
-        sendError(res, 400, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
+        sendError(res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
       } else {
-        sendError(res, 404, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
+        sendError(res, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -529,7 +529,7 @@ export class SluiceRuntime {
    */
   apply(next: SluiceConfig, options: ApplyOptions = {}): Promise<ApplyReport> {
     const run = this.#applying.then(() => {
-      if (!this.#ready) throw new SluiceError('SLUICE_NOT_READY', 'sluice is not running (starting or stopping)', { retryable: true, details: { status: 503 } });
+      if (!this.#ready) throw new SluiceError('SLUICE_NOT_READY', 'sluice is not running (starting or stopping)', { retryable: true });
       return this.#reconcile(this.#config, next, { force: options.force === true, initial: false, dryRun: options.dryRun === true });
     });
     this.#applying = run.catch(() => undefined);
@@ -645,7 +645,7 @@ export class SluiceRuntime {
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
       maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
       route: (prefix, handler) => {
-        if (this.#routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
+        if (this.#routes.has(prefix)) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `route /${prefix} is already taken`);
         this.#routes.set(prefix, handler);
         scope.routes.add(prefix);
       },
@@ -735,7 +735,7 @@ export class SluiceRuntime {
     if (problems.length > 0) {
       if (mode.initial) throw new SluiceError('SLUICE_CONFIG_INVALID', problems.join('; '));
       const onlyForce = forceNeeded && problems.every((m) => m.includes('--force'));
-      throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { status: onlyForce ? 409 : 422, problems } });
+      throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
     }
     const report: ApplyReport = { resources: diffResources(prev, next), restarted: [], discarded: [], failed: [] };
     if (mode.dryRun) return report;
@@ -794,7 +794,7 @@ export class SluiceRuntime {
       try {
         await r.component.stop();
       } catch (err) {
-        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'error while stopping');
+        this.logger.error({ component: r.component.name, err }, 'error while stopping');
       }
       this.#release(r.scope);
       if (!mode.initial) this.logger.info({ component: r.component.name }, 'stopped (configuration changed)');
@@ -820,7 +820,7 @@ export class SluiceRuntime {
       } catch (err) {
         if (mode.initial) throw err;
         report.failed.push(`${r.component.name}: ${(err as Error).message}`);
-        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'component failed to start');
+        this.logger.error({ component: r.component.name, err }, 'component failed to start');
       }
     }
     if (!mode.initial) report.restarted.push(...fresh.map((r) => r.component.name));
@@ -838,7 +838,7 @@ export class SluiceRuntime {
         const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
         this.#status.set('Trigger', ns, t.metadata.name, [trueCondition('BrokerReady'), falseCondition('SubscriberResolved', 'Unresolvable', (err as Error).message)]);
         report.failed.push(`trigger ${key}: ${(err as Error).message}`);
-        this.logger.error({ trigger: key, err: (err as Error).message }, `Trigger ${key} is NotReady: ${(err as Error).message}`);
+        this.logger.error({ trigger: key, err }, `Trigger ${key} is NotReady: ${(err as Error).message}`);
         continue;
       }
       desired.set(key, {
@@ -921,7 +921,7 @@ export class SluiceRuntime {
       } catch (err) {
         if (mode.initial) throw err;
         report.failed.push(`${r.component.name}: ${(err as Error).message}`);
-        this.logger.error({ component: r.component.name, err: (err as Error).message }, 'component failed to start');
+        this.logger.error({ component: r.component.name, err }, 'component failed to start');
       }
     }
     return report;
@@ -1141,7 +1141,7 @@ export class SluiceRuntime {
       try {
         observer(ref, events);
       } catch (err) {
-        this.logger.error({ err: (err as Error).message }, 'ingress observer failed');
+        this.logger.error({ err }, 'ingress observer failed');
       }
     }
   }
@@ -1164,7 +1164,7 @@ export class SluiceRuntime {
       try {
         await c.stop();
       } catch (err) {
-        this.logger.error({ component: c.name, err: (err as Error).message }, 'error while stopping');
+        this.logger.error({ component: c.name, err }, 'error while stopping');
       }
     }
     this.#unwatchTls?.();

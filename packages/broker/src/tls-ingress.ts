@@ -46,7 +46,7 @@ export function watchTlsFiles(server: HttpsServer, files: TlsFiles, logger: Logg
       onReload(cert);
       logger.info({ cert: files.certFile }, 'TLS certificate reloaded');
     } catch (err) {
-      logger.error({ cert: files.certFile, err: (err as Error).message }, 'TLS certificate not reloaded: keeping the previous one');
+      logger.error({ cert: files.certFile, err }, 'TLS certificate not reloaded: keeping the previous one');
     }
   };
   const listener = (cur: { mtimeMs: number }, prev: { mtimeMs: number }): void => {

@@ -242,7 +242,7 @@ export class TriggerDispatcher {
           const details = isSluiceError(err) ? err.details : undefined;
           const failedUrl = typeof details?.['destination'] === 'string' ? details['destination'] : undefined;
           const status = typeof details?.['status'] === 'number' ? details['status'] : undefined;
-          this.deps.logger.warn({ trigger: this.target.key, err: (err as Error).message, ceId: event.attributes['id'] }, 'reply not accepted');
+          this.deps.logger.warn({ trigger: this.target.key, err, ceId: event.attributes['id'] }, 'reply not accepted');
           return this.#retryOrDeadLetter(
             event,
             record.attempt,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
+import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type TriggerDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -189,18 +189,18 @@ export class ChannelComponent implements RuntimeComponent {
 
   /** The address of a channel, a Sequence or a Parallel (after `register`). */
   address(kind: string, namespace: string, name: string): string {
-    if (!this.#ctx) throw new Error('the channel component is not registered yet');
+    if (!this.#ctx) throw new SluiceError('SLUICE_NOT_READY', 'the channel component is not registered yet');
     return channelUrl(this.#ctx.url, namespace, addressChannelName(kind, name));
   }
 
   #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[], ingress: ReturnType<typeof createIngressHandler>): void {
     const [namespace, name] = rest;
     if (rest.length !== 2 || !DNS_LABEL.test(namespace!) || !DNS_LABEL.test(name!)) {
-      refuse(req, res, 400, 'SLUICE_BAD_PATH', `expected /${CHANNEL_ROUTE}/{namespace}/{channel} with lower-case DNS names`);
+      refuse(req, res, 'SLUICE_BAD_PATH', `expected /${CHANNEL_ROUTE}/{namespace}/{channel} with lower-case DNS names`);
       return;
     }
     if (!this.#topology.channels.has(`${namespace}/${name}`)) {
-      refuse(req, res, 404, 'SLUICE_CHANNEL_NOT_FOUND', `no channel ${namespace}/${name}`);
+      refuse(req, res, 'SLUICE_CHANNEL_NOT_FOUND', `no channel ${namespace}/${name}`);
       return;
     }
     void ingress(req, res, rest);

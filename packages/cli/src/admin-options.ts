@@ -95,7 +95,7 @@ export async function startAdmin(flags: AdminFlags, options: Omit<AdminServerOpt
         auth.setTokens(readTokenFile(file));
         logger.info({ tokenFile: file }, 'admin API tokens reloaded');
       } catch (err) {
-        logger.error({ tokenFile: file, err: (err as Error).message }, 'admin API tokens not reloaded: keeping the previous ones');
+        logger.error({ tokenFile: file, err }, 'admin API tokens not reloaded: keeping the previous ones');
       }
     };
     watchFile(file, { interval: 1000, persistent: false }, listener);

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
 import type { ArchiveAdmin, ArchiveReplayResult, DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
-import type { EventPredicate } from '@sluice/core';
+import { SluiceError, type EventPredicate } from '@sluice/core';
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
@@ -12,7 +12,7 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
 
   #store() {
     const store = this.runtime()?.deadLetters;
-    if (!store) throw Object.assign(new Error('Sluice is starting'), { status: 503 });
+    if (!store) throw new SluiceError('SLUICE_NOT_READY', 'Sluice is starting');
     return store;
   }
 

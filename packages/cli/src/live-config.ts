@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { adminError, resolveKind, type ChangeOptions, type ChangeResult, type ConfigChanger, type ResourceId } from '@sluice/admin';
 import type { ApplyReport, SluiceRuntime } from '@sluice/broker';
 import { KINDS, type LoadResult, type LoadedResource, type SluiceConfig } from '@sluice/config';
-import { SluiceError, isSluiceError, noopLogger, type Logger } from '@sluice/core';
+import { SluiceError, noopLogger, type Logger } from '@sluice/core';
 import { loadAndCheck } from './load.js';
 import { describeChange } from './reload.js';
 
@@ -106,7 +106,7 @@ export class LiveConfig implements ConfigChanger {
         },
       });
       this.#throwOnErrors(result);
-      if (requested.length === 0) throw adminError(400, 'SLUICE_BAD_REQUEST', 'no resources found in the given files');
+      if (requested.length === 0) throw adminError('SLUICE_BAD_REQUEST', 'no resources found in the given files');
       const ids = new Set(requested.map(idOf));
       const overlay: Overlay = {
         version: 1,
@@ -130,9 +130,9 @@ export class LiveConfig implements ConfigChanger {
       const targets: ResourceId[] = [];
       for (const want of resources) {
         const kind = resolveKind(want.kind, kinds);
-        if (kind === undefined) throw adminError(404, 'SLUICE_UNKNOWN_KIND', `unknown resource kind "${want.kind}"`);
+        if (kind === undefined) throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${want.kind}"`);
         const found = current.filter((r) => r.kind === kind && r.namespace === want.namespace && r.name === want.name);
-        if (found.length === 0) throw adminError(404, 'SLUICE_NOT_FOUND', `${kind} ${want.namespace}/${want.name} not found`);
+        if (found.length === 0) throw adminError('SLUICE_NOT_FOUND', `${kind} ${want.namespace}/${want.name} not found`);
         for (const r of found) if (!targets.some((t) => idOf(t) === idOf(r))) targets.push(plain(r));
       }
       const ids = new Set(targets.map(idOf));
@@ -156,7 +156,7 @@ export class LiveConfig implements ConfigChanger {
   }
 
   #running(): SluiceRuntime {
-    if (!this.#runtime?.ready) throw adminError(503, 'SLUICE_NOT_READY', 'Sluice is starting or stopping');
+    if (!this.#runtime?.ready) throw adminError('SLUICE_NOT_READY', 'Sluice is starting or stopping');
     return this.#runtime;
   }
 
@@ -165,7 +165,7 @@ export class LiveConfig implements ConfigChanger {
     if (result.errors.length === 0 && refused.length === 0) return;
     const errors = result.errors.map((e) => ({ file: e.file, line: e.line, col: e.col, message: e.message, code: e.code }));
     const lines = [...result.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.message}`), ...refused];
-    throw adminError(422, 'SLUICE_CONFIG_INVALID', lines.join('\n'), { errors, refused });
+    throw adminError('SLUICE_CONFIG_INVALID', lines.join('\n'), { errors, refused });
   }
 
   #commit(overlay: Overlay, what: string, report: ApplyReport): void {
@@ -175,7 +175,7 @@ export class LiveConfig implements ConfigChanger {
       writeFileSync(`${this.#path}.tmp`, JSON.stringify(overlay, null, 2) + '\n', { mode: 0o600 });
       renameSync(`${this.#path}.tmp`, this.#path);
     } catch (err) {
-      this.#logger.error({ file: this.#path, err: (err as Error).message }, `${what}: applied, but not recorded in ${this.#path}: the change is lost at the next restart`);
+      this.#logger.error({ file: this.#path, err }, `${what}: applied, but not recorded in ${this.#path}: the change is lost at the next restart`);
     }
     const line = describeChange(report);
     this.#logger.info({ change: what }, `${what}: ${line ?? 'configuration unchanged'}`);
@@ -188,11 +188,8 @@ export class LiveConfig implements ConfigChanger {
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => undefined);
-    return run.catch((err: unknown) => {
-      // The runtime's refusals carry their status (409 force, 422 invalid) for the admin API.
-      if (isSluiceError(err) && typeof err.details?.['status'] !== 'number') throw new SluiceError(err.code, err.message, { details: { ...err.details, status: 500 }, cause: err });
-      throw err;
-    });
+    // The runtime's refusals answer with their code's status (409 SLUICE_FORCE_REQUIRED, 422 SLUICE_CONFIG_INVALID).
+    return run;
   }
 }
 

@@ -15,7 +15,6 @@ import { LiveConfig } from './live-config.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
-import { storeCommand } from './store-command.js';
 import { resourceCommands } from './get.js';
 import { changeCommands } from './apply.js';
 import { RuntimeTail, tailCommand } from './tail.js';
@@ -196,13 +195,13 @@ export function buildProgram(onExit: (code: number) => void): Command {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, `${signal} received: draining`);
-        runtime.stop().then(async () => started.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'trace export failed at shutdown'))).then(
+        runtime.stop().then(async () => started.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export failed at shutdown'))).then(
           () => {
             logger.info({}, 'sluice stopped');
             onExit(0);
           },
           (err: unknown) => {
-            logger.error({ err: (err as Error).message }, 'error while stopping');
+            logger.error({ err }, 'error while stopping');
             onExit(1);
           },
         );
@@ -348,7 +347,6 @@ export function buildProgram(onExit: (code: number) => void): Command {
   for (const command of changeCommands(onExit)) program.addCommand(command);
   program.addCommand(replayCommand(onExit));
   program.addCommand(tailCommand(onExit));
-  program.addCommand(storeCommand(onExit));
 
   return program;
 }

@@ -72,10 +72,10 @@ export function watchFiles(paths: readonly string[], recursive: boolean, onChang
       const w = watch(target, { recursive: dir && recursive }, (_event, file) => {
         if (name === undefined || file === null || file === name) fire();
       });
-      w.on('error', (err) => logger.warn({ path, err: err.message }, `--watch: cannot watch ${path}`));
+      w.on('error', (err) => logger.warn({ path, err }, `--watch: cannot watch ${path}`));
       watchers.push(w);
     } catch (err) {
-      logger.warn({ path, err: (err as Error).message }, `--watch: cannot watch ${path}`);
+      logger.warn({ path, err }, `--watch: cannot watch ${path}`);
     }
   }
   return () => {

@@ -107,7 +107,15 @@ const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
 
 function redactValue(v: unknown, depth: number): unknown {
   if (typeof v === 'string') return v.includes('@') ? v.replace(USERINFO, '$1:***@') : v;
-  if (depth > 3 || v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Error) return v;
+  // A logged error stays an error of its class (pino's serializer writes its type, code and stack), texts redacted.
+  if (v instanceof Error) {
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(v) as object) as Error, v);
+    copy.message = v.message.includes('@') ? v.message.replace(USERINFO, '$1:***@') : v.message;
+    if (v.stack !== undefined) copy.stack = v.stack.includes('@') ? v.stack.replace(USERINFO, '$1:***@') : v.stack;
+    if (v.cause !== undefined && depth <= 3) copy.cause = redactValue(v.cause, depth + 1);
+    return copy;
+  }
+  if (depth > 3 || v === null || typeof v !== 'object' || Array.isArray(v)) return v;
   let out: Record<string, unknown> | undefined;
   for (const [k, x] of Object.entries(v)) {
     const r = redactValue(x, depth + 1);

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
-import { DEFAULT_NAMESPACE, type Broker, type Trigger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, type Broker, type SluiceErrorCode, type Trigger } from '@sluice/core';
 import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS } from './kinds.js';
 import { SchemaValidator, type SchemaViolation } from './schema-validator.js';
 
@@ -12,7 +12,7 @@ export interface ConfigError {
   readonly col: number;
   readonly message: string;
   /** Stable code, e.g. SLUICE_CONFIG_SCHEMA. */
-  readonly code: string;
+  readonly code: SluiceErrorCode;
 }
 
 /** Formats an error the way compilers do, so editors can jump to it. */
@@ -74,7 +74,7 @@ export interface ConfigNotice {
  * Reports an error at a field of a resource. `columnOffset` points inside a string value (e.g. at the failing
  * character of a CESQL or JSONata expression), counted in the value's characters; see `positionInValue`.
  */
-export type ReportFn = (resource: LoadedResource, path: readonly (string | number)[], message: string, code?: string, columnOffset?: number) => void;
+export type ReportFn = (resource: LoadedResource, path: readonly (string | number)[], message: string, code?: SluiceErrorCode, columnOffset?: number) => void;
 
 /**
  * Codes of references to resources that are not (yet) declared: Knative accepts such resources and shows them
@@ -274,7 +274,7 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
       const positionInValue = makeValuePosition(doc, lc, text, position);
       const value = withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown);
       if (value === null || value === undefined) continue; // a document with only comments or nothing
-      const at = (path: readonly (string | number)[], message: string, code: string, atKey = false): void => {
+      const at = (path: readonly (string | number)[], message: string, code: SluiceErrorCode, atKey = false): void => {
         const { line, col } = position(path, atKey);
         errors.push({ file, line, col, message, code });
       };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { SluiceError } from '@sluice/core';
 import { KINDS, type KindInfo } from './kinds.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -39,7 +40,7 @@ export class SchemaValidator {
     }
     for (const kind of KINDS) {
       const fn = this.#ajv.getSchema(`https://sluice.dev/schemas/${kind.schema}`);
-      if (!fn) throw new Error(`schema ${kind.schema} for ${kind.kind} is missing from ${schemasDir}`);
+      if (!fn) throw new SluiceError('SLUICE_INTERNAL', `schema ${kind.schema} for ${kind.kind} is missing from ${schemasDir}`);
       this.#byKind.set(kind, fn);
     }
   }

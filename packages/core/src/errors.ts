@@ -1,3 +1,5 @@
+import type { SluiceErrorCode } from './error-codes.js';
+
 /** Options for {@link SluiceError}. */
 export interface SluiceErrorOptions {
   /** Whether retrying the same operation later may succeed. */
@@ -13,14 +15,14 @@ export interface SluiceErrorOptions {
  * never on the message text.
  */
 export class SluiceError extends Error {
-  /** Stable machine-readable code, e.g. `SLUICE_EVENT_INVALID`. */
-  readonly code: string;
+  /** Stable machine-readable code, e.g. `SLUICE_EVENT_INVALID` (a key of `ERROR_CODES`, which gives its HTTP status). */
+  readonly code: SluiceErrorCode;
   /** Whether retrying the same operation later may succeed. */
   readonly retryable: boolean;
   /** Extra machine-readable detail. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, options: SluiceErrorOptions = {}) {
+  constructor(code: SluiceErrorCode, message: string, options: SluiceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SluiceError';
     this.code = code;
@@ -30,6 +32,6 @@ export class SluiceError extends Error {
 }
 
 /** Type guard for {@link SluiceError}, optionally checking its code. */
-export function isSluiceError(err: unknown, code?: string): err is SluiceError {
+export function isSluiceError(err: unknown, code?: SluiceErrorCode): err is SluiceError {
   return err instanceof SluiceError && (code === undefined || err.code === code);
 }

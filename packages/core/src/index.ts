@@ -1,4 +1,5 @@
 export { SluiceError, isSluiceError, type SluiceErrorOptions } from './errors.js';
+export { ERROR_CODES, errorStatus, isErrorCode, type ErrorCodeInfo, type SluiceErrorCode } from './error-codes.js';
 export { SPEC_VERSIONS, attributeString, isJsonMediaType, isUriReference, validTimestamp, validateEvent, type AttributeValue, type CloudEvent } from './event.js';
 export {
   decodeHttp,

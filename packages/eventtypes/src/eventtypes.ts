@@ -98,7 +98,7 @@ export class EventTypeRecorder implements RuntimeComponent {
       registry.flush();
       for (const t of registry.list()) this.#ctx?.publishResource?.(toResource(t));
     } catch (err) {
-      this.#ctx?.logger.error({ err: (err as Error).message }, 'EventType auto-create: cannot write the registry');
+      this.#ctx?.logger.error({ err }, 'EventType auto-create: cannot write the registry');
     }
   }
 

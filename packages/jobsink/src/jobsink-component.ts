@@ -233,7 +233,7 @@ export class JobSinkComponent implements RuntimeComponent {
       else this.#logger!.info({ ...log, exitCode: 0, attempts: results[0]?.attempts, logTail: tail }, 'JobSink job succeeded');
     } catch (err) {
       this.#queue?.finish(job.id, 'failed', null, (err as Error).message, this.#ctx!.now());
-      this.#logger!.warn({ ...log, err: (err as Error).message }, 'JobSink job failed to start');
+      this.#logger!.warn({ ...log, err }, 'JobSink job failed to start');
     } finally {
       this.#aborts.delete(abort);
       rmSync(join(this.#dir, String(job.id)), { recursive: true, force: true });
@@ -245,15 +245,15 @@ export class JobSinkComponent implements RuntimeComponent {
     const [namespace, name] = rest;
     const s = rest.length === 2 ? this.#sinks.get(`${namespace}/${name}`) : undefined;
     if (!s) {
-      refuse(req, res, 404, 'SLUICE_JOBSINK_NOT_FOUND', `no JobSink ${rest.join('/')}`);
+      refuse(req, res, 'SLUICE_JOBSINK_NOT_FOUND', `no JobSink ${rest.join('/')}`);
       return;
     }
     if (req.method !== 'POST') {
-      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+      refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
       return;
     }
     if (!this.#accepting || !this.#queue) {
-      refuse(req, res, 503, 'SLUICE_NOT_READY', 'the JobSink is not ready (starting or draining)');
+      refuse(req, res, 'SLUICE_NOT_READY', 'the JobSink is not ready (starting or draining)');
       return;
     }
     try {
@@ -264,7 +264,7 @@ export class JobSinkComponent implements RuntimeComponent {
       const id = String(e.attributes['id']);
       const location = jobLocation(s.namespace, s.name, source, id);
       if (!this.#queue.find(s.key, source, id) && this.#queue.pending(s.key) >= s.maxPending) {
-        sendError(res, 429, 'SLUICE_JOBSINK_QUEUE_FULL', `${s.maxPending} jobs of JobSink ${s.key} are waiting to start; retry later`, { 'retry-after': '1' });
+        sendError(res, 'SLUICE_JOBSINK_QUEUE_FULL', `${s.maxPending} jobs of JobSink ${s.key} are waiting to start; retry later`, { 'retry-after': '1' });
         return;
       }
       const { created } = this.#queue.enqueue(s.key, source, id, JSON.stringify(eventToJson(e)), this.#ctx!.now());
@@ -275,8 +275,8 @@ export class JobSinkComponent implements RuntimeComponent {
         this.#pump(s);
       }
     } catch (err) {
-      if (isSluiceError(err)) sendError(res, err.code === 'SLUICE_BODY_TOO_LARGE' ? 413 : err.code.startsWith('SLUICE_EVENT') ? 400 : 500, err.code, err.message);
-      else sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+      if (isSluiceError(err)) sendError(res, err.code, err.message);
+      else sendError(res, 'SLUICE_INTERNAL', (err as Error).message);
     }
   }
 
@@ -286,12 +286,12 @@ export class JobSinkComponent implements RuntimeComponent {
     req.resume();
     const [, ns, nameKey, name, sourcesKey, source, idsKey, id] = rest;
     if (rest.length !== 8 || nameKey !== 'name' || sourcesKey !== 'sources' || idsKey !== 'ids') {
-      sendError(res, 400, 'SLUICE_BAD_PATH', `expected /${JOBSINK_ROUTE}/namespaces/{ns}/name/{name}/sources/{source}/ids/{id}`);
+      sendError(res, 'SLUICE_BAD_PATH', `expected /${JOBSINK_ROUTE}/namespaces/{ns}/name/{name}/sources/{source}/ids/{id}`);
       return;
     }
     const job = this.#queue?.find(`${ns}/${name}`, decodeURIComponent(source!), decodeURIComponent(id!));
     if (!job) {
-      sendError(res, 404, 'SLUICE_JOBSINK_JOB_NOT_FOUND', 'no job for this event');
+      sendError(res, 'SLUICE_JOBSINK_JOB_NOT_FOUND', 'no job for this event');
       return;
     }
     const body = JSON.stringify({ state: job.state, exitCode: job.exitCode, logTail: job.logTail, createdAt: new Date(job.createdAt).toISOString(), startedAt: job.startedAt ? new Date(job.startedAt).toISOString() : null, finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null });

@@ -16,16 +16,6 @@ export interface KafkaSinkDeps {
 }
 
 
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  SLUICE_EVENT_INVALID: 400,
-  SLUICE_EVENT_MALFORMED: 400,
-  SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
-  SLUICE_BODY_TOO_LARGE: 413,
-  SLUICE_KAFKA_SINK_OVERLOADED: 503,
-  SLUICE_KAFKA_SINK_WRITE_FAILED: 503,
-  SLUICE_KAFKA_SINK_CLOSED: 503,
-};
-
 interface Running {
   readonly sink: KafkaSink;
   readonly key: string;
@@ -139,8 +129,8 @@ export class KafkaSinkComponent implements RuntimeComponent {
       res.writeHead(202, { 'content-length': 0 });
       res.end();
     } catch (err) {
-      if (isSluiceError(err)) sendError(res, STATUS_BY_CODE[err.code] ?? 500, err.code, err.message);
-      else sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+      if (isSluiceError(err)) sendError(res, err.code, err.message);
+      else sendError(res, 'SLUICE_INTERNAL', (err as Error).message);
     }
   }
 }

@@ -127,7 +127,7 @@ export class SinkProducer {
       for (const p of batch) p.resolve();
     } catch (err) {
       const e = new SluiceError('SLUICE_KAFKA_SINK_WRITE_FAILED', `Kafka did not acknowledge the write to topic ${this.#options.topic}: ${(err as Error).message}`, { retryable: true });
-      this.#options.logger.warn({ topic: this.#options.topic, err: (err as Error).message, events: batch.length }, 'KafkaSink write failed');
+      this.#options.logger.warn({ topic: this.#options.topic, err, events: batch.length }, 'KafkaSink write failed');
       for (const p of batch) p.reject(e);
     }
   }

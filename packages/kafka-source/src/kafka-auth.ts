@@ -1,3 +1,4 @@
+import type { SluiceErrorCode } from '@sluice/core';
 import { SASL_TYPES, type KafkaNetSpec, type SaslType, type SecretValueFromSource } from './kafka-source-types.js';
 import type { SecretStore } from '@sluice/config';
 
@@ -5,7 +6,7 @@ import type { SecretStore } from '@sluice/config';
 export interface SpecProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
-  readonly code?: string;
+  readonly code?: SluiceErrorCode;
 }
 
 /** `spec.a.b: message`, the way problems are printed. */

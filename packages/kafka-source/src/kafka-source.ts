@@ -193,7 +193,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
         const message = (err as Error).message;
         if (missing) this.#left(consumer, trueCondition('ConnectionEstablished'), falseCondition('InitialOffsetsCommitted', 'OffsetsNotCommitted', `topics [${spec.topics.join(', ')}] not present: ${message} (KafkaSource does not create topics)`));
         else this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', message), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
-        this.#logger.error({ err: (err as Error).message, retryInMs: wait, ...(missing ? { hint: `create the topics first: ${spec.topics.join(', ')}` } : {}) }, 'kafka source cannot consume');
+        this.#logger.error({ err, retryInMs: wait, ...(missing ? { hint: `create the topics first: ${spec.topics.join(', ')}` } : {}) }, 'kafka source cannot consume');
         await consumer.disconnect().catch(() => undefined);
         await sleep(wait, this.#abort.signal);
         wait = Math.min(wait * 2, 30_000);
@@ -305,7 +305,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
       return await this.#sink!.deliver(applyCeOverrides(mapped.event, this.#source.spec.ceOverrides), signal);
     } catch (err) {
       // Not expected (delivery reports failures as values); keep the record rather than lose it.
-      this.#logger.error({ topic: batch.topic, partition: batch.partition, offset: message.offset, err: (err as Error).message }, 'cannot handle record');
+      this.#logger.error({ topic: batch.topic, partition: batch.partition, offset: message.offset, err }, 'cannot handle record');
       return 'retry-later';
     }
   }

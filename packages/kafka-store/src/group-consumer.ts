@@ -188,7 +188,7 @@ export class GroupConsumer {
         return;
       } catch (err) {
         if (this.#closing) return;
-        this.#deps.logger.error({ group: this.#deps.groupId, err: (err as Error).message, retryInMs: delay }, 'cannot start the Kafka consumer group');
+        this.#deps.logger.error({ group: this.#deps.groupId, err, retryInMs: delay }, 'cannot start the Kafka consumer group');
         first = false;
         await new Promise<void>((resolve) => {
           const t = this.#deps.timers.setTimeout(resolve, delay);
@@ -328,7 +328,7 @@ export class GroupConsumer {
     } catch (err) {
       // Not fatal: the record is then retried from attempt 0, as before markers existed.
       ps.markersRead = true;
-      this.#deps.logger.warn({ group: this.#deps.groupId, partition: ps.partition, err: (err as Error).message }, 'cannot read the retry state of an ordered partition');
+      this.#deps.logger.warn({ group: this.#deps.groupId, partition: ps.partition, err }, 'cannot read the retry state of an ordered partition');
     }
   }
 
@@ -493,7 +493,7 @@ export class GroupConsumer {
         if (!ps.revoked) this.#advance(ps);
       },
       (err: unknown) => {
-        this.#deps.logger.warn({ group: this.#deps.groupId, err: (err as Error).message }, 'cannot store a retry in the retry topic: retrying in memory');
+        this.#deps.logger.warn({ group: this.#deps.groupId, err }, 'cannot store a retry in the retry topic: retrying in memory');
         entry.record = { seq: entry.record.seq, attempt: d.attempt, event };
         this.#later(ps, Math.max(0, d.dueAt - this.#deps.timers.now()), () => this.#ready(ps, entry));
       },
@@ -536,7 +536,7 @@ export class GroupConsumer {
         }
       },
       (err: unknown) => {
-        this.#deps.logger.error({ group: this.#deps.groupId, err: (err as Error).message }, 'cannot keep a dead letter: retrying');
+        this.#deps.logger.error({ group: this.#deps.groupId, err }, 'cannot keep a dead letter: retrying');
         this.#later(ps, 1000, () => this.#deadLetter(ps, entry, d));
       },
     );
@@ -611,7 +611,7 @@ export class GroupConsumer {
         },
         (err: unknown) => {
           // Usually a rebalance in progress; the next commit carries the same cursors.
-          this.#deps.logger.debug({ group: this.#deps.groupId, err: (err as Error).message }, 'offset commit failed');
+          this.#deps.logger.debug({ group: this.#deps.groupId, err }, 'offset commit failed');
           if (!this.#closing) this.#scheduleCommit();
         },
       )

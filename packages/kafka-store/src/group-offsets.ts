@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { SluiceError } from '@sluice/core';
 
 /** A topic's partitions and the offsets to commit for them. */
 export interface TopicOffsets {
@@ -35,7 +36,7 @@ export class GroupOffsetWriter {
     this.#connecting ??= (async () => {
       const symbol = Object.getOwnPropertySymbols(this.kafka).find((s) => s.description === 'private:Kafka:createCluster');
       const factory = symbol === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[symbol];
-      if (typeof factory !== 'function') throw new Error('this kafkajs version does not expose its cluster factory (expected kafkajs 2.2.x)');
+      if (typeof factory !== 'function') throw new SluiceError('SLUICE_INTERNAL', 'this kafkajs version does not expose its cluster factory (expected kafkajs 2.2.x)');
       const cluster = (factory as (o: object) => ClusterLike)({ allowAutoTopicCreation: false });
       await cluster.connect();
       this.#cluster = cluster;

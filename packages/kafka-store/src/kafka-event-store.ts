@@ -396,7 +396,7 @@ export class KafkaEventStore implements EventStore {
       this.#logger.info({ group: groupId, topics: missing.map((m) => m.topic) }, 'new consumer group starts at the end of the log');
     } catch (err) {
       // Another instance is running the group already: it owns the offsets.
-      this.#logger.debug({ group: groupId, err: (err as Error).message }, 'initial offsets not committed');
+      this.#logger.debug({ group: groupId, err }, 'initial offsets not committed');
     }
   }
 
@@ -522,7 +522,7 @@ export class KafkaEventStore implements EventStore {
     if (!state.refreshing && this.#timers.now() - state.statsAt > this.#statsMaxAgeMs && !this.#closed) {
       state.refreshing = true;
       this.#refreshStats(state)
-        .catch((err: unknown) => this.#logger.debug({ err: (err as Error).message }, 'cannot read consumer lag'))
+        .catch((err: unknown) => this.#logger.debug({ err }, 'cannot read consumer lag'))
         .finally(() => {
           state.refreshing = false;
         });
@@ -630,7 +630,7 @@ export class KafkaEventStore implements EventStore {
       try {
         await admin.deleteGroups([groupId]);
       } catch (err) {
-        this.#logger.warn({ group: groupId, err: (err as Error).message }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes');
+        this.#logger.warn({ group: groupId, err }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes');
       }
       out.push({ group, retries, backlog: 0, unread, outcome: 'discarded' });
       if (retries + unread > 0) this.#logger.warn({ log, group: groupId, retries, unread }, `consumer group ${group} forgotten: ${retries} pending retries and ${unread} unread events discarded`);

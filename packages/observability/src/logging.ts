@@ -49,6 +49,16 @@ const RESET = '\u001b[0m';
 const DIM = '\u001b[2m';
 const OMITTED = new Set(['time', 'level', 'msg', 'service', 'pid', 'hostname']);
 
+/** A logged error as pino's serializer writes it (`{ type, message, stack, … }`). */
+const isErrorRecord = (v: unknown): v is { message: string; stack: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string' && typeof (v as { stack?: unknown }).stack === 'string';
+
+/** A field's value in a pretty line: bare when it has no space, quote or `=`, else JSON; a logged error by its message. */
+function fieldText(v: unknown): string {
+  const shown = isErrorRecord(v) ? v.message : v;
+  return typeof shown === 'string' && !/[\s"=]/.test(shown) && shown !== '' ? shown : JSON.stringify(shown);
+}
+
 /** A log field as text: strings as they are, anything else as JSON (numbers and booleans print the same). */
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
 
@@ -63,11 +73,18 @@ export function prettyLine(json: string, color = false): string {
   const time = typeof record['time'] === 'string' ? record['time'].slice(11, 23) : '';
   const level = text(record['level']);
   const label = level.toUpperCase().padEnd(5);
-  const fields = Object.entries(record)
-    .filter(([k]) => !OMITTED.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) && v !== '' ? v : JSON.stringify(v)}`)
-    .join(' ');
+  const entries = Object.entries(record).filter(([k]) => !OMITTED.has(k));
+  const fields = entries.map(([k, v]) => `${k}=${fieldText(v)}`).join(' ');
+  // An error logged at error level shows its stack below the line (the JSON format always carries it).
+  const stacks =
+    level === 'error' || level === 'fatal'
+      ? entries
+          .map(([, v]) => v)
+          .filter(isErrorRecord)
+          .map((e) => `${e.stack.replace(/^/gm, '    ')}\n`)
+          .join('')
+      : '';
   const msg = text(record['msg']);
-  if (!color) return `${time} ${label} ${msg}${fields ? `  ${fields}` : ''}\n`;
-  return `${DIM}${time}${RESET} ${LEVEL_COLORS[level] ?? ''}${label}${RESET} ${msg}${fields ? `  ${DIM}${fields}${RESET}` : ''}\n`;
+  if (!color) return `${time} ${label} ${msg}${fields ? `  ${fields}` : ''}\n${stacks}`;
+  return `${DIM}${time}${RESET} ${LEVEL_COLORS[level] ?? ''}${label}${RESET} ${msg}${fields ? `  ${DIM}${fields}${RESET}` : ''}\n${stacks ? `${DIM}${stacks}${RESET}` : ''}`;
 }

@@ -36,3 +36,22 @@ test('the default format follows the terminal', () => {
   assert.equal(defaultLogFormat({ isTTY: false }), 'json');
   assert.equal(defaultLogFormat({}), 'json');
 });
+
+test('a logged error keeps its type, code and stack; a pretty line shows its message, and its stack at error level', () => {
+  const { lines, destination } = capture();
+  const err = Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+  createLogger({ level: 'info', format: 'json', destination }).error({ err }, 'write failed');
+  const r = JSON.parse(lines[0]!) as { err: { type: string; message: string; code: string; stack: string } };
+  assert.equal(r.err.type, 'Error');
+  assert.equal(r.err.message, 'disk full');
+  assert.equal(r.err.code, 'ENOSPC');
+  assert.match(r.err.stack, /^Error: disk full\n\s+at /);
+
+  const pretty = capture();
+  const logger = createLogger({ level: 'info', format: 'pretty', destination: pretty.destination, color: false });
+  logger.error({ err }, 'write failed');
+  logger.warn({ err }, 'write failed');
+  const [errorLine, warnLine] = pretty.lines;
+  assert.match(errorLine!, /ERROR write failed {2}err="disk full"\n {4}Error: disk full\n {4}\s*at /);
+  assert.match(warnLine!, /WARN {2}write failed {2}err="disk full"\n$/);
+});

@@ -1,3 +1,4 @@
+import type { SluiceErrorCode } from '@sluice/core';
 import { createHash } from 'node:crypto';
 import type { ClientConfig } from '@google-cloud/pubsub';
 import { parseGoDuration } from './go-duration.js';
@@ -8,7 +9,7 @@ import type { SecretStore } from '@sluice/config';
 export interface SpecProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
-  readonly code?: string;
+  readonly code?: SluiceErrorCode;
 }
 
 /** `spec.a.b: message`, the way problems are printed. */

@@ -119,12 +119,12 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
         const stopped = new Promise<undefined>((resolve) => this.#abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
         const err = await Promise.race([failed, stopped]);
         if (err === undefined) return;
-        this.#logger.error({ err: err.message }, 'pubsub subscription failed; reconnecting');
+        this.#logger.error({ err }, 'pubsub subscription failed; reconnecting');
         sub.removeAllListeners('message');
         await sub.close().catch(() => undefined);
       } catch (err) {
         if (this.#abort.signal.aborted) return;
-        this.#logger.error({ err: (err as Error).message, retryInMs: wait }, 'pubsub source cannot subscribe');
+        this.#logger.error({ err, retryInMs: wait }, 'pubsub source cannot subscribe');
       }
       await sleep(wait, this.#abort.signal);
       wait = Math.min(wait * 2, 30_000);
@@ -153,7 +153,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
       } else {
         const retention = Number(current.messageRetentionDuration?.seconds ?? 0);
         if (current.ackDeadlineSeconds !== metadata.ackDeadlineSeconds || Boolean(current.retainAckedMessages) !== metadata.retainAckedMessages || retention !== metadata.messageRetentionDuration.seconds) {
-          await sub.setMetadata(metadata).catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'cannot update the subscription settings; keeping the existing ones'));
+          await sub.setMetadata(metadata).catch((err: unknown) => this.#logger.warn({ err }, 'cannot update the subscription settings; keeping the existing ones'));
         }
         return sub;
       }
@@ -179,7 +179,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
       const event = messageToEvent(message, { project: this.#settings!.projectId, topic: this.#source.spec.topic, subscription: this.#subscriptionId });
       result = await this.#sink!.deliver(applyCeOverrides(event, this.#source.spec.ceOverrides), this.#abort.signal);
     } catch (err) {
-      this.#logger.error({ messageId: message.id, err: (err as Error).message }, 'cannot handle message');
+      this.#logger.error({ messageId: message.id, err }, 'cannot handle message');
       result = 'retry-later';
     }
     if (result !== 'retry-later') {

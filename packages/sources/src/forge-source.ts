@@ -126,8 +126,8 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink) , metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
-        this.#logger.error({ err: (err as Error).message }, 'webhook handler failed');
-        sendError(res, 500, 'SLUICE_INTERNAL', 'internal error');
+        this.#logger.error({ err }, 'webhook handler failed');
+        sendError(res, 'SLUICE_INTERNAL', 'internal error');
       });
     });
     const unused = REGISTRATION_FIELDS[this.#src.kind].filter((f) => (this.#src.spec as unknown as Record<string, unknown>)[f] !== undefined);
@@ -187,11 +187,11 @@ export class ForgeSourceComponent implements RuntimeComponent {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
-      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
+      refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST' });
       return;
     }
     if (this.#stopped) {
-      refuse(req, res, 503, 'SLUICE_NOT_READY', 'the source is stopping');
+      refuse(req, res, 'SLUICE_NOT_READY', 'the source is stopping');
       return;
     }
     let body: Buffer;
@@ -199,16 +199,17 @@ export class ForgeSourceComponent implements RuntimeComponent {
       body = await readBody(req, this.#maxBody);
     } catch (err) {
       if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
-        sendError(res, 413, err.code, err.message, { connection: 'close' });
+        sendError(res, err.code, err.message, { connection: 'close' });
         return;
       }
       throw err;
     }
     const bad = this.#verify(req, body);
     if (bad !== undefined) {
-      // 400 as Knative's adapters answer a payload that fails validation; the token itself is never logged.
+      // 400 as Knative's adapters answer a payload that fails validation (so SLUICE_WEBHOOK_INVALID, not the WebhookSource's
+      // 401 SLUICE_WEBHOOK_SIGNATURE_INVALID); the token itself is never logged.
       this.#logger.warn({ remote: req.socket.remoteAddress, reason: bad }, 'webhook rejected: secret token check failed');
-      sendError(res, 400, 'SLUICE_WEBHOOK_SIGNATURE_INVALID', bad);
+      sendError(res, 'SLUICE_WEBHOOK_INVALID', bad);
       return;
     }
     const { event, ignore, error } = this.#event(req, body);
@@ -218,13 +219,13 @@ export class ForgeSourceComponent implements RuntimeComponent {
       return;
     }
     if (error !== undefined || !event) {
-      sendError(res, 400, 'SLUICE_WEBHOOK_INVALID', error ?? 'invalid webhook');
+      sendError(res, 'SLUICE_WEBHOOK_INVALID', error ?? 'invalid webhook');
       return;
     }
     try {
       validateEvent(event);
     } catch (err) {
-      sendError(res, 400, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this webhook: ${(err as Error).message}`);
+      sendError(res, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this webhook: ${(err as Error).message}`);
       return;
     }
     const result = await this.#sink!.send(event);
@@ -233,7 +234,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
       res.end('accepted');
       return;
     }
-    if (result.retryable) sendError(res, 503, 'SLUICE_SINK_UNAVAILABLE', 'the event could not be delivered; retry later');
-    else sendError(res, 502, 'SLUICE_SINK_REFUSED', 'the sink refused the event');
+    if (result.retryable) sendError(res, 'SLUICE_SINK_UNAVAILABLE', 'the event could not be delivered; retry later');
+    else sendError(res, 'SLUICE_SINK_REFUSED', 'the sink refused the event');
   }
 }

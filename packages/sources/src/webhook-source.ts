@@ -257,7 +257,7 @@ export class WebhookRouter {
     const [ns, name, ...sub] = rest;
     const handler = this.#handlers.get(`${ns}/${name}`);
     if (!handler) {
-      refuse(req, res, 404, 'SLUICE_WEBHOOK_NOT_FOUND', `no ${this.kind} ${ns}/${name}`);
+      refuse(req, res, 'SLUICE_WEBHOOK_NOT_FOUND', `no ${this.kind} ${ns}/${name}`);
       return;
     }
     handler(req, res, sub);
@@ -351,8 +351,8 @@ export class WebhookSourceComponent implements RuntimeComponent {
     this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink) , metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
       const p = this.#handle(req, res, sub).catch((err: unknown) => {
-        this.#logger.error({ err: (err as Error).message }, 'webhook handler failed');
-        sendError(res, 500, 'SLUICE_INTERNAL', 'internal error');
+        this.#logger.error({ err }, 'webhook handler failed');
+        sendError(res, 'SLUICE_INTERNAL', 'internal error');
       });
       this.#inFlight.add(p);
       void p.finally(() => this.#inFlight.delete(p));
@@ -391,17 +391,17 @@ export class WebhookSourceComponent implements RuntimeComponent {
       return;
     }
     if (req.method !== 'POST') {
-      refuse(req, res, 405, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
+      refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
       return;
     }
     if (this.#stopped) {
-      refuse(req, res, 503, 'SLUICE_NOT_READY', 'webhook source is stopping');
+      refuse(req, res, 'SLUICE_NOT_READY', 'webhook source is stopping');
       return;
     }
     if (!this.#checkBasicAuth(req)) {
       req.resume();
       this.#logger.warn({ remote: req.socket.remoteAddress }, 'webhook rejected: missing or wrong basic-auth credentials');
-      sendError(res, 401, 'SLUICE_WEBHOOK_UNAUTHORIZED', 'missing or wrong credentials', { 'www-authenticate': 'Basic realm="sluice", charset="UTF-8"' });
+      sendError(res, 'SLUICE_WEBHOOK_UNAUTHORIZED', 'missing or wrong credentials', { 'www-authenticate': 'Basic realm="sluice", charset="UTF-8"' });
       return;
     }
     let body: Buffer;
@@ -409,7 +409,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
       body = await readBody(req, this.#maxBody);
     } catch (err) {
       if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
-        sendError(res, 413, err.code, err.message, { connection: 'close' });
+        sendError(res, err.code, err.message, { connection: 'close' });
         return;
       }
       throw err;
@@ -418,7 +418,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
       const check = this.#verify(req, body);
       if (!check.ok) {
         this.#logger.warn({ remote: req.socket.remoteAddress, reason: check.reason }, 'webhook rejected: bad signature');
-        sendError(res, 401, 'SLUICE_WEBHOOK_SIGNATURE_INVALID', check.reason);
+        sendError(res, 'SLUICE_WEBHOOK_SIGNATURE_INVALID', check.reason);
         return;
       }
     }
@@ -427,7 +427,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
     const replayId = this.#replays ? firstHeader(req, 'webhook-id') : undefined;
     if (replayId !== undefined && !this.#replays!.claim(replayId, this.#now())) {
       this.#logger.warn({ remote: req.socket.remoteAddress, webhookId: replayId }, 'webhook rejected: replayed webhook-id');
-      sendError(res, 409, 'SLUICE_WEBHOOK_REPLAYED', `webhook-id ${replayId} was already accepted`);
+      sendError(res, 'SLUICE_WEBHOOK_REPLAYED', `webhook-id ${replayId} was already accepted`);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -448,7 +448,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
       validateEvent(event);
     } catch (err) {
       if (replayId !== undefined) this.#replays!.release(replayId);
-      sendError(res, 400, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this request: ${(err as Error).message}`);
+      sendError(res, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this request: ${(err as Error).message}`);
       return;
     }
     const result = await this.#sink!.send(event);

@@ -3,6 +3,7 @@ import {
   DEFAULT_NAMESPACE,
   decodeHttp,
   encodeStructured,
+  errorStatus,
   eventFromJson,
   eventToJson,
   isSluiceError,
@@ -27,17 +28,6 @@ export interface EventTransformOptions {
   readonly sinkTimeoutMs?: number;
 }
 
-
-/** Status of each error this component answers with; failures of the transform itself are 500s, as in Knative. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  SLUICE_EVENT_INVALID: 400,
-  SLUICE_EVENT_MALFORMED: 400,
-  SLUICE_EVENT_UNSUPPORTED_FORMAT: 400,
-  SLUICE_BODY_TOO_LARGE: 413,
-  SLUICE_TRANSFORM_FAILED: 500,
-  SLUICE_TRANSFORM_INVALID_EVENT: 500,
-  SLUICE_TRANSFORM_SINK_UNREACHABLE: 502,
-};
 
 interface Running {
   readonly transform: EventTransform;
@@ -156,7 +146,7 @@ export class EventTransformComponent implements RuntimeComponent {
 
   /** The address of a transform (after `register`). */
   address(namespace: string, name: string): string {
-    if (!this.#ctx) throw new Error('the transform component is not registered yet');
+    if (!this.#ctx) throw new SluiceError('SLUICE_NOT_READY', 'the transform component is not registered yet');
     return transformUrl(this.#ctx.url, namespace, name);
   }
 
@@ -176,10 +166,11 @@ export class EventTransformComponent implements RuntimeComponent {
       await this.#forward(t, t.sinkUrl, transformed, res);
     } catch (err) {
       if (isSluiceError(err)) {
-        if ((STATUS_BY_CODE[err.code] ?? 500) >= 500) this.#ctx!.logger.warn({ eventTransform: t.key, code: err.code, err: err.message }, 'transform failed');
-        sendError(res, STATUS_BY_CODE[err.code] ?? 500, err.code, err.message);
+        // Failures of the transform itself are 500s, as in Knative (ERROR_CODES).
+        if (errorStatus(err.code) >= 500) this.#ctx!.logger.warn({ eventTransform: t.key, code: err.code, err }, 'transform failed');
+        sendError(res, err.code, err.message);
       } else {
-        sendError(res, 500, 'SLUICE_INTERNAL', (err as Error).message);
+        sendError(res, 'SLUICE_INTERNAL', (err as Error).message);
       }
     }
   }

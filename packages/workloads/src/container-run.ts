@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { noopLogger, type Logger } from '@sluice/core';
+import { SluiceError, noopLogger, type Logger } from '@sluice/core';
 import { engineProcessSpec, type ContainerEngine } from './container-engine.js';
 import { ProcessSupervisor, type ProcessSpec, type SupervisorOptions } from './process-supervisor.js';
 
@@ -98,10 +98,10 @@ export function runProblem(spec: ContainerRunSpec, options: RunnerOptions): stri
 
 const safeName = (s: string): string => s.replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'c';
 
-/** Builds the command line of a run (writing its files); throws a clear Error when it cannot run. */
+/** Builds the command line of a run (writing its files); throws SLUICE_CONFIG_WORKLOAD when it cannot run. */
 export function prepareRun(spec: ContainerRunSpec, options: RunnerOptions = {}): PreparedRun {
   const problem = runProblem(spec, options);
-  if (problem !== undefined) throw new Error(`${spec.name}: ${problem}`);
+  if (problem !== undefined) throw new SluiceError('SLUICE_CONFIG_WORKLOAD', `${spec.name}: ${problem}`);
   let dir: string | undefined;
   const filePaths: Record<string, string> = {};
   if (spec.files && spec.files.length > 0) {

@@ -1,3 +1,4 @@
+import type { SluiceErrorCode } from '../error-codes.js';
 import { SluiceError } from '../errors.js';
 
 /** The CESQL error types (spec §3.3), spelled as the TCK spells them. */
@@ -11,7 +12,7 @@ export type CesqlErrorKind =
   | 'generic';
 
 /** Stable `SLUICE_…` code for each CESQL error kind. */
-export const CESQL_ERROR_CODES: Readonly<Record<CesqlErrorKind, string>> = Object.freeze({
+export const CESQL_ERROR_CODES: Readonly<Record<CesqlErrorKind, SluiceErrorCode>> = Object.freeze({
   parse: 'SLUICE_CESQL_PARSE',
   math: 'SLUICE_CESQL_MATH',
   cast: 'SLUICE_CESQL_CAST',
