@@ -66,6 +66,7 @@ spec:
       type: ${name}
   subscriber:
     ref:
+      apiVersion: eventing.knative.dev/v1alpha1
       kind: EventTransform
       name: ${name}
   delivery:

@@ -106,8 +106,10 @@ export function channelChecks(): SemanticCheck {
             report(r, ['spec', 'channel', 'kind'], `"${ref.kind}" is not a channel kind (supported: ${CHANNEL_KINDS.join(', ')})`);
           } else {
             const versions = ref.kind === 'KafkaChannel' ? BACKING_API_VERSIONS.KafkaChannel : BACKING_API_VERSIONS.InMemoryChannel;
-            if (ref.apiVersion !== undefined && !versions.includes(ref.apiVersion)) {
-              report(r, ['spec', 'channel', 'apiVersion'], `${ref.kind} uses apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}"`);
+            if (ref.apiVersion === undefined) {
+              report(r, ['spec', 'channel'], `a channel ref needs an apiVersion (Knative rejects a Subscription's channel without one): add apiVersion: ${versions[0]}`);
+            } else if (!versions.includes(ref.apiVersion)) {
+              report(r, ['spec', 'channel', 'apiVersion'], `${ref.kind} has apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}": use apiVersion: ${versions[0]}`);
             }
             if (ns !== r.namespace) {
               report(r, ['spec', 'channel', 'namespace'], `a Subscription's channel must be in the Subscription's namespace "${r.namespace}", not "${ns}"`);

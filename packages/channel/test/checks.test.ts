@@ -128,6 +128,7 @@ metadata:
   name: wrong-kind
 spec:
   channel:
+    apiVersion: messaging.knative.dev/v1
     kind: InMemoryChannel
     name: generic
   subscriber:
@@ -139,6 +140,7 @@ metadata:
   name: elsewhere
 spec:
   channel:
+    apiVersion: messaging.knative.dev/v1
     kind: Channel
     name: generic
     namespace: other
@@ -158,11 +160,13 @@ spec:
     uri: not-a-url
 `);
   assert.deepEqual(errors, [
+    // A channel ref without apiVersion is an error, reported with the resource's other errors in the same pass.
+    '12:5: Subscription/undeclared: a channel ref needs an apiVersion (Knative rejects a Subscription\'s channel without one): add apiVersion: messaging.knative.dev/v1',
     '13:11: Subscription/undeclared: InMemoryChannel "default/missing" is not declared in the configuration',
-    '23:11: Subscription/wrong-kind: InMemoryChannel "default/generic" is not declared; it is a Channel',
-    '36:16: Subscription/elsewhere: a Subscription\'s channel must be in the Subscription\'s namespace "default", not "other"',
-    '47:11: Subscription/broker: "Broker" is not a channel kind (supported: Channel, InMemoryChannel, KafkaChannel)',
-    '50:10: Subscription/broker: uri must be an absolute http(s) URL, got "not-a-url"',
+    '24:11: Subscription/wrong-kind: InMemoryChannel "default/generic" is not declared; it is a Channel',
+    '38:16: Subscription/elsewhere: a Subscription\'s channel must be in the Subscription\'s namespace "default", not "other"',
+    '49:11: Subscription/broker: "Broker" is not a channel kind (supported: Channel, InMemoryChannel, KafkaChannel)',
+    '52:10: Subscription/broker: uri must be an absolute http(s) URL, got "not-a-url"',
   ]);
 });
 
@@ -217,6 +221,7 @@ spec:
       numPartitions: 2
   steps:
     - ref:
+        apiVersion: messaging.knative.dev/v1
         kind: Channel
         name: nope
 ---
@@ -244,6 +249,7 @@ spec:
   branches:
     - filter:
         ref:
+          apiVersion: flows.knative.dev/v1
           kind: Parallel
           name: ghost
       subscriber:
@@ -254,12 +260,12 @@ spec:
   assert.deepEqual(errors, [
     '7:17: Sequence/seq: channelTemplate: InMemoryChannel uses apiVersion messaging.knative.dev/v1, not "messaging.knative.dev/v1beta1"',
     '10:22: Sequence/seq: channelTemplate: numPartitions applies to KafkaChannel templates only, not InMemoryChannel',
-    '14:15: Sequence/seq: Channel "default/nope" is not declared in the configuration',
-    '19:9: InMemoryChannel/seq-kn-sequence-0: channel name "default/seq-kn-sequence-0" of InMemoryChannel default/seq-kn-sequence-0 is already used by Sequence default/seq (channels of every kind share the address /channels/default/seq-kn-sequence-0)',
-    '21:28: InMemoryChannel/seq-kn-sequence-0: sluice.dev/durability must be "memory" or "durable", not "sometimes"',
-    '28:28: KafkaChannel/k: sluice.dev/durability applies to InMemoryChannel (or a Channel backed by one) only',
-    '30:22: KafkaChannel/k: retentionDuration must be greater than zero',
-    '41:17: Parallel/p: Parallel "default/ghost" is not declared in the configuration',
-    '45:10: Parallel/p: uri must be an absolute http(s) URL, got "/relative"',
+    '15:15: Sequence/seq: Channel "default/nope" is not declared in the configuration',
+    '20:9: InMemoryChannel/seq-kn-sequence-0: channel name "default/seq-kn-sequence-0" of InMemoryChannel default/seq-kn-sequence-0 is already used by Sequence default/seq (channels of every kind share the address /channels/default/seq-kn-sequence-0)',
+    '22:28: InMemoryChannel/seq-kn-sequence-0: sluice.dev/durability must be "memory" or "durable", not "sometimes"',
+    '29:28: KafkaChannel/k: sluice.dev/durability applies to InMemoryChannel (or a Channel backed by one) only',
+    '31:22: KafkaChannel/k: retentionDuration must be greater than zero',
+    '43:17: Parallel/p: Parallel "default/ghost" is not declared in the configuration',
+    '47:10: Parallel/p: uri must be an absolute http(s) URL, got "/relative"',
   ]);
 });

@@ -1,6 +1,6 @@
 import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
 import { parse as parseYaml } from 'yaml';
-import { didYouMean } from './kinds.js';
+import { KINDS, didYouMean } from './kinds.js';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
 
 /** ` (did you mean "x"?)` when a declared name of the same kind and namespace is close to `name`, else ''. */
@@ -17,10 +17,34 @@ export type CesqlValidator = (expression: string) => unknown;
 /** Broker classes Sluice runs; a missing annotation means the embedded store. */
 export const BROKER_CLASSES = ['MTChannelBasedBroker', 'Sluice', 'Kafka', 'KafkaNamespaced'] as const;
 
-const SERVICE_API_VERSIONS = new Set(['v1', 'serving.knative.dev/v1']);
-
 /** Kinds a Destination `ref` may name when the resource is declared in the configuration. */
 export const ADDRESSABLE_KINDS = new Set(['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel', 'Sequence', 'Parallel', 'EventTransform', 'KafkaSink', 'JobSink']);
+
+/**
+ * The apiVersions a `ref` to `kind` may use (the kind's served versions; a Service ref may name a Knative Service or a
+ * v1 Service); undefined for kinds Sluice does not know.
+ */
+export function refApiVersions(kind: string): readonly string[] | undefined {
+  const versions = KINDS.filter((k) => k.kind === kind).flatMap((k) => k.apiVersions);
+  return versions.length === 0 ? undefined : [...new Set(kind === 'Service' ? ['serving.knative.dev/v1', 'v1'] : versions)];
+}
+
+/**
+ * Knative's KReference validation of `apiVersion`: required (unless `group` names the API group instead), and one of
+ * the kind's versions. Reported at the ref (missing) or at its apiVersion (wrong), with the apiVersion to use.
+ */
+export function checkRefApiVersion(r: LoadedResource, path: readonly (string | number)[], ref: { readonly kind: string; readonly apiVersion?: string | undefined; readonly group?: string | undefined }, report: ReportFn): void {
+  const versions = refApiVersions(ref.kind);
+  if (ref.apiVersion === undefined) {
+    if (ref.group !== undefined) return; // Knative's KReference group: the version is resolved by the API server
+    const use = versions ? `: add apiVersion: ${versions[0]}` : '';
+    report(r, [...path], `a ref needs an apiVersion (Knative rejects a KReference without one)${use}`);
+    return;
+  }
+  if (versions && !versions.includes(ref.apiVersion)) {
+    report(r, [...path, 'apiVersion'], `${ref.kind} has apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}": use apiVersion: ${versions[0]}`);
+  }
+}
 
 /** Checks a Destination: ref kinds and declared targets, absolute http(s) uri. */
 export function checkDestination(
@@ -34,13 +58,14 @@ export function checkDestination(
     const ns = dest.ref.namespace ?? r.namespace;
     const kind = dest.ref.kind;
     if (kind === 'Service') {
-      if (dest.ref.apiVersion !== undefined && !SERVICE_API_VERSIONS.has(dest.ref.apiVersion)) {
-        report(r, [...path, 'ref', 'apiVersion'], `Service refs must use apiVersion v1 or serving.knative.dev/v1, not "${dest.ref.apiVersion}"`);
-      }
+      checkRefApiVersion(r, [...path, 'ref'], dest.ref, report);
     } else if (!ADDRESSABLE_KINDS.has(kind)) {
       report(r, [...path, 'ref', 'kind'], `cannot resolve a ref to kind "${kind}" (supported: ${[...ADDRESSABLE_KINDS, 'Service'].join(', ')})`);
-    } else if (!declared.has(`${kind}:${ns}/${dest.ref.name}`)) {
-      report(r, [...path, 'ref', 'name'], `${kind} "${ns}/${dest.ref.name}" is not declared in the configuration${nameHint(declared, kind, ns, dest.ref.name)}`, 'SLUICE_CONFIG_UNKNOWN_REF');
+    } else {
+      checkRefApiVersion(r, [...path, 'ref'], dest.ref, report);
+      if (!declared.has(`${kind}:${ns}/${dest.ref.name}`)) {
+        report(r, [...path, 'ref', 'name'], `${kind} "${ns}/${dest.ref.name}" is not declared in the configuration${nameHint(declared, kind, ns, dest.ref.name)}`, 'SLUICE_CONFIG_UNKNOWN_REF');
+      }
     }
     if (dest.uri !== undefined && /^[a-z][a-z0-9+.-]*:/i.test(dest.uri)) {
       report(r, [...path, 'uri'], 'an absolute uri is not allowed when ref is present (use a relative path)');

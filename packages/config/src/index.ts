@@ -18,5 +18,5 @@ export {
   type SourcePosition,
   type SluiceConfig,
 } from './load.js';
-export { ADDRESSABLE_KINDS, BROKER_CLASSES, brokerChecks, checkDestination, type CesqlValidator } from './broker-checks.js';
+export { ADDRESSABLE_KINDS, BROKER_CLASSES, brokerChecks, checkDestination, checkRefApiVersion, refApiVersions, type CesqlValidator } from './broker-checks.js';
 export { SECRETS_DIR_ENV, SecretStore, type SecretDocument, type SecretKeyRef, type SecretLookup, type SecretStoreOptions } from './secret-store.js';

@@ -198,6 +198,11 @@ export function expandPaths(paths: readonly string[], recursive = false): string
   return expandManifestPaths(paths, recursive).map((f) => f.path);
 }
 
+/** A path as a prefix-comparable key (`spec/net/sasl/`). */
+function pathKey(path: readonly (string | number)[]): string {
+  return path.map((p) => `${p}/`).join('');
+}
+
 /** YAML `null` values of mappings removed, as the API server treats them ("absent"). */
 function withoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNulls);
@@ -235,6 +240,10 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
   const notices: ConfigNotice[] = [];
   const hints = new Set<string>();
   const resources: LoadedResource[] = [];
+  // Every resource with a kind and a name, schema errors or not: the semantic checks look at these too, so one pass
+  // reports all errors of a resource (a schema error does not hide its reference, URI or CESQL errors).
+  const checked: LoadedResource[] = [];
+  const schemaPaths = new Map<LoadedResource, string[]>();
   let files: ManifestFile[];
   try {
     files = expandManifestPaths(paths, options.recursive ?? false);
@@ -321,14 +330,17 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
         const where = v.path.length > 0 ? v.path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') + ': ' : '';
         at(v.path, `${label}: ${where}${v.message}`, 'SLUICE_CONFIG_SCHEMA', v.atKey);
       }
-      if (violations.length > 0) continue;
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
-      const name = meta.name as string;
-      const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${name}`, namespace, name, value: obj, file, position, positionInValue };
-      resources.push(loaded);
+      if (typeof meta.name !== 'string') continue;
+      const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${meta.name}`, namespace, name: meta.name, value: obj, file, position, positionInValue };
+      checked.push(loaded);
       if (index >= files.length) origin.set(loaded, index - files.length);
+      if (violations.length > 0) schemaPaths.set(loaded, violations.map((v) => pathKey(v.path)));
+      else resources.push(loaded);
     }
   }
+  // Chosen among all the resources first, then among the schema-valid ones (a `select` may remember what it chose).
+  const allChosen = checked.length === resources.length ? undefined : options.select ? options.select(checked, (r) => origin.get(r) ?? -1) : checked;
   const chosen = options.select ? options.select(resources, (r) => origin.get(r) ?? -1) : resources;
   const config: SluiceConfig = {
     resources: chosen,
@@ -343,7 +355,40 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     const { line, col } = r.position(path);
     notices.push({ file: r.file, line, col, message });
   };
-  for (const check of options.checks ?? []) check(config, report, notice);
+  // The checks see every resource that has a kind and a name, including those with schema errors. A check that
+  // cannot cope with a malformed resource (it throws) runs again on the schema-valid ones only; what it reported
+  // before throwing is dropped, so nothing is reported twice. Where a schema error points, a check adds nothing
+  // about that field or what contains it.
+  const everything = allChosen ?? chosen;
+  const all: SluiceConfig = {
+    resources: everything,
+    brokers: everything.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as Broker),
+    triggers: everything.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
+  };
+  const invalid = new Set(everything.filter((r) => !chosen.includes(r)));
+  for (const check of options.checks ?? []) {
+    if (invalid.size === 0) {
+      check(config, report, notice);
+      continue;
+    }
+    const buffered: Array<() => void> = [];
+    try {
+      check(
+        all,
+        (r, path, message, code, columnOffset) => {
+          // A field the schema rejected, or what contains it, is not judged again: the check saw a malformed value.
+          const here = pathKey(path);
+          if (schemaPaths.get(r)?.some((bad) => bad.startsWith(here) || here.startsWith(bad))) return;
+          buffered.push(() => report(r, path, message, code, columnOffset));
+        },
+        (r, path, message) => buffered.push(() => notice(r, path, message)),
+      );
+    } catch {
+      check(config, report, notice);
+      continue;
+    }
+    for (const emit of buffered) emit();
+  }
   const byPosition = (a: { file: string; line: number; col: number }, b: { file: string; line: number; col: number }): number =>
     a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
   errors.sort(byPosition);

@@ -167,3 +167,69 @@ spec:
     "Broker default/default: channel-template-spec InMemoryChannel (ConfigMap knative-eventing/imc-channel): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not",
   ]);
 });
+
+test('one pass reports every error of a resource: a schema error does not hide its reference, URI and CESQL errors', (t) => {
+  const d = dir({
+    'trigger.yaml': `${broker}---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: defualt
+  filterz: {}
+  filters:
+    - cesql: "type = "
+  subscriber:
+    uri: not-a-url
+  delivery:
+    deadLetterSink:
+      ref: { kind: Broker, name: default }
+`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()], strict: true });
+  // The schema error, the dangling broker (with a hint), the CESQL error at its position, the bad uri and the ref
+  // without apiVersion, all at once.
+  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
+    'trigger.yaml:9:11: Trigger/t: broker "default/defualt" is not declared in the configuration (did you mean "default"?)',
+    'trigger.yaml:10:3: Trigger/t: spec.filterz: unknown field "filterz"',
+    'trigger.yaml:12:22: Trigger/t: spec.filters[0].cesql: invalid CESQL expression: unexpected end of expression, expected a value (at position 7)',
+    'trigger.yaml:14:10: Trigger/t: uri must be an absolute http(s) URL, got "not-a-url"',
+    'trigger.yaml:17:12: Trigger/t: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+  ]);
+  assert.equal(r.config.resources.length, 1, 'a resource with schema errors is not run');
+});
+
+test('a ref names its apiVersion, and the right one for its kind (Knative\'s KReference validation)', (t) => {
+  const d = dir({
+    'refs.yaml': `${broker}---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: default
+  subscriber:
+    ref: { apiVersion: eventing.knative.dev/v1, kind: Service, name: app }
+  delivery:
+    deadLetterSink:
+      ref: { apiVersion: messaging.knative.dev/v1, kind: Broker, name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: fine }
+spec:
+  broker: default
+  subscriber:
+    ref: { apiVersion: serving.knative.dev/v1, kind: Service, name: app }
+  delivery:
+    deadLetterSink:
+      ref: { group: eventing.knative.dev, kind: Broker, name: default }
+`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
+    'refs.yaml:11:24: Trigger/t: Service has apiVersion serving.knative.dev/v1 or v1, not "eventing.knative.dev/v1": use apiVersion: serving.knative.dev/v1',
+    'refs.yaml:14:26: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "messaging.knative.dev/v1": use apiVersion: eventing.knative.dev/v1',
+  ]);
+});

@@ -85,7 +85,7 @@ spec:
     extensions:
       source: nope
   sink:
-    ref: {kind: Broker, name: missing}
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: missing}
 ---
 apiVersion: sources.knative.dev/v1
 kind: KafkaSource
@@ -115,7 +115,7 @@ stringData:
     'semantic.yaml:15:23: KafkaSource/a: spec.net.sasl.password.secretKeyRef: Secret "default/kafka-auth" has no key "password" in data or stringData',
     'semantic.yaml:19:23: KafkaSource/a: spec.net.tls.caCert.secretKeyRef: Secret "default/kafka-tls" is not declared: add a "v1 Secret" document named "kafka-tls" in namespace "default", or set SLUICE_SECRETS_DIR to a directory holding default/kafka-tls/ca.crt',
     'semantic.yaml:22:15: KafkaSource/a: spec.ceOverrides.extensions.source: "source" is a CloudEvents core attribute; ceOverrides may only set extensions',
-    'semantic.yaml:24:31: KafkaSource/a: Broker "default/missing" is not declared in the configuration',
+    'semantic.yaml:24:68: KafkaSource/a: Broker "default/missing" is not declared in the configuration',
     'semantic.yaml:33:18: KafkaSource/b: spec.consumerGroup: consumer group "shared" is also used by KafkaSource default/a; sources in one group split the partitions between them',
     'semantic.yaml:36:12: KafkaSource/b: uri must be an absolute http(s) URL, got "not-a-url"',
   ]);
@@ -145,7 +145,7 @@ spec:
     backoffPolicy: exponential
     backoffDelay: PT0.5S
     deadLetterSink:
-      ref: {kind: Broker, name: dlq}
+      ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: dlq}
   net:
     sasl:
       enable: true
@@ -158,7 +158,7 @@ spec:
   ceOverrides:
     extensions: {team: payments}
   sink:
-    ref: {kind: Broker, name: default}
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
 ---
 apiVersion: v1
 kind: Secret

@@ -70,7 +70,7 @@ spec:
   ceOverrides:
     extensions: {id: x}
   sink:
-    ref: {kind: Broker, name: nope}
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: nope}
 ---
 apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
@@ -94,7 +94,7 @@ stringData:
       'semantic.yaml:7:16: CloudPubSubSource/a: spec.ackDeadline: "5s" is out of range: Pub/Sub accepts 0 (its default, 10s) or 10s to 10m',
       'semantic.yaml:8:22: CloudPubSubSource/a: spec.retentionDuration: "200h" is out of range: Pub/Sub accepts 10m to 168h (7 days)',
       'semantic.yaml:10:22: CloudPubSubSource/a: spec.ceOverrides.extensions.id: "id" is a CloudEvents core attribute; ceOverrides may only set extensions',
-      'semantic.yaml:12:31: CloudPubSubSource/a: Broker "default/nope" is not declared in the configuration',
+      'semantic.yaml:12:68: CloudPubSubSource/a: Broker "default/nope" is not declared in the configuration',
       'semantic.yaml:19:3: CloudPubSubSource/b: spec: project is not set and no default is known: set spec.project (or GOOGLE_CLOUD_PROJECT)',
       'semantic.yaml:20:11: CloudPubSubSource/b: spec.secret: Secret "default/gcp" key "key.json" must hold a service-account key JSON: Unexpected token \'o\', "not json" is not valid JSON',
     ],

@@ -123,7 +123,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#secret = Buffer.from(r.value, 'utf8');
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(this.#src.spec.sink, this.#ns);
-    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink) , metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');

@@ -141,7 +141,7 @@ export class PingSourceComponent implements RuntimeComponent {
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#source.metadata.namespace ?? DEFAULT_NAMESPACE;
     this.#logger = ctx.logger.child({ source: this.name });
-    const sink = new SinkClient({ sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink) , metrics: sourceMetrics(ctx, this.#source, ns) });
+    const sink = new SinkClient({ sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink), metrics: sourceMetrics(ctx, this.#source, ns) });
     const now = this.#deps.now ?? ctx.now;
     const newId = this.#deps.newId ?? randomUUID;
     this.#scheduler = new CronScheduler(

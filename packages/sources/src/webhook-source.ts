@@ -348,7 +348,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(s.sink, this.#ns);
-    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink) , metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
       const p = this.#handle(req, res, sub).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');

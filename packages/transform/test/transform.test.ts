@@ -43,9 +43,9 @@ test('reply needs a sink and one of jsonata / discard; sinks are checked destina
   assert.deepEqual(validate(head + '  sink:\n    uri: http://x/\n  jsonata:\n    expression: $\n  reply:\n    discard: true\n    jsonata:\n      expression: $\n'), [
     'c.yaml:11:14: EventTransform/t: reply sets both jsonata and discard: true; set one of them',
   ]);
-  assert.deepEqual(validate(head + '  sink:\n    ref:\n      kind: Broker\n      name: nope\n    CACerts: abc\n  jsonata:\n    expression: $\n'), [
-    'c.yaml:9:13: EventTransform/t: Broker "default/nope" is not declared in the configuration',
-    'c.yaml:10:14: EventTransform/t: CACerts for the sink is not supported for JSONata transformations (as in Knative)',
+  assert.deepEqual(validate(head + '  sink:\n    ref:\n      apiVersion: eventing.knative.dev/v1\n      kind: Broker\n      name: nope\n    CACerts: abc\n  jsonata:\n    expression: $\n'), [
+    'c.yaml:10:13: EventTransform/t: Broker "default/nope" is not declared in the configuration',
+    'c.yaml:11:14: EventTransform/t: CACerts for the sink is not supported for JSONata transformations (as in Knative)',
   ]);
   assert.match(validate(head + '  jsonata: {}\n')[0]!, /spec\.jsonata: missing required field "expression"/);
   assert.match(validate(head + '  jsonata:\n    expression: $\n  other: 1\n')[0]!, /spec\.other: unknown field "other"/);

@@ -13,7 +13,7 @@ export function workloadChecks(options: { env?: NodeJS.ProcessEnv } = {}): Seman
     const values = new ConfigValues(config, options.env ?? process.env);
     for (const w of workloads) {
       const r = w.resource;
-      const ignored = ignoredFields(w.podPath, w.pod);
+      const ignored = ignoredFields(w.podPath, w.pod, { probed: true });
       const spec = (r.value['spec'] ?? {}) as Record<string, unknown>;
       if (w.kind === 'Deployment' && typeof spec['replicas'] === 'number' && spec['replicas'] !== 1) ignored.unshift(`spec.replicas ${spec['replicas']} (one instance runs)`);
       if (w.kind === 'Job' && ((spec['completions'] ?? 1) !== 1 || (spec['parallelism'] ?? 1) !== 1)) ignored.unshift('spec.completions/parallelism (the pod runs to one completion)');

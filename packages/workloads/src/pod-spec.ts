@@ -55,7 +55,7 @@ export const IGNORED_CONTAINER_FIELDS: Readonly<Record<string, string>> = {
   resources: 'no CPU or memory limits are applied',
   securityContext: 'processes run as the Sluice user; containers as the engine runs them',
   livenessProbe: 'not probed: a process that exits is restarted',
-  readinessProbe: 'only httpGet and tcpSocket probes are run (against the port Sluice gives the container); this one is replaced by a TCP probe of that port',
+  readinessProbe: 'not run here: a workload runs only httpGet and tcpSocket probes (against the port it gets in PORT), other kinds of probe are replaced by a TCP probe of that port; a ContainerSource is not probed',
   startupProbe: 'not probed',
   lifecycle: 'no postStart/preStop hooks are run',
   volumeMounts: 'no volumes are mounted',
@@ -230,8 +230,11 @@ export function declaredEnvironment(
   return { env, problems };
 }
 
-/** The container fields and pod fields a resource sets that have no effect here, as `path: why` lines. */
-export function ignoredFields(podSpecPath: readonly (string | number)[], pod: PodSpec): string[] {
+/**
+ * The container fields and pod fields a resource sets that have no effect here, as `path: why` lines. `probed`: the
+ * resource is a workload whose httpGet/tcpSocket readiness probes are run.
+ */
+export function ignoredFields(podSpecPath: readonly (string | number)[], pod: PodSpec, options: { readonly probed?: boolean } = {}): string[] {
   const out: string[] = [];
   const dotted = (p: readonly (string | number)[]): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
   for (const [field, why] of Object.entries(IGNORED_POD_FIELDS)) {
@@ -241,9 +244,9 @@ export function ignoredFields(podSpecPath: readonly (string | number)[], pod: Po
     for (const [field, why] of Object.entries(IGNORED_CONTAINER_FIELDS)) {
       // IfNotPresent and Never are what Sluice does; only Always asks for something it does not do.
       if (field === 'imagePullPolicy' && c[field] !== 'Always') continue;
-      // httpGet and tcpSocket readiness probes are run (workload-component.ts); exec and grpc ones are not.
-      if (field === 'readinessProbe' && (c[field] as { httpGet?: unknown; tcpSocket?: unknown } | undefined)?.httpGet !== undefined) continue;
-      if (field === 'readinessProbe' && (c[field] as { httpGet?: unknown; tcpSocket?: unknown } | undefined)?.tcpSocket !== undefined) continue;
+      // Workloads run httpGet and tcpSocket readiness probes (workload-component.ts); exec and grpc ones are not.
+      const probe = c[field] as { httpGet?: unknown; tcpSocket?: unknown } | undefined;
+      if (field === 'readinessProbe' && options.probed === true && (probe?.httpGet !== undefined || probe?.tcpSocket !== undefined)) continue;
       if (c[field] !== undefined) out.push(`${dotted([...podSpecPath, 'containers', i, field])} (${why})`);
     }
   });
