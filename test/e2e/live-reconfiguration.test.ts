@@ -174,3 +174,15 @@ spec:
   await sub.waitForCount(2);
   assert.deepEqual(sub.ids(), ['c1', 'c3']);
 });
+
+test('apply: a new broker whose store cannot open refuses the whole change', async () => {
+  const sub = await subscriber();
+  const runtime = await start(broker('default'));
+  const kafka = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: k\n  annotations:\n    eventing.knative.dev/broker.class: Kafka\n---\n';
+  await assert.rejects(
+    runtime.apply(config(broker('default') + kafka + trigger('t', sub.url))),
+    (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /class "Kafka" is not available/.test(err.message),
+  );
+  assert.equal(runtime.status('Trigger', 'default', 't'), undefined, 'nothing of the change was applied');
+  assert.equal((await send(runtime, 'k', 'x', 't')).status, 404);
+});

@@ -79,6 +79,8 @@ export interface RuntimeOptions {
    * annotation, or with `MTChannelBasedBroker` / `Sluice`, use the embedded store.
    */
   brokerClasses?: Readonly<Record<string, BrokerClass>>;
+  /** Broker classes for a configuration; when given, used instead of `brokerClasses` for the configuration running. */
+  brokerClassesFor?: (config: SluiceConfig) => Readonly<Record<string, BrokerClass>>;
   sender?: EventSender;
   cesql?: CesqlCompiler;
   now?: () => number;
@@ -684,6 +686,7 @@ export class SluiceRuntime {
   async #reconcile(prev: SluiceConfig, next: SluiceConfig, mode: { force: boolean; initial: boolean; dryRun: boolean }): Promise<ApplyReport> {
     const problems: string[] = [];
     let forceNeeded = false;
+    const opened = new Map<string, EventStore>();
     // ---- Plan: nothing changes until every check passed.
     const nextBrokers = new Map(next.brokers.map((b) => [objectKey(b.metadata), b] as const));
     const removedBrokers = [...this.#brokers.keys()].filter((k) => !nextBrokers.has(k));
@@ -691,11 +694,12 @@ export class SluiceRuntime {
       const before = this.#brokers.get(key);
       const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
       if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
-      if (!before && !mode.initial) {
+      if (!before) {
+        // A new broker's store is opened now (a Kafka class reads its ConfigMap): a problem refuses the whole change.
         try {
-          const c = b.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
-          if (c !== undefined && !EMBEDDED_BROKER_CLASSES.includes(c) && !this.options.brokerClasses?.[c]) problems.push(`broker ${key}: class "${c}" is not available`);
+          opened.set(key, this.#openStore(b, next));
         } catch (err) {
+          if (mode.initial) throw err;
           problems.push((err as Error).message);
         }
       }
@@ -732,13 +736,20 @@ export class SluiceRuntime {
       }
     }
     const access = this.#brokerAccess(nextBrokers, next, problems);
+    const closeOpened = async (): Promise<void> => {
+      for (const store of opened.values()) if (store !== this.store) await store.close().catch(() => undefined);
+    };
     if (problems.length > 0) {
+      await closeOpened();
       if (mode.initial) throw new SluiceError('SLUICE_CONFIG_INVALID', problems.join('; '));
       const onlyForce = forceNeeded && problems.every((m) => m.includes('--force'));
       throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
     }
     const report: ApplyReport = { resources: diffResources(prev, next), restarted: [], discarded: [], failed: [] };
-    if (mode.dryRun) return report;
+    if (mode.dryRun) {
+      await closeOpened();
+      return report;
+    }
 
     // ---- Brokers: added ones are served from here on, removed ones answer 404 from here on.
     this.#config = next;
@@ -756,7 +767,7 @@ export class SluiceRuntime {
       this.#deadLetters?.setDeadLetterRetention(logName(ns, b.metadata.name), settings.retention);
       if (this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(ns, b.metadata.name), settings.archive);
       if (!this.#stores.has(key)) {
-        this.#stores.set(key, this.#openStore(b));
+        this.#stores.set(key, opened.get(key) ?? this.#openStore(b, next));
         addedBrokers.push(key);
       }
       this.#brokers.set(key, b);
@@ -1120,10 +1131,14 @@ export class SluiceRuntime {
     this.#status.set('Broker', ns, broker.metadata.name, conditions, fields);
   }
 
-  #openStore(broker: Broker): EventStore {
+  #brokerClasses(config: SluiceConfig): Readonly<Record<string, BrokerClass>> {
+    return this.options.brokerClassesFor?.(config) ?? this.options.brokerClasses ?? {};
+  }
+
+  #openStore(broker: Broker, config: SluiceConfig): EventStore {
     const cls = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
     if (cls === undefined || EMBEDDED_BROKER_CLASSES.includes(cls)) return this.store;
-    const impl = this.options.brokerClasses?.[cls];
+    const impl = this.#brokerClasses(config)[cls];
     if (!impl) throw new SluiceError('SLUICE_BROKER_CLASS_UNSUPPORTED', `broker ${objectKey(broker.metadata)}: class "${cls}" is not available`);
     return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}) });
   }

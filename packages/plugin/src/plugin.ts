@@ -148,20 +148,28 @@ export function pluginChecks(plugins: readonly SluicePlugin[]): SemanticCheck[] 
 export function pluginRuntimeOptions(
   plugins: readonly SluicePlugin[],
   config: SluiceConfig,
-): { components: ComponentFactory[]; brokerClasses: Record<string, BrokerClass> } {
+): {
+  components: ComponentFactory[];
+  brokerClasses: Record<string, BrokerClass>;
+  /** The broker classes for another configuration (a live change may add a broker that reads its new ConfigMaps). */
+  brokerClassesFor: (config: SluiceConfig) => Record<string, BrokerClass>;
+} {
   const components = plugins.flatMap((p) => (p.components ? [p.components] : []));
-  const brokerClasses: Record<string, BrokerClass> = {};
-  for (const plugin of plugins) {
-    for (const [name, cls] of Object.entries(plugin.brokerClasses?.(config) ?? {})) {
-      if (name in brokerClasses)
-        throw new SluiceError(
-          'SLUICE_PLUGIN_CONFLICT',
-          `broker class ${name} is provided by two plugins (the second is ${plugin.name})`,
-        );
-      brokerClasses[name] = cls;
+  const brokerClassesFor = (c: SluiceConfig): Record<string, BrokerClass> => {
+    const brokerClasses: Record<string, BrokerClass> = {};
+    for (const plugin of plugins) {
+      for (const [name, cls] of Object.entries(plugin.brokerClasses?.(c) ?? {})) {
+        if (name in brokerClasses)
+          throw new SluiceError(
+            'SLUICE_PLUGIN_CONFLICT',
+            `broker class ${name} is provided by two plugins (the second is ${plugin.name})`,
+          );
+        brokerClasses[name] = cls;
+      }
     }
-  }
-  return { components, brokerClasses };
+    return brokerClasses;
+  };
+  return { components, brokerClasses: brokerClassesFor(config), brokerClassesFor };
 }
 
 /**
