@@ -97,6 +97,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
     .action(async (opts: RunOptions & TrustFlags & AdminFlags) => {
+      // A SIGHUP while starting must not end the process (Node's default): it is remembered and served once running.
+      let hupWhileStarting = false;
+      const earlyHup = (): void => {
+        hupWhileStarting = true;
+      };
+      process.on('SIGHUP', earlyHup);
       let live: LiveConfig;
       try {
         live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => flagRefusals(opts, config) });
@@ -215,6 +221,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
         void reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
+      process.off('SIGHUP', earlyHup);
+      if (hupWhileStarting) reload('SIGHUP');
       if (opts.watch === true) {
         const unwatch = watchFiles(opts.filename, opts.recursive === true, () => reload('--watch'), logger);
         process.once('SIGTERM', unwatch);
