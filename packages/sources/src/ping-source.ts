@@ -110,6 +110,24 @@ export function makePingEvent(source: PingSource, id: string, timeMs: number): C
   return applyCeOverrides({ attributes, data }, source.spec.ceOverrides);
 }
 
+/** Ping events kept for a sink that cannot take them yet, per source; beyond it new ticks are lost (logged). */
+const MAX_WAITING_EVENTS = 1000;
+const KEEP_TRYING_FIRST_MS = 1000;
+const KEEP_TRYING_MAX_MS = 30_000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Collaborators of {@link PingSourceComponent}; production defaults when unset. */
 export interface PingSourceDeps {
   readonly now?: Clock;
@@ -127,6 +145,8 @@ export class PingSourceComponent implements RuntimeComponent {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   #logger: Logger = noopLogger;
+  /** Events whose sink could not take them yet, sent again until it does. */
+  #waiting = 0;
 
   constructor(source: PingSource, deps: PingSourceDeps = {}) {
     const ns = source.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -148,9 +168,11 @@ export class PingSourceComponent implements RuntimeComponent {
       this.#schedule,
       () => {
         const event = makePingEvent(this.#source, newId(), now());
-        const p = sink.send(event, this.#abort.signal).then((r) => {
-          if (!r.ok) this.#logger.error({ ceId: event.attributes['id'] }, 'ping event lost (the sink refused it after all retries)');
-        });
+        if (this.#waiting >= MAX_WAITING_EVENTS) {
+          this.#logger.error({ ceId: event.attributes['id'], waiting: this.#waiting }, `ping event lost: ${this.#waiting} events already wait for the sink`);
+          return;
+        }
+        const p = this.#deliver(sink, event);
         this.#inFlight.add(p);
         void p.finally(() => this.#inFlight.delete(p));
       },
@@ -161,6 +183,43 @@ export class PingSourceComponent implements RuntimeComponent {
       { schedule: this.#schedule.expression, timezone: this.#schedule.timezone, sink: sink.url, next: first === undefined ? null : new Date(first).toISOString() },
       'ping source scheduled',
     );
+  }
+
+  /**
+   * Sends one tick's event. When the sink cannot take it yet (it does not exist yet, is down, answers 404, 429 or
+   * 5xx) after the source's retries, the event is kept and sent again, 1 s doubling to 30 s between tries, until the
+   * sink takes it: a sink declared or started after the source gets every event. A refusal (another 4xx) is final.
+   */
+  async #deliver(sink: SinkClient, event: CloudEvent): Promise<void> {
+    const signal = this.#abort.signal;
+    let wait = KEEP_TRYING_FIRST_MS;
+    let counted = false;
+    try {
+      for (;;) {
+        const r = await sink.send(event, signal, true);
+        if (r.ok) {
+          if (counted) this.#logger.info({ ceId: event.attributes['id'], sink: sink.url }, 'the sink took a ping event it could not take before');
+          return;
+        }
+        if (!r.retryable) {
+          this.#logger.error({ ceId: event.attributes['id'], status: r.status }, 'ping event lost (the sink refused it)');
+          return;
+        }
+        if (signal.aborted) {
+          this.#logger.warn({ ceId: event.attributes['id'] }, 'ping event not sent: the source stopped while its sink could not take it');
+          return;
+        }
+        if (!counted) {
+          counted = true;
+          this.#waiting++;
+          if (this.#waiting === 1) this.#logger.warn({ sink: sink.url, status: r.status ?? null, reason: r.reason }, `the sink cannot take ping events yet (${r.status === undefined ? r.reason : `HTTP ${r.status}`}): they are kept and sent again until it does (at most ${MAX_WAITING_EVENTS} wait)`);
+        }
+        await sleep(wait, signal);
+        wait = Math.min(wait * 2, KEEP_TRYING_MAX_MS);
+      }
+    } finally {
+      if (counted) this.#waiting--;
+    }
   }
 
   async stop(): Promise<void> {

@@ -54,12 +54,13 @@ export function sourceMetrics(ctx: Pick<RuntimeContext, 'metrics'>, source: { re
  * The attempt hook that counts a source's sends: every retried attempt, and the last one as the event's outcome. The
  * one place source sends are metered (both {@link SinkClient} and {@link SinkDelivery} send through it).
  */
-export function meterAttempts(metrics: SourceMetrics | undefined, event: CloudEvent): ((outcome: AttemptOutcome, retried: boolean) => void) | undefined {
+export function meterAttempts(metrics: SourceMetrics | undefined, event: CloudEvent, keepTrying = false): ((outcome: AttemptOutcome, retried: boolean) => void) | undefined {
   if (!metrics) return undefined;
   const source = String(event.attributes['source']);
   const type = String(event.attributes['type']);
   return (outcome, retried) => {
-    if (retried) metrics.retried(source, type, outcome.status);
+    // A caller that keeps a failed event to try again later counts its last retryable failure as a retry too.
+    if (retried || (keepTrying && outcome.kind === 'retry')) metrics.retried(source, type, outcome.status);
     else metrics.sent(source, type, outcome.status);
   };
 }
@@ -119,14 +120,17 @@ export class SinkClient {
     return this.#o.url;
   }
 
-  /** Sends one event; never throws. An aborted signal stops retrying (the attempt in flight finishes). */
-  async send(event: CloudEvent, signal?: AbortSignal): Promise<SinkResult> {
+  /**
+   * Sends one event; never throws. An aborted signal stops retrying (the attempt in flight finishes). `keepTrying`:
+   * the caller sends the event again when this fails in a retryable way (metrics count that as a retry, not an outcome).
+   */
+  async send(event: CloudEvent, signal?: AbortSignal, keepTrying = false): Promise<SinkResult> {
     const { outcome, attempts } = await deliverWithRetries(
       this.#o.sender,
       { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false, oidc: this.#o.oidc },
       event,
       this.#policy,
-      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}), onAttempt: meterAttempts(this.#o.metrics, event) },
+      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}), onAttempt: meterAttempts(this.#o.metrics, event, keepTrying) },
     );
     if (outcome.kind === 'success') {
       this.#o.logger.debug({ sink: this.#o.url, ceId: event.attributes['id'], status: outcome.status, attempts }, 'event sent');
