@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
 import { channelChecks, channelComponents } from '@sluice/channel';
+import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
 import { postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
@@ -22,7 +23,7 @@ let n = 0;
 function config(yaml: string): SluiceConfig {
   const file = join(dir.path, `c${n++}.yaml`);
   writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), channelChecks()], strict: false });
+  const r = loadConfig([file], { checks: [brokerChecks(), channelChecks(), sourceChecks()], strict: false });
   assert.deepEqual(r.errors.map((e) => e.message), []);
   return r.config;
 }
@@ -51,7 +52,7 @@ async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Prom
 }
 
 async function start(yaml: string): Promise<SluiceRuntime> {
-  const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents] });
+  const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents, sourceComponents] });
   cleanups.push(() => runtime.stop(2000));
   return runtime;
 }
@@ -185,4 +186,33 @@ test('apply: a new broker whose store cannot open refuses the whole change', asy
   );
   assert.equal(runtime.status('Trigger', 'default', 't'), undefined, 'nothing of the change was applied');
   assert.equal((await send(runtime, 'k', 'x', 't')).status, 404);
+});
+
+test('apply: a changed PingSource is replaced, an unchanged one keeps running', async () => {
+  const sub = await subscriber();
+  const ping = (name: string, data: string) => `apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: ${name}
+spec:
+  schedule: "*/1 * * * * *"
+  data: '${data}'
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: default
+---
+`;
+  const runtime = await start(broker('default') + trigger('all', sub.url) + ping('steady', 'same') + ping('moving', 'before'));
+  await waitFor(() => sub.received.some((r) => r.body.toString() === 'before'), 'the first pings', 15_000);
+  const report = await runtime.apply(config(broker('default') + trigger('all', sub.url) + ping('steady', 'same') + ping('moving', 'after')));
+  assert.deepEqual(report.restarted, ['PingSource default/moving']);
+  assert.deepEqual(changes(report), ['PingSource/moving configured']);
+  // A ping of the old source already in the broker when it stopped may still arrive; none is sent after that.
+  const settled = Date.now() + 1000;
+  await waitFor(() => sub.received.some((r) => r.at > settled + 2000), 'two more seconds of pings', 15_000);
+  const after = sub.received.filter((r) => r.at > settled).map((r) => r.body.toString());
+  assert.ok(after.includes('after') && after.includes('same'), `both sources send after the change: ${after.join(',')}`);
+  assert.ok(!after.includes('before'), 'the replaced source no longer sends');
 });
