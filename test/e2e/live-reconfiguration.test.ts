@@ -216,3 +216,30 @@ spec:
   assert.ok(after.includes('after') && after.includes('same'), `both sources send after the change: ${after.join(',')}`);
   assert.ok(!after.includes('before'), 'the replaced source no longer sends');
 });
+
+test('apply: a Subscription waiting for its channel turns Ready when the channel is applied, and NotReady when it goes', async () => {
+  const sub = await subscriber();
+  const subscription = `apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: s
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: later
+  subscriber:
+    uri: ${sub.url}
+---
+`;
+  const channel = 'apiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata:\n  name: later\n---\n';
+  const runtime = await start(broker('default') + subscription);
+  const reason = () => runtime.status('Subscription', 'default', 's')?.conditions.find((c) => c.status !== 'True')?.reason;
+  assert.equal(reason(), 'ChannelReferenceFailed');
+  await runtime.apply(config(broker('default') + subscription + channel));
+  assert.equal(runtime.status('Subscription', 'default', 's')?.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+  assert.equal((await postEvent(`${runtime.url}/channels/default/later`, { id: 'c1', source: '/s', type: 't' })).status, 202);
+  await sub.waitForCount(1);
+  await runtime.apply(config(broker('default') + subscription));
+  assert.equal(reason(), 'ChannelReferenceFailed');
+});
