@@ -202,7 +202,7 @@ test('a corrupt store refuses to start with a clear error and the recovery steps
   const store = join(dir.path, 'store');
   mkdirSync(store);
   writeFileSync(join(store, 'sluice.db'), Buffer.alloc(8192, 0x42));
-  await assert.rejects(startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }), (err: Error) => /exited with 1/.test(err.message) && /is corrupt/.test(err.message) && /\.recover/.test(err.message));
+  await assert.rejects(startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }), (err: Error) => /exited with 1/.test(err.message) && /is corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
   writeFileSync(join(store, 'sluice.db'), '');
   await assert.rejects(startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }), (err: Error) => /is an empty file/.test(err.message));
   dir.remove();

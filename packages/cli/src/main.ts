@@ -15,6 +15,7 @@ import { LiveConfig } from './live-config.js';
 import { deliveryFigureSource } from './metrics-sources.js';
 import { PLUGINS } from './plugins.js';
 import { RuntimeArchive, RuntimeDeadLetters, dlqCommand, replayCommand } from './dlq.js';
+import { storeCommand } from './store-command.js';
 import { resourceCommands } from './get.js';
 import { changeCommands } from './apply.js';
 import { RuntimeTail, tailCommand } from './tail.js';
@@ -355,6 +356,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   for (const command of changeCommands(onExit)) program.addCommand(command);
   program.addCommand(replayCommand(onExit));
   program.addCommand(tailCommand(onExit));
+  program.addCommand(storeCommand(onExit));
 
   return program;
 }

@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
@@ -113,8 +114,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ARCHIVE_SCHEMA),
 ];
 
-/** Brings a database to {@link STORE_FORMAT}, or refuses one written by a newer Sluice. */
-function migrate(db: Database.Database, path: string): void {
+/** Brings a database to {@link STORE_FORMAT} (an empty one gets the whole layout), or refuses one written by a newer Sluice. */
+export function migrate(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > STORE_FORMAT) {
     throw new SluiceError(
@@ -155,9 +156,10 @@ const CHECKPOINT_INTERVAL_MS = 500;
 /** Payload bytes read from the database in one batch for a consumer (at least one row). */
 const READ_BATCH_BYTES = 8 * 1024 * 1024;
 
-const recoverySteps = (path: string): string =>
-  `Stop Sluice and move the file aside (with its -wal and -shm files) to start empty, or salvage what is readable: ` +
-  `sqlite3 '${path}' '.recover' | sqlite3 recovered.db, then put recovered.db in its place (docs/security.md).`;
+const recoverySteps = (path: string): string => {
+  const dir = dirname(path);
+  return `Stop Sluice, then \`sluice store check --data-dir '${dir}'\` says what is wrong and \`sluice store salvage --data-dir '${dir}'\` copies every readable event, dead letter and group offset into a new store, keeping the old file beside it; or move the file aside (with its -wal and -shm files) to start empty (docs/security.md).`;
+};
 
 function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: string }).code;

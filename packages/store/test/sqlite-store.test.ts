@@ -135,7 +135,7 @@ test('[sqlite] an empty file where the store was is refused with SLUICE_STORE_CO
   const { dir, remove } = tempStoreDir();
   const path = join(dir, 'db.sqlite');
   writeFileSync(path, '');
-  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /empty file/.test(err.message) && /\.recover/.test(err.message));
+  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /empty file/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
   remove();
 });
 
@@ -150,7 +150,7 @@ test('[sqlite] a corrupt store is detected at start (quick check) with SLUICE_ST
   assert.ok(bytes.length > 16 * 4096, 'the database spans many pages');
   bytes.fill(0xab, 8 * 4096, 12 * 4096);
   writeFileSync(path, bytes);
-  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /corrupt/.test(err.message) && /\.recover/.test(err.message));
+  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
   // Garbage that is not a database at all gets the same clear error.
   writeFileSync(path, Buffer.alloc(8192, 0x42));
   rmSync(`${path}-wal`, { force: true });
