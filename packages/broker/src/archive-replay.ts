@@ -1,5 +1,5 @@
-import type { CloudEvent, DeliveryPolicy, EventPredicate, Logger } from '@sluice/core';
-import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import { sleep as realSleep, type CloudEvent, type DeliveryPolicy, type EventPredicate, type Logger, type Sleep } from '@sluice/core';
+import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget } from '@sluice/delivery';
 import type { DeadLetterStore, EventArchive } from '@sluice/store';
 import { withoutTtl } from './admission.js';
 import { REPLAY_EXTENSION } from './dead-letter-replay.js';
@@ -38,7 +38,6 @@ export interface ArchiveReplayReport {
   readonly failed: number;
 }
 
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const PAGE = 500;
 
 /**

@@ -1,5 +1,5 @@
-import { resolveDelivery, type CloudEvent, type DeliveryPolicy, type Logger } from '@sluice/core';
-import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import { resolveDelivery, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Logger, type Sleep } from '@sluice/core';
+import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget } from '@sluice/delivery';
 import type { DeadLetter, DeadLetterStore } from '@sluice/store';
 
 /** Extension a replayed event carries: how many times it has been replayed (1 for the first replay). */
@@ -38,7 +38,6 @@ export interface ReplayOutcome {
   readonly skipped: number;
 }
 
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The event as the subscriber first got it, marked as a replay. */
 export function replayEvent(letter: DeadLetter): CloudEvent {

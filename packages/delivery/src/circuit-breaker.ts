@@ -1,4 +1,4 @@
-import type { CircuitBreakerSettings } from '@sluice/core';
+import { realTimers, type CircuitBreakerSettings, type ClockTimers } from '@sluice/core';
 import type { AttemptOutcome } from './deliver.js';
 
 /** `closed`: attempts flow; `open`: no attempts until the backoff ends; `half-open`: one probe attempt in flight. */
@@ -32,17 +32,7 @@ export function attemptVerdict(outcome: AttemptOutcome): AttemptVerdict {
 }
 
 /** Timers of a breaker, injected so tests can drive the clock. */
-export interface BreakerTimers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const REAL_TIMERS: BreakerTimers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export type BreakerTimers = ClockTimers;
 
 /** A permission to make one attempt: hand it back to {@link CircuitBreaker.record} with the attempt's verdict. */
 export interface Permit {
@@ -80,7 +70,7 @@ export class CircuitBreaker {
     readonly destination: string,
     private readonly settings: CircuitBreakerSettings,
     private readonly onChange: (snapshot: CircuitSnapshot, previous: CircuitState) => void = () => undefined,
-    private readonly timers: BreakerTimers = REAL_TIMERS,
+    private readonly timers: BreakerTimers = realTimers,
   ) {
     this.#backoffMs = settings.backoffMs;
   }

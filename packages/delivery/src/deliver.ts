@@ -1,4 +1,4 @@
-import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, type CloudEvent, type DeliveryPolicy } from '@sluice/core';
+import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Sleep } from '@sluice/core';
 import { parseReply, type EventSender, type OidcTarget } from './http-sender.js';
 
 /** The outcome of one delivery attempt, as a value. */
@@ -77,11 +77,6 @@ export function deadLetterEvent(event: CloudEvent, failedUrl: string, outcome: A
   return { attributes, data: event.data };
 }
 
-/** Sleep function, injected so tests of retry loops run without waiting. */
-export type Sleep = (ms: number) => Promise<void>;
-
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Delivers with the policy's retries and backoff, in memory (used where no durable retry schedule is needed, e.g. a
  * source's own sends). Returns the last outcome and the number of attempts.
@@ -108,6 +103,6 @@ export async function deliverWithRetries(
     const last = outcome.kind !== 'retry' || attempts > policy.retry || options.signal?.aborted === true;
     options.onAttempt?.(outcome, !last);
     if (last) return { outcome, attempts };
-    await sleep(retryDelayMs(policy, attempts, outcome.status, outcome.retryAfterMs));
+    await sleep(retryDelayMs(policy, attempts, outcome.status, outcome.retryAfterMs), options.signal);
   }
 }

@@ -6,7 +6,6 @@ export {
   deliverWithRetries,
   type AttemptOutcome,
   type DeliveryTarget,
-  type Sleep,
 } from './deliver.js';
 export {
   BREAKER_SHUT,

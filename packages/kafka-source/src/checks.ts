@@ -1,6 +1,7 @@
 import { checkDestination, type SemanticCheck } from '@sluice/config';
 import { checkOverrideKey } from '@sluice/sources';
-import { formatProblem, resolveNet, type SpecProblem } from './kafka-auth.js';
+import { formatProblem, type SpecProblem } from '@sluice/sources';
+import { resolveNet } from './kafka-auth.js';
 import { KEY_TYPES, KEY_TYPE_LABEL, defaultConsumerGroup, type KafkaSource } from './kafka-source-types.js';
 import { SecretStore } from '@sluice/config';
 

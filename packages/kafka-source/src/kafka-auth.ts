@@ -1,19 +1,6 @@
-import type { SluiceErrorCode } from '@sluice/core';
 import { SASL_TYPES, type KafkaNetSpec, type SaslType, type SecretValueFromSource } from './kafka-source-types.js';
 import type { SecretStore } from '@sluice/config';
-
-/** A problem in a KafkaSource, at a path from the resource root. */
-export interface SpecProblem {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly code?: SluiceErrorCode;
-}
-
-/** `spec.a.b: message`, the way problems are printed. */
-export function formatProblem(p: SpecProblem): string {
-  const dotted = p.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
-  return `${dotted}: ${p.message}`;
-}
+import type { SpecProblem } from '@sluice/sources';
 
 /** TLS settings for the Kafka client: `true` = TLS with the system CAs. */
 export type KafkaTls = true | { readonly ca?: string[]; readonly cert?: string; readonly key?: string };

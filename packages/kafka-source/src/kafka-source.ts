@@ -1,9 +1,9 @@
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry } from 'kafkajs';
-import { DEFAULT_NAMESPACE, SluiceError, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides } from '@sluice/sources';
-import { bootstrapBrokers, formatProblem, resolveNet } from './kafka-auth.js';
+import { applyCeOverrides, formatProblem } from '@sluice/sources';
+import { bootstrapBrokers, resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
@@ -334,15 +334,3 @@ export class KafkaSourceComponent implements RuntimeComponent {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

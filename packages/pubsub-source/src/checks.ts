@@ -1,6 +1,7 @@
 import { checkDestination, type SemanticCheck } from '@sluice/config';
 import { checkOverrideKey } from '@sluice/sources';
-import { formatProblem, resolveSettings, type SpecProblem } from './pubsub-settings.js';
+import { formatProblem, type SpecProblem } from '@sluice/sources';
+import { resolveSettings } from './pubsub-settings.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';
 

@@ -11,7 +11,7 @@ export {
 } from './pubsub-source-types.js';
 export { formatRfc3339Nano, messageToEvent, pushEnvelope, type MessageContext, type PubSubMessageLike } from './message-event.js';
 export { parseGoDuration } from './go-duration.js';
-export { formatProblem, resolveSettings, subscriptionId, type PubSubSettings, type SpecProblem } from './pubsub-settings.js';
+export { resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';
 export { CloudPubSubSourceComponent, DEFAULT_MAX_MESSAGES, type CloudPubSubSourceDeps } from './pubsub-source.js';
 export { createPubSubSourceComponents, pubsubSourceComponents } from './components.js';
 export { cloudPubSubSourceChecks, type CloudPubSubSourceCheckOptions } from './checks.js';

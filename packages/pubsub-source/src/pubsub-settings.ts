@@ -1,22 +1,9 @@
-import type { SluiceErrorCode } from '@sluice/core';
 import { createHash } from 'node:crypto';
 import type { ClientConfig } from '@google-cloud/pubsub';
 import { parseGoDuration } from './go-duration.js';
 import { DEFAULT_ACK_DEADLINE, DEFAULT_RETENTION_DURATION, type CloudPubSubSourceSpec } from './pubsub-source-types.js';
 import type { SecretStore } from '@sluice/config';
-
-/** A problem in a CloudPubSubSource, at a path from the resource root. */
-export interface SpecProblem {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly code?: SluiceErrorCode;
-}
-
-/** `spec.a.b: message`, the way problems are printed. */
-export function formatProblem(p: SpecProblem): string {
-  const dotted = p.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
-  return `${dotted}: ${p.message}`;
-}
+import type { SpecProblem } from '@sluice/sources';
 
 /** Everything needed to talk to Pub/Sub for one source. */
 export interface PubSubSettings {

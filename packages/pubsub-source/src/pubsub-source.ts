@@ -1,9 +1,9 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
-import { DEFAULT_NAMESPACE, SluiceError, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, sleep, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides, SinkDelivery, sourceMetrics, sourceOidc } from '@sluice/sources';
+import { applyCeOverrides, SinkDelivery, sourceMetrics, sourceOidc, formatProblem } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
-import { formatProblem, resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';
+import { resolveSettings, subscriptionId, type PubSubSettings } from './pubsub-settings.js';
 import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';
 
@@ -211,15 +211,3 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

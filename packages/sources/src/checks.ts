@@ -6,15 +6,11 @@ import { checkForgeSource, type ForgeSource } from './forge-source.js';
 import { checkPingSpec, type PingSource } from './ping-source.js';
 import { defaultSecretSources, type SecretSources } from './secret-value.js';
 import { checkSinkBinding, type SinkBinding } from './sink-binding.js';
-import type { SpecProblem } from './spec-problem.js';
+import { formatProblem, type SpecProblem } from './spec-problem.js';
 import { checkWebhookSource, type WebhookSource } from './webhook-source.js';
 
 /** The kinds this package runs. */
 export const SOURCE_KINDS: readonly string[] = ['PingSource', 'ContainerSource', 'SinkBinding', 'WebhookSource', 'GitHubSource', 'GitLabSource'];
-
-function dotted(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
 
 function problemsOf(r: LoadedResource, secrets: SecretSources | false, store: SecretStore): SpecProblem[] {
   switch (r.kind) {
@@ -72,7 +68,7 @@ export function sourceChecks(options: SourceCheckOptions = {}): SemanticCheck {
     for (const r of config.resources) {
       if (!SOURCE_KINDS.includes(r.kind)) continue;
       for (const p of problemsOf(r, secrets, store)) {
-        report(r, p.path, `${dotted(p.path)}: ${p.message}`, p.code ?? 'SLUICE_CONFIG_SOURCE_INVALID', p.offset);
+        report(r, p.path, formatProblem(p), p.code ?? 'SLUICE_CONFIG_SOURCE_INVALID', p.offset);
       }
       const sink = (r.value['spec'] as { sink?: Destination } | undefined)?.sink;
       if (sink) checkDestination(r, ['spec', 'sink'], sink, declared, report);

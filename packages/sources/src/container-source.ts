@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, noopLogger, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
+import { DEFAULT_NAMESPACE, noopLogger, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import {
@@ -16,7 +16,6 @@ import {
 } from '@sluice/workloads';
 import { bindingVariables, INJECTED_VARIABLES, type BindingVariables } from './sink-binding.js';
 import type { SpecProblem } from './spec-problem.js';
-import type { Clock, Timers } from './timers.js';
 
 /** A container of a ContainerSource's pod template: a Kubernetes container (docs/sources.md lists what is honoured). */
 export type ContainerSpec = Container;

@@ -1,5 +1,5 @@
+import { realTimers, type Clock, type TimerHandle, type Timers } from '@sluice/core';
 import type { Schedule } from './cron-schedule.js';
-import { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 
 /** Options of {@link CronScheduler}. */
 export interface CronSchedulerOptions {

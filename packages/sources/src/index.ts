@@ -88,7 +88,7 @@ export {
   type WebhookSourceDeps,
   type WebhookSourceSpec,
 } from './webhook-source.js';
-export type { SpecProblem } from './spec-problem.js';
+export { formatProblem, type SpecProblem } from './spec-problem.js';
 export { sourcesPlugin } from './plugin.js';
 export {
   FORGE_ROUTES,
@@ -112,13 +112,9 @@ export {
   RestartBackoff,
   engineProcessSpec,
   findContainerEngine,
-  realTimers,
   type BackoffOptions,
-  type Clock,
   type EngineRun,
   type ProcessSpec,
   type SpawnFn,
   type SupervisorOptions,
-  type TimerHandle,
-  type Timers,
 } from '@sluice/workloads';

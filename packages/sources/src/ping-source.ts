@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_NAMESPACE, SluiceError, noopLogger, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, noopLogger, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { CronScheduler } from './cron-scheduler.js';
 import { isScheduleProblem, parseSchedule, type Schedule } from './cron-schedule.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
-import type { Clock, Timers } from './timers.js';
 
 /** `sources.knative.dev/v1 PingSource` spec (v1beta2 has the same fields). */
 export interface PingSourceSpec {

@@ -1,7 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { noopLogger, type CloudEvent, type DeliveryPolicy, type Logger, type SourceMetrics } from '@sluice/core';
+import { noopLogger, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Logger, type Sleep, type SourceMetrics } from '@sluice/core';
 import { meterAttempts } from './source-sink.js';
-import { deadLetterEvent, deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import { deadLetterEvent, deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget } from '@sluice/delivery';
 
 /** What became of an event: the record may be committed (message acked) unless it is `retry-later`. */
 export type SinkDeliveryResult = 'accepted' | 'dead-lettered' | 'retry-later';
@@ -17,7 +16,7 @@ export interface SinkDeliveryOptions {
   readonly logger?: Logger;
   readonly now?: () => number;
   /** Waits between retries; the default stops waiting when the signal aborts. */
-  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly sleep?: Sleep;
   /** The sink's and the dead-letter sink's audiences with the source's identity, for OIDC tokens. */
   readonly oidc?: OidcTarget | undefined;
   readonly deadLetterOidc?: OidcTarget | undefined;
@@ -25,7 +24,6 @@ export interface SinkDeliveryOptions {
   readonly metrics?: SourceMetrics | undefined;
 }
 
-const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Sends a source's events to its sink with the source's delivery policy (retries and backoff from
@@ -52,7 +50,7 @@ export class SinkDelivery {
 
   /** Delivers one event; `signal` (stop) ends the retries early with `retry-later`. */
   async deliver(event: CloudEvent, signal: AbortSignal): Promise<SinkDeliveryResult> {
-    const sleep: Sleep = (ms) => (this.#o.sleep ?? abortableSleep)(ms, signal);
+    const sleep = this.#o.sleep ?? realSleep;
     const now = this.#o.now ?? Date.now;
     const { outcome } = await deliverWithRetries(this.#o.sender, { url: this.#o.sinkUrl, headers: this.#headers, expectReply: false, oidc: this.#o.oidc }, event, this.#o.policy, {
       sleep,

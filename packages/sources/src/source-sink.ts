@@ -1,5 +1,5 @@
-import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta, type SourceMetrics } from '@sluice/core';
-import { deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget, type Sleep } from '@sluice/delivery';
+import { DEFAULT_NAMESPACE, apiGroup, oidcSubject, sleep as realSleep, toDeliveryPolicy, type CloudEvent, type DeliveryPolicy, type DeliverySpec, type Destination, type Logger, type ObjectMeta, type Sleep, type SourceMetrics } from '@sluice/core';
+import { deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget } from '@sluice/delivery';
 import type { RuntimeContext } from '@sluice/plugin';
 import { destinationAudience } from '@sluice/broker';
 
@@ -85,22 +85,6 @@ export function excerptOf(body: Buffer | undefined): string {
   return body.length > EXCERPT_BYTES ? `${text}…` : text;
 }
 
-function abortableSleep(signal: AbortSignal | undefined): Sleep {
-  return (ms) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) {
-        resolve();
-        return;
-      }
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    });
-}
 
 /**
  * Sends a source's events to its sink with the source's own retries (the delivery package's retry loop), and logs
@@ -130,7 +114,7 @@ export class SinkClient {
       { url: this.#o.url, headers: { 'kn-namespace': this.#o.namespace }, expectReply: false, oidc: this.#o.oidc },
       event,
       this.#policy,
-      { sleep: this.#o.sleep ?? abortableSleep(signal), ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}), onAttempt: meterAttempts(this.#o.metrics, event, keepTrying) },
+      { sleep: this.#o.sleep ?? realSleep, ...(this.#o.now ? { now: this.#o.now } : {}), ...(signal ? { signal } : {}), onAttempt: meterAttempts(this.#o.metrics, event, keepTrying) },
     );
     if (outcome.kind === 'success') {
       this.#o.logger.debug({ sink: this.#o.url, ceId: event.attributes['id'], status: outcome.status, attempts }, 'event sent');

@@ -13,6 +13,7 @@ import {
   type Destination,
   type Logger,
   type ObjectMeta,
+  type Clock,
 } from '@sluice/core';
 import { readBody, refuse, sendError } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
@@ -31,7 +32,6 @@ import {
 } from './signature.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
-import type { Clock } from './timers.js';
 
 /** Parts of the HTTP request TriggerMesh's WebhookSource can copy into extensions. */
 export type ExtensionAttributesFrom = 'method' | 'path' | 'host' | 'queries' | 'headers';

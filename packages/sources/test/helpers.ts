@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@sluice/core';
 import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { UndiciSender } from '@sluice/delivery';
-import type { Timers } from '@sluice/workloads';
+import type { Timers } from '@sluice/core';
 
 export interface ManualTimer {
   at: number;

@@ -1,11 +1,7 @@
-import type { Broker, CloudEvent, EventPredicate, Logger } from '@sluice/core';
+import type { Broker, ClockTimers, CloudEvent, EventPredicate, Logger } from '@sluice/core';
 
 /** Clock and timers of a store, injected so retry scheduling can be tested without waiting. */
-export interface StoreTimers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type StoreTimers = ClockTimers;
 
 /** An event read back from a log, with its position. */
 export interface LogRecord {

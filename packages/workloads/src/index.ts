@@ -50,7 +50,6 @@ export {
 } from './pod-spec.js';
 export { DEFAULT_STOP_GRACE_MS, ProcessSupervisor, type ProcessSpec, type SpawnFn, type SupervisorOptions } from './process-supervisor.js';
 export { DEFAULT_RESTART_BACKOFF, RestartBackoff, type BackoffOptions } from './restart-backoff.js';
-export { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 export {
   COMMAND_ANNOTATION,
   KNATIVE_CONTRACT_VARIABLES,

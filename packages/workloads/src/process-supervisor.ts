@@ -1,9 +1,8 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Logger } from '@sluice/core';
+import { realTimers, type Clock, type Logger, type TimerHandle, type Timers } from '@sluice/core';
 import { RestartBackoff, type BackoffOptions } from './restart-backoff.js';
-import { realTimers, type Clock, type TimerHandle, type Timers } from './timers.js';
 
 /** What to run. */
 export interface ProcessSpec {
