@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_NAMESPACE, SluiceError, noopLogger, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, noopLogger, sleep, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { CronScheduler } from './cron-scheduler.js';
@@ -113,19 +113,6 @@ export function makePingEvent(source: PingSource, id: string, timeMs: number): C
 const MAX_WAITING_EVENTS = 1000;
 const KEEP_TRYING_FIRST_MS = 1000;
 const KEEP_TRYING_MAX_MS = 30_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Collaborators of {@link PingSourceComponent}; production defaults when unset. */
 export interface PingSourceDeps {
