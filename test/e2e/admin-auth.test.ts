@@ -79,6 +79,15 @@ test('by default: a generated edit token (0600) in the data dir, reads open on l
     assert.equal(elsewhere.code, 0, elsewhere.stderr);
     assert.deepEqual(seen, [undefined]);
   }
+  // A generated token of another local sluice (a stale data dir) is not accepted: reads still work, a change says how.
+  const stale = join(sluice.dataDir, 'other-instance');
+  mkdirSync(stale);
+  writeFileSync(join(stale, 'admin-token'), 'token-of-another-sluice-0123456789abcdef\n');
+  const staleRead = await runCli(['dlq', 'list', 'broker:default', '--server', sluice.adminUrl], { env: { SLUICE_DATA_DIR: stale } });
+  assert.equal(staleRead.code, 0, staleRead.stderr);
+  const staleChange = await runCli(['dlq', 'purge', 'broker:default', '--all', '--server', sluice.adminUrl], { env: { SLUICE_DATA_DIR: stale } });
+  assert.equal(staleChange.code, 1);
+  assert.match(staleChange.stderr, /HTTP 401\)\. Pass a token with --token or SLUICE_ADMIN_TOKEN/);
   // SLUICE_ADMIN_TOKEN works as --token does.
   const viaEnv = await runCli(['dlq', 'purge', 'broker:default', '--all', '--server', sluice.adminUrl], { env: { SLUICE_ADMIN_TOKEN: sluice.adminToken, SLUICE_DATA_DIR: join(sluice.dataDir, 'nowhere') } });
   assert.equal(viaEnv.code, 0, viaEnv.stderr);

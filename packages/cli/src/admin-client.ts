@@ -41,15 +41,16 @@ function generatedToken(): string | undefined {
  * The token to send: --token / SLUICE_ADMIN_TOKEN, else the generated token of the local data dir — only to a
  * loopback server, so that pointing --server elsewhere never hands that machine's admin token to another one.
  */
-function tokenFor(flags: AdminClientFlags): string | undefined {
-  if (flags.token !== undefined && flags.token !== '') return flags.token;
+function tokenFor(flags: AdminClientFlags): { token: string; guessed: boolean } | undefined {
+  if (flags.token !== undefined && flags.token !== '') return { token: flags.token, guessed: false };
   let host: string;
   try {
     host = new URL(flags.server).hostname;
   } catch {
     return undefined;
   }
-  return isLoopback(host) ? generatedToken() : undefined;
+  const token = isLoopback(host) ? generatedToken() : undefined;
+  return token === undefined ? undefined : { token, guessed: true };
 }
 
 const agents = new Map<string, Agent>();
@@ -76,12 +77,24 @@ function agentFor(caFile: string): Agent {
 export async function adminFetch(flags: AdminClientFlags, method: string, path: string, init: { body?: unknown; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
   const server = flags.server.replace(/\/$/, '');
   const token = tokenFor(flags);
+  const res = await send(flags, method, `${server}${path}`, init, token?.token);
+  // The generated token found in SLUICE_DATA_DIR may belong to another local sluice: when this one does not accept
+  // it, ask again without (the server refused before doing anything), so that reads still work.
+  if (token?.guessed === true && res.status === 401 && /invalid_token/.test(res.headers.get('www-authenticate') ?? '')) {
+    await res.body?.cancel();
+    return send(flags, method, `${server}${path}`, init, undefined);
+  }
+  return res;
+}
+
+async function send(flags: AdminClientFlags, method: string, url: string, init: { body?: unknown; accept?: string; signal?: AbortSignal }, token: string | undefined): Promise<Response> {
+  const server = flags.server.replace(/\/$/, '');
   const headers: Record<string, string> = {};
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
   if (init.accept !== undefined) headers['accept'] = init.accept;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   try {
-    return await fetch(`${server}${path}`, {
+    return await fetch(url, {
       method,
       headers,
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
