@@ -296,7 +296,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   #cleaning = false;
   readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
-  /** Highest sequence number handed to consumers per log (committed and synced); rows above it are not published yet. */
+  /** Highest sequence number handed to consumers per log (at their commit: see #afterCommit); rows above it are not published yet. */
   readonly #published = new Map<string, number>();
   /** Highest sequence number when the store opened: everything up to it counts as published. */
   #openedAt = 0;
@@ -971,14 +971,23 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
    * Group commit: a committed batch with appends is acknowledged only after an fdatasync of the write-ahead log that
    * started after its commit. The sync runs on libuv's thread pool, so the event loop keeps serving while the disk
    * works, and every batch committed during one sync shares the next one.
+   *
+   * Consumers get the records at once, at the commit, without waiting for that fdatasync: the producers' promises
+   * (the 2xx) still wait for it. The fdatasync was the largest part of the end-to-end tail, and delivering before it
+   * changes no promise: a record handed out and then lost (the machine, not the process, failing before the sync, or
+   * the sync failing) was never acknowledged, so its producer sends it again — at-least-once, as a redelivery after a
+   * crash already is (docs/reliability.md). A process crash (kill -9) loses nothing committed: the write-ahead log is
+   * in the page cache.
    */
   #afterCommit(batch: CommittedBatch): void {
     if (batch.pending.length === 0) return;
     if (this.#walPath === undefined) {
       if (this.#metrics) this.#metrics.groupCommit(batch.appended.reduce((n, a) => n + a.records.length, 0));
-      this.#publish(batch);
+      this.#handOut(batch.appended);
+      this.#acknowledge(batch.pending);
       return;
     }
+    this.#handOut(batch.appended);
     this.#syncQueue.push(batch);
     if (!this.#syncing) this.#startSync();
   }
@@ -1007,14 +1016,14 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       for (const b of batches) for (const p of b.pending) p.reject(failure);
     } else {
       if (this.#metrics) this.#metrics.groupCommit(batches.reduce((n, b) => n + b.appended.reduce((m, a) => m + a.records.length, 0), 0));
-      for (const b of batches) this.#publish(b);
+      for (const b of batches) this.#acknowledge(b.pending);
     }
     if (this.#syncQueue.length > 0) this.#startSync();
     else for (const resolve of this.#syncIdle.splice(0)) resolve();
   }
 
-  /** Acknowledges durable appends and hands the new records to consumers. */
-  #publish({ pending, appended }: CommittedBatch): void {
+  /** Hands committed records to consumers (and the in-memory tail), in commit order. */
+  #handOut(appended: CommittedBatch['appended']): void {
     const touched = new Map<string, LogRecord[]>();
     for (const { log, records } of appended) {
       let tail = this.#tails.get(log);
@@ -1037,15 +1046,19 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       if (list) list.push(...records);
       else touched.set(log, records);
     }
+    for (const w of this.#workers.values()) {
+      const records = touched.get(w.log);
+      if (records !== undefined) w.appended(records);
+    }
+  }
+
+  /** Resolves the appends of a batch once it is durable. */
+  #acknowledge(pending: readonly PendingAppend[]): void {
     if (this.#metrics) {
       const now = performance.now();
       for (const p of pending) this.#metrics.write(now - p.at);
     }
     for (const p of pending) p.resolve();
-    for (const w of this.#workers.values()) {
-      const records = touched.get(w.log);
-      if (records !== undefined) w.appended(records);
-    }
   }
 
   // A timer callback: it must never throw (an uncaught SQLITE_FULL here used to kill the process, and each restart

@@ -26,6 +26,35 @@ test('[sqlite] append fails fast with SLUICE_STORE_OVERLOADED beyond the pending
   await store.close();
 });
 
+test('[sqlite] a durable store hands a record to its consumers at the commit, before the fdatasync comes back; the append waits for it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  const store = new SqliteEventStore({ path: join(dir, 'db.sqlite') });
+  // The commit runs in the setImmediate that append schedules; a second setImmediate scheduled right after it runs
+  // next in the same turn, and the fdatasync's callback (thread pool) can come back only in a later turn. So a consumer
+  // that sees `afterCommitTurn` false got the record in the commit's own turn, before the sync finished.
+  let afterCommitTurn = false;
+  let acknowledged = false;
+  const seen: Array<{ id: unknown; afterCommitTurn: boolean; acknowledged: boolean }> = [];
+  let delivered!: () => void;
+  const got = new Promise<void>((resolve) => (delivered = resolve));
+  store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+    seen.push({ id: r.event.attributes['id'], afterCommitTurn, acknowledged });
+    delivered();
+    return { kind: 'done' };
+  });
+  try {
+    const appended = store.append('log', [{ attributes: { specversion: '1.0', id: 'a', source: '/s', type: 't' }, data: undefined }]);
+    setImmediate(() => (afterCommitTurn = true));
+    await appended;
+    acknowledged = true;
+    await got;
+    assert.deepEqual(seen, [{ id: 'a', afterCommitTurn: false, acknowledged: false }]);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('[sqlite] consumed events are removed from disk; backlog counts what the slowest group has not finished', async () => {
   const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20 });
   const e = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined });
