@@ -155,6 +155,14 @@ export class LiveConfig implements ConfigChanger {
     });
   }
 
+  /**
+   * Runs `fn` in turn with the changes (SIGHUP and `--watch` reloads go through here), so a reload reads the files
+   * and the recorded changes only after an apply or delete before it has finished.
+   */
+  inTurn(fn: () => Promise<void>): Promise<void> {
+    return this.#serial(fn);
+  }
+
   #running(): SluiceRuntime {
     if (!this.#runtime?.ready) throw adminError('SLUICE_NOT_READY', 'Sluice is starting or stopping');
     return this.#runtime;

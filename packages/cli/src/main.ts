@@ -219,7 +219,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
       const reload = (why: string): void => {
         if (stopping) return;
-        void reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config));
+        void live.inTurn(() => reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config)));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
       process.off('SIGHUP', earlyHup);
