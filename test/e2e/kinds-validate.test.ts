@@ -118,9 +118,11 @@ test('GitHubSource / GitLabSource: the example is valid; unknown event types and
   assert.equal(bad.code, 1);
   const lines = bad.stderr.trim().split('\n');
   assert.match(lines[0]!, /^examples\/forge-sources\/invalid\.yaml:8:7: GitHubSource\/bad-github: spec\.eventTypes\[0\]: must be one of: "check_suite"/);
-  assert.match(lines[1]!, /^examples\/forge-sources\/invalid\.yaml:23:7: GitLabSource\/bad-gitlab: spec\.eventTypes\[0\]: GitLab event "push" is not one/);
-  assert.match(lines[2]!, /^examples\/forge-sources\/invalid\.yaml:27:7: GitLabSource\/bad-gitlab: spec\.secretToken\.secretKeyRef: Secret "default\/missing-secret" is not declared/);
-  assert.equal(lines[3], '3 errors');
+  // Reported in the same pass as the schema error above: its secret is not declared either.
+  assert.match(lines[1]!, /^examples\/forge-sources\/invalid\.yaml:12:7: GitHubSource\/bad-github: spec\.secretToken\.secretKeyRef: Secret "default\/forge-secrets" is not declared/);
+  assert.match(lines[2]!, /^examples\/forge-sources\/invalid\.yaml:23:7: GitLabSource\/bad-gitlab: spec\.eventTypes\[0\]: GitLab event "push" is not one/);
+  assert.match(lines[3]!, /^examples\/forge-sources\/invalid\.yaml:27:7: GitLabSource\/bad-gitlab: spec\.secretToken\.secretKeyRef: Secret "default\/missing-secret" is not declared/);
+  assert.equal(lines[4], '4 errors');
 });
 
 test('EventType: the example is valid; bad flag values, undeclared references, attribute names and a missing v1beta2 type are reported', async () => {
