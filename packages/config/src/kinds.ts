@@ -38,6 +38,7 @@ export const KINDS: readonly KindInfo[] = [
   { apiVersions: ['apps/v1'], kind: 'Deployment', schema: 'deployment.json' },
   { apiVersions: ['v1'], kind: 'Pod', schema: 'pod.json' },
   { apiVersions: ['batch/v1'], kind: 'Job', schema: 'job.json' },
+  { apiVersions: ['batch/v1'], kind: 'CronJob', schema: 'cronjob.json' },
   { apiVersions: ['v1'], kind: 'Service', schema: 'service.json' },
 ];
 

@@ -9,7 +9,7 @@ import type { SpecProblem } from './spec-problem.js';
 export const PROCESS_SUBJECT = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Process' } as const;
 
 /** Workload subjects a SinkBinding binds inside `sluice run` (the workloads Sluice runs from the same configuration). */
-export const WORKLOAD_SUBJECTS: readonly string[] = ['apps/v1 Deployment', 'batch/v1 Job', 'v1 Pod', 'serving.knative.dev/v1 Service'];
+export const WORKLOAD_SUBJECTS: readonly string[] = ['apps/v1 Deployment', 'batch/v1 Job', 'batch/v1 CronJob', 'v1 Pod', 'serving.knative.dev/v1 Service'];
 
 /** `sources.knative.dev/v1 SinkBinding`. */
 export interface SinkBinding {

@@ -1,4 +1,5 @@
 import type { SemanticCheck } from '@sluice/config';
+import { parseCronJobSchedule } from './cron-job.js';
 import { ConfigValues, declaredEnvironment, ignoredFields } from './pod-spec.js';
 import { KNATIVE_CONTRACT_VARIABLES, containerNameOf, runModeOf, serviceTargets, workloadsOf } from './workload.js';
 
@@ -17,6 +18,15 @@ export function workloadChecks(options: { env?: NodeJS.ProcessEnv } = {}): Seman
       const spec = (r.value['spec'] ?? {}) as Record<string, unknown>;
       if (w.kind === 'Deployment' && typeof spec['replicas'] === 'number' && spec['replicas'] !== 1) ignored.unshift(`spec.replicas ${spec['replicas']} (one instance runs)`);
       if (w.kind === 'Job' && ((spec['completions'] ?? 1) !== 1 || (spec['parallelism'] ?? 1) !== 1)) ignored.unshift('spec.completions/parallelism (the pod runs to one completion)');
+      if (w.cron) {
+        const parsed = parseCronJobSchedule(w.cron.schedule, w.cron.timeZone);
+        if ('problem' in parsed) report(r, ['spec', parsed.field], parsed.problem, 'SLUICE_CONFIG_WORKLOAD');
+        const jobSpec = ((spec['jobTemplate'] as { spec?: Record<string, unknown> } | undefined)?.spec ?? {});
+        if ((jobSpec['completions'] ?? 1) !== 1 || (jobSpec['parallelism'] ?? 1) !== 1) ignored.unshift('spec.jobTemplate.spec.completions/parallelism (the pod runs to one completion)');
+        for (const f of ['startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit']) {
+          if (spec[f] !== undefined) ignored.unshift(`spec.${f} (a missed run is not made up; no Job objects are kept)`);
+        }
+      }
       if (w.kind === 'Service' && spec['traffic'] !== undefined) ignored.unshift('spec.traffic (all requests go to the one revision that runs)');
       if (w.pod['initContainers'] !== undefined) ignored.push(`${w.podPath.join('.')}.initContainers (not run)`);
       if (ignored.length > 0) notice(r, [], `ignored: ${r.apiVersion} ${r.kind} ${r.namespace}/${r.name}: ${ignored.join(', ')}`);

@@ -6,6 +6,7 @@ import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngin
 import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type ExitInfo, type RunnerOptions } from './container-run.js';
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
+import { parseCronJobSchedule } from './cron-job.js';
 import { WORKLOAD_KINDS, containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
 
 /** A workload as a SinkBinding (or anything else that injects variables) sees it. */
@@ -54,6 +55,9 @@ export interface WorkloadStatus {
   readonly url?: string | undefined;
   /** Of a run-to-completion workload: `Succeeded` or `Failed` once done. */
   readonly phase?: 'Running' | 'Succeeded' | 'Failed' | undefined;
+  /** Of a CronJob: when its job last started, and when it runs next (ISO-8601). */
+  readonly lastScheduleTime?: string | undefined;
+  readonly nextScheduleTime?: string | undefined;
 }
 
 interface Entry {
@@ -121,6 +125,7 @@ export class WorkloadsComponent implements RuntimeComponent {
   #ctx: RuntimeContext | undefined;
   #stopped = false;
   readonly #probes = new Set<ReturnType<typeof setTimeout>>();
+  readonly #cronTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(config: SluiceConfig, deps: WorkloadDeps = {}) {
     this.#config = config;
@@ -216,7 +221,8 @@ export class WorkloadsComponent implements RuntimeComponent {
     const values = new ConfigValues(this.#config, this.#deps.env ?? process.env);
     for (const entry of this.#entries) {
       try {
-        await this.#startOne(entry, ctx, values);
+        if (entry.workload.cron) this.#scheduleCron(entry, ctx, values);
+        else await this.#startOne(entry, ctx, values);
       } catch (err) {
         this.#notReady(entry, 'StartFailed', (err as Error).message);
       }
@@ -241,6 +247,8 @@ export class WorkloadsComponent implements RuntimeComponent {
     const fields: Record<string, unknown> = {};
     if (status.url !== undefined) fields['address'] = { url: status.url };
     if (status.phase !== undefined) fields['phase'] = status.phase;
+    if (status.lastScheduleTime !== undefined) fields['lastScheduleTime'] = status.lastScheduleTime;
+    if (status.nextScheduleTime !== undefined) fields['nextScheduleTime'] = status.nextScheduleTime;
     this.#ctx?.reportStatus(w.kind, w.namespace, w.name, [ready], fields);
   }
 
@@ -410,8 +418,60 @@ export class WorkloadsComponent implements RuntimeComponent {
     void tick();
   }
 
+  /**
+   * A CronJob: its job template's pod runs to completion at each time of its schedule (in `spec.timeZone`, else UTC),
+   * as a Job does. `concurrencyPolicy` decides what happens when the previous run is still going (Allow: both run;
+   * Forbid: this one is skipped; Replace: the previous one is stopped); `suspend` skips runs. A run missed while Sluice
+   * was not running is not made up. Ready while scheduled; the last run's failure shows as NotReady until a run succeeds.
+   */
+  #scheduleCron(entry: Entry, ctx: RuntimeContext, values: ConfigValues): void {
+    const w = entry.workload;
+    const cron = w.cron!;
+    const parsed = parseCronJobSchedule(cron.schedule, cron.timeZone);
+    if ('problem' in parsed) return this.#notReady(entry, 'InvalidSchedule', parsed.problem);
+    const plan = (after: number): void => {
+      if (this.#stopped) return;
+      const next = parsed.next(after);
+      const nextScheduleTime = next === undefined ? undefined : new Date(next).toISOString();
+      const ready = entry.status.phase === undefined ? { ready: true, reason: undefined, message: undefined } : {};
+      this.#setStatus(entry, { ...entry.status, ...ready, nextScheduleTime });
+      if (next === undefined) return;
+      const t = setTimeout(() => {
+        this.#cronTimers.delete(t);
+        this.#runCron(entry, ctx, values, next).catch((err: unknown) => this.#notReady(entry, 'StartFailed', (err as Error).message));
+        plan(next);
+      }, Math.min(Math.max(0, next - Date.now()), 2_147_483_647));
+      this.#cronTimers.add(t);
+    };
+    plan(Date.now());
+    this.#logger.info({ workload: w.id, schedule: cron.schedule, timeZone: cron.timeZone ?? 'UTC', next: entry.status.nextScheduleTime }, `${w.id} scheduled (${cron.schedule}, ${cron.timeZone ?? 'UTC'}); next run ${entry.status.nextScheduleTime ?? 'never'}`);
+  }
+
+  async #runCron(entry: Entry, ctx: RuntimeContext, values: ConfigValues, at: number): Promise<void> {
+    const w = entry.workload;
+    const cron = w.cron!;
+    if (cron.suspend) {
+      this.#logger.info({ workload: w.id }, `${w.id} is suspended: run skipped`);
+      return;
+    }
+    const active = entry.processes.filter((p) => p.pid !== undefined);
+    if (active.length > 0 && cron.concurrencyPolicy === 'Forbid') {
+      this.#logger.info({ workload: w.id }, `${w.id}: the previous run is still active: run skipped (concurrencyPolicy Forbid)`);
+      return;
+    }
+    if (active.length > 0 && cron.concurrencyPolicy === 'Replace') {
+      this.#logger.info({ workload: w.id }, `${w.id}: the previous run is still active: stopping it (concurrencyPolicy Replace)`);
+      await Promise.all(active.map((p) => p.stop()));
+    }
+    // Finished runs are let go (Kubernetes keeps a history of Job objects; here their logs were already written).
+    entry.processes = entry.processes.filter((p) => p.pid !== undefined);
+    entry.status = { ...entry.status, lastScheduleTime: new Date(at).toISOString() };
+    await this.#startOne(entry, ctx, values);
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const t of this.#cronTimers) clearTimeout(t);
     for (const t of this.#probes) clearTimeout(t);
     await Promise.all(this.#entries.flatMap((e) => e.processes.map((p) => p.stop())));
   }

@@ -13,13 +13,13 @@ export const RUNTIME_ANNOTATION = 'sluice.dev/runtime';
 export const KNATIVE_CONTRACT_VARIABLES: readonly string[] = ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION'];
 
 /** The workload kinds Sluice runs, by `apiVersion kind`. */
-export const WORKLOAD_KINDS: readonly string[] = ['serving.knative.dev/v1 Service', 'apps/v1 Deployment', 'v1 Pod', 'batch/v1 Job'];
+export const WORKLOAD_KINDS: readonly string[] = ['serving.knative.dev/v1 Service', 'apps/v1 Deployment', 'v1 Pod', 'batch/v1 Job', 'batch/v1 CronJob'];
 
 /** A resource whose pod Sluice runs. */
 export interface Workload {
   readonly resource: LoadedResource;
   readonly apiVersion: string;
-  readonly kind: 'Service' | 'Deployment' | 'Pod' | 'Job';
+  readonly kind: 'Service' | 'Deployment' | 'Pod' | 'Job' | 'CronJob';
   readonly namespace: string;
   readonly name: string;
   /** `Deployment default/hello`, for logs. */
@@ -43,6 +43,17 @@ export interface Workload {
   readonly knative: boolean;
   /** Revision name of a Knative Service (`template.metadata.name`, else `<name>-00001`). */
   readonly revision?: string | undefined;
+  /** Of a CronJob: when its job runs. */
+  readonly cron?: CronSpec | undefined;
+}
+
+/** A CronJob's schedule and policies, as Kubernetes defines them. */
+export interface CronSpec {
+  readonly schedule: string;
+  /** IANA time zone (`spec.timeZone`); UTC when absent (Sluice has no kube-controller-manager zone to inherit). */
+  readonly timeZone: string | undefined;
+  readonly concurrencyPolicy: 'Allow' | 'Forbid' | 'Replace';
+  readonly suspend: boolean;
 }
 
 type Meta = { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -62,8 +73,8 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
   const meta = (r.value['metadata'] ?? {}) as Meta;
   const spec = (r.value['spec'] ?? {}) as Record<string, unknown>;
   const base = { resource: r, apiVersion: r.apiVersion, namespace: r.namespace, name: r.name, labels: meta.labels ?? {}, baseDir: dirname(r.file) };
-  const fromTemplate = (kind: Workload['kind'], defaultRestart: Workload['restartPolicy']): Workload => {
-    const template = (spec['template'] ?? {}) as { metadata?: Meta; spec: PodSpec };
+  const fromTemplate = (kind: Workload['kind'], defaultRestart: Workload['restartPolicy'], jobSpec: Record<string, unknown> = spec, podPath: readonly string[] = ['spec', 'template', 'spec']): Workload => {
+    const template = (jobSpec['template'] ?? {}) as { metadata?: Meta; spec: PodSpec };
     const pod = template.spec;
     return {
       ...base,
@@ -72,9 +83,9 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
       podLabels: template.metadata?.labels ?? {},
       annotations: { ...meta.annotations, ...template.metadata?.annotations },
       pod,
-      podPath: ['spec', 'template', 'spec'],
+      podPath,
       restartPolicy: pod.restartPolicy ?? defaultRestart,
-      backoffLimit: typeof spec['backoffLimit'] === 'number' ? spec['backoffLimit'] : 6,
+      backoffLimit: typeof jobSpec['backoffLimit'] === 'number' ? jobSpec['backoffLimit'] : 6,
       knative: kind === 'Service',
       revision: kind === 'Service' ? (template.metadata?.name ?? `${r.name}-00001`) : undefined,
     };
@@ -82,6 +93,20 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
   if (r.apiVersion === 'serving.knative.dev/v1' && r.kind === 'Service') return fromTemplate('Service', 'Always');
   if (r.apiVersion === 'apps/v1' && r.kind === 'Deployment') return fromTemplate('Deployment', 'Always');
   if (r.apiVersion === 'batch/v1' && r.kind === 'Job') return fromTemplate('Job', 'OnFailure');
+  if (r.apiVersion === 'batch/v1' && r.kind === 'CronJob') {
+    const jobSpec = ((spec['jobTemplate'] as { spec?: Record<string, unknown> } | undefined)?.spec ?? {});
+    const w = fromTemplate('CronJob', 'OnFailure', jobSpec, ['spec', 'jobTemplate', 'spec', 'template', 'spec']);
+    const policy = spec['concurrencyPolicy'];
+    return {
+      ...w,
+      cron: {
+        schedule: typeof spec['schedule'] === 'string' ? spec['schedule'] : '',
+        timeZone: typeof spec['timeZone'] === 'string' ? spec['timeZone'] : undefined,
+        concurrencyPolicy: policy === 'Forbid' || policy === 'Replace' ? policy : 'Allow',
+        suspend: spec['suspend'] === true,
+      },
+    };
+  }
   if (r.apiVersion === 'v1' && r.kind === 'Pod') {
     const pod = spec as unknown as PodSpec;
     return {
@@ -171,7 +196,7 @@ export function serviceTargets(config: SluiceConfig, workloads: readonly Workloa
     if (r.apiVersion !== 'v1' || r.kind !== 'Service') continue;
     const spec = (r.value['spec'] ?? {}) as { selector?: Record<string, string>; ports?: ServicePort[] };
     if (!spec.selector) continue;
-    const w = workloads.find((x) => x.namespace === r.namespace && x.kind !== 'Job' && selectorMatches(spec.selector!, x.podLabels));
+    const w = workloads.find((x) => x.namespace === r.namespace && x.kind !== 'Job' && x.kind !== 'CronJob' && selectorMatches(spec.selector!, x.podLabels));
     if (!w) continue;
     const ports = spec.ports ?? [];
     const sp = ports.find((p) => p.port === 80) ?? ports[0];

@@ -1,0 +1,95 @@
+// A batch/v1 CronJob runs its job template on its schedule, as a Job each time; a SinkBinding whose subject is the
+// CronJob gives every run K_SINK and K_CE_OVERRIDES. Its schedule is validated as Kubernetes does.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+// One CloudEvent to K_SINK, with the overrides' extension, then exit 0.
+const SEND = `const o = JSON.parse(process.env.K_CE_OVERRIDES || '{}').extensions || {};
+fetch(process.env.K_SINK, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': String(Date.now()), 'ce-source': '/cron', 'ce-type': 'dev.sluice.cron', 'ce-team': o.team || '', 'content-type': 'application/json' }, body: '{}' })
+  .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));`;
+
+test('a CronJob runs on its schedule with the SinkBinding that names it; its status shows the schedule', async () => {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  writeFileSync(join(dir.path, 'send.cjs'), SEND);
+  const sub = await startSubscriber();
+  cleanups.push(() => sub.close());
+  const sluice = await startSluice({
+    yaml: `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report}
+spec:
+  schedule: "* * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations:
+            sluice.dev/command: node ${join(dir.path, 'send.cjs')}
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: send
+              image: example.com/report:1
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: {name: bind-report}
+spec:
+  subject: {apiVersion: batch/v1, kind: CronJob, name: report}
+  sink: {uri: "${sub.url}"}
+  ceOverrides: {extensions: {team: ops}}
+`,
+  });
+  cleanups.push(async () => void (await sluice.stop()));
+  const status = async () =>
+    ((await (await fetch(`${sluice.adminUrl}/api/v1/cronjobs/default/report`)).json()) as { status: { conditions: Array<{ type: string; status: string }>; nextScheduleTime?: string; lastScheduleTime?: string } }).status;
+  const before = await status();
+  assert.equal(before.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+  const next = Date.parse(before.nextScheduleTime!);
+  assert.ok(next > Date.now() - 5000 && next <= Date.now() + 61_000, before.nextScheduleTime);
+  assert.equal(new Date(next).getUTCSeconds(), 0, 'on a minute boundary');
+  // The first run, at the next minute: the event carries the binding's override.
+  await sub.waitForCount(1, 90_000);
+  assert.equal(sub.received[0]!.headers['ce-team'], 'ops');
+  assert.equal(sub.received[0]!.headers['ce-type'], 'dev.sluice.cron');
+  await waitFor(async () => (await status()).lastScheduleTime === new Date(next).toISOString(), 'lastScheduleTime', 10_000);
+  assert.match(sluice.output(), /CronJob default\/report scheduled \(\* \* \* \* \*, UTC\)/);
+});
+
+test('a CronJob schedule is validated as Kubernetes does: five fields or a descriptor, the zone in spec.timeZone', async () => {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const file = join(dir.path, 'bad.yaml');
+  const job = (name: string, schedule: string, extra = '') => `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: ${name}}
+spec:
+  schedule: "${schedule}"${extra}
+  jobTemplate:
+    spec:
+      template:
+        metadata: {annotations: {sluice.dev/command: "true"}}
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: x}]
+`;
+  writeFileSync(file, [job('four', '*/5 * * *'), job('tz', 'TZ=UTC 0 * * * *'), job('zone', '@hourly', '\n  timeZone: Mars/Olympus'), job('ok', '@daily', '\n  timeZone: Europe/Paris')].join('---\n'));
+  const r = await runCli(['validate', '-f', file]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.stderr.trim().split('\n').slice(0, 3), [
+    `${file}:5:13: CronJob/four: a CronJob schedule has five fields (minute hour day-of-month month day-of-week), got "*/5 * * *"`,
+    `${file}:18:13: CronJob/tz: a time zone in the schedule is not supported (Kubernetes refuses it): set spec.timeZone`,
+    `${file}:32:13: CronJob/zone: unknown time zone "Mars/Olympus" (use an IANA name such as Europe/Paris or UTC)`,
+  ]);
+  assert.match(r.stderr, /^3 errors$/m);
+});
