@@ -1,6 +1,6 @@
 // @needs kafka
 // The storage-port contract and Kafka-specific behaviour, against a REAL Kafka broker (KAFKA_BROKERS).
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
@@ -15,14 +15,22 @@ import { KafkaEventStore, type KafkaEventStoreOptions } from '../src/index.js';
 const { Kafka, logLevel } = kafkajs;
 const brokers = process.env['KAFKA_BROKERS']?.split(',') ?? [];
 
+/** Stores a test opened: closed after it even when an assertion failed (an open store's consumers keep the file alive). */
+const opened: KafkaEventStore[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+});
+
 function storeFor(prefix: string, extra: Partial<KafkaEventStoreOptions> = {}): KafkaEventStore {
-  return new KafkaEventStore({
+  const store = new KafkaEventStore({
     brokers,
     topics: { partitions: 4 },
     topicFor: (log) => ({ topic: `${prefix}-${log}` }),
     groupIdFor: (g) => `${prefix}-${g}`,
     ...extra,
   });
+  opened.push(store);
+  return store;
 }
 
 const ev = (id: string, extra: Record<string, string | number | boolean> = {}, data: Buffer | null = Buffer.from(`data-${id}`)): CloudEvent => ({
@@ -97,7 +105,7 @@ test('[kafka] records are binary-mode CloudEvents: ce_ headers, content-type, pa
   await store.close();
 });
 
-test('[kafka] two stores in one group split the partitions, and every event is handled exactly once', async (t) => {
+test('[kafka] two stores in one group split the partitions, and every event is handled (at least once, as a consumer group delivers)', async (t) => {
   if (!requireService(t, 'kafka')) return;
   const prefix = `s-${randomUUID().slice(0, 8)}`;
   const a = storeFor(prefix);
@@ -121,10 +129,10 @@ test('[kafka] two stores in one group split the partitions, and every event is h
   await admin.disconnect();
   const ids = Array.from({ length: 400 }, (_, i) => String(i));
   await Promise.all([a.append('log', ids.slice(0, 200).map((id) => ev(id))), b.append('log', ids.slice(200).map((id) => ev(id)))]);
-  await waitFor(() => byStore['a']!.length + byStore['b']!.length >= 400, 'all deliveries', 15_000);
-  await new Promise((r) => setTimeout(r, 300));
-  const all = [...byStore['a']!, ...byStore['b']!].sort();
-  assert.deepEqual(all, [...ids].sort(), 'each event exactly once');
+  // A rebalance may hand a record to the other member before its commit: duplicates are allowed, a missing event is not.
+  const handled = (): Set<string> => new Set([...byStore['a']!, ...byStore['b']!]);
+  await waitFor(() => handled().size === 400, () => `all 400 events handled (${handled().size})`, 15_000);
+  assert.deepEqual([...handled()].sort(), [...ids].sort(), 'every event handled');
   assert.ok(byStore['a']!.length > 0 && byStore['b']!.length > 0, `both members worked (a=${byStore['a']!.length}, b=${byStore['b']!.length})`);
   await Promise.all([a.close(), b.close()]);
 });
@@ -219,9 +227,10 @@ test('[kafka] ordered consumption is one record at a time per partition, retries
   await store.close();
 });
 
-test('[kafka] append fails fast with a retryable 503 code when Kafka is unreachable', async (t) => {
-  if (!requireService(t, 'kafka')) return;
+// Needs no Kafka (it talks to a closed port), so it runs even where the broker could not start.
+test('[kafka] append fails fast with a retryable 503 code when Kafka is unreachable', async () => {
   const store = new KafkaEventStore({ brokers: ['127.0.0.1:1'], produceTimeoutMs: 3000 });
+  opened.push(store);
   const t0 = Date.now();
   await assert.rejects(store.append('log', [ev('x')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_WRITE_FAILED') && err.retryable);
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
@@ -242,6 +251,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   if (!requireService(t, 'kafka')) return;
   const prefix = `x-${randomUUID().slice(0, 8)}`;
   const store = new KafkaEventStore({ brokers, topicFor: () => ({ topic: `${prefix}-missing`, external: true }), produceTimeoutMs: 5000 });
+  opened.push(store);
   await assert.rejects(store.ready('log'), (err: unknown) => isSluiceError(err, 'SLUICE_KAFKA_TOPIC_MISSING'));
   await assert.rejects(store.append('log', [ev('1')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_WRITE_FAILED') && err.retryable && /does not exist/.test(err.message));
   await store.close();
@@ -251,6 +261,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   await admin.createTopics({ topics: [{ topic: `${prefix}-ext`, numPartitions: 2 }], waitForLeaders: true });
   await admin.disconnect();
   const ok = new KafkaEventStore({ brokers, topicFor: () => ({ topic: `${prefix}-ext`, external: true }), groupIdFor: (g) => `${prefix}-${g}` });
+  opened.push(ok);
   const got: string[] = [];
   ok.consume('log', 'g', { maxInFlight: 5 }, async (r) => {
     got.push(String(r.event.attributes['id']));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { isSluiceError, noopLogger } from '@sluice/core';
 import { SqliteEventStore } from '../src/index.js';
 import { runStoreContract } from '@sluice/testing';
@@ -55,8 +56,16 @@ test('[sqlite] a durable store hands a record to its consumers at the commit, be
   }
 });
 
-test('[sqlite] consumed events are removed from disk; backlog counts what the slowest group has not finished', async () => {
-  const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20 });
+test('[sqlite] consumed events are removed from disk; backlog counts what the slowest group has not finished', async (t) => {
+  const tmp = tempStoreDir();
+  const path = join(tmp.dir, 'events.db');
+  const store = new SqliteEventStore({ path, cleanupIntervalMs: 20 });
+  let reader: Database.Database | undefined;
+  t.after(async () => {
+    reader?.close();
+    await store.close();
+    tmp.remove();
+  });
   const e = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -67,10 +76,15 @@ test('[sqlite] consumed events are removed from disk; backlog counts what the sl
   await store.ready('log');
   await store.append('log', [e('1'), e('2'), e('3')]);
   assert.equal(store.stats('log').backlog, 3);
+  // Read through a second connection, as another process would see the file: the rows, not a figure of the store.
+  const db = (reader = new Database(path, { readonly: true }));
+  const onDisk = (): number => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  assert.equal(onDisk(), 3);
   release();
   for (let i = 0; i < 100 && store.stats('log').backlog > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(store.stats('log').backlog, 0);
-  await store.close();
+  for (let i = 0; i < 200 && onDisk() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(onDisk(), 0, 'the cleanup removed the delivered events from the file');
 });
 
 const ev = (id: string, bytes = 0) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: bytes > 0 ? Buffer.alloc(bytes, 1) : undefined });

@@ -413,7 +413,7 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await store.append('log', [ev('b'), ev('c')]);
     const [forgotten] = await store.forgetGroups('log', ['g']);
     assert.equal(forgotten?.group, 'g');
-    assert.deepEqual([forgotten!.retries, forgotten!.unread], [0, 2]);
+    assert.deepEqual([forgotten.retries, forgotten.unread], [0, 2]);
     assert.ok(!store.groups('log').includes('g'));
     const again: string[] = [];
     store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {

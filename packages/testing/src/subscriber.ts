@@ -25,6 +25,8 @@ export interface Reply {
   body?: string | Buffer;
   /** Never answer (the connection stays open until the client gives up). */
   hang?: boolean;
+  /** Answer only after this many milliseconds (a slow subscriber: deliveries stay in flight meanwhile). */
+  delayMs?: number;
 }
 
 /** A real HTTP subscriber on a free loopback port that records every request. */
@@ -66,9 +68,13 @@ export async function startSubscriber(
       received.push(r);
       const reply = respond(r, index);
       if (reply.hang) return;
-      r.status = reply.status ?? 202;
-      res.writeHead(r.status, reply.headers ?? {});
-      res.end(reply.body ?? '');
+      const answer = (): void => {
+        r.status = reply.status ?? 202;
+        res.writeHead(r.status, reply.headers ?? {});
+        res.end(reply.body ?? '');
+      };
+      if (reply.delayMs === undefined) answer();
+      else setTimeout(answer, reply.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
