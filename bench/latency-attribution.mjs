@@ -7,6 +7,7 @@
 //   npx tsc -b && node bench/latency-attribution.mjs                # rates 1000,3000 (BENCH_LATENCY_RATES), 8 s each
 //   SLUICE_BIN=/other/checkout/packages/cli/dist/bin.js node bench/latency-attribution.mjs   # another build
 //   BENCH_ATTRIBUTION_JSON=out.json ...                              # also write the per-event rows
+//   BENCH_CPU_PROF_DIR=dir ...                                       # and a --cpu-prof of the Sluice process
 //
 // The figures are relative (which phase holds the 99th-percentile events), so they stay meaningful on a busy
 // machine; the load average is printed next to each run.
@@ -28,7 +29,8 @@ async function startSluice(sinkUrl, dir) {
   const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
   writeFileSync(join(dir, 'config.yaml'), yaml);
   const traceFile = join(dir, 'trace.json');
-  const child = spawn(process.execPath, [BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...prof, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: 'info', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/phase-trace.mjs')}`.trim(), SLUICE_BENCH_TRACE_FILE: traceFile },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -203,6 +203,41 @@ function printLatency(rows) {
   }
 }
 
+/**
+ * Closed-loop throughput, 1 trigger, against both forwarders: `rounds` rounds, each the bare forwarder, the durable
+ * forwarder and a fresh durable Sluice one after another (drift on a shared machine hits all three alike); the ratio
+ * of each round is taken against its own bare forwarder and the median round reported.
+ */
+async function throughputSection(sink, sinkUrl, rounds) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-fwd-'));
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`]);
+  const out = [];
+  for (let i = 0; i < rounds; i++) {
+    const bare = await throughputPhase(`throughput-forwarder-${i + 1}`, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 1);
+    const durable = await throughputPhase(`throughput-durable-forwarder-${i + 1}`, { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid }, sink, 1);
+    const s = await startBroker(sinkUrl, 1);
+    const sluice = await throughputPhase(`throughput-sluice-1-trigger-${i + 1}`, s, sink, 1);
+    await s.stop();
+    out.push({ bare, durable, sluice, load: loadavg()[0] });
+  }
+  fwd.kill();
+  dfwd.kill();
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+function printThroughput(rounds) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log('\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost)');
+  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | lost (Sluice) |');
+  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
+  rounds.forEach(({ bare, durable, sluice, load }, i) => {
+    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${sluice.expected - sluice.delivered} |`);
+  });
+  console.log(`median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one`);
+}
+
 async function main() {
   console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
@@ -235,6 +270,13 @@ async function main() {
     const only = await observabilityCost(sink, sinkUrl);
     sink.kill();
     printObservabilityCost(only);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'throughput') {
+    // `BENCH_ONLY=throughput node bench/run.mjs`: closed-loop, 1 trigger, against both forwarders (BENCH_THROUGHPUT_ROUNDS, default 3).
+    const rounds = await throughputSection(sink, sinkUrl, Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? 3));
+    sink.kill();
+    printThroughput(rounds);
     return;
   }
   if (process.env.BENCH_ONLY === 'latency') {

@@ -153,6 +153,11 @@ const CLEANUP_SLICE_ROWS = 500;
 const CLEANUP_MAX_SLICES = 100;
 /** How often the checkpoint worker copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
+/**
+ * fdatasyncs of the write-ahead log that may run at once. A commit made while one runs starts a second one instead of
+ * waiting for the first to come back and then paying a whole sync of its own (measured with bench/disk-sync.mjs).
+ */
+const SYNCS_IN_FLIGHT = 2;
 /** Payload bytes read from the database in one batch for a consumer (at least one row). */
 const READ_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -280,7 +285,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   #walFd: number | undefined;
   /** Committed batches waiting for the next fdatasync of the write-ahead log. */
   #syncQueue: CommittedBatch[] = [];
-  #syncing = false;
+  /** fdatasyncs running, oldest first, each with the batches committed before it started and not yet acknowledged. */
+  #syncs: Array<{ batches: CommittedBatch[] }> = [];
+  /** fdatasyncs whose callback has not come back (may exceed #syncs: a later sync can acknowledge an earlier one's batches). */
+  #syncsRunning = 0;
   #syncIdle: Array<() => void> = [];
   readonly #tails = new Map<string, LogRecord[]>();
   readonly #workers = new Map<string, GroupWorker>();
@@ -588,7 +596,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     await Promise.all([...this.#workers.values()].map((w) => w.close(10_000)));
     this.#workers.clear();
     this.#flushNow();
-    if (this.#syncing) await new Promise<void>((resolve) => this.#syncIdle.push(resolve));
+    if (this.#syncsRunning > 0) await new Promise<void>((resolve) => this.#syncIdle.push(resolve));
     this.#closed = true;
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     clearInterval(this.#cleanupTimer);
@@ -989,37 +997,45 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     }
     this.#handOut(batch.appended);
     this.#syncQueue.push(batch);
-    if (!this.#syncing) this.#startSync();
+    if (this.#syncsRunning < SYNCS_IN_FLIGHT) this.#startSync();
   }
 
   #startSync(): void {
-    const batches = this.#syncQueue;
+    const sync = { batches: this.#syncQueue };
     this.#syncQueue = [];
-    this.#syncing = true;
+    this.#syncs.push(sync);
+    this.#syncsRunning++;
     try {
       this.#walFd ??= openSync(this.#walPath!, 'r+');
     } catch (err) {
-      this.#syncDone(batches, err as Error);
+      this.#syncDone(sync, err as Error);
       return;
     }
-    fdatasync(this.#walFd, (err) => this.#syncDone(batches, err));
+    fdatasync(this.#walFd, (err) => this.#syncDone(sync, err));
   }
 
-  #syncDone(batches: CommittedBatch[], err: Error | null): void {
-    this.#syncing = false;
-    if (err) {
+  /**
+   * A successful fdatasync makes durable every batch committed before it started: its own, and those of the syncs
+   * started before it that are still running (a later sync can come back first). A failed one fails its own batches.
+   */
+  #syncDone(sync: { batches: CommittedBatch[] }, err: Error | null): void {
+    this.#syncsRunning--;
+    const at = this.#syncs.indexOf(sync); // -1: a later sync already acknowledged this one's batches
+    if (at >= 0 && err) {
+      this.#syncs.splice(at, 1); // the older syncs still answer for their own batches
       // The rows are committed but not known to be on disk: the producer gets a retryable error (and may send a
       // duplicate, which CloudEvents receivers must accept).
       const full = isDiskFull(err);
       if (full) this.#diskFull();
       const failure = new SluiceError(full ? 'SLUICE_STORE_FULL' : 'SLUICE_STORE_WRITE_FAILED', `store sync failed: ${err.message}`, { retryable: true, cause: err });
-      for (const b of batches) for (const p of b.pending) p.reject(failure);
-    } else {
+      for (const b of sync.batches) for (const p of b.pending) p.reject(failure);
+    } else if (at >= 0) {
+      const batches = this.#syncs.splice(0, at + 1).flatMap((d) => d.batches);
       if (this.#metrics) this.#metrics.groupCommit(batches.reduce((n, b) => n + b.appended.reduce((m, a) => m + a.records.length, 0), 0));
       for (const b of batches) this.#acknowledge(b.pending);
     }
-    if (this.#syncQueue.length > 0) this.#startSync();
-    else for (const resolve of this.#syncIdle.splice(0)) resolve();
+    if (this.#syncQueue.length > 0 && this.#syncsRunning < SYNCS_IN_FLIGHT) this.#startSync();
+    else if (this.#syncsRunning === 0) for (const resolve of this.#syncIdle.splice(0)) resolve();
   }
 
   /** Hands committed records to consumers (and the in-memory tail), in commit order. */
