@@ -2,7 +2,7 @@
 // dead-letter extensions) against the real CLI and real HTTP subscribers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+import { postEvent, startSluice, startSubscriber, tempDir, type Subscriber, waitForIdle } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -41,7 +41,7 @@ test('dead-letter extensions: 422 with a body is final and dead-lettered at once
   const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 3\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' }, '{"a":1}')).status, 202);
   await dls.waitForCount(1);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   assert.equal(sub.received.length, 1, '422 is not retried');
   const e = dls.received[0]!.event!;
   assert.equal(e.attributes['id'], 'e1');
@@ -91,7 +91,7 @@ for (const c of [
     await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
     const target = c.to === 'broker' ? brokerDls : triggerDls;
     await target.waitForCount(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForIdle(sluice);
     assert.equal(sub.received.length, c.attempts, 'attempts at the subscriber');
     assert.equal(target.received.length, 1);
     assert.equal((c.to === 'broker' ? triggerDls : brokerDls).received.length, 0);
@@ -104,7 +104,7 @@ test('redelivery: a subscriber that fails the first attempts gets the event, onc
   const posted = Date.now();
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 'redelivery' }, '{"n":1}');
   await sub.waitForCount(4);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   assert.equal(sub.received.length, 4);
   // Exponential from 0.1 s waits 100, 200, 400 ms: retry k cannot arrive before the sum of the waits so far after the
   // event was posted (arrival times of single requests jitter under load, the sums are a sound lower bound).
@@ -148,7 +148,7 @@ test('a failing dead-letter sink is retried until it accepts: nothing is dropped
   const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await dls.waitForCount(4, 10_000);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   assert.equal(dls.received.length, 4);
   assert.ok(dls.received.every((r) => r.event!.attributes['knativeerrorcode'] === '500'));
 });

@@ -2,7 +2,7 @@
 // every bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber } from './harness.js';
+import { postEvent, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
 
 let sluice: SluiceProcess;
 let sub: Subscriber;
@@ -94,7 +94,7 @@ test('400 with a JSON error for invalid events, and nothing is stored', async ()
   });
   assert.equal(badBatch.status, 400, 'a batch is all or nothing');
   assert.match(errorBody(await badBatch.text()).message, /batch entry 1/);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   assert.equal(sub.received.length, before, 'no invalid event and no part of a bad batch was delivered');
 });
 

@@ -2,7 +2,7 @@
 // routing, many triggers, reply routing, Prefer header, long messages, TTL loop guard.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type Subscriber, waitForIdle } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -50,7 +50,7 @@ test('routing: unfiltered, matching, non-matching and duplicate triggers (routin
   await subs[0]!.waitForCount(1);
   await subs[1]!.waitForCount(1);
   await subs[3]!.waitForCount(1);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitForIdle(sluice);
   assert.equal(subs[2]!.received.length, 0, 'non-matching trigger must not receive');
   for (const s of [subs[0]!, subs[1]!, subs[3]!]) {
     assert.equal(s.received.length, 1, 'exactly one delivery per trigger');
@@ -87,7 +87,7 @@ test('many triggers: each receives exactly the events its attribute filter selec
   }
   const expected = filters.map((f) => events.map((e, i) => [e, `e${i}`] as const).filter(([e]) => Object.entries(f).every(([k, v]) => (v === '' ? (e[k] ?? '') !== '' : e[k] === v))).map(([, id]) => id));
   for (const [i, s] of subs.entries()) await s.waitForCount(expected[i]!.length);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   for (const [i, s] of subs.entries()) assert.deepEqual(s.ids().sort(), expected[i]!.sort(), `trigger t${i} with filter ${JSON.stringify(filters[i])}`);
 });
 
@@ -109,7 +109,7 @@ test('a reply from one trigger is routed through the broker to another trigger; 
   const longBody = 'x'.repeat(36_864);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'orig', source: '/test', type: 'com.example.FullEvent' }, longBody, { 'content-type': 'text/plain' })).status, 202);
   await replySink.waitForCount(1);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitForIdle(sluice);
   assert.equal(replier.received.length, 1);
   assert.equal(replier.received[0]!.body.length, 36_864, 'long message delivered whole');
   assert.equal(replySink.received.length, 1, 'reply delivered exactly once');
@@ -124,7 +124,7 @@ test('the TTL guard stops a reply loop', async () => {
   const sluice = await setup(([s]) => broker() + trigger('loop', s!.url, '  filter:\n    attributes:\n      type: loop\n'), [looper]);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'start', source: '/t', type: 'loop', knativebrokerttl: '3' })).status, 202);
   await looper.waitForCount(2);
-  await new Promise((r) => setTimeout(r, 500));
+  await waitForIdle(sluice);
   // ttl 3 → stored with 2 → reply carries 2 → stored with 1 → reply carries 1 → exhausted and dropped.
   assert.equal(looper.received.length, 2);
 });

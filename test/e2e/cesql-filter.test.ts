@@ -2,7 +2,7 @@
 // match it and does not break the trigger (issue 3), through the real CLI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, tempDir } from './harness.js';
+import { postEvent, startSluice, startSubscriber, tempDir, waitForIdle } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -52,7 +52,7 @@ spec:
   // A trigger whose expression failed on earlier events keeps working on later ones.
   assert.equal((await send('o6', { source: '/z', type: 'z', amount: '999' })).status, 202);
   await big.waitForCount(3);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForIdle(sluice);
   assert.deepEqual(orders.ids().sort(), ['o1', 'o4']);
   assert.deepEqual(big.ids().sort(), ['o1', 'o5', 'o6'], 'o3 (amount "lots": cast error) and events without amount (missing attribute) do not match');
   // o3 has no region: LOWER(region) is a missing-attribute error, and an expression that errors never matches, even

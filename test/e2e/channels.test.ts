@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'undici';
-import { postEvent, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { postEvent, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -19,7 +19,6 @@ async function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.Pro
   return sluice;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function channel(name: string, kind = 'InMemoryChannel', spec = ''): string {
   const apiVersion = kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1';
@@ -79,7 +78,7 @@ test('channel ingress contract: 202, 400 malformed, 404 unknown channel, 405 GET
   assert.equal(badPath.status, 400);
   assert.equal(errorCode(badPath.body), 'SLUICE_BAD_PATH');
   await sub.waitForCount(2);
-  await sleep(200);
+  await waitForIdle(sluice);
   assert.deepEqual(sub.ids().sort(), ['e03', 'e1'], 'only accepted events are delivered, each once');
   assert.equal(sub.received.find((r) => r.event?.attributes['id'] === 'e03')!.event!.attributes['specversion'], '0.3', 'never upgraded');
 });
@@ -136,7 +135,7 @@ metadata:
   const sluice = await run(yaml, [final]);
   assert.equal((await postEvent(`${sluice.url}/channels/default/chain-0`, { id: 'chained', source: '/chain', type: 't' }, '{"hops":10}')).status, 202);
   await final.waitForCount(1);
-  await sleep(200);
+  await waitForIdle(sluice);
   assert.equal(final.received.length, 1, 'delivered exactly once');
   const e = final.received[0]!.event!;
   assert.deepEqual(e.attributes, { specversion: '1.0', id: 'chained', source: '/chain', type: 't', datacontenttype: 'application/json' });
@@ -160,7 +159,7 @@ test('DeadLetterSink: the subscription DLS wins; without one the channel DLS is 
   assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'e1', source: '/t', type: 't' })).status, 202);
   await channelDls.waitForCount(2);
   await subDls.waitForCount(1);
-  await sleep(300);
+  await waitForIdle(sluice);
   assert.equal(failing.received.length, 3 + 3 + 1, 'inherits: 1+2 attempts, own-dls: 1+2, own-retry: 1');
   assert.deepEqual(channelDls.received.map((r) => r.event!.attributes['knativeerrordest']).sort(), [`${failing.url}inherits`, `${failing.url}own-retry`]);
   assert.equal(subDls.received.length, 1);
@@ -187,7 +186,7 @@ test('DeadLetterSink: a subscriber that drops the first attempt — no retry: de
   await postEvent(`${sluice.url}/channels/default/with-retry`, { id: 'second', source: '/t', type: 't' });
   await dls.waitForCount(1);
   await waitFor(() => drops['second'] === 2, 'the retry of "second"');
-  await sleep(300);
+  await waitForIdle(sluice);
   assert.deepEqual(dls.ids(), ['first']);
   assert.equal(drops['first'], 1);
   assert.equal(drops['second'], 2);
@@ -258,7 +257,7 @@ test('EventTransformation: a reply goes to spec.reply; without reply it is dropp
   await postEvent(`${sluice.url}/channels/default/in`, { id: 'e1', source: '/t', type: 'original' }, 'hello');
   await final.waitForCount(1);
   await transformer.waitForCount(2);
-  await sleep(300);
+  await waitForIdle(sluice);
   assert.equal(transformer.received.length, 2, 'each subscription delivers once, though they share the subscriber');
   assert.equal(final.received.length, 1, 'the reply of the subscription without reply is dropped');
   const e = final.received[0]!.event!;
@@ -278,7 +277,7 @@ test('a failing reply destination fails the delivery: retried, then the original
   );
   await postEvent(`${sluice.url}/channels/default/c`, { id: 'original', source: '/t', type: 't' }, '{"o":1}');
   await dls.waitForCount(1);
-  await sleep(200);
+  await waitForIdle(sluice);
   assert.equal(transformer.received.length, 3, 'the original delivery was retried (1 + retry 2)');
   assert.equal(replyTo.received.length, 3);
   const e = dls.received[0]!.event!;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -115,7 +115,7 @@ spec:
   await final.waitForCount(1);
   await postEvent(`${sluice.url}/default/default`, { id: 'stop', source: '/t', type: 't' }, 'stop', { 'content-type': 'text/plain' });
   await step1.waitForCount(2);
-  await sleep(300);
+  await waitForIdle(sluice);
   assert.equal(step0.received.length, 3, 'go: one failed attempt and its retry; stop: one attempt');
   assert.deepEqual(final.ids(), ['go'], 'the chain ended at the step that replied nothing');
   assert.equal(final.received[0]!.event!.data!.toString(), 'go+0+1');

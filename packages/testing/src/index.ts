@@ -1,4 +1,5 @@
 export { waitFor } from './wait.js';
+export { waitForIdle, type AdminEndpoint } from './quiescence.js';
 export { postEvent, replyHeaders, startSubscriber, type Received, type Reply, type Subscriber } from './subscriber.js';
 export {
   ROOT,
