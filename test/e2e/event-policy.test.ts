@@ -182,8 +182,8 @@ metadata:
 spec:
   to:
     - ref:
-        apiVersion: messaging.knative.dev/v1
-        kind: InMemoryChannel
+        apiVersion: serving.knative.dev/v1
+        kind: Service
         name: c
   from:
     - sub: "system:serviceaccount:x:*"
@@ -194,7 +194,7 @@ spec:
     const v = await runCli(['validate', '-f', file]);
     assert.equal(v.code, 1, v.stdout + v.stderr);
     const out = v.stdout + v.stderr;
-    assert.match(out, /p\.yaml:9:\d+: .*EventPolicies on Brokers only/);
+    assert.match(out, /p\.yaml:9:\d+: .*Sluice enforces EventPolicies on .*messaging\.knative\.dev InMemoryChannel.*; not on serving\.knative\.dev\/v1 Service/);
     assert.match(out, /p\.yaml:14:\d+: .*invalid CESQL expression/);
 
     const ok = join(dir.path, 'ok.yaml');

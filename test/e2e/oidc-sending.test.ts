@@ -81,7 +81,9 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
     let issuerUrl = sluice.url;
     try {
       for (const id of ['a', 'b', 'fail']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 'order' }, '', auth)).status, 202);
-      assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'c1', source: '/t', type: 'x' })).status, 202);
+      // Channels take only tokens too, for their own audience.
+      const chanAuth = { authorization: `Bearer ${await producer.sign({ sub: 'system:serviceaccount:default:producer', aud: 'messaging.knative.dev/inmemorychannel/default/c' })}` };
+      assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'c1', source: '/t', type: 'x' }, '', chanAuth)).status, 202);
       await sub.waitForCount(3);
       await dls.waitForCount(1);
       await chan.waitForCount(1);

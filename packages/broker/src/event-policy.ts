@@ -44,6 +44,45 @@ export interface EventPolicy {
 
 const EVENTING_GROUP = 'eventing.knative.dev';
 
+/** An API group and kind, lower case, as `spec.to` names a target. */
+export interface GroupKind {
+  readonly group: string;
+  readonly kind: string;
+}
+
+/**
+ * The addressables Sluice authorizes (Knative's targets of EventPolicies that Sluice serves), by API group: Brokers,
+ * channels and flows.
+ */
+export const POLICY_TARGET_KINDS: readonly GroupKind[] = [
+  { group: EVENTING_GROUP, kind: 'Broker' },
+  { group: 'messaging.knative.dev', kind: 'Channel' },
+  { group: 'messaging.knative.dev', kind: 'InMemoryChannel' },
+  { group: 'messaging.knative.dev', kind: 'KafkaChannel' },
+  { group: 'flows.knative.dev', kind: 'Sequence' },
+  { group: 'flows.knative.dev', kind: 'Parallel' },
+];
+
+/**
+ * An addressable EventPolicies apply to: the kinds `spec.to` may name it by (the first is how messages call it; a
+ * Channel is also its backing channel, as Knative copies a Channel's policies onto it), its namespace, name and labels.
+ */
+export interface PolicyTarget {
+  readonly kinds: readonly GroupKind[];
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The policy target of a Broker. */
+export function brokerTarget(namespace: string, name: string, labels: Readonly<Record<string, string>> = {}): PolicyTarget {
+  return { kinds: [{ group: EVENTING_GROUP, kind: 'Broker' }], namespace, name, labels };
+}
+
+const describeTarget = (t: PolicyTarget): string => `${t.kinds[0]!.kind.toLowerCase()} ${t.namespace}/${t.name}`;
+const namesTarget = (apiVersion: string, kind: string, t: PolicyTarget): boolean =>
+  t.kinds.some((k) => k.group === apiGroup(apiVersion).toLowerCase() && k.kind.toLowerCase() === kind.toLowerCase());
+
 /** Whether a label selector matches a set of labels (Kubernetes' semantics; an empty selector matches everything). */
 export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
@@ -84,8 +123,9 @@ interface CompiledPolicy {
 
 /**
  * The EventPolicies of a configuration and the default authorization mode, as Knative applies them to requests
- * authenticated by OIDC: a Broker with applying (Ready) policies accepts a request only when some policy names the
- * token's subject in `from` and its filters match the event; a Broker without any follows the default mode.
+ * authenticated by OIDC: a target (Broker, channel, flow) with applying (Ready) policies accepts a request only when
+ * some policy names the token's subject in `from` and its filters match the event; one without any follows the
+ * default mode.
  */
 export class EventPolicies {
   readonly #policies: CompiledPolicy[] = [];
@@ -124,43 +164,45 @@ export class EventPolicies {
     return this.#policies.length;
   }
 
-  /** The policies that apply to a Broker (Knative: by `to` ref or selector, or every Broker of the namespace). */
-  #applying(namespace: string, name: string, labels: Readonly<Record<string, string>>): CompiledPolicy[] {
+  /** The policies that apply to a target (Knative: by `to` ref or selector, or every target of the namespace). */
+  #applying(target: PolicyTarget): CompiledPolicy[] {
     return this.#policies.filter((p) => {
-      if (p.namespace !== namespace) return false;
+      if (p.namespace !== target.namespace) return false;
       const to = p.policy.spec?.to ?? [];
       if (to.length === 0) return true;
       return to.some((t) =>
         t.ref !== undefined
-          ? apiGroup(t.ref.apiVersion).toLowerCase() === EVENTING_GROUP && t.ref.kind.toLowerCase() === 'broker' && t.ref.name.toLowerCase() === name.toLowerCase()
-          : t.selector !== undefined && apiGroup(t.selector.apiVersion).toLowerCase() === EVENTING_GROUP && t.selector.kind.toLowerCase() === 'broker' && selectorMatches(t.selector, labels),
+          ? namesTarget(t.ref.apiVersion, t.ref.kind, target) && t.ref.name.toLowerCase() === target.name.toLowerCase()
+          : t.selector !== undefined && namesTarget(t.selector.apiVersion, t.selector.kind, target) && selectorMatches(t.selector, target.labels),
       );
     });
   }
 
   /**
-   * How a Broker authorizes a request from `subject`: undefined when it may send whatever the event (default mode
+   * How a target authorizes a request from `subject`: undefined when it may send whatever the event (default mode
    * allows it), else a check of the decoded events that returns why they are refused (403), or undefined.
    */
-  authorizer(namespace: string, name: string, labels: Readonly<Record<string, string>>, subject: string): ((events: readonly CloudEvent[]) => string | undefined) | undefined {
-    const applying = this.#applying(namespace, name, labels).filter((p) => p.ready);
+  authorizer(target: PolicyTarget, subject: string): ((events: readonly CloudEvent[]) => string | undefined) | undefined {
+    const { namespace } = target;
+    const what = describeTarget(target);
+    const applying = this.#applying(target).filter((p) => p.ready);
     if (applying.length === 0) {
       if (this.mode === 'allow-all') return undefined;
       if (this.mode === 'allow-same-namespace' && subject.startsWith(`system:serviceaccount:${namespace}:`)) return undefined;
       const why =
         this.mode === 'deny-all'
-          ? `no EventPolicy applies to broker ${namespace}/${name} and the default authorization mode is deny-all`
-          : `no EventPolicy applies to broker ${namespace}/${name}, the default authorization mode is allow-same-namespace, and ${subject} is not of namespace ${namespace}`;
+          ? `no EventPolicy applies to ${what} and the default authorization mode is deny-all`
+          : `no EventPolicy applies to ${what}, the default authorization mode is allow-same-namespace, and ${subject} is not of namespace ${namespace}`;
       return () => why;
     }
     const bySubject = applying.filter((p) => subjectAllowed(subject, p.subjects));
     if (bySubject.length === 0) {
-      const why = `${subject} is not allowed by the EventPolicies of broker ${namespace}/${name} (${applying.map((p) => p.name).join(', ')})`;
+      const why = `${subject} is not allowed by the EventPolicies of ${what} (${applying.map((p) => p.name).join(', ')})`;
       return () => why;
     }
     return (events) => {
       for (const e of events) {
-        if (!bySubject.some((p) => p.filter(e))) return `event ${String(e.attributes['id'])} from ${subject} does not pass the filters of the EventPolicies of broker ${namespace}/${name} that allow it (${bySubject.map((p) => p.name).join(', ')})`;
+        if (!bySubject.some((p) => p.filter(e))) return `event ${String(e.attributes['id'])} from ${subject} does not pass the filters of the EventPolicies of ${what} that allow it (${bySubject.map((p) => p.name).join(', ')})`;
       }
       return undefined;
     };
@@ -171,9 +213,9 @@ export class EventPolicies {
     return this.#policies.map((p) => ({ namespace: p.namespace, name: p.name, conditions: p.conditions, from: p.subjects }));
   }
 
-  /** A Broker's `EventPoliciesReady` condition and `status.policies`, as Knative reports them. */
-  brokerStatus(namespace: string, name: string, labels: Readonly<Record<string, string>>): { condition: Condition; policies: { name: string; apiVersion: string }[] } {
-    const applying = this.#applying(namespace, name, labels);
+  /** A target's `EventPoliciesReady` condition and `status.policies`, as Knative reports them. */
+  targetStatus(target: PolicyTarget): { condition: Condition; policies: { name: string; apiVersion: string }[] } {
+    const applying = this.#applying(target);
     const policies = applying.filter((p) => p.ready).map((p) => ({ name: p.name, apiVersion: 'eventing.knative.dev/v1alpha1' }));
     if (applying.length === 0) return { condition: { type: 'EventPoliciesReady', status: 'True', reason: 'DefaultAuthorizationMode', message: `Default authz mode is "${this.mode}"` }, policies };
     const unready = applying.filter((p) => !p.ready).map((p) => p.name);
@@ -181,13 +223,13 @@ export class EventPolicies {
   }
 }
 
-/** A Broker's `EventPoliciesReady` condition when Knative's `authentication-oidc` feature is off. */
+/** An addressable's `EventPoliciesReady` condition when Knative's `authentication-oidc` feature is off. */
 export const OIDC_DISABLED_POLICIES_CONDITION: Condition = { type: 'EventPoliciesReady', status: 'True', reason: 'OIDCDisabled', message: 'Feature "authentication-oidc" must be enabled to support Authorization' };
 
 const field = (p: readonly (string | number)[]): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 
 /**
- * Checks of EventPolicies beyond the schema: `to` names Brokers (the only targets Sluice authorizes), CESQL filters
+ * Checks of EventPolicies beyond the schema: `to` names a kind Sluice authorizes ({@link POLICY_TARGET_KINDS}), CESQL filters
  * compile, and a `from.ref` names a resource of the configuration (else a warning: the policy stays NotReady, as
  * Knative keeps it until the subject resolves).
  */
@@ -200,9 +242,10 @@ export function eventPolicyChecks(): SemanticCheck {
       (spec.to ?? []).forEach((t, i) => {
         const target = t.ref ?? t.selector;
         if (target === undefined) return;
-        if (apiGroup(target.apiVersion) !== EVENTING_GROUP || target.kind !== 'Broker') {
+        if (!POLICY_TARGET_KINDS.some((k) => k.group === apiGroup(target.apiVersion) && k.kind === target.kind)) {
           const p = ['spec', 'to', i, t.ref ? 'ref' : 'selector', 'kind'];
-          report(r, p, `${field(p)}: Sluice enforces EventPolicies on Brokers only (eventing.knative.dev Broker), not ${target.apiVersion} ${target.kind}`, 'SLUICE_CONFIG_INVALID');
+          const kinds = POLICY_TARGET_KINDS.map((k) => `${k.group} ${k.kind}`).join(', ');
+          report(r, p, `${field(p)}: Sluice enforces EventPolicies on ${kinds}; not on ${target.apiVersion} ${target.kind}`, 'SLUICE_CONFIG_INVALID');
         }
       });
       (spec.from ?? []).forEach((f, i) => {

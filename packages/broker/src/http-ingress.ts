@@ -20,11 +20,9 @@ import {
   type Tracer,
 } from '@sluice/core';
 
-/**
- * Whether a request may send to a broker, and why not. `authorize` (EventPolicy filters) checks the decoded events
- * and returns why they are refused (403).
- */
-export type AuthVerdict = { readonly ok: true; readonly authorize?: (events: readonly CloudEvent[]) => string | undefined } | { readonly ok: false; readonly message: string };
+import type { AuthVerdict } from '@sluice/plugin';
+
+export type { AuthVerdict };
 
 /** What the ingress needs from the runtime. */
 export interface IngressBackend {

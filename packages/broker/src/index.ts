@@ -55,10 +55,15 @@ export {
   DEFAULT_AUTHORIZATION_MODE,
   EventPolicies,
   OIDC_DISABLED_POLICIES_CONDITION,
+  POLICY_TARGET_KINDS,
+  brokerTarget,
   eventPolicyChecks,
   eventPolicyRefusals,
   selectorMatches,
   subjectAllowed,
   type AuthorizationMode,
   type EventPolicy,
+  type GroupKind,
+  type PolicyTarget,
 } from './event-policy.js';
+export { authorizeIngress, type IngressAuthorizationDeps } from './ingress-authorization.js';

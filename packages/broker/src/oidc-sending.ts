@@ -2,15 +2,28 @@ import { DEFAULT_NAMESPACE, oidcAudience, oidcSubject, type Destination, type Tr
 import type { SluiceConfig } from '@sluice/config';
 import type { OidcTarget } from '@sluice/delivery';
 
+/** The addressables Sluice serves that have an OIDC audience, by kind, with their API group. */
+const AUDIENCE_GROUPS: Readonly<Record<string, string>> = {
+  Broker: 'eventing.knative.dev',
+  Channel: 'messaging.knative.dev',
+  InMemoryChannel: 'messaging.knative.dev',
+  KafkaChannel: 'messaging.knative.dev',
+  Sequence: 'flows.knative.dev',
+  Parallel: 'flows.knative.dev',
+};
+
 /**
- * The audience of a destination declared in `namespace`: its `audience`, else for a `ref` to a Broker the broker's
- * audience (as Knative resolves an addressable's audience from its status); undefined otherwise.
+ * The audience of a destination declared in `namespace`: its `audience`, else for a `ref` to an addressable Sluice
+ * serves (Broker, channel, Sequence, Parallel) that addressable's audience (`<group>/<kind>/<namespace>/<name>`, as
+ * Knative resolves it from the addressable's status); undefined otherwise.
  */
 export function destinationAudience(dest: Destination | undefined, namespace: string): string | undefined {
   if (dest?.audience !== undefined && dest.audience !== '') return dest.audience;
   const ref = dest?.ref;
-  if (ref?.kind === 'Broker' && (ref.apiVersion === undefined || ref.apiVersion.startsWith('eventing.knative.dev/'))) return oidcAudience('eventing.knative.dev', 'Broker', ref.namespace ?? namespace, ref.name);
-  return undefined;
+  if (ref === undefined) return undefined;
+  const group = Object.hasOwn(AUDIENCE_GROUPS, ref.kind) ? AUDIENCE_GROUPS[ref.kind] : undefined;
+  if (group === undefined || (ref.apiVersion !== undefined && !ref.apiVersion.startsWith(`${group}/`))) return undefined;
+  return oidcAudience(group, ref.kind, ref.namespace ?? namespace, ref.name);
 }
 
 /** The OIDC target of a delivery to `dest` (declared in `namespace`) by `subject`, when the destination has an audience. */

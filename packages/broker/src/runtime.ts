@@ -35,12 +35,13 @@ import { SecretStore, type SluiceConfig } from '@sluice/config';
 import { createHash, randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
 import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
-import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, type AuthorizationMode } from './event-policy.js';
+import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
+import { authorizeIngress } from './ingress-authorization.js';
 import { destinationAudiences, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -602,7 +603,7 @@ export class SluiceRuntime {
                 if (authorization === internalAuth) return { ok: true } as const;
                 // A token Sluice's own issuer signed for this broker: one of Sluice's own sends, naming its sender.
                 const own = this.#issuer !== undefined && authorization?.startsWith('Bearer ') ? this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) : undefined;
-                if (policies !== undefined && !credentials.has(key)) return this.#authorize(policies, oidc, ns, name, authorization, own);
+                if (policies !== undefined && !credentials.has(key)) return this.#authorize(policies, oidc, ns, name, authorization);
                 if (own !== undefined) return { ok: true } as const;
                 if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
                   return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
@@ -670,6 +671,17 @@ export class SluiceRuntime {
         scope.deliveries.add(`${kind}/${namespace}/${name}`);
         return this.#trackDelivery(kind, namespace, name, where);
       },
+      // With authentication-oidc on, channels and flows authorize as brokers do; the policies are read at each
+      // request, so a live change of EventPolicies applies to components that keep running.
+      ...(this.options.oidcSending
+        ? {
+            authorizeIngress: (target: IngressAuthTarget, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> => {
+              if (this.#internalAuth !== undefined && authorization === this.#internalAuth) return { ok: true };
+              return authorizeIngress({ policies: this.#policies!, verifier: this.#oidc, issuer: this.#issuer }, target, authorization);
+            },
+            ingressPolicyStatus: (target: IngressAuthTarget) => this.#policies!.targetStatus(target),
+          }
+        : {}),
     };
   }
 
@@ -960,23 +972,10 @@ export class SluiceRuntime {
   /** EventPolicies whose status was reported, by `namespace/name` (a reconfiguration removes the ones gone). */
   readonly #policyStatuses = new Set<string>();
 
-  /**
-   * Knative's authorization of a request to a broker: a valid OIDC token (Sluice's own, or from a trusted issuer) is
-   * required (401 without), then the broker's EventPolicies or the default mode decide (403, after decoding when a
-   * policy filters by event).
-   */
-  async #authorize(policies: EventPolicies, oidc: OidcVerifier | undefined, ns: string, name: string, authorization: string | undefined, own: string | undefined): Promise<AuthVerdict> {
-    let subject = own;
-    if (subject === undefined) {
-      if (oidc === undefined) return { ok: false, message: `broker ${ns}/${name}: a bearer token (OIDC) for audience ${brokerAudience(ns, name)} is required` };
-      const v = await oidc.verify(authorization, brokerAudience(ns, name));
-      if (!v.ok) return { ok: false, message: `broker ${ns}/${name}: ${v.message}` };
-      if (v.subject === undefined) return { ok: false, message: `broker ${ns}/${name}: the token names no subject (sub)` };
-      subject = v.subject;
-    }
+  /** Whether a request to a broker may send, by the rules every addressable shares ({@link authorizeIngress}). */
+  #authorize(policies: EventPolicies, oidc: OidcVerifier | undefined, ns: string, name: string, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> {
     const labels = this.#brokers.get(`${ns}/${name}`)?.metadata.labels ?? {};
-    const authorize = policies.authorizer(ns, name, labels, subject);
-    return authorize === undefined ? { ok: true } : { ok: true, authorize };
+    return authorizeIngress({ policies, verifier: oidc, issuer: this.#issuer }, { ...brokerTarget(ns, name, labels), audiences: [brokerAudience(ns, name)] }, authorization);
   }
 
   /** Each EventPolicy's status (Knative's conditions and `status.from`); policies no longer configured lose theirs. */
@@ -1002,7 +1001,7 @@ export class SluiceRuntime {
   #acceptReply(broker: Broker, trigger: Trigger, reply: CloudEvent): Promise<void> {
     const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const name = broker.metadata.name;
-    const check = this.#policies?.authorizer(ns, name, broker.metadata.labels ?? {}, oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name));
+    const check = this.#policies?.authorizer(brokerTarget(ns, name, broker.metadata.labels ?? {}), oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name));
     const why = check?.([reply]);
     if (why !== undefined) return Promise.reject(new SluiceError('SLUICE_FORBIDDEN', `reply refused: ${why}`, { details: { status: 403, destination: `${this.#url}/${ns}/${name}` } }));
     return this.#accept(ns, name, [reply]);
@@ -1124,7 +1123,7 @@ export class SluiceRuntime {
       conditions.push(deadLetterCondition(undefined));
     }
     if (this.#policies !== undefined) {
-      const p = this.#policies.brokerStatus(ns, broker.metadata.name, broker.metadata.labels ?? {});
+      const p = this.#policies.targetStatus(brokerTarget(ns, broker.metadata.name, broker.metadata.labels ?? {}));
       conditions.push(p.condition);
       if (p.policies.length > 0) fields['policies'] = p.policies;
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
-import { EventPolicies, selectorMatches, subjectAllowed } from '../src/index.js';
+import { EventPolicies, brokerTarget, selectorMatches, subjectAllowed, type PolicyTarget } from '../src/index.js';
 
 /** A configuration of plain resources (the engine reads kind, names and value). */
 function config(...values: Record<string, unknown>[]): SluiceConfig {
@@ -42,30 +42,30 @@ test('a broker with policies accepts a subject one of them names, when that poli
     ),
     'allow-all',
   );
-  const alice = p.authorizer('default', 'b', {}, 'alice');
+  const alice = p.authorizer(brokerTarget('default', 'b'), 'alice');
   assert.ok(alice);
   assert.equal(alice([ev('order.new')]), undefined);
   assert.match(alice([ev('order.new'), ev('invoice.new')]) ?? '', /does not pass the filters/);
-  assert.equal(p.authorizer('default', 'b', {}, 'carol')?.([ev('anything')]), undefined);
-  assert.match(p.authorizer('default', 'b', {}, 'mallory')?.([ev('order.new')]) ?? '', /not allowed by the EventPolicies of broker default\/b \(a, c\)/);
+  assert.equal(p.authorizer(brokerTarget('default', 'b'), 'carol')?.([ev('anything')]), undefined);
+  assert.match(p.authorizer(brokerTarget('default', 'b'), 'mallory')?.([ev('order.new')]) ?? '', /not allowed by the EventPolicies of broker default\/b \(a, c\)/);
   // Another broker of the namespace has no policy: the default mode decides.
-  assert.equal(p.authorizer('default', 'other', {}, 'mallory'), undefined);
+  assert.equal(p.authorizer(brokerTarget('default', 'other'), 'mallory'), undefined);
   // A policy of another namespace does not apply.
-  assert.equal(p.authorizer('shop', 'b', {}, 'mallory'), undefined);
+  assert.equal(p.authorizer(brokerTarget('shop', 'b'), 'mallory'), undefined);
 });
 
 test('default modes, an empty `to`, and a policy whose subjects do not resolve (NotReady: it does not apply)', () => {
   const same = new EventPolicies(config(), 'allow-same-namespace');
-  assert.equal(same.authorizer('default', 'b', {}, 'system:serviceaccount:default:x'), undefined);
-  assert.match(same.authorizer('default', 'b', {}, 'system:serviceaccount:other:x')?.([]) ?? '', /allow-same-namespace/);
-  assert.match(new EventPolicies(config(), 'deny-all').authorizer('default', 'b', {}, 'system:serviceaccount:default:x')?.([]) ?? '', /deny-all/);
+  assert.equal(same.authorizer(brokerTarget('default', 'b'), 'system:serviceaccount:default:x'), undefined);
+  assert.match(same.authorizer(brokerTarget('default', 'b'), 'system:serviceaccount:other:x')?.([]) ?? '', /allow-same-namespace/);
+  assert.match(new EventPolicies(config(), 'deny-all').authorizer(brokerTarget('default', 'b'), 'system:serviceaccount:default:x')?.([]) ?? '', /deny-all/);
   const everyBroker = new EventPolicies(config(policy('all', { from: [{ sub: 'bob' }] })), 'allow-all');
-  assert.ok(everyBroker.authorizer('default', 'any', {}, 'eve'), 'an empty to applies to every broker of the namespace');
+  assert.ok(everyBroker.authorizer(brokerTarget('default', 'any'), 'eve'), 'an empty to applies to every broker of the namespace');
   const unresolved = new EventPolicies(config(policy('p', { from: [{ ref: { apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', name: 'gone' } }] })), 'allow-all');
-  assert.equal(unresolved.authorizer('default', 'b', {}, 'eve'), undefined);
+  assert.equal(unresolved.authorizer(brokerTarget('default', 'b'), 'eve'), undefined);
   const [status] = unresolved.policyStatuses();
   assert.equal(status!.conditions.find((c) => c.type === 'SubjectsResolved')?.status, 'False');
-  assert.equal(unresolved.brokerStatus('default', 'b', {}).condition.reason, 'EventPoliciesNotReady');
+  assert.equal(unresolved.targetStatus(brokerTarget('default', 'b')).condition.reason, 'EventPoliciesNotReady');
 });
 
 test('from.ref resolves to the Knative subject of a resource in the configuration', () => {
@@ -77,5 +77,30 @@ test('from.ref resolves to the Knative subject of a resource in the configuratio
     'deny-all',
   );
   assert.deepEqual(p.policyStatuses()[0]!.from, ['system:serviceaccount:default:tick-oidc-sources.knative.dev-pingsource']);
-  assert.equal(p.authorizer('default', 'b', {}, 'system:serviceaccount:default:tick-oidc-sources.knative.dev-pingsource')?.([ev('x')]), undefined);
+  assert.equal(p.authorizer(brokerTarget('default', 'b'), 'system:serviceaccount:default:tick-oidc-sources.knative.dev-pingsource')?.([ev('x')]), undefined);
+});
+
+test('policies name channels and flows by kind (a Channel also by its backing kind) and select them by label', () => {
+  const ch = (kind: string, name: string, labels: Record<string, string> = {}, backing?: string): PolicyTarget => ({
+    kinds: [{ group: kind === 'Sequence' ? 'flows.knative.dev' : 'messaging.knative.dev', kind }, ...(backing ? [{ group: 'messaging.knative.dev', kind: backing }] : [])],
+    namespace: 'default',
+    name,
+    labels,
+  });
+  const p = new EventPolicies(
+    config(
+      policy('imc', { to: [{ ref: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'orders' } }], from: [{ sub: 'alice' }] }),
+      policy('team', { to: [{ selector: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', matchLabels: { team: 'a' } } }], from: [{ sub: 'bob' }] }),
+      policy('seq', { to: [{ ref: { apiVersion: 'flows.knative.dev/v1', kind: 'Sequence', name: 'orders' } }], from: [{ sub: 'carol' }] }),
+    ),
+    'allow-all',
+  );
+  assert.equal(p.authorizer(ch('InMemoryChannel', 'orders'), 'alice')?.([ev('x')]), undefined, 'alice is named by imc');
+  assert.match(p.authorizer(ch('InMemoryChannel', 'orders'), 'bob')?.([]) ?? '', /not allowed by the EventPolicies of inmemorychannel default\/orders \(imc\)/);
+  // A Channel backed by an InMemoryChannel of that name is named by both policies' kinds.
+  assert.deepEqual(p.targetStatus(ch('Channel', 'orders', { team: 'a' }, 'InMemoryChannel')).policies.map((x) => x.name), ['imc', 'team']);
+  // Same name, another kind: the Broker `orders` and the Sequence `orders` have their own policies.
+  assert.equal(p.authorizer(brokerTarget('default', 'orders'), 'mallory'), undefined, 'no policy names the broker: allow-all');
+  assert.match(p.authorizer(ch('Sequence', 'orders'), 'alice')?.([]) ?? '', /\(seq\)/);
+  assert.equal(p.targetStatus(ch('KafkaChannel', 'orders')).condition.reason, 'DefaultAuthorizationMode');
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, trueCondition, type CloudEvent, type TraceContext } from '@sluice/core';
+import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, oidcAudience, oidcSubject, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type TriggerDispatcher } from '@sluice/broker';
-import type { DeliveryRecorder, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import type { DeliveryRecorder, IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
 import { resolveSubscription, subscriptionDispatcher } from './subscription-dispatch.js';
@@ -28,6 +28,36 @@ export const subscriptionGroup = (namespace: string, name: string): string => `s
 export const channelUrl = (baseUrl: string, namespace: string, name: string): string => `${baseUrl}/${CHANNEL_ROUTE}/${namespace}/${name}`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const MESSAGING_GROUP = 'messaging.knative.dev';
+const FLOWS_GROUP = 'flows.knative.dev';
+
+/**
+ * Who a channel's ingress authorizes requests as, with authentication-oidc on. A declared channel is itself (a Channel
+ * also its backing kind, whose audience Knative gives it); the channel a Sequence or Parallel is addressed by is the
+ * flow (its policies, its audience or the channel's); the other channels of a flow take events only from the flow's
+ * own subscriptions, as the policies Knative creates for them allow.
+ */
+export function channelAuthTarget(channel: ChannelNode, topology: Topology): IngressAuthTarget & { readonly flowInner: boolean } {
+  const { namespace, name } = channel;
+  const labels = channel.labels ?? {};
+  const backing = { group: MESSAGING_GROUP, kind: channel.backing };
+  const backingAudience = oidcAudience(MESSAGING_GROUP, channel.backing, namespace, name);
+  const space = channel.owner.indexOf(' ');
+  const ownerKind = channel.owner.slice(0, space);
+  if (ownerKind === 'Sequence' || ownerKind === 'Parallel') {
+    const flow = channel.owner.slice(channel.owner.indexOf('/', space) + 1);
+    if (addressChannelName(ownerKind, flow) === name) {
+      return { kinds: [{ group: FLOWS_GROUP, kind: ownerKind }], namespace, name: flow, labels, audiences: [oidcAudience(FLOWS_GROUP, ownerKind, namespace, flow), backingAudience], flowInner: false };
+    }
+    const onlySubjects = topology.subscriptions.filter((s) => s.owner === channel.owner).map((s) => oidcSubject(MESSAGING_GROUP, 'Subscription', s.namespace, s.name));
+    return { kinds: [backing], namespace, name, labels: {}, audiences: [backingAudience], onlySubjects, flowInner: true };
+  }
+  if (channel.kind === 'Channel') {
+    return { kinds: [{ group: MESSAGING_GROUP, kind: 'Channel' }, backing], namespace, name, labels, audiences: [oidcAudience(MESSAGING_GROUP, 'Channel', namespace, name), backingAudience], flowInner: false };
+  }
+  return { kinds: [backing], namespace, name, labels, audiences: [backingAudience], flowInner: false };
+}
 
 /** Kafka-style partition of an event: hash of `partitionkey` (else the id) modulo the partition count. */
 export function partitionOf(event: CloudEvent, numPartitions: number): string {
@@ -100,6 +130,12 @@ export class ChannelComponent implements RuntimeComponent {
       hasBroker: (namespace, name) => this.#topology.channels.has(`${namespace}/${name}`),
       accept: (namespace, name, events, trace) => this.#accept(namespace, name, events, trace),
     };
+    // Knative's authentication-oidc feature: channels require a token and authorize it as brokers do.
+    const authorizeIngress = ctx.authorizeIngress;
+    if (authorizeIngress !== undefined) {
+      const targets = new Map([...this.#topology.channels].map(([key, c]) => [key, channelAuthTarget(c, this.#topology)]));
+      backend.authenticate = (namespace, name, req) => authorizeIngress(targets.get(`${namespace}/${name}`)!, req.headers.authorization);
+    }
     const ingress = createIngressHandler(backend, {
       maxBodyBytes: this.#options.maxBodyBytes ?? ctx.maxBodyBytes,
       logger: ctx.logger,
@@ -155,9 +191,19 @@ export class ChannelComponent implements RuntimeComponent {
     for (const channel of this.#topology.channels.values()) {
       const groups = (this.#subscriptionsByChannel.get(channel.key) ?? []).map((s) => subscriptionGroup(s.namespace, s.name));
       await forgetStaleGroups(this.#storeOf(channel), channelLog(channel.namespace, channel.name), groups);
-      ctx.reportStatus(channel.kind, channel.namespace, channel.name, [trueCondition('Addressable'), trueCondition('DispatcherReady')], {
-        address: { url: channelUrl(ctx.url, channel.namespace, channel.name) },
+      const conditions: Condition[] = [trueCondition('Addressable'), trueCondition('DispatcherReady')];
+      const fields: Record<string, unknown> = {};
+      // With authentication-oidc on, a declared channel reports its policies as Knative's channels do.
+      const target = channelAuthTarget(channel, this.#topology);
+      const policies = target.kinds[0]!.group === MESSAGING_GROUP && !target.flowInner ? ctx.ingressPolicyStatus?.(target) : undefined;
+      if (policies !== undefined) {
+        conditions.push(policies.condition);
+        if (policies.policies.length > 0) fields['policies'] = policies.policies;
+      }
+      ctx.reportStatus(channel.kind, channel.namespace, channel.name, conditions, {
+        address: { url: channelUrl(ctx.url, channel.namespace, channel.name), ...(policies !== undefined ? { audience: target.audiences[0] } : {}) },
         ...(channel.backing !== channel.kind ? { channel: { kind: channel.backing, name: channel.name } } : {}),
+        ...fields,
       });
       ctx.logger.info(
         {

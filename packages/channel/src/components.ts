@@ -7,7 +7,8 @@ import { buildTopology } from './topology.js';
 export function createChannelComponents(config: SluiceConfig, options: ChannelComponentOptions = {}): RuntimeComponent[] {
   const topology = buildTopology(config.resources);
   if (topology.channels.size === 0 && topology.subscriptions.length === 0) return [];
-  const kinds = new Set(['Channel', 'InMemoryChannel', 'KafkaChannel', 'Subscription', 'Sequence', 'Parallel']);
+  // EventPolicies too: a channel reports the policies that apply to it, so a change of them restarts it.
+  const kinds = new Set(['Channel', 'InMemoryChannel', 'KafkaChannel', 'Subscription', 'Sequence', 'Parallel', 'EventPolicy']);
   return [runsFrom(new ChannelComponent(topology, options), config.resources.filter((r) => kinds.has(r.kind)).map((r) => r.value))];
 }
 

@@ -33,6 +33,8 @@ export interface ChannelNode {
   readonly durability: 'durable' | 'memory';
   /** What declared it, for errors and logs: `Channel default/orders`, `Sequence default/seq`. */
   readonly owner: string;
+  /** The labels of what declared it (EventPolicy selectors match them). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A subscription Sluice runs: a declared Subscription or one that a Sequence or Parallel creates. */
@@ -109,10 +111,10 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
   const channels = new Map<string, ChannelNode>();
   const subscriptions = new Map<string, SubscriptionNode>();
   const conflicts: NameConflict[] = [];
-  const addChannel = (node: ChannelNode, resource: string): void => {
+  const addChannel = (node: ChannelNode, resource: string, labels: Readonly<Record<string, string>> | undefined): void => {
     const existing = channels.get(node.key);
     if (existing) conflicts.push({ what: 'channel', key: node.key, first: existing.owner, second: node.owner, resource });
-    else channels.set(node.key, node);
+    else channels.set(node.key, labels !== undefined ? { ...node, labels } : node);
   };
   const addSubscription = (node: SubscriptionNode, resource: string): void => {
     const existing = subscriptions.get(node.key);
@@ -139,7 +141,7 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
   });
 
   for (const r of resources) {
-    const meta = (r.value['metadata'] ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string> };
+    const meta = (r.value['metadata'] ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
     const ns = meta.namespace ?? DEFAULT_NAMESPACE;
     const owner = `${r.kind} ${ns}/${meta.name}`;
     const id = `${r.kind}:${ns}/${meta.name}`;
@@ -150,12 +152,12 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
         const template = c.spec?.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
         // The Channel's own delivery wins over the template's, as Knative copies it onto the backing channel.
         const node = templated(template, ns, meta.name, owner, template.kind === 'InMemoryChannel' ? durability : 'durable', c.spec?.delivery ?? template.spec?.delivery);
-        addChannel({ ...node, kind: 'Channel' }, id);
+        addChannel({ ...node, kind: 'Channel' }, id, meta.labels);
         break;
       }
       case 'InMemoryChannel': {
         const c = r.value as unknown as InMemoryChannel;
-        addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner }, id);
+        addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner }, id, meta.labels);
         break;
       }
       case 'KafkaChannel': {
@@ -163,6 +165,7 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
         addChannel(
           { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner },
           id,
+          meta.labels,
         );
         break;
       }
@@ -189,7 +192,7 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
         const template = seq.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
         const steps = seq.spec.steps;
         steps.forEach((step, i) => {
-          addChannel(templated(template, ns, sequenceChannelName(meta.name, i), owner, 'durable'), id);
+          addChannel(templated(template, ns, sequenceChannelName(meta.name, i), owner, 'durable'), id, meta.labels);
           const { delivery, ...destination } = step;
           const last = i === steps.length - 1;
           addSubscription(
@@ -214,11 +217,11 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
         const p = r.value as unknown as Parallel;
         const template = p.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
         const ingress = parallelChannelName(meta.name);
-        addChannel(templated(template, ns, ingress, owner, 'durable'), id);
+        addChannel(templated(template, ns, ingress, owner, 'durable'), id, meta.labels);
         p.spec.branches.forEach((branch, i) => {
           const branchChannel = parallelBranchChannelName(meta.name, i);
           const branchRef: Destination = { ref: { apiVersion: template.apiVersion, kind: template.kind, name: branchChannel, namespace: ns } };
-          addChannel(templated(template, ns, branchChannel, owner, 'durable'), id);
+          addChannel(templated(template, ns, branchChannel, owner, 'durable'), id, meta.labels);
           // Without a filter the branch channel itself subscribes to the ingress; with one, the filter does and its
           // reply (the event it lets through) goes to the branch channel. The filter subscription has no delivery of
           // its own: the ingress channel's applies.

@@ -63,6 +63,39 @@ export interface RuntimeContext {
    * returns what to feed from its dispatcher (`onAttempt`, `onDropped`). Absent in contexts without an admin API.
    */
   trackDelivery?(kind: string, namespace: string, name: string, where: DeliverySource): DeliveryRecorder;
+  /**
+   * With the authentication-oidc feature on (absent when it is off): whether a request with this `Authorization`
+   * header may send to an addressable a component serves, by the same rules as a Broker's ingress.
+   */
+  readonly authorizeIngress?: (
+    target: IngressAuthTarget,
+    authorization: string | undefined,
+  ) => AuthVerdict | Promise<AuthVerdict>;
+  /** With the authentication-oidc feature on: an addressable's `EventPoliciesReady` condition and `status.policies`. */
+  readonly ingressPolicyStatus?: (target: IngressAuthTarget) => {
+    readonly condition: Condition;
+    readonly policies: readonly { readonly name: string; readonly apiVersion: string }[];
+  };
+}
+
+/** Whether a request may send to an addressable, and why not (401); `authorize` checks the decoded events (403). */
+export type AuthVerdict =
+  | { readonly ok: true; readonly authorize?: (events: readonly CloudEvent[]) => string | undefined }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * An addressable whose ingress authenticates and authorizes requests as Knative's do with its authentication-oidc
+ * feature on: a token for one of its `audiences` is required, then its EventPolicies (named by one of its `kinds`,
+ * `{ group, kind }`, the first being what it is) or the default authorization mode decide. With `onlySubjects`, no
+ * policy applies and only those subjects may send (the inner channels of a flow take only the flow's subscriptions).
+ */
+export interface IngressAuthTarget {
+  readonly kinds: readonly { readonly group: string; readonly kind: string }[];
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly audiences: readonly string[];
+  readonly onlySubjects?: readonly string[];
 }
 
 /** An addressable that takes events in (a Broker or a channel), as a Knative KReference. */
@@ -176,6 +209,9 @@ export function pluginRuntimeOptions(
  * Declares the configuration documents a component runs from ({@link RuntimeComponent.resources}), so a live
  * reconfiguration keeps it running while they do not change. Factories call it on what they build.
  */
-export function runsFrom<T extends RuntimeComponent>(component: T, resources: readonly unknown[]): T & { readonly resources: readonly unknown[] } {
+export function runsFrom<T extends RuntimeComponent>(
+  component: T,
+  resources: readonly unknown[],
+): T & { readonly resources: readonly unknown[] } {
   return Object.assign(component, { resources });
 }
