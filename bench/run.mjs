@@ -214,10 +214,17 @@ async function throughputSection(sink, sinkUrl, rounds) {
   const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`]);
   const out = [];
   for (let i = 0; i < rounds; i++) {
-    const bare = await throughputPhase(`throughput-forwarder-${i + 1}`, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 1);
-    const durable = await throughputPhase(`throughput-durable-forwarder-${i + 1}`, { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid }, sink, 1);
+    // CPU time per delivered event of the process under test (from /proc): steadier than events/s on a busy machine.
+    const measured = async (name, target) => {
+      const cpu = cpuSeconds(target.pid);
+      const row = await throughputPhase(name, target, sink, 1);
+      row.cpuUsPerEvent = ((cpuSeconds(target.pid) - cpu) * 1e6) / Math.max(1, row.delivered);
+      return row;
+    };
+    const bare = await measured(`throughput-forwarder-${i + 1}`, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
+    const durable = await measured(`throughput-durable-forwarder-${i + 1}`, { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid });
     const s = await startBroker(sinkUrl, 1);
-    const sluice = await throughputPhase(`throughput-sluice-1-trigger-${i + 1}`, s, sink, 1);
+    const sluice = await measured(`throughput-sluice-1-trigger-${i + 1}`, s);
     await s.stop();
     out.push({ bare, durable, sluice, load: loadavg()[0] });
   }
@@ -230,10 +237,10 @@ async function throughputSection(sink, sinkUrl, rounds) {
 function printThroughput(rounds) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log('\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost)');
-  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | lost (Sluice) |');
-  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
+  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | lost (Sluice) |');
+  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   rounds.forEach(({ bare, durable, sluice, load }, i) => {
-    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${sluice.expected - sluice.delivered} |`);
+    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${fmt(bare.cpuUsPerEvent)} / ${fmt(durable.cpuUsPerEvent)} / ${fmt(sluice.cpuUsPerEvent)} | ${sluice.expected - sluice.delivered} |`);
   });
   console.log(`median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one`);
 }
