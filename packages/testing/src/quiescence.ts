@@ -18,7 +18,9 @@ async function consumerFigures(sluice: AdminEndpoint): Promise<Map<string, Figur
   for (const plural of ['triggers', 'subscriptions']) {
     const res = await fetch(`${sluice.adminUrl}/api/v1/${plural}`, { headers: sluice.adminHeaders });
     if (res.status === 404) continue; // a build without channels
-    const body = (await res.json()) as { items?: Array<{ metadata: { namespace?: string; name: string }; status?: { figures?: Figures } }> };
+    const body = (await res.json()) as {
+      items?: Array<{ metadata: { namespace?: string; name: string }; status?: { figures?: Figures } }>;
+    };
     for (const item of body.items ?? []) {
       const f = item.status?.figures;
       if (f) out.set(`${plural} ${item.metadata.namespace ?? 'default'}/${item.metadata.name}`, f);

@@ -398,33 +398,38 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await store.close();
   });
 
-  withEnv('forgetGroups counts what a stopped group still owed and forgets it; a running group is refused', async (env) => {
-    const store = await env.open();
-    await store.ready('log');
-    const got: string[] = [];
-    const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-      got.push(String(r.event.attributes['id']));
-      return done;
-    });
-    await store.append('log', [ev('a')]);
-    await waitFor(() => got.length === 1, 'the first event');
-    await assert.rejects(store.forgetGroups('log', ['g']), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_GROUP_BUSY'));
-    await c.close();
-    await store.append('log', [ev('b'), ev('c')]);
-    const [forgotten] = await store.forgetGroups('log', ['g']);
-    assert.equal(forgotten?.group, 'g');
-    assert.deepEqual([forgotten.retries, forgotten.unread], [0, 2]);
-    assert.ok(!store.groups('log').includes('g'));
-    const again: string[] = [];
-    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-      again.push(String(r.event.attributes['id']));
-      return done;
-    });
-    await store.ready('log');
-    await store.append('log', [ev('d')]);
-    await waitFor(() => again.length === 1, 'the event after forgetting');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(again, ['d'], 'a forgotten group starts again at the end of the log');
-    await store.close();
-  });
+  withEnv(
+    'forgetGroups counts what a stopped group still owed and forgets it; a running group is refused',
+    async (env) => {
+      const store = await env.open();
+      await store.ready('log');
+      const got: string[] = [];
+      const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+        got.push(String(r.event.attributes['id']));
+        return done;
+      });
+      await store.append('log', [ev('a')]);
+      await waitFor(() => got.length === 1, 'the first event');
+      await assert.rejects(store.forgetGroups('log', ['g']), (err: unknown) =>
+        isSluiceError(err, 'SLUICE_STORE_GROUP_BUSY'),
+      );
+      await c.close();
+      await store.append('log', [ev('b'), ev('c')]);
+      const [forgotten] = await store.forgetGroups('log', ['g']);
+      assert.equal(forgotten?.group, 'g');
+      assert.deepEqual([forgotten.retries, forgotten.unread], [0, 2]);
+      assert.ok(!store.groups('log').includes('g'));
+      const again: string[] = [];
+      store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+        again.push(String(r.event.attributes['id']));
+        return done;
+      });
+      await store.ready('log');
+      await store.append('log', [ev('d')]);
+      await waitFor(() => again.length === 1, 'the event after forgetting');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(again, ['d'], 'a forgotten group starts again at the end of the log');
+      await store.close();
+    },
+  );
 }
