@@ -1,9 +1,9 @@
-// EventPolicy and token requirements on channels and flows (docs/security.md "Who may send: EventPolicy"), against a
+// EventPolicy and token requirements on channels, flows and JobSinks (docs/security.md "Who may send: EventPolicy"), against a
 // spawned `sluice run --authentication-oidc enabled`: producers' tokens from an external issuer, Subscriptions' from
 // Sluice's own, the same rules as brokers'.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, replyHeaders, startSluice, startSubscriber } from './harness.js';
+import { postEvent, replyHeaders, startSluice, startSubscriber, waitFor } from './harness.js';
 import { startIssuer, type TestIssuer } from './oidc-issuer.js';
 
 const bearer = async (issuer: TestIssuer, sub: string, audience: string): Promise<Record<string, string>> => ({ authorization: `Bearer ${await issuer.sign({ sub, aud: audience })}` });
@@ -173,5 +173,80 @@ spec:
     await sluice.stop();
     issuer.close();
     await Promise.all([sub.close(), dls.close(), step.close()]);
+  }
+});
+
+test('a JobSink requires a token and applies its EventPolicies; a Trigger sends to it as itself', async () => {
+  const issuer = await startIssuer();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-job
+spec:
+  broker: b
+  subscriber:
+    ref:
+      apiVersion: sinks.knative.dev/v1alpha1
+      kind: JobSink
+      name: jobs
+---
+apiVersion: sinks.knative.dev/v1alpha1
+kind: JobSink
+metadata:
+  name: jobs
+spec:
+  job:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: main
+              command: ["node", "-e", "process.exit(0)"]
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: jobs-in
+spec:
+  to:
+    - ref:
+        apiVersion: sinks.knative.dev/v1alpha1
+        kind: JobSink
+        name: jobs
+  from:
+    - sub: system:serviceaccount:shop:producer-*
+    - ref:
+        apiVersion: eventing.knative.dev/v1
+        kind: Trigger
+        name: to-job
+`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url] });
+  try {
+    const job = `${sluice.url}/jobsinks/default/jobs`;
+    const audience = 'sinks.knative.dev/jobsink/default/jobs';
+    assert.equal((await send(job, 'direct', await bearer(issuer, 'system:serviceaccount:shop:producer-1', audience))).status, 202);
+    const other = await send(job, 'no-1', await bearer(issuer, 'system:serviceaccount:default:app', audience));
+    assert.equal(other.status, 403);
+    assert.match(other.body, /SLUICE_FORBIDDEN.*not allowed by the EventPolicies of jobsink default\/jobs \(jobs-in\)/);
+    assert.equal((await send(job, 'no-2')).status, 401);
+    // Through the broker: the Trigger's token names it, and the policy names the Trigger.
+    assert.equal((await send(`${sluice.url}/default/b`, 'via-trigger', await bearer(issuer, 'system:serviceaccount:default:app', 'eventing.knative.dev/broker/default/b'))).status, 202);
+    type View = { status: { jobs: Record<string, number>; recentJobs: { id: string }[]; conditions: { type: string; status: string }[]; policies?: unknown; address: { audience?: string } } };
+    const view = async () => (await (await fetch(`${sluice.adminUrl}/api/v1/jobsinks/default/jobs`)).json()) as View;
+    await waitFor(async () => (await view()).status.jobs['succeeded'] === 2, 'two jobs to succeed', 30_000);
+    const v = await view();
+    assert.deepEqual(v.status.recentJobs.map((j) => j.id).sort(), ['direct', 'via-trigger']);
+    assert.equal(v.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
+    assert.deepEqual(v.status.policies, [{ name: 'jobs-in', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
+    assert.equal(v.status.address.audience, audience);
+  } finally {
+    await sluice.stop();
+    issuer.close();
   }
 });

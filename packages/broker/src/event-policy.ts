@@ -52,7 +52,7 @@ export interface GroupKind {
 
 /**
  * The addressables Sluice authorizes (Knative's targets of EventPolicies that Sluice serves), by API group: Brokers,
- * channels and flows.
+ * channels, flows and JobSinks.
  */
 export const POLICY_TARGET_KINDS: readonly GroupKind[] = [
   { group: EVENTING_GROUP, kind: 'Broker' },
@@ -61,6 +61,7 @@ export const POLICY_TARGET_KINDS: readonly GroupKind[] = [
   { group: 'messaging.knative.dev', kind: 'KafkaChannel' },
   { group: 'flows.knative.dev', kind: 'Sequence' },
   { group: 'flows.knative.dev', kind: 'Parallel' },
+  { group: 'sinks.knative.dev', kind: 'JobSink' },
 ];
 
 /**

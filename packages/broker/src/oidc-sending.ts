@@ -10,11 +10,12 @@ const AUDIENCE_GROUPS: Readonly<Record<string, string>> = {
   KafkaChannel: 'messaging.knative.dev',
   Sequence: 'flows.knative.dev',
   Parallel: 'flows.knative.dev',
+  JobSink: 'sinks.knative.dev',
 };
 
 /**
  * The audience of a destination declared in `namespace`: its `audience`, else for a `ref` to an addressable Sluice
- * serves (Broker, channel, Sequence, Parallel) that addressable's audience (`<group>/<kind>/<namespace>/<name>`, as
+ * serves (Broker, channel, Sequence, Parallel, JobSink) that addressable's audience (`<group>/<kind>/<namespace>/<name>`, as
  * Knative resolves it from the addressable's status); undefined otherwise.
  */
 export function destinationAudience(dest: Destination | undefined, namespace: string): string | undefined {

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { decodeHttp, eventToJson, isSluiceError, SluiceError, type Logger } from '@sluice/core';
+import { decodeHttp, eventToJson, isSluiceError, oidcAudience, SluiceError, type CloudEvent, type Condition, type Logger } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
 import { readBody, refuse, sendError } from '@sluice/broker';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import type { IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import {
   ConfigValues,
   containerNameOf,
@@ -63,6 +63,8 @@ interface Sink {
   readonly workload: Workload;
   readonly concurrency: number;
   readonly maxPending: number;
+  /** Who its ingress authorizes requests as, with authentication-oidc on. */
+  readonly authTarget: IngressAuthTarget;
   running: number;
 }
 
@@ -103,8 +105,9 @@ export class JobSinkComponent implements RuntimeComponent {
     mkdirSync(this.#dir, { recursive: true });
     this.#queue = new JobQueue(join(this.#dir, 'jobs.db'));
     for (const r of this.#resources) {
-      const meta = (r.value['metadata'] ?? {}) as { annotations?: Record<string, string> };
+      const meta = (r.value['metadata'] ?? {}) as { annotations?: Record<string, string>; labels?: Record<string, string> };
       this.#sinks.set(r.key, {
+        authTarget: { kinds: [{ group: 'sinks.knative.dev', kind: 'JobSink' }], namespace: r.namespace, name: r.name, labels: meta.labels ?? {}, audiences: [oidcAudience('sinks.knative.dev', 'JobSink', r.namespace, r.name)] },
         key: r.key,
         namespace: r.namespace,
         name: r.name,
@@ -152,13 +155,18 @@ export class JobSinkComponent implements RuntimeComponent {
       const m = runModeOf(s.workload, i);
       return 'mode' in m && m.mode === 'container';
     });
+    const conditions: Condition[] = [ready ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: 'NoContainerEngine', message: this.#engineProblem ?? '' }];
+    // With authentication-oidc on, its policies as Knative's JobSink reports them (read again at each report).
+    const policies = this.#ctx!.ingressPolicyStatus?.(s.authTarget);
+    if (policies !== undefined) conditions.push(policies.condition);
     this.#ctx!.reportStatus(
       'JobSink',
       s.namespace,
       s.name,
-      [ready ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: 'NoContainerEngine', message: this.#engineProblem ?? '' }],
+      conditions,
       {
-        address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name) },
+        address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name), ...(policies !== undefined ? { audience: s.authTarget.audiences[0] } : {}) },
+        ...(policies !== undefined && policies.policies.length > 0 ? { policies: policies.policies } : {}),
         jobs: counts,
         // The last jobs with their outcome, so the admin API answers "did my job run, and how did it end".
         recentJobs: this.#queue!.recent(s.key, 10).map((j) => ({
@@ -256,9 +264,22 @@ export class JobSinkComponent implements RuntimeComponent {
       refuse(req, res, 'SLUICE_NOT_READY', 'the JobSink is not ready (starting or draining)');
       return;
     }
+    // Knative's authentication-oidc feature: a token for the JobSink's audience, then its policies or the default mode.
+    let authorize: ((events: readonly CloudEvent[]) => string | undefined) | undefined;
+    const authorizeIngress = this.#ctx!.authorizeIngress;
+    if (authorizeIngress !== undefined) {
+      const verdict = await authorizeIngress(s.authTarget, req.headers.authorization);
+      if (!verdict.ok) {
+        refuse(req, res, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice"' });
+        return;
+      }
+      authorize = verdict.authorize;
+    }
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
       if (events.length !== 1) throw new SluiceError('SLUICE_EVENT_INVALID', `a JobSink takes one event per request, got a batch of ${events.length}`);
+      const refused = authorize?.(events);
+      if (refused !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', refused);
       const e = events[0]!;
       const source = String(e.attributes['source']);
       const id = String(e.attributes['id']);
