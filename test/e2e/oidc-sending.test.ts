@@ -3,10 +3,10 @@
 // verify with `jose` against the discovery document and JWKS fetched over HTTP from Sluice's ingress port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { postEvent, runCli, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 import { startIssuer } from './oidc-issuer.js';
 
 const config = (sub: Subscriber, dls: Subscriber, plain: Subscriber, chan: Subscriber): string => `apiVersion: eventing.knative.dev/v1
@@ -151,6 +151,23 @@ test('off by default: an audience is reported once at start as unused, and no to
     assert.equal(lines.length, 1, sluice.output());
     assert.match(lines[0]!, /3 destinations set an OIDC audience, which is not used/);
     assert.equal((await fetch(`${sluice.url}/.well-known/openid-configuration`)).status, 400);
+
+    // A live change that adds an audience says so too, naming only the new destination.
+    const dir = tempDir('sluice-oidc-off-');
+    try {
+      const added = join(dir.path, 'added.yaml');
+      writeFileSync(added, `apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: late\nspec:\n  broker: default\n  subscriber:\n    uri: ${plain.url}\n    audience: late-service\n`);
+      const applied = await runCli(['apply', '-f', added, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+      assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+      const later = await waitFor(() => {
+        const l = sluice.output().split('\n').filter((x) => x.includes('OIDC audience'));
+        return l.length === 2 ? l : undefined;
+      }, 'a second audience warning');
+      assert.match(later[1]!, /1 destination sets an OIDC audience, which is not used/);
+      assert.match(later[1]!, /Trigger default\/late: spec\.subscriber/);
+    } finally {
+      dir.remove();
+    }
   } finally {
     await sluice.stop();
     await Promise.all([sub.close(), dls.close(), plain.close(), chan.close()]);

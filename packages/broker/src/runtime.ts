@@ -765,6 +765,11 @@ export class SluiceRuntime {
 
     // ---- Brokers: added ones are served from here on, removed ones answer 404 from here on.
     this.#config = next;
+    // Audiences a live change adds are unused as those at start are, when the feature is off: said the same way.
+    if (!mode.initial && this.options.oidcSending === undefined) {
+      const before = new Set(destinationAudiences(prev));
+      this.#warnUnusedAudiences(destinationAudiences(next).filter((d) => !before.has(d)));
+    }
     for (const key of removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
       this.#brokers.delete(key);
@@ -1011,15 +1016,18 @@ export class SluiceRuntime {
   #startOidcSending(): void {
     const o = this.options.oidcSending;
     if (o === undefined) {
-      const unused = destinationAudiences(this.config);
-      if (unused.length > 0) {
-        this.logger.warn({ destinations: unused.slice(0, 10) }, `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`);
-      }
+      this.#warnUnusedAudiences(destinationAudiences(this.config));
       return;
     }
     this.#issuer = new OidcIssuer({ issuer: o.issuer ?? this.#url, dir: this.options.dataDir ?? '.sluice', ...(o.lifetimeSeconds !== undefined ? { lifetimeSeconds: o.lifetimeSeconds } : {}) });
     if (this.sender instanceof UndiciSender) this.sender.setTokenSource(this.#issuer);
     this.logger.info({ issuer: this.#issuer.issuer, kid: this.#issuer.kid }, `OIDC tokens for deliveries: issuer ${this.#issuer.issuer}, JWKS at ${this.#issuer.issuer}${JWKS_PATH}`);
+  }
+
+  /** Says that destinations set an `audience` that is not used (the authentication-oidc feature is off). */
+  #warnUnusedAudiences(unused: readonly string[]): void {
+    if (unused.length === 0) return;
+    this.logger.warn({ destinations: unused.slice(0, 10) }, `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`);
   }
 
   /** The egress guard of the default sender (undefined when turned off). */
