@@ -46,3 +46,36 @@ export const sleep: Sleep = (ms, signal) =>
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+
+/**
+ * The waits between reconnection attempts (a source's broker, a consumer group, a sink that cannot take events yet):
+ * `initialMs`, then doubling up to `maxMs`; `reset()` once connected. The one backoff of every reconnect loop.
+ */
+export class Backoff {
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  #nextMs: number;
+
+  constructor(initialMs = 1000, maxMs = 30_000) {
+    this.#initialMs = initialMs;
+    this.#maxMs = maxMs;
+    this.#nextMs = initialMs;
+  }
+
+  /** The wait before the next attempt, without using it up (for a log line). */
+  peek(): number {
+    return this.#nextMs;
+  }
+
+  /** The wait before the next attempt; the one after it doubles, up to the cap. */
+  next(): number {
+    const wait = this.#nextMs;
+    this.#nextMs = Math.min(wait * 2, this.#maxMs);
+    return wait;
+  }
+
+  /** Back to the first wait (after a success). */
+  reset(): void {
+    this.#nextMs = this.#initialMs;
+  }
+}

@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry } from 'kafkajs';
-import { DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
+import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, formatProblem } from '@sluice/sources';
 import { bootstrapBrokers, resolveNet } from './kafka-auth.js';
@@ -172,7 +172,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
   // Connects and runs a consumer, retrying with growing waits while Kafka is unreachable.
   async #launch(consumer: Consumer): Promise<void> {
     const spec = this.#source.spec;
-    let wait = 1000;
+    const backoff = new Backoff();
     while (!this.#abort.signal.aborted) {
       try {
         await consumer.connect();
@@ -193,10 +193,10 @@ export class KafkaSourceComponent implements RuntimeComponent {
         const message = (err as Error).message;
         if (missing) this.#left(consumer, trueCondition('ConnectionEstablished'), falseCondition('InitialOffsetsCommitted', 'OffsetsNotCommitted', `topics [${spec.topics.join(', ')}] not present: ${message} (KafkaSource does not create topics)`));
         else this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', message), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
+        const wait = backoff.next();
         this.#logger.error({ err, retryInMs: wait, ...(missing ? { hint: `create the topics first: ${spec.topics.join(', ')}` } : {}) }, 'kafka source cannot consume');
         await consumer.disconnect().catch(() => undefined);
         await sleep(wait, this.#abort.signal);
-        wait = Math.min(wait * 2, 30_000);
       }
     }
   }

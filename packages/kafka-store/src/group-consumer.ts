@@ -1,4 +1,4 @@
-import { eventFromJson, validateEvent, type CloudEvent, type Logger } from '@sluice/core';
+import { Backoff, eventFromJson, validateEvent, type CloudEvent, type Logger } from '@sluice/core';
 import type { ConsumeOptions, DeadLetterInput, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
 import type { Consumer as KafkaConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { ATTEMPT_HEADER, DUE_HEADER, FIRST_ATTEMPT_HEADER, ORIGIN_HEADER, decodeRecord, encodeRecord } from './record-codec.js';
@@ -178,7 +178,7 @@ export class GroupConsumer {
   }
 
   async #startLoop(): Promise<void> {
-    let delay = 500;
+    const backoff = new Backoff(500);
     let first = true;
     while (!this.#closing) {
       try {
@@ -188,6 +188,7 @@ export class GroupConsumer {
         return;
       } catch (err) {
         if (this.#closing) return;
+        const delay = backoff.next();
         this.#deps.logger.error({ group: this.#deps.groupId, err, retryInMs: delay }, 'cannot start the Kafka consumer group');
         first = false;
         await new Promise<void>((resolve) => {
@@ -198,7 +199,6 @@ export class GroupConsumer {
           };
         });
         this.#wakeSleep = undefined;
-        delay = Math.min(delay * 2, 30_000);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
-import { DEFAULT_NAMESPACE, SluiceError, sleep, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
+import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, SinkDelivery, sourceMetrics, sourceOidc, formatProblem } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
@@ -103,7 +103,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
 
   // Ensures the subscription and streams it; starts over (with growing waits) when either fails.
   async #run(): Promise<void> {
-    let wait = 1000;
+    const backoff = new Backoff();
     while (!this.#abort.signal.aborted) {
       try {
         const sub = await this.#ensureSubscription();
@@ -115,7 +115,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
         this.#subscription = sub;
         this.#logger.info({ subscription: sub.name, sink: this.#sink!.sinkUrl }, 'pubsub source consuming');
         this.#onReady?.();
-        wait = 1000;
+        backoff.reset();
         const stopped = new Promise<undefined>((resolve) => this.#abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
         const err = await Promise.race([failed, stopped]);
         if (err === undefined) return;
@@ -124,10 +124,9 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
         await sub.close().catch(() => undefined);
       } catch (err) {
         if (this.#abort.signal.aborted) return;
-        this.#logger.error({ err, retryInMs: wait }, 'pubsub source cannot subscribe');
+        this.#logger.error({ err, retryInMs: backoff.peek() }, 'pubsub source cannot subscribe');
       }
-      await sleep(wait, this.#abort.signal);
-      wait = Math.min(wait * 2, 30_000);
+      await sleep(backoff.next(), this.#abort.signal);
     }
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_NAMESPACE, SluiceError, noopLogger, sleep, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { Backoff, DEFAULT_NAMESPACE, SluiceError, noopLogger, sleep, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import { CronScheduler } from './cron-scheduler.js';
@@ -178,7 +178,7 @@ export class PingSourceComponent implements RuntimeComponent {
    */
   async #deliver(sink: SinkClient, event: CloudEvent): Promise<void> {
     const signal = this.#abort.signal;
-    let wait = KEEP_TRYING_FIRST_MS;
+    const backoff = new Backoff(KEEP_TRYING_FIRST_MS, KEEP_TRYING_MAX_MS);
     let counted = false;
     try {
       for (;;) {
@@ -200,8 +200,7 @@ export class PingSourceComponent implements RuntimeComponent {
           this.#waiting++;
           if (this.#waiting === 1) this.#logger.warn({ sink: sink.url, status: r.status ?? null, reason: r.reason }, `the sink cannot take ping events yet (${r.status === undefined ? r.reason : `HTTP ${r.status}`}): they are kept and sent again until it does (at most ${MAX_WAITING_EVENTS} wait)`);
         }
-        await sleep(wait, signal);
-        wait = Math.min(wait * 2, KEEP_TRYING_MAX_MS);
+        await sleep(backoff.next(), signal);
       }
     } finally {
       if (counted) this.#waiting--;

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Backoff, sleep } from '../src/index.js';
+
+test('Backoff doubles from the first wait up to the cap, and starts over after reset', () => {
+  const b = new Backoff(500, 3000);
+  assert.equal(b.peek(), 500);
+  assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next()], [500, 1000, 2000, 3000, 3000]);
+  b.reset();
+  assert.equal(b.next(), 500);
+  assert.deepEqual([new Backoff().next(), new Backoff().peek()], [1000, 1000]);
+});
+
+test('sleep ends early, without an error, when its signal aborts (and at once when it already has)', async () => {
+  const abort = new AbortController();
+  const long = sleep(60_000, abort.signal);
+  abort.abort();
+  await long; // resolves instead of keeping the test waiting a minute
+  await sleep(60_000, abort.signal);
+  await sleep(1);
+});
