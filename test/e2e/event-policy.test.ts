@@ -209,3 +209,79 @@ spec:
     dir.remove();
   }
 });
+
+test('a uri to Sluice\'s own ingress carries no token (401, with a warning) unless it sets an audience, which is then used', async () => {
+  const issuer = await startIssuer();
+  const sub = await startSubscriber();
+  const dls = await startSubscriber();
+  const base = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: guarded
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: open
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: via-only
+spec:
+  to:
+    - ref:
+        apiVersion: eventing.knative.dev/v1
+        kind: Broker
+        name: guarded
+  from:
+    - sub: system:serviceaccount:default:via-*
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: guarded
+  subscriber:
+    uri: ${sub.url}
+`;
+  const sluice = await startSluice({ yaml: base, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url] });
+  const dir = tempDir('sluice-policy-uri-');
+  try {
+    // Triggers added by a live change, now that the ingress address is known: one names the broker by uri alone, one
+    // by uri with its audience.
+    const triggers = join(dir.path, 'triggers.yaml');
+    const trigger = (name: string, audience: string) => `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+spec:
+  broker: open
+  subscriber:
+    uri: ${sluice.url}/default/guarded
+${audience}  delivery:
+    retry: 0
+    deadLetterSink:
+      uri: ${dls.url}
+`;
+    writeFileSync(triggers, `${trigger('via-uri', '')}---\n${trigger('via-aud', '    audience: eventing.knative.dev/broker/default/guarded\n')}`);
+    const applied = await runCli(['apply', '-f', triggers, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+    assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+    assert.match(sluice.output(), /1 destination sends to Sluice's own ingress through a uri without an audience: .*refused \(401\)/);
+    assert.match(sluice.output(), /Trigger default\/via-uri: spec\.subscriber/);
+
+    const local = await bearer(issuer, 'system:serviceaccount:default:app', aud('open'));
+    assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'u-1', source: '/t', type: 't' }, '{}', local)).status, 202);
+    // via-aud's token names the trigger, which the policy allows; via-uri's send has no token and is refused.
+    await sub.waitForCount(1);
+    assert.deepEqual(sub.ids(), ['u-1']);
+    await dls.waitForCount(1);
+    assert.equal(dls.received[0]!.event?.attributes['knativeerrorcode'], '401');
+  } finally {
+    dir.remove();
+    await sluice.stop();
+    issuer.close();
+    await Promise.all([sub.close(), dls.close()]);
+  }
+});

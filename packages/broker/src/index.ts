@@ -49,7 +49,7 @@ export { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-
 export { OidcVerifier, brokerAudience, type OidcOptions, type TokenVerdict } from './oidc-verifier.js';
 export { CLIENT_RATE_LIMIT_ANNOTATION, ClientRateLimiter, brokerRateLimiter } from './rate-limit.js';
 export { DISCOVERY_PATH, JWKS_PATH, OIDC_KEYS_FILE, OidcIssuer, type OidcIssuerOptions } from './oidc-issuer.js';
-export { destinationAudience, destinationAudiences, destinationOidc, triggerOidc } from './oidc-sending.js';
+export { destinationAudience, destinationAudiences, destinationOidc, ownUriDestinations, triggerOidc } from './oidc-sending.js';
 export {
   AUTHORIZATION_MODES,
   DEFAULT_AUTHORIZATION_MODE,

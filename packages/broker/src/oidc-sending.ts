@@ -58,3 +58,36 @@ export function destinationAudiences(config: SluiceConfig): string[] {
   for (const r of config.resources) walk(r.value['spec'], 'spec', `${r.kind} ${r.key}`);
   return found;
 }
+
+/**
+ * `Kind namespace/name: path` of every destination that sends to Sluice's own ingress (`baseUrl`'s origin) through a
+ * `uri` without an `audience`. Knative knows an audience only for a `ref` (from the addressable's status), so such a
+ * send carries no token, and an ingress that requires one refuses it.
+ */
+export function ownUriDestinations(config: SluiceConfig, baseUrl: string): string[] {
+  let origin: string;
+  try {
+    origin = new URL(baseUrl).origin;
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  const walk = (v: unknown, path: string, where: string): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${path}[${i}]`, where));
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof o['uri'] === 'string' && o['ref'] === undefined && (o['audience'] === undefined || o['audience'] === '')) {
+      try {
+        if (new URL(o['uri']).origin === origin) found.push(`${where}: ${path}`);
+      } catch {
+        // A relative or invalid uri is reported by validation, not here.
+      }
+    }
+    for (const [k, x] of Object.entries(o)) walk(x, path === '' ? k : `${path}.${k}`, where);
+  };
+  for (const r of config.resources) walk(r.value['spec'], 'spec', `${r.kind} ${r.key}`);
+  return found;
+}

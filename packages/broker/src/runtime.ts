@@ -42,7 +42,7 @@ import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authorizeIngress } from './ingress-authorization.js';
-import { destinationAudiences, triggerOidc } from './oidc-sending.js';
+import { destinationAudiences, ownUriDestinations, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
 import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
@@ -600,7 +600,9 @@ export class SluiceRuntime {
               authenticate: (ns: string, name: string, req: IncomingMessage) => {
                 const key = `${ns}/${name}`;
                 const authorization = req.headers.authorization;
-                if (authorization === internalAuth) return { ok: true } as const;
+                // Sluice's per-process token (its sends through a `uri`) names no sender: with the authentication-oidc
+                // feature on it does not pass where EventPolicies decide (Knative: a uri has no audience, so no token).
+                if (authorization === internalAuth && (policies === undefined || credentials.has(key))) return { ok: true } as const;
                 // A token Sluice's own issuer signed for this broker: one of Sluice's own sends, naming its sender.
                 const own = this.#issuer !== undefined && authorization?.startsWith('Bearer ') ? this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) : undefined;
                 if (policies !== undefined && !credentials.has(key)) return this.#authorize(policies, oidc, ns, name, authorization);
@@ -676,7 +678,6 @@ export class SluiceRuntime {
       ...(this.options.oidcSending
         ? {
             authorizeIngress: (target: IngressAuthTarget, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> => {
-              if (this.#internalAuth !== undefined && authorization === this.#internalAuth) return { ok: true };
               return authorizeIngress({ policies: this.#policies!, verifier: this.#oidc, issuer: this.#issuer }, target, authorization);
             },
             ingressPolicyStatus: (target: IngressAuthTarget) => this.#policies!.targetStatus(target),
@@ -769,6 +770,10 @@ export class SluiceRuntime {
     if (!mode.initial && this.options.oidcSending === undefined) {
       const before = new Set(destinationAudiences(prev));
       this.#warnUnusedAudiences(destinationAudiences(next).filter((d) => !before.has(d)));
+    }
+    if (!mode.initial && this.options.oidcSending !== undefined) {
+      const before = new Set(ownUriDestinations(prev, this.#url));
+      this.#warnOwnUris(ownUriDestinations(next, this.#url).filter((d) => !before.has(d)));
     }
     for (const key of removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
@@ -1021,6 +1026,7 @@ export class SluiceRuntime {
     }
     this.#issuer = new OidcIssuer({ issuer: o.issuer ?? this.#url, dir: this.options.dataDir ?? '.sluice', ...(o.lifetimeSeconds !== undefined ? { lifetimeSeconds: o.lifetimeSeconds } : {}) });
     if (this.sender instanceof UndiciSender) this.sender.setTokenSource(this.#issuer);
+    this.#warnOwnUris(ownUriDestinations(this.config, this.#url));
     this.logger.info({ issuer: this.#issuer.issuer, kid: this.#issuer.kid }, `OIDC tokens for deliveries: issuer ${this.#issuer.issuer}, JWKS at ${this.#issuer.issuer}${JWKS_PATH}`);
   }
 
@@ -1028,6 +1034,15 @@ export class SluiceRuntime {
   #warnUnusedAudiences(unused: readonly string[]): void {
     if (unused.length === 0) return;
     this.logger.warn({ destinations: unused.slice(0, 10) }, `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`);
+  }
+
+  /** Says that destinations send to Sluice's own ingress through a `uri` without an `audience` (refused: no token). */
+  #warnOwnUris(found: readonly string[]): void {
+    if (found.length === 0) return;
+    this.logger.warn(
+      { destinations: found.slice(0, 10) },
+      `${found.length} destination${found.length === 1 ? ' sends' : 's send'} to Sluice's own ingress through a uri without an audience: they carry no OIDC token and are refused (401); name the target with a ref, or set its audience`,
+    );
   }
 
   /** The egress guard of the default sender (undefined when turned off). */
