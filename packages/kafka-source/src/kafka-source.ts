@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
-import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry } from 'kafkajs';
+import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { kafkajsLogCreator, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, formatProblem } from '@sluice/sources';
 import { bootstrapBrokers, resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
@@ -35,16 +35,6 @@ const HEARTBEAT_TICK_MS = 1000;
 function keyTypeOf(source: KafkaSource): KeyType {
   const label = source.metadata.labels?.[KEY_TYPE_LABEL];
   return label !== undefined && (KEY_TYPES as readonly string[]).includes(label) ? (label as KeyType) : 'string';
-}
-
-/** Routes kafkajs' own logging into Sluice's logger (kafkajs retries most errors itself, so they are warnings). */
-function kafkaLogCreator(logger: Logger) {
-  return () =>
-    ({ namespace, level, log }: LogEntry): void => {
-      const { message, timestamp: _t, logger: _l, ...extra } = log;
-      if (level <= logLevel.WARN) logger.warn({ kafkajs: namespace, ...extra }, message);
-      else logger.debug({ kafkajs: namespace, ...extra }, message);
-    };
 }
 
 /**
@@ -127,7 +117,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
       clientId: `sluice-kafkasource-${this.#namespace}-${this.#source.metadata.name}`,
       brokers: bootstrapBrokers(spec.bootstrapServers),
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(this.#logger),
+      logCreator: kafkajsLogCreator(this.#logger),
       ...(net.ssl !== undefined ? { ssl: net.ssl } : {}),
       ...(net.sasl !== undefined ? { sasl: net.sasl } : {}),
     };

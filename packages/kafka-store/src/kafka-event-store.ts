@@ -2,8 +2,9 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
 import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import { kafkajsLogCreator } from '@sluice/plugin';
 import kafkajs from 'kafkajs';
-import type { Admin, ISocketFactory, Kafka, LogEntry, Message, Producer } from 'kafkajs';
+import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
 import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
 import { approximateSize, encodeRecord } from './record-codec.js';
@@ -103,18 +104,6 @@ interface PendingWrite {
   readonly reject: (err: unknown) => void;
 }
 
-function kafkaLogger(logger: Logger) {
-  return () =>
-    ({ namespace, level, log }: LogEntry): void => {
-      const { message, timestamp: _t, logger: _l, ...extra } = log as { message: string; timestamp?: unknown; logger?: unknown } & Record<string, unknown>;
-      const obj = { kafkajs: namespace, ...extra };
-      // kafkajs reports transient, retried conditions (rebalances, coordinator moves) as errors; ours are logged by us.
-      if (level <= logLevel.WARN) logger.warn(obj, message);
-      else if (level === logLevel.INFO) logger.info(obj, message);
-      else logger.debug(obj, message);
-    };
-}
-
 /**
  * kafkajs's default sockets keep Nagle's algorithm on: a request written while another is unacknowledged waits for
  * the broker's delayed ACK (up to 40 ms on Linux), which multiplied produce latency under pipelining (measured: 8
@@ -179,7 +168,7 @@ export class KafkaEventStore implements EventStore {
         requestTimeout: 15_000,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
         logLevel: logLevel.WARN,
-        logCreator: kafkaLogger(this.#logger),
+        logCreator: kafkajsLogCreator(this.#logger),
         socketFactory: noDelaySocketFactory,
       });
     this.#topicFor = options.topicFor ?? ((log) => ({ topic: defaultTopicFor(log) }));

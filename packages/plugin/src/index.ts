@@ -1,4 +1,5 @@
 export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions } from './destination-resolver.js';
+export { kafkajsLogCreator, type KafkajsLogEntry } from './kafkajs-logger.js';
 export {
   EMBEDDED_BROKER_CLASSES,
   pluginChecks,
