@@ -96,6 +96,7 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   // delete -f takes what the files declare; apply again brings a deleted resource back.
   const gone = await cli('delete', '-f', twoFile);
   assert.equal(gone.stdout, 'trigger.eventing.knative.dev "two" deleted\n', gone.stderr);
+  assert.equal(gone.stderr, '', 'a trigger that owed nothing is deleted without a warning (and it was not forced)');
   const stuckFile = join(dir.path, 'stuck.yaml');
   writeFileSync(stuckFile, trigger('stuck', failing.url));
   assert.equal((await cli('apply', '-f', stuckFile)).stdout, 'trigger.eventing.knative.dev/stuck created\n');

@@ -24,9 +24,17 @@ async function change(flags: AdminClientFlags, method: 'POST' | 'DELETE', path: 
   const query = [options.force ? 'force=true' : '', options.dryRun ? 'dryRun=true' : ''].filter((q) => q !== '').join('&');
   const answer = (await adminCall(flags, method, `${path}${query ? `?${query}` : ''}`, body)) as ChangeResult;
   for (const r of answer.resources) process.stdout.write(changeLine(r, answer.dryRun) + '\n');
+  // One line per resource (a Broker answers one entry per trigger group), and none when it owed nothing: the warning
+  // is about what was discarded, as in the log.
+  const owed = new Map<string, ChangeResult['discarded'][number]>();
   for (const d of answer.discarded) {
+    const sum = owed.get(d.resource);
+    owed.set(d.resource, sum ? { ...sum, retries: sum.retries + d.retries, backlog: sum.backlog + d.backlog, unread: sum.unread + d.unread, outcome: sum.outcome === d.outcome ? d.outcome : 'discarded' } : d);
+  }
+  for (const d of owed.values()) {
+    if (d.retries + d.backlog + d.unread === 0) continue;
     const what = d.outcome === 'dead-letters' ? `kept in the dead-letter store: ${d.retries} pending retries and ${d.backlog} unread events${d.unread > 0 ? `; discarded: ${d.unread} unread events` : ''}` : `discarded: ${d.retries} pending retries and ${d.unread + d.backlog} unread events`;
-    process.stderr.write(`warning: ${d.resource} deleted with --force: ${what}\n`);
+    process.stderr.write(`warning: ${d.resource} deleted${options.force ? ' with --force' : ''}: ${what}\n`);
   }
   for (const f of answer.failed) process.stderr.write(`warning: not ready: ${f}\n`);
 }
