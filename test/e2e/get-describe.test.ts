@@ -89,6 +89,12 @@ test('get lists resources as kubectl does: aligned columns, READY/REASON last, -
   const team = await runCli(['get', 'triggers', '-n', 'team'], { env });
   assert.equal(team.code, 0);
   assert.equal(team.stderr, 'No resources found in team namespace.\n');
+
+  // `get kinds` lists what `get` accepts (the admin API's /api/v1/kinds), as kubectl api-resources does.
+  const kinds = await runCli(['get', 'kinds'], { env });
+  assert.equal(kinds.code, 0, kinds.stderr);
+  assert.match(kinds.stdout, /^NAME +KIND\n/);
+  assert.match(kinds.stdout, /^triggers +Trigger$/m);
 });
 
 test('describe shows spec, addresses, live figures, the last error and the conditions', async () => {

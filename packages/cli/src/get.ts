@@ -177,6 +177,14 @@ export function resourceCommands(onExit: (code: number) => void): Command[] {
       run(async () => {
         if (name !== undefined && opts.allNamespaces) throw usageError('a resource name cannot be combined with --all-namespaces');
         const path = `/api/v1/${encodeURIComponent(kind)}`;
+        if (kind === 'kinds' && name === undefined) {
+          // The admin API's list of kinds (the route shares the path of a kind): what `get` accepts, as kubectl api-resources.
+          const { kinds } = (await adminGet(opts, path)) as { kinds: { kind: string; plural: string }[] };
+          if (opts.output === 'json') process.stdout.write(JSON.stringify({ kinds }, null, 2) + '\n');
+          else if (opts.output === 'yaml') process.stdout.write(stringify({ kinds }));
+          else process.stdout.write(table([['NAME', 'KIND'], ...kinds.map((k) => [k.plural, k.kind])]));
+          return;
+        }
         if (name !== undefined) {
           const r = (await adminGet(opts, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
           if (opts.output === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
