@@ -67,3 +67,4 @@ export {
   type PolicyTarget,
 } from './event-policy.js';
 export { authorizeIngress, type IngressAuthorizationDeps } from './ingress-authorization.js';
+export { OidcTokenFile, type TokenMinter } from './oidc-token-file.js';

@@ -42,6 +42,7 @@ import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authorizeIngress } from './ingress-authorization.js';
+import { OidcTokenFile } from './oidc-token-file.js';
 import { destinationAudiences, ownUriDestinations, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -681,6 +682,7 @@ export class SluiceRuntime {
               return authorizeIngress({ policies: this.#policies!, verifier: this.#oidc, issuer: this.#issuer }, target, authorization);
             },
             ingressPolicyStatus: (target: IngressAuthTarget) => this.#policies!.targetStatus(target),
+            oidcTokenFile: (key: string, subject: string, audience: string) => new OidcTokenFile(join(this.options.dataDir ?? '.sluice', 'oidc-tokens', key), this.#issuer!, audience, subject),
           }
         : {}),
     };

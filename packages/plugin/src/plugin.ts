@@ -71,6 +71,12 @@ export interface RuntimeContext {
     target: IngressAuthTarget,
     authorization: string | undefined,
   ) => AuthVerdict | Promise<AuthVerdict>;
+  /**
+   * With the authentication-oidc feature on: keeps a token of Sluice's issuer for `subject` and `audience` in a file
+   * (0600, renewed before it expires) for a process Sluice starts to send with; `key` names its directory. `close`
+   * stops the renewal and removes the file.
+   */
+  readonly oidcTokenFile?: (key: string, subject: string, audience: string) => { readonly path: string; close(): void };
   /** With the authentication-oidc feature on: an addressable's `EventPoliciesReady` condition and `status.policies`. */
   readonly ingressPolicyStatus?: (target: IngressAuthTarget) => {
     readonly condition: Condition;

@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, noopLogger, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { DEFAULT_NAMESPACE, noopLogger, oidcSubject, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import {
@@ -14,7 +14,8 @@ import {
   type EngineChoice,
   type SpawnFn,
 } from '@sluice/workloads';
-import { bindingVariables, INJECTED_VARIABLES, type BindingVariables } from './sink-binding.js';
+import { destinationAudience } from '@sluice/broker';
+import { bindingVariables, INJECTED_VARIABLES, OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH, type BindingVariables } from './sink-binding.js';
 import type { SpecProblem } from './spec-problem.js';
 
 /** A container of a ContainerSource's pod template: a Kubernetes container (docs/sources.md lists what is honoured). */
@@ -164,6 +165,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
   readonly #source: ContainerSource;
   readonly #deps: ContainerSourceDeps;
   readonly #processes: ContainerProcess[] = [];
+  #tokenFile: { readonly path: string; close(): void } | undefined;
   #logger: Logger = noopLogger;
 
   constructor(source: ContainerSource, deps: ContainerSourceDeps = {}) {
@@ -192,6 +194,13 @@ export class ContainerSourceComponent implements RuntimeComponent {
       name: src.metadata.name,
       sinkTimeoutSeconds: sinkTimeoutOf(src.metadata),
     });
+    // Knative's authentication-oidc feature: the processes get a token naming this source for the sink's audience, in
+    // a file Sluice renews (Knative projects one at /oidc/token); without an audience (a plain uri) there is none.
+    const audience = destinationAudience(src.spec.sink, ns);
+    if (ctx.oidcTokenFile !== undefined && audience !== undefined) {
+      this.#tokenFile = ctx.oidcTokenFile(`containersource/${ns}/${src.metadata.name}`, oidcSubject('sources.knative.dev', 'ContainerSource', ns, src.metadata.name), audience);
+    }
+    const tokenFile = this.#tokenFile;
     const containers = src.spec.template.spec.containers;
     const runtimes = containers.map((c) => containerRuntimeOf(src.metadata, c) ?? 'process');
     let engine: EngineChoice | undefined;
@@ -211,6 +220,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
         this.#logger.error({ container: cname, problems }, `${this.name} is NotReady (InvalidEnvironment): container "${cname}": ${problems.join('; ')}`);
         return;
       }
+      if (tokenFile !== undefined) own[OIDC_TOKEN_FILE_ENV] = runtime === 'process' ? tokenFile.path : OIDC_TOKEN_PATH;
       const expand = (s: string): string => expandVariables(s, own);
       const p = new ContainerProcess(
         {
@@ -221,6 +231,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
           args: (c.args ?? []).map(expand),
           env: runtime === 'process' ? { ...processBaseEnv(this.#deps.baseEnv ?? process.env), ...own } : own,
           workingDir: c.workingDir,
+          ...(tokenFile !== undefined && runtime === 'container' ? { mounts: [{ hostPath: tokenFile.path, containerPath: OIDC_TOKEN_PATH }] } : {}),
         },
         {
           ...(engine?.ok ? { engine: engine.engine } : {}),
@@ -242,5 +253,7 @@ export class ContainerSourceComponent implements RuntimeComponent {
 
   async stop(): Promise<void> {
     await Promise.all(this.#processes.map((p) => p.stop()));
+    this.#tokenFile?.close();
+    this.#tokenFile = undefined;
   }
 }

@@ -23,6 +23,14 @@ export interface SinkBinding {
   };
 }
 
+/** Where a container finds its OIDC token (Knative projects the SinkBinding's token Secret at `/oidc`). */
+export const OIDC_TOKEN_PATH = '/oidc/token';
+/**
+ * Environment variable naming the OIDC token file, with the authentication-oidc feature on: Sluice's, so that a local
+ * process (which has no `/oidc` mount) finds it; a container gets `/oidc/token`.
+ */
+export const OIDC_TOKEN_FILE_ENV = 'SLUICE_OIDC_TOKEN_FILE';
+
 /** Variables Sluice sets and the user may not override: the Knative SinkBinding contract. */
 export const INJECTED_VARIABLES: readonly string[] = ['K_SINK', 'K_CE_OVERRIDES', 'K_CA_CERTS'];
 

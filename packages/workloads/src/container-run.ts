@@ -34,6 +34,8 @@ export interface ContainerRunSpec {
   /** Working directory (a process without one runs in {@link RunnerOptions.baseDir}). */
   readonly workingDir?: string | undefined;
   readonly files?: readonly ContainerFile[] | undefined;
+  /** Host files a container sees read-only at a path (kept up to date by their owner, e.g. a token file); ignored by processes. */
+  readonly mounts?: readonly { readonly hostPath: string; readonly containerPath: string }[] | undefined;
 }
 
 /** Where and how to run. */
@@ -135,7 +137,7 @@ export function prepareRun(spec: ContainerRunSpec, options: RunnerOptions = {}):
       envNames: Object.keys(spec.env),
       workingDir: spec.workingDir,
       containerName,
-      mounts: Object.entries(filePaths).map(([containerPath, hostPath]) => ({ containerPath, hostPath })),
+      mounts: [...Object.entries(filePaths).map(([containerPath, hostPath]) => ({ containerPath, hostPath })), ...(spec.mounts ?? [])],
     },
     clientEnv,
   );

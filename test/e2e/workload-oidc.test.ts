@@ -1,0 +1,87 @@
+// OIDC identity of the processes Sluice starts (docs/security.md "Tokens for the processes Sluice starts"): with
+// --authentication-oidc enabled a ContainerSource's process finds a token naming the source in the file that
+// SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's EventPolicy can name the source.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { startSluice, startSubscriber, waitFor } from './harness.js';
+
+// Reads the token file, sends one event to K_SINK with it, prints the answer's status, then stays up.
+const SEND = [
+  "const fs=require('fs');",
+  'const token=fs.readFileSync(process.env.SLUICE_OIDC_TOKEN_FILE,"utf8");',
+  "fetch(process.env.K_SINK,{method:'POST',headers:{authorization:'Bearer '+token,'ce-specversion':'1.0','ce-id':process.env.NAME,'ce-source':'/proc','ce-type':'t','content-type':'application/json'},body:'{}'})",
+  ".then((r)=>console.log('sent status '+r.status));",
+  'setInterval(()=>{},1e6);',
+].join('');
+
+const source = (name: string) => `apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata:
+  name: ${name}
+spec:
+  template:
+    spec:
+      containers:
+        - name: main
+          command: ["node", "-e", ${JSON.stringify(SEND)}]
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: guarded
+`;
+
+test('a ContainerSource process sends with the token Sluice keeps for it; the broker\'s EventPolicy names the source', async () => {
+  const sub = await startSubscriber();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: guarded
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: emitter-only
+spec:
+  to:
+    - ref:
+        apiVersion: eventing.knative.dev/v1
+        kind: Broker
+        name: guarded
+  from:
+    - ref:
+        apiVersion: sources.knative.dev/v1
+        kind: ContainerSource
+        name: emitter
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: guarded
+  subscriber:
+    uri: ${sub.url}
+---
+${source('emitter')}---
+${source('intruder')}`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
+  try {
+    await sub.waitForCount(1);
+    assert.deepEqual(sub.ids(), ['emitter']);
+    await waitFor(() => /sent status 202/.test(sluice.output()) && /sent status 403/.test(sluice.output()), 'both processes to have sent');
+    // The token file: owner-only, in the data directory; its token names the source and the broker's audience.
+    const file = join(sluice.dataDir, 'store', 'oidc-tokens', 'containersource', 'default', 'emitter', 'token');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const claims = decodeJwt(readFileSync(file, 'utf8'));
+    assert.equal(claims.sub, 'system:serviceaccount:default:emitter-oidc-sources.knative.dev-containersource');
+    assert.equal(claims.aud, 'eventing.knative.dev/broker/default/guarded');
+    assert.equal(sub.received.length, 1, 'the intruder was refused');
+  } finally {
+    await sluice.stop();
+    await sub.close();
+  }
+});
