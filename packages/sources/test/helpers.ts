@@ -3,10 +3,9 @@
 // polling come from @sluice/testing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@sluice/core';
+import type { Logger, Timers } from '@sluice/core';
 import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
 import { UndiciSender } from '@sluice/delivery';
-import type { Timers } from '@sluice/core';
 
 export interface ManualTimer {
   at: number;
