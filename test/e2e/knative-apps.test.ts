@@ -41,7 +41,7 @@ async function run(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
   };
 }
 
-for (const app of ['helloworld', 'sequence', 'sinkbinding']) {
+for (const app of ['helloworld', 'sequence', 'sinkbinding', 'getting-started', 'channel-subscription']) {
   test(`examples/apps/${app} validates with exit 0; plumbing is listed as ignored`, async () => {
     const r = await runCli(['validate', '-f', `examples/apps/${app}`]);
     assert.equal(r.code, 0, r.stderr);
@@ -72,6 +72,46 @@ test('sinkbinding: a Deployment selected by label gets K_SINK and K_CE_OVERRIDES
   t.after(() => s.stop());
   await waitFor(() => s.output().includes('type: dev.sluice.samples.heartbeat') && s.output().includes('origin: sinkbinding'), 'a bound heartbeat at the display', 30_000);
   assert.match(s.output(), /source: examples\/apps\/sinkbinding\/heartbeat/, 'fieldRef metadata.labels resolved');
+});
+
+/** What a workload printed on stdout, one log record's message per line (the JSON logs of `sluice run`). */
+function printed(output: string, workload: string): string[] {
+  const lines: string[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const r = JSON.parse(line) as { workload?: string; stream?: string; msg?: string };
+    if (r.workload === workload && r.stream === 'stdout' && r.msg !== undefined) lines.push(r.msg);
+  }
+  return lines;
+}
+
+test('getting-started: two Deployments behind v1 Services get what their Triggers filter (type, source), an event matching both reaches both', async (t) => {
+  const s = await run('examples/apps/getting-started');
+  t.after(() => s.stop());
+  const hello = (): string[] => printed(s.output(), 'Deployment event-example/hello-display');
+  const goodbye = (): string[] => printed(s.output(), 'Deployment event-example/goodbye-display');
+  // The tutorial's three events, in its order.
+  for (const [id, type, source] of [['say-hello', 'greeting', 'not-sendoff'], ['say-goodbye', 'not-greeting', 'sendoff'], ['say-hello-goodbye', 'greeting', 'sendoff']] as const) {
+    const r = await postEvent(`${s.url}/event-example/default`, { id, type, source }, '{"msg":"Hello Knative!"}');
+    assert.equal(r.status, 202);
+  }
+  await waitFor(() => hello().includes('  id: say-hello') && hello().includes('  id: say-hello-goodbye'), 'hello-display to get its two events', 20_000);
+  await waitFor(() => goodbye().includes('  id: say-goodbye') && goodbye().includes('  id: say-hello-goodbye'), 'goodbye-display to get its two events', 20_000);
+  assert.ok(!hello().includes('  id: say-goodbye'), 'hello-display filters on type greeting');
+  assert.ok(!goodbye().includes('  id: say-hello'), 'goodbye-display filters on source sendoff');
+});
+
+test('channel-subscription: a Subscription to a Deployment behind a v1 Service, its reply sent on to a second channel, a refused event at the dead-letter sink', async (t) => {
+  const s = await run('examples/apps/channel-subscription');
+  t.after(() => s.stop());
+  const display = (): string[] => printed(s.output(), 'Service channel-example/event-display');
+  const orders = `${s.url}/channels/channel-example/orders`;
+  assert.equal((await postEvent(orders, { id: 'order-1', type: 'dev.sluice.samples.order', source: '/shop' }, '{"item":"tea"}')).status, 202);
+  assert.equal((await postEvent(orders, { id: 'order-bad', type: 'dev.sluice.samples.order', source: '/shop' }, '{"nothing":1}')).status, 202);
+  await waitFor(() => display().includes('  orderid: order-1'), 'the receipt (the reply, through the receipts channel) at the display', 20_000);
+  assert.ok(display().includes('  type: dev.sluice.samples.receipt'));
+  assert.ok(display().includes('    "paid": "3.50 EUR"'), 'the Deployment’s env reached the process');
+  await waitFor(() => display().includes('  id: order-bad') && display().includes('  knativeerrorcode: 400'), 'the refused order at the dead-letter sink', 20_000);
 });
 
 test('workloads and a ContainerSource without a command run their image through the container engine; one that cannot start is NotReady and the others run', async (t) => {
