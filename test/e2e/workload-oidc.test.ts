@@ -1,6 +1,7 @@
 // OIDC identity of the processes Sluice starts (docs/security.md "Tokens for the processes Sluice starts"): with
-// --authentication-oidc enabled a ContainerSource's process finds a token naming the source in the file that
-// SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's EventPolicy can name the source.
+// --authentication-oidc enabled a ContainerSource's process, or a workload a SinkBinding binds, finds a token naming
+// the source or binding in the file that SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's
+// EventPolicy can name the sender.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { startSluice, startSubscriber, waitFor } from './harness.js';
 const SEND = [
   "const fs=require('fs');",
   'const token=fs.readFileSync(process.env.SLUICE_OIDC_TOKEN_FILE,"utf8");',
-  "fetch(process.env.K_SINK,{method:'POST',headers:{authorization:'Bearer '+token,'ce-specversion':'1.0','ce-id':process.env.NAME,'ce-source':'/proc','ce-type':'t','content-type':'application/json'},body:'{}'})",
+  "fetch(process.env.K_SINK,{method:'POST',headers:{authorization:'Bearer '+token,'ce-specversion':'1.0','ce-id':process.env.EVENT_ID||process.env.NAME,'ce-source':'/proc','ce-type':'t','content-type':'application/json'},body:'{}'})",
   ".then((r)=>console.log('sent status '+r.status));",
   'setInterval(()=>{},1e6);',
 ].join('');
@@ -80,6 +81,74 @@ ${source('intruder')}`;
     assert.equal(claims.sub, 'system:serviceaccount:default:emitter-oidc-sources.knative.dev-containersource');
     assert.equal(claims.aud, 'eventing.knative.dev/broker/default/guarded');
     assert.equal(sub.received.length, 1, 'the intruder was refused');
+  } finally {
+    await sluice.stop();
+    await sub.close();
+  }
+});
+
+test('a workload bound by a SinkBinding sends with the token kept for the binding, which an EventPolicy names', async () => {
+  const sub = await startSubscriber();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: guarded
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: binding-only
+spec:
+  from:
+    - ref:
+        apiVersion: sources.knative.dev/v1
+        kind: SinkBinding
+        name: bind-app
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: guarded
+  subscriber:
+    uri: ${sub.url}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      command: ["node", "-e", ${JSON.stringify(SEND)}]
+      env:
+        - name: EVENT_ID
+          value: from-pod
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata:
+  name: bind-app
+spec:
+  subject:
+    apiVersion: v1
+    kind: Pod
+    name: app
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: guarded
+`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
+  try {
+    await sub.waitForCount(1, 30_000);
+    assert.deepEqual(sub.ids(), ['from-pod']);
+    const file = join(sluice.dataDir, 'store', 'oidc-tokens', 'sinkbinding', 'default', 'bind-app', 'token');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(decodeJwt(readFileSync(file, 'utf8')).sub, 'system:serviceaccount:default:bind-app-oidc-sources.knative.dev-sinkbinding');
   } finally {
     await sluice.stop();
     await sub.close();

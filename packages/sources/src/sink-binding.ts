@@ -1,7 +1,8 @@
-import { DEFAULT_NAMESPACE, type Destination, type ObjectMeta } from '@sluice/core';
+import { DEFAULT_NAMESPACE, oidcSubject, type Destination, type ObjectMeta } from '@sluice/core';
+import { destinationAudience } from '@sluice/broker';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { selectorMatches, type EnvInjector } from '@sluice/workloads';
+import { OIDC_TOKEN_FILE_ENV, selectorMatches, type EnvInjector } from '@sluice/workloads';
 import { checkOverrideKey, encodeCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import type { SpecProblem } from './spec-problem.js';
 
@@ -23,13 +24,13 @@ export interface SinkBinding {
   };
 }
 
-/** Where a container finds its OIDC token (Knative projects the SinkBinding's token Secret at `/oidc`). */
-export const OIDC_TOKEN_PATH = '/oidc/token';
+export { OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH } from '@sluice/workloads';
+
 /**
- * Environment variable naming the OIDC token file, with the authentication-oidc feature on: Sluice's, so that a local
- * process (which has no `/oidc` mount) finds it; a container gets `/oidc/token`.
+ * The OIDC token files of the SinkBindings that bind workloads, by `namespace/name` (authentication-oidc on): made by
+ * each SinkBinding's component when it registers (before any workload starts), read by the injector.
  */
-export const OIDC_TOKEN_FILE_ENV = 'SLUICE_OIDC_TOKEN_FILE';
+const tokenFiles = new Map<string, { readonly path: string; close(): void }>();
 
 /** Variables Sluice sets and the user may not override: the Knative SinkBinding contract. */
 export const INJECTED_VARIABLES: readonly string[] = ['K_SINK', 'K_CE_OVERRIDES', 'K_CA_CERTS'];
@@ -142,6 +143,8 @@ export function sinkBindingInjector(config: SluiceConfig): EnvInjector {
         name: resource.name,
       });
       Object.assign(out, vars.injected);
+      const tokenFile = tokenFiles.get(`${resource.namespace}/${resource.name}`);
+      if (tokenFile !== undefined) out[OIDC_TOKEN_FILE_ENV] = tokenFile.path;
     }
     return out;
   };
@@ -160,6 +163,18 @@ export class SinkBindingComponent implements RuntimeComponent {
     this.name = `SinkBinding ${binding.metadata.namespace ?? DEFAULT_NAMESPACE}/${binding.metadata.name}`;
   }
 
+  /**
+   * With authentication-oidc on and a sink with an audience: the token naming this SinkBinding (Knative's
+   * `<name>-oidc-sources.knative.dev-sinkbinding`) that the workloads it binds read, kept in a file before they start.
+   */
+  register(ctx: RuntimeContext): void {
+    const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const key = `${ns}/${this.#binding.metadata.name}`;
+    const audience = destinationAudience(this.#binding.spec.sink, ns);
+    if (ctx.oidcTokenFile === undefined || audience === undefined || !isWorkloadSubject(this.#binding.spec.subject) || tokenFiles.has(key)) return;
+    tokenFiles.set(key, ctx.oidcTokenFile(`sinkbinding/${key}`, oidcSubject('sources.knative.dev', 'SinkBinding', ns, this.#binding.metadata.name), audience));
+  }
+
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
     if (isWorkloadSubject(this.#binding.spec.subject)) {
@@ -173,5 +188,9 @@ export class SinkBindingComponent implements RuntimeComponent {
     );
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    const key = `${this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE}/${this.#binding.metadata.name}`;
+    tokenFiles.get(key)?.close();
+    tokenFiles.delete(key);
+  }
 }

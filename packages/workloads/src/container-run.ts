@@ -16,6 +16,14 @@ export interface ContainerFile {
   readonly content: string | Uint8Array;
 }
 
+/** Where a container finds its OIDC token: Knative projects a SinkBinding's token Secret at `/oidc`. */
+export const OIDC_TOKEN_PATH = '/oidc/token';
+/**
+ * Environment variable naming the OIDC token file a bound process sends with (authentication-oidc on): Sluice's, so
+ * that a local process (which has no `/oidc` mount) finds it; a container gets the file mounted at `/oidc/token`.
+ */
+export const OIDC_TOKEN_FILE_ENV = 'SLUICE_OIDC_TOKEN_FILE';
+
 /** One container to run, already resolved: its complete environment, command, args and files. */
 export interface ContainerRunSpec {
   /** For logs and the engine's container name, e.g. `default/hello/user-container`. */

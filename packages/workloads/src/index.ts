@@ -17,6 +17,8 @@ export {
 export {
   ContainerProcess,
   LogTail,
+  OIDC_TOKEN_FILE_ENV,
+  OIDC_TOKEN_PATH,
   PROCESS_BASE_VARIABLES,
   prepareRun,
   processBaseEnv,

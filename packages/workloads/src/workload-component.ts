@@ -3,7 +3,7 @@ import { noopLogger, type Logger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
 import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngine, type EngineChoice } from './container-engine.js';
-import { ContainerProcess, processBaseEnv, type ContainerRunSpec, type ExitInfo, type RunnerOptions } from './container-run.js';
+import { ContainerProcess, OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH, processBaseEnv, type ContainerRunSpec, type ExitInfo, type RunnerOptions } from './container-run.js';
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
 import { parseCronJobSchedule } from './cron-job.js';
@@ -287,6 +287,9 @@ export class WorkloadsComponent implements RuntimeComponent {
       const own = { ...env, ...contract, ...injected };
       const expand = (s: string): string => expandVariables(s, own);
       const command = how.command ?? c.command?.map(expand);
+      // An injected OIDC token file (a SinkBinding's) is mounted where Knative projects it; a process reads the host path.
+      const tokenFile = injected[OIDC_TOKEN_FILE_ENV];
+      if (tokenFile !== undefined && how.mode === 'container') own[OIDC_TOKEN_FILE_ENV] = OIDC_TOKEN_PATH;
       specs.push({
         name: `${w.namespace}-${w.name}-${cname}`,
         mode: how.mode,
@@ -295,6 +298,7 @@ export class WorkloadsComponent implements RuntimeComponent {
         args: how.command ? [] : (c.args ?? []).map(expand),
         env: how.mode === 'process' ? { ...processBaseEnv(this.#deps.baseEnv ?? process.env), ...own } : own,
         workingDir: c.workingDir,
+        ...(tokenFile !== undefined && how.mode === 'container' ? { mounts: [{ hostPath: tokenFile, containerPath: OIDC_TOKEN_PATH }] } : {}),
       });
     }
     if (engine) {
