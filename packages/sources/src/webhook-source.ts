@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DEFAULT_NAMESPACE,
+  errorStatus,
   isSluiceError,
   noopLogger,
   parseIsoDuration,
@@ -383,34 +384,46 @@ export class WebhookSourceComponent implements RuntimeComponent {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, sub: readonly string[]): Promise<void> {
+    if (!this.#admit(req, res)) return;
+    const verified = await this.#readVerified(req, res);
+    if (verified) await this.#emit(req, res, sub, verified.body, verified.replayId);
+  }
+
+  /** CORS, the OPTIONS handshake, the method, stopping and basic auth; false when the request was answered. */
+  #admit(req: IncomingMessage, res: ServerResponse): boolean {
     const cors = this.#src.spec.corsAllowOrigin;
     if (cors !== undefined) res.setHeader('access-control-allow-origin', cors);
     if (req.method === 'OPTIONS') {
       req.resume();
       this.#options(req, res);
-      return;
+      return false;
     }
     if (req.method !== 'POST') {
       refuse(req, res, 'SLUICE_METHOD_NOT_ALLOWED', `method ${req.method} not allowed; use POST`, { allow: 'POST, OPTIONS' });
-      return;
+      return false;
     }
     if (this.#stopped) {
       refuse(req, res, 'SLUICE_NOT_READY', 'webhook source is stopping');
-      return;
+      return false;
     }
     if (!this.#checkBasicAuth(req)) {
       req.resume();
       this.#logger.warn({ remote: req.socket.remoteAddress }, 'webhook rejected: missing or wrong basic-auth credentials');
       sendError(res, 'SLUICE_WEBHOOK_UNAUTHORIZED', 'missing or wrong credentials', { 'www-authenticate': 'Basic realm="sluice", charset="UTF-8"' });
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** The body, with its signature checked and its webhook-id claimed; undefined when the request was answered. */
+  async #readVerified(req: IncomingMessage, res: ServerResponse): Promise<{ body: Buffer; replayId: string | undefined } | undefined> {
     let body: Buffer;
     try {
       body = await readBody(req, this.#maxBody);
     } catch (err) {
       if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
         sendError(res, err.code, err.message, { connection: 'close' });
-        return;
+        return undefined;
       }
       throw err;
     }
@@ -419,7 +432,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
       if (!check.ok) {
         this.#logger.warn({ remote: req.socket.remoteAddress, reason: check.reason }, 'webhook rejected: bad signature');
         sendError(res, 'SLUICE_WEBHOOK_SIGNATURE_INVALID', check.reason);
-        return;
+        return undefined;
       }
     }
     // A webhook-id is accepted once within the tolerance; it is given back if the event is not accepted, so the
@@ -428,13 +441,18 @@ export class WebhookSourceComponent implements RuntimeComponent {
     if (replayId !== undefined && !this.#replays!.claim(replayId, this.#now())) {
       this.#logger.warn({ remote: req.socket.remoteAddress, webhookId: replayId }, 'webhook rejected: replayed webhook-id');
       sendError(res, 'SLUICE_WEBHOOK_REPLAYED', `webhook-id ${replayId} was already accepted`);
-      return;
+      return undefined;
     }
+    return { body, replayId };
+  }
+
+  /** Makes the event, sends it to the sink and answers with the outcome (a refused event gives its webhook-id back). */
+  async #emit(req: IncomingMessage, res: ServerResponse, sub: readonly string[], body: Buffer, replayId: string | undefined): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const event = makeWebhookEvent(
       this.#src,
       {
-        method: req.method,
+        method: req.method ?? 'POST', // only POST gets here (#admit)
         path: '/' + sub.join('/'),
         host: req.headers.host,
         query: url.searchParams,
@@ -461,9 +479,9 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     // Details stay in the log: the producer is outside, it only needs to know whether to retry.
     if (result.retryable) {
-      sendJson(res, 503, { error: { code: 'SLUICE_SINK_UNAVAILABLE', message: 'the event could not be delivered; retry later', eventId, sinkStatus: result.status ?? null } }, { 'retry-after': '1' });
+      sendJson(res, errorStatus('SLUICE_SINK_UNAVAILABLE'), { error: { code: 'SLUICE_SINK_UNAVAILABLE', message: 'the event could not be delivered; retry later', eventId, sinkStatus: result.status ?? null } }, { 'retry-after': '1' });
     } else {
-      sendJson(res, 502, { error: { code: 'SLUICE_SINK_REFUSED', message: 'the sink refused the event', eventId, sinkStatus: result.status ?? null } });
+      sendJson(res, errorStatus('SLUICE_SINK_REFUSED'), { error: { code: 'SLUICE_SINK_REFUSED', message: 'the sink refused the event', eventId, sinkStatus: result.status ?? null } });
     }
   }
 
