@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { startSluice, startSubscriber, waitFor } from './harness.js';
+import { startSluice, startSubscriber, testEngine, waitFor } from './harness.js';
 
 // Reads the token file, sends one event to K_SINK with it, prints the answer's status, then stays up.
 const SEND = [
@@ -149,6 +149,63 @@ spec:
     const file = join(sluice.dataDir, 'store', 'oidc-tokens', 'sinkbinding', 'default', 'bind-app', 'token');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(decodeJwt(readFileSync(file, 'utf8')).sub, 'system:serviceaccount:default:bind-app-oidc-sources.knative.dev-sinkbinding');
+  } finally {
+    await sluice.stop();
+    await sub.close();
+  }
+});
+
+test('a ContainerSource run as a container reads the token at /oidc/token, where Knative mounts it', async (t) => {
+  const e = await testEngine(t);
+  if (!e) return;
+  const sub = await startSubscriber();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: guarded
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: image-only
+spec:
+  from:
+    - ref:
+        apiVersion: sources.knative.dev/v1
+        kind: ContainerSource
+        name: image
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: guarded
+  subscriber:
+    uri: ${sub.url}
+---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata:
+  name: image
+spec:
+  template:
+    spec:
+      containers:
+        - name: main
+          image: ${e.image}
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: guarded
+`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'], env: e.env });
+  try {
+    await sub.waitForCount(1, 60_000);
+    assert.equal(sub.received[0]!.event?.attributes['source'], '/ce-app/image');
+    // The container saw the variable pointing at the mount, not the host path.
+    assert.match(String(sub.received[0]!.headers['ce-envnames']), /sluiceoidctokenfile/);
   } finally {
     await sluice.stop();
     await sub.close();
