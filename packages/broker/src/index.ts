@@ -32,7 +32,8 @@ export { REPLAY_EXTENSION, replayDeadLetters, replayEvent, type ReplayDeps, type
 export { StatusRegistry } from './status-registry.js';
 export { DeliveryCounters } from './delivery-counters.js';
 export { FAILURE_SUMMARY_INTERVAL_MS, SubscriberHealth, type AttemptFailure, type HealthOptions } from './subscriber-health.js';
-export { SluiceRuntime, diffResources, type ApplyOptions, type ApplyReport, type BrokerInfo, type ResourceChange, type RuntimeOptions } from './runtime.js';
+export { SluiceRuntime, type ApplyOptions, type ApplyReport, type BrokerInfo, type RuntimeOptions } from './runtime.js';
+export { diffResources, type ResourceChange } from './config-diff.js';
 // The extension points live in @sluice/plugin; re-exported so existing imports keep working.
 export {
   DEFAULT_SERVICE_URL_TEMPLATE,

@@ -32,7 +32,7 @@ import {
   type Trigger,
 } from '@sluice/core';
 import { SecretStore, type SluiceConfig } from '@sluice/config';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
@@ -56,6 +56,7 @@ import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } f
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
 import { replayArchive, type ArchiveReplayReport } from './archive-replay.js';
+import { diffResources, fingerprint, type ResourceChange } from './config-diff.js';
 
 /** Options of {@link SluiceRuntime.start}. */
 export interface RuntimeOptions {
@@ -151,42 +152,6 @@ export interface ApplyReport {
   readonly discarded: Array<ForgottenGroup & { readonly resource: string }>;
   /** Components and Triggers that could not start (they are NotReady; the rest of the change holds). */
   readonly failed: string[];
-}
-
-/** A resource of a configuration change, as kubectl reports it. */
-export interface ResourceChange {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly change: 'created' | 'configured' | 'unchanged' | 'deleted';
-}
-
-/** Compares two configurations resource by resource (by apiVersion group, kind, namespace and name). */
-export function diffResources(prev: SluiceConfig, next: SluiceConfig): ResourceChange[] {
-  const id = (r: { apiVersion: string; kind: string; namespace: string; name: string }): string => `${r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : ''}|${r.kind}|${r.namespace}|${r.name}`;
-  const before = new Map(prev.resources.map((r) => [id(r), r] as const));
-  const out: ResourceChange[] = [];
-  const seen = new Set<string>();
-  for (const r of next.resources) {
-    const k = id(r);
-    seen.add(k);
-    const old = before.get(k);
-    const change = old === undefined ? 'created' : fingerprint(old.value) === fingerprint(r.value) ? 'unchanged' : 'configured';
-    out.push({ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, change });
-  }
-  for (const [k, r] of before) if (!seen.has(k)) out.push({ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, change: 'deleted' });
-  return out;
-}
-
-/** A digest of JSON-like values that does not depend on the order of object keys. */
-function fingerprint(value: unknown): string {
-  const stable = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(stable);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return createHash('sha256').update(JSON.stringify(stable(value)) ?? '').digest('base64url');
 }
 
 /** A running Trigger: its consumer on its broker's log, and what it was started from. */
