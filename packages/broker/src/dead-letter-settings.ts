@@ -1,7 +1,7 @@
 import { BROKER_CLASS_ANNOTATION, SluiceError, objectKey, parseIsoDuration, type Broker } from '@sluice/core';
 import type { SemanticCheck } from '@sluice/config';
 import type { ArchiveRetention, DeadLetterRetention } from '@sluice/store';
-import type { DeadLetterStoreMode } from './trigger-dispatcher.js';
+import type { DeadLetterStoreMode } from './delivery-dispatcher.js';
 
 /** Broker annotation: when exhausted events are kept in the broker's dead-letter store (`exhausted`, `always`, `off`). */
 export const DEAD_LETTER_STORE_ANNOTATION = 'sluice.dev/dead-letter-store';

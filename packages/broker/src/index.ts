@@ -13,7 +13,7 @@ export {
   type IngressOptions,
 } from './http-ingress.js';
 export { DEFAULT_CONNECTION_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.js';
-export { TriggerDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './trigger-dispatcher.js';
+export { DeliveryDispatcher, type DeadLetterStoreMode, type DestinationCircuit, type DispatcherDeps, type SubscriptionTarget } from './delivery-dispatcher.js';
 export {
   ARCHIVE_MAX_BYTES_ANNOTATION,
   ARCHIVE_RETENTION_ANNOTATION,

@@ -52,7 +52,7 @@ import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type Conne
 import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders, type AuthVerdict } from './http-ingress.js';
 import { DeliveryCounters } from './delivery-counters.js';
 import { StatusRegistry } from './status-registry.js';
-import { TriggerDispatcher, type DestinationCircuit, type SubscriptionTarget } from './trigger-dispatcher.js';
+import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
 import { replayArchive, type ArchiveReplayReport } from './archive-replay.js';
@@ -164,7 +164,7 @@ interface RunningTrigger {
   readonly filter: EventPredicate;
   readonly fingerprint: string;
   readonly consumer: Consumer;
-  readonly dispatcher: TriggerDispatcher;
+  readonly dispatcher: DeliveryDispatcher;
 }
 
 /** What one component registered through its context, released when it stops. */
@@ -1056,7 +1056,7 @@ export class SluiceRuntime {
     const log = logName(brokerNs, broker.metadata.name);
     const group = `trigger:${target.key}`;
     const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
-    const dispatcher = new TriggerDispatcher(target, {
+    const dispatcher = new DeliveryDispatcher(target, {
       sender: this.sender,
       handleReply: (reply) => this.#acceptReply(broker, trigger, reply),
       now: this.now,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveDelivery, type CloudEvent, type DispatchMetrics, type Logger, type Metrics, type SpanAttributes, type Tracer } from '@sluice/core';
 import type { AttemptResponse, EventSender, SendOptions } from '@sluice/delivery';
-import { SubscriberHealth, TriggerDispatcher, admitEvent, type SubscriptionTarget } from '../src/index.js';
+import { SubscriberHealth, DeliveryDispatcher, admitEvent, type SubscriptionTarget } from '../src/index.js';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -67,7 +67,7 @@ test('metrics: attempts by type and status, processing latency once, drops witho
   const { sender } = scripted([ok(503)]);
   const { metrics, calls, labels } = recordingMetrics();
   const { logger } = recordingLogger();
-  const d = new TriggerDispatcher({ ...target(1, false), deadLetterStore: 'off' }, { sender, handleReply: async () => {}, now: Date.now, logger, metrics });
+  const d = new DeliveryDispatcher({ ...target(1, false), deadLetterStore: 'off' }, { sender, handleReply: async () => {}, now: Date.now, logger, metrics });
   assert.deepEqual(labels(), { namespace: 'default', broker: 'default', trigger: 'orders', kind: 'Trigger' });
   const first = await d.handle({ seq: 1, attempt: 0, event: stored() });
   assert.equal(first.kind, 'retry');
@@ -80,7 +80,7 @@ test('metrics: attempts by type and status, processing latency once, drops witho
 test('trace context: the stored traceparent goes to the subscriber and the dead-letter sink as headers when tracing is off', async () => {
   const { sender, calls } = scripted([ok(500), ok(202)]);
   const { logger } = recordingLogger();
-  const d = new TriggerDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
+  const d = new DeliveryDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
   const event = admitEvent({ attributes: { specversion: '1.0', id: 'e1', source: '/s', type: 't' }, data: undefined }, Date.now(), undefined, { traceparent: TP, tracestate: 'k=v' });
   assert.equal(event.attributes['traceparent'], TP, 'stored as the distributed-tracing extension');
   await d.handle({ seq: 1, attempt: 0, event });
@@ -114,7 +114,7 @@ test('tracing on: one client span per attempt (child of the event context), a re
   const { sender, calls } = scripted([ok(200, replyHeaders)]);
   const replies: CloudEvent[] = [];
   const { logger } = recordingLogger();
-  const d = new TriggerDispatcher(target(0, false), { sender, handleReply: async (r) => void replies.push(r), now: Date.now, logger, tracer });
+  const d = new DeliveryDispatcher(target(0, false), { sender, handleReply: async (r) => void replies.push(r), now: Date.now, logger, tracer });
   await d.handle({ seq: 1, attempt: 0, event: stored({ traceparent: TP }) });
   assert.equal(spans.length, 2);
   assert.deepEqual([spans[0]!.name, spans[0]!.kind, spans[0]!.parent], ['deliver default/orders', 'client', TP]);
@@ -155,7 +155,7 @@ test('a failing subscriber: warn at the first failure, a summary at most every i
 test('a failing dead-letter sink: one error line per streak (each refusal only at debug), one line when it accepts again', async () => {
   const { sender } = scripted([ok(500), ok(503), ok(503), ok(202)]);
   const { logger, lines } = recordingLogger();
-  const d = new TriggerDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
+  const d = new DeliveryDispatcher(target(0, true), { sender, handleReply: async () => {}, now: Date.now, logger });
   const first = await d.handle({ seq: 1, attempt: 0, event: stored() }); // subscriber 500, then the DLS refuses (503)
   assert.equal(first.kind, 'retry');
   const again = await d.handle({ seq: 1, attempt: (first as { attempt: number }).attempt, event: (first as { event: CloudEvent }).event }); // DLS 503

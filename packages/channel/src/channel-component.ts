@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, oidcAudience, oidcSubject, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
-import { createIngressHandler, type IngressBackend, refuse, type TriggerDispatcher } from '@sluice/broker';
+import { createIngressHandler, type IngressBackend, refuse, type DeliveryDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
 import { CHANNEL_KINDS } from './resources.js';
@@ -88,7 +88,7 @@ export class ChannelComponent implements RuntimeComponent {
   /** Subscriptions whose channel exists; the others wait NotReady (applied before their channel, as Knative allows). */
   readonly #subscriptions: SubscriptionNode[] = [];
   readonly #dangling: SubscriptionNode[] = [];
-  readonly #dispatchers = new Map<string, TriggerDispatcher>();
+  readonly #dispatchers = new Map<string, DeliveryDispatcher>();
   readonly #counters = new Map<string, DeliveryRecorder>();
   readonly #consumers: Consumer[] = [];
   #ctx: RuntimeContext | undefined;

@@ -1,6 +1,6 @@
 import { SluiceError, eventTraceContext, oidcSubject, resolveDelivery, traceHeaders, type CloudEvent, type Logger, type Metrics, type ResolvedDelivery, type Tracer } from '@sluice/core';
 import { deliverOnce, type EventSender, type OidcTarget } from '@sluice/delivery';
-import { TriggerDispatcher, destinationOidc, type DispatcherDeps, type SubscriptionTarget } from '@sluice/broker';
+import { DeliveryDispatcher, destinationOidc, type DispatcherDeps, type SubscriptionTarget } from '@sluice/broker';
 import type { DestinationResolver } from '@sluice/plugin';
 import type { ChannelNode, SubscriptionNode } from './topology.js';
 
@@ -65,7 +65,7 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
  * there is none. A reply that is not accepted fails the original delivery (retried, then dead-lettered with
  * `knativeerrordest` = the reply URL), as Knative's channel dispatcher does.
  */
-export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: SubscriptionDispatchDeps): TriggerDispatcher {
+export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: SubscriptionDispatchDeps): DeliveryDispatcher {
   const { target, replyUrl, replyOidc } = resolved;
   const handleReply = async (reply: CloudEvent): Promise<void> => {
     if (replyUrl === undefined) {
@@ -82,7 +82,7 @@ export function subscriptionDispatcher(resolved: ResolvedSubscription, deps: Sub
       details: { destination: replyUrl, ...(outcome.status === undefined ? {} : { status: outcome.status }) },
     });
   };
-  return new TriggerDispatcher(target, {
+  return new DeliveryDispatcher(target, {
     sender: deps.sender,
     handleReply,
     now: deps.now,

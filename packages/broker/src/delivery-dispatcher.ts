@@ -73,7 +73,7 @@ export interface DestinationCircuit extends CircuitSnapshot {
 /** When a broker keeps exhausted events in its dead-letter store (the `sluice.dev/dead-letter-store` annotation). */
 export type DeadLetterStoreMode = 'exhausted' | 'always' | 'off';
 
-/** Collaborators of a {@link TriggerDispatcher}. */
+/** Collaborators of a {@link DeliveryDispatcher}. */
 export interface DispatcherDeps {
   readonly sender: EventSender;
   /**
@@ -101,7 +101,7 @@ export interface DispatcherDeps {
 const MAX_DEAD_LETTER_RETRY_MS = 5 * 60_000;
 
 /**
- * Delivers one record of a Trigger: subscriber attempts with the delivery policy (retries are handed back to the
+ * Delivers one record of a Trigger or Subscription: subscriber attempts with the delivery policy (retries are handed back to the
  * store, so they survive restarts), then the dead-letter sink. A dead-letter sink that keeps failing is retried with
  * capped backoff rather than dropping the event; without a dead-letter sink an exhausted event is dropped and logged,
  * as Knative does.
@@ -113,7 +113,7 @@ const MAX_DEAD_LETTER_RETRY_MS = 5 * 60_000;
  * store reads no further than the in-flight limit, so the rest of the backlog stays on disk, and the wait spends none
  * of the event's retry budget), and one probe goes out after the breaker's backoff.
  */
-export class TriggerDispatcher {
+export class DeliveryDispatcher {
   readonly #metrics: DispatchMetrics;
   readonly #tracer: Tracer;
   readonly #health: SubscriberHealth;
