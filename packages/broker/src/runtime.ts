@@ -31,14 +31,13 @@ import {
   type Tracer,
   type Trigger,
 } from '@sluice/core';
-import { SecretStore, type SluiceConfig } from '@sluice/config';
+import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
-import { brokerRateLimiter, type ClientRateLimiter } from './rate-limit.js';
-import { OidcVerifier, brokerAudience, type OidcOptions } from './oidc-verifier.js';
+import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authorizeIngress } from './ingress-authorization.js';
@@ -46,11 +45,11 @@ import { OidcTokenFile } from './oidc-token-file.js';
 import { destinationAudiences, ownUriDestinations, triggerOidc } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
-import { CLIENT_CERT_ANNOTATION, brokerCredentials, type StaticCredentials } from './ingress-auth.js';
-import type { TLSSocket } from 'node:tls';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
 import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders, type AuthVerdict } from './http-ingress.js';
 import { DeliveryCounters } from './delivery-counters.js';
+import { brokerAccess, ingressGuard, type BrokerAccess } from './ingress-guard.js';
+import { componentScope, pairComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
@@ -167,28 +166,43 @@ interface RunningTrigger {
   readonly dispatcher: DeliveryDispatcher;
 }
 
-/** What one component registered through its context, released when it stops. */
-interface ComponentScope {
-  readonly routes: Set<string>;
-  readonly observers: Set<IngressObserver>;
-  readonly statuses: Map<string, readonly [string, string, string]>;
-  readonly published: Set<string>;
-  readonly deliveries: Set<string>;
-  readonly resolver: DestinationResolver;
+/** How a change is made: on start (any problem is fatal), live, or checked only. */
+interface ReconcileMode {
+  readonly force: boolean;
+  readonly initial: boolean;
+  readonly dryRun: boolean;
 }
 
-/** A running component and the fingerprint of the resources it was built from. */
-interface RunningComponent {
-  readonly component: RuntimeComponent;
-  readonly fingerprint: string | undefined;
-  readonly scope: ComponentScope;
+/** A checked change: what it removes and adds, the stores it opened, the brokers' access rules; problems refuse it. */
+interface ReconcilePlan {
+  readonly problems: string[];
+  readonly forceNeeded: boolean;
+  readonly opened: Map<string, EventStore>;
+  readonly nextBrokers: Map<string, Broker>;
+  readonly removedBrokers: string[];
+  readonly nextTriggers: Map<string, Trigger>;
+  readonly access: BrokerAccess;
 }
 
-/** Per-broker access rules of the ingress. */
-interface BrokerAccess {
-  readonly credentials: Map<string, StaticCredentials>;
-  readonly certBrokers: Set<string>;
-  readonly limiters: Map<string, ClientRateLimiter>;
+/** A Trigger as a change wants it running: its broker, where it delivers and the fingerprint of all that. */
+interface DesiredTrigger {
+  readonly trigger: Trigger;
+  readonly broker: Broker;
+  readonly target: SubscriptionTarget;
+  readonly fingerprint: string;
+}
+
+/** The broker (`namespace/name`) a Trigger belongs to. */
+function triggerBroker(t: Trigger): string {
+  return `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
+}
+
+/** Events a log (or one group of it) still owes: unread and waiting for a retry. */
+function pendingOf(store: EventStore, log: string, group?: string): { backlog: number; retrying: number } {
+  const stats = store.stats(log);
+  if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
+  const g = stats.groups[group];
+  return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
 }
 
 /** Knative marks DeadLetterSinkResolved True with reason DeadLetterSinkNotConfigured when there is none. */
@@ -510,34 +524,6 @@ export class SluiceRuntime {
     return this.#config;
   }
 
-  /** What a broker's ingress needs per broker: credentials, client-certificate brokers, rate limiters. */
-  #brokerAccess(brokers: ReadonlyMap<string, Broker>, config: SluiceConfig, problems: string[]): BrokerAccess {
-    // Static credentials per broker (docs/security.md); Sluice's own components (sources, channels, triggers that
-    // target a broker) send through the runtime's sender, which carries a random per-process token instead.
-    const credentials = new Map<string, StaticCredentials>();
-    const secrets = SecretStore.fromConfig(config);
-    const certBrokers = new Set<string>();
-    const limiters = new Map<string, ClientRateLimiter>();
-    for (const [key, b] of brokers) {
-      try {
-        const c = brokerCredentials(b, secrets);
-        if (c) credentials.set(key, c);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-      // Brokers that require a client certificate (mTLS): the server asks every client for one, these brokers insist.
-      const v = b.metadata.annotations?.[CLIENT_CERT_ANNOTATION];
-      if (v !== undefined) {
-        if (v !== 'required') problems.push(`broker ${key}: annotation ${CLIENT_CERT_ANNOTATION} must be "required", got ${JSON.stringify(v)}`);
-        else if (!this.options.tls?.clientCaFile) problems.push(`broker ${key}: ${CLIENT_CERT_ANNOTATION} needs HTTPS with client certificates (--tls-cert, --tls-key and --tls-client-ca)`);
-        else certBrokers.add(key);
-      }
-      const l = brokerRateLimiter(b);
-      if (l) limiters.set(key, l);
-    }
-    return { credentials, certBrokers, limiters };
-  }
-
   /** Builds the broker ingress for the current brokers (replacing the previous one). */
   #installIngress(access: BrokerAccess): void {
     const { credentials, certBrokers, limiters } = access;
@@ -555,43 +541,14 @@ export class SluiceRuntime {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const runtime = this;
     const brokers = this.#brokers;
+    const guard = ingressGuard({ access, internalAuth, oidc, issuer: this.#issuer, policies, brokerLabels: (key) => brokers.get(key)?.metadata.labels ?? {} });
     this.#ingress = createIngressHandler(
       {
         get ready() {
           return runtime.#accepting;
         },
         hasBroker: (ns, name) => brokers.has(`${ns}/${name}`),
-        ...(credentials.size > 0 || certBrokers.size > 0 || oidc !== undefined || policies !== undefined
-          ? {
-              authenticate: (ns: string, name: string, req: IncomingMessage) => {
-                const key = `${ns}/${name}`;
-                const authorization = req.headers.authorization;
-                // Sluice's per-process token (its sends through a `uri`) names no sender: with the authentication-oidc
-                // feature on it does not pass where EventPolicies decide (Knative: a uri has no audience, so no token).
-                if (authorization === internalAuth && (policies === undefined || credentials.has(key))) return { ok: true } as const;
-                // A token Sluice's own issuer signed for this broker: one of Sluice's own sends, naming its sender.
-                const own = this.#issuer !== undefined && authorization?.startsWith('Bearer ') ? this.#issuer.subjectOf(authorization.slice(7), brokerAudience(ns, name)) : undefined;
-                if (policies !== undefined && !credentials.has(key)) return this.#authorize(policies, oidc, ns, name, authorization);
-                if (own !== undefined) return { ok: true } as const;
-                if (certBrokers.has(key) && (req.socket as TLSSocket).authorized !== true) {
-                  return { ok: false, message: `broker ${key} requires a client certificate signed by the configured CA` } as const;
-                }
-                const creds = credentials.get(key);
-                if (creds !== undefined) {
-                  return creds.accepts(authorization) ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key} requires credentials (Authorization: Bearer <token> or Basic)` } as const);
-                }
-                if (oidc === undefined) return { ok: true } as const;
-                return oidc.verify(authorization, brokerAudience(ns, name)).then((v) => (v.ok ? ({ ok: true } as const) : ({ ok: false, message: `broker ${key}: ${v.message}` } as const)));
-              },
-            }
-          : {}),
-        ...(limiters.size > 0
-          ? {
-              // Sluice's own sends (its token) are not limited: they come from the same address as local producers.
-              rateLimit: (ns: string, name: string, req: IncomingMessage) =>
-                req.headers.authorization === internalAuth ? 0 : (limiters.get(`${ns}/${name}`)?.take(req.socket.remoteAddress ?? '') ?? 0),
-            }
-          : {}),
+        ...guard,
         accept: (ns, name, events, trace) => this.#accept(ns, name, events, trace),
       },
       {
@@ -663,44 +620,52 @@ export class SluiceRuntime {
     scope.resolver.release();
   }
 
-  async #reconcile(prev: SluiceConfig, next: SluiceConfig, mode: { force: boolean; initial: boolean; dryRun: boolean }): Promise<ApplyReport> {
+  /**
+   * Moves the runtime from `prev` to `next` in phases: plan and check (nothing changes until every check passed),
+   * brokers, components, triggers, removed brokers, statuses; brokers accept events before components start.
+   */
+  async #reconcile(prev: SluiceConfig, next: SluiceConfig, mode: ReconcileMode): Promise<ApplyReport> {
+    const plan = this.#plan(prev, next, mode);
+    if (plan.problems.length > 0) {
+      await this.#closeOpened(plan.opened);
+      const { problems } = plan;
+      if (mode.initial) throw new SluiceError('SLUICE_CONFIG_INVALID', problems.join('; '));
+      const onlyForce = plan.forceNeeded && problems.every((m) => m.includes('--force'));
+      throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
+    }
+    const report: ApplyReport = { resources: diffResources(prev, next), restarted: [], discarded: [], failed: [] };
+    if (mode.dryRun) {
+      await this.#closeOpened(plan.opened);
+      return report;
+    }
+    this.#config = next;
+    if (!mode.initial) this.#warnAboutAddedDestinations(prev, next);
+    const addedBrokers = this.#applyBrokers(next, plan);
+    const fresh = await this.#reconcileComponents(next, mode, report);
+    await this.#reconcileTriggers(prev, next, plan.nextTriggers, mode, report);
+    await this.#removeBrokers(plan.removedBrokers, report);
+    await this.#readyBrokers(addedBrokers);
+    // ---- Brokers accept events before components start, so sources can send from their first moment.
+    this.#accepting = true;
+    await this.#startComponents(fresh, mode, report);
+    return report;
+  }
+
+  /** Checks a change against the running state and opens the stores of new brokers; changes nothing else. */
+  #plan(prev: SluiceConfig, next: SluiceConfig, mode: ReconcileMode): ReconcilePlan {
     const problems: string[] = [];
-    let forceNeeded = false;
-    const opened = new Map<string, EventStore>();
-    // ---- Plan: nothing changes until every check passed.
     const nextBrokers = new Map(next.brokers.map((b) => [objectKey(b.metadata), b] as const));
     const removedBrokers = [...this.#brokers.keys()].filter((k) => !nextBrokers.has(k));
-    for (const [key, b] of nextBrokers) {
-      const before = this.#brokers.get(key);
-      const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
-      if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
-      if (!before) {
-        // A new broker's store is opened now (a Kafka class reads its ConfigMap): a problem refuses the whole change.
-        try {
-          opened.set(key, this.#openStore(b, next));
-        } catch (err) {
-          if (mode.initial) throw err;
-          problems.push((err as Error).message);
-        }
-      }
-    }
-    const pendingOf = (store: EventStore, log: string, group?: string): { backlog: number; retrying: number } => {
-      const stats = store.stats(log);
-      if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
-      const g = stats.groups[group];
-      return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
-    };
-    const discardWord = (store: EventStore): string => (store instanceof SqliteEventStore && this.#deadLetters === store ? 'moves them to the dead-letter store' : 'discards them');
+    const opened = this.#openNewBrokers(nextBrokers, next, mode, problems);
+    let forceNeeded = false;
     for (const key of removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
-      const store = this.#stores.get(key)!;
-      const p = pendingOf(store, logName(ns, name));
+      const p = pendingOf(this.#stores.get(key)!, logName(ns, name));
       if (p.backlog + p.retrying > 0 && !mode.force) {
         forceNeeded = true;
         problems.push(`broker ${key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force discards them`);
       }
     }
-    const triggerBroker = (t: Trigger): string => `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
     const nextTriggers = new Map(next.triggers.map((t) => [objectKey(t.metadata), t] as const));
     const prevTriggers = new Map(prev.triggers.map((t) => [objectKey(t.metadata), t] as const));
     for (const [key, t] of nextTriggers) {
@@ -712,56 +677,61 @@ export class SluiceRuntime {
       const p = pendingOf(r.store, r.log, r.group);
       if (p.backlog + p.retrying > 0 && !mode.force) {
         forceNeeded = true;
-        problems.push(`trigger ${r.key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force ${discardWord(r.store)}`);
+        const discards = r.store instanceof SqliteEventStore && this.#deadLetters === r.store ? 'moves them to the dead-letter store' : 'discards them';
+        problems.push(`trigger ${r.key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force ${discards}`);
       }
     }
-    const access = this.#brokerAccess(nextBrokers, next, problems);
-    const closeOpened = async (): Promise<void> => {
-      for (const store of opened.values()) if (store !== this.store) await store.close().catch(() => undefined);
-    };
-    if (problems.length > 0) {
-      await closeOpened();
-      if (mode.initial) throw new SluiceError('SLUICE_CONFIG_INVALID', problems.join('; '));
-      const onlyForce = forceNeeded && problems.every((m) => m.includes('--force'));
-      throw new SluiceError(onlyForce ? 'SLUICE_FORCE_REQUIRED' : 'SLUICE_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
-    }
-    const report: ApplyReport = { resources: diffResources(prev, next), restarted: [], discarded: [], failed: [] };
-    if (mode.dryRun) {
-      await closeOpened();
-      return report;
-    }
+    const access = brokerAccess(nextBrokers, next, Boolean(this.options.tls?.clientCaFile), problems);
+    return { problems, forceNeeded, opened, nextBrokers, removedBrokers, nextTriggers, access };
+  }
 
-    // ---- Brokers: added ones are served from here on, removed ones answer 404 from here on.
-    this.#config = next;
-    // Audiences a live change adds are unused as those at start are, when the feature is off: said the same way.
-    if (!mode.initial && this.options.oidcSending === undefined) {
-      const before = new Set(destinationAudiences(prev));
-      this.#warnUnusedAudiences(destinationAudiences(next).filter((d) => !before.has(d)));
+  /** Opens the store of every broker not running yet; a broker's class may not change. */
+  #openNewBrokers(nextBrokers: ReadonlyMap<string, Broker>, next: SluiceConfig, mode: ReconcileMode, problems: string[]): Map<string, EventStore> {
+    const opened = new Map<string, EventStore>();
+    const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
+    for (const [key, b] of nextBrokers) {
+      const before = this.#brokers.get(key);
+      if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
+      if (!before) {
+        // A new broker's store is opened now (a Kafka class reads its ConfigMap): a problem refuses the whole change.
+        try {
+          opened.set(key, this.#openStore(b, next));
+        } catch (err) {
+          if (mode.initial) throw err;
+          problems.push((err as Error).message);
+        }
+      }
     }
-    if (!mode.initial && this.options.oidcSending !== undefined) {
-      const before = new Set(ownUriDestinations(prev, this.#url));
-      this.#warnOwnUris(ownUriDestinations(next, this.#url).filter((d) => !before.has(d)));
-    }
-    for (const key of removedBrokers) {
+    return opened;
+  }
+
+  /** Closes the stores a refused or dry-run change opened. */
+  async #closeOpened(opened: ReadonlyMap<string, EventStore>): Promise<void> {
+    for (const store of opened.values()) if (store !== this.store) await store.close().catch(() => undefined);
+  }
+
+  /** Brokers: added ones are served from here on, removed ones answer 404 from here on. Returns the added keys. */
+  #applyBrokers(next: SluiceConfig, plan: ReconcilePlan): string[] {
+    for (const key of plan.removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
       this.#brokers.delete(key);
       this.#deadLetterSettings.delete(key);
       this.#status.delete('Broker', ns, name);
     }
     const addedBrokers: string[] = [];
-    for (const [key, b] of nextBrokers) {
+    for (const [key, b] of plan.nextBrokers) {
       const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
       const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
       this.#deadLetterSettings.set(key, settings);
       this.#deadLetters?.setDeadLetterRetention(logName(ns, b.metadata.name), settings.retention);
       if (this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(ns, b.metadata.name), settings.archive);
       if (!this.#stores.has(key)) {
-        this.#stores.set(key, opened.get(key) ?? this.#openStore(b, next));
+        this.#stores.set(key, plan.opened.get(key) ?? this.#openStore(b, next));
         addedBrokers.push(key);
       }
       this.#brokers.set(key, b);
     }
-    this.#installIngress(access);
+    this.#installIngress(plan.access);
     this.#triggersByBroker.clear();
     for (const t of next.triggers) {
       const key = triggerBroker(t);
@@ -769,25 +739,19 @@ export class SluiceRuntime {
       list.push(t);
       this.#triggersByBroker.set(key, list);
     }
+    return addedBrokers;
+  }
 
-    // ---- Components: same name and resources (and nothing addressable moved) → kept; the rest replaced.
+  /**
+   * Components: same name and resources (and nothing addressable moved) are kept; the rest are stopped and replaced,
+   * and the new ones register. Returns the new ones, to be started once brokers accept events.
+   */
+  async #reconcileComponents(next: SluiceConfig, mode: ReconcileMode, report: ApplyReport): Promise<RunningComponent[]> {
     const resolver = this.#resolver!;
     const built = (this.options.components ?? []).flatMap((factory) => factory(next));
     const shared = next.resources.filter((r) => r.kind === 'Secret' || r.kind === 'ConfigMap').map((r) => r.value);
-    const fingerprintOf = (c: RuntimeComponent): string | undefined => (c.resources === undefined ? undefined : fingerprint([c.name, c.resources, shared]));
-    const wanted = built.map((component) => ({ component, fingerprint: fingerprintOf(component) }));
-    // Each wanted component is paired with the running one it may keep: the same object, or the same name and resources.
-    const pairs = new Map<number, RunningComponent>();
-    wanted.forEach((w, i) => {
-      const old = this.#components.find((r) => ![...pairs.values()].includes(r) && (r.component === w.component || (w.fingerprint !== undefined && r.component.name === w.component.name && r.fingerprint === w.fingerprint)));
-      if (old) pairs.set(i, old);
-    });
-    // An addressable component (one that registers kinds or Services) that is replaced may move its addresses: every
-    // component that might have resolved one is replaced too, except the very same objects (Triggers compare their
-    // resolved addresses instead).
-    if (this.#components.some((r) => r.component.register && ![...pairs.values()].includes(r))) {
-      for (const [i, r] of [...pairs]) if (r.component !== wanted[i]!.component) pairs.delete(i);
-    }
+    const wanted = built.map((component) => ({ component, fingerprint: component.resources === undefined ? undefined : fingerprint([component.name, component.resources, shared]) }));
+    const pairs = pairComponents(this.#components, wanted);
     const keptOld = new Set(pairs.values());
     const stopping = this.#components.filter((r) => !keptOld.has(r));
     for (const r of [...stopping].reverse()) {
@@ -803,14 +767,9 @@ export class SluiceRuntime {
     const fresh: RunningComponent[] = [];
     wanted.forEach((w, i) => {
       const old = pairs.get(i);
-      if (old) {
-        running.push(old);
-        return;
-      }
-      const scope: ComponentScope = { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: resolver.scope() };
-      const r: RunningComponent = { component: w.component, fingerprint: w.fingerprint, scope };
+      const r = old ?? { component: w.component, fingerprint: w.fingerprint, scope: componentScope(resolver) };
       running.push(r);
-      fresh.push(r);
+      if (!old) fresh.push(r);
     });
     this.#components = running;
     for (const r of fresh) {
@@ -824,30 +783,26 @@ export class SluiceRuntime {
       }
     }
     if (!mode.initial) report.restarted.push(...fresh.map((r) => r.component.name));
+    return fresh;
+  }
 
-    // ---- Triggers: unchanged ones keep running; changed ones are drained and continue their group; deleted ones go.
-    const desired = new Map<string, { trigger: Trigger; broker: Broker; target: SubscriptionTarget; fingerprint: string }>();
-    for (const [key, t] of nextTriggers) {
-      const broker = this.#brokers.get(triggerBroker(t));
-      if (!broker) continue;
-      let target: SubscriptionTarget;
+  /** Starts new components; one that fails is NotReady on a live change (the rest of the change holds). */
+  async #startComponents(fresh: readonly RunningComponent[], mode: ReconcileMode, report: ApplyReport): Promise<void> {
+    for (const r of fresh) {
       try {
-        target = this.#targetOf(broker, t, resolver);
+        await r.component.start(this.#contextFor(r.scope));
+        this.logger.info({ component: r.component.name }, 'started');
       } catch (err) {
         if (mode.initial) throw err;
-        const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
-        this.#status.set('Trigger', ns, t.metadata.name, [trueCondition('BrokerReady'), falseCondition('SubscriberResolved', 'Unresolvable', (err as Error).message)]);
-        report.failed.push(`trigger ${key}: ${(err as Error).message}`);
-        this.logger.error({ trigger: key, err }, `Trigger ${key} is NotReady: ${(err as Error).message}`);
-        continue;
+        report.failed.push(`${r.component.name}: ${(err as Error).message}`);
+        this.logger.error({ component: r.component.name, err }, 'component failed to start');
       }
-      desired.set(key, {
-        trigger: t,
-        broker,
-        target,
-        fingerprint: fingerprint([t.spec, t.metadata.annotations ?? {}, broker.spec ?? {}, broker.metadata.annotations ?? {}, target.subscriberUrl, target.deadLetterUrl ?? '', target.deadLetterStore]),
-      });
     }
+  }
+
+  /** Triggers: unchanged ones keep running; changed ones are drained and continue their group; deleted ones go. */
+  async #reconcileTriggers(prev: SluiceConfig, next: SluiceConfig, nextTriggers: ReadonlyMap<string, Trigger>, mode: ReconcileMode, report: ApplyReport): Promise<void> {
+    const desired = this.#desiredTriggers(nextTriggers, mode, report);
     const stop = [...this.#triggers.values()].filter((r) => desired.get(r.key)?.fingerprint !== r.fingerprint);
     for (const r of stop) r.dispatcher.close();
     await Promise.all(
@@ -873,7 +828,46 @@ export class SluiceRuntime {
       if (this.#triggers.get(key)?.fingerprint === d.fingerprint) continue;
       this.#startTrigger(d.broker, d.trigger, d.target, d.fingerprint);
     }
-    // Triggers applied before their Broker: Knative keeps them NotReady (BrokerDoesNotExist) until it exists.
+    this.#reportTriggersWithoutBroker(next);
+    for (const t of prev.triggers) {
+      const key = objectKey(t.metadata);
+      if (!nextTriggers.has(key)) {
+        this.#status.delete('Trigger', t.metadata.namespace ?? DEFAULT_NAMESPACE, t.metadata.name);
+        this.#deliveries.delete(`Trigger/${t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.metadata.name}`);
+      }
+    }
+  }
+
+  /** What every Trigger whose broker runs should run as; one whose destination does not resolve is NotReady. */
+  #desiredTriggers(nextTriggers: ReadonlyMap<string, Trigger>, mode: ReconcileMode, report: ApplyReport): Map<string, DesiredTrigger> {
+    const resolver = this.#resolver!;
+    const desired = new Map<string, DesiredTrigger>();
+    for (const [key, t] of nextTriggers) {
+      const broker = this.#brokers.get(triggerBroker(t));
+      if (!broker) continue;
+      let target: SubscriptionTarget;
+      try {
+        target = this.#targetOf(broker, t, resolver);
+      } catch (err) {
+        if (mode.initial) throw err;
+        const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
+        this.#status.set('Trigger', ns, t.metadata.name, [trueCondition('BrokerReady'), falseCondition('SubscriberResolved', 'Unresolvable', (err as Error).message)]);
+        report.failed.push(`trigger ${key}: ${(err as Error).message}`);
+        this.logger.error({ trigger: key, err }, `Trigger ${key} is NotReady: ${(err as Error).message}`);
+        continue;
+      }
+      desired.set(key, {
+        trigger: t,
+        broker,
+        target,
+        fingerprint: fingerprint([t.spec, t.metadata.annotations ?? {}, broker.spec ?? {}, broker.metadata.annotations ?? {}, target.subscriberUrl, target.deadLetterUrl ?? '', target.deadLetterStore]),
+      });
+    }
+    return desired;
+  }
+
+  /** Triggers applied before their Broker: Knative keeps them NotReady (BrokerDoesNotExist) until it exists. */
+  #reportTriggersWithoutBroker(next: SluiceConfig): void {
     for (const t of next.triggers) {
       const brokerKey = triggerBroker(t);
       if (this.#brokers.has(brokerKey)) continue;
@@ -882,15 +876,10 @@ export class SluiceRuntime {
       this.#status.set('Trigger', ns, t.metadata.name, [falseCondition('BrokerReady', 'BrokerDoesNotExist', message)]);
       this.logger.warn({ trigger: `${ns}/${t.metadata.name}`, reason: 'BrokerDoesNotExist' }, `Trigger ${ns}/${t.metadata.name} is NotReady (BrokerDoesNotExist): ${message}`);
     }
-    for (const t of prev.triggers) {
-      const key = objectKey(t.metadata);
-      if (!nextTriggers.has(key)) {
-        this.#status.delete('Trigger', t.metadata.namespace ?? DEFAULT_NAMESPACE, t.metadata.name);
-        this.#deliveries.delete(`Trigger/${t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.metadata.name}`);
-      }
-    }
+  }
 
-    // ---- Removed brokers: their triggers stopped above; every group of their log is forgotten, counted.
+  /** Removed brokers: their triggers stopped before; every group of their log is forgotten, counted. */
+  async #removeBrokers(removedBrokers: readonly string[], report: ApplyReport): Promise<void> {
     for (const key of removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
       const store = this.#stores.get(key)!;
@@ -901,7 +890,11 @@ export class SluiceRuntime {
       this.#stores.delete(key);
       if (store !== this.store && ![...this.#stores.values()].includes(store)) await store.close();
     }
-    // ---- Brokers: a new log is ready (topics exist on Kafka) and forgets groups of triggers removed while stopped.
+  }
+
+  /** A new broker's log is ready (topics exist on Kafka) and forgets groups of triggers removed while stopped; statuses. */
+  async #readyBrokers(addedBrokers: readonly string[]): Promise<void> {
+    const resolver = this.#resolver!;
     for (const [key, b] of this.#brokers) {
       const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
       if (addedBrokers.includes(key)) {
@@ -911,20 +904,6 @@ export class SluiceRuntime {
       this.#reportBrokerStatus(b, resolver);
     }
     this.#reportPolicyStatus();
-
-    // ---- Brokers accept events before components start, so sources can send from their first moment.
-    this.#accepting = true;
-    for (const r of fresh) {
-      try {
-        await r.component.start(this.#contextFor(r.scope));
-        this.logger.info({ component: r.component.name }, 'started');
-      } catch (err) {
-        if (mode.initial) throw err;
-        report.failed.push(`${r.component.name}: ${(err as Error).message}`);
-        this.logger.error({ component: r.component.name, err }, 'component failed to start');
-      }
-    }
-    return report;
   }
 
   /** One line per deleted resource that still owed events: how many, and whether they were kept or discarded. */
@@ -948,12 +927,6 @@ export class SluiceRuntime {
   #policies: EventPolicies | undefined;
   /** EventPolicies whose status was reported, by `namespace/name` (a reconfiguration removes the ones gone). */
   readonly #policyStatuses = new Set<string>();
-
-  /** Whether a request to a broker may send, by the rules every addressable shares ({@link authorizeIngress}). */
-  #authorize(policies: EventPolicies, oidc: OidcVerifier | undefined, ns: string, name: string, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> {
-    const labels = this.#brokers.get(`${ns}/${name}`)?.metadata.labels ?? {};
-    return authorizeIngress({ policies, verifier: oidc, issuer: this.#issuer }, { ...brokerTarget(ns, name, labels), audiences: [brokerAudience(ns, name)] }, authorization);
-  }
 
   /** Each EventPolicy's status (Knative's conditions and `status.from`); policies no longer configured lose theirs. */
   #reportPolicyStatus(): void {
@@ -995,6 +968,17 @@ export class SluiceRuntime {
     if (this.sender instanceof UndiciSender) this.sender.setTokenSource(this.#issuer);
     this.#warnOwnUris(ownUriDestinations(this.config, this.#url));
     this.logger.info({ issuer: this.#issuer.issuer, kid: this.#issuer.kid }, `OIDC tokens for deliveries: issuer ${this.#issuer.issuer}, JWKS at ${this.#issuer.issuer}${JWKS_PATH}`);
+  }
+
+  /** Warns about destinations a live change adds as the start does: unused audiences (feature off), own-ingress uris (on). */
+  #warnAboutAddedDestinations(prev: SluiceConfig, next: SluiceConfig): void {
+    if (this.options.oidcSending === undefined) {
+      const before = new Set(destinationAudiences(prev));
+      this.#warnUnusedAudiences(destinationAudiences(next).filter((d) => !before.has(d)));
+    } else {
+      const before = new Set(ownUriDestinations(prev, this.#url));
+      this.#warnOwnUris(ownUriDestinations(next, this.#url).filter((d) => !before.has(d)));
+    }
   }
 
   /** Says that destinations set an `audience` that is not used (the authentication-oidc feature is off). */
