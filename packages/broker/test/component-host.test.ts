@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DestinationResolver, RuntimeComponent } from '@sluice/plugin';
+import { pairComponents, type RunningComponent } from '../src/component-host.js';
+
+/** A component that does nothing; `register` makes it addressable. */
+function component(name: string, addressable = false): RuntimeComponent {
+  return { name, start: async () => {}, stop: async () => {}, ...(addressable ? { register: async () => {} } : {}) };
+}
+const running = (c: RuntimeComponent, fingerprint: string | undefined): RunningComponent => ({
+  component: c,
+  fingerprint,
+  scope: { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: {} as DestinationResolver },
+});
+
+test('pairComponents keeps the same object, and a new object with the same name and resources', () => {
+  const a = component('a');
+  const b = component('b');
+  const old = [running(a, 'fa'), running(b, 'fb')];
+  const b2 = component('b');
+  const pairs = pairComponents(old, [{ component: a, fingerprint: 'fa' }, { component: b2, fingerprint: 'fb' }]);
+  assert.equal(pairs.get(0), old[0]);
+  assert.equal(pairs.get(1), old[1]);
+});
+
+test('pairComponents replaces a component whose resources changed or that names none', () => {
+  const old = [running(component('a'), 'fa'), running(component('b'), undefined)];
+  const pairs = pairComponents(old, [{ component: component('a'), fingerprint: 'fa2' }, { component: component('b'), fingerprint: undefined }]);
+  assert.equal(pairs.size, 0);
+});
+
+test('pairComponents pairs each running component once', () => {
+  const old = [running(component('a'), 'f')];
+  const pairs = pairComponents(old, [{ component: component('a'), fingerprint: 'f' }, { component: component('a'), fingerprint: 'f' }]);
+  assert.deepEqual([...pairs.keys()], [0]);
+});
+
+test('pairComponents keeps only the very same objects when an addressable component is replaced', () => {
+  const same = component('same');
+  const old = [running(component('channels', true), 'fc'), running(same, 'fs'), running(component('source'), 'fo')];
+  const pairs = pairComponents(old, [
+    { component: component('channels', true), fingerprint: 'fc2' },
+    { component: same, fingerprint: 'fs' },
+    { component: component('source'), fingerprint: 'fo' },
+  ]);
+  assert.deepEqual([...pairs.entries()], [[1, old[1]]]);
+});
