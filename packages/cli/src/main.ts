@@ -81,8 +81,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
 
   addAdminOptions(addTrustOptions(program
     .command('run')
-    .description('run every Broker and Trigger in the given files or directories')))
-    .requiredOption('-f, --filename <path>', 'YAML file or directory (repeatable)', collect)
+    .description('run every resource in the given files or directories: brokers, triggers, sources, channels and workloads')))
+    .addOption(new Option('-f, --filename <path>', 'YAML file or directory (repeatable)').env('SLUICE_FILENAME').argParser(collect).makeOptionMandatory())
     .addOption(new Option('-R, --recursive', 'also read the subdirectories of directories given with -f').env('SLUICE_RECURSIVE'))
     .addOption(new Option('--strict', 'references to undeclared resources are errors, not warnings').env('SLUICE_STRICT'))
     .addOption(new Option('--container-engine <engine>', 'podman, docker or a path, for workloads and sources that run images (default: podman, then docker)').env('SLUICE_CONTAINER_ENGINE'))
@@ -305,10 +305,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--sink <sink>', 'broker:NAME[:NAMESPACE] or an http(s) URL')
     .option('--binding <name[:namespace]>', 'use a SinkBinding from the -f files (by its name, or its Process subject name)')
     .option('-f, --filename <path>', 'YAML file or directory with the SinkBinding (repeatable)', collect, [])
-    .option('--server <url>', 'base URL of the Sluice server, for broker sinks', process.env['SLUICE_SERVER'] ?? 'http://127.0.0.1:8080')
+    .addOption(new Option('--server <url>', 'base URL of the Sluice ingress, for broker sinks').env('SLUICE_SERVER').default('http://127.0.0.1:8080'))
     .option('--ce-override <key=value>', 'CloudEvent extension every event must carry, passed in K_CE_OVERRIDES (repeatable)', collect, [])
     .option('--sink-timeout <seconds>', 'passed as K_SINK_TIMEOUT', intArg('--sink-timeout', 1))
-    .option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced', process.env['SLUICE_SERVICE_URL_TEMPLATE'])
+    .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
     .action(async (command: string[], opts: { sink?: string; binding?: string; filename: string[]; server: string; ceOverride: string[]; sinkTimeout?: number; serviceUrlTemplate?: string }) => {
       let config;
       if (opts.filename.length > 0) {
