@@ -102,33 +102,37 @@ function orderedOf(annotations: Readonly<Record<string, string>> | undefined): b
   return parseDeliveryOrder(annotations?.[SUBSCRIPTION_ORDER_ANNOTATION]) ?? undefined;
 }
 
-/**
- * Builds the topology of a validated configuration. Sequence and Parallel expand exactly as Knative's reconcilers
- * do (`pkg/reconciler/{sequence,parallel}/resources`): same channel and subscription names, same wiring, same
- * delivery. Name clashes are collected in `conflicts` (the checks report them); the first declaration wins.
- */
-export function buildTopology(resources: readonly ResourceInput[]): Topology {
-  const channels = new Map<string, ChannelNode>();
-  const subscriptions = new Map<string, SubscriptionNode>();
-  const conflicts: NameConflict[] = [];
-  const addChannel = (node: ChannelNode, resource: string, labels: Readonly<Record<string, string>> | undefined): void => {
-    const existing = channels.get(node.key);
-    if (existing) conflicts.push({ what: 'channel', key: node.key, first: existing.owner, second: node.owner, resource });
-    else channels.set(node.key, labels !== undefined ? { ...node, labels } : node);
-  };
-  const addSubscription = (node: SubscriptionNode, resource: string): void => {
-    const existing = subscriptions.get(node.key);
-    if (existing) conflicts.push({ what: 'subscription', key: node.key, first: existing.owner, second: node.owner, resource });
-    else subscriptions.set(node.key, node);
-  };
-  const templated = (
-    template: ChannelTemplateSpec,
-    namespace: string,
-    name: string,
-    owner: string,
-    durability: 'durable' | 'memory',
-    delivery = template.spec?.delivery,
-  ): ChannelNode => ({
+/** Collects channels and subscriptions; of two with one name the first is kept and the clash noted (the checks report it). */
+class TopologyBuilder {
+  readonly channels = new Map<string, ChannelNode>();
+  readonly subscriptions = new Map<string, SubscriptionNode>();
+  readonly conflicts: NameConflict[] = [];
+
+  addChannel(node: ChannelNode, resource: string, labels: Readonly<Record<string, string>> | undefined): void {
+    const existing = this.channels.get(node.key);
+    if (existing) this.conflicts.push({ what: 'channel', key: node.key, first: existing.owner, second: node.owner, resource });
+    else this.channels.set(node.key, labels !== undefined ? { ...node, labels } : node);
+  }
+
+  addSubscription(node: SubscriptionNode, resource: string): void {
+    const existing = this.subscriptions.get(node.key);
+    if (existing) this.conflicts.push({ what: 'subscription', key: node.key, first: existing.owner, second: node.owner, resource });
+    else this.subscriptions.set(node.key, node);
+  }
+}
+
+/** Where a node comes from: the declaring resource's namespace and name, as owner (`Kind ns/name`) and id. */
+interface Origin {
+  readonly ns: string;
+  readonly name: string;
+  readonly owner: string;
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+}
+
+/** A channel made from a channel template (a Channel's backing channel, a Sequence's or Parallel's channels). */
+function templated(template: ChannelTemplateSpec, namespace: string, name: string, owner: string, durability: 'durable' | 'memory', delivery = template.spec?.delivery): ChannelNode {
+  return {
     namespace,
     name,
     key: `${namespace}/${name}`,
@@ -138,129 +142,145 @@ export function buildTopology(resources: readonly ResourceInput[]): Topology {
     kafka: template.kind === 'KafkaChannel' ? kafkaSettings(template.spec) : undefined,
     durability,
     owner,
-  });
+  };
+}
 
-  for (const r of resources) {
-    const meta = (r.value['metadata'] ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-    const ns = meta.namespace ?? DEFAULT_NAMESPACE;
-    const owner = `${r.kind} ${ns}/${meta.name}`;
-    const id = `${r.kind}:${ns}/${meta.name}`;
-    const durability = meta.annotations?.[DURABILITY_ANNOTATION] === 'memory' ? 'memory' : 'durable';
-    switch (r.kind) {
-      case 'Channel': {
-        const c = r.value as unknown as Channel;
-        const template = c.spec?.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
-        // The Channel's own delivery wins over the template's, as Knative copies it onto the backing channel.
-        const node = templated(template, ns, meta.name, owner, template.kind === 'InMemoryChannel' ? durability : 'durable', c.spec?.delivery ?? template.spec?.delivery);
-        addChannel({ ...node, kind: 'Channel' }, id, meta.labels);
-        break;
-      }
-      case 'InMemoryChannel': {
-        const c = r.value as unknown as InMemoryChannel;
-        addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner }, id, meta.labels);
-        break;
-      }
-      case 'KafkaChannel': {
-        const c = r.value as unknown as KafkaChannel;
-        addChannel(
-          { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner },
-          id,
-          meta.labels,
-        );
-        break;
-      }
-      case 'Subscription': {
-        const s = r.value as unknown as Subscription;
-        addSubscription(
-          {
-            namespace: ns,
-            name: meta.name,
-            key: `${ns}/${meta.name}`,
-            channel: `${s.spec.channel.namespace ?? ns}/${s.spec.channel.name}`,
-            subscriber: s.spec.subscriber,
-            reply: s.spec.reply,
-            delivery: s.spec.delivery,
-            ordered: orderedOf(meta.annotations),
-            owner,
-          },
-          id,
-        );
-        break;
-      }
-      case 'Sequence': {
-        const seq = r.value as unknown as Sequence;
-        const template = seq.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
-        const steps = seq.spec.steps;
-        steps.forEach((step, i) => {
-          addChannel(templated(template, ns, sequenceChannelName(meta.name, i), owner, 'durable'), id, meta.labels);
-          const { delivery, ...destination } = step;
-          const last = i === steps.length - 1;
-          addSubscription(
-            {
-              namespace: ns,
-              name: sequenceSubscriptionName(meta.name, i),
-              key: `${ns}/${sequenceSubscriptionName(meta.name, i)}`,
-              channel: `${ns}/${sequenceChannelName(meta.name, i)}`,
-              subscriber: destination,
-              // Step i's reply feeds step i+1; the last step's reply goes to spec.reply (dropped when unset).
-              reply: last ? seq.spec.reply : { ref: { apiVersion: template.apiVersion, kind: template.kind, name: sequenceChannelName(meta.name, i + 1), namespace: ns } },
-              delivery,
-              ordered: undefined,
-              owner,
-            },
-            id,
-          );
-        });
-        break;
-      }
-      case 'Parallel': {
-        const p = r.value as unknown as Parallel;
-        const template = p.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
-        const ingress = parallelChannelName(meta.name);
-        addChannel(templated(template, ns, ingress, owner, 'durable'), id, meta.labels);
-        p.spec.branches.forEach((branch, i) => {
-          const branchChannel = parallelBranchChannelName(meta.name, i);
-          const branchRef: Destination = { ref: { apiVersion: template.apiVersion, kind: template.kind, name: branchChannel, namespace: ns } };
-          addChannel(templated(template, ns, branchChannel, owner, 'durable'), id, meta.labels);
-          // Without a filter the branch channel itself subscribes to the ingress; with one, the filter does and its
-          // reply (the event it lets through) goes to the branch channel. The filter subscription has no delivery of
-          // its own: the ingress channel's applies.
-          addSubscription(
-            {
-              namespace: ns,
-              name: parallelFilterSubscriptionName(meta.name, i),
-              key: `${ns}/${parallelFilterSubscriptionName(meta.name, i)}`,
-              channel: `${ns}/${ingress}`,
-              subscriber: branch.filter ?? branchRef,
-              reply: branch.filter ? branchRef : undefined,
-              delivery: undefined,
-              ordered: undefined,
-              owner,
-            },
-            id,
-          );
-          addSubscription(
-            {
-              namespace: ns,
-              name: parallelSubscriptionName(meta.name, i),
-              key: `${ns}/${parallelSubscriptionName(meta.name, i)}`,
-              channel: `${ns}/${branchChannel}`,
-              subscriber: branch.subscriber,
-              reply: branch.reply ?? p.spec.reply,
-              delivery: branch.delivery,
-              ordered: undefined,
-              owner,
-            },
-            id,
-          );
-        });
-        break;
-      }
-      default:
-        break;
+/** A Sequence: a channel per step, each step's subscription replying to the next step's channel. */
+function addSequence(b: TopologyBuilder, seq: Sequence, o: Origin): void {
+  const template = seq.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+  const steps = seq.spec.steps;
+  steps.forEach((step, i) => {
+    b.addChannel(templated(template, o.ns, sequenceChannelName(o.name, i), o.owner, 'durable'), o.id, o.labels);
+    const { delivery, ...destination } = step;
+    const last = i === steps.length - 1;
+    b.addSubscription(
+      {
+        namespace: o.ns,
+        name: sequenceSubscriptionName(o.name, i),
+        key: `${o.ns}/${sequenceSubscriptionName(o.name, i)}`,
+        channel: `${o.ns}/${sequenceChannelName(o.name, i)}`,
+        subscriber: destination,
+        // Step i's reply feeds step i+1; the last step's reply goes to spec.reply (dropped when unset).
+        reply: last ? seq.spec.reply : { ref: { apiVersion: template.apiVersion, kind: template.kind, name: sequenceChannelName(o.name, i + 1), namespace: o.ns } },
+        delivery,
+        ordered: undefined,
+        owner: o.owner,
+      },
+      o.id,
+    );
+  });
+}
+
+/** A Parallel: an ingress channel, and per branch a channel, its (filter) subscription to the ingress and its subscriber. */
+function addParallel(b: TopologyBuilder, p: Parallel, o: Origin): void {
+  const template = p.spec.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+  const ingress = parallelChannelName(o.name);
+  b.addChannel(templated(template, o.ns, ingress, o.owner, 'durable'), o.id, o.labels);
+  p.spec.branches.forEach((branch, i) => {
+    const branchChannel = parallelBranchChannelName(o.name, i);
+    const branchRef: Destination = { ref: { apiVersion: template.apiVersion, kind: template.kind, name: branchChannel, namespace: o.ns } };
+    b.addChannel(templated(template, o.ns, branchChannel, o.owner, 'durable'), o.id, o.labels);
+    // Without a filter the branch channel itself subscribes to the ingress; with one, the filter does and its
+    // reply (the event it lets through) goes to the branch channel. The filter subscription has no delivery of
+    // its own: the ingress channel's applies.
+    b.addSubscription(
+      {
+        namespace: o.ns,
+        name: parallelFilterSubscriptionName(o.name, i),
+        key: `${o.ns}/${parallelFilterSubscriptionName(o.name, i)}`,
+        channel: `${o.ns}/${ingress}`,
+        subscriber: branch.filter ?? branchRef,
+        reply: branch.filter ? branchRef : undefined,
+        delivery: undefined,
+        ordered: undefined,
+        owner: o.owner,
+      },
+      o.id,
+    );
+    b.addSubscription(
+      {
+        namespace: o.ns,
+        name: parallelSubscriptionName(o.name, i),
+        key: `${o.ns}/${parallelSubscriptionName(o.name, i)}`,
+        channel: `${o.ns}/${branchChannel}`,
+        subscriber: branch.subscriber,
+        reply: branch.reply ?? p.spec.reply,
+        delivery: branch.delivery,
+        ordered: undefined,
+        owner: o.owner,
+      },
+      o.id,
+    );
+  });
+}
+
+/** The channels and subscriptions one resource declares or expands to. */
+function addResource(b: TopologyBuilder, r: ResourceInput): void {
+  const meta = (r.value['metadata'] ?? {}) as { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  const ns = meta.namespace ?? DEFAULT_NAMESPACE;
+  const o: Origin = { ns, name: meta.name, owner: `${r.kind} ${ns}/${meta.name}`, id: `${r.kind}:${ns}/${meta.name}`, labels: meta.labels };
+  const durability = meta.annotations?.[DURABILITY_ANNOTATION] === 'memory' ? 'memory' : 'durable';
+  switch (r.kind) {
+    case 'Channel': {
+      const c = r.value as unknown as Channel;
+      const template = c.spec?.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
+      // The Channel's own delivery wins over the template's, as Knative copies it onto the backing channel.
+      const node = templated(template, ns, meta.name, o.owner, template.kind === 'InMemoryChannel' ? durability : 'durable', c.spec?.delivery ?? template.spec?.delivery);
+      b.addChannel({ ...node, kind: 'Channel' }, o.id, meta.labels);
+      break;
     }
+    case 'InMemoryChannel': {
+      const c = r.value as unknown as InMemoryChannel;
+      b.addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner: o.owner }, o.id, meta.labels);
+      break;
+    }
+    case 'KafkaChannel': {
+      const c = r.value as unknown as KafkaChannel;
+      b.addChannel(
+        { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner: o.owner },
+        o.id,
+        meta.labels,
+      );
+      break;
+    }
+    case 'Subscription': {
+      const s = r.value as unknown as Subscription;
+      b.addSubscription(
+        {
+          namespace: ns,
+          name: meta.name,
+          key: `${ns}/${meta.name}`,
+          channel: `${s.spec.channel.namespace ?? ns}/${s.spec.channel.name}`,
+          subscriber: s.spec.subscriber,
+          reply: s.spec.reply,
+          delivery: s.spec.delivery,
+          ordered: orderedOf(meta.annotations),
+          owner: o.owner,
+        },
+        o.id,
+      );
+      break;
+    }
+    case 'Sequence':
+      addSequence(b, r.value as unknown as Sequence, o);
+      break;
+    case 'Parallel':
+      addParallel(b, r.value as unknown as Parallel, o);
+      break;
+    default:
+      break;
   }
-  return { channels, subscriptions: [...subscriptions.values()], conflicts };
+}
+
+/**
+ * Builds the topology of a validated configuration. Sequence and Parallel expand exactly as Knative's reconcilers
+ * do (`pkg/reconciler/{sequence,parallel}/resources`): same channel and subscription names, same wiring, same
+ * delivery. Name clashes are collected in `conflicts` (the checks report them); the first declaration wins.
+ */
+export function buildTopology(resources: readonly ResourceInput[]): Topology {
+  const b = new TopologyBuilder();
+  for (const r of resources) addResource(b, r);
+  return { channels: b.channels, subscriptions: [...b.subscriptions.values()], conflicts: b.conflicts };
 }
 
 /** Channel a Sequence or Parallel is addressed at (its first / ingress channel), or a channel's own name. */
