@@ -41,7 +41,7 @@ async function run(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
   };
 }
 
-for (const app of ['helloworld', 'sequence', 'sinkbinding', 'getting-started', 'channel-subscription']) {
+for (const app of ['helloworld', 'sequence', 'sinkbinding', 'getting-started', 'channel-subscription', 'event-policy']) {
   test(`examples/apps/${app} validates with exit 0; plumbing is listed as ignored`, async () => {
     const r = await runCli(['validate', '-f', `examples/apps/${app}`]);
     assert.equal(r.code, 0, r.stderr);
@@ -112,6 +112,18 @@ test('channel-subscription: a Subscription to a Deployment behind a v1 Service, 
   assert.ok(display().includes('  type: dev.sluice.samples.receipt'));
   assert.ok(display().includes('    "paid": "3.50 EUR"'), 'the Deployment’s env reached the process');
   await waitFor(() => display().includes('  id: order-bad') && display().includes('  knativeerrorcode: 400'), 'the refused order at the dead-letter sink', 20_000);
+});
+
+test('event-policy: with authentication-oidc enabled the broker takes the PingSource its EventPolicy names, refuses another (403) and a request without a token (401)', async (t) => {
+  const s = await run('examples/apps/event-policy', { SLUICE_AUTHENTICATION_OIDC: 'enabled' });
+  t.after(() => s.stop());
+  const display = (): string[] => printed(s.output(), 'Service shop/event-display');
+  await waitFor(() => display().includes('  origin: checkout'), 'an event of the allowed PingSource at the display', 30_000);
+  await waitFor(() => /"source":"PingSource shop\/stranger".*"status":403/.test(s.output()), 'the other PingSource refused with 403', 30_000);
+  const anonymous = await postEvent(`${s.url}/shop/orders`, { id: 'no-token', type: 'dev.knative.sources.ping', source: '/curl' });
+  assert.equal(anonymous.status, 401);
+  assert.ok(!display().some((l) => l.includes('let me in')), 'nothing of the refused PingSource was stored or delivered');
+  assert.ok(!display().includes('  id: no-token'));
 });
 
 test('workloads and a ContainerSource without a command run their image through the container engine; one that cannot start is NotReady and the others run', async (t) => {
