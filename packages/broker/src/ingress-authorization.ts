@@ -1,4 +1,7 @@
-import type { AuthVerdict, IngressAuthTarget } from '@sluice/plugin';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SluiceError, type CloudEvent } from '@sluice/core';
+import type { AuthVerdict, IngressAuthTarget, RuntimeContext } from '@sluice/plugin';
+import { refuse } from './http-ingress.js';
 import type { EventPolicies } from './event-policy.js';
 import type { OidcIssuer } from './oidc-issuer.js';
 import type { OidcVerifier } from './oidc-verifier.js';
@@ -54,4 +57,28 @@ function decide(policies: EventPolicies, target: IngressAuthTarget, subject: str
   }
   const authorize = policies.authorizer(target, subject);
   return authorize === undefined ? { ok: true } : { ok: true, authorize };
+}
+
+/**
+ * For a component that serves an addressable of its own (JobSink, KafkaSink): with the authentication-oidc feature on,
+ * authenticates the request by the shared rules and answers 401 itself (then returns undefined); else returns the
+ * check of the decoded events, which throws SLUICE_FORBIDDEN (403) for events the policies refuse.
+ */
+export async function authorizeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  authorize: RuntimeContext['authorizeIngress'],
+  target: IngressAuthTarget,
+): Promise<((events: readonly CloudEvent[]) => void) | undefined> {
+  if (authorize === undefined) return () => undefined;
+  const verdict = await authorize(target, req.headers.authorization);
+  if (!verdict.ok) {
+    refuse(req, res, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice"' });
+    return undefined;
+  }
+  const check = verdict.authorize;
+  return (events) => {
+    const why = check?.(events);
+    if (why !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', why);
+  };
 }

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { decodeHttp, eventToJson, isSluiceError, oidcAudience, SluiceError, type CloudEvent, type Condition, type Logger } from '@sluice/core';
+import { decodeHttp, eventToJson, isSluiceError, oidcAudience, SluiceError, type Condition, type Logger } from '@sluice/core';
 import type { LoadedResource, SluiceConfig } from '@sluice/config';
-import { readBody, refuse, sendError } from '@sluice/broker';
+import { authorizeRequest, readBody, refuse, sendError } from '@sluice/broker';
 import type { IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import {
   ConfigValues,
@@ -265,21 +265,12 @@ export class JobSinkComponent implements RuntimeComponent {
       return;
     }
     // Knative's authentication-oidc feature: a token for the JobSink's audience, then its policies or the default mode.
-    let authorize: ((events: readonly CloudEvent[]) => string | undefined) | undefined;
-    const authorizeIngress = this.#ctx!.authorizeIngress;
-    if (authorizeIngress !== undefined) {
-      const verdict = await authorizeIngress(s.authTarget, req.headers.authorization);
-      if (!verdict.ok) {
-        refuse(req, res, 'SLUICE_UNAUTHORIZED', verdict.message, { 'www-authenticate': 'Bearer realm="sluice"' });
-        return;
-      }
-      authorize = verdict.authorize;
-    }
+    const authorize = await authorizeRequest(req, res, this.#ctx!.authorizeIngress, s.authTarget);
+    if (authorize === undefined) return;
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
       if (events.length !== 1) throw new SluiceError('SLUICE_EVENT_INVALID', `a JobSink takes one event per request, got a batch of ${events.length}`);
-      const refused = authorize?.(events);
-      if (refused !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', refused);
+      authorize(events);
       const e = events[0]!;
       const source = String(e.attributes['source']);
       const id = String(e.attributes['id']);

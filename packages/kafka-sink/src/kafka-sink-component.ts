@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, SluiceError, trueCondition } from '@sluice/core';
+import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, oidcAudience, SluiceError, trueCondition } from '@sluice/core';
 import { SecretStore } from '@sluice/config';
-import { addressableTarget, readBody, sendError, type AddressableRoute } from '@sluice/broker';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { addressableTarget, authorizeRequest, readBody, sendError, type AddressableRoute } from '@sluice/broker';
+import type { IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { resolveSinkAuth } from './auth.js';
 import { eventToRecord } from './record.js';
 import { KAFKA_SINK_ROUTE, kafkaSinkUrl, type KafkaSink } from './resources.js';
@@ -20,6 +20,8 @@ interface Running {
   readonly sink: KafkaSink;
   readonly key: string;
   readonly producer: SinkProducer;
+  /** Who its ingress authorizes requests as, with authentication-oidc on (Knative's KafkaSink takes EventPolicies). */
+  readonly authTarget: IngressAuthTarget;
 }
 
 /**
@@ -70,7 +72,14 @@ export class KafkaSinkComponent implements RuntimeComponent {
         ssl: auth?.ssl,
         sasl: auth?.sasl,
       });
-      this.#byKey.set(key, { sink, key, producer });
+      const authTarget: IngressAuthTarget = {
+        kinds: [{ group: 'eventing.knative.dev', kind: 'KafkaSink' }],
+        namespace: ns,
+        name: sink.metadata.name,
+        labels: sink.metadata.labels ?? {},
+        audiences: [oidcAudience('eventing.knative.dev', 'KafkaSink', ns, sink.metadata.name)],
+      };
+      this.#byKey.set(key, { sink, key, producer, authTarget });
     }
     ctx.resolver.register('KafkaSink', (namespace, name) => kafkaSinkUrl(ctx.url, namespace, name));
     ctx.route(KAFKA_SINK_ROUTE, (req, res, rest) => void this.#serve(req, res, rest));
@@ -83,7 +92,12 @@ export class KafkaSinkComponent implements RuntimeComponent {
       await r.producer.connect();
       const ns = r.sink.metadata.namespace ?? DEFAULT_NAMESPACE;
       const address = kafkaSinkUrl(ctx.url, ns, r.sink.metadata.name);
-      ctx.reportStatus('KafkaSink', ns, r.sink.metadata.name, [trueCondition('TopicReady'), trueCondition('Ready')], { address: { url: address } });
+      // With authentication-oidc on, its audience and policies as Knative's KafkaSink reports them.
+      const policies = ctx.ingressPolicyStatus?.(r.authTarget);
+      ctx.reportStatus('KafkaSink', ns, r.sink.metadata.name, [trueCondition('TopicReady'), trueCondition('Ready'), ...(policies ? [policies.condition] : [])], {
+        address: { url: address, ...(policies ? { audience: r.authTarget.audiences[0] } : {}) },
+        ...(policies && policies.policies.length > 0 ? { policies: policies.policies } : {}),
+      });
       ctx.logger.info({ kafkaSink: r.key, address, topic: r.sink.spec.topic, contentMode: r.sink.spec.contentMode ?? 'binary' }, 'Kafka sink ready');
     }
     this.#accepting = true;
@@ -122,8 +136,11 @@ export class KafkaSinkComponent implements RuntimeComponent {
   async #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): Promise<void> {
     const r = addressableTarget(req, res, rest, this.#route);
     if (!r) return;
+    const authorize = await authorizeRequest(req, res, this.#ctx!.authorizeIngress, r.authTarget);
+    if (authorize === undefined) return;
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
+      authorize(events);
       const mode = r.sink.spec.contentMode ?? 'binary';
       await Promise.all(events.map((e) => r.producer.send(eventToRecord(e, mode))));
       res.writeHead(202, { 'content-length': 0 });
