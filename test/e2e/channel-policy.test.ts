@@ -166,6 +166,10 @@ spec:
     assert.equal(g.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
     assert.deepEqual(g.status.policies, [{ name: 'orders-in', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
     assert.equal(g.status.address?.audience, imc('guarded'));
+    const sq = (await (await fetch(`${sluice.adminUrl}/api/v1/sequences/flows/seq`)).json()) as Status;
+    assert.equal(sq.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
+    assert.deepEqual(sq.status.policies, [{ name: 'producers-only', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
+    assert.equal(sq.status.address?.audience, 'flows.knative.dev/sequence/flows/seq');
     const p = (await (await fetch(`${sluice.adminUrl}/api/v1/channels/default/plain`)).json()) as Status;
     assert.equal(p.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.reason, 'DefaultAuthorizationMode');
     assert.equal(p.status.policies, undefined);

@@ -195,6 +195,20 @@ export class ChannelComponent implements RuntimeComponent {
       const fields: Record<string, unknown> = {};
       // With authentication-oidc on, a declared channel reports its policies as Knative's channels do.
       const target = channelAuthTarget(channel, this.#topology);
+      if (target.kinds[0]!.group === FLOWS_GROUP) {
+        // The channel a Sequence or Parallel is addressed by: the flow's status (its address, audience and policies).
+        const flowPolicies = ctx.ingressPolicyStatus?.(target);
+        ctx.reportStatus(
+          target.kinds[0]!.kind,
+          target.namespace,
+          target.name,
+          [trueCondition('ChannelsReady'), trueCondition('SubscriptionsReady'), trueCondition('AddressResolved'), ...(flowPolicies ? [flowPolicies.condition] : [])],
+          {
+            address: { url: channelUrl(ctx.url, channel.namespace, channel.name), ...(flowPolicies ? { audience: target.audiences[0] } : {}) },
+            ...(flowPolicies && flowPolicies.policies.length > 0 ? { policies: flowPolicies.policies } : {}),
+          },
+        );
+      }
       const policies = target.kinds[0]!.group === MESSAGING_GROUP && !target.flowInner ? ctx.ingressPolicyStatus?.(target) : undefined;
       if (policies !== undefined) {
         conditions.push(policies.condition);
