@@ -16,7 +16,7 @@ export {
 } from './admin-auth.js';
 export type { CircuitView, ControlPlane, ResourceView } from './control-plane.js';
 export type { DeliveryFigures } from '@sluice/core';
-export { pluralOf, resolveKind } from './kind-names.js';
+export { groupOfApiVersion, pluralOf, resolveGroup, resolveKind } from './kind-names.js';
 export { adminError } from './errors.js';
 export { deadLetterRoutes, type DeadLetterAdmin, type DeadLetterSelection, type DeadLetterView, type ReplayReport } from './dead-letters-api.js';
 export { archiveRoutes, type ArchiveAdmin, type ArchiveReplayResult } from './archive-api.js';

@@ -1,14 +1,21 @@
 import express, { type Router } from 'express';
 import { adminError } from './errors.js';
 import type { ControlPlane, ResourceView } from './control-plane.js';
-import { pluralOf, resolveKind } from './kind-names.js';
+import { groupOfApiVersion, pluralOf, resolveGroup, resolveKind } from './kind-names.js';
 
-function kindOf(plane: ControlPlane, typed: string): string {
-  const kind = resolveKind(typed, plane.kinds());
+/** The kind and, where the name says or the kind needs it, the API group a typed name means. */
+function kindOf(plane: ControlPlane, typed: string): { kind: string; group: string | undefined } {
+  const kinds = plane.kinds();
+  const kind = resolveKind(typed, kinds);
   if (kind === undefined) {
-    throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${typed}"; known: ${plane.kinds().map(pluralOf).join(', ')}`);
+    throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${typed}"; known: ${[...new Set(kinds.map(pluralOf))].join(', ')}${kinds.includes('Service') ? ', ksvc' : ''}`);
   }
-  return kind;
+  return { kind, group: resolveGroup(typed, kind, kinds) };
+}
+
+/** Whether a resource is of the kind (and group, when one is asked for). */
+function isOf(r: ResourceView, k: { kind: string; group: string | undefined }): boolean {
+  return r.kind === k.kind && (k.group === undefined || groupOfApiVersion(r.apiVersion) === k.group);
 }
 
 /**
@@ -18,19 +25,25 @@ function kindOf(plane: ControlPlane, typed: string): string {
 export function resourceRoutes(plane: () => ControlPlane): Router {
   const router = express.Router();
   router.get('/kinds', (_req, res) => {
-    res.json({ kinds: plane().kinds().map((kind) => ({ kind, plural: pluralOf(kind) })) });
+    // Knative's Service and the core Service share a kind name: the core one is `services`, Knative's `ksvc` (kubectl's names).
+    const kinds = plane().kinds();
+    const unique = [...new Set(kinds)].map((kind) => ({ kind, plural: pluralOf(kind) }));
+    if (kinds.filter((k) => k === 'Service').length > 1) unique.push({ kind: 'Service', plural: 'ksvc' });
+    res.json({ kinds: unique });
   });
   router.get('/:kind', (req, res) => {
     const p = plane();
     const kind = kindOf(p, req.params.kind);
     const ns = typeof req.query['namespace'] === 'string' ? req.query['namespace'] : undefined;
-    const items = p.resources().filter((r) => r.kind === kind && (ns === undefined || r.metadata.namespace === ns));
-    res.json({ kind: `${kind}List`, items });
+    const items = p.resources().filter((r) => isOf(r, kind) && (ns === undefined || r.metadata.namespace === ns));
+    res.json({ kind: `${kind.kind}List`, items });
   });
   router.get('/:kind/:namespace/:name', (req, res) => {
     const p = plane();
     const kind = kindOf(p, req.params.kind);
-    res.json(find(p, kind, req.params.namespace, req.params.name));
+    const r = p.resources().find((x) => isOf(x, kind) && x.metadata.namespace === req.params.namespace && x.metadata.name === req.params.name);
+    if (!r) throw adminError('SLUICE_NOT_FOUND', `${kind.kind} ${req.params.namespace}/${req.params.name} not found`);
+    res.json(r);
   });
   return router;
 }

@@ -75,3 +75,28 @@ test('kind names resolve as kubectl resolves them', () => {
   assert.equal(resolveKind('parallels', kinds), 'Parallel');
   assert.equal(resolveKind('widgets', kinds), undefined);
 });
+
+test('a Knative Service is ksvc, the core Service is services or svc, as kubectl lists them', async () => {
+  const both: ControlPlane = {
+    kinds: () => ['Broker', 'Service', 'Service'],
+    resources: () => [
+      { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'display', namespace: 'default' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cashier', namespace: 'default' } },
+    ],
+    readiness: () => ({ ready: true, reasons: [] }),
+  };
+  const admin = await AdminServer.start({ port: 0, plane: both });
+  try {
+    const names = async (kind: string): Promise<string[]> => ((await (await fetch(`${admin.url}/api/v1/${kind}`)).json()) as { items: { metadata: { name: string } }[] }).items.map((r) => r.metadata.name);
+    assert.deepEqual(await names('ksvc'), ['display']);
+    assert.deepEqual(await names('services.serving.knative.dev'), ['display']);
+    assert.deepEqual(await names('services'), ['cashier']);
+    assert.deepEqual(await names('svc'), ['cashier']);
+    assert.equal((await fetch(`${admin.url}/api/v1/ksvc/default/display`)).status, 200);
+    assert.equal((await fetch(`${admin.url}/api/v1/service/default/display`)).status, 404);
+    const kinds = ((await (await fetch(`${admin.url}/api/v1/kinds`)).json()) as { kinds: { plural: string }[] }).kinds.map((k) => k.plural);
+    assert.deepEqual(kinds, ['brokers', 'services', 'ksvc']);
+  } finally {
+    await admin.close();
+  }
+});

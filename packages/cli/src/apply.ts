@@ -98,7 +98,7 @@ export function changeCommands(onExit: (code: number) => void): Command[] {
           const loaded = loadConfig(opts.filename, { recursive: opts.recursive === true, strict: false });
           if (loaded.errors.length > 0) throw new AdminClientError(loaded.errors.map((e) => formatConfigError(e)).join('\n'));
           if (loaded.config.resources.length === 0) throw usageError(`no resources found in ${opts.filename.join(', ')}`);
-          await change(opts, 'POST', '/api/v1/delete', { resources: loaded.config.resources.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name })) }, options);
+          await change(opts, 'POST', '/api/v1/delete', { resources: loaded.config.resources.map((r) => ({ kind: typeName({ apiVersion: String((r.value as { apiVersion?: unknown }).apiVersion), kind: r.kind }), namespace: r.namespace, name: r.name })) }, options);
           return;
         }
         if (kind === undefined || name === undefined) throw usageError('give KIND NAME (e.g. delete trigger orders) or -f FILE');

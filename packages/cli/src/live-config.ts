@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminError, resolveKind, type ChangeOptions, type ChangeResult, type ConfigChanger, type ResourceId } from '@sluice/admin';
+import { adminError, groupOfApiVersion, resolveGroup, resolveKind, type ChangeOptions, type ChangeResult, type ConfigChanger, type ResourceId } from '@sluice/admin';
 import type { ApplyReport, SluiceRuntime } from '@sluice/broker';
 import { KINDS, type LoadResult, type LoadedResource, type SluiceConfig } from '@sluice/config';
 import { SluiceError, noopLogger, type Logger } from '@sluice/core';
@@ -131,7 +131,8 @@ export class LiveConfig implements ConfigChanger {
       for (const want of resources) {
         const kind = resolveKind(want.kind, kinds);
         if (kind === undefined) throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${want.kind}"`);
-        const found = current.filter((r) => r.kind === kind && r.namespace === want.namespace && r.name === want.name);
+        const group = resolveGroup(want.kind, kind, kinds);
+        const found = current.filter((r) => r.kind === kind && (group === undefined || groupOfApiVersion(String((r.value as { apiVersion?: unknown }).apiVersion)) === group) && r.namespace === want.namespace && r.name === want.name);
         if (found.length === 0) throw adminError('SLUICE_NOT_FOUND', `${kind} ${want.namespace}/${want.name} not found`);
         for (const r of found) if (!targets.some((t) => idOf(t) === idOf(r))) targets.push(plain(r));
       }
