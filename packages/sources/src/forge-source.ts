@@ -1,14 +1,14 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_NAMESPACE, isSluiceError, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
+import { DEFAULT_NAMESPACE, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
 import { SecretStore, type SecretKeyRef } from '@sluice/config';
-import { readBody, refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@sluice/broker';
+import { refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@sluice/broker';
 import { applyCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
-import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf } from './webhook-source.js';
+import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf, readWebhookBody } from './webhook-source.js';
 
 /** A `secretKeyRef` holder, as both forge sources spell secrets. */
 export interface ForgeSecretValue {
@@ -194,16 +194,8 @@ export class ForgeSourceComponent implements RuntimeComponent {
       refuse(req, res, 'SLUICE_NOT_READY', 'the source is stopping');
       return;
     }
-    let body: Buffer;
-    try {
-      body = await readBody(req, this.#maxBody);
-    } catch (err) {
-      if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
-        sendError(res, err.code, err.message, { connection: 'close' });
-        return;
-      }
-      throw err;
-    }
+    const body = await readWebhookBody(req, res, this.#maxBody);
+    if (body === undefined) return;
     const bad = this.#verify(req, body);
     if (bad !== undefined) {
       // 400 as Knative's adapters answer a payload that fails validation (so SLUICE_WEBHOOK_INVALID, not the WebhookSource's

@@ -235,6 +235,17 @@ export type WebhookRouteHandler = (req: IncomingMessage, res: ServerResponse, su
  * Serves `/webhooks/{namespace}/{name}/…` for every WebhookSource of a configuration on the runtime's server: the
  * runtime gives one route per prefix, so the sources share it through this router.
  */
+/** A webhook's body, or undefined after answering 413 (and closing) when it is larger than `maxBytes`. */
+export async function readWebhookBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, maxBytes);
+  } catch (err) {
+    if (!isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) throw err;
+    sendError(res, err.code, err.message, { connection: 'close' });
+    return undefined;
+  }
+}
+
 export class WebhookRouter {
   readonly #handlers = new Map<string, WebhookRouteHandler>();
   #registered = false;
@@ -417,16 +428,8 @@ export class WebhookSourceComponent implements RuntimeComponent {
 
   /** The body, with its signature checked and its webhook-id claimed; undefined when the request was answered. */
   async #readVerified(req: IncomingMessage, res: ServerResponse): Promise<{ body: Buffer; replayId: string | undefined } | undefined> {
-    let body: Buffer;
-    try {
-      body = await readBody(req, this.#maxBody);
-    } catch (err) {
-      if (isSluiceError(err, 'SLUICE_BODY_TOO_LARGE')) {
-        sendError(res, err.code, err.message, { connection: 'close' });
-        return undefined;
-      }
-      throw err;
-    }
+    const body = await readWebhookBody(req, res, this.#maxBody);
+    if (body === undefined) return undefined;
     if (this.#verify) {
       const check = this.#verify(req, body);
       if (!check.ok) {
