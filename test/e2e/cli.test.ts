@@ -170,6 +170,16 @@ test('event-display --json prints one JSON line per event; --headers adds the re
   assert.equal(line.headers['x-trace'], 'abc');
 });
 
+test('event-display on a port in use is one line naming the address and how to choose another, exit 1', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => void taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  const r = await runCli(['event-display', '--port', String(port)]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `sluice event-display: cannot listen on 127.0.0.1:${port}: the port is in use (set --port or SLUICE_DISPLAY_PORT; 0 picks a free port)\n`);
+});
+
 test('one sluice per data directory: a second run exits 1 naming the holder pid; the lock goes with the process', async () => {
   const dir = tempDir();
   const first = await startSluice({ yaml: BROKER, dataDir: dir.path });

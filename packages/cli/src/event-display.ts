@@ -72,7 +72,13 @@ export async function startEventDisplay(options: EventDisplayOptions): Promise<{
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const addr = server.address() as AddressInfo;
   return { server, url: `http://${options.host}:${addr.port}` };
 }

@@ -341,7 +341,17 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--json', 'print each event as one line of JSON (structured-mode JSON, for piping)')
     .option('--headers', 'print the HTTP headers of each request before the event')
     .action(async (opts: { port: number; host: string; json?: boolean; headers?: boolean }) => {
-      const { server, url } = await startEventDisplay(opts);
+      let started;
+      try {
+        started = await startEventDisplay(opts);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+        process.stderr.write(`sluice event-display: cannot listen on ${opts.host}:${opts.port}: ${why} (set --port or SLUICE_DISPLAY_PORT; 0 picks a free port)\n`);
+        onExit(1);
+        return;
+      }
+      const { server, url } = started;
       process.stdout.write(`event-display listening on ${url}\n`);
       const stop = (): void => {
         server.close(() => onExit(0));
