@@ -437,45 +437,64 @@ export class SluiceRuntime {
     return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, logName(ns, name), ids, options);
   }
 
+  /** Serves the ingress port, then reconciles the configuration from nothing; ready once everything started. */
   async #start(): Promise<void> {
     this.#deadLetters = this.options.deadLetters ?? (this.store instanceof SqliteEventStore ? this.store : undefined);
     this.#oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (isRefused(req.socket)) {
-        req.socket.destroy(); // already answered 503 by the connection caps
-        return;
-      }
-      if (tooManyHeaders(req)) {
-        refuse(req, res, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
-        return;
-      }
-      const path = (req.url ?? '/').split('?')[0]!;
-      if (this.#issuer !== undefined && (path === DISCOVERY_PATH || path === JWKS_PATH)) {
-        req.resume();
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(path === JWKS_PATH ? this.#issuer.jwks() : this.#issuer.discovery()));
-        return;
-      }
-      const segments = path.split('/').filter((s) => s !== '');
-      if (segments.length === 2) {
-        void this.#ingress(req, res, segments);
-        return;
-      }
-      const route = segments.length > 2 ? this.#routes.get(segments[0]!) : undefined;
-      if (route) {
-        route(req, res, segments.slice(1));
-        return;
-      }
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#handleRequest(req, res));
+    await this.#listen();
+    this.#trustOwnCertificate();
+    this.#startOidcSending();
+    this.#resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
+    await this.#reconcile(EMPTY_CONFIG, this.#config, { force: false, initial: true, dryRun: false });
+    this.#ready = true;
+  }
+
+  /** Every request of the ingress port: OIDC discovery, broker ingress, component routes, then health. */
+  #handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (isRefused(req.socket)) {
+      req.socket.destroy(); // already answered 503 by the connection caps
+      return;
+    }
+    if (tooManyHeaders(req)) {
+      refuse(req, res, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (this.#issuer !== undefined && (path === DISCOVERY_PATH || path === JWKS_PATH)) {
       req.resume();
-      if (segments.length === 1 && (segments[0] === 'livez' || segments[0] === 'healthz')) {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      } else if (segments.length === 1 && segments[0] === 'readyz') {
-        res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.#ready ? 'ready\n' : 'not ready\n');
-      } else if (segments.length > 2) {
-        sendError(res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
-      } else {
-        sendError(res, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
-      }
-    });
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(path === JWKS_PATH ? this.#issuer.jwks() : this.#issuer.discovery()));
+      return;
+    }
+    const segments = path.split('/').filter((s) => s !== '');
+    if (segments.length === 2) {
+      void this.#ingress(req, res, segments);
+      return;
+    }
+    const route = segments.length > 2 ? this.#routes.get(segments[0]!) : undefined;
+    if (route) {
+      route(req, res, segments.slice(1));
+      return;
+    }
+    req.resume();
+    this.#answerHealth(res, segments, path);
+  }
+
+  /** The health endpoints (livez, healthz, readyz), and the 400 or 404 of a path nothing else serves. */
+  #answerHealth(res: ServerResponse, segments: readonly string[], path: string): void {
+    if (segments.length === 1 && (segments[0] === 'livez' || segments[0] === 'healthz')) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (segments.length === 1 && segments[0] === 'readyz') {
+      res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.#ready ? 'ready\n' : 'not ready\n');
+    } else if (segments.length > 2) {
+      sendError(res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
+    } else {
+      sendError(res, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
+    }
+  }
+
+  /** Listens on the configured port and host; the ingress URL is the address taken (loopback for a wildcard). */
+  async #listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port ?? 8080, this.options.host ?? '127.0.0.1', () => {
@@ -486,20 +505,17 @@ export class SluiceRuntime {
     const addr = this.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.#url = `${this.#tlsCert !== undefined ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
-    if (this.#tlsCert !== undefined && this.options.tls) {
-      // Sluice's own sends to its ingress (triggers to brokers, sources, channels) trust its certificate, and follow
-      // a reload.
-      const own = new URL(this.#url).origin;
-      const trustOwn = (cert: string): void => {
-        if (this.sender instanceof UndiciSender) this.sender.setOriginTls(own, rootsPlus(cert));
-      };
-      trustOwn(this.#tlsCert);
-      this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
-    }
-    this.#startOidcSending();
-    this.#resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
-    await this.#reconcile(EMPTY_CONFIG, this.#config, { force: false, initial: true, dryRun: false });
-    this.#ready = true;
+  }
+
+  /** Sluice's own sends to its ingress (triggers to brokers, sources, channels) trust its certificate, and follow a reload. */
+  #trustOwnCertificate(): void {
+    if (this.#tlsCert === undefined || !this.options.tls) return;
+    const own = new URL(this.#url).origin;
+    const trustOwn = (cert: string): void => {
+      if (this.sender instanceof UndiciSender) this.sender.setOriginTls(own, rootsPlus(cert));
+    };
+    trustOwn(this.#tlsCert);
+    this.#unwatchTls = watchTlsFiles(this.server as unknown as HttpsServer, this.options.tls, this.logger, trustOwn);
   }
 
   /**
