@@ -169,8 +169,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 export function createIngressHandler(backend: IngressBackend, options: IngressOptions) {
   const metrics = options.metrics ?? noopMetrics;
-  const tracer = options.tracer ?? noopTracer;
-  const logger = options.logger ?? noopLogger;
   const brokerMetrics = new Map<string, IngressMetrics>();
   const metricsOf = (namespace: string, name: string): IngressMetrics => {
     const key = `${namespace}/${name}`;
@@ -180,32 +178,7 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
   };
   return async (req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> => {
     const [namespace, name] = segments as [string, string];
-    if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
-      refuse(req, res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
-      return;
-    }
-    if (!backend.hasBroker(namespace, name)) {
-      refuse(req, res, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
-      return;
-    }
-    if (req.method === 'OPTIONS') {
-      const origin = req.headers['webhook-request-origin'];
-      res.writeHead(200, {
-        allow: 'POST, OPTIONS',
-        'webhook-allowed-origin': typeof origin === 'string' ? origin : '*',
-        'webhook-allowed-rate': '*',
-        'content-length': 0,
-      });
-      res.end();
-      return;
-    }
-    if (backend.rateLimit) {
-      const wait = backend.rateLimit(namespace, name, req);
-      if (wait > 0) {
-        refuse(req, res, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
-        return;
-      }
-    }
+    if (!admitRequest(backend, req, res, namespace, name)) return;
     let authorize: ((events: readonly CloudEvent[]) => string | undefined) | undefined;
     if (backend.authenticate) {
       const pending = backend.authenticate(namespace, name, req);
@@ -224,47 +197,96 @@ export function createIngressHandler(backend: IngressBackend, options: IngressOp
       refuse(req, res, 'SLUICE_NOT_READY', 'broker is not ready (starting or draining)');
       return;
     }
-    const started = performance.now();
-    const m = metricsOf(namespace, name);
-    let events: CloudEvent[] = [];
-    let span: SpanHandle | undefined;
-    try {
-      const body = await readBody(req, options.maxBodyBytes);
-      events = decodeHttp(req.headers, body);
-      const refused = authorize?.(events);
-      if (refused !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', refused);
-      // The request's traceparent header, else the first event's distributed-tracing extension, is the parent.
-      let trace = requestTraceContext(req.headers);
-      if (tracer.enabled) {
-        const attributes = events.length === 1 ? cloudEventSpanAttributes(events[0]!) : {};
-        span = tracer.startSpan(`ingress ${namespace}/${name}`, 'server', trace ?? (events[0] ? eventTraceContext(events[0].attributes) : undefined), {
-          ...attributes,
-          'messaging.system': 'knative',
-          'messaging.destination.name': `${namespace}/${name}`,
-          'messaging.batch.message_count': events.length,
-        });
-        trace = span.context;
-      }
-      if (events.length > 0) await backend.accept(namespace, name, events, trace);
-      res.writeHead(202, { 'content-length': 0 });
-      res.end();
-      finish(202, undefined);
-    } catch (err) {
-      const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
-      const status = errorStatus(code);
-      sendError(res, code, (err as Error).message);
-      finish(status, (err as Error).message);
-    }
-
-    function finish(status: number, error: string | undefined): void {
-      const duration = performance.now() - started;
-      if (events.length === 0) m.event('', status, duration);
-      for (const e of events) m.event(String(e.attributes['type']), status, duration);
-      if (span) {
-        span.setAttributes({ 'http.response.status_code': status });
-        span.end(error);
-      }
-      logger.debug({ broker: `${namespace}/${name}`, events: events.length, status, durationMs: Math.round(duration * 1000) / 1000, ...(error ? { err: error } : {}) }, 'ingress request');
-    }
+    return receiveEvents(backend, options, metricsOf(namespace, name), req, res, namespace, name, authorize);
   };
+}
+
+/**
+ * The checks before authentication: the path, the broker, the webhook handshake (`OPTIONS`) and the client's rate
+ * limit. False when the request was answered.
+ */
+function admitRequest(backend: IngressBackend, req: IncomingMessage, res: ServerResponse, namespace: string, name: string): boolean {
+  if (!DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
+    refuse(req, res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker} with lower-case DNS names of at most 63 characters');
+    return false;
+  }
+  if (!backend.hasBroker(namespace, name)) {
+    refuse(req, res, 'SLUICE_BROKER_NOT_FOUND', `no broker ${namespace}/${name}`);
+    return false;
+  }
+  if (req.method === 'OPTIONS') {
+    const origin = req.headers['webhook-request-origin'];
+    res.writeHead(200, {
+      allow: 'POST, OPTIONS',
+      'webhook-allowed-origin': typeof origin === 'string' ? origin : '*',
+      'webhook-allowed-rate': '*',
+      'content-length': 0,
+    });
+    res.end();
+    return false;
+  }
+  if (backend.rateLimit) {
+    const wait = backend.rateLimit(namespace, name, req);
+    if (wait > 0) {
+      refuse(req, res, 'SLUICE_RATE_LIMITED', `too many requests from this client to broker ${namespace}/${name}`, { 'retry-after': String(wait) });
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Reads, decodes, authorizes and stores the events of an admitted request; answers 202 or the error, with metrics and a span. */
+async function receiveEvents(
+  backend: IngressBackend,
+  options: IngressOptions,
+  m: IngressMetrics,
+  req: IncomingMessage,
+  res: ServerResponse,
+  namespace: string,
+  name: string,
+  authorize: ((events: readonly CloudEvent[]) => string | undefined) | undefined,
+): Promise<void> {
+  const tracer = options.tracer ?? noopTracer;
+  const logger = options.logger ?? noopLogger;
+  const started = performance.now();
+  let events: CloudEvent[] = [];
+  let span: SpanHandle | undefined;
+  try {
+    const body = await readBody(req, options.maxBodyBytes);
+    events = decodeHttp(req.headers, body);
+    const refused = authorize?.(events);
+    if (refused !== undefined) throw new SluiceError('SLUICE_FORBIDDEN', refused);
+    // The request's traceparent header, else the first event's distributed-tracing extension, is the parent.
+    let trace = requestTraceContext(req.headers);
+    if (tracer.enabled) {
+      const attributes = events.length === 1 ? cloudEventSpanAttributes(events[0]!) : {};
+      span = tracer.startSpan(`ingress ${namespace}/${name}`, 'server', trace ?? (events[0] ? eventTraceContext(events[0].attributes) : undefined), {
+        ...attributes,
+        'messaging.system': 'knative',
+        'messaging.destination.name': `${namespace}/${name}`,
+        'messaging.batch.message_count': events.length,
+      });
+      trace = span.context;
+    }
+    if (events.length > 0) await backend.accept(namespace, name, events, trace);
+    res.writeHead(202, { 'content-length': 0 });
+    res.end();
+    finish(202, undefined);
+  } catch (err) {
+    const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
+    const status = errorStatus(code);
+    sendError(res, code, (err as Error).message);
+    finish(status, (err as Error).message);
+  }
+
+  function finish(status: number, error: string | undefined): void {
+    const duration = performance.now() - started;
+    if (events.length === 0) m.event('', status, duration);
+    for (const e of events) m.event(String(e.attributes['type']), status, duration);
+    if (span) {
+      span.setAttributes({ 'http.response.status_code': status });
+      span.end(error);
+    }
+    logger.debug({ broker: `${namespace}/${name}`, events: events.length, status, durationMs: Math.round(duration * 1000) / 1000, ...(error ? { err: error } : {}) }, 'ingress request');
+  }
 }
