@@ -29,7 +29,8 @@ const env = {
 
 const children = [
   spawn(process.execPath, [bin, 'event-display'], { stdio: 'inherit', env }),
-  spawn(process.execPath, [bin, 'run', '-f', config], { stdio: 'inherit', env }),
+  // --watch: an edit saved in the quickstart's file is applied live, so the README's "edit the YAML" shows at once.
+  spawn(process.execPath, [bin, 'run', '-f', config, ...(tempConfigDir ? [] : ['--watch'])], { stdio: 'inherit', env }),
 ];
 const server = process.env.SLUICE_PORT && process.env.SLUICE_PORT !== '8080' ? ` --server http://127.0.0.1:${process.env.SLUICE_PORT}` : '';
 console.log(`quickstart: send an event with
