@@ -54,7 +54,15 @@ function figureColumns(f: DeliveryFigures | undefined): string[] {
 export function resourceTable(kind: string, items: readonly ResourceView[], options: { wide: boolean; allNamespaces: boolean; colour: boolean }): string {
   const delivering = kind === 'Trigger' || kind === 'Subscription';
   const header = ['NAME'];
-  if (kind === 'Broker') header.push('URL');
+  // Addressables (brokers, channels, workloads) show their URL and sources their sink, as kubectl and kn list them.
+  const field = (r: ResourceView, name: 'address' | 'sinkUri'): string | undefined => {
+    const v = (r.status as Record<string, unknown> | undefined)?.[name];
+    return name === 'address' ? (v as { url?: string } | undefined)?.url : (v as string | undefined);
+  };
+  const urls = kind === 'Broker' || items.some((r) => field(r, 'address') !== undefined);
+  const sinks = kind !== 'Trigger' && kind !== 'Subscription' && items.some((r) => field(r, 'sinkUri') !== undefined);
+  if (urls) header.push('URL');
+  if (sinks) header.push('SINK');
   if (kind === 'Trigger') header.push('BROKER', 'SINK');
   if (kind === 'Subscription') header.push('CHANNEL', 'SUBSCRIBER');
   if (options.wide && delivering) header.push('BACKLOG', 'IN-FLIGHT', 'RETRYING', 'DELIVERED', 'FAILED', 'LAST-ERROR');
@@ -64,7 +72,8 @@ export function resourceTable(kind: string, items: readonly ResourceView[], opti
   for (const r of items) {
     const row = [r.metadata.name];
     const status = r.status as (ResourceView['status'] & { address?: { url?: string }; physicalSubscription?: { subscriberUri?: string } }) | undefined;
-    if (kind === 'Broker') row.push(status?.address?.url ?? '');
+    if (urls) row.push(field(r, 'address') ?? '');
+    if (sinks) row.push(field(r, 'sinkUri') ?? '');
     if (kind === 'Trigger') row.push(String((r.spec as { broker?: string } | undefined)?.broker ?? ''), sinkOf(r.spec));
     if (kind === 'Subscription') {
       const channel = (r.spec as { channel?: { kind: string; name: string } } | undefined)?.channel;
