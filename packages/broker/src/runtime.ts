@@ -21,9 +21,7 @@ import {
   trueCondition,
   type CloudEvent,
   type EventPredicate,
-  type Condition,
   type DeliveryFigures,
-  type Destination,
   type Logger,
   type ResourceStatus,
   type Metrics,
@@ -49,6 +47,7 @@ import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type Conne
 import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders, type AuthVerdict } from './http-ingress.js';
 import { DeliveryCounters } from './delivery-counters.js';
 import { brokerAccess, ingressGuard, type BrokerAccess } from './ingress-guard.js';
+import { brokerStatus, triggerReadyStatus } from './resource-status.js';
 import { componentScope, pairComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
@@ -203,13 +202,6 @@ function pendingOf(store: EventStore, log: string, group?: string): { backlog: n
   if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
   const g = stats.groups[group];
   return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
-}
-
-/** Knative marks DeadLetterSinkResolved True with reason DeadLetterSinkNotConfigured when there is none. */
-function deadLetterCondition(url: string | undefined): Condition {
-  return url === undefined
-    ? { type: 'DeadLetterSinkResolved', status: 'True', reason: 'DeadLetterSinkNotConfigured', message: 'No dead letter sink is configured.' }
-    : trueCondition('DeadLetterSinkResolved');
 }
 
 /** Runs a validated configuration: one HTTP server for every broker's ingress plus health, and a consumer per Trigger. */
@@ -1080,44 +1072,15 @@ export class SluiceRuntime {
     );
     this.#triggers.set(target.key, { key: target.key, brokerKey, store, log, group, filter: target.filter, fingerprint, consumer, dispatcher });
     this.logger.info({ trigger: target.key, broker: brokerKey, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');
-    this.#status.set(
-      'Trigger',
-      ns,
-      trigger.metadata.name,
-      [
-        trueCondition('BrokerReady'),
-        trueCondition('DependencyReady'),
-        trueCondition('SubscriberResolved'),
-        trueCondition('SubscriptionReady'),
-        deadLetterCondition(target.deadLetterUrl),
-      ],
-      { subscriberUri: target.subscriberUrl, ...(target.deadLetterUrl ? { deadLetterSinkUri: target.deadLetterUrl } : {}) },
-    );
+    const status = triggerReadyStatus(target);
+    this.#status.set('Trigger', ns, trigger.metadata.name, status.conditions, status.fields);
   }
 
-  /** Broker conditions as Knative's MT broker names them; ingress, filter (the triggers) and the address. */
+  /** Reports a broker's status ({@link brokerStatus}) at its ingress address. */
   #reportBrokerStatus(broker: Broker, resolver: DestinationResolver): void {
     const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
-    const url = `${this.#url}/${ns}/${broker.metadata.name}`;
-    const conditions: Condition[] = [trueCondition('IngressReady'), trueCondition('FilterReady'), trueCondition('Addressable')];
-    const fields: Record<string, unknown> = { address: { url } };
-    const dls: Destination | undefined = broker.spec?.delivery?.deadLetterSink;
-    if (dls) {
-      try {
-        fields['deadLetterSinkUri'] = resolver.resolve(dls, ns);
-        conditions.push(trueCondition('DeadLetterSinkResolved'));
-      } catch (err) {
-        conditions.push(falseCondition('DeadLetterSinkResolved', 'Unresolvable', (err as Error).message));
-      }
-    } else {
-      conditions.push(deadLetterCondition(undefined));
-    }
-    if (this.#policies !== undefined) {
-      const p = this.#policies.targetStatus(brokerTarget(ns, broker.metadata.name, broker.metadata.labels ?? {}));
-      conditions.push(p.condition);
-      if (p.policies.length > 0) fields['policies'] = p.policies;
-    }
-    this.#status.set('Broker', ns, broker.metadata.name, conditions, fields);
+    const status = brokerStatus(broker, `${this.#url}/${ns}/${broker.metadata.name}`, resolver, this.#policies);
+    this.#status.set('Broker', ns, broker.metadata.name, status.conditions, status.fields);
   }
 
   #brokerClasses(config: SluiceConfig): Readonly<Record<string, BrokerClass>> {
