@@ -42,6 +42,19 @@ kind: Broker
 metadata:
   name: other
   namespace: team
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: yearly
+  namespace: team
+spec:
+  schedule: "0 0 1 1 *"
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: other
 `;
 
 async function start() {
@@ -89,6 +102,9 @@ test('get lists resources as kubectl does: aligned columns, READY/REASON last, -
   const team = await runCli(['get', 'triggers', '-n', 'team'], { env });
   assert.equal(team.code, 0);
   assert.equal(team.stderr, 'No resources found in team namespace.\n');
+  // A source shows its resolved sink, as kn source ping list does (Knative's status.sinkUri).
+  const pings = await runCli(['get', 'pingsources', '-n', 'team'], { env });
+  assert.match(pings.stdout, /^NAME +SINK +READY +REASON\nyearly +http:\/\/127\.0\.0\.1:\d+\/team\/other +True\n$/);
 
   // `get kinds` lists what `get` accepts (the admin API's /api/v1/kinds), as kubectl api-resources does.
   const kinds = await runCli(['get', 'kinds'], { env });

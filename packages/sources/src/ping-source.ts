@@ -165,6 +165,8 @@ export class PingSourceComponent implements RuntimeComponent {
       { now, ...(this.#deps.timers ? { timers: this.#deps.timers } : {}) },
     );
     const first = this.#scheduler.start();
+    // Knative's PingSource status: SinkProvided and the resolved sinkUri (kn source ping describe shows it).
+    ctx.reportStatus('PingSource', ns, this.#source.metadata.name, [{ type: 'SinkProvided', status: 'True' }], { sinkUri: sink.url });
     this.#logger.info(
       { schedule: this.#schedule.expression, timezone: this.#schedule.timezone, sink: sink.url, next: first === undefined ? null : new Date(first).toISOString() },
       'ping source scheduled',
