@@ -53,6 +53,12 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   const dry = await cli('apply', '-f', twoFile, '--dry-run');
   assert.equal(dry.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
   assert.equal(dry.code, 0);
+  // Cluster plumbing in the applied files is listed as ignored, as validate and run list it.
+  const withNamespace = join(dir.path, 'with-namespace.yaml');
+  writeFileSync(withNamespace, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n${trigger('two', two.url)}`);
+  const plumbing = await cli('apply', '-f', withNamespace, '--dry-run');
+  assert.equal(plumbing.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
+  assert.equal(plumbing.stderr, 'ignored: v1 Namespace shop (cluster plumbing)\n');
   assert.equal((await cli('get', 'trigger', 'two')).code, 1, 'a dry run changes nothing');
 
   const created = await cli('apply', '-f', twoFile);

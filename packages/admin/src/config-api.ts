@@ -24,6 +24,8 @@ export interface ChangeResult {
   readonly discarded: readonly { readonly resource: string; readonly retries: number; readonly backlog: number; readonly unread: number; readonly outcome: string }[];
   /** Components and Triggers that could not start (NotReady). */
   readonly failed: readonly string[];
+  /** What the request's files hold that is accepted and ignored (`ignored: v1 Namespace x (cluster plumbing)`). */
+  readonly ignored?: readonly string[];
   readonly dryRun: boolean;
 }
 

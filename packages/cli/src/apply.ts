@@ -24,6 +24,7 @@ async function change(flags: AdminClientFlags, method: 'POST' | 'DELETE', path: 
   const query = [options.force ? 'force=true' : '', options.dryRun ? 'dryRun=true' : ''].filter((q) => q !== '').join('&');
   const answer = (await adminCall(flags, method, `${path}${query ? `?${query}` : ''}`, body)) as ChangeResult;
   for (const r of answer.resources) process.stdout.write(changeLine(r, answer.dryRun) + '\n');
+  for (const line of answer.ignored ?? []) process.stderr.write(`${line}\n`);
   // One line per resource (a Broker answers one entry per trigger group), and none when it owed nothing: the warning
   // is about what was discarded, as in the log.
   const owed = new Map<string, ChangeResult['discarded'][number]>();

@@ -118,7 +118,10 @@ export class LiveConfig implements ConfigChanger {
       const report = await runtime.apply({ ...result.config, resources: labelled }, options);
       if (!options.dryRun) this.#commit(overlay, 'apply', report);
       const changes = new Map(report.resources.map((c) => [idOf(c), c.change] as const));
-      return this.#result(report, requested.map((r) => ({ ...plain(r), change: changes.get(idOf(r)) ?? 'unchanged' })), options.dryRun);
+      // What the request's files hold and Sluice ignores (cluster plumbing, fields without effect), as validate lists it.
+      const paths = new Set(files.map((f) => f.path));
+      const ignored = [...new Set(result.notices.filter((n) => paths.has(n.file)).map((n) => n.message))];
+      return { ...this.#result(report, requested.map((r) => ({ ...plain(r), change: changes.get(idOf(r)) ?? 'unchanged' })), options.dryRun), ignored };
     });
   }
 
