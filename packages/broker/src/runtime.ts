@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   BROKER_CLASS_ANNOTATION,
-  BROKER_DEFAULT_DELIVERY,
   SluiceError,
-  circuitBreakerSettings,
   DEFAULT_NAMESPACE,
   DELIVERY_ORDER_ANNOTATION,
   parseDeliveryOrder,
-  compileTriggerFilter,
   noopLogger,
   objectKey,
   oidcSubject,
-  resolveDelivery,
   type Broker,
   type CesqlCompiler,
   falseCondition,
@@ -40,7 +36,7 @@ import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authorizeIngress } from './ingress-authorization.js';
 import { OidcTokenFile } from './oidc-token-file.js';
-import { destinationAudiences, ownUriDestinations, triggerOidc } from './oidc-sending.js';
+import { destinationAudiences, ownUriDestinations } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
@@ -48,6 +44,7 @@ import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHead
 import { DeliveryCounters } from './delivery-counters.js';
 import { brokerAccess, ingressGuard, type BrokerAccess } from './ingress-guard.js';
 import { brokerStatus, triggerReadyStatus } from './resource-status.js';
+import { triggerBroker, triggerFingerprint, triggerTarget } from './trigger-target.js';
 import { componentScope, pairComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
@@ -189,11 +186,6 @@ interface DesiredTrigger {
   readonly broker: Broker;
   readonly target: SubscriptionTarget;
   readonly fingerprint: string;
-}
-
-/** The broker (`namespace/name`) a Trigger belongs to. */
-function triggerBroker(t: Trigger): string {
-  return `${t.spec.brokerRef?.namespace ?? t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.spec.broker ?? t.spec.brokerRef!.name}`;
 }
 
 /** Events a log (or one group of it) still owes: unread and waiting for a retry. */
@@ -855,7 +847,11 @@ export class SluiceRuntime {
       if (!broker) continue;
       let target: SubscriptionTarget;
       try {
-        target = this.#targetOf(broker, t, resolver);
+        target = triggerTarget(broker, t, resolver, {
+          ...(this.options.cesql ? { cesql: this.options.cesql } : {}),
+          deadLetterStore: this.#deadLetterSettings.get(objectKey(broker.metadata))?.mode ?? 'exhausted',
+          egress: this.#egress,
+        });
       } catch (err) {
         if (mode.initial) throw err;
         const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -868,7 +864,7 @@ export class SluiceRuntime {
         trigger: t,
         broker,
         target,
-        fingerprint: fingerprint([t.spec, t.metadata.annotations ?? {}, broker.spec ?? {}, broker.metadata.annotations ?? {}, target.subscriberUrl, target.deadLetterUrl ?? '', target.deadLetterStore]),
+        fingerprint: triggerFingerprint(t, broker, target),
       });
     }
     return desired;
@@ -1011,29 +1007,6 @@ export class SluiceRuntime {
   #unwatchTls: (() => void) | undefined;
   /** The per-process token Sluice's own sends carry when some broker requires credentials or client certificates. */
   #internalAuth: string | undefined;
-
-  /** Where and how a Trigger delivers; throws when a destination cannot be resolved or is denied. */
-  #targetOf(broker: Broker, trigger: Trigger, resolver: DestinationResolver): SubscriptionTarget {
-    const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
-    const brokerDelivery = broker.spec?.delivery ?? BROKER_DEFAULT_DELIVERY;
-    const delivery = resolveDelivery(trigger.spec.delivery, brokerDelivery);
-    const target: SubscriptionTarget = {
-      key: `${ns}/${trigger.metadata.name}`,
-      namespace: ns,
-      subscriberUrl: resolver.resolve(trigger.spec.subscriber, ns),
-      deadLetterUrl: delivery.deadLetterSink ? resolver.resolve(delivery.deadLetterSink, trigger.spec.delivery?.deadLetterSink ? ns : (broker.metadata.namespace ?? DEFAULT_NAMESPACE)) : undefined,
-      delivery,
-      filter: compileTriggerFilter(trigger.spec, this.options.cesql ? { cesql: this.options.cesql } : {}),
-      labels: { broker: broker.metadata.name, kind: 'Trigger' },
-      circuitBreaker: circuitBreakerSettings(trigger.metadata.annotations, broker.metadata.annotations),
-      deadLetterStore: this.#deadLetterSettings.get(objectKey(broker.metadata))?.mode ?? 'exhausted',
-      ...triggerOidc(trigger, delivery.deadLetterSink, trigger.spec.delivery?.deadLetterSink ? ns : (broker.metadata.namespace ?? DEFAULT_NAMESPACE)),
-    };
-    for (const url of [target.subscriberUrl, target.deadLetterUrl]) {
-      if (url !== undefined) this.#egress?.checkUrl(url); // a denied destination is a configuration error: say so at start
-    }
-    return target;
-  }
 
   #startTrigger(broker: Broker, trigger: Trigger, target: SubscriptionTarget, fingerprint: string): void {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
