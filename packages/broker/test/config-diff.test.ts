@@ -1,18 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LoadedResource, SluiceConfig } from '@sluice/config';
 import { diffResources } from '../src/index.js';
 import { fingerprint } from '../src/config-diff.js';
+import { configOf as config } from './config-fixture.js';
 
-/** A configuration of plain resources (the diff reads apiVersion, kind, names and value). */
-function config(...values: Record<string, unknown>[]): SluiceConfig {
-  const resources = values.map((v) => {
-    const meta = v['metadata'] as { name: string; namespace?: string };
-    const namespace = meta.namespace ?? 'default';
-    return { apiVersion: v['apiVersion'], kind: v['kind'], name: meta.name, namespace, key: `${namespace}/${meta.name}`, value: v, file: 'x.yaml', position: () => ({ line: 1, col: 1 }) } as unknown as LoadedResource;
-  });
-  return { resources, brokers: [], triggers: [] };
-}
 const broker = (name: string, spec: Record<string, unknown> = {}, apiVersion = 'eventing.knative.dev/v1') => ({ apiVersion, kind: 'Broker', metadata: { name }, spec });
 
 test('fingerprint does not depend on the order of object keys, but on values and array order', () => {

@@ -1,18 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@sluice/core';
-import type { LoadedResource, SluiceConfig } from '@sluice/config';
 import { EventPolicies, brokerTarget, selectorMatches, subjectAllowed, type PolicyTarget } from '../src/index.js';
+import { configOf as config } from './config-fixture.js';
 
-/** A configuration of plain resources (the engine reads kind, names and value). */
-function config(...values: Record<string, unknown>[]): SluiceConfig {
-  const resources = values.map((v) => {
-    const meta = v['metadata'] as { name: string; namespace?: string };
-    const namespace = meta.namespace ?? 'default';
-    return { apiVersion: v['apiVersion'], kind: v['kind'], name: meta.name, namespace, key: `${namespace}/${meta.name}`, value: v, file: 'x.yaml', position: () => ({ line: 1, col: 1 }) } as unknown as LoadedResource;
-  });
-  return { resources, brokers: [], triggers: [] };
-}
 const policy = (name: string, spec: Record<string, unknown>, namespace = 'default') => ({ apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventPolicy', metadata: { name, namespace }, spec });
 const ev = (type: string): CloudEvent => ({ attributes: { specversion: '1.0', id: '1', source: '/s', type }, data: undefined });
 
