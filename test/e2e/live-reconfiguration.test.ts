@@ -123,6 +123,26 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
   assert.equal(failing.received.length, 2, 'the deleted trigger delivers nothing more');
 });
 
+test('apply: a retry being attempted right now is owed too: deleting its trigger needs force', async () => {
+  // The first attempt fails; the retry is held 3 s by the subscriber, so while it runs the store counts the event in
+  // flight, not retrying (seen by an operator in `sluice delete` succeeding without --force).
+  const flaky = await subscriber((_r, i) => (i === 0 ? { status: 503 } : { status: 202, delayMs: 3000 }));
+  const ok = await subscriber();
+  const fast = `  delivery:\n    retry: 5\n    backoffDelay: PT0.05S\n`;
+  const runtime = await start(broker('default') + trigger('flaky', flaky.url, undefined, 'default', fast) + trigger('fine', ok.url));
+  await send(runtime, 'default', 'f1', 't');
+  await flaky.waitForCount(2);
+  const figures = runtime.figures('Trigger', 'default', 'flaky');
+  assert.deepEqual([figures?.backlog, figures?.retrying], [0, 0], 'the store sees no backlog and no stored retry');
+  await assert.rejects(runtime.apply(config(broker('default') + trigger('fine', ok.url))), (err: unknown) => {
+    assert.ok(isSluiceError(err, 'SLUICE_FORCE_REQUIRED'), String(err));
+    assert.match(err.message, /trigger default\/flaky has 1 events pending \(backlog 0, retrying 1\)/);
+    return true;
+  });
+  assert.ok(runtime.status('Trigger', 'default', 'flaky'), 'refused: the trigger still runs');
+  await waitFor(() => flaky.received[1]?.status === 202, 'the retry answered');
+});
+
 test('apply: a trigger waiting for its broker turns Ready when the broker appears; removing an idle broker makes its ingress 404', async () => {
   const sub = await subscriber();
   const runtime = await start(broker('default') + trigger('late', sub.url, undefined, 'later'));

@@ -122,6 +122,8 @@ export class DeliveryDispatcher {
   readonly #deadLetterHeaders: Readonly<Record<string, string>>;
   /** Records in the handler now. */
   #inFlight = 0;
+  /** Records in the handler that already failed at least once, or wait for an open circuit. */
+  #retriesInFlight = 0;
   /** Log positions of records this dispatcher scheduled for a retry and has not finished (for gauges and logs). */
   readonly #retrying = new Set<number>();
   readonly #subscriberBreaker: CircuitBreaker;
@@ -169,14 +171,25 @@ export class DeliveryDispatcher {
     return { inFlight: this.#inFlight, retrying: this.#retrying.size };
   }
 
+  /**
+   * Records being attempted again right now, or waiting for the subscriber's circuit: owed like stored retries,
+   * though the store counts them in flight (a live delete of the trigger asks for --force for them too).
+   */
+  get retriesInFlight(): number {
+    return this.#retriesInFlight;
+  }
+
   /** Handler for the store's consumer. */
   readonly handle = async (record: LogRecord): Promise<Disposition> => {
     this.#inFlight++;
+    const retry = record.attempt > 0;
+    if (retry) this.#retriesInFlight++;
     let disposition: Disposition;
     try {
       disposition = await this.#handle(record);
     } finally {
       this.#inFlight--;
+      if (retry) this.#retriesInFlight--;
     }
     if (disposition.kind === 'retry') this.#retrying.add(record.seq);
     else this.#retrying.delete(record.seq);
@@ -186,7 +199,10 @@ export class DeliveryDispatcher {
   async #handle(record: LogRecord): Promise<Disposition> {
     const { policy } = this.target.delivery;
     if (record.attempt > policy.retry) return this.#deadLetterAttempt(record.event, record.attempt, record.firstAttemptAt);
-    const permit = await this.#subscriberBreaker.acquire();
+    // A first attempt held back by an open circuit is owed as a retry is (see retriesInFlight).
+    if (record.attempt === 0) this.#retriesInFlight++;
+    const permit = await this.#subscriberBreaker.acquire(); // never rejects: it resolves to a permit or BREAKER_SHUT
+    if (record.attempt === 0) this.#retriesInFlight--;
     if (permit === BREAKER_SHUT) return { kind: 'retry', attempt: record.attempt, dueAt: this.deps.now(), ...(record.firstAttemptAt === undefined ? {} : { firstAttemptAt: record.firstAttemptAt }) };
     const { event, ttl } = withoutTtl(record.event);
     const started = this.deps.now();

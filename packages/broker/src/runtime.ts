@@ -674,7 +674,9 @@ export class SluiceRuntime {
     }
     const deletedTriggers = [...this.#triggers.values()].filter((r) => !nextTriggers.has(r.key) && nextBrokers.has(r.brokerKey));
     for (const r of deletedTriggers) {
-      const p = pendingOf(r.store, r.log, r.group);
+      const stored = pendingOf(r.store, r.log, r.group);
+      // A retry being attempted right now is owed too: the store counts it in flight, not retrying.
+      const p = { backlog: stored.backlog, retrying: stored.retrying + r.dispatcher.retriesInFlight };
       if (p.backlog + p.retrying > 0 && !mode.force) {
         forceNeeded = true;
         const discards = r.store instanceof SqliteEventStore && this.#deadLetters === r.store ? 'moves them to the dead-letter store' : 'discards them';
