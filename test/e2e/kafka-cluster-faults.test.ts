@@ -283,10 +283,9 @@ test('one node stopped for 60 s and brought back: writes go on with two replicas
   await checkLedger(load);
 });
 
-// Known problem, kept visible as a todo: in one of four runs (after the four faults above), 310 of 515 events accepted
-// around the restart were in the topic but not delivered within 180 s: the trigger's consumer had not resumed.
-// Run alone this test passes; the cause is not found yet (see docs/reliability.md).
-test('full cluster restart: 503 with Retry-After while Kafka cannot take writes, then Sluice recovers alone', { todo: 'the consumer sometimes does not resume after a full cluster restart', timeout: FAULT_TIMEOUT_MS }, async (t) => {
+// After a full restart kafkajs 2.2.4 sometimes stopped consuming without reporting a crash (seen in one run of four
+// before GroupConsumer had its watchdog): the watchdog recreates such a consumer. Its warn lines are reported.
+test('full cluster restart: 503 with Retry-After while Kafka cannot take writes, then Sluice recovers alone', { timeout: FAULT_TIMEOUT_MS }, async (t) => {
   const c = requireCluster(t);
   if (!c) return;
   const load = await underLoad(async (l) => {
@@ -298,4 +297,6 @@ test('full cluster restart: 503 with Retry-After while Kafka cannot take writes,
   });
   assert.ok((load.statuses['503'] ?? 0) > 0, 'Kafka down was answered with 503');
   await checkLedger(load);
+  const watchdog = sluice.output().split('\n').filter((line) => line.includes('Kafka consumer stalled'));
+  t.diagnostic(`consumer watchdog restarts: ${watchdog.length}${watchdog.length > 0 ? `\n${watchdog.join('\n')}` : ''}`);
 });

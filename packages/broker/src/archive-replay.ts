@@ -1,6 +1,6 @@
 import { sleep as realSleep, type CloudEvent, type DeliveryPolicy, type EventPredicate, type Logger, type Sleep } from '@sluice/core';
 import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget } from '@sluice/delivery';
-import type { DeadLetterStore, EventArchive } from '@sluice/store';
+import type { ArchivedEvent, DeadLetterStore, EventArchive } from '@sluice/store';
 import { withoutTtl } from './admission.js';
 import { REPLAY_EXTENSION } from './dead-letter-replay.js';
 
@@ -19,7 +19,8 @@ export interface ArchiveReplayTarget {
 
 /** Collaborators of {@link replayArchive}. */
 export interface ArchiveReplayDeps {
-  readonly archive: EventArchive;
+  /** The archived events of the range, a page at a time ({@link syncArchivePages} for the embedded store). */
+  readonly pages: AsyncIterable<readonly ArchivedEvent[]>;
   /** Where replays that fail are kept (as dead letters of their trigger); undefined = only counted and logged. */
   readonly deadLetters: DeadLetterStore | undefined;
   readonly sender: EventSender;
@@ -58,10 +59,8 @@ export async function replayArchive(
   let events = 0;
   let replayed = 0;
   let failed = 0;
-  for (let after = 0; ; ) {
-    const page = deps.archive.readArchive(log, { from: options.from, to: options.to, afterSeq: after, limit: PAGE });
+  for await (const page of deps.pages) {
     for (const archived of page) {
-      after = archived.seq;
       const { event: stored } = withoutTtl(archived.event);
       if (options.filter && !safe(options.filter, stored)) continue;
       events++;
@@ -84,7 +83,19 @@ export async function replayArchive(
         ]);
       }
     }
-    if (page.length < PAGE) return { events, replayed, failed };
+  }
+  return { events, replayed, failed };
+}
+
+/** The pages of a synchronous archive (the embedded store), read one at a time as the replay goes. */
+export async function* syncArchivePages(archive: EventArchive, log: string, range: { readonly from: number; readonly to: number }): AsyncGenerator<readonly ArchivedEvent[]> {
+  for (let after = 0; ; ) {
+    const page = archive.readArchive(log, { from: range.from, to: range.to, afterSeq: after, limit: PAGE });
+    if (page.length > 0) {
+      after = page[page.length - 1]!.seq;
+      yield page;
+    }
+    if (page.length < PAGE) return;
   }
 }
 

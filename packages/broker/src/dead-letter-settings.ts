@@ -16,8 +16,8 @@ export const ARCHIVE_RETENTION_ANNOTATION = 'sluice.dev/archive-retention';
 export const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
 /** Archive size bound when the broker sets a retention but no size. */
 export const DEFAULT_ARCHIVE_MAX_BYTES = 1024 ** 3;
-/** Broker classes whose store keeps an archive (the embedded store). */
-const ARCHIVING_CLASSES = [undefined, 'MTChannelBasedBroker', 'Sluice'];
+/** Broker classes whose store keeps an archive (the embedded store; Kafka classes through their topic's retention). */
+const ARCHIVING_CLASSES = [undefined, 'MTChannelBasedBroker', 'Sluice', 'Kafka', 'KafkaNamespaced'];
 
 const MODES: readonly DeadLetterStoreMode[] = ['exhausted', 'always', 'off'];
 const UNITS: Readonly<Record<string, number>> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
@@ -63,7 +63,7 @@ export function deadLetterAnnotationProblems(annotations: Readonly<Record<string
       problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: (err as Error).message });
     }
     if (!ARCHIVING_CLASSES.includes(annotations[BROKER_CLASS_ANNOTATION])) {
-      problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: `the archive is kept by the embedded store only, not by broker class ${annotations[BROKER_CLASS_ANNOTATION]} (for Kafka, use the topic's retention)` });
+      problems.push({ annotation: ARCHIVE_RETENTION_ANNOTATION, message: `broker class ${annotations[BROKER_CLASS_ANNOTATION]} keeps no archive (the embedded store and the Kafka classes do)` });
     }
   }
   return problems;

@@ -27,7 +27,7 @@ export {
   type AnnotationProblem,
   type DeadLetterSettings,
 } from './dead-letter-settings.js';
-export { replayArchive, type ArchiveReplayDeps, type ArchiveReplayReport, type ArchiveReplayTarget } from './archive-replay.js';
+export { replayArchive, syncArchivePages, type ArchiveReplayDeps, type ArchiveReplayReport, type ArchiveReplayTarget } from './archive-replay.js';
 export { REPLAY_EXTENSION, replayDeadLetters, replayEvent, type ReplayDeps, type ReplayOutcome, type ReplayTarget } from './dead-letter-replay.js';
 export { StatusRegistry } from './status-registry.js';
 export { DeliveryCounters } from './delivery-counters.js';

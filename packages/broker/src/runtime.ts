@@ -28,7 +28,7 @@ import {
 import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
@@ -50,7 +50,7 @@ import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
-import { replayArchive, type ArchiveReplayReport } from './archive-replay.js';
+import { replayArchive, syncArchivePages, type ArchiveReplayReport } from './archive-replay.js';
 import { diffResources, fingerprint, type ResourceChange } from './config-diff.js';
 
 /** Options of {@link SluiceRuntime.start}. */
@@ -354,7 +354,9 @@ export class SluiceRuntime {
   /** Events (and bytes) in a broker's archive; zeros when it keeps none. */
   archiveStats(broker: string): { count: number; bytes: number } {
     const [ns, name] = broker.split('/') as [string, string];
-    return this.store instanceof SqliteEventStore && this.archivedBrokers().includes(broker) ? this.store.archiveStats(logName(ns, name)) : { count: 0, bytes: 0 };
+    if (!this.archivedBrokers().includes(broker)) return { count: 0, bytes: 0 };
+    const store = this.#stores.get(broker);
+    return store instanceof SqliteEventStore || (store && isAsyncEventArchive(store)) ? store.archiveStats(logName(ns, name)) : { count: 0, bytes: 0 };
   }
 
   /**
@@ -377,8 +379,13 @@ export class SluiceRuntime {
    * matches, and `filter`, at most `rate` deliveries per second; live delivery continues meanwhile.
    */
   replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
-    const store = this.store;
-    if (!(store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) {
+    const store = this.#stores.get(broker);
+    const [ns, name] = broker.split('/') as [string, string];
+    const log = logName(ns, name);
+    const range = { from: options.from, to: options.to };
+    // The embedded store reads its archive table; the Kafka class reads what its topic's retention still holds.
+    const pages = !this.archivedBrokers().includes(broker) ? undefined : store instanceof SqliteEventStore ? syncArchivePages(store, log, range) : store && isAsyncEventArchive(store) ? store.archivePages(log, range) : undefined;
+    if (!pages) {
       return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`));
     }
     const targets = [...this.#targets]
@@ -387,8 +394,7 @@ export class SluiceRuntime {
     if (options.trigger !== undefined && targets.length === 0) {
       return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`));
     }
-    const [ns, name] = broker.split('/') as [string, string];
-    return replayArchive({ archive: store, deadLetters: this.#deadLetters, sender: this.sender, now: this.now, logger: this.logger }, logName(ns, name), {
+    return replayArchive({ pages, deadLetters: this.#deadLetters, sender: this.sender, now: this.now, logger: this.logger }, log, {
       from: options.from,
       to: options.to,
       targets,
@@ -1067,7 +1073,9 @@ export class SluiceRuntime {
     if (cls === undefined || EMBEDDED_BROKER_CLASSES.includes(cls)) return this.store;
     const impl = this.#brokerClasses(config)[cls];
     if (!impl) throw new SluiceError('SLUICE_BROKER_CLASS_UNSUPPORTED', `broker ${objectKey(broker.metadata)}: class "${cls}" is not available`);
-    return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}) });
+    // A Kafka-class broker keeps its archive through its topic's retention, set when its store opens.
+    const archive = deadLetterSettings(broker, DEFAULT_DEAD_LETTER_RETENTION).archive;
+    return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}), ...(archive ? { archive } : {}) });
   }
 
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {

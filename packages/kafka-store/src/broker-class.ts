@@ -6,6 +6,9 @@ import { resolveKafkaBrokerConfig } from './broker-config.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';
 import { defaultTopicFor } from './topic-names.js';
 
+/** Broker annotation bounding the archive's size (read here to tell a size the broker set from the default). */
+const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
+
 /** Options of {@link kafkaBrokerClass}. */
 export interface KafkaBrokerClassOptions {
   /** Environment consulted for `KAFKA_BROKERS` (default `process.env`). */
@@ -22,7 +25,7 @@ export interface KafkaBrokerClassOptions {
 export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClassOptions = {}): BrokerClass {
   const env = options.env ?? process.env;
   return {
-    open(broker, { logger, deadLetters }) {
+    open(broker, { logger, deadLetters, archive }) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
@@ -36,6 +39,9 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
         topicFor: (l) => (l === log ? { topic: cfg.topic, external: cfg.external } : { topic: defaultTopicFor(l) }),
         logger: logger.child({ broker: name }),
         ...(deadLetters ? { deadLetters } : {}),
+        // The archive is the topic's retention. Its size bound applies only when the broker names one: a default
+        // size would let Kafka delete events no trigger has delivered yet.
+        ...(archive ? { archive: { maxAgeMs: archive.maxAgeMs, maxBytes: broker.metadata.annotations?.[ARCHIVE_MAX_BYTES_ANNOTATION] === undefined ? undefined : archive.maxBytes } } : {}),
       });
     },
   };

@@ -1,7 +1,7 @@
-import { Backoff, eventFromJson, validateEvent, type CloudEvent, type Logger } from '@sluice/core';
+import { Backoff, type CloudEvent, type Logger } from '@sluice/core';
 import type { ConsumeOptions, DeadLetterInput, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
-import type { Consumer as KafkaConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { ATTEMPT_HEADER, DUE_HEADER, FIRST_ATTEMPT_HEADER, ORIGIN_HEADER, decodeRecord, encodeRecord } from './record-codec.js';
+import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
+import { ATTEMPT_HEADER, DUE_HEADER, FIRST_ATTEMPT_HEADER, ORIGIN_HEADER, decodeMessage, encodeRecord } from './record-codec.js';
 
 /** Consumer settings shared by every group of a store. */
 export interface GroupConsumerSettings {
@@ -12,6 +12,11 @@ export interface GroupConsumerSettings {
   readonly commitIntervalMs: number;
   /** Retry-topic records held in memory per partition while they wait for their due time. */
   readonly retryWindow: number;
+  /**
+   * The consumer is recreated when the Kafka client shows no sign of life (no fetch, heartbeat or group join) for this
+   * long, or when an assigned partition with records waiting has given none for this long (0 = no watchdog).
+   */
+  readonly stallTimeoutMs: number;
 }
 
 /** What a {@link GroupConsumer} needs from its store. */
@@ -35,6 +40,8 @@ export interface GroupConsumerDeps {
   readonly readMarkers: (topic: string) => Promise<Map<number, string | null>>;
   /** Keeps a dead letter (resolves once it is durable); `origin` = `topic/partition/offset` of the log record. */
   readonly deadLetter: (letter: DeadLetterInput & { readonly origin: string }) => Promise<void>;
+  /** Reads the end offset and the group's committed offset (-1 = none) of each partition of `topic`. */
+  readonly readPositions: (topic: string) => Promise<Map<number, { readonly end: number; readonly committed: number }>>;
 }
 
 /**
@@ -91,6 +98,8 @@ class PartitionState {
   /** Ordered: a retry marker read back from Kafka, applied when its record is taken again. */
   resumed: RetryMarker | undefined;
   markersRead = false;
+  /** When kafkajs last handed a batch of this partition (the watchdog's sign of progress). */
+  lastBatchAt = 0;
 
   constructor(
     readonly topic: string,
@@ -135,12 +144,22 @@ export class GroupConsumer {
   #restartTimer: unknown;
   #wakeSleep: (() => void) | undefined;
   #started: Promise<void>;
+  /** Partitions kafkajs assigned at the last group join, with the time of the join (or of the last idle check). */
+  #assigned = new Map<string, { readonly topic: string; readonly partition: number; since: number }>();
+  /** When kafkajs last showed it is alive (fetch, heartbeat, join, batch, commit), and what it was. */
+  #aliveAt = 0;
+  #aliveBy = 'start';
+  #watchdog: unknown;
+  #checking = false;
+  #restarts = 0;
 
   constructor(deps: GroupConsumerDeps) {
     this.#deps = deps;
     this.#ordered = deps.options.orderingKey !== undefined;
     this.#windowSize = Math.max(1, deps.options.maxInFlight);
+    this.#aliveAt = deps.timers.now();
     this.#started = this.#startLoop();
+    this.#armWatchdog();
   }
 
   /** Records handed to the handler and not finished. */
@@ -170,6 +189,11 @@ export class GroupConsumer {
     return oldest;
   }
 
+  /** How often the watchdog recreated the consumer. */
+  get watchdogRestarts(): number {
+    return this.#restarts;
+  }
+
   /** Retry-topic records held in memory until their due time. */
   get waitingRetries(): number {
     let n = 0;
@@ -177,10 +201,10 @@ export class GroupConsumer {
     return n;
   }
 
-  async #startLoop(): Promise<void> {
+  async #startLoop(first = true): Promise<void> {
     const backoff = new Backoff(500);
-    let first = true;
     while (!this.#closing) {
+      this.#alive('start');
       try {
         if (first) await this.#deps.firstInit;
         else await this.#deps.init();
@@ -214,8 +238,26 @@ export class GroupConsumer {
       allowAutoTopicCreation: false,
     });
     this.#consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart));
+    // Events of a consumer the watchdog has replaced are ignored: it is being disconnected.
+    const current = (): boolean => this.#consumer === consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (!current()) return;
+      this.#alive('group join');
+      this.#onJoin(e.payload.memberAssignment);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (current()) this.#onCrash(e.payload.error, e.payload.restart);
+    });
+    for (const [event, what] of [
+      [consumer.events.FETCH, 'fetch'],
+      [consumer.events.HEARTBEAT, 'heartbeat'],
+      [consumer.events.COMMIT_OFFSETS, 'commit'],
+      [consumer.events.START_BATCH_PROCESS, 'batch'],
+    ] as const) {
+      consumer.on(event, () => {
+        if (current()) this.#alive(what);
+      });
+    }
     try {
       await consumer.connect();
       // A partition the group has no offset for is read from its start: never skip an accepted event. (New groups
@@ -230,15 +272,102 @@ export class GroupConsumer {
       });
       if (this.#closing) throw new Error('closing');
     } catch (err) {
-      this.#consumer = undefined;
+      if (this.#consumer === consumer) this.#consumer = undefined;
       await consumer.disconnect().catch(() => undefined);
       throw err;
     }
   }
 
+  #alive(what: string): void {
+    this.#aliveAt = this.#deps.timers.now();
+    this.#aliveBy = what;
+  }
+
+  #armWatchdog(): void {
+    const stall = this.#deps.settings.stallTimeoutMs;
+    if (stall <= 0 || this.#closing) return;
+    this.#watchdog = this.#deps.timers.setTimeout(
+      () => {
+        this.#watchdog = undefined;
+        void this.#watch().finally(() => this.#armWatchdog());
+      },
+      Math.max(1000, Math.floor(stall / 4)),
+    );
+  }
+
+  /**
+   * kafkajs 2.2.4 can stop consuming without telling (a runner that ended without a CRASH event, a restart that never
+   * ran, a partition it stops fetching): a broker must not depend on its client never getting stuck. Two checks:
+   * the client showed no sign of life for `stallTimeoutMs`, or an assigned partition that has records beyond what
+   * this member took gave no batch for that long (read from Kafka only then). Either way the consumer is recreated.
+   */
+  async #watch(): Promise<void> {
+    if (this.#closing || this.#consumer === undefined || this.#checking) return;
+    const now = this.#deps.timers.now();
+    const stall = this.#deps.settings.stallTimeoutMs;
+    if (now - this.#aliveAt > stall) {
+      this.#recreate(`no fetch, heartbeat or group join for ${Math.round((now - this.#aliveAt) / 1000)} s (last: ${this.#aliveBy})`);
+      return;
+    }
+    const idle = new Map<string, Array<{ topic: string; partition: number; position: number }>>();
+    for (const [k, a] of this.#assigned) {
+      const ps = this.#partitions.get(k);
+      if (ps?.paused) continue; // full window: it waits for its own handler, not for Kafka
+      if (now - Math.max(a.since, ps?.lastBatchAt ?? 0) <= stall) continue;
+      const list = idle.get(a.topic) ?? [];
+      list.push({ topic: a.topic, partition: a.partition, position: ps && ps.nextOffset >= 0 ? ps.nextOffset : -1 });
+      idle.set(a.topic, list);
+    }
+    if (idle.size === 0) return;
+    this.#checking = true;
+    const consumer = this.#consumer;
+    try {
+      const stuck: string[] = [];
+      for (const [topic, parts] of idle) {
+        const positions = await this.#deps.readPositions(topic);
+        for (const p of parts) {
+          const at = positions.get(p.partition);
+          if (!at) continue;
+          const position = p.position >= 0 ? p.position : at.committed;
+          if (position >= 0 && position < at.end) stuck.push(`${topic}/${p.partition} at ${position} of ${at.end}`);
+          else {
+            const a = this.#assigned.get(key(topic, p.partition));
+            if (a) a.since = this.#deps.timers.now(); // idle with nothing to read: checked again after another period
+          }
+        }
+      }
+      if (stuck.length > 0 && consumer === this.#consumer && !this.#closing) {
+        this.#recreate(`no records for ${Math.round(stall / 1000)} s from partitions that have some: ${stuck.join(', ')}`);
+      }
+    } catch (err) {
+      this.#deps.logger.debug({ group: this.#deps.groupId, err: (err as Error).message }, 'watchdog cannot read the group positions');
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /** Drops the current kafkajs consumer (what it held is redelivered from the committed offsets) and starts anew. */
+  #recreate(reason: string): void {
+    this.#restarts++;
+    this.#deps.logger.warn({ group: this.#deps.groupId, reason, restarts: this.#restarts }, 'Kafka consumer stalled: recreating it');
+    for (const ps of [...this.#partitions.values()]) this.#revoke(ps);
+    this.#assigned.clear();
+    const old = this.#consumer;
+    this.#consumer = undefined;
+    if (this.#restartTimer !== undefined) {
+      this.#deps.timers.clearTimeout(this.#restartTimer);
+      this.#restartTimer = undefined;
+    }
+    this.#alive('recreate');
+    // A stuck client may never finish disconnecting: wait a bounded time, then start the new one regardless.
+    const gone = old ? Promise.race([old.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]) : Promise.resolve();
+    this.#started = gone.then(() => (this.#closing ? undefined : this.#startLoop(false)));
+  }
+
   #onCrash(error: Error, restart: boolean): void {
     // kafkajs disconnected: everything it had assigned is gone; what we hold will be redelivered to the next owner.
     for (const ps of [...this.#partitions.values()]) this.#revoke(ps);
+    this.#assigned.clear();
     this.#deps.logger.warn({ group: this.#deps.groupId, err: error.message, restart }, 'Kafka consumer crashed');
     if (!restart && !this.#closing) {
       const consumer = this.#consumer;
@@ -246,7 +375,7 @@ export class GroupConsumer {
       this.#restartTimer = this.#deps.timers.setTimeout(() => {
         this.#restartTimer = undefined;
         void (consumer ? consumer.disconnect().catch(() => undefined) : Promise.resolve()).then(() => {
-          if (!this.#closing) this.#started = this.#startLoop();
+          if (!this.#closing) this.#started = this.#startLoop(false);
         });
       }, 5000);
     }
@@ -255,6 +384,9 @@ export class GroupConsumer {
   #onJoin(assignment: Record<string, number[]>): void {
     const assigned = new Set<string>();
     for (const topic in assignment) for (const p of assignment[topic] ?? []) assigned.add(key(topic, p));
+    const now = this.#deps.timers.now();
+    this.#assigned.clear();
+    for (const topic in assignment) for (const partition of assignment[topic] ?? []) this.#assigned.set(key(topic, partition), { topic, partition, since: now });
     for (const [k, ps] of this.#partitions) if (!assigned.has(k)) this.#revoke(ps);
     // kafkajs keeps pauses across rejoins; only partitions we hold full may stay paused.
     const resume: Array<{ topic: string; partitions: number[] }> = [];
@@ -294,6 +426,7 @@ export class GroupConsumer {
   async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.#closing) return;
     const ps = this.#partitionFor(batch.topic, batch.partition);
+    ps.lastBatchAt = this.#deps.timers.now();
     if (!isRunning() || isStale()) return;
     if (this.#isOrdered(ps) && !ps.markersRead) {
       await this.#readMarker(ps);
@@ -334,7 +467,7 @@ export class GroupConsumer {
 
   #take(ps: PartitionState, m: KafkaMessage, offset: number): void {
     ps.nextOffset = offset + 1;
-    const decoded = decode(m.headers, m.value);
+    const decoded = decodeMessage(m.headers, m.value);
     if (!decoded) {
       this.#deps.logger.warn({ group: this.#deps.groupId, topic: ps.topic, partition: ps.partition, offset }, 'skipping a Kafka record that is not a valid CloudEvent');
       const empty: CloudEvent = { attributes: {}, data: undefined };
@@ -630,6 +763,8 @@ export class GroupConsumer {
       ps.timers.clear();
     }
     if (this.#restartTimer !== undefined) this.#deps.timers.clearTimeout(this.#restartTimer);
+    if (this.#watchdog !== undefined) this.#deps.timers.clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
     this.#wakeSleep?.();
     const deadline = Date.now() + timeoutMs;
     if (this.#inFlight > 0) {
@@ -671,20 +806,5 @@ function safeFilter(filter: NonNullable<ConsumeOptions['filter']>, event: CloudE
     return filter(event);
   } catch {
     return false; // a filter that throws does not match, and does not stop the group
-  }
-}
-
-/** Binary mode, or structured mode for records other producers wrote (`content-type: application/cloudevents…`). */
-function decode(headers: IHeaders | undefined, value: Buffer | null): ReturnType<typeof decodeRecord> | undefined {
-  try {
-    const ct = headers?.['content-type'];
-    const contentType = ct === undefined ? '' : String(Array.isArray(ct) ? ct[0] : ct);
-    const decoded = contentType.toLowerCase().startsWith('application/cloudevents')
-      ? { ...decodeRecord(headers, null), event: eventFromJson(JSON.parse((value ?? Buffer.alloc(0)).toString('utf8'))) }
-      : decodeRecord(headers, value);
-    validateEvent(decoded.event);
-    return decoded;
-  } catch {
-    return undefined;
   }
 }

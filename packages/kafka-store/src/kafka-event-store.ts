@@ -1,16 +1,18 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { Consumer, ConsumeOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import { kafkajsLogCreator } from '@sluice/plugin';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
 import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
+import { connectCluster, type ClusterLike } from './kafka-internals.js';
+import { readTopicRange } from './topic-archive.js';
 import { approximateSize, encodeRecord } from './record-codec.js';
 import { defaultGroupIdFor, defaultTopicFor, retryTopicName } from './topic-names.js';
 
-const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
 /** How a log maps onto Kafka. */
 export interface KafkaLogTopic {
@@ -27,6 +29,18 @@ export interface KafkaTopicSettings {
   readonly replicationFactor?: number | undefined;
   /** `retention.ms` of a new topic (default: the cluster's default). */
   readonly retentionMs?: number | undefined;
+}
+
+/**
+ * The archive of a broker (`sluice.dev/archive-retention`), kept by its topic's retention: the log topics (not the
+ * retry topics, not an external topic) get `retention.ms` = the longer of this and {@link KafkaTopicSettings.retentionMs},
+ * and `retention.bytes` = `maxBytes` spread over the partitions when given; set when Sluice creates the topic, and
+ * changed on a topic it created earlier.
+ */
+export interface KafkaArchiveSettings {
+  readonly maxAgeMs: number;
+  /** Total bytes over all partitions (Kafka's `retention.bytes` is per partition); undefined = no size bound. */
+  readonly maxBytes?: number | undefined;
 }
 
 /** Options of {@link KafkaEventStore}. */
@@ -63,12 +77,19 @@ export interface KafkaEventStoreOptions {
   /** Retry-topic records held per partition while they wait for their due time (default 1000). */
   readonly retryWindow?: number;
   /**
+   * A consumer whose Kafka client shows no fetch, heartbeat or join for this long, or that gets no records for this
+   * long from an assigned partition that has some, is recreated (default 60000 ms; 0 turns the watchdog off).
+   */
+  readonly stallTimeoutMs?: number;
+  /**
    * Where exhausted events are kept (a `dead-letter` disposition); Sluice passes the instance's embedded store.
    * Without one such events are dropped with a warning.
    */
   readonly deadLetters?: DeadLetterStore;
   /** Age after which `stats()` refreshes its figures from Kafka in the background (default 2000 ms). */
   readonly statsMaxAgeMs?: number;
+  /** Keep the log topics' records for replays (`sluice replay`); undefined = the topic's retention is left as set. */
+  readonly archive?: KafkaArchiveSettings;
 }
 
 const REAL_TIMERS: StoreTimers = {
@@ -93,6 +114,8 @@ interface LogState {
   lag: Map<string, { backlog: number; retrying: number }>;
   statsAt: number;
   refreshing: boolean;
+  /** Records the topic holds (sum over partitions of end - start), from the last refresh. */
+  retained: number;
 }
 
 interface PendingWrite {
@@ -127,7 +150,7 @@ const closedError = (): SluiceError => new SluiceError('SLUICE_STORE_CLOSED', 't
  * only once Kafka acknowledged it. Unordered retries move to a per-group retry topic that carries the attempt number
  * (so a scheduled retry survives a crash); ordered retries stay in place.
  */
-export class KafkaEventStore implements EventStore {
+export class KafkaEventStore implements EventStore, AsyncEventArchive {
   readonly #kafka: Kafka;
   readonly #logger: Logger;
   readonly #timers: StoreTimers;
@@ -145,6 +168,8 @@ export class KafkaEventStore implements EventStore {
   readonly #groupNames = new Set<string>();
   readonly #offsets: GroupOffsetWriter;
   readonly #servers: string;
+  readonly #archive: KafkaArchiveSettings | undefined;
+  #reader: Promise<ClusterLike> | undefined;
   #producer: Promise<Producer> | undefined;
   #admin: Promise<Admin> | undefined;
   #replication: Promise<number> | undefined;
@@ -181,6 +206,7 @@ export class KafkaEventStore implements EventStore {
       maxWaitTimeMs: options.maxWaitTimeMs ?? 100,
       commitIntervalMs: options.commitIntervalMs ?? 50,
       retryWindow: options.retryWindow ?? 1000,
+      stallTimeoutMs: options.stallTimeoutMs ?? 60_000,
     };
     this.#maxPending = options.maxPendingEvents ?? 50_000;
     this.#maxBatchBytes = options.maxBatchBytes ?? 900 * 1024;
@@ -190,6 +216,7 @@ export class KafkaEventStore implements EventStore {
     this.#deadLetters = options.deadLetters;
     this.#offsets = new GroupOffsetWriter(this.#kafka);
     this.#servers = options.brokers.join(',');
+    this.#archive = options.archive;
   }
 
   // ---------------------------------------------------------------- append
@@ -322,8 +349,11 @@ export class KafkaEventStore implements EventStore {
     // (Only those: appends made from now on wait for this initialisation.)
     const before = [...state.inflight];
     const init = async (): Promise<void> => {
-      await this.#ensureTopic(state);
-      await this.#ensureRetryTopic(retryTopic);
+      // kafkajs's createTopics(waitForLeaders) waits out LEADER_NOT_AVAILABLE only; a broker that does not know the
+      // new topic yet answers UNKNOWN_TOPIC_OR_PARTITION (seen right after creation on a loaded one-node Kafka), which
+      // must not fail a start: the creation is idempotent, so it is retried.
+      await retrying(() => this.#ensureTopic(state));
+      await retrying(() => this.#ensureRetryTopic(retryTopic));
       await Promise.allSettled(before.splice(0));
       await retrying(() => this.#initGroupOffsets(groupId, [state.topic, retryTopic]));
     };
@@ -346,6 +376,12 @@ export class KafkaEventStore implements EventStore {
       deadLetter: async (letter) => {
         if (this.#deadLetters) return this.#deadLetters.putDeadLetters(log, group, [letter]);
         this.#logger.warn({ group: groupId, ceId: letter.event.attributes['id'], reason: letter.reason }, 'no dead-letter store: event dropped');
+      },
+      readPositions: async (topic) => {
+        const admin = await this.#adminReady();
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+        const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        return new Map(ends.map((e) => [e.partition, { end: Number(e.high), committed: at.get(e.partition) ?? -1 }]));
       },
       readMarkers: async (topic) => {
         const admin = await this.#adminReady();
@@ -407,6 +443,7 @@ export class KafkaEventStore implements EventStore {
         lag: new Map(),
         statsAt: 0,
         refreshing: false,
+        retained: 0,
       };
       this.#logs.set(log, state);
     }
@@ -420,7 +457,7 @@ export class KafkaEventStore implements EventStore {
 
   #ensureTopic(state: LogState): Promise<void> {
     if (!state.ready) {
-      const p = this.#createTopic(state.topic, state.external);
+      const p = this.#createTopic(state.topic, state.external, true);
       state.ready = p;
       p.catch(() => {
         if (state.ready === p) state.ready = undefined;
@@ -434,22 +471,31 @@ export class KafkaEventStore implements EventStore {
   #ensureRetryTopic(topic: string): Promise<void> {
     let p = this.#retryTopics.get(topic);
     if (!p) {
-      p = this.#createTopic(topic, false);
+      p = this.#createTopic(topic, false, false);
       this.#retryTopics.set(topic, p);
       p.catch(() => this.#retryTopics.delete(topic));
     }
     return p;
   }
 
-  async #createTopic(topic: string, external: boolean): Promise<void> {
+  async #createTopic(topic: string, external: boolean, isLog: boolean): Promise<void> {
     const admin = await this.#adminReady();
     const existing = await admin.listTopics();
-    if (existing.includes(topic)) return;
+    const archive = isLog && !external ? this.#archiveConfig() : [];
+    if (existing.includes(topic)) {
+      if (archive.length > 0) await this.#applyTopicConfig(admin, topic, archive);
+      return;
+    }
     if (external) {
       throw new SluiceError('SLUICE_KAFKA_TOPIC_MISSING', `the external topic "${topic}" does not exist (it is never created by Sluice)`, { retryable: true });
     }
     const replicationFactor = this.#topicSettings.replicationFactor ?? (await this.#defaultReplication());
     const configEntries = this.#topicSettings.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(this.#topicSettings.retentionMs) }];
+    for (const e of archive) {
+      const i = configEntries.findIndex((c) => c.name === e.name);
+      if (i >= 0) configEntries.splice(i, 1);
+      configEntries.push(e);
+    }
     // With three replicas an acks=all write waits for two of them: one broker may die without losing an acknowledged
     // event, and with two down writes are refused (the ingress answers 503) rather than kept on a single copy.
     if (replicationFactor >= 3) configEntries.push({ name: 'min.insync.replicas', value: '2' });
@@ -458,6 +504,62 @@ export class KafkaEventStore implements EventStore {
       topics: [{ topic, numPartitions: this.#topicSettings.partitions ?? 10, replicationFactor, configEntries }],
     });
     this.#logger.info({ topic, partitions: this.#topicSettings.partitions ?? 10, replicationFactor }, 'created Kafka topic');
+  }
+
+  /** The retention settings the archive asks of a log topic. */
+  #archiveConfig(): Array<{ name: string; value: string }> {
+    const a = this.#archive;
+    if (!a) return [];
+    const entries = [{ name: 'retention.ms', value: String(Math.max(a.maxAgeMs, this.#topicSettings.retentionMs ?? 0)) }];
+    if (a.maxBytes !== undefined) entries.push({ name: 'retention.bytes', value: String(Math.ceil(a.maxBytes / (this.#topicSettings.partitions ?? 10))) });
+    return entries;
+  }
+
+  /**
+   * Sets `entries` on an existing topic when they differ. Kafka's AlterConfigs (all kafkajs offers) replaces every
+   * topic-level setting, so the topic's other settings (e.g. `min.insync.replicas`) are read and sent along.
+   */
+  async #applyTopicConfig(admin: Admin, topic: string, entries: ReadonlyArray<{ name: string; value: string }>): Promise<void> {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+    const current = described.resources[0]?.configEntries ?? [];
+    const changed = entries.filter((e) => current.find((c) => c.configName === e.name)?.configValue !== e.value);
+    if (changed.length === 0) return;
+    // configSource 1 = DYNAMIC_TOPIC_CONFIG: the settings made on this topic.
+    const own = current.filter((c) => (c as { configSource?: number }).configSource === 1 && !entries.some((e) => e.name === c.configName)).map((c) => ({ name: c.configName, value: c.configValue }));
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...own, ...entries] }] });
+    this.#logger.info({ topic, set: Object.fromEntries(changed.map((e) => [e.name, e.value])) }, 'archive: topic retention changed');
+  }
+
+  // ---------------------------------------------------------------- archive
+
+  /**
+   * The records `log`'s topic still holds that were stamped in [from, to] (the topic's retention is the archive),
+   * merged across partitions by time, a page at a time; read without joining a group, so live delivery is untouched.
+   */
+  async *archivePages(log: string, range: { readonly from: number; readonly to: number }): AsyncGenerator<ArchivedEvent[]> {
+    if (this.#closed || this.#closing) throw closedError();
+    const state = this.#log(log);
+    await this.#ensureTopic(state);
+    const admin = await this.#adminReady();
+    const cluster = await this.#readerReady();
+    yield* readTopicRange({ admin, cluster, topic: state.topic, from: range.from, to: range.to, logger: this.#logger });
+  }
+
+  /** Records `log`'s topic holds (refreshed in the background, like {@link stats}); bytes are not known (0). */
+  archiveStats(log: string): { count: number; bytes: number } {
+    this.stats(log);
+    return { count: this.#log(log).retained, bytes: 0 };
+  }
+
+  #readerReady(): Promise<ClusterLike> {
+    if (!this.#reader) {
+      const p = connectCluster(this.#kafka);
+      this.#reader = p;
+      p.catch(() => {
+        if (this.#reader === p) this.#reader = undefined;
+      });
+    }
+    return this.#reader;
   }
 
   #defaultReplication(): Promise<number> {
@@ -564,6 +666,7 @@ export class KafkaEventStore implements EventStore {
     }
     state.stats = { backlog, retrying };
     state.lag = perGroup;
+    if (this.#archive) state.retained = (await admin.fetchTopicOffsets(state.topic)).reduce((n, p) => n + Math.max(0, Number(p.high) - Number(p.low)), 0);
     state.statsAt = this.#timers.now();
   }
 
@@ -644,14 +747,15 @@ export class KafkaEventStore implements EventStore {
     }
     const producer = this.#producer;
     const admin = this.#admin;
+    const reader = this.#reader;
     this.#producer = undefined;
     this.#admin = undefined;
+    this.#reader = undefined;
     const quietly = (p: Promise<unknown> | undefined): Promise<unknown> => withTimeout(p ?? Promise.resolve(), 5000, () => new Error('timeout')).catch(() => undefined);
-    await Promise.all([quietly(producer?.then((p) => p.disconnect())), quietly(admin?.then((a) => a.disconnect())), quietly(this.#offsets.close())]);
+    await Promise.all([quietly(producer?.then((p) => p.disconnect())), quietly(admin?.then((a) => a.disconnect())), quietly(this.#offsets.close()), quietly(reader?.then((c) => c.disconnect()))]);
   }
 }
 
-/** Runs `fn` up to three times: metadata of a topic created a moment ago can lag (NOT_LEADER, UNKNOWN_TOPIC). */
 /**
  * Retries a setup step for up to 15 s. A topic just created on a cluster of several brokers is not known to all of
  * them at once: "This server does not host this topic-partition" for a second or more on a loaded machine (measured

@@ -1,4 +1,4 @@
-import type { AttributeValue, CloudEvent } from '@sluice/core';
+import { eventFromJson, validateEvent, type AttributeValue, type CloudEvent } from '@sluice/core';
 import type { IHeaders, Message } from 'kafkajs';
 
 // CloudEvents Kafka protocol binding v1.0.2, binary content mode: every attribute except datacontenttype is a
@@ -113,4 +113,22 @@ export function approximateSize(message: Message): number {
   const h = message.headers;
   if (h) for (const k in h) n += k.length + String(h[k]).length + 8;
   return n;
+}
+
+/**
+ * A record of a broker or retry topic: binary mode, or structured mode (`content-type: application/cloudevents…`) as
+ * other producers may write to an external topic. Undefined when it is not a valid CloudEvent.
+ */
+export function decodeMessage(headers: IHeaders | undefined, value: Buffer | null): DecodedRecord | undefined {
+  try {
+    const ct = headers?.['content-type'];
+    const contentType = ct === undefined ? '' : String(Array.isArray(ct) ? ct[0] : ct);
+    const decoded = contentType.toLowerCase().startsWith('application/cloudevents')
+      ? { ...decodeRecord(headers, null), event: eventFromJson(JSON.parse((value ?? Buffer.alloc(0)).toString('utf8'))) }
+      : decodeRecord(headers, value);
+    validateEvent(decoded.event);
+    return decoded;
+  } catch {
+    return undefined;
+  }
 }

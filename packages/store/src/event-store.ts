@@ -147,6 +147,23 @@ export interface EventArchive {
   readRetained(log: string, query: { readonly from: number; readonly afterSeq: number; readonly limit: number }): { readonly events: readonly ArchivedEvent[]; readonly scanned: number | undefined };
 }
 
+/**
+ * A store that keeps a log's events for replays and reads them back asynchronously, a page at a time (the Kafka class:
+ * the records its topic's retention still holds). Pages come in acceptance order as far as the store knows it, in log
+ * order per ordering key; memory holds one page (per partition, for Kafka), whatever the archive's size.
+ */
+export interface AsyncEventArchive {
+  /** Events of `log` accepted in [from, to] (epoch ms), a page at a time. */
+  archivePages(log: string, range: { readonly from: number; readonly to: number }): AsyncIterable<readonly ArchivedEvent[]>;
+  /** What the archive holds, as last measured (bytes 0 when the store cannot tell). */
+  archiveStats(log: string): { readonly count: number; readonly bytes: number };
+}
+
+/** Whether `store` reads its archive asynchronously ({@link AsyncEventArchive}). */
+export function isAsyncEventArchive(store: object): store is AsyncEventArchive {
+  return typeof (store as Partial<AsyncEventArchive>).archivePages === 'function';
+}
+
 /** Options of {@link EventStore.forgetGroups}. */
 export interface ForgetOptions {
   /**
@@ -241,5 +258,6 @@ export interface EventStore {
  * class, e.g. `Kafka`.
  */
 export interface BrokerClass {
-  open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore }): EventStore;
+  /** `archive`: the broker asks to keep its events this long for replays (`sluice.dev/archive-retention`). */
+  open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore; archive?: ArchiveRetention }): EventStore;
 }

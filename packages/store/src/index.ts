@@ -1,5 +1,6 @@
 export type {
   ArchiveRetention,
+  AsyncEventArchive,
   ArchivedEvent,
   BrokerClass,
   Consumer,
@@ -21,6 +22,7 @@ export type {
   ForgottenGroup,
   StoreTimers,
 } from './event-store.js';
+export { isAsyncEventArchive } from './event-store.js';
 export { DEFAULT_DEAD_LETTER_RETENTION, STORE_FORMAT, STORE_LIMIT_DEFAULTS, SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-store.js';
 export { forgetStaleGroups } from './stale-groups.js';
 export { LOCK_FILE, lockDataDir, type DataDirLock } from './data-dir-lock.js';

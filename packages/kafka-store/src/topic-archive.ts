@@ -1,0 +1,139 @@
+import type { Logger } from '@sluice/core';
+import type { ArchivedEvent } from '@sluice/store';
+import type { Admin } from 'kafkajs';
+import type { ClusterLike, FetchedMessage } from './kafka-internals.js';
+import { decodeMessage } from './record-codec.js';
+
+/** Options of {@link readTopicRange}. */
+export interface TopicRangeOptions {
+  readonly admin: Admin;
+  /** A cluster connection of the reader's own ({@link connectCluster}): fetches go through it, no group is joined. */
+  readonly cluster: ClusterLike;
+  readonly topic: string;
+  /** Record timestamps (epoch ms), inclusive. */
+  readonly from: number;
+  readonly to: number;
+  readonly logger: Logger;
+  /** Events per page (default 500). */
+  readonly pageSize?: number;
+  /** Bytes asked for per partition and fetch (default 256 KiB; Kafka returns at least one record batch). */
+  readonly fetchBytes?: number;
+}
+
+interface PartitionCursor {
+  readonly partition: number;
+  next: number;
+  /** First offset past the range (the first record stamped after `to`, or the end of the partition at the start). */
+  readonly end: number;
+  buffer: ArchivedEvent[];
+  head: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The records of `topic` stamped in [from, to], decoded, merged across partitions by timestamp (so in offset order
+ * within a partition, hence in order per `partitionkey`), a page at a time. Start and end offsets come from Kafka's
+ * offsets-for-times; records are read with plain Fetch requests to each partition's leader (no consumer group, nothing
+ * committed), at most one fetch per partition held in memory, and only when the consumer of the pages asks for more.
+ * Records appended after the read started are not included. Records deleted by retention meanwhile are skipped.
+ */
+export async function* readTopicRange(options: TopicRangeOptions): AsyncGenerator<ArchivedEvent[]> {
+  const { admin, cluster, topic, from, to, logger } = options;
+  const pageSize = options.pageSize ?? 500;
+  const fetchBytes = options.fetchBytes ?? 256 * 1024;
+  const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, from), admin.fetchTopicOffsetsByTimestamp(topic, to + 1)]);
+  const endOf = new Map(ends.map((e) => [e.partition, Number(e.offset)]));
+  const cursors: PartitionCursor[] = starts
+    .map((s) => ({ partition: s.partition, next: Number(s.offset), end: endOf.get(s.partition) ?? Number(s.offset), buffer: [], head: 0 }))
+    .filter((c) => c.next < c.end);
+  await cluster.addTargetTopic(topic);
+  let seq = 0;
+  let skipped = 0;
+
+  const fill = async (c: PartitionCursor): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const leaders = cluster.findLeaderForPartitions(topic, [c.partition]);
+        const nodeId = Object.keys(leaders)[0];
+        if (nodeId === undefined) throw new Error(`no leader known for ${topic}/${c.partition}`);
+        const broker = await cluster.findBroker({ nodeId });
+        const { responses } = await broker.fetch({
+          maxWaitTime: 100,
+          minBytes: 1,
+          maxBytes: fetchBytes,
+          isolationLevel: 1,
+          topics: [{ topic, partitions: [{ partition: c.partition, fetchOffset: String(c.next), maxBytes: fetchBytes }] }],
+        });
+        const messages: FetchedMessage[] = responses.flatMap((r) => r.partitions.filter((p) => p.partition === c.partition).flatMap((p) => p.messages));
+        c.buffer = [];
+        c.head = 0;
+        let last = c.next - 1;
+        for (const m of messages) {
+          const offset = Number(m.offset);
+          if (offset < c.next) continue; // a record batch starts before the offset asked for
+          if (offset >= c.end) {
+            last = c.end - 1;
+            break;
+          }
+          last = offset;
+          if (m.isControlRecord) continue;
+          const at = Number(m.timestamp);
+          if (!(at >= from && at <= to)) continue;
+          const decoded = decodeMessage(m.headers, m.value);
+          if (!decoded) {
+            skipped++;
+            continue;
+          }
+          c.buffer.push({ seq: 0, event: decoded.event, at });
+        }
+        if (last >= c.next) {
+          c.next = last + 1;
+          return;
+        }
+        // Nothing at or after the offset: the rest of the range is gone (retention) or not readable; give it up
+        // after a few tries rather than loop.
+        if (attempt >= 3) {
+          logger.warn({ topic, partition: c.partition, offset: c.next, end: c.end }, 'archive replay: no records where the range should have some; skipping the rest of the partition');
+          c.next = c.end;
+          return;
+        }
+        await sleep(200);
+      } catch (err) {
+        const type = (err as { type?: string }).type;
+        if (type === 'OFFSET_OUT_OF_RANGE') {
+          // Retention deleted the start of the range while we read it: go on from the partition's first record.
+          const low = Number((await admin.fetchTopicOffsets(topic)).find((p) => p.partition === c.partition)?.low ?? c.end);
+          c.next = Math.max(c.next + 1, Math.min(low, c.end));
+          continue;
+        }
+        if (attempt >= 10) throw err;
+        await cluster.refreshMetadata().catch(() => undefined);
+        await sleep(Math.min(2000, 200 * (attempt + 1)));
+      }
+    }
+  };
+
+  let page: ArchivedEvent[] = [];
+  for (;;) {
+    const empty = cursors.filter((c) => c.head >= c.buffer.length && c.next < c.end);
+    if (empty.length > 0) await Promise.all(empty.map(fill));
+    let best: PartitionCursor | undefined;
+    for (const c of cursors) {
+      if (c.head >= c.buffer.length) continue;
+      if (!best || c.buffer[c.head]!.at < best.buffer[best.head]!.at) best = c;
+    }
+    if (!best) {
+      if (cursors.some((c) => c.next < c.end)) continue; // a fetch that yielded only skipped records
+      break;
+    }
+    const e = best.buffer[best.head++]!;
+    page.push({ seq: ++seq, event: e.event, at: e.at });
+    if (page.length >= pageSize) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+  if (skipped > 0) logger.warn({ topic, skipped }, 'archive replay: skipped records that are not valid CloudEvents');
+}
