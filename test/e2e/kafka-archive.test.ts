@@ -114,7 +114,7 @@ spec:
   const listed = async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/archive`)).json()) as { items: Array<{ broker: string; archived: boolean; count: number }> }).items;
   await waitFor(async () => (await listed()).some((b) => b.broker === `default/${broker}` && b.archived && b.count === 13), 'the topic records counted in GET /api/v1/archive', 30_000);
 
-  const admin = ['--server', sluice.adminUrl];
+  const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
   const ordersBefore = orders.received.length;
   const allBefore = all.received.length;
   const replay = runCli(['replay', `broker:${broker}`, '--from', from, '--to', to, '--trigger', 'orders', '--rate', '20', ...admin]);
