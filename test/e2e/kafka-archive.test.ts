@@ -91,7 +91,20 @@ spec:
 `,
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
-  cleanups.push(() => sluice.stop());
+  // Open defect, kept visible: after these replays `sluice run` logs "sluice stopped" on SIGTERM but its process does
+  // not exit (seen in every run since main gained the latest runtime changes; not yet explained). The file fails
+  // loudly with the log tail instead of hanging.
+  cleanups.push(async () => {
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      process.stderr.write(`--- sluice did not exit 30 s after SIGTERM; its log tail ---\n${sluice.output().split('\n').slice(-8).join('\n')}\n`);
+      sluice.child.kill('SIGKILL');
+    }, 30_000);
+    await sluice.stop();
+    clearTimeout(timer);
+    if (hung) throw new Error('sluice run did not exit within 30 s of SIGTERM after archive replays on a Kafka-class broker');
+  });
   const topic = `knative-broker-default-${broker}`;
   // 2 h, and 60 MiB spread over the 3 partitions (Kafka's retention.bytes is per partition).
   assert.deepEqual(await topicConfig(servers, topic, ['retention.ms', 'retention.bytes']), { 'retention.ms': '7200000', 'retention.bytes': String(20 * 1024 * 1024) });
