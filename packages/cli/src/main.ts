@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, configRoutes, deadLetterRoutes, tailRoutes } from '@sluice/admin';
-import { isSluiceError } from '@sluice/core';
+import { isSluiceError, type Logger } from '@sluice/core';
 import { dashboardAssets, dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
@@ -65,6 +65,18 @@ interface RunOptions {
 }
 
 /** Builds the `sluice` command tree. Exported for tests and for the docs generator. */
+/**
+ * Everything Sluice owns is closed once `runtime.stop()` resolved, so the process should end by itself. A client
+ * library that keeps a socket or timer open would hold it forever; after a grace period it is ended anyway, with a
+ * line naming what was still open (seen once with kafkajs after archive replays from a Kafka topic).
+ */
+function exitIfStillHeld(logger: Logger, graceMs = 3000): void {
+  setTimeout(() => {
+    logger.warn({ open: process.getActiveResourcesInfo() }, `still running ${graceMs} ms after the drain ended: ending the process`);
+    process.exit();
+  }, graceMs).unref();
+}
+
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('sluice')
     .description('A standalone CloudEvents broker and trigger engine for Knative Eventing YAML.')
@@ -206,6 +218,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
           () => {
             logger.info({}, 'sluice stopped');
             onExit(0);
+            exitIfStillHeld(logger);
           },
           (err: unknown) => {
             logger.error({ err }, 'error while stopping');
