@@ -45,19 +45,9 @@ export function triggerOidc(trigger: Trigger, deadLetterSink: Destination | unde
 
 /** `Kind namespace/name: path` of every destination in the configuration that sets an `audience`. */
 export function destinationAudiences(config: SluiceConfig): string[] {
-  const found: string[] = [];
-  const walk = (v: unknown, path: string, where: string): void => {
-    if (v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, `${path}[${i}]`, where));
-      return;
-    }
-    const o = v as Record<string, unknown>;
-    if (typeof o['audience'] === 'string' && (o['uri'] !== undefined || o['ref'] !== undefined)) found.push(`${where}: ${path}`);
-    for (const [k, x] of Object.entries(o)) walk(x, path === '' ? k : `${path}.${k}`, where);
-  };
-  for (const r of config.resources) walk(r.value['spec'], 'spec', `${r.kind} ${r.key}`);
-  return found;
+  return specObjects(config)
+    .filter(({ value: o }) => typeof o['audience'] === 'string' && (o['uri'] !== undefined || o['ref'] !== undefined))
+    .map(({ at }) => at);
 }
 
 /**
@@ -72,7 +62,21 @@ export function ownUriDestinations(config: SluiceConfig, baseUrl: string): strin
   } catch {
     return [];
   }
-  const found: string[] = [];
+  return specObjects(config)
+    .filter(({ value: o }) => {
+      if (typeof o['uri'] !== 'string' || o['ref'] !== undefined || (o['audience'] !== undefined && o['audience'] !== '')) return false;
+      try {
+        return new URL(o['uri']).origin === origin;
+      } catch {
+        return false; // a relative or invalid uri is reported by validation, not here
+      }
+    })
+    .map(({ at }) => at);
+}
+
+/** Every object under each resource's `spec`, with where it is (`Kind namespace/name: spec.path`), depth first. */
+function specObjects(config: SluiceConfig): Array<{ readonly value: Record<string, unknown>; readonly at: string }> {
+  const found: Array<{ value: Record<string, unknown>; at: string }> = [];
   const walk = (v: unknown, path: string, where: string): void => {
     if (v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) {
@@ -80,13 +84,7 @@ export function ownUriDestinations(config: SluiceConfig, baseUrl: string): strin
       return;
     }
     const o = v as Record<string, unknown>;
-    if (typeof o['uri'] === 'string' && o['ref'] === undefined && (o['audience'] === undefined || o['audience'] === '')) {
-      try {
-        if (new URL(o['uri']).origin === origin) found.push(`${where}: ${path}`);
-      } catch {
-        // A relative or invalid uri is reported by validation, not here.
-      }
-    }
+    found.push({ value: o, at: `${where}: ${path}` });
     for (const [k, x] of Object.entries(o)) walk(x, path === '' ? k : `${path}.${k}`, where);
   };
   for (const r of config.resources) walk(r.value['spec'], 'spec', `${r.kind} ${r.key}`);

@@ -18,6 +18,20 @@ export interface AdminClientFlags {
 /** An answer of the admin API that is an error, or no answer at all: the command prints it as one line, exit 1. */
 export class AdminClientError extends Error {}
 
+/** Runs a command's work against the admin API: exit 0 when done, an AdminClientError as one line and exit 1. */
+export function adminCommandRunner(onExit: (code: number) => void): (what: () => Promise<void>) => Promise<void> {
+  return async (what) => {
+    try {
+      await what();
+      onExit(0);
+    } catch (err) {
+      if (!(err instanceof AdminClientError)) throw err;
+      process.stderr.write(`sluice: ${err.message}\n`);
+      onExit(1);
+    }
+  };
+}
+
 /** Adds `--server`, `--token` and `--admin-ca` (with their environment variables) to a command. */
 export function addAdminClientOptions(cmd: Command): Command {
   return cmd

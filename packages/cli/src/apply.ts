@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ChangeResult, ChangedResource } from '@sluice/admin';
 import { expandManifestPaths, loadConfig, formatConfigError } from '@sluice/config';
-import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
+import { AdminClientError, addAdminClientOptions, adminCall, adminCommandRunner, type AdminClientFlags } from './admin-client.js';
 import { usageError } from './send.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
@@ -60,16 +60,7 @@ function readManifests(paths: readonly string[], recursive: boolean): { path: st
 
 /** `sluice apply` and `sluice delete`, against the admin API of a running Sluice, as kubectl spells them. */
 export function changeCommands(onExit: (code: number) => void): Command[] {
-  const run = async (what: () => Promise<void>): Promise<void> => {
-    try {
-      await what();
-      onExit(0);
-    } catch (err) {
-      if (!(err instanceof AdminClientError)) throw err;
-      process.stderr.write(`sluice: ${err.message}\n`);
-      onExit(1);
-    }
-  };
+  const run = adminCommandRunner(onExit);
 
   const apply = addAdminClientOptions(new Command('apply')
     .description('create or change resources of a running sluice from files, as kubectl apply (kept across reloads and restarts)')

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
+import { addAdminClientOptions, adminCall, adminCommandRunner, type AdminClientFlags } from './admin-client.js';
 import { stringify } from 'yaml';
 import type { ResourceView } from '@sluice/admin';
 import type { Condition, DeliveryFigures } from '@sluice/core';
@@ -164,16 +164,7 @@ function kindOf(items: unknown): string {
 
 /** `sluice get` and `sluice describe`, against the admin API of a running Sluice. */
 export function resourceCommands(onExit: (code: number) => void): Command[] {
-  const run = async (what: () => Promise<void>): Promise<void> => {
-    try {
-      await what();
-      onExit(0);
-    } catch (err) {
-      if (!(err instanceof AdminClientError)) throw err;
-      process.stderr.write(`sluice: ${err.message}\n`);
-      onExit(1);
-    }
-  };
+  const run = adminCommandRunner(onExit);
 
   const get = addAdminClientOptions(new Command('get')
     .description('list resources of a running sluice with their status, as kubectl get (e.g. get triggers, get trigger NAME -o yaml)')
