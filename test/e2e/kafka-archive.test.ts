@@ -71,7 +71,7 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
-  name: orders
+  name: orders-${broker}
 spec:
   broker: ${broker}
   filter:
@@ -83,7 +83,7 @@ spec:
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
-  name: all
+  name: all-${broker}
 spec:
   broker: ${broker}
   subscriber:
@@ -130,7 +130,7 @@ spec:
   const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
   const ordersBefore = orders.received.length;
   const allBefore = all.received.length;
-  const replay = runCli(['replay', `broker:${broker}`, '--from', from, '--to', to, '--trigger', 'orders', '--rate', '20', ...admin]);
+  const replay = runCli(['replay', `broker:${broker}`, '--from', from, '--to', to, '--trigger', `orders-${broker}`, '--rate', '20', ...admin]);
   for (let i = 0; i < 3; i++) await send(`live-${i}`, 'order.created', 'c');
   const r = await replay;
   assert.equal(r.code, 0, r.stderr);
@@ -180,7 +180,7 @@ test('Kafka class: turning the archive on for an existing topic changes its rete
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
-  name: t
+  name: t-${broker}
 spec:
   broker: ${broker}
   subscriber:

@@ -106,10 +106,10 @@ test('two instances share a Kafka broker: every accepted event arrives once in s
   const broker = `share-${randomUUID().slice(0, 6)}`;
   const sub = await startSubscriber();
   cleanups.push(() => sub.close());
-  const yaml = kafkaYaml(servers, broker, trigger('all', broker, sub.url));
+  const yaml = kafkaYaml(servers, broker, trigger(`all-${broker}`, broker, sub.url));
   const a = await start(yaml);
   const b = await start(yaml);
-  await waitForGroup(servers, 'knative-trigger-default-all', 2);
+  await waitForGroup(servers, `knative-trigger-default-all-${broker}`, 2);
 
   // Steady state: 2,000 events split across both ingresses.
   const ids = Array.from({ length: 2000 }, (_, i) => `s-${i}`);
@@ -165,8 +165,8 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
   }));
   cleanups.push(() => replies.close(), () => asker.close());
   const yaml = kafkaYaml(servers, broker, [
-    trigger('ask', broker, asker.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.event\n'),
-    trigger('replies', broker, replies.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.reply\n'),
+    trigger(`ask-${broker}`, broker, asker.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.event\n'),
+    trigger(`replies-${broker}`, broker, replies.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.reply\n'),
   ].join(''), 2);
   const s = await start(yaml);
   for (let i = 0; i < 20; i++) assert.ok(await send(`${s.url}/default/${broker}`, `q-${i}`));
@@ -218,7 +218,7 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
     broker,
     // The circuit breakers are off here: this case is about the dead-letter path (with them, events would wait behind
     // the open circuits instead of being dead-lettered one by one; see the circuit-breaker tests).
-    trigger('failing', broker, failing.url, '  annotations:\n    sluice.dev/circuit-breaker-failures: "0"\n') +
+    trigger(`failing-${broker}`, broker, failing.url, '  annotations:\n    sluice.dev/circuit-breaker-failures: "0"\n') +
       `  delivery:\n    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`,
     3,
   );
@@ -258,7 +258,7 @@ test('ordered delivery keeps the order of each partitionkey, retries included', 
   const yaml = kafkaYaml(
     servers,
     broker,
-    trigger('ordered', broker, sub.url, '  annotations:\n    kafka.eventing.knative.dev/delivery.order: ordered\n') + '  delivery:\n    retry: 5\n    backoffDelay: PT0.02S\n',
+    trigger(`ordered-${broker}`, broker, sub.url, '  annotations:\n    kafka.eventing.knative.dev/delivery.order: ordered\n') + '  delivery:\n    retry: 5\n    backoffDelay: PT0.02S\n',
     4,
   );
   const s = await start(yaml);

@@ -39,7 +39,7 @@ spec:
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
-  name: orders
+  name: orders-${broker}
 spec:
   broker: ${broker}
   subscriber:
