@@ -1,4 +1,4 @@
-// EventPolicy and token requirements on channels, flows and JobSinks (docs/security.md "Who may send: EventPolicy"), against a
+// EventPolicy and token requirements on channels, flows, JobSinks and EventTransforms (docs/security.md "Who may send: EventPolicy"), against a
 // spawned `sluice run --authentication-oidc enabled`: producers' tokens from an external issuer, Subscriptions' from
 // Sluice's own, the same rules as brokers'.
 import { test } from 'node:test';
@@ -251,6 +251,122 @@ spec:
     assert.equal(v.status.address.audience, audience);
   } finally {
     await sluice.stop();
+    issuer.close();
+  }
+});
+
+test('an EventTransform requires a token and applies its EventPolicies; a Trigger sends to it as itself and the policy can refuse another', async () => {
+  const issuer = await startIssuer();
+  const sub = await startSubscriber();
+  const dls = await startSubscriber();
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-shape
+spec:
+  broker: b
+  filter:
+    attributes:
+      type: order
+  subscriber:
+    ref:
+      apiVersion: eventing.knative.dev/v1alpha1
+      kind: EventTransform
+      name: shape
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: sneaky
+spec:
+  broker: b
+  filter:
+    attributes:
+      type: sneak
+  subscriber:
+    ref:
+      apiVersion: eventing.knative.dev/v1alpha1
+      kind: EventTransform
+      name: shape
+  delivery:
+    retry: 0
+    deadLetterSink:
+      uri: ${dls.url}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: shaped-out
+spec:
+  broker: b
+  filter:
+    attributes:
+      type: shaped
+  subscriber:
+    uri: ${sub.url}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventTransform
+metadata:
+  name: shape
+spec:
+  jsonata:
+    expression: '$merge([$, {"type": "shaped"}])'
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: shape-in
+spec:
+  to:
+    - ref:
+        apiVersion: eventing.knative.dev/v1alpha1
+        kind: EventTransform
+        name: shape
+  from:
+    - sub: system:serviceaccount:shop:producer-*
+    - ref:
+        apiVersion: eventing.knative.dev/v1
+        kind: Trigger
+        name: to-shape
+`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url] });
+  try {
+    const transform = `${sluice.url}/transforms/default/shape`;
+    const audience = 'eventing.knative.dev/eventtransform/default/shape';
+    const direct = await send(transform, 'direct', await bearer(issuer, 'system:serviceaccount:shop:producer-1', audience));
+    assert.equal(direct.status, 200, direct.body);
+    assert.equal((JSON.parse(direct.body) as { type: string }).type, 'shaped');
+    const other = await send(transform, 'no-1', await bearer(issuer, 'system:serviceaccount:default:app', audience));
+    assert.equal(other.status, 403);
+    assert.match(other.body, /SLUICE_FORBIDDEN.*not allowed by the EventPolicies of eventtransform default\/shape \(shape-in\)/);
+    assert.equal((await send(transform, 'no-2')).status, 401);
+    const wrongAudience = await send(transform, 'no-3', await bearer(issuer, 'system:serviceaccount:shop:producer-1', 'eventing.knative.dev/broker/default/b'));
+    assert.equal(wrongAudience.status, 401);
+    // Through the broker: the Trigger's token names it, the policy names the Trigger, and the reply comes back shaped.
+    const brokerToken = await bearer(issuer, 'system:serviceaccount:default:app', 'eventing.knative.dev/broker/default/b');
+    assert.equal((await postEvent(`${sluice.url}/default/b`, { id: 'via-trigger', source: '/t', type: 'order' }, '{}', brokerToken)).status, 202);
+    await sub.waitForCount(1);
+    assert.equal(sub.received[0]!.event?.attributes['id'], 'via-trigger');
+    // A Trigger the policy does not name is refused (403) and its event dead-lettered.
+    assert.equal((await postEvent(`${sluice.url}/default/b`, { id: 'sneaked', source: '/t', type: 'sneak' }, '{}', brokerToken)).status, 202);
+    await dls.waitForCount(1);
+    assert.equal(dls.received[0]!.event?.attributes['knativeerrorcode'], '403');
+    type View = { status: { conditions: { type: string; status: string }[]; policies?: unknown; address: { audience?: string } } };
+    const v = (await (await fetch(`${sluice.adminUrl}/api/v1/eventtransforms/default/shape`)).json()) as View;
+    assert.equal(v.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
+    assert.deepEqual(v.status.policies, [{ name: 'shape-in', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
+    assert.equal(v.status.address.audience, audience);
+    assert.equal(sub.received.length, 1);
+  } finally {
+    await sluice.stop();
+    await sub.close();
+    await dls.close();
     issuer.close();
   }
 });

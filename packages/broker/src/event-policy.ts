@@ -52,7 +52,7 @@ export interface GroupKind {
 
 /**
  * The addressables Sluice authorizes (Knative's targets of EventPolicies that Sluice serves), by API group: Brokers,
- * channels, flows, JobSinks and KafkaSinks.
+ * channels, flows, JobSinks, KafkaSinks and EventTransforms.
  */
 export const POLICY_TARGET_KINDS: readonly GroupKind[] = [
   { group: EVENTING_GROUP, kind: 'Broker' },
@@ -63,6 +63,7 @@ export const POLICY_TARGET_KINDS: readonly GroupKind[] = [
   { group: 'flows.knative.dev', kind: 'Parallel' },
   { group: 'sinks.knative.dev', kind: 'JobSink' },
   { group: 'eventing.knative.dev', kind: 'KafkaSink' },
+  { group: EVENTING_GROUP, kind: 'EventTransform' },
 ];
 
 /**

@@ -60,7 +60,7 @@ function decide(policies: EventPolicies, target: IngressAuthTarget, subject: str
 }
 
 /**
- * For a component that serves an addressable of its own (JobSink, KafkaSink): with the authentication-oidc feature on,
+ * For a component that serves an addressable of its own (JobSink, KafkaSink, EventTransform): with the authentication-oidc feature on,
  * authenticates the request by the shared rules and answers 401 itself (then returns undefined); else returns the
  * check of the decoded events, which throws SLUICE_FORBIDDEN (403) for events the policies refuse.
  */

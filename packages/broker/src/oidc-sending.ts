@@ -12,11 +12,12 @@ const AUDIENCE_GROUPS: Readonly<Record<string, string>> = {
   Parallel: 'flows.knative.dev',
   JobSink: 'sinks.knative.dev',
   KafkaSink: 'eventing.knative.dev',
+  EventTransform: 'eventing.knative.dev',
 };
 
 /**
  * The audience of a destination declared in `namespace`: its `audience`, else for a `ref` to an addressable Sluice
- * serves (Broker, channel, Sequence, Parallel, JobSink, KafkaSink) that addressable's audience (`<group>/<kind>/<namespace>/<name>`, as
+ * serves (Broker, channel, Sequence, Parallel, JobSink, KafkaSink, EventTransform) that addressable's audience (`<group>/<kind>/<namespace>/<name>`, as
  * Knative resolves it from the addressable's status); undefined otherwise.
  */
 export function destinationAudience(dest: Destination | undefined, namespace: string): string | undefined {

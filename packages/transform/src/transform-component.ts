@@ -7,15 +7,17 @@ import {
   eventFromJson,
   eventToJson,
   isSluiceError,
+  oidcAudience,
   oidcSubject,
   SluiceError,
   trueCondition,
   validateEvent,
   type CloudEvent,
+  type Condition,
   type HeaderMap,
 } from '@sluice/core';
-import { addressableTarget, destinationOidc, readBody, sendError, type AddressableRoute } from '@sluice/broker';
-import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { addressableTarget, authorizeRequest, destinationOidc, readBody, sendError, type AddressableRoute } from '@sluice/broker';
+import type { IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import type { OidcTarget } from '@sluice/delivery';
 import { DEFAULT_LIMITS, TransformExpression, type EvaluationLimits } from './expression.js';
 import { TRANSFORM_ROUTE, transformUrl, type EventTransform } from './resources.js';
@@ -37,6 +39,8 @@ interface Running {
   sinkUrl: string | undefined;
   /** The sink's audience and the EventTransform's identity, when the sink has an audience. */
   sinkOidc?: OidcTarget | undefined;
+  /** Who its ingress authorizes requests as, with authentication-oidc on (Knative's EventPoliciesReady on a transform). */
+  readonly authTarget: IngressAuthTarget;
 }
 
 /** Turns an expression's result into a CloudEvent, or says why it is not one. */
@@ -105,11 +109,20 @@ export class EventTransformComponent implements RuntimeComponent {
     this.#options = options;
     const limits = options.limits ?? DEFAULT_LIMITS;
     for (const transform of transforms) {
-      const key = `${transform.metadata.namespace ?? DEFAULT_NAMESPACE}/${transform.metadata.name}`;
+      const namespace = transform.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const { name } = transform.metadata;
+      const key = `${namespace}/${name}`;
       const reply = transform.spec.reply?.jsonata;
       this.#byKey.set(key, {
         transform,
         key,
+        authTarget: {
+          kinds: [{ group: 'eventing.knative.dev', kind: 'EventTransform' }],
+          namespace,
+          name,
+          labels: transform.metadata.labels ?? {},
+          audiences: [oidcAudience('eventing.knative.dev', 'EventTransform', namespace, name)],
+        },
         expression: TransformExpression.compile(transform.spec.jsonata.expression, limits),
         replyExpression: reply ? TransformExpression.compile(reply.expression, limits) : undefined,
         sinkUrl: undefined,
@@ -134,7 +147,14 @@ export class EventTransformComponent implements RuntimeComponent {
       // The EventTransform's own identity (Knative's `…-oidc-eventing.knative.dev-eventtransform`) towards its sink.
       t.sinkOidc = destinationOidc(t.transform.spec.sink, oidcSubject('eventing.knative.dev', 'EventTransform', ns, t.transform.metadata.name), ns);
       const address = transformUrl(ctx.url, ns, t.transform.metadata.name);
-      ctx.reportStatus('EventTransform', ns, t.transform.metadata.name, [trueCondition('Ready')], { address: { url: address }, ...(t.sinkUrl ? { sinkUri: t.sinkUrl } : {}) });
+      // With authentication-oidc on, its audience and policies as Knative's EventTransform status has them.
+      const policies = ctx.ingressPolicyStatus?.(t.authTarget);
+      const conditions: Condition[] = [trueCondition('Ready'), ...(policies !== undefined ? [policies.condition] : [])];
+      ctx.reportStatus('EventTransform', ns, t.transform.metadata.name, conditions, {
+        address: { url: address, ...(policies !== undefined ? { audience: t.authTarget.audiences[0] } : {}) },
+        ...(policies !== undefined && policies.policies.length > 0 ? { policies: policies.policies } : {}),
+        ...(t.sinkUrl ? { sinkUri: t.sinkUrl } : {}),
+      });
       ctx.logger.info({ eventTransform: t.key, address, sink: t.sinkUrl }, 'event transform ready');
     }
     this.#accepting = true;
@@ -153,9 +173,13 @@ export class EventTransformComponent implements RuntimeComponent {
   async #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[]): Promise<void> {
     const t = addressableTarget(req, res, rest, this.#route);
     if (!t) return;
+    // Knative's authentication-oidc feature: a token for the transform's audience, then its policies or the default mode.
+    const authorize = await authorizeRequest(req, res, this.#ctx!.authorizeIngress, t.authTarget);
+    if (authorize === undefined) return;
     try {
       const events = decodeHttp(req.headers, await readBody(req, this.#ctx!.maxBodyBytes));
       if (events.length !== 1) throw new SluiceError('SLUICE_EVENT_INVALID', `an EventTransform takes one event per request, got a batch of ${events.length}`);
+      authorize(events);
       const transformed = resultToEvent(await t.expression.evaluate(eventToJson(events[0]!)), 'the expression');
       if (t.sinkUrl === undefined) {
         const out = encodeStructured(transformed);
