@@ -58,7 +58,7 @@ test('JSON lines: level names, ISO times, lifecycle records; debug shows ingress
   const ready = msg(/^sluice ready on /);
   assert.equal(ready?.['url'], sluice.url);
   assert.equal(ready?.['adminUrl'], sluice.adminUrl);
-  assert.equal(msg(/^SIGTERM received: draining$/)?.['level'], 'info');
+  assert.equal(msg(/^SIGTERM received: draining \(send SIGTERM again to force exit\)$/)?.['level'], 'info');
   assert.ok(msg(/^sluice stopped$/));
   const ingress = msg(/^ingress request$/);
   assert.deepEqual([ingress?.['level'], ingress?.['broker'], ingress?.['status'], ingress?.['events']], ['debug', 'default/default', 202, 1]);

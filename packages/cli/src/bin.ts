@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+// Only this import is static: a SIGHUP while the rest loads must not end the process (startup-signals.ts).
+import { holdHangups } from './startup-signals.js';
+
+holdHangups();
+const { main } = await import('./main.js');
 
 main(process.argv).then(
   (code) => {

@@ -20,6 +20,7 @@ import { resourceCommands } from './get.js';
 import { changeCommands } from './apply.js';
 import { RuntimeTail, tailCommand } from './tail.js';
 import { startEventDisplay } from './event-display.js';
+import { holdHangups, releaseHangups } from './startup-signals.js';
 import { sendEvents, type SendCommandOptions } from './send.js';
 import { addTrustOptions, flagRefusals, redactingLogHooks, trustUsageError, trustRuntimeOptions, type TrustFlags } from './trust-options.js';
 
@@ -110,12 +111,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
     .action(async (opts: RunOptions & TrustFlags & AdminFlags) => {
-      // A SIGHUP while starting must not end the process (Node's default): it is remembered and served once running.
-      let hupWhileStarting = false;
-      const earlyHup = (): void => {
-        hupWhileStarting = true;
-      };
-      process.on('SIGHUP', earlyHup);
+      // A SIGHUP while starting must not end the process (Node's default): bin.ts holds it from its first statement
+      // (here too, for callers of main), and it is served once running.
+      holdHangups();
       let live: LiveConfig;
       try {
         live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => flagRefusals(opts, config) });
@@ -210,10 +208,14 @@ export function buildProgram(onExit: (code: number) => void): Command {
         logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
       }
       let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+          // A second SIGTERM/SIGINT (Ctrl-C again) ends the drain, as kubectl-style tools do, and says what that means.
+          logger.warn({ signal }, `${signal} received again: forcing exit without finishing the drain (deliveries in flight are not acknowledged: they are made again at the next start)`);
+          process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+        }
         stopping = true;
-        logger.info({ signal }, `${signal} received: draining`);
+        logger.info({ signal }, `${signal} received: draining (send ${signal} again to force exit)`);
         runtime.stop().then(async () => started.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export failed at shutdown'))).then(
           () => {
             logger.info({}, 'sluice stopped');
@@ -226,8 +228,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
           },
         );
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
       // SIGHUP (a terminal closing, or an operator asking for a reload) must not kill a broker that holds events:
       // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
       const reload = (why: string): void => {
@@ -235,8 +237,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         void live.inTurn(() => reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config)));
       };
       process.on('SIGHUP', () => reload('SIGHUP'));
-      process.off('SIGHUP', earlyHup);
-      if (hupWhileStarting) reload('SIGHUP');
+      if (releaseHangups() > 0) reload('SIGHUP');
       if (opts.watch === true) {
         const unwatch = watchFiles(opts.filename, opts.recursive === true, () => reload('--watch'), logger);
         process.once('SIGTERM', unwatch);
@@ -390,6 +391,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   const program = buildProgram((c) => {
     code = c;
     process.exitCode = c;
+  });
+  // Only `sluice run` serves a SIGHUP; any other command gets back Node's default, and one held while loading ends it.
+  program.hook('preAction', (_program, command) => {
+    if (command.name() === 'run' && command.parent === program) return;
+    if (releaseHangups() > 0) process.kill(process.pid, 'SIGHUP');
   });
   // Usage errors exit 2 (commander uses 1); subcommands need the override too.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
