@@ -1,15 +1,12 @@
 // The admin API of a running `sluice run`: its own port, resources with Knative-style conditions, readiness, JSON
 // errors, and the flags/environment variables that place it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const yaml = (subscriber: string, dls: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -49,7 +46,7 @@ async function start() {
   const sub = await startSubscriber();
   const dir = tempDir();
   const sluice = await startSluice({ yaml: yaml(sub.url, 'http://127.0.0.1:9/dls'), dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), () => sub.close());
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), () => sub.close());
   return { sluice, sub };
 }
 
@@ -121,10 +118,10 @@ test('/readyz and /livez on the admin port', async () => {
 test('SLUICE_ADMIN_PORT/SLUICE_ADMIN_HOST place the admin API; a taken port is a clear error', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  cleanup.add(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
   const taken = (blocker.address() as AddressInfo).port;
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const { writeFileSync } = await import('node:fs');
   writeFileSync(`${dir.path}/b.yaml`, 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n');
   const r = await runCli(['run', '-f', `${dir.path}/b.yaml`, '--port', '0', '--data-dir', `${dir.path}/store`], {
@@ -177,7 +174,7 @@ spec:
     uri: ${good.url}
 `;
   const sluice = await startSluice({ yaml: config, dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), () => good.close(), () => failing.close(), () => hanging.close());
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), () => good.close(), () => failing.close(), () => hanging.close());
   const { postEvent } = await import('./harness.js');
   const sentAt = Date.now();
   for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 't' })).status, 202);

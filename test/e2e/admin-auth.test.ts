@@ -2,14 +2,14 @@
 // API"): the generated token and where the CLI finds it, token files with view and edit roles, 401/403 as JSON and as
 // one-line CLI errors, anonymous reads on loopback only, a change from another Origin refused, a rotated token file
 // picked up, and refusals at start.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { runCli, startSluice, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, runCli, startSluice, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const YAML = `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -17,14 +17,11 @@ metadata:
   name: default
 `;
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function start(args: string[] = [], dataDir?: string): Promise<SluiceProcess> {
   const sluice = await startSluice({ yaml: YAML, args, ...(dataDir ? { dataDir } : {}) });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   return sluice;
 }
 
@@ -72,7 +69,7 @@ test('by default: a generated edit token (0600) in the data dir, reads open on l
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"purged":0}');
     });
     await new Promise<void>((r) => other.listen(0, address, r));
-    cleanups.push(() => new Promise((r) => other.close(r)));
+    cleanup.add(() => new Promise((r) => other.close(r)));
     const elsewhere = await runCli(['dlq', 'purge', 'broker:default', '--all', '--server', `http://${address}:${(other.address() as AddressInfo).port}`], {
       env: { SLUICE_DATA_DIR: join(sluice.dataDir, 'store') },
     });
@@ -100,7 +97,7 @@ test('by default: a generated edit token (0600) in the data dir, reads open on l
 
 test('a token file with view and edit tokens and --admin-anonymous none: 401 without, 403 for view on a change; a rotated file is picked up', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const file = join(dir.path, 'tokens');
   const edit = 'edit-0123456789abcdef-token';
   const view = 'view-0123456789abcdef-token';
@@ -191,7 +188,7 @@ test('DNS rebinding: another Host is refused on loopback; a name given with --ad
 
 test('refused at start: a bad token file names file:line (exit 1); --admin-tls-cert without a key is a usage error (exit 2)', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const file = join(dir.path, 'tokens');
   writeFileSync(file, 'edit-0123456789abcdef-token,root\n');
   writeFileSync(join(dir.path, 'c.yaml'), YAML);

@@ -1,14 +1,14 @@
 // The admin API over HTTPS (docs/security.md "The admin API"): --admin-tls-cert/--admin-tls-key with a certificate
 // of a locally made CA, the CLI trusting that CA with --admin-ca or SLUICE_ADMIN_CA (and saying so when it does not),
 // tokens over TLS, a new certificate picked up without a restart, and an unusable pair refused at start.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, tempDir, waitFor } from './harness.js';
 
 const hasOpenssl = (() => {
   try {
@@ -19,10 +19,7 @@ const hasOpenssl = (() => {
   }
 })();
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
 
@@ -58,7 +55,7 @@ function fingerprint(port: number, ca: string): Promise<string> {
 
 test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts it with --admin-ca, a new certificate is picked up live', { skip: hasOpenssl || process.env['CI'] === 'true' ? false : 'openssl is not installed' }, async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const ca = makeCa(dir.path);
   const first = issue(dir.path, ca, 'admin-1');
   const certFile = join(dir.path, 'admin.crt');
@@ -69,11 +66,11 @@ test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts 
     yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
     args: ['--admin-tls-cert', certFile, '--admin-tls-key', keyFile],
   });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   assert.match(sluice.adminUrl, /^https:\/\/127\.0\.0\.1:\d+$/, 'the ready line names the https address');
   const caPem = readFileSync(ca.cert, 'utf8');
   const trusted = new Agent({ connect: { ca: caPem } });
-  cleanups.push(() => trusted.close());
+  cleanup.add(() => trusted.close());
   assert.equal((await undiciFetch(`${sluice.adminUrl}/livez`, { dispatcher: trusted })).status, 200);
   // Plain HTTP to the port gets no answer from the admin API.
   await assert.rejects(fetch(sluice.adminUrl.replace('https:', 'http:') + '/livez'));
@@ -106,7 +103,7 @@ test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts 
 
 test('an admin certificate that cannot be read stops sluice run with SLUICE_TLS_INVALID', { skip: hasOpenssl || process.env['CI'] === 'true' ? false : 'openssl is not installed' }, async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   writeFileSync(join(dir.path, 'c.yaml'), 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n');
   const r = await runCli(['run', '-f', join(dir.path, 'c.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'data'), '--admin-tls-cert', join(dir.path, 'none.crt'), '--admin-tls-key', join(dir.path, 'none.key')]);
   assert.equal(r.code, 1);

@@ -1,20 +1,17 @@
 // `sluice apply` and `sluice delete` against a running `sluice run` (both spawned as a user runs them): kubectl's
 // lines and exit codes, 409 without --force, and applied/deleted resources that last across SIGHUP and a restart.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
   const s = await startSubscriber(respond);
-  cleanups.push(() => s.close());
+  cleanup.add(() => s.close());
   return s;
 }
 
@@ -40,11 +37,11 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   const two = await subscriber();
   const failing = await subscriber(() => ({ status: 503 }));
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const slow = '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n';
   const files = broker + trigger('one', one.url) + trigger('stuck', failing.url, slow);
   let sluice = await startSluice({ yaml: files, dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   const send = (id: string) => postEvent(`${sluice.url}/default/default`, { id, source: '/apply', type: 't' });
 
@@ -110,9 +107,9 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
 
 test('apply and delete: bad input is a clear error with the right exit code; an unreachable admin address says where it tried', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const sluice = await startSluice({ yaml: broker, dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const bad = join(dir.path, 'bad.yaml');
   writeFileSync(bad, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: default\n');
   const invalid = await runCli(['apply', '-f', bad, '--server', sluice.adminUrl, '--token', sluice.adminToken]);

@@ -1,18 +1,15 @@
 // Knative delivery-spec scenarios (its DeliverySpec and the broker conformance tests: dlq-test-N, redelivery,
 // dead-letter extensions) against the real CLI and real HTTP subscribers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, tempDir, type Subscriber, waitForIdle } from './harness.js';
+import { cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitForIdle, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function run(yaml: string, subscribers: Subscriber[]) {
   const dir = tempDir();
   const sluice = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
   return sluice;
 }
 

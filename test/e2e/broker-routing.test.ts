@@ -1,18 +1,15 @@
 // Knative broker conformance scenarios (eventing's test/rekt broker features) re-expressed against the real CLI:
 // routing, many triggers, reply routing, Prefer header, long messages, TTL loop guard.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type Subscriber, waitForIdle } from './harness.js';
+import { cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function setup(yaml: (subs: Subscriber[]) => string, subscribers: Subscriber[]) {
   const dir = tempDir();
   const sluice = await startSluice({ yaml: yaml(subscribers), dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
   return sluice;
 }
 

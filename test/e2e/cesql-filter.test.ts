@@ -1,20 +1,17 @@
 // Triggers with `cesql` filters route exactly the matching events; an expression that errors on an event does not
 // match it and does not break the trigger (issue 3), through the real CLI.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, tempDir, waitForIdle } from './harness.js';
+import { cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitForIdle } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 test('cesql triggers route exactly the matching events, and evaluation errors only mean "no match"', async () => {
   const orders = await startSubscriber();
   const big = await startSubscriber();
   const combined = await startSubscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove(), () => orders.close(), () => big.close(), () => combined.close());
+  cleanup.add(() => dir.remove(), () => orders.close(), () => big.close(), () => combined.close());
   const trigger = (name: string, url: string, expression: string) => `---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -36,7 +33,7 @@ spec:
       trigger('big', big.url, 'INT(amount) > 100') +
       trigger('combined', combined.url, "LOWER(region) = 'eu' OR (EXISTS priority AND priority = 'high')"),
   });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const send = (id: string, attrs: Record<string, string>) => postEvent(`${sluice.url}/default/default`, { id, ...attrs });
   const events: Array<[string, Record<string, string>]> = [
     ['o1', { source: '/shop/commerce', type: 'order.created', amount: '150', region: 'EU' }],

@@ -1,15 +1,12 @@
 // `sluice get` and `sluice describe` against a running `sluice run` (its admin API), the error when nothing answers
 // there, and SIGHUP, which must not stop the process.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { parse } from 'yaml';
-import { postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const config = (good: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -60,7 +57,7 @@ spec:
 async function start() {
   const good = await startSubscriber();
   const sluice = await startSluice({ yaml: config(good.url) });
-  cleanups.push(async () => void (await sluice.stop()), () => good.close());
+  cleanup.add(async () => void (await sluice.stop()), () => good.close());
   return { sluice, good };
 }
 

@@ -13,3 +13,4 @@ export {
 export { SERVICE_ENV, SERVICE_ERROR_ENV, requireService, type ServiceName } from './services.js';
 export { runStoreContract, type StoreEnvironment } from './store-contract.js';
 export { PODMAN_TEST_ENV, testEngine } from './container-engine.js';
+export { cleanupScope, type CleanupAction, type CleanupScope, type CleanupScopeOptions } from './cleanup.js';
