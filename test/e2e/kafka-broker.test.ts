@@ -200,6 +200,50 @@ test('a KafkaNamespaced broker, as Knative documents it, runs on its namespace\'
   }
 });
 
+test('config-kafka-features templates give two deployments on one Kafka their own topics and consumer groups', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `tpl-${randomUUID().slice(0, 6)}`;
+  const features = (prefix: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-kafka-features
+  namespace: knative-eventing
+data:
+  brokers.topic.template: "${prefix}.{{ .Namespace }}.{{ .Name }}"
+  triggers.consumergroup.template: "${prefix}-{{ .Namespace }}-{{ .Name }}"
+---
+`;
+  const east = await startSubscriber();
+  const west = await startSubscriber();
+  cleanups.push(() => east.close(), () => west.close());
+  // The same broker and trigger names in both deployments: only the templates tell them apart.
+  const a = await start(features('east') + kafkaYaml(servers, broker, trigger(`t-${broker}`, broker, east.url), 2));
+  const b = await start(features('west') + kafkaYaml(servers, broker, trigger(`t-${broker}`, broker, west.url), 2));
+  await waitForGroup(servers, `east-default-t-${broker}`, 1);
+  await waitForGroup(servers, `west-default-t-${broker}`, 1);
+  for (let i = 0; i < 10; i++) assert.ok(await send(`${a.url}/default/${broker}`, `east-${i}`));
+  for (let i = 0; i < 5; i++) assert.ok(await send(`${b.url}/default/${broker}`, `west-${i}`));
+  await east.waitForCount(10, 20_000);
+  await west.waitForCount(5, 20_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(new Set(east.ids()), new Set(Array.from({ length: 10 }, (_, i) => `east-${i}`)), 'east sees only its own events');
+  assert.deepEqual(new Set(west.ids()), new Set(Array.from({ length: 5 }, (_, i) => `west-${i}`)), 'west sees only its own events');
+  const admin = new Kafka({ brokers: servers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    for (const topic of [`east.default.${broker}`, `west.default.${broker}`, `east-default-t-${broker}-retry`, `west-default-t-${broker}-retry`]) {
+      assert.ok(topics.includes(topic), `topic ${topic} exists`);
+    }
+    assert.ok(!topics.includes(`knative-broker-default-${broker}`), 'the default topic name is not used');
+    const offsets = await admin.fetchTopicOffsets(`east.default.${broker}`);
+    assert.equal(offsets.reduce((n, p) => n + Number(p.high), 0), 10, 'east\'s topic holds east\'s 10 events');
+  } finally {
+    await admin.disconnect();
+  }
+});
+
 test('a dead-letter sink that fails for a while, across a SIGKILL and restart, loses nothing', async (t) => {
   const servers = requireService(t, 'kafka');
   if (!servers) return;

@@ -700,6 +700,12 @@ export class SluiceRuntime {
     for (const [key, b] of nextBrokers) {
       const before = this.#brokers.get(key);
       if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
+      else if (before) {
+        // A running store whose names (e.g. Kafka topic, consumer groups) the change would alter refuses it.
+        const running = this.#stores.get(key);
+        const why = running && running !== this.store ? this.#brokerClasses(next)[cls(b)]?.conflicts?.(running, b, next.triggers.filter((t) => triggerBroker(t) === key)) : undefined;
+        if (why !== undefined) problems.push(why);
+      }
       if (!before) {
         // A new broker's store is opened now (a Kafka class reads its ConfigMap): a problem refuses the whole change.
         try {

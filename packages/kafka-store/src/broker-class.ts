@@ -3,6 +3,7 @@ import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
 import type { BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
+import { groupIdMapping, resolveKafkaFeatures } from './kafka-features.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';
 import { defaultTopicFor } from './topic-names.js';
 
@@ -14,7 +15,7 @@ export interface KafkaBrokerClassOptions {
   /** Environment consulted for `KAFKA_BROKERS` (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Tuning passed to every store (timeouts, batching, windows); topics and servers come from the configuration. */
-  readonly store?: Omit<Partial<KafkaEventStoreOptions>, 'brokers' | 'topics' | 'topicFor' | 'logger' | 'kafka'>;
+  readonly store?: Omit<Partial<KafkaEventStoreOptions>, 'brokers' | 'topics' | 'topicFor' | 'groupIdFor' | 'logger' | 'kafka'>;
 }
 
 /**
@@ -25,18 +26,39 @@ export interface KafkaBrokerClassOptions {
 export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClassOptions = {}): BrokerClass {
   const env = options.env ?? process.env;
   return {
+    conflicts(running, broker, triggers) {
+      if (!(running instanceof KafkaEventStore)) return undefined;
+      const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
+      const name = `${ns}/${broker.metadata.name}`;
+      const { config: cfg } = resolveKafkaBrokerConfig(broker, config.resources, env);
+      if (!cfg) return undefined; // reported by the checks
+      const restart = 'a running broker keeps its Kafka names; restart every instance on the new configuration to rename them';
+      const topic = running.topicOf(`broker:${name}`);
+      if (topic !== cfg.topic) return `broker ${name}: its Kafka topic would change from "${topic}" to "${cfg.topic}" (${restart})`;
+      const groupIdFor = groupIdMapping(resolveKafkaFeatures(config.resources).features);
+      for (const t of triggers) {
+        const group = `trigger:${t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.metadata.name}`;
+        const now = running.groupIdOf(group);
+        const next = groupIdFor(group);
+        if (now !== next) return `trigger ${group.slice('trigger:'.length)}: its Kafka consumer group would change from "${now}" to "${next}" (${restart})`;
+      }
+      return undefined;
+    },
     open(broker, { logger, deadLetters, archive }) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
       if (!cfg) throw new SluiceError('SLUICE_KAFKA_CONFIG', `broker ${name}: ${problems.map((p) => p.message).join('; ')}`);
       const log = `broker:${name}`;
+      // Topic and group names follow config-kafka-features (checked at validation; Knative's defaults without it).
+      const { features } = resolveKafkaFeatures(config.resources);
       return new KafkaEventStore({
         clientId: `sluice-${hostname()}`,
         ...options.store,
         brokers: cfg.bootstrapServers,
         topics: { partitions: cfg.partitions, replicationFactor: cfg.replicationFactor, retentionMs: cfg.retentionMs },
         topicFor: (l) => (l === log ? { topic: cfg.topic, external: cfg.external } : { topic: defaultTopicFor(l) }),
+        groupIdFor: groupIdMapping(features),
         logger: logger.child({ broker: name }),
         ...(deadLetters ? { deadLetters } : {}),
         // The archive is the topic's retention. Its size bound applies only when the broker names one: a default

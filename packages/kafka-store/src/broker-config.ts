@@ -1,6 +1,7 @@
 import type { LoadedResource } from '@sluice/config';
 import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, type Broker } from '@sluice/core';
-import { EXTERNAL_TOPIC_ANNOTATION, KAFKA_NAMESPACED_BROKER_CLASS, brokerTopicName, isValidTopicName } from './topic-names.js';
+import { BROKERS_TOPIC_TEMPLATE_KEY, brokerTopicFor, resolveKafkaFeatures } from './kafka-features.js';
+import { EXTERNAL_TOPIC_ANNOTATION, KAFKA_NAMESPACED_BROKER_CLASS, isValidTopicName } from './topic-names.js';
 
 /** Keys of Knative's `kafka-broker-config` ConfigMap (KB `config/broker/200-kafka-broker-config.yaml`). */
 export const BOOTSTRAP_SERVERS_KEY = 'bootstrap.servers';
@@ -140,9 +141,22 @@ export function resolveKafkaBrokerConfig(
       message: `"${externalTopic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
     });
   }
-  const topic = externalTopic ?? brokerTopicName(ns, broker.metadata.name);
+  // The topic's name comes from config-kafka-features' brokers.topic.template (Knative's default without it); a
+  // template problem itself is reported once by the checks, at the ConfigMap.
+  const { features } = resolveKafkaFeatures(resources);
+  const topic = externalTopic ?? brokerTopicFor(features, ns, broker.metadata.name);
   if (externalTopic === undefined && !isValidTopicName(topic)) {
-    problems.push({ resource: brokerResource, path: ['metadata', 'name'], message: `the broker's topic name "${topic}" is longer than Kafka allows (249 characters)` });
+    const templateKey = features.keys[BROKERS_TOPIC_TEMPLATE_KEY];
+    const featuresMap = templateKey === undefined ? undefined : resources.find((r) => r.kind === 'ConfigMap' && r.key === features.configMap);
+    if (featuresMap && templateKey !== undefined) {
+      problems.push({
+        resource: featuresMap,
+        path: ['data', templateKey],
+        message: `${templateKey} gives broker ${ns}/${broker.metadata.name} the topic "${topic}", which is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
+      });
+    } else {
+      problems.push({ resource: brokerResource, path: ['metadata', 'name'], message: `the broker's topic name "${topic}" is longer than Kafka allows (249 characters)` });
+    }
   }
   if (problems.length > 0) return { config: undefined, problems };
   return {

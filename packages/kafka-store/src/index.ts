@@ -27,3 +27,26 @@ export {
 } from './topic-names.js';
 export { decodeRecord, encodeRecord, type DecodedRecord } from './record-codec.js';
 export { kafkaBrokerPlugin } from './plugin.js';
+export {
+  BROKERS_TOPIC_TEMPLATE_KEY,
+  CHANNELS_TOPIC_TEMPLATE_KEY,
+  DEFAULT_KAFKA_FEATURES,
+  KAFKA_FEATURES_CONFIG_MAP,
+  TRIGGERS_CONSUMER_GROUP_TEMPLATE_KEY,
+  brokerTopicFor,
+  channelTopicFor,
+  groupIdMapping,
+  resolveKafkaFeatures,
+  triggerGroupIdFor,
+  type KafkaFeatures,
+  type KafkaFeaturesProblem,
+} from './kafka-features.js';
+export {
+  NAME_TEMPLATE_FIELDS,
+  isNameTemplateError,
+  parseNameTemplate,
+  renderNameTemplate,
+  type NameTemplate,
+  type NameTemplateData,
+  type NameTemplateError,
+} from './name-template.js';

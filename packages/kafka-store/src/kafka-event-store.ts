@@ -337,6 +337,16 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     });
   }
 
+  /** The Kafka topic `log` is kept in (fixed when the store first sees the log). */
+  topicOf(log: string): string {
+    return this.#log(log).topic;
+  }
+
+  /** The Kafka consumer group id of `group` (e.g. `trigger:<ns>/<name>`). */
+  groupIdOf(group: string): string {
+    return this.#groupIdFor(group);
+  }
+
   // ---------------------------------------------------------------- consume
 
   consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer {

@@ -16,12 +16,12 @@ export const KAFKA_NAMESPACED_BROKER_CLASS = 'KafkaNamespaced';
 /** Every broker class value served by this package. */
 export const KAFKA_BROKER_CLASSES: readonly string[] = [KAFKA_BROKER_CLASS, KAFKA_NAMESPACED_BROKER_CLASS];
 
-/** Topic of a broker: `knative-broker-<namespace>-<name>`. */
+/** Knative's default topic of a broker, `knative-broker-<namespace>-<name>` (`brokers.topic.template` may change it). */
 export function brokerTopicName(namespace: string, name: string): string {
   return `knative-broker-${namespace}-${name}`;
 }
 
-/** Consumer group of a trigger: `knative-trigger-<namespace>-<name>`. */
+/** Knative's default consumer group of a trigger, `knative-trigger-<namespace>-<name>` (`triggers.consumergroup.template` may change it). */
 export function triggerGroupId(namespace: string, name: string): string {
   return `knative-trigger-${namespace}-${name}`;
 }

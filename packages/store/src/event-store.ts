@@ -1,4 +1,4 @@
-import type { Broker, ClockTimers, CloudEvent, EventPredicate, Logger } from '@sluice/core';
+import type { Broker, ClockTimers, CloudEvent, EventPredicate, Logger, Trigger } from '@sluice/core';
 
 /** Clock and timers of a store, injected so retry scheduling can be tested without waiting. */
 export type StoreTimers = ClockTimers;
@@ -260,4 +260,10 @@ export interface EventStore {
 export interface BrokerClass {
   /** `archive`: the broker asks to keep its events this long for replays (`sluice.dev/archive-retention`). */
   open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore; archive?: ArchiveRetention }): EventStore;
+  /**
+   * Why `running` (a store this class opened for the broker) cannot serve the broker as a live change now declares it
+   * (e.g. its Kafka topic or consumer groups would be named differently), or undefined when it can. A reason refuses
+   * the change, so nothing is accepted that the running store would not do.
+   */
+  conflicts?(running: EventStore, broker: Broker, triggers: readonly Trigger[]): string | undefined;
 }
