@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 
-/** Forks `bench/<file>` and resolves with the child and the port it reports. */
-export function startChild(file, args = []) {
-  const child = fork(join(BENCH, file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+/** Forks `bench/<file>` (with `env` added to the environment) and resolves with the child and the port it reports. */
+export function startChild(file, args = [], { env } = {}) {
+  const child = fork(join(BENCH, file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));

@@ -92,10 +92,12 @@ async function throughputPhase(name, target, sink, triggers) {
 async function latencyPhase(name, target, sink, rate) {
   await ask(sink, 'reset');
   await eventLoopDelay(target); // starts a fresh histogram for this phase
+  const cpu = cpuSeconds(target.pid);
   const load = await openLoop(target.url, { rate, durationMs: DURATION });
   const eld = await eventLoopDelay(target);
   const stats = await drain(sink, load.ok);
-  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN, eventLoopDelay: eld };
+  const cpuUsPerEvent = ((cpuSeconds(target.pid) - cpu) * 1e6) / Math.max(1, stats.count);
+  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, cpuUsPerEvent, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN, eventLoopDelay: eld };
   results.phases[name] = row;
   return row;
 }
@@ -191,14 +193,15 @@ async function latencySection(sink, sinkUrl, fwdTarget) {
 function printLatency(rows) {
   console.log(`\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log("Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the bare forwarder's + 1 ms, p99.9 ≤ 2×. The durable forwarder (fdatasync of each body, group-committed) separates the disk's cost from Sluice's");
-  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs bare forwarder | vs durable forwarder | event-loop delay p50/p99/p99.9/max ms | peak RSS MiB |');
-  console.log('|--:|---|--:|--:|--:|--:|--:|--:|--:|');
+  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs bare forwarder | vs durable forwarder | event-loop delay p50/p99/p99.9/max ms | CPU µs per event (vs bare forwarder) | peak RSS MiB |');
+  console.log('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const { rate, forwarder: f, durableForwarder: d, sluice: r } of rows) {
     for (const [label, x] of [['bare Node forwarder', f], ['durable Node forwarder (fdatasync)', d], ['Sluice, durable, 1 trigger', r]]) {
       const vs = (base) => (x === base ? '1.00× / 1.00×' : `${fmt(x.e2eP99 / base.e2eP99, 2)}× / ${fmt(x.e2eP999 / base.e2eP999, 2)}×`);
       const e = x.eventLoopDelay;
       const eld = e ? `${fmt(e.p50, 1)} / ${fmt(e.p99, 1)} / ${fmt(e.p999, 1)} / ${fmt(e.max, 1)}` : '–';
-      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs(f)} | ${x === f ? '–' : vs(d)} | ${eld} | ${fmt(x.peakRssMiB)} |`);
+      const cpu = `${fmt(x.cpuUsPerEvent)} (${fmt(x.cpuUsPerEvent / f.cpuUsPerEvent, 2)}×)`;
+      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs(f)} | ${x === f ? '–' : vs(d)} | ${eld} | ${cpu} | ${fmt(x.peakRssMiB)} |`);
     }
   }
 }
@@ -237,12 +240,12 @@ async function throughputSection(sink, sinkUrl, rounds) {
 function printThroughput(rounds) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log('\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost)');
-  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | lost (Sluice) |');
-  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | CPU per event, Sluice / bare | lost (Sluice) |');
+  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   rounds.forEach(({ bare, durable, sluice, load }, i) => {
-    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${fmt(bare.cpuUsPerEvent)} / ${fmt(durable.cpuUsPerEvent)} / ${fmt(sluice.cpuUsPerEvent)} | ${sluice.expected - sluice.delivered} |`);
+    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${fmt(bare.cpuUsPerEvent)} / ${fmt(durable.cpuUsPerEvent)} / ${fmt(sluice.cpuUsPerEvent)} | ${fmt(sluice.cpuUsPerEvent / bare.cpuUsPerEvent, 2)}× | ${sluice.expected - sluice.delivered} |`);
   });
-  console.log(`median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one`);
+  console.log(`median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one; CPU µs per event ${fmt(median(rounds.map((r) => r.sluice.cpuUsPerEvent / r.bare.cpuUsPerEvent)), 2)}× the bare forwarder's`);
 }
 
 async function main() {

@@ -1,0 +1,197 @@
+// CPU time per event of a durable Sluice (one broker, one trigger, 1 KiB binary events) against the bare Node
+// forwarder, in the same run. On a shared machine latency and events/s move with everyone else's load; the CPU a
+// process spends on one event moves much less, and the ratio to the forwarder's, measured in the same minutes, least.
+// The setups take turns (forwarder, then each Sluice build, per round) so that drift hits them alike; each Sluice
+// process is started once, warmed up, and measured in every round. CPU time is the process's user + system time from
+// /proc (every thread: the WAL checkpoint worker and libuv's pool included) between the first request and the last
+// delivery, divided by the deliveries.
+//
+//   npx tsc -b && node bench/cpu-per-event.mjs
+//   BENCH_CPU_BUILDS=before=/tmp/old/packages/cli/dist/bin.js,after=packages/cli/dist/bin.js node bench/cpu-per-event.mjs
+//   BENCH_CPU_RATE=2000        open loop at this many events/s (default 2000); 0: closed loop, 64 connections
+//   BENCH_DURATION_MS=5000     each setup's share of a round; BENCH_CPU_ROUNDS=3 rounds
+//   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
+//                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
+//                              time, in µs per event (BENCH_CPU_TOP=30 of them)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { closedLoop, openLoop } from './load.mjs';
+import { ask, drain, startChild } from './processes.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const RATE = Number(process.env.BENCH_CPU_RATE ?? 2000);
+const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/cli/dist/bin.js')}`).split(',').map((spec) => {
+  const [name, path] = spec.includes('=') ? spec.split('=') : ['sluice', spec];
+  return { name, bin: isAbsolute(path) ? path : join(ROOT, path) };
+});
+const load = () => loadavg()[0].toFixed(1);
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** CPU time (user + system, every thread) a process has used, in seconds, from /proc (NaN when unknown). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
+async function startSluice(bin, sinkUrl, dir) {
+  const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
+  writeFileSync(join(dir, 'config.yaml'), yaml);
+  const profFile = join(dir, 'profile.cpuprofile');
+  const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
+  const child = spawn(process.execPath, [bin, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${preload}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: profFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sluice ready on (https?:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
+    setTimeout(() => reject(new Error(`sluice did not start: ${out}`)), 60_000).unref();
+  });
+  return { child, pid: child.pid, url: `${url}/default/default`, profFile };
+}
+
+/** Sends the load, waits for every delivery, and returns the process's CPU µs per delivered event. */
+async function measure(target, sink) {
+  await ask(sink, 'reset');
+  const cpu = cpuSeconds(target.pid);
+  const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
+  const stats = await drain(sink, result.ok);
+  const used = cpuSeconds(target.pid) - cpu;
+  return { cpuUsPerEvent: (used * 1e6) / Math.max(1, stats.count), delivered: stats.count, accepted: result.ok, failed: result.failed + (result.skipped ?? 0), achieved: result.rate };
+}
+
+/** Where a profile node's code lives: a Sluice package, an npm package, a part of Node, or V8's own entries. */
+function origin(node) {
+  const url = node.callFrame.url;
+  if (url === '') return node.callFrame.functionName.startsWith('(') ? node.callFrame.functionName : 'native';
+  const pkg = /\/packages\/([^/]+)\//.exec(url);
+  if (pkg && !url.includes('node_modules')) return `@sluice/${pkg[1]}`;
+  const mod = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (mod) return mod[1];
+  const internal = /^node:internal\/([^/]+)/.exec(url);
+  if (internal) return `node:${internal[1]}`;
+  return url.startsWith('node:') ? url : 'other';
+}
+
+/** Self time per frame and per origin of a .cpuprofile, in µs per event. */
+function summarize(profile, events) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
+  }
+  const frames = new Map();
+  const origins = new Map();
+  let total = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id);
+    if (n.callFrame.functionName === '(idle)') continue;
+    total += us;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|node_modules)\//, '$1/')}:${lineNumber + 1}`;
+    frames.set(key, (frames.get(key) ?? 0) + us);
+    const o = origin(n);
+    origins.set(o, (origins.get(o) ?? 0) + us);
+  }
+  const per = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([k, us]) => ({ name: k, usPerEvent: us / events, share: us / total }));
+  return { busyUsPerEvent: total / events, frames: per(frames), origins: per(origins) };
+}
+
+async function profiled(s, sink) {
+  rmSync(s.profFile, { force: true });
+  rmSync(`${s.profFile}.started`, { force: true });
+  process.kill(s.pid, 'SIGUSR2');
+  for (let i = 0; i < 100 && !existsSync(`${s.profFile}.started`); i++) await new Promise((r) => setTimeout(r, 50));
+  const m = await measure(s, sink);
+  process.kill(s.pid, 'SIGUSR2');
+  for (let i = 0; i < 200 && !existsSync(s.profFile); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200)); // the write may still be in progress
+  return { profile: JSON.parse(readFileSync(s.profFile, 'utf8')), events: m.delivered };
+}
+
+async function main() {
+  console.log(`CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`);
+  const { child: sink, port: sinkPort } = await startChild('sink.mjs');
+  const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
+  const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
+  const fwdProf = join(dirs[0], 'profile.cpuprofile');
+  const fwdEnv = PROFILE_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: fwdProf } : undefined;
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { env: fwdEnv });
+  const setups = [{ name: 'bare forwarder', url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid, profFile: fwdProf }];
+  try {
+    for (const b of BUILDS) {
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
+      dirs.push(dir);
+      setups.push({ name: b.name, ...(await startSluice(b.bin, sinkUrl, dir)) });
+    }
+    console.log(`pids: ${setups.map((s) => `${s.name} ${s.pid}`).join(', ')}`);
+    for (const s of setups) {
+      await openLoop(s.url, { rate: Math.min(RATE || 2000, 2000), durationMs: 2000 }); // warm-up: JIT, connection pools
+      await drain(sink, 0, 1000);
+    }
+    const rows = setups.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      const loadBefore = load();
+      for (const [i, s] of setups.entries()) rows[i].push({ ...(await measure(s, sink)), load: loadBefore });
+    }
+    // With several builds, each is also set against the first one, round by round (the A/B figure of a change).
+    const ab = setups.length > 2;
+    console.log(`\n| setup | CPU µs per event, per round | median | vs bare forwarder (median of per-round ratios) |${ab ? ` vs ${setups[1].name} |` : ''} events per round | lost |`);
+    console.log(`|---|--:|--:|--:|${ab ? '--:|' : ''}--:|--:|`);
+    const ratio = (i, j) => median(rows[i].map((x, k) => x.cpuUsPerEvent / rows[j][k].cpuUsPerEvent));
+    for (const [i, s] of setups.entries()) {
+      const r = rows[i];
+      const vsFirst = ab ? ` ${i < 2 ? '–' : `${fmt(ratio(i, 1), 2)}×`} |` : '';
+      console.log(`| ${s.name} | ${r.map((x) => fmt(x.cpuUsPerEvent)).join(', ')} | ${fmt(median(r.map((x) => x.cpuUsPerEvent)))} | ${i === 0 ? '1.00×' : `${fmt(ratio(i, 0), 2)}×`} |${vsFirst} ${r.map((x) => fmt(x.delivered)).join(', ')} | ${r.reduce((n, x) => n + x.accepted - x.delivered, 0)} |`);
+    }
+    console.log(`load average (1 min) at the start of each round: ${rows[0].map((x) => x.load).join(', ')}`);
+    if (PROFILE_DIR) {
+      mkdirSync(PROFILE_DIR, { recursive: true });
+      for (const s of setups) {
+        const { profile, events } = await profiled(s, sink);
+        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, "-")}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        const sum = summarize(profile, events);
+        console.log(`\n${s.name}: ${file}, ${fmt(events)} events, main thread busy ${fmt(sum.busyUsPerEvent, 1)} µs per event (profiler on)`);
+        console.log(`by origin: ${sum.origins.slice(0, 14).map((o) => `${o.name} ${fmt(o.usPerEvent, 1)}`).join(', ')}`);
+        console.log('| frame (self time) | µs per event | share |');
+        console.log('|---|--:|--:|');
+        for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.usPerEvent, 2)} | ${fmt(100 * f.share, 1)} % |`);
+      }
+    }
+  } finally {
+    for (const s of setups.slice(1)) {
+      s.child.kill('SIGTERM');
+      await new Promise((r) => (s.child.exitCode === null ? s.child.once('exit', r) : r()));
+    }
+    fwd.kill();
+    sink.kill();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
