@@ -10,6 +10,7 @@ import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
 import { channelChecks, channelComponents } from '@sluice/channel';
 import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
+import { SqliteEventStore, type EventStore, type LogStats } from '@sluice/store';
 import { postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -141,6 +142,47 @@ test('apply: a retry being attempted right now is owed too: deleting its trigger
   });
   assert.ok(runtime.status('Trigger', 'default', 'flaky'), 'refused: the trigger still runs');
   await waitFor(() => flaky.received[1]?.status === 202, 'the retry answered');
+});
+
+test('apply: a store whose figures are refreshed in the background (Kafka) is asked for exact ones before a delete', async () => {
+  // The real SQLite store, seen as the Kafka class's store is: stats() answers from a background refresh, zeros at
+  // first; exactStats() reads the figures now. A delete decided on stats() would drop the pending retries unasked.
+  const sqlite = new SqliteEventStore({ path: join(dir.path, `background-${n}.db`) });
+  const exactCalls: string[] = [];
+  let unreachable = false;
+  const background: EventStore = {
+    append: (log, events) => sqlite.append(log, events),
+    consume: (log, group, options, handler) => sqlite.consume(log, group, options, handler),
+    stats: (): LogStats => ({ backlog: 0, retrying: 0, groups: {} }),
+    exactStats: (log) => {
+      exactCalls.push(log);
+      return unreachable ? Promise.reject(new Error('Kafka unreachable')) : Promise.resolve(sqlite.stats(log));
+    },
+    ready: (log) => sqlite.ready(log),
+    groups: (log) => sqlite.groups(log),
+    forgetGroups: (log, groups, options) => sqlite.forgetGroups(log, groups, options),
+    close: () => sqlite.close(),
+  };
+  const failing = await subscriber(() => ({ status: 503 }));
+  const kafkaClass = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: k\n  annotations:\n    eventing.knative.dev/broker.class: Kafka\n---\n';
+  const slow = `  delivery:\n    retry: 5\n    backoffDelay: PT30S\n`;
+  const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), { port: 0, dataDir: join(dir.path, `store-${n}`), brokerClasses: { Kafka: { open: () => background } } });
+  cleanups.push(() => runtime.stop(2000));
+  await send(runtime, 'k', 'r1', 't');
+  await failing.waitForCount(1);
+  await waitFor(() => sqlite.stats('broker:default/k').groups['trigger:default/stuck']?.retrying === 1, 'the retry stored');
+  await assert.rejects(runtime.apply(config(kafkaClass)), (err: unknown) => {
+    assert.ok(isSluiceError(err, 'SLUICE_FORCE_REQUIRED'), String(err));
+    assert.match(err.message, /trigger default\/stuck has 1 events pending \(backlog 0, retrying 1\); delete --force discards them/);
+    return true;
+  });
+  // Figures that cannot be read now do not count as none.
+  unreachable = true;
+  await assert.rejects(runtime.apply(config(kafkaClass)), (err: unknown) => isSluiceError(err, 'SLUICE_FORCE_REQUIRED') && /trigger default\/stuck: cannot read how many events it still owes \(Kafka unreachable\); delete --force discards them/.test(err.message));
+  assert.deepEqual(exactCalls, ['broker:default/k', 'broker:default/k']);
+  const report = await runtime.apply(config(kafkaClass), { force: true });
+  assert.deepEqual(changes(report), ['Trigger/stuck deleted']);
+  assert.deepEqual(exactCalls.length, 2, 'forced: the figures are counted when discarded, not asked first');
 });
 
 test('apply: a trigger waiting for its broker turns Ready when the broker appears; removing an idle broker makes its ingress 404', async () => {

@@ -188,9 +188,12 @@ interface DesiredTrigger {
   readonly fingerprint: string;
 }
 
-/** Events a log (or one group of it) still owes: unread and waiting for a retry. */
-function pendingOf(store: EventStore, log: string, group?: string): { backlog: number; retrying: number } {
-  const stats = store.stats(log);
+/**
+ * Events a log (or one group of it) still owes, unread and waiting for a retry, as the store counts them at this
+ * moment: a store whose `stats()` is refreshed in the background (Kafka) is asked for exact figures.
+ */
+async function pendingOf(store: EventStore, log: string, group?: string): Promise<{ backlog: number; retrying: number }> {
+  const stats = store.exactStats ? await store.exactStats(log) : store.stats(log);
   if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
   const g = stats.groups[group];
   return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
@@ -631,7 +634,7 @@ export class SluiceRuntime {
    * brokers, components, triggers, removed brokers, statuses; brokers accept events before components start.
    */
   async #reconcile(prev: SluiceConfig, next: SluiceConfig, mode: ReconcileMode): Promise<ApplyReport> {
-    const plan = this.#plan(prev, next, mode);
+    const plan = await this.#plan(prev, next, mode);
     if (plan.problems.length > 0) {
       await this.#closeOpened(plan.opened);
       const { problems } = plan;
@@ -658,16 +661,20 @@ export class SluiceRuntime {
   }
 
   /** Checks a change against the running state and opens the stores of new brokers; changes nothing else. */
-  #plan(prev: SluiceConfig, next: SluiceConfig, mode: ReconcileMode): ReconcilePlan {
+  async #plan(prev: SluiceConfig, next: SluiceConfig, mode: ReconcileMode): Promise<ReconcilePlan> {
     const problems: string[] = [];
     const nextBrokers = new Map(next.brokers.map((b) => [objectKey(b.metadata), b] as const));
     const removedBrokers = [...this.#brokers.keys()].filter((k) => !nextBrokers.has(k));
     const opened = this.#openNewBrokers(nextBrokers, next, mode, problems);
     let forceNeeded = false;
-    for (const key of removedBrokers) {
+    // Forced, nothing needs counting here: what is discarded is counted when it is.
+    for (const key of mode.force ? [] : removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
-      const p = pendingOf(this.#stores.get(key)!, logName(ns, name));
-      if (p.backlog + p.retrying > 0 && !mode.force) {
+      const p = await pendingOf(this.#stores.get(key)!, logName(ns, name)).catch((err: unknown) => err as Error);
+      if (p instanceof Error) {
+        forceNeeded = true;
+        problems.push(`broker ${key}: cannot read how many events it still owes (${p.message}); delete --force discards them`);
+      } else if (p.backlog + p.retrying > 0) {
         forceNeeded = true;
         problems.push(`broker ${key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force discards them`);
       }
@@ -679,13 +686,18 @@ export class SluiceRuntime {
       if (before && triggerBroker(before) !== triggerBroker(t)) problems.push(`trigger ${key}: spec.broker cannot change (Knative makes it immutable); delete the trigger, then apply it again`);
     }
     const deletedTriggers = [...this.#triggers.values()].filter((r) => !nextTriggers.has(r.key) && nextBrokers.has(r.brokerKey));
-    for (const r of deletedTriggers) {
-      const stored = pendingOf(r.store, r.log, r.group);
+    for (const r of mode.force ? [] : deletedTriggers) {
+      const discards = r.store instanceof SqliteEventStore && this.#deadLetters === r.store ? 'moves them to the dead-letter store' : 'discards them';
+      const stored = await pendingOf(r.store, r.log, r.group).catch((err: unknown) => err as Error);
+      if (stored instanceof Error) {
+        forceNeeded = true;
+        problems.push(`trigger ${r.key}: cannot read how many events it still owes (${stored.message}); delete --force ${discards}`);
+        continue;
+      }
       // A retry being attempted right now is owed too: the store counts it in flight, not retrying.
       const p = { backlog: stored.backlog, retrying: stored.retrying + r.dispatcher.retriesInFlight };
-      if (p.backlog + p.retrying > 0 && !mode.force) {
+      if (p.backlog + p.retrying > 0) {
         forceNeeded = true;
-        const discards = r.store instanceof SqliteEventStore && this.#deadLetters === r.store ? 'moves them to the dead-letter store' : 'discards them';
         problems.push(`trigger ${r.key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force ${discards}`);
       }
     }

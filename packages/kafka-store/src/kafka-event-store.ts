@@ -631,8 +631,8 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     return this.#statsOf(state);
   }
 
-  /** Computes the figures behind {@link stats} now. */
-  async refreshStats(log: string): Promise<LogStats> {
+  /** Reads the figures behind {@link stats} from Kafka now (for a deletion's --force check), and keeps them. */
+  async exactStats(log: string): Promise<LogStats> {
     const state = this.#log(log);
     await this.#refreshStats(state);
     return this.#statsOf(state);

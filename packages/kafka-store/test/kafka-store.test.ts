@@ -160,7 +160,7 @@ test('[kafka] a failing record does not hold back its partition: later records a
   await waitFor(() => delivered.includes('bad@3'), 'the last retry', 15_000);
   assert.equal(failures, 3);
   await new Promise((r) => setTimeout(r, 200)); // let the retry topic's offset commit
-  assert.equal((await store.refreshStats('log')).retrying, 0);
+  assert.equal((await store.exactStats('log')).retrying, 0);
   await store.close();
 });
 
@@ -288,10 +288,10 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
   await store.ready('log');
   const before = Date.now();
   await store.append('log', Array.from({ length: 10 }, (_, i) => ev(String(i))));
-  assert.equal((await store.refreshStats('log')).backlog, 10);
+  assert.equal((await store.exactStats('log')).backlog, 10);
   // Per group: one in the handler; the group's lag less the records this instance holds is the backlog.
   await waitFor(() => store.stats('log').groups['slow']?.inFlight === 1, 'one record in flight');
-  const g = (await store.refreshStats('log')).groups['slow']!;
+  const g = (await store.exactStats('log')).groups['slow']!;
   assert.equal(g.inFlight, 1);
   assert.equal(g.retrying, 0);
   assert.ok(g.backlog >= 0 && g.backlog <= 9, `backlog ${g.backlog} excludes what this instance holds`);
@@ -299,7 +299,7 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
   release();
   await waitFor(() => handled === 10, 'all handled', 15_000);
   await new Promise((r) => setTimeout(r, 200));
-  const after = await store.refreshStats('log');
+  const after = await store.exactStats('log');
   assert.equal(after.backlog, 0);
   assert.deepEqual(after.groups['slow'], { backlog: 0, inFlight: 0, retrying: 0, oldestPendingAt: undefined });
   await store.close();

@@ -233,6 +233,12 @@ export interface EventStore {
    */
   stats(log: string): LogStats;
   /**
+   * The figures of {@link stats} read at this moment, for a decision a stale view must not make (whether deleting a
+   * Trigger or Broker discards events). Only stores whose `stats()` is refreshed in the background (Kafka) have it;
+   * without it, `stats()` is exact.
+   */
+  exactStats?(log: string): Promise<LogStats>;
+  /**
    * Resolves once `log` can take appends and the start positions of the groups consumed so far are in place; rejects
    * when the backing system cannot be reached or an external topic is missing (Kafka). From then on the store may
    * remove what every group of the log has finished.
