@@ -1,5 +1,5 @@
-import { checkDestination, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
-import { parseDeliveryOrder, parseIsoDuration, type DeliverySpec } from '@sluice/core';
+import { checkDestination, typed, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
+import { parseDeliveryOrder, parseIsoDuration, type ChannelTemplateSpec, type DeliverySpec } from '@sluice/core';
 import {
   ASYNC_HANDLER_ANNOTATION,
   BACKING_API_VERSIONS,
@@ -8,12 +8,6 @@ import {
   DURABILITY_ANNOTATION,
   SUBSCRIPTION_ORDER_ANNOTATION,
   isChannelKind,
-  type Channel,
-  type ChannelTemplateSpec,
-  type KafkaChannel,
-  type Parallel,
-  type Sequence,
-  type Subscription,
 } from './resources.js';
 import { buildTopology } from './topology.js';
 
@@ -79,27 +73,28 @@ export function channelChecks(): SemanticCheck {
     }
     for (const r of config.resources) {
       if (!CHANNEL_PACKAGE_KINDS.includes(r.kind)) continue;
-      switch (r.kind) {
+      const t = typed(r);
+      switch (t.kind) {
         case 'Channel': {
-          const spec = (r.value as unknown as Channel).spec;
+          const spec = t.value.spec;
           checkTemplate(r, ['spec', 'channelTemplate'], spec?.channelTemplate, declared, report);
           checkDelivery(r, ['spec', 'delivery'], spec?.delivery, declared, report);
           checkAnnotations(r, spec?.channelTemplate?.kind ?? 'InMemoryChannel', report);
           break;
         }
         case 'InMemoryChannel':
-          checkDelivery(r, ['spec', 'delivery'], (r.value['spec'] as { delivery?: DeliverySpec } | undefined)?.delivery, declared, report);
+          checkDelivery(r, ['spec', 'delivery'], t.value.spec?.delivery, declared, report);
           checkAnnotations(r, 'InMemoryChannel', report);
           break;
         case 'KafkaChannel': {
-          const spec = (r.value as unknown as KafkaChannel).spec;
+          const spec = t.value.spec;
           checkRetention(r, ['spec', 'retentionDuration'], spec?.retentionDuration, report);
           checkDelivery(r, ['spec', 'delivery'], spec?.delivery, declared, report);
           checkAnnotations(r, 'KafkaChannel', report);
           break;
         }
         case 'Subscription': {
-          const spec = (r.value as unknown as Subscription).spec;
+          const spec = t.value.spec;
           const ref = spec.channel;
           const ns = ref.namespace ?? r.namespace;
           if (!isChannelKind(ref.kind)) {
@@ -125,14 +120,14 @@ export function channelChecks(): SemanticCheck {
           if (spec.subscriber) checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
           if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
           checkDelivery(r, ['spec', 'delivery'], spec.delivery, declared, report);
-          const order = ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[SUBSCRIPTION_ORDER_ANNOTATION];
+          const order = t.value.metadata.annotations?.[SUBSCRIPTION_ORDER_ANNOTATION];
           if (parseDeliveryOrder(order) === null) {
             report(r, ['metadata', 'annotations', SUBSCRIPTION_ORDER_ANNOTATION], `${SUBSCRIPTION_ORDER_ANNOTATION} must be "ordered" or "unordered", not "${order}"`);
           }
           break;
         }
         case 'Sequence': {
-          const spec = (r.value as unknown as Sequence).spec;
+          const spec = t.value.spec;
           spec.steps.forEach((step, i) => {
             const { delivery, ...destination } = step;
             checkDestination(r, ['spec', 'steps', i], destination, declared, report);
@@ -143,7 +138,7 @@ export function channelChecks(): SemanticCheck {
           break;
         }
         case 'Parallel': {
-          const spec = (r.value as unknown as Parallel).spec;
+          const spec = t.value.spec;
           spec.branches.forEach((branch, i) => {
             const path = ['spec', 'branches', i];
             if (branch.filter) checkDestination(r, [...path, 'filter'], branch.filter, declared, report);

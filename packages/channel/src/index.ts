@@ -40,16 +40,6 @@ export {
   SUBSCRIPTION_ORDER_ANNOTATION,
   isChannelKind,
   type BackingKind,
-  type Channel,
   type ChannelKind,
-  type ChannelTemplateInnerSpec,
-  type ChannelTemplateSpec,
-  type InMemoryChannel,
-  type KafkaChannel,
-  type Parallel,
-  type ParallelBranch,
-  type Sequence,
-  type SequenceStep,
-  type Subscription,
 } from './resources.js';
 export { channelPlugin } from './plugin.js';

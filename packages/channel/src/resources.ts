@@ -1,6 +1,6 @@
-// Knative's messaging.knative.dev and flows.knative.dev resource shapes as Sluice reads them from YAML. Field names are
-// exactly Knative's.
-import type { DeliverySpec, Destination, KReference, ObjectMeta } from '@sluice/core';
+// Constants of Knative's messaging.knative.dev and flows.knative.dev kinds. Their shapes are generated from schemas/
+// (@sluice/core).
+import type { ChannelTemplateSpec } from '@sluice/core';
 
 /** `messaging.knative.dev/v1` (Channel, InMemoryChannel, Subscription) and the KafkaChannel versions. */
 export const MESSAGING_V1 = 'messaging.knative.dev/v1';
@@ -38,82 +38,6 @@ export const SUBSCRIPTION_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/deliver
 
 /** KafkaChannel defaults (Knative's `kafka-channel-config`). */
 export const KAFKA_CHANNEL_DEFAULTS = { numPartitions: 1, replicationFactor: 1, retentionDuration: 'PT168H' } as const;
-
-/** The spec of a backing channel inside a `channelTemplate`. */
-export interface ChannelTemplateInnerSpec {
-  delivery?: DeliverySpec;
-  numPartitions?: number;
-  replicationFactor?: number;
-  retentionDuration?: string;
-}
-
-/** `ChannelTemplateSpec`: the kind (and spec) of the channels a Channel, Sequence or Parallel creates. */
-export interface ChannelTemplateSpec {
-  apiVersion: string;
-  kind: BackingKind;
-  spec?: ChannelTemplateInnerSpec;
-}
-
-/** `messaging.knative.dev/v1 Channel`. */
-export interface Channel {
-  apiVersion: typeof MESSAGING_V1;
-  kind: 'Channel';
-  metadata: ObjectMeta;
-  spec?: { channelTemplate?: ChannelTemplateSpec; delivery?: DeliverySpec };
-}
-
-/** `messaging.knative.dev/v1 InMemoryChannel`. */
-export interface InMemoryChannel {
-  apiVersion: typeof MESSAGING_V1;
-  kind: 'InMemoryChannel';
-  metadata: ObjectMeta;
-  spec?: { delivery?: DeliverySpec };
-}
-
-/** `messaging.knative.dev/v1beta1` (or `v1`) `KafkaChannel`. */
-export interface KafkaChannel {
-  apiVersion: typeof MESSAGING_V1BETA1 | typeof MESSAGING_V1;
-  kind: 'KafkaChannel';
-  metadata: ObjectMeta;
-  spec?: { numPartitions?: number; replicationFactor?: number; retentionDuration?: string; delivery?: DeliverySpec };
-}
-
-/** `messaging.knative.dev/v1 Subscription`. */
-export interface Subscription {
-  apiVersion: typeof MESSAGING_V1;
-  kind: 'Subscription';
-  metadata: ObjectMeta;
-  spec: { channel: KReference; subscriber?: Destination; reply?: Destination; delivery?: DeliverySpec };
-}
-
-/** One step of a Sequence: a Destination plus its own delivery. */
-export interface SequenceStep extends Destination {
-  delivery?: DeliverySpec;
-}
-
-/** `flows.knative.dev/v1 Sequence`. */
-export interface Sequence {
-  apiVersion: typeof FLOWS_V1;
-  kind: 'Sequence';
-  metadata: ObjectMeta;
-  spec: { steps: SequenceStep[]; channelTemplate?: ChannelTemplateSpec; reply?: Destination };
-}
-
-/** One branch of a Parallel. */
-export interface ParallelBranch {
-  filter?: Destination;
-  subscriber: Destination;
-  reply?: Destination;
-  delivery?: DeliverySpec;
-}
-
-/** `flows.knative.dev/v1 Parallel`. */
-export interface Parallel {
-  apiVersion: typeof FLOWS_V1;
-  kind: 'Parallel';
-  metadata: ObjectMeta;
-  spec: { branches: ParallelBranch[]; channelTemplate?: ChannelTemplateSpec; reply?: Destination };
-}
 
 /** Whether a kind is one of the channel kinds. */
 export function isChannelKind(kind: string): kind is ChannelKind {

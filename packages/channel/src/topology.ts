@@ -1,18 +1,12 @@
-import { DEFAULT_NAMESPACE, parseDeliveryOrder, type DeliverySpec, type Destination } from '@sluice/core';
+import { typed, type KindAndValue } from '@sluice/config';
+import { DEFAULT_NAMESPACE, parseDeliveryOrder, type ChannelTemplateSpec, type DeliverySpec, type Destination, type Parallel, type Sequence } from '@sluice/core';
 import {
   DEFAULT_CHANNEL_TEMPLATE,
   DURABILITY_ANNOTATION,
   KAFKA_CHANNEL_DEFAULTS,
   SUBSCRIPTION_ORDER_ANNOTATION,
   type BackingKind,
-  type Channel,
   type ChannelKind,
-  type ChannelTemplateSpec,
-  type InMemoryChannel,
-  type KafkaChannel,
-  type Parallel,
-  type Sequence,
-  type Subscription,
 } from './resources.js';
 
 /** A channel Sluice runs: a declared Channel/InMemoryChannel/KafkaChannel, or one that a Sequence or Parallel creates. */
@@ -85,10 +79,7 @@ export const parallelFilterSubscriptionName = (parallel: string, i: number): str
 export const parallelSubscriptionName = parallelBranchChannelName;
 
 /** A resource as the loader gives it (kind plus the parsed document). */
-export interface ResourceInput {
-  readonly kind: string;
-  readonly value: Record<string, unknown>;
-}
+export type ResourceInput = KindAndValue;
 
 function kafkaSettings(spec: { numPartitions?: number; replicationFactor?: number; retentionDuration?: string } | undefined) {
   return {
@@ -220,9 +211,10 @@ function addResource(b: TopologyBuilder, r: ResourceInput): void {
   const ns = meta.namespace ?? DEFAULT_NAMESPACE;
   const o: Origin = { ns, name: meta.name, owner: `${r.kind} ${ns}/${meta.name}`, id: `${r.kind}:${ns}/${meta.name}`, labels: meta.labels };
   const durability = meta.annotations?.[DURABILITY_ANNOTATION] === 'memory' ? 'memory' : 'durable';
-  switch (r.kind) {
+  const t = typed(r);
+  switch (t.kind) {
     case 'Channel': {
-      const c = r.value as unknown as Channel;
+      const c = t.value;
       const template = c.spec?.channelTemplate ?? DEFAULT_CHANNEL_TEMPLATE;
       // The Channel's own delivery wins over the template's, as Knative copies it onto the backing channel.
       const node = templated(template, ns, meta.name, o.owner, template.kind === 'InMemoryChannel' ? durability : 'durable', c.spec?.delivery ?? template.spec?.delivery);
@@ -230,12 +222,12 @@ function addResource(b: TopologyBuilder, r: ResourceInput): void {
       break;
     }
     case 'InMemoryChannel': {
-      const c = r.value as unknown as InMemoryChannel;
+      const c = t.value;
       b.addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner: o.owner }, o.id, meta.labels);
       break;
     }
     case 'KafkaChannel': {
-      const c = r.value as unknown as KafkaChannel;
+      const c = t.value;
       b.addChannel(
         { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner: o.owner },
         o.id,
@@ -244,7 +236,7 @@ function addResource(b: TopologyBuilder, r: ResourceInput): void {
       break;
     }
     case 'Subscription': {
-      const s = r.value as unknown as Subscription;
+      const s = t.value;
       b.addSubscription(
         {
           namespace: ns,
@@ -262,10 +254,10 @@ function addResource(b: TopologyBuilder, r: ResourceInput): void {
       break;
     }
     case 'Sequence':
-      addSequence(b, r.value as unknown as Sequence, o);
+      addSequence(b, t.value, o);
       break;
     case 'Parallel':
-      addParallel(b, r.value as unknown as Parallel, o);
+      addParallel(b, t.value, o);
       break;
     default:
       break;

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
-import { DEFAULT_NAMESPACE, type Broker, type SluiceErrorCode, type Trigger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, type Broker, type ResourceKinds, type SluiceErrorCode, type Trigger } from '@sluice/core';
 import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS } from './kinds.js';
 import { SchemaValidator, type SchemaViolation } from './schema-validator.js';
 
@@ -37,6 +37,46 @@ export interface LoadedResource {
    * literal block scalars (`|`), whose lines are the value's lines; the scalar's start for other multi-line forms.
    */
   positionInValue(path: readonly (string | number)[], offset: number): { line: number; col: number };
+}
+
+/** A kind that has a schema in `schemas/` (and so a generated type in @sluice/core). */
+export type ResourceKind = keyof ResourceKinds;
+
+/** A loaded resource of one kind, its document typed as that kind's schema describes it. */
+export type ResourceOf<K extends ResourceKind> = LoadedResource & { readonly kind: K; readonly value: ResourceKinds[K] };
+
+/**
+ * Whether a loaded resource is of `kind`; its `value` is then typed by the kind's schema (the types generated from
+ * `schemas/`). Semantic checks also see resources whose schema errors were reported: a check that trusts a field's
+ * type and throws on a malformed one is run again on the valid resources only (see {@link loadConfig}).
+ */
+export function isKind<K extends ResourceKind>(r: LoadedResource, kind: K): r is ResourceOf<K> {
+  return r.kind === kind;
+}
+
+/** Something with a kind and a document, as a loaded resource has. */
+export interface KindAndValue {
+  readonly kind: string;
+  readonly value: Record<string, unknown>;
+}
+
+/**
+ * `R` as a union discriminated by `kind` over the kinds with a schema: `switch (t.kind)` then types `t.value` by the
+ * kind's schema, as {@link isKind} does for one kind.
+ */
+export type TypedResource<R extends KindAndValue = LoadedResource> = { [K in ResourceKind]: R & { readonly kind: K; readonly value: ResourceKinds[K] } }[ResourceKind];
+
+/**
+ * A resource as a {@link TypedResource}. Only resources of a kind in {@link KINDS} are loaded, and each has a schema
+ * (a unit test keeps the two lists equal); as with {@link isKind}, a check may see a resource the schema rejected.
+ */
+export function typed<R extends KindAndValue>(r: R): TypedResource<R> {
+  return r as TypedResource<R>;
+}
+
+/** The resources of one kind, typed by its schema (see {@link isKind}). */
+export function resourcesOfKind<K extends ResourceKind>(resources: readonly LoadedResource[], kind: K): ResourceOf<K>[] {
+  return resources.filter((r): r is ResourceOf<K> => isKind(r, kind));
 }
 
 /** Where a node starts; `quoted` tells whether a scalar's text starts one column after the position. */
@@ -344,8 +384,8 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
   const chosen = options.select ? options.select(resources, (r) => origin.get(r) ?? -1) : resources;
   const config: SluiceConfig = {
     resources: chosen,
-    brokers: chosen.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as Broker),
-    triggers: chosen.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
+    brokers: resourcesOfKind(chosen, 'Broker').map((r) => r.value),
+    triggers: resourcesOfKind(chosen, 'Trigger').map((r) => r.value),
   };
   const report: ReportFn = (r, path, message, code = 'SLUICE_CONFIG_INVALID', columnOffset) => {
     const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);
@@ -362,8 +402,8 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
   const everything = allChosen ?? chosen;
   const all: SluiceConfig = {
     resources: everything,
-    brokers: everything.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as Broker),
-    triggers: everything.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as Trigger),
+    brokers: resourcesOfKind(everything, 'Broker').map((r) => r.value),
+    triggers: resourcesOfKind(everything, 'Trigger').map((r) => r.value),
   };
   const invalid = new Set(everything.filter((r) => !chosen.includes(r)));
   for (const check of options.checks ?? []) {

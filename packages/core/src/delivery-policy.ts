@@ -1,5 +1,5 @@
 import { parseIsoDuration } from './duration.js';
-import type { DeliverySpec, Destination } from './resources.js';
+import type { DeliverySpec, Destination } from './schema-types.js';
 
 /** Delivery settings resolved to numbers, as the dispatcher uses them. */
 export interface DeliveryPolicy {

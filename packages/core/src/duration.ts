@@ -1,9 +1,10 @@
 import { SluiceError } from './errors.js';
+import { ISO_DURATION_PATTERN } from './schema-types.js';
 
-// ISO-8601 durations as Knative accepts them (PnYnMnDTnHnMnS, fractional seconds, PnW). Years and months are
-// taken as 365 and 30 days: they only ever appear in hand-written retention settings.
-const ISO_DURATION =
-  /^P(?!$)(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?!$)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+// ISO-8601 durations as Knative accepts them (PnYnMnDTnHnMnS, fractional seconds, PnW), with the pattern the schemas
+// validate them with: its groups capture each unit's number. Years and months are taken as 365 and 30 days: they only
+// ever appear in hand-written retention settings.
+const ISO_DURATION = new RegExp(ISO_DURATION_PATTERN);
 
 const UNIT_MS = [365 * 86_400_000, 30 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000];
 

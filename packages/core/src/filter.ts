@@ -1,6 +1,6 @@
 import { SluiceError } from './errors.js';
 import { attributeString, type CloudEvent } from './event.js';
-import type { SubscriptionsAPIFilter } from './resources.js';
+import type { SubscriptionsAPIFilter } from './schema-types.js';
 import { compileCesql } from './cesql/index.js';
 
 /** A compiled event filter. */

@@ -40,6 +40,7 @@ export {
   type StatusClass,
 } from './delivery-policy.js';
 export * from './resources.js';
+export * from './schema-types.js';
 export { noopLogger, type Logger } from './logger.js';
 export {
   CESQL_ERROR_CODES,

@@ -1,6 +1,5 @@
-import { SecretStore, type SemanticCheck } from '@sluice/config';
+import { SecretStore, resourcesOfKind, type SemanticCheck } from '@sluice/config';
 import { resolveSinkAuth } from './auth.js';
-import type { KafkaSink } from './resources.js';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):\d{1,5}$/;
 const VALID_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -18,9 +17,8 @@ export interface KafkaSinkCheckOptions {
 export function kafkaSinkChecks(options: KafkaSinkCheckOptions = {}): SemanticCheck {
   return (config, report) => {
     const secrets = SecretStore.fromConfig(config, options.env ?? process.env, options.readFile);
-    for (const r of config.resources) {
-      if (r.kind !== 'KafkaSink') continue;
-      const spec = (r.value as unknown as KafkaSink).spec;
+    for (const r of resourcesOfKind(config.resources, 'KafkaSink')) {
+      const spec = r.value.spec;
       if (!VALID_TOPIC.test(spec.topic) || spec.topic === '.' || spec.topic === '..') {
         report(r, ['spec', 'topic'], `"${spec.topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`, 'SLUICE_CONFIG_KAFKA_SINK');
       }

@@ -1,8 +1,8 @@
-import { checkDestination, type SemanticCheck } from '@sluice/config';
+import { checkDestination, resourcesOfKind, type SemanticCheck } from '@sluice/config';
 import { checkOverrideKey } from '@sluice/sources';
 import { formatProblem, type SpecProblem } from '@sluice/sources';
 import { resolveNet } from './kafka-auth.js';
-import { KEY_TYPES, KEY_TYPE_LABEL, defaultConsumerGroup, type KafkaSource } from './kafka-source-types.js';
+import { KEY_TYPES, KEY_TYPE_LABEL, defaultConsumerGroup } from './kafka-source-types.js';
 import { SecretStore } from '@sluice/config';
 
 /** Where {@link kafkaSourceChecks} reads secrets (tests pass their own). */
@@ -22,9 +22,8 @@ export function kafkaSourceChecks(options: KafkaSourceCheckOptions = {}): Semant
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
     const secrets = SecretStore.fromConfig(config, options.env ?? process.env, options.readFile);
     const groups = new Map<string, string>();
-    for (const r of config.resources) {
-      if (r.kind !== 'KafkaSource') continue;
-      const source = r.value as unknown as KafkaSource;
+    for (const r of resourcesOfKind(config.resources, 'KafkaSource')) {
+      const source = r.value;
       const spec = source.spec;
       const problems: SpecProblem[] = [];
       checkDestination(r, ['spec', 'sink'], spec.sink, declared, report);

@@ -1,5 +1,5 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, type Broker, type Trigger } from '@sluice/core';
-import type { SemanticCheck } from '@sluice/config';
+import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder } from '@sluice/core';
+import { resourcesOfKind, type SemanticCheck } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
 import {
   BROKERS_TOPIC_TEMPLATE_KEY,
@@ -30,9 +30,8 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
     const env = options.env ?? process.env;
     const kafkaBrokers = new Set<string>();
     const reported = new Set<string>();
-    for (const r of config.resources) {
-      if (r.kind !== 'Broker') continue;
-      const broker = r.value as unknown as Broker;
+    for (const r of resourcesOfKind(config.resources, 'Broker')) {
+      const broker = r.value;
       if (!KAFKA_BROKER_CLASSES.includes(broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '')) continue;
       kafkaBrokers.add(r.key);
       const { problems } = resolveKafkaBrokerConfig(broker, config.resources, env, r);
@@ -51,9 +50,9 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
     // Two brokers (or triggers) whose templates give the same name would share a topic (or consumer group): each
     // trigger would then get a share of the other's events. Knative's defaults cannot collide; a template can.
     const topics = new Map<string, string>();
-    for (const r of config.resources) {
-      if (r.kind !== 'Broker' || !kafkaBrokers.has(r.key)) continue;
-      const broker = r.value as unknown as Broker;
+    for (const r of resourcesOfKind(config.resources, 'Broker')) {
+      if (!kafkaBrokers.has(r.key)) continue;
+      const broker = r.value;
       if (broker.metadata.annotations?.[EXTERNAL_TOPIC_ANNOTATION] !== undefined) continue;
       const topic = brokerTopicFor(features, r.namespace ?? DEFAULT_NAMESPACE, r.name);
       const first = topics.get(topic);
@@ -63,9 +62,8 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
       } else topics.set(topic, r.key);
     }
     const groups = new Map<string, string>();
-    for (const r of config.resources) {
-      if (r.kind !== 'Trigger') continue;
-      const trigger = r.value as unknown as Trigger;
+    for (const r of resourcesOfKind(config.resources, 'Trigger')) {
+      const trigger = r.value;
       const brokerKey = `${trigger.spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE}/${trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? ''}`;
       if (!kafkaBrokers.has(brokerKey)) continue;
       const groupId = triggerGroupIdFor(features, r.namespace ?? DEFAULT_NAMESPACE, r.name);
@@ -86,9 +84,8 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
       const shown = example ? ` (for KafkaChannel ${example.key} it gives "${channelTopicFor(features, example.namespace ?? DEFAULT_NAMESPACE, example.name)}")` : '';
       notice(featuresMap, ['data', channelKey], `${channelKey}: checked, but KafkaChannels are backed by the embedded store, so it names no topic${shown}`);
     }
-    for (const r of config.resources) {
-      if (r.kind !== 'Trigger') continue;
-      const trigger = r.value as unknown as Trigger;
+    for (const r of resourcesOfKind(config.resources, 'Trigger')) {
+      const trigger = r.value;
       const brokerKey = `${trigger.spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE}/${trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? ''}`;
       if (!kafkaBrokers.has(brokerKey)) continue;
       const order = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION];

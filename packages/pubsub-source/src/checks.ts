@@ -1,8 +1,7 @@
-import { checkDestination, type SemanticCheck } from '@sluice/config';
+import { checkDestination, resourcesOfKind, type SemanticCheck } from '@sluice/config';
 import { checkOverrideKey } from '@sluice/sources';
 import { formatProblem, type SpecProblem } from '@sluice/sources';
 import { resolveSettings } from './pubsub-settings.js';
-import type { CloudPubSubSource } from './pubsub-source-types.js';
 import { SecretStore } from '@sluice/config';
 
 /** Where {@link cloudPubSubSourceChecks} reads secrets and the environment (tests pass their own). */
@@ -21,9 +20,8 @@ export function cloudPubSubSourceChecks(options: CloudPubSubSourceCheckOptions =
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
     const env = options.env ?? process.env;
     const secrets = SecretStore.fromConfig(config, env, options.readFile);
-    for (const r of config.resources) {
-      if (r.kind !== 'CloudPubSubSource') continue;
-      const spec = (r.value as unknown as CloudPubSubSource).spec;
+    for (const r of resourcesOfKind(config.resources, 'CloudPubSubSource')) {
+      const spec = r.value.spec;
       checkDestination(r, ['spec', 'sink'], spec.sink, declared, report);
       const problems: SpecProblem[] = [...resolveSettings(spec, r.namespace, secrets, env).problems];
       for (const key of Object.keys(spec.ceOverrides?.extensions ?? {})) {
