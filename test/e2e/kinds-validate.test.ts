@@ -125,17 +125,20 @@ test('GitHubSource / GitLabSource: the example is valid; unknown event types and
   assert.equal(lines[4], '4 errors');
 });
 
-test('EventType: the example is valid; bad flag values, undeclared references, attribute names and a missing v1beta2 type are reported', async () => {
+test('EventType: the example is valid; bad flag values, undeclared references (warnings), wrong reference apiVersions, attribute names and a missing v1beta2 type are reported', async () => {
   const ok = await runCli(['validate', '-f', 'examples/eventtypes/eventtypes.yaml']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /4 resources valid/);
   const bad = await runCli(['validate', '-f', 'examples/eventtypes/invalid.yaml']);
   assert.equal(bad.code, 1);
   assert.deepEqual(bad.stderr.trim().split('\n'), [
+    // A reference to a resource declared elsewhere is a warning (applied in pieces), a wrong apiVersion an error.
+    'examples/eventtypes/invalid.yaml:18:11: warning: EventType/orphan: Broker "default/missing" is not declared in the configuration',
+    'examples/eventtypes/invalid.yaml:38:11: warning: EventType/old-reference: Broker "default/default" is not declared in the configuration',
     'examples/eventtypes/invalid.yaml:8:26: ConfigMap/config-features: eventtype-auto-create must be one of enabled, disabled, allowed, not "yes"',
-    'examples/eventtypes/invalid.yaml:18:11: EventType/orphan: Broker "default/missing" is not declared in the configuration',
     'examples/eventtypes/invalid.yaml:20:13: EventType/orphan: "Type" is not a CloudEvents attribute name (lower-case letters and digits)',
     'examples/eventtypes/invalid.yaml:28:3: EventType/no-type: spec: missing required field "type"',
+    'examples/eventtypes/invalid.yaml:36:17: EventType/old-reference: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1beta1": use apiVersion: eventing.knative.dev/v1',
     '4 errors',
   ]);
 });
@@ -151,4 +154,60 @@ test('JobSink: the example is valid; a bad annotation and a container that canno
     'examples/jobsink/invalid.yaml:15:15: JobSink/bad: container "main" has neither a command nor an image',
     '2 errors',
   ]);
+});
+
+test('every KReference is checked for its apiVersion: brokerRef, Broker spec.config, EventType reference, EventPolicy to/from', async () => {
+  const dir = tempDir('sluice-kinds-validate-');
+  try {
+    const file = join(dir.path, 'refs.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+spec:
+  config: {apiVersion: messaging.knative.dev/v1beta1, kind: KafkaChannel, name: kc}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: t}
+spec:
+  brokerRef: {apiVersion: eventing.knative.dev/v1alpha1, kind: Broker, name: default}
+  subscriber: {uri: "http://127.0.0.1:1/"}
+---
+apiVersion: eventing.knative.dev/v1beta2
+kind: EventType
+metadata: {name: by-name}
+spec: {type: dev.example.a, broker: default}
+---
+apiVersion: eventing.knative.dev/v1beta3
+kind: EventType
+metadata: {name: no-version}
+spec:
+  reference: {kind: Broker, name: default}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata: {name: p}
+spec:
+  to:
+    - ref: {apiVersion: eventing.knative.dev/v2, kind: Broker, name: default}
+  from:
+    - ref: {apiVersion: sources.knative.dev/v1alpha1, kind: PingSource, name: ping}
+`,
+    );
+    const r = await runCli(['validate', '-f', file]);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n').map((l) => l.replace(`${dir.path}/`, ''));
+    assert.deepEqual(lines.filter((l) => !l.includes('warning:')), [
+      "refs.yaml:5:61: Broker/default: a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not KafkaChannel",
+      'refs.yaml:11:27: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1alpha1": use apiVersion: eventing.knative.dev/v1',
+      'refs.yaml:23:14: EventType/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+      'refs.yaml:30:25: EventPolicy/p: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v2": use apiVersion: eventing.knative.dev/v1',
+      'refs.yaml:32:25: EventPolicy/p: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha1": use apiVersion: sources.knative.dev/v1',
+      '5 errors',
+    ]);
+  } finally {
+    dir.remove();
+  }
 });

@@ -13,7 +13,7 @@ import {
   type ObjectMeta,
   type SubscriptionsAPIFilter,
 } from '@sluice/core';
-import type { LoadedResource, SemanticCheck, SluiceConfig } from '@sluice/config';
+import { checkRefApiVersion, type LoadedResource, type SemanticCheck, type SluiceConfig } from '@sluice/config';
 
 /** Knative's `default-authorization-mode` (config-features): what a target without EventPolicies accepts. */
 export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
@@ -249,10 +249,14 @@ export function eventPolicyChecks(): SemanticCheck {
           const p = ['spec', 'to', i, t.ref ? 'ref' : 'selector', 'kind'];
           const kinds = POLICY_TARGET_KINDS.map((k) => `${k.group} ${k.kind}`).join(', ');
           report(r, p, `${field(p)}: Sluice enforces EventPolicies on ${kinds}; not on ${target.apiVersion} ${target.kind}`, 'SLUICE_CONFIG_INVALID');
+        } else {
+          // The right group with a version the kind does not have (eventing.knative.dev/v2 Broker) is wrong too.
+          checkRefApiVersion(r, ['spec', 'to', i, t.ref ? 'ref' : 'selector'], target, report);
         }
       });
       (spec.from ?? []).forEach((f, i) => {
         if (f.ref === undefined) return;
+        checkRefApiVersion(r, ['spec', 'from', i, 'ref'], f.ref, report);
         const ns = f.ref.namespace ?? r.namespace;
         if (!known.has(`${apiGroup(f.ref.apiVersion)}/${f.ref.kind}/${ns}/${f.ref.name}`.toLowerCase())) {
           report(r, ['spec', 'from', i, 'ref'], `${f.ref.kind} "${ns}/${f.ref.name}" is not declared in the configuration (the policy stays NotReady: SubjectsResolved False)`, 'SLUICE_CONFIG_UNKNOWN_REF');

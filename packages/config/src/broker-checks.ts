@@ -123,9 +123,11 @@ function checkChannelTemplate(r: LoadedResource, config: { resources: readonly L
   if (!ref) return;
   const where = `Broker ${r.key}`;
   if (ref.kind !== 'ConfigMap') {
-    notice(r, ['spec', 'config'], `ignored: ${where}: spec.config ${ref.kind} ${ref.name} (the embedded store backs the broker; only a ConfigMap with channel-template-spec is read)`);
+    // Knative's channel-based broker reconciler reads only a v1 ConfigMap and keeps the broker NotReady otherwise.
+    report(r, ['spec', 'config', 'kind'], `a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not ${ref.kind}${ref.kind.toLowerCase() === 'configmap' ? ' (did you mean "ConfigMap"?)' : ''}`);
     return;
   }
+  if (ref.apiVersion !== 'v1') return; // reported by checkBrokerConfigRef
   const ns = ref.namespace ?? r.namespace;
   const cm = config.resources.find((x) => x.kind === 'ConfigMap' && x.apiVersion === 'v1' && x.key === `${ns}/${ref.name}`);
   if (!cm) {
@@ -153,6 +155,29 @@ function checkChannelTemplate(r: LoadedResource, config: { resources: readonly L
   }
 }
 
+/**
+ * A Broker's `spec.config` is a KReference (Knative validates it as one): an apiVersion is needed, and the right one
+ * for a kind Sluice knows (`v1` ConfigMap or Secret, `messaging.knative.dev/v1beta1` KafkaChannel, …).
+ */
+function checkBrokerConfigRef(r: LoadedResource, report: ReportFn): void {
+  const ref = (r.value['spec'] as { config?: { apiVersion?: string; kind: string; group?: string } } | undefined)?.config;
+  if (ref) checkRefApiVersion(r, ['spec', 'config'], ref, report);
+}
+
+/**
+ * A Trigger's `spec.brokerRef` (Knative's newer KReference form of `spec.broker`) names a Broker, with its apiVersion.
+ */
+function checkBrokerRef(r: LoadedResource, report: ReportFn): void {
+  const ref = (r.value['spec'] as { brokerRef?: { apiVersion?: string; kind: string; group?: string } } | undefined)?.brokerRef;
+  if (!ref) return;
+  if (ref.kind !== 'Broker') {
+    const hint = didYouMean(ref.kind, ['Broker']) === undefined ? '' : ' (did you mean "Broker"?)';
+    report(r, ['spec', 'brokerRef', 'kind'], `brokerRef must name a Broker, not "${ref.kind}"${hint}`);
+    return;
+  }
+  checkRefApiVersion(r, ['spec', 'brokerRef'], ref, report);
+}
+
 /** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
 export function brokerChecks(options: { cesql?: CesqlValidator } = {}): SemanticCheck {
   return (config, report, notice) => {
@@ -178,6 +203,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       if (r.kind === 'Broker') {
         const annotations = (r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {};
         const cls = annotations[BROKER_CLASS_ANNOTATION];
+        checkBrokerConfigRef(r, report);
         if (cls === undefined || cls === 'MTChannelBasedBroker' || cls === 'Sluice') checkChannelTemplate(r, config, report, notice);
         if (cls !== undefined && !(BROKER_CLASSES as readonly string[]).includes(cls)) {
           report(r, ['metadata', 'annotations', BROKER_CLASS_ANNOTATION], `broker class "${cls}" is not supported (supported: ${BROKER_CLASSES.join(', ')})`);
@@ -201,6 +227,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
           delivery?: { deadLetterSink?: Destination };
           filters?: SubscriptionsAPIFilter[];
         };
+        checkBrokerRef(r, report);
         const brokerName = spec.broker ?? spec.brokerRef?.name;
         const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
         if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {

@@ -233,3 +233,58 @@ spec:
     'refs.yaml:14:26: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "messaging.knative.dev/v1": use apiVersion: eventing.knative.dev/v1',
   ]);
 });
+
+test('a Trigger\'s brokerRef and a Broker\'s spec.config are KReferences: kind and apiVersion are checked', (t) => {
+  const d = dir({
+    'refs.yaml': `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+spec:
+  config: { apiVersion: v2, kind: ConfigMap, name: imc }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: secret }
+spec:
+  config: { kind: Secret, name: s }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: wrong-version }
+spec:
+  brokerRef: { apiVersion: eventing.knative.dev/v1beta1, kind: Broker, name: default }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: wrong-kind }
+spec:
+  brokerRef: { apiVersion: eventing.knative.dev/v1, kind: broker, name: default }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: no-version }
+spec:
+  brokerRef: { kind: Broker, name: default }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: fine }
+spec:
+  brokerRef: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
+    'refs.yaml:5:25: Broker/default: ConfigMap has apiVersion v1, not "v2": use apiVersion: v1',
+    'refs.yaml:11:11: Broker/secret: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: v1',
+    'refs.yaml:11:19: Broker/secret: a channel-based Broker\'s spec.config must be a v1 ConfigMap (with channel-template-spec), not Secret',
+    'refs.yaml:17:28: Trigger/wrong-version: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1beta1": use apiVersion: eventing.knative.dev/v1',
+    'refs.yaml:24:59: Trigger/wrong-kind: brokerRef must name a Broker, not "broker" (did you mean "Broker"?)',
+    'refs.yaml:31:14: Trigger/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+  ]);
+});

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { checkDestination, KINDS, type SemanticCheck, type SluiceConfig } from '@sluice/config';
+import { checkDestination, checkRefApiVersion, KINDS, type SemanticCheck, type SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type PublishedResource, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
 import { EventTypeRegistry, type SeenEventType } from './registry.js';
 
@@ -125,13 +125,19 @@ export function eventTypeChecks(): SemanticCheck {
         if (v !== undefined && !FLAG_VALUES.includes(String(v))) report(r, ['data', AUTO_CREATE_FLAG], `${AUTO_CREATE_FLAG} must be one of ${FLAG_VALUES.join(', ')}, not "${String(v)}"`, 'SLUICE_CONFIG_INVALID');
       }
       if (r.kind !== 'EventType') continue;
-      const spec = (r.value['spec'] ?? {}) as { reference?: { kind: string; name: string; namespace?: string }; broker?: string; attributes?: Array<{ name: string }> };
+      const spec = (r.value['spec'] ?? {}) as { reference?: { apiVersion?: string; group?: string; kind: string; name: string; namespace?: string }; broker?: string; attributes?: Array<{ name: string }> };
       if (spec.reference) {
         const ns = spec.reference.namespace ?? r.namespace;
         if (!known.has(spec.reference.kind)) report(r, ['spec', 'reference', 'kind'], `reference kind "${spec.reference.kind}" is not one Sluice runs`);
-        else if (!declared.has(`${spec.reference.kind}:${ns}/${spec.reference.name}`)) report(r, ['spec', 'reference', 'name'], `${spec.reference.kind} "${ns}/${spec.reference.name}" is not declared in the configuration`);
+        else {
+          // A KReference, validated as Knative validates one: apiVersion needed, and the kind's.
+          checkRefApiVersion(r, ['spec', 'reference'], spec.reference, report);
+          // Declared later (apply in pieces): a warning, as for any reference.
+          if (!declared.has(`${spec.reference.kind}:${ns}/${spec.reference.name}`)) report(r, ['spec', 'reference', 'name'], `${spec.reference.kind} "${ns}/${spec.reference.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_REF');
+        }
       }
-      if (spec.broker !== undefined) checkDestination(r, ['spec'], { ref: { kind: 'Broker', name: spec.broker } }, declared, (res, path, message, code) => report(res, path.slice(0, 1).concat('broker'), message, code));
+      // v1beta2's `broker` is a name, not a KReference: it has no apiVersion to check.
+      if (spec.broker !== undefined) checkDestination(r, ['spec'], { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: spec.broker } }, declared, (res, path, message, code) => report(res, path.slice(0, 1).concat('broker'), message, code));
       (spec.attributes ?? []).forEach((a, i) => {
         if (!ATTRIBUTE_NAME.test(a.name)) report(r, ['spec', 'attributes', i, 'name'], `"${a.name}" is not a CloudEvents attribute name (lower-case letters and digits)`);
       });

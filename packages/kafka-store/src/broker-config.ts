@@ -90,9 +90,11 @@ export function resolveKafkaBrokerConfig(
       message: `a KafkaNamespaced broker's spec.config must be a ConfigMap in the broker's namespace "${ns}", not "${ref.namespace}"`,
     });
   } else if (ref) {
-    if (ref.kind !== 'ConfigMap' || (ref.apiVersion !== undefined && ref.apiVersion !== 'v1')) {
+    if (ref.kind !== 'ConfigMap') {
       problems.push({ resource: brokerResource, path: ['spec', 'config', 'kind'], message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' ') });
-    } else {
+    } else if (ref.apiVersion === undefined || ref.apiVersion === 'v1') {
+      // A wrong or missing apiVersion is reported by the KReference check of every Broker's spec.config (config's
+      // brokerChecks); the ConfigMap is looked up only when it can be the one meant.
       const cmNs = ref.namespace ?? ns;
       configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === cmNs && r.name === ref.name);
       if (!configMap) {

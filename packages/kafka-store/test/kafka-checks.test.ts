@@ -70,8 +70,13 @@ test('without spec.config the knative-eventing/kafka-broker-config ConfigMap is 
 });
 
 test('spec.config must name a declared v1 ConfigMap; bad keys and values point at the ConfigMap', () => {
-  const missing = load(broker('  config:\n    kind: ConfigMap\n    name: nope\n'), { KAFKA_BROKERS: 'k:9092' });
-  assert.deepEqual(missing.lines, ['c.yaml:10:11: Broker/default: ConfigMap "default/nope" is not declared in the configuration']);
+  const missing = load(broker('  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: nope\n'), { KAFKA_BROKERS: 'k:9092' });
+  assert.deepEqual(missing.lines, ['c.yaml:11:11: Broker/default: ConfigMap "default/nope" is not declared in the configuration']);
+  // spec.config is a KReference: its apiVersion is needed, and must be the ConfigMap's (one error, at the field).
+  const noVersion = load(broker('  config:\n    kind: ConfigMap\n    name: nope\n'), { KAFKA_BROKERS: 'k:9092' });
+  assert.equal(noVersion.lines[0], 'c.yaml:9:5: Broker/default: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: v1');
+  const wrongVersion = load(broker('  config:\n    apiVersion: v2\n    kind: ConfigMap\n    name: nope\n'), { KAFKA_BROKERS: 'k:9092' });
+  assert.deepEqual(wrongVersion.lines, ['c.yaml:9:17: Broker/default: ConfigMap has apiVersion v1, not "v2": use apiVersion: v1']);
   const wrongKind = load(broker('  config:\n    apiVersion: eventing.knative.dev/v1\n    kind: Broker\n    name: x\n'), { KAFKA_BROKERS: 'k:9092' });
   assert.match(wrongKind.lines[0]!, /spec\.config must be a v1 ConfigMap/);
   const bad = load(configMap('  bootstrap.servers: "no-port"\n  default.topic.partitions: "0"\n  default.topic.replication.factor: "x"\n  unknown.key: "1"\n  auth.secret.ref.name: s') + broker(configRef));
