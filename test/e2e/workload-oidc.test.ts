@@ -1,13 +1,13 @@
 // OIDC identity of the processes Sluice starts (docs/security.md "Tokens for the processes Sluice starts"): with
-// --authentication-oidc enabled a ContainerSource's process, or a workload a SinkBinding binds, finds a token naming
-// the source or binding in the file that SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's
-// EventPolicy can name the sender.
+// --authentication-oidc enabled a ContainerSource's process, a workload a SinkBinding binds, or a process started by
+// hand with `sluice bind --binding`, finds a token naming the source or binding in the file that
+// SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's EventPolicy can name the sender.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { startSluice, startSubscriber, testEngine, waitFor } from './harness.js';
+import { runCli, startSluice, startSubscriber, testEngine, waitFor } from './harness.js';
 
 // Reads the token file, sends one event to K_SINK with it, prints the answer's status, then stays up.
 const SEND = [
@@ -206,6 +206,92 @@ spec:
     assert.equal(sub.received[0]!.event?.attributes['source'], '/ce-app/image');
     // The container saw the variable pointing at the mount, not the host path.
     assert.match(String(sub.received[0]!.headers['ce-envnames']), /sluiceoidctokenfile/);
+  } finally {
+    await sluice.stop();
+    await sub.close();
+  }
+});
+
+// Sends one event to K_SINK, with the token of SLUICE_OIDC_TOKEN_FILE when there is one, prints the status and exits.
+const SEND_ONCE = [
+  "const fs=require('fs');",
+  'const f=process.env.SLUICE_OIDC_TOKEN_FILE;',
+  "const auth=f?{authorization:'Bearer '+fs.readFileSync(f,'utf8')}:{};",
+  "fetch(process.env.K_SINK,{method:'POST',headers:{...auth,'ce-specversion':'1.0','ce-id':process.env.NAME+'-'+process.pid,'ce-source':'/bind','ce-type':'t','content-type':'application/json'},body:'{}'})",
+  ".then((r)=>{console.log('sent status '+r.status);process.exit(0)});",
+].join('');
+
+test('a process started with sluice bind --binding sends with the token sluice run keeps for the SinkBinding, which an EventPolicy names', async () => {
+  const sub = await startSubscriber();
+  const binding = (name: string) => `apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata:
+  name: ${name}
+spec:
+  subject:
+    apiVersion: sluice.dev/v1alpha1
+    kind: Process
+    name: ${name}
+  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: guarded
+`;
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: guarded
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventPolicy
+metadata:
+  name: producer-only
+spec:
+  to:
+    - ref:
+        apiVersion: eventing.knative.dev/v1
+        kind: Broker
+        name: guarded
+  from:
+    - ref:
+        apiVersion: sources.knative.dev/v1
+        kind: SinkBinding
+        name: producer
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: out
+spec:
+  broker: guarded
+  subscriber:
+    uri: ${sub.url}
+---
+${binding('producer')}---
+${binding('stranger')}`;
+  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
+  try {
+    const bind = (how: string[]) =>
+      runCli(['bind', ...how, '--server', sluice.url, '--data-dir', join(sluice.dataDir, 'store'), '--', process.execPath, '-e', SEND_ONCE]);
+    const file = join(sluice.dataDir, 'config.yaml');
+    const tokenFile = join(sluice.dataDir, 'store', 'oidc-tokens', 'sinkbinding', 'default', 'producer', 'token');
+    const ok = await bind(['--binding', 'producer', '-f', file]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /sent status 202/);
+    assert.ok(ok.stderr.includes(`SLUICE_OIDC_TOKEN_FILE=${tokenFile}`), ok.stderr);
+    const claims = decodeJwt(readFileSync(tokenFile, 'utf8'));
+    assert.equal(claims.sub, 'system:serviceaccount:default:producer-oidc-sources.knative.dev-sinkbinding');
+    assert.equal(claims.aud, 'eventing.knative.dev/broker/default/guarded');
+    // Another SinkBinding's token names another sender: the policy refuses it.
+    const stranger = await bind(['--binding', 'stranger', '-f', file]);
+    assert.match(stranger.stdout, /sent status 403/);
+    // --sink names no SinkBinding, so the process has no identity and no token.
+    const anonymous = await bind(['--sink', 'broker:guarded']);
+    assert.doesNotMatch(anonymous.stderr, /SLUICE_OIDC_TOKEN_FILE/);
+    assert.match(anonymous.stdout, /sent status 401/);
+    await sub.waitForCount(1);
+    assert.match(sub.ids()[0]!, /^producer-/);
   } finally {
     await sluice.stop();
     await sub.close();

@@ -68,4 +68,4 @@ export {
   type PolicyTarget,
 } from './event-policy.js';
 export { authorizeIngress, authorizeRequest, type IngressAuthorizationDeps } from './ingress-authorization.js';
-export { OidcTokenFile, type TokenMinter } from './oidc-token-file.js';
+export { OidcTokenFile, oidcTokenDir, oidcTokenFilePath, type TokenMinter } from './oidc-token-file.js';

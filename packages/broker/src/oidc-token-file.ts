@@ -2,6 +2,21 @@ import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { realTimers, type Timers } from '@sluice/core';
 
+const TOKEN_FILE = 'token';
+
+/**
+ * The directory of the token file a process started for `key` (e.g. `sinkbinding/<ns>/<name>`) reads, under the data
+ * directory: `<dataDir>/oidc-tokens/<key>`.
+ */
+export function oidcTokenDir(dataDir: string, key: string): string {
+  return join(dataDir, 'oidc-tokens', key);
+}
+
+/** The token file in {@link oidcTokenDir}: where `sluice bind` finds a SinkBinding's token. */
+export function oidcTokenFilePath(dataDir: string, key: string): string {
+  return join(oidcTokenDir(dataDir, key), TOKEN_FILE);
+}
+
 /** What signs the tokens written to a file (Sluice's own issuer). */
 export interface TokenMinter {
   token(audience: string, subject: string): string;
@@ -29,7 +44,7 @@ export class OidcTokenFile {
 
   constructor(dir: string, minter: TokenMinter, audience: string, subject: string, timers: Timers = realTimers) {
     this.#dir = dir;
-    this.path = join(dir, 'token');
+    this.path = join(dir, TOKEN_FILE);
     this.#minter = minter;
     this.#audience = audience;
     this.#subject = subject;

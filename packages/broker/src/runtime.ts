@@ -35,7 +35,7 @@ import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authorizeIngress } from './ingress-authorization.js';
-import { OidcTokenFile } from './oidc-token-file.js';
+import { OidcTokenFile, oidcTokenDir } from './oidc-token-file.js';
 import { destinationAudiences, ownUriDestinations } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -613,7 +613,7 @@ export class SluiceRuntime {
               return authorizeIngress({ policies: this.#policies!, verifier: this.#oidc, issuer: this.#issuer }, target, authorization);
             },
             ingressPolicyStatus: (target: IngressAuthTarget) => this.#policies!.targetStatus(target),
-            oidcTokenFile: (key: string, subject: string, audience: string) => new OidcTokenFile(join(this.options.dataDir ?? '.sluice', 'oidc-tokens', key), this.#issuer!, audience, subject),
+            oidcTokenFile: (key: string, subject: string, audience: string) => new OidcTokenFile(oidcTokenDir(this.options.dataDir ?? '.sluice', key), this.#issuer!, audience, subject),
           }
         : {}),
     };

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import { resolve } from 'node:path';
 import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
+import { oidcTokenFilePath } from '@sluice/broker';
 import { DestinationResolver } from '@sluice/plugin';
 import { parseCeOverrideArgs, type CloudEventOverrides } from './ce-overrides.js';
-import { bindingVariables, findSinkBinding } from './sink-binding.js';
+import { bindingVariables, findSinkBinding, OIDC_TOKEN_FILE_ENV, sinkBindingTokenKey } from './sink-binding.js';
 
 /** Options of `sluice bind`. */
 export interface BindCommandOptions {
@@ -20,6 +23,11 @@ export interface BindCommandOptions {
   readonly sinkTimeout?: number | undefined;
   /** Rule for `Service` refs of a SinkBinding's sink. */
   readonly serviceUrlTemplate?: string | undefined;
+  /**
+   * The data directory of the `sluice run` that serves the sink: with `--binding`, the SinkBinding's OIDC token file
+   * it keeps there (authentication-oidc on) is passed in `SLUICE_OIDC_TOKEN_FILE`.
+   */
+  readonly dataDir?: string | undefined;
 }
 
 /** What `sluice bind` resolved: the sink and the environment of the command. */
@@ -28,6 +36,8 @@ export interface ResolvedBinding {
   readonly namespace: string;
   readonly name: string;
   readonly env: Record<string, string>;
+  /** The OIDC token file passed in `SLUICE_OIDC_TOKEN_FILE`, when `sluice run` keeps one for the SinkBinding. */
+  readonly tokenFile?: string;
 }
 
 function usage(message: string): SluiceError {
@@ -55,6 +65,7 @@ export function resolveBinding(
   let name = 'sluice-bind';
   let overrides: CloudEventOverrides | undefined = extra;
   let caCerts: string | undefined;
+  let tokenFile: string | undefined;
   if (options.sink !== undefined) {
     sinkUrl = resolveSinkArgument(options.sink, options.server);
   } else {
@@ -70,6 +81,12 @@ export function resolveBinding(
     });
     sinkUrl = resolver.resolve(binding.spec.sink, namespace);
     caCerts = binding.spec.sink.CACerts;
+    // The token naming the SinkBinding that `sluice run` keeps fresh (authentication-oidc on and a sink with an
+    // audience), as Knative projects the binding's token into the pod; read before each send.
+    if (options.dataDir !== undefined) {
+      const file = resolve(oidcTokenFilePath(options.dataDir, sinkBindingTokenKey(namespace, name)));
+      if (existsSync(file)) tokenFile = file;
+    }
     // Command-line overrides win over the SinkBinding's, key by key.
     overrides = { extensions: { ...binding.spec.ceOverrides?.extensions, ...extra?.extensions } };
   }
@@ -79,7 +96,8 @@ export function resolveBinding(
   // The caller's own NAMESPACE/NAME/K_SINK_TIMEOUT win over the defaults; the Knative variables always win.
   for (const [k, v] of Object.entries(vars.defaults)) if (env[k] === undefined) env[k] = v;
   Object.assign(env, vars.injected);
-  return { sinkUrl, namespace, name, env };
+  if (tokenFile !== undefined) env[OIDC_TOKEN_FILE_ENV] = tokenFile;
+  return { sinkUrl, namespace, name, env, ...(tokenFile !== undefined ? { tokenFile } : {}) };
 }
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];

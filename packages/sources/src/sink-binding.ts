@@ -27,8 +27,9 @@ export interface SinkBinding {
 export { OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH } from '@sluice/workloads';
 
 /**
- * The OIDC token files of the SinkBindings that bind workloads, by `namespace/name` (authentication-oidc on): made by
- * each SinkBinding's component when it registers (before any workload starts), read by the injector.
+ * The OIDC token files of the SinkBindings, by `namespace/name` (authentication-oidc on): made by each SinkBinding's
+ * component when it registers (before any workload starts), read by the injector for workloads and by `sluice bind`
+ * (from the data directory) for processes.
  */
 const tokenFiles = new Map<string, { readonly path: string; close(): void }>();
 
@@ -68,6 +69,9 @@ export function bindingVariables(input: BindingInput): BindingVariables {
   if (input.sinkTimeoutSeconds !== undefined) defaults['K_SINK_TIMEOUT'] = String(input.sinkTimeoutSeconds);
   return { injected, defaults };
 }
+
+/** The token file key of a SinkBinding (`sinkbinding/<namespace>/<name>`), under the data directory's `oidc-tokens`. */
+export const sinkBindingTokenKey = (namespace: string, name: string): string => `sinkbinding/${namespace}/${name}`;
 
 /** The SinkBinding resources of a configuration. */
 export function sinkBindings(config: SluiceConfig): { resource: LoadedResource; binding: SinkBinding }[] {
@@ -165,14 +169,15 @@ export class SinkBindingComponent implements RuntimeComponent {
 
   /**
    * With authentication-oidc on and a sink with an audience: the token naming this SinkBinding (Knative's
-   * `<name>-oidc-sources.knative.dev-sinkbinding`) that the workloads it binds read, kept in a file before they start.
+   * `<name>-oidc-sources.knative.dev-sinkbinding`), kept in a file before anything it binds starts: the workloads it
+   * binds are told the path, and `sluice bind --binding` finds it in the data directory for a Process subject.
    */
   register(ctx: RuntimeContext): void {
     const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
     const key = `${ns}/${this.#binding.metadata.name}`;
     const audience = destinationAudience(this.#binding.spec.sink, ns);
-    if (ctx.oidcTokenFile === undefined || audience === undefined || !isWorkloadSubject(this.#binding.spec.subject) || tokenFiles.has(key)) return;
-    tokenFiles.set(key, ctx.oidcTokenFile(`sinkbinding/${key}`, oidcSubject('sources.knative.dev', 'SinkBinding', ns, this.#binding.metadata.name), audience));
+    if (ctx.oidcTokenFile === undefined || audience === undefined || tokenFiles.has(key)) return;
+    tokenFiles.set(key, ctx.oidcTokenFile(sinkBindingTokenKey(ns, this.#binding.metadata.name), oidcSubject('sources.knative.dev', 'SinkBinding', ns, this.#binding.metadata.name), audience));
   }
 
   async start(ctx: RuntimeContext): Promise<void> {

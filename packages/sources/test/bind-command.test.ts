@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSluiceError } from '@sluice/core';
@@ -58,6 +58,17 @@ spec:
     assert.equal(b.env['NAME'], 'bind-worker');
   }
   assert.throws(() => resolveBinding({ binding: 'worker', server: 'http://x', ceOverride: [] }, config, {}), /no SinkBinding "default\/worker"/);
+  // The OIDC token sluice run keeps for the SinkBinding in its data dir is passed when it is there, and only then.
+  const dataDir = join(dir, 'data');
+  assert.equal(resolveBinding({ binding: 'worker:team-a', server: 'http://x', ceOverride: [], dataDir }, config, {}).env['SLUICE_OIDC_TOKEN_FILE'], undefined);
+  const tokenDir = join(dataDir, 'oidc-tokens', 'sinkbinding', 'team-a', 'bind-worker');
+  mkdirSync(tokenDir, { recursive: true });
+  writeFileSync(join(tokenDir, 'token'), 'jwt');
+  const withToken = resolveBinding({ binding: 'worker:team-a', server: 'http://x', ceOverride: [], dataDir }, config, {});
+  assert.equal(withToken.env['SLUICE_OIDC_TOKEN_FILE'], join(tokenDir, 'token'));
+  assert.equal(withToken.tokenFile, join(tokenDir, 'token'));
+  // --sink names no SinkBinding, so no identity: nothing is passed.
+  assert.equal(resolveBinding({ sink: 'broker:main:team-a', server: 'http://x', ceOverride: [], dataDir }, undefined, {}).env['SLUICE_OIDC_TOKEN_FILE'], undefined);
 });
 
 test('runBoundCommand: exit codes of the child, 127 when not found', async () => {
