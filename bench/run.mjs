@@ -408,7 +408,7 @@ async function main() {
   const { run: trustRun } = await import('./trust.mjs');
   const trust = await trustRun();
   results.phases.trust = trust;
-  console.log(`\nBroker ingress over HTTPS and with a static bearer token, vs plain HTTP in the same run (no triggers; median of ${trust.rounds} alternating rounds)`);
+  console.log(`\nBroker ingress over HTTPS, with a static bearer token and with an OIDC token, vs plain HTTP in the same run (no triggers; median of ${trust.rounds} alternating rounds)`);
   console.log('| setup | events/s | vs plain HTTP | failed requests |');
   console.log('|---|--:|--:|--:|');
   console.log(`| plain HTTP | ${fmt(trust.perSec.http)} | 1.00× | ${trust.failures.http} |`);
