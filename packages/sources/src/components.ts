@@ -1,6 +1,6 @@
 import type { SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type RuntimeComponent } from '@sluice/plugin';
-import { ContainerSourceComponent, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
+import { ContainerSourceComponent, missingSink, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
 import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
 import { SecretStore } from '@sluice/config';
@@ -28,9 +28,12 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
       case 'PingSource':
         out.push(runsFrom(new PingSourceComponent(r.value as unknown as PingSource, deps.ping), [r.value]));
         break;
-      case 'ContainerSource':
-        out.push(runsFrom(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), ...deps.container }), [r.value]));
+      case 'ContainerSource': {
+        // Whether the sink exists is part of what the component runs from: adding the sink later restarts it.
+        const sinkMissing = missingSink(config, r.namespace, (r.value as unknown as ContainerSource).spec.sink);
+        out.push(runsFrom(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), sinkMissing, ...deps.container }), [r.value, { sinkMissing }]));
         break;
+      }
       case 'GitHubSource':
       case 'GitLabSource':
         out.push(runsFrom(new ForgeSourceComponent(r.value as unknown as ForgeSource, forgeRouters[r.kind], forgeDeps), [r.value]));

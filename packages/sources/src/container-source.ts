@@ -1,4 +1,5 @@
-import { DEFAULT_NAMESPACE, noopLogger, oidcSubject, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { DEFAULT_NAMESPACE, falseCondition, noopLogger, oidcSubject, trueCondition, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { ADDRESSABLE_KINDS, type SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
 import {
@@ -143,6 +144,18 @@ export function containerEnvironment(
   return { env: Object.assign(env, own), own, problems };
 }
 
+/**
+ * The sink a source's `ref` names, as `Kind namespace/name`, when it is a kind Sluice serves (Broker, channels, flows,
+ * sinks) and the configuration does not declare it (yet); undefined otherwise. A `uri`, or a Service (run here or
+ * elsewhere), is taken to exist.
+ */
+export function missingSink(config: Pick<SluiceConfig, 'resources'>, namespace: string, sink: Destination | undefined): string | undefined {
+  const ref = sink?.ref;
+  if (!ref || !ADDRESSABLE_KINDS.has(ref.kind)) return undefined;
+  const key = `${ref.namespace ?? namespace}/${ref.name}`;
+  return config.resources.some((r) => r.kind === ref.kind && r.key === key) ? undefined : `${ref.kind} ${key}`;
+}
+
 /** Collaborators of {@link ContainerSourceComponent}; production defaults when unset. */
 export interface ContainerSourceDeps {
   readonly timers?: Timers;
@@ -157,6 +170,11 @@ export interface ContainerSourceDeps {
   readonly detectEngine?: (choice: string | undefined) => Promise<EngineChoice>;
   /** The configuration's Secrets and ConfigMaps, for `valueFrom` and `envFrom` (without it only `value` is read). */
   readonly values?: ConfigValues;
+  /**
+   * The sink the source's `ref` names when it is not declared yet (`Broker default/later`), from {@link missingSink}:
+   * the containers wait for it.
+   */
+  readonly sinkMissing?: string | undefined;
 }
 
 /** Runs a ContainerSource inside `sluice run`: one supervised process per container, bound to the sink. */
@@ -185,7 +203,16 @@ export class ContainerSourceComponent implements RuntimeComponent {
     const src = this.#source;
     const ns = src.metadata.namespace ?? DEFAULT_NAMESPACE;
     this.#logger = ctx.logger.child({ source: this.name });
+    if (this.#deps.sinkMissing !== undefined) {
+      // As in Knative, where the SinkBinding injects K_SINK only once the sink resolves: the containers do not run
+      // before their sink exists, so no event they make can be lost. Adding the sink restarts this component.
+      const message = `${this.#deps.sinkMissing} does not exist yet; the containers start when it is added`;
+      ctx.reportStatus('ContainerSource', ns, src.metadata.name, [falseCondition('SinkBindingReady', 'NotFound', message)]);
+      this.#logger.warn({ sink: this.#deps.sinkMissing }, `${this.name} is NotReady (NotFound): its sink ${message}`);
+      return;
+    }
     const sinkUrl = ctx.resolver.resolve(src.spec.sink, ns);
+    ctx.reportStatus('ContainerSource', ns, src.metadata.name, [trueCondition('SinkBindingReady')], { sinkUri: sinkUrl });
     const binding = bindingVariables({
       sinkUrl,
       ceOverrides: src.spec.ceOverrides,

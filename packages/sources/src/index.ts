@@ -33,6 +33,7 @@ export {
   containerName,
   containerRuntimeOf,
   expandVariables,
+  missingSink,
   sinkTimeoutOf,
   type ContainerRuntime,
   type ContainerSource,
