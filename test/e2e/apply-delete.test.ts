@@ -122,6 +122,13 @@ test('apply and delete: bad input is a clear error with the right exit code; an 
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /give KIND NAME/);
   assert.equal((await runCli(['apply'])).code, 2);
+  // A file of cluster plumbing only: nothing to change, and each line says what was done with it.
+  const rbac = join(dir.path, 'rbac.yaml');
+  writeFileSync(rbac, 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: []\n');
+  for (const verb of ['apply', 'delete']) {
+    const plumbing = await runCli([verb, '-f', rbac, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+    assert.deepEqual([plumbing.code, plumbing.stdout, plumbing.stderr], [0, '', 'ignored: v1 ServiceAccount sa (cluster plumbing)\nignored: rbac.authorization.k8s.io/v1 Role r (cluster plumbing)\n'], verb);
+  }
 
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

@@ -2,7 +2,9 @@
 // there, and SIGHUP, which must not stop the process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
 
@@ -126,6 +128,54 @@ test('describe shows spec, addresses, live figures, the last error and the condi
   assert.match(out, /Last error: +\S+ no HTTP answer: .*ECONNREFUSED/);
   assert.match(out, /^Conditions:\n {2}OK +TYPE +SINCE +REASON +MESSAGE\n {2}\+\+ +Ready /m);
   assert.match(out, /\+\+ +DeadLetterSinkResolved +\S+ +DeadLetterSinkNotConfigured/);
+});
+
+test('a ref is shown as the URL Sluice resolved it to: get trigger SINK, get services URL, describe service Address', async () => {
+  const yaml = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+    - port: 80
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-web
+spec:
+  broker: default
+  subscriber:
+    ref:
+      apiVersion: v1
+      kind: Service
+      name: web
+    uri: /hook
+`;
+  const sluice = await startSluice({ yaml, args: ['--service-url-template', 'http://{name}.{namespace}.example.test'] });
+  cleanup.add(async () => void (await sluice.stop()));
+  const env = { SLUICE_ADMIN: sluice.adminUrl };
+  // A trigger whose subscriber does not resolve (applied live: it stays NotReady).
+  const nothing = join(sluice.dataDir, 'nothing.yaml');
+  writeFileSync(nothing, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: to-nothing\nspec:\n  broker: default\n  subscriber:\n    ref:\n      apiVersion: messaging.knative.dev/v1\n      kind: InMemoryChannel\n      name: missing\n');
+  const applied = await runCli(['apply', '-f', nothing, '--token', sluice.adminToken], { env });
+  assert.match(applied.stderr, /warning: not ready: trigger default\/to-nothing/);
+  const triggers = await runCli(['get', 'triggers'], { env });
+  assert.equal(triggers.code, 0, triggers.stderr);
+  assert.match(triggers.stdout, /^to-web +default +http:\/\/web\.default\.example\.test\/hook +True$/m, 'the resolved URL, as kn shows it');
+  assert.match(triggers.stdout, /^to-nothing +default +inmemorychannel:missing +False +/m, 'the ref while it does not resolve');
+  const services = await runCli(['get', 'services'], { env });
+  assert.match(services.stdout, /^NAME +URL +READY +REASON\nweb +http:\/\/web\.default\.example\.test\/? +True\n$/);
+  const described = await runCli(['describe', 'service', 'web'], { env });
+  assert.equal(described.code, 0, described.stderr);
+  assert.match(described.stdout, /^Kind: +Service \(v1\)\n(?:.*\n)*Address: +http:\/\/web\.default\.example\.test\/?$/m);
 });
 
 test('errors: an unknown resource or kind is one line and exit 1; an unreachable admin API names the address and how to set it', async () => {

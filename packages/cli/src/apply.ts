@@ -89,7 +89,13 @@ export function changeCommands(onExit: (code: number) => void): Command[] {
           if (kind !== undefined) throw usageError('give either KIND NAME or -f, not both');
           const loaded = loadConfig(opts.filename, { recursive: opts.recursive === true, strict: false });
           if (loaded.errors.length > 0) throw new AdminClientError(loaded.errors.map((e) => formatConfigError(e)).join('\n'));
-          if (loaded.config.resources.length === 0) throw usageError(`no resources found in ${opts.filename.join(', ')}`);
+          // Cluster plumbing in the files was never running: said, as apply says it, and nothing to delete for it.
+          const plumbing = [...new Set(loaded.notices.map((n) => n.message).filter((m) => m.endsWith('(cluster plumbing)')))];
+          for (const message of plumbing) process.stderr.write(`${message}\n`);
+          if (loaded.config.resources.length === 0) {
+            if (plumbing.length > 0) return;
+            throw usageError(`no resources found in ${opts.filename.join(', ')}`);
+          }
           await change(opts, 'POST', '/api/v1/delete', { resources: loaded.config.resources.map((r) => ({ kind: typeName({ apiVersion: String((r.value as { apiVersion?: unknown }).apiVersion), kind: r.kind }), namespace: r.namespace, name: r.name })) }, options);
           return;
         }

@@ -74,7 +74,8 @@ export function resourceTable(kind: string, items: readonly ResourceView[], opti
     const status = r.status as (ResourceView['status'] & { address?: { url?: string }; physicalSubscription?: { subscriberUri?: string } }) | undefined;
     if (urls) row.push(field(r, 'address') ?? '');
     if (sinks) row.push(field(r, 'sinkUri') ?? '');
-    if (kind === 'Trigger') row.push(String((r.spec as { broker?: string } | undefined)?.broker ?? ''), sinkOf(r.spec));
+    // The URL Sluice resolved the subscriber to, as kn shows it; the ref while it is not resolved.
+    if (kind === 'Trigger') row.push(String((r.spec as { broker?: string } | undefined)?.broker ?? ''), (status as { subscriberUri?: string } | undefined)?.subscriberUri ?? sinkOf(r.spec));
     if (kind === 'Subscription') {
       const channel = (r.spec as { channel?: { kind: string; name: string } } | undefined)?.channel;
       row.push(channel ? `${channel.kind}:${channel.name}` : '', status?.physicalSubscription?.subscriberUri ?? sinkOf(r.spec));

@@ -106,7 +106,14 @@ export class LiveConfig implements ConfigChanger {
         },
       });
       this.#throwOnErrors(result);
-      if (requested.length === 0) throw adminError('SLUICE_BAD_REQUEST', 'no resources found in the given files');
+      // What the request's files hold and Sluice ignores (cluster plumbing, fields without effect), as validate lists it.
+      const paths = new Set(files.map((f) => f.path));
+      const ignored = [...new Set(result.notices.filter((n) => paths.has(n.file)).map((n) => n.message))];
+      if (requested.length === 0) {
+        // Only cluster plumbing (RBAC, ServiceAccounts, Namespaces): nothing to change, and the answer says so.
+        if (ignored.length > 0) return { resources: [], restarted: [], discarded: [], failed: [], dryRun: options.dryRun, ignored };
+        throw adminError('SLUICE_BAD_REQUEST', 'no resources found in the given files');
+      }
       const ids = new Set(requested.map(idOf));
       const overlay: Overlay = {
         version: 1,
@@ -118,9 +125,6 @@ export class LiveConfig implements ConfigChanger {
       const report = await runtime.apply({ ...result.config, resources: labelled }, options);
       if (!options.dryRun) this.#commit(overlay, 'apply', report);
       const changes = new Map(report.resources.map((c) => [idOf(c), c.change] as const));
-      // What the request's files hold and Sluice ignores (cluster plumbing, fields without effect), as validate lists it.
-      const paths = new Set(files.map((f) => f.path));
-      const ignored = [...new Set(result.notices.filter((n) => paths.has(n.file)).map((n) => n.message))];
       return { ...this.#result(report, requested.map((r) => ({ ...plain(r), change: changes.get(idOf(r)) ?? 'unchanged' })), options.dryRun), ignored };
     });
   }

@@ -182,11 +182,29 @@ export class WorkloadsComponent implements RuntimeComponent {
       this.#entries.push(entry);
       this.#setStatus(entry, entry.status);
     }
+    this.#reportServiceAddresses(ctx, workloads);
     const needsEngine = workloads.some((w) => w.pod.containers.some((_, i) => {
       const m = runModeOf(w, i);
       return 'mode' in m && m.mode === 'container';
     }));
     if (needsEngine) this.#engine = await (this.#deps.detectEngine ?? ((choice) => detectContainerEngine({ choice })))(this.#deps.engine);
+  }
+
+  /**
+   * Each v1 Service's address: where a ref to it resolves (the workload it selects, or the Service URL template),
+   * as `sluice get services` and `describe service` show it. A Knative Service of the same name reports its own.
+   */
+  #reportServiceAddresses(ctx: RuntimeContext, workloads: readonly Workload[]): void {
+    for (const r of this.#config.resources) {
+      if (r.apiVersion !== 'v1' || r.kind !== 'Service') continue;
+      if (workloads.some((w) => w.knative && w.namespace === r.namespace && w.name === r.name)) continue;
+      try {
+        const url = ctx.resolver.resolve({ ref: { kind: 'Service', name: r.name, namespace: r.namespace } }, r.namespace);
+        ctx.reportStatus('Service', r.namespace, r.name, [], { address: { url } });
+      } catch {
+        // A Service ref always resolves (to the template at worst); nothing to report otherwise.
+      }
+    }
   }
 
   /** One line per Service that refs name but nothing here runs, when it resolves to cluster DNS (unreachable here). */
