@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { runCli, startSluice, startSubscriber, tempDir, waitFor, type Received } from './harness.js';
@@ -229,7 +230,6 @@ spec:
 test('sluice validate reports KafkaSource mistakes as file:line:col', async (t) => {
   const dir = tempDir();
   t.after(dir.remove);
-  const { writeFileSync } = await import('node:fs');
   const file = `${dir.path}/bad.yaml`;
   writeFileSync(
     file,
@@ -264,4 +264,54 @@ spec:
     `${file}:18:11: KafkaSource/nosasluser: spec.net.sasl: enable is true but user is not set (a secretKeyRef to the SASL user name)`,
     `${file}:18:11: KafkaSource/nosasluser: spec.net.sasl: enable is true but password is not set (a secretKeyRef to the SASL password)`,
   ]);
+});
+
+test('a sink Broker applied later: records are not committed while it does not exist, and every one arrives once it does', async (t) => {
+  const brokers = requireService(t, 'kafka');
+  if (!brokers) return;
+  const k = await kafkaTopic(brokers, 2);
+  t.after(k.close);
+  const sub = await startSubscriber();
+  t.after(sub.close);
+  const dir = tempDir();
+  t.after(dir.remove);
+  const suffix = randomUUID().slice(0, 8);
+  const sluice = await startSluice({
+    dataDir: dir.path,
+    yaml: `apiVersion: sources.knative.dev/v1
+kind: KafkaSource
+metadata: {name: early-${suffix}}
+spec:
+  bootstrapServers: ["${brokers}"]
+  topics: [${k.topic}]
+  initialOffset: earliest
+  delivery: {retry: 1, backoffPolicy: linear, backoffDelay: PT0.1S}
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: later-${suffix}}
+`,
+  });
+  t.after(() => sluice.stop('SIGKILL'));
+  const N = 20;
+  await k.produce(Array.from({ length: N }, (_, i) => ({ key: `key-${i}`, value: String(i) })));
+  // The broker does not exist (404): the partition pauses on the record instead of committing past it.
+  await waitFor(() => /partition paused: a record was neither delivered nor dead-lettered/.test(sluice.output()), 'a paused partition', 60_000);
+  const file = `${dir.path}/later.yaml`;
+  writeFileSync(
+    file,
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: later-${suffix}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: all-${suffix}}
+spec:
+  broker: later-${suffix}
+  subscriber: {uri: "${sub.url}"}
+`,
+  );
+  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  assert.equal(r.code, 0, r.stderr);
+  await waitFor(() => new Set(sub.received.map((x) => x.event?.data?.toString())).size >= N, `${N} records through the broker (got ${sub.received.length})`, 90_000);
+  assert.deepEqual([...new Set(sub.received.map((x) => Number(x.event!.data!.toString())))].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
 });

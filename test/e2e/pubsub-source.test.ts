@@ -237,3 +237,50 @@ spec:
     `${file}:16:16: CloudPubSubSource/late: spec.ackDeadline: "11m" is out of range: Pub/Sub accepts 0 (its default, 10s) or 10s to 10m`,
   ]);
 });
+
+test('a sink Broker applied later: messages are not acked while it does not exist, and every one arrives once it does', async (t) => {
+  const host = requireService(t, 'pubsub');
+  if (!host) return;
+  const topic = await pubsubTopic(host);
+  t.after(topic.close);
+  const sub = await startSubscriber();
+  t.after(sub.close);
+  const dir = tempDir();
+  t.after(dir.remove);
+  const yaml = `apiVersion: events.cloud.google.com/v1
+kind: CloudPubSubSource
+metadata: {name: early}
+spec:
+  project: ${PROJECT}
+  topic: ${topic.id}
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: later}
+`;
+  const sluice = await startSluice({ dataDir: dir.path, yaml, env: { PUBSUB_EMULATOR_HOST: host } });
+  t.after(() => sluice.stop('SIGKILL'));
+  const ids = new Set<string>();
+  for (let i = 0; i < 10; i++) ids.add(await topic.publish(Buffer.from(`m${i}`)));
+  // The broker does not exist (404): the messages are nacked, to come back.
+  await waitFor(() => /"status":404.*sink did not accept the event/.test(sluice.output()), "a delivery refused with 404, kept", 30_000);
+  const file = `${dir.path}/later.yaml`;
+  writeFileSync(
+    file,
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: later}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: all}
+spec:
+  broker: later
+  subscriber: {uri: "${sub.url}"}
+`,
+  );
+  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = (): Set<string> => new Set(sub.received.map((x) => String(x.event?.attributes['id'])));
+  await waitFor(() => [...ids].every((id) => got().has(id)), 'every message through the broker once it exists', 60_000);
+  assert.equal(await sluice.stop('SIGTERM'), 0);
+  assert.deepEqual(await leftover(topic.pubsub, 'sluice_default_early', 2000), [], 'every message was acked once delivered');
+});
