@@ -91,3 +91,23 @@ test('credentials in a subscriber URL are sent as basic auth and never logged in
     await sub.close();
   }
 });
+
+test('a dead-lettered event names the failed subscriber without its password (knativeerrordest): the dead-letter sink is another party', async () => {
+  const failing = await startSubscriber(() => ({ status: 500 }));
+  const dls = await startSubscriber();
+  const port = new URL(failing.url).port;
+  const sluice = await startSluice({
+    yaml: triggerYaml(`    uri: http://alice:s3cr3t@127.0.0.1:${port}/`, `  delivery:\n    retry: 0\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+  });
+  try {
+    assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'dl-1', source: '/t', type: 't' })).status, 202);
+    await dls.waitForCount(1);
+    assert.equal(failing.received[0]!.headers['authorization'], `Basic ${Buffer.from('alice:s3cr3t').toString('base64')}`);
+    assert.equal(dls.received[0]!.event?.attributes['knativeerrordest'], `http://alice:***@127.0.0.1:${port}/`);
+    assert.doesNotMatch(sluice.output(), /s3cr3t/);
+  } finally {
+    await sluice.stop();
+    await failing.close();
+    await dls.close();
+  }
+});

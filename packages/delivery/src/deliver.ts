@@ -1,4 +1,5 @@
 import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Sleep } from '@sluice/core';
+import { redactUrl } from './egress-guard.js';
 import { parseReply, type EventSender, type OidcTarget } from './http-sender.js';
 
 /** The outcome of one delivery attempt, as a value. */
@@ -65,9 +66,12 @@ export async function deliverOnce(
 /** Knative's cap on `knativeerrordata`: the response body is cut to this many bytes, then base64-encoded. */
 export const ERROR_DATA_MAX_BYTES = 1024;
 
-/** The event a dead-letter sink receives: the original plus `knativeerrordest`, `knativeerrorcode`, `knativeerrordata`. */
+/**
+ * The event a dead-letter sink receives: the original plus `knativeerrordest`, `knativeerrorcode`, `knativeerrordata`.
+ * A password in the failed URL is replaced by `***`: the event goes to another party and into the dead-letter store.
+ */
 export function deadLetterEvent(event: CloudEvent, failedUrl: string, outcome: AttemptOutcome): CloudEvent {
-  const attributes: CloudEvent['attributes'] = { ...event.attributes, knativeerrordest: failedUrl };
+  const attributes: CloudEvent['attributes'] = { ...event.attributes, knativeerrordest: failedUrl.includes('@') ? redactUrl(failedUrl) : failedUrl };
   if (outcome.kind !== 'success') {
     attributes['knativeerrorcode'] = String(outcome.status ?? 500);
     if (outcome.body && outcome.body.length > 0) {
