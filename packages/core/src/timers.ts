@@ -28,6 +28,24 @@ export const realTimers: ClockTimers = {
   },
 };
 
+/**
+ * Waits for `work` to settle, but no longer than `ms`; never rejects. The timer is cleared as soon as `work` settles, so
+ * a bounded wait in a shutdown path does not itself hold the process open for the rest of its bound.
+ */
+export async function settleWithin(work: Promise<unknown>, ms: number, timers: Timers = realTimers): Promise<void> {
+  let handle: TimerHandle;
+  const bound = new Promise<void>((resolve) => {
+    handle = timers.setTimeout(resolve, Math.max(0, ms));
+  });
+  try {
+    await Promise.race([work.then(noop, noop), bound]);
+  } finally {
+    timers.clearTimeout(handle);
+  }
+}
+
+const noop = (): void => undefined;
+
 /** Waits `ms`; resolves early (never rejects) when `signal` aborts. Injected where tests must not wait. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 

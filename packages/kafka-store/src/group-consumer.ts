@@ -1,4 +1,4 @@
-import { Backoff, type CloudEvent, type Logger } from '@sluice/core';
+import { Backoff, settleWithin, type CloudEvent, type Logger } from '@sluice/core';
 import type { ConsumeOptions, DeadLetterInput, Disposition, LogRecord, RecordHandler, StoreTimers } from '@sluice/store';
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { ATTEMPT_HEADER, DUE_HEADER, FIRST_ATTEMPT_HEADER, ORIGIN_HEADER, decodeMessage, encodeRecord } from './record-codec.js';
@@ -360,7 +360,7 @@ export class GroupConsumer {
     }
     this.#alive('recreate');
     // A stuck client may never finish disconnecting: wait a bounded time, then start the new one regardless.
-    const gone = old ? Promise.race([old.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]) : Promise.resolve();
+    const gone = old ? settleWithin(old.disconnect(), 10_000, this.#deps.timers) : Promise.resolve();
     this.#started = gone.then(() => (this.#closing ? undefined : this.#startLoop(false)));
   }
 
@@ -766,30 +766,26 @@ export class GroupConsumer {
     if (this.#watchdog !== undefined) this.#deps.timers.clearTimeout(this.#watchdog);
     this.#watchdog = undefined;
     this.#wakeSleep?.();
-    const deadline = Date.now() + timeoutMs;
+    const timers = this.#deps.timers;
+    const deadline = timers.now() + timeoutMs;
+    const left = (): number => deadline - timers.now();
+    // Each wait below is bounded and clears its own timer once it is over: a timer left running would hold a
+    // stopped `sluice run` open for the rest of its bound (up to 10 s after "sluice stopped").
     if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeoutMs);
-        this.#idle.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await settleWithin(new Promise<void>((resolve) => this.#idle.push(resolve)), timeoutMs, timers);
     }
-    if (this.#moving.size > 0) {
-      await Promise.race([Promise.allSettled([...this.#moving]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
-    }
+    if (this.#moving.size > 0) await settleWithin(Promise.allSettled([...this.#moving]), left(), timers);
     if (this.#commitTimer !== undefined) {
-      this.#deps.timers.clearTimeout(this.#commitTimer);
+      timers.clearTimeout(this.#commitTimer);
       this.#commitTimer = undefined;
     }
     await this.#commit().catch(() => undefined);
     // A consumer still connecting notices `closing` and disconnects itself.
-    await Promise.race([this.#started.catch(() => undefined), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await settleWithin(this.#started, left(), timers);
     const consumer = this.#consumer;
     this.#consumer = undefined;
     // Leaving the group hands the partitions over at once; a Kafka that does not answer must not hold up shutdown.
-    if (consumer) await Promise.race([consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    if (consumer) await settleWithin(consumer.disconnect(), 5000, timers);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@sluice/core';
+import { sleep, type Logger } from '@sluice/core';
 import type { ArchivedEvent } from '@sluice/store';
 import type { Admin } from 'kafkajs';
 import type { ClusterLike, FetchedMessage } from './kafka-internals.js';
@@ -28,8 +28,6 @@ interface PartitionCursor {
   buffer: ArchivedEvent[];
   head: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The records of `topic` stamped in [from, to], decoded, merged across partitions by timestamp (so in offset order
@@ -117,7 +115,9 @@ export async function* readTopicRange(options: TopicRangeOptions): AsyncGenerato
   let page: ArchivedEvent[] = [];
   for (;;) {
     const empty = cursors.filter((c) => c.head >= c.buffer.length && c.next < c.end);
-    if (empty.length > 0) await Promise.all(empty.map(fill));
+    // One partition after the other: concurrent fetches made kafkajs connect the same broker twice at once, and the
+    // connection it did not keep was never closed (it held a stopped `sluice run` open; kafka-archive.test.ts).
+    for (const c of empty) await fill(c);
     let best: PartitionCursor | undefined;
     for (const c of cursors) {
       if (c.head >= c.buffer.length) continue;
