@@ -147,9 +147,10 @@ test('two instances share a Kafka broker: every accepted event arrives once in s
   stop = true;
   await Promise.all(senders);
   const received = (): Set<string> => new Set(sub.ids());
-  await waitFor(() => [...accepted].every((id) => received().has(id)), 'every accepted event, including those of the killed instance', 60_000);
+  // On a timeout the assertion below names what is missing (how many, which), not only that the wait ended.
+  await waitFor(() => [...accepted].every((id) => received().has(id)), 'every accepted event, including those of the killed instance', 90_000).catch(() => undefined);
   const lost = [...accepted].filter((id) => !received().has(id));
-  assert.deepEqual(lost, [], `lost ${lost.length} of ${accepted.size} accepted events`);
+  assert.deepEqual(lost.slice(0, 20), [], `lost ${lost.length} of ${accepted.size} accepted events (first 20 shown)`);
   t.diagnostic(`after the kill: ${sub.received.length - before} deliveries for ${accepted.size - 2000} accepted events (duplicates around the kill are allowed)`);
 });
 
