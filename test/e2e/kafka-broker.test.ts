@@ -356,3 +356,66 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   assert.match(replay.stdout, /replayed 20, failed again 0/);
   assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());
 });
+
+test('a Kafka-class broker\'s dead letters are shared: one instance makes them, another lists, replays and purges them, and a purge holds across restarts', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `shdl-${randomUUID().slice(0, 6)}`;
+  let up = false;
+  const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
+  cleanups.push(() => sub.close());
+  const yaml = kafkaYaml(servers, broker, trigger(broker, broker, sub.url), 1);
+  const dirA = tempDir('sluice-kafka-shdl-a-');
+  const dirB = tempDir('sluice-kafka-shdl-b-');
+  cleanups.push(() => dirA.remove(), () => dirB.remove());
+  let a = await startSluice({ yaml, dataDir: dirA.path });
+  cleanups.push(async () => a.stop('SIGKILL'));
+  // One partition: instance A owns the trigger's only partition, so A alone makes the dead letters.
+  await waitForGroup(servers, `knative-trigger-default-${broker}`, 1);
+  let b = await startSluice({ yaml, dataDir: dirB.path });
+  cleanups.push(async () => b.stop('SIGKILL'));
+  const ids = Array.from({ length: 6 }, (_, i) => `x-${i}`);
+  for (const id of ids) assert.ok(await send(`${a.url}/default/${broker}`, id));
+  interface Listed {
+    id: number;
+    trigger: string;
+    event: { attributes: Record<string, unknown> };
+  }
+  const list = async (p: SluiceProcess): Promise<Listed[]> => {
+    const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--server', p.adminUrl]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
+  };
+  let onB: Listed[] = [];
+  await waitFor(async () => (onB = await list(b)).length === ids.length, () => `${ids.length} dead letters listed by instance B (have ${onB.length})`, 60_000);
+  assert.deepEqual(onB.map((l) => String(l.event.attributes['id'])).sort(), [...ids].sort());
+  // The same ids on both instances.
+  assert.deepEqual((await list(a)).map((l) => l.id), onB.map((l) => l.id));
+
+  // B purges two of them; A sees the purge.
+  const purged = onB.slice(0, 2);
+  const purge = await runCli(['dlq', 'purge', `broker:${broker}`, ...purged.map((l) => String(l.id)), '--server', b.adminUrl, '--token', b.adminToken]);
+  assert.equal(purge.code, 0, purge.stderr);
+  assert.equal((await list(b)).length, 4, 'B reads its own purge at once');
+  await waitFor(async () => (await list(a)).length === 4, 'A sees the purge', 20_000);
+
+  // Both restart: the purge holds (the topic is the truth, read again from its start).
+  await a.stop('SIGTERM');
+  await b.stop('SIGTERM');
+  a = await startSluice({ yaml, dataDir: dirA.path });
+  b = await startSluice({ yaml, dataDir: dirB.path });
+  const kept = new Set(onB.slice(2).map((l) => l.id));
+  for (const p of [a, b]) {
+    let now: Listed[] = [];
+    await waitFor(async () => (now = await list(p)).length === 4, () => `4 dead letters after the restart (have ${now.length})`, 30_000);
+    assert.deepEqual(new Set(now.map((l) => l.id)), kept);
+  }
+
+  // B replays the rest (A made them all) to the recovered subscriber; A sees them gone.
+  up = true;
+  const before = sub.received.length;
+  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', b.adminUrl, '--token', b.adminToken]);
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.match(replay.stdout, /replayed 4, failed again 0/);
+  assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), onB.slice(2).map((l) => String(l.event.attributes['id'])).sort());
+  await waitFor(async () => (await list(a)).length === 0, 'A sees the replayed letters gone', 20_000);
+});

@@ -1,7 +1,7 @@
 // @needs kafka
-// kill -9 while a Kafka-class broker dead-letters events. Its dead letters are kept in the dead-letter store of the
-// instance that handled the event (its --data-dir), written before the event's offset is committed: after a restart
-// on the same data dir every accepted event is there, and the duplicates the crash causes (dead letters written whose
+// kill -9 while a Kafka-class broker dead-letters events. Its dead letters are kept in the broker's dead-letter topic
+// (every instance reads it into its --data-dir), written before the event's offset is committed: after a restart
+// every accepted event is there, and the duplicates the crash causes (dead letters written whose
 // offset was not committed yet are written again) are counted and reported.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,7 +64,7 @@ async function deadLetters(sluice: SluiceProcess, broker: string): Promise<Liste
   }
 }
 
-test('Kafka class: kill -9 while events are being dead-lettered: every accepted event is in the instance dead-letter store after a restart', async (t) => {
+test('Kafka class: kill -9 while events are being dead-lettered: every accepted event is in the dead-letter store after a restart', async (t) => {
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const broker = `dlc-${randomUUID().slice(0, 8)}`;

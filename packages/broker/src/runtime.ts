@@ -48,6 +48,7 @@ import { triggerBroker, triggerFingerprint, triggerTarget } from './trigger-targ
 import { componentScope, pairComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
+import { DeadLetterRouter } from './dead-letter-router.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
 import { replayArchive, syncArchivePages, type ArchiveReplayReport } from './archive-replay.js';
@@ -340,7 +341,14 @@ export class SluiceRuntime {
 
   /** The store every broker keeps its dead letters in (undefined when the embedded store is not SQLite). */
   get deadLetters(): DeadLetterStore | undefined {
-    return this.#deadLetters;
+    return this.#routedDeadLetters;
+  }
+
+  /** The dead letters as users act on them: a Kafka-class broker's are shared through its topic. */
+  get #routedDeadLetters(): DeadLetterStore | undefined {
+    const local = this.#deadLetters;
+    if (!local) return undefined;
+    return new DeadLetterRouter(local, (log) => this.#stores.get(log.replace(/^broker:/, '')));
   }
 
   /** The trigger a consumer group delivers for (its subscriber, delivery policy and broker `ns/name`). */
@@ -397,7 +405,7 @@ export class SluiceRuntime {
     if (options.trigger !== undefined && targets.length === 0) {
       return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`));
     }
-    return replayArchive({ pages, deadLetters: this.#deadLetters, sender: this.sender, now: this.now, logger: this.logger }, log, {
+    return replayArchive({ pages, deadLetters: this.#routedDeadLetters, sender: this.sender, now: this.now, logger: this.logger }, log, {
       from: options.from,
       to: options.to,
       targets,
@@ -411,7 +419,7 @@ export class SluiceRuntime {
    * replies go into the broker as live replies do.
    */
   replayDeadLetters(broker: string, ids: readonly number[], options: { readonly to?: string; readonly rate: number }): Promise<ReplayOutcome> {
-    const store = this.#deadLetters;
+    const store = this.#routedDeadLetters;
     if (!store) return Promise.reject(new SluiceError('SLUICE_DEAD_LETTERS_UNAVAILABLE', 'this runtime has no dead-letter store'));
     if (options.to !== undefined) {
       // The egress rules hold for replays too; a refused --to is the caller's error (403), said before any attempt.
@@ -1092,8 +1100,8 @@ export class SluiceRuntime {
     const impl = this.#brokerClasses(config)[cls];
     if (!impl) throw new SluiceError('SLUICE_BROKER_CLASS_UNSUPPORTED', `broker ${objectKey(broker.metadata)}: class "${cls}" is not available`);
     // A Kafka-class broker keeps its archive through its topic's retention, set when its store opens.
-    const archive = deadLetterSettings(broker, DEFAULT_DEAD_LETTER_RETENTION).archive;
-    return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}), ...(archive ? { archive } : {}) });
+    const { archive, retention } = deadLetterSettings(broker, DEFAULT_DEAD_LETTER_RETENTION);
+    return impl.open(broker, { logger: this.logger, ...(this.#deadLetters ? { deadLetters: this.#deadLetters } : {}), ...(archive ? { archive } : {}), deadLetterRetention: retention });
   }
 
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
-import type { BrokerClass } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, type BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
 import { groupIdMapping, resolveKafkaFeatures } from './kafka-features.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';
-import { defaultTopicFor } from './topic-names.js';
+import { deadLetterTopicName, defaultTopicFor } from './topic-names.js';
+
 
 /** Broker annotation bounding the archive's size (read here to tell a size the broker set from the default). */
 const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
@@ -44,7 +45,7 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       }
       return undefined;
     },
-    open(broker, { logger, deadLetters, archive }) {
+    open(broker, { logger, deadLetters, archive, deadLetterRetention }) {
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
@@ -61,6 +62,8 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
         groupIdFor: groupIdMapping(features),
         logger: logger.child({ broker: name }),
         ...(deadLetters ? { deadLetters } : {}),
+        // Dead letters go to a topic every instance reads, so any of them lists, replays and purges them.
+        sharedDeadLetters: { log, topic: deadLetterTopicName(cfg.topic), retentionMs: (deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION).maxAgeMs },
         // The archive is the topic's retention. Its size bound applies only when the broker names one: a default
         // size would let Kafka delete events no trigger has delivered yet.
         ...(archive ? { archive: { maxAgeMs: archive.maxAgeMs, maxBytes: broker.metadata.annotations?.[ARCHIVE_MAX_BYTES_ANNOTATION] === undefined ? undefined : archive.maxBytes } } : {}),

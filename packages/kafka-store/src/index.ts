@@ -19,6 +19,7 @@ export {
   KAFKA_BROKER_CLASSES,
   KAFKA_NAMESPACED_BROKER_CLASS,
   brokerTopicName,
+  deadLetterTopicName,
   defaultGroupIdFor,
   defaultTopicFor,
   isValidTopicName,

@@ -1,13 +1,14 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterMirror, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import { kafkajsLogCreator } from '@sluice/plugin';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
 import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
 import { connectCluster, type ClusterLike } from './kafka-internals.js';
+import { SharedDeadLetters } from './shared-dead-letters.js';
 import { readTopicRange } from './topic-archive.js';
 import { approximateSize, encodeRecord } from './record-codec.js';
 import { defaultGroupIdFor, defaultTopicFor, retryTopicName } from './topic-names.js';
@@ -86,6 +87,12 @@ export interface KafkaEventStoreOptions {
    * Without one such events are dropped with a warning.
    */
   readonly deadLetters?: DeadLetterStore;
+  /**
+   * Keep the dead letters of `log` in a topic shared by every instance (`topic`, one partition, `retention.ms` =
+   * `retentionMs`) instead of in `deadLetters` alone, which then holds the local copy they are listed from; needs a
+   * `deadLetters` that can mirror ({@link DeadLetterMirror}, the embedded store).
+   */
+  readonly sharedDeadLetters?: { readonly log: string; readonly topic: string; readonly retentionMs: number };
   /** Age after which `stats()` refreshes its figures from Kafka in the background (default 2000 ms). */
   readonly statsMaxAgeMs?: number;
   /** Keep the log topics' records for replays (`sluice replay`); undefined = the topic's retention is left as set. */
@@ -169,6 +176,8 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
   readonly #offsets: GroupOffsetWriter;
   readonly #servers: string;
   readonly #archive: KafkaArchiveSettings | undefined;
+  readonly #shared: SharedDeadLetters | undefined;
+  readonly #sharedLog: string | undefined;
   #reader: Promise<ClusterLike> | undefined;
   #producer: Promise<Producer> | undefined;
   #admin: Promise<Admin> | undefined;
@@ -217,7 +226,34 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     this.#offsets = new GroupOffsetWriter(this.#kafka);
     this.#servers = options.brokers.join(',');
     this.#archive = options.archive;
+    const shared = options.sharedDeadLetters;
+    this.#sharedLog = shared?.log;
+    const local = options.deadLetters as Partial<DeadLetterMirror> | undefined;
+    if (shared && local && typeof local.mirrorDeadLetter === 'function') {
+      let created: Promise<void> | undefined;
+      this.#shared = new SharedDeadLetters({
+        log: shared.log,
+        topic: shared.topic,
+        local: local as DeadLetterMirror,
+        produce: (topic, message) => this.#produce(topic, message),
+        admin: () => this.#adminReady(),
+        cluster: () => this.#readerReady(),
+        ensureTopic: () => {
+          created ??= this.#createDeadLetterTopic(shared.topic, shared.retentionMs);
+          created.catch(() => (created = undefined));
+          return created;
+        },
+        now: () => this.#timers.now(),
+        logger: this.#logger,
+      });
+    }
   }
+
+  /** The dead letters of `log` when they are shared through Kafka (so any instance lists, replays, purges them). */
+  sharedDeadLetters(log: string): DeadLetterStore | undefined {
+    return this.#shared && this.#sharedLog === log ? this.#shared : undefined;
+  }
+
 
   // ---------------------------------------------------------------- append
 
@@ -384,6 +420,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
       init,
       produce: (topic, message) => this.#produce(topic, message),
       deadLetter: async (letter) => {
+        if (this.#shared && this.#sharedLog === log) return this.#shared.putDeadLetters(log, group, [letter]);
         if (this.#deadLetters) return this.#deadLetters.putDeadLetters(log, group, [letter]);
         this.#logger.warn({ group: groupId, ceId: letter.event.attributes['id'], reason: letter.reason }, 'no dead-letter store: event dropped');
       },
@@ -514,6 +551,17 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
       topics: [{ topic, numPartitions: this.#topicSettings.partitions ?? 10, replicationFactor, configEntries }],
     });
     this.#logger.info({ topic, partitions: this.#topicSettings.partitions ?? 10, replicationFactor }, 'created Kafka topic');
+  }
+
+  /** The dead-letter topic: one partition (a letter's id is its offset), the dead-letter retention by time. */
+  async #createDeadLetterTopic(topic: string, retentionMs: number): Promise<void> {
+    const admin = await this.#adminReady();
+    if ((await admin.listTopics()).includes(topic)) return;
+    const replicationFactor = this.#topicSettings.replicationFactor ?? (await this.#defaultReplication());
+    const configEntries = [{ name: 'retention.ms', value: String(retentionMs) }];
+    if (replicationFactor >= 3) configEntries.push({ name: 'min.insync.replicas', value: '2' });
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor, configEntries }] });
+    this.#logger.info({ topic, replicationFactor }, 'created Kafka dead-letter topic');
   }
 
   /** The retention settings the archive asks of a log topic. */
@@ -689,6 +737,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     try {
       await this.#ensureTopic(state);
       await Promise.all([...state.groups.values()].map((g) => g.firstInit));
+      if (this.#shared && this.#sharedLog === log) await this.#shared.start();
     } catch (err) {
       if (err instanceof SluiceError) throw err;
       throw new SluiceError('SLUICE_STORE_UNAVAILABLE', `Kafka at ${this.#servers} is not usable for topic ${state.topic}: ${(err as Error).message}`, { retryable: true, cause: err });
@@ -748,6 +797,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     await Promise.all([...this.#logs.values()].flatMap((s) => [...s.groups.values()].map((g) => g.consumer.close(10_000))));
     for (const s of this.#logs.values()) s.groups.clear();
     this.#groupNames.clear();
+    await this.#shared?.close();
     this.#closed = true;
     if (this.#queue.length > 0 || this.#sending > 0) {
       await new Promise<void>((resolve) => {

@@ -31,6 +31,11 @@ export function retryTopicName(groupId: string): string {
   return `${groupId}-retry`;
 }
 
+/** Topic holding a broker's dead letters, shared by every instance (a Sluice addition): `<broker topic>-dead-letters`. */
+export function deadLetterTopicName(brokerTopic: string): string {
+  return `${brokerTopic}-dead-letters`;
+}
+
 const VALID_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** Whether a string is a legal Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249 characters). */

@@ -98,6 +98,15 @@ export interface DeadLetterStore {
   deadLetterStats(log: string): DeadLetterStats;
 }
 
+/** A {@link DeadLetterStore} that can also keep letters under ids chosen elsewhere (a local copy of a shared log). */
+export interface DeadLetterMirror extends DeadLetterStore {
+  /**
+   * Keeps `letter` under `letter.id` (negative: never one the store hands out), replacing the content of one with that
+   * id; a new one whose group and `origin` are kept already is not kept (false).
+   */
+  mirrorDeadLetter(log: string, letter: DeadLetter, origin?: string): boolean;
+}
+
 /** Handles one record; the store keeps the record until the returned promise resolves. */
 export type RecordHandler = (record: LogRecord) => Promise<Disposition>;
 
@@ -264,8 +273,11 @@ export interface EventStore {
  * class, e.g. `Kafka`.
  */
 export interface BrokerClass {
-  /** `archive`: the broker asks to keep its events this long for replays (`sluice.dev/archive-retention`). */
-  open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore; archive?: ArchiveRetention }): EventStore;
+  /**
+   * `archive`: the broker asks to keep its events this long for replays (`sluice.dev/archive-retention`);
+   * `deadLetterRetention`: how long and how much of its dead letters to keep (`sluice.dev/dead-letter-retention`).
+   */
+  open(broker: Broker, ctx: { logger: Logger; deadLetters?: DeadLetterStore; archive?: ArchiveRetention; deadLetterRetention?: DeadLetterRetention }): EventStore;
   /**
    * Why `running` (a store this class opened for the broker) cannot serve the broker as a live change now declares it
    * (e.g. its Kafka topic or consumer groups would be named differently), or undefined when it can. A reason refuses

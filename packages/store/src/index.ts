@@ -10,6 +10,7 @@ export type {
   DeadLetterQuery,
   DeadLetterRetention,
   DeadLetterStats,
+  DeadLetterMirror,
   DeadLetterStore,
   Disposition,
   EventArchive,

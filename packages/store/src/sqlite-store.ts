@@ -391,6 +391,12 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDeadLetter: db.prepare<[string, number], DeadLetterRow & { bytes: number }>('SELECT * FROM dead_letters WHERE log = ? AND id = ?'),
+      mirrorDeadLetter: db.prepare<[number, string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number, number]>(
+        'INSERT OR IGNORE INTO dead_letters(id, log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, replays, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      replaceMirroredDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, number, string, number]>(
+        'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = ?, bytes = ? WHERE log = ? AND id = ?',
+      ),
       listDeadLetters: db.prepare<[string, number, string | null, string | null, number, number, number], DeadLetterRow>(
         'SELECT * FROM dead_letters WHERE log = ? AND id > ? AND (? IS NULL OR grp = ?) AND stored_at BETWEEN ? AND ? ORDER BY id LIMIT ?',
       ),
@@ -794,6 +800,32 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (this.#closed) throw new SluiceError('SLUICE_STORE_CLOSED', 'the store is closed', { retryable: true });
     this.#db.transaction(() => {
       for (const l of letters) this.#insertDeadLetter(log, group, l.origin ?? null, l);
+    })();
+  }
+
+  /**
+   * Keeps `letter` under its own id (a copy of a dead-letter log shared by several instances, e.g. a Kafka-class
+   * broker's dead-letter topic), replacing the content of a letter with that id; a new letter whose group and
+   * `origin` are kept already (written twice after a crash) is not kept again. Then enforces the size bound. Returns
+   * whether the letter is kept. The caller picks ids that cannot meet the store's own: negative ones, which
+   * AUTOINCREMENT never hands out nor moves past.
+   */
+  mirrorDeadLetter(log: string, letter: DeadLetter, origin?: string): boolean {
+    if (this.#closed) throw new SluiceError('SLUICE_STORE_CLOSED', 'the store is closed', { retryable: true });
+    const attrs = JSON.stringify(letter.event.attributes);
+    const data = letter.event.data ?? null;
+    const bytes = sizeOf(attrs, data);
+    return this.#db.transaction(() => {
+      const before = this.#stmt.getDeadLetter.get(log, letter.id);
+      const l = letter;
+      if (before) {
+        this.#stmt.replaceMirroredDeadLetter.run(attrs, data, l.reason, l.attempts, l.firstAttemptAt ?? null, l.lastAttemptAt, l.storedAt, l.replays, bytes, log, l.id);
+      } else if (this.#stmt.mirrorDeadLetter.run(l.id, log, l.group, origin ?? null, attrs, data, l.reason, l.attempts, l.firstAttemptAt ?? null, l.lastAttemptAt, l.storedAt, l.replays, bytes).changes === 0) {
+        return false;
+      }
+      this.#dlBytes.set(log, this.#deadLetterBytes(log) - (before?.bytes ?? 0) + bytes);
+      this.#enforceDeadLetterSize(log);
+      return true;
     })();
   }
 

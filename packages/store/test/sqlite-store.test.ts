@@ -236,6 +236,35 @@ test('[sqlite] dead letters: listed by group and time in id order, paged, update
   await store.close();
 });
 
+test('[sqlite] mirrored dead letters keep the ids they are given (negative), replace in place, and leave the store\'s own ids alone', async () => {
+  const store = new SqliteEventStore({ path: ':memory:' });
+  await store.putDeadLetters('k', 'trigger:a', [letter('own-1')]);
+  const base = -(2 ** 50);
+  const mirrored = (id: number, eventId: string, replays = 0) => ({ ...letter(eventId, 10), id, group: 'trigger:a', storedAt: 1000, replays });
+  store.mirrorDeadLetter('k', mirrored(base + 1, 'm-1'));
+  store.mirrorDeadLetter('k', mirrored(base + 5, 'm-5'));
+  assert.deepEqual(store.listDeadLetters('k', { afterId: base, limit: 10 }).map((l) => [l.id, l.event.attributes['id']]), [
+    [base + 1, 'm-1'],
+    [base + 5, 'm-5'],
+    [1, 'own-1'],
+  ]);
+  // A mirrored letter replaced (a failed replay elsewhere): same id, new content, no second row, bytes not counted twice.
+  store.mirrorDeadLetter('k', { ...mirrored(base + 5, 'm-5', 1), reason: 'replay: HTTP 500' });
+  assert.deepEqual([store.getDeadLetter('k', base + 5)?.reason, store.getDeadLetter('k', base + 5)?.replays], ['replay: HTTP 500', 1]);
+  assert.equal(store.deadLetterStats('k').count, 3);
+  const own = store.listDeadLetters('k', { limit: 10 }).find((l) => l.event.attributes['id'] === 'own-1')!;
+  assert.equal(store.deadLetterStats('k').bytes, 2 * (JSON.stringify(mirrored(0, 'm-1').event.attributes).length + 10) + JSON.stringify(own.event.attributes).length);
+  // The store's own ids go on from where they were: negative ids do not move AUTOINCREMENT.
+  await store.putDeadLetters('k', 'trigger:a', [letter('own-2')]);
+  assert.deepEqual(store.listDeadLetters('k', { limit: 10 }).map((l) => l.id), [1, 2]);
+  assert.equal(await store.removeDeadLetters('k', [base + 1]), 1);
+  // The same log record dead-lettered twice (redelivered after a crash) is kept once.
+  assert.equal(store.mirrorDeadLetter('k', mirrored(base + 7, 'm-7'), 'topic/0/7'), true);
+  assert.equal(store.mirrorDeadLetter('k', mirrored(base + 8, 'm-7'), 'topic/0/7'), false);
+  assert.equal(store.getDeadLetter('k', base + 8), undefined);
+  await store.close();
+});
+
 test('[sqlite] a full dead-letter store drops the oldest, counted and logged, and always takes the new one', async () => {
   const warnings: string[] = [];
   const logger = { ...noopLogger, warn: (_o: object, msg: string) => void warnings.push(msg), child: () => logger };
