@@ -41,12 +41,13 @@ async function run(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
   };
 }
 
-for (const app of ['helloworld', 'sequence', 'sinkbinding', 'getting-started', 'channel-subscription', 'event-policy']) {
+for (const app of ['helloworld', 'sequence', 'sinkbinding', 'getting-started', 'channel-subscription', 'event-policy', 'bookstore']) {
   test(`examples/apps/${app} validates with exit 0; plumbing is listed as ignored`, async () => {
     const r = await runCli(['validate', '-f', `examples/apps/${app}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /resources valid/);
-    if (app !== 'sequence') assert.match(r.stderr, /^ignored: v1 Namespace \S+ \(cluster plumbing\)$/m);
+    if (app === 'bookstore') assert.match(r.stderr, /^ignored: v1 ConfigMap knative-serving\/config-autoscaler \(Knative Serving's cluster configuration/m);
+    else if (app !== 'sequence') assert.match(r.stderr, /^ignored: v1 Namespace \S+ \(cluster plumbing\)$/m);
   });
 }
 
@@ -65,6 +66,23 @@ test('sequence: three Knative Services in a Sequence fed by a PingSource, the re
   t.after(() => s.stop());
   await waitFor(() => s.output().includes('type: dev.sluice.samples.appended') && s.output().includes('Hello from the Sequence - step 1 - step 2 - step 3'), 'the sequence result at the display', 30_000);
   for (const name of ['first', 'second', 'third']) assert.match(s.output(), new RegExp(`${name} \\(${name}-00001\\) listening on \\d+`), 'K_SERVICE and K_REVISION follow the runtime contract');
+});
+
+test('bookstore: a bound Deployment sends comments to the broker, a Sequence of Knative Services moderates them, and the good ones come back to its Service path', async (t) => {
+  const s = await run('examples/apps/bookstore');
+  t.after(() => s.stop());
+  await waitFor(() => /Deployment default\/node-server is ready/.test(s.output()) && /Service default\/sentiment-analysis-app is ready/.test(s.output()), 'the workloads', 30_000);
+  // node-server listens where its container port says (or where Sluice moved it), as the log line tells.
+  const server = /Deployment default\/node-server started; waiting for it to listen on (http:\/\/\S+?)"/.exec(s.output())![1]!;
+  for (const comment of ['I love this book', 'An awful book']) {
+    const res = await fetch(`${server}/add-comment`, { method: 'POST', body: JSON.stringify({ comment }) });
+    assert.equal(res.status, 202, 'K_SINK (the SinkBinding) reached the broker');
+  }
+  // The good comment went through both steps, back to the broker as moderated-comment, then to node-server's /insert.
+  await waitFor(() => s.output().includes('stored comment \\"I love this book\\" (sentiment positive)'), 'the moderated comment stored', 30_000);
+  await waitFor(() => s.output().includes('bad-word-filter: badwordfilter bad'), 'the bad comment filtered', 30_000);
+  await waitFor(() => s.output().includes('badwordfilter: bad') && s.output().includes('type: moderated-comment'), 'every event at the event display', 30_000);
+  assert.ok(!s.output().includes('stored comment \\"An awful book'), 'a comment with bad words is not stored');
 });
 
 test('sinkbinding: a Deployment selected by label gets K_SINK and K_CE_OVERRIDES', async (t) => {

@@ -184,6 +184,9 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
     for (const r of config.resources) {
       const why = r.kind === 'ConfigMap' ? CLUSTER_DEFAULT_CONFIGMAPS[r.name] : undefined;
       if (why !== undefined) notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative's cluster defaults; here ${why})`);
+      // Knative Serving's cluster settings (autoscaler, network, domain, …): Sluice runs each workload as one instance
+      // on this machine and reads none of them, which an app's directory should not leave unsaid.
+      else if (r.kind === 'ConfigMap' && r.namespace === 'knative-serving') notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative Serving's cluster configuration: each workload runs as one instance here, always)`);
     }
     const declared = new Set<string>();
     for (const r of config.resources) {

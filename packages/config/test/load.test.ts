@@ -288,3 +288,17 @@ spec:
     'refs.yaml:31:14: Trigger/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
   ]);
 });
+
+test('Knative Serving\'s cluster ConfigMaps (knative-serving namespace) are listed as ignored', (t) => {
+  const d = dir({
+    'serving.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: { name: config-autoscaler, namespace: knative-serving }
+data: { enable-scale-to-zero: "false" }
+`,
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.notices.map((n) => n.message), ["ignored: v1 ConfigMap knative-serving/config-autoscaler (Knative Serving's cluster configuration: each workload runs as one instance here, always)"]);
+});

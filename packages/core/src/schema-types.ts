@@ -589,6 +589,8 @@ export interface KafkaSourceSpec {
   consumerGroup?: string;
   /** Consumers in the group, run inside this process. Default 1 */
   consumers?: number;
+  /** The receive adapter's CPU and memory (limits, requests), as older KafkaSources and Knative's samples set them. Accepted; listed as ignored at validate and start */
+  resources?: Record<string, unknown>;
   /** Where a group without committed offsets starts. Default latest */
   initialOffset?: 'earliest' | 'latest';
   /** Default ordered (one record at a time per partition) */

@@ -18,7 +18,7 @@ export interface KafkaSourceCheckOptions {
  * partitions).
  */
 export function kafkaSourceChecks(options: KafkaSourceCheckOptions = {}): SemanticCheck {
-  return (config, report) => {
+  return (config, report, notice) => {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
     const secrets = SecretStore.fromConfig(config, options.env ?? process.env, options.readFile);
     const groups = new Map<string, string>();
@@ -26,6 +26,8 @@ export function kafkaSourceChecks(options: KafkaSourceCheckOptions = {}): Semant
       const source = r.value;
       const spec = source.spec;
       const problems: SpecProblem[] = [];
+      // The adapter's CPU and memory: no limits are applied to the consumers that run inside this process.
+      if (spec.resources !== undefined) notice(r, [], `ignored: ${r.apiVersion} ${r.kind} ${r.namespace}/${r.name}: spec.resources (no CPU or memory limits are applied)`);
       checkDestination(r, ['spec', 'sink'], spec.sink, declared, report);
       if (spec.delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], spec.delivery.deadLetterSink, declared, report);
       const keyType = source.metadata.labels?.[KEY_TYPE_LABEL];

@@ -181,3 +181,24 @@ metadata: {name: dlq, namespace: prod}
   );
   assert.deepEqual(errors, []);
 });
+
+test('spec.resources (the adapter\'s CPU and memory, as Knative\'s samples set it) is accepted and listed once as ignored', () => {
+  const file = join(dir, 'resources.yaml');
+  writeFileSync(
+    file,
+    `apiVersion: sources.knative.dev/v1
+kind: KafkaSource
+metadata: {name: sized}
+spec:
+  bootstrapServers: ["127.0.0.1:9092"]
+  topics: [t]
+  resources:
+    limits: {cpu: 250m, memory: 512Mi}
+    requests: {cpu: 250m, memory: 512Mi}
+  sink: {uri: "http://127.0.0.1:9/"}
+`,
+  );
+  const r = loadConfig([file], { checks: [brokerChecks(), kafkaSourceChecks({ env: {} })] });
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.notices.map((n) => n.message), ['ignored: sources.knative.dev/v1 KafkaSource default/sized: spec.resources (no CPU or memory limits are applied)']);
+});
