@@ -68,3 +68,71 @@ spec:
     other.close();
   }
 });
+
+test('with --oidc-issuer, channels and EventTransforms take only valid tokens for their audience too; own sends pass', async () => {
+  const issuer = await startIssuer();
+  const sub = await startSubscriber();
+  const sluice = await startSluice({
+    args: ['--oidc-issuer', issuer.url],
+    yaml: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: front
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-channel
+spec:
+  broker: front
+  subscriber:
+    ref:
+      apiVersion: messaging.knative.dev/v1
+      kind: InMemoryChannel
+      name: c
+---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: c
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: out
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: c
+  subscriber:
+    uri: ${sub.url}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: EventTransform
+metadata:
+  name: shape
+spec:
+  jsonata:
+    expression: '$merge([$, {"type": "shaped"}])'
+`,
+  });
+  try {
+    const post = async (path: string, id: string, aud?: string) =>
+      (await postEvent(`${sluice.url}${path}`, { id, source: '/t', type: 't' }, '{}', aud ? { authorization: `Bearer ${await issuer.sign({ sub: 'svc', aud })}` } : {})).status;
+    const channelAud = 'messaging.knative.dev/inmemorychannel/default/c';
+    assert.equal(await post('/channels/default/c', 'none'), 401);
+    assert.equal(await post('/channels/default/c', 'wrong-aud', 'eventing.knative.dev/broker/default/front'), 401);
+    assert.equal(await post('/channels/default/c', 'direct', channelAud), 202);
+    assert.equal(await post('/transforms/default/shape', 'none'), 401);
+    assert.equal(await post('/transforms/default/shape', 'shaped', 'eventing.knative.dev/eventtransform/default/shape'), 200);
+    // The Trigger's send to the channel is one of Sluice's own: it passes without a token of the issuer.
+    assert.equal(await post('/default/front', 'via-trigger', 'eventing.knative.dev/broker/default/front'), 202);
+    await sub.waitForCount(2);
+    assert.deepEqual(sub.ids().sort(), ['direct', 'via-trigger']);
+  } finally {
+    await sluice.stop();
+    await sub.close();
+    issuer.close();
+  }
+});

@@ -67,5 +67,5 @@ export {
   type GroupKind,
   type PolicyTarget,
 } from './event-policy.js';
-export { authorizeIngress, authorizeRequest, type IngressAuthorizationDeps } from './ingress-authorization.js';
+export { authenticateIngress, authorizeIngress, authorizeRequest, type IngressAuthorizationDeps } from './ingress-authorization.js';
 export { OidcTokenFile, oidcTokenDir, oidcTokenFilePath, type TokenMinter } from './oidc-token-file.js';

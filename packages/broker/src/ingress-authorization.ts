@@ -48,6 +48,24 @@ export function authorizeIngress(deps: IngressAuthorizationDeps, target: Ingress
   })();
 }
 
+/**
+ * Authentication without the authentication-oidc feature, with `--oidc-issuer` (Sluice's own option, as brokers have
+ * it): a request to an addressable a component serves needs a valid token of a trusted issuer for one of its
+ * audiences, whatever its subject (no EventPolicy applies), or Sluice's own per-process token (its own sends).
+ */
+export function authenticateIngress(verifier: OidcVerifier, internalAuth: string, target: IngressAuthTarget, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> {
+  if (authorization === internalAuth) return { ok: true };
+  return (async (): Promise<AuthVerdict> => {
+    let last: string | undefined;
+    for (const audience of target.audiences) {
+      const v = await verifier.verify(authorization, audience);
+      if (v.ok) return { ok: true };
+      last = v.message;
+    }
+    return { ok: false, message: `${describe(target)}: ${last ?? 'a bearer token (OIDC) is required'}` };
+  })();
+}
+
 /** The verdict for an authenticated subject: the inner channels of a flow take only their subjects; else the policies. */
 function decide(policies: EventPolicies, target: IngressAuthTarget, subject: string): AuthVerdict {
   if (target.onlySubjects !== undefined) {

@@ -34,7 +34,7 @@ import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
-import { authorizeIngress } from './ingress-authorization.js';
+import { authenticateIngress, authorizeIngress } from './ingress-authorization.js';
 import { OidcTokenFile, oidcTokenDir } from './oidc-token-file.js';
 import { destinationAudiences, ownUriDestinations } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
@@ -623,7 +623,13 @@ export class SluiceRuntime {
             ingressPolicyStatus: (target: IngressAuthTarget) => this.#policies!.targetStatus(target),
             oidcTokenFile: (key: string, subject: string, audience: string) => new OidcTokenFile(oidcTokenDir(this.options.dataDir ?? '.sluice', key), this.#issuer!, audience, subject),
           }
-        : {}),
+        : this.#oidc !== undefined
+          ? {
+              // --oidc-issuer alone: every addressable requires a trusted token, as brokers do (no policies apply).
+              authorizeIngress: (target: IngressAuthTarget, authorization: string | undefined): AuthVerdict | Promise<AuthVerdict> =>
+                authenticateIngress(this.#oidc!, this.#internalToken, target, authorization),
+            }
+          : {}),
     };
   }
 
