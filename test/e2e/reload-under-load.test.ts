@@ -172,3 +172,74 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   t.diagnostic(`${accepted} events accepted; at the deleted trigger ${doomed.received.length} attempts; at the renamed one ${renamed.received.length}, the added one ${added.received.length}`);
   assert.equal(await sluice.stop(), 0);
 });
+
+const channel = (name: string) => `apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: ${name}
+---
+`;
+const subscription = (name: string, channelName: string, url: string) => `apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: ${name}
+spec:
+  channel:
+    apiVersion: messaging.knative.dev/v1
+    kind: InMemoryChannel
+    name: ${channelName}
+  subscriber:
+    uri: ${url}
+---
+`;
+
+test('a Subscription changed under a steady load restarts only that subscription: every accepted event once, at the old or the new subscriber; the other channel untouched', async () => {
+  const first = await subscriber();
+  const second = await subscriber();
+  const other = await subscriber();
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const sluice = await startSluice({ yaml: channel('a') + channel('b') + subscription('sa', 'a', first.url) + subscription('sb', 'b', other.url), dataDir: dir.path });
+  cleanups.push(async () => void (await sluice.stop()));
+
+  const ledger: Array<Sent & { readonly channel: string }> = [];
+  let sending = true;
+  let n = 0;
+  const sender = async (name: string): Promise<void> => {
+    while (sending) {
+      const id = `${name}${n++}`;
+      const sentAt = Date.now();
+      const res = await postEvent(`${sluice.url}/channels/default/${name}`, { id, source: '/load', type: 't' });
+      if (res.status === 202) ledger.push({ id, type: 't', channel: name, sentAt, acceptedAt: Date.now() });
+    }
+  };
+  const senders = [sender('a'), sender('b')];
+  await waitFor(() => ledger.length > 300, 'some load first');
+  writeFileSync(join(dir.path, 'sa.yaml'), subscription('sa', 'a', second.url));
+  const start = Date.now();
+  const applied = await runCli(['apply', '-f', join(dir.path, 'sa.yaml'), '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  const change: Window = { start, end: Date.now() };
+  assert.equal(applied.stdout, 'subscription.messaging.knative.dev/sa configured\n', applied.stderr);
+  await waitFor(() => ledger.length > 900, 'load after the change');
+  sending = false;
+  await Promise.all(senders);
+  const toA = ledger.filter((e) => e.channel === 'a');
+  const toB = ledger.filter((e) => e.channel === 'b');
+  await waitFor(() => first.received.length + second.received.length >= toA.length && other.received.length >= toB.length, 'every accepted event delivered', 120_000);
+  await new Promise((r) => setTimeout(r, 1000)); // what else was still on its way
+
+  const once = (name: string, ids: readonly string[], must: readonly Sent[], mustNot: readonly Sent[]) => {
+    const got = counts(ids);
+    const missing = must.filter((e) => got.get(e.id) !== 1);
+    assert.deepEqual(missing.slice(0, 5).map((e) => `${e.id}×${got.get(e.id) ?? 0}`), [], `${name}: ${missing.length} of ${must.length} events not delivered exactly once`);
+    assert.deepEqual(mustNot.filter((e) => got.has(e.id)).slice(0, 5).map((e) => e.id), [], `${name}: events it must not get`);
+  };
+  once('sa (old or new subscriber)', [...first.ids(), ...second.ids()], toA, toB);
+  once('sa (old subscriber)', first.ids(), [], toA.filter((e) => e.sentAt > change.end));
+  once('sb', other.ids(), toB, toA);
+  // Only the changed subscription restarted: the other one was made ready once, at start.
+  assert.match(sluice.output(), /channels: restarted Subscription default\/sa \(configuration changed\)/);
+  assert.equal(sluice.output().match(/"subscription":"default\/sb"[^\n]*"msg":"subscription ready"/g)?.length, 1, 'sb was not restarted');
+  assert.equal(sluice.output().match(/"subscription":"default\/sa"[^\n]*"msg":"subscription ready"/g)?.length, 2, 'sa was restarted once');
+  assert.equal(await sluice.stop(), 0);
+});

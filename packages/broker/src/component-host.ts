@@ -28,19 +28,41 @@ export function componentScope(resolver: DestinationResolver): ComponentScope {
   return { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: resolver.scope() };
 }
 
+/** What a change does with the running components, by index of the wanted one: keep as is, or update in place. */
+export interface ComponentPlan {
+  readonly kept: Map<number, RunningComponent>;
+  /** Running components that take the wanted one's change in place ({@link RuntimeComponent.update}). */
+  readonly updated: Map<number, RunningComponent>;
+}
+
 /**
  * Pairs each wanted component (by index) with the running one it may keep: the same object, or the same name and
- * resources. When an addressable running component (one that registers kinds or Services) is not kept, it may move
- * its addresses: then only the very same objects are kept, as any other might have resolved one of them.
+ * resources; a running one with the same name that can {@link RuntimeComponent.update} takes a change in place (its
+ * addresses stay). When an addressable running component (one that registers kinds or Services) is replaced, it may
+ * move its addresses: then only the very same objects are kept and nothing is updated, as any other component might
+ * have resolved one of them.
  */
-export function pairComponents(running: readonly RunningComponent[], wanted: readonly WantedComponent[]): Map<number, RunningComponent> {
-  const pairs = new Map<number, RunningComponent>();
+export function planComponents(running: readonly RunningComponent[], wanted: readonly WantedComponent[]): ComponentPlan {
+  const kept = new Map<number, RunningComponent>();
+  const updated = new Map<number, RunningComponent>();
+  const taken = (r: RunningComponent): boolean => [...kept.values(), ...updated.values()].includes(r);
   wanted.forEach((w, i) => {
-    const old = running.find((r) => ![...pairs.values()].includes(r) && (r.component === w.component || (w.fingerprint !== undefined && r.component.name === w.component.name && r.fingerprint === w.fingerprint)));
-    if (old) pairs.set(i, old);
+    const old = running.find((r) => !taken(r) && (r.component === w.component || (w.fingerprint !== undefined && r.component.name === w.component.name && r.fingerprint === w.fingerprint)));
+    if (old) kept.set(i, old);
   });
-  if (running.some((r) => r.component.register && ![...pairs.values()].includes(r))) {
-    for (const [i, r] of [...pairs]) if (r.component !== wanted[i]!.component) pairs.delete(i);
+  wanted.forEach((w, i) => {
+    if (kept.has(i)) return;
+    const old = running.find((r) => !taken(r) && r.component.update !== undefined && r.component.name === w.component.name);
+    if (old) updated.set(i, old);
+  });
+  if (running.some((r) => r.component.register && !taken(r))) {
+    for (const [i, r] of [...kept]) if (r.component !== wanted[i]!.component) kept.delete(i);
+    updated.clear();
   }
-  return pairs;
+  return { kept, updated };
+}
+
+/** The running components a change keeps as they are ({@link planComponents} without updates in place). */
+export function pairComponents(running: readonly RunningComponent[], wanted: readonly WantedComponent[]): Map<number, RunningComponent> {
+  return planComponents(running, wanted).kept;
 }

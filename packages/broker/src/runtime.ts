@@ -29,7 +29,7 @@ import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
 import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeContext } from '@sluice/plugin';
+import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
 import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
@@ -45,7 +45,7 @@ import { DeliveryCounters } from './delivery-counters.js';
 import { brokerAccess, ingressGuard, type BrokerAccess } from './ingress-guard.js';
 import { brokerStatus, triggerReadyStatus } from './resource-status.js';
 import { triggerBroker, triggerFingerprint, triggerTarget } from './trigger-target.js';
-import { componentScope, pairComponents, type ComponentScope, type RunningComponent } from './component-host.js';
+import { componentScope, planComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
 import { DeadLetterRouter } from './dead-letter-router.js';
@@ -161,6 +161,12 @@ interface RunningTrigger {
   readonly fingerprint: string;
   readonly consumer: Consumer;
   readonly dispatcher: DeliveryDispatcher;
+}
+
+/** A running component that takes a change in place, and the component the change built for it. */
+interface ComponentUpdate {
+  readonly running: RunningComponent;
+  readonly next: RuntimeComponent;
 }
 
 /** How a change is made: on start (any problem is fatal), live, or checked only. */
@@ -613,6 +619,13 @@ export class SluiceRuntime {
         scope.deliveries.add(`${kind}/${namespace}/${name}`);
         return this.#trackDelivery(kind, namespace, name, where);
       },
+      forget: (kind, namespace, name) => {
+        const key = `${kind}/${namespace}/${name}`;
+        this.#status.delete(kind, namespace, name);
+        scope.statuses.delete(key);
+        this.#deliveries.delete(key);
+        scope.deliveries.delete(key);
+      },
       // With authentication-oidc on, channels and flows authorize as brokers do; the policies are read at each
       // request, so a live change of EventPolicies applies to components that keep running.
       ...(this.options.oidcSending
@@ -664,13 +677,14 @@ export class SluiceRuntime {
     this.#config = next;
     if (!mode.initial) this.#warnAboutAddedDestinations(prev, next);
     const addedBrokers = this.#applyBrokers(next, plan);
-    const fresh = await this.#reconcileComponents(next, mode, report);
+    const { fresh, updates } = await this.#reconcileComponents(next, mode, report);
     await this.#reconcileTriggers(prev, next, plan.nextTriggers, mode, report);
     await this.#removeBrokers(plan.removedBrokers, report);
     await this.#readyBrokers(addedBrokers);
     // ---- Brokers accept events before components start, so sources can send from their first moment.
     this.#accepting = true;
     await this.#startComponents(fresh, mode, report);
+    await this.#updateComponents(updates, report);
     return report;
   }
 
@@ -786,13 +800,13 @@ export class SluiceRuntime {
    * Components: same name and resources (and nothing addressable moved) are kept; the rest are stopped and replaced,
    * and the new ones register. Returns the new ones, to be started once brokers accept events.
    */
-  async #reconcileComponents(next: SluiceConfig, mode: ReconcileMode, report: ApplyReport): Promise<RunningComponent[]> {
+  async #reconcileComponents(next: SluiceConfig, mode: ReconcileMode, report: ApplyReport): Promise<{ fresh: RunningComponent[]; updates: ComponentUpdate[] }> {
     const resolver = this.#resolver!;
     const built = (this.options.components ?? []).flatMap((factory) => factory(next));
     const shared = next.resources.filter((r) => r.kind === 'Secret' || r.kind === 'ConfigMap').map((r) => r.value);
     const wanted = built.map((component) => ({ component, fingerprint: component.resources === undefined ? undefined : fingerprint([component.name, component.resources, shared]) }));
-    const pairs = pairComponents(this.#components, wanted);
-    const keptOld = new Set(pairs.values());
+    const { kept: pairs, updated } = planComponents(this.#components, wanted);
+    const keptOld = new Set([...pairs.values(), ...updated.values()]);
     const stopping = this.#components.filter((r) => !keptOld.has(r));
     for (const r of [...stopping].reverse()) {
       try {
@@ -805,11 +819,15 @@ export class SluiceRuntime {
     }
     const running: RunningComponent[] = [];
     const fresh: RunningComponent[] = [];
+    const updates: ComponentUpdate[] = [];
     wanted.forEach((w, i) => {
       const old = pairs.get(i);
-      const r = old ?? { component: w.component, fingerprint: w.fingerprint, scope: componentScope(resolver) };
+      const up = updated.get(i);
+      // An updated component keeps running with the change's fingerprint; the one built for the change is its input.
+      const r = old ?? (up ? { component: up.component, fingerprint: w.fingerprint, scope: up.scope } : { component: w.component, fingerprint: w.fingerprint, scope: componentScope(resolver) });
       running.push(r);
-      if (!old) fresh.push(r);
+      if (up) updates.push({ running: r, next: w.component });
+      else if (!old) fresh.push(r);
     });
     this.#components = running;
     for (const r of fresh) {
@@ -823,7 +841,21 @@ export class SluiceRuntime {
       }
     }
     if (!mode.initial) report.restarted.push(...fresh.map((r) => r.component.name));
-    return fresh;
+    return { fresh, updates };
+  }
+
+  /** Components that take a change in place restart only what changed (and say what); one that fails is reported. */
+  async #updateComponents(updates: readonly ComponentUpdate[], report: ApplyReport): Promise<void> {
+    for (const { running, next } of updates) {
+      try {
+        const restarted = await running.component.update!(next);
+        report.restarted.push(...restarted);
+        if (restarted.length > 0) this.logger.info({ component: running.component.name, restarted }, `${running.component.name}: restarted ${restarted.join(', ')} (configuration changed)`);
+      } catch (err) {
+        report.failed.push(`${running.component.name}: ${(err as Error).message}`);
+        this.logger.error({ component: running.component.name, err }, 'component failed to take the change');
+      }
+    }
   }
 
   /** Starts new components; one that fails is NotReady on a live change (the rest of the change holds). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DestinationResolver, RuntimeComponent } from '@sluice/plugin';
-import { pairComponents, type RunningComponent } from '../src/component-host.js';
+import { pairComponents, planComponents, type RunningComponent } from '../src/component-host.js';
 
 /** A component that does nothing; `register` makes it addressable. */
 function component(name: string, addressable = false): RuntimeComponent {
@@ -44,4 +44,27 @@ test('pairComponents keeps only the very same objects when an addressable compon
     { component: component('source'), fingerprint: 'fo' },
   ]);
   assert.deepEqual([...pairs.entries()], [[1, old[1]]]);
+});
+
+test('planComponents updates a running component of the same name in place when it can, and never when an addressable one is replaced', () => {
+  const updatable = (name: string): RuntimeComponent => ({ ...component(name, true), update: async () => [] });
+  const channels = updatable('channels');
+  const source = component('source');
+  const old = [running(channels, 'fc'), running(source, 'fs')];
+  const plan = planComponents(old, [
+    { component: updatable('channels'), fingerprint: 'fc2' },
+    { component: component('source'), fingerprint: 'fs' },
+  ]);
+  assert.deepEqual([...plan.updated.entries()], [[0, old[0]]], 'the channels take the change in place');
+  assert.deepEqual([...plan.kept.entries()], [[1, old[1]]], 'their addresses stay: the unchanged source is kept');
+
+  const workloads = component('workloads', true);
+  const withWorkloads = [running(channels, 'fc'), running(workloads, 'fw'), running(source, 'fs')];
+  const replaced = planComponents(withWorkloads, [
+    { component: updatable('channels'), fingerprint: 'fc2' },
+    { component: component('workloads', true), fingerprint: 'fw2' },
+    { component: component('source'), fingerprint: 'fs' },
+  ]);
+  assert.equal(replaced.updated.size, 0, 'a replaced addressable may move addresses the channels resolved');
+  assert.equal(replaced.kept.size, 0);
 });

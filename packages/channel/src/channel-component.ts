@@ -71,6 +71,27 @@ export function partitionOf(event: CloudEvent, numPartitions: number): string {
   return String((h >>> 0) % numPartitions);
 }
 
+/** Subscriptions of a topology whose channel exists, by channel; and those applied before their channel. */
+function indexSubscriptions(topology: Topology): { byChannel: Map<string, SubscriptionNode[]>; running: SubscriptionNode[]; dangling: SubscriptionNode[] } {
+  const byChannel = new Map<string, SubscriptionNode[]>();
+  const running: SubscriptionNode[] = [];
+  const dangling: SubscriptionNode[] = [];
+  for (const s of topology.subscriptions) {
+    if (!topology.channels.has(s.channel)) {
+      dangling.push(s);
+      continue;
+    }
+    running.push(s);
+    const list = byChannel.get(s.channel) ?? [];
+    list.push(s);
+    byChannel.set(s.channel, list);
+  }
+  return { byChannel, running, dangling };
+}
+
+/** What a running subscription was started from: itself and its channel (delivery defaults, ordering, store). */
+const subscriptionFingerprint = (sub: SubscriptionNode, topology: Topology): string => JSON.stringify([sub, topology.channels.get(sub.channel)]);
+
 /**
  * Runs every channel and subscription of a configuration (flows included) on the runtime's store and HTTP server:
  * one log per channel (`channel:<ns>/<name>`), one consumer group per subscription (`subscription:<ns>/<name>`), the
@@ -78,19 +99,26 @@ export function partitionOf(event: CloudEvent, numPartitions: number): string {
  *
  * Lifecycle: `register` makes the kinds addressable, opens channel ingress and positions every subscription's
  * consumer group (so nothing accepted before `start` is missed); deliveries begin at `start`, once every broker and
- * component accepts events.
+ * component accepts events. A live change goes through `update`: only the subscriptions whose resources (or whose
+ * channel) changed restart; the others, the ingress and every address keep running.
  */
 export class ChannelComponent implements RuntimeComponent {
-  readonly name: string;
-  readonly #topology: Topology;
+  /** The same for every configuration, so a change of the channels is an update in place, not a replacement. */
+  readonly name = 'channels';
+  #topology: Topology;
   readonly #options: ChannelComponentOptions;
-  readonly #subscriptionsByChannel = new Map<string, SubscriptionNode[]>();
+  #subscriptionsByChannel = new Map<string, SubscriptionNode[]>();
   /** Subscriptions whose channel exists; the others wait NotReady (applied before their channel, as Knative allows). */
-  readonly #subscriptions: SubscriptionNode[] = [];
-  readonly #dangling: SubscriptionNode[] = [];
+  #subscriptions: SubscriptionNode[] = [];
+  #dangling: SubscriptionNode[] = [];
   readonly #dispatchers = new Map<string, DeliveryDispatcher>();
   readonly #counters = new Map<string, DeliveryRecorder>();
-  readonly #consumers: Consumer[] = [];
+  /** Running consumers by subscription key, with the fingerprint they were started from. */
+  readonly #consumers = new Map<string, { readonly consumer: Consumer; readonly fingerprint: string }>();
+  /** Who each channel's ingress authorizes requests as (authentication-oidc on). */
+  #authTargets = new Map<string, IngressAuthTarget>();
+  /** The statuses the channels and flows reported, by `kind/ns/name` (a change forgets those no longer reported). */
+  readonly #channelStatuses = new Map<string, readonly [string, string, string]>();
   #ctx: RuntimeContext | undefined;
   #memoryStore: EventStore | undefined;
   #accepting = false;
@@ -100,18 +128,17 @@ export class ChannelComponent implements RuntimeComponent {
   constructor(topology: Topology, options: ChannelComponentOptions = {}) {
     this.#topology = topology;
     this.#options = options;
-    for (const s of topology.subscriptions) {
-      if (!topology.channels.has(s.channel)) {
-        this.#dangling.push(s);
-        continue;
-      }
-      this.#subscriptions.push(s);
-      const list = this.#subscriptionsByChannel.get(s.channel) ?? [];
-      list.push(s);
-      this.#subscriptionsByChannel.set(s.channel, list);
-    }
+    this.#index(topology);
     this.#started = new Promise((resolve) => (this.#open = resolve));
-    this.name = `channels (${topology.channels.size} channel${topology.channels.size === 1 ? '' : 's'}, ${topology.subscriptions.length} subscription${topology.subscriptions.length === 1 ? '' : 's'})`;
+  }
+
+  #index(topology: Topology): void {
+    const { byChannel, running, dangling } = indexSubscriptions(topology);
+    this.#topology = topology;
+    this.#subscriptionsByChannel = byChannel;
+    this.#subscriptions = running;
+    this.#dangling = dangling;
+    this.#authTargets = new Map([...topology.channels].map(([key, c]) => [key, channelAuthTarget(c, topology)]));
   }
 
   register(ctx: RuntimeContext): void {
@@ -133,8 +160,7 @@ export class ChannelComponent implements RuntimeComponent {
     // Knative's authentication-oidc feature: channels require a token and authorize it as brokers do.
     const authorizeIngress = ctx.authorizeIngress;
     if (authorizeIngress !== undefined) {
-      const targets = new Map([...this.#topology.channels].map(([key, c]) => [key, channelAuthTarget(c, this.#topology)]));
-      backend.authenticate = (namespace, name, req) => authorizeIngress(targets.get(`${namespace}/${name}`)!, req.headers.authorization);
+      backend.authenticate = (namespace, name, req) => authorizeIngress(this.#authTargets.get(`${namespace}/${name}`)!, req.headers.authorization);
     }
     const ingress = createIngressHandler(backend, {
       maxBodyBytes: this.#options.maxBodyBytes ?? ctx.maxBodyBytes,
@@ -143,51 +169,128 @@ export class ChannelComponent implements RuntimeComponent {
     });
     ctx.route(CHANNEL_ROUTE, (req, res, rest) => this.#serve(req, res, rest, ingress));
     for (const sub of this.#subscriptions) this.#consume(sub, ctx);
-    for (const sub of this.#dangling) {
-      const message = `channel "${sub.channel}" does not exist`;
-      ctx.reportStatus('Subscription', sub.namespace, sub.name, [falseCondition('ChannelReady', 'ChannelReferenceFailed', message)]);
-      ctx.logger.warn({ subscription: sub.key, reason: 'ChannelReferenceFailed' }, `Subscription ${sub.key} is NotReady (ChannelReferenceFailed): ${message}`);
-    }
+    this.#reportDangling(ctx);
     this.#accepting = true;
   }
 
   async start(ctx: RuntimeContext): Promise<void> {
     this.register(ctx);
     // Destinations resolve now that every component has registered its kinds.
-    for (const sub of this.#subscriptions) {
-      const channel = this.#topology.channels.get(sub.channel)!;
-      const resolved = resolveSubscription(sub, channel, ctx.resolver);
-      const counters = this.#counters.get(sub.key);
-      this.#dispatchers.set(
-        sub.key,
-        subscriptionDispatcher(resolved, {
-          resolver: ctx.resolver,
-          sender: ctx.sender,
-          now: ctx.now,
-          logger: ctx.logger,
-          metrics: ctx.metrics,
-          tracer: ctx.tracer,
-          ...(counters ? { onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter), onDropped: () => counters.dropped() } : {}),
-        }),
-      );
-      ctx.reportStatus(
-        'Subscription',
-        sub.namespace,
-        sub.name,
-        [trueCondition('ReferencesResolved'), trueCondition('ChannelReady'), trueCondition('AddedToChannel')],
-        {
-          physicalSubscription: {
-            subscriberUri: resolved.target.subscriberUrl,
-            ...(resolved.replyUrl ? { replyUri: resolved.replyUrl } : {}),
-            ...(resolved.target.deadLetterUrl ? { deadLetterSinkUri: resolved.target.deadLetterUrl } : {}),
-          },
-        },
-      );
-      ctx.logger.info(
-        { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
-        'subscription ready',
-      );
+    for (const sub of this.#subscriptions) this.#dispatch(sub, ctx);
+    await this.#reportChannels(ctx);
+    this.#open();
+  }
+
+  /**
+   * Takes a changed configuration's channels in place: subscriptions removed, added or changed (they or their channel)
+   * are stopped or started one by one (a changed one is drained and continues its consumer group); the others keep
+   * delivering. Channel ingress switches to the new channels at once; statuses are reported again.
+   */
+  async update(next: RuntimeComponent): Promise<readonly string[]> {
+    if (!(next instanceof ChannelComponent)) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `channels: cannot take a change from ${next.name}`);
+    const ctx = this.#ctx;
+    if (!ctx) throw new SluiceError('SLUICE_NOT_READY', 'the channel component is not registered yet');
+    const before = this.#topology;
+    const after = next.#topology;
+    const wanted = new Map(indexSubscriptions(after).running.map((s) => [s.key, subscriptionFingerprint(s, after)] as const));
+    const stopping = [...this.#consumers].filter(([key, c]) => wanted.get(key) !== c.fingerprint).map(([key]) => key);
+    // Ingress serves the new channels from here on; events for a channel keep going to its log meanwhile.
+    this.#index(after);
+    for (const key of stopping) this.#dispatchers.get(key)?.close();
+    await Promise.all(stopping.map((key) => this.#consumers.get(key)!.consumer.close(10_000)));
+    const restarted: string[] = [];
+    for (const key of stopping) {
+      this.#consumers.delete(key);
+      this.#dispatchers.delete(key);
+      this.#counters.delete(key);
+      const [ns, name] = key.split('/') as [string, string];
+      if (!wanted.has(key)) ctx.forget?.('Subscription', ns, name);
     }
+    for (const sub of this.#subscriptions) {
+      if (this.#consumers.has(sub.key)) continue;
+      // The dispatcher first: the consumer may hand out a record at once.
+      this.#consume(sub, ctx, () => this.#dispatch(sub, ctx));
+      restarted.push(`Subscription ${sub.key}`);
+    }
+    this.#reportDangling(ctx, new Set(indexSubscriptions(before).dangling.map((d) => d.key)));
+    // Subscriptions the change removed (running or still waiting for their channel): their statuses go.
+    for (const s of before.subscriptions) {
+      if (!after.subscriptions.some((x) => x.key === s.key)) ctx.forget?.('Subscription', s.namespace, s.name);
+    }
+    await this.#reportChannels(ctx);
+    return restarted;
+  }
+
+  async stop(): Promise<void> {
+    this.#accepting = false;
+    // Consumers whose deliveries never began (start not reached) must not hold the close up.
+    this.#open();
+    for (const d of this.#dispatchers.values()) d.close();
+    await Promise.all([...this.#consumers.values()].map((c) => c.consumer.close(10_000)));
+    this.#consumers.clear();
+    await this.#memoryStore?.close();
+  }
+
+  /** The address of a channel, a Sequence or a Parallel (after `register`). */
+  address(kind: string, namespace: string, name: string): string {
+    if (!this.#ctx) throw new SluiceError('SLUICE_NOT_READY', 'the channel component is not registered yet');
+    return channelUrl(this.#ctx.url, namespace, addressChannelName(kind, name));
+  }
+
+  /** Subscriptions applied before their channel: NotReady (ChannelReferenceFailed) until it exists; said once each. */
+  #reportDangling(ctx: RuntimeContext, said: ReadonlySet<string> = new Set()): void {
+    for (const sub of this.#dangling) {
+      const message = `channel "${sub.channel}" does not exist`;
+      ctx.reportStatus('Subscription', sub.namespace, sub.name, [falseCondition('ChannelReady', 'ChannelReferenceFailed', message)]);
+      if (!said.has(sub.key)) ctx.logger.warn({ subscription: sub.key, reason: 'ChannelReferenceFailed' }, `Subscription ${sub.key} is NotReady (ChannelReferenceFailed): ${message}`);
+    }
+  }
+
+  /** Resolves a subscription's destinations and makes its dispatcher; reports it Ready. */
+  #dispatch(sub: SubscriptionNode, ctx: RuntimeContext): void {
+    const channel = this.#topology.channels.get(sub.channel)!;
+    const resolved = resolveSubscription(sub, channel, ctx.resolver);
+    const counters = this.#counters.get(sub.key);
+    this.#dispatchers.set(
+      sub.key,
+      subscriptionDispatcher(resolved, {
+        resolver: ctx.resolver,
+        sender: ctx.sender,
+        now: ctx.now,
+        logger: ctx.logger,
+        metrics: ctx.metrics,
+        tracer: ctx.tracer,
+        ...(counters ? { onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter), onDropped: () => counters.dropped() } : {}),
+      }),
+    );
+    ctx.reportStatus(
+      'Subscription',
+      sub.namespace,
+      sub.name,
+      [trueCondition('ReferencesResolved'), trueCondition('ChannelReady'), trueCondition('AddedToChannel')],
+      {
+        physicalSubscription: {
+          subscriberUri: resolved.target.subscriberUrl,
+          ...(resolved.replyUrl ? { replyUri: resolved.replyUrl } : {}),
+          ...(resolved.target.deadLetterUrl ? { deadLetterSinkUri: resolved.target.deadLetterUrl } : {}),
+        },
+      },
+    );
+    ctx.logger.info(
+      { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
+      'subscription ready',
+    );
+  }
+
+  /** Forgets the groups of removed subscriptions (counted, kept as dead letters) and reports every channel's status. */
+  async #reportChannels(ctx: RuntimeContext): Promise<void> {
+    const reported = new Set<string>();
+    const report = (kind: string, namespace: string, name: string, conditions: Condition[], fields: Record<string, unknown>): void => {
+      ctx.reportStatus(kind, namespace, name, conditions, fields);
+      const key = `${kind}/${namespace}/${name}`;
+      reported.add(key);
+      this.#channelStatuses.set(key, [kind, namespace, name]);
+    };
     for (const channel of this.#topology.channels.values()) {
       const groups = (this.#subscriptionsByChannel.get(channel.key) ?? []).map((s) => subscriptionGroup(s.namespace, s.name));
       await forgetStaleGroups(this.#storeOf(channel), channelLog(channel.namespace, channel.name), groups);
@@ -198,7 +301,7 @@ export class ChannelComponent implements RuntimeComponent {
       if (target.kinds[0]!.group === FLOWS_GROUP) {
         // The channel a Sequence or Parallel is addressed by: the flow's status (its address, audience and policies).
         const flowPolicies = ctx.ingressPolicyStatus?.(target);
-        ctx.reportStatus(
+        report(
           target.kinds[0]!.kind,
           target.namespace,
           target.name,
@@ -214,7 +317,7 @@ export class ChannelComponent implements RuntimeComponent {
         conditions.push(policies.condition);
         if (policies.policies.length > 0) fields['policies'] = policies.policies;
       }
-      ctx.reportStatus(channel.kind, channel.namespace, channel.name, conditions, {
+      report(channel.kind, channel.namespace, channel.name, conditions, {
         address: { url: channelUrl(ctx.url, channel.namespace, channel.name), ...(policies !== undefined ? { audience: target.audiences[0] } : {}) },
         ...(channel.backing !== channel.kind ? { channel: { kind: channel.backing, name: channel.name } } : {}),
         ...fields,
@@ -234,23 +337,12 @@ export class ChannelComponent implements RuntimeComponent {
         'channel ready',
       );
     }
-    this.#open();
-  }
-
-  async stop(): Promise<void> {
-    this.#accepting = false;
-    // Consumers whose deliveries never began (start not reached) must not hold the close up.
-    this.#open();
-    for (const d of this.#dispatchers.values()) d.close();
-    await Promise.all(this.#consumers.map((c) => c.close(10_000)));
-    this.#consumers.length = 0;
-    await this.#memoryStore?.close();
-  }
-
-  /** The address of a channel, a Sequence or a Parallel (after `register`). */
-  address(kind: string, namespace: string, name: string): string {
-    if (!this.#ctx) throw new SluiceError('SLUICE_NOT_READY', 'the channel component is not registered yet');
-    return channelUrl(this.#ctx.url, namespace, addressChannelName(kind, name));
+    // Channels and flows a change removed: their statuses go.
+    for (const [key, [kind, namespace, name]] of this.#channelStatuses) {
+      if (reported.has(key)) continue;
+      ctx.forget?.(kind, namespace, name);
+      this.#channelStatuses.delete(key);
+    }
   }
 
   #serve(req: IncomingMessage, res: ServerResponse, rest: readonly string[], ingress: ReturnType<typeof createIngressHandler>): void {
@@ -268,16 +360,18 @@ export class ChannelComponent implements RuntimeComponent {
 
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const key = `${namespace}/${name}`;
+    const channel = this.#topology.channels.get(key);
+    // Removed by a live change while the request was read: answered as any unknown channel is.
+    if (!channel) return Promise.reject(new SluiceError('SLUICE_CHANNEL_NOT_FOUND', `no channel ${key}`));
     // Nothing could ever read an event sent to a channel without subscriptions (a new subscription starts at the
     // channel's end): Knative's channels drop it too. It is still validated, answered 202, and shown to a live tail.
     if (!this.#subscriptionsByChannel.has(key)) {
-      this.#ctx?.ingressAccepted?.({ apiVersion: 'messaging.knative.dev/v1', kind: this.#topology.channels.get(key)!.kind, namespace, name }, events);
+      this.#ctx?.ingressAccepted?.({ apiVersion: 'messaging.knative.dev/v1', kind: channel.kind, namespace, name }, events);
       return Promise.resolve();
     }
     // Channels store events exactly as received: no knativearrivaltime, no TTL (output identical to input); only a
     // request's trace context is kept, as the distributed-tracing extension, when the event has none.
     const stored = trace ? events.map((e) => withTraceContext(e, trace)) : events;
-    const channel = this.#topology.channels.get(key)!;
     const appended = this.#storeOf(channel).append(channelLog(namespace, name), stored);
     const ctx = this.#ctx;
     if (!ctx?.ingressAccepted) return appended;
@@ -290,7 +384,8 @@ export class ChannelComponent implements RuntimeComponent {
     return this.#memoryStore;
   }
 
-  #consume(sub: SubscriptionNode, ctx: RuntimeContext): void {
+  /** Starts a subscription's consumer group (`beforeConsume` runs once the figures are tracked, before it reads). */
+  #consume(sub: SubscriptionNode, ctx: RuntimeContext, beforeConsume?: () => void): void {
     const channel = this.#topology.channels.get(sub.channel)!;
     const ordered = sub.ordered ?? channel.backing === 'KafkaChannel';
     const orderingKey = !ordered
@@ -309,14 +404,14 @@ export class ChannelComponent implements RuntimeComponent {
     const log = channelLog(channel.namespace, channel.name);
     const recorder = ctx.trackDelivery?.('Subscription', sub.namespace, sub.name, { store, log, group: subscriptionGroup(sub.namespace, sub.name) });
     if (recorder) this.#counters.set(sub.key, recorder);
-    this.#consumers.push(
-      store.consume(
-        log,
-        subscriptionGroup(sub.namespace, sub.name),
-        { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) },
-        handle,
-      ),
+    beforeConsume?.();
+    const consumer = store.consume(
+      log,
+      subscriptionGroup(sub.namespace, sub.name),
+      { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) },
+      handle,
     );
+    this.#consumers.set(sub.key, { consumer, fingerprint: subscriptionFingerprint(sub, this.#topology) });
   }
 }
 

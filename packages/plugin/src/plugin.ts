@@ -77,6 +77,11 @@ export interface RuntimeContext {
    * stops the renewal and removes the file.
    */
   readonly oidcTokenFile?: (key: string, subject: string, audience: string) => { readonly path: string; close(): void };
+  /**
+   * A resource this component ran is gone (a live change removed it, the component keeps running): its status and
+   * delivery figures are removed. What a component registered is released anyway when it stops.
+   */
+  forget?(kind: string, namespace: string, name: string): void;
   /** With the authentication-oidc feature on: an addressable's `EventPoliciesReady` condition and `status.policies`. */
   readonly ingressPolicyStatus?: (target: IngressAuthTarget) => {
     readonly condition: Condition;
@@ -158,6 +163,13 @@ export interface RuntimeComponent {
   register?(ctx: RuntimeContext): void | Promise<void>;
   start(ctx: RuntimeContext): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Takes a change in place (optional): `next` is the component a changed configuration built with the same `name`.
+   * The running one restarts only the parts whose resources changed and keeps the rest (and its addresses) running;
+   * it resolves with what it restarted, e.g. `Subscription default/orders`. Called once brokers accept events and
+   * new components registered. Without it (or when an addressable component was replaced) the component is replaced.
+   */
+  update?(next: RuntimeComponent): Promise<readonly string[]>;
 }
 
 /** Builds the components of a configuration; each plugin that runs something beside the brokers has one. */
