@@ -164,11 +164,21 @@ function checkBrokerConfigRef(r: LoadedResource, report: ReportFn): void {
   if (ref) checkRefApiVersion(r, ['spec', 'config'], ref, report);
 }
 
+/** Knative's feature flag that lets a Trigger's brokerRef name a Broker of another namespace. */
+export const CROSS_NAMESPACE_FLAG = 'cross-namespace-event-links';
+
+/** Whether `knative-eventing/config-features` turns {@link CROSS_NAMESPACE_FLAG} on. */
+function crossNamespaceEnabled(config: { resources: readonly LoadedResource[] }): boolean {
+  const cm = config.resources.find((x) => x.kind === 'ConfigMap' && x.key === 'knative-eventing/config-features');
+  return ((cm?.value['data'] ?? {}) as Record<string, unknown>)[CROSS_NAMESPACE_FLAG] === 'enabled';
+}
+
 /**
- * A Trigger's `spec.brokerRef` (Knative's newer KReference form of `spec.broker`) names a Broker, with its apiVersion.
+ * A Trigger's `spec.brokerRef` (Knative's newer KReference form of `spec.broker`) names a Broker, with its apiVersion;
+ * a Broker of another namespace only with the cross-namespace-event-links feature, as Knative's webhook requires.
  */
-function checkBrokerRef(r: LoadedResource, report: ReportFn): void {
-  const ref = (r.value['spec'] as { brokerRef?: { apiVersion?: string; kind: string; group?: string } } | undefined)?.brokerRef;
+function checkBrokerRef(r: LoadedResource, report: ReportFn, crossNamespace: boolean): void {
+  const ref = (r.value['spec'] as { brokerRef?: { apiVersion?: string; kind: string; group?: string; namespace?: string } } | undefined)?.brokerRef;
   if (!ref) return;
   if (ref.kind !== 'Broker') {
     const hint = didYouMean(ref.kind, ['Broker']) === undefined ? '' : ' (did you mean "Broker"?)';
@@ -176,6 +186,9 @@ function checkBrokerRef(r: LoadedResource, report: ReportFn): void {
     return;
   }
   checkRefApiVersion(r, ['spec', 'brokerRef'], ref, report);
+  if (ref.namespace !== undefined && ref.namespace !== r.namespace && !crossNamespace) {
+    report(r, ['spec', 'brokerRef', 'namespace'], `a brokerRef to another namespace ("${ref.namespace}") needs Knative's ${CROSS_NAMESPACE_FLAG} feature: set ${CROSS_NAMESPACE_FLAG}: enabled in ConfigMap knative-eventing/config-features`);
+  }
 }
 
 /** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
@@ -194,6 +207,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       if (declared.has(id)) report(r, ['metadata', 'name'], `duplicate ${r.kind} "${r.key}"`, 'SLUICE_CONFIG_DUPLICATE');
       declared.add(id);
     }
+    const crossNamespace = crossNamespaceEnabled(config);
     const brokerClassOf = new Map<string, string | undefined>();
     for (const r of config.resources) {
       if (r.kind === 'Broker') brokerClassOf.set(r.key, ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[BROKER_CLASS_ANNOTATION]);
@@ -230,7 +244,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
           delivery?: { deadLetterSink?: Destination };
           filters?: SubscriptionsAPIFilter[];
         };
-        checkBrokerRef(r, report);
+        checkBrokerRef(r, report, crossNamespace);
         const brokerName = spec.broker ?? spec.brokerRef?.name;
         const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
         if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {

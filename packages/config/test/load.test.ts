@@ -302,3 +302,31 @@ data: { enable-scale-to-zero: "false" }
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.notices.map((n) => n.message), ["ignored: v1 ConfigMap knative-serving/config-autoscaler (Knative Serving's cluster configuration: each workload runs as one instance here, always)"]);
 });
+
+test('a brokerRef to another namespace needs the cross-namespace-event-links feature, as in Knative', (t) => {
+  const trigger = `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t, namespace: team-b }
+spec:
+  brokerRef: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: shared, namespace: team-a }
+  subscriber: { uri: "http://127.0.0.1:1/" }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: shared, namespace: team-a }
+`;
+  const off = dir({ 'a.yaml': trigger });
+  t.after(off.remove);
+  const r = loadConfig([off.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${off.path}/`, '')), [
+    'a.yaml:5:92: Trigger/t: a brokerRef to another namespace ("team-a") needs Knative\'s cross-namespace-event-links feature: set cross-namespace-event-links: enabled in ConfigMap knative-eventing/config-features',
+  ]);
+  const on = dir({ 'a.yaml': `${trigger}---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: config-features, namespace: knative-eventing }
+data: { cross-namespace-event-links: enabled }
+` });
+  t.after(on.remove);
+  assert.deepEqual(loadConfig([on.path], { checks: [brokerChecks()] }).errors, []);
+});
