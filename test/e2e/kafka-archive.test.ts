@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
-import { runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { spawn } from 'node:child_process';
+import { ROOT, SLUICE_BIN, runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 after(async () => {
@@ -219,4 +220,59 @@ spec:
   const after = await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes', 'retention.bytes']);
   assert.deepEqual(after, { 'retention.ms': String(3 * 3600_000), 'max.message.bytes': '2000000', 'retention.bytes': '-1' });
   assert.match(second.output(), /archive: topic retention changed/);
+});
+
+test('Kafka class: sluice tail --since reads what the topic keeps by time, then follows live', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `tail-${randomUUID().slice(0, 8)}`;
+  const sub = await startSubscriber();
+  cleanups.push(() => sub.close());
+  const yaml = yamlFor(
+    servers,
+    broker,
+    '    sluice.dev/archive-retention: PT1H\n',
+    `---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: all-${broker}
+spec:
+  broker: ${broker}
+  subscriber:
+    uri: ${sub.url}
+`,
+  );
+  const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
+  cleanups.push(async () => {
+    await sluice.stop();
+    assert.doesNotMatch(sluice.output(), /ending the process/, 'nothing held the process open after its drain');
+  });
+  const ingress = `${sluice.url}/default/${broker}`;
+  for (let i = 1; i <= 5; i++) assert.equal((await postEvent(ingress, { id: `old-${i}`, source: '/shop', type: i % 2 === 0 ? 'even' : 'odd', partitionkey: 'k' })).status, 202);
+  await sub.waitForCount(5, 30_000);
+
+  const child = spawn(process.execPath, [SLUICE_BIN, 'tail', `broker:${broker}`, '--since', '1h', '--filter', "type = 'odd'"], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_ADMIN: sluice.adminUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const ids = (): string[] => out.split('\n').filter((l) => l !== '').map((l) => l.split(/ {2}/)[3]!);
+  // What the topic keeps first (one partitionkey: in the order accepted), filtered, then live.
+  await waitFor(() => ids().length >= 3, () => `the kept events (stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)})`, 60_000);
+  assert.doesNotMatch(err, /keeps no archive/);
+  await waitFor(() => /live|following/.test(err), 'the tail to follow', 30_000);
+  assert.equal((await postEvent(ingress, { id: 'live-1', source: '/shop', type: 'odd', partitionkey: 'k' })).status, 202);
+  await waitFor(() => ids().length >= 4, () => `the live event (stdout ${JSON.stringify(out)})`, 30_000);
+  assert.deepEqual(ids(), ['old-1', 'old-3', 'old-5', 'live-1']);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
 });

@@ -38,6 +38,12 @@ export interface TailAdmin {
    * nothing more). Undefined when the target keeps no archive.
    */
   retained(target: TailTarget, since: number, afterSeq: number, limit: number): { readonly events: readonly RetainedEvent[]; readonly scanned: number | undefined } | undefined;
+  /**
+   * What a broker whose archive is read asynchronously (a Kafka-class broker's topic) keeps of the events accepted in
+   * [since, until], a page at a time in log order; asked when {@link retained} answers undefined. Undefined when the
+   * target keeps no such archive.
+   */
+  retainedPages?(target: TailTarget, since: number, until: number): AsyncIterable<readonly RetainedEvent[]> | undefined;
 }
 
 /** A tail being followed, as `GET /api/v1/tails` lists it. */
@@ -174,6 +180,27 @@ function follow(a: TailAdmin, target: TailTarget, req: Request, res: Response, o
   };
   const started = Date.now();
   const first = a.retained(target, since, 0, RETAINED_PAGE);
+  const pages = first ? undefined : a.retainedPages?.(target, since, started);
+  if (pages) {
+    // Read a page at a time (the topic is read only as fast as the pages are sent), then go live.
+    void (async () => {
+      try {
+        for await (const p of pages) {
+          if (closed) return;
+          for (const r of p) {
+            const t = arrival(r.event);
+            if (!(t < started) || !safe(r.event)) continue;
+            if (t >= started - RECENT_MS) recent.add(keyOf(r.event));
+            write(r.event, true);
+          }
+        }
+      } catch (err) {
+        notice(`reading what ${kind} ${target.namespace}/${target.name} keeps failed (${(err as Error).message}): only live events are shown from here`);
+      }
+      if (!closed) goLive();
+    })();
+    return;
+  }
   if (!first) {
     notice(`${kind} ${target.namespace}/${target.name} keeps no archive (the sluice.dev/archive-retention annotation of a Broker): only live events are shown`);
     goLive();

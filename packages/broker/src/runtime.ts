@@ -28,7 +28,7 @@ import {
 import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ArchivedEvent, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
@@ -383,7 +383,21 @@ export class SluiceRuntime {
   retainedEvents(broker: string, since: number, afterSeq: number, limit: number): ReturnType<SqliteEventStore['readRetained']> | undefined {
     const [ns, name] = broker.split('/') as [string, string];
     if (!(this.store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) return undefined;
+    // A broker of another class (Kafka) keeps its events elsewhere: see retainedPages.
+    if (this.#stores.get(broker) !== this.store) return undefined;
     return this.store.readRetained(logName(ns, name), { from: since, afterSeq, limit });
+  }
+
+  /**
+   * What a broker (`ns/name`) whose archive is read asynchronously (a Kafka-class broker's topic, which holds its
+   * archive and its log alike) keeps of the events accepted in [since, until], a page at a time (for `sluice tail
+   * --since`). Undefined when the broker keeps no such archive.
+   */
+  retainedPages(broker: string, since: number, until: number): AsyncIterable<readonly ArchivedEvent[]> | undefined {
+    const [ns, name] = broker.split('/') as [string, string];
+    const store = this.#stores.get(broker);
+    if (!store || !isAsyncEventArchive(store) || !this.archivedBrokers().includes(broker)) return undefined;
+    return store.archivePages(logName(ns, name), { from: since, to: until });
   }
 
   /** Brokers (`ns/name`) that keep an archive of delivered events. */

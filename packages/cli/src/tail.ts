@@ -81,6 +81,11 @@ export class RuntimeTail implements RuntimeComponent, TailAdmin {
     if (target.kind !== 'broker') return undefined;
     return this.runtime()?.retainedEvents(`${target.namespace}/${target.name}`, since, afterSeq, limit);
   }
+
+  retainedPages(target: TailTarget, since: number, until: number): ReturnType<NonNullable<TailAdmin['retainedPages']>> {
+    if (target.kind !== 'broker') return undefined;
+    return this.runtime()?.retainedPages(`${target.namespace}/${target.name}`, since, until);
+  }
 }
 
 /** `broker:NAME[:NS]`, `channel:NAME[:NS]` or NAME (a broker). */
