@@ -81,6 +81,13 @@ export function isEventingGroup(apiVersion: string): boolean {
   return /(^|\.)knative\.dev$/.test(group) || /^sources\./.test(group) || group === 'events.cloud.google.com' || /(^|\.)triggermesh\.io$/.test(group);
 }
 
+/** Why Sluice refuses some well-known eventing kinds it does not run, said with the error. */
+export const REFUSED_KIND_REASONS: Readonly<Record<string, string>> = {
+  ApiServerSource: 'it sends the events of a Kubernetes API server, and Sluice runs without one (use a Kubernetes cluster with Knative, or send such events to a Broker yourself)',
+  IntegrationSource: 'it runs Apache Camel Kamelets as Kubernetes workloads',
+  IntegrationSink: 'it runs Apache Camel Kamelets as Kubernetes workloads',
+};
+
 /**
  * apiVersions Knative served once and serves no more, with the one to use: kept as errors (Knative would refuse
  * them too) but with a precise fix.

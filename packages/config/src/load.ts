@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
 import { DEFAULT_NAMESPACE, type Broker, type ResourceKinds, type SluiceErrorCode, type Trigger } from '@sluice/core';
-import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS } from './kinds.js';
+import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS, REFUSED_KIND_REASONS } from './kinds.js';
 import { SchemaValidator, type SchemaViolation } from './schema-validator.js';
 
 /** One configuration error, printed as `file:line:col: message`. */
@@ -356,7 +356,8 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
           message = `unsupported apiVersion "${apiVersion}" for kind ${kind} (use ${sameKind.flatMap((k) => k.apiVersions).join(' or ')})`;
         } else {
           const guess = didYouMean(kind, new Set(KINDS.map((k) => k.kind)));
-          const what = isEventingGroup(apiVersion) ? `kind ${kind} (${apiVersion}) is not supported by Sluice` : `unknown kind "${kind}" (apiVersion ${apiVersion})`;
+          const why = REFUSED_KIND_REASONS[kind];
+          const what = isEventingGroup(apiVersion) ? `kind ${kind} (${apiVersion}) is not supported by Sluice${why !== undefined ? `: ${why}` : ''}` : `unknown kind "${kind}" (apiVersion ${apiVersion})`;
           message = `${what}${guess !== undefined ? `; did you mean ${guess}?` : ''}`;
           hints.add(`supported kinds: ${KINDS.map((k) => `${k.apiVersions[0]} ${k.kind}`).join(', ')}; ignored as cluster plumbing: ${PLUMBING_SUMMARY}`);
         }

@@ -54,7 +54,8 @@ test('unknown eventing kinds stay errors, with "did you mean" and the supported 
   assert.deepEqual(msgs, [
     '/a.yaml:2:7: kind broker (eventing.knative.dev/v1) is not supported by Sluice; did you mean Broker?',
     '/a.yaml:6:7: kind RedisStreamSource (sources.knative.dev/v1) is not supported by Sluice',
-    '/a.yaml:10:7: kind ApiServerSource (sources.knative.dev/v1) is not supported by Sluice',
+    // A well-known kind Sluice refuses says why.
+    '/a.yaml:10:7: kind ApiServerSource (sources.knative.dev/v1) is not supported by Sluice: it sends the events of a Kubernetes API server, and Sluice runs without one (use a Kubernetes cluster with Knative, or send such events to a Broker yourself)',
   ]);
   assert.equal(r.hints.length, 1);
   assert.match(r.hints[0]!, /^supported kinds: eventing.knative.dev\/v1 Broker, /);
