@@ -79,7 +79,14 @@ export class SharedDeadLetters implements DeadLetterStore {
 
   /** Starts reading the topic (once); resolves when the local copy caught up with what the topic held then. */
   start(): Promise<void> {
-    this.#started ??= this.#begin();
+    if (!this.#started) {
+      const p = this.#begin();
+      this.#started = p;
+      // A start that failed (Kafka unreachable) is tried again by the next caller, not remembered as failed.
+      p.catch(() => {
+        if (this.#started === p) this.#started = undefined;
+      });
+    }
     return this.#started;
   }
 
@@ -222,6 +229,8 @@ export class SharedDeadLetters implements DeadLetterStore {
     this.#check(log);
     if (this.#closed) throw new SluiceError('SLUICE_STORE_CLOSED', 'the store is closed', { retryable: true });
     const now = this.#o.now();
+    // The topic may not exist yet when a letter comes before the reader started (it is created once, idempotently).
+    await this.#o.ensureTopic();
     await Promise.all(
       letters.map((l) => this.#o.produce(this.#o.topic, this.#message({ op: 'put', token: randomUUID(), letter: { ...wire(group, l, now, 0), ...(l.origin === undefined ? {} : { origin: l.origin }) } }))),
     );
