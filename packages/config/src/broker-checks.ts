@@ -191,6 +191,46 @@ function checkBrokerRef(r: LoadedResource, report: ReportFn, crossNamespace: boo
   }
 }
 
+/** Knative's Trigger annotation naming a source the Trigger depends on (a JSON ObjectReference). */
+export const DEPENDENCY_ANNOTATION = 'knative.dev/dependency';
+
+/**
+ * A Trigger's `knative.dev/dependency` annotation, checked as Knative's webhook checks it: a JSON object reference with
+ * `kind`, `name` and `apiVersion` (the kind's), in the Trigger's namespace. Knative keeps the Trigger NotReady until
+ * that source is Ready; here the Trigger subscribes at once (starting early loses no event), which is listed.
+ */
+function checkDependency(r: LoadedResource, report: ReportFn, notice: (r: LoadedResource, path: readonly (string | number)[], message: string) => void): void {
+  const value = ((r.value['metadata'] as { annotations?: Record<string, string> }).annotations ?? {})[DEPENDENCY_ANNOTATION];
+  if (value === undefined) return;
+  const path = ['metadata', 'annotations', DEPENDENCY_ANNOTATION];
+  let dep: unknown;
+  try {
+    dep = JSON.parse(value);
+  } catch {
+    dep = undefined;
+  }
+  if (typeof dep !== 'object' || dep === null || Array.isArray(dep)) {
+    report(r, path, `${DEPENDENCY_ANNOTATION} must be a JSON object reference ({"kind":…,"name":…,"apiVersion":…}), got ${JSON.stringify(value)}`);
+    return;
+  }
+  const ref = dep as { kind?: unknown; name?: unknown; apiVersion?: unknown; namespace?: unknown };
+  const missing = (['kind', 'name', 'apiVersion'] as const).filter((k) => typeof ref[k] !== 'string' || ref[k] === '');
+  if (missing.length > 0) {
+    report(r, path, `${DEPENDENCY_ANNOTATION}: missing ${missing.join(', ')}`);
+    return;
+  }
+  if (ref.namespace !== undefined && ref.namespace !== r.namespace) {
+    report(r, path, `${DEPENDENCY_ANNOTATION}: the namespace must be empty or the Trigger's ("${r.namespace}"), not ${JSON.stringify(ref.namespace)}`);
+    return;
+  }
+  const versions = refApiVersions(ref.kind as string);
+  if (versions && !versions.includes(ref.apiVersion as string)) {
+    report(r, path, `${DEPENDENCY_ANNOTATION}: ${String(ref.kind)} has apiVersion ${versions.join(' or ')}, not "${String(ref.apiVersion)}"`);
+    return;
+  }
+  notice(r, path, `ignored: Trigger ${r.key}: annotation ${DEPENDENCY_ANNOTATION} (the Trigger subscribes at once instead of waiting for ${String(ref.kind)} ${String(ref.name)}; starting early loses no event)`);
+}
+
 /** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
 export function brokerChecks(options: { cesql?: CesqlValidator } = {}): SemanticCheck {
   return (config, report, notice) => {
@@ -245,6 +285,7 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
           filters?: SubscriptionsAPIFilter[];
         };
         checkBrokerRef(r, report, crossNamespace);
+        checkDependency(r, report, notice);
         const brokerName = spec.broker ?? spec.brokerRef?.name;
         const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
         if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {

@@ -331,3 +331,33 @@ data: { cross-namespace-event-links: enabled }
   t.after(on.remove);
   assert.deepEqual(loadConfig([on.path], { checks: [brokerChecks()] }).errors, []);
 });
+
+test('a Trigger\'s knative.dev/dependency annotation is checked as Knative does, and listed as not waited for', (t) => {
+  const trigger = (name: string, dep: string) => `---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${name}
+  annotations:
+    knative.dev/dependency: '${dep}'
+spec:
+  broker: default
+  subscriber: { uri: "http://127.0.0.1:1/" }
+`;
+  const d = dir({
+    'a.yaml':
+      broker +
+      trigger('ok', '{"kind":"PingSource","name":"ping","apiVersion":"sources.knative.dev/v1"}') +
+      trigger('not-json', 'PingSource/ping') +
+      trigger('no-version', '{"kind":"PingSource","name":"ping"}') +
+      trigger('old-version', '{"kind":"PingSource","name":"ping","apiVersion":"sources.knative.dev/v1alpha2"}'),
+  });
+  t.after(d.remove);
+  const r = loadConfig([d.path], { checks: [brokerChecks()] });
+  assert.deepEqual(r.errors.map((e) => e.message), [
+    'Trigger/not-json: knative.dev/dependency must be a JSON object reference ({"kind":…,"name":…,"apiVersion":…}), got "PingSource/ping"',
+    'Trigger/no-version: knative.dev/dependency: missing apiVersion',
+    'Trigger/old-version: knative.dev/dependency: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha2"',
+  ]);
+  assert.deepEqual(r.notices.map((n) => n.message), ['ignored: Trigger default/ok: annotation knative.dev/dependency (the Trigger subscribes at once instead of waiting for PingSource ping; starting early loses no event)']);
+});
