@@ -219,9 +219,9 @@ export class DeliveryDispatcher {
     let headers = this.#subscriberHeaders;
     if (this.#tracer.enabled) {
       span = this.#tracer.startSpan(`deliver ${this.target.key}`, 'client', parent, { ...cloudEventSpanAttributes(event), 'url.full': this.target.subscriberUrl, 'sluice.attempt': record.attempt });
-      headers = { ...headers, ...traceHeaders(span.context) };
+      headers = Object.assign({}, headers, traceHeaders(span.context));
     } else if (parent) {
-      headers = { ...headers, ...traceHeaders(parent) };
+      headers = Object.assign({}, headers, traceHeaders(parent));
     }
     const outcome = await attemptUnder(this.#subscriberBreaker, permit, () => deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers, oidc: this.target.subscriberOidc }, event, policy, started));
     const duration = this.deps.now() - started;
@@ -321,9 +321,9 @@ export class DeliveryDispatcher {
     let headers = this.#deadLetterHeaders;
     if (this.#tracer.enabled) {
       span = this.#tracer.startSpan(`dead-letter ${this.target.key}`, 'client', parent, { ...cloudEventSpanAttributes(event), 'url.full': url, 'sluice.attempt': attempt });
-      headers = { ...headers, ...traceHeaders(span.context) };
+      headers = Object.assign({}, headers, traceHeaders(span.context));
     } else if (parent) {
-      headers = { ...headers, ...traceHeaders(parent) };
+      headers = Object.assign({}, headers, traceHeaders(parent));
     }
     const outcome = await attemptUnder(breaker, permit, () => deliverOnce(this.deps.sender, { url, expectReply: false, headers, oidc: this.target.deadLetterOidc }, event, policy, started));
     const duration = this.deps.now() - started;
