@@ -13,6 +13,8 @@
 //   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
 //                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
 //                              time, in µs per event (BENCH_CPU_TOP=30 of them)
+//   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
+//                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,13 +28,17 @@ const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const RATE = Number(process.env.BENCH_CPU_RATE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+const PERF_DIR = process.env.BENCH_CPU_PERF;
 const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/cli/dist/bin.js')}`).split(',').map((spec) => {
   const [name, path] = spec.includes('=') ? spec.split('=') : ['sluice', spec];
   return { name, bin: isAbsolute(path) ? path : join(ROOT, path) };
 });
 const load = () => loadavg()[0].toFixed(1);
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
 
 /** CPU time (user + system, every thread) a process has used, in seconds, from /proc (NaN when unknown). */
 function cpuSeconds(pid) {
@@ -115,6 +121,16 @@ function summarize(profile, events) {
   return { busyUsPerEvent: total / events, frames: per(frames), origins: per(origins) };
 }
 
+/** One round under `perf record` (CPU time only, kernel included); the data file for `perf report`. */
+async function perfRecorded(s, sink, file) {
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', String(s.pid), '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((r) => setTimeout(r, 500));
+  const m = await measure(s, sink);
+  perf.kill('SIGINT');
+  await new Promise((r) => perf.once('exit', r));
+  return m;
+}
+
 async function profiled(s, sink) {
   rmSync(s.profFile, { force: true });
   rmSync(`${s.profFile}.started`, { force: true });
@@ -163,11 +179,19 @@ async function main() {
       console.log(`| ${s.name} | ${r.map((x) => fmt(x.cpuUsPerEvent)).join(', ')} | ${fmt(median(r.map((x) => x.cpuUsPerEvent)))} | ${i === 0 ? '1.00×' : `${fmt(ratio(i, 0), 2)}×`} |${vsFirst} ${r.map((x) => fmt(x.delivered)).join(', ')} | ${r.reduce((n, x) => n + x.accepted - x.delivered, 0)} |`);
     }
     console.log(`load average (1 min) at the start of each round: ${rows[0].map((x) => x.load).join(', ')}`);
+    if (PERF_DIR) {
+      mkdirSync(PERF_DIR, { recursive: true });
+      for (const s of setups) {
+        const file = join(PERF_DIR, `${s.name.replace(/\W+/g, '-')}.perf.data`);
+        const m = await perfRecorded(s, sink, file);
+        console.log(`perf: ${file}, ${fmt(m.delivered)} events, ${fmt(m.cpuUsPerEvent)} CPU µs per event`);
+      }
+    }
     if (PROFILE_DIR) {
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const s of setups) {
         const { profile, events } = await profiled(s, sink);
-        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, "-")}.cpuprofile`);
+        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.cpuprofile`);
         writeFileSync(file, JSON.stringify(profile));
         const sum = summarize(profile, events);
         console.log(`\n${s.name}: ${file}, ${fmt(events)} events, main thread busy ${fmt(sum.busyUsPerEvent, 1)} µs per event (profiler on)`);
