@@ -190,9 +190,9 @@ export function generateSchemaTypes(schemasDir) {
     const d = spec !== undefined ? `The spec of a ${spec}` : docOf(node, !pointer.includes('#')) || typeName;
     out.push(`/** ${oneLine(d)} (\`schemas/${pointer}\`). */`);
     const t = typeOf(file, node, 0, pointer, true);
-    // One object literal (its only closing brace at column 0 is the last line) is an interface; anything else a type.
-    if (t.startsWith('{\n') && t.indexOf('\n}') === t.length - 2) out.push(`export interface ${typeName} ${t}`, '');
-    else out.push(`export type ${typeName} = ${t};`, '');
+    // Type aliases, not interfaces: an object type alias is assignable to an index signature (`Record<string, unknown>`),
+    // so code that walks a document's fields by name takes these types as they are.
+    out.push(`export type ${typeName} = ${t};`, '');
   };
   for (const [pointer, typeName] of [...named].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) emit(pointer, typeName);
   out.push('/** Every resource kind with a schema, by `kind` (one kind name may have more than one apiVersion group). */');

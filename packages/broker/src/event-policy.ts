@@ -9,11 +9,14 @@ import {
   type CesqlCompiler,
   type CloudEvent,
   type Condition,
+  type EventPolicy,
+  type EventPolicySelector,
   type EventPredicate,
-  type ObjectMeta,
   type SubscriptionsAPIFilter,
 } from '@sluice/core';
-import { checkRefApiVersion, type LoadedResource, type SemanticCheck, type SluiceConfig } from '@sluice/config';
+import { checkRefApiVersion, resourcesOfKind, type LoadedResource, type SemanticCheck, type SluiceConfig } from '@sluice/config';
+
+export type { EventPolicy };
 
 /** Knative's `default-authorization-mode` (config-features): what a target without EventPolicies accepts. */
 export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-all'] as const;
@@ -21,26 +24,6 @@ export const AUTHORIZATION_MODES = ['allow-all', 'allow-same-namespace', 'deny-a
 export type AuthorizationMode = (typeof AUTHORIZATION_MODES)[number];
 /** Knative's default: senders of the target's own namespace. */
 export const DEFAULT_AUTHORIZATION_MODE: AuthorizationMode = 'allow-same-namespace';
-
-/** A label selector as Kubernetes spells it. */
-interface LabelSelector {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: readonly string[] }[];
-}
-
-/** `eventing.knative.dev/v1alpha1 EventPolicy`, the fields Sluice reads. */
-export interface EventPolicy {
-  readonly apiVersion: 'eventing.knative.dev/v1alpha1';
-  readonly kind: 'EventPolicy';
-  readonly metadata: ObjectMeta;
-  readonly spec?: {
-    readonly to?: readonly { readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly name: string }; readonly selector?: LabelSelector }[];
-    readonly from?: readonly { readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string }; readonly sub?: string }[];
-    readonly filters?: readonly SubscriptionsAPIFilter[];
-  };
-}
 
 const EVENTING_GROUP = 'eventing.knative.dev';
 
@@ -87,7 +70,7 @@ const namesTarget = (apiVersion: string, kind: string, t: PolicyTarget): boolean
   t.kinds.some((k) => k.group === apiGroup(apiVersion).toLowerCase() && k.kind.toLowerCase() === kind.toLowerCase());
 
 /** Whether a label selector matches a set of labels (Kubernetes' semantics; an empty selector matches everything). */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+export function selectorMatches(selector: Readonly<EventPolicySelector>, labels: Readonly<Record<string, string>>): boolean {
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
@@ -137,9 +120,8 @@ export class EventPolicies {
   constructor(config: SluiceConfig, mode: AuthorizationMode, options: { cesql?: CesqlCompiler } = {}) {
     this.mode = mode;
     const known = resolvable(config);
-    for (const r of config.resources) {
-      if (r.kind !== 'EventPolicy') continue;
-      const policy = r.value as unknown as EventPolicy;
+    for (const r of resourcesOfKind(config.resources, 'EventPolicy')) {
+      const policy = r.value;
       const ns = policy.metadata.namespace ?? DEFAULT_NAMESPACE;
       const subjects: string[] = [];
       const missing: string[] = [];
@@ -239,9 +221,8 @@ const field = (p: readonly (string | number)[]): string => p.map((s, i) => (type
 export function eventPolicyChecks(): SemanticCheck {
   return (config, report) => {
     const known = resolvable(config);
-    for (const r of config.resources) {
-      if (r.kind !== 'EventPolicy') continue;
-      const spec = (r.value['spec'] ?? {}) as NonNullable<EventPolicy['spec']>;
+    for (const r of resourcesOfKind(config.resources, 'EventPolicy')) {
+      const spec = r.value.spec ?? {};
       (spec.to ?? []).forEach((t, i) => {
         const target = t.ref ?? t.selector;
         if (target === undefined) return;

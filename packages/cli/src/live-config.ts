@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { adminError, groupOfApiVersion, resolveGroup, resolveKind, type ChangeOptions, type ChangeResult, type ConfigChanger, type ResourceId } from '@sluice/admin';
 import type { ApplyReport, SluiceRuntime } from '@sluice/broker';
-import { KINDS, type LoadResult, type LoadedResource, type SluiceConfig } from '@sluice/config';
+import { KINDS, resourcesOfKind, type LoadResult, type LoadedResource, type SluiceConfig } from '@sluice/config';
 import { SluiceError, noopLogger, type Logger } from '@sluice/core';
 import { loadAndCheck } from './load.js';
 import { describeChange } from './reload.js';
@@ -147,8 +147,8 @@ export class LiveConfig implements ConfigChanger {
       const left = current.filter((r) => !ids.has(idOf(r)));
       const next: SluiceConfig = {
         resources: left,
-        brokers: left.filter((r) => r.kind === 'Broker').map((r) => r.value as unknown as SluiceConfig['brokers'][number]),
-        triggers: left.filter((r) => r.kind === 'Trigger').map((r) => r.value as unknown as SluiceConfig['triggers'][number]),
+        brokers: resourcesOfKind(left, 'Broker').map((r) => r.value),
+        triggers: resourcesOfKind(left, 'Trigger').map((r) => r.value),
       };
       // A resource the files declare stays deleted (recorded); one that only was applied is simply dropped.
       const fromFiles = new Set(this.load(EMPTY).config.resources.map(idOf));

@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SecretKeySelector } from '@sluice/core';
 import type { SluiceConfig } from './load.js';
 
-/** A `corev1.SecretKeySelector`. */
-export interface SecretKeyRef {
-  readonly name: string;
-  readonly key: string;
-  readonly optional?: boolean;
-}
+/** A `corev1.SecretKeySelector` (generated from `schemas/common.json`). */
+export type SecretKeyRef = Readonly<SecretKeySelector>;
 
 /** The data of a `v1 Secret` document. */
 export interface SecretDocument {

@@ -20,68 +20,68 @@ export const EXTENSION_NAME_PATTERN = '^[a-zA-Z0-9]+$';
 export const ATTRIBUTE_NAME_PATTERN = '^[a-z][a-z0-9]*$';
 
 /** eventing.knative.dev/v1 Broker (`schemas/broker.json`). */
-export interface Broker {
+export type Broker = {
   apiVersion: 'eventing.knative.dev/v1';
   kind: 'Broker';
   metadata: ObjectMeta;
   spec?: BrokerSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a Broker (`schemas/broker.json#/properties/spec`). */
-export interface BrokerSpec {
+export type BrokerSpec = {
   config?: KReference;
   delivery?: DeliverySpec;
-}
+};
 
 /** messaging.knative.dev/v1 Channel (`schemas/channel.json`). */
-export interface Channel {
+export type Channel = {
   apiVersion: 'messaging.knative.dev/v1';
   kind: 'Channel';
   metadata: ObjectMeta;
   spec?: ChannelSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The backing channel's spec: delivery for any kind; numPartitions, replicationFactor, retentionDuration for KafkaChannel (`schemas/channel.json#/definitions/ChannelTemplateInnerSpec`). */
-export interface ChannelTemplateInnerSpec {
+export type ChannelTemplateInnerSpec = {
   delivery?: DeliverySpec;
   numPartitions?: NumPartitions;
   replicationFactor?: ReplicationFactor;
   retentionDuration?: IsoDuration;
-}
+};
 
 /** ChannelTemplateSpec (`schemas/channel.json#/definitions/ChannelTemplateSpec`). */
-export interface ChannelTemplateSpec {
+export type ChannelTemplateSpec = {
   apiVersion: string;
   kind: 'InMemoryChannel' | 'KafkaChannel';
   spec?: ChannelTemplateInnerSpec;
-}
+};
 
 /** spec.subscribers is filled in by Knative's controller and cannot be written; declare one Subscription (messaging.knative.dev/v1) per subscriber instead (`schemas/channel.json#/definitions/subscribers`). */
 export type ControllerSubscribers = never;
 
 /** The spec of a Channel (`schemas/channel.json#/properties/spec`). */
-export interface ChannelSpec {
+export type ChannelSpec = {
   channelTemplate?: ChannelTemplateSpec;
   delivery?: DeliverySpec;
   subscribers?: ControllerSubscribers;
-}
+};
 
 /** events.cloud.google.com/v1 CloudPubSubSource (v1beta1 is read the same way) (`schemas/cloudpubsubsource.json`). */
-export interface CloudPubSubSource {
+export type CloudPubSubSource = {
   apiVersion: 'events.cloud.google.com/v1' | 'events.cloud.google.com/v1beta1';
   kind: 'CloudPubSubSource';
   metadata: ObjectMeta;
   spec: CloudPubSubSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** must be a Go duration such as 30s, 1m30s or 168h (knative-gcp's syntax; no d unit) (`schemas/cloudpubsubsource.json#/definitions/goDuration`). */
 export type GoDuration = string;
 
 /** The spec of a CloudPubSubSource (`schemas/cloudpubsubsource.json#/properties/spec`). */
-export interface CloudPubSubSourceSpec {
+export type CloudPubSubSourceSpec = {
   /** must be a Pub/Sub topic ID (not projects/…/topics/…): 3 to 255 characters, starting with a letter, then letters, digits and - _ . ~ + %; not starting with goog */
   topic: string;
   /** must be a Google Cloud project ID such as my-project */
@@ -94,15 +94,15 @@ export interface CloudPubSubSourceSpec {
   retentionDuration?: GoDuration;
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** duck/v1 CloudEventOverrides: extension attributes a source sets on every event it sends (`schemas/common.json#/definitions/CloudEventOverrides`). */
-export interface CloudEventOverrides {
+export type CloudEventOverrides = {
   extensions?: Record<string, string>;
-}
+};
 
 /** duck/v1 DeliverySpec: retries, backoff, timeout and dead-letter sink (durations are ISO-8601) (`schemas/common.json#/definitions/DeliverySpec`). */
-export interface DeliverySpec {
+export type DeliverySpec = {
   deadLetterSink?: Destination;
   retry?: number;
   backoffPolicy?: 'linear' | 'exponential';
@@ -110,47 +110,47 @@ export interface DeliverySpec {
   timeout?: IsoDuration;
   retryAfterMax?: IsoDuration;
   format?: 'json' | 'binary';
-}
+};
 
 /** duck/v1 Destination: an absolute uri, or a ref with an optional relative uri (`schemas/common.json#/definitions/Destination`). */
-export interface Destination {
+export type Destination = {
   ref?: KReference;
   uri?: string;
   CACerts?: string;
   audience?: string;
-}
+};
 
 /** duck/v1 KReference: another resource, by kind and name (`schemas/common.json#/definitions/KReference`). */
-export interface KReference {
+export type KReference = {
   kind: string;
   name: string;
   apiVersion?: string;
   namespace?: string;
   group?: string;
   address?: string;
-}
+};
 
 /** One matchExpressions entry of a Kubernetes label selector (`schemas/common.json#/definitions/LabelSelectorRequirement`). */
-export interface LabelSelectorRequirement {
+export type LabelSelectorRequirement = {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
   values?: string[];
-}
+};
 
 /** corev1.SecretKeySelector: one key of a Secret (`schemas/common.json#/definitions/SecretKeySelector`). */
-export interface SecretKeySelector {
+export type SecretKeySelector = {
   name: DnsLabel;
   key: ConfigKey;
   optional?: boolean;
-}
+};
 
 /** bindings/v1 SecretValueFromSource: a value read from a key of a Secret (`schemas/common.json#/definitions/SecretValueFromSource`). */
-export interface SecretValueFromSource {
+export type SecretValueFromSource = {
   secretKeyRef: SecretKeySelector;
-}
+};
 
 /** A CloudEvents Subscriptions API filter: exactly one dialect per object (`schemas/common.json#/definitions/SubscriptionsAPIFilter`). */
-export interface SubscriptionsAPIFilter {
+export type SubscriptionsAPIFilter = {
   exact?: NonEmptyAttributeMap;
   prefix?: NonEmptyAttributeMap;
   suffix?: NonEmptyAttributeMap;
@@ -158,7 +158,7 @@ export interface SubscriptionsAPIFilter {
   any?: SubscriptionsAPIFilter[];
   not?: SubscriptionsAPIFilter;
   cesql?: CesqlExpression;
-}
+};
 
 /** CloudEvents attribute values by name (a Trigger's filter.attributes; an empty value matches any) (`schemas/common.json#/definitions/attributeMap`). */
 export type AttributeMap = Record<string, string>;
@@ -185,7 +185,7 @@ export type ExtensionName = string;
 export type IsoDuration = string;
 
 /** Kubernetes object metadata (`schemas/common.json#/definitions/metadata`). */
-export interface ObjectMeta {
+export type ObjectMeta = {
   name: DnsLabel;
   namespace?: DnsLabel;
   labels?: StringMap;
@@ -197,7 +197,7 @@ export interface ObjectMeta {
   finalizers?: string[];
   ownerReferences?: unknown[];
   managedFields?: unknown[];
-}
+};
 
 /** Non-empty CloudEvents attribute values by name (the exact, prefix and suffix dialects) (`schemas/common.json#/definitions/nonEmptyAttributeMap`). */
 export type NonEmptyAttributeMap = Record<string, string>;
@@ -209,42 +209,42 @@ export type DeclaredStatus = Record<string, unknown>;
 export type StringMap = Record<string, string>;
 
 /** v1 ConfigMap (`schemas/configmap.json`). */
-export interface ConfigMap {
+export type ConfigMap = {
   apiVersion: 'v1';
   kind: 'ConfigMap';
   metadata: ObjectMeta;
   immutable?: boolean;
   data?: Record<string, string>;
   binaryData?: Record<string, Base64>;
-}
+};
 
 /** sources.knative.dev/v1 ContainerSource (`schemas/containersource.json`). */
-export interface ContainerSource {
+export type ContainerSource = {
   apiVersion: 'sources.knative.dev/v1';
   kind: 'ContainerSource';
   metadata: ObjectMeta;
   spec: ContainerSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a ContainerSource (`schemas/containersource.json#/properties/spec`). */
-export interface ContainerSourceSpec {
+export type ContainerSourceSpec = {
   template: PodTemplateSpec;
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** batch/v1 CronJob (`schemas/cronjob.json`). */
-export interface CronJob {
+export type CronJob = {
   apiVersion: 'batch/v1';
   kind: 'CronJob';
   metadata: ObjectMeta;
   spec: CronJobSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a CronJob (`schemas/cronjob.json#/properties/spec`). */
-export interface CronJobSpec {
+export type CronJobSpec = {
   schedule: string;
   timeZone?: string;
   concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
@@ -256,19 +256,19 @@ export interface CronJobSpec {
     metadata?: Record<string, unknown>;
     spec: JobSpec;
   };
-}
+};
 
 /** apps/v1 Deployment (`schemas/deployment.json`). */
-export interface Deployment {
+export type Deployment = {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
   metadata: ObjectMeta;
   spec: DeploymentSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a Deployment (`schemas/deployment.json#/properties/spec`). */
-export interface DeploymentSpec {
+export type DeploymentSpec = {
   replicas?: number;
   selector?: LabelSelector;
   template: PodTemplateSpec;
@@ -277,88 +277,88 @@ export interface DeploymentSpec {
   revisionHistoryLimit?: number;
   progressDeadlineSeconds?: number;
   paused?: boolean;
-}
+};
 
 /** eventing.knative.dev/v1alpha1 EventPolicy (`schemas/eventpolicy.json`). */
-export interface EventPolicy {
+export type EventPolicy = {
   apiVersion: 'eventing.knative.dev/v1alpha1';
   kind: 'EventPolicy';
   metadata: ObjectMeta;
   spec?: EventPolicySpec;
   status?: DeclaredStatus;
-}
+};
 
 /** EventPolicyFromReference (`schemas/eventpolicy.json#/definitions/EventPolicyFromReference`). */
-export interface EventPolicyFromReference {
+export type EventPolicyFromReference = {
   apiVersion: string;
   kind: string;
   name: string;
   namespace?: string;
-}
+};
 
 /** EventPolicySelector (`schemas/eventpolicy.json#/definitions/EventPolicySelector`). */
-export interface EventPolicySelector {
+export type EventPolicySelector = {
   apiVersion: string;
   kind: string;
   matchLabels?: Record<string, string>;
   matchExpressions?: LabelSelectorRequirement[];
-}
+};
 
 /** an entry of spec.from sets exactly one of ref and sub (`schemas/eventpolicy.json#/definitions/EventPolicySpecFrom`). */
-export interface EventPolicySpecFrom {
+export type EventPolicySpecFrom = {
   ref?: EventPolicyFromReference;
   /** '*' is only allowed as the last character of sub */
   sub?: string;
-}
+};
 
 /** an entry of spec.to sets exactly one of ref and selector (`schemas/eventpolicy.json#/definitions/EventPolicySpecTo`). */
-export interface EventPolicySpecTo {
+export type EventPolicySpecTo = {
   ref?: EventPolicyToReference;
   selector?: EventPolicySelector;
-}
+};
 
 /** EventPolicyToReference (`schemas/eventpolicy.json#/definitions/EventPolicyToReference`). */
-export interface EventPolicyToReference {
+export type EventPolicyToReference = {
   apiVersion: string;
   kind: string;
   name: string;
-}
+};
 
 /** The spec of a EventPolicy (`schemas/eventpolicy.json#/properties/spec`). */
-export interface EventPolicySpec {
+export type EventPolicySpec = {
   to?: EventPolicySpecTo[];
   from?: EventPolicySpecFrom[];
   filters?: SubscriptionsAPIFilter[];
-}
+};
 
 /** eventing.knative.dev/v1alpha1 EventTransform (JSONata) (`schemas/eventtransform.json`). */
-export interface EventTransform {
+export type EventTransform = {
   apiVersion: 'eventing.knative.dev/v1alpha1';
   kind: 'EventTransform';
   metadata: ObjectMeta;
   spec: EventTransformSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** How the sink's response is answered (spec.reply); only valid with a sink (`schemas/eventtransform.json#/definitions/EventTransformReply`). */
-export interface EventTransformReply {
+export type EventTransformReply = {
   jsonata?: JsonataTransformation;
   /** Answer the sink's status with an empty body */
   discard?: boolean;
-}
+};
 
 /** JsonataTransformation (`schemas/eventtransform.json#/definitions/JsonataTransformation`). */
-export interface JsonataTransformation {
+export type JsonataTransformation = {
   /** must be a non-empty JSONata expression */
   expression: string;
-}
+};
 
 /** The spec of a EventTransform (`schemas/eventtransform.json#/properties/spec`). */
-export interface EventTransformSpec {
+export type EventTransformSpec = {
   jsonata: JsonataTransformation;
   sink?: Destination;
   reply?: EventTransformReply;
-}
+};
 
 /** eventing.knative.dev/v1beta3 and v1beta2 EventType (`schemas/eventtype.json`). */
 export type EventType = {
@@ -392,16 +392,16 @@ export type EventType = {
 });
 
 /** sources.knative.dev/v1alpha1 GitHubSource (eventing-github) (`schemas/githubsource.json`). */
-export interface GitHubSource {
+export type GitHubSource = {
   apiVersion: 'sources.knative.dev/v1alpha1';
   kind: 'GitHubSource';
   metadata: ObjectMeta;
   spec: GitHubSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a GitHubSource (`schemas/githubsource.json#/properties/spec`). */
-export interface GitHubSourceSpec {
+export type GitHubSourceSpec = {
   accessToken?: SecretValueFromSource;
   secretToken: SecretValueFromSource;
   serviceAccountName?: string;
@@ -412,19 +412,19 @@ export interface GitHubSourceSpec {
   eventTypes: ('check_suite' | 'commit_comment' | 'create' | 'delete' | 'deployment' | 'deployment_status' | 'fork' | 'gollum' | 'installation' | 'integration_installation' | 'issue_comment' | 'issues' | 'label' | 'member' | 'membership' | 'milestone' | 'organization' | 'org_block' | 'page_build' | 'ping' | 'project_card' | 'project_column' | 'project' | 'public' | 'pull_request' | 'pull_request_review' | 'pull_request_review_comment' | 'push' | 'release' | 'repository' | 'status' | 'team' | 'team_add' | 'watch')[];
   githubAPIURL?: string;
   secure?: boolean;
-}
+};
 
 /** sources.knative.dev/v1alpha1 GitLabSource (eventing-gitlab) (`schemas/gitlabsource.json`). */
-export interface GitLabSource {
+export type GitLabSource = {
   apiVersion: 'sources.knative.dev/v1alpha1';
   kind: 'GitLabSource';
   metadata: ObjectMeta;
   spec: GitLabSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a GitLabSource (`schemas/gitlabsource.json#/properties/spec`). */
-export interface GitLabSourceSpec {
+export type GitLabSourceSpec = {
   accessToken?: SecretValueFromSource;
   secretToken: SecretValueFromSource;
   serviceAccountName?: string;
@@ -433,34 +433,34 @@ export interface GitLabSourceSpec {
   projectUrl: string;
   eventTypes: string[];
   sslverify?: boolean;
-}
+};
 
 /** messaging.knative.dev/v1 InMemoryChannel (`schemas/inmemorychannel.json`). */
-export interface InMemoryChannel {
+export type InMemoryChannel = {
   apiVersion: 'messaging.knative.dev/v1';
   kind: 'InMemoryChannel';
   metadata: ObjectMeta;
   spec?: InMemoryChannelSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a InMemoryChannel (`schemas/inmemorychannel.json#/properties/spec`). */
-export interface InMemoryChannelSpec {
+export type InMemoryChannelSpec = {
   delivery?: DeliverySpec;
   subscribers?: ControllerSubscribers;
-}
+};
 
 /** batch/v1 Job (`schemas/job.json`). */
-export interface Job {
+export type Job = {
   apiVersion: 'batch/v1';
   kind: 'Job';
   metadata: ObjectMeta;
   spec: JobSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** batch/v1 JobSpec: the pod template and how often a failed run is retried (shared by Job, CronJob and JobSink) (`schemas/job.json#/definitions/JobSpec`). */
-export interface JobSpec {
+export type JobSpec = {
   template: PodTemplateSpec;
   backoffLimit?: number;
   completions?: number;
@@ -472,19 +472,19 @@ export interface JobSpec {
   completionMode?: 'NonIndexed' | 'Indexed';
   suspend?: boolean;
   podFailurePolicy?: Record<string, unknown>;
-}
+};
 
 /** sinks.knative.dev/v1alpha1 JobSink (`schemas/jobsink.json`). */
-export interface JobSink {
+export type JobSink = {
   apiVersion: 'sinks.knative.dev/v1alpha1';
   kind: 'JobSink';
   metadata: ObjectMeta;
   spec: JobSinkSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a JobSink (`schemas/jobsink.json#/properties/spec`). */
-export interface JobSinkSpec {
+export type JobSinkSpec = {
   job: {
     apiVersion?: 'batch/v1';
     kind?: 'Job';
@@ -497,16 +497,16 @@ export interface JobSinkSpec {
     };
     spec: JobSpec;
   };
-}
+};
 
 /** messaging.knative.dev/v1beta1 (and v1) KafkaChannel (`schemas/kafkachannel.json`). */
-export interface KafkaChannel {
+export type KafkaChannel = {
   apiVersion: 'messaging.knative.dev/v1beta1' | 'messaging.knative.dev/v1';
   kind: 'KafkaChannel';
   metadata: ObjectMeta;
   spec?: KafkaChannelSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** Partitions of a Kafka topic Sluice creates (`schemas/kafkachannel.json#/definitions/numPartitions`). */
 export type NumPartitions = number;
@@ -515,25 +515,25 @@ export type NumPartitions = number;
 export type ReplicationFactor = number;
 
 /** The spec of a KafkaChannel (`schemas/kafkachannel.json#/properties/spec`). */
-export interface KafkaChannelSpec {
+export type KafkaChannelSpec = {
   numPartitions?: NumPartitions;
   replicationFactor?: ReplicationFactor;
   retentionDuration?: IsoDuration;
   delivery?: DeliverySpec;
   subscribers?: ControllerSubscribers;
-}
+};
 
 /** eventing.knative.dev/v1alpha1 KafkaSink (`schemas/kafkasink.json`). */
-export interface KafkaSink {
+export type KafkaSink = {
   apiVersion: 'eventing.knative.dev/v1alpha1';
   kind: 'KafkaSink';
   metadata: ObjectMeta;
   spec: KafkaSinkSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a KafkaSink (`schemas/kafkasink.json#/properties/spec`). */
-export interface KafkaSinkSpec {
+export type KafkaSinkSpec = {
   topic: string;
   bootstrapServers: string[];
   numPartitions?: NumPartitions;
@@ -546,43 +546,43 @@ export interface KafkaSinkSpec {
       };
     };
   };
-}
+};
 
 /** sources.knative.dev/v1 KafkaSource (v1beta1 is read the same way) (`schemas/kafkasource.json`). */
-export interface KafkaSource {
+export type KafkaSource = {
   apiVersion: 'sources.knative.dev/v1' | 'sources.knative.dev/v1beta1';
   kind: 'KafkaSource';
   metadata: ObjectMeta;
   spec: KafkaSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** bindings/v1 KafkaNetSpec: how to reach the Kafka cluster (SASL, TLS) (`schemas/kafkasource.json#/definitions/KafkaNetSpec`). */
-export interface KafkaNetSpec {
+export type KafkaNetSpec = {
   sasl?: KafkaSASLSpec;
   tls?: KafkaTLSSpec;
-}
+};
 
 /** bindings/v1 KafkaSASLSpec (type names a Secret key whose value is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) (`schemas/kafkasource.json#/definitions/KafkaSASLSpec`). */
-export interface KafkaSASLSpec {
+export type KafkaSASLSpec = {
   enable?: boolean;
   user?: SecretValueFromSource;
   password?: SecretValueFromSource;
   type?: SecretValueFromSource;
   roleARN?: SecretValueFromSource;
   tokenProvider?: SecretValueFromSource;
-}
+};
 
 /** bindings/v1 KafkaTLSSpec (`schemas/kafkasource.json#/definitions/KafkaTLSSpec`). */
-export interface KafkaTLSSpec {
+export type KafkaTLSSpec = {
   enable?: boolean;
   cert?: SecretValueFromSource;
   key?: SecretValueFromSource;
   caCert?: SecretValueFromSource;
-}
+};
 
 /** The spec of a KafkaSource (`schemas/kafkasource.json#/properties/spec`). */
-export interface KafkaSourceSpec {
+export type KafkaSourceSpec = {
   bootstrapServers: string[];
   topics: string[];
   /** Default: knative-kafka-source-<namespace>_<name> (Knative uses a random uuid, which needs an API server to remember it) */
@@ -599,59 +599,59 @@ export interface KafkaSourceSpec {
   net?: KafkaNetSpec;
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** serving.knative.dev/v1 Service (`schemas/knative-service.json`). */
-export interface KnativeService {
+export type KnativeService = {
   apiVersion: 'serving.knative.dev/v1';
   kind: 'Service';
   metadata: ObjectMeta;
   spec: KnativeServiceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a KnativeService (`schemas/knative-service.json#/properties/spec`). */
-export interface KnativeServiceSpec {
+export type KnativeServiceSpec = {
   template: PodTemplateSpec;
   /** Accepted; all traffic goes to the one revision Sluice runs */
   traffic?: unknown[];
-}
+};
 
 /** flows.knative.dev/v1 Parallel (`schemas/parallel.json`). */
-export interface Parallel {
+export type Parallel = {
   apiVersion: 'flows.knative.dev/v1';
   kind: 'Parallel';
   metadata: ObjectMeta;
   spec: ParallelSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** ParallelBranch (`schemas/parallel.json#/definitions/ParallelBranch`). */
-export interface ParallelBranch {
+export type ParallelBranch = {
   filter?: Destination;
   subscriber: Destination;
   reply?: Destination;
   delivery?: DeliverySpec;
-}
+};
 
 /** The spec of a Parallel (`schemas/parallel.json#/properties/spec`). */
-export interface ParallelSpec {
+export type ParallelSpec = {
   branches: ParallelBranch[];
   channelTemplate?: ChannelTemplateSpec;
   reply?: Destination;
-}
+};
 
 /** sources.knative.dev/v1 PingSource (v1beta2 has the same fields) (`schemas/pingsource.json`). */
-export interface PingSource {
+export type PingSource = {
   apiVersion: 'sources.knative.dev/v1' | 'sources.knative.dev/v1beta2';
   kind: 'PingSource';
   metadata: ObjectMeta;
   spec: PingSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a PingSource (`schemas/pingsource.json#/properties/spec`). */
-export interface PingSourceSpec {
+export type PingSourceSpec = {
   /** Cron with optional seconds field, or a descriptor such as @hourly. Default: * * * * * */
   schedule?: string;
   /** IANA time zone, e.g. Europe/Paris */
@@ -661,19 +661,19 @@ export interface PingSourceSpec {
   dataBase64?: string;
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** v1 Pod (`schemas/pod.json`). */
-export interface Pod {
+export type Pod = {
   apiVersion: 'v1';
   kind: 'Pod';
   metadata: ObjectMeta;
   spec: PodSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** Container (`schemas/podspec.json#/definitions/Container`). */
-export interface Container {
+export type Container = {
   name?: DnsLabel;
   image?: string;
   command?: string[];
@@ -708,26 +708,26 @@ export interface Container {
   stdin?: boolean;
   stdinOnce?: boolean;
   tty?: boolean;
-}
+};
 
 /** ContainerPort (`schemas/podspec.json#/definitions/ContainerPort`). */
-export interface ContainerPort {
+export type ContainerPort = {
   name?: string;
   containerPort: number;
   protocol?: 'TCP' | 'UDP' | 'SCTP';
   hostPort?: number;
   hostIP?: string;
-}
+};
 
 /** EnvFromSource (`schemas/podspec.json#/definitions/EnvFromSource`). */
-export interface EnvFromSource {
+export type EnvFromSource = {
   prefix?: string;
   secretRef?: LocalRef;
   configMapRef?: LocalRef;
-}
+};
 
 /** EnvVar (`schemas/podspec.json#/definitions/EnvVar`). */
-export interface EnvVar {
+export type EnvVar = {
   /** environment variable names are letters, digits, '_', '-' and '.', not starting with a digit */
   name: string;
   value?: string;
@@ -745,29 +745,29 @@ export interface EnvVar {
       divisor?: string | number;
     };
   };
-}
+};
 
 /** KeySelector (`schemas/podspec.json#/definitions/KeySelector`). */
-export interface KeySelector {
+export type KeySelector = {
   name: string;
   key: string;
   optional?: boolean;
-}
+};
 
 /** LabelSelector (`schemas/podspec.json#/definitions/LabelSelector`). */
-export interface LabelSelector {
+export type LabelSelector = {
   matchLabels?: Record<string, string>;
   matchExpressions?: LabelSelectorRequirement[];
-}
+};
 
 /** LocalRef (`schemas/podspec.json#/definitions/LocalRef`). */
-export interface LocalRef {
+export type LocalRef = {
   name: string;
   optional?: boolean;
-}
+};
 
 /** PodSpec (`schemas/podspec.json#/definitions/PodSpec`). */
-export interface PodSpec {
+export type PodSpec = {
   containers: Container[];
   initContainers?: Container[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
@@ -810,10 +810,10 @@ export interface PodSpec {
   dnsConfig?: Record<string, unknown>;
   overhead?: Record<string, unknown>;
   os?: Record<string, unknown>;
-}
+};
 
 /** PodTemplateSpec (`schemas/podspec.json#/definitions/PodTemplateSpec`). */
-export interface PodTemplateSpec {
+export type PodTemplateSpec = {
   metadata?: {
     name?: string;
     namespace?: string;
@@ -823,10 +823,10 @@ export interface PodTemplateSpec {
     creationTimestamp?: string | null;
   };
   spec: PodSpec;
-}
+};
 
 /** v1 Secret (`schemas/secret.json`). */
-export interface Secret {
+export type Secret = {
   apiVersion: 'v1';
   kind: 'Secret';
   metadata: ObjectMeta;
@@ -835,44 +835,44 @@ export interface Secret {
   immutable?: boolean;
   data?: Record<string, Base64>;
   stringData?: Record<string, string>;
-}
+};
 
 /** flows.knative.dev/v1 Sequence (`schemas/sequence.json`). */
-export interface Sequence {
+export type Sequence = {
   apiVersion: 'flows.knative.dev/v1';
   kind: 'Sequence';
   metadata: ObjectMeta;
   spec: SequenceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** a step is a destination: it needs a ref or a uri (`schemas/sequence.json#/definitions/SequenceStep`). */
-export interface SequenceStep {
+export type SequenceStep = {
   ref?: KReference;
   uri?: string;
   CACerts?: string;
   audience?: string;
   delivery?: DeliverySpec;
-}
+};
 
 /** The spec of a Sequence (`schemas/sequence.json#/properties/spec`). */
-export interface SequenceSpec {
+export type SequenceSpec = {
   steps: SequenceStep[];
   channelTemplate?: ChannelTemplateSpec;
   reply?: Destination;
-}
+};
 
 /** v1 Service (`schemas/service.json`). */
-export interface Service {
+export type Service = {
   apiVersion: 'v1';
   kind: 'Service';
   metadata: ObjectMeta;
   spec?: ServiceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a Service (`schemas/service.json#/properties/spec`). */
-export interface ServiceSpec {
+export type ServiceSpec = {
   selector?: Record<string, string>;
   ports?: ({
     name?: string;
@@ -893,19 +893,19 @@ export interface ServiceSpec {
   ipFamilyPolicy?: string;
   loadBalancerIP?: string;
   publishNotReadyAddresses?: boolean;
-}
+};
 
 /** sources.knative.dev/v1 SinkBinding (`schemas/sinkbinding.json`). */
-export interface SinkBinding {
+export type SinkBinding = {
   apiVersion: 'sources.knative.dev/v1';
   kind: 'SinkBinding';
   metadata: ObjectMeta;
   spec: SinkBindingSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a SinkBinding (`schemas/sinkbinding.json#/properties/spec`). */
-export interface SinkBindingSpec {
+export type SinkBindingSpec = {
   subject: {
     apiVersion: string;
     kind: string;
@@ -915,38 +915,38 @@ export interface SinkBindingSpec {
   };
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** messaging.knative.dev/v1 Subscription (`schemas/subscription.json`). */
-export interface Subscription {
+export type Subscription = {
   apiVersion: 'messaging.knative.dev/v1';
   kind: 'Subscription';
   metadata: ObjectMeta;
   /** a Subscription needs a subscriber, a reply, or both */
   spec: SubscriptionSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a Subscription (`schemas/subscription.json#/properties/spec`). */
-export interface SubscriptionSpec {
+export type SubscriptionSpec = {
   channel: KReference;
   subscriber?: Destination;
   reply?: Destination;
   delivery?: DeliverySpec;
-}
+};
 
 /** eventing.knative.dev/v1 Trigger (`schemas/trigger.json`). */
-export interface Trigger {
+export type Trigger = {
   apiVersion: 'eventing.knative.dev/v1';
   kind: 'Trigger';
   metadata: ObjectMeta;
   /** set exactly one of broker and brokerRef */
   spec: TriggerSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** The spec of a Trigger (`schemas/trigger.json#/properties/spec`). */
-export interface TriggerSpec {
+export type TriggerSpec = {
   broker?: string;
   brokerRef?: KReference;
   filter?: {
@@ -955,28 +955,28 @@ export interface TriggerSpec {
   filters?: SubscriptionsAPIFilter[];
   subscriber: Destination;
   delivery?: DeliverySpec;
-}
+};
 
 /** sources.triggermesh.io/v1alpha1 WebhookSource, plus Sluice's spec.signature (`schemas/webhooksource.json`). */
-export interface WebhookSource {
+export type WebhookSource = {
   apiVersion: 'sources.triggermesh.io/v1alpha1';
   kind: 'WebhookSource';
   metadata: ObjectMeta;
   spec: WebhookSourceSpec;
   status?: DeclaredStatus;
-}
+};
 
 /** set exactly one of value, valueFromEnv, valueFromFile (`schemas/webhooksource.json#/definitions/ValueFromField`). */
-export interface ValueFromField {
+export type ValueFromField = {
   value?: string;
   /** must be an environment variable name */
   valueFromEnv?: string;
   valueFromFile?: string;
   valueFromSecret?: Record<string, unknown>;
-}
+};
 
 /** The spec of a WebhookSource (`schemas/webhooksource.json#/properties/spec`). */
-export interface WebhookSourceSpec {
+export type WebhookSourceSpec = {
   eventType: string;
   eventSource?: string;
   eventExtensionAttributes?: {
@@ -992,7 +992,7 @@ export interface WebhookSourceSpec {
   };
   sink: Destination;
   ceOverrides?: CloudEventOverrides;
-}
+};
 
 /** Every resource kind with a schema, by `kind` (one kind name may have more than one apiVersion group). */
 export interface ResourceKinds {

@@ -1,24 +1,5 @@
-import type { ObjectMeta } from '@sluice/core';
-
-/** `eventing.knative.dev/v1alpha1 KafkaSink` spec (eventing-kafka-broker's CRD). */
-export interface KafkaSinkSpec {
-  topic: string;
-  bootstrapServers: string[];
-  /** Created with these when either is set; otherwise the topic must exist. */
-  numPartitions?: number;
-  replicationFactor?: number;
-  /** Default `binary`. */
-  contentMode?: 'binary' | 'structured';
-  auth?: { secret?: { ref?: { name: string } } };
-}
-
-/** `eventing.knative.dev/v1alpha1 KafkaSink`. */
-export interface KafkaSink {
-  apiVersion: 'eventing.knative.dev/v1alpha1';
-  kind: 'KafkaSink';
-  metadata: ObjectMeta;
-  spec: KafkaSinkSpec;
-}
+// KafkaSink's shapes are generated from schemas/kafkasink.json (@sluice/core), re-exported for this package's users.
+export type { KafkaSink, KafkaSinkSpec } from '@sluice/core';
 
 /** First path segment of every KafkaSink's address: `/kafkasinks/{namespace}/{name}`. */
 export const KAFKA_SINK_ROUTE = 'kafkasinks';

@@ -1,42 +1,6 @@
-import type { Destination, ObjectMeta } from '@sluice/core';
-import type { CloudEventOverrides } from '@sluice/sources';
-
-/** `duck/v1 CloudEventOverrides`, shared with the other sources. */
-export type { CloudEventOverrides };
-
-/** `corev1.SecretKeySelector`. */
-export interface SecretKeySelector {
-  name: string;
-  key: string;
-  optional?: boolean;
-}
-
-
-/** `events.cloud.google.com/v1 CloudPubSubSource` spec (v1beta1 is read the same way). */
-export interface CloudPubSubSourceSpec {
-  /** Topic ID (not the full `projects/…/topics/…` name). */
-  topic: string;
-  project?: string;
-  /** Service-account key JSON; unset = the emulator or Application Default Credentials. */
-  secret?: SecretKeySelector;
-  /** Accepted and ignored: a Kubernetes service account (Workload Identity) does not exist outside a cluster. */
-  serviceAccountName?: string;
-  /** Go duration, default `30s`. */
-  ackDeadline?: string;
-  retainAckedMessages?: boolean;
-  /** Go duration, default `168h` (7 days). */
-  retentionDuration?: string;
-  sink: Destination;
-  ceOverrides?: CloudEventOverrides;
-}
-
-/** `events.cloud.google.com/v1 CloudPubSubSource`. */
-export interface CloudPubSubSource {
-  apiVersion: 'events.cloud.google.com/v1' | 'events.cloud.google.com/v1beta1';
-  kind: 'CloudPubSubSource';
-  metadata: ObjectMeta;
-  spec: CloudPubSubSourceSpec;
-}
+// CloudPubSubSource's shapes are generated from schemas/cloudpubsubsource.json (@sluice/core), re-exported for this
+// package's users.
+export type { CloudEventOverrides, CloudPubSubSource, CloudPubSubSourceSpec, SecretKeySelector } from '@sluice/core';
 
 /** The `type` of every event (knative-gcp `CloudPubSubMessagePublishedEventType`). */
 export const PUBSUB_EVENT_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';

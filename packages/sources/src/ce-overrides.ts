@@ -1,12 +1,10 @@
-import { SluiceError, type CloudEvent } from '@sluice/core';
+import { EXTENSION_NAME_PATTERN, SluiceError, type CloudEvent, type CloudEventOverrides } from '@sluice/core';
 
-/** `duck/v1 CloudEventOverrides`: extensions every event of a source carries. */
-export interface CloudEventOverrides {
-  extensions?: Record<string, string>;
-}
+/** `duck/v1 CloudEventOverrides` (generated from `schemas/common.json`), for this package's users. */
+export type { CloudEventOverrides };
 
 /** Knative's rule for override keys (`validateExtensionName`): non-empty letters and digits. */
-export const OVERRIDE_KEY = /^[a-zA-Z0-9]+$/;
+export const OVERRIDE_KEY = new RegExp(EXTENSION_NAME_PATTERN);
 
 /** Spec-defined attributes, which overrides may not set (they only set extensions). */
 export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([

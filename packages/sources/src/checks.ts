@@ -1,30 +1,31 @@
-import { checkDestination, SecretStore, type LoadedResource, type SemanticCheck } from '@sluice/config';
+import { checkDestination, resourcesOfKind, SecretStore, typed, type LoadedResource, type SemanticCheck } from '@sluice/config';
 import type { Destination } from '@sluice/core';
 import { ConfigValues, declaredEnvironment, ignoredFields } from '@sluice/workloads';
-import { checkContainerSource, type ContainerSource } from './container-source.js';
-import { checkForgeSource, type ForgeSource } from './forge-source.js';
-import { checkPingSpec, type PingSource } from './ping-source.js';
+import { checkContainerSource } from './container-source.js';
+import { checkForgeSource } from './forge-source.js';
+import { checkPingSpec } from './ping-source.js';
 import { defaultSecretSources, type SecretSources } from './secret-value.js';
-import { checkSinkBinding, type SinkBinding } from './sink-binding.js';
+import { checkSinkBinding } from './sink-binding.js';
 import { formatProblem, type SpecProblem } from './spec-problem.js';
-import { checkWebhookSource, type WebhookSource } from './webhook-source.js';
+import { checkWebhookSource } from './webhook-source.js';
 
 /** The kinds this package runs. */
 export const SOURCE_KINDS: readonly string[] = ['PingSource', 'ContainerSource', 'SinkBinding', 'WebhookSource', 'GitHubSource', 'GitLabSource'];
 
 function problemsOf(r: LoadedResource, secrets: SecretSources | false, store: SecretStore): SpecProblem[] {
-  switch (r.kind) {
+  const t = typed(r);
+  switch (t.kind) {
     case 'PingSource':
-      return checkPingSpec((r.value as unknown as PingSource).spec);
+      return checkPingSpec(t.value.spec);
     case 'ContainerSource':
-      return checkContainerSource(r.value as unknown as ContainerSource);
+      return checkContainerSource(t.value);
     case 'SinkBinding':
-      return checkSinkBinding(r.value as unknown as SinkBinding, r.namespace);
+      return checkSinkBinding(t.value, r.namespace);
     case 'WebhookSource':
-      return checkWebhookSource(r.value as unknown as WebhookSource, secrets);
+      return checkWebhookSource(t.value, secrets);
     case 'GitHubSource':
     case 'GitLabSource':
-      return secrets === false ? [] : checkForgeSource(r.value as unknown as ForgeSource, r.namespace, store);
+      return secrets === false ? [] : checkForgeSource(t.value, r.namespace, store);
     default:
       return [];
   }
@@ -49,11 +50,10 @@ export function sourceChecks(options: SourceCheckOptions = {}): SemanticCheck {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
     const store = SecretStore.fromConfig(config);
     let values: ConfigValues | undefined;
-    for (const r of config.resources) {
-      if (r.kind !== 'ContainerSource') continue;
+    for (const r of resourcesOfKind(config.resources, 'ContainerSource')) {
       // The pod template is a Kubernetes one: env references resolve from the configuration; what has no effect here
       // is listed once.
-      const template = (r.value as unknown as ContainerSource).spec.template;
+      const template = r.value.spec.template;
       const ignored = ignoredFields(['spec', 'template', 'spec'], template.spec);
       if (template.spec['initContainers'] !== undefined) ignored.push('spec.template.spec.initContainers (not run)');
       if (ignored.length > 0) notice(r, [], `ignored: ${r.apiVersion} ${r.kind} ${r.namespace}/${r.name}: ${ignored.join(', ')}`);

@@ -1,12 +1,12 @@
-import type { SluiceConfig } from '@sluice/config';
+import { typed, type SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type RuntimeComponent } from '@sluice/plugin';
-import { ContainerSourceComponent, missingSink, type ContainerSource, type ContainerSourceDeps } from './container-source.js';
-import { PingSourceComponent, type PingSource, type PingSourceDeps } from './ping-source.js';
+import { ContainerSourceComponent, missingSink, type ContainerSourceDeps } from './container-source.js';
+import { PingSourceComponent, type PingSourceDeps } from './ping-source.js';
 import { sinkBindings, SinkBindingComponent } from './sink-binding.js';
 import { SecretStore } from '@sluice/config';
 import { ConfigValues } from '@sluice/workloads';
-import { FORGE_ROUTES, ForgeSourceComponent, type ForgeSource, type ForgeSourceDeps } from './forge-source.js';
-import { WebhookRouter, WebhookSourceComponent, type WebhookSource, type WebhookSourceDeps } from './webhook-source.js';
+import { FORGE_ROUTES, ForgeSourceComponent, type ForgeSourceDeps } from './forge-source.js';
+import { WebhookRouter, WebhookSourceComponent, type WebhookSourceDeps } from './webhook-source.js';
 
 /** Collaborators for every source of a configuration (tests inject clocks, timers, spawn). */
 export interface SourceDeps {
@@ -24,22 +24,23 @@ export function createSourceComponents(config: SluiceConfig, deps: SourceDeps = 
   const forgeRouters = { GitHubSource: new WebhookRouter(FORGE_ROUTES.GitHubSource, 'GitHubSource'), GitLabSource: new WebhookRouter(FORGE_ROUTES.GitLabSource, 'GitLabSource') };
   const forgeDeps: ForgeSourceDeps = { secrets: SecretStore.fromConfig(config), ...deps.forge };
   for (const r of config.resources) {
-    switch (r.kind) {
+    const t = typed(r);
+    switch (t.kind) {
       case 'PingSource':
-        out.push(runsFrom(new PingSourceComponent(r.value as unknown as PingSource, deps.ping), [r.value]));
+        out.push(runsFrom(new PingSourceComponent(t.value, deps.ping), [r.value]));
         break;
       case 'ContainerSource': {
         // Whether the sink exists is part of what the component runs from: adding the sink later restarts it.
-        const sinkMissing = missingSink(config, r.namespace, (r.value as unknown as ContainerSource).spec.sink);
-        out.push(runsFrom(new ContainerSourceComponent(r.value as unknown as ContainerSource, { values: (values ??= new ConfigValues(config)), sinkMissing, ...deps.container }), [r.value, { sinkMissing }]));
+        const sinkMissing = missingSink(config, r.namespace, t.value.spec.sink);
+        out.push(runsFrom(new ContainerSourceComponent(t.value, { values: (values ??= new ConfigValues(config)), sinkMissing, ...deps.container }), [r.value, { sinkMissing }]));
         break;
       }
       case 'GitHubSource':
       case 'GitLabSource':
-        out.push(runsFrom(new ForgeSourceComponent(r.value as unknown as ForgeSource, forgeRouters[r.kind], forgeDeps), [r.value]));
+        out.push(runsFrom(new ForgeSourceComponent(t.value, forgeRouters[t.kind], forgeDeps), [r.value]));
         break;
       case 'WebhookSource':
-        out.push(runsFrom(new WebhookSourceComponent(r.value as unknown as WebhookSource, router, deps.webhook), [r.value]));
+        out.push(runsFrom(new WebhookSourceComponent(t.value, router, deps.webhook), [r.value]));
         break;
       default:
         break;

@@ -1,7 +1,9 @@
-import { DEFAULT_NAMESPACE, falseCondition, noopLogger, oidcSubject, trueCondition, type Clock, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { DEFAULT_NAMESPACE, falseCondition, noopLogger, oidcSubject, trueCondition, type Clock, type ContainerSource, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
 import { ADDRESSABLE_KINDS, type SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
+import { checkOverrideKey } from './ce-overrides.js';
+
+export type { ContainerSource };
 import {
   ConfigValues,
   ContainerProcess,
@@ -9,7 +11,6 @@ import {
   detectContainerEngine,
   expandVariables,
   type Container,
-  type PodSpec,
   processBaseEnv,
   type BackoffOptions,
   type EngineChoice,
@@ -21,18 +22,6 @@ import type { SpecProblem } from './spec-problem.js';
 
 /** A container of a ContainerSource's pod template: a Kubernetes container (docs/sources.md lists what is honoured). */
 export type ContainerSpec = Container;
-
-/** `sources.knative.dev/v1 ContainerSource`. */
-export interface ContainerSource {
-  apiVersion: 'sources.knative.dev/v1';
-  kind: 'ContainerSource';
-  metadata: ObjectMeta;
-  spec: {
-    template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
-    sink: Destination;
-    ceOverrides?: CloudEventOverrides;
-  };
-}
 
 /**
  * Annotation choosing how containers run: `process` (`command` + `args` locally) or `container` (the image through

@@ -1,49 +1,22 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_NAMESPACE, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type Destination, type Logger, type ObjectMeta } from '@sluice/core';
-import { SecretStore, type SecretKeyRef } from '@sluice/config';
+import { DEFAULT_NAMESPACE, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type GitHubSource, type GitHubSourceSpec, type GitLabSource, type GitLabSourceSpec, type Logger, type SecretValueFromSource } from '@sluice/core';
+import { SecretStore } from '@sluice/config';
 import { refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@sluice/broker';
-import { applyCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
+import { applyCeOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
 import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf, readWebhookBody } from './webhook-source.js';
 
+export type { GitHubSourceSpec, GitLabSourceSpec };
+
 /** A `secretKeyRef` holder, as both forge sources spell secrets. */
-export interface ForgeSecretValue {
-  secretKeyRef?: SecretKeyRef;
-}
-
-/** `sources.knative.dev/v1alpha1 GitHubSource` spec (eventing-github). */
-export interface GitHubSourceSpec {
-  ownerAndRepository: string;
-  eventTypes: string[];
-  accessToken?: ForgeSecretValue;
-  secretToken: ForgeSecretValue;
-  githubAPIURL?: string;
-  secure?: boolean;
-  serviceAccountName?: string;
-  sink: Destination;
-  ceOverrides?: CloudEventOverrides;
-}
-
-/** `sources.knative.dev/v1alpha1 GitLabSource` spec (eventing-gitlab). */
-export interface GitLabSourceSpec {
-  projectUrl: string;
-  eventTypes: string[];
-  accessToken?: ForgeSecretValue;
-  secretToken: ForgeSecretValue;
-  sslverify?: boolean;
-  serviceAccountName?: string;
-  sink: Destination;
-  ceOverrides?: CloudEventOverrides;
-}
+export type ForgeSecretValue = SecretValueFromSource;
 
 /** A GitHubSource or GitLabSource document. */
-export type ForgeSource =
-  | { apiVersion: 'sources.knative.dev/v1alpha1'; kind: 'GitHubSource'; metadata: ObjectMeta; spec: GitHubSourceSpec }
-  | { apiVersion: 'sources.knative.dev/v1alpha1'; kind: 'GitLabSource'; metadata: ObjectMeta; spec: GitLabSourceSpec };
+export type ForgeSource = GitHubSource | GitLabSource;
 
 /** First path segment of GitHubSource and GitLabSource webhook URLs. */
 export const FORGE_ROUTES = { GitHubSource: 'github', GitLabSource: 'gitlab' } as const;
@@ -130,7 +103,8 @@ export class ForgeSourceComponent implements RuntimeComponent {
         sendError(res, 'SLUICE_INTERNAL', 'internal error');
       });
     });
-    const unused = REGISTRATION_FIELDS[this.#src.kind].filter((f) => (this.#src.spec as unknown as Record<string, unknown>)[f] !== undefined);
+    const spec: Readonly<Record<string, unknown>> = this.#src.spec;
+    const unused = REGISTRATION_FIELDS[this.#src.kind].filter((f) => spec[f] !== undefined);
     const url = `${ctx.url}/${FORGE_ROUTES[this.#src.kind]}/${this.#ns}/${this.#src.metadata.name}`;
     ctx.reportStatus(this.#src.kind, this.#ns, this.#src.metadata.name, [{ type: 'Ready', status: 'True' }], { sinkUri: sinkUrl, webhookUrl: url });
     this.#logger.info({ url, sink: sinkUrl, eventTypes: this.#src.spec.eventTypes }, 'forge webhook listening');
@@ -169,7 +143,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
       if (!kind) return { error: 'X-GitHub-Event header is not set' };
       const id = first(req, 'x-github-delivery');
       if (!id) return { error: 'X-GitHub-Delivery header is not set' };
-      if (kind !== 'ping' && !this.#src.spec.eventTypes.includes(kind)) return { ignore: `event ${kind} is not in spec.eventTypes` };
+      if (kind !== 'ping' && !(this.#src.spec.eventTypes as readonly string[]).includes(kind)) return { ignore: `event ${kind} is not in spec.eventTypes` };
       const mapped = githubSubjectAndExtensions(kind, payload);
       if (!mapped) return { error: `unsupported github event type ${kind}` };
       Object.assign(attributes, mapped.extensions, { id, type: GITHUB_TYPE_PREFIX + kind, source: `https://github.com/${this.#src.spec.ownerAndRepository}`, subject: mapped.subject });

@@ -1,30 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Backoff, DEFAULT_NAMESPACE, SluiceError, noopLogger, sleep, type Clock, type CloudEvent, type Destination, type Logger, type ObjectMeta, type Timers } from '@sluice/core';
+import { Backoff, DEFAULT_NAMESPACE, SluiceError, noopLogger, sleep, type Clock, type CloudEvent, type Logger, type PingSource, type PingSourceSpec, type Timers } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
+import { applyCeOverrides, checkOverrideKey } from './ce-overrides.js';
+
+export type { PingSource, PingSourceSpec };
 import { CronScheduler } from './cron-scheduler.js';
 import { isScheduleProblem, parseSchedule, type Schedule } from './cron-schedule.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
-
-/** `sources.knative.dev/v1 PingSource` spec (v1beta2 has the same fields). */
-export interface PingSourceSpec {
-  schedule?: string;
-  timezone?: string;
-  contentType?: string;
-  data?: string;
-  dataBase64?: string;
-  sink: Destination;
-  ceOverrides?: CloudEventOverrides;
-}
-
-/** `sources.knative.dev/v1 PingSource`. */
-export interface PingSource {
-  apiVersion: 'sources.knative.dev/v1' | 'sources.knative.dev/v1beta2';
-  kind: 'PingSource';
-  metadata: ObjectMeta;
-  spec: PingSourceSpec;
-}
 
 /** The `type` of every event a PingSource emits. */
 export const PING_EVENT_TYPE = 'dev.knative.sources.ping';

@@ -1,9 +1,11 @@
-import { DEFAULT_NAMESPACE, oidcSubject, type Destination, type ObjectMeta } from '@sluice/core';
+import { DEFAULT_NAMESPACE, oidcSubject, type CloudEventOverrides, type SinkBinding } from '@sluice/core';
 import { destinationAudience } from '@sluice/broker';
-import type { LoadedResource, SluiceConfig } from '@sluice/config';
+import { resourcesOfKind, type LoadedResource, type SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { OIDC_TOKEN_FILE_ENV, selectorMatches, type EnvInjector } from '@sluice/workloads';
-import { checkOverrideKey, encodeCeOverrides, type CloudEventOverrides } from './ce-overrides.js';
+import { checkOverrideKey, encodeCeOverrides } from './ce-overrides.js';
+
+export type { SinkBinding };
 import type { SpecProblem } from './spec-problem.js';
 
 /** The subject kind Sluice binds: a process started with `sluice bind --binding`. */
@@ -11,18 +13,6 @@ export const PROCESS_SUBJECT = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Proce
 
 /** Workload subjects a SinkBinding binds inside `sluice run` (the workloads Sluice runs from the same configuration). */
 export const WORKLOAD_SUBJECTS: readonly string[] = ['apps/v1 Deployment', 'batch/v1 Job', 'batch/v1 CronJob', 'v1 Pod', 'serving.knative.dev/v1 Service'];
-
-/** `sources.knative.dev/v1 SinkBinding`. */
-export interface SinkBinding {
-  apiVersion: 'sources.knative.dev/v1';
-  kind: 'SinkBinding';
-  metadata: ObjectMeta;
-  spec: {
-    subject: { apiVersion: string; kind: string; namespace?: string; name?: string; selector?: Record<string, unknown> };
-    sink: Destination;
-    ceOverrides?: CloudEventOverrides;
-  };
-}
 
 export { OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH } from '@sluice/workloads';
 
@@ -75,7 +65,7 @@ export const sinkBindingTokenKey = (namespace: string, name: string): string => 
 
 /** The SinkBinding resources of a configuration. */
 export function sinkBindings(config: SluiceConfig): { resource: LoadedResource; binding: SinkBinding }[] {
-  return config.resources.filter((r) => r.kind === 'SinkBinding').map((r) => ({ resource: r, binding: r.value as unknown as SinkBinding }));
+  return resourcesOfKind(config.resources, 'SinkBinding').map((r) => ({ resource: r, binding: r.value }));
 }
 
 /**

@@ -11,14 +11,15 @@ import {
   validateEvent,
   type CloudEvent,
   type DeliverySpec,
-  type Destination,
   type Logger,
-  type ObjectMeta,
   type Clock,
+  type ObjectMeta,
+  type WebhookSource,
+  type WebhookSourceSpec,
 } from '@sluice/core';
 import { readBody, refuse, sendError } from '@sluice/broker';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides, checkOverrideKey, type CloudEventOverrides } from './ce-overrides.js';
+import { applyCeOverrides, checkOverrideKey } from './ce-overrides.js';
 import { defaultSecretSources, resolveValue, type SecretSources, type ValueFromField } from './secret-value.js';
 import {
   DEFAULT_SIGNATURE_TOLERANCE,
@@ -29,34 +30,14 @@ import {
   verifyGithubSignature,
   verifyStandardWebhooks,
   type SignatureCheck,
-  type SignatureType,
 } from './signature.js';
 import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
 import type { SpecProblem } from './spec-problem.js';
 
+export type { WebhookSource, WebhookSourceSpec };
+
 /** Parts of the HTTP request TriggerMesh's WebhookSource can copy into extensions. */
 export type ExtensionAttributesFrom = 'method' | 'path' | 'host' | 'queries' | 'headers';
-
-/** `sources.triggermesh.io/v1alpha1 WebhookSource` spec, plus Sluice's `signature`. */
-export interface WebhookSourceSpec {
-  eventType: string;
-  eventSource?: string;
-  eventExtensionAttributes?: { from?: ExtensionAttributesFrom[] };
-  basicAuthUsername?: string;
-  basicAuthPassword?: ValueFromField;
-  corsAllowOrigin?: string;
-  signature?: { type: SignatureType; secret: ValueFromField; tolerance?: string };
-  sink: Destination;
-  ceOverrides?: CloudEventOverrides;
-}
-
-/** `sources.triggermesh.io/v1alpha1 WebhookSource`. */
-export interface WebhookSource {
-  apiVersion: 'sources.triggermesh.io/v1alpha1';
-  kind: 'WebhookSource';
-  metadata: ObjectMeta;
-  spec: WebhookSourceSpec;
-}
 
 /** First path segment of webhook URLs: `/webhooks/{namespace}/{name}`. */
 export const WEBHOOK_ROUTE = 'webhooks';

@@ -1,6 +1,5 @@
-import { checkDestination, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
+import { checkDestination, resourcesOfKind, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
 import { checkExpression } from './expression.js';
-import type { EventTransform } from './resources.js';
 
 function checkJsonata(r: LoadedResource, path: (string | number)[], expression: string, report: ReportFn): void {
   const problem = checkExpression(expression);
@@ -15,9 +14,8 @@ function checkJsonata(r: LoadedResource, path: (string | number)[], expression: 
 export function transformChecks(): SemanticCheck {
   return (config, report) => {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
-    for (const r of config.resources) {
-      if (r.kind !== 'EventTransform') continue;
-      const spec = (r.value as unknown as EventTransform).spec;
+    for (const r of resourcesOfKind(config.resources, 'EventTransform')) {
+      const spec = r.value.spec;
       checkJsonata(r, ['spec', 'jsonata'], spec.jsonata.expression, report);
       if (spec.sink) {
         checkDestination(r, ['spec', 'sink'], spec.sink, declared, report);

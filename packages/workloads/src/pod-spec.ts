@@ -1,51 +1,8 @@
 import { SecretStore, type SluiceConfig } from '@sluice/config';
+import type { Container, ContainerPort, EnvFromSource, EnvVar, PodSpec } from '@sluice/core';
 
-/** A `corev1.EnvVar`. */
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: {
-    secretKeyRef?: { name: string; key: string; optional?: boolean };
-    configMapKeyRef?: { name: string; key: string; optional?: boolean };
-    fieldRef?: { fieldPath: string; apiVersion?: string };
-    resourceFieldRef?: { resource: string; containerName?: string; divisor?: string | number };
-  };
-}
-
-/** A `corev1.EnvFromSource`. */
-export interface EnvFromSource {
-  prefix?: string;
-  secretRef?: { name: string; optional?: boolean };
-  configMapRef?: { name: string; optional?: boolean };
-}
-
-/** A `corev1.ContainerPort`. */
-export interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  protocol?: string;
-  hostPort?: number;
-}
-
-/** A `corev1.Container`, as far as Sluice reads it (the other fields are accepted, see {@link IGNORED_CONTAINER_FIELDS}). */
-export interface Container {
-  name?: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  workingDir?: string;
-  ports?: ContainerPort[];
-  [field: string]: unknown;
-}
-
-/** A `corev1.PodSpec`, as far as Sluice reads it. */
-export interface PodSpec {
-  containers: Container[];
-  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
-  [field: string]: unknown;
-}
+// The pod shapes are generated from schemas/podspec.json (@sluice/core), re-exported for this package's users.
+export type { Container, ContainerPort, EnvFromSource, EnvVar, PodSpec };
 
 /**
  * Container fields accepted but without effect here, and why. They are listed once per resource at validate and start,
@@ -237,10 +194,12 @@ export function declaredEnvironment(
 export function ignoredFields(podSpecPath: readonly (string | number)[], pod: PodSpec, options: { readonly probed?: boolean } = {}): string[] {
   const out: string[] = [];
   const dotted = (p: readonly (string | number)[]): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  const podFields: Readonly<Record<string, unknown>> = pod;
   for (const [field, why] of Object.entries(IGNORED_POD_FIELDS)) {
-    if (pod[field] !== undefined) out.push(`${dotted([...podSpecPath, field])} (${why})`);
+    if (podFields[field] !== undefined) out.push(`${dotted([...podSpecPath, field])} (${why})`);
   }
-  pod.containers.forEach((c, i) => {
+  pod.containers.forEach((container, i) => {
+    const c: Readonly<Record<string, unknown>> = container;
     for (const [field, why] of Object.entries(IGNORED_CONTAINER_FIELDS)) {
       // IfNotPresent and Never are what Sluice does; only Always asks for something it does not do.
       if (field === 'imagePullPolicy' && c[field] !== 'Always') continue;

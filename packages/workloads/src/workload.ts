@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
-import { DEFAULT_NAMESPACE } from '@sluice/core';
-import type { LoadedResource, SluiceConfig } from '@sluice/config';
+import { DEFAULT_NAMESPACE, type PodTemplateSpec } from '@sluice/core';
+import { typed, type LoadedResource, type SluiceConfig } from '@sluice/config';
 import type { RunMode } from './container-run.js';
 import type { Container, PodSpec } from './pod-spec.js';
 
@@ -56,8 +56,6 @@ export interface CronSpec {
   readonly suspend: boolean;
 }
 
-type Meta = { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-
 /** The workloads of a configuration. */
 export function workloadsOf(config: SluiceConfig): Workload[] {
   const out: Workload[] = [];
@@ -70,11 +68,11 @@ export function workloadsOf(config: SluiceConfig): Workload[] {
 
 /** The workload of a resource, or undefined when it is not a workload kind. */
 export function workloadOf(r: LoadedResource): Workload | undefined {
-  const meta = (r.value['metadata'] ?? {}) as Meta;
-  const spec = (r.value['spec'] ?? {}) as Record<string, unknown>;
+  const t = typed(r);
+  const meta = t.value.metadata;
   const base = { resource: r, apiVersion: r.apiVersion, namespace: r.namespace, name: r.name, labels: meta.labels ?? {}, baseDir: dirname(r.file) };
-  const fromTemplate = (kind: Workload['kind'], defaultRestart: Workload['restartPolicy'], jobSpec: Record<string, unknown> = spec, podPath: readonly string[] = ['spec', 'template', 'spec']): Workload => {
-    const template = (jobSpec['template'] ?? {}) as { metadata?: Meta; spec: PodSpec };
+  const fromTemplate = (kind: Workload['kind'], defaultRestart: Workload['restartPolicy'], spec: { template: PodTemplateSpec; backoffLimit?: number }, podPath: readonly string[] = ['spec', 'template', 'spec']): Workload => {
+    const template = spec.template;
     const pod = template.spec;
     return {
       ...base,
@@ -85,44 +83,41 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
       pod,
       podPath,
       restartPolicy: pod.restartPolicy ?? defaultRestart,
-      backoffLimit: typeof jobSpec['backoffLimit'] === 'number' ? jobSpec['backoffLimit'] : 6,
+      backoffLimit: spec.backoffLimit ?? 6,
       knative: kind === 'Service',
       revision: kind === 'Service' ? (template.metadata?.name ?? `${r.name}-00001`) : undefined,
     };
   };
-  if (r.apiVersion === 'serving.knative.dev/v1' && r.kind === 'Service') return fromTemplate('Service', 'Always');
-  if (r.apiVersion === 'apps/v1' && r.kind === 'Deployment') return fromTemplate('Deployment', 'Always');
-  if (r.apiVersion === 'batch/v1' && r.kind === 'Job') return fromTemplate('Job', 'OnFailure');
-  if (r.apiVersion === 'batch/v1' && r.kind === 'CronJob') {
-    const jobSpec = ((spec['jobTemplate'] as { spec?: Record<string, unknown> } | undefined)?.spec ?? {});
-    const w = fromTemplate('CronJob', 'OnFailure', jobSpec, ['spec', 'jobTemplate', 'spec', 'template', 'spec']);
-    const policy = spec['concurrencyPolicy'];
-    return {
-      ...w,
-      cron: {
-        schedule: typeof spec['schedule'] === 'string' ? spec['schedule'] : '',
-        timeZone: typeof spec['timeZone'] === 'string' ? spec['timeZone'] : undefined,
-        concurrencyPolicy: policy === 'Forbid' || policy === 'Replace' ? policy : 'Allow',
-        suspend: spec['suspend'] === true,
-      },
-    };
+  switch (t.kind) {
+    case 'Service':
+      return t.value.apiVersion === 'serving.knative.dev/v1' ? fromTemplate('Service', 'Always', t.value.spec) : undefined;
+    case 'Deployment':
+      return fromTemplate('Deployment', 'Always', t.value.spec);
+    case 'Job':
+      return fromTemplate('Job', 'OnFailure', t.value.spec);
+    case 'CronJob': {
+      const spec = t.value.spec;
+      const w = fromTemplate('CronJob', 'OnFailure', spec.jobTemplate.spec, ['spec', 'jobTemplate', 'spec', 'template', 'spec']);
+      return { ...w, cron: { schedule: spec.schedule, timeZone: spec.timeZone, concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow', suspend: spec.suspend === true } };
+    }
+    case 'Pod': {
+      const pod = t.value.spec;
+      return {
+        ...base,
+        kind: 'Pod',
+        id: `Pod ${r.namespace}/${r.name}`,
+        podLabels: meta.labels ?? {},
+        annotations: meta.annotations ?? {},
+        pod,
+        podPath: ['spec'],
+        restartPolicy: pod.restartPolicy ?? 'Always',
+        backoffLimit: 6,
+        knative: false,
+      };
+    }
+    default:
+      return undefined;
   }
-  if (r.apiVersion === 'v1' && r.kind === 'Pod') {
-    const pod = spec as unknown as PodSpec;
-    return {
-      ...base,
-      kind: 'Pod',
-      id: `Pod ${r.namespace}/${r.name}`,
-      podLabels: meta.labels ?? {},
-      annotations: meta.annotations ?? {},
-      pod,
-      podPath: ['spec'],
-      restartPolicy: pod.restartPolicy ?? 'Always',
-      backoffLimit: 6,
-      knative: false,
-    };
-  }
-  return undefined;
 }
 
 /** The name a container runs under: its own, or `<workload>-<index>`. */
