@@ -1,14 +1,11 @@
 // Accepted means stored: kill -9 at any moment, restart on the same data dir, and every event that got a 202 is
 // delivered. Pending retries survive the restart too.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'undici';
-import { startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
+import { cleanupScope, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const yaml = (url: string, delivery = '    retry: 10\n    backoffDelay: PT0.05S\n') => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -31,7 +28,7 @@ for (const round of [1, 2, 3]) {
     // A slow-ish subscriber (20 ms an answer) so that deliveries are in flight when the process dies.
     const sub = await startSubscriber(() => ({ delayMs: 20 }));
     const dir = tempDir();
-    cleanups.push(() => dir.remove(), () => sub.close());
+    cleanup.add(() => dir.remove(), () => sub.close());
     let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
     const accepted = new Set<string>();
     const dispatcher = new Agent({ connections: 32 });
@@ -64,7 +61,7 @@ for (const round of [1, 2, 3]) {
     await dispatcher.close();
     const acceptedBeforeRestart = accepted.size;
     sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-    cleanups.push(async () => void (await sluice.stop()));
+    cleanup.add(async () => void (await sluice.stop()));
     const received = () => new Set(sub.ids());
     await waitFor(() => [...accepted].every((id) => received().has(id)), 'every accepted event to be delivered', 30_000);
     const got = received();
@@ -78,7 +75,7 @@ test('a pending retry survives kill -9 and is delivered after restart', async ()
   let failing = true;
   const sub = await startSubscriber(() => ({ status: failing ? 503 : 202 }));
   const dir = tempDir();
-  cleanups.push(() => dir.remove(), () => sub.close());
+  cleanup.add(() => dir.remove(), () => sub.close());
   const config = yaml(sub.url, '    retry: 3\n    backoffPolicy: linear\n    backoffDelay: PT2S\n');
   let sluice = await startSluice({ yaml: config, dataDir: dir.path });
   const posted = Date.now();
@@ -89,7 +86,7 @@ test('a pending retry survives kill -9 and is delivered after restart', async ()
   await sluice.stop();
   failing = false;
   sluice = await startSluice({ yaml: config, dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   await sub.waitForCount(2, 10_000);
   const second = sub.received[1]!;
   assert.equal(second.event!.attributes['id'], 'retry-me');
@@ -100,7 +97,7 @@ test('SIGTERM drains: readyz flips, in-flight deliveries finish, exit code 0', a
   // Each answer takes 1.5 s, so all five deliveries are in flight when the signal arrives and the drain waits for them.
   const sub = await startSubscriber(() => ({ delayMs: 1500 }));
   const dir = tempDir();
-  cleanups.push(() => dir.remove(), () => sub.close());
+  cleanup.add(() => dir.remove(), () => sub.close());
   const sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   for (let i = 0; i < 5; i++) assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `d${i}`, source: '/t', type: 't' })).status, 202);
   await sub.waitForCount(5);
@@ -120,7 +117,7 @@ test('SIGTERM drains: readyz flips, in-flight deliveries finish, exit code 0', a
   // They finished as deliveries, not just as requests: after a restart on the same data the trigger owes nothing, so
   // nothing is sent again (the figures say the consumer is idle before the count is read).
   const again = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  cleanups.push(async () => void (await again.stop()));
+  cleanup.add(async () => void (await again.stop()));
   const figures = async () => ((await (await fetch(`${again.adminUrl}/api/v1/triggers/default/all`, { headers: again.adminHeaders })).json()) as { status: { figures: { backlog: number; inFlight: number; retrying: number; delivered: number } } }).status.figures;
   await waitFor(async () => {
     const f = await figures();

@@ -2,20 +2,17 @@
 // `sluice` CLI with real HTTP subscribers: the ingress contract on /channels/..., SingleEventWithEncoding, ChannelChain,
 // DeadLetterSink (subscription, channel, a channel as the sink), EventTransformation, ChannelPreferHeaderCheck,
 // ChannelDeadLetterSinkExtensions; plus KafkaChannel ordering, validation and kill -9.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'undici';
-import { postEvent, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
+import { cleanupScope, postEvent, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.ProcessEnv = {}): Promise<SluiceProcess> {
   const dir = tempDir();
   const sluice = await startSluice({ yaml, dataDir: dir.path, env });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
   return sluice;
 }
 
@@ -422,7 +419,7 @@ for (const round of [1, 2]) {
   test(`kill -9 mid-stream on a channel with a subscription loses no accepted event (round ${round})`, async () => {
     const sub = await startSubscriber();
     const dir = tempDir();
-    cleanups.push(() => dir.remove(), () => sub.close());
+    cleanup.add(() => dir.remove(), () => sub.close());
     const yaml = channel('c', 'InMemoryChannel', '  delivery:\n    retry: 10\n    backoffDelay: PT0.05S\n') + subscription('s', 'c', uri('subscriber', sub.url));
     let sluice = await startSluice({ yaml, dataDir: dir.path });
     const accepted = new Set<string>();
@@ -452,7 +449,7 @@ for (const round of [1, 2]) {
     await Promise.all(senders);
     await dispatcher.close();
     sluice = await startSluice({ yaml, dataDir: dir.path });
-    cleanups.push(async () => void (await sluice.stop()));
+    cleanup.add(async () => void (await sluice.stop()));
     await waitFor(() => {
       const got = new Set(sub.ids());
       return [...accepted].every((id) => got.has(id));

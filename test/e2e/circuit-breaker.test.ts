@@ -1,17 +1,14 @@
 // Circuit breaker, end to end: a subscriber that refuses connections opens its trigger's circuit; the events wait in
 // the backlog without spending their retry budget (far more time passes than their retries would last), and when the
 // subscriber comes back every accepted event arrives. The state change is logged.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
-import { postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 /** A loopback port with nothing listening on it. */
 function deadPort(): Promise<number> {
@@ -27,7 +24,7 @@ function deadPort(): Promise<number> {
 test('events for a dead subscriber wait behind its open circuit, spend no retries, and all arrive once it is back', async () => {
   const port = await deadPort();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   // retry 3 from 50 ms: without the breaker every event would be dropped about 0.75 s after it failed first.
   const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -51,7 +48,7 @@ spec:
     backoffDelay: PT0.05S
 `;
   const sluice = await startSluice({ yaml, dataDir: dir.path, env: { SLUICE_LOG_LEVEL: 'info' } });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const ids = Array.from({ length: 20 }, (_, i) => `cb-${i}`);
   for (const id of ids) {
     const res = await postEvent(`${sluice.url}/default/default`, { id, source: '/cb', type: 't' }, '{}');
@@ -78,7 +75,7 @@ spec:
     req.on('end', () => res.writeHead(202).end());
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  cleanup.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
   await waitFor(() => new Set(received).size === ids.length, `all ${ids.length} events at the subscriber (got ${new Set(received).size})`, 20_000);
   assert.deepEqual([...new Set(received)].sort(), [...ids].sort());
   assert.match(sluice.output(), /circuit closed/);
@@ -88,7 +85,7 @@ spec:
 
 test('a bad circuit-breaker annotation is a validation error at its line', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const file = `${dir.path}/bad.yaml`;
   writeFileSync(
     file,

@@ -1,15 +1,12 @@
 // A batch/v1 CronJob runs its job template on its schedule, as a Job each time; a SinkBinding whose subject is the
 // CronJob gives every run K_SINK and K_CE_OVERRIDES. Its schedule is validated as Kubernetes does.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 // One CloudEvent to K_SINK, with the overrides' extension, then exit 0.
 const SEND = `const o = JSON.parse(process.env.K_CE_OVERRIDES || '{}').extensions || {};
@@ -18,10 +15,10 @@ fetch(process.env.K_SINK, { method: 'POST', headers: { 'ce-specversion': '1.0', 
 
 test('a CronJob runs on its schedule with the SinkBinding that names it; its status shows the schedule', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   writeFileSync(join(dir.path, 'send.cjs'), SEND);
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const sluice = await startSluice({
     yaml: `apiVersion: batch/v1
 kind: CronJob
@@ -50,7 +47,7 @@ spec:
   ceOverrides: {extensions: {team: ops}}
 `,
   });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const status = async () =>
     ((await (await fetch(`${sluice.adminUrl}/api/v1/cronjobs/default/report`)).json()) as { status: { conditions: Array<{ type: string; status: string }>; nextScheduleTime?: string; lastScheduleTime?: string } }).status;
   const before = await status();
@@ -68,7 +65,7 @@ spec:
 
 test('a CronJob schedule is validated as Kubernetes does: five fields or a descriptor, the zone in spec.timeZone', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   const file = join(dir.path, 'bad.yaml');
   const job = (name: string, schedule: string, extra = '') => `apiVersion: batch/v1
 kind: CronJob

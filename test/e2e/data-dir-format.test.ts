@@ -1,19 +1,16 @@
 // Upgrades: a data directory written by the previous format (test/fixtures/data-dir-format-1, written by the
 // unversioned store of the first releases) opens, is migrated, and delivers what it held; a directory of a newer
 // format is refused with a clear message and left untouched.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { STORE_FORMAT } from '@sluice/store';
-import { ROOT, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { ROOT, cleanupScope, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const FIXTURE = join(ROOT, 'test/fixtures/data-dir-format-1/sluice.db');
 
@@ -45,15 +42,15 @@ function userVersion(path: string): number {
 
 test('a format-1 data directory is migrated and delivers its backlog and its pending retry', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   mkdirSync(join(dir.path, 'store'));
   // Only copies are opened: even a read-only open of a WAL database leaves -shm/-wal files beside it.
   copyFileSync(FIXTURE, join(dir.path, 'store', 'sluice.db'));
   assert.equal(userVersion(join(dir.path, 'store', 'sluice.db')), 0, 'the fixture is unversioned, as the first releases wrote it');
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   await sub.waitForCount(4);
   // fixture-1 was delivered before the fixture was written; fixture-2 waited for its first retry; 3-5 were unread.
   assert.deepEqual(sub.ids().sort(), ['fixture-2', 'fixture-3', 'fixture-4', 'fixture-5']);
@@ -70,7 +67,7 @@ test('a format-1 data directory is migrated and delivers its backlog and its pen
 
 test('a data directory of a newer format is refused with a clear message and left as it was', async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   mkdirSync(join(dir.path, 'store'));
   const db = join(dir.path, 'store', 'sluice.db');
   copyFileSync(FIXTURE, db);

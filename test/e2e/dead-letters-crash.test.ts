@@ -1,15 +1,12 @@
 // kill -9 while events are being dead-lettered, and while dead letters are being replayed: after a restart on the same
 // data dir nothing accepted is lost (every event is either in the dead-letter store or was delivered), and the
 // duplicates a crash may cause are counted and reported.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'undici';
-import { runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const yaml = (url: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -74,7 +71,7 @@ test('kill -9 while events are being dead-lettered: every accepted event ends in
   // 400 is final: each event is dead-lettered at its first attempt, and the circuit breaker stays closed.
   const sub = await startSubscriber(() => ({ status: 400, body: 'rejected' }));
   const dir = tempDir();
-  cleanups.push(() => dir.remove(), () => sub.close());
+  cleanup.add(() => dir.remove(), () => sub.close());
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   const traffic = load(sluice.url, 'dl');
   await waitFor(async () => (await deadLetters(sluice)).length >= 200, 'dead-lettering under way', 30_000);
@@ -82,7 +79,7 @@ test('kill -9 while events are being dead-lettered: every accepted event ends in
   await sluice.stop();
   await traffic.stop();
   sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   let letters: Listed[] = [];
   const ids = () => new Set(letters.map((l) => String(l.event.attributes['id'])));
   await waitFor(async () => {
@@ -103,7 +100,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   let up = false;
   const sub = await startSubscriber(() => (up ? { status: 202 } : { status: 400 }));
   const dir = tempDir();
-  cleanups.push(() => dir.remove(), () => sub.close());
+  cleanup.add(() => dir.remove(), () => sub.close());
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   const traffic = load(sluice.url, 'rp');
   await waitFor(() => traffic.accepted.size >= 400, '400 accepted events', 30_000);
@@ -122,7 +119,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   const interrupted = await replay;
   assert.equal(interrupted.code, 1, 'the CLI reports the interrupted replay as a failure');
   sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const left = (await deadLetters(sluice)).length;
   assert.ok(left > 0 && left < accepted.length, `part of the store was replayed before the kill (${left} left)`);
   const second = await runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '1000', '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 60_000 });

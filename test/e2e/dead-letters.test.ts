@@ -2,15 +2,12 @@
 // no dead-letter sink are kept (not dropped), listed and filtered (trigger, type, CESQL), shown with their error,
 // replayed to the subscriber (or elsewhere) at a bounded rate with the sluicereplay extension, put back when they fail
 // again, and purged.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
-import { runCli, startSluice, startSubscriber, postEvent, tempDir, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, postEvent, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 interface ListedLetter {
   id: number;
@@ -24,9 +21,9 @@ interface ListedLetter {
 test('dlq list, show, replay and purge through the CLI', async () => {
   let down = true;
   const sub = await startSubscriber(() => (down ? { status: 503, body: 'maintenance' } : { status: 202 }));
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const other = await startSubscriber();
-  cleanups.push(() => other.close());
+  cleanup.add(() => other.close());
   // Retries are short and the circuit breaker is off, so the events are exhausted quickly.
   const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -48,7 +45,7 @@ spec:
     backoffDelay: PT0.05S
 `;
   const sluice = await startSluice({ yaml });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
   const dlq = (...args: string[]) => runCli(['dlq', ...args, ...admin]);
   const list = async (...args: string[]): Promise<ListedLetter[]> => {
@@ -144,7 +141,7 @@ spec:
 
 test('dlq: a broker that does not exist, and no sluice at the admin URL, are clear errors', async () => {
   const sluice = await startSluice({ yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n' });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const r = await runCli(['dlq', 'list', 'broker:nope', '--server', sluice.adminUrl]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /broker default\/nope not found/);
@@ -161,11 +158,11 @@ test('dlq: a broker that does not exist, and no sluice at the admin URL, are cle
 
 test('renaming a trigger keeps its pending retries as dead letters ("trigger removed"), replayable elsewhere', async () => {
   const sub = await startSubscriber(() => ({ status: 503 }));
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const other = await startSubscriber();
-  cleanups.push(() => other.close());
+  cleanup.add(() => other.close());
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const config = (name: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
@@ -191,7 +188,7 @@ spec:
   await sluice.stop();
   // Renamed: the old trigger's three retries (due in a minute) would have been deleted silently.
   sluice = await startSluice({ yaml: config('orders-v2'), dataDir: dir.path });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const r = await runCli(['dlq', 'list', 'broker:default', '-o', 'json', '--server', sluice.adminUrl]);
   assert.equal(r.code, 0, r.stderr);
   const items = (JSON.parse(r.stdout) as { items: ListedLetter[] }).items;

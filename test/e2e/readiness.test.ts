@@ -1,16 +1,13 @@
 // Readiness per resource: /readyz answers 503 with one reason per resource that is not Ready, and each workload's
 // Ready follows Knative Serving's rules, with real processes: NotReady until its readinessProbe (here an httpGet)
 // answers, NotReady with the exit reason when it dies, Ready again once it runs and answers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSluice, tempDir, waitFor } from './harness.js';
+import { cleanupScope, startSluice, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 // Listens on PORT; /healthz is 200 only while `ready` exists and `down` does not; /exit ends the process with code 3.
 const APP = `import { createServer } from 'node:http';
@@ -60,10 +57,10 @@ interface Readyz {
 
 test('/readyz: a Knative Service is NotReady until its readinessProbe answers, NotReady with the exit reason when it dies, then Ready again; a crashing Deployment stays NotReady', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   writeFileSync(join(dir.path, 'app.mjs'), APP);
   const sluice = await startSluice({ yaml: yaml(dir.path) });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const readyz = async (): Promise<{ status: number; body: Readyz }> => {
     const res = await fetch(`${sluice.adminUrl}/readyz`);
     return { status: res.status, body: (await res.json()) as Readyz };

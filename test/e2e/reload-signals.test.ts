@@ -1,22 +1,19 @@
 // SIGHUP and `sluice run --watch` apply edited configuration files to a running sluice (spawned as a user runs it):
 // one log line says what changed or why nothing did, and the process never stops, not even for a SIGHUP that arrives
 // while the CLI is still loading. A second SIGTERM during the drain forces the exit.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, SLUICE_BIN, postEvent, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function subscriber(): Promise<Subscriber> {
   const s = await startSubscriber();
-  cleanups.push(() => s.close());
+  cleanup.add(() => s.close());
   return s;
 }
 
@@ -41,9 +38,9 @@ test('SIGHUP applies the edited files: a trigger added and one changed, without 
   const one = await subscriber();
   const two = await subscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const sluice = await startSluice({ yaml: broker + trigger('one', one.url), dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const send = (id: string, type = 't') => postEvent(`${sluice.url}/default/default`, { id, source: '/hup', type });
   assert.equal((await send('e1')).status, 202);
   await one.waitForCount(1);
@@ -72,12 +69,12 @@ test('run --watch applies a saved file and a new file in a watched directory, on
   const one = await subscriber();
   const two = await subscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const extra = join(dir.path, 'extra');
   mkdirSync(extra);
   writeFileSync(join(extra, 'one.yaml'), trigger('one', one.url));
   const sluice = await startSluice({ yaml: broker, dataDir: dir.path, args: ['-f', extra, '--watch'] });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const send = (id: string) => postEvent(`${sluice.url}/default/default`, { id, source: '/watch', type: 't' });
   await send('e1');
   await one.waitForCount(1);
@@ -128,7 +125,7 @@ export async function load(url, context, nextLoad) {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
@@ -138,7 +135,7 @@ export async function load(url, context, nextLoad) {
 test('a SIGHUP while the CLI is still loading does not end sluice run: it is applied once running', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
   const one = await subscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   writeFileSync(join(dir.path, 'config.yaml'), broker + trigger('one', one.url));
   const run = spawnHeld(dir.path, ['run', '-f', join(dir.path, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')]);
   await waitFor(() => catchesHangup(run.child.pid!), 'sluice catches SIGHUP before its main module loads', 30_000);
@@ -156,7 +153,7 @@ test('a SIGHUP while the CLI is still loading does not end sluice run: it is app
 
 test('any other command ends on a SIGHUP held while loading, as Node does by default (a closed terminal still ends event-display)', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const display = spawnHeld(dir.path, ['event-display', '--port', '0']);
   await waitFor(() => catchesHangup(display.child.pid!), 'the CLI catches SIGHUP before its main module loads', 30_000);
   display.child.kill('SIGHUP');
@@ -168,11 +165,11 @@ test('any other command ends on a SIGHUP held while loading, as Node does by def
 test('a second SIGTERM during the drain forces the exit and says so; the event in flight is delivered at the next start', async () => {
   let hang = true;
   const slow = await startSubscriber(() => (hang ? { hang: true } : {}));
-  cleanups.push(() => slow.close());
+  cleanup.add(() => slow.close());
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const sluice = await startSluice({ yaml: broker + trigger('slow', slow.url), dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop('SIGKILL')));
+  cleanup.add(async () => void (await sluice.stop('SIGKILL')));
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/term', type: 't' })).status, 202);
   await slow.waitForCount(1);
   sluice.child.kill('SIGTERM');
@@ -182,7 +179,7 @@ test('a second SIGTERM during the drain forces the exit and says so; the event i
   assert.match(sluice.output(), /SIGTERM received again: forcing exit without finishing the drain/);
   hang = false;
   const again = await startSluice({ yaml: broker + trigger('slow', slow.url), dataDir: dir.path });
-  cleanups.push(async () => void (await again.stop()));
+  cleanup.add(async () => void (await again.stop()));
   await slow.waitForCount(2);
   assert.deepEqual(slow.ids(), ['e1', 'e1'], 'the unacknowledged delivery is made again, nothing lost');
   assert.equal(await again.stop(), 0);
