@@ -3,9 +3,8 @@ import { Command } from 'commander';
 import type { ChangeResult, ChangedResource } from '@sluice/admin';
 import { expandManifestPaths, loadConfig, formatConfigError } from '@sluice/config';
 import { AdminClientError, addAdminClientOptions, adminCall, adminCommandRunner, type AdminClientFlags } from './admin-client.js';
+import { collect } from './args.js';
 import { usageError } from './send.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat([value]);
 
 /** kubectl's name of a resource: `trigger.eventing.knative.dev` (`secret` for the core group). */
 function typeName(r: { apiVersion: string; kind: string }): string {

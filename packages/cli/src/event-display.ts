@@ -1,6 +1,8 @@
+import { Command, Option } from 'commander';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeHttp, eventToJson, isJsonMediaType, type CloudEvent } from '@sluice/core';
+import { portArg } from './args.js';
 
 const CORE_ATTRIBUTES = ['specversion', 'type', 'source', 'subject', 'id', 'time', 'dataschema', 'datacontenttype'];
 
@@ -81,4 +83,34 @@ export async function startEventDisplay(options: EventDisplayOptions): Promise<{
   });
   const addr = server.address() as AddressInfo;
   return { server, url: `http://${options.host}:${addr.port}` };
+}
+
+/** `sluice event-display`: a subscriber that prints what it receives, until SIGTERM/SIGINT. */
+export function eventDisplayCommand(onExit: (code: number) => void): Command {
+  return new Command('event-display')
+    .description('run a subscriber that prints every CloudEvent it receives (like Knative event_display)')
+    .addOption(new Option('-p, --port <n>', 'port to listen on').env('SLUICE_DISPLAY_PORT').argParser(portArg('--port')).default(8081))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--json', 'print each event as one line of JSON (structured-mode JSON, for piping)')
+    .option('--headers', 'print the HTTP headers of each request before the event')
+    .action(async (opts: { port: number; host: string; json?: boolean; headers?: boolean }) => {
+      let started;
+      try {
+        started = await startEventDisplay(opts);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+        process.stderr.write(`sluice event-display: cannot listen on ${opts.host}:${opts.port}: ${why} (set --port or SLUICE_DISPLAY_PORT; 0 picks a free port)\n`);
+        onExit(1);
+        return;
+      }
+      const { server, url } = started;
+      process.stdout.write(`event-display listening on ${url}\n`);
+      const stop = (): void => {
+        server.close(() => onExit(0));
+        server.closeAllConnections();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
 }

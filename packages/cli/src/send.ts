@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { Command, Option } from 'commander';
 import { Agent, request } from 'undici';
 import { SluiceError, encodeBinary, encodeStructured, isJsonMediaType, isSluiceError, validateEvent, type AttributeValue, type CloudEvent } from '@sluice/core';
+import { collect, intArg } from './args.js';
 
 /** Options of `sluice send`. */
 export interface SendCommandOptions {
@@ -154,4 +156,48 @@ export async function sendEvents(opts: SendCommandOptions, onProgress?: (done: n
   await dispatcher.close();
   report.elapsedMs = performance.now() - started;
   return report;
+}
+
+/** `sluice send`: sends events, prints what was accepted; exit 1 when any send failed. */
+export function sendCommand(onExit: (code: number) => void): Command {
+  return new Command('send')
+    .description('send CloudEvents to a broker or URL')
+    .requiredOption('--to <target>', 'http(s) URL, broker:NAME[:NAMESPACE] or channel:NAME[:NAMESPACE]')
+    .requiredOption('--type <type>', 'event type')
+    .requiredOption('--source <source>', 'event source (URI-reference)')
+    .option('--id <id>', 'event id (default: a UUID; with --count, suffixed -N)')
+    .option('--subject <subject>', 'event subject')
+    .option('--data <json|text>', 'event data')
+    .option('--data-file <file>', 'read event data from a file')
+    .option('--content-type <type>', 'datacontenttype (default application/json for JSON data)')
+    .option('--extension <key=value>', 'extension attribute (repeatable)', collect, [])
+    .option('--count <n>', 'number of events to send', intArg('--count', 1), 1)
+    .option('--concurrency <n>', 'requests in flight', intArg('--concurrency', 1), 16)
+    .addOption(new Option('--mode <mode>', 'HTTP content mode').choices(['binary', 'structured']).default('binary'))
+    .addOption(new Option('--server <url>', 'base URL of the Sluice ingress, for broker: and channel: targets').env('SLUICE_SERVER').default('http://127.0.0.1:8080'))
+    .action(async (opts: SendCommandOptions) => {
+      const tty = process.stderr.isTTY && opts.count > 1;
+      let last = 0;
+      const report = await sendEvents(opts, (done) => {
+        const now = performance.now();
+        if (tty && (now - last > 100 || done === opts.count)) {
+          last = now;
+          process.stderr.write(`\rsent ${done}/${opts.count}`);
+        }
+      });
+      if (tty) process.stderr.write('\n');
+      if (report.failures.length === 0) {
+        const rate = report.elapsedMs > 0 ? Math.round((report.sent / report.elapsedMs) * 1000) : report.sent;
+        process.stdout.write(`sent ${report.sent}, accepted ${report.accepted}${report.sent > 1 ? ` (${rate} events/s)` : ''}\n`);
+        onExit(0);
+        return;
+      }
+      // A failed send is an error: the summary and each failure go to stderr, without a rate.
+      process.stderr.write(`sent ${report.sent}, accepted ${report.accepted}, failed ${report.failures.length}\n`);
+      for (const f of report.failures.slice(0, 20)) {
+        process.stderr.write(`  event ${f.id}: ${f.status === undefined ? 'error' : `HTTP ${f.status}`}: ${f.message}\n`);
+      }
+      if (report.failures.length > 20) process.stderr.write(`  … and ${report.failures.length - 20} more\n`);
+      onExit(1);
+    });
 }
