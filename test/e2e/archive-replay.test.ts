@@ -2,21 +2,18 @@
 // `sluice replay broker:NAME --from T --to T [--trigger X] [--filter CESQL]` re-delivers exactly the events accepted
 // in the range, to the trigger(s) whose filter matches, in order per partitionkey, marked sluicereplay, while live
 // traffic goes on.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('sluice replay re-delivers archived events of a time range to the matching triggers, in order, while live traffic continues', async () => {
   const orders = await startSubscriber();
   const all = await startSubscriber();
-  cleanups.push(() => orders.close(), () => all.close());
+  cleanup.add(() => orders.close(), () => all.close());
   const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
@@ -46,7 +43,7 @@ spec:
     uri: ${all.url}
 `;
   const sluice = await startSluice({ yaml });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const ingress = `${sluice.url}/default/default`;
   const send = async (id: string, type: string) => assert.equal((await postEvent(ingress, { id, source: '/shop', type, partitionkey: 'k' }, `{"id":"${id}"}`)).status, 202);
 
@@ -106,7 +103,7 @@ spec:
 
 test('sluice replay on a broker without an archive says how to turn it on', async () => {
   const sluice = await startSluice({ yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n' });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const r = await runCli(['replay', 'broker:default', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /keeps no archive \(set the sluice.dev\/archive-retention annotation\)/);

@@ -1,23 +1,20 @@
 // The `sluice` command as a user runs it: send's data handling and errors, run's argument and file errors, version,
 // event-display's output options, the data-directory lock and the quickstart's environment variables.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SLUICE_BIN, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const BROKER = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n';
 
 async function withSubscriber(respond?: Parameters<typeof startSubscriber>[0]) {
   const sub = await startSubscriber(respond);
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   return sub;
 }
 
@@ -64,7 +61,7 @@ test('send: invalid JSON, an empty --type and a bad --extension are one-line usa
 test('send --data-file sends binary payloads unchanged, JSON files as JSON', async () => {
   const sub = await withSubscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28]);
   writeFileSync(join(dir.path, 'blob.bin'), bytes);
   writeFileSync(join(dir.path, 'doc.json'), '{"k": "v"}');
@@ -115,7 +112,7 @@ spec:
     uri: ${sub.url}
 `,
   });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()));
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()));
   const ok = await runCli(['send', '--to', 'channel:pipe', '--type', 't', '--source', '/s', '--id', 'via-channel'], { env: { SLUICE_SERVER: sluice.url } });
   assert.equal(ok.code, 0, ok.stderr);
   await sub.waitForCount(1);
@@ -132,7 +129,7 @@ test('run: a bad port is a usage error; a missing file has no made-up position; 
   assert.match(env.stderr, /--port must be a port number/);
 
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const missing = await runCli(['run', '-f', join(dir.path, 'missing.yaml'), '--admin-port', '0']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /missing\.yaml: cannot read: no such file or directory\n/);
@@ -156,7 +153,7 @@ test('version works like --version', async () => {
 
 test('event-display --json prints one JSON line per event; --headers adds the request headers', async () => {
   const child = spawn(process.execPath, [SLUICE_BIN, 'event-display', '--port', '0', '--json', '--headers'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => void child.kill('SIGTERM'));
+  cleanup.add(() => void child.kill('SIGTERM'));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => /listening on (http:\S+)/.test(out), 'event-display listening', 30_000);
@@ -173,7 +170,7 @@ test('event-display --json prints one JSON line per event; --headers adds the re
 test('event-display on a port in use is one line naming the address and how to choose another, exit 1', async () => {
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => void taken.close());
+  cleanup.add(() => void taken.close());
   const port = (taken.address() as AddressInfo).port;
   const r = await runCli(['event-display', '--port', String(port)]);
   assert.equal(r.code, 1);
@@ -183,7 +180,7 @@ test('event-display on a port in use is one line naming the address and how to c
 test('one sluice per data directory: a second run exits 1 naming the holder pid; the lock goes with the process', async () => {
   const dir = tempDir();
   const first = await startSluice({ yaml: BROKER, dataDir: dir.path });
-  cleanups.push(() => dir.remove(), async () => void (await first.stop()));
+  cleanup.add(() => dir.remove(), async () => void (await first.stop()));
   writeFileSync(join(dir.path, 'again.yaml'), BROKER);
   const second = await runCli(['run', '-f', join(dir.path, 'again.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')]);
   assert.equal(second.code, 1);
@@ -210,7 +207,7 @@ test('npm start follows SLUICE_* variables; SLUICE_DISPLAY_PORT moves the displa
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     child.kill('SIGTERM');
     await exited;
     dir.remove();

@@ -4,21 +4,18 @@
 // dead-lettered event (with its confirmation) once unlocked with the admin token, a cross-site page's attempt to purge
 // refused, and the event types seen. With SLUICE_UPDATE_SCREENSHOTS=1 the test rewrites the screenshots in
 // docs/images/ (otherwise it takes them without writing, so a run leaves the tree as it was).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT, postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { ROOT, cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
 if (missing) process.stderr.write(`\n!!! ${CHROMIUM} not found: the dashboard browser test cannot run (apt-get install chromium)\n\n`);
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function launch(): Promise<Browser> {
   // As root in a sandbox-less CI container; background networking off (this machine refuses those connections).
@@ -40,10 +37,10 @@ test('the dashboard shows the topology, live figures, dead letters (with replay)
 }, async () => {
   assert.ok(!missing, `${CHROMIUM} is required under CI=true`);
   const good = await startSubscriber();
-  cleanups.push(() => good.close());
+  cleanup.add(() => good.close());
   let down = true;
   const flaky = await startSubscriber(() => (down ? { status: 503, body: 'maintenance' } : { status: 202 }));
-  cleanups.push(() => flaky.close());
+  cleanup.add(() => flaky.close());
   const sluice = await startSluice({
     yaml: `apiVersion: v1
 kind: ConfigMap
@@ -98,9 +95,9 @@ spec:
     backoffDelay: PT0.05S
 `,
   });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   const browser = await launch();
-  cleanups.push(() => browser.close());
+  cleanup.add(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -229,9 +226,9 @@ test('where nothing is readable without a token, the page asks for one; its stre
 }, async () => {
   assert.ok(!missing, `${CHROMIUM} is required under CI=true`);
   const down = await startSubscriber(() => ({ status: 400 }));
-  cleanups.push(() => down.close());
+  cleanup.add(() => down.close());
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const view = 'view-token-for-the-browser-0123';
   const edit = 'edit-token-for-the-browser-0123';
   writeFileSync(join(dir.path, 'tokens'), `${view},view,reader\n${edit},edit,operator\n`);
@@ -252,10 +249,10 @@ spec:
     uri: ${down.url}
 `,
   });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'd-1', source: '/s', type: 'refused' }, '{}')).status, 202);
   const browser = await launch();
-  cleanups.push(() => browser.close());
+  cleanup.add(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));

@@ -1,22 +1,19 @@
 // EventTransform end to end through the real CLI: the shipped example (reply re-ingested by the broker, and a sink),
 // failures that reach the caller's dead-letter sink with the reason, a transform as a Subscription's subscriber with a
 // reply expression, and the transform's own HTTP contract.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, type SluiceProcess } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function start(yaml: string): Promise<SluiceProcess> {
   const dir = tempDir('sluice-transform-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const p = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(async () => p.stop('SIGKILL'));
+  cleanup.add(async () => p.stop('SIGKILL'));
   return p;
 }
 
@@ -24,7 +21,7 @@ const ORDER = { id: 'o-1', customer: { name: 'Ada' }, items: [{ price: 2.5, quan
 
 test('the example: the summary comes back through the broker as a reply, the audit copy goes to the sink', async () => {
   const display = await startSubscriber();
-  cleanups.push(() => display.close());
+  cleanup.add(() => display.close());
   const yaml = readFileSync(join(ROOT, 'examples/event-transform/transform.yaml'), 'utf8').replaceAll('http://127.0.0.1:8081/', display.url);
   const s = await start(yaml);
   const r = await postEvent(`${s.url}/default/default`, { id: 'e-1', source: '/shop', type: 'dev.example.order.created' }, JSON.stringify(ORDER));
@@ -45,7 +42,7 @@ test('the example: the summary comes back through the broker as a reply, the aud
 
 test('an expression that fails, or yields no valid CloudEvent, is a failed delivery: the dead-letter sink gets why', async () => {
   const dls = await startSubscriber();
-  cleanups.push(() => dls.close());
+  cleanup.add(() => dls.close());
   const transform = (name: string, expression: string) => `---
 apiVersion: eventing.knative.dev/v1alpha1
 kind: EventTransform
@@ -103,7 +100,7 @@ test('as a Subscription subscriber with a sink: the sink\'s reply goes through r
     body: JSON.stringify({ accepted: true }),
   }));
   const replies = await startSubscriber();
-  cleanups.push(() => sink.close(), () => replies.close());
+  cleanup.add(() => sink.close(), () => replies.close());
   const yaml = `apiVersion: messaging.knative.dev/v1
 kind: InMemoryChannel
 metadata:
@@ -175,7 +172,7 @@ test('as a dead-letter sink and as a source\'s sink, the transform receives, res
   const failing = await startSubscriber(() => ({ status: 500 }));
   const dls = await startSubscriber();
   const pings = await startSubscriber();
-  cleanups.push(() => failing.close(), () => dls.close(), () => pings.close());
+  cleanup.add(() => failing.close(), () => dls.close(), () => pings.close());
   const s = await start(`apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:

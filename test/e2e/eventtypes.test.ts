@@ -1,16 +1,13 @@
 // EventType end to end through the real CLI: declared EventTypes (v1beta3 and v1beta2) are listed by the admin API;
 // with eventtype-auto-create, the types seen at a broker's and a channel's ingress are recorded with first/last seen
 // and count, listed beside them, and still there after a restart on the same data directory.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, startSluice, tempDir, waitFor } from './harness.js';
+import { ROOT, cleanupScope, postEvent, startSluice, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 interface Listed {
   apiVersion: string;
@@ -30,12 +27,12 @@ const attr = (e: Listed, name: string) => e.spec.attributes?.find((a) => a.name 
 
 test('declared EventTypes are listed; auto-created ones are recorded, counted and survive a restart', async () => {
   const dir = tempDir('sluice-eventtypes-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const yaml =
     readFileSync(join(ROOT, 'examples/eventtypes/eventtypes.yaml'), 'utf8') +
     '---\napiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata:\n  name: orders\n---\napiVersion: messaging.knative.dev/v1\nkind: Subscription\nmetadata:\n  name: s\nspec:\n  channel:\n    apiVersion: messaging.knative.dev/v1\n    kind: InMemoryChannel\n    name: orders\n  subscriber:\n    uri: http://127.0.0.1:9/\n';
   let s = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(async () => s.stop('SIGKILL'));
+  cleanup.add(async () => s.stop('SIGKILL'));
   const declared = await list(s.adminUrl);
   assert.deepEqual(declared.map((e) => e.metadata.name).sort(), ['order-created', 'order-shipped']);
 

@@ -1,17 +1,14 @@
 // Sequence and Parallel (Knative's flows API and its e2e tests SequenceTest, ParallelWithTwoBranches) against the real
 // `sluice` CLI: the Knative docs' examples run unchanged (but for the PingSource schedule) with the example services
 // process (examples/channels/services.mjs) standing in for the Knative Services, plus real HTTP subscribers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
+import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 interface Displayed {
   display: Record<string, string>;
@@ -22,7 +19,7 @@ interface Displayed {
 async function startServices(): Promise<{ url: string; displayed: Displayed[] }> {
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'examples/channels/services.mjs')], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   });
@@ -47,7 +44,7 @@ async function startServices(): Promise<{ url: string; displayed: Displayed[] }>
 async function run(yaml: string, options: { subscribers?: Subscriber[]; args?: string[] } = {}): Promise<SluiceProcess> {
   const dir = tempDir();
   const sluice = await startSluice({ yaml, dataDir: dir.path, ...(options.args ? { args: options.args } : {}) });
-  cleanups.push(() => dir.remove(), async () => void (await sluice.stop()), ...(options.subscribers ?? []).map((s) => () => s.close()));
+  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...(options.subscribers ?? []).map((s) => () => s.close()));
   return sluice;
 }
 

@@ -2,28 +2,25 @@
 // (no test reaches the internet): signed webhooks become Knative's events at the sink; a bad signature or token is
 // refused and never reaches the sink; the secret never appears in an event. GitHub signatures are made with
 // @octokit/webhooks-methods, GitHub's own library, so the verification is checked against an independent signer.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import { ROOT, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, cleanupScope, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const SECRET = 'change-me-to-a-long-random-string';
 
 async function startExample(): Promise<{ s: SluiceProcess; sink: Subscriber }> {
   const sink = await startSubscriber();
-  cleanups.push(() => sink.close());
+  cleanup.add(() => sink.close());
   const dir = tempDir('sluice-forge-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const yaml = readFileSync(join(ROOT, 'examples/forge-sources/forge-sources.yaml'), 'utf8').replaceAll('http://127.0.0.1:8081/', sink.url);
   const s = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(async () => s.stop('SIGKILL'));
+  cleanup.add(async () => s.stop('SIGKILL'));
   return { s, sink };
 }
 

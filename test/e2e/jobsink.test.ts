@@ -1,16 +1,13 @@
 // JobSink end to end through the real CLI with local-process jobs: the example (Trigger → JobSink, one job per event,
 // the event file, Knative's Location and status answers), a failing job's exit code and log tail, one job per event
 // when posted twice, 429 when the queue is full, and a SIGKILL after the 202 that loses no job.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, postEvent, startSluice, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, postEvent, startSluice, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 function sink(name: string, script: string, annotations = '', out = ''): string {
   return `apiVersion: sinks.knative.dev/v1alpha1
@@ -39,7 +36,7 @@ const WRITE = "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK
 async function start(yaml: string, dataDir?: string): Promise<SluiceProcess> {
   const dir = dataDir ?? tempDir('sluice-jobsink-e2e-').path;
   const s = await startSluice({ yaml, dataDir: dir });
-  cleanups.push(async () => s.stop('SIGKILL'));
+  cleanup.add(async () => s.stop('SIGKILL'));
   return s;
 }
 
@@ -55,7 +52,7 @@ test('the example: each event a Trigger delivers runs one job that reads the eve
 
 test('direct posts: 202 + Location, the same event twice is one job, a failing job reports its exit code and log', async () => {
   const out = tempDir('sluice-jobsink-out-');
-  cleanups.push(() => out.remove());
+  cleanup.add(() => out.remove());
   const s = await start(sink('writer', WRITE, '', out.path) + '---\n' + sink('failer', "console.error('boom: bad input');process.exit(3)"));
   const first = await postEvent(`${s.url}/jobsinks/default/writer`, { id: 'w-1', source: '/t', type: 't' }, '{"n":1}');
   assert.equal(first.status, 202);
@@ -91,7 +88,7 @@ test('direct posts: 202 + Location, the same event twice is one job, a failing j
 test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses no job', async () => {
   const out = tempDir('sluice-jobsink-out-');
   const data = tempDir('sluice-jobsink-data-');
-  cleanups.push(() => out.remove(), () => data.remove());
+  cleanup.add(() => out.remove(), () => data.remove());
   const yaml = sink('slow', WRITE, '    sluice.dev/jobsink-concurrency: "1"\n    sluice.dev/jobsink-max-pending: "1"\n', out.path);
   let s = await start(yaml, data.path);
   const post = (id: string) => postEvent(`${s.url}/jobsinks/default/slow`, { id, source: '/t', type: 't' }, '{"sleep":3000}');
@@ -130,9 +127,9 @@ spec:
               args: ["cat", "/etc/jobsink-event/event"]
 `;
   const dir = tempDir('sluice-jobsink-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const s = await startSluice({ yaml, dataDir: dir.path, env: ce.env });
-  cleanups.push(async () => s.stop('SIGKILL'));
+  cleanup.add(async () => s.stop('SIGKILL'));
   const r = await postEvent(`${s.url}/jobsinks/default/in-container`, { id: 'c-1', source: '/podman', type: 'dev.example.job' }, '{"hello":"container"}');
   assert.equal(r.status, 202);
   const done = await waitFor(async () => {

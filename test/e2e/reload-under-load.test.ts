@@ -7,20 +7,17 @@
 // Delivery path: the embedded (SQLite) broker, no crash, subscribers that answer 202 at once. On that path delivery
 // is exactly once, and so is every assertion below ("exactly once"); after a crash or a subscriber timeout delivery is
 // at least once (docs/reliability.md), which this test does not provoke.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
   const s = await startSubscriber(respond);
-  cleanups.push(() => s.close());
+  cleanup.add(() => s.close());
   return s;
 }
 
@@ -70,7 +67,7 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   const renamed = await subscriber();
   const added = await subscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const files = (subscriberOfSub: string) =>
     broker +
     trigger('all', all.url) +
@@ -79,7 +76,7 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
     trigger('doomed', doomed.url, '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n') +
     trigger('old-name', renamed.url);
   const sluice = await startSluice({ yaml: files(before.url), dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   const cli = async (...args: string[]): Promise<Window> => {
     const start = Date.now();
     const r = await runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });

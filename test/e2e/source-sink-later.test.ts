@@ -2,23 +2,20 @@
 // lost meanwhile. Each source's sink is a Broker that is not declared when sluice starts and is added by `sluice
 // apply`: a PingSource keeps its events and sends them again; webhook sources answer 503 with Retry-After, so the
 // sender's retries get through; a ContainerSource does not start its containers before the sink exists.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import { runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 test('a PingSource whose sink Broker is applied later loses no event: they wait and arrive once it exists', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const sluice = await startSluice({
     dataDir: dir.path,
     yaml: `apiVersion: sources.knative.dev/v1
@@ -31,7 +28,7 @@ spec:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: later}
 `,
   });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   // The broker does not exist: the ingress answers 404, and the source keeps its events.
   await waitFor(() => /the sink cannot take ping events yet \(HTTP 404\)/.test(sluice.output()), 'the source to say it keeps its events', 30_000);
   await new Promise((r) => setTimeout(r, 2000));
@@ -64,9 +61,9 @@ spec:
 
 test('webhook sources whose sink Broker is applied later answer 503 with Retry-After; a sender that retries gets every event through', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const secret = 'a-long-enough-github-secret-token';
   const sluice = await startSluice({
     dataDir: dir.path,
@@ -95,7 +92,7 @@ spec:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: later}
 `,
   });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   // What a webhook sender does: post, and on 503 post the same delivery again after Retry-After.
   const hook = (n: number) => fetch(`${sluice.url}/webhooks/default/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'ce-id': `hook-${n}` }, body: JSON.stringify({ n }) });
   const push = async (n: number) => {
@@ -144,9 +141,9 @@ spec:
 
 test('a ContainerSource whose sink Broker is applied later does not start before it exists; then every event it sends arrives', async () => {
   const dir = tempDir();
-  cleanups.push(dir.remove);
+  cleanup.add(dir.remove);
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   // The program sends three events to K_SINK once, as a source that reads K_SINK at start does, then stays up.
   writeFileSync(
     join(dir.path, 'emit.mjs'),
@@ -172,7 +169,7 @@ spec:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: later}
 `,
   });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
   // NotReady with Knative's reason, in the log and in /readyz; nothing was run, so nothing was sent.
   await waitFor(() => /ContainerSource default\/emitter is NotReady \(NotFound\): its sink Broker default\/later does not exist yet/.test(sluice.output()), 'the source to say it waits for its sink', 30_000);
   const readyz = (await (await fetch(`${sluice.adminUrl}/readyz`)).json()) as { reasons: string[] };

@@ -2,17 +2,14 @@
 // of a channel), `--since` from what a broker still keeps (or a plain notice when it keeps no archive), the errors of
 // a bad filter and an unknown broker, and the proof that a tail leaves nothing behind (no consumer group in the store,
 // no open tail, trigger figures untouched).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT, SLUICE_BIN, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const yaml = (subscriber: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -56,7 +53,7 @@ function startTail(args: string[], admin: string): Tail {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(() => {
+  cleanup.add(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return { child, lines: () => out.split('\n').filter((l) => l !== ''), stderr: () => err, exited };
@@ -72,7 +69,7 @@ const ev = (id: string, type: string, subject?: string) => ({ id, source: '/orde
 test('sluice tail: the filtered live stream, --since, errors, and nothing left behind', async () => {
   const sub = await startSubscriber();
   const sluice = await startSluice({ yaml: yaml(sub.url) });
-  cleanups.push(async () => void (await sluice.stop()), () => sub.close());
+  cleanup.add(async () => void (await sluice.stop()), () => sub.close());
   const broker = `${sluice.url}/default/default`;
 
   // Accepted before any tail: only --since shows them.

@@ -1,13 +1,10 @@
 // The channel component in-process: real HTTP on loopback, the SQLite store in memory.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSubscriber, waitFor } from '@sluice/testing';
+import { cleanupScope, startSubscriber, waitFor } from '@sluice/testing';
 import { post, runYaml } from './helpers.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const imc = (name: string) => `apiVersion: messaging.knative.dev/v1
 kind: InMemoryChannel
@@ -36,7 +33,7 @@ test('a subscription delivers the event unchanged; its reply goes to spec.reply'
     body: 'TRANSFORMED',
   }));
   const { runtime, stop } = await runYaml(imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n`));
-  cleanups.push(stop, replies.close, subscriber.close);
+  cleanup.add(stop, replies.close, subscriber.close);
   assert.equal(await post(`${runtime.url}/channels/default/c`, 'e1', '{"a":1}', { 'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }), 202);
   await waitFor(() => replies.received.length === 1, 'the reply', 5000);
   const got = subscriber.received[0]!;
@@ -61,7 +58,7 @@ test('a failing reply destination fails the delivery: retried, then dead-lettere
   const { runtime, stop } = await runYaml(
     imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n  delivery:\n    retry: 1\n    backoffDelay: PT0.01S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
   );
-  cleanups.push(stop, replies.close, dls.close, subscriber.close);
+  cleanup.add(stop, replies.close, dls.close, subscriber.close);
   await post(`${runtime.url}/channels/default/c`, 'e1');
   await waitFor(() => dls.received.length === 1, 'the dead-letter event', 5000);
   assert.equal(subscriber.received.length, 2, 'the original delivery is retried');
@@ -93,7 +90,7 @@ spec:
 ---
 ${imc('c')}${sub('forward', 'c', `  reply:\n    uri: ${out.url}\n`)}`;
   const { runtime, stop } = await runYaml(yaml);
-  cleanups.push(stop, out.close);
+  cleanup.add(stop, out.close);
   assert.equal(await post(`${runtime.url}/default/b`, 'e1'), 202);
   await waitFor(() => out.received.length === 1, 'the forwarded event', 5000);
   assert.equal(out.received[0]!.event!.attributes['id'], 'e1');
@@ -102,7 +99,7 @@ ${imc('c')}${sub('forward', 'c', `  reply:\n    uri: ${out.url}\n`)}`;
 
 test('unknown channel 404, bad path 400, GET 405; a channel without subscriptions accepts and drops', async () => {
   const { runtime, stop } = await runYaml(imc('lonely'));
-  cleanups.push(stop);
+  cleanup.add(stop);
   assert.equal(await post(`${runtime.url}/channels/default/lonely`, 'e1'), 202);
   const missing = await fetch(`${runtime.url}/channels/default/nope`, { method: 'POST' });
   assert.equal(missing.status, 404);
