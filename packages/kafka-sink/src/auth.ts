@@ -1,21 +1,16 @@
 import type { SecretStore } from '@sluice/config';
-
-/** TLS settings for kafkajs: `true` = TLS with the system CAs. */
-export type SinkTls = true | { readonly ca?: string[]; readonly cert?: string; readonly key?: string };
-/** SASL settings for kafkajs. */
-export type SinkSasl = { readonly [M in SaslMechanism]: { readonly mechanism: M; readonly username: string; readonly password: string } }[SaslMechanism];
-/** kafkajs' names of the SASL mechanisms Knative's auth Secret names. */
-export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+import { SASL_MECHANISMS, kafkaTls, type KafkaSasl, type KafkaTls, type SaslMechanism } from '@sluice/plugin';
 
 /** What an auth Secret resolves to, or the problems found (messages name the Secret key). */
 export interface ResolvedAuth {
-  readonly ssl: SinkTls | undefined;
-  readonly sasl: SinkSasl | undefined;
+  readonly ssl: KafkaTls | undefined;
+  readonly sasl: KafkaSasl | undefined;
   readonly problems: readonly string[];
 }
 
 const PROTOCOLS = ['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL'] as const;
-const MECHANISMS: Readonly<Record<string, SaslMechanism>> = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' };
+/** Looked up by the Secret's text, which may be any string. */
+const MECHANISMS: Readonly<Record<string, SaslMechanism>> = SASL_MECHANISMS;
 const KNOWN_KEYS = new Set(['protocol', 'sasl.mechanism', 'user', 'password', 'ca.crt', 'user.crt', 'user.key', 'user.skip']);
 
 /**
@@ -45,7 +40,7 @@ export function resolveSinkAuth(namespace: string, secretName: string, secrets: 
     problems.push(`Secret "${namespace}/${secretName}": protocol "${protocol}" is not one of ${PROTOCOLS.join(', ')}`);
     return { ssl: undefined, sasl: undefined, problems };
   }
-  let sasl: SinkSasl | undefined;
+  let sasl: KafkaSasl | undefined;
   if (protocol.startsWith('SASL_')) {
     const mechanismText = read('sasl.mechanism') ?? 'PLAIN';
     const mechanism = MECHANISMS[mechanismText];
@@ -55,14 +50,14 @@ export function resolveSinkAuth(namespace: string, secretName: string, secrets: 
     if (username === undefined || password === undefined) problems.push(`Secret "${namespace}/${secretName}": protocol ${protocol} needs "user" and "password"`);
     if (mechanism && username !== undefined && password !== undefined) sasl = { mechanism, username, password };
   }
-  let ssl: SinkTls | undefined;
+  let ssl: KafkaTls | undefined;
   if (protocol === 'SSL' || protocol === 'SASL_SSL') {
     const ca = read('ca.crt');
     const skip = read('user.skip') === 'true';
     const cert = skip ? undefined : read('user.crt');
     const key = skip ? undefined : read('user.key');
     if ((cert === undefined) !== (key === undefined)) problems.push(`Secret "${namespace}/${secretName}": user.crt and user.key go together`);
-    ssl = ca === undefined && cert === undefined ? true : { ...(ca !== undefined ? { ca: [ca] } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+    ssl = kafkaTls({ ca, cert, key });
   }
   return { ssl, sasl, problems };
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, oidcAudience, SluiceError, trueCondition } from '@sluice/core';
 import { SecretStore } from '@sluice/config';
 import { addressableTarget, authorizeRequest, readBody, sendError, type AddressableRoute } from '@sluice/broker';
-import type { IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
+import { bootstrapBrokers, type IngressAuthTarget, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { resolveSinkAuth } from './auth.js';
 import { eventToRecord } from './record.js';
 import { KAFKA_SINK_ROUTE, kafkaSinkUrl, type KafkaSink } from './resources.js';
@@ -66,7 +66,7 @@ export class KafkaSinkComponent implements RuntimeComponent {
       if (auth && auth.problems.length > 0) throw new SluiceError('SLUICE_CONFIG_KAFKA_AUTH', `KafkaSink ${key}: ${auth.problems.join('; ')}`);
       const producer = new SinkProducer({
         ...this.#deps.producer,
-        brokers: sink.spec.bootstrapServers.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+        brokers: bootstrapBrokers(sink.spec.bootstrapServers),
         topic: sink.spec.topic,
         logger: ctx.logger.child({ kafkaSink: key }),
         ssl: auth?.ssl,

@@ -3,7 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import kafkajs, { type ISocketFactory, type Kafka, type Producer } from 'kafkajs';
 import { SluiceError, type Logger } from '@sluice/core';
 import type { SinkRecord } from './record.js';
-import type { SinkSasl, SinkTls } from './auth.js';
+import type { KafkaSasl, KafkaTls } from '@sluice/plugin';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -12,8 +12,8 @@ export interface SinkProducerOptions {
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly clientId?: string;
-  readonly ssl?: SinkTls | undefined;
-  readonly sasl?: SinkSasl | undefined;
+  readonly ssl?: KafkaTls | undefined;
+  readonly sasl?: KafkaSasl | undefined;
   readonly logger: Logger;
   /** How long one produce may wait for `acks=all` (default 10 s). */
   readonly produceTimeoutMs?: number;

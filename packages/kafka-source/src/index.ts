@@ -28,7 +28,7 @@ export {
   type MappingOptions,
   type RecordShape,
 } from './record-event.js';
-export { bootstrapBrokers, resolveNet, type KafkaSasl, type KafkaTls, type ResolvedNet } from './kafka-auth.js';
+export { resolveNet, type ResolvedNet } from './kafka-auth.js';
 export { OffsetWindow } from './offset-window.js';
 export { DEFAULT_MAX_IN_FLIGHT_PER_PARTITION, KafkaSourceComponent, type KafkaSourceDeps } from './kafka-source.js';
 export { createKafkaSourceComponents, kafkaSourceComponents } from './components.js';

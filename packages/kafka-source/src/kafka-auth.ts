@@ -1,32 +1,13 @@
 import { SASL_TYPES, type KafkaNetSpec, type SaslType, type SecretValueFromSource } from './kafka-source-types.js';
 import type { SecretStore } from '@sluice/config';
 import type { SpecProblem } from '@sluice/sources';
-
-/** TLS settings for the Kafka client: `true` = TLS with the system CAs. */
-export type KafkaTls = true | { readonly ca?: string[]; readonly cert?: string; readonly key?: string };
-
-/** SASL settings for the Kafka client (kafkajs spells mechanisms in lower case). */
-export type KafkaSasl = { readonly [M in SaslMechanism]: { readonly mechanism: M; readonly username: string; readonly password: string } }[SaslMechanism];
-
-/** kafkajs' names of the supported SASL mechanisms. */
-export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+import { SASL_MECHANISMS, kafkaTls, type KafkaSasl, type KafkaTls } from '@sluice/plugin';
 
 /** What `spec.net` resolves to, and every problem found on the way. */
 export interface ResolvedNet {
   readonly ssl: KafkaTls | undefined;
   readonly sasl: KafkaSasl | undefined;
   readonly problems: readonly SpecProblem[];
-}
-
-const MECHANISMS: Readonly<Record<SaslType, SaslMechanism>> = {
-  PLAIN: 'plain',
-  'SCRAM-SHA-256': 'scram-sha-256',
-  'SCRAM-SHA-512': 'scram-sha-512',
-};
-
-/** Splits `bootstrapServers` entries, which Knative also accepts as comma-separated lists, into `host:port`s. */
-export function bootstrapBrokers(bootstrapServers: readonly string[]): string[] {
-  return bootstrapServers.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /**
@@ -70,7 +51,7 @@ export function resolveNet(net: KafkaNetSpec | undefined, namespace: string, sec
       if ((SASL_TYPES as readonly string[]).includes(t)) type = t as SaslType;
       else problems.push({ path: [...p, 'type', 'secretKeyRef'], message: `the secret holds "${t}"; supported: ${SASL_TYPES.join(', ')}`, code: 'SLUICE_CONFIG_KAFKA_AUTH' });
     }
-    if (username !== undefined && password !== undefined) sasl = { mechanism: MECHANISMS[type], username, password };
+    if (username !== undefined && password !== undefined) sasl = { mechanism: SASL_MECHANISMS[type], username, password };
   }
 
   let ssl: KafkaTls | undefined;
@@ -83,7 +64,7 @@ export function resolveNet(net: KafkaNetSpec | undefined, namespace: string, sec
     if ((t.cert?.secretKeyRef === undefined) !== (t.key?.secretKeyRef === undefined)) {
       problems.push({ path: p, message: 'cert and key go together: set both for client authentication, or neither', code: 'SLUICE_CONFIG_KAFKA_AUTH' });
     }
-    ssl = cert === undefined && key === undefined && caCert === undefined ? true : { ...(caCert !== undefined ? { ca: [caCert] } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+    ssl = kafkaTls({ ca: caCert, cert, key });
   }
   return { ssl, sasl, problems };
 }

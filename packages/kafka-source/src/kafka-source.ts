@@ -1,9 +1,9 @@
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
-import { kafkajsLogCreator, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { bootstrapBrokers, kafkajsLogCreator, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, formatProblem } from '@sluice/sources';
-import { bootstrapBrokers, resolveNet } from './kafka-auth.js';
+import { resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';

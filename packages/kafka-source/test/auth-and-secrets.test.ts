@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OffsetWindow } from '../src/offset-window.js';
-import { bootstrapBrokers, resolveNet } from '../src/kafka-auth.js';
+import { bootstrapBrokers } from '@sluice/plugin';
+import { resolveNet } from '../src/kafka-auth.js';
 import { SecretStore } from '@sluice/config';
 import { defaultConsumerGroup } from '../src/kafka-source-types.js';
 
