@@ -89,3 +89,74 @@ ${trigger('moving', broker, first.url)}`;
   await send('c0');
   await waitFor(() => second.ids().includes('c0'), 'the remaining trigger still delivers', 60_000);
 });
+
+test('Kafka-class broker: a forced delete keeps what the trigger owed (pending retries, unread events its filter takes) as dead letters', async (t) => {
+  const servers = requireService(t, 'kafka');
+  if (!servers) return;
+  const broker = `owed-${randomUUID().slice(0, 8)}`;
+  const failing = await startSubscriber(() => ({ status: 503 }));
+  cleanups.push(() => failing.close());
+  const dir = tempDir('sluice-kafka-owed-');
+  cleanups.push(() => dir.remove());
+  const stuck = `stuck-${broker}`;
+  const yaml = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kafka-broker-config
+data:
+  bootstrap.servers: "${servers}"
+  default.topic.partitions: "2"
+  default.topic.replication.factor: "1"
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+spec:
+  config:
+    apiVersion: v1
+    kind: ConfigMap
+    name: kafka-broker-config
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${stuck}
+  annotations:
+    sluice.dev/circuit-breaker-failures: "0"
+spec:
+  broker: ${broker}
+  filter:
+    attributes:
+      type: keep
+  subscriber:
+    uri: ${failing.url}
+  delivery:
+    retry: 5
+    backoffDelay: PT30S
+`;
+  const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
+  cleanups.push(async () => sluice.stop());
+  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  for (let i = 0; i < 3; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `keep-${i}`, source: '/owed', type: 'keep' })).status, 202);
+  for (let i = 0; i < 2; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `other-${i}`, source: '/owed', type: 'other' })).status, 202);
+  // Each kept event failed once and waits 30 s for its next attempt, in the trigger's retry topic.
+  await waitFor(() => new Set(failing.ids()).size === 3, 'the first attempts', 60_000);
+  let refused = await cli('delete', 'trigger', stuck);
+  await waitFor(async () => {
+    refused = await cli('delete', 'trigger', stuck);
+    return /retrying 3/.test(refused.stderr);
+  }, () => `the three pending retries counted (${refused.stderr})`, 30_000);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /delete --force moves them to the dead-letter store/);
+  const deleted = await cli('delete', 'trigger', stuck, '--force');
+  assert.equal(deleted.code, 0, deleted.stderr);
+  const listed = await cli('dlq', 'list', `broker:${broker}`, '-o', 'json');
+  assert.equal(listed.code, 0, listed.stderr);
+  const items = (JSON.parse(listed.stdout) as { items: Array<{ trigger: string; reason: string; attempts: number; event: { attributes: Record<string, unknown> } }> }).items;
+  assert.deepEqual(items.map((l) => String(l.event.attributes['id'])).sort(), ['keep-0', 'keep-1', 'keep-2']);
+  for (const l of items) assert.deepEqual([l.trigger, l.reason, l.attempts], [`default/${stuck}`, 'trigger removed', 1]);
+  assert.match(sluice.output(), /3 pending retries and 0 unread events its filter takes kept as dead letters/);
+});

@@ -9,6 +9,11 @@ function sharesDeadLetters(store: EventStore | undefined): store is EventStore &
   return typeof (store as Partial<SharesDeadLetters> | undefined)?.sharedDeadLetters === 'function';
 }
 
+/** The store that keeps `log`'s dead letters itself when `store` shares them (the Kafka class), else undefined. */
+export function sharedDeadLettersOf(store: EventStore | undefined, log: string): DeadLetterStore | undefined {
+  return sharesDeadLetters(store) ? store.sharedDeadLetters(log) : undefined;
+}
+
 /**
  * The dead-letter store the admin API and replays use: a broker whose store shares its dead letters (Kafka class)
  * is served by that store, every other broker by the instance's embedded store.
@@ -20,8 +25,7 @@ export class DeadLetterRouter implements DeadLetterStore {
   ) {}
 
   #of(log: string): DeadLetterStore {
-    const store = this.storeOf(log);
-    return (sharesDeadLetters(store) ? store.sharedDeadLetters(log) : undefined) ?? this.local;
+    return sharedDeadLettersOf(this.storeOf(log), log) ?? this.local;
   }
 
   putDeadLetters(log: string, group: string, letters: ReadonlyArray<DeadLetterInput & { readonly origin?: string }>): Promise<void> {

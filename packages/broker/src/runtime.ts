@@ -48,7 +48,7 @@ import { triggerBroker, triggerFingerprint, triggerTarget } from './trigger-targ
 import { componentScope, planComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
 import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
-import { DeadLetterRouter } from './dead-letter-router.js';
+import { DeadLetterRouter, sharedDeadLettersOf } from './dead-letter-router.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
 import { replayArchive, syncArchivePages, type ArchiveReplayReport } from './archive-replay.js';
@@ -729,7 +729,7 @@ export class SluiceRuntime {
     }
     const deletedTriggers = [...this.#triggers.values()].filter((r) => !nextTriggers.has(r.key) && nextBrokers.has(r.brokerKey));
     for (const r of mode.force ? [] : deletedTriggers) {
-      const discards = r.store instanceof SqliteEventStore && this.#deadLetters === r.store ? 'moves them to the dead-letter store' : 'discards them';
+      const discards = (r.store instanceof SqliteEventStore && this.#deadLetters === r.store) || sharedDeadLettersOf(r.store, r.log) ? 'moves them to the dead-letter store' : 'discards them';
       const stored = await pendingOf(r.store, r.log, r.group).catch((err: unknown) => err as Error);
       if (stored instanceof Error) {
         forceNeeded = true;

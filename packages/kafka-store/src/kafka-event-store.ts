@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { SluiceError, noopLogger, type CloudEvent, type Logger } from '@sluice/core';
-import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterMirror, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import { SluiceError, noopLogger, type CloudEvent, type EventPredicate, type Logger } from '@sluice/core';
+import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterMirror, ForgetOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
 import { kafkajsLogCreator } from '@sluice/plugin';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
@@ -10,7 +10,8 @@ import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
 import { connectCluster, type ClusterLike } from './kafka-internals.js';
 import { SharedDeadLetters } from './shared-dead-letters.js';
 import { readTopicRange } from './topic-archive.js';
-import { approximateSize, encodeRecord } from './record-codec.js';
+import { approximateSize, decodeMessage, encodeRecord } from './record-codec.js';
+import { readOffsetRange } from './offset-range.js';
 import { defaultGroupIdFor, defaultTopicFor, retryTopicName } from './topic-names.js';
 
 const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
@@ -758,7 +759,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
    * not finished (lag on the topic and on their retry topic) is counted and discarded: Kafka keeps no per-group copy
    * to move elsewhere. Counted per group as `unread` (topic lag) and `retries` (retry-topic lag).
    */
-  async forgetGroups(log: string, groups: readonly string[]): Promise<ForgottenGroup[]> {
+  async forgetGroups(log: string, groups: readonly string[], options: ForgetOptions = {}): Promise<ForgottenGroup[]> {
     const state = this.#log(log);
     const busy = groups.find((g) => this.#groupNames.has(g));
     if (busy !== undefined) throw new SluiceError('SLUICE_STORE_GROUP_BUSY', `consumer group ${busy} is running; close it before forgetting it`);
@@ -776,6 +777,14 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     const out: ForgottenGroup[] = [];
     for (const group of groups) {
       const groupId = this.#groupIdFor(group);
+      if (this.#shared && this.#sharedLog === log) {
+        // Dead letters are shared through Kafka: what the group owed is kept there (replayable with --to) before its
+        // offsets go. A failure here leaves the group in place, so nothing is lost.
+        const moved = await this.#moveToDeadLetters(log, group, groupId, state.topic, options.filters?.get(group));
+        await admin.deleteGroups([groupId]).catch((err: unknown) => this.#logger.warn({ group: groupId, err }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes'));
+        out.push({ group, ...moved, outcome: 'dead-letters' });
+        continue;
+      }
       const unread = await lag(groupId, state.topic).catch(() => 0);
       const retries = await lag(groupId, retryTopicName(groupId)).catch(() => 0);
       try {
@@ -787,6 +796,65 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
       if (retries + unread > 0) this.#logger.warn({ log, group: groupId, retries, unread }, `consumer group ${group} forgotten: ${retries} pending retries and ${unread} unread events discarded`);
     }
     return out;
+  }
+
+  /**
+   * Keeps what a group being forgotten still owed as dead letters with reason `trigger removed`: the records of its
+   * retry topic past its committed offsets (with their attempt numbers), and, when its filter is known, the records
+   * of the log past its committed offsets that the filter takes (the others are counted as `unread` when no filter is
+   * known). Read a fetch at a time; records it had finished beyond a lower unfinished one are kept too (at least once).
+   */
+  async #moveToDeadLetters(log: string, group: string, groupId: string, topic: string, filter: EventPredicate | undefined): Promise<{ retries: number; backlog: number; unread: number }> {
+    const admin = await this.#adminReady();
+    const cluster = await this.#readerReady();
+    const shared = this.#shared!;
+    const counts = { retries: 0, backlog: 0, unread: 0 };
+    const pending = async (t: string): Promise<Array<{ partition: number; from: number; to: number }>> => {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(t), admin.fetchOffsets({ groupId, topics: [t] })]);
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return ends.map((e) => ({ partition: e.partition, from: at.get(e.partition) ?? -1, to: Number(e.high) })).filter((r) => r.from >= 0 && r.from < r.to);
+    };
+    const keep = async (t: string, retry: boolean): Promise<void> => {
+      for (const range of await pending(t)) {
+        if (!retry && !filter) {
+          counts.unread += range.to - range.from;
+          continue;
+        }
+        await readOffsetRange({ admin, cluster, topic: t, ...range }, async (messages) => {
+          const letters = [];
+          for (const m of messages) {
+            const decoded = decodeMessage(m.headers, m.value);
+            if (!decoded) continue;
+            if (!retry) {
+              let take = false;
+              try {
+                take = filter!(decoded.event);
+              } catch {
+                take = false; // an expression that fails on one event does not match it, as the trigger's filter
+              }
+              if (!take) continue;
+            }
+            letters.push({
+              event: decoded.event,
+              reason: 'trigger removed',
+              attempts: retry ? (decoded.attempt ?? 0) : 0,
+              firstAttemptAt: decoded.firstAttemptAt,
+              lastAttemptAt: this.#timers.now(),
+              origin: decoded.origin ?? `${t}/${range.partition}/${m.offset}`,
+            });
+          }
+          if (letters.length > 0) await shared.putDeadLetters(log, group, letters);
+          if (retry) counts.retries += letters.length;
+          else counts.backlog += letters.length;
+        });
+      }
+    };
+    await keep(retryTopicName(groupId), true);
+    await keep(topic, false);
+    if (counts.retries + counts.backlog + counts.unread > 0) {
+      this.#logger.warn({ log, group: groupId, ...counts }, `consumer group ${group} forgotten: ${counts.retries} pending retries and ${counts.backlog} unread events its filter takes kept as dead letters (trigger removed)${counts.unread > 0 ? `, ${counts.unread} unread events discarded (no filter known)` : ''}`);
+    }
+    return counts;
   }
 
   /** Stops every group (committing what is finished, leaving the groups), flushes appends, disconnects. */
