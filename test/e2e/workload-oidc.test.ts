@@ -4,10 +4,10 @@
 // SLUICE_OIDC_TOKEN_FILE names, sends with it to a broker, and the broker's EventPolicy can name the sender.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { runCli, startSluice, startSubscriber, testEngine, waitFor } from './harness.js';
+import { runCli, startSluice, startSubscriber, tempDir, testEngine, waitFor } from './harness.js';
 
 // Reads the token file, sends one event to K_SINK with it, prints the answer's status, then stays up.
 const SEND = [
@@ -270,7 +270,8 @@ spec:
 ---
 ${binding('producer')}---
 ${binding('stranger')}`;
-  const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
+  const dir = tempDir('sluice-bind-oidc-');
+  const sluice = await startSluice({ yaml, dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
   try {
     const bind = (how: string[]) =>
       runCli(['bind', ...how, '--server', sluice.url, '--data-dir', join(sluice.dataDir, 'store'), '--', process.execPath, '-e', SEND_ONCE]);
@@ -292,8 +293,19 @@ ${binding('stranger')}`;
     assert.match(anonymous.stdout, /sent status 401/);
     await sub.waitForCount(1);
     assert.match(sub.ids()[0]!, /^producer-/);
+    // A live change of another SinkBinding restarts the components, and this one's file stays as it is meanwhile (a
+    // bound process may read it any time); once sluice run stops, it is gone.
+    const before = statSync(tokenFile).ino;
+    writeFileSync(file, `${yaml}  ceOverrides:\n    extensions:\n      changed: "yes"\n`);
+    sluice.child.kill('SIGHUP');
+    await waitFor(() => /SIGHUP: applied: SinkBinding default\/stranger configured/.test(sluice.output()), 'the SIGHUP record', 60_000);
+    assert.equal(statSync(tokenFile).ino, before);
+    assert.match((await bind(['--binding', 'producer', '-f', file])).stdout, /sent status 202/);
+    assert.equal(await sluice.stop(), 0);
+    assert.equal(existsSync(tokenFile), false);
   } finally {
     await sluice.stop();
     await sub.close();
+    dir.remove();
   }
 });

@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, oidcSubject, type CloudEventOverrides, type SinkBinding } from '@sluice/core';
+import { DEFAULT_NAMESPACE, oidcSubject, realTimers, type CloudEventOverrides, type SinkBinding } from '@sluice/core';
 import { destinationAudience } from '@sluice/broker';
 import { resourcesOfKind, type LoadedResource, type SluiceConfig } from '@sluice/config';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
@@ -16,12 +16,36 @@ export const WORKLOAD_SUBJECTS: readonly string[] = ['apps/v1 Deployment', 'batc
 
 export { OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH } from '@sluice/workloads';
 
+/** A SinkBinding's token file, for its audience; `release` is set while it waits to be removed. */
+interface TokenEntry {
+  readonly file: { readonly path: string; close(): void };
+  readonly audience: string;
+  release?: unknown;
+}
+
 /**
  * The OIDC token files of the SinkBindings, by `namespace/name` (authentication-oidc on): made by each SinkBinding's
  * component when it registers (before any workload starts), read by the injector for workloads and by `sluice bind`
  * (from the data directory) for processes.
  */
-const tokenFiles = new Map<string, { readonly path: string; close(): void }>();
+const tokenFiles = new Map<string, TokenEntry>();
+
+/**
+ * How long a stopped SinkBinding's token file stays. A live change stops every component before the new ones register
+ * (seconds, while processes exit), and the processes bound to a SinkBinding that is only restarted keep running and
+ * read the file before each send: the new component takes the file over instead of it vanishing meanwhile.
+ */
+const RELEASE_AFTER_MS = 10_000;
+
+let exitHook = false;
+/** At exit the files of stopped SinkBindings go at once, as a stopped sluice run leaves none. */
+function removeReleasedAtExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const e of tokenFiles.values()) if (e.release !== undefined) e.file.close();
+  });
+}
 
 /** Variables Sluice sets and the user may not override: the Knative SinkBinding contract. */
 export const INJECTED_VARIABLES: readonly string[] = ['K_SINK', 'K_CE_OVERRIDES', 'K_CA_CERTS'];
@@ -138,7 +162,7 @@ export function sinkBindingInjector(config: SluiceConfig): EnvInjector {
       });
       Object.assign(out, vars.injected);
       const tokenFile = tokenFiles.get(`${resource.namespace}/${resource.name}`);
-      if (tokenFile !== undefined) out[OIDC_TOKEN_FILE_ENV] = tokenFile.path;
+      if (tokenFile !== undefined && tokenFile.release === undefined) out[OIDC_TOKEN_FILE_ENV] = tokenFile.file.path;
     }
     return out;
   };
@@ -166,8 +190,18 @@ export class SinkBindingComponent implements RuntimeComponent {
     const ns = this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE;
     const key = `${ns}/${this.#binding.metadata.name}`;
     const audience = destinationAudience(this.#binding.spec.sink, ns);
-    if (ctx.oidcTokenFile === undefined || audience === undefined || tokenFiles.has(key)) return;
-    tokenFiles.set(key, ctx.oidcTokenFile(sinkBindingTokenKey(ns, this.#binding.metadata.name), oidcSubject('sources.knative.dev', 'SinkBinding', ns, this.#binding.metadata.name), audience));
+    if (ctx.oidcTokenFile === undefined || audience === undefined) return;
+    const held = tokenFiles.get(key);
+    if (held !== undefined) {
+      if (held.release === undefined) return;
+      realTimers.clearTimeout(held.release);
+      held.release = undefined;
+      // The file of the previous component for this SinkBinding: kept as it is when its audience is the same.
+      if (held.audience === audience) return;
+      held.file.close();
+    }
+    const file = ctx.oidcTokenFile(sinkBindingTokenKey(ns, this.#binding.metadata.name), oidcSubject('sources.knative.dev', 'SinkBinding', ns, this.#binding.metadata.name), audience);
+    tokenFiles.set(key, { file, audience });
   }
 
   async start(ctx: RuntimeContext): Promise<void> {
@@ -183,9 +217,16 @@ export class SinkBindingComponent implements RuntimeComponent {
     );
   }
 
+  /** Its token file stays {@link RELEASE_AFTER_MS} for a component that takes it over, then is removed. */
   async stop(): Promise<void> {
     const key = `${this.#binding.metadata.namespace ?? DEFAULT_NAMESPACE}/${this.#binding.metadata.name}`;
-    tokenFiles.get(key)?.close();
-    tokenFiles.delete(key);
+    const entry = tokenFiles.get(key);
+    if (entry === undefined || entry.release !== undefined) return;
+    // Unreferenced: a stopping sluice run is not held by it (the exit hook removes the file then).
+    entry.release = realTimers.setTimeout(() => {
+      entry.file.close();
+      if (tokenFiles.get(key) === entry) tokenFiles.delete(key);
+    }, RELEASE_AFTER_MS);
+    removeReleasedAtExit();
   }
 }
