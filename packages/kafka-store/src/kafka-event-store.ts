@@ -826,7 +826,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
             const decoded = decodeMessage(m.headers, m.value);
             if (!decoded) continue;
             if (!retry) {
-              let take = false;
+              let take: boolean;
               try {
                 take = filter!(decoded.event);
               } catch {
