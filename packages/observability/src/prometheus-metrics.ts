@@ -115,8 +115,28 @@ function codeLabels(status: number | undefined): { response_code: string; respon
 class SeriesSet {
   readonly series = new Map<string, Series>();
   readonly #types = new Set<string>();
+  /**
+   * The same series by event type, then status: the lookup of every event (ingress and each attempt) builds no key
+   * string (a concatenated key cost a string and its hash per lookup, twice per event).
+   */
+  readonly #byType = new Map<string, Map<number, Series>>();
   constructor(private readonly base: Labels) {}
   get(eventType: string, status: number | undefined): Series {
+    const code = status ?? 0;
+    let byStatus = this.#byType.get(eventType);
+    const known = byStatus?.get(code);
+    if (known !== undefined) return known;
+    if (byStatus === undefined) {
+      // Beyond the bound, types are looked up by key: a flood of distinct types grows this index no further.
+      if (this.#byType.size >= MAX_EVENT_TYPES * 2) return this.#lookup(eventType, status);
+      this.#byType.set(eventType, (byStatus = new Map<number, Series>()));
+    }
+    const s = this.#lookup(eventType, status);
+    byStatus.set(code, s);
+    return s;
+  }
+  /** The series by its label key, creating it (or aliasing `other` past the bound on event types). */
+  #lookup(eventType: string, status: number | undefined): Series {
     const key = `${eventType}\u0000${status ?? 0}`;
     let s = this.series.get(key);
     if (s === undefined) {
