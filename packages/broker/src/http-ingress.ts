@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   cloudEventSpanAttributes,
   decodeHttp,
+  DNS_LABEL_PATTERN,
   errorStatus,
   eventTraceContext,
   isSluiceError,
@@ -68,8 +69,8 @@ function requestTraceContext(headers: IncomingMessage['headers']): TraceContext 
  */
 export const MAX_HEADER_FIELDS = 1000;
 
-/** A Kubernetes name segment: a DNS-1123 label, at most 63 characters. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Kubernetes name segment: a DNS-1123 label, at most 63 characters (the schemas' `dnsLabel`). */
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
 
 /** Whether a request carries more header fields than {@link MAX_HEADER_FIELDS} (answered 431). */
 export function tooManyHeaders(req: IncomingMessage): boolean {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, oidcAudience, oidcSubject, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
+import { DNS_LABEL_PATTERN, SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, oidcAudience, oidcSubject, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type DeliveryDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -27,7 +27,8 @@ export const subscriptionGroup = (namespace: string, name: string): string => `s
 /** Address of a channel under a runtime's base URL. */
 export const channelUrl = (baseUrl: string, namespace: string, name: string): string => `${baseUrl}/${CHANNEL_ROUTE}/${namespace}/${name}`;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Kubernetes name segment: a DNS-1123 label, at most 63 characters (the schemas' `dnsLabel`). */
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
 
 const MESSAGING_GROUP = 'messaging.knative.dev';
 const FLOWS_GROUP = 'flows.knative.dev';

@@ -33,7 +33,9 @@ test('the committed TypeScript types are the ones schemas/ generates', () => {
 test('a schema change the types do not follow fails the check and says what to run', (t) => {
   const dir = schemasCopy(t);
   const file = join(dir, 'broker.json');
-  const broker = JSON.parse(readFileSync(file, 'utf8')) as { properties: { spec: { properties: Record<string, unknown> } } };
+  const broker = JSON.parse(readFileSync(file, 'utf8')) as {
+    properties: { spec: { properties: Record<string, unknown> } };
+  };
   broker.properties.spec.properties['class'] = { type: 'string' };
   writeFileSync(file, JSON.stringify(broker));
   const r = generate('--check', '--schemas', dir, '--out', GENERATED);
@@ -49,7 +51,10 @@ test('a definition written twice under one name is refused: each concept is defi
   writeFileSync(file, JSON.stringify(ping));
   const r = generate('--check', '--schemas', dir, '--out', GENERATED);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /type CloudEventOverrides is defined twice \(common\.json#\/definitions\/CloudEventOverrides and pingsource\.json#\/definitions\/CloudEventOverrides\)/);
+  assert.match(
+    r.stderr,
+    /type CloudEventOverrides is defined twice \(common\.json#\/definitions\/CloudEventOverrides and pingsource\.json#\/definitions\/CloudEventOverrides\)/,
+  );
 });
 
 test('a keyword the generator cannot express as a type is refused rather than dropped', (t) => {
@@ -65,7 +70,8 @@ test('a keyword the generator cannot express as a type is refused rather than dr
 
 test('every kind Sluice loads has a schema whose kind is that kind, and every schema of a kind is loaded', () => {
   const kindOf = (file: string): unknown =>
-    (JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { properties?: { kind?: { const?: unknown } } }).properties?.kind?.const;
+    (JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { properties?: { kind?: { const?: unknown } } })
+      .properties?.kind?.const;
   for (const k of KINDS) assert.equal(kindOf(k.schema), k.kind, `${k.schema} is the schema of ${k.kind}`);
   const withKind = readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.json') && kindOf(f) !== undefined);
   assert.deepEqual(withKind.sort(), KINDS.map((k) => k.schema).sort());
@@ -105,4 +111,33 @@ test('a shared definition reports the same message wherever a kind refers to it'
     `10:21 ConfigMap/settings: binaryData.blob: must be base64 (plain text goes in a Secret's stringData or a ConfigMap's data)`,
     '17:32 PingSource/tick: spec.ceOverrides.extensions.bad-name: invalid key "bad-name": extension names are letters and digits only',
   ]);
+});
+
+test('a name is a DNS-1123 subdomain and a namespace a DNS-1123 label, as Kubernetes has them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dns-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'brokers.yaml'),
+    [
+      'apiVersion: eventing.knative.dev/v1',
+      'kind: Broker',
+      'metadata: { name: orders.v1, namespace: shop }',
+      '---',
+      'apiVersion: eventing.knative.dev/v1',
+      'kind: Broker',
+      'metadata: { name: default, namespace: shop.eu }',
+      '',
+    ].join('\n'),
+  );
+  const { errors, config } = loadConfig([dir]);
+  assert.deepEqual(
+    errors.map((e) => `${e.line}:${e.col} ${e.message}`),
+    [
+      `7:39 Broker/default: metadata.namespace: must be a lower-case DNS label: letters, digits and '-', at most 63 characters`,
+    ],
+  );
+  assert.deepEqual(
+    config.brokers.map((b) => b.metadata.name),
+    ['orders.v1'],
+  );
 });

@@ -4,8 +4,11 @@
 /** The pattern of {@link IsoDuration} (`schemas/common.json`). */
 export const ISO_DURATION_PATTERN = '^P(?!$)(?:(\\d+(?:\\.\\d+)?)Y)?(?:(\\d+(?:\\.\\d+)?)M)?(?:(\\d+(?:\\.\\d+)?)W)?(?:(\\d+(?:\\.\\d+)?)D)?(?:T(?!$)(?:(\\d+(?:\\.\\d+)?)H)?(?:(\\d+(?:\\.\\d+)?)M)?(?:(\\d+(?:\\.\\d+)?)S)?)?$';
 
+/** The pattern of {@link DnsSubdomain} (`schemas/common.json`). */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
 /** The pattern of {@link DnsLabel} (`schemas/common.json`). */
-export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 /** The pattern of {@link ConfigKey} (`schemas/common.json`). */
 export const CONFIG_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
@@ -139,7 +142,7 @@ export type LabelSelectorRequirement = {
 
 /** corev1.SecretKeySelector: one key of a Secret (`schemas/common.json#/definitions/SecretKeySelector`). */
 export type SecretKeySelector = {
-  name: DnsLabel;
+  name: DnsSubdomain;
   key: ConfigKey;
   optional?: boolean;
 };
@@ -175,8 +178,11 @@ export type CesqlExpression = string;
 /** A key of a Secret or ConfigMap (`schemas/common.json#/definitions/configKey`). */
 export type ConfigKey = string;
 
-/** A Kubernetes object name: a lower-case DNS-1123 subdomain (`schemas/common.json#/definitions/dnsLabel`). */
+/** A DNS-1123 label: a namespace or a container name (`schemas/common.json#/definitions/dnsLabel`). */
 export type DnsLabel = string;
+
+/** A Kubernetes object name: a lower-case DNS-1123 subdomain (`schemas/common.json#/definitions/dnsSubdomain`). */
+export type DnsSubdomain = string;
 
 /** A CloudEvents extension attribute name a source may set (Knative's validateExtensionName) (`schemas/common.json#/definitions/extensionName`). */
 export type ExtensionName = string;
@@ -186,7 +192,7 @@ export type IsoDuration = string;
 
 /** Kubernetes object metadata (`schemas/common.json#/definitions/metadata`). */
 export type ObjectMeta = {
-  name: DnsLabel;
+  name: DnsSubdomain;
   namespace?: DnsLabel;
   labels?: StringMap;
   annotations?: StringMap;
