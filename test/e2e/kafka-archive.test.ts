@@ -3,21 +3,16 @@
 // sluice.dev/archive-retention becomes its topic's retention, and `sluice replay broker:NAME --from --to [--trigger]
 // [--filter]` re-reads the topic by time (offsets for times, plain fetches, no consumer group) and re-delivers exactly
 // the events of the range, in order per partitionkey, marked sluicereplay, while live traffic goes on.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { spawn } from 'node:child_process';
-import { ROOT, SLUICE_BIN, runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  // Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
-  const errors: unknown[] = [];
-  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((e: unknown) => errors.push(e));
-  if (errors.length > 0) throw errors[0];
-});
+// Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
+const cleanup = cleanupScope();
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +58,7 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
   const broker = `arch-${randomUUID().slice(0, 8)}`;
   const orders = await startSubscriber();
   const all = await startSubscriber();
-  cleanups.push(
+  cleanup.add(
     () => orders.close(),
     () => all.close(),
   );
@@ -98,7 +93,7 @@ spec:
   // A replay that fetched several partitions at once left a kafkajs connection open, and `sluice run` logged "sluice
   // stopped" on SIGTERM but did not exit; its 3 s exit guard would now hide that, so the test asserts the guard never
   // had to act (no "ending the process" line) and fails with the log tail if the process still does not exit.
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     let hung = false;
     const timer = setTimeout(() => {
       hung = true;
@@ -180,7 +175,7 @@ test('Kafka class: turning the archive on for an existing topic changes its rete
   if (!servers) return;
   const broker = `arch-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const triggers = `---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -215,7 +210,7 @@ spec:
   assert.deepEqual(await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes']), { 'retention.ms': '3600000', 'max.message.bytes': '2000000' });
 
   const second = await startSluice({ yaml: yamlFor(servers, broker, '    sluice.dev/archive-retention: PT3H\n', triggers, '  default.topic.config.retention.ms: "3600000"\n'), readyTimeoutMs: 120_000 });
-  cleanups.push(() => second.stop());
+  cleanup.add(() => second.stop());
   // The longer of the archive and the ConfigMap's retention; no size bound named, so none set.
   const after = await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes', 'retention.bytes']);
   assert.deepEqual(after, { 'retention.ms': String(3 * 3600_000), 'max.message.bytes': '2000000', 'retention.bytes': '-1' });
@@ -227,7 +222,7 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   if (!servers) return;
   const broker = `tail-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const yaml = yamlFor(
     servers,
     broker,
@@ -244,7 +239,7 @@ spec:
 `,
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     await sluice.stop();
     assert.doesNotMatch(sluice.output(), /ending the process/, 'nothing held the process open after its drain');
   });
@@ -262,7 +257,7 @@ spec:
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(() => {
+  cleanup.add(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const ids = (): string[] => out.split('\n').filter((l) => l !== '').map((l) => l.split(/ {2}/)[3]!);

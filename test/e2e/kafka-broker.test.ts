@@ -2,7 +2,7 @@
 // The Kafka broker class end to end: real `sluice run` processes on the same YAML share the work through a real Kafka
 // (one topic per broker, one consumer group per trigger), and every accepted event reaches a real HTTP subscriber —
 // also when one instance is killed with SIGKILL, when the dead-letter sink fails for a while, and in ordered mode.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
@@ -10,14 +10,11 @@ import { Agent, request } from 'undici';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { ROOT, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 /** A Kafka-class broker named after the test (fresh topic), its ConfigMap, and the given triggers. */
 function kafkaYaml(servers: string, broker: string, triggers: string, partitions = 6): string {
@@ -60,9 +57,9 @@ spec:
 
 async function start(yaml: string): Promise<SluiceProcess> {
   const dir = tempDir('sluice-kafka-e2e-');
-  cleanups.push(() => dir.remove()); // also when the process never becomes ready
+  cleanup.add(() => dir.remove()); // also when the process never becomes ready
   const p = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(async () => p.stop('SIGKILL'));
+  cleanup.add(async () => p.stop('SIGKILL'));
   return p;
 }
 
@@ -85,7 +82,7 @@ async function waitForGroup(servers: string, groupId: string, members: number): 
 }
 
 const dispatcher = new Agent({ connections: 64 });
-cleanups.push(() => dispatcher.close());
+cleanup.add(() => dispatcher.close());
 
 /** Posts one binary-mode event; true when it was accepted (202). */
 async function send(url: string, id: string, extra: Record<string, string> = {}): Promise<boolean> {
@@ -105,7 +102,7 @@ test('two instances share a Kafka broker: every accepted event arrives once in s
   if (!servers) return;
   const broker = `share-${randomUUID().slice(0, 6)}`;
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const yaml = kafkaYaml(servers, broker, trigger(`all-${broker}`, broker, sub.url));
   const a = await start(yaml);
   const b = await start(yaml);
@@ -164,7 +161,7 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
     headers: replyHeaders({ id: `re-${String(r.event?.attributes['id'])}`, source: '/replier', type: 'e2e.reply' }),
     body: '{"answer":42}',
   }));
-  cleanups.push(() => replies.close(), () => asker.close());
+  cleanup.add(() => replies.close(), () => asker.close());
   const yaml = kafkaYaml(servers, broker, [
     trigger(`ask-${broker}`, broker, asker.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.event\n'),
     trigger(`replies-${broker}`, broker, replies.url).replace('spec:\n', 'spec:\n  filter:\n    attributes:\n      type: e2e.reply\n'),
@@ -181,7 +178,7 @@ test('a KafkaNamespaced broker, as Knative documents it, runs on its namespace\'
   if (!servers) return;
   const ns = `team-${randomUUID().slice(0, 6)}`;
   const sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   // The shipped example, on this test's Kafka, namespace and subscriber.
   const yaml = readFileSync(join(ROOT, 'examples/kafka-broker/kafka-namespaced.yaml'), 'utf8')
     .replaceAll('127.0.0.1:9092', servers)
@@ -217,7 +214,7 @@ data:
 `;
   const east = await startSubscriber();
   const west = await startSubscriber();
-  cleanups.push(() => east.close(), () => west.close());
+  cleanup.add(() => east.close(), () => west.close());
   // The same broker and trigger names in both deployments: only the templates tell them apart.
   const a = await start(features('east') + kafkaYaml(servers, broker, trigger(`t-${broker}`, broker, east.url), 2));
   const b = await start(features('west') + kafkaYaml(servers, broker, trigger(`t-${broker}`, broker, west.url), 2));
@@ -257,7 +254,7 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
     return { status: 202 };
   });
   const failing = await startSubscriber(() => ({ status: 500 }));
-  cleanups.push(() => dls.close(), () => failing.close());
+  cleanup.add(() => dls.close(), () => failing.close());
   const yaml = kafkaYaml(
     servers,
     broker,
@@ -273,7 +270,7 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
   // Every event reaches the dead-letter sink, which refuses it; the dispatcher keeps retrying the sink.
   await waitFor(() => new Set(dls.ids()).size === 50, 'first dead-letter attempts', 20_000);
   await s.stop('SIGKILL');
-  await start(yaml); // the same data on a new instance; the cleanups stop it
+  await start(yaml); // the same data on a new instance; the cleanup stops it
   await new Promise((r) => setTimeout(r, 500));
   sinkUp = true;
   await waitFor(() => deadLettered.size === 50, 'every event accepted by the recovered dead-letter sink', 30_000);
@@ -299,7 +296,7 @@ test('ordered delivery keeps the order of each partitionkey, retries included', 
     order.set(key, list);
     return { status: 202 };
   });
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const yaml = kafkaYaml(
     servers,
     broker,
@@ -324,7 +321,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   const broker = `dlq-${randomUUID().slice(0, 6)}`;
   let up = false;
   const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const sluice = await start(kafkaYaml(servers, broker, trigger(broker, broker, sub.url), 3));
   const ids = Array.from({ length: 20 }, (_, i) => `k-${i}`);
   for (const id of ids) {
@@ -363,17 +360,17 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
   const broker = `shdl-${randomUUID().slice(0, 6)}`;
   let up = false;
   const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const yaml = kafkaYaml(servers, broker, trigger(broker, broker, sub.url), 1);
   const dirA = tempDir('sluice-kafka-shdl-a-');
   const dirB = tempDir('sluice-kafka-shdl-b-');
-  cleanups.push(() => dirA.remove(), () => dirB.remove());
+  cleanup.add(() => dirA.remove(), () => dirB.remove());
   let a = await startSluice({ yaml, dataDir: dirA.path });
-  cleanups.push(async () => a.stop('SIGKILL'));
+  cleanup.add(async () => a.stop('SIGKILL'));
   // One partition: instance A owns the trigger's only partition, so A alone makes the dead letters.
   await waitForGroup(servers, `knative-trigger-default-${broker}`, 1);
   let b = await startSluice({ yaml, dataDir: dirB.path });
-  cleanups.push(async () => b.stop('SIGKILL'));
+  cleanup.add(async () => b.stop('SIGKILL'));
   const ids = Array.from({ length: 6 }, (_, i) => `x-${i}`);
   for (const id of ids) assert.ok(await send(`${a.url}/default/${broker}`, id));
   interface Listed {

@@ -4,13 +4,13 @@
 // controller, one node stopped for 60 s, and a full cluster restart: no accepted event is lost, every request is
 // answered (202, or 503 with Retry-After while Kafka cannot take writes; never 500, never a hang), and Sluice recovers
 // by itself. The cluster is started here (it needs Java and Maven, like the other Kafka tests).
-import { test, before, after, type TestContext } from 'node:test';
+import { test, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Agent, request } from 'undici';
 import { join } from 'node:path';
-import { ROOT, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, cleanupScope, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
 
 interface ClusterNode {
   readonly id: number;
@@ -36,7 +36,7 @@ let cluster: Cluster | undefined;
 let startError: Error | undefined;
 let sub: Subscriber;
 let sluice: SluiceProcess;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanup = cleanupScope({ timeout: FAULT_TIMEOUT_MS });
 
 before(async () => {
   const mod = (await import(join(ROOT, 'deploy/local-services/kafka.mjs'))) as { startCluster(o: { nodes: number }): Promise<Cluster> };
@@ -46,11 +46,11 @@ before(async () => {
     startError = err as Error;
     return;
   }
-  cleanups.push(() => cluster!.stop());
+  cleanup.add(() => cluster!.stop());
   sub = await startSubscriber();
-  cleanups.push(() => sub.close());
+  cleanup.add(() => sub.close());
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   sluice = await startSluice({
     dataDir: dir.path,
     // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
@@ -89,11 +89,7 @@ spec:
     uri: ${sub.url}
 `,
   });
-  cleanups.push(() => sluice.stop());
-}, { timeout: FAULT_TIMEOUT_MS });
-
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
+  cleanup.add(() => sluice.stop());
 }, { timeout: FAULT_TIMEOUT_MS });
 
 /** The cluster, or a loud skip (a failure with CI=true) when it could not start. */

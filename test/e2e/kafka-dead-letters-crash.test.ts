@@ -3,17 +3,14 @@
 // (every instance reads it into its --data-dir), written before the event's offset is committed: after a restart
 // every accepted event is there, and the duplicates the crash causes (dead letters written whose
 // offset was not committed yet are written again) are counted and reported.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request, Agent } from 'undici';
 import { requireService } from '../services/index.js';
-import { startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const yaml = (servers: string, broker: string, url: string) => `apiVersion: v1
 kind: ConfigMap
@@ -71,7 +68,7 @@ test('Kafka class: kill -9 while events are being dead-lettered: every accepted 
   // 400 is final: each event is dead-lettered at its first attempt, and the circuit breaker stays closed.
   const sub = await startSubscriber(() => ({ status: 400, body: 'rejected' }));
   const dir = tempDir();
-  cleanups.push(
+  cleanup.add(
     () => dir.remove(),
     () => sub.close(),
   );
@@ -107,7 +104,7 @@ test('Kafka class: kill -9 while events are being dead-lettered: every accepted 
   await dispatcher.close();
 
   sluice = await startSluice({ yaml: yaml(servers, broker, sub.url), dataDir: dir.path, readyTimeoutMs: 120_000 });
-  cleanups.push(() => sluice.stop());
+  cleanup.add(() => sluice.stop());
   let letters: Listed[] = [];
   const ids = () => new Set(letters.map((l) => String(l.event.attributes['id'])));
   await waitFor(

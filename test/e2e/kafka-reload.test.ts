@@ -2,22 +2,19 @@
 // Live reconfiguration of a Kafka-class broker (sluice apply / delete against a running `sluice run`): a trigger whose
 // subscriber changes continues its Kafka consumer group where it stopped (every event once, at the old or the new
 // subscriber), an added trigger starts at the end of the topic, and a forced delete says what it discarded.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function subscriber(): Promise<Subscriber> {
   const s = await startSubscriber();
-  cleanups.push(() => s.close());
+  cleanup.add(() => s.close());
   return s;
 }
 
@@ -40,7 +37,7 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
   const second = await subscriber();
   const late = await subscriber();
   const dir = tempDir('sluice-kafka-reload-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const yaml = `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -64,7 +61,7 @@ spec:
 ---
 ${trigger('moving', broker, first.url)}`;
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
-  cleanups.push(async () => sluice.stop());
+  cleanup.add(async () => sluice.stop());
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
   const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
 

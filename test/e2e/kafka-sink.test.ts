@@ -2,7 +2,7 @@
 // KafkaSink end to end through the real CLI and a real Kafka: the shipped example (Trigger → KafkaSink, binary and
 // structured records, partitionkey as the key, topics created), a missing topic refused at start, and a SIGKILL
 // under load that loses none of the events answered 202.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,20 +10,17 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { Agent, request } from 'undici';
 import { requireService } from '../services/index.js';
-import { ROOT, runCli, startSluice, tempDir, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, runCli, startSluice, tempDir, type SluiceProcess } from './harness.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 async function start(yaml: string): Promise<SluiceProcess> {
   const dir = tempDir('sluice-kafka-sink-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const p = await startSluice({ yaml, dataDir: dir.path });
-  cleanups.push(async () => p.stop('SIGKILL'));
+  cleanup.add(async () => p.stop('SIGKILL'));
   return p;
 }
 
@@ -56,7 +53,7 @@ async function readTopic(servers: string, topic: string, until: (records: Consum
 }
 
 const dispatcher = new Agent({ connections: 64 });
-cleanups.push(() => dispatcher.close());
+cleanup.add(() => dispatcher.close());
 
 async function post(url: string, id: string, extra: Record<string, string> = {}, body = `{"n":"${id}"}`): Promise<number> {
   try {
@@ -109,7 +106,7 @@ test('a topic that does not exist, without numPartitions/replicationFactor, stop
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const dir = tempDir('sluice-kafka-sink-e2e-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const file = join(dir.path, 'c.yaml');
   const topic = `missing-${randomUUID().slice(0, 8)}`;
   (await import('node:fs')).writeFileSync(file, `apiVersion: eventing.knative.dev/v1alpha1\nkind: KafkaSink\nmetadata:\n  name: s\nspec:\n  topic: ${topic}\n  bootstrapServers: ["${servers}"]\n`);
