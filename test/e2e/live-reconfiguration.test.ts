@@ -1,7 +1,7 @@
 // Live reconfiguration of a running runtime (SluiceRuntime.apply): brokers, triggers and components change without a
 // restart; unchanged triggers keep running, changed ones continue their consumer group, deletions that would drop
 // events need force. In process, with the real SQLite store in a temporary directory and real HTTP subscribers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,15 +11,12 @@ import { channelChecks, channelComponents } from '@sluice/channel';
 import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
 import { SqliteEventStore, type EventStore, type LogStats } from '@sluice/store';
-import { postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanup = cleanupScope();
 
 const dir = tempDir('sluice-reload-');
-cleanups.push(() => dir.remove());
+cleanup.add(() => dir.remove());
 let n = 0;
 function config(yaml: string): SluiceConfig {
   const file = join(dir.path, `c${n++}.yaml`);
@@ -48,13 +45,13 @@ ${delivery}---
 
 async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
   const s = await startSubscriber(respond);
-  cleanups.push(() => s.close());
+  cleanup.add(() => s.close());
   return s;
 }
 
 async function start(yaml: string): Promise<SluiceRuntime> {
   const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents, sourceComponents] });
-  cleanups.push(() => runtime.stop(2000));
+  cleanup.add(() => runtime.stop(2000));
   return runtime;
 }
 
@@ -167,7 +164,7 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
   const kafkaClass = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: k\n  annotations:\n    eventing.knative.dev/broker.class: Kafka\n---\n';
   const slow = `  delivery:\n    retry: 5\n    backoffDelay: PT30S\n`;
   const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), { port: 0, dataDir: join(dir.path, `store-${n}`), brokerClasses: { Kafka: { open: () => background } } });
-  cleanups.push(() => runtime.stop(2000));
+  cleanup.add(() => runtime.stop(2000));
   await send(runtime, 'k', 'r1', 't');
   await failing.waitForCount(1);
   await waitFor(() => sqlite.stats('broker:default/k').groups['trigger:default/stuck']?.retrying === 1, 'the retry stored');
