@@ -90,3 +90,48 @@ spec:
   ]);
   assert.match(r.stderr, /^3 errors$/m);
 });
+
+test('a SinkBinding whose subject selects Jobs by label binds the Jobs a CronJob makes (Knative\'s getting-started SinkBinding shape)', async () => {
+  const dir = tempDir();
+  cleanup.add(dir.remove);
+  writeFileSync(join(dir.path, 'send.cjs'), SEND);
+  const sub = await startSubscriber();
+  cleanup.add(() => sub.close());
+  const sluice = await startSluice({
+    yaml: `apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: {name: bind-heartbeat}
+spec:
+  subject:
+    apiVersion: batch/v1
+    kind: Job
+    selector:
+      matchLabels: {app: heartbeat-cron}
+  sink: {uri: "${sub.url}"}
+  ceOverrides: {extensions: {team: bound}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: heartbeat-cron}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    metadata:
+      labels: {app: heartbeat-cron}
+    spec:
+      template:
+        metadata:
+          annotations:
+            sluice.dev/command: node ${join(dir.path, 'send.cjs')}
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: single-heartbeat
+              image: example.com/heartbeats:1
+`,
+  });
+  cleanup.add(async () => void (await sluice.stop()));
+  // The first run, at the next minute, has K_SINK and the overrides: the Job it makes carries app: heartbeat-cron.
+  await sub.waitForCount(1, 90_000);
+  assert.equal(sub.received[0]!.headers['ce-team'], 'bound');
+});

@@ -150,8 +150,11 @@ export function sinkBindingInjector(config: SluiceConfig): EnvInjector {
     const out: Record<string, string> = {};
     for (const { resource, binding } of bindings) {
       const s = binding.spec.subject;
-      if (`${s.apiVersion} ${s.kind}` !== `${w.apiVersion} ${w.kind}` || (s.namespace ?? resource.namespace) !== w.namespace || resource.namespace !== w.namespace) continue;
-      const matches = s.name !== undefined ? s.name === w.name : s.selector !== undefined && selectorMatches(s.selector, w.labels);
+      // A Job selector binds the Jobs a CronJob makes, which carry its jobTemplate's labels (Knative's getting-started
+      // SinkBinding sample binds a CronJob's heartbeats this way).
+      const cronJobs = s.apiVersion === 'batch/v1' && s.kind === 'Job' && s.selector !== undefined && w.apiVersion === 'batch/v1' && w.kind === 'CronJob';
+      if ((!cronJobs && `${s.apiVersion} ${s.kind}` !== `${w.apiVersion} ${w.kind}`) || (s.namespace ?? resource.namespace) !== w.namespace || resource.namespace !== w.namespace) continue;
+      const matches = cronJobs ? selectorMatches(s.selector!, w.jobLabels ?? {}) : s.name !== undefined ? s.name === w.name : s.selector !== undefined && selectorMatches(s.selector, w.labels);
       if (!matches) continue;
       const vars = bindingVariables({
         sinkUrl: ctx.resolver.resolve(binding.spec.sink, resource.namespace),

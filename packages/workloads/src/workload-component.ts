@@ -16,6 +16,8 @@ export interface WorkloadSubject {
   readonly namespace: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** For a CronJob: the labels of the Jobs it makes (`spec.jobTemplate.metadata.labels`), which a Job selector matches. */
+  readonly jobLabels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Variables injected into a workload's containers (they win over the declared env), e.g. a SinkBinding's K_SINK. */
@@ -277,7 +279,7 @@ export class WorkloadsComponent implements RuntimeComponent {
 
   async #startOne(entry: Entry, ctx: RuntimeContext, values: ConfigValues): Promise<void> {
     const w = entry.workload;
-    const subject = { apiVersion: w.apiVersion, kind: w.kind, namespace: w.namespace, name: w.name, labels: w.labels };
+    const subject = { apiVersion: w.apiVersion, kind: w.kind, namespace: w.namespace, name: w.name, labels: w.labels, jobLabels: w.jobLabels };
     const injected: Record<string, string> = {};
     const injectors = typeof this.#deps.injectors === 'function' ? this.#deps.injectors(this.#config) : (this.#deps.injectors ?? []);
     for (const inject of injectors) Object.assign(injected, inject(subject, ctx));

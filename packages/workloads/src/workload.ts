@@ -45,6 +45,8 @@ export interface Workload {
   readonly revision?: string | undefined;
   /** Of a CronJob: when its job runs. */
   readonly cron?: CronSpec | undefined;
+  /** Of a CronJob: the labels of the Jobs it makes (`spec.jobTemplate.metadata.labels`). */
+  readonly jobLabels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A CronJob's schedule and policies, as Kubernetes defines them. */
@@ -64,6 +66,12 @@ export function workloadsOf(config: SluiceConfig): Workload[] {
     if (w) out.push(w);
   }
   return out;
+}
+
+/** A map of strings (a jobTemplate's labels, which the schema leaves free-form), else empty. */
+function stringMap(v: unknown): Readonly<Record<string, string>> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 /** The workload of a resource, or undefined when it is not a workload kind. */
@@ -98,7 +106,7 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
     case 'CronJob': {
       const spec = t.value.spec;
       const w = fromTemplate('CronJob', 'OnFailure', spec.jobTemplate.spec, ['spec', 'jobTemplate', 'spec', 'template', 'spec']);
-      return { ...w, cron: { schedule: spec.schedule, timeZone: spec.timeZone, concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow', suspend: spec.suspend === true } };
+      return { ...w, cron: { schedule: spec.schedule, timeZone: spec.timeZone, concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow', suspend: spec.suspend === true }, jobLabels: stringMap(spec.jobTemplate.metadata?.['labels']) };
     }
     case 'Pod': {
       const pod = t.value.spec;
