@@ -6,8 +6,8 @@ import addFormatsModule from 'ajv-formats';
 import { SluiceError } from '@sluice/core';
 import { KINDS, type KindInfo } from './kinds.js';
 
-// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// ajv-formats is CommonJS: under NodeNext the default import is its module.exports, whose `default` is the plugin.
+const addFormats = addFormatsModule.default;
 
 /**
  * The `schemas/` directory (the one validator for CLI and runtime): the package's own copy in an installed Sluice
