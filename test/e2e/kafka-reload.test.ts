@@ -92,9 +92,9 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   if (!servers) return;
   const broker = `owed-${randomUUID().slice(0, 8)}`;
   const failing = await startSubscriber(() => ({ status: 503 }));
-  cleanups.push(() => failing.close());
+  cleanup.add(() => failing.close());
   const dir = tempDir('sluice-kafka-owed-');
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const stuck = `stuck-${broker}`;
   const yaml = `apiVersion: v1
 kind: ConfigMap
@@ -135,7 +135,7 @@ spec:
     backoffDelay: PT30S
 `;
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
-  cleanups.push(async () => sluice.stop());
+  cleanup.add(async () => sluice.stop());
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
   for (let i = 0; i < 3; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `keep-${i}`, source: '/owed', type: 'keep' })).status, 202);
   for (let i = 0; i < 2; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `other-${i}`, source: '/owed', type: 'other' })).status, 202);

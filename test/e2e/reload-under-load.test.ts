@@ -195,9 +195,9 @@ test('a Subscription changed under a steady load restarts only that subscription
   const second = await subscriber();
   const other = await subscriber();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  cleanup.add(() => dir.remove());
   const sluice = await startSluice({ yaml: channel('a') + channel('b') + subscription('sa', 'a', first.url) + subscription('sb', 'b', other.url), dataDir: dir.path });
-  cleanups.push(async () => void (await sluice.stop()));
+  cleanup.add(async () => void (await sluice.stop()));
 
   const ledger: Array<Sent & { readonly channel: string }> = [];
   let sending = true;
