@@ -6,8 +6,6 @@ import {
   BROKER_CLASS_ANNOTATION,
   SluiceError,
   DEFAULT_NAMESPACE,
-  DELIVERY_ORDER_ANNOTATION,
-  parseDeliveryOrder,
   noopLogger,
   objectKey,
   oidcSubject,
@@ -28,7 +26,7 @@ import {
 import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ArchivedEvent, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type Consumer, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ArchivedEvent, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
@@ -47,7 +45,8 @@ import { brokerStatus, triggerReadyStatus } from './resource-status.js';
 import { triggerBroker, triggerFingerprint, triggerTarget } from './trigger-target.js';
 import { componentScope, planComponents, type ComponentScope, type RunningComponent } from './component-host.js';
 import { StatusRegistry } from './status-registry.js';
-import { DeliveryDispatcher, type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
+import { type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
+import { RunningTrigger, pendingOf } from './running-trigger.js';
 import { DeadLetterRouter, sharedDeadLettersOf } from './dead-letter-router.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
 import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
@@ -150,19 +149,6 @@ export interface ApplyReport {
   readonly failed: string[];
 }
 
-/** A running Trigger: its consumer on its broker's log, and what it was started from. */
-interface RunningTrigger {
-  readonly key: string;
-  readonly brokerKey: string;
-  readonly store: EventStore;
-  readonly log: string;
-  readonly group: string;
-  readonly filter: EventPredicate;
-  readonly fingerprint: string;
-  readonly consumer: Consumer;
-  readonly dispatcher: DeliveryDispatcher;
-}
-
 /** A running component that takes a change in place, and the component the change built for it. */
 interface ComponentUpdate {
   readonly running: RunningComponent;
@@ -193,17 +179,6 @@ interface DesiredTrigger {
   readonly broker: Broker;
   readonly target: SubscriptionTarget;
   readonly fingerprint: string;
-}
-
-/**
- * Events a log (or one group of it) still owes, unread and waiting for a retry, as the store counts them at this
- * moment: a store whose `stats()` is refreshed in the background (Kafka) is asked for exact figures.
- */
-async function pendingOf(store: EventStore, log: string, group?: string): Promise<{ backlog: number; retrying: number }> {
-  const stats = store.exactStats ? await store.exactStats(log) : store.stats(log);
-  if (group === undefined) return { backlog: stats.backlog, retrying: stats.retrying };
-  const g = stats.groups[group];
-  return { backlog: g?.backlog ?? 0, retrying: g?.retrying ?? 0 };
 }
 
 /** Runs a validated configuration: one HTTP server for every broker's ingress plus health, and a consumer per Trigger. */
@@ -342,7 +317,7 @@ export class SluiceRuntime {
 
   /** The circuit breakers of every Trigger's subscriber and dead-letter sink (for the admin API and metrics). */
   circuits(): DestinationCircuit[] {
-    return [...this.#triggers.values()].flatMap((t) => t.dispatcher.circuits());
+    return [...this.#triggers.values()].flatMap((t) => t.circuits());
   }
 
   /** The store every broker keeps its dead letters in (undefined when the embedded store is not SQLite). */
@@ -730,14 +705,12 @@ export class SluiceRuntime {
     const deletedTriggers = [...this.#triggers.values()].filter((r) => !nextTriggers.has(r.key) && nextBrokers.has(r.brokerKey));
     for (const r of mode.force ? [] : deletedTriggers) {
       const discards = (r.store instanceof SqliteEventStore && this.#deadLetters === r.store) || sharedDeadLettersOf(r.store, r.log) ? 'moves them to the dead-letter store' : 'discards them';
-      const stored = await pendingOf(r.store, r.log, r.group).catch((err: unknown) => err as Error);
-      if (stored instanceof Error) {
+      const p = await r.pending().catch((err: unknown) => err as Error);
+      if (p instanceof Error) {
         forceNeeded = true;
-        problems.push(`trigger ${r.key}: cannot read how many events it still owes (${stored.message}); delete --force ${discards}`);
+        problems.push(`trigger ${r.key}: cannot read how many events it still owes (${p.message}); delete --force ${discards}`);
         continue;
       }
-      // A retry being attempted right now is owed too: the store counts it in flight, not retrying.
-      const p = { backlog: stored.backlog, retrying: stored.retrying + r.dispatcher.retriesInFlight };
       if (p.backlog + p.retrying > 0) {
         forceNeeded = true;
         problems.push(`trigger ${r.key} has ${p.backlog + p.retrying} events pending (backlog ${p.backlog}, retrying ${p.retrying}); delete --force ${discards}`);
@@ -890,10 +863,9 @@ export class SluiceRuntime {
   async #reconcileTriggers(prev: SluiceConfig, next: SluiceConfig, nextTriggers: ReadonlyMap<string, Trigger>, mode: ReconcileMode, report: ApplyReport): Promise<void> {
     const desired = this.#desiredTriggers(nextTriggers, mode, report);
     const stop = [...this.#triggers.values()].filter((r) => desired.get(r.key)?.fingerprint !== r.fingerprint);
-    for (const r of stop) r.dispatcher.close();
     await Promise.all(
       stop.map(async (r) => {
-        await r.consumer.close(DRAIN_TIMEOUT_MS);
+        await r.close(DRAIN_TIMEOUT_MS);
         this.#triggers.delete(r.key);
         this.#targets.delete(r.group);
       }),
@@ -901,7 +873,7 @@ export class SluiceRuntime {
     for (const r of stop) {
       if (nextTriggers.has(r.key) || !this.#brokers.has(r.brokerKey)) continue;
       // Deleted: what its group still owed is counted (and kept as dead letters where the store keeps them).
-      const [forgotten] = await r.store.forgetGroups(r.log, [r.group], { filters: new Map([[r.group, r.filter]]) });
+      const forgotten = await r.forget();
       const [ns, name] = r.key.split('/') as [string, string];
       this.#status.delete('Trigger', ns, name);
       this.#deliveries.delete(`Trigger/${ns}/${name}`);
@@ -1107,29 +1079,19 @@ export class SluiceRuntime {
     const log = logName(brokerNs, broker.metadata.name);
     const group = `trigger:${target.key}`;
     const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
-    const dispatcher = new DeliveryDispatcher(target, {
+    this.#targets.set(group, { target, broker: brokerKey });
+    const running = RunningTrigger.start(trigger, target, fingerprint, { store, log, group, brokerKey }, {
       sender: this.sender,
       handleReply: (reply) => this.#acceptReply(broker, trigger, reply),
       now: this.now,
       logger: this.logger,
-      onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter),
-      onDropped: () => counters.dropped(),
-      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
-      ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
+      counters,
+      maxInFlight: this.options.maxInFlightPerTrigger,
+      metrics: this.options.metrics,
+      tracer: this.options.tracer,
     });
-    const ordered = parseDeliveryOrder(trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION]) === true;
-    this.#targets.set(group, { target, broker: brokerKey });
-    const consumer = store.consume(
-      log,
-      group,
-      {
-        maxInFlight: this.options.maxInFlightPerTrigger ?? 100,
-        filter: target.filter,
-        ...(ordered ? { orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '') } : {}),
-      },
-      dispatcher.handle,
-    );
-    this.#triggers.set(target.key, { key: target.key, brokerKey, store, log, group, filter: target.filter, fingerprint, consumer, dispatcher });
+    this.#triggers.set(target.key, running);
+    const ordered = RunningTrigger.ordered(trigger);
     this.logger.info({ trigger: target.key, broker: brokerKey, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');
     const status = triggerReadyStatus(target);
     this.#status.set('Trigger', ns, trigger.metadata.name, status.conditions, status.fields);
@@ -1199,8 +1161,7 @@ export class SluiceRuntime {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     // Records waiting for an open circuit go back to the store at once instead of holding the drain up.
-    for (const t of this.#triggers.values()) t.dispatcher.close();
-    await Promise.all([...this.#triggers.values()].map((t) => t.consumer.close(timeoutMs)));
+    await Promise.all([...this.#triggers.values()].map((t) => t.close(timeoutMs)));
     for (const store of new Set([this.store, ...this.#stores.values()])) await store.close();
     this.#lock?.release();
     this.#lock = undefined;
