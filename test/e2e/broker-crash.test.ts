@@ -2,8 +2,7 @@
 // delivered. Pending retries survive the restart too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, Agent } from 'undici';
-import { cleanupScope, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
+import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
 
 const cleanup = cleanupScope();
 
@@ -30,35 +29,13 @@ for (const round of [1, 2, 3]) {
     const dir = tempDir();
     cleanup.add(() => dir.remove(), () => sub.close());
     let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-    const accepted = new Set<string>();
-    const dispatcher = new Agent({ connections: 32 });
-    let stop = false;
-    let sent = 0;
-    const senders = Array.from({ length: 16 }, async (_, w) => {
-      for (let i = 0; !stop; i++) {
-        const id = `r${round}-w${w}-${i}`;
-        sent++;
-        try {
-          const res = await request(`${sluice.url}/default/default`, {
-            method: 'POST',
-            dispatcher,
-            headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 't', 'content-type': 'text/plain' },
-            body: `payload ${id}`,
-          });
-          await res.body.dump();
-          if (res.statusCode === 202) accepted.add(id);
-        } catch {
-          // connection reset by the kill: not accepted, nothing to check
-        }
-      }
-    });
+    const load = startLoad(`${sluice.url}/default/default`, { idPrefix: `r${round}` });
+    const accepted = load.accepted;
     // Kill at a point that varies by round, while requests and deliveries are in flight.
     await waitFor(() => accepted.size >= 300 * round, `${300 * round} accepted events`, 30_000);
     sluice.child.kill('SIGKILL');
     await sluice.stop();
-    stop = true;
-    await Promise.all(senders);
-    await dispatcher.close();
+    await load.stop();
     const acceptedBeforeRestart = accepted.size;
     sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
     cleanup.add(async () => void (await sluice.stop()));
@@ -66,7 +43,7 @@ for (const round of [1, 2, 3]) {
     await waitFor(() => [...accepted].every((id) => received().has(id)), 'every accepted event to be delivered', 30_000);
     const got = received();
     const lost = [...accepted].filter((id) => !got.has(id));
-    assert.deepEqual(lost, [], `lost ${lost.length} of ${acceptedBeforeRestart} accepted events (sent ${sent})`);
+    assert.deepEqual(lost, [], `lost ${lost.length} of ${acceptedBeforeRestart} accepted events (sent ${load.sent})`);
     for (const r of sub.received) assert.equal(r.body.toString(), `payload ${String(r.event!.attributes['id'])}`, 'data intact');
   });
 }

@@ -4,8 +4,7 @@
 // ChannelDeadLetterSinkExtensions; plus KafkaChannel ordering, validation and kill -9.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, Agent } from 'undici';
-import { cleanupScope, postEvent, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, replyHeaders, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
 
 const cleanup = cleanupScope();
 
@@ -422,32 +421,12 @@ for (const round of [1, 2]) {
     cleanup.add(() => dir.remove(), () => sub.close());
     const yaml = channel('c', 'InMemoryChannel', '  delivery:\n    retry: 10\n    backoffDelay: PT0.05S\n') + subscription('s', 'c', uri('subscriber', sub.url));
     let sluice = await startSluice({ yaml, dataDir: dir.path });
-    const accepted = new Set<string>();
-    const dispatcher = new Agent({ connections: 32 });
-    let stop = false;
-    const senders = Array.from({ length: 16 }, async (_, w) => {
-      for (let i = 0; !stop; i++) {
-        const id = `r${round}-w${w}-${i}`;
-        try {
-          const res = await request(`${sluice.url}/channels/default/c`, {
-            method: 'POST',
-            dispatcher,
-            headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 't', 'content-type': 'text/plain' },
-            body: `payload ${id}`,
-          });
-          await res.body.dump();
-          if (res.statusCode === 202) accepted.add(id);
-        } catch {
-          // connection reset by the kill: not accepted
-        }
-      }
-    });
+    const load = startLoad(`${sluice.url}/channels/default/c`, { idPrefix: `r${round}` });
+    const accepted = load.accepted;
     await waitFor(() => accepted.size >= 400 * round, `${400 * round} accepted events`, 30_000);
     sluice.child.kill('SIGKILL');
     await sluice.stop();
-    stop = true;
-    await Promise.all(senders);
-    await dispatcher.close();
+    await load.stop();
     sluice = await startSluice({ yaml, dataDir: dir.path });
     cleanup.add(async () => void (await sluice.stop()));
     await waitFor(() => {

@@ -3,8 +3,7 @@
 // duplicates a crash may cause are counted and reported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, Agent } from 'undici';
-import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const cleanup = cleanupScope();
 
@@ -35,45 +34,13 @@ async function deadLetters(sluice: SluiceProcess): Promise<Listed[]> {
   return ((await res.json()) as { items: Listed[] }).items;
 }
 
-/** Sends events from 16 workers until stopped; returns the ids that got a 202. */
-function load(url: string, prefix: string): { accepted: Set<string>; stop: () => Promise<void> } {
-  const accepted = new Set<string>();
-  const dispatcher = new Agent({ connections: 32 });
-  let stopped = false;
-  const workers = Array.from({ length: 16 }, async (_, w) => {
-    for (let i = 0; !stopped; i++) {
-      const id = `${prefix}-w${w}-${i}`;
-      try {
-        const res = await request(`${url}/default/default`, {
-          method: 'POST',
-          dispatcher,
-          headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 'order', 'content-type': 'text/plain' },
-          body: `payload ${id}`,
-        });
-        await res.body.dump();
-        if (res.statusCode === 202) accepted.add(id);
-      } catch {
-        // connection reset by the kill: not accepted
-      }
-    }
-  });
-  return {
-    accepted,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(workers);
-      await dispatcher.close();
-    },
-  };
-}
-
 test('kill -9 while events are being dead-lettered: every accepted event ends in the dead-letter store, once', async (t) => {
   // 400 is final: each event is dead-lettered at its first attempt, and the circuit breaker stays closed.
   const sub = await startSubscriber(() => ({ status: 400, body: 'rejected' }));
   const dir = tempDir();
   cleanup.add(() => dir.remove(), () => sub.close());
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  const traffic = load(sluice.url, 'dl');
+  const traffic = startLoad(`${sluice.url}/default/default`, { idPrefix: 'dl', type: 'order' });
   await waitFor(async () => (await deadLetters(sluice)).length >= 200, 'dead-lettering under way', 30_000);
   sluice.child.kill('SIGKILL');
   await sluice.stop();
@@ -102,7 +69,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   const dir = tempDir();
   cleanup.add(() => dir.remove(), () => sub.close());
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
-  const traffic = load(sluice.url, 'rp');
+  const traffic = startLoad(`${sluice.url}/default/default`, { idPrefix: 'rp', type: 'order' });
   await waitFor(() => traffic.accepted.size >= 400, '400 accepted events', 30_000);
   await traffic.stop();
   const accepted = [...traffic.accepted];

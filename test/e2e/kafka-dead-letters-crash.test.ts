@@ -6,9 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request, Agent } from 'undici';
 import { requireService } from '../services/index.js';
-import { cleanupScope, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
 
 const cleanup = cleanupScope();
 
@@ -73,35 +72,14 @@ test('Kafka class: kill -9 while events are being dead-lettered: every accepted 
     () => sub.close(),
   );
   let sluice = await startSluice({ yaml: yaml(servers, broker, sub.url), dataDir: dir.path, readyTimeoutMs: 120_000 });
-  const accepted = new Set<string>();
-  const dispatcher = new Agent({ connections: 16 });
-  let stopped = false;
-  const url = sluice.url;
-  const workers = Array.from({ length: 8 }, async (_, w) => {
-    // A bounded load (the dead-letter store writes slower than Kafka accepts): the kill comes while most of it is
-    // still being dead-lettered, and the test's length does not depend on the machine's speed.
-    for (let i = 0; !stopped && accepted.size < 1500; i++) {
-      const id = `kdl-w${w}-${i}`;
-      try {
-        const res = await request(`${url}/default/${broker}`, {
-          method: 'POST',
-          dispatcher,
-          headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 'order', 'content-type': 'text/plain' },
-          body: `payload ${id}`,
-        });
-        await res.body.dump();
-        if (res.statusCode === 202) accepted.add(id);
-      } catch {
-        // connection reset by the kill: not accepted
-      }
-    }
-  });
+  // A bounded load (the dead-letter store writes slower than Kafka accepts): the kill comes while most of it is still
+  // being dead-lettered, and the test's length does not depend on the machine's speed.
+  const load = startLoad(`${sluice.url}/default/${broker}`, { idPrefix: 'kdl', workers: 8, connections: 16, type: 'order', maxAccepted: 1500 });
+  const accepted = load.accepted;
   await waitFor(async () => (await deadLetters(sluice, broker)).length >= 200, 'dead-lettering under way', 60_000);
   sluice.child.kill('SIGKILL');
   await sluice.stop();
-  stopped = true;
-  await Promise.all(workers);
-  await dispatcher.close();
+  await load.stop();
 
   sluice = await startSluice({ yaml: yaml(servers, broker, sub.url), dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(() => sluice.stop());

@@ -14,3 +14,4 @@ export { SERVICE_ENV, SERVICE_ERROR_ENV, requireService, type ServiceName } from
 export { runStoreContract, type StoreEnvironment } from './store-contract.js';
 export { PODMAN_TEST_ENV, testEngine } from './container-engine.js';
 export { cleanupScope, type CleanupAction, type CleanupScope, type CleanupScopeOptions } from './cleanup.js';
+export { startLoad, type Load, type LoadOptions } from './load.js';
