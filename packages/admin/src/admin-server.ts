@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { SluiceError, errorStatus, isSluiceError, noopLogger, type Logger } from '@sluice/core';
+import { SluiceError, errorStatus, isSluiceError, noopLogger, redactCredentials, redactUrlsIn, type Logger } from '@sluice/core';
 import { identityOf, type AdminAuth } from './admin-auth.js';
 import type { ControlPlane } from './control-plane.js';
 import { adminError } from './errors.js';
@@ -68,6 +68,18 @@ export class AdminServer {
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('referrer-policy', 'no-referrer');
       res.setHeader('cache-control', 'no-store');
+      next();
+    });
+    // No password of a URL (`http://user:password@host`) leaves through this API, whatever the role and the route:
+    // every JSON answer, text answer and streamed chunk (the dashboard's snapshots, tail) shows it as `***`. The
+    // running configuration keeps the real value; `edit` applies YAML and never needs to read a secret back.
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      const json = res.json.bind(res);
+      res.json = (body?: unknown) => json(redactCredentials(body));
+      const send = res.send.bind(res);
+      res.send = (body?: unknown) => send(typeof body === 'string' ? redactUrlsIn(body) : body);
+      const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      res.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? redactUrlsIn(chunk) : chunk, ...rest)) as Response['write'];
       next();
     });
     app.get('/livez', (_req, res) => void res.type('text/plain').send('ok\n'));

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { brokerChecks, loadConfig } from '@sluice/config';
+import { redactUrlsIn } from '@sluice/core';
 import { resolveBinding, runBoundCommand, sourceChecks } from '@sluice/sources';
 import { collect, intArg } from './args.js';
 import { printErrors } from './load.js';
@@ -34,11 +35,11 @@ export function bindCommand(onExit: (code: number) => void): Command {
       try {
         binding = resolveBinding(opts, config);
       } catch (err) {
-        process.stderr.write(`sluice bind: ${(err as Error).message}\n`);
+        process.stderr.write(`sluice bind: ${redactUrlsIn((err as Error).message)}\n`);
         onExit(2);
         return;
       }
-      process.stderr.write(`sluice bind: K_SINK=${binding.sinkUrl}\n`);
+      process.stderr.write(`sluice bind: K_SINK=${redactUrlsIn(binding.sinkUrl)}\n`);
       if (binding.tokenFile !== undefined) process.stderr.write(`sluice bind: SLUICE_OIDC_TOKEN_FILE=${binding.tokenFile}\n`);
       onExit(await runBoundCommand(command, binding.env));
     });

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, configRoutes, deadLetterRoutes, tailRoutes, type AdminServer } from '@sluice/admin';
-import { isSluiceError, type Logger } from '@sluice/core';
+import { isSluiceError, redactUrlsIn, type Logger } from '@sluice/core';
 import { dashboardAssets, dashboardRouter } from '@sluice/dashboard';
 import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
@@ -79,7 +79,7 @@ function prepare(opts: RunFlags, version: string, onExit: (code: number) => void
     live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => flagRefusals(opts, config) });
   } catch (err) {
     if (!isSluiceError(err)) throw err;
-    process.stderr.write(`sluice run: ${err.message}\n`);
+    process.stderr.write(`sluice run: ${redactUrlsIn(err.message)}\n`);
     onExit(1);
     return undefined;
   }
@@ -102,7 +102,7 @@ function prepare(opts: RunFlags, version: string, onExit: (code: number) => void
     return undefined;
   }
   const refused = flagRefusals(opts, result.config);
-  for (const line of refused) process.stderr.write(line + '\n');
+  for (const line of refused) process.stderr.write(redactUrlsIn(line) + '\n');
   if (refused.length > 0) {
     onExit(1);
     return undefined;
@@ -110,7 +110,7 @@ function prepare(opts: RunFlags, version: string, onExit: (code: number) => void
   try {
     return { live, result, tracer: tracerFromEnv(process.env, version) };
   } catch (err) {
-    process.stderr.write(`sluice run: ${(err as Error).message}\n`);
+    process.stderr.write(`sluice run: ${redactUrlsIn((err as Error).message)}\n`);
     onExit(2);
     return undefined;
   }

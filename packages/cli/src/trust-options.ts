@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { redactUrlsIn } from '@sluice/core';
 import { AUTHORIZATION_MODES, DEFAULT_CONNECTION_LIMITS, eventPolicyRefusals, type AuthorizationMode, type RuntimeOptions } from '@sluice/broker';
 import { STORE_LIMIT_DEFAULTS } from '@sluice/store';
 import { WORKLOAD_KINDS } from '@sluice/workloads';
@@ -103,15 +104,13 @@ export function trustRuntimeOptions(flags: TrustFlags): Partial<RuntimeOptions> 
 }
 
 // `scheme://user:password@host` in any logged string: the password is replaced before the line is written.
-const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
-
 function redactValue(v: unknown, depth: number): unknown {
-  if (typeof v === 'string') return v.includes('@') ? v.replace(USERINFO, '$1:***@') : v;
+  if (typeof v === 'string') return redactUrlsIn(v);
   // A logged error stays an error of its class (pino's serializer writes its type, code and stack), texts redacted.
   if (v instanceof Error) {
     const copy = Object.assign(Object.create(Object.getPrototypeOf(v) as object) as Error, v);
-    copy.message = v.message.includes('@') ? v.message.replace(USERINFO, '$1:***@') : v.message;
-    if (v.stack !== undefined) copy.stack = v.stack.includes('@') ? v.stack.replace(USERINFO, '$1:***@') : v.stack;
+    copy.message = redactUrlsIn(v.message);
+    if (v.stack !== undefined) copy.stack = redactUrlsIn(v.stack);
     if (v.cause !== undefined && depth <= 3) copy.cause = redactValue(v.cause, depth + 1);
     return copy;
   }

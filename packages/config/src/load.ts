@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
-import { DEFAULT_NAMESPACE, type Broker, type ResourceKinds, type SluiceErrorCode, type Trigger } from '@sluice/core';
+import { DEFAULT_NAMESPACE, hasRedactedPassword, redactUrlsIn, type Broker, type ResourceKinds, type SluiceErrorCode, type Trigger } from '@sluice/core';
 import { didYouMean, findKind, isEventingGroup, isPlumbing, KINDS, LEGACY_API_VERSIONS, REFUSED_KIND_REASONS } from './kinds.js';
 import { SchemaValidator, type SchemaViolation } from './schema-validator.js';
 
@@ -15,9 +15,9 @@ export interface ConfigError {
   readonly code: SluiceErrorCode;
 }
 
-/** Formats an error the way compilers do, so editors can jump to it. */
+/** Formats an error the way compilers do, so editors can jump to it; a URL's password it quotes is shown as `***`. */
 export function formatConfigError(e: ConfigError): string {
-  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+  return redactUrlsIn(`${e.file}:${e.line}:${e.col}: ${e.message}`);
 }
 
 /** A resource read from a file, with what is needed to point at any of its fields. */
@@ -269,6 +269,14 @@ function makePosition(doc: Document, lc: LineCounter) {
   };
 }
 
+/** The paths of the strings holding a URL whose password is the redaction mark `***` (see {@link hasRedactedPassword}). */
+function redactedPasswordPaths(v: unknown, path: (string | number)[]): (string | number)[][] {
+  if (typeof v === 'string') return hasRedactedPassword(v) ? [path] : [];
+  if (Array.isArray(v)) return v.flatMap((x, i) => redactedPasswordPaths(x, [...path, i]));
+  if (v !== null && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => redactedPasswordPaths(x, [...path, k]));
+  return [];
+}
+
 /**
  * Loads every resource in the given files and directories: YAML parse, kind lookup, JSON-Schema validation, then
  * the semantic checks. Collects all errors instead of stopping at the first.
@@ -370,6 +378,11 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
       for (const v of violations) {
         const where = v.path.length > 0 ? v.path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') + ': ' : '';
         at(v.path, `${label}: ${where}${v.message}`, 'SLUICE_CONFIG_SCHEMA', v.atKey);
+      }
+      // A URL whose password is `***` is what the admin API and `sluice get` show in place of a secret: applied
+      // back, it would replace the real password with three asterisks and deliveries would fail to authenticate.
+      for (const path of redactedPasswordPaths(obj, [])) {
+        at(path, `${label}: ${path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`, 'SLUICE_CONFIG_INVALID');
       }
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
       if (typeof meta.name !== 'string') continue;

@@ -361,3 +361,23 @@ spec:
   ]);
   assert.deepEqual(r.notices.map((n) => n.message), ['ignored: Trigger default/ok: annotation knative.dev/dependency (the Trigger subscribes at once instead of waiting for PingSource ping; starting early loses no event)']);
 });
+
+test('a URL whose password is the redaction mark *** is an error at its position; a real password is not', (t) => {
+  const trigger = (uri: string): string => `${broker}---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: default
+  subscriber:
+    uri: ${uri}
+`;
+  const d = dir({ 'redacted.yaml': trigger('http://alice:***@127.0.0.1:9/'), 'real.yaml': trigger('http://alice:s3cret@127.0.0.1:9/') });
+  t.after(d.remove);
+  const redacted = loadConfig([join(d.path, 'redacted.yaml')], { checks: [brokerChecks()] });
+  assert.deepEqual(redacted.errors.map(formatConfigError), [
+    `${join(d.path, 'redacted.yaml')}:11:10: Trigger/t: spec.subscriber.uri: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`,
+  ]);
+  assert.equal(redacted.errors[0]!.code, 'SLUICE_CONFIG_INVALID');
+  assert.deepEqual(loadConfig([join(d.path, 'real.yaml')], { checks: [brokerChecks()] }).errors, []);
+});

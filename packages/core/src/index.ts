@@ -88,3 +88,4 @@ export {
   type CircuitBreakerSettings,
 } from './circuit-breaker-settings.js';
 export { apiGroup, childName, oidcAudience, oidcServiceAccountName, oidcSubject } from './oidc-identity.js';
+export { REDACTED_PASSWORD, hasRedactedPassword, redactCredentials, redactUrl, redactUrlsIn } from './redact.js';

@@ -1,5 +1,5 @@
 import { classifyStatus, looksLikeCloudEvent, parseRetryAfter, retryDelayMs, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Sleep } from '@sluice/core';
-import { redactUrl } from './egress-guard.js';
+import { redactUrl } from '@sluice/core';
 import { parseReply, type EventSender, type OidcTarget } from './http-sender.js';
 
 /** The outcome of one delivery attempt, as a value. */

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { SluiceError } from '@sluice/core';
+import { SluiceError, redactUrl } from '@sluice/core';
 
 /** Where deliveries may go: entries are an IP, a CIDR (`10.0.0.0/8`, `fd00::/8`) or a host name. */
 export interface EgressRules {
@@ -110,17 +110,4 @@ export class EgressGuard {
       else callback(null, list[0]!.address, list[0]!.family);
     });
   };
-}
-
-/** A URL with any password replaced by `***`, for logs and error messages. */
-export function redactUrl(url: string | URL): string {
-  let u: URL;
-  try {
-    u = typeof url === 'string' ? new URL(url) : new URL(url.href);
-  } catch {
-    return String(url);
-  }
-  if (u.password === '' && u.username === '') return u.href;
-  if (u.password !== '') u.password = '***';
-  return u.href;
 }

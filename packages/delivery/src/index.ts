@@ -17,4 +17,6 @@ export {
   type CircuitState,
   type Permit,
 } from './circuit-breaker.js';
-export { DEFAULT_EGRESS_DENY, EgressGuard, redactUrl, type EgressRules } from './egress-guard.js';
+export { DEFAULT_EGRESS_DENY, EgressGuard, type EgressRules } from './egress-guard.js';
+/** Re-exported from @sluice/core, where the one redaction helper lives (callers that import it from here keep working). */
+export { redactUrl } from '@sluice/core';
