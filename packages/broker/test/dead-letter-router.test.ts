@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { SqliteEventStore, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DeadLetterRouter } from '../src/dead-letter-router.js';
 
-const letter = (id: string) => ({ event: { attributes: { specversion: '1.0', id, source: '/s', type: 't' } }, reason: 'HTTP 503', attempts: 1, firstAttemptAt: 1, lastAttemptAt: 2 });
+const letter = (id: string) => ({ event: { attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined }, reason: 'HTTP 503', attempts: 1, firstAttemptAt: 1, lastAttemptAt: 2 });
 
 test('dead letters of a broker whose store shares them go to that store; the rest to the local one', async () => {
   const local = new SqliteEventStore({ path: ':memory:' });
