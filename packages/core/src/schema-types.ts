@@ -140,7 +140,7 @@ export type LabelSelectorRequirement = {
   values?: string[];
 };
 
-/** corev1.SecretKeySelector: one key of a Secret (`schemas/common.json#/definitions/SecretKeySelector`). */
+/** corev1.SecretKeySelector (ConfigMapKeySelector has the same shape): one key of a Secret or ConfigMap (`schemas/common.json#/definitions/SecretKeySelector`). */
 export type SecretKeySelector = {
   name: DnsSubdomain;
   key: ConfigKey;
@@ -739,8 +739,8 @@ export type EnvVar = {
   value?: string;
   /** valueFrom sets exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef */
   valueFrom?: {
-    secretKeyRef?: KeySelector;
-    configMapKeyRef?: KeySelector;
+    secretKeyRef?: SecretKeySelector;
+    configMapKeyRef?: SecretKeySelector;
     fieldRef?: {
       fieldPath: string;
       apiVersion?: string;
@@ -751,13 +751,6 @@ export type EnvVar = {
       divisor?: string | number;
     };
   };
-};
-
-/** KeySelector (`schemas/podspec.json#/definitions/KeySelector`). */
-export type KeySelector = {
-  name: string;
-  key: string;
-  optional?: boolean;
 };
 
 /** LabelSelector (`schemas/podspec.json#/definitions/LabelSelector`). */

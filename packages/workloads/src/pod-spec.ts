@@ -1,4 +1,4 @@
-import { SecretStore, type SluiceConfig } from '@sluice/config';
+import { SecretStore, type SecretKeyRef, type SluiceConfig } from '@sluice/config';
 import type { Container, ContainerPort, EnvFromSource, EnvVar, PodSpec } from '@sluice/core';
 
 // The pod shapes are generated from schemas/podspec.json (@sluice/core), re-exported for this package's users.
@@ -69,11 +69,11 @@ export class ConfigValues {
     }
   }
 
-  secretKey(namespace: string, ref: { name: string; key: string; optional?: boolean }): { ok: true; value: string | undefined } | { ok: false; message: string } {
+  secretKey(namespace: string, ref: SecretKeyRef): { ok: true; value: string | undefined } | { ok: false; message: string } {
     return this.#secrets.lookup(namespace, ref);
   }
 
-  configMapKey(namespace: string, ref: { name: string; key: string; optional?: boolean }): { ok: true; value: string | undefined } | { ok: false; message: string } {
+  configMapKey(namespace: string, ref: SecretKeyRef): { ok: true; value: string | undefined } | { ok: false; message: string } {
     const cm = this.#configMaps.get(`${namespace}/${ref.name}`);
     if (!cm) return ref.optional ? { ok: true, value: undefined } : { ok: false, message: `ConfigMap "${namespace}/${ref.name}" is not declared in the configuration` };
     const v = cm[ref.key];
