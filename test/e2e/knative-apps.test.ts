@@ -247,6 +247,32 @@ spec:
   for (const name of ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION', 'GREETING']) assert.match(envLine, new RegExp(`\\b${name}\\b`));
 });
 
+test('a Trigger whose subscriber is a channel, in a configuration with no channel yet, runs NotReady instead of failing the start', async (t) => {
+  const dir = tempDir();
+  t.after(dir.remove);
+  writeFileSync(
+    join(dir.path, 'trigger.yaml'),
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: to-channel }
+spec:
+  broker: default
+  subscriber: { ref: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: not-yet } }
+`,
+  );
+  const s = await run(dir.path);
+  t.after(() => s.stop());
+  const admin = /"adminUrl":"([^"]+)"/.exec(s.output())![1]!;
+  const trigger = (await (await fetch(`${admin}/api/v1/triggers/default/to-channel`)).json()) as { status: { conditions: { type: string; status: string }[] } };
+  assert.equal(trigger.status.conditions.find((c) => c.type === 'SubscriberResolved')?.status, 'False');
+  assert.equal(trigger.status.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+  assert.equal((await postEvent(`${s.url}/default/default`, { id: 'c-1', type: 't', source: '/e2e' }, '{}')).status, 202, 'the broker runs');
+});
+
 test('applied in pieces: a Trigger before its Broker and a Subscription before its Channel run NotReady with Knative’s reasons', async (t) => {
   const dir = tempDir();
   t.after(dir.remove);

@@ -911,7 +911,10 @@ export class SluiceRuntime {
           egress: this.#egress,
         });
       } catch (err) {
-        if (mode.initial) throw err;
+        // A subscriber whose kind nothing here serves yet (a channel ref with no channel declared) keeps the trigger
+        // NotReady, as Knative does, at start as on a live change; any other error still stops the start.
+        const unresolved = err instanceof SluiceError && err.code === 'SLUICE_DESTINATION_UNRESOLVABLE';
+        if (mode.initial && !unresolved) throw err;
         const ns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
         this.#status.set('Trigger', ns, t.metadata.name, [trueCondition('BrokerReady'), falseCondition('SubscriberResolved', 'Unresolvable', (err as Error).message)]);
         report.failed.push(`trigger ${key}: ${(err as Error).message}`);
