@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlink
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { SluiceError, noopLogger, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
+import { SluiceError, noopLogger, settleWithin, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
 import type {
   ArchiveRetention,
   ArchivedEvent,
@@ -1485,13 +1485,7 @@ class GroupWorker {
     }
     this.#keyTimers.clear();
     if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.#idle.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    return settleWithin(new Promise<void>((resolve) => this.#idle.push(resolve)), timeoutMs, this.timers);
   }
 }
 
