@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
 import type { ArchiveAdmin, ArchiveReplayResult, DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
-import { SluiceError, type EventPredicate } from '@sluice/core';
+import { SluiceError, parseKindName, type EventPredicate } from '@sluice/core';
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
@@ -126,9 +126,9 @@ function view(broker: string, l: DeadLetter): DeadLetterView {
 
 /** `broker:NAME[:NAMESPACE]` or `NAME` (namespace from -n) → `namespace/name`. */
 function brokerArg(value: string, namespace: string): string {
-  const m = /^(?:broker:)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/.exec(value);
-  if (!m) throw new InvalidArgumentError(`expected broker:NAME[:NAMESPACE] or NAME, got "${value}"`);
-  return `${m[3] ?? namespace}/${m[1]!}`;
+  const target = parseKindName(value, ['broker'], 'broker');
+  if (!target) throw new InvalidArgumentError(`expected broker:NAME[:NAMESPACE] or NAME, got "${value}"`);
+  return `${target.namespace ?? namespace}/${target.name}`;
 }
 
 function idArg(v: string): number {

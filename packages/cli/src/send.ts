@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { Agent, request } from 'undici';
-import { SluiceError, encodeBinary, encodeStructured, isJsonMediaType, isSluiceError, validateEvent, type AttributeValue, type CloudEvent } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, encodeBinary, parseKindName, encodeStructured, isJsonMediaType, isSluiceError, validateEvent, type AttributeValue, type CloudEvent } from '@sluice/core';
 import { collect, intArg } from './args.js';
 
 /** Options of `sluice send`. */
@@ -41,11 +41,11 @@ export function usageError(message: string): SluiceError {
  */
 export function resolveTarget(to: string, server: string): string {
   if (/^https?:\/\//.test(to)) return to;
-  const m = /^(broker|channel):([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/.exec(to);
-  if (!m) throw usageError(`--to must be an http(s) URL, broker:NAME[:NAMESPACE] or channel:NAME[:NAMESPACE], got "${to}"`);
+  const target = parseKindName(to, ['broker', 'channel']);
+  if (!target) throw usageError(`--to must be an http(s) URL, broker:NAME[:NAMESPACE] or channel:NAME[:NAMESPACE], got "${to}"`);
   const base = server.replace(/\/$/, '');
-  const path = `${m[4] ?? 'default'}/${m[2]}`;
-  return m[1] === 'channel' ? `${base}/channels/${path}` : `${base}/${path}`;
+  const path = `${target.namespace ?? DEFAULT_NAMESPACE}/${target.name}`;
+  return target.kind === 'channel' ? `${base}/channels/${path}` : `${base}/${path}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { ControlPlane, TailAdmin, TailTarget, TailedEvent } from '@sluice/admin';
 import type { SluiceRuntime } from '@sluice/broker';
-import { parseIsoDuration, type CloudEvent, type EventPredicate } from '@sluice/core';
+import { parseIsoDuration, parseKindName, type CloudEvent, type EventPredicate } from '@sluice/core';
 import type { IngressRef, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { usageError } from './send.js';
 import { addAdminClientOptions, adminErrorLine, adminFetch, type AdminClientFlags } from './admin-client.js';
@@ -90,9 +90,9 @@ export class RuntimeTail implements RuntimeComponent, TailAdmin {
 
 /** `broker:NAME[:NS]`, `channel:NAME[:NS]` or NAME (a broker). */
 export function tailTarget(value: string, namespace: string): TailTarget {
-  const m = /^(?:(broker|channel):)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/.exec(value);
-  if (!m) throw usageError(`expected broker:NAME[:NAMESPACE], channel:NAME[:NAMESPACE] or NAME, got "${value}"`);
-  return { kind: (m[1] ?? 'broker') as TailTarget['kind'], name: m[2]!, namespace: m[4] ?? namespace };
+  const target = parseKindName<TailTarget['kind']>(value, ['broker', 'channel'], 'broker');
+  if (!target) throw usageError(`expected broker:NAME[:NAMESPACE], channel:NAME[:NAMESPACE] or NAME, got "${value}"`);
+  return { kind: target.kind, name: target.name, namespace: target.namespace ?? namespace };
 }
 
 /** `--since`: a duration back from now as kubectl spells it (`30s`, `5m`, `1h30m`) or ISO-8601 (`PT5M`), or a time. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, parseKindName } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { oidcTokenFilePath } from '@sluice/broker';
 import { DestinationResolver } from '@sluice/plugin';
@@ -47,9 +47,9 @@ function usage(message: string): SluiceError {
 /** Resolves `--sink`: an http(s) URL as is, or `broker:NAME[:NAMESPACE]` (kn's sink syntax) on the server. */
 export function resolveSinkArgument(sink: string, server: string): string {
   if (/^https?:\/\/[^/]/.test(sink)) return sink;
-  const m = /^broker:([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/.exec(sink);
-  if (!m) throw usage(`--sink must be broker:NAME[:NAMESPACE] or an http(s) URL, got "${sink}"`);
-  return `${server.replace(/\/+$/, '')}/${m[3] ?? DEFAULT_NAMESPACE}/${m[1]}`;
+  const target = parseKindName(sink, ['broker']);
+  if (!target) throw usage(`--sink must be broker:NAME[:NAMESPACE] or an http(s) URL, got "${sink}"`);
+  return `${server.replace(/\/+$/, '')}/${target.namespace ?? DEFAULT_NAMESPACE}/${target.name}`;
 }
 
 /** Resolves the sink and variables of `sluice bind` (throws `SLUICE_BIND_USAGE` on bad options). */
