@@ -158,7 +158,9 @@ test('any other command ends on a SIGHUP held while loading, as Node does by def
   await waitFor(() => catchesHangup(display.child.pid!), 'the CLI catches SIGHUP before its main module loads', 30_000);
   display.child.kill('SIGHUP');
   display.release();
-  assert.deepEqual(await display.exited, { code: null, signal: 'SIGHUP' });
+  // Bounded: a CLI that kept running would otherwise hold the file until the runner's 20 min timeout.
+  const ended = await Promise.race([display.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000).unref())]);
+  assert.deepEqual(ended, { code: null, signal: 'SIGHUP' }, `event-display after a held SIGHUP:\n${display.output()}`);
   assert.doesNotMatch(display.output(), /listening/, 'ended before it served');
 });
 
