@@ -10,7 +10,7 @@ import { storeCommand } from './store-command.js';
 import { resourceCommands } from './get.js';
 import { changeCommands } from './apply.js';
 import { tailCommand } from './tail.js';
-import { releaseHangups } from './startup-signals.js';
+import { endOnHangups } from './startup-signals.js';
 
 /** The version `sluice --version` and `sluice version` print. */
 const VERSION = '0.1.0';
@@ -52,10 +52,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     code = c;
     process.exitCode = c;
   });
-  // Only `sluice run` serves a SIGHUP; any other command gets back Node's default, and one held while loading ends it.
-  program.hook('preAction', (_program, command) => {
+  // Only `sluice run` serves a SIGHUP; any other command ends on one, as by Node's default, held while loading or not.
+  program.hook('preAction', async (_program, command) => {
     if (command.name() === 'run' && command.parent === program) return;
-    if (releaseHangups() > 0) process.kill(process.pid, 'SIGHUP');
+    await endOnHangups();
   });
   // Usage errors exit 2 (commander uses 1); subcommands need the override too.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
