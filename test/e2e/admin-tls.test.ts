@@ -3,68 +3,23 @@
 // tokens over TLS, a new certificate picked up without a restart, and an unusable pair refused at start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { cleanupScope, runCli, startSluice, tempDir, waitFor } from './harness.js';
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { issueCert, makeCa, needsOpenssl, peerFingerprint, replaceCert } from './trust-fixtures.js';
 
 const cleanup = cleanupScope();
 
-const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-
-/** A CA of our own: key and self-signed certificate. */
-function makeCa(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'ca.crt');
-  const key = join(dir, 'ca.key');
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=Sluice test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-keyout', key, '-out', cert]);
-  return { cert, key };
-}
-
-/** A server certificate for 127.0.0.1 and localhost signed by `ca`. */
-function issue(dir: string, ca: { cert: string; key: string }, name: string): { cert: string; key: string } {
-  const key = join(dir, `${name}.key`);
-  const csr = join(dir, `${name}.csr`);
-  const cert = join(dir, `${name}.crt`);
-  const ext = join(dir, `${name}.ext`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', key, '-out', csr]);
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
-  return { cert, key };
-}
-
-function fingerprint(port: number, ca: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
-      resolve(s.getPeerCertificate().fingerprint256);
-      s.end();
-    });
-    s.on('error', reject);
-  });
-}
-
-test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts it with --admin-ca, a new certificate is picked up live', { skip: hasOpenssl || process.env['CI'] === 'true' ? false : 'openssl is not installed' }, async () => {
+test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts it with --admin-ca, a new certificate is picked up live', needsOpenssl, async () => {
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const ca = makeCa(dir.path);
-  const first = issue(dir.path, ca, 'admin-1');
-  const certFile = join(dir.path, 'admin.crt');
-  const keyFile = join(dir.path, 'admin.key');
-  writeFileSync(certFile, readFileSync(first.cert));
-  writeFileSync(keyFile, readFileSync(first.key));
+  const ca = makeCa(dir.path, 'ca');
+  const served = { cert: join(dir.path, 'admin.crt'), key: join(dir.path, 'admin.key') };
+  replaceCert(served, issueCert(dir.path, ca, 'admin-1', 'serverAuth'));
   const sluice = await startSluice({
     yaml: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
-    args: ['--admin-tls-cert', certFile, '--admin-tls-key', keyFile],
+    args: ['--admin-tls-cert', served.cert, '--admin-tls-key', served.key],
   });
   cleanup.add(() => sluice.stop());
   assert.match(sluice.adminUrl, /^https:\/\/127\.0\.0\.1:\d+$/, 'the ready line names the https address');
@@ -92,16 +47,14 @@ test('the admin API over HTTPS with a certificate of our own CA: the CLI trusts 
 
   // A new certificate from the same CA replaces the old one without a restart.
   const port = Number(new URL(sluice.adminUrl).port);
-  const before = await fingerprint(port, caPem);
-  const second = issue(dir.path, ca, 'admin-2');
-  writeFileSync(keyFile, readFileSync(second.key));
-  writeFileSync(certFile, readFileSync(second.cert));
-  await waitFor(async () => (await fingerprint(port, caPem)) !== before, 'the admin API to serve the new certificate', 15_000);
+  const before = await peerFingerprint(port, caPem);
+  replaceCert(served, issueCert(dir.path, ca, 'admin-2', 'serverAuth'));
+  await waitFor(async () => (await peerFingerprint(port, caPem)) !== before, 'the admin API to serve the new certificate', 15_000);
   const after2 = await runCli(['get', 'brokers', ...server, '--admin-ca', ca.cert]);
   assert.equal(after2.code, 0, after2.stderr);
 });
 
-test('an admin certificate that cannot be read stops sluice run with SLUICE_TLS_INVALID', { skip: hasOpenssl || process.env['CI'] === 'true' ? false : 'openssl is not installed' }, async () => {
+test('an admin certificate that cannot be read stops sluice run with SLUICE_TLS_INVALID', needsOpenssl, async () => {
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   writeFileSync(join(dir.path, 'c.yaml'), 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n');

@@ -5,87 +5,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postEvent, runCli, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
-import { startIssuer, type TestIssuer } from './oidc-issuer.js';
+import { runCli, startSluice, startSubscriber, tempDir, type Subscriber } from './harness.js';
+import { broker, brokerRef, documents, eventPolicy, trigger, triggerRef } from './manifests.js';
+import { startIssuer } from './oidc-issuer.js';
+import { assertPolicies, brokerAudience as aud, sendEvent, statusOf } from './trust-fixtures.js';
 
-const yaml = (sub: Subscriber, dls: Subscriber): string => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
-  labels:
-    team: orders
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: open
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: orders-in
-spec:
-  to:
-    - selector:
-        apiVersion: eventing.knative.dev/v1
-        kind: Broker
-        matchLabels:
-          team: orders
-  from:
-    - sub: system:serviceaccount:shop:producer-*
-    - ref:
-        apiVersion: eventing.knative.dev/v1
-        kind: Trigger
-        name: forward
-  filters:
-    - cesql: "type LIKE 'order.%'"
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: forward
-spec:
-  broker: open
-  filter:
-    attributes:
-      type: order.forwarded
-  subscriber:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: sneak
-spec:
-  broker: open
-  filter:
-    attributes:
-      type: order.sneaked
-  subscriber:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
-  delivery:
-    retry: 0
-    deadLetterSink:
-      uri: ${dls.url}
-`;
-
-const aud = (broker: string): string => `eventing.knative.dev/broker/default/${broker}`;
-const bearer = async (issuer: TestIssuer, sub: string, audience: string): Promise<Record<string, string>> => ({ authorization: `Bearer ${await issuer.sign({ sub, aud: audience })}` });
+const yaml = (sub: Subscriber, dls: Subscriber): string =>
+  documents(
+    broker('guarded', { labels: { team: 'orders' } }),
+    broker('open'),
+    eventPolicy('orders-in', {
+      to: [{ selector: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', matchLabels: { team: 'orders' } } }],
+      from: [{ sub: 'system:serviceaccount:shop:producer-*' }, triggerRef('forward')],
+      filters: ["type LIKE 'order.%'"],
+    }),
+    trigger('out', { broker: 'guarded', subscriber: sub.url }),
+    trigger('forward', { broker: 'open', filter: { type: 'order.forwarded' }, subscriber: brokerRef('guarded') }),
+    trigger('sneak', { broker: 'open', filter: { type: 'order.sneaked' }, subscriber: brokerRef('guarded'), delivery: { retry: 0, deadLetterSink: dls.url } }),
+  );
 
 test('EventPolicy: allowed subjects and filters pass, others get 403, no token 401; Sluice\'s triggers send as themselves', async () => {
   const issuer = await startIssuer();
@@ -95,25 +32,25 @@ test('EventPolicy: allowed subjects and filters pass, others get 403, no token 4
   try {
     const guarded = `${sluice.url}/default/guarded`;
     const open = `${sluice.url}/default/open`;
-    const producer = await bearer(issuer, 'system:serviceaccount:shop:producer-1', aud('guarded'));
-    const send = (url: string, id: string, type: string, headers: Record<string, string> = {}) => postEvent(url, { id, source: '/t', type }, '{}', headers);
+    const producer = await issuer.bearer('system:serviceaccount:shop:producer-1', aud('guarded'));
+    const send = (url: string, id: string, type: string, headers: Record<string, string> = {}) => sendEvent(url, id, headers, type);
 
     assert.equal((await send(guarded, 'ok-1', 'order.created', producer)).status, 202);
     const filtered = await send(guarded, 'no-1', 'invoice.created', producer);
     assert.equal(filtered.status, 403);
     assert.match(filtered.body, /SLUICE_FORBIDDEN.*does not pass the filters/);
-    const intruder = await send(guarded, 'no-2', 'order.created', await bearer(issuer, 'system:serviceaccount:shop:intruder', aud('guarded')));
+    const intruder = await send(guarded, 'no-2', 'order.created', await issuer.bearer('system:serviceaccount:shop:intruder', aud('guarded')));
     assert.equal(intruder.status, 403);
     assert.match(intruder.body, /system:serviceaccount:shop:intruder is not allowed by the EventPolicies of broker default\/guarded \(orders-in\)/);
     const none = await send(guarded, 'no-3', 'order.created');
     assert.equal(none.status, 401);
     assert.match(none.body, /bearer token/);
-    assert.equal((await send(guarded, 'no-4', 'order.created', await bearer(issuer, 'system:serviceaccount:shop:producer-1', aud('open')))).status, 401, 'a token for another audience');
+    assert.equal((await send(guarded, 'no-4', 'order.created', await issuer.bearer('system:serviceaccount:shop:producer-1', aud('open')))).status, 401, 'a token for another audience');
 
     // No policy applies to `open`: Knative's default allow-same-namespace.
-    const local = await bearer(issuer, 'system:serviceaccount:default:app', aud('open'));
+    const local = await issuer.bearer('system:serviceaccount:default:app', aud('open'));
     assert.equal((await send(open, 'ok-2', 'order.forwarded', local)).status, 202);
-    const foreign = await send(open, 'no-5', 'order.forwarded', await bearer(issuer, 'system:serviceaccount:shop:producer-1', aud('open')));
+    const foreign = await send(open, 'no-5', 'order.forwarded', await issuer.bearer('system:serviceaccount:shop:producer-1', aud('open')));
     assert.equal(foreign.status, 403);
     assert.match(foreign.body, /allow-same-namespace/);
 
@@ -131,12 +68,8 @@ test('EventPolicy: allowed subjects and filters pass, others get 403, no token 4
     const policy = (await (await fetch(`${sluice.adminUrl}/api/v1/eventpolicies/default/orders-in`)).json()) as { status: { conditions: { type: string; status: string }[]; from: string[] } };
     for (const type of ['Ready', 'AuthenticationEnabled', 'SubjectsResolved']) assert.equal(policy.status.conditions.find((c) => c.type === type)?.status, 'True', type);
     assert.deepEqual(policy.status.from, ['system:serviceaccount:shop:producer-*', 'system:serviceaccount:default:forward-oidc-eventing.knative.dev-trigger']);
-    const g = (await (await fetch(`${sluice.adminUrl}/api/v1/brokers/default/guarded`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[]; policies?: unknown } };
-    assert.equal(g.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
-    assert.deepEqual(g.status.policies, [{ name: 'orders-in', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
-    const o = (await (await fetch(`${sluice.adminUrl}/api/v1/brokers/default/open`)).json()) as typeof g;
-    assert.equal(o.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.reason, 'DefaultAuthorizationMode');
-    assert.equal(o.status.policies, undefined);
+    assertPolicies(await statusOf(sluice.adminUrl, 'brokers/default/guarded'), ['orders-in']);
+    assertPolicies(await statusOf(sluice.adminUrl, 'brokers/default/open'), []);
   } finally {
     await sluice.stop();
     issuer.close();
@@ -146,15 +79,14 @@ test('EventPolicy: allowed subjects and filters pass, others get 403, no token 4
 
 test('default authorization modes: deny-all refuses what no policy allows, allow-all takes any verified token', async () => {
   const issuer = await startIssuer();
-  const broker = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: open\n';
-  const foreign = await bearer(issuer, 'system:serviceaccount:elsewhere:app', aud('open'));
-  const local = await bearer(issuer, 'system:serviceaccount:default:app', aud('open'));
+  const foreign = await issuer.bearer('system:serviceaccount:elsewhere:app', aud('open'));
+  const local = await issuer.bearer('system:serviceaccount:default:app', aud('open'));
   for (const [mode, foreignStatus, localStatus] of [['deny-all', 403, 403], ['allow-all', 202, 202]] as const) {
-    const sluice = await startSluice({ yaml: broker, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url, '--default-authorization-mode', mode] });
+    const sluice = await startSluice({ yaml: broker('open'), args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url, '--default-authorization-mode', mode] });
     try {
-      assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'a', source: '/t', type: 't' }, '{}', foreign)).status, foreignStatus, mode);
-      assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'b', source: '/t', type: 't' }, '{}', local)).status, localStatus, mode);
-      assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'c', source: '/t', type: 't' })).status, 401, `${mode}: a token is still required`);
+      assert.equal((await sendEvent(`${sluice.url}/default/open`, 'a', foreign)).status, foreignStatus, mode);
+      assert.equal((await sendEvent(`${sluice.url}/default/open`, 'b', local)).status, localStatus, mode);
+      assert.equal((await sendEvent(`${sluice.url}/default/open`, 'c')).status, 401, `${mode}: a token is still required`);
     } finally {
       await sluice.stop();
     }
@@ -214,65 +146,28 @@ test('a uri to Sluice\'s own ingress carries no token (401, with a warning) unle
   const issuer = await startIssuer();
   const sub = await startSubscriber();
   const dls = await startSubscriber();
-  const base = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: open
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: via-only
-spec:
-  to:
-    - ref:
-        apiVersion: eventing.knative.dev/v1
-        kind: Broker
-        name: guarded
-  from:
-    - sub: system:serviceaccount:default:via-*
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
-`;
+  const base = documents(
+    broker('guarded'),
+    broker('open'),
+    eventPolicy('via-only', { to: [brokerRef('guarded')], from: [{ sub: 'system:serviceaccount:default:via-*' }] }),
+    trigger('out', { broker: 'guarded', subscriber: sub.url }),
+  );
   const sluice = await startSluice({ yaml: base, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url] });
   const dir = tempDir('sluice-policy-uri-');
   try {
     // Triggers added by a live change, now that the ingress address is known: one names the broker by uri alone, one
     // by uri with its audience.
     const triggers = join(dir.path, 'triggers.yaml');
-    const trigger = (name: string, audience: string) => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: open
-  subscriber:
-    uri: ${sluice.url}/default/guarded
-${audience}  delivery:
-    retry: 0
-    deadLetterSink:
-      uri: ${dls.url}
-`;
-    writeFileSync(triggers, `${trigger('via-uri', '')}---\n${trigger('via-aud', '    audience: eventing.knative.dev/broker/default/guarded\n')}`);
+    const via = (name: string, audience?: string) =>
+      trigger(name, { broker: 'open', subscriber: { uri: `${sluice.url}/default/guarded`, audience }, delivery: { retry: 0, deadLetterSink: dls.url } });
+    writeFileSync(triggers, documents(via('via-uri'), via('via-aud', aud('guarded'))));
     const applied = await runCli(['apply', '-f', triggers, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     assert.match(sluice.output(), /1 destination sends to Sluice's own ingress through a uri without an audience: .*refused \(401\)/);
     assert.match(sluice.output(), /Trigger default\/via-uri: spec\.subscriber/);
 
-    const local = await bearer(issuer, 'system:serviceaccount:default:app', aud('open'));
-    assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'u-1', source: '/t', type: 't' }, '{}', local)).status, 202);
+    const local = await issuer.bearer('system:serviceaccount:default:app', aud('open'));
+    assert.equal((await sendEvent(`${sluice.url}/default/open`, 'u-1', local)).status, 202);
     // via-aud's token names the trigger, which the policy allows; via-uri's send has no token and is refused.
     await sub.waitForCount(1);
     assert.deepEqual(sub.ids(), ['u-1']);

@@ -1,14 +1,17 @@
 // Static credentials per broker (docs/security.md "Who may send"): bearer tokens or basic auth from a Secret.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
+import { startSluice, startSubscriber, waitFor } from './harness.js';
+import { broker, brokerRef, documents, trigger } from './manifests.js';
+import { sendEvent } from './trust-fixtures.js';
 
 const TOKEN = 'tok-0123456789abcdef';
 
 test('a broker with sluice.dev/ingress-auth-secret takes events only with its token or basic credentials; Sluice\'s own sends pass', async () => {
   const sub = await startSubscriber();
   const sluice = await startSluice({
-    yaml: `apiVersion: v1
+    yaml: documents(
+      `apiVersion: v1
 kind: Secret
 metadata:
   name: ingress-creds
@@ -18,54 +21,26 @@ stringData:
     second-token-0123456789
   username: alice
   password: wonderland-pw
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: open
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
-  annotations:
-    sluice.dev/ingress-auth-secret: ingress-creds
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: forward
-spec:
-  broker: open
-  subscriber:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
 `,
+      broker('open'),
+      broker('guarded', { annotations: { 'sluice.dev/ingress-auth-secret': 'ingress-creds' } }),
+      trigger('forward', { broker: 'open', subscriber: brokerRef('guarded') }),
+      trigger('out', { broker: 'guarded', subscriber: sub.url }),
+    ),
   });
   try {
     const guarded = `${sluice.url}/default/guarded`;
-    const none = await postEvent(guarded, { id: 'n', source: '/t', type: 't' });
+    const none = await sendEvent(guarded, 'n');
     assert.equal(none.status, 401);
     assert.equal((JSON.parse(none.body) as { error: { code: string } }).error.code, 'SLUICE_UNAUTHORIZED');
     assert.match(none.headers.get('www-authenticate') ?? '', /Bearer realm="sluice"/);
-    assert.equal((await postEvent(guarded, { id: 'w', source: '/t', type: 't' }, '', { authorization: 'Bearer wrong-token-0123456789' })).status, 401);
-    assert.equal((await postEvent(guarded, { id: 'w2', source: '/t', type: 't' }, '', { authorization: `Basic ${Buffer.from('alice:nope').toString('base64')}` })).status, 401);
-    assert.equal((await postEvent(guarded, { id: 'bearer', source: '/t', type: 't' }, '', { authorization: `Bearer ${TOKEN}` })).status, 202);
-    assert.equal((await postEvent(guarded, { id: 'bearer2', source: '/t', type: 't' }, '', { authorization: 'bearer second-token-0123456789' })).status, 202);
-    assert.equal((await postEvent(guarded, { id: 'basic', source: '/t', type: 't' }, '', { authorization: `Basic ${Buffer.from('alice:wonderland-pw').toString('base64')}` })).status, 202);
+    assert.equal((await sendEvent(guarded, 'w', { authorization: 'Bearer wrong-token-0123456789' })).status, 401);
+    assert.equal((await sendEvent(guarded, 'w2', { authorization: `Basic ${Buffer.from('alice:nope').toString('base64')}` })).status, 401);
+    assert.equal((await sendEvent(guarded, 'bearer', { authorization: `Bearer ${TOKEN}` })).status, 202);
+    assert.equal((await sendEvent(guarded, 'bearer2', { authorization: 'bearer second-token-0123456789' })).status, 202);
+    assert.equal((await sendEvent(guarded, 'basic', { authorization: `Basic ${Buffer.from('alice:wonderland-pw').toString('base64')}` })).status, 202);
     // The open broker needs nothing, and its trigger forwards into the guarded broker with Sluice's own credentials.
-    assert.equal((await postEvent(`${sluice.url}/default/open`, { id: 'via-open', source: '/t', type: 't' })).status, 202);
+    assert.equal((await sendEvent(`${sluice.url}/default/open`, 'via-open')).status, 202);
     await waitFor(() => ['bearer', 'bearer2', 'basic', 'via-open'].every((id) => sub.ids().includes(id)), 'the accepted events');
     assert.ok(!sub.ids().some((id) => ['n', 'w', 'w2'].includes(id)), 'refused events were not stored');
   } finally {

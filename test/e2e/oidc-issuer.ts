@@ -9,6 +9,8 @@ export interface TestIssuer {
   readonly url: string;
   /** A token with these claims (`iss` defaults to this issuer), valid `expSeconds` (default 300). */
   sign(claims: Record<string, unknown>, opts?: { expSeconds?: number }): Promise<string>;
+  /** The `authorization` header of a token for `sub` and `audience`. */
+  bearer(sub: string, audience: string): Promise<Record<string, string>>;
   /** How often the JWKS was fetched. */
   jwksHits(): number;
   close(): void;
@@ -30,15 +32,17 @@ export async function startIssuer(): Promise<TestIssuer> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sign: TestIssuer['sign'] = (claims, opts = {}) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(typeof claims['iss'] === 'string' ? claims['iss'] : url)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expSeconds ?? 300))
+      .sign(privateKey);
   return {
     url,
-    sign: (claims, opts = {}) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-        .setIssuer(typeof claims['iss'] === 'string' ? claims['iss'] : url)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expSeconds ?? 300))
-        .sign(privateKey),
+    sign,
+    bearer: async (sub, audience) => ({ authorization: `Bearer ${await sign({ sub, aud: audience })}` }),
     jwksHits: () => hits,
     close: () => server.close(),
   };

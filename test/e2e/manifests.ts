@@ -1,0 +1,165 @@
+// Knative resource YAML for the end-to-end tests' scenarios: the Brokers, Triggers and EventPolicies a scenario needs
+// around what it tests, built from their fields, so that a test reads as its scenario rather than as pages of
+// boilerplate. A scenario whose YAML is the thing under test (line:col in errors, flow style) stays written out.
+
+/** A reference to a resource, as a Destination's `ref` and an EventPolicy's `to`/`from` spell it. */
+export interface Ref {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+/** A reference to a Broker. */
+export const brokerRef = (name: string): Ref => ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name });
+
+/** A reference to a Trigger (an EventPolicy's sender). */
+export const triggerRef = (name: string): Ref => ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', name });
+
+/** A reference to a channel: an InMemoryChannel unless `kind` says `Channel`. */
+export const channelRef = (name: string, kind: 'InMemoryChannel' | 'Channel' = 'InMemoryChannel'): Ref => ({
+  apiVersion: 'messaging.knative.dev/v1',
+  kind,
+  name,
+});
+
+/** A Destination: a uri, a ref, or a uri with its audience and CA certificates. */
+export type Destination =
+  string | Ref | { readonly uri: string; readonly audience?: string | undefined; readonly CACerts?: string };
+
+/** A Broker's, Trigger's or channel's `delivery`. */
+export interface Delivery {
+  readonly retry?: number;
+  readonly deadLetterSink?: Destination;
+}
+
+/** The metadata beyond the name. */
+export interface Meta {
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** The YAML documents as one configuration file. */
+export const documents = (...docs: readonly string[]): string => docs.join('---\n');
+
+/** A resource of any kind with these fields below `spec` (none when `spec` is undefined). */
+export function resource(apiVersion: string, kind: string, name: string, spec?: object, meta: Meta = {}): string {
+  return toYaml({ apiVersion, kind, metadata: { name, ...meta }, ...(spec === undefined ? {} : { spec }) });
+}
+
+/** A Broker. */
+export const broker = (name: string, meta: Meta = {}): string =>
+  resource('eventing.knative.dev/v1', 'Broker', name, undefined, meta);
+
+/** A Trigger's `spec`: `filter` is its exact attribute filter. */
+export interface TriggerSpec {
+  readonly broker: string;
+  readonly filter?: Readonly<Record<string, string>>;
+  readonly subscriber: Destination;
+  readonly delivery?: Delivery;
+}
+
+/** A Trigger. */
+export const trigger = (name: string, spec: TriggerSpec, meta: Meta = {}): string =>
+  resource(
+    'eventing.knative.dev/v1',
+    'Trigger',
+    name,
+    {
+      broker: spec.broker,
+      ...(spec.filter ? { filter: { attributes: spec.filter } } : {}),
+      subscriber: destination(spec.subscriber),
+      ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}),
+    },
+    meta,
+  );
+
+/** A channel: an InMemoryChannel unless `kind` says `Channel`. */
+export const channel = (
+  name: string,
+  meta: Meta = {},
+  kind: 'InMemoryChannel' | 'Channel' = 'InMemoryChannel',
+): string => resource('messaging.knative.dev/v1', kind, name, undefined, meta);
+
+/** A Subscription's `spec`. */
+export interface SubscriptionSpec {
+  readonly channel: Ref;
+  readonly subscriber: Destination;
+  readonly delivery?: Delivery;
+}
+
+/** A Subscription. */
+export const subscription = (name: string, spec: SubscriptionSpec, meta: Meta = {}): string =>
+  resource(
+    'messaging.knative.dev/v1',
+    'Subscription',
+    name,
+    {
+      channel: spec.channel,
+      subscriber: destination(spec.subscriber),
+      ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}),
+    },
+    meta,
+  );
+
+/** An EventPolicy's target: a resource by name, or the resources of a kind with these labels. */
+export type PolicyTarget =
+  Ref | { readonly selector: Omit<Ref, 'name'> & { readonly matchLabels: Readonly<Record<string, string>> } };
+
+/** An EventPolicy's `spec`: `filters` are CESQL expressions. */
+export interface EventPolicySpec {
+  readonly to?: readonly PolicyTarget[];
+  readonly from: readonly (Ref | { readonly sub: string })[];
+  readonly filters?: readonly string[];
+}
+
+/** An EventPolicy (eventing.knative.dev/v1alpha1). */
+export const eventPolicy = (name: string, spec: EventPolicySpec, meta: Meta = {}): string =>
+  resource(
+    'eventing.knative.dev/v1alpha1',
+    'EventPolicy',
+    name,
+    {
+      ...(spec.to ? { to: spec.to.map((t) => ('selector' in t ? t : { ref: t })) } : {}),
+      from: spec.from.map((f) => ('sub' in f ? f : { ref: f })),
+      ...(spec.filters ? { filters: spec.filters.map((cesql) => ({ cesql })) } : {}),
+    },
+    meta,
+  );
+
+function destination(d: Destination): object {
+  if (typeof d === 'string') return { uri: d };
+  return 'kind' in d ? { ref: d } : d;
+}
+
+function delivery(d: Delivery): object {
+  return { ...d, ...(d.deadLetterSink === undefined ? {} : { deadLetterSink: destination(d.deadLetterSink) }) };
+}
+
+// A block-style YAML emitter for the plain objects above: keys in insertion order, strings plain where YAML reads them
+// back as the same string and double-quoted (JSON's escapes are YAML's) otherwise.
+function toYaml(value: object, indent = ''): string {
+  const lines: string[] = [];
+  for (const [key, v] of Object.entries(value) as [string, unknown][]) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      lines.push(`${indent}${scalar(key)}:`);
+      for (const item of v as unknown[]) {
+        if (typeof item === 'object' && item !== null) {
+          lines.push(`${indent}  - ${toYaml(item, `${indent}    `).slice(indent.length + 4)}`);
+        } else lines.push(`${indent}  - ${scalar(item)}`);
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      if (Object.keys(v).length === 0) lines.push(`${indent}${scalar(key)}: {}`);
+      else lines.push(`${indent}${scalar(key)}:`, toYaml(v, `${indent}  `));
+    } else lines.push(`${indent}${scalar(key)}: ${scalar(v)}`);
+  }
+  return lines.join('\n') + (indent === '' ? '\n' : '');
+}
+
+function scalar(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  const s = String(v);
+  return /^[A-Za-z_/][\w./-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(s) ? s : JSON.stringify(s);
+}
