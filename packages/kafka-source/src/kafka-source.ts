@@ -2,13 +2,12 @@ import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
 import { bootstrapBrokers, kafkajsLogCreator, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
-import { applyCeOverrides, formatProblem } from '@sluice/sources';
+import { SinkDelivery, applyCeOverrides, formatProblem, sourceMetrics, sourceOidc } from '@sluice/sources';
 import { resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
 import { SecretStore } from '@sluice/config';
-import { SinkDelivery, sourceMetrics, sourceOidc, type SinkDeliveryResult as SinkResult } from '@sluice/sources';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -87,7 +86,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
   #report(connection: Condition, offsets: Condition): void {
     const ns = this.#namespace;
     this.#ctx?.reportStatus('KafkaSource', ns, this.#source.metadata.name, [trueCondition('SinkProvided'), connection, offsets], {
-      ...(this.#sink ? { sinkUri: this.#sink.sinkUrl } : {}),
+      ...(this.#sink ? { sinkUri: this.#sink.url } : {}),
       consumers: this.#joined.size,
     });
   }
@@ -102,15 +101,15 @@ export class KafkaSourceComponent implements RuntimeComponent {
     }
     const deadLetterSink = spec.delivery?.deadLetterSink;
     this.#sink = new SinkDelivery({
+      undelivered: 'keep',
       sender: ctx.sender,
-      sinkUrl: ctx.resolver.resolve(spec.sink, this.#namespace),
-      deadLetterUrl: deadLetterSink ? ctx.resolver.resolve(deadLetterSink, this.#namespace) : undefined,
+      url: ctx.resolver.resolve(spec.sink, this.#namespace),
+      deadLetter: deadLetterSink ? { url: ctx.resolver.resolve(deadLetterSink, this.#namespace), oidc: sourceOidc(this.#source, deadLetterSink) } : undefined,
       policy: toDeliveryPolicy(spec.delivery),
       namespace: this.#namespace,
       logger: this.#logger,
       now: ctx.now,
       oidc: sourceOidc(this.#source, spec.sink),
-      deadLetterOidc: sourceOidc(this.#source, deadLetterSink),
       metrics: sourceMetrics(ctx, this.#source, this.#namespace),
     });
     const config: KafkaConfig = {
@@ -142,7 +141,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
       this.#track(this.#launch(consumer));
     }
     this.#report(unknownCondition('ConnectionEstablished', 'Connecting', `connecting to ${spec.bootstrapServers.join(', ')}`), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
-    this.#logger.info({ topics: spec.topics, group: this.groupId, sink: this.#sink.sinkUrl, ordering: this.#ordered ? 'ordered' : 'unordered', consumers: spec.consumers ?? 1 }, 'kafka source starting');
+    this.#logger.info({ topics: spec.topics, group: this.groupId, sink: this.#sink.url, ordering: this.#ordered ? 'ordered' : 'unordered', consumers: spec.consumers ?? 1 }, 'kafka source starting');
     // "sluice ready" should mean the source is consuming, but a Kafka that is down must not block the other
     // components: after the timeout the consumers keep trying in the background.
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -235,8 +234,7 @@ export class KafkaSourceComponent implements RuntimeComponent {
   async #deliverInOrder(batch: Batch, payload: EachBatchPayload, alive: () => boolean, signal: AbortSignal): Promise<boolean> {
     for (const message of batch.messages) {
       if (!alive()) return false;
-      const result = await this.#handle(batch, message, signal);
-      if (result === 'retry-later') return true;
+      if (!(await this.#handle(batch, message, signal))) return true;
       payload.resolveOffset(message.offset);
       this.#pauses.delete(`${batch.topic}/${batch.partition}`);
       await payload.commitOffsetsIfNecessary();
@@ -256,8 +254,8 @@ export class KafkaSourceComponent implements RuntimeComponent {
         while (window.size >= this.#maxInFlight && inFlight.size > 0 && !stuck) await new Promise<void>((resolve) => (wake = resolve));
         if (stuck || !alive()) break;
         window.start(message.offset);
-        const p = this.#handle(batch, message, signal).then((result) => {
-          if (result === 'retry-later') {
+        const p = this.#handle(batch, message, signal).then((taken) => {
+          if (!taken) {
             stuck = true;
             return;
           }
@@ -283,7 +281,8 @@ export class KafkaSourceComponent implements RuntimeComponent {
     return stuck;
   }
 
-  async #handle(batch: Batch, message: KafkaMessage, signal: AbortSignal): Promise<SinkResult> {
+  // Whether the sink or the dead-letter sink took the record (its offset may be committed).
+  async #handle(batch: Batch, message: KafkaMessage, signal: AbortSignal): Promise<boolean> {
     try {
       const mapped = recordToEvent(
         { topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key ?? null, value: message.value, headers: message.headers ?? {} },
@@ -292,11 +291,12 @@ export class KafkaSourceComponent implements RuntimeComponent {
       if (mapped.invalid !== undefined) {
         this.#logger.debug({ topic: batch.topic, partition: batch.partition, offset: message.offset, why: mapped.invalid }, 'record looks like a CloudEvent but is not a valid one: wrapped');
       }
-      return await this.#sink!.deliver(applyCeOverrides(mapped.event, this.#source.spec.ceOverrides), signal);
+      const outcome = await this.#sink!.deliver(applyCeOverrides(mapped.event, this.#source.spec.ceOverrides), { signal });
+      return outcome.kind !== 'undelivered';
     } catch (err) {
       // Not expected (delivery reports failures as values); keep the record rather than lose it.
       this.#logger.error({ topic: batch.topic, partition: batch.partition, offset: message.offset, err }, 'cannot handle record');
-      return 'retry-later';
+      return false;
     }
   }
 

@@ -77,9 +77,9 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
     // CloudPubSubSource has no delivery spec: one attempt per delivery with Sluice's default timeout; Pub/Sub's
     // redelivery is the retry.
     this.#sink = new SinkDelivery({
+      undelivered: 'keep',
       sender: ctx.sender,
-      sinkUrl: ctx.resolver.resolve(spec.sink, this.#namespace),
-      deadLetterUrl: undefined,
+      url: ctx.resolver.resolve(spec.sink, this.#namespace),
       policy: toDeliveryPolicy(undefined),
       namespace: this.#namespace,
       logger: this.#logger,
@@ -113,7 +113,7 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
         sub.on('error', (err: Error) => fail(err));
         sub.on('message', (m: Message) => this.#receive(m));
         this.#subscription = sub;
-        this.#logger.info({ subscription: sub.name, sink: this.#sink!.sinkUrl }, 'pubsub source consuming');
+        this.#logger.info({ subscription: sub.name, sink: this.#sink!.url }, 'pubsub source consuming');
         this.#onReady?.();
         backoff.reset();
         const stopped = new Promise<undefined>((resolve) => this.#abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
@@ -173,15 +173,15 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
   }
 
   async #deliver(message: Message): Promise<void> {
-    let result: 'accepted' | 'dead-lettered' | 'retry-later';
+    let taken: boolean;
     try {
       const event = messageToEvent(message, { project: this.#settings!.projectId, topic: this.#source.spec.topic, subscription: this.#subscriptionId });
-      result = await this.#sink!.deliver(applyCeOverrides(event, this.#source.spec.ceOverrides), this.#abort.signal);
+      taken = (await this.#sink!.deliver(applyCeOverrides(event, this.#source.spec.ceOverrides), { signal: this.#abort.signal })).kind !== 'undelivered';
     } catch (err) {
       this.#logger.error({ messageId: message.id, err }, 'cannot handle message');
-      result = 'retry-later';
+      taken = false;
     }
-    if (result !== 'retry-later') {
+    if (taken) {
       message.ack();
       this.#failures.delete(message.id);
       return;

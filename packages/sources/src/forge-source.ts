@@ -6,7 +6,7 @@ import { refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@
 import { applyCeOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
-import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
+import { SinkDelivery, sourceMetrics, sourceOidc } from './sink-delivery.js';
 import type { SpecProblem } from './spec-problem.js';
 import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf, readWebhookBody } from './webhook-source.js';
 
@@ -73,7 +73,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
   readonly #deps: ForgeSourceDeps;
   readonly #ns: string;
   #logger: Logger = noopLogger;
-  #sink: SinkClient | undefined;
+  #sink: SinkDelivery | undefined;
   #secret: Buffer = Buffer.alloc(0);
   #maxBody = DEFAULT_WEBHOOK_MAX_BODY_BYTES;
   #stopped = false;
@@ -96,7 +96,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#secret = Buffer.from(r.value, 'utf8');
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(this.#src.spec.sink, this.#ns);
-    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');
@@ -194,8 +194,8 @@ export class ForgeSourceComponent implements RuntimeComponent {
       sendError(res, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this webhook: ${(err as Error).message}`);
       return;
     }
-    const result = await this.#sink!.send(event);
-    if (result.ok) {
+    const result = await this.#sink!.deliver(event);
+    if (result.kind === 'accepted') {
       res.writeHead(202, { 'content-type': 'text/plain' });
       res.end('accepted');
       return;

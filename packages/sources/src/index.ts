@@ -1,6 +1,15 @@
 export { createSourceComponents, sourceComponents, type SourceDeps } from './components.js';
 export { SOURCE_KINDS, sourceChecks, type SourceCheckOptions } from './checks.js';
-export { DEFAULT_SCHEDULE, DEFAULT_TIMEZONE, isScheduleProblem, isValidTimezone, mustParseSchedule, parseSchedule, type Schedule, type ScheduleProblem } from './cron-schedule.js';
+export {
+  DEFAULT_SCHEDULE,
+  DEFAULT_TIMEZONE,
+  isScheduleProblem,
+  isValidTimezone,
+  mustParseSchedule,
+  parseSchedule,
+  type Schedule,
+  type ScheduleProblem,
+} from './cron-schedule.js';
 export { CronScheduler, type CronSchedulerOptions } from './cron-scheduler.js';
 export {
   OVERRIDE_KEY,
@@ -11,8 +20,17 @@ export {
   parseCeOverrideArgs,
   type CloudEventOverrides,
 } from './ce-overrides.js';
-export { SinkDelivery, type SinkDeliveryOptions, type SinkDeliveryResult } from './sink-delivery.js';
-export { SOURCE_DELIVERY, SinkClient, excerptOf, meterAttempts, sourceMetrics, sourceOidc, type SinkClientOptions, type SinkResult } from './source-sink.js';
+export {
+  SOURCE_DELIVERY,
+  SinkDelivery,
+  sourceMetrics,
+  sourceOidc,
+  type DeadLetterTarget,
+  type DeliverOptions,
+  type SinkDeliveryOptions,
+  type SinkFailure,
+  type SinkOutcome,
+} from './sink-delivery.js';
 export {
   PING_EVENT_TYPE,
   PingSourceComponent,
@@ -54,7 +72,13 @@ export {
   type BindingVariables,
   type SinkBinding,
 } from './sink-binding.js';
-export { resolveBinding, resolveSinkArgument, runBoundCommand, type BindCommandOptions, type ResolvedBinding } from './bind-command.js';
+export {
+  resolveBinding,
+  resolveSinkArgument,
+  runBoundCommand,
+  type BindCommandOptions,
+  type ResolvedBinding,
+} from './bind-command.js';
 export {
   DEFAULT_SIGNATURE_TOLERANCE,
   githubSignature,
@@ -66,7 +90,13 @@ export {
   type SignatureType,
   type StandardWebhooksHeaders,
 } from './signature.js';
-export { defaultSecretSources, resolveValue, type ResolvedValue, type SecretSources, type ValueFromField } from './secret-value.js';
+export {
+  defaultSecretSources,
+  resolveValue,
+  type ResolvedValue,
+  type SecretSources,
+  type ValueFromField,
+} from './secret-value.js';
 export {
   DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   DELIVERY_ID_HEADERS,

@@ -6,7 +6,7 @@ import { applyCeOverrides, checkOverrideKey } from './ce-overrides.js';
 export type { PingSource, PingSourceSpec };
 import { CronScheduler } from './cron-scheduler.js';
 import { isScheduleProblem, parseSchedule, type Schedule } from './cron-schedule.js';
-import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
+import { SinkDelivery, sourceMetrics, sourceOidc } from './sink-delivery.js';
 import type { SpecProblem } from './spec-problem.js';
 
 /** The `type` of every event a PingSource emits. */
@@ -130,7 +130,7 @@ export class PingSourceComponent implements RuntimeComponent {
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#source.metadata.namespace ?? DEFAULT_NAMESPACE;
     this.#logger = ctx.logger.child({ source: this.name });
-    const sink = new SinkClient({ sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink), metrics: sourceMetrics(ctx, this.#source, ns) });
+    const sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink), metrics: sourceMetrics(ctx, this.#source, ns) });
     const now = this.#deps.now ?? ctx.now;
     const newId = this.#deps.newId ?? randomUUID;
     this.#scheduler = new CronScheduler(
@@ -161,14 +161,14 @@ export class PingSourceComponent implements RuntimeComponent {
    * 5xx) after the source's retries, the event is kept and sent again, 1 s doubling to 30 s between tries, until the
    * sink takes it: a sink declared or started after the source gets every event. A refusal (another 4xx) is final.
    */
-  async #deliver(sink: SinkClient, event: CloudEvent): Promise<void> {
+  async #deliver(sink: SinkDelivery, event: CloudEvent): Promise<void> {
     const signal = this.#abort.signal;
     const backoff = new Backoff(KEEP_TRYING_FIRST_MS, KEEP_TRYING_MAX_MS);
     let counted = false;
     try {
       for (;;) {
-        const r = await sink.send(event, signal, true);
-        if (r.ok) {
+        const r = await sink.deliver(event, { signal, keepTrying: true });
+        if (r.kind === 'accepted') {
           if (counted) this.#logger.info({ ceId: event.attributes['id'], sink: sink.url }, 'the sink took a ping event it could not take before');
           return;
         }

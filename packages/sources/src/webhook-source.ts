@@ -31,7 +31,7 @@ import {
   verifyStandardWebhooks,
   type SignatureCheck,
 } from './signature.js';
-import { SinkClient, sourceMetrics, sourceOidc } from './source-sink.js';
+import { SinkDelivery, sourceMetrics, sourceOidc } from './sink-delivery.js';
 import type { SpecProblem } from './spec-problem.js';
 
 export type { WebhookSource, WebhookSourceSpec };
@@ -284,7 +284,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
   readonly #deps: WebhookSourceDeps;
   readonly #ns: string;
   #logger: Logger = noopLogger;
-  #sink: SinkClient | undefined;
+  #sink: SinkDelivery | undefined;
   #now: Clock = Date.now;
   #credentials: { user: Buffer; password: Buffer } | undefined;
   #verify: ((req: IncomingMessage, body: Buffer) => SignatureCheck) | undefined;
@@ -341,7 +341,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(s.sink, this.#ns);
-    this.#sink = new SinkClient({ sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
       const p = this.#handle(req, res, sub).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');
@@ -453,10 +453,10 @@ export class WebhookSourceComponent implements RuntimeComponent {
       sendError(res, 'SLUICE_EVENT_INVALID', `cannot make a valid CloudEvent from this request: ${(err as Error).message}`);
       return;
     }
-    const result = await this.#sink!.send(event);
-    if (!result.ok && replayId !== undefined) this.#replays!.release(replayId);
+    const result = await this.#sink!.deliver(event);
+    if (result.kind !== 'accepted' && replayId !== undefined) this.#replays!.release(replayId);
     const eventId = String(event.attributes['id']);
-    if (result.ok) {
+    if (result.kind === 'accepted') {
       res.writeHead(202, { 'content-length': 0 });
       res.end();
       return;
