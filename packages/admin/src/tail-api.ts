@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { compileCesqlFilter, type CloudEvent, type EventPredicate } from '@sluice/core';
+import { compileCesqlFilter, logName, type CloudEvent, type EventPredicate } from '@sluice/core';
 import { adminError } from './errors.js';
 
 /** What a tail follows: a broker, or a channel (any channel kind), by namespace and name. */
@@ -48,7 +48,7 @@ export interface TailAdmin {
 
 /** A tail being followed, as `GET /api/v1/tails` lists it. */
 interface OpenTail {
-  /** `broker:ns/name` or `channel:ns/name`. */
+  /** `broker:ns/name` or `channel:ns/name` (the name of the log it follows). */
   readonly target: string;
   readonly filter?: string;
   /** When it began (ISO-8601). */
@@ -106,7 +106,7 @@ export function tailRoutes(admin: () => TailAdmin): Router {
     res.json({ items: [...open] });
   });
   const tail = (a: TailAdmin, target: TailTarget, req: Request, res: Response): void => {
-    const entry: OpenTail = { target: `${target.kind}:${target.namespace}/${target.name}`, ...(typeof req.query['filter'] === 'string' && req.query['filter'] !== '' ? { filter: req.query['filter'] } : {}), since: new Date().toISOString() };
+    const entry: OpenTail = { target: logName(target), ...(typeof req.query['filter'] === 'string' && req.query['filter'] !== '' ? { filter: req.query['filter'] } : {}), since: new Date().toISOString() };
     follow(a, target, req, res, () => open.add(entry));
     res.on('close', () => open.delete(entry));
   };

@@ -1,4 +1,4 @@
-import { resolveDelivery, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Logger, type Sleep } from '@sluice/core';
+import { DEFAULT_NAMESPACE, parseLogName, resolveDelivery, sleep as realSleep, type CloudEvent, type DeliveryPolicy, type Logger, type Sleep } from '@sluice/core';
 import { deadLetterEvent, deliverWithRetries, type EventSender, type OidcTarget } from '@sluice/delivery';
 import type { DeadLetter, DeadLetterStore } from '@sluice/store';
 
@@ -74,7 +74,7 @@ export async function replayDeadLetters(deps: ReplayDeps, log: string, ids: read
     nextStart = Math.max(nextStart, deps.now()) + interval;
     const policy = target?.policy ?? resolveDelivery(undefined, undefined).policy;
     const event = replayEvent(letter);
-    const namespace = target?.namespace ?? letter.group.replace(/^[^:]*:/, '').split('/')[0]!;
+    const namespace = target?.namespace ?? parseLogName(letter.group)?.namespace ?? DEFAULT_NAMESPACE;
     const { outcome, attempts } = await deliverWithRetries(
       deps.sender,
       { url, expectReply: options.to === undefined, headers: { 'kn-namespace': namespace, ...(options.to === undefined ? { prefer: 'reply' } : {}) }, oidc: options.to === undefined ? target?.oidc : undefined },

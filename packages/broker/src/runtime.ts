@@ -6,9 +6,12 @@ import {
   BROKER_CLASS_ANNOTATION,
   SluiceError,
   DEFAULT_NAMESPACE,
+  brokerLog,
   noopLogger,
   objectKey,
   oidcSubject,
+  parseLogName,
+  triggerGroup,
   type Broker,
   type CesqlCompiler,
   falseCondition,
@@ -121,8 +124,6 @@ export interface BrokerInfo {
   readonly url: string;
   readonly triggers: readonly string[];
 }
-
-const logName = (namespace: string, name: string): string => `broker:${namespace}/${name}`;
 
 /** How long a changed or deleted Trigger's deliveries in flight may take to finish (each attempt has its own timeout). */
 const DRAIN_TIMEOUT_MS = 300_000;
@@ -329,7 +330,10 @@ export class SluiceRuntime {
   get #routedDeadLetters(): DeadLetterStore | undefined {
     const local = this.#deadLetters;
     if (!local) return undefined;
-    return new DeadLetterRouter(local, (log) => this.#stores.get(log.replace(/^broker:/, '')));
+    return new DeadLetterRouter(local, (log) => {
+      const broker = parseLogName(log, 'broker');
+      return broker && this.#stores.get(objectKey(broker));
+    });
   }
 
   /** The trigger a consumer group delivers for (its subscriber, delivery policy and broker `ns/name`). */
@@ -348,7 +352,7 @@ export class SluiceRuntime {
     const [ns, name] = broker.split('/') as [string, string];
     if (!this.archivedBrokers().includes(broker)) return { count: 0, bytes: 0 };
     const store = this.#stores.get(broker);
-    return store instanceof SqliteEventStore || (store && isAsyncEventArchive(store)) ? store.archiveStats(logName(ns, name)) : { count: 0, bytes: 0 };
+    return store instanceof SqliteEventStore || (store && isAsyncEventArchive(store)) ? store.archiveStats(brokerLog(ns, name)) : { count: 0, bytes: 0 };
   }
 
   /**
@@ -360,7 +364,7 @@ export class SluiceRuntime {
     if (!(this.store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) return undefined;
     // A broker of another class (Kafka) keeps its events elsewhere: see retainedPages.
     if (this.#stores.get(broker) !== this.store) return undefined;
-    return this.store.readRetained(logName(ns, name), { from: since, afterSeq, limit });
+    return this.store.readRetained(brokerLog(ns, name), { from: since, afterSeq, limit });
   }
 
   /**
@@ -372,7 +376,7 @@ export class SluiceRuntime {
     const [ns, name] = broker.split('/') as [string, string];
     const store = this.#stores.get(broker);
     if (!store || !isAsyncEventArchive(store) || !this.archivedBrokers().includes(broker)) return undefined;
-    return store.archivePages(logName(ns, name), { from: since, to: until });
+    return store.archivePages(brokerLog(ns, name), { from: since, to: until });
   }
 
   /** Brokers (`ns/name`) that keep an archive of delivered events. */
@@ -387,7 +391,7 @@ export class SluiceRuntime {
   replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
     const store = this.#stores.get(broker);
     const [ns, name] = broker.split('/') as [string, string];
-    const log = logName(ns, name);
+    const log = brokerLog(ns, name);
     const range = { from: options.from, to: options.to };
     // The embedded store reads its archive table; the Kafka class reads what its topic's retention still holds.
     const pages = !this.archivedBrokers().includes(broker) ? undefined : store instanceof SqliteEventStore ? syncArchivePages(store, log, range) : store && isAsyncEventArchive(store) ? store.archivePages(log, range) : undefined;
@@ -395,7 +399,7 @@ export class SluiceRuntime {
       return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`));
     }
     const targets = [...this.#targets]
-      .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === `trigger:${options.trigger}`))
+      .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === triggerGroup(options.trigger)))
       .map(([group, t]) => ({ group, url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
     if (options.trigger !== undefined && targets.length === 0) {
       return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`));
@@ -430,7 +434,7 @@ export class SluiceRuntime {
       if (!t) return undefined;
       return { url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.acceptReply(t.broker, r) };
     };
-    return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, logName(ns, name), ids, options);
+    return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, brokerLog(ns, name), ids, options);
   }
 
   /** Serves the ingress port, then reconciles the configuration from nothing; ready once everything started. */
@@ -687,7 +691,7 @@ export class SluiceRuntime {
     // Forced, nothing needs counting here: what is discarded is counted when it is.
     for (const key of mode.force ? [] : removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
-      const p = await pendingOf(this.#stores.get(key)!, logName(ns, name)).catch((err: unknown) => err as Error);
+      const p = await pendingOf(this.#stores.get(key)!, brokerLog(ns, name)).catch((err: unknown) => err as Error);
       if (p instanceof Error) {
         forceNeeded = true;
         problems.push(`broker ${key}: cannot read how many events it still owes (${p.message}); delete --force discards them`);
@@ -764,8 +768,8 @@ export class SluiceRuntime {
       const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
       const settings = deadLetterSettings(b, DEFAULT_DEAD_LETTER_RETENTION);
       this.#deadLetterSettings.set(key, settings);
-      this.#deadLetters?.setDeadLetterRetention(logName(ns, b.metadata.name), settings.retention);
-      if (this.store instanceof SqliteEventStore) this.store.setArchiveRetention(logName(ns, b.metadata.name), settings.archive);
+      this.#deadLetters?.setDeadLetterRetention(brokerLog(ns, b.metadata.name), settings.retention);
+      if (this.store instanceof SqliteEventStore) this.store.setArchiveRetention(brokerLog(ns, b.metadata.name), settings.archive);
       if (!this.#stores.has(key)) {
         this.#stores.set(key, plan.opened.get(key) ?? this.#openStore(b, next));
         addedBrokers.push(key);
@@ -948,7 +952,7 @@ export class SluiceRuntime {
     for (const key of removedBrokers) {
       const [ns, name] = key.split('/') as [string, string];
       const store = this.#stores.get(key)!;
-      const log = logName(ns, name);
+      const log = brokerLog(ns, name);
       const forgotten = await store.forgetGroups(log, store.groups(log));
       for (const f of forgotten) report.discarded.push({ resource: `Broker ${key}`, ...f });
       this.#logDiscarded(`Broker ${key}`, forgotten);
@@ -963,8 +967,8 @@ export class SluiceRuntime {
     for (const [key, b] of this.#brokers) {
       const ns = b.metadata.namespace ?? DEFAULT_NAMESPACE;
       if (addedBrokers.includes(key)) {
-        const groups = (this.#triggersByBroker.get(key) ?? []).map((t) => `trigger:${objectKey(t.metadata)}`);
-        await forgetStaleGroups(this.#stores.get(key)!, logName(ns, b.metadata.name), groups);
+        const groups = (this.#triggersByBroker.get(key) ?? []).map((t) => triggerGroup(t.metadata.namespace ?? DEFAULT_NAMESPACE, t.metadata.name));
+        await forgetStaleGroups(this.#stores.get(key)!, brokerLog(ns, b.metadata.name), groups);
       }
       this.#reportBrokerStatus(b, resolver);
     }
@@ -1079,8 +1083,8 @@ export class SluiceRuntime {
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const brokerKey = objectKey(broker.metadata);
     const store = this.#stores.get(brokerKey)!;
-    const log = logName(brokerNs, broker.metadata.name);
-    const group = `trigger:${target.key}`;
+    const log = brokerLog(brokerNs, broker.metadata.name);
+    const group = triggerGroup(ns, trigger.metadata.name);
     const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
     this.#targets.set(group, { target, broker: brokerKey });
     const running = RunningTrigger.start(trigger, target, fingerprint, { store, log, group, brokerKey }, {
@@ -1124,7 +1128,7 @@ export class SluiceRuntime {
   #accept(namespace: string, name: string, events: CloudEvent[], trace?: TraceContext): Promise<void> {
     const now = this.now();
     const admitted = events.map((e) => admitEvent(e, now, undefined, trace));
-    const stored = this.#stores.get(`${namespace}/${name}`)!.append(logName(namespace, name), admitted);
+    const stored = this.#stores.get(`${namespace}/${name}`)!.append(brokerLog(namespace, name), admitted);
     if (this.#ingressObservers.length === 0) return stored;
     return stored.then(() => this.#notifyIngress({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', namespace, name }, events));
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DNS_LABEL_PATTERN, SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, falseCondition, oidcAudience, oidcSubject, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
+import { DNS_LABEL_PATTERN, SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, channelLog, falseCondition, oidcAudience, oidcSubject, subscriptionGroup, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type DeliveryDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -20,10 +20,6 @@ export interface ChannelComponentOptions {
   readonly memoryStore?: () => EventStore;
 }
 
-/** Log of a channel in the store. */
-export const channelLog = (namespace: string, name: string): string => `channel:${namespace}/${name}`;
-/** Consumer group of a subscription in the store. */
-export const subscriptionGroup = (namespace: string, name: string): string => `subscription:${namespace}/${name}`;
 /** Address of a channel under a runtime's base URL. */
 export const channelUrl = (baseUrl: string, namespace: string, name: string): string => `${baseUrl}/${CHANNEL_ROUTE}/${namespace}/${name}`;
 

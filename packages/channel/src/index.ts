@@ -3,10 +3,8 @@ export { channelChecks } from './checks.js';
 export {
   CHANNEL_ROUTE,
   ChannelComponent,
-  channelLog,
   channelUrl,
   partitionOf,
-  subscriptionGroup,
   type ChannelComponentOptions,
 } from './channel-component.js';
 export { resolveSubscription, subscriptionDispatcher, type ResolvedSubscription, type SubscriptionDispatchDeps } from './subscription-dispatch.js';

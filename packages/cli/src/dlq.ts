@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminClientError, addAdminClientOptions, adminCall, type AdminClientFlags } from './admin-client.js';
 import type { ArchiveAdmin, ArchiveReplayResult, DeadLetterAdmin, DeadLetterSelection, DeadLetterView, ReplayReport } from '@sluice/admin';
-import { SluiceError, parseKindName, type EventPredicate } from '@sluice/core';
+import { SluiceError, brokerLog, objectKey, parseKindName, parseLogName, triggerGroup, type EventPredicate } from '@sluice/core';
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
@@ -20,15 +20,15 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
     const runtime = this.runtime();
     const store = runtime?.deadLetters;
     if (!runtime || !store) return [];
-    return runtime.brokers().map((b) => ({ broker: `${b.namespace}/${b.name}`, ...store.deadLetterStats(`broker:${b.namespace}/${b.name}`) }));
+    return runtime.brokers().map((b) => ({ broker: `${b.namespace}/${b.name}`, ...store.deadLetterStats(brokerLog(b.namespace, b.name)) }));
   }
 
   page(broker: string, sel: DeadLetterSelection, afterId: number, limit: number): DeadLetterView[] {
     return this.#store()
-      .listDeadLetters(`broker:${broker}`, {
+      .listDeadLetters(brokerLog(broker), {
         afterId,
         limit,
-        ...(sel.trigger === undefined ? {} : { group: `trigger:${sel.trigger}` }),
+        ...(sel.trigger === undefined ? {} : { group: triggerGroup(sel.trigger) }),
         ...(sel.from === undefined ? {} : { from: sel.from }),
         ...(sel.to === undefined ? {} : { to: sel.to }),
       })
@@ -36,7 +36,7 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
   }
 
   get(broker: string, id: number): DeadLetterView | undefined {
-    const l = this.#store().getDeadLetter(`broker:${broker}`, id);
+    const l = this.#store().getDeadLetter(brokerLog(broker), id);
     return l ? view(broker, l) : undefined;
   }
 
@@ -45,7 +45,7 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
   }
 
   purge(broker: string, ids: readonly number[]): Promise<number> {
-    return this.#store().removeDeadLetters(`broker:${broker}`, ids);
+    return this.#store().removeDeadLetters(brokerLog(broker), ids);
   }
 }
 
@@ -110,10 +110,11 @@ function view(broker: string, l: DeadLetter): DeadLetterView {
     attributes: l.event.attributes,
     ...(data === undefined ? {} : Buffer.from(text!, 'utf8').equals(data) ? { data: text } : { data_base64: data.toString('base64') }),
   };
+  const trigger = parseLogName(l.group, 'trigger');
   return {
     id: l.id,
     broker,
-    trigger: l.group.replace(/^trigger:/, ''),
+    trigger: trigger ? objectKey(trigger) : l.group,
     reason: l.reason,
     attempts: l.attempts,
     replays: l.replays,

@@ -88,4 +88,5 @@ export {
   type CircuitBreakerSettings,
 } from './circuit-breaker-settings.js';
 export { apiGroup, childName, oidcAudience, oidcServiceAccountName, oidcSubject } from './oidc-identity.js';
+export { LOG_NAME_KINDS, brokerLog, channelLog, logName, parseLogName, subscriptionGroup, triggerGroup, type LogIdentity, type LogNameKind } from './log-names.js';
 export { REDACTED_PASSWORD, hasRedactedPassword, redactCredentials, redactUrl, redactUrlsIn } from './redact.js';

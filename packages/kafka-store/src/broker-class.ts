@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DEFAULT_NAMESPACE, SluiceError } from '@sluice/core';
+import { DEFAULT_NAMESPACE, SluiceError, brokerLog, triggerGroup } from '@sluice/core';
 import { DEFAULT_DEAD_LETTER_RETENTION, type BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
 import { resolveKafkaBrokerConfig } from './broker-config.js';
@@ -34,14 +34,15 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       const { config: cfg } = resolveKafkaBrokerConfig(broker, config.resources, env);
       if (!cfg) return undefined; // reported by the checks
       const restart = 'a running broker keeps its Kafka names; restart every instance on the new configuration to rename them';
-      const topic = running.topicOf(`broker:${name}`);
+      const topic = running.topicOf(brokerLog(ns, broker.metadata.name));
       if (topic !== cfg.topic) return `broker ${name}: its Kafka topic would change from "${topic}" to "${cfg.topic}" (${restart})`;
       const groupIdFor = groupIdMapping(resolveKafkaFeatures(config.resources).features);
       for (const t of triggers) {
-        const group = `trigger:${t.metadata.namespace ?? DEFAULT_NAMESPACE}/${t.metadata.name}`;
+        const tns = t.metadata.namespace ?? DEFAULT_NAMESPACE;
+        const group = triggerGroup(tns, t.metadata.name);
         const now = running.groupIdOf(group);
         const next = groupIdFor(group);
-        if (now !== next) return `trigger ${group.slice('trigger:'.length)}: its Kafka consumer group would change from "${now}" to "${next}" (${restart})`;
+        if (now !== next) return `trigger ${tns}/${t.metadata.name}: its Kafka consumer group would change from "${now}" to "${next}" (${restart})`;
       }
       return undefined;
     },
@@ -50,7 +51,7 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
       if (!cfg) throw new SluiceError('SLUICE_KAFKA_CONFIG', `broker ${name}: ${problems.map((p) => p.message).join('; ')}`);
-      const log = `broker:${name}`;
+      const log = brokerLog(ns, broker.metadata.name);
       // Topic and group names follow config-kafka-features (checked at validation; Knative's defaults without it).
       const { features } = resolveKafkaFeatures(config.resources);
       return new KafkaEventStore({

@@ -1,4 +1,5 @@
 import type { LoadedResource } from '@sluice/config';
+import { parseLogName } from '@sluice/core';
 import { defaultGroupIdFor } from './topic-names.js';
 import { isNameTemplateError, parseNameTemplate, renderNameTemplate, type NameTemplate } from './name-template.js';
 
@@ -152,7 +153,7 @@ export function channelTopicFor(features: KafkaFeatures, namespace: string, name
  */
 export function groupIdMapping(features: KafkaFeatures): (group: string) => string {
   return (group) => {
-    const m = /^trigger:([^/]+)\/(.+)$/.exec(group);
-    return m ? triggerGroupIdFor(features, m[1]!, m[2]!) : defaultGroupIdFor(group);
+    const trigger = parseLogName(group, 'trigger');
+    return trigger ? triggerGroupIdFor(features, trigger.namespace, trigger.name) : defaultGroupIdFor(group);
   };
 }

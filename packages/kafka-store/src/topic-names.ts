@@ -1,5 +1,6 @@
 // Kafka names as Knative's Kafka broker spells them (KB control-plane/pkg/apis/config/features.go,
 // reconciler/broker/broker.go), so a Sluice deployment and a Knative one can share a cluster's conventions.
+import { parseLogName } from '@sluice/core';
 
 /** Annotation naming a broker's topic that exists already (Knative: `kafka.eventing.knative.dev/external.topic`). */
 export const EXTERNAL_TOPIC_ANNOTATION = 'kafka.eventing.knative.dev/external.topic';
@@ -49,12 +50,12 @@ function sanitize(name: string): string {
 
 /** Default log → topic mapping: `broker:<ns>/<name>` (the runtime's log names) → Knative's broker topic. */
 export function defaultTopicFor(log: string): string {
-  const m = /^broker:([^/]+)\/(.+)$/.exec(log);
-  return m ? brokerTopicName(m[1]!, m[2]!) : sanitize(log);
+  const broker = parseLogName(log, 'broker');
+  return broker ? brokerTopicName(broker.namespace, broker.name) : sanitize(log);
 }
 
 /** Default group → Kafka group id mapping: `trigger:<ns>/<name>` (the runtime's group names) → Knative's group. */
 export function defaultGroupIdFor(group: string): string {
-  const m = /^trigger:([^/]+)\/(.+)$/.exec(group);
-  return m ? triggerGroupId(m[1]!, m[2]!) : sanitize(group);
+  const trigger = parseLogName(group, 'trigger');
+  return trigger ? triggerGroupId(trigger.namespace, trigger.name) : sanitize(group);
 }
