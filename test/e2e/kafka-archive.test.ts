@@ -9,36 +9,12 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { spawn } from 'node:child_process';
-import { ROOT, SLUICE_BIN, cleanupScope, runCli, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, kafkaBrokerYaml, runCli, startSluice, startSubscriber, postEvent, triggerYaml, waitFor, yamlDocuments } from './harness.js';
 
 // Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
 const cleanup = cleanupScope();
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function yamlFor(servers: string, broker: string, annotations: string, triggers: string, configMapExtra = ''): string {
-  return `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${servers}"
-  default.topic.partitions: "3"
-  default.topic.replication.factor: "1"
-${configMapExtra}---
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-${annotations}spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
-${triggers}`;
-}
 
 async function topicConfig(servers: string, topic: string, names: string[]): Promise<Record<string, string | undefined>> {
   const kafka = new kafkajs.Kafka({ brokers: servers.split(','), logLevel: kafkajs.logLevel.NOTHING });
@@ -62,32 +38,10 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
     () => orders.close(),
     () => all.close(),
   );
-  const yaml = yamlFor(
-    servers,
-    broker,
-    '    sluice.dev/archive-retention: PT2H\n    sluice.dev/archive-max-bytes: 60Mi\n',
-    `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders-${broker}
-spec:
-  broker: ${broker}
-  filter:
-    attributes:
-      type: order.created
-  subscriber:
-    uri: ${orders.url}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all-${broker}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${all.url}
-`,
+  const yaml = yamlDocuments(
+    kafkaBrokerYaml({ servers, name: broker, partitions: 3, annotations: { 'sluice.dev/archive-retention': 'PT2H', 'sluice.dev/archive-max-bytes': '60Mi' } }),
+    triggerYaml({ name: `orders-${broker}`, broker, filter: { type: 'order.created' }, uri: orders.url }),
+    triggerYaml({ name: `all-${broker}`, broker, uri: all.url }),
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   // A replay that fetched several partitions at once left a kafkajs connection open, and `sluice run` logged "sluice
@@ -176,18 +130,10 @@ test('Kafka class: turning the archive on for an existing topic changes its rete
   const broker = `arch-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const triggers = `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: t-${broker}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${sub.url}
-`;
+  const trigger = triggerYaml({ name: `t-${broker}`, broker, uri: sub.url });
+  const data = { 'default.topic.config.retention.ms': '3600000' };
   const topic = `knative-broker-default-${broker}`;
-  const first = await startSluice({ yaml: yamlFor(servers, broker, '', triggers, '  default.topic.config.retention.ms: "3600000"\n'), readyTimeoutMs: 120_000 });
+  const first = await startSluice({ yaml: yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3, data }), trigger), readyTimeoutMs: 120_000 });
   await first.stop();
   // A setting made on the topic by an operator, which Kafka's AlterConfigs would reset unless it is sent along.
   const kafka = new kafkajs.Kafka({ brokers: servers.split(','), logLevel: kafkajs.logLevel.NOTHING });
@@ -209,7 +155,10 @@ spec:
   await kadmin.disconnect();
   assert.deepEqual(await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes']), { 'retention.ms': '3600000', 'max.message.bytes': '2000000' });
 
-  const second = await startSluice({ yaml: yamlFor(servers, broker, '    sluice.dev/archive-retention: PT3H\n', triggers, '  default.topic.config.retention.ms: "3600000"\n'), readyTimeoutMs: 120_000 });
+  const second = await startSluice({
+    yaml: yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3, data, annotations: { 'sluice.dev/archive-retention': 'PT3H' } }), trigger),
+    readyTimeoutMs: 120_000,
+  });
   cleanup.add(() => second.stop());
   // The longer of the archive and the ConfigMap's retention; no size bound named, so none set.
   const after = await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes', 'retention.bytes']);
@@ -223,20 +172,9 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   const broker = `tail-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const yaml = yamlFor(
-    servers,
-    broker,
-    '    sluice.dev/archive-retention: PT1H\n',
-    `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all-${broker}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${sub.url}
-`,
+  const yaml = yamlDocuments(
+    kafkaBrokerYaml({ servers, name: broker, partitions: 3, annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
+    triggerYaml({ name: `all-${broker}`, broker, uri: sub.url }),
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   cleanup.add(async () => {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Agent, request } from 'undici';
 import { join } from 'node:path';
-import { ROOT, cleanupScope, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, cleanupScope, kafkaBrokerYaml, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type SluiceProcess, type Subscriber } from './harness.js';
 
 interface ClusterNode {
   readonly id: number;
@@ -55,39 +55,16 @@ before(async () => {
     dataDir: dir.path,
     // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
     readyTimeoutMs: 120_000,
-    yaml: `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${cluster.env.KAFKA_BROKERS}"
-  default.topic.partitions: "3"
-  default.topic.replication.factor: "3"
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${BROKER}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
-  delivery:
-    retry: 20
-    backoffDelay: PT0.2S
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: ${BROKER}
-  subscriber:
-    uri: ${sub.url}
-`,
+    yaml: yamlDocuments(
+      kafkaBrokerYaml({
+        servers: cluster.env.KAFKA_BROKERS,
+        name: BROKER,
+        partitions: 3,
+        replicationFactor: 3,
+        delivery: { retry: 20, backoffDelay: 'PT0.2S' },
+      }),
+      triggerYaml({ name: 'all', broker: BROKER, uri: sub.url }),
+    ),
   });
   cleanup.add(() => sluice.stop());
 }, { timeout: FAULT_TIMEOUT_MS });

@@ -7,42 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { requireService } from '../services/index.js';
-import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, kafkaBrokerYaml, startLoad, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type SluiceProcess } from './harness.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (servers: string, broker: string, url: string) => `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${servers}"
-  default.topic.partitions: "4"
-  default.topic.replication.factor: "1"
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders-${broker}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${url}
-  delivery:
-    retry: 0
-`;
+const yaml = (servers: string, broker: string, uri: string) =>
+  yamlDocuments(
+    kafkaBrokerYaml({ servers, name: broker, partitions: 4 }),
+    triggerYaml({ name: `orders-${broker}`, broker, uri, delivery: { retry: 0 } }),
+  );
 
 interface Listed {
   id: number;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, kafkaBrokerYaml, postEvent, runCli, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type Subscriber } from './harness.js';
 
 const cleanup = cleanupScope();
 
@@ -17,17 +17,6 @@ async function subscriber(): Promise<Subscriber> {
   cleanup.add(() => s.close());
   return s;
 }
-
-const trigger = (name: string, broker: string, url: string) => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${url}
----
-`;
 
 test('Kafka-class broker: a changed trigger continues its consumer group, an added one starts at the end, a forced delete is counted', async (t) => {
   const servers = requireService(t, 'kafka');
@@ -38,35 +27,14 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
   const late = await subscriber();
   const dir = tempDir('sluice-kafka-reload-');
   cleanup.add(() => dir.remove());
-  const yaml = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${servers}"
-  default.topic.partitions: "3"
-  default.topic.replication.factor: "1"
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
----
-${trigger('moving', broker, first.url)}`;
+  const yaml = yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3 }), triggerYaml({ name: 'moving', broker, uri: first.url }));
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
   const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
 
   for (let i = 0; i < 20; i++) await send(`a${i}`);
-  writeFileSync(join(dir.path, 'change.yaml'), trigger('moving', broker, second.url) + trigger('late', broker, late.url));
+  writeFileSync(join(dir.path, 'change.yaml'), yamlDocuments(triggerYaml({ name: 'moving', broker, uri: second.url }), triggerYaml({ name: 'late', broker, uri: late.url })));
   const applied = await cli('apply', '-f', join(dir.path, 'change.yaml'));
   assert.equal(applied.stdout, 'trigger.eventing.knative.dev/moving configured\ntrigger.eventing.knative.dev/late created\n', applied.stderr);
   for (let i = 0; i < 20; i++) await send(`b${i}`);
@@ -96,44 +64,17 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   const dir = tempDir('sluice-kafka-owed-');
   cleanup.add(() => dir.remove());
   const stuck = `stuck-${broker}`;
-  const yaml = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${servers}"
-  default.topic.partitions: "2"
-  default.topic.replication.factor: "1"
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${stuck}
-  annotations:
-    sluice.dev/circuit-breaker-failures: "0"
-spec:
-  broker: ${broker}
-  filter:
-    attributes:
-      type: keep
-  subscriber:
-    uri: ${failing.url}
-  delivery:
-    retry: 5
-    backoffDelay: PT30S
-`;
+  const yaml = yamlDocuments(
+    kafkaBrokerYaml({ servers, name: broker, partitions: 2 }),
+    triggerYaml({
+      name: stuck,
+      broker,
+      annotations: { 'sluice.dev/circuit-breaker-failures': '0' },
+      filter: { type: 'keep' },
+      uri: failing.url,
+      delivery: { retry: 5, backoffDelay: 'PT30S' },
+    }),
+  );
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
