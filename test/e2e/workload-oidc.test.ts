@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { runCli, startSluice, startSubscriber, tempDir, testEngine, waitFor } from './harness.js';
+import { broker, brokerRef, documents, eventPolicy, resource, trigger, type EventPolicySpec, type Ref } from './manifests.js';
 
 // Reads the token file, sends one event to K_SINK with it, prints the answer's status, then stays up.
 const SEND = [
@@ -18,57 +19,20 @@ const SEND = [
   'setInterval(()=>{},1e6);',
 ].join('');
 
-const source = (name: string) => `apiVersion: sources.knative.dev/v1
-kind: ContainerSource
-metadata:
-  name: ${name}
-spec:
-  template:
-    spec:
-      containers:
-        - name: main
-          command: ["node", "-e", ${JSON.stringify(SEND)}]
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
-`;
+const containerSource = (name: string, container: object): string =>
+  resource('sources.knative.dev/v1', 'ContainerSource', name, { template: { spec: { containers: [{ name: 'main', ...container }] } }, sink: { ref: brokerRef('guarded') } });
+
+const source = (name: string): string => containerSource(name, { command: ['node', '-e', SEND] });
+
+const sourceRef = (kind: 'ContainerSource' | 'SinkBinding', name: string): Ref => ({ apiVersion: 'sources.knative.dev/v1', kind, name });
+
+/** The broker `guarded` with its trigger to `subscriber`, and an EventPolicy. */
+const guarded = (policy: string, spec: EventPolicySpec, subscriber: string): string =>
+  documents(broker('guarded'), eventPolicy(policy, spec), trigger('out', { broker: 'guarded', subscriber }));
 
 test('a ContainerSource process sends with the token Sluice keeps for it; the broker\'s EventPolicy names the source', async () => {
   const sub = await startSubscriber();
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: emitter-only
-spec:
-  to:
-    - ref:
-        apiVersion: eventing.knative.dev/v1
-        kind: Broker
-        name: guarded
-  from:
-    - ref:
-        apiVersion: sources.knative.dev/v1
-        kind: ContainerSource
-        name: emitter
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
----
-${source('emitter')}---
-${source('intruder')}`;
+  const yaml = documents(guarded('emitter-only', { to: [brokerRef('guarded')], from: [sourceRef('ContainerSource', 'emitter')] }, sub.url), source('emitter'), source('intruder'));
   const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
   try {
     await sub.waitForCount(1);
@@ -89,59 +53,11 @@ ${source('intruder')}`;
 
 test('a workload bound by a SinkBinding sends with the token kept for the binding, which an EventPolicy names', async () => {
   const sub = await startSubscriber();
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: binding-only
-spec:
-  from:
-    - ref:
-        apiVersion: sources.knative.dev/v1
-        kind: SinkBinding
-        name: bind-app
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  restartPolicy: Never
-  containers:
-    - name: main
-      command: ["node", "-e", ${JSON.stringify(SEND)}]
-      env:
-        - name: EVENT_ID
-          value: from-pod
----
-apiVersion: sources.knative.dev/v1
-kind: SinkBinding
-metadata:
-  name: bind-app
-spec:
-  subject:
-    apiVersion: v1
-    kind: Pod
-    name: app
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
-`;
+  const yaml = documents(
+    guarded('binding-only', { from: [sourceRef('SinkBinding', 'bind-app')] }, sub.url),
+    resource('v1', 'Pod', 'app', { restartPolicy: 'Never', containers: [{ name: 'main', command: ['node', '-e', SEND], env: [{ name: 'EVENT_ID', value: 'from-pod' }] }] }),
+    resource('sources.knative.dev/v1', 'SinkBinding', 'bind-app', { subject: { apiVersion: 'v1', kind: 'Pod', name: 'app' }, sink: { ref: brokerRef('guarded') } }),
+  );
   const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
   try {
     await sub.waitForCount(1, 30_000);
@@ -159,47 +75,7 @@ test('a ContainerSource run as a container reads the token at /oidc/token, where
   const e = await testEngine(t);
   if (!e) return;
   const sub = await startSubscriber();
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: image-only
-spec:
-  from:
-    - ref:
-        apiVersion: sources.knative.dev/v1
-        kind: ContainerSource
-        name: image
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
----
-apiVersion: sources.knative.dev/v1
-kind: ContainerSource
-metadata:
-  name: image
-spec:
-  template:
-    spec:
-      containers:
-        - name: main
-          image: ${e.image}
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
-`;
+  const yaml = documents(guarded('image-only', { from: [sourceRef('ContainerSource', 'image')] }, sub.url), containerSource('image', { image: e.image }));
   const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'], env: e.env });
   try {
     await sub.waitForCount(1, 60_000);
@@ -223,53 +99,9 @@ const SEND_ONCE = [
 
 test('a process started with sluice bind --binding sends with the token sluice run keeps for the SinkBinding, which an EventPolicy names', async () => {
   const sub = await startSubscriber();
-  const binding = (name: string) => `apiVersion: sources.knative.dev/v1
-kind: SinkBinding
-metadata:
-  name: ${name}
-spec:
-  subject:
-    apiVersion: sluice.dev/v1alpha1
-    kind: Process
-    name: ${name}
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: guarded
-`;
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: guarded
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: producer-only
-spec:
-  to:
-    - ref:
-        apiVersion: eventing.knative.dev/v1
-        kind: Broker
-        name: guarded
-  from:
-    - ref:
-        apiVersion: sources.knative.dev/v1
-        kind: SinkBinding
-        name: producer
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: out
-spec:
-  broker: guarded
-  subscriber:
-    uri: ${sub.url}
----
-${binding('producer')}---
-${binding('stranger')}`;
+  const binding = (name: string): string =>
+    resource('sources.knative.dev/v1', 'SinkBinding', name, { subject: { apiVersion: 'sluice.dev/v1alpha1', kind: 'Process', name }, sink: { ref: brokerRef('guarded') } });
+  const yaml = documents(guarded('producer-only', { to: [brokerRef('guarded')], from: [sourceRef('SinkBinding', 'producer')] }, sub.url), binding('producer'), binding('stranger'));
   const dir = tempDir('sluice-bind-oidc-');
   const sluice = await startSluice({ yaml, dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
   try {
