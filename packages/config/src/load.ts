@@ -277,21 +277,43 @@ function redactedPasswordPaths(v: unknown, path: (string | number)[]): (string |
   return [];
 }
 
+/** What loading reports, in the order found (sorted by position at the end). */
+interface Findings {
+  readonly errors: ConfigError[];
+  readonly warnings: ConfigError[];
+  readonly notices: ConfigNotice[];
+  readonly hints: Set<string>;
+}
+
+/** The resources read from the files. */
+interface ReadResources {
+  /**
+   * Every resource with a kind and a name, schema errors or not: the semantic checks look at these too, so one pass
+   * reports all errors of a resource (a schema error does not hide its reference, URI or CESQL errors).
+   */
+  readonly checked: LoadedResource[];
+  /** The schema-valid ones. */
+  readonly valid: LoadedResource[];
+  /** Where the schema rejected each invalid resource (path keys). */
+  readonly schemaPaths: Map<LoadedResource, string[]>;
+  /** For a resource read from `options.sources`, its index there. */
+  readonly origin: Map<LoadedResource, number>;
+}
+
+/** One file (or source text) to read; `explicit` when named by the user rather than found in a directory. */
+interface ManifestInput {
+  readonly path: string;
+  readonly explicit: boolean;
+  readonly text?: string | undefined;
+}
+
 /**
  * Loads every resource in the given files and directories: YAML parse, kind lookup, JSON-Schema validation, then
  * the semantic checks. Collects all errors instead of stopping at the first.
  */
 export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const validator = options.validator ?? new SchemaValidator();
-  const errors: ConfigError[] = [];
-  const warnings: ConfigError[] = [];
-  const notices: ConfigNotice[] = [];
-  const hints = new Set<string>();
-  const resources: LoadedResource[] = [];
-  // Every resource with a kind and a name, schema errors or not: the semantic checks look at these too, so one pass
-  // reports all errors of a resource (a schema error does not hide its reference, URI or CESQL errors).
-  const checked: LoadedResource[] = [];
-  const schemaPaths = new Map<LoadedResource, string[]>();
+  const found: Findings = { errors: [], warnings: [], notices: [], hints: new Set() };
   let files: ManifestFile[];
   try {
     files = expandManifestPaths(paths, options.recursive ?? false);
@@ -299,126 +321,159 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     const e = err as NodeJS.ErrnoException;
     return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], warnings: [], notices: [], hints: [] };
   }
-  const inputs: Array<{ path: string; explicit: boolean; text?: string }> = [...files, ...(options.sources ?? []).map((s) => ({ path: s.path, explicit: true, text: s.text }))];
-  const origin = new Map<LoadedResource, number>();
-  for (const [index, { path: file, explicit, text: given }] of inputs.entries()) {
-    let text: string;
-    try {
-      text = given ?? readFileSync(file, 'utf8');
-    } catch (err) {
-      errors.push({ file, line: 1, col: 1, message: `cannot read: ${(err as Error).message}`, code: 'SLUICE_CONFIG_READ' });
-      continue;
-    }
-    const lc = new LineCounter();
-    const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-    const list = Array.isArray(docs) ? docs : [];
-    if (!Array.isArray(docs)) {
-      errors.push({ file, line: 1, col: 1, message: 'not a YAML stream', code: 'SLUICE_CONFIG_YAML' });
-    }
-    // A file found in a directory that holds no Kubernetes object at all (package.json, a CI workflow) is not a
-    // manifest: kubectl would choke on it, but skipping it is what a user means by "apply this directory".
-    if (!explicit && list.every((d) => d.errors.length === 0 && !hasKindOrApiVersion(d))) continue;
-    for (const doc of list) {
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors) {
-          const { line, col } = lc.linePos(e.pos[0]);
-          errors.push({ file, line, col, message: `invalid YAML: ${e.message.split('\n')[0]}`, code: 'SLUICE_CONFIG_YAML' });
-        }
-        continue;
-      }
-      if (doc.contents === null) continue; // empty document between separators
-      const position = makePosition(doc, lc);
-      const positionInValue = makeValuePosition(doc, lc, text, position);
-      const value = withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown);
-      if (value === null || value === undefined) continue; // a document with only comments or nothing
-      const at = (path: readonly (string | number)[], message: string, code: SluiceErrorCode, atKey = false): void => {
-        const { line, col } = position(path, atKey);
-        errors.push({ file, line, col, message, code });
-      };
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        at([], 'a resource must be a YAML mapping with apiVersion, kind, metadata', 'SLUICE_CONFIG_SCHEMA');
-        continue;
-      }
-      const obj = value as Record<string, unknown>;
-      const apiVersion = obj['apiVersion'];
-      const kind = obj['kind'];
-      if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
-        at([], 'missing apiVersion or kind', 'SLUICE_CONFIG_SCHEMA');
-        continue;
-      }
-      const info = findKind(apiVersion, kind);
-      if (!info) {
-        const meta0 = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
-        if (isPlumbing(apiVersion, kind)) {
-          const { line, col } = position([]);
-          const ns = typeof meta0.namespace === 'string' && kind !== 'Namespace' ? `${meta0.namespace}/` : '';
-          notices.push({ file, line, col, message: `ignored: ${apiVersion} ${kind} ${ns}${typeof meta0.name === 'string' ? meta0.name : '?'} (cluster plumbing)` });
-          continue;
-        }
-        const sameKind = KINDS.filter((k) => k.kind === kind);
-        const legacy = LEGACY_API_VERSIONS[apiVersion];
-        let message: string;
-        if (sameKind.length > 0 && legacy !== undefined && sameKind.some((k) => k.apiVersions.includes(legacy))) {
-          message = `apiVersion "${apiVersion}" of ${kind} is no longer served by Knative: use ${legacy}`;
-        } else if (sameKind.length > 0) {
-          message = `unsupported apiVersion "${apiVersion}" for kind ${kind} (use ${sameKind.flatMap((k) => k.apiVersions).join(' or ')})`;
-        } else {
-          const guess = didYouMean(kind, new Set(KINDS.map((k) => k.kind)));
-          const why = REFUSED_KIND_REASONS[kind];
-          const what = isEventingGroup(apiVersion) ? `kind ${kind} (${apiVersion}) is not supported by Sluice${why !== undefined ? `: ${why}` : ''}` : `unknown kind "${kind}" (apiVersion ${apiVersion})`;
-          message = `${what}${guess !== undefined ? `; did you mean ${guess}?` : ''}`;
-          hints.add(`supported kinds: ${KINDS.map((k) => `${k.apiVersions[0]} ${k.kind}`).join(', ')}; ignored as cluster plumbing: ${PLUMBING_SUMMARY}`);
-        }
-        at(sameKind.length > 0 ? ['apiVersion'] : ['kind'], message, 'SLUICE_CONFIG_UNKNOWN_KIND');
-        continue;
-      }
-      const violations: SchemaViolation[] = validator.validate(info, obj);
-      const meta = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
-      const label = `${kind}/${typeof meta.name === 'string' ? meta.name : '?'}`;
-      for (const v of violations) {
-        const where = v.path.length > 0 ? v.path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') + ': ' : '';
-        at(v.path, `${label}: ${where}${v.message}`, 'SLUICE_CONFIG_SCHEMA', v.atKey);
-      }
-      // A URL whose password is `***` is what the admin API and `sluice get` show in place of a secret: applied
-      // back, it would replace the real password with three asterisks and deliveries would fail to authenticate.
-      for (const path of redactedPasswordPaths(obj, [])) {
-        at(path, `${label}: ${path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`, 'SLUICE_CONFIG_INVALID');
-      }
-      const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
-      if (typeof meta.name !== 'string') continue;
-      const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${meta.name}`, namespace, name: meta.name, value: obj, file, position, positionInValue };
-      checked.push(loaded);
-      if (index >= files.length) origin.set(loaded, index - files.length);
-      if (violations.length > 0) schemaPaths.set(loaded, violations.map((v) => pathKey(v.path)));
-      else resources.push(loaded);
+  const read: ReadResources = { checked: [], valid: [], schemaPaths: new Map(), origin: new Map() };
+  const inputs: ManifestInput[] = [...files, ...(options.sources ?? []).map((s) => ({ path: s.path, explicit: true, text: s.text }))];
+  for (const [index, input] of inputs.entries()) {
+    const sourceIndex = index >= files.length ? index - files.length : undefined;
+    for (const loaded of readManifest(input, validator, found, read.schemaPaths)) {
+      read.checked.push(loaded);
+      if (sourceIndex !== undefined) read.origin.set(loaded, sourceIndex);
+      if (!read.schemaPaths.has(loaded)) read.valid.push(loaded);
     }
   }
-  // Chosen among all the resources first, then among the schema-valid ones (a `select` may remember what it chose).
-  const allChosen = checked.length === resources.length ? undefined : options.select ? options.select(checked, (r) => origin.get(r) ?? -1) : checked;
-  const chosen = options.select ? options.select(resources, (r) => origin.get(r) ?? -1) : resources;
-  const config: SluiceConfig = {
-    resources: chosen,
-    brokers: resourcesOfKind(chosen, 'Broker').map((r) => r.value),
-    triggers: resourcesOfKind(chosen, 'Trigger').map((r) => r.value),
+  const config = runChecks(read, options, found);
+  const byPosition = (a: { file: string; line: number; col: number }, b: { file: string; line: number; col: number }): number =>
+    a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
+  return { config, errors: found.errors.sort(byPosition), warnings: found.warnings.sort(byPosition), notices: found.notices.sort(byPosition), hints: [...found.hints] };
+}
+
+/**
+ * Reads one file's YAML documents: the resources that have a kind and a name, schema-valid or not (the schema's
+ * complaints are reported, and the paths they point at are kept in `schemaPaths`).
+ */
+function readManifest(input: ManifestInput, validator: SchemaValidator, found: Findings, schemaPaths: Map<LoadedResource, string[]>): LoadedResource[] {
+  const file = input.path;
+  let text: string;
+  try {
+    text = input.text ?? readFileSync(file, 'utf8');
+  } catch (err) {
+    found.errors.push({ file, line: 1, col: 1, message: `cannot read: ${(err as Error).message}`, code: 'SLUICE_CONFIG_READ' });
+    return [];
+  }
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) {
+    found.errors.push({ file, line: 1, col: 1, message: 'not a YAML stream', code: 'SLUICE_CONFIG_YAML' });
+  }
+  // A file found in a directory that holds no Kubernetes object at all (package.json, a CI workflow) is not a
+  // manifest: kubectl would choke on it, but skipping it is what a user means by "apply this directory".
+  if (!input.explicit && list.every((d) => d.errors.length === 0 && !hasKindOrApiVersion(d))) return [];
+  const loaded: LoadedResource[] = [];
+  for (const doc of list) {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const { line, col } = lc.linePos(e.pos[0]);
+        found.errors.push({ file, line, col, message: `invalid YAML: ${e.message.split('\n')[0]}`, code: 'SLUICE_CONFIG_YAML' });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue; // empty document between separators
+    const r = readDocument(doc, lc, text, file, validator, found, schemaPaths);
+    if (r) loaded.push(r);
+  }
+  return loaded;
+}
+
+/** Reads one parsed YAML document: its kind looked up and its schema checked; the resource if it has a kind and a name. */
+function readDocument(doc: Document.Parsed, lc: LineCounter, text: string, file: string, validator: SchemaValidator, found: Findings, schemaPaths: Map<LoadedResource, string[]>): LoadedResource | undefined {
+  const position = makePosition(doc, lc);
+  const positionInValue = makeValuePosition(doc, lc, text, position);
+  const value = withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown);
+  if (value === null || value === undefined) return undefined; // a document with only comments or nothing
+  const at = (path: readonly (string | number)[], message: string, code: SluiceErrorCode, atKey = false): void => {
+    const { line, col } = position(path, atKey);
+    found.errors.push({ file, line, col, message, code });
   };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    at([], 'a resource must be a YAML mapping with apiVersion, kind, metadata', 'SLUICE_CONFIG_SCHEMA');
+    return undefined;
+  }
+  const obj = value as Record<string, unknown>;
+  const apiVersion = obj['apiVersion'];
+  const kind = obj['kind'];
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    at([], 'missing apiVersion or kind', 'SLUICE_CONFIG_SCHEMA');
+    return undefined;
+  }
+  const meta = (obj['metadata'] ?? {}) as { name?: unknown; namespace?: unknown };
+  const info = findKind(apiVersion, kind);
+  if (!info) {
+    if (isPlumbing(apiVersion, kind)) {
+      const { line, col } = position([]);
+      const ns = typeof meta.namespace === 'string' && kind !== 'Namespace' ? `${meta.namespace}/` : '';
+      found.notices.push({ file, line, col, message: `ignored: ${apiVersion} ${kind} ${ns}${typeof meta.name === 'string' ? meta.name : '?'} (cluster plumbing)` });
+    } else {
+      const unknown = unknownKind(apiVersion, kind);
+      if (unknown.hint !== undefined) found.hints.add(unknown.hint);
+      at([unknown.field], unknown.message, 'SLUICE_CONFIG_UNKNOWN_KIND');
+    }
+    return undefined;
+  }
+  const violations: SchemaViolation[] = validator.validate(info, obj);
+  const label = `${kind}/${typeof meta.name === 'string' ? meta.name : '?'}`;
+  for (const v of violations) {
+    const where = v.path.length > 0 ? v.path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') + ': ' : '';
+    at(v.path, `${label}: ${where}${v.message}`, 'SLUICE_CONFIG_SCHEMA', v.atKey);
+  }
+  // A URL whose password is `***` is what the admin API and `sluice get` show in place of a secret: applied
+  // back, it would replace the real password with three asterisks and deliveries would fail to authenticate.
+  for (const path of redactedPasswordPaths(obj, [])) {
+    at(path, `${label}: ${path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`, 'SLUICE_CONFIG_INVALID');
+  }
+  if (typeof meta.name !== 'string') return undefined;
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
+  const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${meta.name}`, namespace, name: meta.name, value: obj, file, position, positionInValue };
+  if (violations.length > 0) schemaPaths.set(loaded, violations.map((v) => pathKey(v.path)));
+  return loaded;
+}
+
+/** The error for a kind Sluice does not load: the field to point at, the message, and a hint naming what it loads. */
+function unknownKind(apiVersion: string, kind: string): { field: 'apiVersion' | 'kind'; message: string; hint?: string } {
+  const sameKind = KINDS.filter((k) => k.kind === kind);
+  const legacy = LEGACY_API_VERSIONS[apiVersion];
+  if (sameKind.length > 0 && legacy !== undefined && sameKind.some((k) => k.apiVersions.includes(legacy))) {
+    return { field: 'apiVersion', message: `apiVersion "${apiVersion}" of ${kind} is no longer served by Knative: use ${legacy}` };
+  }
+  if (sameKind.length > 0) {
+    return { field: 'apiVersion', message: `unsupported apiVersion "${apiVersion}" for kind ${kind} (use ${sameKind.flatMap((k) => k.apiVersions).join(' or ')})` };
+  }
+  const guess = didYouMean(kind, new Set(KINDS.map((k) => k.kind)));
+  const why = REFUSED_KIND_REASONS[kind];
+  const what = isEventingGroup(apiVersion) ? `kind ${kind} (${apiVersion}) is not supported by Sluice${why !== undefined ? `: ${why}` : ''}` : `unknown kind "${kind}" (apiVersion ${apiVersion})`;
+  return {
+    field: 'kind',
+    message: `${what}${guess !== undefined ? `; did you mean ${guess}?` : ''}`,
+    hint: `supported kinds: ${KINDS.map((k) => `${k.apiVersions[0]} ${k.kind}`).join(', ')}; ignored as cluster plumbing: ${PLUMBING_SUMMARY}`,
+  };
+}
+
+/** The configuration of the given resources. */
+function configOf(resources: LoadedResource[]): SluiceConfig {
+  return { resources, brokers: resourcesOfKind(resources, 'Broker').map((r) => r.value), triggers: resourcesOfKind(resources, 'Trigger').map((r) => r.value) };
+}
+
+/** Chooses the resources (`options.select`) and runs the semantic checks on them; returns the configuration of the valid ones. */
+function runChecks(read: ReadResources, options: LoadOptions, found: Findings): SluiceConfig {
+  // Chosen among all the resources first, then among the schema-valid ones (a `select` may remember what it chose).
+  const originOf = (r: LoadedResource): number => read.origin.get(r) ?? -1;
+  const allChosen = read.checked.length === read.valid.length ? undefined : options.select ? options.select(read.checked, originOf) : read.checked;
+  const chosen = options.select ? options.select(read.valid, originOf) : read.valid;
+  const config = configOf(chosen);
   const report: ReportFn = (r, path, message, code = 'SLUICE_CONFIG_INVALID', columnOffset) => {
     const { line, col } = columnOffset === undefined ? r.position(path) : r.positionInValue(path, columnOffset);
-    (DANGLING_REFERENCE_CODES.has(code) && options.strict === false ? warnings : errors).push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
+    (DANGLING_REFERENCE_CODES.has(code) && options.strict === false ? found.warnings : found.errors).push({ file: r.file, line, col, message: `${r.kind}/${r.name}: ${message}`, code });
   };
   const notice: NoticeFn = (r, path, message) => {
     const { line, col } = r.position(path);
-    notices.push({ file: r.file, line, col, message });
+    found.notices.push({ file: r.file, line, col, message });
   };
   // The checks see every resource that has a kind and a name, including those with schema errors. A check that
   // cannot cope with a malformed resource (it throws) runs again on the schema-valid ones only; what it reported
   // before throwing is dropped, so nothing is reported twice. Where a schema error points, a check adds nothing
   // about that field or what contains it.
   const everything = allChosen ?? chosen;
-  const all: SluiceConfig = {
-    resources: everything,
-    brokers: resourcesOfKind(everything, 'Broker').map((r) => r.value),
-    triggers: resourcesOfKind(everything, 'Trigger').map((r) => r.value),
-  };
+  const all = configOf(everything);
   const invalid = new Set(everything.filter((r) => !chosen.includes(r)));
   for (const check of options.checks ?? []) {
     if (invalid.size === 0) {
@@ -432,7 +487,7 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
         (r, path, message, code, columnOffset) => {
           // A field the schema rejected, or what contains it, is not judged again: the check saw a malformed value.
           const here = pathKey(path);
-          if (schemaPaths.get(r)?.some((bad) => bad.startsWith(here) || here.startsWith(bad))) return;
+          if (read.schemaPaths.get(r)?.some((bad) => bad.startsWith(here) || here.startsWith(bad))) return;
           buffered.push(() => report(r, path, message, code, columnOffset));
         },
         (r, path, message) => buffered.push(() => notice(r, path, message)),
@@ -443,10 +498,5 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     }
     for (const emit of buffered) emit();
   }
-  const byPosition = (a: { file: string; line: number; col: number }, b: { file: string; line: number; col: number }): number =>
-    a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1;
-  errors.sort(byPosition);
-  warnings.sort(byPosition);
-  notices.sort(byPosition);
-  return { config, errors, warnings, notices, hints: [...hints] };
+  return config;
 }

@@ -62,6 +62,12 @@ export interface WorkloadStatus {
   readonly nextScheduleTime?: string | undefined;
 }
 
+/** Why a workload is NotReady: a condition reason and a message. */
+interface NotReadyReason {
+  readonly reason: string;
+  readonly message: string;
+}
+
 interface Entry {
   readonly workload: Workload;
   /** The port PORT is set to, and where the Service address points. */
@@ -278,6 +284,35 @@ export class WorkloadsComponent implements RuntimeComponent {
   }
 
   async #startOne(entry: Entry, ctx: RuntimeContext, values: ConfigValues): Promise<void> {
+    const planned = this.#runSpecs(entry, ctx, values);
+    if ('reason' in planned) return this.#notReady(entry, planned.reason, planned.message);
+    const { specs, engine } = planned;
+    const missing = engine ? await this.#pullMissingImages(entry.workload, engine, specs) : undefined;
+    if (missing) return this.#notReady(entry, missing.reason, missing.message);
+    this.#launch(entry, specs, engine);
+    const w = entry.workload;
+    if (w.restartPolicy !== 'Always') {
+      this.#setStatus(entry, { ...entry.status, ready: true, phase: 'Running', reason: undefined });
+      this.#logger.info({ workload: w.id }, `${w.id} started (runs to completion)`);
+      return;
+    }
+    if (entry.port === undefined) {
+      // Knative's readiness is the port answering; with no port, a container that runs is ready.
+      if (entry.processes.every((p) => p.pid !== undefined)) this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined });
+      this.#logger.info({ workload: w.id }, `${w.id} started`);
+      if (!entry.status.ready) this.#probe(entry);
+      return;
+    }
+    this.#setStatus(entry, { ...entry.status, reason: 'NotListening', message: `waiting for port ${entry.port}` });
+    this.#logger.info({ workload: w.id, url: entry.url }, `${w.id} started; waiting for it to listen on ${entry.url}`);
+    this.#probe(entry);
+  }
+
+  /**
+   * How to run each container of a workload (process or container, command, args, env after Knative Serving's runtime
+   * contract and the injectors), and the engine the containers need; or why it cannot run.
+   */
+  #runSpecs(entry: Entry, ctx: RuntimeContext, values: ConfigValues): { specs: ContainerRunSpec[]; engine: ContainerEngine | undefined } | NotReadyReason {
     const w = entry.workload;
     const subject = { apiVersion: w.apiVersion, kind: w.kind, namespace: w.namespace, name: w.name, labels: w.labels, jobLabels: w.jobLabels };
     const injected: Record<string, string> = {};
@@ -289,9 +324,9 @@ export class WorkloadsComponent implements RuntimeComponent {
       const c = w.pod.containers[i]!;
       const cname = containerNameOf(w, i);
       const how = runModeOf(w, i);
-      if ('problem' in how) return this.#notReady(entry, 'ContainerMissing', how.problem);
+      if ('problem' in how) return { reason: 'ContainerMissing', message: how.problem };
       if (how.mode === 'container') {
-        if (!this.#engine?.ok) return this.#notReady(entry, 'NoContainerEngine', `container "${cname}" has no command, so its image ${c.image} must run through a container engine, but there is none: ${this.#engine && !this.#engine.ok ? this.#engine.reason : 'not detected'} (set command, or the annotation sluice.dev/command, to run it as a local process)`);
+        if (!this.#engine?.ok) return { reason: 'NoContainerEngine', message: `container "${cname}" has no command, so its image ${c.image} must run through a container engine, but there is none: ${this.#engine && !this.#engine.ok ? this.#engine.reason : 'not detected'} (set command, or the annotation sluice.dev/command, to run it as a local process)` };
         engine = this.#engine.engine;
       }
       const contract: Record<string, string> = {};
@@ -303,7 +338,7 @@ export class WorkloadsComponent implements RuntimeComponent {
       }
       const fields = { namespace: w.namespace, podName: w.kind === 'Pod' ? w.name : `${w.name}-local`, labels: w.podLabels, annotations: w.annotations };
       const { env, problems } = declaredEnvironment(c, [...w.podPath, 'containers', i], { values, fields });
-      if (problems.length > 0) return this.#notReady(entry, 'InvalidEnvironment', problems.map((p) => p.message).join('; '));
+      if (problems.length > 0) return { reason: 'InvalidEnvironment', message: problems.map((p) => p.message).join('; ') };
       const own = { ...env, ...contract, ...injected };
       const expand = (s: string): string => expandVariables(s, own);
       const command = how.command ?? c.command?.map(expand);
@@ -321,19 +356,32 @@ export class WorkloadsComponent implements RuntimeComponent {
         ...(tokenFile !== undefined && how.mode === 'container' ? { mounts: [{ hostPath: tokenFile, containerPath: OIDC_TOKEN_PATH }] } : {}),
       });
     }
-    if (engine) {
-      for (const s of specs) {
-        if (s.mode !== 'container' || (await imagePresent(engine, s.image!))) continue;
-        const policy = w.pod.containers.find((c) => c.image === s.image)?.['imagePullPolicy'];
-        if (policy === 'Never') return this.#notReady(entry, 'ImageNotPresent', `image ${s.image} is not in the ${engine.name} image store and imagePullPolicy is Never`);
-        this.#logger.info({ workload: w.id, image: s.image }, `${w.id}: pulling ${s.image}`);
-        const pull = await engineCommand(engine, ['pull', s.image!], this.#deps.pullTimeoutMs ?? 120_000);
-        if (pull.code !== 0) {
-          const why = pull.output.split('\n').filter((l) => l.trim() !== '').pop() ?? `exit ${pull.code}`;
-          return this.#notReady(entry, 'ImagePullFailed', `image ${s.image} is not in the ${engine.name} image store and cannot be pulled: ${why}`);
-        }
+    return { specs, engine };
+  }
+
+  /** Pulls the images the engine does not have (as the kubelet does, unless `imagePullPolicy: Never`); why not, if it cannot. */
+  async #pullMissingImages(w: Workload, engine: ContainerEngine, specs: readonly ContainerRunSpec[]): Promise<NotReadyReason | undefined> {
+    for (const s of specs) {
+      if (s.mode !== 'container' || (await imagePresent(engine, s.image!))) continue;
+      const policy = w.pod.containers.find((c) => c.image === s.image)?.['imagePullPolicy'];
+      if (policy === 'Never') return { reason: 'ImageNotPresent', message: `image ${s.image} is not in the ${engine.name} image store and imagePullPolicy is Never` };
+      this.#logger.info({ workload: w.id, image: s.image }, `${w.id}: pulling ${s.image}`);
+      const pull = await engineCommand(engine, ['pull', s.image!], this.#deps.pullTimeoutMs ?? 120_000);
+      if (pull.code !== 0) {
+        const why = pull.output.split('\n').filter((l) => l.trim() !== '').pop() ?? `exit ${pull.code}`;
+        return { reason: 'ImagePullFailed', message: `image ${s.image} is not in the ${engine.name} image store and cannot be pulled: ${why}` };
       }
     }
+    return undefined;
+  }
+
+  /**
+   * Starts a process per container. A kept-running workload (`restartPolicy: Always`) is NotReady with why whenever
+   * one exits, until it runs (and answers) again; one that runs to completion (a Job, a Pod with `Never`/`OnFailure`)
+   * is retried on failure up to `backoffLimit` times, then Failed, or Succeeded once every container finished.
+   */
+  #launch(entry: Entry, specs: readonly ContainerRunSpec[], engine: ContainerEngine | undefined): void {
+    const w = entry.workload;
     const once = w.restartPolicy !== 'Always';
     let failures = 0;
     let finished = 0;
@@ -341,7 +389,6 @@ export class WorkloadsComponent implements RuntimeComponent {
       const p = new ContainerProcess(spec, {
         engine,
         baseDir: w.baseDir,
-        // A kept-running container that exits is NotReady with why until it runs (and answers) again.
         ...(once
           ? {}
           : {
@@ -378,21 +425,6 @@ export class WorkloadsComponent implements RuntimeComponent {
       entry.processes.push(p);
       p.start();
     });
-    if (once) {
-      this.#setStatus(entry, { ...entry.status, ready: true, phase: 'Running', reason: undefined });
-      this.#logger.info({ workload: w.id }, `${w.id} started (runs to completion)`);
-      return;
-    }
-    if (entry.port === undefined) {
-      // Knative's readiness is the port answering; with no port, a container that runs is ready.
-      if (entry.processes.every((p) => p.pid !== undefined)) this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined });
-      this.#logger.info({ workload: w.id }, `${w.id} started`);
-      if (!entry.status.ready) this.#probe(entry);
-      return;
-    }
-    this.#setStatus(entry, { ...entry.status, reason: 'NotListening', message: `waiting for port ${entry.port}` });
-    this.#logger.info({ workload: w.id, url: entry.url }, `${w.id} started; waiting for it to listen on ${entry.url}`);
-    this.#probe(entry);
   }
 
   /**
