@@ -5,54 +5,36 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { brokerYaml, cleanupScope, postEvent, runCli, startSluice, tempDir, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { adminCli, startSubscriberIn } from './fixtures.js';
 
 const cleanup = cleanupScope();
 
-async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
-  const s = await startSubscriber(respond);
-  cleanup.add(() => s.close());
-  return s;
-}
-
-const broker = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-`;
-const trigger = (name: string, url: string, extra = '') => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-${extra}  subscriber:
-    uri: ${url}
----
-`;
-
 test('apply and delete: kubectl lines, --dry-run, 409 without --force, and changes that last across SIGHUP and a restart', async () => {
-  const one = await subscriber();
-  const two = await subscriber();
-  const failing = await subscriber(() => ({ status: 503 }));
+  const one = await startSubscriberIn(cleanup);
+  const two = await startSubscriberIn(cleanup);
+  const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const slow = '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n';
-  const files = broker + trigger('one', one.url) + trigger('stuck', failing.url, slow);
+  const files = yamlDocuments(
+    brokerYaml(),
+    triggerYaml({ name: 'one', uri: one.url }),
+    triggerYaml({ name: 'stuck', uri: failing.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+  );
   let sluice = await startSluice({ yaml: files, dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
-  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  // The sluice of the moment: it is restarted below.
+  const cli = (...args: string[]) => adminCli(sluice)(...args);
   const send = (id: string) => postEvent(`${sluice.url}/default/default`, { id, source: '/apply', type: 't' });
 
   const twoFile = join(dir.path, 'two.yaml');
-  writeFileSync(twoFile, trigger('two', two.url));
+  writeFileSync(twoFile, triggerYaml({ name: 'two', uri: two.url }));
   const dry = await cli('apply', '-f', twoFile, '--dry-run');
   assert.equal(dry.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
   assert.equal(dry.code, 0);
   // Cluster plumbing in the applied files is listed as ignored, as validate and run list it.
   const withNamespace = join(dir.path, 'with-namespace.yaml');
-  writeFileSync(withNamespace, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n${trigger('two', two.url)}`);
+  writeFileSync(withNamespace, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n${triggerYaml({ name: 'two', uri: two.url })}`);
   const plumbing = await cli('apply', '-f', withNamespace, '--dry-run');
   assert.equal(plumbing.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
   assert.equal(plumbing.stderr, 'ignored: v1 Namespace shop (cluster plumbing)\n');
@@ -64,7 +46,7 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   assert.equal((await send('e1')).status, 202);
   await two.waitForCount(1);
   assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two unchanged\n');
-  writeFileSync(twoFile, trigger('two', two.url, '  filter:\n    attributes:\n      type: t\n'));
+  writeFileSync(twoFile, triggerYaml({ name: 'two', uri: two.url, filter: { type: 't' } }));
   assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two configured\n');
   const shown = JSON.parse((await cli('get', 'trigger', 'two', '-o', 'json')).stdout) as { source: string };
   assert.equal(shown.source, `${twoFile} (applied)`);
@@ -101,21 +83,22 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   assert.equal(gone.stdout, 'trigger.eventing.knative.dev "two" deleted\n', gone.stderr);
   assert.equal(gone.stderr, '', 'a trigger that owed nothing is deleted without a warning (and it was not forced)');
   const stuckFile = join(dir.path, 'stuck.yaml');
-  writeFileSync(stuckFile, trigger('stuck', failing.url));
+  writeFileSync(stuckFile, triggerYaml({ name: 'stuck', uri: failing.url }));
   assert.equal((await cli('apply', '-f', stuckFile)).stdout, 'trigger.eventing.knative.dev/stuck created\n');
 });
 
 test('apply and delete: bad input is a clear error with the right exit code; an unreachable admin address says where it tried', async () => {
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const sluice = await startSluice({ yaml: broker, dataDir: dir.path });
+  const sluice = await startSluice({ yaml: brokerYaml(), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
   const bad = join(dir.path, 'bad.yaml');
   writeFileSync(bad, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: default\n');
-  const invalid = await runCli(['apply', '-f', bad, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const cli = adminCli(sluice);
+  const invalid = await cli('apply', '-f', bad);
   assert.equal(invalid.code, 1);
   assert.match(invalid.stderr, new RegExp(`${bad.replaceAll('/', '\\/')}:\\d+:\\d+: Trigger\\/t: .*subscriber`));
-  const missing = await runCli(['delete', 'trigger', 'nope', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const missing = await cli('delete', 'trigger', 'nope');
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'sluice: Trigger default/nope not found (SLUICE_NOT_FOUND, HTTP 404)\n');
   const usage = await runCli(['delete', '--server', sluice.adminUrl]);
@@ -126,7 +109,7 @@ test('apply and delete: bad input is a clear error with the right exit code; an 
   const rbac = join(dir.path, 'rbac.yaml');
   writeFileSync(rbac, 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: []\n');
   for (const verb of ['apply', 'delete']) {
-    const plumbing = await runCli([verb, '-f', rbac, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+    const plumbing = await cli(verb, '-f', rbac);
     assert.deepEqual([plumbing.code, plumbing.stdout, plumbing.stderr], [0, '', 'ignored: v1 ServiceAccount sa (cluster plumbing)\nignored: rbac.authorization.k8s.io/v1 Role r (cluster plumbing)\n'], verb);
   }
 

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { spawn } from 'node:child_process';
-import { ROOT, SLUICE_BIN, cleanupScope, kafkaBrokerYaml, runCli, startSluice, startSubscriber, postEvent, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, kafkaBrokerYaml, startSluice, startSubscriber, postEvent, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, type ReplayRange } from './fixtures.js';
 
 // Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
 const cleanup = cleanupScope();
@@ -81,15 +82,8 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
   const listed = async () => ((await (await fetch(`${sluice.adminUrl}/api/v1/archive`)).json()) as { items: Array<{ broker: string; archived: boolean; count: number }> }).items;
   await waitFor(async () => (await listed()).some((b) => b.broker === `default/${broker}` && b.archived && b.count === 13), 'the topic records counted in GET /api/v1/archive', 30_000);
 
-  const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
-  const ordersBefore = orders.received.length;
-  const allBefore = all.received.length;
-  const replay = runCli(['replay', `broker:${broker}`, '--from', from, '--to', to, '--trigger', `orders-${broker}`, '--rate', '20', ...admin]);
-  for (let i = 0; i < 3; i++) await send(`live-${i}`, 'order.created', 'c');
-  const r = await replay;
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /events 11, replayed 10, failed 0/);
-  const replayed = orders.received.slice(ordersBefore).filter((x) => x.headers['ce-sluicereplay'] === '1');
+  const range: ReplayRange = { sluice, broker, ordersTrigger: `orders-${broker}`, orders, all, from, to, ordersInRange: 10, sendLive: (id) => send(id, 'order.created', 'c') };
+  const replayed = await replayToOneTrigger(range);
   assert.deepEqual(replayed.map((x) => x.event!.attributes['id']).sort(), inRange.map((e) => e.id).sort(), 'exactly the range, each once');
   for (const key of ['a', 'b', 'c']) {
     assert.deepEqual(
@@ -98,28 +92,18 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
       `events of partitionkey ${key} in the order they were accepted`,
     );
   }
-  await orders.waitForCount(ordersBefore + 10 + 3);
-  const live = orders.received.slice(ordersBefore).filter((x) => String(x.event!.attributes['id']).startsWith('live-'));
-  assert.equal(live.length, 3, 'live traffic was delivered during the replay');
-  for (const x of live) assert.equal(x.headers['ce-sluicereplay'], undefined);
-  await all.waitForCount(allBefore + 3);
-  assert.equal(all.received.slice(allBefore).filter((x) => x.headers['ce-sluicereplay'] !== undefined).length, 0, 'the other trigger got no replay');
 
   // Every trigger, a CESQL filter: only the trigger whose own filter matches gets the cancelled order.
-  const allBefore2 = all.received.length;
-  const ordersBefore2 = orders.received.length;
-  const r2 = await runCli(['replay', `broker:${broker}`, '--from', from, '--to', to, '--filter', "type = 'order.cancelled'", ...admin]);
-  assert.equal(r2.code, 0, r2.stderr);
-  assert.match(r2.stdout, /events 1, replayed 1, failed 0/);
+  const since = await replayCancelledToEveryTrigger(range);
   await settle(300);
   assert.deepEqual(
-    all.received.slice(allBefore2).filter((x) => x.headers['ce-sluicereplay'] === '1').map((x) => x.event!.attributes['id']),
+    since.all().filter((x) => x.headers['ce-sluicereplay'] === '1').map((x) => x.event!.attributes['id']),
     ['in-cancel'],
   );
-  assert.equal(orders.received.slice(ordersBefore2).filter((x) => x.headers['ce-sluicereplay'] !== undefined).length, 0);
+  assert.equal(since.orders().filter((x) => x.headers['ce-sluicereplay'] !== undefined).length, 0);
 
   // A range with nothing in it replays nothing.
-  const r3 = await runCli(['replay', `broker:${broker}`, '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-02T00:00:00Z', ...admin]);
+  const r3 = await adminCli(sluice)('replay', `broker:${broker}`, '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-02T00:00:00Z');
   assert.equal(r3.code, 0, r3.stderr);
   assert.match(r3.stdout, /events 0, replayed 0, failed 0/);
 });

@@ -11,33 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { brokerYaml, cleanupScope, postEvent, startSluice, tempDir, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { adminCli, startSubscriberIn } from './fixtures.js';
 
 const cleanup = cleanupScope();
-
-async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
-  const s = await startSubscriber(respond);
-  cleanup.add(() => s.close());
-  return s;
-}
-
-const broker = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-`;
-const trigger = (name: string, url: string, extra = '') => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-${extra}  subscriber:
-    uri: ${url}
----
-`;
-const byType = (type: string) => `  filter:\n    attributes:\n      type: ${type}\n`;
 
 interface Sent {
   readonly id: string;
@@ -59,27 +36,29 @@ const counts = (ids: readonly string[]): Map<string, number> => {
 };
 
 test('apply, delete --force, rename and SIGHUP under a steady load: every accepted event reaches every trigger that matched it, exactly once', async (t) => {
-  const all = await subscriber();
-  const filtered = await subscriber();
-  const before = await subscriber();
-  const moved = await subscriber();
-  const doomed = await subscriber(() => ({ status: 503 }));
-  const renamed = await subscriber();
-  const added = await subscriber();
+  const all = await startSubscriberIn(cleanup);
+  const filtered = await startSubscriberIn(cleanup);
+  const before = await startSubscriberIn(cleanup);
+  const moved = await startSubscriberIn(cleanup);
+  const doomed = await startSubscriberIn(cleanup, () => ({ status: 503 }));
+  const renamed = await startSubscriberIn(cleanup);
+  const added = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   const files = (subscriberOfSub: string) =>
-    broker +
-    trigger('all', all.url) +
-    trigger('filtered', filtered.url) +
-    trigger('sub', subscriberOfSub) +
-    trigger('doomed', doomed.url, '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n') +
-    trigger('old-name', renamed.url);
+    yamlDocuments(
+      brokerYaml(),
+      triggerYaml({ name: 'all', uri: all.url }),
+      triggerYaml({ name: 'filtered', uri: filtered.url }),
+      triggerYaml({ name: 'sub', uri: subscriberOfSub }),
+      triggerYaml({ name: 'doomed', uri: doomed.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+      triggerYaml({ name: 'old-name', uri: renamed.url }),
+    );
   const sluice = await startSluice({ yaml: files(before.url), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
   const cli = async (...args: string[]): Promise<Window> => {
     const start = Date.now();
-    const r = await runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+    const r = await adminCli(sluice, { timeoutMs: 120_000 })(...args);
     assert.equal(r.code, 0, `sluice ${args.join(' ')}: ${r.stderr}`);
     return { start, end: Date.now() };
   };
@@ -101,7 +80,7 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   await waitFor(() => ledger.length > 200, 'some load first');
 
   // The filter of "filtered" changes from all events to "even" (applied).
-  writeFileSync(join(dir.path, 'filtered.yaml'), trigger('filtered', filtered.url, byType('even')));
+  writeFileSync(join(dir.path, 'filtered.yaml'), triggerYaml({ name: 'filtered', uri: filtered.url, filter: { type: 'even' } }));
   const filterChange = await cli('apply', '-f', join(dir.path, 'filtered.yaml'));
   await waitFor(() => ledger.length > 600, 'load after the filter change');
 
@@ -111,12 +90,12 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
 
   // "old-name" is renamed "new-name": a delete and an add.
   await cli('delete', 'trigger', 'old-name', '--force');
-  writeFileSync(join(dir.path, 'new-name.yaml'), trigger('new-name', renamed.url));
+  writeFileSync(join(dir.path, 'new-name.yaml'), triggerYaml({ name: 'new-name', uri: renamed.url }));
   const renamedAt = await cli('apply', '-f', join(dir.path, 'new-name.yaml'));
   await waitFor(() => ledger.length > 1400, 'load after the rename');
 
   // "added" is a new trigger.
-  writeFileSync(join(dir.path, 'added.yaml'), trigger('added', added.url));
+  writeFileSync(join(dir.path, 'added.yaml'), triggerYaml({ name: 'added', uri: added.url }));
   const addedAt = await cli('apply', '-f', join(dir.path, 'added.yaml'));
   await waitFor(() => ledger.length > 1800, 'load after the add');
 
@@ -191,9 +170,9 @@ spec:
 `;
 
 test('a Subscription changed under a steady load restarts only that subscription: every accepted event once, at the old or the new subscriber; the other channel untouched', async () => {
-  const first = await subscriber();
-  const second = await subscriber();
-  const other = await subscriber();
+  const first = await startSubscriberIn(cleanup);
+  const second = await startSubscriberIn(cleanup);
+  const other = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   const sluice = await startSluice({ yaml: channel('a') + channel('b') + subscription('sa', 'a', first.url) + subscription('sb', 'b', other.url), dataDir: dir.path });
@@ -214,7 +193,7 @@ test('a Subscription changed under a steady load restarts only that subscription
   await waitFor(() => ledger.length > 300, 'some load first');
   writeFileSync(join(dir.path, 'sa.yaml'), subscription('sa', 'a', second.url));
   const start = Date.now();
-  const applied = await runCli(['apply', '-f', join(dir.path, 'sa.yaml'), '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  const applied = await adminCli(sluice, { timeoutMs: 120_000 })('apply', '-f', join(dir.path, 'sa.yaml'));
   const change: Window = { start, end: Date.now() };
   assert.equal(applied.stdout, 'subscription.messaging.knative.dev/sa configured\n', applied.stderr);
   await waitFor(() => ledger.length > 900, 'load after the change');

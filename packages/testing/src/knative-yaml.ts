@@ -3,23 +3,23 @@
 
 /** A Knative DeliverySpec, with the fields the tests set. */
 export interface DeliveryYaml {
-  readonly retry?: number;
-  readonly backoffPolicy?: 'linear' | 'exponential';
+  readonly retry?: number | undefined;
+  readonly backoffPolicy?: 'linear' | 'exponential' | undefined;
   /** An ISO 8601 duration, e.g. `PT0.05S`. */
-  readonly backoffDelay?: string;
+  readonly backoffDelay?: string | undefined;
   /** An ISO 8601 duration. */
-  readonly timeout?: string;
+  readonly timeout?: string | undefined;
   /** The dead-letter sink's URI. */
-  readonly deadLetterSink?: string;
+  readonly deadLetterSink?: string | undefined;
 }
 
 /** Options of {@link brokerYaml}. */
 export interface BrokerYamlOptions {
   /** Default `default`. */
-  readonly name?: string;
-  readonly namespace?: string;
-  readonly annotations?: Readonly<Record<string, string>>;
-  readonly delivery?: DeliveryYaml;
+  readonly name?: string | undefined;
+  readonly namespace?: string | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+  readonly delivery?: DeliveryYaml | undefined;
 }
 
 /** Options of {@link kafkaBrokerYaml}: a Kafka-class Broker and the `kafka-broker-config` ConfigMap it names. */
@@ -29,23 +29,23 @@ export interface KafkaBrokerYamlOptions extends BrokerYamlOptions {
   /** `default.topic.partitions` of the broker's topic. */
   readonly partitions: number;
   /** `default.topic.replication.factor`; default 1. */
-  readonly replicationFactor?: number;
+  readonly replicationFactor?: number | undefined;
   /** More ConfigMap data, e.g. `{ 'default.topic.config.retention.ms': '3600000' }`. */
-  readonly data?: Readonly<Record<string, string>>;
+  readonly data?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Options of {@link triggerYaml}. */
 export interface TriggerYamlOptions {
   readonly name: string;
   /** Default `default`. */
-  readonly broker?: string;
-  readonly namespace?: string;
-  readonly annotations?: Readonly<Record<string, string>>;
+  readonly broker?: string | undefined;
+  readonly namespace?: string | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
   /** `spec.filter.attributes`: exact matches. */
-  readonly filter?: Readonly<Record<string, string>>;
+  readonly filter?: Readonly<Record<string, string>> | undefined;
   /** The subscriber's URI. */
   readonly uri: string;
-  readonly delivery?: DeliveryYaml;
+  readonly delivery?: DeliveryYaml | undefined;
 }
 
 /** A map's entries as `key: "value"` lines at `indent` (values quoted, so `"0"` stays a string). */

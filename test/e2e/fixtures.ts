@@ -1,0 +1,118 @@
+// Helpers several end-to-end test files share beyond the test-support package (./harness.js): a subscriber closed
+// with the file, the CLI pointed at a running sluice's admin API, and the archive replay scenario both broker classes
+// run.
+import assert from 'node:assert/strict';
+import {
+  runCli,
+  startSubscriber,
+  type CleanupScope,
+  type Received,
+  type Reply,
+  type SluiceProcess,
+  type Subscriber,
+} from './harness.js';
+
+/** Starts a recording subscriber that `cleanup` closes. */
+export async function startSubscriberIn(
+  cleanup: CleanupScope,
+  respond?: (received: Received, index: number) => Reply,
+): Promise<Subscriber> {
+  const s = await startSubscriber(respond);
+  cleanup.add(() => s.close());
+  return s;
+}
+
+/** The CLI run against `sluice`'s admin API with its token, as `(...args) => result`. */
+export function adminCli(
+  sluice: Pick<SluiceProcess, 'adminUrl' | 'adminToken'>,
+  options: { timeoutMs?: number } = {},
+): (...args: string[]) => ReturnType<typeof runCli> {
+  return (...args) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], options);
+}
+
+/** The event id of a delivery. */
+const idOf = (r: Received): unknown => r.event!.attributes['id'];
+
+/**
+ * An archived broker with two triggers, and a time range of it: the order.created events in the range (with one
+ * order.cancelled among them) reach `orders` (filtered on type order.created) and `all` (no filter).
+ */
+export interface ReplayRange {
+  readonly sluice: SluiceProcess;
+  readonly broker: string;
+  /** The name of the trigger whose subscriber is `orders`. */
+  readonly ordersTrigger: string;
+  readonly orders: Subscriber;
+  readonly all: Subscriber;
+  readonly from: string;
+  readonly to: string;
+  /** How many order.created events the range holds. */
+  readonly ordersInRange: number;
+  /** Sends one live order.created event with this id and asserts it was accepted. */
+  sendLive(id: string): Promise<void>;
+}
+
+/**
+ * `sluice replay --trigger` of the range to the orders trigger while three live events are sent: asserts the
+ * summary, that the live events got through unmarked and that the other trigger got no replay. Returns the replayed
+ * deliveries (marked sluicereplay), for the caller's order checks.
+ */
+export async function replayToOneTrigger(range: ReplayRange): Promise<Received[]> {
+  const { orders, all, ordersInRange: n } = range;
+  const ordersBefore = orders.received.length;
+  const allBefore = all.received.length;
+  // Live traffic while the replay runs (20 deliveries/s).
+  const replay = adminCli(range.sluice)(
+    'replay',
+    `broker:${range.broker}`,
+    '--from',
+    range.from,
+    '--to',
+    range.to,
+    '--trigger',
+    range.ordersTrigger,
+    '--rate',
+    '20',
+  );
+  for (let i = 0; i < 3; i++) await range.sendLive(`live-${i}`);
+  const r = await replay;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`events ${n + 1}, replayed ${n}, failed 0`));
+  const replayed = orders.received.slice(ordersBefore).filter((x) => x.headers['ce-sluicereplay'] === '1');
+  await orders.waitForCount(ordersBefore + n + 3);
+  const live = orders.received.slice(ordersBefore).filter((x) => String(idOf(x)).startsWith('live-'));
+  assert.equal(live.length, 3, 'live traffic was delivered during the replay');
+  for (const x of live) assert.equal(x.headers['ce-sluicereplay'], undefined);
+  await all.waitForCount(allBefore + 3);
+  assert.equal(
+    all.received.slice(allBefore).filter((x) => x.headers['ce-sluicereplay'] !== undefined).length,
+    0,
+    'the other trigger got no replay',
+  );
+  return replayed;
+}
+
+/**
+ * `sluice replay --filter "type = 'order.cancelled'"` of the range to every trigger: asserts the summary (one event,
+ * replayed once) and returns what each subscriber received from the start of the replay on.
+ */
+export async function replayCancelledToEveryTrigger(
+  range: ReplayRange,
+): Promise<{ orders: () => Received[]; all: () => Received[] }> {
+  const { orders, all } = range;
+  const allBefore = all.received.length;
+  const ordersBefore = orders.received.length;
+  const r = await adminCli(range.sluice)(
+    'replay',
+    `broker:${range.broker}`,
+    '--from',
+    range.from,
+    '--to',
+    range.to,
+    '--filter',
+    "type = 'order.cancelled'",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /events 1, replayed 1, failed 0/);
+  return { orders: () => orders.received.slice(ordersBefore), all: () => all.received.slice(allBefore) };
+}
