@@ -67,7 +67,7 @@ export interface SqliteEventStoreOptions {
  * of the first releases (user_version 0 with the tables present). Bump it with every change of the layout and add the
  * step from the previous format to {@link MIGRATIONS}.
  */
-export const STORE_FORMAT = 4;
+export const STORE_FORMAT = 5;
 
 /** Dead letters, per log; `origin` (the log record) keeps a redelivered record from being kept twice per group. */
 const DEAD_LETTERS_SCHEMA = `
@@ -85,10 +85,20 @@ const ARCHIVE_SCHEMA = `
   CREATE INDEX IF NOT EXISTS archive_log_at ON archive(log, at);
 `;
 
+/**
+ * The log itself (format 5). An event's position is the table's rowid, assigned by the store, with neither
+ * AUTOINCREMENT nor a `(log, seq)` index: each of them wrote one more page per commit (the `sqlite_sequence` row and
+ * the index's leaf). Positions are never reused: `sequences` keeps the highest position assigned once the cleanup has
+ * deleted the newest rows (see #deleteSlice), and the store starts after the higher of it and the newest row.
+ */
+const EVENTS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
+  CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO sequences (name, seq) VALUES ('events', 0);
+`;
+
 /** The layout of a new database, at {@link STORE_FORMAT}. */
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, attrs TEXT NOT NULL, data BLOB);
-  CREATE INDEX IF NOT EXISTS events_log_seq ON events(log, seq);
+const SCHEMA = `${EVENTS_SCHEMA}
   CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, log TEXT NOT NULL, cursor INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS retries (id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, seq INTEGER NOT NULL,
     attempt INTEGER NOT NULL, due_at INTEGER NOT NULL, attrs TEXT NOT NULL, data BLOB, ordered INTEGER NOT NULL DEFAULT 0, first_at INTEGER);
@@ -112,10 +122,26 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   },
   // 3 → 4: the archive of delivered events.
   (db) => db.exec(ARCHIVE_SCHEMA),
+  // 4 → 5: the events table keyed by its rowid, without AUTOINCREMENT and without the (log, seq) index; the highest
+  // position AUTOINCREMENT had handed out (its rows may have been cleaned up since) moves to `sequences`.
+  (db) => {
+    const highest = db
+      .prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq")
+      .get()!.seq;
+    db.exec('ALTER TABLE events RENAME TO events_format_4');
+    db.exec(EVENTS_SCHEMA);
+    db.exec('INSERT INTO events (seq, log, attrs, data) SELECT seq, log, attrs, data FROM events_format_4 ORDER BY seq');
+    db.exec('DROP TABLE events_format_4'); // its index and its sqlite_sequence row go with it
+    db.prepare<[number]>("UPDATE sequences SET seq = ? WHERE name = 'events'").run(highest);
+  },
 ];
 
-/** Brings a database to {@link STORE_FORMAT} (an empty one gets the whole layout), or refuses one written by a newer Sluice. */
-export function migrate(db: Database.Database, path: string): void {
+/**
+ * Brings a database to {@link STORE_FORMAT} (an empty one gets the whole layout), or refuses one written by a newer
+ * Sluice. A migration runs in one transaction (a crash leaves the old format, migrated again at the next open) and is
+ * logged with the formats, the events carried over and its duration.
+ */
+export function migrate(db: Database.Database, path: string, logger: Logger = noopLogger): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > STORE_FORMAT) {
     throw new SluiceError(
@@ -126,14 +152,22 @@ export function migrate(db: Database.Database, path: string): void {
   }
   if (version === STORE_FORMAT) return;
   const hasTables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() as { n: number };
-  db.transaction(() => {
+  const started = performance.now();
+  const events = db.transaction(() => {
+    let carried: number | undefined;
     if (hasTables.n === 0) {
       db.exec(SCHEMA);
     } else {
       for (let from = Math.max(version, 1); from < STORE_FORMAT; from++) MIGRATIONS[from - 1]!(db);
+      carried = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     }
     db.pragma(`user_version = ${STORE_FORMAT}`);
+    return carried;
   })();
+  if (events !== undefined) {
+    const from = Math.max(version, 1);
+    logger.info({ path, from, to: STORE_FORMAT, events, ms: Math.round(performance.now() - started) }, `store migrated from format ${from} to ${STORE_FORMAT}: ${events} events kept`);
+  }
 }
 
 const REAL_TIMERS: StoreTimers = {
@@ -271,6 +305,8 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   readonly #maxBacklogBytes: number;
   /** Rows on disk per log (plus appends waiting for their commit), for the backlog bound. */
   readonly #backlog = new Map<string, Backlog>();
+  /** Whether #backlog was read from disk (once, on the first append). */
+  #backlogRead = false;
   readonly #logger: Logger;
   /** Until when appends are refused because the disk was full. */
   #fullUntil = 0;
@@ -308,6 +344,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   readonly #published = new Map<string, number>();
   /** Highest sequence number when the store opened: everything up to it counts as published. */
   #openedAt = 0;
+  /** Highest sequence number assigned to a committed row (kept on disk by the newest row or by `sequences`). */
+  #lastSeq = 0;
+  /** Per log, a position at or below which the log has no rows left (the cleanup's start: no rescan of other logs). */
+  readonly #cleanedTo = new Map<string, number>();
   readonly #stmt;
   readonly #readIter: Database.Statement<[string, number], StoredRow>;
   /**
@@ -356,7 +396,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       }
     }
     try {
-      migrate(db, options.path); // before anything else writes to the file: a newer format is left exactly as it is
+      migrate(db, options.path, this.#logger); // before anything else writes to the file: a newer format is left exactly as it is
     } catch (err) {
       db.close();
       throw err;
@@ -376,8 +416,12 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       });
     }
     this.#stmt = {
-      insert: db.prepare<[string, string, Buffer | null]>('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)'),
-      lastSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
+      insert: db.prepare<[string, string, Buffer | null, number]>('INSERT INTO events(log, attrs, data, seq) VALUES (?, ?, ?, ?)'),
+      lastSeq: db.prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sequences WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq"),
+      // Kept with the cleanup's delete when it removed the newest row, so that position is never handed out again.
+      keepLastSeq: db.prepare<[number, number]>(
+        "INSERT INTO sequences (name, seq) SELECT 'events', ? WHERE coalesce((SELECT max(seq) FROM events), 0) < ? ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq",
+      ),
       getGroup: db.prepare<[string], { log: string; cursor: number }>('SELECT log, cursor FROM groups WHERE grp = ?'),
       putGroup: db.prepare<[string, string, number]>('INSERT INTO groups(grp, log, cursor) VALUES (?, ?, ?) ON CONFLICT(grp) DO UPDATE SET log = excluded.log, cursor = excluded.cursor'),
       setCursor: db.prepare<[number, string]>('UPDATE groups SET cursor = ? WHERE grp = ?'),
@@ -425,13 +469,14 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       countBetween: db.prepare<[string, number, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ? AND seq <= ?'),
       countGroupRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp = ? AND ordered = 0'),
       oldestRetry: db.prepare<[string], { at: number | null }>('SELECT min(first_at) AS at FROM retries WHERE grp = ? AND ordered = 0'),
-      // A log without groups keeps nothing: a group created later starts after everything accepted so far.
-      cleanup: db.prepare<[string, string, number], { n: number }>(
-        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING coalesce(length(data), 0) AS n",
+      // Rows of `log` after `from` (below it the log holds nothing: see #cleanedTo) up to what every group of the log
+      // finished. A log without groups keeps nothing: a group created later starts after everything accepted so far.
+      cleanup: db.prepare<[string, number, number, string, number], { seq: number; n: number }>(
+        'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= (SELECT coalesce(min(cursor), ?) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n',
       ),
       // The same selection as `cleanup`, in the same transaction: what is about to be deleted is archived first.
-      archiveMove: db.prepare<[number, string, string, number]>(
-        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq <= (SELECT coalesce(min(cursor), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?",
+      archiveMove: db.prepare<[number, string, number, number, string, number]>(
+        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= (SELECT coalesce(min(cursor), ?) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?",
       ),
       archiveRead: db.prepare<[string, number, number, number, number], StoredRow & { at: number }>(
         'SELECT seq, attrs, data, at FROM archive WHERE log = ? AND seq > ? AND at BETWEEN ? AND ? ORDER BY seq LIMIT ?',
@@ -441,7 +486,8 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       archiveDelete: db.prepare<[number]>('DELETE FROM archive WHERE seq = ?'),
       archiveExpired: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ? AND at < ?'),
       archiveExpire: db.prepare<[string, number]>('DELETE FROM archive WHERE log = ? AND at < ?'),
-      backlog: db.prepare<[string], { events: number; bytes: number }>('SELECT count(*) AS events, coalesce(sum(length(data)), 0) AS bytes FROM events WHERE log = ?'),
+      // Every log in one pass: the table has no index by log, so a count per log would read the whole table each time.
+      backlogs: db.prepare<[], { log: string; events: number; bytes: number }>('SELECT log, count(*) AS events, coalesce(sum(length(data)), 0) AS bytes FROM events GROUP BY log'),
     };
     // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
     this.#readIter = db.prepare<[string, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq');
@@ -449,11 +495,14 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     const setCursor = this.#stmt.setCursor;
     this.#commit = db.transaction((pending: readonly PendingAppend[], cursors: ReadonlyMap<string, number>, retryOps: ReadonlyArray<() => void>, appendedAt: number) => {
       const appended: CommittedBatch['appended'] = [];
+      // Positions follow the store's counter, not SQLite's max(rowid) + 1, which would reuse the positions of the
+      // newest rows once the cleanup deleted them. The counter moves only when the transaction commits (#flushNow).
+      let seq = this.#lastSeq;
       for (const p of pending) {
         const records: LogRecord[] = [];
         for (const event of p.events) {
-          const info = insert.run(p.log, JSON.stringify(event.attributes), event.data ?? null);
-          records.push({ seq: Number(info.lastInsertRowid), event, attempt: 0, appendedAt });
+          insert.run(p.log, JSON.stringify(event.attributes), event.data ?? null, ++seq);
+          records.push({ seq, event, attempt: 0, appendedAt });
         }
         appended.push({ log: p.log, records });
       }
@@ -461,7 +510,8 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       for (const op of retryOps) op();
       return appended;
     });
-    this.#openedAt = this.lastSeq();
+    this.#lastSeq = this.#stmt.lastSeq.get()?.seq ?? 0;
+    this.#openedAt = this.#lastSeq;
     this.#cleanupTimer = setInterval(() => this.#cleanup(), options.cleanupIntervalMs ?? 2000);
     this.#cleanupTimer.unref();
   }
@@ -494,12 +544,15 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     });
   }
 
-  /** Events and payload bytes of a log on disk or waiting for their commit (read from disk once per log). */
+  /** Events and payload bytes of a log on disk or waiting for their commit (read from disk once, for every log). */
   #backlogOf(log: string): Backlog {
+    if (!this.#backlogRead) {
+      this.#backlogRead = true;
+      for (const row of this.#stmt.backlogs.all()) this.#backlog.set(row.log, { events: row.events, bytes: row.bytes });
+    }
     let b = this.#backlog.get(log);
     if (!b) {
-      const row = this.#stmt.backlog.get(log);
-      b = { events: row?.events ?? 0, bytes: row?.bytes ?? 0 };
+      b = { events: 0, bytes: 0 };
       this.#backlog.set(log, b);
     }
     return b;
@@ -507,7 +560,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
 
   /** The highest sequence number ever assigned (0 for an empty store). */
   lastSeq(): number {
-    return this.#stmt.lastSeq.get()?.seq ?? 0;
+    return this.#lastSeq;
   }
 
   consume(log: string, group: string, options: ConsumeOptions, handler: RecordHandler): Consumer {
@@ -889,17 +942,27 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     this.#countDropped(log, expired.n, `older than the retention (${this.#retention(log).maxAgeMs} ms)`);
   }
 
-  // ---- archive ----
-
-  /** One cleanup slice of an archived log: consumed events move to the archive in the transaction that deletes them. */
-  #archiveAndDelete(log: string, rows: number): Array<{ n: number }> {
+  /**
+   * One cleanup slice: deletes up to CLEANUP_SLICE_ROWS consumed events of `log`, in position order, moving them to
+   * the archive first when the log has one. If that deleted the newest row of the table, the transaction keeps its
+   * position in `sequences`: positions come from the newest row or from there, so a crash or a restart never hands
+   * one out again. The slice reads the log from where the last one stopped: the table has no index by log, and
+   * starting from the beginning each time would read other logs' undelivered rows again for every slice.
+   */
+  #deleteSlice(log: string): Array<{ seq: number; n: number }> {
+    const from = this.#cleanedTo.get(log) ?? 0;
     return this.#db.transaction(() => {
-      const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, log, rows).changes;
-      const deleted = this.#stmt.cleanup.all(log, log, rows);
-      if (moved > 0) this.#archiveBytes.delete(log); // recounted on the next trim
+      if (this.#archives.has(log)) {
+        const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, from, this.#lastSeq, log, CLEANUP_SLICE_ROWS).changes;
+        if (moved > 0) this.#archiveBytes.delete(log); // recounted on the next trim
+      }
+      const deleted = this.#stmt.cleanup.all(log, from, this.#lastSeq, log, CLEANUP_SLICE_ROWS);
+      if (deleted.length > 0) this.#stmt.keepLastSeq.run(this.#lastSeq, this.#lastSeq);
       return deleted;
     })();
   }
+
+  // ---- archive ----
 
   /** Drops archived events beyond the retention, oldest first (that is the archive working, not a loss). */
   #trimArchive(log: string): void {
@@ -991,8 +1054,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     try {
       appended = this.#commit(pending, cursors, retryOps, this.#timers.now());
     } catch (err) {
-      // Nothing of the transaction is on disk. Appends fail (the producer retries); cursor moves and retry
-      // schedules are kept for the next flush, so a retry is never lost and delivery carries on.
+      // Nothing of the transaction is on disk (the positions it took were never seen, and are handed out again).
+      // Appends fail (the producer retries); cursor moves and retry schedules are kept for the next flush, so a retry
+      // is never lost and delivery carries on.
       for (const [group, cursor] of this.#cursorUpdates) cursors.set(group, cursor);
       this.#cursorUpdates = cursors;
       this.#retryOps = retryOps.concat(this.#retryOps);
@@ -1013,6 +1077,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       this.#logRateLimited(err, 'store write failed');
       return;
     }
+    for (const { records } of appended) if (records.length > 0) this.#lastSeq = records[records.length - 1]!.seq;
     this.#afterCommit({ pending, appended });
   }
 
@@ -1151,12 +1216,13 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     }
     try {
       const log = logs[0]!;
-      const deleted = this.#archives.has(log) ? this.#archiveAndDelete(log, CLEANUP_SLICE_ROWS) : this.#stmt.cleanup.all(log, log, CLEANUP_SLICE_ROWS);
+      const deleted = this.#deleteSlice(log);
       const b = this.#backlog.get(log);
       if (b) {
         b.events -= deleted.length;
         for (const d of deleted) b.bytes -= d.n;
       }
+      if (deleted.length > 0) this.#cleanedTo.set(log, deleted[deleted.length - 1]!.seq);
       if (deleted.length < CLEANUP_SLICE_ROWS) logs.shift();
     } catch (err) {
       this.#cleaning = false;

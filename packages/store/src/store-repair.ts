@@ -228,13 +228,24 @@ export function salvageStore(dataDir: string, now: () => number = Date.now): Sal
             return 0;
           }
         };
-        for (const t of ['events', 'retries', 'dead_letters']) {
-          const seq = Math.max(highest(`SELECT seq AS n FROM sqlite_sequence WHERE name = '${t}'`, old), highest(`SELECT max(rowid) AS n FROM ${t}`, db), t === 'events' ? highest('SELECT max(cursor) AS n FROM groups', db) : 0);
+        for (const t of ['retries', 'dead_letters']) {
+          const seq = Math.max(highest(`SELECT seq AS n FROM sqlite_sequence WHERE name = '${t}'`, old), highest(`SELECT max(rowid) AS n FROM ${t}`, db));
           if (seq > 0) {
             db.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(t);
             db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(t, seq);
           }
         }
+        // Event positions (format 5 keeps the highest in `sequences`, the formats before it in `sqlite_sequence`), and
+        // every position a copied row still names.
+        const lastSeq = Math.max(
+          highest("SELECT seq AS n FROM sequences WHERE name = 'events'", old),
+          highest("SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'", old),
+          highest('SELECT max(rowid) AS n FROM events', db),
+          highest('SELECT max(cursor) AS n FROM groups', db),
+          highest('SELECT max(seq) AS n FROM retries', db),
+          highest('SELECT max(seq) AS n FROM archive', db),
+        );
+        db.prepare("UPDATE sequences SET seq = ? WHERE name = 'events'").run(lastSeq);
         const check = db.pragma('integrity_check', { simple: true });
         if (check !== 'ok') throw new SluiceError('SLUICE_STORE_CORRUPT', `the salvaged store ${fresh} fails the integrity check (${String(check)}); the old store was left in place`);
       } finally {
