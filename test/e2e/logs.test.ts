@@ -3,25 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
-const yaml = (subscriber: string) => `
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  subscriber: { uri: ${subscriber} }
-  delivery:
-    retry: 5
-    backoffPolicy: linear
-    backoffDelay: PT0.1S
-`;
+const yaml = (subscriber: string) =>
+  documents(
+    broker('default'),
+    trigger('orders', { broker: 'default', subscriber, delivery: { retry: 5, backoffPolicy: 'linear', backoffDelay: 'PT0.1S' } }),
+  );
 
 function records(output: string): Array<Record<string, unknown>> {
   return output

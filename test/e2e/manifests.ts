@@ -27,9 +27,12 @@ export const channelRef = (name: string, kind: 'InMemoryChannel' | 'Channel' = '
 export type Destination =
   string | Ref | { readonly uri: string; readonly audience?: string | undefined; readonly CACerts?: string };
 
-/** A Broker's, Trigger's or channel's `delivery`. */
+/** A Broker's, Trigger's or Subscription's `delivery` (durations as ISO 8601, e.g. `PT0.1S`). */
 export interface Delivery {
   readonly retry?: number;
+  readonly backoffPolicy?: 'linear' | 'exponential';
+  readonly backoffDelay?: string;
+  readonly timeout?: string;
   readonly deadLetterSink?: Destination;
 }
 

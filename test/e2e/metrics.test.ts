@@ -2,30 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
-const yaml = (subscriber: string, dls: string) => `
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: com.example.order
-  subscriber:
-    uri: ${subscriber}
-  delivery:
-    retry: 1
-    backoffDelay: PT0.05S
-    deadLetterSink:
-      uri: ${dls}
-`;
+const yaml = (subscriber: string, dls: string) =>
+  documents(
+    broker('default'),
+    trigger('orders', {
+      broker: 'default',
+      filter: { type: 'com.example.order' },
+      subscriber,
+      delivery: { retry: 1, backoffDelay: 'PT0.05S', deadLetterSink: dls },
+    }),
+  );
 
 async function scrape(adminUrl: string): Promise<string> {
   const res = await fetch(`${adminUrl}/metrics`);

@@ -7,58 +7,23 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { broker, channel, channelRef, documents, subscription, trigger } from './manifests.js';
 import { startIssuer } from './oidc-issuer.js';
+import { brokerAudience, channelAudience } from './trust-fixtures.js';
 
-const config = (sub: Subscriber, dls: Subscriber, plain: Subscriber, chan: Subscriber): string => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: order
-  subscriber:
-    uri: ${sub.url}
-    audience: orders-service
-  delivery:
-    retry: 0
-    deadLetterSink:
-      uri: ${dls.url}
-      audience: dead-letters
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: plain
-spec:
-  broker: default
-  subscriber:
-    uri: ${plain.url}
----
-apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: c
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: to-chan-sub
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: c
-  subscriber:
-    uri: ${chan.url}
-    audience: channel-subscriber
-`;
+const config = (sub: Subscriber, dls: Subscriber, plain: Subscriber, chan: Subscriber): string =>
+  documents(
+    broker('default'),
+    trigger('orders', {
+      broker: 'default',
+      filter: { type: 'order' },
+      subscriber: { uri: sub.url, audience: 'orders-service' },
+      delivery: { retry: 0, deadLetterSink: { uri: dls.url, audience: 'dead-letters' } },
+    }),
+    trigger('plain', { broker: 'default', subscriber: plain.url }),
+    channel('c'),
+    subscription('to-chan-sub', { channel: channelRef('c'), subscriber: { uri: chan.url, audience: 'channel-subscriber' } }),
+  );
 
 const bearer = (s: Subscriber, i: number): string => {
   const h = s.received[i]?.headers.authorization;
@@ -74,7 +39,7 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
   const dir = tempDir('sluice-oidc-send-');
   // With the feature on, brokers take only OIDC tokens: the producer has one from its own issuer.
   const producer = await startIssuer();
-  const auth = { authorization: `Bearer ${await producer.sign({ sub: 'system:serviceaccount:default:producer', aud: 'eventing.knative.dev/broker/default/default' })}` };
+  const auth = await producer.bearer('system:serviceaccount:default:producer', brokerAudience('default'));
   const args = ['--authentication-oidc', 'enabled', '--oidc-issuer', producer.url];
   try {
     let sluice = await startSluice({ yaml: config(sub, dls, plain, chan), dataDir: dir.path, args });
@@ -82,7 +47,7 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
     try {
       for (const id of ['a', 'b', 'fail']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 'order' }, '', auth)).status, 202);
       // Channels take only tokens too, for their own audience.
-      const chanAuth = { authorization: `Bearer ${await producer.sign({ sub: 'system:serviceaccount:default:producer', aud: 'messaging.knative.dev/inmemorychannel/default/c' })}` };
+      const chanAuth = await producer.bearer('system:serviceaccount:default:producer', channelAudience('c'));
       assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'c1', source: '/t', type: 'x' }, '', chanAuth)).status, 202);
       await sub.waitForCount(3);
       await dls.waitForCount(1);
@@ -93,15 +58,15 @@ test('with --authentication-oidc enabled, deliveries to an audience carry a toke
       const discovery = (await (await fetch(`${sluice.url}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
       assert.equal(discovery.issuer, issuerUrl);
       const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
-      const trigger = 'system:serviceaccount:default:orders-oidc-eventing.knative.dev-trigger';
+      const triggerSubject = 'system:serviceaccount:default:orders-oidc-eventing.knative.dev-trigger';
       const v1 = await jwtVerify(bearer(sub, 0), jwks, { issuer: discovery.issuer, audience: 'orders-service' });
-      assert.equal(v1.payload.sub, trigger);
+      assert.equal(v1.payload.sub, triggerSubject);
       assert.equal(v1.protectedHeader.alg, 'ES256');
       assert.ok(v1.payload.exp! - v1.payload.iat! <= 3600, 'short-lived');
       // Reused while valid: the same token for the same audience and sender.
       assert.equal(bearer(sub, 1), bearer(sub, 0));
       const vd = await jwtVerify(bearer(dls, 0), jwks, { issuer: discovery.issuer, audience: 'dead-letters' });
-      assert.equal(vd.payload.sub, trigger);
+      assert.equal(vd.payload.sub, triggerSubject);
       const vc = await jwtVerify(bearer(chan, 0), jwks, { issuer: discovery.issuer, audience: 'channel-subscriber' });
       assert.equal(vc.payload.sub, 'system:serviceaccount:default:to-chan-sub-oidc-messaging.knative.dev-subscription');
       // A token for one audience is refused for another.
@@ -156,7 +121,7 @@ test('off by default: an audience is reported once at start as unused, and no to
     const dir = tempDir('sluice-oidc-off-');
     try {
       const added = join(dir.path, 'added.yaml');
-      writeFileSync(added, `apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: late\nspec:\n  broker: default\n  subscriber:\n    uri: ${plain.url}\n    audience: late-service\n`);
+      writeFileSync(added, trigger('late', { broker: 'default', subscriber: { uri: plain.url, audience: 'late-service' } }));
       const applied = await runCli(['apply', '-f', added, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
       assert.equal(applied.code, 0, applied.stdout + applied.stderr);
       const later = await waitFor(() => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -47,33 +48,17 @@ const attr = (s: OtlpSpan, key: string): unknown => {
   return v === undefined ? undefined : Object.values(v)[0];
 };
 
-const yaml = (orders: string, confirmations: string, dls: string) => `
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  filter: { attributes: { type: com.example.order } }
-  subscriber: { uri: ${orders} }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: confirmations
-spec:
-  broker: default
-  filter: { attributes: { type: com.example.confirmed } }
-  subscriber: { uri: ${confirmations} }
-  delivery:
-    retry: 0
-    deadLetterSink: { uri: ${dls} }
-`;
+const yaml = (orders: string, confirmations: string, dls: string) =>
+  documents(
+    broker('default'),
+    trigger('orders', { broker: 'default', filter: { type: 'com.example.order' }, subscriber: orders }),
+    trigger('confirmations', {
+      broker: 'default',
+      filter: { type: 'com.example.confirmed' },
+      subscriber: confirmations,
+      delivery: { retry: 0, deadLetterSink: dls },
+    }),
+  );
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PRODUCER_SPAN = '00f067aa0ba902b7';

@@ -77,48 +77,18 @@ export interface CertFiles {
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** A self-signed certificate for 127.0.0.1, in `dir` as `<name>.crt` and `<name>.key`. */
-export function selfSigned(dir: string, name: string): CertFiles {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  openssl([
-    'req',
-    '-x509',
-    ...EC_KEY,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert, key };
-}
+export const selfSigned = (dir: string, name: string): CertFiles =>
+  selfSignedWith(dir, name, ['subjectAltName=IP:127.0.0.1']);
 
 /** A CA of our own: its key and self-signed certificate, in `dir` as `<name>.crt` and `<name>.key`. */
-export function makeCa(dir: string, name: string): CertFiles {
+export const makeCa = (dir: string, name: string): CertFiles =>
+  selfSignedWith(dir, name, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
+
+function selfSignedWith(dir: string, name: string, extensions: readonly string[]): CertFiles {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  openssl([
-    'req',
-    '-x509',
-    ...EC_KEY,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
+  const addext = extensions.flatMap((e) => ['-addext', e]);
+  openssl(['req', '-x509', ...EC_KEY, '-days', '2', '-subj', `/CN=${name}`, ...addext, '-keyout', key, '-out', cert]);
   return { cert, key };
 }
 
