@@ -1,20 +1,15 @@
 // Schemas + channelChecks through the real loader: every mistake is reported at its line and column.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import { channelChecks } from '../src/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-channel-checks-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const files = configFiles({ checks: [brokerChecks(), channelChecks()], prefix: 'sluice-channel-checks-' });
+after(() => files.remove());
 
-let n = 0;
 function errorsOf(yaml: string): string[] {
-  const file = join(dir, `c${n++}.yaml`);
-  writeFileSync(file, yaml);
-  return loadConfig([file], { checks: [brokerChecks(), channelChecks()] }).errors.map((e) => formatConfigError(e).slice(file.length + 1));
+  return files.errors(yaml);
 }
 
 test('a valid configuration of every kind loads without errors', () => {

@@ -1,19 +1,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import { kafkaSourceChecks } from '../src/checks.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-checks-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const files = configFiles({ prefix: 'sluice-kafka-checks-' });
+after(() => files.remove());
 
 function validate(name: string, yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), kafkaSourceChecks({ env })] });
-  return r.errors.map((e) => formatConfigError(e).slice(dir.length + 1));
+  return files.errors(yaml, { name, checks: [brokerChecks(), kafkaSourceChecks({ env })] });
 }
 
 test('schema errors point at the field: missing bootstrapServers and topics, bad initialOffset, unknown fields', () => {
@@ -122,7 +119,7 @@ stringData:
 });
 
 test('a valid source with SASL/TLS from Secret documents and the secrets directory passes', () => {
-  const secretsDir = join(dir, 'secrets');
+  const secretsDir = join(files.dir, 'secrets');
   mkdirSync(join(secretsDir, 'prod', 'kafka-tls'), { recursive: true });
   writeFileSync(join(secretsDir, 'prod', 'kafka-tls', 'ca.crt'), '-----BEGIN CERTIFICATE-----\n');
   const errors = validate(
@@ -183,9 +180,7 @@ metadata: {name: dlq, namespace: prod}
 });
 
 test('spec.resources (the adapter\'s CPU and memory, as Knative\'s samples set it) is accepted and listed once as ignored', () => {
-  const file = join(dir, 'resources.yaml');
-  writeFileSync(
-    file,
+  const r = files.load(
     `apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata: {name: sized}
@@ -197,8 +192,8 @@ spec:
     requests: {cpu: 250m, memory: 512Mi}
   sink: {uri: "http://127.0.0.1:9/"}
 `,
+    { name: 'resources.yaml', checks: [brokerChecks(), kafkaSourceChecks({ env: {} })] },
   );
-  const r = loadConfig([file], { checks: [brokerChecks(), kafkaSourceChecks({ env: {} })] });
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.notices.map((n) => n.message), ['ignored: sources.knative.dev/v1 KafkaSource default/sized: spec.resources (no CPU or memory limits are applied)']);
 });

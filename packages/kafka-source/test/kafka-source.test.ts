@@ -5,11 +5,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
-import { noopLogger } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
-import type { EventStore } from '@sluice/store';
-import { requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
+import { componentContext, requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
 import { KafkaSourceComponent } from '../src/kafka-source.js';
 import type { KafkaSource } from '../src/kafka-source-types.js';
 
@@ -20,17 +17,7 @@ const { Kafka, logLevel, Partitioners } = kafkajs;
 
 const sender = new UndiciSender();
 after(() => sender.close());
-const ctx: RuntimeContext = {
-  url: 'http://127.0.0.1:1',
-  resolver: new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:1' }),
-  sender,
-  store: {} as EventStore,
-  logger: noopLogger,
-  now: Date.now,
-  maxBodyBytes: 1024 * 1024,
-  route: () => undefined,
-  reportStatus: () => undefined,
-};
+const ctx = componentContext(sender);
 
 function source(brokers: string, topic: string, group: string, spec: Partial<KafkaSource['spec']>, sinkUrl: string): KafkaSource {
   return {

@@ -1,23 +1,17 @@
 // Configuration checks and broker-config resolution of the Kafka broker class (no Kafka needed).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import type { Broker } from '@sluice/core';
 import { kafkaBrokerClass, kafkaChecks, resolveKafkaBrokerConfig } from '../src/index.js';
 
+const files = configFiles({ prefix: 'sluice-kafka-checks-' });
+after(() => files.remove());
+
 function load(yaml: string, env: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-checks-'));
-  try {
-    const file = join(dir, 'c.yaml');
-    writeFileSync(file, yaml);
-    const result = loadConfig([file], { checks: [brokerChecks(), kafkaChecks({ env })] });
-    return { ...result, lines: result.errors.map((e) => formatConfigError(e).replace(file, 'c.yaml')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const result = files.load(yaml, { name: 'c.yaml', checks: [brokerChecks(), kafkaChecks({ env })] });
+  return { ...result, lines: result.messages };
 }
 
 const configMap = (data: string, name = 'kafka-broker-config', ns = 'knative-eventing') => `apiVersion: v1

@@ -1,20 +1,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig, SecretStore } from '@sluice/config';
+import { brokerChecks, SecretStore } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import { cloudPubSubSourceChecks } from '../src/checks.js';
 import { resolveSettings } from '../src/pubsub-settings.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-pubsub-checks-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const files = configFiles({ prefix: 'sluice-pubsub-checks-' });
+after(() => files.remove());
 
 function validate(name: string, yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), cloudPubSubSourceChecks({ env })] });
-  return r.errors.map((e) => formatConfigError(e).slice(dir.length + 1));
+  return files.errors(yaml, { name, checks: [brokerChecks(), cloudPubSubSourceChecks({ env })] });
 }
 
 const KEY = JSON.stringify({ type: 'service_account', project_id: 'from-key', client_email: 'sa@from-key.iam.gserviceaccount.com', private_key: 'PEM' });

@@ -6,11 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
-import { noopLogger } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
-import type { EventStore } from '@sluice/store';
-import { requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
+import { componentContext, requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
 import { CloudPubSubSourceComponent } from '../src/pubsub-source.js';
 import type { CloudPubSubSource } from '../src/pubsub-source-types.js';
 
@@ -19,17 +16,7 @@ const sinkAnswering = (respond: (h: Received) => number) => startSubscriber((h) 
 
 const sender = new UndiciSender();
 after(() => sender.close());
-const ctx: RuntimeContext = {
-  url: 'http://127.0.0.1:1',
-  resolver: new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:1' }),
-  sender,
-  store: {} as EventStore,
-  logger: noopLogger,
-  now: Date.now,
-  maxBodyBytes: 1024 * 1024,
-  route: () => undefined,
-  reportStatus: () => undefined,
-};
+const ctx = componentContext(sender);
 const PROJECT = 'sluice-it';
 
 function source(name: string, topic: string, sinkUrl: string, extra: Partial<CloudPubSubSource['spec']> = {}): CloudPubSubSource {

@@ -1,20 +1,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import { sourceChecks } from '../src/checks.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-source-checks-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
+const files = configFiles({ prefix: 'sluice-source-checks-' });
+after(() => files.remove());
 
 function validate(yaml: string, env: Record<string, string> = {}): string[] {
-  const file = join(dir, `c${n++}.yaml`);
-  writeFileSync(file, yaml);
-  const { errors } = loadConfig([file], { checks: [brokerChecks(), sourceChecks({ secrets: { env, readFile: () => { throw new Error('ENOENT'); } } })] });
-  return errors.map((e) => formatConfigError(e).slice(file.length + 1));
+  return files.errors(yaml, { checks: [brokerChecks(), sourceChecks({ secrets: { env, readFile: () => { throw new Error('ENOENT'); } } })] });
 }
 
 const BROKER = `apiVersion: eventing.knative.dev/v1
@@ -195,26 +189,20 @@ spec:
 });
 
 test('secrets are not required to be readable when checkSecrets is false', () => {
-  const file = join(dir, 'nosecret.yaml');
-  writeFileSync(
-    file,
-    `apiVersion: sources.triggermesh.io/v1alpha1
+  const yaml = `apiVersion: sources.triggermesh.io/v1alpha1
 kind: WebhookSource
 metadata: { name: w }
 spec:
   eventType: t
   signature: { type: github, secret: { valueFromEnv: NOT_SET_ANYWHERE } }
   sink: { uri: "http://127.0.0.1:1/" }
-`,
-  );
-  assert.equal(loadConfig([file], { checks: [sourceChecks({ checkSecrets: false })] }).errors.length, 0);
-  assert.equal(loadConfig([file], { checks: [sourceChecks()] }).errors.length, 1);
+`;
+  assert.equal(files.load(yaml, { checks: [sourceChecks({ checkSecrets: false })] }).errors.length, 0);
+  assert.equal(files.load(yaml, { checks: [sourceChecks()] }).errors.length, 1);
 });
 
 test('ContainerSource: a Kubernetes pod template; env valueFrom resolves from the configuration; what has no effect is listed once', () => {
-  const file = join(dir, `c${n++}.yaml`);
-  writeFileSync(
-    file,
+  const r = files.load(
     `apiVersion: v1
 kind: Secret
 metadata: { name: creds }
@@ -243,9 +231,9 @@ spec:
       volumes: [{ name: v, emptyDir: {} }]
   sink: { uri: "http://127.0.0.1:1/" }
 `,
+    { checks: [sourceChecks()] },
   );
-  const r = loadConfig([file], { checks: [sourceChecks()] });
-  assert.deepEqual(r.errors.map((e) => formatConfigError(e).slice(file.length + 1)), ['25:53: ContainerSource/c: ConfigMap "default/nope" is not declared in the configuration']);
+  assert.deepEqual(r.messages, ['25:53: ContainerSource/c: ConfigMap "default/nope" is not declared in the configuration']);
   assert.equal(r.notices.length, 1);
   assert.match(r.notices[0]!.message, /^ignored: sources.knative.dev\/v1 ContainerSource default\/c: spec.template.spec.volumes \(no volumes are mounted\), spec.template.spec.containers\[0\].resources/);
   assert.match(r.notices[0]!.message, /readinessProbe/);

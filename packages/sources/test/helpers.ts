@@ -1,10 +1,11 @@
 // Test collaborators: a manual clock and timers, a capturing logger, and a real HTTP server standing in for the
-// runtime's (routes + resolver + sender), so sources are tested over real sockets without a whole runtime. Sinks and
-// polling come from @sluice/testing.
+// runtime's (routes, on @sluice/testing's componentContext: resolver and sender), so sources are tested over real
+// sockets without a whole runtime. Sinks and polling come from @sluice/testing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger, Timers } from '@sluice/core';
-import { DestinationResolver, type RuntimeContext } from '@sluice/plugin';
+import type { RuntimeContext } from '@sluice/plugin';
+import { componentContext } from '@sluice/testing';
 import { UndiciSender } from '@sluice/delivery';
 
 export interface ManualTimer {
@@ -96,20 +97,14 @@ export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeCo
   });
   const url = await listen(server);
   const sender = new UndiciSender();
-  const ctx: RuntimeContext = {
+  const ctx = componentContext(sender, {
     url,
-    resolver: new DestinationResolver({ ingressBaseUrl: url }),
-    sender,
-    store: undefined as never,
     logger,
-    now: Date.now,
-    maxBodyBytes: 1024 * 1024,
     route(prefix, handler) {
       if (routes.has(prefix)) throw new Error(`route /${prefix} is already taken`);
       routes.set(prefix, handler);
     },
-    reportStatus: () => undefined,
-  };
+  });
   return {
     ctx,
     async close() {

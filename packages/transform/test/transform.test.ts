@@ -1,23 +1,17 @@
 // Unit tests of the EventTransform logic: expression positions for file:line:col errors, evaluation limits, the
 // result → CloudEvent rules, and the checks a configuration gets.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
+import { configFiles } from '@sluice/testing';
 import { isSluiceError } from '@sluice/core';
 import { TransformExpression, checkExpression, resultToEvent, transformChecks } from '../src/index.js';
 
+const files = configFiles({ checks: [brokerChecks(), transformChecks()], prefix: 'sluice-transform-' });
+after(() => files.remove());
+
 function validate(yaml: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-transform-'));
-  try {
-    const file = join(dir, 'c.yaml');
-    writeFileSync(file, yaml);
-    return loadConfig([file], { checks: [brokerChecks(), transformChecks()] }).errors.map((e) => formatConfigError(e).replace(file, 'c.yaml'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return files.errors(yaml, { name: 'c.yaml' });
 }
 
 const head = 'apiVersion: eventing.knative.dev/v1alpha1\nkind: EventTransform\nmetadata:\n  name: t\nspec:\n';
