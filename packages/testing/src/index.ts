@@ -25,5 +25,11 @@ export {
   type KafkaBrokerYamlOptions,
   type TriggerYamlOptions,
 } from './knative-yaml.js';
-export { configFiles, type CheckedConfig, type ConfigFileOptions, type ConfigFiles, type ConfigFilesOptions } from './config-files.js';
+export {
+  configFiles,
+  type CheckedConfig,
+  type ConfigFileOptions,
+  type ConfigFiles,
+  type ConfigFilesOptions,
+} from './config-files.js';
 export { componentContext } from './component-context.js';
