@@ -118,111 +118,142 @@ export function tailRoutes(admin: () => TailAdmin): Router {
 function follow(a: TailAdmin, target: TailTarget, req: Request, res: Response, opened: () => void): void {
   const kind = a.find(target);
   if (kind === undefined) throw adminError('SLUICE_NOT_FOUND', `${target.kind} ${target.namespace}/${target.name} not found`);
-  let matches: EventPredicate = () => true;
-  const filter = typeof req.query['filter'] === 'string' ? req.query['filter'].trim() : '';
-  if (filter !== '') {
-    try {
-      matches = compileCesqlFilter(filter);
-    } catch (err) {
-      const position = (err as { position?: unknown }).position;
-      throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`, typeof position === 'number' ? { position } : {});
-    }
-  }
+  const matches = filterOf(req.query['filter']);
   const since = sinceOf(req.query['since']);
-  const at = `${kind} ${target.namespace}/${target.name}`;
-  const safe = (e: CloudEvent): boolean => {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write(': tailing\n\n');
+  opened();
+  const stream = new TailStream(res, `${kind} ${target.namespace}/${target.name}`, matches, since !== undefined);
+  // Live events are listened to before the retained ones are read, so none falls between the two.
+  const stop = a.listen(target, stream.matches, (event) => stream.live(event));
+  // The response's close (the client went away, or the server stops): the listener goes with it.
+  res.on('close', () => {
+    stream.closed = true;
+    stop();
+  });
+  if (since !== undefined) sendRetained(a, target, since, stream);
+}
+
+/** The `filter` query parameter as a predicate (every event when there is none). */
+function filterOf(value: unknown): EventPredicate {
+  const filter = typeof value === 'string' ? value.trim() : '';
+  if (filter === '') return () => true;
+  let matches: EventPredicate;
+  try {
+    matches = compileCesqlFilter(filter);
+  } catch (err) {
+    const position = (err as { position?: unknown }).position;
+    throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`, typeof position === 'number' ? { position } : {});
+  }
+  return (e) => {
     try {
       return matches(e);
     } catch {
       return false; // an expression that fails on one event does not match it (as a trigger's filter)
     }
   };
+}
 
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-  res.write(': tailing\n\n');
-  opened();
-  let closed = false;
-  let skipped = 0;
-  const write = (event: CloudEvent, retained: boolean): void => {
-    if (res.writableLength > TAIL_BACKLOG_BYTES) {
-      skipped++;
+/**
+ * One tail's event stream. While the retained events are sent, live ones wait (bounded). An event accepted just
+ * before the tail began can be read both ways: `recent` (retained events of the last seconds before the start) keeps
+ * it from being sent twice.
+ */
+class TailStream {
+  closed = false;
+  /** When the tail began (epoch ms): retained events are those accepted before. */
+  readonly started = Date.now();
+  #skipped = 0;
+  #held: CloudEvent[] | undefined;
+  readonly #recent = new Set<string>();
+
+  constructor(
+    private readonly res: Response,
+    readonly at: string,
+    readonly matches: EventPredicate,
+    holdLive: boolean,
+  ) {
+    if (holdLive) this.#held = [];
+  }
+
+  /** A live event that matched. */
+  live(event: CloudEvent): void {
+    if (this.#held) {
+      if (this.#held.length < HELD_LIVE_EVENTS) this.#held.push(event);
+      else this.#skipped++;
+    } else if (this.#recent.size === 0 || !this.#recent.delete(keyOf(event))) this.#write(event, false);
+  }
+
+  /** Retained events, in log order; those accepted after the tail began reach it live. */
+  retained(events: readonly RetainedEvent[]): void {
+    for (const r of events) {
+      const t = arrival(r.event);
+      if (!(t < this.started) || !this.matches(r.event)) continue;
+      if (t >= this.started - RECENT_MS) this.#recent.add(keyOf(r.event));
+      this.#write(r.event, true);
+    }
+  }
+
+  /** The retained events are sent: the live ones held meanwhile follow, then each as it comes. */
+  goLive(): void {
+    const waiting = this.#held ?? [];
+    this.#held = undefined;
+    this.res.write('event: live\ndata: {}\n\n');
+    for (const e of waiting) this.live(e);
+  }
+
+  notice(message: string): void {
+    this.res.write(`event: notice\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  #write(event: CloudEvent, retained: boolean): void {
+    if (this.res.writableLength > TAIL_BACKLOG_BYTES) {
+      this.#skipped++;
       return;
     }
-    if (skipped > 0) {
-      res.write(`event: skipped\ndata: ${skipped}\n\n`);
-      skipped = 0;
+    if (this.#skipped > 0) {
+      this.res.write(`event: skipped\ndata: ${this.#skipped}\n\n`);
+      this.#skipped = 0;
     }
-    res.write(`event: cloudevent\ndata: ${JSON.stringify(tailed(at, event, retained))}\n\n`);
-  };
-  // Live events are listened to before the retained ones are read, so none falls between the two; while the retained
-  // ones are sent, live ones wait (bounded). An event accepted just before the tail began can be read both ways:
-  // `recent` (retained events of the last seconds before the start) keeps it from being sent twice.
-  let held: CloudEvent[] | undefined = since === undefined ? undefined : [];
-  const recent = new Set<string>();
-  const stop = a.listen(target, safe, (event) => {
-    if (held) {
-      if (held.length < HELD_LIVE_EVENTS) held.push(event);
-      else skipped++;
-    } else if (recent.size === 0 || !recent.delete(keyOf(event))) write(event, false);
-  });
-  // The response's close (the client went away, or the server stops): the listener goes with it.
-  res.on('close', () => {
-    closed = true;
-    stop();
-  });
-  if (since === undefined) return;
-  const notice = (message: string): void => void res.write(`event: notice\ndata: ${JSON.stringify(message)}\n\n`);
-  const goLive = (): void => {
-    const waiting = held ?? [];
-    held = undefined;
-    res.write('event: live\ndata: {}\n\n');
-    for (const e of waiting) if (recent.size === 0 || !recent.delete(keyOf(e))) write(e, false);
-  };
-  const started = Date.now();
+    this.res.write(`event: cloudevent\ndata: ${JSON.stringify(tailed(this.at, event, retained))}\n\n`);
+  }
+}
+
+/** Sends what the target still keeps since `since` (a page at a time, never more than a page in memory), then goes live. */
+function sendRetained(a: TailAdmin, target: TailTarget, since: number, stream: TailStream): void {
   const first = a.retained(target, since, 0, RETAINED_PAGE);
-  const pages = first ? undefined : a.retainedPages?.(target, since, started);
+  const pages = first ? undefined : a.retainedPages?.(target, since, stream.started);
   if (pages) {
     // Read a page at a time (the topic is read only as fast as the pages are sent), then go live.
     void (async () => {
       try {
         for await (const p of pages) {
-          if (closed) return;
-          for (const r of p) {
-            const t = arrival(r.event);
-            if (!(t < started) || !safe(r.event)) continue;
-            if (t >= started - RECENT_MS) recent.add(keyOf(r.event));
-            write(r.event, true);
-          }
+          if (stream.closed) return;
+          stream.retained(p);
         }
       } catch (err) {
-        notice(`reading what ${kind} ${target.namespace}/${target.name} keeps failed (${(err as Error).message}): only live events are shown from here`);
+        stream.notice(`reading what ${stream.at} keeps failed (${(err as Error).message}): only live events are shown from here`);
       }
-      if (!closed) goLive();
+      if (!stream.closed) stream.goLive();
     })();
     return;
   }
   if (!first) {
-    notice(`${kind} ${target.namespace}/${target.name} keeps no archive (the sluice.dev/archive-retention annotation of a Broker): only live events are shown`);
-    goLive();
+    stream.notice(`${stream.at} keeps no archive (the sluice.dev/archive-retention annotation of a Broker): only live events are shown`);
+    stream.goLive();
     return;
   }
   // Pages are read one per loop turn, so a large archive neither blocks the process nor holds more than a page.
   const page = (p: NonNullable<ReturnType<TailAdmin['retained']>>): void => {
-    if (closed) return;
-    for (const r of p.events) {
-      const t = arrival(r.event);
-      // Events accepted after the tail began reach it live.
-      if (!(t < started) || !safe(r.event)) continue;
-      if (t >= started - RECENT_MS) recent.add(keyOf(r.event));
-      write(r.event, true);
-    }
-    if (p.scanned === undefined) return goLive();
+    if (stream.closed) return;
+    stream.retained(p.events);
+    if (p.scanned === undefined) return stream.goLive();
     const after = p.scanned;
     setImmediate(() => {
-      if (closed) return;
+      if (stream.closed) return;
       const next = a.retained(target, since, after, RETAINED_PAGE);
       if (next) page(next);
-      else goLive();
+      else stream.goLive();
     });
   };
   page(first);
