@@ -78,53 +78,81 @@ export function resolveKafkaBrokerConfig(
   brokerResource?: LoadedResource,
 ): { config: KafkaBrokerConfig | undefined; problems: KafkaConfigProblem[] } {
   const problems: KafkaConfigProblem[] = [];
+  const configMap = brokerConfigMap(broker, resources, brokerResource, problems);
+  const data = (configMap?.value['data'] as Record<string, unknown> | undefined) ?? {};
+  const at = (k: string) => (message: string) => problems.push({ resource: configMap, path: ['data', k], message });
+  for (const k of Object.keys(data)) {
+    if (k === AUTH_SECRET_KEY) at(k)(`${AUTH_SECRET_KEY} (TLS/SASL) is not supported yet by the Sluice Kafka broker class`);
+    else if (!KNOWN_KEYS.has(k)) at(k)(`unknown key "${k}" in a Kafka broker ConfigMap (known: ${[...KNOWN_KEYS].join(', ')})`);
+  }
+  const servers = bootstrapServers(broker, configMap, data, env, brokerResource, problems);
+  const partitions = intField(data, PARTITIONS_KEY, 1, at(PARTITIONS_KEY));
+  const replicationFactor = intField(data, REPLICATION_FACTOR_KEY, 1, at(REPLICATION_FACTOR_KEY));
+  const retentionMs = intField(data, RETENTION_MS_KEY, -1, at(RETENTION_MS_KEY));
+  const { topic, external } = brokerTopic(broker, resources, brokerResource, problems);
+  if (problems.length > 0) return { config: undefined, problems };
+  return {
+    config: { bootstrapServers: servers, topic, external, partitions, replicationFactor, retentionMs, configMap: configMap?.key },
+    problems,
+  };
+}
+
+/**
+ * The ConfigMap a Kafka broker reads: the one `spec.config` names (in the broker's namespace for a `KafkaNamespaced`
+ * broker), else the optional `knative-eventing/kafka-broker-config`; what is wrong with the reference goes to `problems`.
+ */
+function brokerConfigMap(broker: Broker, resources: readonly LoadedResource[], brokerResource: LoadedResource | undefined, problems: KafkaConfigProblem[]): LoadedResource | undefined {
   const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
   const ref = broker.spec?.config;
   const namespaced = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] === KAFKA_NAMESPACED_BROKER_CLASS;
-  let configMap: LoadedResource | undefined;
-  if (ref && namespaced && ref.namespace !== undefined && ref.namespace !== ns) {
+  if (!ref) return namespaced ? undefined : resources.find((r) => r.kind === 'ConfigMap' && r.namespace === DEFAULT_CONFIG_MAP.namespace && r.name === DEFAULT_CONFIG_MAP.name);
+  if (namespaced && ref.namespace !== undefined && ref.namespace !== ns) {
     // Knative's namespaced data plane reads its ConfigMap from the broker's namespace only.
     problems.push({
       resource: brokerResource,
       path: ['spec', 'config', 'namespace'],
       message: `a KafkaNamespaced broker's spec.config must be a ConfigMap in the broker's namespace "${ns}", not "${ref.namespace}"`,
     });
-  } else if (ref) {
-    if (ref.kind !== 'ConfigMap') {
-      problems.push({ resource: brokerResource, path: ['spec', 'config', 'kind'], message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' ') });
-    } else if (ref.apiVersion === undefined || ref.apiVersion === 'v1') {
-      // A wrong or missing apiVersion is reported by the KReference check of every Broker's spec.config (config's
-      // brokerChecks); the ConfigMap is looked up only when it can be the one meant.
-      const cmNs = ref.namespace ?? ns;
-      configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === cmNs && r.name === ref.name);
-      if (!configMap) {
-        problems.push({ resource: brokerResource, path: ['spec', 'config', 'name'], message: `ConfigMap "${cmNs}/${ref.name}" is not declared in the configuration` });
-      }
-    }
-  } else if (!namespaced) {
-    configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === DEFAULT_CONFIG_MAP.namespace && r.name === DEFAULT_CONFIG_MAP.name);
+    return undefined;
   }
-  const data = ((configMap?.value['data'] as Record<string, unknown> | undefined) ?? {});
-  const at = (k: string) => (message: string) => problems.push({ resource: configMap, path: ['data', k], message });
-  for (const k of Object.keys(data)) {
-    if (k === AUTH_SECRET_KEY) at(k)(`${AUTH_SECRET_KEY} (TLS/SASL) is not supported yet by the Sluice Kafka broker class`);
-    else if (!KNOWN_KEYS.has(k)) at(k)(`unknown key "${k}" in a Kafka broker ConfigMap (known: ${[...KNOWN_KEYS].join(', ')})`);
+  if (ref.kind !== 'ConfigMap') {
+    problems.push({ resource: brokerResource, path: ['spec', 'config', 'kind'], message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' ') });
+    return undefined;
   }
-  let servers: string[] = [];
+  // A wrong or missing apiVersion is reported by the KReference check of every Broker's spec.config (config's
+  // brokerChecks); the ConfigMap is looked up only when it can be the one meant.
+  if (ref.apiVersion !== undefined && ref.apiVersion !== 'v1') return undefined;
+  const cmNs = ref.namespace ?? ns;
+  const configMap = resources.find((r) => r.kind === 'ConfigMap' && r.namespace === cmNs && r.name === ref.name);
+  if (!configMap) problems.push({ resource: brokerResource, path: ['spec', 'config', 'name'], message: `ConfigMap "${cmNs}/${ref.name}" is not declared in the configuration` });
+  return configMap;
+}
+
+/** The bootstrap servers: the ConfigMap's `bootstrap.servers`, else `KAFKA_BROKERS`; a problem when neither gives any. */
+function bootstrapServers(
+  broker: Broker,
+  configMap: LoadedResource | undefined,
+  data: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  brokerResource: LoadedResource | undefined,
+  problems: KafkaConfigProblem[],
+): string[] {
   const fromMap = data[BOOTSTRAP_SERVERS_KEY];
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ConfigMap data values are strings (schema)
   if (fromMap !== undefined && String(fromMap).trim() !== '') {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as above
     const parsed = parseBootstrapServers(String(fromMap));
-    if (parsed.invalid.length > 0) at(BOOTSTRAP_SERVERS_KEY)(`bootstrap.servers must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}`);
-    servers = parsed.servers;
-  } else if (env[KAFKA_BROKERS_ENV]?.trim()) {
+    if (parsed.invalid.length > 0) problems.push({ resource: configMap, path: ['data', BOOTSTRAP_SERVERS_KEY], message: `bootstrap.servers must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}` });
+    return parsed.servers;
+  }
+  if (env[KAFKA_BROKERS_ENV]?.trim()) {
     const parsed = parseBootstrapServers(env[KAFKA_BROKERS_ENV]);
     if (parsed.invalid.length > 0) {
       problems.push({ resource: brokerResource, path: ['metadata', 'name'], message: `${KAFKA_BROKERS_ENV} must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}` });
     }
-    servers = parsed.servers;
-  } else if (problems.length === 0 && (!ref || configMap)) {
+    return parsed.servers;
+  }
+  if (problems.length === 0 && (!broker.spec?.config || configMap)) {
     const where = configMap ? `bootstrap.servers in ConfigMap "${configMap.key}"` : `spec.config (a ConfigMap with bootstrap.servers)`;
     problems.push({
       resource: configMap ?? brokerResource,
@@ -132,22 +160,29 @@ export function resolveKafkaBrokerConfig(
       message: `a Kafka broker needs bootstrap servers: set ${where} or the ${KAFKA_BROKERS_ENV} environment variable`,
     });
   }
-  const partitions = intField(data, PARTITIONS_KEY, 1, at(PARTITIONS_KEY));
-  const replicationFactor = intField(data, REPLICATION_FACTOR_KEY, 1, at(REPLICATION_FACTOR_KEY));
-  const retentionMs = intField(data, RETENTION_MS_KEY, -1, at(RETENTION_MS_KEY));
+  return [];
+}
+
+/**
+ * The broker's topic: its external topic annotation, else config-kafka-features' brokers.topic.template (Knative's
+ * default without it). A template problem itself is reported once by the checks, at the ConfigMap.
+ */
+function brokerTopic(broker: Broker, resources: readonly LoadedResource[], brokerResource: LoadedResource | undefined, problems: KafkaConfigProblem[]): { topic: string; external: boolean } {
+  const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
   const externalTopic = broker.metadata.annotations?.[EXTERNAL_TOPIC_ANNOTATION];
-  if (externalTopic !== undefined && !isValidTopicName(externalTopic)) {
-    problems.push({
-      resource: brokerResource,
-      path: ['metadata', 'annotations', EXTERNAL_TOPIC_ANNOTATION],
-      message: `"${externalTopic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
-    });
+  if (externalTopic !== undefined) {
+    if (!isValidTopicName(externalTopic)) {
+      problems.push({
+        resource: brokerResource,
+        path: ['metadata', 'annotations', EXTERNAL_TOPIC_ANNOTATION],
+        message: `"${externalTopic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
+      });
+    }
+    return { topic: externalTopic, external: true };
   }
-  // The topic's name comes from config-kafka-features' brokers.topic.template (Knative's default without it); a
-  // template problem itself is reported once by the checks, at the ConfigMap.
   const { features } = resolveKafkaFeatures(resources);
-  const topic = externalTopic ?? brokerTopicFor(features, ns, broker.metadata.name);
-  if (externalTopic === undefined && !isValidTopicName(topic)) {
+  const topic = brokerTopicFor(features, ns, broker.metadata.name);
+  if (!isValidTopicName(topic)) {
     const templateKey = features.keys[BROKERS_TOPIC_TEMPLATE_KEY];
     const featuresMap = templateKey === undefined ? undefined : resources.find((r) => r.kind === 'ConfigMap' && r.key === features.configMap);
     if (featuresMap && templateKey !== undefined) {
@@ -160,9 +195,5 @@ export function resolveKafkaBrokerConfig(
       problems.push({ resource: brokerResource, path: ['metadata', 'name'], message: `the broker's topic name "${topic}" is longer than Kafka allows (249 characters)` });
     }
   }
-  if (problems.length > 0) return { config: undefined, problems };
-  return {
-    config: { bootstrapServers: servers, topic, external: externalTopic !== undefined, partitions, replicationFactor, retentionMs, configMap: configMap?.key },
-    problems,
-  };
+  return { topic, external: false };
 }
