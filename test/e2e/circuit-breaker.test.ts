@@ -7,6 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { cleanupScope, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -26,27 +27,20 @@ test('events for a dead subscriber wait behind its open circuit, spend no retrie
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   // retry 3 from 50 ms: without the breaker every event would be dropped about 0.75 s after it failed first.
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: flaky
-  annotations:
-    sluice.dev/circuit-breaker-failures: "2"
-    sluice.dev/circuit-breaker-backoff: PT0.2S
-    sluice.dev/circuit-breaker-max-backoff: PT0.5S
-spec:
-  broker: default
-  subscriber:
-    uri: http://127.0.0.1:${port}/
-  delivery:
-    retry: 3
-    backoffDelay: PT0.05S
-`;
+  const yaml = documents(
+    broker('default'),
+    trigger(
+      'flaky',
+      { broker: 'default', subscriber: `http://127.0.0.1:${port}/`, delivery: { retry: 3, backoffDelay: 'PT0.05S' } },
+      {
+        annotations: {
+          'sluice.dev/circuit-breaker-failures': '2',
+          'sluice.dev/circuit-breaker-backoff': 'PT0.2S',
+          'sluice.dev/circuit-breaker-max-backoff': 'PT0.5S',
+        },
+      },
+    ),
+  );
   const sluice = await startSluice({ yaml, dataDir: dir.path, env: { SLUICE_LOG_LEVEL: 'info' } });
   cleanup.add(async () => void (await sluice.stop()));
   const ids = Array.from({ length: 20 }, (_, i) => `cb-${i}`);

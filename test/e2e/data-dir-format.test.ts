@@ -9,27 +9,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { STORE_FORMAT } from '@sluice/store';
 import { ROOT, cleanupScope, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
 const FIXTURE = join(ROOT, 'test/fixtures/data-dir-format-1/sluice.db');
 
-const yaml = (url: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: t
-spec:
-  broker: default
-  subscriber:
-    uri: ${url}
-  delivery:
-    retry: 3
-`;
+const yaml = (url: string): string =>
+  documents(broker('default'), trigger('t', { broker: 'default', subscriber: url, delivery: { retry: 3 } }));
 
 function userVersion(path: string): number {
   const db = new Database(path, { readonly: true });

@@ -5,38 +5,27 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
+import { broker, brokerRef, documents, trigger, type Delivery, type Destination } from './manifests.js';
 
-const triggerYaml = (subscriber: string, delivery = ''): string => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: t
-spec:
-  broker: default
-  subscriber:
-${subscriber}
-${delivery}`;
+const triggerYaml = (subscriber: Destination, delivery?: Delivery): string =>
+  documents(broker('default'), trigger('t', { broker: 'default', subscriber, delivery }));
 
 test('link-local and cloud metadata destinations are refused at start, in every spelling of the address', async () => {
   // Every spelling is in the unit tests of the guard (packages/delivery/test/egress-guard.test.ts); here, through the CLI.
   for (const uri of ['http://2852039166/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://METADATA.GOOGLE.INTERNAL./computeMetadata/v1/']) {
     await assert.rejects(
-      startSluice({ yaml: triggerYaml(`    uri: ${uri}`) }),
+      startSluice({ yaml: triggerYaml(uri) }),
       (err: Error) => /SLUICE_DESTINATION_FORBIDDEN|refused: (address|host) .* is denied by the egress rules/.test(err.message),
       uri,
     );
   }
   // A dead-letter sink is a destination too.
-  await assert.rejects(startSluice({ yaml: triggerYaml('    uri: http://127.0.0.1:9/', '  delivery:\n    deadLetterSink:\n      uri: http://169.254.170.2/creds\n') }), /is denied by the egress rules/);
+  await assert.rejects(startSluice({ yaml: triggerYaml('http://127.0.0.1:9/', { deadLetterSink: 'http://169.254.170.2/creds' }) }), /is denied by the egress rules/);
 });
 
 test('--egress-allow exempts an address; --egress-deny adds one, also when a host name resolves to it', async () => {
   // Allowed explicitly: starts (nothing listens there; the point is that the guard lets it through).
-  const allowed = await startSluice({ yaml: triggerYaml('    uri: http://169.254.10.1:9/'), args: ['--egress-allow', '169.254.10.0/24'] });
+  const allowed = await startSluice({ yaml: triggerYaml('http://169.254.10.1:9/'), args: ['--egress-allow', '169.254.10.0/24'] });
   await allowed.stop();
   // localhost resolves to a denied address: the delivery fails with the reason, and goes to the dead-letter sink.
   const sub = await startSubscriber();
@@ -51,7 +40,7 @@ test('--egress-allow exempts an address; --egress-deny adds one, also when a hos
   });
   const port = new URL(sub.url).port;
   const sluice = await startSluice({
-    yaml: triggerYaml(`    uri: http://localhost:${port}/`, `  delivery:\n    retry: 0\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+    yaml: triggerYaml(`http://localhost:${port}/`, { retry: 0, deadLetterSink: dls.url }),
     args: ['--egress-deny', '127.0.0.1,::1'],
   });
   try {
@@ -71,14 +60,14 @@ test('a ref with a protocol-relative or absolute uri cannot send to another host
     ['//evil.example/steal', /config\.yaml:\d+:\d+: Trigger\/t: a protocol-relative uri \(\/\/host\/…\) is not allowed when ref is present/],
     ['http://evil.example/steal', /an absolute uri is not allowed when ref is present/],
   ] as const) {
-    await assert.rejects(startSluice({ yaml: triggerYaml(`    ref:\n      apiVersion: eventing.knative.dev/v1\n      kind: Broker\n      name: default\n    uri: ${uri}`) }), message, uri);
+    await assert.rejects(startSluice({ yaml: triggerYaml({ ref: brokerRef('default'), uri }) }), message, uri);
   }
 });
 
 test('credentials in a subscriber URL are sent as basic auth and never logged in clear', async () => {
   const sub = await startSubscriber();
   const url = new URL(sub.url);
-  const sluice = await startSluice({ yaml: triggerYaml(`    uri: http://alice:s3cr%40t@127.0.0.1:${url.port}/`), env: { SLUICE_LOG_LEVEL: 'info' } });
+  const sluice = await startSluice({ yaml: triggerYaml(`http://alice:s3cr%40t@127.0.0.1:${url.port}/`), env: { SLUICE_LOG_LEVEL: 'info' } });
   try {
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'auth-1', source: '/t', type: 't' })).status, 202);
     await sub.waitForCount(1);
@@ -97,7 +86,7 @@ test('a dead-lettered event names the failed subscriber without its password (kn
   const dls = await startSubscriber();
   const port = new URL(failing.url).port;
   const sluice = await startSluice({
-    yaml: triggerYaml(`    uri: http://alice:s3cr3t@127.0.0.1:${port}/`, `  delivery:\n    retry: 0\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+    yaml: triggerYaml(`http://alice:s3cr3t@127.0.0.1:${port}/`, { retry: 0, deadLetterSink: dls.url }),
   });
   try {
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'dl-1', source: '/t', type: 't' })).status, 202);

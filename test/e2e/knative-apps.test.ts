@@ -1,11 +1,12 @@
 // Real-world-shaped Knative app directories (examples/apps/*) validate with exit 0 and run unchanged through the CLI:
 // their workloads start as local processes or through the container engine, and events flow as the apps describe.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SLUICE_BIN, postEvent, runCli, startSubscriber, tempDir, testEngine, waitFor } from './harness.js';
+import { broker, channelRef, documents, subscription, trigger } from './manifests.js';
 
 interface Running {
   url: string;
@@ -247,72 +248,48 @@ spec:
   for (const name of ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION', 'GREETING']) assert.match(envLine, new RegExp(`\\b${name}\\b`));
 });
 
-test('a Trigger whose subscriber is a channel, in a configuration with no channel yet, runs NotReady instead of failing the start', async (t) => {
+/** `sluice run` on a directory holding only `yaml` as `file`; stopped and removed after the test. */
+async function runFile(t: TestContext, file: string, yaml: string): Promise<Running & { adminUrl: string }> {
   const dir = tempDir();
   t.after(dir.remove);
-  writeFileSync(
-    join(dir.path, 'trigger.yaml'),
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: default }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: to-channel }
-spec:
-  broker: default
-  subscriber: { ref: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: not-yet } }
-`,
-  );
+  writeFileSync(join(dir.path, file), yaml);
   const s = await run(dir.path);
   t.after(() => s.stop());
-  const admin = /"adminUrl":"([^"]+)"/.exec(s.output())![1]!;
-  const trigger = (await (await fetch(`${admin}/api/v1/triggers/default/to-channel`)).json()) as { status: { conditions: { type: string; status: string }[] } };
-  assert.equal(trigger.status.conditions.find((c) => c.type === 'SubscriberResolved')?.status, 'False');
-  assert.equal(trigger.status.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+  return { ...s, adminUrl: /"adminUrl":"([^"]+)"/.exec(s.output())![1]! };
+}
+
+/** A Trigger's conditions from the admin API. */
+const triggerConditions = async (adminUrl: string, name: string) =>
+  ((await (await fetch(`${adminUrl}/api/v1/triggers/default/${name}`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[] } }).status.conditions;
+
+test('a Trigger whose subscriber is a channel, in a configuration with no channel yet, runs NotReady instead of failing the start', async (t) => {
+  const s = await runFile(
+    t,
+    'trigger.yaml',
+    documents(broker('default'), trigger('to-channel', { broker: 'default', subscriber: channelRef('not-yet') })),
+  );
+  const conditions = await triggerConditions(s.adminUrl, 'to-channel');
+  assert.equal(conditions.find((c) => c.type === 'SubscriberResolved')?.status, 'False');
+  assert.equal(conditions.find((c) => c.type === 'Ready')?.status, 'False');
   assert.equal((await postEvent(`${s.url}/default/default`, { id: 'c-1', type: 't', source: '/e2e' }, '{}')).status, 202, 'the broker runs');
 });
 
 test('applied in pieces: a Trigger before its Broker and a Subscription before its Channel run NotReady with Knative’s reasons', async (t) => {
-  const dir = tempDir();
-  t.after(dir.remove);
-  writeFileSync(
-    join(dir.path, 'pieces.yaml'),
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: default }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: early }
-spec:
-  broker: later
-  subscriber: { uri: "http://127.0.0.1:1/" }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: to-cluster }
-spec:
-  broker: default
-  subscriber: { ref: { apiVersion: v1, kind: Service, name: elsewhere } }
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata: { name: sub }
-spec:
-  channel: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: later }
-  subscriber: { uri: "http://127.0.0.1:1/" }
-`,
+  const s = await runFile(
+    t,
+    'pieces.yaml',
+    documents(
+      broker('default'),
+      trigger('early', { broker: 'later', subscriber: 'http://127.0.0.1:1/' }),
+      trigger('to-cluster', { broker: 'default', subscriber: { apiVersion: 'v1', kind: 'Service', name: 'elsewhere' } }),
+      subscription('sub', { channel: channelRef('later'), subscriber: 'http://127.0.0.1:1/' }),
+    ),
   );
-  const s = await run(dir.path);
-  t.after(() => s.stop());
   assert.match(s.output(), /Trigger default\/early is NotReady \(BrokerDoesNotExist\)/);
   assert.match(s.output(), /Subscription default\/sub is NotReady \(ChannelReferenceFailed\)/);
   // A Service that nothing here runs falls back to cluster DNS: said once, at start.
   assert.equal(s.output().split('\n').filter((l) => l.includes('Service default/elsewhere is not run here')).length, 1);
-  const admin = /"adminUrl":"([^"]+)"/.exec(s.output())![1]!;
-  const trigger = (await (await fetch(`${admin}/api/v1/triggers/default/early`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[] } };
-  const ready = trigger.status.conditions.find((c) => c.type === 'Ready')!;
+  const ready = (await triggerConditions(s.adminUrl, 'early')).find((c) => c.type === 'Ready')!;
   assert.equal(ready.status, 'False');
   assert.equal(ready.reason, 'BrokerDoesNotExist');
   // The rest runs: the declared broker takes events.

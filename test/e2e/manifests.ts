@@ -23,24 +23,26 @@ export const channelRef = (name: string, kind: 'InMemoryChannel' | 'Channel' = '
   name,
 });
 
-/** A Destination: a uri, a ref, or a uri with its audience and CA certificates. */
+/** A Destination: a uri, a ref, or its fields as Knative spells them (a uri with its audience, a ref with a uri…). */
 export type Destination =
-  string | Ref | { readonly uri: string; readonly audience?: string | undefined; readonly CACerts?: string };
+  | string
+  | Ref
+  | { readonly ref?: Ref; readonly uri?: string; readonly audience?: string | undefined; readonly CACerts?: string };
 
 /** A Broker's, Trigger's or Subscription's `delivery` (durations as ISO 8601, e.g. `PT0.1S`). */
 export interface Delivery {
-  readonly retry?: number;
-  readonly backoffPolicy?: 'linear' | 'exponential';
-  readonly backoffDelay?: string;
-  readonly timeout?: string;
-  readonly deadLetterSink?: Destination;
+  readonly retry?: number | undefined;
+  readonly backoffPolicy?: 'linear' | 'exponential' | undefined;
+  readonly backoffDelay?: string | undefined;
+  readonly timeout?: string | undefined;
+  readonly deadLetterSink?: Destination | undefined;
 }
 
 /** The metadata beyond the name. */
 export interface Meta {
-  readonly namespace?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly annotations?: Readonly<Record<string, string>>;
+  readonly namespace?: string | undefined;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The YAML documents as one configuration file. */
@@ -58,9 +60,9 @@ export const broker = (name: string, meta: Meta = {}): string =>
 /** A Trigger's `spec`: `filter` is its exact attribute filter. */
 export interface TriggerSpec {
   readonly broker: string;
-  readonly filter?: Readonly<Record<string, string>>;
+  readonly filter?: Readonly<Record<string, string>> | undefined;
   readonly subscriber: Destination;
-  readonly delivery?: Delivery;
+  readonly delivery?: Delivery | undefined;
 }
 
 /** A Trigger. */
@@ -89,7 +91,7 @@ export const channel = (
 export interface SubscriptionSpec {
   readonly channel: Ref;
   readonly subscriber: Destination;
-  readonly delivery?: Delivery;
+  readonly delivery?: Delivery | undefined;
 }
 
 /** A Subscription. */
@@ -112,9 +114,9 @@ export type PolicyTarget =
 
 /** An EventPolicy's `spec`: `filters` are CESQL expressions. */
 export interface EventPolicySpec {
-  readonly to?: readonly PolicyTarget[];
+  readonly to?: readonly PolicyTarget[] | undefined;
   readonly from: readonly (Ref | { readonly sub: string })[];
-  readonly filters?: readonly string[];
+  readonly filters?: readonly string[] | undefined;
 }
 
 /** An EventPolicy (eventing.knative.dev/v1alpha1). */
