@@ -2,17 +2,15 @@
 // CloudPubSubSourceComponent against the REAL Pub/Sub emulator (deploy/local-services) and real HTTP sinks on
 // loopback: the subscription is created or reused, messages become messagePublished events, and a message is acked
 // only once the sink took it.
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { UndiciSender } from '@sluice/delivery';
-import { componentContext, requireService, startSubscriber, waitFor, type Received } from '@sluice/testing';
+import { componentContext, requireService, startSubscriber, waitFor, type Received, type Subscriber } from '@sluice/testing';
 import { CloudPubSubSourceComponent } from '../src/pubsub-source.js';
 import type { CloudPubSubSource } from '../src/pubsub-source-types.js';
 
-/** A recording subscriber that answers each request with the status `respond` gives. */
-const sinkAnswering = (respond: (h: Received) => number) => startSubscriber((h) => ({ status: respond(h) }));
 
 const sender = new UndiciSender();
 after(() => sender.close());
@@ -23,11 +21,22 @@ function source(name: string, topic: string, sinkUrl: string, extra: Partial<Clo
   return { apiVersion: 'events.cloud.google.com/v1', kind: 'CloudPubSubSource', metadata: { name }, spec: { project: PROJECT, topic, sink: { uri: sinkUrl }, ...extra } };
 }
 
-async function setup(host: string) {
+/** The emulator's address, a client (closed after the test) and a fresh topic; undefined when there is no emulator (the test is skipped). */
+async function setup(t: TestContext) {
+  const host = requireService(t, 'pubsub');
+  if (!host) return undefined;
   const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' });
+  t.after(() => pubsub.close());
   const run = randomUUID().slice(0, 8);
   const [topic] = await pubsub.createTopic(`ps-it-${run}`);
-  return { pubsub, topic, name: `src-${run}`, close: () => pubsub.close() };
+  return { host, pubsub, topic, name: `src-${run}` };
+}
+
+/** A recording sink that answers each request with the status `respond` gives, closed after the test. */
+async function sinkAnswering(t: TestContext, respond: (h: Received) => number): Promise<Subscriber> {
+  const s = await startSubscriber((h) => ({ status: respond(h) }));
+  t.after(() => s.close());
+  return s;
 }
 
 /** Messages a fresh listener gets from `subscription` within `ms` (acked, so they count once). */
@@ -44,12 +53,10 @@ async function drain(pubsub: PubSub, subscription: string, ms: number): Promise<
 }
 
 test('creates its subscription, sends messagePublished events, acks what the sink took', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const p = await setup(host);
-  t.after(p.close);
-  const s = await sinkAnswering(() => 202);
-  t.after(s.close);
+  const p = await setup(t);
+  if (!p) return;
+  const { host } = p;
+  const s = await sinkAnswering(t, () => 202);
   const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url, { ackDeadline: '20s', retainAckedMessages: true, retentionDuration: '1h', ceOverrides: { extensions: { team: 'a' } } }), { env: { PUBSUB_EMULATOR_HOST: host } });
   await c.start(ctx);
   assert.equal(c.subscriptionId, `sluice_default_${p.name}`);
@@ -76,13 +83,11 @@ test('creates its subscription, sends messagePublished events, acks what the sin
 });
 
 test('a sink that refuses, then recovers: messages are nacked and redelivered, none acked before delivery', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const p = await setup(host);
-  t.after(p.close);
+  const p = await setup(t);
+  if (!p) return;
+  const { host } = p;
   let up = false;
-  const s = await sinkAnswering(() => (up ? 202 : 503));
-  t.after(s.close);
+  const s = await sinkAnswering(t, () => (up ? 202 : 503));
   const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url), { env: { PUBSUB_EMULATOR_HOST: host }, nackDelayMs: { initial: 50, max: 200 }, maxMessages: 5 });
   await c.start(ctx);
   const ids = new Set<string>();
@@ -96,12 +101,10 @@ test('a sink that refuses, then recovers: messages are nacked and redelivered, n
 });
 
 test('a restarted source reuses its subscription: messages published while it was down arrive', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const p = await setup(host);
-  t.after(p.close);
-  const s = await sinkAnswering(() => 202);
-  t.after(s.close);
+  const p = await setup(t);
+  if (!p) return;
+  const { host } = p;
+  const s = await sinkAnswering(t, () => 202);
   const topicId = p.topic.name.split('/').pop()!;
   const first = new CloudPubSubSourceComponent(source(p.name, topicId, s.url), { env: { PUBSUB_EMULATOR_HOST: host } });
   await first.start(ctx);

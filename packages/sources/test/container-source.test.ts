@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { ContainerSourceComponent, checkContainerSource, containerEnvironment, expandVariables, type ContainerSource } from '../src/container-source.js';
 import { ConfigValues, engineProcessSpec } from '@sluice/workloads';
 import { bindingVariables } from '../src/sink-binding.js';
-import { startSubscriber, waitFor } from '@sluice/testing';
-import { captureLogger, startRuntimeStub } from './helpers.js';
+import { waitFor } from '@sluice/testing';
+import { startSinkAndRuntime } from './helpers.js';
 
 function cs(containers: ContainerSource['spec']['template']['spec']['containers'], annotations?: Record<string, string>): ContainerSource {
   return {
@@ -71,13 +71,7 @@ test('container engine command line: host network, env by name only, entrypoint 
 });
 
 test('ContainerSourceComponent runs the command with the binding and stops it', async (t) => {
-  const sink = await startSubscriber();
-  const logger = captureLogger();
-  const rt = await startRuntimeStub(logger);
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, logger, rt } = await startSinkAndRuntime(t);
   const src = cs([
     {
       name: 'poster',
@@ -104,12 +98,7 @@ test('ContainerSourceComponent runs the command with the binding and stops it', 
 });
 
 test('ContainerSourceComponent: env valueFrom reads the configuration’s Secrets; Sluice’s own environment is not passed on', async (t) => {
-  const sink = await startSubscriber();
-  const rt = await startRuntimeStub(captureLogger());
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, rt } = await startSinkAndRuntime(t);
   const config = {
     resources: [{ apiVersion: 'v1', kind: 'Secret', key: 'default/creds', namespace: 'default', name: 'creds', value: { stringData: { token: 's3cret' } } }],
     brokers: [],

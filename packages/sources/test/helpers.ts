@@ -2,10 +2,11 @@
 // runtime's (routes, on @sluice/testing's componentContext: resolver and sender), so sources are tested over real
 // sockets without a whole runtime. Sinks and polling come from @sluice/testing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { TestContext } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import type { Logger, Timers } from '@sluice/core';
 import type { RuntimeContext } from '@sluice/plugin';
-import { componentContext } from '@sluice/testing';
+import { componentContext, startSubscriber, type Received, type Reply, type Subscriber } from '@sluice/testing';
 import { UndiciSender } from '@sluice/delivery';
 
 export interface ManualTimer {
@@ -113,4 +114,19 @@ export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeCo
       await sender.close();
     },
   };
+}
+
+/** A recording sink (answering as `respond` says) and a runtime stub logging to a capturing logger, both closed after the test. */
+export async function startSinkAndRuntime(
+  t: TestContext,
+  respond?: (received: Received, index: number) => Reply,
+): Promise<{ sink: Subscriber; logger: Logger & { lines: LogLine[] }; rt: Awaited<ReturnType<typeof startRuntimeStub>> }> {
+  const sink = await startSubscriber(respond);
+  const logger = captureLogger();
+  const rt = await startRuntimeStub(logger);
+  t.after(async () => {
+    await rt.close();
+    await sink.close();
+  });
+  return { sink, logger, rt };
 }

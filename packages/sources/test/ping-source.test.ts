@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSluiceError, validateEvent } from '@sluice/core';
 import { PING_EVENT_TYPE, PingSourceComponent, checkPingSpec, makePingEvent, type PingSource, type PingSourceSpec } from '../src/ping-source.js';
-import { startSubscriber, waitFor } from '@sluice/testing';
-import { ManualTime, captureLogger, startRuntimeStub } from './helpers.js';
+import { waitFor } from '@sluice/testing';
+import { ManualTime, startSinkAndRuntime } from './helpers.js';
 
 function source(spec: Partial<PingSourceSpec>, namespace?: string): PingSource {
   return {
@@ -70,13 +70,7 @@ test('checkPingSpec: Knative validation rules', () => {
 
 test('PingSourceComponent sends one event per tick to the resolved sink, with retries on 503', async (t) => {
   let calls = 0;
-  const sink = await startSubscriber(() => (++calls === 1 ? { status: 503 } : { status: 202 }));
-  const logger = captureLogger();
-  const rt = await startRuntimeStub(logger);
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, rt } = await startSinkAndRuntime(t, () => (++calls === 1 ? { status: 503 } : { status: 202 }));
   const time = new ManualTime(T);
   let n = 0;
   const src = source({ schedule: '* * * * *', data: 'tick', ceOverrides: { extensions: { a: 'b' } } });
@@ -99,13 +93,7 @@ test('PingSourceComponent sends one event per tick to the resolved sink, with re
 });
 
 test('a refusing sink gets one clear log line with status, body and event id', async (t) => {
-  const sink = await startSubscriber(() => ({ status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad event: no thanks' }));
-  const logger = captureLogger();
-  const rt = await startRuntimeStub(logger);
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, logger, rt } = await startSinkAndRuntime(t, () => ({ status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad event: no thanks' }));
   const time = new ManualTime(T);
   const c = new PingSourceComponent(
     { ...source({ schedule: '* * * * *' }), spec: { schedule: '* * * * *', sink: { uri: sink.url } } },
@@ -123,12 +111,7 @@ test('a refusing sink gets one clear log line with status, body and event id', a
 });
 
 test('stop() ends retries early and an invalid schedule is a typed error', async (t) => {
-  const sink = await startSubscriber(() => ({ status: 503 }));
-  const rt = await startRuntimeStub(captureLogger());
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, rt } = await startSinkAndRuntime(t, () => ({ status: 503 }));
   const time = new ManualTime(T);
   const src = source({ schedule: '* * * * *' });
   src.spec.sink = { uri: sink.url };

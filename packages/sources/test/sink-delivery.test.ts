@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { toDeliveryPolicy, type CloudEvent, type SourceMetrics } from '@sluice/core';
 import { UndiciSender } from '@sluice/delivery';
 import { startSubscriber, type Reply, type Subscriber } from '@sluice/testing';
-import { SinkDelivery, type SinkDeliveryOptions } from '../src/sink-delivery.js';
+import { SinkDelivery, type DeadLetterTarget, type SinkDeliveryOptions } from '../src/sink-delivery.js';
 import { captureLogger } from './helpers.js';
 
 const EVENT: CloudEvent = {
@@ -28,19 +28,27 @@ async function subscriber(t: TestContext, respond: (index: number) => Reply): Pr
   return s;
 }
 
-function sender(t: TestContext): UndiciSender {
-  const s = new UndiciSender();
-  t.after(() => s.close());
-  return s;
-}
+type TestOptions = Pick<SinkDeliveryOptions, 'logger' | 'metrics'> &
+  ({ readonly undelivered: 'answer' } | { readonly undelivered: 'keep'; readonly deadLetter?: DeadLetterTarget });
 
-// Two attempts per event (one retry), no waiting between them.
-const common = { namespace: 'team-a', policy: toDeliveryPolicy({ retry: 1 }), sleep: async (): Promise<void> => {} };
+/** A delivery to `url` in namespace team-a on a sender closed after the test: two attempts per event (one retry), no waiting between them. */
+function sinkDelivery(t: TestContext, url: string, options: TestOptions): SinkDelivery {
+  const sender = new UndiciSender();
+  t.after(() => sender.close());
+  return new SinkDelivery({
+    namespace: 'team-a',
+    policy: toDeliveryPolicy({ retry: 1 }),
+    sleep: async () => {},
+    sender,
+    url,
+    ...options,
+  });
+}
 
 test("answer: the sink's last answer comes back as a value, with the attempts counted in the source metrics", async (t) => {
   const sink = await subscriber(t, (i) => (i === 0 ? { status: 503 } : { status: 202 }));
   const metrics = recordingMetrics();
-  const delivery = new SinkDelivery({ ...common, undelivered: 'answer', sender: sender(t), url: sink.url, metrics });
+  const delivery = sinkDelivery(t, sink.url, { undelivered: 'answer', metrics });
   assert.deepEqual(await delivery.deliver(EVENT), { kind: 'accepted', status: 202, attempts: 2 });
   assert.deepEqual(metrics.calls, ['retried 503', 'sent 202']);
   assert.equal(sink.received[1]!.headers['kn-namespace'], 'team-a');
@@ -54,14 +62,7 @@ test('answer: a refusal is one warn line with status, body excerpt and event id;
   }));
   const logger = captureLogger();
   const metrics = recordingMetrics();
-  const delivery = new SinkDelivery({
-    ...common,
-    undelivered: 'answer',
-    sender: sender(t),
-    url: sink.url,
-    logger,
-    metrics,
-  });
+  const delivery = sinkDelivery(t, sink.url, { undelivered: 'answer', logger, metrics });
   const outcome = await delivery.deliver(EVENT, { keepTrying: true });
   assert.deepEqual(outcome, {
     kind: 'undelivered',
@@ -78,7 +79,7 @@ test('answer: a refusal is one warn line with status, body excerpt and event id;
   );
 
   const down = await subscriber(t, () => ({ status: 503 }));
-  const retrying = new SinkDelivery({ ...common, undelivered: 'answer', sender: sender(t), url: down.url, metrics });
+  const retrying = sinkDelivery(t, down.url, { undelivered: 'answer', metrics });
   metrics.calls.length = 0;
   assert.equal((await retrying.deliver(EVENT, { keepTrying: true })).kind, 'undelivered');
   assert.deepEqual(metrics.calls, ['retried 503', 'retried 503']);
@@ -87,7 +88,7 @@ test('answer: a refusal is one warn line with status, body excerpt and event id;
 test('keep: without a dead-letter sink, an event the sink refused for good is kept (undelivered), not dropped', async (t) => {
   const sink = await subscriber(t, () => ({ status: 400 }));
   const logger = captureLogger();
-  const delivery = new SinkDelivery({ ...common, undelivered: 'keep', sender: sender(t), url: sink.url, logger });
+  const delivery = sinkDelivery(t, sink.url, { undelivered: 'keep', logger });
   const outcome = await delivery.deliver(EVENT);
   assert.equal(outcome.kind, 'undelivered');
   assert.equal(sink.received.length, 1);
@@ -102,16 +103,7 @@ test('keep: the dead-letter sink gets the event with the error attributes; if it
   const dls = await subscriber(t, (i) => (i < 2 ? { status: 503 } : { status: 202 }));
   const metrics = recordingMetrics();
   const logger = captureLogger();
-  const options: SinkDeliveryOptions = {
-    ...common,
-    undelivered: 'keep',
-    sender: sender(t),
-    url: sink.url,
-    deadLetter: { url: dls.url },
-    logger,
-    metrics,
-  };
-  const delivery = new SinkDelivery(options);
+  const delivery = sinkDelivery(t, sink.url, { undelivered: 'keep', deadLetter: { url: dls.url }, logger, metrics });
 
   const first = await delivery.deliver(EVENT);
   assert.equal(first.kind, 'undelivered', 'both dead-letter attempts answered 503');
@@ -139,14 +131,7 @@ test('keep: a stopped source keeps the event without trying the dead-letter sink
   const sink = await subscriber(t, () => ({ status: 503 }));
   const dls = await subscriber(t, () => ({ status: 202 }));
   const logger = captureLogger();
-  const delivery = new SinkDelivery({
-    ...common,
-    undelivered: 'keep',
-    sender: sender(t),
-    url: sink.url,
-    deadLetter: { url: dls.url },
-    logger,
-  });
+  const delivery = sinkDelivery(t, sink.url, { undelivered: 'keep', deadLetter: { url: dls.url }, logger });
   const stop = new AbortController();
   stop.abort();
   const outcome = await delivery.deliver(EVENT, { signal: stop.signal });

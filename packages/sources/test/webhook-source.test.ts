@@ -15,7 +15,7 @@ import {
   type WebhookSourceSpec,
 } from '../src/webhook-source.js';
 import { startSubscriber, type Received, type Reply } from '@sluice/testing';
-import { captureLogger, startRuntimeStub } from './helpers.js';
+import { captureLogger, startRuntimeStub, startSinkAndRuntime } from './helpers.js';
 
 function wh(spec: Partial<WebhookSourceSpec>, name = 'hook', annotations?: Record<string, string>): WebhookSource {
   return {
@@ -204,12 +204,7 @@ test('extensions from the sub-path and query', async (t) => {
 });
 
 test('after stop, requests get 503 until the server closes', async (t) => {
-  const sink = await startSubscriber();
-  const rt = await startRuntimeStub(captureLogger());
-  t.after(async () => {
-    await rt.close();
-    await sink.close();
-  });
+  const { sink, rt } = await startSinkAndRuntime(t);
   const c = new WebhookSourceComponent(wh({ sink: { uri: sink.url } }), new WebhookRouter());
   await c.start(rt.ctx);
   await c.stop();
