@@ -1,4 +1,4 @@
-import { checkDestination, typed, type LoadedResource, type ReportFn, type SemanticCheck } from '@sluice/config';
+import { checkDestination, typed, type LoadedResource, type ReportFn, type ResourceOf, type SemanticCheck } from '@sluice/config';
 import { parseDeliveryOrder, parseIsoDuration, type ChannelTemplateSpec, type DeliverySpec } from '@sluice/core';
 import {
   ASYNC_HANDLER_ANNOTATION,
@@ -9,7 +9,7 @@ import {
   SUBSCRIPTION_ORDER_ANNOTATION,
   isChannelKind,
 } from './resources.js';
-import { buildTopology } from './topology.js';
+import { buildTopology, type Topology } from './topology.js';
 
 type Path = (string | number)[];
 
@@ -53,6 +53,52 @@ function checkAnnotations(r: LoadedResource, backing: string | undefined, report
   }
 }
 
+/** A Subscription's channel (a channel kind with its apiVersion, declared, in its namespace), destinations and order. */
+function checkSubscription(r: ResourceOf<'Subscription'>, topology: Topology, declared: ReadonlySet<string>, report: ReportFn): void {
+  const spec = r.value.spec;
+  const ref = spec.channel;
+  const ns = ref.namespace ?? r.namespace;
+  if (!isChannelKind(ref.kind)) {
+    report(r, ['spec', 'channel', 'kind'], `"${ref.kind}" is not a channel kind (supported: ${CHANNEL_KINDS.join(', ')})`);
+  } else {
+    const versions = ref.kind === 'KafkaChannel' ? BACKING_API_VERSIONS.KafkaChannel : BACKING_API_VERSIONS.InMemoryChannel;
+    if (ref.apiVersion === undefined) {
+      report(r, ['spec', 'channel'], `a channel ref needs an apiVersion (Knative rejects a Subscription's channel without one): add apiVersion: ${versions[0]}`);
+    } else if (!versions.includes(ref.apiVersion)) {
+      report(r, ['spec', 'channel', 'apiVersion'], `${ref.kind} has apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}": use apiVersion: ${versions[0]}`);
+    }
+    if (ns !== r.namespace) {
+      report(r, ['spec', 'channel', 'namespace'], `a Subscription's channel must be in the Subscription's namespace "${r.namespace}", not "${ns}"`);
+    } else {
+      const node = topology.channels.get(`${ns}/${ref.name}`);
+      if (!node) {
+        report(r, ['spec', 'channel', 'name'], `${ref.kind} "${ns}/${ref.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
+      } else if (node.kind !== ref.kind) {
+        report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_WRONG_CHANNEL_KIND');
+      }
+    }
+  }
+  if (spec.subscriber) checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
+  if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
+  checkDelivery(r, ['spec', 'delivery'], spec.delivery, declared, report);
+  const order = r.value.metadata.annotations?.[SUBSCRIPTION_ORDER_ANNOTATION];
+  if (parseDeliveryOrder(order) === null) {
+    report(r, ['metadata', 'annotations', SUBSCRIPTION_ORDER_ANNOTATION], `${SUBSCRIPTION_ORDER_ANNOTATION} must be "ordered" or "unordered", not "${order}"`);
+  }
+}
+
+/** Names two resources would both use (see {@link channelChecks}). */
+function reportConflicts(topology: Topology, resources: readonly LoadedResource[], report: ReportFn): void {
+  const byId = new Map(resources.map((r) => [`${r.kind}:${r.key}`, r]));
+  for (const c of topology.conflicts) {
+    const r = byId.get(c.resource);
+    // Two documents with the same kind and name are already reported as duplicates by the broker checks.
+    if (!r || c.first === c.second) continue;
+    const address = c.what === 'channel' ? ` (channels of every kind share the address /channels/${c.key})` : '';
+    report(r, ['metadata', 'name'], `${c.what} name "${c.key}" of ${c.second} is already used by ${c.first}${address}`, 'SLUICE_CONFIG_DUPLICATE');
+  }
+}
+
 /**
  * Checks of the channel and flow kinds that the schemas cannot express: a Subscription's channel (a channel kind,
  * declared, same namespace), every destination (declared refs, absolute uris), channelTemplate kind/apiVersion pairs
@@ -62,15 +108,8 @@ function checkAnnotations(r: LoadedResource, backing: string | undefined, report
 export function channelChecks(): SemanticCheck {
   return (config, report) => {
     const declared = new Set(config.resources.map((r) => `${r.kind}:${r.key}`));
-    const byId = new Map(config.resources.map((r) => [`${r.kind}:${r.key}`, r]));
     const topology = buildTopology(config.resources);
-    for (const c of topology.conflicts) {
-      const r = byId.get(c.resource);
-      // Two documents with the same kind and name are already reported as duplicates by the broker checks.
-      if (!r || c.first === c.second) continue;
-      const address = c.what === 'channel' ? ` (channels of every kind share the address /channels/${c.key})` : '';
-      report(r, ['metadata', 'name'], `${c.what} name "${c.key}" of ${c.second} is already used by ${c.first}${address}`, 'SLUICE_CONFIG_DUPLICATE');
-    }
+    reportConflicts(topology, config.resources, report);
     for (const r of config.resources) {
       if (!CHANNEL_PACKAGE_KINDS.includes(r.kind)) continue;
       const t = typed(r);
@@ -93,39 +132,9 @@ export function channelChecks(): SemanticCheck {
           checkAnnotations(r, 'KafkaChannel', report);
           break;
         }
-        case 'Subscription': {
-          const spec = t.value.spec;
-          const ref = spec.channel;
-          const ns = ref.namespace ?? r.namespace;
-          if (!isChannelKind(ref.kind)) {
-            report(r, ['spec', 'channel', 'kind'], `"${ref.kind}" is not a channel kind (supported: ${CHANNEL_KINDS.join(', ')})`);
-          } else {
-            const versions = ref.kind === 'KafkaChannel' ? BACKING_API_VERSIONS.KafkaChannel : BACKING_API_VERSIONS.InMemoryChannel;
-            if (ref.apiVersion === undefined) {
-              report(r, ['spec', 'channel'], `a channel ref needs an apiVersion (Knative rejects a Subscription's channel without one): add apiVersion: ${versions[0]}`);
-            } else if (!versions.includes(ref.apiVersion)) {
-              report(r, ['spec', 'channel', 'apiVersion'], `${ref.kind} has apiVersion ${versions.join(' or ')}, not "${ref.apiVersion}": use apiVersion: ${versions[0]}`);
-            }
-            if (ns !== r.namespace) {
-              report(r, ['spec', 'channel', 'namespace'], `a Subscription's channel must be in the Subscription's namespace "${r.namespace}", not "${ns}"`);
-            } else {
-              const node = topology.channels.get(`${ns}/${ref.name}`);
-              if (!node) {
-                report(r, ['spec', 'channel', 'name'], `${ref.kind} "${ns}/${ref.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
-              } else if (node.kind !== ref.kind) {
-                report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_WRONG_CHANNEL_KIND');
-              }
-            }
-          }
-          if (spec.subscriber) checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
-          if (spec.reply) checkDestination(r, ['spec', 'reply'], spec.reply, declared, report);
-          checkDelivery(r, ['spec', 'delivery'], spec.delivery, declared, report);
-          const order = t.value.metadata.annotations?.[SUBSCRIPTION_ORDER_ANNOTATION];
-          if (parseDeliveryOrder(order) === null) {
-            report(r, ['metadata', 'annotations', SUBSCRIPTION_ORDER_ANNOTATION], `${SUBSCRIPTION_ORDER_ANNOTATION} must be "ordered" or "unordered", not "${order}"`);
-          }
+        case 'Subscription':
+          checkSubscription(t, topology, declared, report);
           break;
-        }
         case 'Sequence': {
           const spec = t.value.spec;
           spec.steps.forEach((step, i) => {

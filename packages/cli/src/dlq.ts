@@ -199,6 +199,47 @@ function table(rows: string[][]): string {
 
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** A page of `GET /api/v1/deadletters/{ns}/{name}`. */
+interface DeadLetterPage {
+  readonly items: DeadLetterView[];
+  readonly next?: number;
+}
+
+/** One dead letter as `GET /api/v1/deadletters/{ns}/{name}/{id}` answers it, with its data. */
+type ShownDeadLetter = DeadLetterView & { event: { data?: string; data_base64?: string } };
+
+/** `sluice dlq list` as a table. */
+function listText(broker: string, page: DeadLetterPage): string {
+  if (page.items.length === 0) return `No dead letters in broker ${broker}.\n`;
+  const rows = [['ID', 'TRIGGER', 'REASON', 'ATTEMPTS', 'REPLAYS', 'TYPE', 'SOURCE', 'EVENT ID', 'STORED']];
+  for (const l of page.items) {
+    const a = l.event.attributes;
+    rows.push([String(l.id), l.trigger, cut(l.reason, 40), String(l.attempts), String(l.replays), String(a['type']), cut(String(a['source']), 30), cut(String(a['id']), 36), l.storedAt]);
+  }
+  return table(rows) + (page.next !== undefined ? `(more: raise --limit)\n` : '');
+}
+
+/** `sluice dlq show` as text: the error first, then the event. */
+function showText(l: ShownDeadLetter): string {
+  const a = l.event.attributes;
+  const lines = [
+    `Dead letter ${l.id} of broker ${l.broker}`,
+    `Trigger:        ${l.trigger}`,
+    `Reason:         ${l.reason}`,
+    `Attempts:       ${l.attempts}${l.replays > 0 ? ` (replayed ${l.replays}×)` : ''}`,
+    `First attempt:  ${l.firstAttemptAt ?? 'unknown'}`,
+    `Last attempt:   ${l.lastAttemptAt}`,
+    `Stored:         ${l.storedAt}`,
+  ];
+  if (a['knativeerrordest'] !== undefined) lines.push(`Failed at:      ${String(a['knativeerrordest'])}`);
+  if (a['knativeerrorcode'] !== undefined) lines.push(`Error code:     ${String(a['knativeerrorcode'])}`);
+  if (typeof a['knativeerrordata'] === 'string') lines.push(`Error body:     ${Buffer.from(a['knativeerrordata'], 'base64').toString('utf8')}`);
+  lines.push('Event attributes:');
+  for (const [k, v] of Object.entries(a)) if (!k.startsWith('knativeerror')) lines.push(`  ${k}: ${String(v)}`);
+  lines.push(l.event.data !== undefined ? `Data:\n  ${l.event.data}` : l.event.data_base64 !== undefined ? `Data (base64):\n  ${l.event.data_base64}` : 'Data: (none)');
+  return lines.join('\n') + '\n';
+}
+
 /** `sluice dlq list|show|replay|purge`: the dead-letter store through the admin API of a running sluice. */
 export function dlqCommand(onExit: (code: number) => void): Command {
   const dlq = new Command('dlq').description("look at and act on a broker's dead letters (events whose delivery was exhausted)");
@@ -221,22 +262,8 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
         const q = new URLSearchParams({ ...selectionBody(broker, f), limit: String(f.limit) });
-        const page = (await call(f, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as { items: DeadLetterView[]; next?: number };
-        if (f.output === 'json') {
-          process.stdout.write(JSON.stringify(page, null, 2) + '\n');
-          return 0;
-        }
-        if (page.items.length === 0) {
-          process.stdout.write(`No dead letters in broker ${broker}.\n`);
-          return 0;
-        }
-        const rows = [['ID', 'TRIGGER', 'REASON', 'ATTEMPTS', 'REPLAYS', 'TYPE', 'SOURCE', 'EVENT ID', 'STORED']];
-        for (const l of page.items) {
-          const a = l.event.attributes;
-          rows.push([String(l.id), l.trigger, cut(l.reason, 40), String(l.attempts), String(l.replays), String(a['type']), cut(String(a['source']), 30), cut(String(a['id']), 36), l.storedAt]);
-        }
-        process.stdout.write(table(rows));
-        if (page.next !== undefined) process.stdout.write(`(more: raise --limit)\n`);
+        const page = (await call(f, 'GET', `/api/v1/deadletters/${broker}?${q.toString()}`)) as DeadLetterPage;
+        process.stdout.write(f.output === 'json' ? JSON.stringify(page, null, 2) + '\n' : listText(broker, page));
         return 0;
       }),
     );
@@ -251,28 +278,8 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     .action((brokerText: string, id: number, f: AdminClientFlags & { namespace: string; output: string }) =>
       run(async () => {
         const broker = brokerArg(brokerText, f.namespace);
-        const l = (await call(f, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as DeadLetterView & { event: { data?: string; data_base64?: string } };
-        if (f.output === 'json') {
-          process.stdout.write(JSON.stringify(l, null, 2) + '\n');
-          return 0;
-        }
-        const a = l.event.attributes;
-        const lines = [
-          `Dead letter ${l.id} of broker ${l.broker}`,
-          `Trigger:        ${l.trigger}`,
-          `Reason:         ${l.reason}`,
-          `Attempts:       ${l.attempts}${l.replays > 0 ? ` (replayed ${l.replays}×)` : ''}`,
-          `First attempt:  ${l.firstAttemptAt ?? 'unknown'}`,
-          `Last attempt:   ${l.lastAttemptAt}`,
-          `Stored:         ${l.storedAt}`,
-        ];
-        if (a['knativeerrordest'] !== undefined) lines.push(`Failed at:      ${String(a['knativeerrordest'])}`);
-        if (a['knativeerrorcode'] !== undefined) lines.push(`Error code:     ${String(a['knativeerrorcode'])}`);
-        if (typeof a['knativeerrordata'] === 'string') lines.push(`Error body:     ${Buffer.from(a['knativeerrordata'], 'base64').toString('utf8')}`);
-        lines.push('Event attributes:');
-        for (const [k, v] of Object.entries(a)) if (!k.startsWith('knativeerror')) lines.push(`  ${k}: ${String(v)}`);
-        lines.push(l.event.data !== undefined ? `Data:\n  ${l.event.data}` : l.event.data_base64 !== undefined ? `Data (base64):\n  ${l.event.data_base64}` : 'Data: (none)');
-        process.stdout.write(lines.join('\n') + '\n');
+        const l = (await call(f, 'GET', `/api/v1/deadletters/${broker}/${id}`)) as ShownDeadLetter;
+        process.stdout.write(f.output === 'json' ? JSON.stringify(l, null, 2) + '\n' : showText(l));
         return 0;
       }),
     );
