@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { kafkaBrokerYaml, startSluice, triggerYaml, yamlDocuments } from '@sluice/testing';
+import { startSluice } from '@sluice/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PARTITIONS = 6;
@@ -77,10 +77,36 @@ async function oneRun(n) {
   const broker = `failover-${randomUUID().slice(0, 8)}`;
   const topic = `knative-broker-default-${broker}`;
   const groupId = `knative-trigger-default-${broker}`;
-  const yaml = yamlDocuments(
-    kafkaBrokerYaml({ servers: brokers, name: broker, partitions: PARTITIONS }),
-    triggerYaml({ name: broker, broker, uri: subUrl }),
-  );
+  const yaml = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kafka-broker-config
+data:
+  bootstrap.servers: "${brokers}"
+  default.topic.partitions: "${PARTITIONS}"
+  default.topic.replication.factor: "1"
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+spec:
+  config:
+    apiVersion: v1
+    kind: ConfigMap
+    name: kafka-broker-config
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${broker}
+spec:
+  broker: ${broker}
+  subscriber:
+    uri: ${subUrl}
+`;
   const a = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   const b = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   try {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { brokerYaml, cleanupScope, postEvent, runCli, startSluice, tempDir, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 import { adminCli, startSubscriberIn } from './fixtures.js';
 
 const cleanup = cleanupScope();
@@ -16,10 +17,10 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const files = yamlDocuments(
-    brokerYaml(),
-    triggerYaml({ name: 'one', uri: one.url }),
-    triggerYaml({ name: 'stuck', uri: failing.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+  const files = documents(
+    broker('default'),
+    trigger('one', { broker: 'default', subscriber: one.url }),
+    trigger('stuck', { broker: 'default', subscriber: failing.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
   );
   let sluice = await startSluice({ yaml: files, dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
@@ -28,13 +29,13 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   const send = (id: string) => postEvent(`${sluice.url}/default/default`, { id, source: '/apply', type: 't' });
 
   const twoFile = join(dir.path, 'two.yaml');
-  writeFileSync(twoFile, triggerYaml({ name: 'two', uri: two.url }));
+  writeFileSync(twoFile, trigger('two', { broker: 'default', subscriber: two.url }));
   const dry = await cli('apply', '-f', twoFile, '--dry-run');
   assert.equal(dry.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
   assert.equal(dry.code, 0);
   // Cluster plumbing in the applied files is listed as ignored, as validate and run list it.
   const withNamespace = join(dir.path, 'with-namespace.yaml');
-  writeFileSync(withNamespace, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n${triggerYaml({ name: 'two', uri: two.url })}`);
+  writeFileSync(withNamespace, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n${trigger('two', { broker: 'default', subscriber: two.url })}`);
   const plumbing = await cli('apply', '-f', withNamespace, '--dry-run');
   assert.equal(plumbing.stdout, 'trigger.eventing.knative.dev/two created (dry run)\n');
   assert.equal(plumbing.stderr, 'ignored: v1 Namespace shop (cluster plumbing)\n');
@@ -46,7 +47,7 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   assert.equal((await send('e1')).status, 202);
   await two.waitForCount(1);
   assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two unchanged\n');
-  writeFileSync(twoFile, triggerYaml({ name: 'two', uri: two.url, filter: { type: 't' } }));
+  writeFileSync(twoFile, trigger('two', { broker: 'default', filter: { type: 't' }, subscriber: two.url }));
   assert.equal((await cli('apply', '-f', twoFile)).stdout, 'trigger.eventing.knative.dev/two configured\n');
   const shown = JSON.parse((await cli('get', 'trigger', 'two', '-o', 'json')).stdout) as { source: string };
   assert.equal(shown.source, `${twoFile} (applied)`);
@@ -83,14 +84,14 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   assert.equal(gone.stdout, 'trigger.eventing.knative.dev "two" deleted\n', gone.stderr);
   assert.equal(gone.stderr, '', 'a trigger that owed nothing is deleted without a warning (and it was not forced)');
   const stuckFile = join(dir.path, 'stuck.yaml');
-  writeFileSync(stuckFile, triggerYaml({ name: 'stuck', uri: failing.url }));
+  writeFileSync(stuckFile, trigger('stuck', { broker: 'default', subscriber: failing.url }));
   assert.equal((await cli('apply', '-f', stuckFile)).stdout, 'trigger.eventing.knative.dev/stuck created\n');
 });
 
 test('apply and delete: bad input is a clear error with the right exit code; an unreachable admin address says where it tried', async () => {
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const sluice = await startSluice({ yaml: brokerYaml(), dataDir: dir.path });
+  const sluice = await startSluice({ yaml: broker('default'), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
   const bad = join(dir.path, 'bad.yaml');
   writeFileSync(bad, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: default\n');

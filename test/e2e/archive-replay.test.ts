@@ -4,7 +4,8 @@
 // traffic goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brokerYaml, cleanupScope, startSluice, startSubscriber, postEvent, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { cleanupScope, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, type ReplayRange } from './fixtures.js';
 
 const cleanup = cleanupScope();
@@ -15,10 +16,10 @@ test('sluice replay re-delivers archived events of a time range to the matching 
   const orders = await startSubscriber();
   const all = await startSubscriber();
   cleanup.add(() => orders.close(), () => all.close());
-  const yaml = yamlDocuments(
-    brokerYaml({ annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
-    triggerYaml({ name: 'orders', filter: { type: 'order.created' }, uri: orders.url }),
-    triggerYaml({ name: 'all', uri: all.url }),
+  const yaml = documents(
+    broker('default', { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
+    trigger('orders', { broker: 'default', filter: { type: 'order.created' }, subscriber: orders.url }),
+    trigger('all', { broker: 'default', subscriber: all.url }),
   );
   const sluice = await startSluice({ yaml });
   cleanup.add(() => sluice.stop());
@@ -63,7 +64,7 @@ test('sluice replay re-delivers archived events of a time range to the matching 
 });
 
 test('sluice replay on a broker without an archive says how to turn it on', async () => {
-  const sluice = await startSluice({ yaml: brokerYaml() });
+  const sluice = await startSluice({ yaml: broker('default') });
   cleanup.add(() => sluice.stop());
   const r = await adminCli(sluice)('replay', 'broker:default', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z');
   assert.equal(r.code, 1);

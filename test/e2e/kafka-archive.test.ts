@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { spawn } from 'node:child_process';
-import { ROOT, SLUICE_BIN, cleanupScope, kafkaBrokerYaml, startSluice, startSubscriber, postEvent, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { documents, kafkaBroker, trigger } from './manifests.js';
 import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, type ReplayRange } from './fixtures.js';
 
 // Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
@@ -39,10 +40,10 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
     () => orders.close(),
     () => all.close(),
   );
-  const yaml = yamlDocuments(
-    kafkaBrokerYaml({ servers, name: broker, partitions: 3, annotations: { 'sluice.dev/archive-retention': 'PT2H', 'sluice.dev/archive-max-bytes': '60Mi' } }),
-    triggerYaml({ name: `orders-${broker}`, broker, filter: { type: 'order.created' }, uri: orders.url }),
-    triggerYaml({ name: `all-${broker}`, broker, uri: all.url }),
+  const yaml = documents(
+    kafkaBroker(broker, { servers, partitions: 3 }, { annotations: { 'sluice.dev/archive-retention': 'PT2H', 'sluice.dev/archive-max-bytes': '60Mi' } }),
+    trigger(`orders-${broker}`, { broker, filter: { type: 'order.created' }, subscriber: orders.url }),
+    trigger(`all-${broker}`, { broker, subscriber: all.url }),
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   // A replay that fetched several partitions at once left a kafkajs connection open, and `sluice run` logged "sluice
@@ -114,10 +115,10 @@ test('Kafka class: turning the archive on for an existing topic changes its rete
   const broker = `arch-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const trigger = triggerYaml({ name: `t-${broker}`, broker, uri: sub.url });
+  const triggerDoc = trigger(`t-${broker}`, { broker, subscriber: sub.url });
   const data = { 'default.topic.config.retention.ms': '3600000' };
   const topic = `knative-broker-default-${broker}`;
-  const first = await startSluice({ yaml: yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3, data }), trigger), readyTimeoutMs: 120_000 });
+  const first = await startSluice({ yaml: documents(kafkaBroker(broker, { servers, partitions: 3, data }), triggerDoc), readyTimeoutMs: 120_000 });
   await first.stop();
   // A setting made on the topic by an operator, which Kafka's AlterConfigs would reset unless it is sent along.
   const kafka = new kafkajs.Kafka({ brokers: servers.split(','), logLevel: kafkajs.logLevel.NOTHING });
@@ -140,7 +141,7 @@ test('Kafka class: turning the archive on for an existing topic changes its rete
   assert.deepEqual(await topicConfig(servers, topic, ['retention.ms', 'max.message.bytes']), { 'retention.ms': '3600000', 'max.message.bytes': '2000000' });
 
   const second = await startSluice({
-    yaml: yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3, data, annotations: { 'sluice.dev/archive-retention': 'PT3H' } }), trigger),
+    yaml: documents(kafkaBroker(broker, { servers, partitions: 3, data }, { annotations: { 'sluice.dev/archive-retention': 'PT3H' } }), triggerDoc),
     readyTimeoutMs: 120_000,
   });
   cleanup.add(() => second.stop());
@@ -156,9 +157,9 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   const broker = `tail-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const yaml = yamlDocuments(
-    kafkaBrokerYaml({ servers, name: broker, partitions: 3, annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
-    triggerYaml({ name: `all-${broker}`, broker, uri: sub.url }),
+  const yaml = documents(
+    kafkaBroker(broker, { servers, partitions: 3 }, { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
+    trigger(`all-${broker}`, { broker, subscriber: sub.url }),
   );
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   cleanup.add(async () => {

@@ -10,30 +10,15 @@ import { Agent, request } from 'undici';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import {
-  ROOT,
-  cleanupScope,
-  kafkaBrokerYaml,
-  replyHeaders,
-  runCli,
-  startSluice,
-  startSubscriber,
-  tempDir,
-  triggerYaml,
-  waitFor,
-  yamlDocuments,
-  type SluiceProcess,
-  type TriggerYamlOptions,
-} from './harness.js';
+import { ROOT, cleanupScope, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 const cleanup = cleanupScope();
 
-/** A Kafka-class broker named after the test (fresh topic), its ConfigMap, and the given triggers of it. */
-function kafkaYaml(servers: string, broker: string, triggers: readonly Omit<TriggerYamlOptions, 'broker'>[], partitions = 6): string {
-  return yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions }), ...triggers.map((t) => triggerYaml({ ...t, broker })));
-}
+/** A Kafka-class broker named after the test (fresh topic), its ConfigMap, and the given triggers. */
+const kafkaYaml = (servers: string, broker: string, triggers: readonly string[], partitions = 6): string => documents(kafkaBroker(broker, { servers, partitions }), ...triggers);
 
 async function start(yaml: string): Promise<SluiceProcess> {
   const dir = tempDir('sluice-kafka-e2e-');
@@ -83,7 +68,7 @@ test('two instances share a Kafka broker: every accepted event arrives once in s
   const broker = `share-${randomUUID().slice(0, 6)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const yaml = kafkaYaml(servers, broker, [{ name: `all-${broker}`, uri: sub.url }]);
+  const yaml = kafkaYaml(servers, broker, [trigger(`all-${broker}`, { broker, subscriber: sub.url })]);
   const a = await start(yaml);
   const b = await start(yaml);
   await waitForGroup(servers, `knative-trigger-default-all-${broker}`, 2);
@@ -143,8 +128,8 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
   }));
   cleanup.add(() => replies.close(), () => asker.close());
   const yaml = kafkaYaml(servers, broker, [
-    { name: `ask-${broker}`, filter: { type: 'e2e.event' }, uri: asker.url },
-    { name: `replies-${broker}`, filter: { type: 'e2e.reply' }, uri: replies.url },
+    trigger(`ask-${broker}`, { broker, filter: { type: 'e2e.event' }, subscriber: asker.url }),
+    trigger(`replies-${broker}`, { broker, filter: { type: 'e2e.reply' }, subscriber: replies.url }),
   ], 2);
   const s = await start(yaml);
   for (let i = 0; i < 20; i++) assert.ok(await send(`${s.url}/default/${broker}`, `q-${i}`));
@@ -196,8 +181,8 @@ data:
   const west = await startSubscriber();
   cleanup.add(() => east.close(), () => west.close());
   // The same broker and trigger names in both deployments: only the templates tell them apart.
-  const a = await start(features('east') + kafkaYaml(servers, broker, [{ name: `t-${broker}`, uri: east.url }], 2));
-  const b = await start(features('west') + kafkaYaml(servers, broker, [{ name: `t-${broker}`, uri: west.url }], 2));
+  const a = await start(features('east') + kafkaYaml(servers, broker, [trigger(`t-${broker}`, { broker, subscriber: east.url })], 2));
+  const b = await start(features('west') + kafkaYaml(servers, broker, [trigger(`t-${broker}`, { broker, subscriber: west.url })], 2));
   await waitForGroup(servers, `east-default-t-${broker}`, 1);
   await waitForGroup(servers, `west-default-t-${broker}`, 1);
   for (let i = 0; i < 10; i++) assert.ok(await send(`${a.url}/default/${broker}`, `east-${i}`));
@@ -241,12 +226,11 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
     // The circuit breakers are off here: this case is about the dead-letter path (with them, events would wait behind
     // the open circuits instead of being dead-lettered one by one; see the circuit-breaker tests).
     [
-      {
-        name: `failing-${broker}`,
-        annotations: { 'sluice.dev/circuit-breaker-failures': '0' },
-        uri: failing.url,
-        delivery: { retry: 1, backoffDelay: 'PT0.05S', deadLetterSink: dls.url },
-      },
+      trigger(
+        `failing-${broker}`,
+        { broker, subscriber: failing.url, delivery: { retry: 1, backoffDelay: 'PT0.05S', deadLetterSink: dls.url } },
+        { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } },
+      ),
     ],
     3,
   );
@@ -286,7 +270,7 @@ test('ordered delivery keeps the order of each partitionkey, retries included', 
   const yaml = kafkaYaml(
     servers,
     broker,
-    [{ name: `ordered-${broker}`, annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' }, uri: sub.url, delivery: { retry: 5, backoffDelay: 'PT0.02S' } }],
+    [trigger(`ordered-${broker}`, { broker, subscriber: sub.url, delivery: { retry: 5, backoffDelay: 'PT0.02S' } }, { annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' } })],
     4,
   );
   const s = await start(yaml);
@@ -308,7 +292,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   let up = false;
   const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
   cleanup.add(() => sub.close());
-  const sluice = await start(kafkaYaml(servers, broker, [{ name: broker, uri: sub.url }], 3));
+  const sluice = await start(kafkaYaml(servers, broker, [trigger(broker, { broker, subscriber: sub.url })], 3));
   const ids = Array.from({ length: 20 }, (_, i) => `k-${i}`);
   for (const id of ids) {
     const res = await request(`${sluice.url}/default/${broker}`, {
@@ -347,7 +331,7 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
   let up = false;
   const sub = await startSubscriber(() => ({ status: up ? 202 : 400 }));
   cleanup.add(() => sub.close());
-  const yaml = kafkaYaml(servers, broker, [{ name: broker, uri: sub.url }], 1);
+  const yaml = kafkaYaml(servers, broker, [trigger(broker, { broker, subscriber: sub.url })], 1);
   const dirA = tempDir('sluice-kafka-shdl-a-');
   const dirB = tempDir('sluice-kafka-shdl-b-');
   cleanup.add(() => dirA.remove(), () => dirB.remove());

@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Agent, request } from 'undici';
 import { join } from 'node:path';
-import { ROOT, cleanupScope, kafkaBrokerYaml, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, cleanupScope, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { documents, kafkaBroker, trigger } from './manifests.js';
 
 interface ClusterNode {
   readonly id: number;
@@ -55,15 +56,14 @@ before(async () => {
     dataDir: dir.path,
     // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
     readyTimeoutMs: 120_000,
-    yaml: yamlDocuments(
-      kafkaBrokerYaml({
+    yaml: documents(
+      kafkaBroker(BROKER, {
         servers: cluster.env.KAFKA_BROKERS,
-        name: BROKER,
         partitions: 3,
         replicationFactor: 3,
         delivery: { retry: 20, backoffDelay: 'PT0.2S' },
       }),
-      triggerYaml({ name: 'all', broker: BROKER, uri: sub.url }),
+      trigger('all', { broker: BROKER, subscriber: sub.url }),
     ),
   });
   cleanup.add(() => sluice.stop());

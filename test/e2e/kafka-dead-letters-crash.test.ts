@@ -7,14 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { requireService } from '../services/index.js';
-import { cleanupScope, kafkaBrokerYaml, startLoad, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type SluiceProcess } from './harness.js';
+import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
 const yaml = (servers: string, broker: string, uri: string) =>
-  yamlDocuments(
-    kafkaBrokerYaml({ servers, name: broker, partitions: 4 }),
-    triggerYaml({ name: `orders-${broker}`, broker, uri, delivery: { retry: 0 } }),
+  documents(
+    kafkaBroker(broker, { servers, partitions: 4 }),
+    trigger(`orders-${broker}`, { broker, subscriber: uri, delivery: { retry: 0 } }),
   );
 
 interface Listed {

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { cleanupScope, kafkaBrokerYaml, postEvent, runCli, startSluice, startSubscriber, tempDir, triggerYaml, waitFor, yamlDocuments, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -27,14 +28,14 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
   const late = await subscriber();
   const dir = tempDir('sluice-kafka-reload-');
   cleanup.add(() => dir.remove());
-  const yaml = yamlDocuments(kafkaBrokerYaml({ servers, name: broker, partitions: 3 }), triggerYaml({ name: 'moving', broker, uri: first.url }));
+  const yaml = documents(kafkaBroker(broker, { servers, partitions: 3 }), trigger('moving', { broker, subscriber: first.url }));
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
   const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
   const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
 
   for (let i = 0; i < 20; i++) await send(`a${i}`);
-  writeFileSync(join(dir.path, 'change.yaml'), yamlDocuments(triggerYaml({ name: 'moving', broker, uri: second.url }), triggerYaml({ name: 'late', broker, uri: late.url })));
+  writeFileSync(join(dir.path, 'change.yaml'), documents(trigger('moving', { broker, subscriber: second.url }), trigger('late', { broker, subscriber: late.url })));
   const applied = await cli('apply', '-f', join(dir.path, 'change.yaml'));
   assert.equal(applied.stdout, 'trigger.eventing.knative.dev/moving configured\ntrigger.eventing.knative.dev/late created\n', applied.stderr);
   for (let i = 0; i < 20; i++) await send(`b${i}`);
@@ -64,16 +65,9 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   const dir = tempDir('sluice-kafka-owed-');
   cleanup.add(() => dir.remove());
   const stuck = `stuck-${broker}`;
-  const yaml = yamlDocuments(
-    kafkaBrokerYaml({ servers, name: broker, partitions: 2 }),
-    triggerYaml({
-      name: stuck,
-      broker,
-      annotations: { 'sluice.dev/circuit-breaker-failures': '0' },
-      filter: { type: 'keep' },
-      uri: failing.url,
-      delivery: { retry: 5, backoffDelay: 'PT30S' },
-    }),
+  const yaml = documents(
+    kafkaBroker(broker, { servers, partitions: 2 }),
+    trigger(stuck, { broker, filter: { type: 'keep' }, subscriber: failing.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
   );
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());

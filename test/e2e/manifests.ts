@@ -80,6 +80,46 @@ export const trigger = (name: string, spec: TriggerSpec, meta: Meta = {}): strin
     meta,
   );
 
+/** A Kafka-class Broker's topic settings, written to the `kafka-broker-config` ConfigMap it names. */
+export interface KafkaBrokerConfig {
+  /** Kafka's `bootstrap.servers`, comma-separated. */
+  readonly servers: string;
+  /** `default.topic.partitions`. */
+  readonly partitions: number;
+  /** `default.topic.replication.factor`; default 1. */
+  readonly replicationFactor?: number;
+  /** More ConfigMap data, e.g. `{ 'default.topic.config.retention.ms': '3600000' }`. */
+  readonly data?: Readonly<Record<string, string>>;
+  /** The Broker's `delivery`. */
+  readonly delivery?: Delivery;
+}
+
+/** A Kafka-class Broker and the `kafka-broker-config` ConfigMap it names, as a Knative Kafka broker is configured. */
+export const kafkaBroker = (name: string, config: KafkaBrokerConfig, meta: Meta = {}): string =>
+  documents(
+    toYaml({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kafka-broker-config' },
+      data: {
+        'bootstrap.servers': config.servers,
+        'default.topic.partitions': String(config.partitions),
+        'default.topic.replication.factor': String(config.replicationFactor ?? 1),
+        ...config.data,
+      },
+    }),
+    resource(
+      'eventing.knative.dev/v1',
+      'Broker',
+      name,
+      {
+        config: { apiVersion: 'v1', kind: 'ConfigMap', name: 'kafka-broker-config' },
+        ...(config.delivery ? { delivery: delivery(config.delivery) } : {}),
+      },
+      { ...meta, annotations: { 'eventing.knative.dev/broker.class': 'Kafka', ...meta.annotations } },
+    ),
+  );
+
 /** A channel: an InMemoryChannel unless `kind` says `Channel`. */
 export const channel = (
   name: string,

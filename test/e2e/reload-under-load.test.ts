@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerYaml, cleanupScope, postEvent, startSluice, tempDir, triggerYaml, waitFor, yamlDocuments } from './harness.js';
+import { cleanupScope, postEvent, startSluice, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 import { adminCli, startSubscriberIn } from './fixtures.js';
 
 const cleanup = cleanupScope();
@@ -46,13 +47,13 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   const files = (subscriberOfSub: string) =>
-    yamlDocuments(
-      brokerYaml(),
-      triggerYaml({ name: 'all', uri: all.url }),
-      triggerYaml({ name: 'filtered', uri: filtered.url }),
-      triggerYaml({ name: 'sub', uri: subscriberOfSub }),
-      triggerYaml({ name: 'doomed', uri: doomed.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
-      triggerYaml({ name: 'old-name', uri: renamed.url }),
+    documents(
+      broker('default'),
+      trigger('all', { broker: 'default', subscriber: all.url }),
+      trigger('filtered', { broker: 'default', subscriber: filtered.url }),
+      trigger('sub', { broker: 'default', subscriber: subscriberOfSub }),
+      trigger('doomed', { broker: 'default', subscriber: doomed.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+      trigger('old-name', { broker: 'default', subscriber: renamed.url }),
     );
   const sluice = await startSluice({ yaml: files(before.url), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
@@ -80,7 +81,7 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   await waitFor(() => ledger.length > 200, 'some load first');
 
   // The filter of "filtered" changes from all events to "even" (applied).
-  writeFileSync(join(dir.path, 'filtered.yaml'), triggerYaml({ name: 'filtered', uri: filtered.url, filter: { type: 'even' } }));
+  writeFileSync(join(dir.path, 'filtered.yaml'), trigger('filtered', { broker: 'default', filter: { type: 'even' }, subscriber: filtered.url }));
   const filterChange = await cli('apply', '-f', join(dir.path, 'filtered.yaml'));
   await waitFor(() => ledger.length > 600, 'load after the filter change');
 
@@ -90,12 +91,12 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
 
   // "old-name" is renamed "new-name": a delete and an add.
   await cli('delete', 'trigger', 'old-name', '--force');
-  writeFileSync(join(dir.path, 'new-name.yaml'), triggerYaml({ name: 'new-name', uri: renamed.url }));
+  writeFileSync(join(dir.path, 'new-name.yaml'), trigger('new-name', { broker: 'default', subscriber: renamed.url }));
   const renamedAt = await cli('apply', '-f', join(dir.path, 'new-name.yaml'));
   await waitFor(() => ledger.length > 1400, 'load after the rename');
 
   // "added" is a new trigger.
-  writeFileSync(join(dir.path, 'added.yaml'), triggerYaml({ name: 'added', uri: added.url }));
+  writeFileSync(join(dir.path, 'added.yaml'), trigger('added', { broker: 'default', subscriber: added.url }));
   const addedAt = await cli('apply', '-f', join(dir.path, 'added.yaml'));
   await waitFor(() => ledger.length > 1800, 'load after the add');
 

@@ -16,16 +16,6 @@ export { PODMAN_TEST_ENV, testEngine } from './container-engine.js';
 export { cleanupScope, type CleanupAction, type CleanupScope, type CleanupScopeOptions } from './cleanup.js';
 export { startLoad, type Load, type LoadOptions } from './load.js';
 export {
-  brokerYaml,
-  kafkaBrokerYaml,
-  triggerYaml,
-  yamlDocuments,
-  type BrokerYamlOptions,
-  type DeliveryYaml,
-  type KafkaBrokerYamlOptions,
-  type TriggerYamlOptions,
-} from './knative-yaml.js';
-export {
   configFiles,
   type CheckedConfig,
   type ConfigFileOptions,
