@@ -7,45 +7,29 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, SLUICE_BIN, cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { startSubscriberIn } from './fixtures.js';
+import * as manifests from './manifests.js';
 
 const cleanup = cleanupScope();
 
-async function subscriber(): Promise<Subscriber> {
-  const s = await startSubscriber();
-  cleanup.add(() => s.close());
-  return s;
-}
-
-const broker = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-`;
-const trigger = (name: string, url: string, type?: string) => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-${type ? `  filter:\n    attributes:\n      type: ${type}\n` : ''}  subscriber:
-    uri: ${url}
----
-`;
+const broker = manifests.broker('default');
+/** A Trigger of the default broker, filtered on `type` if given. */
+const trigger = (name: string, url: string, type?: string) =>
+  manifests.trigger(name, { broker: 'default', subscriber: url, ...(type ? { filter: { type } } : {}) });
 
 test('SIGHUP applies the edited files: a trigger added and one changed, without a restart; a broken file changes nothing', async () => {
-  const one = await subscriber();
-  const two = await subscriber();
+  const one = await startSubscriberIn(cleanup);
+  const two = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const sluice = await startSluice({ yaml: broker + trigger('one', one.url), dataDir: dir.path });
+  const sluice = await startSluice({ yaml: manifests.documents(broker, trigger('one', one.url)), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop()));
   const send = (id: string, type = 't') => postEvent(`${sluice.url}/default/default`, { id, source: '/hup', type });
   assert.equal((await send('e1')).status, 202);
   await one.waitForCount(1);
 
-  writeFileSync(join(dir.path, 'config.yaml'), broker + trigger('one', one.url, 'kept') + trigger('two', two.url));
+  writeFileSync(join(dir.path, 'config.yaml'), manifests.documents(broker, trigger('one', one.url, 'kept'), trigger('two', two.url)));
   sluice.child.kill('SIGHUP');
   await waitFor(() => /SIGHUP: applied: Trigger default\/one configured, Trigger default\/two created/.test(sluice.output()), 'the SIGHUP record', 60_000);
   assert.equal((await send('e2', 'kept')).status, 202);
@@ -56,7 +40,7 @@ test('SIGHUP applies the edited files: a trigger added and one changed, without 
   assert.deepEqual(one.ids(), ['e1', 'e2'], 'the changed filter applies; nothing twice');
   assert.deepEqual(two.ids().sort(), ['e2', 'e3']);
 
-  writeFileSync(join(dir.path, 'config.yaml'), broker + 'kind: Trigger\nmetadata: {name: broken}\n');
+  writeFileSync(join(dir.path, 'config.yaml'), manifests.documents(broker, 'kind: Trigger\nmetadata: {name: broken}\n'));
   sluice.child.kill('SIGHUP');
   await waitFor(() => /SIGHUP: the configuration files have \d+ errors?; nothing changed/.test(sluice.output()), 'the refused SIGHUP', 60_000);
   assert.equal(sluice.child.exitCode, null, 'still running');
@@ -66,8 +50,8 @@ test('SIGHUP applies the edited files: a trigger added and one changed, without 
 });
 
 test('run --watch applies a saved file and a new file in a watched directory, once per burst of writes', async () => {
-  const one = await subscriber();
-  const two = await subscriber();
+  const one = await startSubscriberIn(cleanup);
+  const two = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   const extra = join(dir.path, 'extra');
@@ -85,8 +69,8 @@ test('run --watch applies a saved file and a new file in a watched directory, on
   await two.waitForCount(1);
 
   // An edit in two writes (as some editors save) is applied once.
-  writeFileSync(join(dir.path, 'config.yaml'), broker + '# saving…\n');
-  writeFileSync(join(dir.path, 'config.yaml'), broker + '# saved\n');
+  writeFileSync(join(dir.path, 'config.yaml'), manifests.documents(broker, '# saving…\n'));
+  writeFileSync(join(dir.path, 'config.yaml'), manifests.documents(broker, '# saved\n'));
   await waitFor(() => /--watch: configuration unchanged/.test(sluice.output()), 'the edit seen', 60_000);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(sluice.output().match(/--watch: configuration unchanged/g)?.length, 1, 'one reload for the burst');
@@ -133,10 +117,10 @@ export async function load(url, context, nextLoad) {
 }
 
 test('a SIGHUP while the CLI is still loading does not end sluice run: it is applied once running', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-  const one = await subscriber();
+  const one = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  writeFileSync(join(dir.path, 'config.yaml'), broker + trigger('one', one.url));
+  writeFileSync(join(dir.path, 'config.yaml'), manifests.documents(broker, trigger('one', one.url)));
   const run = spawnHeld(dir.path, ['run', '-f', join(dir.path, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')]);
   await waitFor(() => catchesHangup(run.child.pid!), 'sluice catches SIGHUP before its main module loads', 30_000);
   run.child.kill('SIGHUP');
@@ -170,7 +154,7 @@ test('a second SIGTERM during the drain forces the exit and says so; the event i
   cleanup.add(() => slow.close());
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const sluice = await startSluice({ yaml: broker + trigger('slow', slow.url), dataDir: dir.path });
+  const sluice = await startSluice({ yaml: manifests.documents(broker, trigger('slow', slow.url)), dataDir: dir.path });
   cleanup.add(async () => void (await sluice.stop('SIGKILL')));
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/term', type: 't' })).status, 202);
   await slow.waitForCount(1);
@@ -180,7 +164,7 @@ test('a second SIGTERM during the drain forces the exit and says so; the event i
   assert.equal(await sluice.stop(), 143, 'forced: 128 + SIGTERM');
   assert.match(sluice.output(), /SIGTERM received again: forcing exit without finishing the drain/);
   hang = false;
-  const again = await startSluice({ yaml: broker + trigger('slow', slow.url), dataDir: dir.path });
+  const again = await startSluice({ yaml: manifests.documents(broker, trigger('slow', slow.url)), dataDir: dir.path });
   cleanup.add(async () => void (await again.stop()));
   await slow.waitForCount(2);
   assert.deepEqual(slow.ids(), ['e1', 'e1'], 'the unacknowledged delivery is made again, nothing lost');
