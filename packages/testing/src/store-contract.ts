@@ -21,9 +21,12 @@ const ev = (id: string, extra: Record<string, string> = {}): CloudEvent => ({
 
 const done: Disposition = { kind: 'done' };
 
+/** Registers one contract test, run on a fresh {@link StoreEnvironment} that is cleaned up after it. */
+type WithEnv = (title: string, body: (env: StoreEnvironment) => Promise<void>) => void;
+
 /** Registers the contract tests for one implementation. */
 export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvironment>): void {
-  const withEnv = (title: string, body: (env: StoreEnvironment) => Promise<void>): void => {
+  const withEnv: WithEnv = (title, body) => {
     test(`[${name}] ${title}`, async () => {
       const env = await makeEnv();
       try {
@@ -34,6 +37,15 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     });
   };
 
+  deliveryContract(withEnv);
+  retryContract(withEnv);
+  orderingContract(withEnv);
+  deadLetterContract(withEnv);
+  groupContract(withEnv);
+}
+
+/** Handing out records: every event once per group, new groups at the end, filters, maxInFlight. */
+function deliveryContract(withEnv: WithEnv): void {
   withEnv('delivers every appended event once to each group, with data intact', async (env) => {
     const store = await env.open();
     const got: Record<string, string[]> = { a: [], b: [] };
@@ -100,7 +112,10 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     assert.ok(peak <= 3, `peak in flight ${peak}`);
     await store.close();
   });
+}
 
+/** Retries: due times, attempts, replacement events, and what survives a restart. */
+function retryContract(withEnv: WithEnv): void {
   withEnv('a retry comes back at its due time with the next attempt number and the replacement event', async (env) => {
     const store = await env.open();
     const seen: LogRecord[] = [];
@@ -188,7 +203,10 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     assert.equal(retried[0]!.event.attributes['id'], 'later');
     await store.close();
   });
+}
 
+/** Ordering keys: same-key records one at a time, in order, retries and restarts included. */
+function orderingContract(withEnv: WithEnv): void {
   withEnv('an ordering key hands out same-key records one at a time, in order, retries included', async (env) => {
     const store = await env.open();
     const order: string[] = [];
@@ -295,7 +313,10 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
       assert.equal(calls, 1, 'no attempt after close');
     },
   );
+}
 
+/** Dead-letter dispositions: the event kept with its reason, attempts and times. */
+function deadLetterContract(withEnv: WithEnv): void {
   withEnv(
     'a dead-letter disposition keeps the event with its reason, attempts and times, and finishes the record',
     async (env) => {
@@ -372,7 +393,10 @@ export function runStoreContract(name: string, makeEnv: () => Promise<StoreEnvir
     await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
     await store.close();
   });
+}
 
+/** Groups closed and consumed again, or forgotten. */
+function groupContract(withEnv: WithEnv): void {
   withEnv('a group closed and consumed again continues where it stopped (a trigger changed live)', async (env) => {
     const store = await env.open();
     await store.ready('log');
