@@ -5,36 +5,16 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { cleanupScope, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { broker, channel, channelRef, documents, subscription, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (subscriber: string, dls: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: display
-spec:
-  broker: default
-  subscriber:
-    uri: ${subscriber}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: with-dls
-  namespace: default
-spec:
-  broker: default
-  subscriber:
-    uri: ${subscriber}
-  delivery:
-    deadLetterSink:
-      uri: ${dls}
-`;
+const yaml = (subscriber: string, dls: string): string =>
+  documents(
+    broker('default'),
+    trigger('display', { broker: 'default', subscriber }),
+    trigger('with-dls', { broker: 'default', subscriber, delivery: { deadLetterSink: dls } }, { namespace: 'default' }),
+  );
 
 async function getJson(url: string): Promise<{ status: number; body: any }> /* eslint-disable-line @typescript-eslint/no-explicit-any -- tests read the JSON they check */ {
   const res = await fetch(url);
@@ -141,38 +121,14 @@ test('live figures per Trigger and Subscription: delivered, failed, retrying, in
   const failing = await startSubscriber(() => ({ status: 503, body: 'subscriber busy' }));
   const hanging = await startSubscriber(() => ({ hang: true }));
   const dir = tempDir();
-  const trigger = (name: string, url: string, delivery = '') => `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-  subscriber:
-    uri: ${url}
-${delivery}`;
-  const config = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-${trigger('good', good.url)}${trigger('failing', failing.url, '  delivery:\n    retry: 5\n    backoffDelay: PT30S\n')}${trigger('hanging', hanging.url, '  delivery:\n    timeout: PT60S\n')}---
-apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: pipe
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: to-good
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: pipe
-  subscriber:
-    uri: ${good.url}
-`;
+  const config = documents(
+    broker('default'),
+    trigger('good', { broker: 'default', subscriber: good.url }),
+    trigger('failing', { broker: 'default', subscriber: failing.url, delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+    trigger('hanging', { broker: 'default', subscriber: hanging.url, delivery: { timeout: 'PT60S' } }),
+    channel('pipe'),
+    subscription('to-good', { channel: channelRef('pipe'), subscriber: good.url }),
+  );
   const sluice = await startSluice({ yaml: config, dataDir: dir.path });
   cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), () => good.close(), () => failing.close(), () => hanging.close());
   const { postEvent } = await import('./harness.js');

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitForIdle } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -12,26 +13,16 @@ test('cesql triggers route exactly the matching events, and evaluation errors on
   const combined = await startSubscriber();
   const dir = tempDir();
   cleanup.add(() => dir.remove(), () => orders.close(), () => big.close(), () => combined.close());
-  const trigger = (name: string, url: string, expression: string) => `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-  filters:
-    - cesql: ${JSON.stringify(expression)}
-  subscriber:
-    uri: ${url}
-`;
+  const cesql = (name: string, url: string, expression: string) => trigger(name, { broker: 'default', filters: [{ cesql: expression }], subscriber: url });
   const sluice = await startSluice({
     dataDir: dir.path,
-    yaml:
-      'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n' +
-      trigger('orders', orders.url, "source LIKE '%commerce%' AND type IN ('order.created', 'order.updated')") +
+    yaml: documents(
+      broker('default'),
+      cesql('orders', orders.url, "source LIKE '%commerce%' AND type IN ('order.created', 'order.updated')"),
       // INT(amount) fails (cast error) when amount is not a number, and EXISTS guards nothing here on purpose.
-      trigger('big', big.url, 'INT(amount) > 100') +
-      trigger('combined', combined.url, "LOWER(region) = 'eu' OR (EXISTS priority AND priority = 'high')"),
+      cesql('big', big.url, 'INT(amount) > 100'),
+      cesql('combined', combined.url, "LOWER(region) = 'eu' OR (EXISTS priority AND priority = 'high')"),
+    ),
   });
   cleanup.add(async () => void (await sluice.stop()));
   const send = (id: string, attrs: Record<string, string>) => postEvent(`${sluice.url}/default/default`, { id, ...attrs });

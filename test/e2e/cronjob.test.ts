@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { resource } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -13,31 +14,31 @@ const SEND = `const o = JSON.parse(process.env.K_CE_OVERRIDES || '{}').extension
 fetch(process.env.K_SINK, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': String(Date.now()), 'ce-source': '/cron', 'ce-type': 'dev.sluice.cron', 'ce-team': o.team || '', 'content-type': 'application/json' }, body: '{}' })
   .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));`;
 
-test('a CronJob runs on its schedule with the SinkBinding that names it; its status shows the schedule', async () => {
+/** SEND as a script file and the subscriber it sends to, both cleaned up after the file; `command` runs the script. */
+async function sendScript(): Promise<{ command: string; sub: Subscriber }> {
   const dir = tempDir();
   cleanup.add(dir.remove);
   writeFileSync(join(dir.path, 'send.cjs'), SEND);
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
+  return { command: `node ${join(dir.path, 'send.cjs')}`, sub };
+}
+
+/** A CronJob every minute whose Jobs run `command` (sluice.dev/command) as their one container. */
+const cronJob = (name: string, command: string, container: { name: string; image: string }, spec: object = {}, jobLabels?: Record<string, string>): string =>
+  resource('batch/v1', 'CronJob', name, {
+    schedule: '* * * * *',
+    ...spec,
+    jobTemplate: {
+      ...(jobLabels ? { metadata: { labels: jobLabels } } : {}),
+      spec: { template: { metadata: { annotations: { 'sluice.dev/command': command } }, spec: { restartPolicy: 'Never', containers: [container] } } },
+    },
+  });
+
+test('a CronJob runs on its schedule with the SinkBinding that names it; its status shows the schedule', async () => {
+  const { command, sub } = await sendScript();
   const sluice = await startSluice({
-    yaml: `apiVersion: batch/v1
-kind: CronJob
-metadata: {name: report}
-spec:
-  schedule: "* * * * *"
-  concurrencyPolicy: Forbid
-  jobTemplate:
-    spec:
-      template:
-        metadata:
-          annotations:
-            sluice.dev/command: node ${join(dir.path, 'send.cjs')}
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: send
-              image: example.com/report:1
----
+    yaml: `${cronJob('report', command, { name: 'send', image: 'example.com/report:1' }, { concurrencyPolicy: 'Forbid' })}---
 apiVersion: sources.knative.dev/v1
 kind: SinkBinding
 metadata: {name: bind-report}
@@ -92,11 +93,7 @@ spec:
 });
 
 test('a SinkBinding whose subject selects Jobs by label binds the Jobs a CronJob makes (Knative\'s getting-started SinkBinding shape)', async () => {
-  const dir = tempDir();
-  cleanup.add(dir.remove);
-  writeFileSync(join(dir.path, 'send.cjs'), SEND);
-  const sub = await startSubscriber();
-  cleanup.add(() => sub.close());
+  const { command, sub } = await sendScript();
   const sluice = await startSluice({
     yaml: `apiVersion: sources.knative.dev/v1
 kind: SinkBinding
@@ -110,25 +107,7 @@ spec:
   sink: {uri: "${sub.url}"}
   ceOverrides: {extensions: {team: bound}}
 ---
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: heartbeat-cron}
-spec:
-  schedule: "* * * * *"
-  jobTemplate:
-    metadata:
-      labels: {app: heartbeat-cron}
-    spec:
-      template:
-        metadata:
-          annotations:
-            sluice.dev/command: node ${join(dir.path, 'send.cjs')}
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: single-heartbeat
-              image: example.com/heartbeats:1
-`,
+${cronJob('heartbeat-cron', command, { name: 'single-heartbeat', image: 'example.com/heartbeats:1' }, {}, { app: 'heartbeat-cron' })}`,
   });
   cleanup.add(async () => void (await sluice.stop()));
   // The first run, at the next minute, has K_SINK and the overrides: the Job it makes carries app: heartbeat-cron.

@@ -6,29 +6,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cleanupScope, postEvent, startSluice, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
+import { documents, resource } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-function sink(name: string, script: string, annotations = '', out = ''): string {
-  return `apiVersion: sinks.knative.dev/v1alpha1
-kind: JobSink
-metadata:
-  name: ${name}
-${annotations ? `  annotations:\n${annotations}` : ''}spec:
-  job:
-    spec:
-      backoffLimit: 0
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: main
-              command: ["node", "-e", ${JSON.stringify(script)}]
-              env:
-                - name: OUT
-                  value: "${out}"
-`;
-}
+/** A JobSink whose job runs one container once (no retries). */
+const jobSink = (name: string, container: object, annotations?: Record<string, string>): string =>
+  resource('sinks.knative.dev/v1alpha1', 'JobSink', name, { job: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', ...container }] } } } } }, { annotations });
+
+/** A JobSink whose job runs `script` with node, with OUT in its environment. */
+const sink = (name: string, script: string, annotations?: Record<string, string>, out = ''): string =>
+  jobSink(name, { command: ['node', '-e', script], env: [{ name: 'OUT', value: out }] }, annotations);
 
 // Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep).
 const WRITE = "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
@@ -53,7 +41,7 @@ test('the example: each event a Trigger delivers runs one job that reads the eve
 test('direct posts: 202 + Location, the same event twice is one job, a failing job reports its exit code and log', async () => {
   const out = tempDir('sluice-jobsink-out-');
   cleanup.add(() => out.remove());
-  const s = await start(sink('writer', WRITE, '', out.path) + '---\n' + sink('failer', "console.error('boom: bad input');process.exit(3)"));
+  const s = await start(documents(sink('writer', WRITE, undefined, out.path), sink('failer', "console.error('boom: bad input');process.exit(3)")));
   const first = await postEvent(`${s.url}/jobsinks/default/writer`, { id: 'w-1', source: '/t', type: 't' }, '{"n":1}');
   assert.equal(first.status, 202);
   const location = first.headers.get('location')!;
@@ -89,7 +77,7 @@ test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses n
   const out = tempDir('sluice-jobsink-out-');
   const data = tempDir('sluice-jobsink-data-');
   cleanup.add(() => out.remove(), () => data.remove());
-  const yaml = sink('slow', WRITE, '    sluice.dev/jobsink-concurrency: "1"\n    sluice.dev/jobsink-max-pending: "1"\n', out.path);
+  const yaml = sink('slow', WRITE, { 'sluice.dev/jobsink-concurrency': '1', 'sluice.dev/jobsink-max-pending': '1' }, out.path);
   let s = await start(yaml, data.path);
   const post = (id: string) => postEvent(`${s.url}/jobsinks/default/slow`, { id, source: '/t', type: 't' }, '{"sleep":3000}');
   assert.equal((await post('a')).status, 202); // starts at once
@@ -110,22 +98,7 @@ test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses n
 test('a job with only an image runs through the container engine and reads /etc/jobsink-event/event', async (t) => {
   const ce = await testEngine(t);
   if (!ce) return;
-  const yaml = `apiVersion: sinks.knative.dev/v1alpha1
-kind: JobSink
-metadata:
-  name: in-container
-spec:
-  job:
-    spec:
-      backoffLimit: 0
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: main
-              image: ${ce.image}
-              args: ["cat", "/etc/jobsink-event/event"]
-`;
+  const yaml = jobSink('in-container', { image: ce.image, args: ['cat', '/etc/jobsink-event/event'] });
   const dir = tempDir('sluice-jobsink-e2e-');
   cleanup.add(() => dir.remove());
   const s = await startSluice({ yaml, dataDir: dir.path, env: ce.env });

@@ -57,10 +57,11 @@ export function resource(apiVersion: string, kind: string, name: string, spec?: 
 export const broker = (name: string, meta: Meta = {}): string =>
   resource('eventing.knative.dev/v1', 'Broker', name, undefined, meta);
 
-/** A Trigger's `spec`: `filter` is its exact attribute filter. */
+/** A Trigger's `spec`: `filter` is its exact attribute filter, `filters` its SubscriptionsAPI filters. */
 export interface TriggerSpec {
   readonly broker: string;
   readonly filter?: Readonly<Record<string, string>> | undefined;
+  readonly filters?: readonly Readonly<Record<string, unknown>>[] | undefined;
   readonly subscriber: Destination;
   readonly delivery?: Delivery | undefined;
 }
@@ -74,6 +75,7 @@ export const trigger = (name: string, spec: TriggerSpec, meta: Meta = {}): strin
     {
       broker: spec.broker,
       ...(spec.filter ? { filter: { attributes: spec.filter } } : {}),
+      filters: spec.filters,
       subscriber: destination(spec.subscriber),
       ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}),
     },
