@@ -703,16 +703,8 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
 
   async #refreshStats(state: LogState): Promise<void> {
     const admin = await this.#adminReady();
-    const lag = async (groupId: string, topic: string): Promise<number> => {
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      let n = 0;
-      for (const e of ends) {
-        const c = at.get(e.partition) ?? -1;
-        n += Math.max(0, Number(e.offset) - (c < 0 ? Number(e.low) : c));
-      }
-      return n;
-    };
+    // A partition the group never committed on is all still to read (its start offsets are set when it is created).
+    const lag = (groupId: string, topic: string): Promise<number> => groupLag(admin, groupId, topic, 'whole-partition');
     let backlog = 0;
     let retrying = 0;
     const perGroup = new Map<string, { backlog: number; retrying: number }>();
@@ -764,16 +756,8 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     const busy = groups.find((g) => this.#groupNames.has(g));
     if (busy !== undefined) throw new SluiceError('SLUICE_STORE_GROUP_BUSY', `consumer group ${busy} is running; close it before forgetting it`);
     const admin = await this.#adminReady();
-    const lag = async (groupId: string, topic: string): Promise<number> => {
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      let n = 0;
-      for (const e of ends) {
-        const c = at.get(e.partition) ?? -1;
-        if (c >= 0) n += Math.max(0, Number(e.offset) - c);
-      }
-      return n;
-    };
+    // A forgotten group owes only what it had committed a position before (a partition it never read is not counted).
+    const lag = (groupId: string, topic: string): Promise<number> => groupLag(admin, groupId, topic, 'nothing');
     const out: ForgottenGroup[] = [];
     for (const group of groups) {
       const groupId = this.#groupIdFor(group);
@@ -925,4 +909,20 @@ function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<
       },
     );
   });
+}
+
+/**
+ * Records of `topic` after the consumer group's committed offsets (its lag), summed over the partitions; a partition
+ * with no committed offset counts as `uncommitted` says: the whole partition, or nothing.
+ */
+async function groupLag(admin: Admin, groupId: string, topic: string, uncommitted: 'whole-partition' | 'nothing'): Promise<number> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  let n = 0;
+  for (const e of ends) {
+    const c = at.get(e.partition) ?? -1;
+    if (c >= 0) n += Math.max(0, Number(e.offset) - c);
+    else if (uncommitted === 'whole-partition') n += Math.max(0, Number(e.offset) - Number(e.low));
+  }
+  return n;
 }
