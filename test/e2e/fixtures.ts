@@ -1,16 +1,21 @@
 // Helpers several end-to-end test files share beyond the test-support package (./harness.js): a subscriber closed
-// with the file, the CLI pointed at a running sluice's admin API, and the archive replay scenario both broker classes
-// run.
+// with the file or test, the CLI pointed at a running sluice's admin API, the sink Broker the "sink applied later"
+// source tests add, and the archive replay scenario both broker classes run.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import {
   runCli,
   startSubscriber,
+  tempDir,
   type CleanupScope,
   type Received,
   type Reply,
   type SluiceProcess,
   type Subscriber,
 } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 /** Starts a recording subscriber that `cleanup` closes. */
 export async function startSubscriberIn(
@@ -22,12 +27,43 @@ export async function startSubscriberIn(
   return s;
 }
 
+/** A recording subscriber and a temporary directory, both removed after test `t`. */
+export async function subscriberAndDir(
+  t: TestContext,
+  respond?: (received: Received, index: number) => Reply,
+): Promise<{ sub: Subscriber; dir: { path: string; remove: () => void } }> {
+  const sub = await startSubscriber(respond);
+  t.after(sub.close);
+  const dir = tempDir();
+  t.after(dir.remove);
+  return { sub, dir };
+}
+
 /** The CLI run against `sluice`'s admin API with its token, as `(...args) => result`. */
 export function adminCli(
   sluice: Pick<SluiceProcess, 'adminUrl' | 'adminToken'>,
   options: { timeoutMs?: number } = {},
 ): (...args: string[]) => ReturnType<typeof runCli> {
   return (...args) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], options);
+}
+
+/**
+ * Adds, with `sluice apply` to a running sluice, the sink Broker a source was declared with before it existed and a
+ * Trigger of it to `uri` (the file is written into `dir`); asserts the apply succeeded.
+ */
+export async function applySinkBrokerLater(
+  sluice: Pick<SluiceProcess, 'adminUrl' | 'adminToken'>,
+  dir: string,
+  names: { readonly broker: string; readonly trigger: string },
+  uri: string,
+): Promise<void> {
+  const file = join(dir, 'later.yaml');
+  writeFileSync(
+    file,
+    documents(broker(names.broker), trigger(names.trigger, { broker: names.broker, subscriber: uri })),
+  );
+  const r = await adminCli(sluice)('apply', '-f', file);
+  assert.equal(r.code, 0, r.stderr);
 }
 
 /** The event id of a delivery. */

@@ -1,13 +1,14 @@
 // @needs kafka
 // End-to-end: the real `sluice` CLI (built output) runs a KafkaSource against the REAL Kafka (deploy/local-services),
 // into a Broker + Trigger or straight to a real HTTP subscriber. Build first: `npx tsc -b`.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
-import { runCli, startSluice, startSubscriber, tempDir, waitFor, type Received } from './harness.js';
+import { runCli, startSluice, tempDir, waitFor, type Received, type Reply } from './harness.js';
+import { applySinkBrokerLater, subscriberAndDir } from './fixtures.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -30,20 +31,27 @@ async function kafkaTopic(brokers: string, partitions: number) {
   };
 }
 
+/**
+ * What a test against Kafka starts with: a fresh topic of `partitions`, a subscriber (answering with `respond`) and a
+ * data directory, all removed after the test; undefined when Kafka is not there (the test is skipped).
+ */
+async function kafkaTest(t: TestContext, partitions: number, respond?: (received: Received) => Reply) {
+  const brokers = requireService(t, 'kafka');
+  if (!brokers) return undefined;
+  const k = await kafkaTopic(brokers, partitions);
+  t.after(k.close);
+  return { brokers, k, ...(await subscriberAndDir(t, respond)) };
+}
+
 function attrs(r: Received): Record<string, unknown> {
   const { knativearrivaltime: _arrival, ...rest } = r.event!.attributes;
   return rest;
 }
 
 test('records of each shape arrive through a Broker and Trigger with the exact attributes', async (t) => {
-  const brokers = requireService(t, 'kafka');
-  if (!brokers) return;
-  const k = await kafkaTopic(brokers, 3);
-  t.after(k.close);
-  const sub = await startSubscriber();
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await kafkaTest(t, 3);
+  if (!setup) return;
+  const { brokers, k, sub, dir } = setup;
   const sluice = await startSluice({
     dataDir: dir.path,
     yaml: `apiVersion: eventing.knative.dev/v1
@@ -118,22 +126,17 @@ spec:
 });
 
 test('ordered: a sink that answers 503 and then recovers receives every record, each partition in offset order', async (t) => {
-  const brokers = requireService(t, 'kafka');
-  if (!brokers) return;
-  const k = await kafkaTopic(brokers, 3);
-  t.after(k.close);
   // Down for the first 1.5 s after the first delivery attempt, then up.
   let failUntil = 0;
   const statuses = new WeakMap<Received, number>();
-  const sub = await startSubscriber((r) => {
+  const setup = await kafkaTest(t, 3, (r) => {
     if (failUntil === 0) failUntil = Date.now() + 1500;
     const status = Date.now() < failUntil ? 503 : 202;
     statuses.set(r, status);
     return { status };
   });
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  if (!setup) return;
+  const { brokers, k, sub, dir } = setup;
   const sluice = await startSluice({
     dataDir: dir.path,
     yaml: `apiVersion: sources.knative.dev/v1
@@ -168,14 +171,9 @@ spec:
 });
 
 test('kill -9 mid-stream and restart: every produced record is delivered (duplicates allowed)', async (t) => {
-  const brokers = requireService(t, 'kafka');
-  if (!brokers) return;
-  const k = await kafkaTopic(brokers, 3);
-  t.after(k.close);
-  const sub = await startSubscriber(() => ({ status: 202 }));
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await kafkaTest(t, 3, () => ({ status: 202 }));
+  if (!setup) return;
+  const { brokers, k, sub, dir } = setup;
   const yaml = `apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata: {name: durable}
@@ -267,14 +265,9 @@ spec:
 });
 
 test('a sink Broker applied later: records are not committed while it does not exist, and every one arrives once it does', async (t) => {
-  const brokers = requireService(t, 'kafka');
-  if (!brokers) return;
-  const k = await kafkaTopic(brokers, 2);
-  t.after(k.close);
-  const sub = await startSubscriber();
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await kafkaTest(t, 2);
+  if (!setup) return;
+  const { brokers, k, sub, dir } = setup;
   const suffix = randomUUID().slice(0, 8);
   const sluice = await startSluice({
     dataDir: dir.path,
@@ -295,23 +288,7 @@ spec:
   await k.produce(Array.from({ length: N }, (_, i) => ({ key: `key-${i}`, value: String(i) })));
   // The broker does not exist (404): the partition pauses on the record instead of committing past it.
   await waitFor(() => /partition paused: a record was neither delivered nor dead-lettered/.test(sluice.output()), 'a paused partition', 60_000);
-  const file = `${dir.path}/later.yaml`;
-  writeFileSync(
-    file,
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: later-${suffix}}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all-${suffix}}
-spec:
-  broker: later-${suffix}
-  subscriber: {uri: "${sub.url}"}
-`,
-  );
-  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
-  assert.equal(r.code, 0, r.stderr);
+  await applySinkBrokerLater(sluice, dir.path, { broker: `later-${suffix}`, trigger: `all-${suffix}` }, sub.url);
   await waitFor(() => new Set(sub.received.map((x) => x.event?.data?.toString())).size >= N, `${N} records through the broker (got ${sub.received.length})`, 90_000);
   assert.deepEqual([...new Set(sub.received.map((x) => Number(x.event!.data!.toString())))].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
 });

@@ -2,13 +2,14 @@
 // End-to-end: the real `sluice` CLI (built output) runs a CloudPubSubSource against the REAL Google Cloud Pub/Sub
 // emulator (deploy/local-services), into a Broker + Trigger or straight to a real HTTP subscriber. Build first:
 // `npx tsc -b`. The emulator address reaches the CLI through PUBSUB_EMULATOR_HOST, as it would for a user.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { requireService } from '../services/index.js';
-import { runCli, startSluice, startSubscriber, tempDir, waitFor, type Received } from './harness.js';
+import { runCli, startSluice, tempDir, waitFor, type Received, type Reply } from './harness.js';
+import { applySinkBrokerLater, subscriberAndDir } from './fixtures.js';
 
 const PROJECT = 'sluice-e2e';
 
@@ -25,6 +26,18 @@ async function pubsubTopic(host: string) {
       await pubsub.close();
     },
   };
+}
+
+/**
+ * What a test against the emulator starts with: a fresh topic, a subscriber (answering with `respond`) and a data
+ * directory, all removed after the test; undefined when the emulator is not there (the test is skipped).
+ */
+async function emulatorTest(t: TestContext, respond?: (received: Received) => Reply) {
+  const host = requireService(t, 'pubsub');
+  if (!host) return undefined;
+  const topic = await pubsubTopic(host);
+  t.after(topic.close);
+  return { host, topic, ...(await subscriberAndDir(t, respond)) };
 }
 
 /** Messages a fresh listener on `subscription` gets within `ms` (acked). */
@@ -46,14 +59,9 @@ interface Envelope {
 }
 
 test('messages arrive through a Broker and Trigger as messagePublished events with the push envelope', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const topic = await pubsubTopic(host);
-  t.after(topic.close);
-  const sub = await startSubscriber();
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await emulatorTest(t);
+  if (!setup) return;
+  const { host, topic, sub, dir } = setup;
   const sluice = await startSluice({
     dataDir: dir.path,
     env: { PUBSUB_EMULATOR_HOST: host },
@@ -122,19 +130,14 @@ spec:
 });
 
 test('a sink that answers 503 and then recovers receives every message; nothing is acked before it is delivered', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const topic = await pubsubTopic(host);
-  t.after(topic.close);
   let up = false;
   const statuses = new WeakMap<Received, number>();
-  const sub = await startSubscriber((r) => {
+  const setup = await emulatorTest(t, (r) => {
     statuses.set(r, up ? 202 : 503);
     return { status: statuses.get(r)! };
   });
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  if (!setup) return;
+  const { host, topic, sub, dir } = setup;
   const yaml = `apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
 metadata: {name: flaky}
@@ -156,14 +159,9 @@ spec:
 });
 
 test('kill -9 mid-stream and restart: every published message is delivered (duplicates allowed)', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const topic = await pubsubTopic(host);
-  t.after(topic.close);
-  const sub = await startSubscriber();
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await emulatorTest(t);
+  if (!setup) return;
+  const { host, topic, sub, dir } = setup;
   const yaml = `apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
 metadata: {name: durable}
@@ -239,14 +237,9 @@ spec:
 });
 
 test('a sink Broker applied later: messages are not acked while it does not exist, and every one arrives once it does', async (t) => {
-  const host = requireService(t, 'pubsub');
-  if (!host) return;
-  const topic = await pubsubTopic(host);
-  t.after(topic.close);
-  const sub = await startSubscriber();
-  t.after(sub.close);
-  const dir = tempDir();
-  t.after(dir.remove);
+  const setup = await emulatorTest(t);
+  if (!setup) return;
+  const { host, topic, sub, dir } = setup;
   const yaml = `apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
 metadata: {name: early}
@@ -262,23 +255,7 @@ spec:
   for (let i = 0; i < 10; i++) ids.add(await topic.publish(Buffer.from(`m${i}`)));
   // The broker does not exist (404): the messages are nacked, to come back.
   await waitFor(() => /"status":404.*sink did not accept the event/.test(sluice.output()), "a delivery refused with 404, kept", 30_000);
-  const file = `${dir.path}/later.yaml`;
-  writeFileSync(
-    file,
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: later}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all}
-spec:
-  broker: later
-  subscriber: {uri: "${sub.url}"}
-`,
-  );
-  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
-  assert.equal(r.code, 0, r.stderr);
+  await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   const got = (): Set<string> => new Set(sub.received.map((x) => String(x.event?.attributes['id'])));
   await waitFor(() => [...ids].every((id) => got().has(id)), 'every message through the broker once it exists', 60_000);
   assert.equal(await sluice.stop('SIGTERM'), 0);

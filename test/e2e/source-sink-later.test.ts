@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import { cleanupScope, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { cleanupScope, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { applySinkBrokerLater } from './fixtures.js';
 
 const cleanup = cleanupScope();
 
@@ -33,23 +34,7 @@ spec:
   await waitFor(() => /the sink cannot take ping events yet \(HTTP 404\)/.test(sluice.output()), 'the source to say it keeps its events', 30_000);
   await new Promise((r) => setTimeout(r, 2000));
   const applied = Date.now();
-  const file = join(dir.path, 'later.yaml');
-  writeFileSync(
-    file,
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: later}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all}
-spec:
-  broker: later
-  subscriber: {uri: "${sub.url}"}
-`,
-  );
-  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
-  assert.equal(r.code, 0, r.stderr);
+  await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   // Events made before the broker existed arrive (the source tried again, 1 s doubling), then the live ones.
   await waitFor(() => sub.received.some((x) => Date.parse(String(x.event?.attributes['time'])) < applied - 1500), 'a ping event from before the broker existed', 60_000);
   await waitFor(() => sub.received.some((x) => Date.parse(String(x.event?.attributes['time'])) > applied), 'a live ping event', 30_000);
@@ -111,23 +96,7 @@ spec:
     assert.ok(Number(res.headers.get('retry-after')) >= 1, 'a Retry-After the sender can follow');
   }
   assert.equal(sub.received.length, 0);
-  const file = join(dir.path, 'later.yaml');
-  writeFileSync(
-    file,
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: later}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all}
-spec:
-  broker: later
-  subscriber: {uri: "${sub.url}"}
-`,
-  );
-  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
-  assert.equal(r.code, 0, r.stderr);
+  await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   // The sender's retries now go through: every delivery, once.
   for (const send of pending) {
     await waitFor(async () => {
@@ -175,23 +144,7 @@ spec:
   const readyz = (await (await fetch(`${sluice.adminUrl}/readyz`)).json()) as { reasons: string[] };
   assert.ok(readyz.reasons.some((l) => l.startsWith('ContainerSource default/emitter: NotFound')), JSON.stringify(readyz));
   assert.doesNotMatch(sluice.output(), /sent c-0/);
-  const file = join(dir.path, 'later.yaml');
-  writeFileSync(
-    file,
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: later}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all}
-spec:
-  broker: later
-  subscriber: {uri: "${sub.url}"}
-`,
-  );
-  const r = await runCli(['apply', '-f', file, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
-  assert.equal(r.code, 0, r.stderr);
+  await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   // The sink exists: the source starts, and what it sends is accepted and delivered.
   await sub.waitForCount(3, 30_000);
   assert.deepEqual(sub.ids().sort(), ['c-0', 'c-1', 'c-2']);
