@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { replyHeaders, startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, channel, channelRef, documents, eventPolicy, resource, subscription, trigger, triggerRef, type Ref } from './manifests.js';
+import { broker, channel, channelRef, documents, eventPolicy, eventTransform, resource, subscription, transformRef, trigger, triggerRef, type Ref } from './manifests.js';
 import { startIssuer } from './oidc-issuer.js';
 import { assertPolicies, brokerAudience, channelAudience as imc, sendEvent as send, statusOf, type PolicyStatus } from './trust-fixtures.js';
 
@@ -127,13 +127,13 @@ test('an EventTransform requires a token and applies its EventPolicies; a Trigge
   const issuer = await startIssuer();
   const sub = await startSubscriber();
   const dls = await startSubscriber();
-  const shape: Ref = { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'EventTransform', name: 'shape' };
+  const shape = transformRef('shape');
   const yaml = documents(
     broker('b'),
     trigger('to-shape', { broker: 'b', filter: { type: 'order' }, subscriber: shape }),
     trigger('sneaky', { broker: 'b', filter: { type: 'sneak' }, subscriber: shape, delivery: { retry: 0, deadLetterSink: dls.url } }),
     trigger('shaped-out', { broker: 'b', filter: { type: 'shaped' }, subscriber: sub.url }),
-    resource(shape.apiVersion, shape.kind, shape.name, { jsonata: { expression: '$merge([$, {"type": "shaped"}])' } }),
+    eventTransform('shape', { expression: '$merge([$, {"type": "shaped"}])' }),
     eventPolicy('shape-in', { to: [shape], from: [PRODUCERS, triggerRef('to-shape')] }),
   );
   const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url] });

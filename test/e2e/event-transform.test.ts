@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, type SluiceProcess } from './harness.js';
+import { broker, channel, channelRef, documents, eventTransform, resource, subscription, transformRef, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -43,40 +44,12 @@ test('the example: the summary comes back through the broker as a reply, the aud
 test('an expression that fails, or yields no valid CloudEvent, is a failed delivery: the dead-letter sink gets why', async () => {
   const dls = await startSubscriber();
   cleanup.add(() => dls.close());
-  const transform = (name: string, expression: string) => `---
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventTransform
-metadata:
-  name: ${name}
-spec:
-  jsonata:
-    expression: '${expression}'
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: via-${name}
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: ${name}
-  subscriber:
-    ref:
-      apiVersion: eventing.knative.dev/v1alpha1
-      kind: EventTransform
-      name: ${name}
-  delivery:
-    retry: 1
-    backoffDelay: PT0.01S
-    deadLetterSink:
-      uri: ${dls.url}
-`;
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-${transform('throws', '$number(data.amount)')}${transform('no-id', '{"specversion": "1.0", "type": "x", "source": "/y"}')}${transform('nothing', 'data.missing')}`;
+  const transform = (name: string, expression: string): string =>
+    documents(
+      eventTransform(name, { expression }),
+      trigger(`via-${name}`, { broker: 'default', filter: { type: name }, subscriber: transformRef(name), delivery: { retry: 1, backoffDelay: 'PT0.01S', deadLetterSink: dls.url } }),
+    );
+  const yaml = documents(broker('default'), transform('throws', '$number(data.amount)'), transform('no-id', '{"specversion": "1.0", "type": "x", "source": "/y"}'), transform('nothing', 'data.missing'));
   const s = await start(yaml);
   for (const type of ['throws', 'no-id', 'nothing']) {
     assert.equal((await postEvent(`${s.url}/default/default`, { id: `e-${type}`, source: '/t', type }, '{"amount":"ten"}')).status, 202);
@@ -101,41 +74,15 @@ test('as a Subscription subscriber with a sink: the sink\'s reply goes through r
   }));
   const replies = await startSubscriber();
   cleanup.add(() => sink.close(), () => replies.close());
-  const yaml = `apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: orders
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventTransform
-metadata:
-  name: stamp
-spec:
-  sink:
-    uri: ${sink.url}
-  jsonata:
-    expression: '$merge([$, {"type": "dev.example.stamped"}])'
-  reply:
-    jsonata:
-      expression: '$merge([$, {"type": "dev.example.ack.transformed", "data": {"ok": data.accepted}}])'
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: stamp-orders
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: orders
-  subscriber:
-    ref:
-      apiVersion: eventing.knative.dev/v1alpha1
-      kind: EventTransform
-      name: stamp
-  reply:
-    uri: ${replies.url}
-`;
+  const yaml = documents(
+    channel('orders'),
+    eventTransform('stamp', {
+      sink: sink.url,
+      expression: '$merge([$, {"type": "dev.example.stamped"}])',
+      replyExpression: '$merge([$, {"type": "dev.example.ack.transformed", "data": {"ok": data.accepted}}])',
+    }),
+    subscription('stamp-orders', { channel: channelRef('orders'), subscriber: transformRef('stamp'), reply: replies.url }),
+  );
   const s = await start(yaml);
   assert.equal((await postEvent(`${s.url}/channels/default/orders`, { id: 'c-1', source: '/t', type: 'dev.example.order' }, '{"n":1}')).status, 202);
   await replies.waitForCount(1);
@@ -147,15 +94,7 @@ spec:
 });
 
 test('the transform\'s own address: 200 with the structured result, 400/404/405 with JSON errors', async () => {
-  const s = await start(`apiVersion: eventing.knative.dev/v1alpha1
-kind: EventTransform
-metadata:
-  name: upper
-  namespace: team
-spec:
-  jsonata:
-    expression: '$merge([$, {"data": $uppercase(data)}])'
-`);
+  const s = await start(eventTransform('upper', { expression: '$merge([$, {"data": $uppercase(data)}])' }, { namespace: 'team' }));
   const url = `${s.url}/transforms/team/upper`;
   const ok = await postEvent(url, { id: '1', source: '/t', type: 't' }, 'hello', { 'content-type': 'text/plain' });
   assert.equal(ok.status, 200);
@@ -173,60 +112,15 @@ test('as a dead-letter sink and as a source\'s sink, the transform receives, res
   const dls = await startSubscriber();
   const pings = await startSubscriber();
   cleanup.add(() => failing.close(), () => dls.close(), () => pings.close());
-  const s = await start(`apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventTransform
-metadata:
-  name: mark-dead
-spec:
-  sink:
-    uri: ${dls.url}
-  jsonata:
-    expression: '$merge([$, {"type": "dev.example.deadletter"}])'
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: doomed
-spec:
-  broker: default
-  subscriber:
-    uri: ${failing.url}
-  delivery:
-    retry: 0
-    deadLetterSink:
-      ref:
-        apiVersion: eventing.knative.dev/v1alpha1
-        kind: EventTransform
-        name: mark-dead
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventTransform
-metadata:
-  name: ping-shape
-spec:
-  sink:
-    uri: ${pings.url}
-  jsonata:
-    expression: '$merge([$, {"type": "dev.example.tick", "subject": "from-ping"}])'
----
-apiVersion: sources.knative.dev/v1
-kind: PingSource
-metadata:
-  name: ticker
-spec:
-  schedule: "* * * * * *"
-  data: '{"tick": true}'
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1alpha1
-      kind: EventTransform
-      name: ping-shape
-`);
+  const s = await start(
+    documents(
+      broker('default'),
+      eventTransform('mark-dead', { sink: dls.url, expression: '$merge([$, {"type": "dev.example.deadletter"}])' }),
+      trigger('doomed', { broker: 'default', subscriber: failing.url, delivery: { retry: 0, deadLetterSink: transformRef('mark-dead') } }),
+      eventTransform('ping-shape', { sink: pings.url, expression: '$merge([$, {"type": "dev.example.tick", "subject": "from-ping"}])' }),
+      resource('sources.knative.dev/v1', 'PingSource', 'ticker', { schedule: '* * * * * *', data: '{"tick": true}', sink: { ref: transformRef('ping-shape') } }),
+    ),
+  );
   assert.equal((await postEvent(`${s.url}/default/default`, { id: 'x-1', source: '/t', type: 'dev.example.any' }, '{"v":1}')).status, 202);
   await dls.waitForCount(1);
   const dead = dls.received[0]!.event!;

@@ -76,8 +76,7 @@ export const trigger = (name: string, spec: TriggerSpec, meta: Meta = {}): strin
       broker: spec.broker,
       ...(spec.filter ? { filter: { attributes: spec.filter } } : {}),
       filters: spec.filters,
-      subscriber: destination(spec.subscriber),
-      ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}),
+      ...addressed(spec),
     },
     meta,
   );
@@ -133,6 +132,7 @@ export const channel = (
 export interface SubscriptionSpec {
   readonly channel: Ref;
   readonly subscriber: Destination;
+  readonly reply?: Destination | undefined;
   readonly delivery?: Delivery | undefined;
 }
 
@@ -142,10 +142,34 @@ export const subscription = (name: string, spec: SubscriptionSpec, meta: Meta = 
     'messaging.knative.dev/v1',
     'Subscription',
     name,
+    { channel: spec.channel, ...addressed(spec), ...(spec.reply ? { reply: destination(spec.reply) } : {}) },
+    meta,
+  );
+
+/** A reference to an EventTransform. */
+export const transformRef = (name: string): Ref => ({
+  apiVersion: 'eventing.knative.dev/v1alpha1',
+  kind: 'EventTransform',
+  name,
+});
+
+/** An EventTransform's `spec`: its JSONata `expression`, the `sink` it forwards to, and its `reply` expression. */
+export interface EventTransformSpec {
+  readonly expression: string;
+  readonly sink?: Destination | undefined;
+  readonly replyExpression?: string | undefined;
+}
+
+/** An EventTransform (eventing.knative.dev/v1alpha1) with a JSONata expression. */
+export const eventTransform = (name: string, spec: EventTransformSpec, meta: Meta = {}): string =>
+  resource(
+    'eventing.knative.dev/v1alpha1',
+    'EventTransform',
+    name,
     {
-      channel: spec.channel,
-      subscriber: destination(spec.subscriber),
-      ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}),
+      ...(spec.sink ? { sink: destination(spec.sink) } : {}),
+      jsonata: { expression: spec.expression },
+      ...(spec.replyExpression ? { reply: { jsonata: { expression: spec.replyExpression } } } : {}),
     },
     meta,
   );
@@ -174,6 +198,11 @@ export const eventPolicy = (name: string, spec: EventPolicySpec, meta: Meta = {}
     },
     meta,
   );
+
+/** The `subscriber` and `delivery` of a Trigger or Subscription. */
+function addressed(spec: { readonly subscriber: Destination; readonly delivery?: Delivery | undefined }): object {
+  return { subscriber: destination(spec.subscriber), ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}) };
+}
 
 function destination(d: Destination): object {
   if (typeof d === 'string') return { uri: d };

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, brokerRef, channel, channelRef, documents, resource, subscription, trigger } from './manifests.js';
+import { broker, brokerRef, channel, channelRef, documents, eventTransform, subscription, trigger } from './manifests.js';
 import { startIssuer } from './oidc-issuer.js';
 import { brokerAudience, channelAudience, sendEvent } from './trust-fixtures.js';
 
@@ -56,7 +56,7 @@ test('with --oidc-issuer, channels and EventTransforms take only valid tokens fo
       trigger('to-channel', { broker: 'front', subscriber: channelRef('c') }),
       channel('c'),
       subscription('out', { channel: channelRef('c'), subscriber: sub.url }),
-      resource('eventing.knative.dev/v1alpha1', 'EventTransform', 'shape', { jsonata: { expression: '$merge([$, {"type": "shaped"}])' } }),
+      eventTransform('shape', { expression: '$merge([$, {"type": "shaped"}])' }),
     ),
   });
   try {
