@@ -3,24 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
+import { broker, documents, trigger, type Delivery } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (url: string, delivery = '    retry: 10\n    backoffDelay: PT0.05S\n') => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: default
-  subscriber:
-    uri: ${url}
-  delivery:
-${delivery}`;
+const yaml = (url: string, delivery: Delivery = { retry: 10, backoffDelay: 'PT0.05S' }) =>
+  documents(broker('default'), trigger('all', { broker: 'default', subscriber: url, delivery }));
 
 for (const round of [1, 2, 3]) {
   test(`kill -9 during ingress and delivery loses no accepted event (round ${round})`, async () => {
@@ -53,7 +41,7 @@ test('a pending retry survives kill -9 and is delivered after restart', async ()
   const sub = await startSubscriber(() => ({ status: failing ? 503 : 202 }));
   const dir = tempDir();
   cleanup.add(() => dir.remove(), () => sub.close());
-  const config = yaml(sub.url, '    retry: 3\n    backoffPolicy: linear\n    backoffDelay: PT2S\n');
+  const config = yaml(sub.url, { retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT2S' });
   let sluice = await startSluice({ yaml: config, dataDir: dir.path });
   const posted = Date.now();
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'retry-me', source: '/t', type: 't' })).status, 202);

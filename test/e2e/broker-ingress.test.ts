@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir, type SluiceProcess, type Subscriber, waitForIdle } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 let sluice: SluiceProcess;
 let sub: Subscriber;
@@ -15,20 +16,7 @@ before(async () => {
   sluice = await startSluice({
     dataDir: dir.path,
     args: ['--max-body-bytes', '65536'],
-    yaml: `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: default
-  subscriber:
-    uri: ${sub.url}
-`,
+    yaml: documents(broker('default'), trigger('all', { broker: 'default', subscriber: sub.url })),
   });
   ingress = `${sluice.url}/default/default`;
 });

@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT, cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
@@ -42,20 +43,17 @@ test('the dashboard shows the topology, live figures, dead letters (with replay)
   const flaky = await startSubscriber(() => (down ? { status: 503, body: 'maintenance' } : { status: 202 }));
   cleanup.add(() => flaky.close());
   const sluice = await startSluice({
-    yaml: `apiVersion: v1
+    yaml: documents(
+      `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: config-features
   namespace: knative-eventing
 data:
   eventtype-auto-create: enabled
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: sources.knative.dev/v1
+`,
+      broker('default'),
+      `apiVersion: sources.knative.dev/v1
 kind: PingSource
 metadata:
   name: heartbeat
@@ -67,33 +65,10 @@ spec:
       apiVersion: eventing.knative.dev/v1
       kind: Broker
       name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: order.created
-  subscriber:
-    uri: ${good.url}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: billing
-  annotations:
-    sluice.dev/circuit-breaker-failures: "0"
-spec:
-  broker: default
-  subscriber:
-    uri: ${flaky.url}
-  delivery:
-    retry: 1
-    backoffDelay: PT0.05S
 `,
+      trigger('orders', { broker: 'default', filter: { type: 'order.created' }, subscriber: good.url }),
+      trigger('billing', { broker: 'default', subscriber: flaky.url, delivery: { retry: 1, backoffDelay: 'PT0.05S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
+    ),
   });
   cleanup.add(() => sluice.stop());
   const browser = await launch();
@@ -234,20 +209,7 @@ test('where nothing is readable without a token, the page asks for one; its stre
   writeFileSync(join(dir.path, 'tokens'), `${view},view,reader\n${edit},edit,operator\n`);
   const sluice = await startSluice({
     args: ['--admin-token-file', join(dir.path, 'tokens'), '--admin-anonymous', 'none'],
-    yaml: `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: rejected
-spec:
-  broker: default
-  subscriber:
-    uri: ${down.url}
-`,
+    yaml: documents(broker('default'), trigger('rejected', { broker: 'default', subscriber: down.url })),
   });
   cleanup.add(() => sluice.stop());
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'd-1', source: '/s', type: 'refused' }, '{}')).status, 202);

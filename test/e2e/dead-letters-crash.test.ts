@@ -4,25 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (url: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-spec:
-  broker: default
-  subscriber:
-    uri: ${url}
-  delivery:
-    retry: 0
-`;
+const yaml = (url: string) => documents(broker('default'), trigger('orders', { broker: 'default', subscriber: url, delivery: { retry: 0 } }));
 
 interface Listed {
   id: number;

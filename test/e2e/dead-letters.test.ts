@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
 import { cleanupScope, runCli, startSluice, startSubscriber, postEvent, tempDir, waitFor } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -25,25 +26,10 @@ test('dlq list, show, replay and purge through the CLI', async () => {
   const other = await startSubscriber();
   cleanup.add(() => other.close());
   // Retries are short and the circuit breaker is off, so the events are exhausted quickly.
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: orders
-  annotations:
-    sluice.dev/circuit-breaker-failures: "0"
-spec:
-  broker: default
-  subscriber:
-    uri: ${sub.url}
-  delivery:
-    retry: 1
-    backoffDelay: PT0.05S
-`;
+  const yaml = documents(
+    broker('default'),
+    trigger('orders', { broker: 'default', subscriber: sub.url, delivery: { retry: 1, backoffDelay: 'PT0.05S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
+  );
   const sluice = await startSluice({ yaml });
   cleanup.add(() => sluice.stop());
   const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
@@ -163,25 +149,10 @@ test('renaming a trigger keeps its pending retries as dead letters ("trigger rem
   cleanup.add(() => other.close());
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const config = (name: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-  annotations:
-    sluice.dev/circuit-breaker-failures: "0"
-spec:
-  broker: default
-  subscriber:
-    uri: ${sub.url}
-  delivery:
-    retry: 5
-    backoffDelay: PT60S
-`;
+  const config = (name: string) => documents(
+    broker('default'),
+    trigger(name, { broker: 'default', subscriber: sub.url, delivery: { retry: 5, backoffDelay: 'PT60S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
+  );
   let sluice = await startSluice({ yaml: config('orders'), dataDir: dir.path });
   for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/shop', type: 'order.created' }, '{}')).status, 202);
   await sub.waitForCount(3);

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { postEvent, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess, type Subscriber } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 let sluice: SluiceProcess;
 let sub: Subscriber;
@@ -17,20 +18,7 @@ before(async () => {
   sluice = await startSluice({
     dataDir: dir.path,
     args: ['--max-connections-per-client', '8', '--max-connections', '12', '--headers-timeout', '1s'],
-    yaml: `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: default
-  subscriber:
-    uri: ${sub.url}
-`,
+    yaml: documents(broker('default'), trigger('all', { broker: 'default', subscriber: sub.url })),
   });
   ingress = `${sluice.url}/default/default`;
   port = Number(new URL(sluice.url).port);

@@ -8,35 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { broker, channel, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (subscriber: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  annotations:
-    sluice.dev/archive-retention: PT1H
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: default
-  subscriber:
-    uri: ${subscriber}
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: plain
----
-apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: orders
-`;
+const yaml = (subscriber: string) => documents(
+  broker('default', { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
+  trigger('all', { broker: 'default', subscriber }),
+  broker('plain'),
+  channel('orders'),
+);
 
 /** A `sluice tail` process: its stdout lines and stderr so far. */
 interface Tail {
