@@ -113,7 +113,7 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
   assert.deepEqual(changes(report), ['Trigger/stuck deleted']);
   assert.deepEqual(report.discarded.map((d) => [d.resource, d.retries, d.backlog, d.outcome]), [['Trigger default/stuck', 2, 0, 'dead-letters']]);
   assert.equal(runtime.status('Trigger', 'default', 'stuck'), undefined, 'its status is gone');
-  const letters = runtime.deadLetters!.listDeadLetters('broker:default/default', { limit: 10 });
+  const letters = runtime.kept.deadLetters!.listDeadLetters('broker:default/default', { limit: 10 });
   assert.deepEqual(letters.map((l) => [l.group, l.reason]).sort(), [['trigger:default/stuck', 'trigger removed'], ['trigger:default/stuck', 'trigger removed']]);
   await send(runtime, 'default', 'after', 't');
   await ok.waitForCount(3);

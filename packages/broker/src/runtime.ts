@@ -10,14 +10,12 @@ import {
   noopLogger,
   objectKey,
   oidcSubject,
-  parseLogName,
   triggerGroup,
   type Broker,
   type CesqlCompiler,
   falseCondition,
   trueCondition,
   type CloudEvent,
-  type EventPredicate,
   type DeliveryFigures,
   type Logger,
   type ResourceStatus,
@@ -29,7 +27,7 @@ import {
 import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, isAsyncEventArchive, lockDataDir, type ArchivedEvent, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
+import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
@@ -50,10 +48,9 @@ import { componentScope, planComponents, type ComponentScope, type RunningCompon
 import { StatusRegistry } from './status-registry.js';
 import { type DestinationCircuit, type SubscriptionTarget } from './delivery-dispatcher.js';
 import { RunningTrigger, pendingOf } from './running-trigger.js';
-import { DeadLetterRouter, sharedDeadLettersOf } from './dead-letter-router.js';
+import { sharedDeadLettersOf } from './dead-letter-router.js';
 import { deadLetterSettings, type DeadLetterSettings } from './dead-letter-settings.js';
-import { replayDeadLetters, type ReplayOutcome } from './dead-letter-replay.js';
-import { replayArchive, syncArchivePages, type ArchiveReplayReport } from './archive-replay.js';
+import { KeptEvents, type GroupTarget } from './kept-events.js';
 import { diffResources, fingerprint, type ResourceChange } from './config-diff.js';
 
 /** Options of {@link SluiceRuntime.start}. */
@@ -214,7 +211,7 @@ export class SluiceRuntime {
   /** Dead-letter settings of each broker, by `namespace/name`. */
   readonly #deadLetterSettings = new Map<string, DeadLetterSettings>();
   /** What each consumer group delivers to (for replays), by group name `trigger:ns/name`. */
-  readonly #targets = new Map<string, { readonly target: SubscriptionTarget; readonly broker: string }>();
+  readonly #targets = new Map<string, GroupTarget>();
   #deadLetters: DeadLetterStore | undefined;
   #url = '';
   /** The data-directory lock, released once the store is closed. */
@@ -222,6 +219,8 @@ export class SluiceRuntime {
   readonly #status = new StatusRegistry(() => this.now());
   /** Counters and consumer group of each Trigger and Subscription, by `Kind/namespace/name`. */
   readonly #deliveries = new Map<string, { counters: DeliveryCounters; source: DeliverySource }>();
+  /** What the brokers keep after delivery (archives, dead letters) and the replays from it. */
+  readonly kept: KeptEvents;
 
   private constructor(
     config: SluiceConfig,
@@ -233,6 +232,18 @@ export class SluiceRuntime {
     private readonly now: () => number,
   ) {
     this.#config = config;
+    this.kept = new KeptEvents({
+      store,
+      stores: this.#stores,
+      settings: this.#deadLetterSettings,
+      targets: this.#targets,
+      deadLetters: () => this.#deadLetters,
+      egress: () => this.#egress,
+      acceptReply: (broker, reply) => this.acceptReply(broker, reply),
+      sender,
+      now,
+      logger,
+    });
   }
 
   /** Starts everything and resolves once ready. */
@@ -321,120 +332,11 @@ export class SluiceRuntime {
     return [...this.#triggers.values()].flatMap((t) => t.circuits());
   }
 
-  /** The store every broker keeps its dead letters in (undefined when the embedded store is not SQLite). */
-  get deadLetters(): DeadLetterStore | undefined {
-    return this.#routedDeadLetters;
-  }
-
-  /** The dead letters as users act on them: a Kafka-class broker's are shared through its topic. */
-  get #routedDeadLetters(): DeadLetterStore | undefined {
-    const local = this.#deadLetters;
-    if (!local) return undefined;
-    return new DeadLetterRouter(local, (log) => {
-      const broker = parseLogName(log, 'broker');
-      return broker && this.#stores.get(objectKey(broker));
-    });
-  }
-
-  /** The trigger a consumer group delivers for (its subscriber, delivery policy and broker `ns/name`). */
-  deliveryTarget(group: string): { readonly target: SubscriptionTarget; readonly broker: string } | undefined {
-    return this.#targets.get(group);
-  }
 
   /** Stores a reply into a broker (`ns/name`) as a subscriber's reply to a live delivery is. */
   acceptReply(broker: string, reply: CloudEvent): Promise<void> {
     const [ns, name] = broker.split('/') as [string, string];
     return this.#accept(ns, name, [reply]);
-  }
-
-  /** Events (and bytes) in a broker's archive; zeros when it keeps none. */
-  archiveStats(broker: string): { count: number; bytes: number } {
-    const [ns, name] = broker.split('/') as [string, string];
-    if (!this.archivedBrokers().includes(broker)) return { count: 0, bytes: 0 };
-    const store = this.#stores.get(broker);
-    return store instanceof SqliteEventStore || (store && isAsyncEventArchive(store)) ? store.archiveStats(brokerLog(ns, name)) : { count: 0, bytes: 0 };
-  }
-
-  /**
-   * One page of what a broker (`ns/name`) still keeps of the events accepted at or after `since`: its archive, then
-   * its log (for `sluice tail --since`). Undefined when the broker keeps no archive.
-   */
-  retainedEvents(broker: string, since: number, afterSeq: number, limit: number): ReturnType<SqliteEventStore['readRetained']> | undefined {
-    const [ns, name] = broker.split('/') as [string, string];
-    if (!(this.store instanceof SqliteEventStore) || !this.archivedBrokers().includes(broker)) return undefined;
-    // A broker of another class (Kafka) keeps its events elsewhere: see retainedPages.
-    if (this.#stores.get(broker) !== this.store) return undefined;
-    return this.store.readRetained(brokerLog(ns, name), { from: since, afterSeq, limit });
-  }
-
-  /**
-   * What a broker (`ns/name`) whose archive is read asynchronously (a Kafka-class broker's topic, which holds its
-   * archive and its log alike) keeps of the events accepted in [since, until], a page at a time (for `sluice tail
-   * --since`). Undefined when the broker keeps no such archive.
-   */
-  retainedPages(broker: string, since: number, until: number): AsyncIterable<readonly ArchivedEvent[]> | undefined {
-    const [ns, name] = broker.split('/') as [string, string];
-    const store = this.#stores.get(broker);
-    if (!store || !isAsyncEventArchive(store) || !this.archivedBrokers().includes(broker)) return undefined;
-    return store.archivePages(brokerLog(ns, name), { from: since, to: until });
-  }
-
-  /** Brokers (`ns/name`) that keep an archive of delivered events. */
-  archivedBrokers(): string[] {
-    return [...this.#deadLetterSettings].filter(([, s]) => s.archive !== undefined).map(([key]) => key);
-  }
-
-  /**
-   * Re-delivers a broker's archived events accepted in [from, to] to one trigger (or every trigger) whose filter
-   * matches, and `filter`, at most `rate` deliveries per second; live delivery continues meanwhile.
-   */
-  replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
-    const store = this.#stores.get(broker);
-    const [ns, name] = broker.split('/') as [string, string];
-    const log = brokerLog(ns, name);
-    const range = { from: options.from, to: options.to };
-    // The embedded store reads its archive table; the Kafka class reads what its topic's retention still holds.
-    const pages = !this.archivedBrokers().includes(broker) ? undefined : store instanceof SqliteEventStore ? syncArchivePages(store, log, range) : store && isAsyncEventArchive(store) ? store.archivePages(log, range) : undefined;
-    if (!pages) {
-      return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`));
-    }
-    const targets = [...this.#targets]
-      .filter(([group, t]) => t.broker === broker && (options.trigger === undefined || group === triggerGroup(options.trigger)))
-      .map(([group, t]) => ({ group, url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, filter: t.target.filter }));
-    if (options.trigger !== undefined && targets.length === 0) {
-      return Promise.reject(new SluiceError('SLUICE_NOT_FOUND', `trigger ${options.trigger} of broker ${broker} not found`));
-    }
-    return replayArchive({ pages, deadLetters: this.#routedDeadLetters, sender: this.sender, now: this.now, logger: this.logger }, log, {
-      from: options.from,
-      to: options.to,
-      targets,
-      rate: options.rate,
-      ...(options.filter ? { filter: options.filter } : {}),
-    });
-  }
-
-  /**
-   * Replays dead letters of a broker (`ns/name`) to their trigger's subscriber (or `to`) at most `rate` per second;
-   * replies go into the broker as live replies do.
-   */
-  replayDeadLetters(broker: string, ids: readonly number[], options: { readonly to?: string; readonly rate: number }): Promise<ReplayOutcome> {
-    const store = this.#routedDeadLetters;
-    if (!store) return Promise.reject(new SluiceError('SLUICE_DEAD_LETTERS_UNAVAILABLE', 'this runtime has no dead-letter store'));
-    if (options.to !== undefined) {
-      // The egress rules hold for replays too; a refused --to is the caller's error (403), said before any attempt.
-      try {
-        this.#egress?.checkUrl(options.to);
-      } catch (err) {
-        return Promise.reject(new SluiceError('SLUICE_DESTINATION_FORBIDDEN', (err as Error).message));
-      }
-    }
-    const [ns, name] = broker.split('/') as [string, string];
-    const targetOf = (group: string) => {
-      const t = this.#targets.get(group);
-      if (!t) return undefined;
-      return { url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.acceptReply(t.broker, r) };
-    };
-    return replayDeadLetters({ store, sender: this.sender, now: this.now, logger: this.logger, targetOf }, brokerLog(ns, name), ids, options);
   }
 
   /** Serves the ingress port, then reconciles the configuration from nothing; ready once everything started. */

@@ -11,14 +11,14 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
   constructor(private readonly runtime: () => SluiceRuntime | undefined) {}
 
   #store() {
-    const store = this.runtime()?.deadLetters;
+    const store = this.runtime()?.kept.deadLetters;
     if (!store) throw new SluiceError('SLUICE_NOT_READY', 'Sluice is starting');
     return store;
   }
 
   brokers(): Array<{ broker: string; count: number; bytes: number; dropped: number }> {
     const runtime = this.runtime();
-    const store = runtime?.deadLetters;
+    const store = runtime?.kept.deadLetters;
     if (!runtime || !store) return [];
     return runtime.brokers().map((b) => ({ broker: `${b.namespace}/${b.name}`, ...store.deadLetterStats(brokerLog(b.namespace, b.name)) }));
   }
@@ -41,7 +41,7 @@ export class RuntimeDeadLetters implements DeadLetterAdmin {
   }
 
   replay(broker: string, ids: readonly number[], options: { readonly to?: string; readonly rate: number }): Promise<ReplayReport> {
-    return this.runtime()!.replayDeadLetters(broker, ids, options);
+    return this.runtime()!.kept.replayDeadLetters(broker, ids, options);
   }
 
   purge(broker: string, ids: readonly number[]): Promise<number> {
@@ -56,15 +56,15 @@ export class RuntimeArchive implements ArchiveAdmin {
   brokers(): Array<{ broker: string; archived: boolean; count: number; bytes: number }> {
     const runtime = this.runtime();
     if (!runtime) return [];
-    const archived = new Set(runtime.archivedBrokers());
+    const archived = new Set(runtime.kept.archivedBrokers());
     return runtime.brokers().map((b) => {
       const broker = `${b.namespace}/${b.name}`;
-      return { broker, archived: archived.has(broker), ...runtime.archiveStats(broker) };
+      return { broker, archived: archived.has(broker), ...runtime.kept.archiveStats(broker) };
     });
   }
 
   replay(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayResult> {
-    return this.runtime()!.replayArchive(broker, options);
+    return this.runtime()!.kept.replayArchive(broker, options);
   }
 }
 

@@ -79,12 +79,12 @@ export class RuntimeTail implements RuntimeComponent, TailAdmin {
 
   retained(target: TailTarget, since: number, afterSeq: number, limit: number): ReturnType<TailAdmin['retained']> {
     if (target.kind !== 'broker') return undefined;
-    return this.runtime()?.retainedEvents(`${target.namespace}/${target.name}`, since, afterSeq, limit);
+    return this.runtime()?.kept.retainedEvents(`${target.namespace}/${target.name}`, since, afterSeq, limit);
   }
 
   retainedPages(target: TailTarget, since: number, until: number): ReturnType<NonNullable<TailAdmin['retainedPages']>> {
     if (target.kind !== 'broker') return undefined;
-    return this.runtime()?.retainedPages(`${target.namespace}/${target.name}`, since, until);
+    return this.runtime()?.kept.retainedPages(`${target.namespace}/${target.name}`, since, until);
   }
 }
 
