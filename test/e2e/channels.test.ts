@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, postEvent, replyHeaders, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { broker, brokerRef, channel, channelRef, documents, subscription, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -16,37 +17,11 @@ async function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.Pro
 }
 
 
-function channel(name: string, kind = 'InMemoryChannel', spec = ''): string {
-  const apiVersion = kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1';
-  return `apiVersion: ${apiVersion}
-kind: ${kind}
-metadata:
-  name: ${name}
-${spec ? `spec:\n${spec}` : ''}---
-`;
-}
-
-function subscription(name: string, channelName: string, body: string, kind = 'InMemoryChannel'): string {
-  const apiVersion = kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1';
-  return `apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: ${name}
-spec:
-  channel:
-    apiVersion: ${apiVersion}
-    kind: ${kind}
-    name: ${channelName}
-${body}---
-`;
-}
-
-const uri = (field: string, url: string, indent = '  ') => `${indent}${field}:\n${indent}  uri: ${url}\n`;
 const errorCode = (text: string): string => (JSON.parse(text) as { error: { code: string } }).error.code;
 
 test('channel ingress contract: 202, 400 malformed, 404 unknown channel, 405 GET, OPTIONS, 413, bad path', async () => {
   const sub = await startSubscriber();
-  const sluice = await run(channel('c') + subscription('s', 'c', uri('subscriber', sub.url)), [sub]);
+  const sluice = await run(documents(channel('c'), subscription('s', { channel: channelRef('c'), subscriber: sub.url })), [sub]);
   const address = `${sluice.url}/channels/default/c`;
   const ok = await postEvent(address, { id: 'e1', source: '/t', type: 't' }, '{}');
   assert.equal(ok.status, 202);
@@ -81,7 +56,7 @@ test('channel ingress contract: 202, 400 malformed, 404 unknown channel, 405 GET
 
 test('SingleEventWithEncoding: binary and structured events arrive with identical attributes and data; traceparent passes; Prefer: reply', async () => {
   const sub = await startSubscriber();
-  const sluice = await run(channel('c') + subscription('s', 'c', uri('subscriber', sub.url)), [sub]);
+  const sluice = await run(documents(channel('c'), subscription('s', { channel: channelRef('c'), subscriber: sub.url })), [sub]);
   const address = `${sluice.url}/channels/default/c`;
   const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
   const binary = { id: 'bin', source: '/conformance', type: 'dev.knative.test', subject: 'sub', time: '2026-01-02T03:04:05Z', dataschema: 'https://example.com/schema', myext: 'v1', traceparent };
@@ -117,17 +92,14 @@ test('SingleEventWithEncoding: binary and structured events arrive with identica
 
 test('ChannelChain(10): ten channels chained by subscriptions whose subscriber is the next channel', async () => {
   const final = await startSubscriber();
-  let yaml = '';
-  for (let i = 0; i < 10; i++) {
-    yaml += `apiVersion: messaging.knative.dev/v1
-kind: Channel
-metadata:
-  name: chain-${i}
----
-`;
-    const next = i < 9 ? `  subscriber:\n    ref:\n      apiVersion: messaging.knative.dev/v1\n      kind: Channel\n      name: chain-${i + 1}\n` : uri('subscriber', final.url);
-    yaml += subscription(`link-${i}`, `chain-${i}`, next, 'Channel');
-  }
+  const yaml = documents(
+    ...Array.from({ length: 10 }, (_, i) =>
+      documents(
+        channel(`chain-${i}`, {}, 'Channel'),
+        subscription(`link-${i}`, { channel: channelRef(`chain-${i}`, 'Channel'), subscriber: i < 9 ? channelRef(`chain-${i + 1}`, 'Channel') : final.url }),
+      ),
+    ),
+  );
   const sluice = await run(yaml, [final]);
   assert.equal((await postEvent(`${sluice.url}/channels/default/chain-0`, { id: 'chained', source: '/chain', type: 't' }, '{"hops":10}')).status, 202);
   await final.waitForCount(1);
@@ -142,15 +114,16 @@ test('DeadLetterSink: the subscription DLS wins; without one the channel DLS is 
   const failing = await startSubscriber(() => ({ status: 500, body: 'nope' }));
   const channelDls = await startSubscriber();
   const subDls = await startSubscriber();
-  const channelSpec = `  delivery:\n    retry: 2\n    backoffDelay: PT0.02S\n    deadLetterSink:\n      uri: ${channelDls.url}\n`;
-  const yaml =
-    channel('c', 'InMemoryChannel', channelSpec) +
+  const c = channelRef('c');
+  const yaml = documents(
+    channel('c', {}, 'InMemoryChannel', { delivery: { retry: 2, backoffDelay: 'PT0.02S', deadLetterSink: channelDls.url } }),
     // inherits retry 2 and the channel DLS
-    subscription('inherits', 'c', uri('subscriber', `${failing.url}inherits`)) +
+    subscription('inherits', { channel: c, subscriber: `${failing.url}inherits` }),
     // its own DLS, the channel's retry
-    subscription('own-dls', 'c', uri('subscriber', `${failing.url}own-dls`) + `  delivery:\n    deadLetterSink:\n      uri: ${subDls.url}\n`) +
+    subscription('own-dls', { channel: c, subscriber: `${failing.url}own-dls`, delivery: { deadLetterSink: subDls.url } }),
     // its own retry (replaces the channel's as a whole), the channel's DLS
-    subscription('own-retry', 'c', uri('subscriber', `${failing.url}own-retry`) + `  delivery:\n    retry: 0\n`);
+    subscription('own-retry', { channel: c, subscriber: `${failing.url}own-retry`, delivery: { retry: 0 } }),
+  );
   const sluice = await run(yaml, [failing, channelDls, subDls]);
   assert.equal((await postEvent(`${sluice.url}/channels/default/c`, { id: 'e1', source: '/t', type: 't' })).status, 202);
   await channelDls.waitForCount(2);
@@ -172,10 +145,12 @@ test('DeadLetterSink: a subscriber that drops the first attempt — no retry: de
   });
   const dls = await startSubscriber();
   const sluice = await run(
-    channel('no-retry', 'InMemoryChannel', `  delivery:\n    deadLetterSink:\n      uri: ${dls.url}\n`) +
-      channel('with-retry', 'InMemoryChannel', `  delivery:\n    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`) +
-      subscription('a', 'no-retry', uri('subscriber', flaky.url)) +
-      subscription('b', 'with-retry', uri('subscriber', flaky.url)),
+    documents(
+      channel('no-retry', {}, 'InMemoryChannel', { delivery: { deadLetterSink: dls.url } }),
+      channel('with-retry', {}, 'InMemoryChannel', { delivery: { retry: 1, backoffDelay: 'PT0.05S', deadLetterSink: dls.url } }),
+      subscription('a', { channel: channelRef('no-retry'), subscriber: flaky.url }),
+      subscription('b', { channel: channelRef('with-retry'), subscriber: flaky.url }),
+    ),
     [flaky, dls],
   );
   await postEvent(`${sluice.url}/channels/default/no-retry`, { id: 'first', source: '/t', type: 't' });
@@ -192,14 +167,12 @@ test('AsDeadLetterSink: a channel is the dead-letter sink; its subscription gets
   const failing = await startSubscriber(() => ({ status: 422, body: 'unprocessable' }));
   const dlq = await startSubscriber();
   const sluice = await run(
-    channel('main') +
-      channel('dead-letters') +
-      subscription(
-        'work',
-        'main',
-        uri('subscriber', failing.url) + `  delivery:\n    deadLetterSink:\n      ref:\n        apiVersion: messaging.knative.dev/v1\n        kind: InMemoryChannel\n        name: dead-letters\n`,
-      ) +
-      subscription('dlq-reader', 'dead-letters', uri('subscriber', dlq.url)),
+    documents(
+      channel('main'),
+      channel('dead-letters'),
+      subscription('work', { channel: channelRef('main'), subscriber: failing.url, delivery: { deadLetterSink: channelRef('dead-letters') } }),
+      subscription('dlq-reader', { channel: channelRef('dead-letters'), subscriber: dlq.url }),
+    ),
     [failing, dlq],
   );
   await postEvent(`${sluice.url}/channels/default/main`, { id: 'doomed', source: '/t', type: 't' }, '{"x":1}');
@@ -217,10 +190,12 @@ test('ChannelDeadLetterSinkExtensions: unreachable subscriber, error without dat
   const withBody = await startSubscriber(() => ({ status: 422, body: 'bad things' }));
   const dls = await startSubscriber();
   const sluice = await run(
-    channel('c', 'InMemoryChannel', `  delivery:\n    deadLetterSink:\n      uri: ${dls.url}\n`) +
-      subscription('unreachable', 'c', uri('subscriber', 'http://127.0.0.1:9/')) +
-      subscription('no-body', 'c', uri('subscriber', noBody.url)) +
-      subscription('with-body', 'c', uri('subscriber', withBody.url)),
+    documents(
+      channel('c', {}, 'InMemoryChannel', { delivery: { deadLetterSink: dls.url } }),
+      subscription('unreachable', { channel: channelRef('c'), subscriber: 'http://127.0.0.1:9/' }),
+      subscription('no-body', { channel: channelRef('c'), subscriber: noBody.url }),
+      subscription('with-body', { channel: channelRef('c'), subscriber: withBody.url }),
+    ),
     [noBody, withBody, dls],
   );
   await postEvent(`${sluice.url}/channels/default/c`, { id: 'e1', source: '/t', type: 't' });
@@ -243,11 +218,13 @@ test('EventTransformation: a reply goes to spec.reply; without reply it is dropp
   }));
   const final = await startSubscriber();
   const sluice = await run(
-    channel('in') +
-      channel('out') +
-      subscription('transform', 'in', uri('subscriber', transformer.url) + '  reply:\n    ref:\n      apiVersion: messaging.knative.dev/v1\n      kind: InMemoryChannel\n      name: out\n') +
-      subscription('transform-no-reply', 'in', uri('subscriber', transformer.url)) +
-      subscription('display', 'out', uri('subscriber', final.url)),
+    documents(
+      channel('in'),
+      channel('out'),
+      subscription('transform', { channel: channelRef('in'), subscriber: transformer.url, reply: channelRef('out') }),
+      subscription('transform-no-reply', { channel: channelRef('in'), subscriber: transformer.url }),
+      subscription('display', { channel: channelRef('out'), subscriber: final.url }),
+    ),
     [transformer, final],
   );
   await postEvent(`${sluice.url}/channels/default/in`, { id: 'e1', source: '/t', type: 'original' }, 'hello');
@@ -267,8 +244,15 @@ test('a failing reply destination fails the delivery: retried, then the original
   const replyTo = await startSubscriber(() => ({ status: 500, body: 'reply sink broken' }));
   const dls = await startSubscriber();
   const sluice = await run(
-    channel('c') +
-      subscription('s', 'c', uri('subscriber', transformer.url) + uri('reply', `${replyTo.url}replies`) + `  delivery:\n    retry: 2\n    backoffDelay: PT0.02S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+    documents(
+      channel('c'),
+      subscription('s', {
+        channel: channelRef('c'),
+        subscriber: transformer.url,
+        reply: `${replyTo.url}replies`,
+        delivery: { retry: 2, backoffDelay: 'PT0.02S', deadLetterSink: dls.url },
+      }),
+    ),
     [transformer, replyTo, dls],
   );
   await postEvent(`${sluice.url}/channels/default/c`, { id: 'original', source: '/t', type: 't' }, '{"o":1}');
@@ -287,44 +271,13 @@ test('Trigger → Channel by ref, Subscription reply → Broker by ref: destinat
   const transformer = await startSubscriber(() => ({ status: 200, headers: replyHeaders({ id: 'back', source: '/channel', type: 'from.channel' }), body: '{}' }));
   const final = await startSubscriber();
   const sluice = await run(
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: to-channel
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: to.channel
-  subscriber:
-    ref:
-      apiVersion: messaging.knative.dev/v1
-      kind: Channel
-      name: side
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: back
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: from.channel
-  subscriber:
-    uri: ${final.url}
----
-apiVersion: messaging.knative.dev/v1
-kind: Channel
-metadata:
-  name: side
----
-` + subscription('side-sub', 'side', uri('subscriber', transformer.url) + '  reply:\n    ref:\n      apiVersion: eventing.knative.dev/v1\n      kind: Broker\n      name: default\n', 'Channel'),
+    documents(
+      broker('default'),
+      trigger('to-channel', { broker: 'default', filter: { type: 'to.channel' }, subscriber: channelRef('side', 'Channel') }),
+      trigger('back', { broker: 'default', filter: { type: 'from.channel' }, subscriber: final.url }),
+      channel('side', {}, 'Channel'),
+      subscription('side-sub', { channel: channelRef('side', 'Channel'), subscriber: transformer.url, reply: brokerRef('default') }),
+    ),
     [transformer, final],
   );
   await postEvent(`${sluice.url}/default/default`, { id: 'start', source: '/t', type: 'to.channel' });
@@ -338,21 +291,12 @@ test('KafkaChannel (v1beta1, embedded-backed) and a Channel backed by one delive
   const sub = await startSubscriber(() => ({ status: slow ? 503 : 202 }));
   const generic = await startSubscriber();
   const sluice = await run(
-    channel('k', 'KafkaChannel', '  numPartitions: 1\n  replicationFactor: 3\n  retentionDuration: PT1H\n  delivery:\n    retry: 5\n    backoffDelay: PT0.05S\n') +
-      subscription('ordered', 'k', uri('subscriber', sub.url), 'KafkaChannel') +
-      `apiVersion: messaging.knative.dev/v1
-kind: Channel
-metadata:
-  name: g
-spec:
-  channelTemplate:
-    apiVersion: messaging.knative.dev/v1beta1
-    kind: KafkaChannel
-    spec:
-      numPartitions: 4
----
-` +
-      subscription('g-sub', 'g', uri('subscriber', generic.url), 'Channel'),
+    documents(
+      channel('k', {}, 'KafkaChannel', { numPartitions: 1, replicationFactor: 3, retentionDuration: 'PT1H', delivery: { retry: 5, backoffDelay: 'PT0.05S' } }),
+      subscription('ordered', { channel: channelRef('k', 'KafkaChannel'), subscriber: sub.url }),
+      channel('g', {}, 'Channel', { channelTemplate: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', spec: { numPartitions: 4 } } }),
+      subscription('g-sub', { channel: channelRef('g', 'Channel'), subscriber: generic.url }),
+    ),
     [sub, generic],
     { SLUICE_LOG_LEVEL: 'info' },
   );
@@ -378,15 +322,10 @@ spec:
 test('InMemoryChannel with sluice.dev/durability: memory and the async-handler annotation delivers', async () => {
   const sub = await startSubscriber();
   const sluice = await run(
-    `apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: fast
-  annotations:
-    messaging.knative.dev/async-handler: "true"
-    sluice.dev/durability: memory
----
-` + subscription('s', 'fast', uri('subscriber', sub.url)),
+    documents(
+      channel('fast', { annotations: { 'messaging.knative.dev/async-handler': 'true', 'sluice.dev/durability': 'memory' } }),
+      subscription('s', { channel: channelRef('fast'), subscriber: sub.url }),
+    ),
     [sub],
     { SLUICE_LOG_LEVEL: 'info' },
   );
@@ -419,7 +358,10 @@ for (const round of [1, 2]) {
     const sub = await startSubscriber();
     const dir = tempDir();
     cleanup.add(() => dir.remove(), () => sub.close());
-    const yaml = channel('c', 'InMemoryChannel', '  delivery:\n    retry: 10\n    backoffDelay: PT0.05S\n') + subscription('s', 'c', uri('subscriber', sub.url));
+    const yaml = documents(
+      channel('c', {}, 'InMemoryChannel', { delivery: { retry: 10, backoffDelay: 'PT0.05S' } }),
+      subscription('s', { channel: channelRef('c'), subscriber: sub.url }),
+    );
     let sluice = await startSluice({ yaml, dataDir: dir.path });
     const load = startLoad(`${sluice.url}/channels/default/c`, { idPrefix: `r${round}` });
     const accepted = load.accepted;

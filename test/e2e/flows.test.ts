@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { broker, documents, resource, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -75,37 +76,14 @@ test('Sequence: a step that replies nothing ends the chain; each step has its ow
   );
   const final = await startSubscriber();
   const sluice = await run(
-    `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: into-sequence
-spec:
-  broker: default
-  subscriber:
-    ref:
-      apiVersion: flows.knative.dev/v1
-      kind: Sequence
-      name: two-steps
----
-apiVersion: flows.knative.dev/v1
-kind: Sequence
-metadata:
-  name: two-steps
-spec:
-  steps:
-    - uri: ${step0.url}
-      delivery:
-        retry: 1
-        backoffDelay: PT0.02S
-    - uri: ${step1.url}
-  reply:
-    uri: ${final.url}
-`,
+    documents(
+      broker('default'),
+      trigger('into-sequence', { broker: 'default', subscriber: { apiVersion: 'flows.knative.dev/v1', kind: 'Sequence', name: 'two-steps' } }),
+      resource('flows.knative.dev/v1', 'Sequence', 'two-steps', {
+        steps: [{ uri: step0.url, delivery: { retry: 1, backoffDelay: 'PT0.02S' } }, { uri: step1.url }],
+        reply: { uri: final.url },
+      }),
+    ),
     { subscribers: [step0, step1, final] },
   );
   await postEvent(`${sluice.url}/default/default`, { id: 'go', source: '/t', type: 't' }, 'go', { 'content-type': 'text/plain' });

@@ -16,9 +16,15 @@ export const brokerRef = (name: string): Ref => ({ apiVersion: 'eventing.knative
 /** A reference to a Trigger (an EventPolicy's sender). */
 export const triggerRef = (name: string): Ref => ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', name });
 
-/** A reference to a channel: an InMemoryChannel unless `kind` says `Channel`. */
-export const channelRef = (name: string, kind: 'InMemoryChannel' | 'Channel' = 'InMemoryChannel'): Ref => ({
-  apiVersion: 'messaging.knative.dev/v1',
+/** The kinds of channel: the generic Channel and the two it can be backed by. */
+export type ChannelKind = 'InMemoryChannel' | 'Channel' | 'KafkaChannel';
+
+const channelApiVersion = (kind: ChannelKind): string =>
+  kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1';
+
+/** A reference to a channel: an InMemoryChannel unless `kind` says otherwise. */
+export const channelRef = (name: string, kind: ChannelKind = 'InMemoryChannel'): Ref => ({
+  apiVersion: channelApiVersion(kind),
   kind,
   name,
 });
@@ -121,12 +127,26 @@ export const kafkaBroker = (name: string, config: KafkaBrokerConfig, meta: Meta 
     ),
   );
 
-/** A channel: an InMemoryChannel unless `kind` says `Channel`. */
+/** A channel's `spec`: its `delivery`, and fields of its kind (a KafkaChannel's numPartitions…) as they are. */
+export interface ChannelSpec {
+  readonly delivery?: Delivery | undefined;
+  readonly [field: string]: unknown;
+}
+
+/** A channel: an InMemoryChannel unless `kind` says otherwise. */
 export const channel = (
   name: string,
   meta: Meta = {},
-  kind: 'InMemoryChannel' | 'Channel' = 'InMemoryChannel',
-): string => resource('messaging.knative.dev/v1', kind, name, undefined, meta);
+  kind: ChannelKind = 'InMemoryChannel',
+  spec?: ChannelSpec,
+): string =>
+  resource(
+    channelApiVersion(kind),
+    kind,
+    name,
+    spec && { ...spec, ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}) },
+    meta,
+  );
 
 /** A Subscription's `spec`. */
 export interface SubscriptionSpec {

@@ -8,24 +8,11 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ROOT, SLUICE_BIN, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { broker, documents, trigger, type Delivery } from './manifests.js';
 
-const brokerYaml = (subscriber: string, extra = ''): string => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: all
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: work
-  subscriber:
-    uri: ${subscriber}
-${extra}`;
+/** The broker `default` and its Trigger `all` of the events of type `work`, with more documents after them. */
+const brokerYaml = (subscriber: string, delivery?: Delivery, ...more: string[]): string =>
+  documents(broker('default'), trigger('all', { broker: 'default', filter: { type: 'work' }, subscriber, delivery }), ...more);
 
 /** A subscriber that holds every request until released, then answers 202 to all of them and to later ones. */
 async function gatedSubscriber(): Promise<{ url: string; ids: Set<string>; held: () => number; release: () => void; close: () => Promise<void> }> {
@@ -68,23 +55,8 @@ test('a reply over the body limit is a failed delivery with a clear reason, neve
     args: ['--max-body-bytes', String(1024 * 1024)],
     yaml: brokerYaml(
       sub.url,
-      `  delivery:
-    retry: 0
-    deadLetterSink:
-      uri: ${dls.url}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: replies
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: reply
-  subscriber:
-    uri: ${replies.url}
-`,
+      { retry: 0, deadLetterSink: dls.url },
+      trigger('replies', { broker: 'default', filter: { type: 'reply' }, subscriber: replies.url }),
     ),
   });
   try {

@@ -1,11 +1,20 @@
 // `sluice validate` prints one file:line:col: message per error and exits non-zero; valid files exit 0.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from './harness.js';
 
 const F = 'test/fixtures/invalid';
+
+/** `yaml` as trigger.yaml in a directory removed after the test; its path. Its lines are what the errors name. */
+function triggerFile(t: TestContext, yaml: string): string {
+  const dir = tempDir();
+  t.after(dir.remove);
+  const file = join(dir.path, 'trigger.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
 
 test('valid configuration: exit 0', async () => {
   const r = await runCli(['validate', '-f', 'examples/quickstart']);
@@ -49,11 +58,8 @@ test('run refuses an invalid configuration with the same errors and starts nothi
 });
 
 test('references to undeclared resources: warnings (exit 0), errors with --strict, with "did you mean"', async (t) => {
-  const dir = tempDir();
-  t.after(dir.remove);
-  const file = join(dir.path, 'trigger.yaml');
-  writeFileSync(
-    file,
+  const file = triggerFile(
+    t,
     `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata: { name: default }
@@ -76,11 +82,8 @@ spec:
 });
 
 test('a ref with a protocol-relative uri is refused: it would leave the ref', async (t) => {
-  const dir = tempDir();
-  t.after(dir.remove);
-  const file = join(dir.path, 'trigger.yaml');
-  writeFileSync(
-    file,
+  const file = triggerFile(
+    t,
     `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata: { name: default }
