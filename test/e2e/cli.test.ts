@@ -6,20 +6,16 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
+import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { startSubscriberIn } from './fixtures.js';
+import { broker, channel, channelRef, documents, subscription } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const BROKER = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n';
-
-async function withSubscriber(respond?: Parameters<typeof startSubscriber>[0]) {
-  const sub = await startSubscriber(respond);
-  cleanup.add(() => sub.close());
-  return sub;
-}
+const BROKER = broker('default');
 
 test('send: JSON scalars go out as JSON in both modes; the data arrives byte for byte', async () => {
-  const sub = await withSubscriber();
+  const sub = await startSubscriberIn(cleanup);
   for (const [data, mode] of [
     ['42', 'binary'],
     ['true', 'binary'],
@@ -38,7 +34,7 @@ test('send: JSON scalars go out as JSON in both modes; the data arrives byte for
 });
 
 test('send: invalid JSON, an empty --type and a bad --extension are one-line usage errors (exit 2)', async () => {
-  const sub = await withSubscriber();
+  const sub = await startSubscriberIn(cleanup);
   for (const [args, message] of [
     [['--data', '{nope'], /^sluice send: --data is not valid JSON \(.*\) but the content type is application\/json; give --content-type text\/plain to send text\n\(add --help for usage\)\n$/],
     [['--type', ''], /^sluice send: --type: attribute "type" must be a non-empty string\n/],
@@ -59,7 +55,7 @@ test('send: invalid JSON, an empty --type and a bad --extension are one-line usa
 });
 
 test('send --data-file sends binary payloads unchanged, JSON files as JSON', async () => {
-  const sub = await withSubscriber();
+  const sub = await startSubscriberIn(cleanup);
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28]);
@@ -80,7 +76,7 @@ test('send --data-file sends binary payloads unchanged, JSON files as JSON', asy
 });
 
 test('send: a failed send reports on stderr without a rate and exits 1; channel: targets resolve', async () => {
-  const refusing = await withSubscriber(() => ({ status: 503, body: 'later' }));
+  const refusing = await startSubscriberIn(cleanup, () => ({ status: 503, body: 'later' }));
   const r = await runCli(['send', '--to', refusing.url, '--type', 't', '--source', '/s', '--id', 'e', '--count', '2']);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
@@ -90,27 +86,11 @@ test('send: a failed send reports on stderr without a rate and exits 1; channel:
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot connect to http:\/\/127\.0\.0\.1:9\/default\/default \(connection refused\)/);
 
-  const sub = await withSubscriber();
+  const sub = await startSubscriberIn(cleanup);
   const dir = tempDir();
   const sluice = await startSluice({
     dataDir: dir.path,
-    yaml: `apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: pipe
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: s
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: pipe
-  subscriber:
-    uri: ${sub.url}
-`,
+    yaml: documents(channel('pipe'), subscription('s', { channel: channelRef('pipe'), subscriber: sub.url })),
   });
   cleanup.add(() => dir.remove(), async () => void (await sluice.stop()));
   const ok = await runCli(['send', '--to', 'channel:pipe', '--type', 't', '--source', '/s', '--id', 'via-channel'], { env: { SLUICE_SERVER: sluice.url } });

@@ -11,7 +11,9 @@ import { channelChecks, channelComponents } from '@sluice/channel';
 import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
 import { SqliteEventStore, type EventStore, type LogStats } from '@sluice/store';
-import { cleanupScope, postEvent, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, tempDir, waitFor } from './harness.js';
+import { startSubscriberIn } from './fixtures.js';
+import * as manifests from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -26,28 +28,12 @@ function config(yaml: string): SluiceConfig {
   return r.config;
 }
 
-const broker = (name: string, extra = '') => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${name}
-${extra}---
-`;
-const trigger = (name: string, url: string, type?: string, brokerName = 'default', delivery = '') => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: ${brokerName}
-${type ? `  filter:\n    attributes:\n      type: ${type}\n` : ''}  subscriber:
-    uri: ${url}
-${delivery}---
-`;
-
-async function subscriber(respond?: Parameters<typeof startSubscriber>[0]): Promise<Subscriber> {
-  const s = await startSubscriber(respond);
-  cleanup.add(() => s.close());
-  return s;
-}
+/** A document and the separator after it: this file's configurations are sums of them. */
+const doc = (yaml: string) => `${yaml}---\n`;
+const broker = (name: string, meta?: manifests.Meta) => doc(manifests.broker(name, meta));
+const trigger = (name: string, url: string, type?: string, brokerName = 'default', delivery?: manifests.Delivery) =>
+  doc(manifests.trigger(name, { broker: brokerName, subscriber: url, ...(type ? { filter: { type } } : {}), ...(delivery ? { delivery } : {}) }));
+const kafkaClass = broker('k', { annotations: { 'eventing.knative.dev/broker.class': 'Kafka' } });
 
 async function start(yaml: string): Promise<SluiceRuntime> {
   const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents, sourceComponents] });
@@ -59,9 +45,9 @@ const send = (runtime: SluiceRuntime, brokerName: string, id: string, type: stri
 const changes = (report: { resources: Array<{ kind: string; name: string; change: string }> }) => report.resources.filter((r) => r.change !== 'unchanged').map((r) => `${r.kind}/${r.name} ${r.change}`).sort();
 
 test('apply: an unchanged trigger keeps running, a changed filter continues the group, an added trigger and broker serve at once', async () => {
-  const a = await subscriber();
-  const b = await subscriber();
-  const c = await subscriber();
+  const a = await startSubscriberIn(cleanup);
+  const b = await startSubscriberIn(cleanup);
+  const c = await startSubscriberIn(cleanup);
   const runtime = await start(broker('default') + trigger('ta', a.url, 'one') + trigger('tb', b.url));
   const readyAt = runtime.status('Trigger', 'default', 'tb')!.conditions.find((x) => x.type === 'Ready')!.lastTransitionTime;
   assert.equal((await send(runtime, 'default', 'e1', 'one')).status, 202);
@@ -86,9 +72,9 @@ test('apply: an unchanged trigger keeps running, a changed filter continues the 
 });
 
 test('apply: deleting a trigger that owes events needs force; force keeps them as dead letters and counts them; a refused change changes nothing', async () => {
-  const failing = await subscriber(() => ({ status: 503 }));
-  const ok = await subscriber();
-  const slow = `  delivery:\n    retry: 5\n    backoffDelay: PT30S\n`;
+  const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
+  const ok = await startSubscriberIn(cleanup);
+  const slow = { retry: 5, backoffDelay: 'PT30S' };
   const runtime = await start(broker('default') + trigger('stuck', failing.url, undefined, 'default', slow) + trigger('fine', ok.url));
   for (const id of ['r1', 'r2']) await send(runtime, 'default', id, 't');
   await failing.waitForCount(2);
@@ -105,7 +91,7 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
   assert.equal(runtime.figures('Trigger', 'default', 'stuck')?.retrying, 2);
 
   // Every problem of a change is reported at once, and nothing changes.
-  const bad = config(broker('default', 'spec:\n  delivery:\n    retry: 1\n') + trigger('fine', ok.url, undefined, 'elsewhere') + broker('elsewhere'));
+  const bad = config(doc(manifests.resource('eventing.knative.dev/v1', 'Broker', 'default', { delivery: { retry: 1 } })) + trigger('fine', ok.url, undefined, 'elsewhere') + broker('elsewhere'));
   await assert.rejects(runtime.apply(bad), (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /trigger default\/fine: spec\.broker cannot change/.test(err.message) && /default\/stuck has 2 events pending/.test(err.message));
   assert.equal((await send(runtime, 'elsewhere', 'x', 't')).status, 404, 'nothing of the refused change was applied');
 
@@ -124,9 +110,9 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
 test('apply: a retry being attempted right now is owed too: deleting its trigger needs force', async () => {
   // The first attempt fails; the retry is held 3 s by the subscriber, so while it runs the store counts the event in
   // flight, not retrying (seen by an operator in `sluice delete` succeeding without --force).
-  const flaky = await subscriber((_r, i) => (i === 0 ? { status: 503 } : { status: 202, delayMs: 3000 }));
-  const ok = await subscriber();
-  const fast = `  delivery:\n    retry: 5\n    backoffDelay: PT0.05S\n`;
+  const flaky = await startSubscriberIn(cleanup, (_r, i) => (i === 0 ? { status: 503 } : { status: 202, delayMs: 3000 }));
+  const ok = await startSubscriberIn(cleanup);
+  const fast = { retry: 5, backoffDelay: 'PT0.05S' };
   const runtime = await start(broker('default') + trigger('flaky', flaky.url, undefined, 'default', fast) + trigger('fine', ok.url));
   await send(runtime, 'default', 'f1', 't');
   await flaky.waitForCount(2);
@@ -160,9 +146,8 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
     forgetGroups: (log, groups, options) => sqlite.forgetGroups(log, groups, options),
     close: () => sqlite.close(),
   };
-  const failing = await subscriber(() => ({ status: 503 }));
-  const kafkaClass = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: k\n  annotations:\n    eventing.knative.dev/broker.class: Kafka\n---\n';
-  const slow = `  delivery:\n    retry: 5\n    backoffDelay: PT30S\n`;
+  const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
+  const slow = { retry: 5, backoffDelay: 'PT30S' };
   const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), { port: 0, dataDir: join(dir.path, `store-${n}`), brokerClasses: { Kafka: { open: () => background } } });
   cleanup.add(() => runtime.stop(2000));
   await send(runtime, 'k', 'r1', 't');
@@ -183,7 +168,7 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
 });
 
 test('apply: a trigger waiting for its broker turns Ready when the broker appears; removing an idle broker makes its ingress 404', async () => {
-  const sub = await subscriber();
+  const sub = await startSubscriberIn(cleanup);
   const runtime = await start(broker('default') + trigger('late', sub.url, undefined, 'later'));
   assert.equal(runtime.status('Trigger', 'default', 'late')!.conditions.find((x) => x.type === 'BrokerReady')?.reason, 'BrokerDoesNotExist');
   await runtime.apply(config(broker('default') + broker('later') + trigger('late', sub.url, undefined, 'later')));
@@ -200,25 +185,8 @@ test('apply: a trigger waiting for its broker turns Ready when the broker appear
 });
 
 test('apply: components are replaced only when their resources change, and a stopped component releases its route', async () => {
-  const sub = await subscriber();
-  const channel = `apiVersion: messaging.knative.dev/v1
-kind: InMemoryChannel
-metadata:
-  name: ch
----
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: s
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: ch
-  subscriber:
-    uri: ${sub.url}
----
-`;
+  const sub = await startSubscriberIn(cleanup);
+  const channel = doc(manifests.channel('ch')) + doc(manifests.subscription('s', { channel: manifests.channelRef('ch'), subscriber: sub.url }));
   const runtime = await start(broker('default') + channel);
   assert.equal((await postEvent(`${runtime.url}/channels/default/ch`, { id: 'c1', source: '/s', type: 't' })).status, 202);
   await sub.waitForCount(1);
@@ -236,11 +204,10 @@ spec:
 });
 
 test('apply: a new broker whose store cannot open refuses the whole change', async () => {
-  const sub = await subscriber();
+  const sub = await startSubscriberIn(cleanup);
   const runtime = await start(broker('default'));
-  const kafka = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: k\n  annotations:\n    eventing.knative.dev/broker.class: Kafka\n---\n';
   await assert.rejects(
-    runtime.apply(config(broker('default') + kafka + trigger('t', sub.url))),
+    runtime.apply(config(broker('default') + kafkaClass + trigger('t', sub.url))),
     (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /class "Kafka" is not available/.test(err.message),
   );
   assert.equal(runtime.status('Trigger', 'default', 't'), undefined, 'nothing of the change was applied');
@@ -248,7 +215,7 @@ test('apply: a new broker whose store cannot open refuses the whole change', asy
 });
 
 test('apply: a changed PingSource is replaced, an unchanged one keeps running', async () => {
-  const sub = await subscriber();
+  const sub = await startSubscriberIn(cleanup);
   const ping = (name: string, data: string) => `apiVersion: sources.knative.dev/v1
 kind: PingSource
 metadata:
@@ -277,21 +244,9 @@ spec:
 });
 
 test('apply: a Subscription waiting for its channel turns Ready when the channel is applied, and NotReady when it goes', async () => {
-  const sub = await subscriber();
-  const subscription = `apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata:
-  name: s
-spec:
-  channel:
-    apiVersion: messaging.knative.dev/v1
-    kind: InMemoryChannel
-    name: later
-  subscriber:
-    uri: ${sub.url}
----
-`;
-  const channel = 'apiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata:\n  name: later\n---\n';
+  const sub = await startSubscriberIn(cleanup);
+  const subscription = doc(manifests.subscription('s', { channel: manifests.channelRef('later'), subscriber: sub.url }));
+  const channel = doc(manifests.channel('later'));
   const runtime = await start(broker('default') + subscription);
   const reason = () => runtime.status('Subscription', 'default', 's')?.conditions.find((c) => c.status !== 'True')?.reason;
   assert.equal(reason(), 'ChannelReferenceFailed');
