@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import {
   BROKER_CLASS_ANNOTATION,
   SluiceError,
@@ -31,15 +30,16 @@ import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, loc
 import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
-import { DISCOVERY_PATH, JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
+import { JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
 import { DEFAULT_AUTHORIZATION_MODE, EventPolicies, brokerTarget, type AuthorizationMode } from './event-policy.js';
 import { authenticateIngress, authorizeIngress } from './ingress-authorization.js';
 import { OidcTokenFile, oidcTokenDir } from './oidc-token-file.js';
 import { destinationAudiences, ownUriDestinations } from './oidc-sending.js';
 import { createTlsServer, rootsPlus, watchTlsFiles, type TlsFiles } from './tls-ingress.js';
 import type { Server as HttpsServer } from 'node:https';
-import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, isRefused, type ConnectionLimits } from './connection-limits.js';
-import { createIngressHandler, MAX_HEADER_FIELDS, refuse, sendError, tooManyHeaders, type AuthVerdict } from './http-ingress.js';
+import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { createIngressHandler, refuse, type AuthVerdict } from './http-ingress.js';
+import { listen, serveRequest, type PortHandlers } from './ingress-port.js';
 import { DeliveryCounters } from './delivery-counters.js';
 import { brokerAccess, ingressGuard, type BrokerAccess } from './ingress-guard.js';
 import { brokerStatus, triggerReadyStatus } from './resource-status.js';
@@ -343,70 +343,19 @@ export class SluiceRuntime {
   async #start(): Promise<void> {
     this.#deadLetters = this.options.deadLetters ?? (this.store instanceof SqliteEventStore ? this.store : undefined);
     this.#oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#handleRequest(req, res));
-    await this.#listen();
+    const handlers: PortHandlers = {
+      issuer: () => this.#issuer,
+      ingress: (req, res, segments) => this.#ingress(req, res, segments),
+      route: (first) => this.#routes.get(first),
+      ready: () => this.#ready,
+    };
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(req, res, handlers));
+    this.#url = await listen(this.server, this.options.port ?? 8080, this.options.host ?? '127.0.0.1', this.#tlsCert !== undefined);
     this.#trustOwnCertificate();
     this.#startOidcSending();
     this.#resolver = new DestinationResolver({ ingressBaseUrl: this.#url, ...(this.options.serviceUrlTemplate ? { serviceUrlTemplate: this.options.serviceUrlTemplate } : {}) });
     await this.#reconcile(EMPTY_CONFIG, this.#config, { force: false, initial: true, dryRun: false });
     this.#ready = true;
-  }
-
-  /** Every request of the ingress port: OIDC discovery, broker ingress, component routes, then health. */
-  #handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (isRefused(req.socket)) {
-      req.socket.destroy(); // already answered 503 by the connection caps
-      return;
-    }
-    if (tooManyHeaders(req)) {
-      refuse(req, res, 'SLUICE_TOO_MANY_HEADERS', `more than ${MAX_HEADER_FIELDS} header fields`, { connection: 'close' });
-      return;
-    }
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (this.#issuer !== undefined && (path === DISCOVERY_PATH || path === JWKS_PATH)) {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(path === JWKS_PATH ? this.#issuer.jwks() : this.#issuer.discovery()));
-      return;
-    }
-    const segments = path.split('/').filter((s) => s !== '');
-    if (segments.length === 2) {
-      void this.#ingress(req, res, segments);
-      return;
-    }
-    const route = segments.length > 2 ? this.#routes.get(segments[0]!) : undefined;
-    if (route) {
-      route(req, res, segments.slice(1));
-      return;
-    }
-    req.resume();
-    this.#answerHealth(res, segments, path);
-  }
-
-  /** The health endpoints (livez, healthz, readyz), and the 400 or 404 of a path nothing else serves. */
-  #answerHealth(res: ServerResponse, segments: readonly string[], path: string): void {
-    if (segments.length === 1 && (segments[0] === 'livez' || segments[0] === 'healthz')) {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (segments.length === 1 && segments[0] === 'readyz') {
-      res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.#ready ? 'ready\n' : 'not ready\n');
-    } else if (segments.length > 2) {
-      sendError(res, 'SLUICE_BAD_PATH', 'expected /{namespace}/{broker}');
-    } else {
-      sendError(res, 'SLUICE_NOT_FOUND', `no endpoint ${path}`);
-    }
-  }
-
-  /** Listens on the configured port and host; the ingress URL is the address taken (loopback for a wildcard). */
-  async #listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 8080, this.options.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.#url = `${this.#tlsCert !== undefined ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
   }
 
   /** Sluice's own sends to its ingress (triggers to brokers, sources, channels) trust its certificate, and follow a reload. */
