@@ -7,54 +7,18 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { broker, brokerRef, channelRef, documents, resource, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const config = (good: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: good
-spec:
-  broker: default
-  subscriber:
-    uri: ${good}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: failing
-spec:
-  broker: default
-  subscriber:
-    uri: http://127.0.0.1:9/
-  delivery:
-    retry: 5
-    backoffDelay: PT30S
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: other
-  namespace: team
----
-apiVersion: sources.knative.dev/v1
-kind: PingSource
-metadata:
-  name: yearly
-  namespace: team
-spec:
-  schedule: "0 0 1 1 *"
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: other
-`;
+const config = (good: string): string =>
+  documents(
+    broker('default'),
+    trigger('good', { broker: 'default', subscriber: good }),
+    trigger('failing', { broker: 'default', subscriber: 'http://127.0.0.1:9/', delivery: { retry: 5, backoffDelay: 'PT30S' } }),
+    broker('other', { namespace: 'team' }),
+    resource('sources.knative.dev/v1', 'PingSource', 'yearly', { schedule: '0 0 1 1 *', sink: { ref: brokerRef('other') } }, { namespace: 'team' }),
+  );
 
 async function start() {
   const good = await startSubscriber();
@@ -131,40 +95,18 @@ test('describe shows spec, addresses, live figures, the last error and the condi
 });
 
 test('a ref is shown as the URL Sluice resolved it to: get trigger SINK, get services URL, describe service Address', async () => {
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector:
-    app: web
-  ports:
-    - port: 80
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: to-web
-spec:
-  broker: default
-  subscriber:
-    ref:
-      apiVersion: v1
-      kind: Service
-      name: web
-    uri: /hook
-`;
+  const web = { apiVersion: 'v1', kind: 'Service', name: 'web' };
+  const yaml = documents(
+    broker('default'),
+    resource(web.apiVersion, web.kind, web.name, { selector: { app: 'web' }, ports: [{ port: 80 }] }),
+    trigger('to-web', { broker: 'default', subscriber: { ref: web, uri: '/hook' } }),
+  );
   const sluice = await startSluice({ yaml, args: ['--service-url-template', 'http://{name}.{namespace}.example.test'] });
   cleanup.add(async () => void (await sluice.stop()));
   const env = { SLUICE_ADMIN: sluice.adminUrl };
   // A trigger whose subscriber does not resolve (applied live: it stays NotReady).
   const nothing = join(sluice.dataDir, 'nothing.yaml');
-  writeFileSync(nothing, 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: to-nothing\nspec:\n  broker: default\n  subscriber:\n    ref:\n      apiVersion: messaging.knative.dev/v1\n      kind: InMemoryChannel\n      name: missing\n');
+  writeFileSync(nothing, trigger('to-nothing', { broker: 'default', subscriber: channelRef('missing') }));
   const applied = await runCli(['apply', '-f', nothing, '--token', sluice.adminToken], { env });
   assert.match(applied.stderr, /warning: not ready: trigger default\/to-nothing/);
   const triggers = await runCli(['get', 'triggers'], { env });
