@@ -15,7 +15,8 @@
 // - `with cleanup`: 4,000 appends as in the first phase with the cleanup every 100 ms: frames per event including the
 //   cleanup's deletes (and, from format 5, the position it keeps when it deletes the newest row).
 // Then the CPU time of an append in process (durability off, so no fdatasync; `process.cpuUsage` over 5,000 appends,
-// rounds alternating the builds): a secondary figure, noisy on a busy machine (the spread of the rounds is printed).
+// rounds alternating the builds; STORE_PAGES_CPU_ROUNDS, default 6, 0 to skip): a secondary figure, noisy on a busy
+// machine (the spread of the rounds is printed).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
@@ -156,17 +157,22 @@ for (const [name, run] of Object.entries(phases)) {
   for (const m of mods) row.push((await run(m.mod)).toFixed(2));
   console.log(`| ${name} | ${row.join(' | ')} |`);
 }
+// STORE_PAGES_CPU_ROUNDS=0 skips the CPU figure.
 const ROUNDS = Number(process.env.STORE_PAGES_CPU_ROUNDS ?? 6);
-const cpu = Object.fromEntries(mods.map((m) => [m.name, []]));
-for (let r = 0; r < ROUNDS; r++)
-  for (const m of r % 2 === 0 ? mods : [...mods].reverse()) cpu[m.name].push(await cpuPerAppend(m.mod, 5000));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(
-  `\nCPU µs per append in process (durability off, one event per commit), ${ROUNDS} rounds, load average ${loadavg()[0].toFixed(1)}:`,
-);
-for (const m of mods) {
-  const xs = cpu[m.name];
+if (ROUNDS > 0) await cpuRounds();
+
+async function cpuRounds() {
+  const cpu = Object.fromEntries(mods.map((m) => [m.name, []]));
+  for (let r = 0; r < ROUNDS; r++)
+    for (const m of r % 2 === 0 ? mods : [...mods].reverse()) cpu[m.name].push(await cpuPerAppend(m.mod, 5000));
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(
-    `  ${m.name}: median ${median(xs).toFixed(1)}, rounds ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`,
+    `\nCPU µs per append in process (durability off, one event per commit), ${ROUNDS} rounds, load average ${loadavg()[0].toFixed(1)}:`,
   );
+  for (const m of mods) {
+    const xs = cpu[m.name];
+    console.log(
+      `  ${m.name}: median ${median(xs).toFixed(1)}, rounds ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`,
+    );
+  }
 }

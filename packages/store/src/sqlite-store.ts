@@ -305,8 +305,8 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   readonly #maxBacklogBytes: number;
   /** Rows on disk per log (plus appends waiting for their commit), for the backlog bound. */
   readonly #backlog = new Map<string, Backlog>();
-  /** Whether #backlog was read from disk (once, on the first append). */
-  #backlogRead = false;
+  /** The newest position when #backlog and #cleanedTo were read from disk (once: the first append or cleanup). */
+  #logsReadAt: number | undefined;
   readonly #logger: Logger;
   /** Until when appends are refused because the disk was full. */
   #fullUntil = 0;
@@ -346,7 +346,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   #openedAt = 0;
   /** Highest sequence number assigned to a committed row (kept on disk by the newest row or by `sequences`). */
   #lastSeq = 0;
-  /** Per log, a position at or below which the log has no rows left (the cleanup's start: no rescan of other logs). */
+  /**
+   * Per log, a position at or below which the log has no rows left: where its next cleanup slice starts. New rows
+   * always get positions above every position handed out, so nothing of the log ever appears below it again.
+   */
   readonly #cleanedTo = new Map<string, number>();
   readonly #stmt;
   readonly #readIter: Database.Statement<[string, number], StoredRow>;
@@ -469,14 +472,16 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       countBetween: db.prepare<[string, number, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ? AND seq <= ?'),
       countGroupRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp = ? AND ordered = 0'),
       oldestRetry: db.prepare<[string], { at: number | null }>('SELECT min(first_at) AS at FROM retries WHERE grp = ? AND ordered = 0'),
-      // Rows of `log` after `from` (below it the log holds nothing: see #cleanedTo) up to what every group of the log
-      // finished. A log without groups keeps nothing: a group created later starts after everything accepted so far.
-      cleanup: db.prepare<[string, number, number, string, number], { seq: number; n: number }>(
-        'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= (SELECT coalesce(min(cursor), ?) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n',
+      // What every group of the log finished. A log without groups keeps nothing: a group created later starts after
+      // everything accepted so far.
+      cleanupBound: db.prepare<[number, string], { bound: number }>('SELECT coalesce(min(cursor), ?) AS bound FROM groups WHERE log = ?'),
+      // Rows of `log` after `from` (below it the log holds nothing: see #cleanedTo) up to that bound.
+      cleanup: db.prepare<[string, number, number, number], { seq: number; n: number }>(
+        'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n',
       ),
       // The same selection as `cleanup`, in the same transaction: what is about to be deleted is archived first.
-      archiveMove: db.prepare<[number, string, number, number, string, number]>(
-        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= (SELECT coalesce(min(cursor), ?) FROM groups WHERE log = ?) ORDER BY seq LIMIT ?",
+      archiveMove: db.prepare<[number, string, number, number, number]>(
+        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
       ),
       archiveRead: db.prepare<[string, number, number, number, number], StoredRow & { at: number }>(
         'SELECT seq, attrs, data, at FROM archive WHERE log = ? AND seq > ? AND at BETWEEN ? AND ? ORDER BY seq LIMIT ?',
@@ -486,8 +491,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       archiveDelete: db.prepare<[number]>('DELETE FROM archive WHERE seq = ?'),
       archiveExpired: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ? AND at < ?'),
       archiveExpire: db.prepare<[string, number]>('DELETE FROM archive WHERE log = ? AND at < ?'),
-      // Every log in one pass: the table has no index by log, so a count per log would read the whole table each time.
-      backlogs: db.prepare<[], { log: string; events: number; bytes: number }>('SELECT log, count(*) AS events, coalesce(sum(length(data)), 0) AS bytes FROM events GROUP BY log'),
+      // Every log in one pass: the table has no index by log, so a query per log would read the whole table each time.
+      logs: db.prepare<[], { log: string; events: number; bytes: number; first: number }>(
+        'SELECT log, count(*) AS events, coalesce(sum(length(data)), 0) AS bytes, min(seq) AS first FROM events GROUP BY log',
+      ),
     };
     // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
     this.#readIter = db.prepare<[string, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq');
@@ -544,12 +551,23 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     });
   }
 
-  /** Events and payload bytes of a log on disk or waiting for their commit (read from disk once, for every log). */
-  #backlogOf(log: string): Backlog {
-    if (!this.#backlogRead) {
-      this.#backlogRead = true;
-      for (const row of this.#stmt.backlogs.all()) this.#backlog.set(row.log, { events: row.events, bytes: row.bytes });
+  /**
+   * Reads, once, what the rows on disk are per log, in one pass over the table: each log's events and payload bytes
+   * (the backlog bound) and its oldest position (where its cleanup starts). A log that had no rows then has none
+   * below the newest position then (#logsReadAt).
+   */
+  #readLogs(): void {
+    if (this.#logsReadAt !== undefined) return;
+    this.#logsReadAt = this.#lastSeq;
+    for (const row of this.#stmt.logs.all()) {
+      this.#backlog.set(row.log, { events: row.events, bytes: row.bytes });
+      this.#cleanedTo.set(row.log, row.first - 1);
     }
+  }
+
+  /** Events and payload bytes of a log on disk or waiting for their commit. */
+  #backlogOf(log: string): Backlog {
+    this.#readLogs();
     let b = this.#backlog.get(log);
     if (!b) {
       b = { events: 0, bytes: 0 };
@@ -946,20 +964,26 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
    * One cleanup slice: deletes up to CLEANUP_SLICE_ROWS consumed events of `log`, in position order, moving them to
    * the archive first when the log has one. If that deleted the newest row of the table, the transaction keeps its
    * position in `sequences`: positions come from the newest row or from there, so a crash or a restart never hands
-   * one out again. The slice reads the log from where the last one stopped: the table has no index by log, and
-   * starting from the beginning each time would read other logs' undelivered rows again for every slice.
+   * one out again. The slice reads the log from where the last one stopped (#cleanedTo): the table has no index by
+   * log, and starting from the beginning each time would read other logs' undelivered rows again for every slice.
    */
   #deleteSlice(log: string): Array<{ seq: number; n: number }> {
-    const from = this.#cleanedTo.get(log) ?? 0;
-    return this.#db.transaction(() => {
+    this.#readLogs();
+    const from = this.#cleanedTo.get(log) ?? this.#logsReadAt!;
+    const bound = this.#stmt.cleanupBound.get(this.#lastSeq, log)!.bound;
+    if (bound <= from) return [];
+    const deleted = this.#db.transaction(() => {
       if (this.#archives.has(log)) {
-        const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, from, this.#lastSeq, log, CLEANUP_SLICE_ROWS).changes;
+        const moved = this.#stmt.archiveMove.run(this.#timers.now(), log, from, bound, CLEANUP_SLICE_ROWS).changes;
         if (moved > 0) this.#archiveBytes.delete(log); // recounted on the next trim
       }
-      const deleted = this.#stmt.cleanup.all(log, from, this.#lastSeq, log, CLEANUP_SLICE_ROWS);
-      if (deleted.length > 0) this.#stmt.keepLastSeq.run(this.#lastSeq, this.#lastSeq);
-      return deleted;
+      const rows = this.#stmt.cleanup.all(log, from, bound, CLEANUP_SLICE_ROWS);
+      if (rows.length > 0) this.#stmt.keepLastSeq.run(this.#lastSeq, this.#lastSeq);
+      return rows;
     })();
+    // A short slice deleted every row of the log up to the bound; a full one, every row up to its last.
+    this.#cleanedTo.set(log, deleted.length < CLEANUP_SLICE_ROWS ? bound : deleted[deleted.length - 1]!.seq);
+    return deleted;
   }
 
   // ---- archive ----
@@ -1222,7 +1246,6 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         b.events -= deleted.length;
         for (const d of deleted) b.bytes -= d.n;
       }
-      if (deleted.length > 0) this.#cleanedTo.set(log, deleted[deleted.length - 1]!.seq);
       if (deleted.length < CLEANUP_SLICE_ROWS) logs.shift();
     } catch (err) {
       this.#cleaning = false;

@@ -180,3 +180,52 @@ test('positions are never reused after the cleanup deleted the newest rows, in t
   await consumer.close();
   await store.close();
 });
+
+test('the cleanup removes what each log finished and keeps the rest, with logs interleaved, across a restart', async (t) => {
+  const tmp = tempDir();
+  t.after(() => tmp.remove());
+  const path = join(tmp.dir, 'sluice.db');
+  const open = (gate: Promise<void>) => {
+    const store = new SqliteEventStore({ path, cleanupIntervalMs: 20 });
+    const a = store.consume('a', 'ga', { maxInFlight: 100 }, async () => ({ kind: 'done' }));
+    const b = store.consume('b', 'gb', { maxInFlight: 100 }, async () => {
+      await gate;
+      return { kind: 'done' };
+    });
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closed ??= (async () => {
+        await Promise.all([a.close(100), b.close(100)]);
+        await store.close();
+      })());
+    return { store, close };
+  };
+  let s = open(new Promise<void>(() => undefined)); // b's group never finishes in this run
+  t.after(() => s.close()); // a failed check does not leave the store open
+  await Promise.all([s.store.ready('a'), s.store.ready('b')]);
+  const reader = new Database(path, { readonly: true });
+  t.after(() => reader.close());
+  const onDisk = (): string =>
+    (reader.prepare('SELECT log, seq FROM events ORDER BY seq').all() as Array<{ log: string; seq: number }>)
+      .map((r) => `${r.log}${r.seq}`)
+      .join();
+
+  for (let i = 0; i < 5; i++) {
+    await s.store.append('a', [ev(`a${i}`)]);
+    await s.store.append('b', [ev(`b${i}`)]);
+  }
+  await waitFor('the rows of a are cleaned up, those of b kept', () => onDisk() === 'b2,b4,b6,b8,b10');
+  await s.close();
+
+  // After a restart, b's rows are still below a's new ones: a's go, b's stay until delivered.
+  let release!: () => void;
+  s = open(new Promise<void>((r) => (release = r)));
+  await Promise.all([s.store.ready('a'), s.store.ready('b')]);
+  await s.store.append('a', [ev('a11')]);
+  await s.store.append('b', [ev('b12')]);
+  await s.store.append('a', [ev('a13')]);
+  await waitFor('a is cleaned up behind b', () => onDisk() === 'b2,b4,b6,b8,b10,b12');
+  release();
+  await waitFor('b is cleaned up once delivered', () => onDisk() === '');
+  await s.close();
+});
