@@ -6,25 +6,27 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from './harness.js';
 
-test('KafkaNamespaced: the example is valid; a ConfigMap of another namespace is an error at spec.config.namespace', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/kafka-broker/kafka-namespaced.yaml']);
+/** `sluice validate` of an example (exit 0, `count` resources) and of its invalid counterpart (exit 1): the lines it printed. */
+async function validateExamples(example: string, count: number, invalid: string): Promise<string[]> {
+  const ok = await runCli(['validate', '-f', example]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /3 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/kafka-broker/invalid.yaml']);
+  assert.match(ok.stdout, new RegExp(`${count} resources valid`));
+  const bad = await runCli(['validate', '-f', invalid]);
   assert.equal(bad.code, 1);
+  return bad.stderr.trim().split('\n');
+}
+
+test('KafkaNamespaced: the example is valid; a ConfigMap of another namespace is an error at spec.config.namespace', async () => {
+  const errors = await validateExamples('examples/kafka-broker/kafka-namespaced.yaml', 3, 'examples/kafka-broker/invalid.yaml');
   assert.equal(
-    bad.stderr.trim().split('\n')[0],
+    errors[0],
     `examples/kafka-broker/invalid.yaml:23:16: Broker/default: a KafkaNamespaced broker's spec.config must be a ConfigMap in the broker's namespace "team-a", not "knative-eventing"`,
   );
 });
 
 test('EventTransform: the example is valid; an expression error is reported inside the block at its line and column', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/event-transform/transform.yaml']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /6 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/event-transform/invalid.yaml']);
-  assert.equal(bad.code, 1);
-  assert.deepEqual(bad.stderr.trim().split('\n'), [
+  const errors = await validateExamples('examples/event-transform/transform.yaml', 6, 'examples/event-transform/invalid.yaml');
+  assert.deepEqual(errors, [
     'examples/event-transform/invalid.yaml:12:17: EventTransform/broken: invalid JSONata expression: The symbol "]" cannot be used as a unary operator (JSONata S0211)',
     'examples/event-transform/invalid.yaml:15:5: EventTransform/broken: reply is set without spec.sink (the reply transforms what the sink answers)',
     '2 errors',
@@ -96,12 +98,8 @@ spec:
 });
 
 test('KafkaSink: the example is valid; a bad topic, servers and auth Secret are reported at their fields', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/kafka-sink/kafka-sink.yaml']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /5 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/kafka-sink/invalid.yaml']);
-  assert.equal(bad.code, 1);
-  assert.deepEqual(bad.stderr.trim().split('\n'), [
+  const errors = await validateExamples('examples/kafka-sink/kafka-sink.yaml', 5, 'examples/kafka-sink/invalid.yaml');
+  assert.deepEqual(errors, [
     `examples/kafka-sink/invalid.yaml:7:10: KafkaSink/bad: "no spaces allowed" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
     'examples/kafka-sink/invalid.yaml:9:7: KafkaSink/bad: bootstrap servers must be host:port entries; invalid: kafka-without-port',
     'examples/kafka-sink/invalid.yaml:13:15: KafkaSink/bad: Secret "default/kafka-auth": sasl.mechanism "OAUTHBEARER" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512',
@@ -111,12 +109,7 @@ test('KafkaSink: the example is valid; a bad topic, servers and auth Secret are 
 });
 
 test('GitHubSource / GitLabSource: the example is valid; unknown event types and missing secrets are reported', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/forge-sources/forge-sources.yaml']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /3 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/forge-sources/invalid.yaml']);
-  assert.equal(bad.code, 1);
-  const lines = bad.stderr.trim().split('\n');
+  const lines = await validateExamples('examples/forge-sources/forge-sources.yaml', 3, 'examples/forge-sources/invalid.yaml');
   assert.match(lines[0]!, /^examples\/forge-sources\/invalid\.yaml:8:7: GitHubSource\/bad-github: spec\.eventTypes\[0\]: must be one of: "check_suite"/);
   // Reported in the same pass as the schema error above: its secret is not declared either.
   assert.match(lines[1]!, /^examples\/forge-sources\/invalid\.yaml:12:7: GitHubSource\/bad-github: spec\.secretToken\.secretKeyRef: Secret "default\/forge-secrets" is not declared/);
@@ -126,12 +119,8 @@ test('GitHubSource / GitLabSource: the example is valid; unknown event types and
 });
 
 test('EventType: the example is valid; bad flag values, undeclared references (warnings), wrong reference apiVersions, attribute names and a missing v1beta2 type are reported', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/eventtypes/eventtypes.yaml']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /4 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/eventtypes/invalid.yaml']);
-  assert.equal(bad.code, 1);
-  assert.deepEqual(bad.stderr.trim().split('\n'), [
+  const errors = await validateExamples('examples/eventtypes/eventtypes.yaml', 4, 'examples/eventtypes/invalid.yaml');
+  assert.deepEqual(errors, [
     // A reference to a resource declared elsewhere is a warning (applied in pieces), a wrong apiVersion an error.
     'examples/eventtypes/invalid.yaml:18:11: warning: EventType/orphan: Broker "default/missing" is not declared in the configuration',
     'examples/eventtypes/invalid.yaml:38:11: warning: EventType/old-reference: Broker "default/default" is not declared in the configuration',
@@ -144,12 +133,8 @@ test('EventType: the example is valid; bad flag values, undeclared references (w
 });
 
 test('JobSink: the example is valid; a bad annotation and a container that cannot run are reported', async () => {
-  const ok = await runCli(['validate', '-f', 'examples/jobsink/jobsink.yaml']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /3 resources valid/);
-  const bad = await runCli(['validate', '-f', 'examples/jobsink/invalid.yaml']);
-  assert.equal(bad.code, 1);
-  assert.deepEqual(bad.stderr.trim().split('\n'), [
+  const errors = await validateExamples('examples/jobsink/jobsink.yaml', 3, 'examples/jobsink/invalid.yaml');
+  assert.deepEqual(errors, [
     'examples/jobsink/invalid.yaml:7:37: JobSink/bad: annotation sluice.dev/jobsink-concurrency must be a whole number > 0',
     'examples/jobsink/invalid.yaml:15:15: JobSink/bad: container "main" has neither a command nor an image',
     '2 errors',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventStore } from '@sluice/store';
 import { runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const EVENTS = 2000;
 
@@ -37,7 +38,7 @@ test('store check finds the damage, run refuses and names salvage, salvage keeps
     assert.match(check.stdout, /integrity: \d+ problems?/);
     assert.match(check.stdout, /sluice store salvage --data-dir/);
 
-    const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: b\n  subscriber:\n    uri: ${sub.url}\n`;
+    const yaml = documents(broker('b'), trigger('t', { broker: 'b', subscriber: sub.url }));
     await assert.rejects(startSluice({ yaml, dataDir: dir.path }), (err: Error) => /SLUICE_STORE_CORRUPT|is corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
 
     const salvage = await runCli(['store', 'salvage', '--data-dir', dataDir]);
