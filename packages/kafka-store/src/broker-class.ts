@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_NAMESPACE, SluiceError, brokerLog, triggerGroup } from '@sluice/core';
 import { DEFAULT_DEAD_LETTER_RETENTION, type BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
-import { resolveKafkaBrokerConfig } from './broker-config.js';
+import { PARTITIONS_KEY, REPLICATION_FACTOR_KEY, RETENTION_MS_KEY, resolveKafkaBrokerConfig, type KafkaBrokerConfig } from './broker-config.js';
 import { groupIdMapping, resolveKafkaFeatures } from './kafka-features.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';
 import { deadLetterTopicName, defaultTopicFor } from './topic-names.js';
@@ -10,6 +10,29 @@ import { deadLetterTopicName, defaultTopicFor } from './topic-names.js';
 
 /** Broker annotation bounding the archive's size (read here to tell a size the broker set from the default). */
 const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
+
+/** The configuration each running Kafka-class store was opened with, to tell a live change what it would alter. */
+const OPENED_WITH = new WeakMap<KafkaEventStore, KafkaBrokerConfig>();
+
+/**
+ * What a live change of `next` would alter in a store opened with `now` besides names: its bootstrap servers, and the
+ * settings Sluice gives a topic it creates (the topic exists once the broker runs); undefined when nothing.
+ */
+function changedSetting(now: KafkaBrokerConfig, next: KafkaBrokerConfig): string | undefined {
+  const servers = (c: KafkaBrokerConfig): string => c.bootstrapServers.join(',');
+  if (servers(now) !== servers(next)) {
+    return `its bootstrap servers would change from "${servers(now)}" to "${servers(next)}": a running broker keeps its Kafka connection; restart every instance on the new configuration to move it`;
+  }
+  const settings = [
+    [PARTITIONS_KEY, now.partitions, next.partitions],
+    [REPLICATION_FACTOR_KEY, now.replicationFactor, next.replicationFactor],
+    [RETENTION_MS_KEY, now.retentionMs, next.retentionMs],
+  ] as const;
+  for (const [key, a, b] of settings) {
+    if (a !== b) return `its ${key} would change from ${a ?? 'unset'} to ${b ?? 'unset'}: Sluice sets it only when it creates the topic, and this broker's topic exists (alter the topic with Kafka's tools, then change the file to match)`;
+  }
+  return undefined;
+}
 
 /** Options of {@link kafkaBrokerClass}. */
 export interface KafkaBrokerClassOptions {
@@ -33,6 +56,9 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg } = resolveKafkaBrokerConfig(broker, config.resources, env);
       if (!cfg) return undefined; // reported by the checks
+      const opened = OPENED_WITH.get(running);
+      const setting = opened && changedSetting(opened, cfg);
+      if (setting !== undefined) return `broker ${name}: ${setting}`;
       const restart = 'a running broker keeps its Kafka names; restart every instance on the new configuration to rename them';
       const topic = running.topicOf(brokerLog(ns, broker.metadata.name));
       if (topic !== cfg.topic) return `broker ${name}: its Kafka topic would change from "${topic}" to "${cfg.topic}" (${restart})`;
@@ -54,7 +80,7 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       const log = brokerLog(ns, broker.metadata.name);
       // Topic and group names follow config-kafka-features (checked at validation; Knative's defaults without it).
       const { features } = resolveKafkaFeatures(config.resources);
-      return new KafkaEventStore({
+      const store = new KafkaEventStore({
         clientId: `sluice-${hostname()}`,
         ...options.store,
         brokers: cfg.bootstrapServers,
@@ -69,6 +95,8 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
         // size would let Kafka delete events no trigger has delivered yet.
         ...(archive ? { archive: { maxAgeMs: archive.maxAgeMs, maxBytes: broker.metadata.annotations?.[ARCHIVE_MAX_BYTES_ANNOTATION] === undefined ? undefined : archive.maxBytes } } : {}),
       });
+      OPENED_WITH.set(store, cfg);
+      return store;
     },
   };
 }

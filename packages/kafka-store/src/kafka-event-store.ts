@@ -532,6 +532,14 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     const archive = isLog && !external ? this.#archiveConfig() : [];
     if (existing.includes(topic)) {
       if (archive.length > 0) await this.#applyTopicConfig(admin, topic, archive);
+      const wanted = this.#topicSettings.partitions;
+      if (isLog && !external && wanted !== undefined) {
+        // Partitions are set only when a topic is created: a different figure in the file is said, not silently ignored.
+        const have = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length;
+        if (have !== undefined && have !== wanted) {
+          this.#logger.warn({ topic, partitions: have, configured: wanted }, `topic ${topic} has ${have} partitions, not the ${wanted} of default.topic.partitions: Sluice sets them only when it creates the topic (alter it with Kafka's tools)`);
+        }
+      }
       return;
     }
     if (external) {

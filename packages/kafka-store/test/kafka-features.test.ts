@@ -193,3 +193,37 @@ test('a live change that would rename a running broker\'s topic or a trigger\'s 
     await store.close();
   }
 });
+
+test('a live change of a running broker\'s bootstrap servers or topic settings is refused by the class, not ignored', async () => {
+  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
+  const brokerConfig = (data: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kafka-broker-config
+  namespace: knative-eventing
+data:
+${data}
+---
+`;
+  const before = load(brokerConfig('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"') + broker('b') + trigger('t'));
+  const b = before.config.brokers[0]!;
+  const store = kafkaBrokerClass(before.config).open(b, { logger: quiet });
+  const conflicts = (data: string) => {
+    const next = load(brokerConfig(data) + broker('b') + trigger('t'));
+    return kafkaBrokerClass(next.config).conflicts?.(store, next.config.brokers[0]!, next.config.triggers);
+  };
+  try {
+    assert.equal(conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"'), undefined, 'the same settings');
+    assert.equal(
+      conflicts('  bootstrap.servers: "127.0.0.1:10"\n  default.topic.partitions: "3"'),
+      'broker default/b: its bootstrap servers would change from "127.0.0.1:9" to "127.0.0.1:10": a running broker keeps its Kafka connection; restart every instance on the new configuration to move it',
+    );
+    assert.equal(
+      conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "6"'),
+      "broker default/b: its default.topic.partitions would change from 3 to 6: Sluice sets it only when it creates the topic, and this broker's topic exists (alter the topic with Kafka's tools, then change the file to match)",
+    );
+    assert.match(conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"\n  default.topic.config.retention.ms: "60000"') ?? '', /its default\.topic\.config\.retention\.ms would change from unset to 60000/);
+  } finally {
+    await store.close();
+  }
+});
