@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cleanupScope, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
+import { cleanupScope, figuresOf, postEvent, runCli, startSluice, tempDir, waitFor } from './harness.js';
 import { broker, documents, trigger } from './manifests.js';
 import { adminCli, startSubscriberIn } from './fixtures.js';
 
@@ -52,10 +52,9 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   const shown = JSON.parse((await cli('get', 'trigger', 'two', '-o', 'json')).stdout) as { source: string };
   assert.equal(shown.source, `${twoFile} (applied)`);
 
-  // The stuck trigger owes two retries: deleting it needs --force.
+  // The stuck trigger owes retries (e1's, r1's and r2's, 30 s away): deleting it needs --force.
   for (const id of ['r1', 'r2']) await send(id);
-  await waitFor(() => failing.received.length >= 2, 'both events tried by the stuck trigger');
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => (await figuresOf(sluice, 'triggers', 'default', 'stuck')).retrying === 3, 'the stuck trigger to hold three retries');
   const refused = await cli('delete', 'trigger', 'stuck');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^sluice: trigger default\/stuck has \d+ events pending \(backlog \d+, retrying \d+\); delete --force moves them to the dead-letter store \(SLUICE_FORCE_REQUIRED, HTTP 409\)\n$/);

@@ -2,7 +2,7 @@
 // delivered. Pending retries survive the restart too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
+import { cleanupScope, figuresOf, startLoad, startSluice, startSubscriber, tempDir, waitFor, postEvent } from './harness.js';
 import { broker, documents, trigger, type Delivery } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -46,7 +46,10 @@ test('a pending retry survives kill -9 and is delivered after restart', async ()
   const posted = Date.now();
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'retry-me', source: '/t', type: 't' })).status, 202);
   await sub.waitForCount(1);
-  await new Promise((r) => setTimeout(r, 200)); // the retry schedule is written within a few ms
+  await waitFor(async () => (await figuresOf(sluice, 'triggers', 'default', 'all')).retrying === 1, 'the retry to be scheduled');
+  // Time is inherent here: the store writes a scheduled retry with its next batch of bookkeeping (within ~20 ms) and
+  // no figure says when that write is done.
+  await new Promise((r) => setTimeout(r, 200));
   sluice.child.kill('SIGKILL');
   await sluice.stop();
   failing = false;

@@ -49,8 +49,6 @@ async function run(yaml: string, options: { subscribers?: Subscriber[]; args?: s
   return sluice;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 test('Sequence (the Knative docs example): PingSource → 3 appending steps → reply to event-display', async () => {
   const services = await startServices();
   // The docs' YAML as shipped in examples/, firing every second instead of every 10 seconds.
@@ -123,7 +121,7 @@ test('Parallel (the Knative docs odd/even example) plus a branch without filter:
   // Not for the Parallel: the Trigger filters on type.
   await postEvent(`${sluice.url}/default/flows`, { id: 'other', source: '/numbers', type: 'other' }, '{"value": 6}');
   await waitFor(() => services.displayed.length >= 4 && branchReply.received.length >= 4, 'the transformed events', 15_000);
-  await sleep(500);
+  await waitForIdle(sluice);
   const shown = services.displayed.map((d) => `${d.display['id']}:${String(d.data['message'])}`).sort();
   assert.deepEqual(shown, ['n1:this is odd!', 'n2:we are even!', 'n3:this is odd!', 'n4:we are even!'], 'each number passed exactly one filter');
   assert.deepEqual(unfiltered.ids().sort(), ['n1', 'n2', 'n3', 'n4'], 'the branch without filter gets every event once');

@@ -11,7 +11,7 @@ import { channelChecks, channelComponents } from '@sluice/channel';
 import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
 import { SqliteEventStore, type EventStore, type LogStats } from '@sluice/store';
-import { cleanupScope, postEvent, tempDir, waitFor } from './harness.js';
+import { cleanupScope, postEvent, tempDir, waitFor, waitForIdle } from './harness.js';
 import { startSubscriberIn } from './fixtures.js';
 import * as manifests from './manifests.js';
 
@@ -65,7 +65,7 @@ test('apply: an unchanged trigger keeps running, a changed filter continues the 
   await a.waitForCount(2);
   await b.waitForCount(4);
   await c.waitForCount(1);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitForIdle(() => ({ ta: runtime.figures('Trigger', 'default', 'ta'), tb: runtime.figures('Trigger', 'default', 'tb'), tc: runtime.figures('Trigger', 'default', 'tc') }));
   assert.deepEqual(a.ids(), ['e1', 'e4'], 'the new filter applies from the change on; nothing twice');
   assert.deepEqual(b.ids().sort(), ['e1', 'e2', 'e3', 'e4'], 'the unchanged trigger got everything once');
   assert.deepEqual(c.ids(), ['o1']);
@@ -103,7 +103,9 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
   assert.deepEqual(letters.map((l) => [l.group, l.reason]).sort(), [['trigger:default/stuck', 'trigger removed'], ['trigger:default/stuck', 'trigger removed']]);
   await send(runtime, 'default', 'after', 't');
   await ok.waitForCount(3);
-  await new Promise((r) => setTimeout(r, 200));
+  // The deleted trigger's consumer closed when the apply returned (its deliveries finished); "after" went past it.
+  await waitForIdle(() => ({ fine: runtime.figures('Trigger', 'default', 'fine') }));
+  assert.equal(runtime.figures('Trigger', 'default', 'stuck'), undefined, 'its consumer is gone');
   assert.equal(failing.received.length, 2, 'the deleted trigger delivers nothing more');
 });
 

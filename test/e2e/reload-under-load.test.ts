@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupScope, postEvent, startSluice, tempDir, waitFor } from './harness.js';
+import { cleanupScope, postEvent, startSluice, tempDir, waitFor, waitForIdle } from './harness.js';
 import { broker, documents, trigger } from './manifests.js';
 import { adminCli, startSubscriberIn } from './fixtures.js';
 
@@ -112,7 +112,7 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   await Promise.all(senders);
   const accepted = ledger.length;
   await waitFor(() => all.received.length >= accepted, `all ${accepted} events at the unchanged trigger`, 120_000);
-  await new Promise((r) => setTimeout(r, 1000)); // what else was still on its way
+  await waitForIdle(sluice); // what else was still on its way has arrived
 
   const beforeWindow = (e: Sent, w: Window) => e.acceptedAt < w.start;
   const afterWindow = (e: Sent, w: Window) => e.sentAt > w.end;
@@ -203,7 +203,7 @@ test('a Subscription changed under a steady load restarts only that subscription
   const toA = ledger.filter((e) => e.channel === 'a');
   const toB = ledger.filter((e) => e.channel === 'b');
   await waitFor(() => first.received.length + second.received.length >= toA.length && other.received.length >= toB.length, 'every accepted event delivered', 120_000);
-  await new Promise((r) => setTimeout(r, 1000)); // what else was still on its way
+  await waitForIdle(sluice); // what else was still on its way has arrived
 
   const once = (name: string, ids: readonly string[], must: readonly Sent[], mustNot: readonly Sent[]) => {
     const got = counts(ids);

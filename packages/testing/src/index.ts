@@ -1,5 +1,12 @@
 export { waitFor } from './wait.js';
-export { waitForIdle, type AdminEndpoint } from './quiescence.js';
+export {
+  figuresOf,
+  waitForIdle,
+  type AdminEndpoint,
+  type IdleFigures,
+  type IdleOptions,
+  type IdleSource,
+} from './quiescence.js';
 export { postEvent, replyHeaders, startSubscriber, type Received, type Reply, type Subscriber } from './subscriber.js';
 export {
   ROOT,
