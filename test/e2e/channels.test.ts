@@ -5,15 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, postEvent, replyHeaders, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { startSluiceIn } from './fixtures.js';
 import { broker, brokerRef, channel, channelRef, documents, subscription, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-async function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.ProcessEnv = {}): Promise<SluiceProcess> {
-  const dir = tempDir();
-  const sluice = await startSluice({ yaml, dataDir: dir.path, env });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
-  return sluice;
+/** Runs `yaml`; the subscribers it sends to are closed after it stops, at the end of the file. */
+function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.ProcessEnv = {}): Promise<SluiceProcess> {
+  cleanup.add(...subscribers.map((s) => () => s.close()));
+  return startSluiceIn(cleanup, { yaml, env });
 }
 
 

@@ -5,18 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, postEvent, replyHeaders, startSubscriber, type SluiceProcess } from './harness.js';
+import { startSluiceIn } from './fixtures.js';
 import { broker, channel, channelRef, documents, eventTransform, resource, subscription, transformRef, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-async function start(yaml: string): Promise<SluiceProcess> {
-  const dir = tempDir('sluice-transform-e2e-');
-  cleanup.add(() => dir.remove());
-  const p = await startSluice({ yaml, dataDir: dir.path });
-  cleanup.add(async () => p.stop('SIGKILL'));
-  return p;
-}
+const start = (yaml: string): Promise<SluiceProcess> => startSluiceIn(cleanup, { yaml }, 'SIGKILL');
 
 const ORDER = { id: 'o-1', customer: { name: 'Ada' }, items: [{ price: 2.5, quantity: 2 }, { price: 1, quantity: 3 }] };
 

@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
   runCli,
+  startSluice,
   startSubscriber,
   tempDir,
   type CleanupScope,
   type Received,
   type Reply,
   type SluiceProcess,
+  type StartSluiceOptions,
   type Subscriber,
 } from './harness.js';
 import { broker, documents, trigger } from './manifests.js';
@@ -25,6 +27,20 @@ export async function startSubscriberIn(
   const s = await startSubscriber(respond);
   cleanup.add(() => s.close());
   return s;
+}
+
+/**
+ * Starts `sluice run` (see startSluice) that `cleanup` stops, with `stopSignal` (SIGKILL where a graceful stop is not
+ * what the test is about). A data directory startSluice made is removed then, or if the process never got ready.
+ */
+export async function startSluiceIn(
+  cleanup: CleanupScope,
+  options: StartSluiceOptions,
+  stopSignal: NodeJS.Signals = 'SIGTERM',
+): Promise<SluiceProcess> {
+  const sluice = await startSluice(options);
+  cleanup.add(() => sluice.stop(stopSignal));
+  return sluice;
 }
 
 /** A recording subscriber and a temporary directory, both removed after test `t`. */

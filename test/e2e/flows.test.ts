@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { ROOT, cleanupScope, postEvent, replyHeaders, startSubscriber, waitFor, waitForIdle, type SluiceProcess, type Subscriber } from './harness.js';
+import { startSluiceIn } from './fixtures.js';
 import { broker, documents, resource, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -42,11 +43,10 @@ async function startServices(): Promise<{ url: string; displayed: Displayed[] }>
   return { url, displayed };
 }
 
-async function run(yaml: string, options: { subscribers?: Subscriber[]; args?: string[] } = {}): Promise<SluiceProcess> {
-  const dir = tempDir();
-  const sluice = await startSluice({ yaml, dataDir: dir.path, ...(options.args ? { args: options.args } : {}) });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...(options.subscribers ?? []).map((s) => () => s.close()));
-  return sluice;
+/** Runs `yaml`; the subscribers it sends to are closed after it stops, at the end of the file. */
+function run(yaml: string, options: { subscribers?: Subscriber[]; args?: string[] } = {}): Promise<SluiceProcess> {
+  cleanup.add(...(options.subscribers ?? []).map((s) => () => s.close()));
+  return startSluiceIn(cleanup, { yaml, ...(options.args ? { args: options.args } : {}) });
 }
 
 test('Sequence (the Knative docs example): PingSource → 3 appending steps → reply to event-display', async () => {

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cleanupScope, postEvent, startSluice, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, postEvent, tempDir, testEngine, waitFor, type SluiceProcess } from './harness.js';
+import { startSluiceIn } from './fixtures.js';
 import { documents, resource } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -21,12 +22,8 @@ const sink = (name: string, script: string, annotations?: Record<string, string>
 // Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep).
 const WRITE = "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
 
-async function start(yaml: string, dataDir?: string): Promise<SluiceProcess> {
-  const dir = dataDir ?? tempDir('sluice-jobsink-e2e-').path;
-  const s = await startSluice({ yaml, dataDir: dir });
-  cleanup.add(async () => s.stop('SIGKILL'));
-  return s;
-}
+const start = (yaml: string, dataDir?: string): Promise<SluiceProcess> =>
+  startSluiceIn(cleanup, { yaml, ...(dataDir === undefined ? {} : { dataDir }) }, 'SIGKILL');
 
 test('the example: each event a Trigger delivers runs one job that reads the event file; Location tells it completed', async () => {
   const s = await start(readFileSync(join(ROOT, 'examples/jobsink/jobsink.yaml'), 'utf8'));
@@ -99,10 +96,7 @@ test('a job with only an image runs through the container engine and reads /etc/
   const ce = await testEngine(t);
   if (!ce) return;
   const yaml = jobSink('in-container', { image: ce.image, args: ['cat', '/etc/jobsink-event/event'] });
-  const dir = tempDir('sluice-jobsink-e2e-');
-  cleanup.add(() => dir.remove());
-  const s = await startSluice({ yaml, dataDir: dir.path, env: ce.env });
-  cleanup.add(async () => s.stop('SIGKILL'));
+  const s = await startSluiceIn(cleanup, { yaml, env: ce.env }, 'SIGKILL');
   const r = await postEvent(`${s.url}/jobsinks/default/in-container`, { id: 'c-1', source: '/podman', type: 'dev.example.job' }, '{"hello":"container"}');
   assert.equal(r.status, 202);
   const done = await waitFor(async () => {
