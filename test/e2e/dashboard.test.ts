@@ -27,6 +27,16 @@ async function launch(): Promise<Browser> {
   });
 }
 
+/** A page in a new browser (closed with the file), with the errors of its scripts collected. */
+async function openPage(): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+  const browser = await launch();
+  cleanup.add(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  return { browser, page, errors };
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   const write = process.env['SLUICE_UPDATE_SCREENSHOTS'] === '1';
   await page.screenshot({ ...(write ? { path: join(ROOT, 'docs/images', `dashboard-${name}.png`) } : {}), fullPage: true });
@@ -71,11 +81,7 @@ spec:
     ),
   });
   cleanup.add(() => sluice.stop());
-  const browser = await launch();
-  cleanup.add(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  const { browser, page, errors } = await openPage();
 
   await page.goto(`${sluice.adminUrl}/ui/`);
   // Topology: every resource of the file, with the subscribers they point at; Ready nodes are drawn as such.
@@ -213,11 +219,7 @@ test('where nothing is readable without a token, the page asks for one; its stre
   });
   cleanup.add(() => sluice.stop());
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'd-1', source: '/s', type: 'refused' }, '{}')).status, 202);
-  const browser = await launch();
-  cleanup.add(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  const { page, errors } = await openPage();
   await page.goto(`${sluice.adminUrl}/ui/`);
 
   // No token: the page loads, shows nothing of the running Sluice, and asks for a token.
