@@ -3,14 +3,14 @@
 import { holdHangups } from './startup-signals.js';
 
 holdHangups();
-const { main } = await import('./main.js');
+const { main, fatalMessage } = await import('./main.js');
 
 main(process.argv).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(fatalMessage(err));
     process.exitCode = 1;
   },
 );

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { isSluiceError } from '@sluice/core';
+import { isSluiceError, redactUrlsIn } from '@sluice/core';
 import { runCommand } from './run-command.js';
 import { validateCommand } from './validate-command.js';
 import { sendCommand } from './send.js';
@@ -79,4 +79,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     throw err;
   }
   return code;
+}
+
+/** The one line the CLI prints for an error no command handled, with any URL's password shown as `***`. */
+export function fatalMessage(err: unknown): string {
+  return `sluice: ${redactUrlsIn(err instanceof Error ? err.message : String(err))}\n`;
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@sluice/observability';
 import { redactingLogHooks } from '../src/trust-options.js';
+import { fatalMessage } from '../src/main.js';
 
 test('credentials in URLs are redacted from messages, fields and logged errors, which keep their type, code and stack', () => {
   const lines: string[] = [];
@@ -17,4 +18,9 @@ test('credentials in URLs are redacted from messages, fields and logged errors, 
   assert.equal(r.err.code, 'ECONNREFUSED');
   assert.equal(r.err.message, 'cannot reach https://alice:***@sink.example/x');
   assert.match(r.err.stack, /^Error: cannot reach https:\/\/alice:\*\*\*@sink\.example\/x\n\s+at /);
+});
+
+test('the line the CLI prints for an unhandled error shows a URL password as ***', () => {
+  assert.equal(fatalMessage(new Error('cannot reach https://alice:s3cret@sink.example/x')), 'sluice: cannot reach https://alice:***@sink.example/x\n');
+  assert.equal(fatalMessage('plain'), 'sluice: plain\n');
 });
