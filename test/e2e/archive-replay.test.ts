@@ -10,6 +10,7 @@ import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, type Repla
 
 const cleanup = cleanupScope();
 
+// Time is inherent in a time range: the events outside it are sent more than a second from its ends.
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('sluice replay re-delivers archived events of a time range to the matching triggers, in order, while live traffic continues', async () => {

@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { ROOT, cleanupScope, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { ROOT, cleanupScope, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess } from './harness.js';
 import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -85,7 +85,7 @@ test('two instances share a Kafka broker: every accepted event arrives once in s
   }
   assert.equal(accepted.size, 2000, 'both ingresses accept');
   await waitFor(() => new Set(sub.ids()).size >= 2000, 'all 2,000 events at the subscriber', 30_000);
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitForIdle([a, b], { exact: true });
   const counts = new Map<string, number>();
   for (const id of sub.ids()) counts.set(id, (counts.get(id) ?? 0) + 1);
   const dupes = [...counts].filter(([, n]) => n > 1);
@@ -189,7 +189,7 @@ data:
   for (let i = 0; i < 5; i++) assert.ok(await send(`${b.url}/default/${broker}`, `west-${i}`));
   await east.waitForCount(10, 20_000);
   await west.waitForCount(5, 20_000);
-  await new Promise((r) => setTimeout(r, 500));
+  await waitForIdle([a, b], { exact: true });
   assert.deepEqual(new Set(east.ids()), new Set(Array.from({ length: 10 }, (_, i) => `east-${i}`)), 'east sees only its own events');
   assert.deepEqual(new Set(west.ids()), new Set(Array.from({ length: 5 }, (_, i) => `west-${i}`)), 'west sees only its own events');
   const admin = new Kafka({ brokers: servers.split(','), logLevel: logLevel.NOTHING }).admin();
@@ -240,8 +240,10 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
   // Every event reaches the dead-letter sink, which refuses it; the dispatcher keeps retrying the sink.
   await waitFor(() => new Set(dls.ids()).size === 50, 'first dead-letter attempts', 20_000);
   await s.stop('SIGKILL');
+  const attemptsBefore = dls.received.length;
   await start(yaml); // the same data on a new instance; the cleanup stops it
-  await new Promise((r) => setTimeout(r, 500));
+  // The new instance took over and found the sink still failing before it recovers.
+  await waitFor(() => dls.received.length > attemptsBefore, 'a dead-letter attempt by the restarted instance', 60_000);
   sinkUp = true;
   await waitFor(() => deadLettered.size === 50, 'every event accepted by the recovered dead-letter sink', 30_000);
   assert.deepEqual([...deadLettered].sort(), [...ids].sort());

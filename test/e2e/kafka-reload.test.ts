@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type Subscriber } from './harness.js';
 import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -42,7 +42,7 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
 
   const moving = () => [...first.ids(), ...second.ids()];
   await waitFor(() => moving().length >= 40 && late.received.length >= 20, 'every event at the moved trigger, the later ones at the added one', 120_000);
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitForIdle(sluice, { exact: true });
   const expected = [...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)].sort();
   assert.deepEqual(moving().sort(), expected, 'each event once, at the old or the new subscriber');
   assert.ok(!first.ids().some((id) => id.startsWith('b')), 'events sent after the change only reach the new subscriber');
