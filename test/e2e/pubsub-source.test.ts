@@ -40,7 +40,10 @@ async function emulatorTest(t: TestContext, respond?: (received: Received) => Re
   return { host, topic, ...(await subscriberAndDir(t, respond)) };
 }
 
-/** Messages a fresh listener on `subscription` gets within `ms` (acked). */
+/**
+ * Messages a fresh listener on `subscription` gets within `ms` (acked). Time is inherent here: the emulator reports no
+ * count of unacked messages, so only listening for a while shows none is left.
+ */
 async function leftover(pubsub: PubSub, subscription: string, ms: number): Promise<string[]> {
   const sub = pubsub.subscription(subscription);
   const got: string[] = [];

@@ -32,6 +32,7 @@ spec:
   cleanup.add(async () => void (await sluice.stop()));
   // The broker does not exist: the ingress answers 404, and the source keeps its events.
   await waitFor(() => /the sink cannot take ping events yet \(HTTP 404\)/.test(sluice.output()), 'the source to say it keeps its events', 30_000);
+  // Time is inherent here: the check below wants an event made more than 1.5 s before the broker existed.
   await new Promise((r) => setTimeout(r, 2000));
   const applied = Date.now();
   await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
