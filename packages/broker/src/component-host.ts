@@ -38,9 +38,9 @@ export interface ComponentPlan {
 /**
  * Pairs each wanted component (by index) with the running one it may keep: the same object, or the same name and
  * resources; a running one with the same name that can {@link RuntimeComponent.update} takes a change in place (its
- * addresses stay). When an addressable running component (one that registers kinds or Services) is replaced, it may
- * move its addresses: then only the very same objects are kept and nothing is updated, as any other component might
- * have resolved one of them.
+ * addresses stay). When a running component that registered addresses (kinds or Services) is replaced, it may move
+ * them: then only the very same objects are kept and nothing is updated, as any other component might have resolved
+ * one of them. A component that registered none (a SinkBinding keeping a token file) is replaced alone.
  */
 export function planComponents(running: readonly RunningComponent[], wanted: readonly WantedComponent[]): ComponentPlan {
   const kept = new Map<number, RunningComponent>();
@@ -55,7 +55,7 @@ export function planComponents(running: readonly RunningComponent[], wanted: rea
     const old = running.find((r) => !taken(r) && r.component.update !== undefined && r.component.name === w.component.name);
     if (old) updated.set(i, old);
   });
-  if (running.some((r) => r.component.register && !taken(r))) {
+  if (running.some((r) => !taken(r) && r.scope.resolver.hasAddresses())) {
     for (const [i, r] of [...kept]) if (r.component !== wanted[i]!.component) kept.delete(i);
     updated.clear();
   }

@@ -7,10 +7,11 @@ import { pairComponents, planComponents, type RunningComponent } from '../src/co
 function component(name: string, addressable = false): RuntimeComponent {
   return { name, start: async () => {}, stop: async () => {}, ...(addressable ? { register: async () => {} } : {}) };
 }
-const running = (c: RuntimeComponent, fingerprint: string | undefined): RunningComponent => ({
+/** A running component; one with `register` registered addresses unless `addresses` says otherwise. */
+const running = (c: RuntimeComponent, fingerprint: string | undefined, addresses = c.register !== undefined): RunningComponent => ({
   component: c,
   fingerprint,
-  scope: { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: {} as DestinationResolver },
+  scope: { routes: new Set(), observers: new Set(), statuses: new Map(), published: new Set(), deliveries: new Set(), resolver: { hasAddresses: () => addresses } as unknown as DestinationResolver },
 });
 
 test('pairComponents keeps the same object, and a new object with the same name and resources', () => {
@@ -67,4 +68,18 @@ test('planComponents updates a running component of the same name in place when 
   ]);
   assert.equal(replaced.updated.size, 0, 'a replaced addressable may move addresses the channels resolved');
   assert.equal(replaced.kept.size, 0);
+});
+
+test('a replaced component that registered no addresses (a SinkBinding) leaves the others running', () => {
+  const binding = component('sinkbinding', true);
+  const source = component('source');
+  const channels = { ...component('channels', true), update: async () => [] };
+  const old = [running(binding, 'fb', false), running(source, 'fs'), running(channels, 'fc')];
+  const plan = planComponents(old, [
+    { component: component('sinkbinding', true), fingerprint: 'fb2' },
+    { component: component('source'), fingerprint: 'fs' },
+    { component: { ...component('channels', true), update: async () => [] }, fingerprint: 'fc2' },
+  ]);
+  assert.deepEqual([...plan.kept.entries()], [[1, old[1]]], 'the unchanged source is kept');
+  assert.deepEqual([...plan.updated.entries()], [[2, old[2]]], 'the channels take their change in place');
 });

@@ -62,6 +62,11 @@ export class DestinationResolver {
     return new DestinationResolver(this.#options, this);
   }
 
+  /** Whether kinds or Services were registered through this resolver (a scope): addresses others may have resolved. */
+  hasAddresses(): boolean {
+    return this.#ownKinds.size > 0 || this.#ownServices.size > 0;
+  }
+
   /** Removes every kind and Service registered through this resolver. */
   release(): void {
     for (const kind of this.#ownKinds) this.#kinds.delete(kind);
