@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { cleanupScope, runCli, startSluice, startSubscriber, tempDir } from './harness.js';
+import { startSluiceIn, startSubscriberIn } from './fixtures.js';
 import { broker, channel, channelRef, documents, subscription, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -23,10 +24,8 @@ async function getJson(url: string): Promise<{ status: number; body: any }> /* e
 }
 
 async function start() {
-  const sub = await startSubscriber();
-  const dir = tempDir();
-  const sluice = await startSluice({ yaml: yaml(sub.url, 'http://127.0.0.1:9/dls'), dataDir: dir.path });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), () => sub.close());
+  const sub = await startSubscriberIn(cleanup);
+  const sluice = await startSluiceIn(cleanup, { yaml: yaml(sub.url, 'http://127.0.0.1:9/dls') });
   return { sluice, sub };
 }
 

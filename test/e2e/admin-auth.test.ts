@@ -9,7 +9,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { cleanupScope, runCli, startSluice, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, runCli, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { startSluiceIn } from './fixtures.js';
 
 const YAML = `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -19,11 +20,8 @@ metadata:
 
 const cleanup = cleanupScope();
 
-async function start(args: string[] = [], dataDir?: string): Promise<SluiceProcess> {
-  const sluice = await startSluice({ yaml: YAML, args, ...(dataDir ? { dataDir } : {}) });
-  cleanup.add(() => sluice.stop());
-  return sluice;
-}
+const start = (args: string[] = [], dataDir?: string): Promise<SluiceProcess> =>
+  startSluiceIn(cleanup, { yaml: YAML, args, ...(dataDir ? { dataDir } : {}) });
 
 const purge = (sluice: SluiceProcess, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default/purge`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"all":true}' });

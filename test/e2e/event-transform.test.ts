@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cleanupScope, postEvent, replyHeaders, startSubscriber, type SluiceProcess } from './harness.js';
 import { startSluiceIn } from './fixtures.js';
-import { broker, channel, channelRef, documents, eventTransform, resource, subscription, transformRef, trigger } from './manifests.js';
+import { broker, channel, channelRef, documents, eventTransform, pingSource, subscription, transformRef, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -113,7 +113,7 @@ test('as a dead-letter sink and as a source\'s sink, the transform receives, res
       eventTransform('mark-dead', { sink: dls.url, expression: '$merge([$, {"type": "dev.example.deadletter"}])' }),
       trigger('doomed', { broker: 'default', subscriber: failing.url, delivery: { retry: 0, deadLetterSink: transformRef('mark-dead') } }),
       eventTransform('ping-shape', { sink: pings.url, expression: '$merge([$, {"type": "dev.example.tick", "subject": "from-ping"}])' }),
-      resource('sources.knative.dev/v1', 'PingSource', 'ticker', { schedule: '* * * * * *', data: '{"tick": true}', sink: { ref: transformRef('ping-shape') } }),
+      pingSource('ticker', { schedule: '* * * * * *', data: '{"tick": true}', sink: transformRef('ping-shape') }),
     ),
   );
   assert.equal((await postEvent(`${s.url}/default/default`, { id: 'x-1', source: '/t', type: 'dev.example.any' }, '{"v":1}')).status, 202);

@@ -6,8 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, brokerRef, channelRef, documents, resource, trigger } from './manifests.js';
+import { cleanupScope, postEvent, runCli, startSluice, waitFor } from './harness.js';
+import { startSluiceIn, startSubscriberIn } from './fixtures.js';
+import { broker, brokerRef, channelRef, documents, pingSource, resource, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -17,13 +18,12 @@ const config = (good: string): string =>
     trigger('good', { broker: 'default', subscriber: good }),
     trigger('failing', { broker: 'default', subscriber: 'http://127.0.0.1:9/', delivery: { retry: 5, backoffDelay: 'PT30S' } }),
     broker('other', { namespace: 'team' }),
-    resource('sources.knative.dev/v1', 'PingSource', 'yearly', { schedule: '0 0 1 1 *', sink: { ref: brokerRef('other') } }, { namespace: 'team' }),
+    pingSource('yearly', { schedule: '0 0 1 1 *', sink: brokerRef('other') }, { namespace: 'team' }),
   );
 
 async function start() {
-  const good = await startSubscriber();
-  const sluice = await startSluice({ yaml: config(good.url) });
-  cleanup.add(async () => void (await sluice.stop()), () => good.close());
+  const good = await startSubscriberIn(cleanup);
+  const sluice = await startSluiceIn(cleanup, { yaml: config(good.url) });
   return { sluice, good };
 }
 

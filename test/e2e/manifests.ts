@@ -166,6 +166,17 @@ export const subscription = (name: string, spec: SubscriptionSpec, meta: Meta = 
     meta,
   );
 
+/** A PingSource's `spec`: a cron `schedule` (with seconds when it has six fields), its `data` and its `sink`. */
+export interface PingSourceSpec {
+  readonly schedule: string;
+  readonly data?: string | undefined;
+  readonly sink: Destination;
+}
+
+/** A PingSource (sources.knative.dev/v1). */
+export const pingSource = (name: string, spec: PingSourceSpec, meta: Meta = {}): string =>
+  resource('sources.knative.dev/v1', 'PingSource', name, { ...spec, sink: destination(spec.sink) }, meta);
+
 /** A reference to an EventTransform. */
 export const transformRef = (name: string): Ref => ({
   apiVersion: 'eventing.knative.dev/v1alpha1',

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir } from './harness.js';
-import { broker, documents, trigger } from './manifests.js';
+import { broker, documents, pingSource, trigger } from './manifests.js';
 
 const yaml = (subscriber: string, dls: string) =>
   documents(
@@ -113,21 +113,10 @@ test('/metrics: source sends, with Knative source metric names and labels (event
   let calls = 0;
   const sink = await startSubscriber(() => (++calls <= 2 ? { status: 503 } : { status: 202 }));
   const sluice = await startSluice({
-    yaml: `apiVersion: sources.knative.dev/v1
-kind: PingSource
-metadata: {name: tick}
-spec:
-  schedule: "* * * * * *"
-  data: '{"n":1}'
-  sink: {uri: "${sink.url}"}
----
-apiVersion: sources.knative.dev/v1
-kind: PingSource
-metadata: {name: nowhere}
-spec:
-  schedule: "* * * * * *"
-  sink: {uri: "http://127.0.0.1:9/"}
-`,
+    yaml: documents(
+      pingSource('tick', { schedule: '* * * * * *', data: '{"n":1}', sink: sink.url }),
+      pingSource('nowhere', { schedule: '* * * * * *', sink: 'http://127.0.0.1:9/' }),
+    ),
   });
   t.after(async () => {
     await sluice.stop();
