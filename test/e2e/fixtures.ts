@@ -2,10 +2,13 @@
 // with the file or test, the CLI pointed at a running sluice's admin API, the sink Broker the "sink applied later"
 // source tests add, and the archive replay scenario both broker classes run.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
+  ROOT,
+  SLUICE_BIN,
   runCli,
   startSluice,
   startSubscriber,
@@ -80,6 +83,32 @@ export async function applySinkBrokerLater(
   );
   const r = await adminCli(sluice)('apply', '-f', file);
   assert.equal(r.code, 0, r.stderr);
+}
+
+/** A `sluice tail` process: its stdout lines and stderr so far. */
+export interface Tail {
+  readonly child: ChildProcess;
+  lines(): string[];
+  stderr(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `sluice tail ARGS` against the admin API at `admin` as a user runs it; `cleanup` kills it if still running. */
+export function startTail(cleanup: CleanupScope, args: readonly string[], admin: string): Tail {
+  const child = spawn(process.execPath, [SLUICE_BIN, 'tail', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_ADMIN: admin },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanup.add(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, lines: () => out.split('\n').filter((l) => l !== ''), stderr: () => err, exited };
 }
 
 /** The event id of a delivery. */

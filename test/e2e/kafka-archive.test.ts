@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
-import { spawn } from 'node:child_process';
-import { ROOT, SLUICE_BIN, cleanupScope, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
+import { cleanupScope, startSluice, startSubscriber, postEvent, waitFor } from './harness.js';
 import { documents, kafkaBroker, trigger } from './manifests.js';
-import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, type ReplayRange } from './fixtures.js';
+import { adminCli, replayCancelledToEveryTrigger, replayToOneTrigger, startTail, type ReplayRange } from './fixtures.js';
 
 // Every cleanup runs even when one fails (an open subscriber would keep the file from ending); the first error fails it.
 const cleanup = cleanupScope();
@@ -171,27 +170,15 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   for (let i = 1; i <= 5; i++) assert.equal((await postEvent(ingress, { id: `old-${i}`, source: '/shop', type: i % 2 === 0 ? 'even' : 'odd', partitionkey: 'k' })).status, 202);
   await sub.waitForCount(5, 30_000);
 
-  const child = spawn(process.execPath, [SLUICE_BIN, 'tail', `broker:${broker}`, '--since', '1h', '--filter', "type = 'odd'"], {
-    cwd: ROOT,
-    env: { ...process.env, SLUICE_ADMIN: sluice.adminUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanup.add(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const ids = (): string[] => out.split('\n').filter((l) => l !== '').map((l) => l.split(/ {2}/)[3]!);
+  const tail = startTail(cleanup, [`broker:${broker}`, '--since', '1h', '--filter', "type = 'odd'"], sluice.adminUrl);
+  const ids = (): string[] => tail.lines().map((l) => l.split(/ {2}/)[3]!);
   // What the topic keeps first (one partitionkey: in the order accepted), filtered, then live.
-  await waitFor(() => ids().length >= 3, () => `the kept events (stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)})`, 60_000);
-  assert.doesNotMatch(err, /keeps no archive/);
-  await waitFor(() => /live|following/.test(err), 'the tail to follow', 30_000);
+  await waitFor(() => ids().length >= 3, () => `the kept events (stdout ${JSON.stringify(tail.lines())}, stderr ${JSON.stringify(tail.stderr())})`, 60_000);
+  assert.doesNotMatch(tail.stderr(), /keeps no archive/);
+  await waitFor(() => /live|following/.test(tail.stderr()), 'the tail to follow', 30_000);
   assert.equal((await postEvent(ingress, { id: 'live-1', source: '/shop', type: 'odd', partitionkey: 'k' })).status, 202);
-  await waitFor(() => ids().length >= 4, () => `the live event (stdout ${JSON.stringify(out)})`, 30_000);
+  await waitFor(() => ids().length >= 4, () => `the live event (stdout ${JSON.stringify(tail.lines())})`, 30_000);
   assert.deepEqual(ids(), ['old-1', 'old-3', 'old-5', 'live-1']);
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0);
+  tail.child.kill('SIGTERM');
+  assert.equal(await tail.exited, 0);
 });

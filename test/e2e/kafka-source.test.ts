@@ -9,6 +9,7 @@ import kafkajs from 'kafkajs';
 import { requireService } from '../services/index.js';
 import { runCli, startSluice, tempDir, waitFor, type Received, type Reply } from './harness.js';
 import { applySinkBrokerLater, subscriberAndDir } from './fixtures.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -54,18 +55,10 @@ test('records of each shape arrive through a Broker and Trigger with the exact a
   const { brokers, k, sub, dir } = setup;
   const sluice = await startSluice({
     dataDir: dir.path,
-    yaml: `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default, namespace: shop}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all, namespace: shop}
-spec:
-  broker: default
-  subscriber: {uri: "${sub.url}"}
----
-apiVersion: sources.knative.dev/v1beta1
+    yaml: documents(
+      broker('default', { namespace: 'shop' }),
+      trigger('all', { broker: 'default', subscriber: sub.url }, { namespace: 'shop' }),
+      `apiVersion: sources.knative.dev/v1beta1
 kind: KafkaSource
 metadata: {name: orders, namespace: shop}
 spec:
@@ -76,6 +69,7 @@ spec:
   sink:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
 `,
+    ),
   });
   t.after(() => sluice.stop('SIGKILL'));
   const ts = '1714557600123';

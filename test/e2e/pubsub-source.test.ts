@@ -10,6 +10,7 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { requireService } from '../services/index.js';
 import { runCli, startSluice, tempDir, waitFor, type Received, type Reply } from './harness.js';
 import { applySinkBrokerLater, subscriberAndDir } from './fixtures.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const PROJECT = 'sluice-e2e';
 
@@ -68,19 +69,10 @@ test('messages arrive through a Broker and Trigger as messagePublished events wi
   const sluice = await startSluice({
     dataDir: dir.path,
     env: { PUBSUB_EMULATOR_HOST: host },
-    yaml: `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default, namespace: shop}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all, namespace: shop}
-spec:
-  broker: default
-  filter: {attributes: {type: google.cloud.pubsub.topic.v1.messagePublished}}
-  subscriber: {uri: "${sub.url}"}
----
-apiVersion: events.cloud.google.com/v1
+    yaml: documents(
+      broker('default', { namespace: 'shop' }),
+      trigger('all', { broker: 'default', filter: { type: 'google.cloud.pubsub.topic.v1.messagePublished' }, subscriber: sub.url }, { namespace: 'shop' }),
+      `apiVersion: events.cloud.google.com/v1
 kind: CloudPubSubSource
 metadata: {name: orders, namespace: shop}
 spec:
@@ -92,6 +84,7 @@ spec:
   sink:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
 `,
+    ),
   });
   t.after(() => sluice.stop('SIGKILL'));
   const withAttributes = await topic.publish(Buffer.from('{"order":1}'), { origin: 'shop', 'x-key': 'v1' });

@@ -4,10 +4,10 @@
 // no open tail, trigger figures untouched).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT, SLUICE_BIN, cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, waitFor } from './harness.js';
+import { startTail, type Tail } from './fixtures.js';
 import { broker, channel, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -18,27 +18,6 @@ const yaml = (subscriber: string) => documents(
   broker('plain'),
   channel('orders'),
 );
-
-/** A `sluice tail` process: its stdout lines and stderr so far. */
-interface Tail {
-  readonly child: ChildProcess;
-  lines(): string[];
-  stderr(): string;
-  exited: Promise<number | null>;
-}
-
-function startTail(args: string[], admin: string): Tail {
-  const child = spawn(process.execPath, [SLUICE_BIN, 'tail', ...args], { cwd: ROOT, env: { ...process.env, SLUICE_ADMIN: admin }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanup.add(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, lines: () => out.split('\n').filter((l) => l !== ''), stderr: () => err, exited };
-}
 
 async function following(t: Tail): Promise<void> {
   await waitFor(() => /following/.test(t.stderr()) || t.child.exitCode !== null, 'the tail', 30_000);
@@ -58,7 +37,7 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   assert.equal((await postEvent(broker, ev('old-2', 'order.paid'))).status, 202);
   await sub.waitForCount(2);
 
-  const live = startTail(['broker:default', '--filter', "type = 'order.created'", '-o', 'json'], sluice.adminUrl);
+  const live = startTail(cleanup, ['broker:default', '--filter', "type = 'order.created'", '-o', 'json'], sluice.adminUrl);
   await following(live);
   const open = (await (await fetch(`${sluice.adminUrl}/api/v1/tails`)).json()) as { items: Array<{ target: string; filter?: string }> };
   assert.deepEqual(open.items.map((i) => [i.target, i.filter]), [['broker:default/default', "type = 'order.created'"]]);
@@ -88,7 +67,7 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   assert.equal(trigger.status.figures.backlog, 0);
 
   // --since: what the broker still keeps first (its archive and its log), then live; the text format.
-  const since = startTail(['default', '--since', '1h'], sluice.adminUrl);
+  const since = startTail(cleanup, ['default', '--since', '1h'], sluice.adminUrl);
   await following(since);
   await waitFor(() => since.lines().length >= 7, 'the tail', 30_000);
   assert.equal((await postEvent(broker, ev('after', 'order.created', 'late'))).status, 202);
@@ -102,7 +81,7 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   assert.equal(await since.exited, 0);
 
   // A broker without an archive: --since says so plainly and shows live events.
-  const plain = startTail(['broker:plain', '--since', '10m'], sluice.adminUrl);
+  const plain = startTail(cleanup, ['broker:plain', '--since', '10m'], sluice.adminUrl);
   await following(plain);
   await waitFor(() => /keeps no archive/.test(plain.stderr()), 'the tail', 10_000);
   assert.match(plain.stderr(), /Broker default\/plain keeps no archive .*only live events are shown/);
@@ -112,7 +91,7 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   assert.equal(await plain.exited, 0);
 
   // A channel's tail.
-  const ch = startTail(['channel:orders', '-o', 'yaml'], sluice.adminUrl);
+  const ch = startTail(cleanup, ['channel:orders', '-o', 'yaml'], sluice.adminUrl);
   await following(ch);
   assert.equal((await postEvent(`${sluice.url}/channels/default/orders`, ev('c1', 'order.created'))).status, 202);
   await waitFor(() => ch.lines().includes('id: c1'), 'the tail', 30_000);
