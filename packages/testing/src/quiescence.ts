@@ -57,8 +57,11 @@ interface Listed {
   readonly status?: { readonly figures?: IdleFigures };
 }
 
+/** A reading: `kind ns/name` → figures, undefined when there are none, or why it is not idle (a refused dry run). */
+type Reading = Map<string, IdleFigures | string | undefined>;
+
 /** The live figures of every Trigger and Subscription of one Sluice, as `kind ns/name` → figures. */
-async function consumerFigures(sluice: AdminEndpoint, exact: boolean): Promise<Map<string, IdleFigures | undefined>> {
+async function consumerFigures(sluice: AdminEndpoint, exact: boolean): Promise<Reading> {
   const listed: Listed[] = [];
   for (const plural of ['triggers', 'subscriptions']) {
     const res = await fetch(`${sluice.adminUrl}/api/v1/${plural}`, { headers: sluice.adminHeaders });
@@ -76,20 +79,20 @@ async function consumerFigures(sluice: AdminEndpoint, exact: boolean): Promise<M
     });
     const answer = await res.text();
     // 409: some Trigger owes events. The figures read after this reflect the same moment or later.
-    if (res.status === 409) return new Map([[`${sluice.adminUrl} delete --dry-run`, undefined]]);
+    if (res.status === 409) return new Map([['delete --dry-run', answer]]);
     if (res.status !== 200) throw new Error(`delete --dry-run of the triggers: HTTP ${res.status} ${answer}`);
     return consumerFigures(sluice, false);
   }
-  const out = new Map<string, IdleFigures | undefined>();
+  const out: Reading = new Map();
   for (const r of listed)
     out.set(`${r.kind} ${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r.status?.figures);
   return out;
 }
 
-async function readFigures(source: IdleSource, exact: boolean): Promise<Map<string, IdleFigures | undefined>> {
+async function readFigures(source: IdleSource, exact: boolean): Promise<Reading> {
   if (typeof source === 'function') return new Map(Object.entries(source()));
   const endpoints: readonly AdminEndpoint[] = 'adminUrl' in source ? [source] : source;
-  const out = new Map<string, IdleFigures | undefined>();
+  const out: Reading = new Map();
   for (const sluice of endpoints) {
     for (const [key, f] of await consumerFigures(sluice, exact))
       out.set(endpoints.length > 1 ? `${sluice.adminUrl} ${key}` : key, f);
@@ -97,12 +100,12 @@ async function readFigures(source: IdleSource, exact: boolean): Promise<Map<stri
   return out;
 }
 
-const idle = (f: IdleFigures | undefined): boolean =>
-  f !== undefined && f.backlog === 0 && f.inFlight === 0 && f.retrying === 0;
+const idle = (f: IdleFigures | string | undefined): boolean =>
+  typeof f === 'object' && f.backlog === 0 && f.inFlight === 0 && f.retrying === 0;
 
 /** What a finished delivery changes: equal counts in two idle readings mean nothing finished between them. */
-const finished = (f: IdleFigures | undefined): string =>
-  f ? `${f.delivered}/${f.failed}/${f.deadLettered}/${f.dropped}` : '-';
+const finished = (f: IdleFigures | string | undefined): string =>
+  typeof f === 'object' ? `${f.delivered}/${f.failed}/${f.deadLettered}/${f.dropped}` : '-';
 
 /**
  * Waits until every Trigger and Subscription is idle as the admin API reports it: nothing in its backlog, in flight
@@ -113,7 +116,7 @@ const finished = (f: IdleFigures | undefined): string =>
  * routed keeps some consumer busy; the second reading catches one that moved to a consumer read earlier in the first.
  */
 export async function waitForIdle(source: IdleSource, options: IdleOptions = {}): Promise<void> {
-  let last = new Map<string, IdleFigures | undefined>();
+  let last: Reading = new Map();
   let previous: string | undefined;
   await waitFor(
     async () => {
