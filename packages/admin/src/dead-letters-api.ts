@@ -68,7 +68,7 @@ function num(value: unknown, name: string): number | undefined {
 function time(value: unknown, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'number') return value;
-  const s = String(value);
+  const s = typeof value === 'string' ? value : JSON.stringify(value);
   const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
   if (!Number.isFinite(ms)) throw adminError('SLUICE_BAD_REQUEST', `${name} must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
   return ms;

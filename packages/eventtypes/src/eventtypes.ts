@@ -121,8 +121,9 @@ export function eventTypeChecks(): SemanticCheck {
     const known = new Set(KINDS.map((k) => k.kind));
     for (const r of config.resources) {
       if (r.kind === 'ConfigMap' && r.namespace === FEATURES_CONFIG_MAP.namespace && r.name === FEATURES_CONFIG_MAP.name) {
-        const v = (r.value['data'] as Record<string, unknown> | undefined)?.[AUTO_CREATE_FLAG];
-        if (v !== undefined && !FLAG_VALUES.includes(String(v))) report(r, ['data', AUTO_CREATE_FLAG], `${AUTO_CREATE_FLAG} must be one of ${FLAG_VALUES.join(', ')}, not "${String(v)}"`, 'SLUICE_CONFIG_INVALID');
+        const raw = (r.value['data'] as Record<string, unknown> | undefined)?.[AUTO_CREATE_FLAG];
+        const v = typeof raw === 'string' ? raw : JSON.stringify(raw); // ConfigMap data is strings (the schema says so)
+        if (raw !== undefined && !FLAG_VALUES.includes(v)) report(r, ['data', AUTO_CREATE_FLAG], `${AUTO_CREATE_FLAG} must be one of ${FLAG_VALUES.join(', ')}, not "${v}"`, 'SLUICE_CONFIG_INVALID');
       }
       if (r.kind !== 'EventType') continue;
       const spec = (r.value['spec'] ?? {}) as { reference?: { apiVersion?: string; group?: string; kind: string; name: string; namespace?: string }; broker?: string; attributes?: Array<{ name: string }> };

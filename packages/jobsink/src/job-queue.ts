@@ -107,7 +107,7 @@ function toRecord(r: Record<string, unknown>): JobRecord {
     event: String(r['event']),
     state: r['state'] as JobState,
     exitCode: r['exit_code'] === null ? null : Number(r['exit_code']),
-    logTail: r['log_tail'] === null ? null : String(r['log_tail']),
+    logTail: r['log_tail'] === null ? null : (r['log_tail'] as string), // a TEXT column
     createdAt: Number(r['created_at']),
     startedAt: r['started_at'] === null ? null : Number(r['started_at']),
     finishedAt: r['finished_at'] === null ? null : Number(r['finished_at']),
