@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, brokerRef, documents, trigger } from './manifests.js';
-import { sendEvent } from './trust-fixtures.js';
+import { documents } from './manifests.js';
+import { forwardingBrokers, sendEvent } from './trust-fixtures.js';
 
 const TOKEN = 'tok-0123456789abcdef';
 
@@ -22,10 +22,7 @@ stringData:
   username: alice
   password: wonderland-pw
 `,
-      broker('open'),
-      broker('guarded', { annotations: { 'sluice.dev/ingress-auth-secret': 'ingress-creds' } }),
-      trigger('forward', { broker: 'open', subscriber: brokerRef('guarded') }),
-      trigger('out', { broker: 'guarded', subscriber: sub.url }),
+      forwardingBrokers('open', 'guarded', sub.url, { annotations: { 'sluice.dev/ingress-auth-secret': 'ingress-creds' } }),
     ),
   });
   try {

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, brokerRef, channel, channelRef, documents, eventTransform, subscription, trigger } from './manifests.js';
+import { broker, channel, channelRef, documents, eventTransform, subscription, trigger } from './manifests.js';
 import { startIssuer } from './oidc-issuer.js';
-import { brokerAudience, channelAudience, sendEvent } from './trust-fixtures.js';
+import { brokerAudience, channelAudience, forwardingBrokers, sendEvent } from './trust-fixtures.js';
 
 test('with --oidc-issuer, brokers take only valid tokens for their audience; keys are cached; own sends pass', async () => {
   const issuer = await startIssuer();
@@ -13,12 +13,7 @@ test('with --oidc-issuer, brokers take only valid tokens for their audience; key
   const sub = await startSubscriber();
   const sluice = await startSluice({
     args: ['--oidc-issuer', issuer.url],
-    yaml: documents(
-      broker('front'),
-      broker('back'),
-      trigger('forward', { broker: 'front', subscriber: brokerRef('back') }),
-      trigger('out', { broker: 'back', subscriber: sub.url }),
-    ),
+    yaml: forwardingBrokers('front', 'back', sub.url),
   });
   try {
     const front = `${sluice.url}/default/front`;

@@ -2,18 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSluice, startSubscriber, waitFor } from './harness.js';
-import { broker, brokerRef, documents, trigger } from './manifests.js';
-import { sendEvent } from './trust-fixtures.js';
+import { forwardingBrokers, sendEvent } from './trust-fixtures.js';
 
 test('a broker with sluice.dev/client-rate-limit answers 429 with Retry-After over the rate; others and Sluice\'s own sends are not limited', async () => {
   const sub = await startSubscriber();
   const sluice = await startSluice({
-    yaml: documents(
-      broker('limited', { annotations: { 'sluice.dev/client-rate-limit': '1' } }),
-      broker('open'),
-      trigger('forward', { broker: 'open', subscriber: brokerRef('limited') }),
-      trigger('out', { broker: 'limited', subscriber: sub.url }),
-    ),
+    yaml: forwardingBrokers('open', 'limited', sub.url, { annotations: { 'sluice.dev/client-rate-limit': '1' } }),
   });
   try {
     // Ten at once: the bucket holds one request, and it refills at one per second.

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
-import { broker, brokerRef, documents, trigger } from './manifests.js';
-import { issueCert, makeCa, type CertFiles, needsOpenssl, peerFingerprint, postOverTls, replaceCert, selfSigned } from './trust-fixtures.js';
+import { broker, documents, trigger } from './manifests.js';
+import { forwardingBrokers, issueCert, makeCa, type CertFiles, needsOpenssl, peerFingerprint, postOverTls, replaceCert, selfSigned } from './trust-fixtures.js';
 
 test('HTTPS ingress: addresses are https, own sends trust the certificate, CACerts are honoured, and a new certificate is picked up without a restart', needsOpenssl, async () => {
   const dir = tempDir();
@@ -27,10 +27,7 @@ test('HTTPS ingress: addresses are https, own sends trust the certificate, CACer
   const sluice = await startSluice({
     args: ['--tls-cert', ingressPair.cert, '--tls-key', ingressPair.key],
     yaml: documents(
-      broker('front'),
-      broker('back'),
-      trigger('forward', { broker: 'front', subscriber: brokerRef('back') }),
-      trigger('to-plain', { broker: 'back', subscriber: plain.url }),
+      forwardingBrokers('front', 'back', plain.url),
       trigger('to-secure-trusted', { broker: 'front', filter: { type: 'secure' }, subscriber: { uri: `${secureUrl}trusted`, CACerts: subCa } }),
       broker('other'),
       trigger('to-secure-untrusted', {
@@ -80,12 +77,7 @@ test('mTLS per broker: sluice.dev/client-cert: required takes only clients with 
   const sub = await startSubscriber();
   const sluice = await startSluice({
     args: ['--tls-cert', server.cert, '--tls-key', server.key, '--tls-client-ca', clientCa.cert],
-    yaml: documents(
-      broker('open'),
-      broker('mtls', { annotations: { 'sluice.dev/client-cert': 'required' } }),
-      trigger('forward', { broker: 'open', subscriber: brokerRef('mtls') }),
-      trigger('out', { broker: 'mtls', subscriber: sub.url }),
-    ),
+    yaml: forwardingBrokers('open', 'mtls', sub.url, { annotations: { 'sluice.dev/client-cert': 'required' } }),
   });
   try {
     const ca = readFileSync(server.cert, 'utf8');

@@ -8,10 +8,23 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Agent, request, type buildConnector } from 'undici';
 import { postEvent } from './harness.js';
+import { broker, brokerRef, documents, trigger, type Meta } from './manifests.js';
 
 /** Posts the event `id` (source `/t`, type `t` unless given) with `{}` as data and these headers. */
 export const sendEvent = (url: string, id: string, headers: Record<string, string> = {}, type = 't') =>
   postEvent(url, { id, source: '/t', type }, '{}', headers);
+
+/**
+ * Two brokers between which Sluice itself sends: Trigger `forward` from `from` into `to` (`meta` says what `to` asks
+ * of senders), and Trigger `out` from `to` to `subscriber`. Sluice's own sends must pass what others are refused.
+ */
+export const forwardingBrokers = (from: string, to: string, subscriber: string, meta: Meta = {}): string =>
+  documents(
+    broker(from),
+    broker(to, meta),
+    trigger('forward', { broker: from, subscriber: brokerRef(to) }),
+    trigger('out', { broker: to, subscriber }),
+  );
 
 /** The audience of a Broker, as Knative names it. */
 export const brokerAudience = (name: string, namespace = 'default'): string =>
