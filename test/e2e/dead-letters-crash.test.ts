@@ -3,7 +3,8 @@
 // duplicates a crash may cause are counted and reported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupScope, runCli, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { cleanupScope, startLoad, startSluice, startSubscriber, tempDir, waitFor, type SluiceProcess } from './harness.js';
+import { adminCli } from './fixtures.js';
 import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -64,7 +65,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   const firstAttempts = sub.received.length;
   const replayed = () => sub.received.slice(firstAttempts);
   // 200 per second: the replay takes about two seconds; it is killed part way.
-  const replay = runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '200', '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 60_000 });
+  const replay = adminCli(sluice, { timeoutMs: 60_000 })('dlq', 'replay', 'broker:default', '--all', '--rate', '200');
   await waitFor(() => replayed().length >= 100, 'the replay under way', 30_000);
   sluice.child.kill('SIGKILL');
   await sluice.stop();
@@ -75,7 +76,7 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   cleanup.add(() => sluice.stop());
   const left = (await deadLetters(sluice)).length;
   assert.ok(left > 0 && left < accepted.length, `part of the store was replayed before the kill (${left} left)`);
-  const second = await runCli(['dlq', 'replay', 'broker:default', '--all', '--rate', '1000', '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 60_000 });
+  const second = await adminCli(sluice, { timeoutMs: 60_000 })('dlq', 'replay', 'broker:default', '--all', '--rate', '1000');
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(await deadLetters(sluice), [], 'the store is empty');
   const got = new Set(replayed().map((r) => String(r.event!.attributes['id'])));

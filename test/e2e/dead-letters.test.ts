@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
 import { cleanupScope, runCli, startSluice, startSubscriber, postEvent, tempDir, waitFor } from './harness.js';
+import { adminCli } from './fixtures.js';
 import { broker, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
@@ -32,8 +33,7 @@ test('dlq list, show, replay and purge through the CLI', async () => {
   );
   const sluice = await startSluice({ yaml });
   cleanup.add(() => sluice.stop());
-  const admin = ['--server', sluice.adminUrl, '--token', sluice.adminToken];
-  const dlq = (...args: string[]) => runCli(['dlq', ...args, ...admin]);
+  const dlq = (...args: string[]) => adminCli(sluice)('dlq', ...args);
   const list = async (...args: string[]): Promise<ListedLetter[]> => {
     const r = await dlq('list', 'broker:default', '-o', 'json', ...args);
     assert.equal(r.code, 0, r.stderr);
@@ -171,10 +171,10 @@ test('renaming a trigger keeps its pending retries as dead letters ("trigger rem
       ['c', 'default/orders', 'trigger removed', 1],
     ],
   );
-  const skipped = await runCli(['dlq', 'replay', 'broker:default', '--all', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const skipped = await adminCli(sluice)('dlq', 'replay', 'broker:default', '--all');
   assert.equal(skipped.code, 1);
   assert.match(skipped.stdout, /skipped 3 \(trigger no longer exists: use --to\)/);
-  const moved = await runCli(['dlq', 'replay', 'broker:default', '--all', '--to', other.url, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const moved = await adminCli(sluice)('dlq', 'replay', 'broker:default', '--all', '--to', other.url);
   assert.equal(moved.code, 0, moved.stderr);
   assert.deepEqual(other.ids().sort(), ['a', 'b', 'c']);
 });

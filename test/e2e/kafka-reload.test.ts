@@ -8,30 +8,25 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
-import { cleanupScope, postEvent, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type Subscriber } from './harness.js';
+import { cleanupScope, postEvent, startSluice, tempDir, waitFor, waitForIdle } from './harness.js';
+import { adminCli, startSubscriberIn } from './fixtures.js';
 import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
-
-async function subscriber(): Promise<Subscriber> {
-  const s = await startSubscriber();
-  cleanup.add(() => s.close());
-  return s;
-}
 
 test('Kafka-class broker: a changed trigger continues its consumer group, an added one starts at the end, a forced delete is counted', async (t) => {
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const broker = `reload-${randomUUID().slice(0, 8)}`;
-  const first = await subscriber();
-  const second = await subscriber();
-  const late = await subscriber();
+  const first = await startSubscriberIn(cleanup);
+  const second = await startSubscriberIn(cleanup);
+  const late = await startSubscriberIn(cleanup);
   const dir = tempDir('sluice-kafka-reload-');
   cleanup.add(() => dir.remove());
   const yaml = documents(kafkaBroker(broker, { servers, partitions: 3 }), trigger('moving', { broker, subscriber: first.url }));
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
-  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  const cli = adminCli(sluice, { timeoutMs: 120_000 });
   const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
 
   for (let i = 0; i < 20; i++) await send(`a${i}`);
@@ -60,8 +55,7 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const broker = `owed-${randomUUID().slice(0, 8)}`;
-  const failing = await startSubscriber(() => ({ status: 503 }));
-  cleanup.add(() => failing.close());
+  const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
   const dir = tempDir('sluice-kafka-owed-');
   cleanup.add(() => dir.remove());
   const stuck = `stuck-${broker}`;
@@ -71,7 +65,7 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   );
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
-  const cli = (...args: string[]) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], { timeoutMs: 120_000 });
+  const cli = adminCli(sluice, { timeoutMs: 120_000 });
   for (let i = 0; i < 3; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `keep-${i}`, source: '/owed', type: 'keep' })).status, 202);
   for (let i = 0; i < 2; i++) assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id: `other-${i}`, source: '/owed', type: 'other' })).status, 202);
   // Each kept event failed once and waits 30 s for its next attempt, in the trigger's retry topic.
