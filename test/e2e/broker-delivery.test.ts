@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, postEvent, startSluice, startSubscriber, tempDir, waitForIdle, type Subscriber } from './harness.js';
+import { documents, resource, trigger, type Delivery } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -13,29 +14,15 @@ async function run(yaml: string, subscribers: Subscriber[]) {
   return sluice;
 }
 
-const brokerYaml = (delivery = '') => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-spec:
-  delivery:
-${delivery || '    retry: 0\n'}---
-`;
-
-const triggerYaml = (url: string, delivery = '') => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: t
-spec:
-  broker: default
-  subscriber:
-    uri: ${url}
-${delivery ? `  delivery:\n${delivery}` : ''}`;
+/** The default broker, with `delivery` (default: no retries) so that a trigger without its own retries fails fast. */
+const brokerYaml = (delivery: Delivery = { retry: 0 }) => resource('eventing.knative.dev/v1', 'Broker', 'default', { delivery });
+/** Trigger `t` of the default broker to `uri`, with its own `delivery` if given. */
+const triggerYaml = (uri: string, delivery?: Delivery) => trigger('t', { broker: 'default', subscriber: uri, ...(delivery ? { delivery } : {}) });
 
 test('dead-letter extensions: 422 with a body is final and dead-lettered at once with code and base64 data', async () => {
   const sub = await startSubscriber(() => ({ status: 422, body: 'no thanks' }));
   const dls = await startSubscriber();
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 3\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { retry: 3, backoffDelay: 'PT0.05S', deadLetterSink: dls.url })), [sub, dls]);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' }, '{"a":1}')).status, 202);
   await dls.waitForCount(1);
   await waitForIdle(sluice);
@@ -52,7 +39,7 @@ test('dead-letter extensions: 422 with a body is final and dead-lettered at once
 
 test('dead-letter extensions: an unreachable subscriber is retried, then dead-lettered with code 500', async () => {
   const dls = await startSubscriber();
-  const sluice = await run(brokerYaml() + triggerYaml('http://127.0.0.1:9/', `    retry: 2\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [dls]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml('http://127.0.0.1:9/', { retry: 2, backoffDelay: 'PT0.05S', deadLetterSink: dls.url })), [dls]);
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await dls.waitForCount(1);
   const e = dls.received[0]!.event!;
@@ -64,7 +51,7 @@ test('dead-letter extensions: an unreachable subscriber is retried, then dead-le
 test('knativeerrordata carries at most 1024 bytes of the response body', async () => {
   const sub = await startSubscriber(() => ({ status: 400, body: 'y'.repeat(5000) }));
   const dls = await startSubscriber();
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { deadLetterSink: dls.url })), [sub, dls]);
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await dls.waitForCount(1);
   assert.equal(Buffer.from(String(dls.received[0]!.event!.attributes['knativeerrordata']), 'base64').length, 1024);
@@ -82,9 +69,12 @@ for (const c of [
     const sub = await startSubscriber(() => ({ status: 500 }));
     const brokerDls = await startSubscriber();
     const triggerDls = await startSubscriber();
-    const b = `    retry: ${c.broker.retry}\n    backoffPolicy: linear\n    backoffDelay: PT0.02S\n` + (c.broker.dls ? `    deadLetterSink:\n      uri: ${brokerDls.url}\n` : '');
-    const t = c.trigger ? (c.trigger.retry !== undefined ? `    retry: ${c.trigger.retry}\n    backoffDelay: PT0.02S\n` : '') + (c.trigger.dls ? `    deadLetterSink:\n      uri: ${triggerDls.url}\n` : '') : '';
-    const sluice = await run(brokerYaml(b) + triggerYaml(sub.url, t), [sub, brokerDls, triggerDls]);
+    const b: Delivery = { retry: c.broker.retry, backoffPolicy: 'linear', backoffDelay: 'PT0.02S', ...(c.broker.dls ? { deadLetterSink: { uri: brokerDls.url } } : {}) };
+    const t: Delivery | undefined = c.trigger && {
+      ...(c.trigger.retry !== undefined ? { retry: c.trigger.retry, backoffDelay: 'PT0.02S' } : {}),
+      ...(c.trigger.dls ? { deadLetterSink: triggerDls.url } : {}),
+    };
+    const sluice = await run(documents(brokerYaml(b), triggerYaml(sub.url, t)), [sub, brokerDls, triggerDls]);
     await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
     const target = c.to === 'broker' ? brokerDls : triggerDls;
     await target.waitForCount(1);
@@ -97,7 +87,7 @@ for (const c of [
 
 test('redelivery: a subscriber that fails the first attempts gets the event, once, with backoff between tries', async () => {
   const sub = await startSubscriber((_, i) => ({ status: i < 3 ? 503 : 202 }));
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 5\n    backoffPolicy: exponential\n    backoffDelay: PT0.1S\n'), [sub]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.1S' })), [sub]);
   const posted = Date.now();
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 'redelivery' }, '{"n":1}');
   await sub.waitForCount(4);
@@ -114,7 +104,7 @@ test('redelivery: a subscriber that fails the first attempts gets the event, onc
 
 test('Retry-After on 429 is honoured when retryAfterMax is set', async () => {
   const sub = await startSubscriber((_, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : {}));
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 2\n    backoffDelay: PT0.01S\n    retryAfterMax: PT5S\n'), [sub]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { retry: 2, backoffDelay: 'PT0.01S', retryAfterMax: 'PT5S' })), [sub]);
   const posted = Date.now();
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await sub.waitForCount(2);
@@ -123,7 +113,7 @@ test('Retry-After on 429 is honoured when retryAfterMax is set', async () => {
 
 test('per-attempt timeout: a hanging subscriber attempt is abandoned and retried', async () => {
   const sub = await startSubscriber((_, i) => (i === 0 ? { hang: true } : {}));
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, '    retry: 1\n    backoffDelay: PT0.01S\n    timeout: PT0.3S\n'), [sub]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { retry: 1, backoffDelay: 'PT0.01S', timeout: 'PT0.3S' })), [sub]);
   const posted = Date.now();
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await sub.waitForCount(2, 5000);
@@ -133,7 +123,7 @@ test('per-attempt timeout: a hanging subscriber attempt is abandoned and retried
 test('a reply that claims to be a CloudEvent but is invalid fails the delivery', async () => {
   const sub = await startSubscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-type': 'x' }, body: '' }));
   const dls = await startSubscriber();
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { deadLetterSink: dls.url })), [sub, dls]);
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await dls.waitForCount(1);
   assert.equal(dls.received[0]!.event!.attributes['knativeerrorcode'], '502');
@@ -142,7 +132,7 @@ test('a reply that claims to be a CloudEvent but is invalid fails the delivery',
 test('a failing dead-letter sink is retried until it accepts: nothing is dropped', async () => {
   const sub = await startSubscriber(() => ({ status: 500 }));
   const dls = await startSubscriber((_, i) => ({ status: i < 3 ? 503 : 202 }));
-  const sluice = await run(brokerYaml() + triggerYaml(sub.url, `    retry: 1\n    backoffDelay: PT0.05S\n    deadLetterSink:\n      uri: ${dls.url}\n`), [sub, dls]);
+  const sluice = await run(documents(brokerYaml(), triggerYaml(sub.url, { retry: 1, backoffDelay: 'PT0.05S', deadLetterSink: dls.url })), [sub, dls]);
   await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/t', type: 't' });
   await dls.waitForCount(4, 10_000);
   await waitForIdle(sluice);

@@ -41,6 +41,8 @@ export interface Delivery {
   readonly backoffPolicy?: 'linear' | 'exponential' | undefined;
   readonly backoffDelay?: string | undefined;
   readonly timeout?: string | undefined;
+  /** The longest Retry-After of a subscriber that is honoured (Knative's experimental delivery-retryafter feature). */
+  readonly retryAfterMax?: string | undefined;
   readonly deadLetterSink?: Destination | undefined;
 }
 
