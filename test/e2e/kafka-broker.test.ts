@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireService } from '../services/index.js';
 import { ROOT, cleanupScope, replyHeaders, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type SluiceProcess } from './harness.js';
+import { adminCli } from './fixtures.js';
 import { documents, kafkaBroker, trigger } from './manifests.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -320,7 +321,7 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   for (const l of letters) assert.deepEqual([l.trigger, l.reason], [`default/${broker}`, 'HTTP 400']);
   up = true;
   const before = sub.received.length;
-  const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', sluice.adminUrl, '--token', sluice.adminToken]);
+  const replay = await adminCli(sluice)('dlq', 'replay', `broker:${broker}`, '--all');
   assert.equal(replay.code, 0, replay.stderr);
   assert.match(replay.stdout, /replayed 20, failed again 0/);
   assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());
