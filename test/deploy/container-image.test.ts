@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, postEvent, startSubscriber, tempDir } from '@sluice/testing';
+import { broker, documents, trigger } from '../e2e/manifests.js';
 
 const ENGINE = process.env['SLUICE_CONTAINER_ENGINE'] ?? 'podman';
 // The flags that make podman work on these machines: runc (crun fails on hybrid cgroups), cgroupfs, and ulimits
@@ -62,17 +63,7 @@ test('the Dockerfile builds, runs as non-root with a data volume, passes its hea
     const [port, adminPort] = [await freePort(), await freePort()];
     writeFileSync(
       join(dir.path, 'app.yaml'),
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: default }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: all }
-spec:
-  broker: default
-  subscriber: { uri: ${JSON.stringify(subscriber.url)} }
-`,
+      documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })),
     );
     // The container's user (uid 10001) reads the mounted configuration, as it would a ConfigMap.
     chmodSync(dir.path, 0o755);

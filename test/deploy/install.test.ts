@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, postEvent, startSubscriber, tempDir, waitFor } from '@sluice/testing';
+import { broker, documents, trigger } from '../e2e/manifests.js';
 
 test('a packed tarball installs globally as `sluice` and runs outside the repository', { timeout: 1_200_000 }, async () => {
   const dir = tempDir('sluice-install-');
@@ -27,17 +28,7 @@ test('a packed tarball installs globally as `sluice` and runs outside the reposi
     assert.match(execFileSync(sluice, ['--version'], { cwd: work, env, encoding: 'utf8' }), /^\d+\.\d+\.\d+/);
     writeFileSync(
       join(work, 'app.yaml'),
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: default }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: all }
-spec:
-  broker: default
-  subscriber: { uri: ${JSON.stringify(subscriber.url)} }
-`,
+      documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })),
     );
     assert.match(execFileSync(sluice, ['validate', '-f', 'app.yaml'], { cwd: work, env, encoding: 'utf8' }), /2 resources valid/);
 
