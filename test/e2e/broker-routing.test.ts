@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupScope, postEvent, replyHeaders, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type Subscriber } from './harness.js';
+import { broker, documents, trigger, type TriggerSpec } from './manifests.js';
 
 const cleanup = cleanupScope();
 
@@ -13,33 +14,20 @@ async function setup(yaml: (subs: Subscriber[]) => string, subscribers: Subscrib
   return sluice;
 }
 
-const broker = (name = 'default', extra = '') => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${name}
-${extra}---
-`;
-
-const trigger = (name: string, url: string, filter = '', extra = '') => `apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${name}
-spec:
-  broker: default
-${filter}  subscriber:
-    uri: ${url}
-${extra}---
-`;
+/** A Trigger of the default broker. */
+const to = (name: string, url: string, spec: Omit<TriggerSpec, 'broker' | 'subscriber'> = {}) => trigger(name, { broker: 'default', subscriber: url, ...spec });
 
 test('routing: unfiltered, matching, non-matching and duplicate triggers (routing-test-N)', async () => {
   const subs = await Promise.all([0, 1, 2, 3].map(() => startSubscriber()));
   const sluice = await setup(
     ([all, typed, other, typed2]) =>
-      broker() +
-      trigger('all', all!.url) +
-      trigger('typed', typed!.url, '  filter:\n    attributes:\n      type: com.example.FullEvent\n') +
-      trigger('other', other!.url, '  filter:\n    attributes:\n      type: mytype\n') +
-      trigger('typed2', typed2!.url, '  filters:\n    - exact:\n        type: com.example.FullEvent\n'),
+      documents(
+        broker('default'),
+        to('all', all!.url),
+        to('typed', typed!.url, { filter: { type: 'com.example.FullEvent' } }),
+        to('other', other!.url, { filter: { type: 'mytype' } }),
+        to('typed2', typed2!.url, { filters: [{ exact: { type: 'com.example.FullEvent' } }] }),
+      ),
     subs,
   );
   const res = await postEvent(`${sluice.url}/default/default`, { id: 'e1', source: '/test', type: 'com.example.FullEvent' }, '{"x":1}');
@@ -67,14 +55,7 @@ test('many triggers: each receives exactly the events its attribute filter selec
   const subs = await Promise.all(filters.map(() => startSubscriber()));
   const sluice = await setup(
     (ss) =>
-      broker() +
-      filters
-        .map((f, i) => {
-          const entries = Object.entries(f);
-          const block = entries.length === 0 ? '' : '  filter:\n    attributes:\n' + entries.map(([k, v]) => `      ${k}: "${v}"\n`).join('');
-          return trigger(`t${i}`, ss[i]!.url, block);
-        })
-        .join(''),
+      documents(broker('default'), ...filters.map((f, i) => to(`t${i}`, ss[i]!.url, Object.keys(f).length === 0 ? {} : { filter: f }))),
     subs,
   );
   const events: Array<Record<string, string>> = [];
@@ -98,9 +79,7 @@ test('a reply from one trigger is routed through the broker to another trigger; 
   const replySink = await startSubscriber();
   const sluice = await setup(
     ([a, b]) =>
-      broker() +
-      trigger('t1', a!.url, '  filter:\n    attributes:\n      type: com.example.FullEvent\n') +
-      trigger('t2', b!.url, '  filter:\n    attributes:\n      type: com.example.ReplyEvent\n'),
+      documents(broker('default'), to('t1', a!.url, { filter: { type: 'com.example.FullEvent' } }), to('t2', b!.url, { filter: { type: 'com.example.ReplyEvent' } })),
     [replier, replySink],
   );
   const longBody = 'x'.repeat(36_864);
@@ -118,7 +97,7 @@ test('a reply from one trigger is routed through the broker to another trigger; 
 test('the TTL guard stops a reply loop', async () => {
   let n = 0;
   const looper = await startSubscriber(() => ({ status: 200, headers: replyHeaders({ id: `loop-${n++}`, source: '/loop', type: 'loop' }) , body: '{}' }));
-  const sluice = await setup(([s]) => broker() + trigger('loop', s!.url, '  filter:\n    attributes:\n      type: loop\n'), [looper]);
+  const sluice = await setup(([s]) => documents(broker('default'), to('loop', s!.url, { filter: { type: 'loop' } })), [looper]);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'start', source: '/t', type: 'loop', knativebrokerttl: '3' })).status, 202);
   await looper.waitForCount(2);
   await waitForIdle(sluice);
@@ -131,9 +110,7 @@ test('a dead subscriber does not slow down other triggers', async () => {
   const fast = await startSubscriber();
   const sluice = await setup(
     ([d, f]) =>
-      broker() +
-      trigger('dead', d!.url, '', '  delivery:\n    retry: 0\n    timeout: PT30S\n') +
-      trigger('fast', f!.url),
+      documents(broker('default'), to('dead', d!.url, { delivery: { retry: 0, timeout: 'PT30S' } }), to('fast', f!.url)),
     [dead, fast],
   );
   const started = Date.now();
