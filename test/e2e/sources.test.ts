@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runCli, startSluice, startSubscriber, tempDir, waitFor, waitForIdle, type Received, type SluiceProcess, type Subscriber } from './harness.js';
+import { broker, documents, trigger } from './manifests.js';
 
 const HEARTBEAT = join(ROOT, 'examples/sources/heartbeat.mjs');
 const WEBHOOK_SECRET = 'e2e-webhook-secret';
@@ -32,18 +33,10 @@ before(async () => {
   subscriber = await startSubscriber(() => ({ status: 200 }));
   delivered = subscriber.received;
   const subscriberUrl = subscriber.url;
-  const yaml = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: default, namespace: e2e }
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: everything, namespace: e2e }
-spec:
-  broker: default
-  subscriber: { uri: "${subscriberUrl}" }
----
-apiVersion: sources.knative.dev/v1
+  const yaml = documents(
+    broker('default', { namespace: 'e2e' }),
+    trigger('everything', { broker: 'default', subscriber: subscriberUrl }, { namespace: 'e2e' }),
+    `apiVersion: sources.knative.dev/v1
 kind: PingSource
 metadata: { name: every-second, namespace: e2e }
 spec:
@@ -79,7 +72,8 @@ spec:
   signature: { type: github, secret: { valueFromEnv: E2E_WEBHOOK_SECRET } }
   ceOverrides: { extensions: { origin: webhook } }
   sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
-`;
+`,
+  );
   sluice = await startSluice({ yaml, dataDir: tmp.path, args: ['--log-level', 'info'], env: { E2E_WEBHOOK_SECRET: WEBHOOK_SECRET } });
   sluiceUrl = sluice.url;
 });
