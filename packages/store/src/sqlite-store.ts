@@ -170,6 +170,88 @@ export function migrate(db: Database.Database, path: string, logger: Logger = no
   }
 }
 
+/** The statements the store runs, prepared once on its connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare<[string, string, Buffer | null, number]>('INSERT INTO events(log, attrs, data, seq) VALUES (?, ?, ?, ?)'),
+    lastSeq: db.prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sequences WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq"),
+    // Kept with the cleanup's delete when it removed the newest row, so that position is never handed out again.
+    keepLastSeq: db.prepare<[number, number]>(
+      "INSERT INTO sequences (name, seq) SELECT 'events', ? WHERE coalesce((SELECT max(seq) FROM events), 0) < ? ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq",
+    ),
+    getGroup: db.prepare<[string], { log: string; cursor: number }>('SELECT log, cursor FROM groups WHERE grp = ?'),
+    putGroup: db.prepare<[string, string, number]>('INSERT INTO groups(grp, log, cursor) VALUES (?, ?, ?) ON CONFLICT(grp) DO UPDATE SET log = excluded.log, cursor = excluded.cursor'),
+    setCursor: db.prepare<[number, string]>('UPDATE groups SET cursor = ? WHERE grp = ?'),
+    groupsOf: db.prepare<[string], { grp: string; cursor: number }>('SELECT grp, cursor FROM groups WHERE log = ?'),
+    deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE grp = ?'),
+    deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
+    readSlice: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    groupRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? ORDER BY seq'),
+    insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertDeadLetter: db.prepare<[string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number]>(
+      'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    getDeadLetter: db.prepare<[string, number], DeadLetterRow & { bytes: number }>('SELECT * FROM dead_letters WHERE log = ? AND id = ?'),
+    mirrorDeadLetter: db.prepare<[number, string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number, number]>(
+      'INSERT OR IGNORE INTO dead_letters(id, log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, replays, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    replaceMirroredDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, number, string, number]>(
+      'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = ?, bytes = ? WHERE log = ? AND id = ?',
+    ),
+    listDeadLetters: db.prepare<[string, number, string | null, string | null, number, number, number], DeadLetterRow>(
+      'SELECT * FROM dead_letters WHERE log = ? AND id > ? AND (? IS NULL OR grp = ?) AND stored_at BETWEEN ? AND ? ORDER BY id LIMIT ?',
+    ),
+    updateDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, string, number]>(
+      'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = replays + 1, bytes = ? WHERE log = ? AND id = ?',
+    ),
+    deleteDeadLetter: db.prepare<[string, number], { bytes: number }>('DELETE FROM dead_letters WHERE log = ? AND id = ? RETURNING bytes'),
+    oldestDeadLetters: db.prepare<[string, number], { id: number; bytes: number }>('SELECT id, bytes FROM dead_letters WHERE log = ? ORDER BY id LIMIT ?'),
+    expiredDeadLetters: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ? AND stored_at < ?'),
+    deleteExpiredDeadLetters: db.prepare<[string, number]>('DELETE FROM dead_letters WHERE log = ? AND stored_at < ?'),
+    deadLetterTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ?'),
+    deadLetterLogs: db.prepare<[], { log: string }>('SELECT DISTINCT log FROM dead_letters'),
+    updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
+    updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
+    deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
+    dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
+    nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ? AND ordered = 0'),
+    keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 1'),
+    insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>(
+      'INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at, ordered) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
+    ),
+    deleteKeyedRetry: db.prepare<[string, number]>('DELETE FROM retries WHERE grp = ? AND seq = ? AND ordered = 1'),
+    deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
+    countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
+    countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
+    countBetween: db.prepare<[string, number, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ? AND seq <= ?'),
+    countGroupRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp = ? AND ordered = 0'),
+    oldestRetry: db.prepare<[string], { at: number | null }>('SELECT min(first_at) AS at FROM retries WHERE grp = ? AND ordered = 0'),
+    // What every group of the log finished. A log without groups keeps nothing: a group created later starts after
+    // everything accepted so far.
+    cleanupBound: db.prepare<[number, string], { bound: number }>('SELECT coalesce(min(cursor), ?) AS bound FROM groups WHERE log = ?'),
+    // Rows of `log` after `from` (below it the log holds nothing: see #cleanedTo) up to that bound.
+    cleanup: db.prepare<[string, number, number, number], { seq: number; n: number }>(
+      'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n',
+    ),
+    // The same selection as `cleanup`, in the same transaction: what is about to be deleted is archived first.
+    archiveMove: db.prepare<[number, string, number, number, number]>(
+      "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    ),
+    archiveRead: db.prepare<[string, number, number, number, number], StoredRow & { at: number }>(
+      'SELECT seq, attrs, data, at FROM archive WHERE log = ? AND seq > ? AND at BETWEEN ? AND ? ORDER BY seq LIMIT ?',
+    ),
+    archiveTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ?'),
+    archiveOldest: db.prepare<[string, number], { seq: number; bytes: number }>('SELECT seq, bytes FROM archive WHERE log = ? ORDER BY seq LIMIT ?'),
+    archiveDelete: db.prepare<[number]>('DELETE FROM archive WHERE seq = ?'),
+    archiveExpired: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ? AND at < ?'),
+    archiveExpire: db.prepare<[string, number]>('DELETE FROM archive WHERE log = ? AND at < ?'),
+    // Every log in one pass: the table has no index by log, so a query per log would read the whole table each time.
+    logs: db.prepare<[], { log: string; events: number; bytes: number; first: number }>(
+      'SELECT log, count(*) AS events, coalesce(sum(length(data)), 0) AS bytes, min(seq) AS first FROM events GROUP BY log',
+    ),
+  };
+}
+
 const REAL_TIMERS: StoreTimers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -351,7 +433,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
    * always get positions above every position handed out, so nothing of the log ever appears below it again.
    */
   readonly #cleanedTo = new Map<string, number>();
-  readonly #stmt;
+  readonly #stmt: ReturnType<typeof prepareStatements>;
   readonly #readIter: Database.Statement<[string, number], StoredRow>;
   /**
    * The group commit's transaction, wrapped once: better-sqlite3's `db.transaction(fn)` builds four wrapper functions
@@ -418,84 +500,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');
       });
     }
-    this.#stmt = {
-      insert: db.prepare<[string, string, Buffer | null, number]>('INSERT INTO events(log, attrs, data, seq) VALUES (?, ?, ?, ?)'),
-      lastSeq: db.prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sequences WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq"),
-      // Kept with the cleanup's delete when it removed the newest row, so that position is never handed out again.
-      keepLastSeq: db.prepare<[number, number]>(
-        "INSERT INTO sequences (name, seq) SELECT 'events', ? WHERE coalesce((SELECT max(seq) FROM events), 0) < ? ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq",
-      ),
-      getGroup: db.prepare<[string], { log: string; cursor: number }>('SELECT log, cursor FROM groups WHERE grp = ?'),
-      putGroup: db.prepare<[string, string, number]>('INSERT INTO groups(grp, log, cursor) VALUES (?, ?, ?) ON CONFLICT(grp) DO UPDATE SET log = excluded.log, cursor = excluded.cursor'),
-      setCursor: db.prepare<[number, string]>('UPDATE groups SET cursor = ? WHERE grp = ?'),
-      groupsOf: db.prepare<[string], { grp: string; cursor: number }>('SELECT grp, cursor FROM groups WHERE log = ?'),
-      deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE grp = ?'),
-      deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
-      readSlice: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      groupRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? ORDER BY seq'),
-      insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      insertDeadLetter: db.prepare<[string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number]>(
-        'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      getDeadLetter: db.prepare<[string, number], DeadLetterRow & { bytes: number }>('SELECT * FROM dead_letters WHERE log = ? AND id = ?'),
-      mirrorDeadLetter: db.prepare<[number, string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number, number]>(
-        'INSERT OR IGNORE INTO dead_letters(id, log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, replays, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      replaceMirroredDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, number, string, number]>(
-        'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = ?, bytes = ? WHERE log = ? AND id = ?',
-      ),
-      listDeadLetters: db.prepare<[string, number, string | null, string | null, number, number, number], DeadLetterRow>(
-        'SELECT * FROM dead_letters WHERE log = ? AND id > ? AND (? IS NULL OR grp = ?) AND stored_at BETWEEN ? AND ? ORDER BY id LIMIT ?',
-      ),
-      updateDeadLetter: db.prepare<[string, Buffer | null, string, number, number | null, number, number, number, string, number]>(
-        'UPDATE dead_letters SET attrs = ?, data = ?, reason = ?, attempts = ?, first_at = ?, last_at = ?, stored_at = ?, replays = replays + 1, bytes = ? WHERE log = ? AND id = ?',
-      ),
-      deleteDeadLetter: db.prepare<[string, number], { bytes: number }>('DELETE FROM dead_letters WHERE log = ? AND id = ? RETURNING bytes'),
-      oldestDeadLetters: db.prepare<[string, number], { id: number; bytes: number }>('SELECT id, bytes FROM dead_letters WHERE log = ? ORDER BY id LIMIT ?'),
-      expiredDeadLetters: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ? AND stored_at < ?'),
-      deleteExpiredDeadLetters: db.prepare<[string, number]>('DELETE FROM dead_letters WHERE log = ? AND stored_at < ?'),
-      deadLetterTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM dead_letters WHERE log = ?'),
-      deadLetterLogs: db.prepare<[], { log: string }>('SELECT DISTINCT log FROM dead_letters'),
-      updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
-      updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
-      deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
-      dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
-      nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ? AND ordered = 0'),
-      keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 1'),
-      insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>(
-        'INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at, ordered) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
-      ),
-      deleteKeyedRetry: db.prepare<[string, number]>('DELETE FROM retries WHERE grp = ? AND seq = ? AND ordered = 1'),
-      deleteKeyedRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ? AND ordered = 1'),
-      countRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp IN (SELECT grp FROM groups WHERE log = ?)'),
-      countAfter: db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ?'),
-      countBetween: db.prepare<[string, number, number], { n: number }>('SELECT count(*) AS n FROM events WHERE log = ? AND seq > ? AND seq <= ?'),
-      countGroupRetries: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM retries WHERE grp = ? AND ordered = 0'),
-      oldestRetry: db.prepare<[string], { at: number | null }>('SELECT min(first_at) AS at FROM retries WHERE grp = ? AND ordered = 0'),
-      // What every group of the log finished. A log without groups keeps nothing: a group created later starts after
-      // everything accepted so far.
-      cleanupBound: db.prepare<[number, string], { bound: number }>('SELECT coalesce(min(cursor), ?) AS bound FROM groups WHERE log = ?'),
-      // Rows of `log` after `from` (below it the log holds nothing: see #cleanedTo) up to that bound.
-      cleanup: db.prepare<[string, number, number, number], { seq: number; n: number }>(
-        'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n',
-      ),
-      // The same selection as `cleanup`, in the same transaction: what is about to be deleted is archived first.
-      archiveMove: db.prepare<[number, string, number, number, number]>(
-        "INSERT OR IGNORE INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, coalesce(CAST(unixepoch(json_extract(attrs, '$.knativearrivaltime'), 'subsec') * 1000 AS INTEGER), ?), length(attrs) + coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-      ),
-      archiveRead: db.prepare<[string, number, number, number, number], StoredRow & { at: number }>(
-        'SELECT seq, attrs, data, at FROM archive WHERE log = ? AND seq > ? AND at BETWEEN ? AND ? ORDER BY seq LIMIT ?',
-      ),
-      archiveTotals: db.prepare<[string], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ?'),
-      archiveOldest: db.prepare<[string, number], { seq: number; bytes: number }>('SELECT seq, bytes FROM archive WHERE log = ? ORDER BY seq LIMIT ?'),
-      archiveDelete: db.prepare<[number]>('DELETE FROM archive WHERE seq = ?'),
-      archiveExpired: db.prepare<[string, number], { n: number; bytes: number }>('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM archive WHERE log = ? AND at < ?'),
-      archiveExpire: db.prepare<[string, number]>('DELETE FROM archive WHERE log = ? AND at < ?'),
-      // Every log in one pass: the table has no index by log, so a query per log would read the whole table each time.
-      logs: db.prepare<[], { log: string; events: number; bytes: number; first: number }>(
-        'SELECT log, count(*) AS events, coalesce(sum(length(data)), 0) AS bytes, min(seq) AS first FROM events GROUP BY log',
-      ),
-    };
+    this.#stmt = prepareStatements(db);
     // Iterated with a byte budget (see readAfter), so a backlog of large events is never read 512 at a time.
     this.#readIter = db.prepare<[string, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq');
     const insert = this.#stmt.insert;
