@@ -24,23 +24,13 @@ const deepImports = {
 export default tseslint.config(
   // The dashboard's built assets are Vite's output; its browser code (web/src) is linted below against its own tsconfig.
   {
-    ignores: [
-      '**/node_modules/**',
-      '**/dist/**',
-      '.cache/**',
-      'bench/results/**',
-      'packages/core/test/vendor/**',
-      'packages/dashboard/assets/**',
-      'packages/dashboard/web/vite.config.ts',
-    ],
+    ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', 'bench/results/**', 'packages/core/test/vendor/**', 'packages/dashboard/assets/**', 'packages/dashboard/web/vite.config.ts'],
   },
   js.configs.recommended,
   importX.flatConfigs.recommended,
   {
     settings: {
-      'import-x/resolver-next': [
-        createTypeScriptImportResolver({ project: ['tsconfig.test.json'], alwaysTryTypes: true }),
-      ],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.test.json'], alwaysTryTypes: true })],
     },
     languageOptions: {
       ecmaVersion: 2023,
@@ -82,10 +72,7 @@ export default tseslint.config(
       // Protocol validation matches control characters on purpose (header values, URI references, excerpts).
       'no-control-regex': 'off',
       // A leading underscore marks a binding that is there on purpose (a callback's unused parameter, a rest sibling).
-      'no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
     },
   },
   {
@@ -97,9 +84,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         {
-          allowForKnownSafeCalls: [
-            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
-          ],
+          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }],
         },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
@@ -117,14 +102,8 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'warn',
       // Re-throwing or rejecting with what a catch or a callback received is not a new non-Error throw.
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
-      '@typescript-eslint/prefer-promise-reject-errors': [
-        'error',
-        { allowThrowingUnknown: true, allowThrowingAny: true },
-      ],
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
     },
   },
   {

@@ -22,7 +22,10 @@ const CASES = [
   },
   {
     expression: 'INT(myint) + 1 > 10',
-    events: [{ ...base, myint: '42' }, { ...base, myint: 3 }],
+    events: [
+      { ...base, myint: '42' },
+      { ...base, myint: 3 },
+    ],
   },
 ];
 
@@ -66,10 +69,7 @@ export async function run({ durationMs = 1000 } = {}) {
 
 function format(rows) {
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
-  const table = [
-    ['expression', 'compiled ev/s', 'naive ev/s', 'ratio'],
-    ...rows.map((r) => [r.expression, fmt(r.compiledPerSec), fmt(r.naivePerSec), `${r.ratio.toFixed(1)}x`]),
-  ];
+  const table = [['expression', 'compiled ev/s', 'naive ev/s', 'ratio'], ...rows.map((r) => [r.expression, fmt(r.compiledPerSec), fmt(r.naivePerSec), `${r.ratio.toFixed(1)}x`])];
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   const line = (row) => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
   return [line(table[0]), `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...table.slice(1).map(line)].join('\n');

@@ -27,6 +27,10 @@ export async function run() {
   delete noId['ce-id'];
   return [
     { name: 'Sluice decodeHttp', perSec: measure(() => decodeHttp(headers, body)), rejectsMissingId: rejects(() => decodeHttp(noId, body)) },
-    { name: 'cloudevents SDK HTTP.toEvent', perSec: measure(() => HTTP.toEvent({ headers, body: body.toString() })), rejectsMissingId: rejects(() => HTTP.toEvent({ headers: noId, body: body.toString() })) },
+    {
+      name: 'cloudevents SDK HTTP.toEvent',
+      perSec: measure(() => HTTP.toEvent({ headers, body: body.toString() })),
+      rejectsMissingId: rejects(() => HTTP.toEvent({ headers: noId, body: body.toString() })),
+    },
   ];
 }

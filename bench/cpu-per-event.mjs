@@ -144,7 +144,9 @@ async function profiled(s, sink) {
 }
 
 async function main() {
-  console.log(`CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`);
+  console.log(
+    `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`,
+  );
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
@@ -176,7 +178,9 @@ async function main() {
     for (const [i, s] of setups.entries()) {
       const r = rows[i];
       const vsFirst = ab ? ` ${i < 2 ? '–' : `${fmt(ratio(i, 1), 2)}×`} |` : '';
-      console.log(`| ${s.name} | ${r.map((x) => fmt(x.cpuUsPerEvent)).join(', ')} | ${fmt(median(r.map((x) => x.cpuUsPerEvent)))} | ${i === 0 ? '1.00×' : `${fmt(ratio(i, 0), 2)}×`} |${vsFirst} ${r.map((x) => fmt(x.delivered)).join(', ')} | ${r.reduce((n, x) => n + x.accepted - x.delivered, 0)} |`);
+      console.log(
+        `| ${s.name} | ${r.map((x) => fmt(x.cpuUsPerEvent)).join(', ')} | ${fmt(median(r.map((x) => x.cpuUsPerEvent)))} | ${i === 0 ? '1.00×' : `${fmt(ratio(i, 0), 2)}×`} |${vsFirst} ${r.map((x) => fmt(x.delivered)).join(', ')} | ${r.reduce((n, x) => n + x.accepted - x.delivered, 0)} |`,
+      );
     }
     console.log(`load average (1 min) at the start of each round: ${rows[0].map((x) => x.load).join(', ')}`);
     if (PERF_DIR) {
@@ -195,7 +199,12 @@ async function main() {
         writeFileSync(file, JSON.stringify(profile));
         const sum = summarize(profile, events);
         console.log(`\n${s.name}: ${file}, ${fmt(events)} events, main thread busy ${fmt(sum.busyUsPerEvent, 1)} µs per event (profiler on)`);
-        console.log(`by origin: ${sum.origins.slice(0, 14).map((o) => `${o.name} ${fmt(o.usPerEvent, 1)}`).join(', ')}`);
+        console.log(
+          `by origin: ${sum.origins
+            .slice(0, 14)
+            .map((o) => `${o.name} ${fmt(o.usPerEvent, 1)}`)
+            .join(', ')}`,
+        );
         console.log('| frame (self time) | µs per event | share |');
         console.log('|---|--:|--:|');
         for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.usPerEvent, 2)} | ${fmt(100 * f.share, 1)} % |`);

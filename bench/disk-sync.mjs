@@ -82,11 +82,25 @@ async function runMode(mode) {
   closeSync(fd);
   const s = Float64Array.from(syncs).sort();
   const c = Float64Array.from(checkpoints).sort();
-  return { mode, syncs: s.length, p50: pct(s, 50), p99: pct(s, 99), p999: pct(s, 99.9), max: s[s.length - 1], over10: syncs.filter((x) => x > 10).length, checkpointP50: pct(c, 50), checkpointMax: c[c.length - 1] };
+  return {
+    mode,
+    syncs: s.length,
+    p50: pct(s, 50),
+    p99: pct(s, 99),
+    p999: pct(s, 99.9),
+    max: s[s.length - 1],
+    over10: syncs.filter((x) => x > 10).length,
+    checkpointP50: pct(c, 50),
+    checkpointMax: c[c.length - 1],
+  };
 }
 
 const f = (n) => (Number.isFinite(n) ? n.toFixed(2) : '–');
-console.log(`fdatasync of an 8 KiB WAL-like commit every 2 ms, ${DURATION / 1000} s per mode, in ${DIR}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `fdatasync of an 8 KiB WAL-like commit every 2 ms, ${DURATION / 1000} s per mode, in ${DIR}; load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log('| mode | syncs | fdatasync p50 / p99 / p99.9 / max ms | syncs > 10 ms | checkpoint write+fsync p50 / max ms |');
 console.log('|---|--:|--:|--:|--:|');
 for (const mode of ['overwrite', 'append', 'overwrite + checkpoint']) {
@@ -130,7 +144,8 @@ async function groupCommit(maxInFlight) {
       const due = Math.floor((now - start) * 3);
       while (arrived < due) waiting.push(start + arrived++ / 3);
       commit();
-      if (now - start < DURATION) setTimeout(tick, 1); // arrivals gathered per millisecond (no spinning on a shared machine)
+      if (now - start < DURATION)
+        setTimeout(tick, 1); // arrivals gathered per millisecond (no spinning on a shared machine)
       else {
         const wait = () => (inFlight > 0 || waiting.length > 0 ? setTimeout(() => (commit(), wait()), 1) : resolve());
         wait();
@@ -149,5 +164,9 @@ for (const n of [1, 2, 1, 2]) {
   const r = await groupCommit(n);
   console.log(`| ${r.maxInFlight} | ${r.events} | ${f(r.p50)} / ${f(r.p99)} / ${f(r.p999)} / ${f(r.max)} |`);
 }
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 rmSync(DIR, { recursive: true, force: true });

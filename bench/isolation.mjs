@@ -25,7 +25,13 @@ apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
   name: ${name}
-${Object.keys(annotations).length ? `  annotations:\n${Object.entries(annotations).map(([k, v]) => `    ${k}: "${v}"\n`).join('')}` : ''}spec:
+${
+  Object.keys(annotations).length
+    ? `  annotations:\n${Object.entries(annotations)
+        .map(([k, v]) => `    ${k}: "${v}"\n`)
+        .join('')}`
+    : ''
+}spec:
   broker: default
   filter:
     attributes:
@@ -139,7 +145,8 @@ async function siblingsPhase(kind, sinkUrl, sink, durationMs, cpuProfDir) {
   // The dead subscribers' probes come every 5 s at most, so the ledger check after the run does not wait long.
   const annotations = { 'sluice.dev/circuit-breaker-max-backoff': 'PT5S' };
   // Slow subscribers answer within the timeout: they are slow, not failing.
-  const yaml = BROKER(kind === 'dead' ? 'PT2S' : 'PT10S') + trigger('healthy', sinkUrl) + trigger('sibling-a', subs.urls[0], dlsUrl(0), annotations) + trigger('sibling-b', subs.urls[1], dlsUrl(1), annotations);
+  const yaml =
+    BROKER(kind === 'dead' ? 'PT2S' : 'PT10S') + trigger('healthy', sinkUrl) + trigger('sibling-a', subs.urls[0], dlsUrl(0), annotations) + trigger('sibling-b', subs.urls[1], dlsUrl(1), annotations);
   const s = await startSluice(yaml, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []);
   const r = await loadPhase(s, sink, durationMs);
   await revive();
@@ -154,11 +161,7 @@ async function siblingsPhase(kind, sinkUrl, sink, durationMs, cpuProfDir) {
   return { ...r, ledger };
 }
 
-export async function run({
-  durationMs = Number(process.env.BENCH_ISOLATION_MS ?? 5000),
-  rounds = Number(process.env.BENCH_ISOLATION_ROUNDS ?? 3),
-  cpuProfDir = process.env.BENCH_CPU_PROF_DIR,
-} = {}) {
+export async function run({ durationMs = Number(process.env.BENCH_ISOLATION_MS ?? 5000), rounds = Number(process.env.BENCH_ISOLATION_ROUNDS ?? 3), cpuProfDir = process.env.BENCH_CPU_PROF_DIR } = {}) {
   const { child: sink, port } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${port}/`;
   // Rounds of alone / dead / slow, so that a burst of load from elsewhere on the machine hits all setups alike; each
@@ -191,11 +194,7 @@ export async function run({
       },
     };
   };
-  return [
-    row('healthy trigger alone', (r) => r.alone),
-    row('beside a hanging and a refusing subscriber', (r) => r.dead),
-    row('beside two 2 s subscribers (maxInFlight saturated)', (r) => r.slow),
-  ];
+  return [row('healthy trigger alone', (r) => r.alone), row('beside a hanging and a refusing subscriber', (r) => r.dead), row('beside two 2 s subscribers (maxInFlight saturated)', (r) => r.slow)];
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
@@ -207,7 +206,9 @@ export function print(rows) {
   console.log('|---|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     const lost = [r.lost.healthy, r.lost.siblingA ?? '–', r.lost.siblingB ?? '–'].join(' / ');
-    console.log(`| ${r.setup} | ${fmt(r.accepted)} | ${fmt(r.deliveredPerSec)} | ${fmt(r.ratio, 2)}× (${r.ratios.map((x) => fmt(x, 2)).join(', ')}) | ${fmt(r.peakRssMiB)} | ${lost} | ${r.failedRequests} |`);
+    console.log(
+      `| ${r.setup} | ${fmt(r.accepted)} | ${fmt(r.deliveredPerSec)} | ${fmt(r.ratio, 2)}× (${r.ratios.map((x) => fmt(x, 2)).join(', ')}) | ${fmt(r.peakRssMiB)} | ${lost} | ${r.failedRequests} |`,
+    );
   }
 }
 

@@ -153,7 +153,11 @@ export async function run(opts = {}) {
         for (let i = 0; i < instances; i++) procs.push(await startSluice({ yaml, stderr: 'inherit' }));
         if (cls === 'kafka') await waitForGroup(brokers, 'knative-trigger-default-bench', instances);
         try {
-          await phase(`${cls === 'kafka' ? 'Kafka class' : 'embedded (SQLite)'}, ${instances} instance${instances > 1 ? 's' : ''}`, procs.map((p) => `${p.url}/default/${broker}`), { cls, instances });
+          await phase(
+            `${cls === 'kafka' ? 'Kafka class' : 'embedded (SQLite)'}, ${instances} instance${instances > 1 ? 's' : ''}`,
+            procs.map((p) => `${p.url}/default/${broker}`),
+            { cls, instances },
+          );
         } finally {
           for (const p of procs) await p.stop();
           if (cls === 'kafka') await cleanKafka(brokers, `knative-broker-default-${broker}`, 'knative-trigger-default-bench');
@@ -182,13 +186,17 @@ export function table(rows) {
   lines.push('| setup | events/s (202) | deliveries/s | vs forwarder | ingress p50 / p99 ms | e2e p50 / p99 ms | non-202 |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
-    lines.push(`| ${r.setup} | ${fmt(r.eventsPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.vsForwarder, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${r.failed} |`);
+    lines.push(
+      `| ${r.setup} | ${fmt(r.eventsPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.vsForwarder, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${r.failed} |`,
+    );
   }
   lines.push('');
   lines.push(`| setup | at ${fmt(rows[0]?.rate)} events/s: achieved | ingress p50 / p99 ms | e2e p50 / p99 ms | delivered | non-202 | not sent (over 4,000 outstanding) |`);
   lines.push('|---|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
-    lines.push(`| ${r.setup} | ${fmt(r.rateAchieved)} | ${fmt(r.rateIngressP50, 1)} / ${fmt(r.rateIngressP99, 1)} | ${fmt(r.rateE2eP50, 1)} / ${fmt(r.rateE2eP99, 1)} | ${fmt(r.rateDelivered)} | ${r.rateFailed} | ${r.rateSkipped} |`);
+    lines.push(
+      `| ${r.setup} | ${fmt(r.rateAchieved)} | ${fmt(r.rateIngressP50, 1)} / ${fmt(r.rateIngressP99, 1)} | ${fmt(r.rateE2eP50, 1)} / ${fmt(r.rateE2eP99, 1)} | ${fmt(r.rateDelivered)} | ${r.rateFailed} | ${r.rateSkipped} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -33,7 +33,19 @@ export async function run() {
       while (next < EVENTS) {
         const i = next++;
         for (;;) {
-          const res = await pool.request({ method: 'POST', path: url.pathname, headers: { 'ce-specversion': '1.0', 'ce-id': `big-${i}`, 'ce-source': '/bench', 'ce-type': 'bench.large', 'ce-benchts': String(performance.timeOrigin + performance.now()), 'content-type': 'application/octet-stream' }, body });
+          const res = await pool.request({
+            method: 'POST',
+            path: url.pathname,
+            headers: {
+              'ce-specversion': '1.0',
+              'ce-id': `big-${i}`,
+              'ce-source': '/bench',
+              'ce-type': 'bench.large',
+              'ce-benchts': String(performance.timeOrigin + performance.now()),
+              'content-type': 'application/octet-stream',
+            },
+            body,
+          });
           await res.body.dump();
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
           if (res.statusCode === 202) break;

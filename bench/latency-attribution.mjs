@@ -23,7 +23,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = process.env.SLUICE_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const RATES = (process.env.BENCH_LATENCY_RATES ?? '1000,3000').split(',').map(Number);
-const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 async function startSluice(sinkUrl, dir) {
   const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
@@ -59,7 +62,12 @@ async function snapshot(s) {
 function checkpointsSince(s, from) {
   const f = `${s.traceFile}.checkpoints`;
   if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).flatMap((l) => JSON.parse(l)).filter((c) => c[0] >= from);
+  return readFileSync(f, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => JSON.parse(l))
+    .filter((c) => c[0] >= from);
 }
 
 // The path to the subscriber. Since deliveries start at the commit, the fdatasync is on the producer's path (ACK) only.
@@ -103,7 +111,22 @@ function join2(record, sinkTimes, trace) {
     const txn = txns.get(e.txn);
     const sync = syncFor(e.txn);
     if (!txn || !sync || sync.end === undefined) continue;
-    rows.push({ id, t0, done, sinkAt, arrive: e.arrive, insert: e.insert, txnStart: txn.start, txnEnd: txn.end, txnRows: txn.rows, syncStart: sync.start, syncEnd: sync.end, ack: e.ack, send: e.send, sent: e.sent });
+    rows.push({
+      id,
+      t0,
+      done,
+      sinkAt,
+      arrive: e.arrive,
+      insert: e.insert,
+      txnStart: txn.start,
+      txnEnd: txn.end,
+      txnRows: txn.rows,
+      syncStart: sync.start,
+      syncEnd: sync.end,
+      ack: e.ack,
+      send: e.send,
+      sent: e.sent,
+    });
   }
   return rows;
 }
@@ -127,7 +150,9 @@ function analyse(rate, rows, trace, checkpoints, loadBefore, loadAfter) {
   const ip99 = pct(ingressSorted, 99);
   const slowIngress = rows.filter((r) => r.done - r.t0 >= ip99);
   console.log(`\n### ${rate} events/s — ${rows.length} events traced; load average ${loadBefore} → ${loadAfter}`);
-  console.log(`e2e p50 / p99 / p99.9 / max: ${f(pct(sorted, 50))} / ${f(p99)} / ${f(pct(sorted, 99.9))} / ${f(sorted[sorted.length - 1])} ms; ingress p50 / p99: ${f(pct(ingressSorted, 50))} / ${f(ip99)} ms`);
+  console.log(
+    `e2e p50 / p99 / p99.9 / max: ${f(pct(sorted, 50))} / ${f(p99)} / ${f(pct(sorted, 99.9))} / ${f(sorted[sorted.length - 1])} ms; ingress p50 / p99: ${f(pct(ingressSorted, 50))} / ${f(ip99)} ms`,
+  );
   console.log('| phase | all events, median ms | slowest 1 % e2e, median ms | mean ms | largest phase of how many slow events |');
   console.log('|---|--:|--:|--:|--:|');
   const largest = new Map();
@@ -153,8 +178,12 @@ function analyse(rate, rows, trace, checkpoints, loadBefore, loadAfter) {
   const gcKinds = {};
   for (const g of trace.gcs) gcKinds[g[2]] = (gcKinds[g[2]] ?? 0) + 1;
   const cpDur = Float64Array.from(checkpoints.map((c) => c[1] - c[0])).sort();
-  console.log(`fdatasync (until callback): ${syncDur.length} syncs, p50 / p99 / max ${f(pct(syncDur, 50), 2)} / ${f(pct(syncDur, 99), 2)} / ${f(syncDur[syncDur.length - 1], 2)} ms; commits with events: ${txnDur.length}, duration p50 / p99 / max ${f(pct(txnDur, 50), 2)} / ${f(pct(txnDur, 99), 2)} / ${f(txnDur[txnDur.length - 1], 2)} ms, events per commit p50 / p99 ${pct(rowsPerTxn, 50)} / ${pct(rowsPerTxn, 99)}`);
-  console.log(`event-loop gaps > 4 ms: ${trace.gaps.length}, total ${f(gapTotal)} ms, max ${f(gapMax)} ms; GC: ${trace.gcs.length} pauses (kinds ${JSON.stringify(gcKinds)}), total ${f(gcTotal)} ms, max ${f(gcMax)} ms; WAL checkpoints: ${cpDur.length}, p50 / max ${f(pct(cpDur, 50))} / ${f(cpDur[cpDur.length - 1])} ms`);
+  console.log(
+    `fdatasync (until callback): ${syncDur.length} syncs, p50 / p99 / max ${f(pct(syncDur, 50), 2)} / ${f(pct(syncDur, 99), 2)} / ${f(syncDur[syncDur.length - 1], 2)} ms; commits with events: ${txnDur.length}, duration p50 / p99 / max ${f(pct(txnDur, 50), 2)} / ${f(pct(txnDur, 99), 2)} / ${f(txnDur[txnDur.length - 1], 2)} ms, events per commit p50 / p99 ${pct(rowsPerTxn, 50)} / ${pct(rowsPerTxn, 99)}`,
+  );
+  console.log(
+    `event-loop gaps > 4 ms: ${trace.gaps.length}, total ${f(gapTotal)} ms, max ${f(gapMax)} ms; GC: ${trace.gcs.length} pauses (kinds ${JSON.stringify(gcKinds)}), total ${f(gcTotal)} ms, max ${f(gcMax)} ms; WAL checkpoints: ${cpDur.length}, p50 / max ${f(pct(cpDur, 50))} / ${f(cpDur[cpDur.length - 1])} ms`,
+  );
   const slowStmts = {};
   for (const [a, b, sql] of trace.slow) {
     const s = (slowStmts[sql] ??= { n: 0, total: 0, max: 0 });
@@ -162,9 +191,26 @@ function analyse(rate, rows, trace, checkpoints, loadBefore, loadAfter) {
     s.total += b - a;
     s.max = Math.max(s.max, b - a);
   }
-  for (const [sql, s] of Object.entries(slowStmts).sort((x, y) => y[1].total - x[1].total).slice(0, 4)) console.log(`  statement > 1 ms: ${s.n}× total ${f(s.total)} max ${f(s.max)} ms: ${sql}`);
+  for (const [sql, s] of Object.entries(slowStmts)
+    .sort((x, y) => y[1].total - x[1].total)
+    .slice(0, 4))
+    console.log(`  statement > 1 ms: ${s.n}× total ${f(s.total)} max ${f(s.max)} ms: ${sql}`);
   console.log(
-    `slow events (e2e ≥ p99) whose time in Sluice overlaps: an event-loop gap ${f(100 * overlapShare(slow, trace.gaps), 0)} %, a GC pause ${f(100 * overlapShare(slow, trace.gcs.map(([a, d]) => [a, a + d])), 0)} % (${f(100 * overlapShare(slow, trace.gcs.filter((g) => g[1] > 4).map(([a, d]) => [a, a + d])), 0)} % one over 4 ms), a WAL checkpoint ${f(100 * overlapShare(slow, checkpoints), 0)} %; all events: gap ${f(100 * overlapShare(rows, trace.gaps), 0)} %, checkpoint ${f(100 * overlapShare(rows, checkpoints), 0)} %`,
+    `slow events (e2e ≥ p99) whose time in Sluice overlaps: an event-loop gap ${f(100 * overlapShare(slow, trace.gaps), 0)} %, a GC pause ${f(
+      100 *
+        overlapShare(
+          slow,
+          trace.gcs.map(([a, d]) => [a, a + d]),
+        ),
+      0,
+    )} % (${f(
+      100 *
+        overlapShare(
+          slow,
+          trace.gcs.filter((g) => g[1] > 4).map(([a, d]) => [a, a + d]),
+        ),
+      0,
+    )} % one over 4 ms), a WAL checkpoint ${f(100 * overlapShare(slow, checkpoints), 0)} %; all events: gap ${f(100 * overlapShare(rows, trace.gaps), 0)} %, checkpoint ${f(100 * overlapShare(rows, checkpoints), 0)} %`,
   );
   return { rate, events: rows.length, e2e: { p50: pct(sorted, 50), p99, p999: pct(sorted, 99.9) }, load: [loadBefore, loadAfter] };
 }

@@ -36,7 +36,10 @@ export async function run(n = 1_000_000) {
   const sluice = metrics.dispatch({ namespace: 'default', broker: 'default', trigger: 't1', kind: 'Trigger' });
   rows.push({
     name: 'Sluice, every hook one event passes (ingress, store write and commit, processing, attempt)',
-    nsPerEvent: measure((i) => (ingress.event('bench.event', 202, i % 7), metrics.store.write(i % 5), metrics.store.groupCommit(20), sluice.processing(i % 30), sluice.attempt('bench.event', 202, i % 50)), n),
+    nsPerEvent: measure(
+      (i) => (ingress.event('bench.event', 202, i % 7), metrics.store.write(i % 5), metrics.store.groupCommit(20), sluice.processing(i % 30), sluice.attempt('bench.event', 202, i % 50)),
+      n,
+    ),
   });
   rows.push({ name: 'Sluice PrometheusMetrics (on prom-client)', nsPerEvent: measure((i) => sluice.attempt('bench.event', 202, i % 50), n) });
   return rows;

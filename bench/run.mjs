@@ -97,7 +97,21 @@ async function latencyPhase(name, target, sink, rate) {
   const eld = await eventLoopDelay(target);
   const stats = await drain(sink, load.ok);
   const cpuUsPerEvent = ((cpuSeconds(target.pid) - cpu) * 1e6) / Math.max(1, stats.count);
-  const row = { rate, achieved: load.rate, failed: load.failed, skipped: load.skipped, ingressP50: load.p50, ingressP99: load.p99, ingressP999: load.p999, e2eP50: stats.p50, e2eP99: stats.p99, e2eP999: stats.p999, cpuUsPerEvent, peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN, eventLoopDelay: eld };
+  const row = {
+    rate,
+    achieved: load.rate,
+    failed: load.failed,
+    skipped: load.skipped,
+    ingressP50: load.p50,
+    ingressP99: load.p99,
+    ingressP999: load.p999,
+    e2eP50: stats.p50,
+    e2eP99: stats.p99,
+    e2eP999: stats.p999,
+    cpuUsPerEvent,
+    peakRssMiB: target.pid ? peakRssMiB(target.pid) : NaN,
+    eventLoopDelay: eld,
+  };
   results.phases[name] = row;
   return row;
 }
@@ -151,7 +165,11 @@ function printObservabilityCost({ obsRuns, obsCost }) {
   console.log(`\nCost of observability (1 trigger, ${obsRounds} interleaved rounds; goal: metrics cost under 5 %)`);
   console.log('| setup | ingress events/s per round | CPU µs per event per round | throughput vs off (median) | CPU per event vs off (median) |');
   console.log('|---|--:|--:|--:|--:|');
-  for (const [label, name] of [['metrics off, tracing off (baseline)', 'off'], ['metrics on (default)', 'metrics'], ['tracing on, 100 % sampled, OTLP export', 'tracing']]) {
+  for (const [label, name] of [
+    ['metrics off, tracing off (baseline)', 'off'],
+    ['metrics on (default)', 'metrics'],
+    ['tracing on, 100 % sampled, OTLP export', 'tracing'],
+  ]) {
     const ratios = name === 'off' ? ['1.000×', '1.000×'] : [`${fmt(obsCost[name].throughputRatio, 3)}×`, `${fmt(obsCost[name].cpuPerEventRatio, 3)}×`];
     console.log(`| ${label} | ${obsRuns[name].map((r) => fmt(r.ingressPerSec)).join(', ')} | ${obsRuns[name].map((r) => fmt(r.cpuUsPerEvent)).join(', ')} | ${ratios[0]} | ${ratios[1]} |`);
   }
@@ -191,17 +209,31 @@ async function latencySection(sink, sinkUrl, fwdTarget) {
 }
 
 function printLatency(rows) {
-  console.log(`\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log("Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the bare forwarder's + 1 ms, p99.9 ≤ 2×. The durable forwarder (fdatasync of each body, group-committed) separates the disk's cost from Sluice's");
-  console.log('| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs bare forwarder | vs durable forwarder | event-loop delay p50/p99/p99.9/max ms | CPU µs per event (vs bare forwarder) | peak RSS MiB |');
+  console.log(
+    `\nLatency at fixed rates (open loop, 1 KiB events, measured from the intended send time), and the event-loop delay of the Sluice process; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    "Goals (issue 15): Sluice ingress and e2e p99 ≤ 1.5× the bare forwarder's + 1 ms, p99.9 ≤ 2×. The durable forwarder (fdatasync of each body, group-committed) separates the disk's cost from Sluice's",
+  );
+  console.log(
+    '| rate | setup | achieved/s | ingress p50/p99/p99.9 ms | e2e p50/p99/p99.9 ms | e2e p99 / p99.9 vs bare forwarder | vs durable forwarder | event-loop delay p50/p99/p99.9/max ms | CPU µs per event (vs bare forwarder) | peak RSS MiB |',
+  );
   console.log('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const { rate, forwarder: f, durableForwarder: d, sluice: r } of rows) {
-    for (const [label, x] of [['bare Node forwarder', f], ['durable Node forwarder (fdatasync)', d], ['Sluice, durable, 1 trigger', r]]) {
+    for (const [label, x] of [
+      ['bare Node forwarder', f],
+      ['durable Node forwarder (fdatasync)', d],
+      ['Sluice, durable, 1 trigger', r],
+    ]) {
       const vs = (base) => (x === base ? '1.00× / 1.00×' : `${fmt(x.e2eP99 / base.e2eP99, 2)}× / ${fmt(x.e2eP999 / base.e2eP999, 2)}×`);
       const e = x.eventLoopDelay;
       const eld = e ? `${fmt(e.p50, 1)} / ${fmt(e.p99, 1)} / ${fmt(e.p999, 1)} / ${fmt(e.max, 1)}` : '–';
       const cpu = `${fmt(x.cpuUsPerEvent)} (${fmt(x.cpuUsPerEvent / f.cpuUsPerEvent, 2)}×)`;
-      console.log(`| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs(f)} | ${x === f ? '–' : vs(d)} | ${eld} | ${cpu} | ${fmt(x.peakRssMiB)} |`);
+      console.log(
+        `| ${fmt(rate)} | ${label} | ${fmt(x.achieved)} | ${fmt(x.ingressP50, 1)} / ${fmt(x.ingressP99, 1)} / ${fmt(x.ingressP999, 1)} | ${fmt(x.e2eP50, 1)} / ${fmt(x.e2eP99, 1)} / ${fmt(x.e2eP999, 1)} | ${vs(f)} | ${x === f ? '–' : vs(d)} | ${eld} | ${cpu} | ${fmt(x.peakRssMiB)} |`,
+      );
     }
   }
 }
@@ -240,12 +272,18 @@ async function throughputSection(sink, sinkUrl, rounds) {
 function printThroughput(rounds) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log('\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost)');
-  console.log('| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | CPU per event, Sluice / bare | lost (Sluice) |');
+  console.log(
+    '| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | CPU per event, Sluice / bare | lost (Sluice) |',
+  );
   console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   rounds.forEach(({ bare, durable, sluice, load }, i) => {
-    console.log(`| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${fmt(bare.cpuUsPerEvent)} / ${fmt(durable.cpuUsPerEvent)} / ${fmt(sluice.cpuUsPerEvent)} | ${fmt(sluice.cpuUsPerEvent / bare.cpuUsPerEvent, 2)}× | ${sluice.expected - sluice.delivered} |`);
+    console.log(
+      `| ${i + 1} | ${fmt(load, 1)} | ${fmt(bare.deliveriesPerSec)} | ${fmt(durable.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec)} | ${fmt(sluice.deliveriesPerSec / bare.deliveriesPerSec, 2)}× | ${fmt(sluice.deliveriesPerSec / durable.deliveriesPerSec, 2)}× | ${fmt(bare.cpuUsPerEvent)} / ${fmt(durable.cpuUsPerEvent)} / ${fmt(sluice.cpuUsPerEvent)} | ${fmt(sluice.cpuUsPerEvent / bare.cpuUsPerEvent, 2)}× | ${sluice.expected - sluice.delivered} |`,
+    );
   });
-  console.log(`median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one; CPU µs per event ${fmt(median(rounds.map((r) => r.sluice.cpuUsPerEvent / r.bare.cpuUsPerEvent)), 2)}× the bare forwarder's`);
+  console.log(
+    `median: Sluice ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.bare.deliveriesPerSec)), 2)}× the bare forwarder, ${fmt(median(rounds.map((r) => r.sluice.deliveriesPerSec / r.durable.deliveriesPerSec)), 2)}× the durable one; CPU µs per event ${fmt(median(rounds.map((r) => r.sluice.cpuUsPerEvent / r.bare.cpuUsPerEvent)), 2)}× the bare forwarder's`,
+  );
 }
 
 async function main() {
@@ -269,10 +307,13 @@ async function main() {
     console.log('| round | trigger → sink deliveries/s | trigger → EventTransform → sink deliveries/s | ratio | transform e2e p50 / p99 ms | lost |');
     console.log('|--:|--:|--:|--:|--:|--:|');
     rounds.forEach(({ plain, via }, i) => {
-      console.log(`| ${i + 1} | ${fmt(plain.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec / plain.deliveriesPerSec, 2)}× | ${fmt(via.e2eP50, 1)} / ${fmt(via.e2eP99, 1)} | ${via.expected - via.delivered} |`);
+      console.log(
+        `| ${i + 1} | ${fmt(plain.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec)} | ${fmt(via.deliveriesPerSec / plain.deliveriesPerSec, 2)}× | ${fmt(via.e2eP50, 1)} / ${fmt(via.e2eP99, 1)} | ${via.expected - via.delivered} |`,
+      );
     });
     const { run: transformRun } = await import('./transform.mjs');
-    for (const r of await transformRun()) console.log(`in process: \`${r.expression}\` ${fmt(r.perSec)}/s (${fmt(r.microsPerEvent, 1)} µs per event; JSON form + encode only ${fmt(r.codecOnlyPerSec)}/s)`);
+    for (const r of await transformRun())
+      console.log(`in process: \`${r.expression}\` ${fmt(r.perSec)}/s (${fmt(r.microsPerEvent, 1)} µs per event; JSON form + encode only ${fmt(r.codecOnlyPerSec)}/s)`);
     return;
   }
   if (process.env.BENCH_ONLY === 'observability') {
@@ -337,8 +378,15 @@ async function main() {
   console.log('Throughput (closed loop, 64 connections, 1 KiB binary events)');
   console.log('| setup | ingress events/s | deliveries/s | vs forwarder | ingress p50/p99 ms | e2e p50/p99 ms | peak RSS MiB | non-202 |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
-  for (const [label, r] of [['bare Node forwarder (baseline)', base], ['Sluice, durable, 1 trigger', one], ['Sluice, durable, 1 trigger → EventTransform → sink', transformed], ['Sluice, durable, 10 triggers', ten]]) {
-    console.log(`| ${label} | ${fmt(r.ingressPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.ingressPerSec / base.ingressPerSec, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${fmt(r.peakRssMiB)} | ${r.failedRequests} |`);
+  for (const [label, r] of [
+    ['bare Node forwarder (baseline)', base],
+    ['Sluice, durable, 1 trigger', one],
+    ['Sluice, durable, 1 trigger → EventTransform → sink', transformed],
+    ['Sluice, durable, 10 triggers', ten],
+  ]) {
+    console.log(
+      `| ${label} | ${fmt(r.ingressPerSec)} | ${fmt(r.deliveriesPerSec)} | ${fmt(r.ingressPerSec / base.ingressPerSec, 2)}× | ${fmt(r.ingressP50, 1)} / ${fmt(r.ingressP99, 1)} | ${fmt(r.e2eP50, 1)} / ${fmt(r.e2eP99, 1)} | ${fmt(r.peakRssMiB)} | ${r.failedRequests} |`,
+    );
   }
   results.phases.transformVsTrigger = transformed.deliveriesPerSec / one.deliveriesPerSec;
   console.log(`\nEventTransform: deliveries/s through the transform vs the same trigger delivering untransformed: ${fmt(results.phases.transformVsTrigger, 2)}×`);
@@ -383,7 +431,7 @@ async function main() {
   const { run: metricsLibsRun } = await import('./metrics-libs.mjs');
   const metricsLibs = await metricsLibsRun();
   results.phases.metricsLibraries = metricsLibs;
-  console.log('\nRecording one delivery\'s metrics (a counter and a latency histogram, 7 labels), in process');
+  console.log("\nRecording one delivery's metrics (a counter and a latency histogram, 7 labels), in process");
   console.log('| library | ns per event | vs Sluice |');
   console.log('|---|--:|--:|');
   for (const r of metricsLibs) console.log(`| ${r.name} | ${fmt(r.nsPerEvent)} | ${fmt(r.nsPerEvent / metricsLibs.at(-1).nsPerEvent, 1)}× |`);
@@ -402,8 +450,12 @@ async function main() {
   console.log(`\nMemory with large events: ${fmt(large.events)} × 1 MiB through a durable broker to a subscriber answering in 20 ms`);
   console.log('| accepted | delivered | non-202 answers | idle RSS MiB | peak RSS MiB | RSS after MiB | goal |');
   console.log('|--:|--:|--:|--:|--:|--:|---|');
-  const non202 = Object.entries(large.statuses).filter(([s]) => s !== '202').reduce((n, [, c]) => n + c, 0);
-  console.log(`| ${fmt(large.accepted)} | ${fmt(large.delivered)} | ${non202} | ${fmt(large.idleRssMiB)} | ${fmt(large.peakRssMiB)} | ${fmt(large.rssAfterMiB)} | peak < 512: ${large.peakRssMiB < 512 ? 'met' : 'MISSED'} |`);
+  const non202 = Object.entries(large.statuses)
+    .filter(([s]) => s !== '202')
+    .reduce((n, [, c]) => n + c, 0);
+  console.log(
+    `| ${fmt(large.accepted)} | ${fmt(large.delivered)} | ${non202} | ${fmt(large.idleRssMiB)} | ${fmt(large.peakRssMiB)} | ${fmt(large.rssAfterMiB)} | peak < 512: ${large.peakRssMiB < 512 ? 'met' : 'MISSED'} |`,
+  );
 
   const { run: trustRun } = await import('./trust.mjs');
   const trust = await trustRun();
@@ -416,13 +468,17 @@ async function main() {
   console.log(`| bearer token (sluice.dev/ingress-auth-secret) | ${fmt(trust.perSec.token)} | ${fmt(trust.ratioToHttp.token, 2)}× | ${trust.failures.token} |`);
   console.log(`| OIDC JWT, ES256 (--oidc-issuer) | ${fmt(trust.perSec.oidc)} | ${fmt(trust.ratioToHttp.oidc, 2)}× | ${trust.failures.oidc} |`);
   const c = trust.cpuPerCheck;
-  console.log(`CPU per check, in process: static token ${fmt(c.staticTokenMicros, 1)} µs; OIDC token seen before ${fmt(c.oidcRepeatedTokenMicros, 1)} µs; ES256 signature check of a new token ${fmt(c.oidcSignatureMicros)} µs`);
+  console.log(
+    `CPU per check, in process: static token ${fmt(c.staticTokenMicros, 1)} µs; OIDC token seen before ${fmt(c.oidcRepeatedTokenMicros, 1)} µs; ES256 signature check of a new token ${fmt(c.oidcSignatureMicros)} µs`,
+  );
 
   const { run: oidcSendingRun } = await import('./oidc-sending.mjs');
   const oidcSending = await oidcSendingRun();
   results.phases.oidcSending = oidcSending;
   console.log(`\nOIDC tokens on deliveries (--authentication-oidc enabled), CPU per delivery in process, median of ${oidcSending.rounds} alternating rounds of ${fmt(oidcSending.deliveries)}`);
-  console.log(`without token ${fmt(oidcSending.cpuMicrosPerDelivery.plain, 1)} µs, with token ${fmt(oidcSending.cpuMicrosPerDelivery.oidc, 1)} µs: ${fmt(oidcSending.ratio, 2)}×; cached token lookup ${fmt(oidcSending.cachedTokenMicros, 2)} µs, ES256 signature of a new token ${fmt(oidcSending.signMicros, 1)} µs; failed ${oidcSending.failed}`);
+  console.log(
+    `without token ${fmt(oidcSending.cpuMicrosPerDelivery.plain, 1)} µs, with token ${fmt(oidcSending.cpuMicrosPerDelivery.oidc, 1)} µs: ${fmt(oidcSending.ratio, 2)}×; cached token lookup ${fmt(oidcSending.cachedTokenMicros, 2)} µs, ES256 signature of a new token ${fmt(oidcSending.signMicros, 1)} µs; failed ${oidcSending.failed}`,
+  );
 
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));

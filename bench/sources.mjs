@@ -18,7 +18,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const KAFKA_RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 50_000);
 const PUBSUB_MESSAGES = Number(process.env.BENCH_PUBSUB_MESSAGES ?? 20_000);
-const PAYLOAD = JSON.stringify({ order: 12345, customer: 'c-42', items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }], note: 'x'.repeat(40) });
+const PAYLOAD = JSON.stringify({
+  order: 12345,
+  customer: 'c-42',
+  items: [
+    { sku: 'A-1', qty: 2 },
+    { sku: 'B-7', qty: 1 },
+  ],
+  note: 'x'.repeat(40),
+});
 
 // ---------------------------------------------------------------------------------------------------- sink process
 if (process.argv[2] === 'sink') {
@@ -124,7 +132,13 @@ async function benchKafka(brokers, sink) {
     await consumer.run({
       partitionsConsumedConcurrently: 16,
       eachBatch: async ({ batch }) => {
-        if (forward) await postAll(dispatcher, sink.url, batch.messages.map((m) => m.value), 100);
+        if (forward)
+          await postAll(
+            dispatcher,
+            sink.url,
+            batch.messages.map((m) => m.value),
+            100,
+          );
         const now = performance.now();
         if (count === 0) first = now;
         count += batch.messages.length;

@@ -163,16 +163,11 @@ if (ROUNDS > 0) await cpuRounds();
 
 async function cpuRounds() {
   const cpu = Object.fromEntries(mods.map((m) => [m.name, []]));
-  for (let r = 0; r < ROUNDS; r++)
-    for (const m of r % 2 === 0 ? mods : [...mods].reverse()) cpu[m.name].push(await cpuPerAppend(m.mod, 5000));
+  for (let r = 0; r < ROUNDS; r++) for (const m of r % 2 === 0 ? mods : [...mods].reverse()) cpu[m.name].push(await cpuPerAppend(m.mod, 5000));
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(
-    `\nCPU µs per append in process (durability off, one event per commit), ${ROUNDS} rounds, load average ${loadavg()[0].toFixed(1)}:`,
-  );
+  console.log(`\nCPU µs per append in process (durability off, one event per commit), ${ROUNDS} rounds, load average ${loadavg()[0].toFixed(1)}:`);
   for (const m of mods) {
     const xs = cpu[m.name];
-    console.log(
-      `  ${m.name}: median ${median(xs).toFixed(1)}, rounds ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`,
-    );
+    console.log(`  ${m.name}: median ${median(xs).toFixed(1)}, rounds ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`);
   }
 }

@@ -24,7 +24,11 @@ export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-tls-'));
   const cert = join(dir, 'tls.crt');
   const key = join(dir, 'tls.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=bench', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=bench', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    { stdio: 'ignore' },
+  );
   const broker = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n';
   const guarded = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  token: ${TOKEN}\n---\napiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n  annotations:\n    sluice.dev/ingress-auth-secret: creds\n`;
   // A local OIDC issuer: discovery and the JWKS of one ES256 key; one token for the broker's audience.
@@ -37,7 +41,13 @@ export async function run() {
   });
   await new Promise((r) => issuerServer.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${issuerServer.address().port}`;
-  const jwt = await new SignJWT({ sub: 'bench' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setAudience('eventing.knative.dev/broker/default/default').setIssuedAt().setExpirationTime('1h').sign(privateKey);
+  const jwt = await new SignJWT({ sub: 'bench' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(issuer)
+    .setAudience('eventing.knative.dev/broker/default/default')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(privateKey);
   const setups = {
     http: { yaml: broker, args: [], load: {} },
     https: { yaml: broker, args: ['--tls-cert', cert, '--tls-key', key], load: { connect: { ca: readFileSync(cert, 'utf8') } } },
@@ -63,7 +73,15 @@ export async function run() {
     return (d.user + d.system) / n;
   };
   const creds = new StaticCredentials([TOKEN], undefined);
-  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
+  const quiet = {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return quiet;
+    },
+  };
   const verifier = new OidcVerifier({ issuers: [issuer] }, quiet);
   const aud = 'eventing.knative.dev/broker/default/default';
   await verifier.verify(`Bearer ${jwt}`, aud);

@@ -46,28 +46,12 @@ const CONSTRAINTS = new Set([
   'definitions',
   'default',
 ]);
-const SHAPES = new Set([
-  'type',
-  'const',
-  'enum',
-  'properties',
-  'required',
-  'additionalProperties',
-  'items',
-  '$ref',
-  'not',
-  'if',
-  'then',
-  'else',
-  'anyOf',
-  'oneOf',
-]);
+const SHAPES = new Set(['type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'items', '$ref', 'not', 'if', 'then', 'else', 'anyOf', 'oneOf']);
 
 const pascal = (key) => key.charAt(0).toUpperCase() + key.slice(1);
 const constant = (key) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 const propKey = (k) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : JSON.stringify(k));
-const literal = (v) =>
-  typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : JSON.stringify(v);
+const literal = (v) => (typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : JSON.stringify(v));
 const oneLine = (text) => text.replace(/\s+/g, ' ').replace(/\*\//g, '*\\/').trim();
 
 /**
@@ -89,10 +73,7 @@ export function generateSchemaTypes(schemasDir) {
   const byName = new Map();
   const name = (pointer, typeName) => {
     const prior = byName.get(typeName);
-    if (prior !== undefined && prior !== pointer)
-      throw new Error(
-        `type ${typeName} is defined twice (${prior} and ${pointer}): define it once, in common.json, and refer to it`,
-      );
+    if (prior !== undefined && prior !== pointer) throw new Error(`type ${typeName} is defined twice (${prior} and ${pointer}): define it once, in common.json, and refer to it`);
     byName.set(typeName, pointer);
     named.set(pointer, typeName);
   };
@@ -110,8 +91,7 @@ export function generateSchemaTypes(schemasDir) {
       name(f, typeName);
       kinds.push({ kind, typeName, file: f });
       const spec = doc.properties.spec;
-      if (spec !== undefined && spec.$ref === undefined && spec.properties !== undefined)
-        name(`${f}#/properties/spec`, `${typeName}Spec`);
+      if (spec !== undefined && spec.$ref === undefined && spec.properties !== undefined) name(`${f}#/properties/spec`, `${typeName}Spec`);
     }
   }
 
@@ -130,8 +110,7 @@ export function generateSchemaTypes(schemasDir) {
   };
 
   // A kind's title names it (`eventing.knative.dev/v1 Broker`); a definition says what it is, or what it must be.
-  const docOf = (s, root = false) =>
-    ((root ? s.title : undefined) ?? s.description ?? s.errorMessage ?? '').trim().replace(/\.$/, '');
+  const docOf = (s, root = false) => ((root ? s.title : undefined) ?? s.description ?? s.errorMessage ?? '').trim().replace(/\.$/, '');
 
   const child = (pointer, ...segs) => `${pointer}${pointer.includes('#') ? '' : '#'}/${segs.join('/')}`;
 
@@ -139,8 +118,7 @@ export function generateSchemaTypes(schemasDir) {
   const typeOf = (file, s, indent, pointer, own = false) => {
     if (!own && named.has(pointer)) return named.get(pointer);
     for (const k of Object.keys(s)) {
-      if (!SHAPES.has(k) && !CONSTRAINTS.has(k))
-        throw new Error(`${file}: keyword "${k}" is not understood by ${basename(fileURLToPath(import.meta.url))}`);
+      if (!SHAPES.has(k) && !CONSTRAINTS.has(k)) throw new Error(`${file}: keyword "${k}" is not understood by ${basename(fileURLToPath(import.meta.url))}`);
     }
     for (const k of ['anyOf', 'oneOf']) {
       if (s[k] !== undefined && !s[k].every((b) => Object.keys(b).length === 1 && Array.isArray(b.required))) {
@@ -154,11 +132,7 @@ export function generateSchemaTypes(schemasDir) {
     if (s.not !== undefined) return 'never';
     if (s.const !== undefined) return literal(s.const);
     if (s.enum !== undefined) return s.enum.map(literal).join(' | ');
-    const types = Array.isArray(s.type)
-      ? s.type
-      : s.type === undefined
-        ? [s.properties !== undefined ? 'object' : 'any']
-        : [s.type];
+    const types = Array.isArray(s.type) ? s.type : s.type === undefined ? [s.properties !== undefined ? 'object' : 'any'] : [s.type];
     const base = types
       .map((t) => {
         switch (t) {
@@ -172,9 +146,7 @@ export function generateSchemaTypes(schemasDir) {
           case 'null':
             return 'null';
           case 'array':
-            return s.items === undefined
-              ? 'unknown[]'
-              : `${wrap(typeOf(file, s.items, indent, child(pointer, 'items')))}[]`;
+            return s.items === undefined ? 'unknown[]' : `${wrap(typeOf(file, s.items, indent, child(pointer, 'items')))}[]`;
           case 'object':
             return objectType(file, s, indent, pointer);
           case 'any':
@@ -186,10 +158,7 @@ export function generateSchemaTypes(schemasDir) {
       .join(' | ');
     if (s.if !== undefined) {
       // if/then/else picks one of two shapes (EventType's versions): the type is either.
-      const branch = (k) =>
-        s[k] === undefined
-          ? undefined
-          : objectType(file, { ...s[k], additionalProperties: true, type: 'object' }, indent, child(pointer, k));
+      const branch = (k) => (s[k] === undefined ? undefined : objectType(file, { ...s[k], additionalProperties: true, type: 'object' }, indent, child(pointer, k)));
       const alternatives = [branch('then'), branch('else')].filter((b) => b !== undefined);
       return `${base} & (${alternatives.join(' | ')})`;
     }
@@ -205,16 +174,11 @@ export function generateSchemaTypes(schemasDir) {
     for (const [k, p] of Object.entries(props)) {
       const d = docOf(p);
       if (d !== '' && p.$ref === undefined) lines.push(`${pad}/** ${oneLine(d)} */`);
-      lines.push(
-        `${pad}${propKey(k)}${required.has(k) ? '' : '?'}: ${typeOf(file, p, indent + 1, child(pointer, 'properties', k))};`,
-      );
+      lines.push(`${pad}${propKey(k)}${required.has(k) ? '' : '?'}: ${typeOf(file, p, indent + 1, child(pointer, 'properties', k))};`);
     }
     const extra = s.additionalProperties;
     if (extra !== false) {
-      const value =
-        extra === undefined || extra === true
-          ? 'unknown'
-          : typeOf(file, extra, indent + 1, child(pointer, 'additionalProperties'));
+      const value = extra === undefined || extra === true ? 'unknown' : typeOf(file, extra, indent + 1, child(pointer, 'additionalProperties'));
       if (lines.length === 0) return `Record<string, ${value}>`;
       lines.push(`${pad}[key: string]: ${value === 'unknown' ? 'unknown' : `${value} | undefined`};`);
     }
@@ -231,9 +195,7 @@ export function generateSchemaTypes(schemasDir) {
   const common = docs.get('common.json');
   for (const [key, def] of Object.entries(common?.definitions ?? {})) {
     if (typeof def.pattern !== 'string') continue;
-    out.push(
-      `/** The pattern of {@link ${named.get(`common.json#/definitions/${key}`)}} (\`schemas/common.json\`). */`,
-    );
+    out.push(`/** The pattern of {@link ${named.get(`common.json#/definitions/${key}`)}} (\`schemas/common.json\`). */`);
     out.push(`export const ${constant(key)}_PATTERN = ${literal(def.pattern)};`, '');
   }
   const emitted = new Set();
@@ -250,16 +212,12 @@ export function generateSchemaTypes(schemasDir) {
     // so code that walks a document's fields by name takes these types as they are.
     out.push(`export type ${typeName} = ${t};`, '');
   };
-  for (const [pointer, typeName] of [...named].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
-    emit(pointer, typeName);
-  out.push(
-    '/** Every resource kind with a schema, by `kind` (one kind name may have more than one apiVersion group). */',
-  );
+  for (const [pointer, typeName] of [...named].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) emit(pointer, typeName);
+  out.push('/** Every resource kind with a schema, by `kind` (one kind name may have more than one apiVersion group). */');
   out.push('export interface ResourceKinds {');
   const byKind = new Map();
   for (const k of kinds) byKind.set(k.kind, [...(byKind.get(k.kind) ?? []), k.typeName]);
-  for (const [kind, types] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-    out.push(`  ${propKey(kind)}: ${types.join(' | ')};`);
+  for (const [kind, types] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1))) out.push(`  ${propKey(kind)}: ${types.join(' | ')};`);
   out.push('}', '');
   return out.join('\n');
 }
@@ -288,9 +246,7 @@ if (isMain) {
       // missing: reported below as a difference
     }
     if (current !== text) {
-      console.error(
-        `gen-schema-types: ${outFile} does not match ${schemasDir}: run \`npm run gen:types\` and commit the result`,
-      );
+      console.error(`gen-schema-types: ${outFile} does not match ${schemasDir}: run \`npm run gen:types\` and commit the result`);
       process.exit(1);
     }
   } else {

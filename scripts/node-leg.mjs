@@ -88,7 +88,7 @@ if (opens(process.execPath, sqliteHome) !== '') {
     console.error(`[node-leg] node_modules/better-sqlite3 does not load on this Node (${process.version}) and no copy of its binary is kept: run npm ci`);
     process.exit(1);
   }
-  log('node_modules/better-sqlite3 held another Node\'s binary (a killed run?): putting the host\'s back');
+  log("node_modules/better-sqlite3 held another Node's binary (a killed run?): putting the host's back");
   place(hostBackup);
 }
 copyFileSync(target, hostBackup);

@@ -18,10 +18,12 @@ const { values } = parseArgs({ options: { out: { type: 'string', default: join(r
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 const rootPkg = readJson(join(root, 'package.json'));
-const workspaces = new Map(rootPkg.workspaces.map((dir) => {
-  const pkg = readJson(join(root, dir, 'package.json'));
-  return [pkg.name, pkg];
-}));
+const workspaces = new Map(
+  rootPkg.workspaces.map((dir) => {
+    const pkg = readJson(join(root, dir, 'package.json'));
+    return [pkg.name, pkg];
+  }),
+);
 // The third-party dependencies of the CLI and of every workspace package it reaches (test support stays out).
 const dependencies = {};
 const seen = new Set();

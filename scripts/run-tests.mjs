@@ -181,11 +181,7 @@ if (signalled) {
 // --test-timeout bounds each test file as a whole as well as each test: 20 minutes lets the slow ones (container image
 // build, npm install -g, a three-node Kafka cluster's faults) finish on a loaded two-core machine; those files set
 // tighter timeouts on their own tests where they can.
-child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1200000', ...files],
-  { cwd: root, stdio: 'inherit', env },
-);
+child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1200000', ...files], { cwd: root, stdio: 'inherit', env });
 child.on('exit', async (code, signal) => {
   await stopServices();
   let exitCode = code ?? (signal ? 1 : 0);

@@ -149,9 +149,13 @@ function sluiceProcess(dir) {
   let url;
   let exited;
   const start = async () => {
-    child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'info'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [join(ROOT, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'info'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     // Log records go to stdout (the ready line is one of them, at level info); errors are echoed.
     const echoErrors = (d) => {
@@ -202,7 +206,9 @@ function rssMiB(pid) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  log(`duration ${opts.durationMs / 60000} min, kill -9 every ${opts.killEveryMs / 1000} s, graceful restart every ${opts.restartEveryMs / 1000} s, ${opts.rate} events/s per broker, classes ${opts.classes.join(', ')}`);
+  log(
+    `duration ${opts.durationMs / 60000} min, kill -9 every ${opts.killEveryMs / 1000} s, graceful restart every ${opts.restartEveryMs / 1000} s, ${opts.rate} events/s per broker, classes ${opts.classes.join(', ')}`,
+  );
   let kafka;
   let kafkaBrokers = process.env.KAFKA_BROKERS;
   if (opts.classes.includes('kafka') && !kafkaBrokers) {
@@ -361,7 +367,9 @@ async function main() {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/soak-latest.json'), JSON.stringify(result, null, 2));
   console.log(`\nSoak: ${result.durationMin} min, ${figures.kills} × kill -9, ${figures.gracefulRestarts} graceful restarts, ${figures.flakyOutages} subscriber outages`);
-  console.log(`requests ${figures.sent}, accepted (202) ${figures.accepted}, not accepted ${figures.sent - figures.accepted} (refused while restarting or non-202: ${JSON.stringify(figures.statuses)})`);
+  console.log(
+    `requests ${figures.sent}, accepted (202) ${figures.accepted}, not accepted ${figures.sent - figures.accepted} (refused while restarting or non-202: ${JSON.stringify(figures.statuses)})`,
+  );
   console.log('| broker class | accepted | lost (steady / flaky / slow) | duplicates (steady / flaky / slow) | dead-lettered |');
   console.log('|---|--:|--:|--:|--:|');
   for (const [cls, r] of Object.entries(perClass)) {

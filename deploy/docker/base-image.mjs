@@ -26,7 +26,10 @@ const { values } = parseArgs({
   },
 });
 // The tag carries a digest of this script, so a changed recipe never reuses an image an older one built.
-const recipe = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 12);
+const recipe = createHash('sha256')
+  .update(readFileSync(fileURLToPath(import.meta.url)))
+  .digest('hex')
+  .slice(0, 12);
 const tag = values.tag ?? `localhost/sluice-node-base:${values.node}-${recipe}`;
 const engine = values.engine;
 const log = (msg) => process.stderr.write(`base-image: ${msg}\n`);

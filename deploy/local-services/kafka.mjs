@@ -25,18 +25,7 @@
 // Setting SLUICE_JAVA to a bogus path is a handy way to simulate "Kafka unavailable".
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  closeSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -127,32 +116,15 @@ export async function fetch(opts = {}) {
   log(`fetching Kafka ${version} jars from Maven Central with ${mvn} into ${dir} ...`);
   const t0 = Date.now();
   try {
-    const out = await run(
-      mvn,
-      [
-        '-B',
-        '-q',
-        '-f',
-        join(work, 'pom.xml'),
-        `${DEPENDENCY_PLUGIN}:copy-dependencies`,
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${join(work, 'libs')}`,
-      ],
-      { cwd: work },
-    );
+    const out = await run(mvn, ['-B', '-q', '-f', join(work, 'pom.xml'), `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${join(work, 'libs')}`], { cwd: work });
     if (out.code !== 0) {
-      throw new Error(
-        `mvn failed (exit ${out.code}) resolving org.apache.kafka:kafka_2.13:${version}:\n${tail(out.output, 40)}`,
-      );
+      throw new Error(`mvn failed (exit ${out.code}) resolving org.apache.kafka:kafka_2.13:${version}:\n${tail(out.output, 40)}`);
     }
     const jars = readdirSync(join(work, 'libs')).filter((f) => f.endsWith('.jar'));
     if (!jars.some((j) => j.startsWith('kafka_2.13-'))) {
       throw new Error(`mvn succeeded but no kafka_2.13 jar was copied into ${join(work, 'libs')}`);
     }
-    writeFileSync(
-      join(work, '.complete'),
-      JSON.stringify({ version, fetchedAt: new Date().toISOString(), jars: jars.sort() }, null, 2) + '\n',
-    );
+    writeFileSync(join(work, '.complete'), JSON.stringify({ version, fetchedAt: new Date().toISOString(), jars: jars.sort() }, null, 2) + '\n');
     try {
       renameSync(work, dir);
     } catch (err) {
@@ -278,16 +250,7 @@ export async function start(opts = {}) {
   // 1. Format the (fresh) data dir.
   const fmt = await run(
     java,
-    [
-      ...jvmArgs(libs, ['-XX:TieredStopAtLevel=1', '-Xshare:auto']),
-      'kafka.tools.StorageTool',
-      'format',
-      '--ignore-formatted',
-      '--cluster-id',
-      newClusterId(),
-      '--config',
-      props,
-    ],
+    [...jvmArgs(libs, ['-XX:TieredStopAtLevel=1', '-Xshare:auto']), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '--cluster-id', newClusterId(), '--config', props],
     { cwd: tmp },
   );
   if (fmt.code !== 0) {
@@ -411,7 +374,6 @@ async function warmUpGroupCoordinator(brokers, timeoutMs) {
   }
 }
 
-
 function clusterNodeProperties({ nodeId, brokerPort, controllerPort, voters, dataDir, nodes }) {
   const rf = Math.min(3, nodes);
   const minIsr = rf >= 3 ? 2 : 1;
@@ -481,7 +443,11 @@ export async function startCluster(opts = {}) {
       n.props = join(n.dir, 'server.properties');
       n.logFile = join(n.dir, 'kafka.log');
       writeFileSync(n.props, clusterNodeProperties({ ...n, voters, dataDir: join(n.dir, 'data'), nodes: count }));
-      const fmt = await run(java, [...jvmArgs(libs, ['-XX:TieredStopAtLevel=1', '-Xshare:auto']), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '--cluster-id', clusterId, '--config', n.props], { cwd: n.dir });
+      const fmt = await run(
+        java,
+        [...jvmArgs(libs, ['-XX:TieredStopAtLevel=1', '-Xshare:auto']), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '--cluster-id', clusterId, '--config', n.props],
+        { cwd: n.dir },
+      );
       if (fmt.code !== 0) throw new Error(`kafka storage format of node ${n.nodeId} failed (exit ${fmt.code}):\n${tail(fmt.output, 40)}`);
     }),
   ).catch((err) => {
@@ -653,7 +619,14 @@ async function probeCluster(brokers, count) {
     return;
   }
   const { Kafka, logLevel } = mod.default ?? mod;
-  const admin = new Kafka({ clientId: 'sluice-kafka-readiness', brokers: brokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 3000, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: 'sluice-kafka-readiness',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -668,11 +641,7 @@ async function main(argv) {
   if (cmd === 'fetch') {
     const t0 = Date.now();
     const r = await fetch();
-    log(
-      r.fetched
-        ? `cached in ${r.dir} (${((Date.now() - t0) / 1000).toFixed(1)}s)`
-        : `already cached in ${r.dir}`,
-    );
+    log(r.fetched ? `cached in ${r.dir} (${((Date.now() - t0) / 1000).toFixed(1)}s)` : `already cached in ${r.dir}`);
     return;
   }
   if (cmd === 'start') {

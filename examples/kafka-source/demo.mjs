@@ -23,7 +23,11 @@ const subscriber = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const attrs = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('ce-')).map(([k, v]) => [k.slice(3), v]));
+    const attrs = Object.fromEntries(
+      Object.entries(req.headers)
+        .filter(([k]) => k.startsWith('ce-'))
+        .map(([k, v]) => [k.slice(3), v]),
+    );
     if (req.headers['content-type']) attrs.datacontenttype = req.headers['content-type'];
     console.log(`\n${attrs.type}\n${JSON.stringify(attrs, null, 2)}\ndata: ${Buffer.concat(chunks).toString()}`);
     received++;
@@ -41,7 +45,9 @@ const yaml = readFileSync(join(root, 'examples/kafka-source/kafka-source.yaml'),
   .replace('orders-to-broker', `demo-${topic}`);
 writeFileSync(join(dir, 'config.yaml'), yaml);
 await produce(brokers, topic);
-const sluice = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store')], { stdio: ['ignore', 'inherit', 'inherit'] });
+const sluice = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store')], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 const deadline = Date.now() + 60_000;
 while (received < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 sluice.kill('SIGTERM');

@@ -24,7 +24,11 @@ const subscriber = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const attrs = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('ce-')).map(([k, v]) => [k.slice(3), v]));
+    const attrs = Object.fromEntries(
+      Object.entries(req.headers)
+        .filter(([k]) => k.startsWith('ce-'))
+        .map(([k, v]) => [k.slice(3), v]),
+    );
     if (req.headers['content-type']) attrs.datacontenttype = req.headers['content-type'];
     console.log(`\n${JSON.stringify(attrs, null, 2)}\ndata: ${Buffer.concat(chunks).toString()}`);
     received++;

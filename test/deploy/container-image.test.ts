@@ -21,13 +21,15 @@ if (engineMissing) {
   process.stderr.write(`\n!!! ${ENGINE} is not installed: the container image test cannot run (apt-get install podman runc)\n\n`);
 }
 
-const engine = (args: string[], opts: { input?: string } = {}): string =>
-  execFileSync(ENGINE, [...GLOBAL, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], ...opts });
+const engine = (args: string[], opts: { input?: string } = {}): string => execFileSync(ENGINE, [...GLOBAL, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], ...opts });
 
 async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
@@ -42,63 +44,92 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('the Dockerfile builds, runs as non-root with a data volume, passes its health check, delivers and drains', {
-  timeout: 1_500_000,
-  skip: engineMissing && process.env['CI'] !== 'true' ? `${ENGINE} not installed` : false,
-}, async () => {
-  assert.ok(!engineMissing, `${ENGINE} is required under CI=true`);
-  const base = execFileSync(process.execPath, [join(ROOT, 'deploy/docker/base-image.mjs'), '--engine', ENGINE], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  const image = 'localhost/sluice:test';
-  // Docker format: the OCI image format has no HEALTHCHECK, and podman would drop it.
-  engine(['build', ...(ENGINE === 'podman' ? ['--format', 'docker'] : []), ...ULIMITS, '--network', 'host', '-t', image, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `RUNTIME_IMAGE=${base}`, '-f', join(ROOT, 'Dockerfile'), ROOT]);
-
-  const dir = tempDir('sluice-image-');
-  const subscriber = await startSubscriber();
-  const name = `sluice-test-${process.pid}`;
-  const volume = `${name}-data`;
-  try {
-    const [port, adminPort] = [await freePort(), await freePort()];
-    writeFileSync(
-      join(dir.path, 'app.yaml'),
-      documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })),
-    );
-    // The container's user (uid 10001) reads the mounted configuration, as it would a ConfigMap.
-    chmodSync(dir.path, 0o755);
-    chmodSync(join(dir.path, 'app.yaml'), 0o644);
-    engine(['volume', 'create', volume]);
-    // Host networking: the subscriber listens on the host's loopback.
+test(
+  'the Dockerfile builds, runs as non-root with a data volume, passes its health check, delivers and drains',
+  {
+    timeout: 1_500_000,
+    skip: engineMissing && process.env['CI'] !== 'true' ? `${ENGINE} not installed` : false,
+  },
+  async () => {
+    assert.ok(!engineMissing, `${ENGINE} is required under CI=true`);
+    const base = execFileSync(process.execPath, [join(ROOT, 'deploy/docker/base-image.mjs'), '--engine', ENGINE], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    const image = 'localhost/sluice:test';
+    // Docker format: the OCI image format has no HEALTHCHECK, and podman would drop it.
     engine([
-      'run', '-d', '--name', name, '--network', 'host', ...ULIMITS,
-      '-e', `SLUICE_PORT=${port}`, '-e', `SLUICE_ADMIN_PORT=${adminPort}`,
-      '-v', `${dir.path}:/etc/sluice:ro`, '-v', `${volume}:/data`, image,
+      'build',
+      ...(ENGINE === 'podman' ? ['--format', 'docker'] : []),
+      ...ULIMITS,
+      '--network',
+      'host',
+      '-t',
+      image,
+      '--build-arg',
+      `BASE_IMAGE=${base}`,
+      '--build-arg',
+      `RUNTIME_IMAGE=${base}`,
+      '-f',
+      join(ROOT, 'Dockerfile'),
+      ROOT,
     ]);
-    const ingress = `http://127.0.0.1:${port}`;
-    await waitUntilReady(`${ingress}/readyz`, 90_000).catch((err: Error) => {
-      const logs = spawnSync(ENGINE, [...GLOBAL, 'logs', name], { encoding: 'utf8' });
-      throw new Error(`${err.message}\n${logs.stdout}${logs.stderr}`);
-    });
 
-    assert.equal(engine(['exec', name, 'id', '-u']).trim(), '10001', 'runs as the sluice user');
-    assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
-    const health = spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name], { encoding: 'utf8' });
-    assert.equal(health.status, 0, `the image health check (/livez) passes: ${health.stdout}${health.stderr}`);
+    const dir = tempDir('sluice-image-');
+    const subscriber = await startSubscriber();
+    const name = `sluice-test-${process.pid}`;
+    const volume = `${name}-data`;
+    try {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      writeFileSync(join(dir.path, 'app.yaml'), documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })));
+      // The container's user (uid 10001) reads the mounted configuration, as it would a ConfigMap.
+      chmodSync(dir.path, 0o755);
+      chmodSync(join(dir.path, 'app.yaml'), 0o644);
+      engine(['volume', 'create', volume]);
+      // Host networking: the subscriber listens on the host's loopback.
+      engine([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'host',
+        ...ULIMITS,
+        '-e',
+        `SLUICE_PORT=${port}`,
+        '-e',
+        `SLUICE_ADMIN_PORT=${adminPort}`,
+        '-v',
+        `${dir.path}:/etc/sluice:ro`,
+        '-v',
+        `${volume}:/data`,
+        image,
+      ]);
+      const ingress = `http://127.0.0.1:${port}`;
+      await waitUntilReady(`${ingress}/readyz`, 90_000).catch((err: Error) => {
+        const logs = spawnSync(ENGINE, [...GLOBAL, 'logs', name], { encoding: 'utf8' });
+        throw new Error(`${err.message}\n${logs.stdout}${logs.stderr}`);
+      });
 
-    for (let i = 0; i < 20; i++) {
-      const r = await postEvent(`${ingress}/default/default`, { id: `img-${i}`, source: '/image', type: 'dev.sluice.image' }, '{"n":1}');
-      assert.equal(r.status, 202, r.body);
+      assert.equal(engine(['exec', name, 'id', '-u']).trim(), '10001', 'runs as the sluice user');
+      assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
+      const health = spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name], { encoding: 'utf8' });
+      assert.equal(health.status, 0, `the image health check (/livez) passes: ${health.stdout}${health.stderr}`);
+
+      for (let i = 0; i < 20; i++) {
+        const r = await postEvent(`${ingress}/default/default`, { id: `img-${i}`, source: '/image', type: 'dev.sluice.image' }, '{"n":1}');
+        assert.equal(r.status, 202, r.body);
+      }
+      await subscriber.waitForCount(20);
+      assert.deepEqual(new Set(subscriber.ids()).size, 20);
+
+      engine(['stop', '-t', '30', name]);
+      assert.equal(engine(['inspect', name, '--format', '{{.State.ExitCode}}']).trim(), '0', 'SIGTERM drains and exits 0');
+    } finally {
+      spawnSync(ENGINE, [...GLOBAL, 'rm', '-f', name]);
+      spawnSync(ENGINE, [...GLOBAL, 'volume', 'rm', '-f', volume]);
+      await subscriber.close();
+      dir.remove();
     }
-    await subscriber.waitForCount(20);
-    assert.deepEqual(new Set(subscriber.ids()).size, 20);
-
-    engine(['stop', '-t', '30', name]);
-    assert.equal(engine(['inspect', name, '--format', '{{.State.ExitCode}}']).trim(), '0', 'SIGTERM drains and exits 0');
-  } finally {
-    spawnSync(ENGINE, [...GLOBAL, 'rm', '-f', name]);
-    spawnSync(ENGINE, [...GLOBAL, 'volume', 'rm', '-f', volume]);
-    await subscriber.close();
-    dir.remove();
-  }
-});
+  },
+);

@@ -26,10 +26,7 @@ test('a packed tarball installs globally as `sluice` and runs outside the reposi
     const env = { ...process.env, PATH: `${join(prefix, 'bin')}:${process.env['PATH'] ?? ''}` };
 
     assert.match(execFileSync(sluice, ['--version'], { cwd: work, env, encoding: 'utf8' }), /^\d+\.\d+\.\d+/);
-    writeFileSync(
-      join(work, 'app.yaml'),
-      documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })),
-    );
+    writeFileSync(join(work, 'app.yaml'), documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })));
     assert.match(execFileSync(sluice, ['validate', '-f', 'app.yaml'], { cwd: work, env, encoding: 'utf8' }), /2 resources valid/);
 
     const child = spawn(sluice, ['run', '-f', 'app.yaml', '--port', '0', '--admin-port', '0', '--data-dir', join(work, 'data')], { cwd: work, env });

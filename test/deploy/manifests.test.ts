@@ -65,7 +65,10 @@ test('the Helm chart lints, and renders a StatefulSet (embedded) or a Deployment
     ];
     for (const [i, c] of cases.entries()) {
       const rendered = helmTemplate(c.values);
-      const kinds = rendered.split(/^---$/m).map((d) => (parse(d) as { kind?: string } | null)?.kind).filter(Boolean);
+      const kinds = rendered
+        .split(/^---$/m)
+        .map((d) => (parse(d) as { kind?: string } | null)?.kind)
+        .filter(Boolean);
       assert.ok(kinds.includes(c.workload), `${c.workload} rendered (${kinds.join(', ')})`);
       assert.ok(!kinds.includes(c.absent), `${c.absent} not rendered`);
       const file = join(dir.path, `rendered-${i}.yaml`);
@@ -93,10 +96,14 @@ test('the compose file is valid against the Compose specification and builds Slu
   assert.ok(validate({ services: { x: { image: 'a', bogus: 1 } } }) === false, 'the schema rejects unknown service fields');
 });
 
-test('the systemd unit passes systemd-analyze verify', { skip: spawnSync('systemd-analyze', ['--version']).status !== 0 && process.env['CI'] !== 'true' ? 'systemd-analyze not installed' : false }, () => {
-  const r = spawnSync('systemd-analyze', ['verify', join(ROOT, 'deploy/systemd/sluice.service')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.equal(r.stderr.trim(), '', 'no warnings');
-  const unit = readFileSync(join(ROOT, 'deploy/systemd/sluice.service'), 'utf8');
-  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
-});
+test(
+  'the systemd unit passes systemd-analyze verify',
+  { skip: spawnSync('systemd-analyze', ['--version']).status !== 0 && process.env['CI'] !== 'true' ? 'systemd-analyze not installed' : false },
+  () => {
+    const r = spawnSync('systemd-analyze', ['verify', join(ROOT, 'deploy/systemd/sluice.service')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr.trim(), '', 'no warnings');
+    const unit = readFileSync(join(ROOT, 'deploy/systemd/sluice.service'), 'utf8');
+    assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+  },
+);

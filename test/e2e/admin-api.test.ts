@@ -129,7 +129,13 @@ test('live figures per Trigger and Subscription: delivered, failed, retrying, in
     subscription('to-good', { channel: channelRef('pipe'), subscriber: good.url }),
   );
   const sluice = await startSluice({ yaml: config, dataDir: dir.path });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), () => good.close(), () => failing.close(), () => hanging.close());
+  cleanup.add(
+    () => dir.remove(),
+    async () => void (await sluice.stop()),
+    () => good.close(),
+    () => failing.close(),
+    () => hanging.close(),
+  );
   const { postEvent } = await import('./harness.js');
   const sentAt = Date.now();
   for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/t', type: 't' })).status, 202);
@@ -177,10 +183,12 @@ test('live figures per Trigger and Subscription: delivered, failed, retrying, in
   assert.equal(s.delivered, 1);
   const sub = (await getJson(`${sluice.adminUrl}/api/v1/subscriptions/default/to-good`)).body;
   assert.equal(sub.status.physicalSubscription.subscriberUri, good.url);
-  assert.deepEqual(
-    sub.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`).sort(),
-    ['AddedToChannel=True', 'ChannelReady=True', 'Ready=True', 'ReferencesResolved=True'],
-  );
+  assert.deepEqual(sub.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`).sort(), [
+    'AddedToChannel=True',
+    'ChannelReady=True',
+    'Ready=True',
+    'ReferencesResolved=True',
+  ]);
   const imc = (await getJson(`${sluice.adminUrl}/api/v1/imc/default/pipe`)).body;
   assert.equal(imc.status.address.url, `${sluice.url}/channels/default/pipe`);
 });

@@ -20,8 +20,7 @@ metadata:
 
 const cleanup = cleanupScope();
 
-const start = (args: string[] = [], dataDir?: string): Promise<SluiceProcess> =>
-  startSluiceIn(cleanup, { yaml: YAML, args, ...(dataDir ? { dataDir } : {}) });
+const start = (args: string[] = [], dataDir?: string): Promise<SluiceProcess> => startSluiceIn(cleanup, { yaml: YAML, args, ...(dataDir ? { dataDir } : {}) });
 
 const purge = (sluice: SluiceProcess, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default/purge`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"all":true}' });
@@ -58,7 +57,9 @@ test('by default: a generated edit token (0600) in the data dir, reads open on l
   assert.match(found.stdout, /purged 0/);
   // ... but only to a loopback server: the local token is not handed to another host (here a server on this
   // machine's non-loopback address that records what it gets).
-  const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
   if (address !== undefined) {
     const seen: Array<string | undefined> = [];
     const other = createServer((req, res) => {
@@ -84,7 +85,9 @@ test('by default: a generated edit token (0600) in the data dir, reads open on l
   assert.equal(staleChange.code, 1);
   assert.match(staleChange.stderr, /HTTP 401\)\. Pass a token with --token or SLUICE_ADMIN_TOKEN/);
   // SLUICE_ADMIN_TOKEN works as --token does.
-  const viaEnv = await runCli(['dlq', 'purge', 'broker:default', '--all', '--server', sluice.adminUrl], { env: { SLUICE_ADMIN_TOKEN: sluice.adminToken, SLUICE_DATA_DIR: join(sluice.dataDir, 'nowhere') } });
+  const viaEnv = await runCli(['dlq', 'purge', 'broker:default', '--all', '--server', sluice.adminUrl], {
+    env: { SLUICE_ADMIN_TOKEN: sluice.adminToken, SLUICE_DATA_DIR: join(sluice.dataDir, 'nowhere') },
+  });
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
 
   // A change from another Origin is refused even with the token (a cross-site request).

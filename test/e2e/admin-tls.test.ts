@@ -58,7 +58,21 @@ test('an admin certificate that cannot be read stops sluice run with SLUICE_TLS_
   const dir = tempDir();
   cleanup.add(() => dir.remove());
   writeFileSync(join(dir.path, 'c.yaml'), 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n');
-  const r = await runCli(['run', '-f', join(dir.path, 'c.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'data'), '--admin-tls-cert', join(dir.path, 'none.crt'), '--admin-tls-key', join(dir.path, 'none.key')]);
+  const r = await runCli([
+    'run',
+    '-f',
+    join(dir.path, 'c.yaml'),
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--data-dir',
+    join(dir.path, 'data'),
+    '--admin-tls-cert',
+    join(dir.path, 'none.crt'),
+    '--admin-tls-key',
+    join(dir.path, 'none.key'),
+  ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^sluice: --admin-tls-cert\/--admin-tls-key: cannot read the TLS certificate or key/);
 });

@@ -57,7 +57,10 @@ test('apply and delete: kubectl lines, --dry-run, 409 without --force, and chang
   await waitFor(async () => (await figuresOf(sluice, 'triggers', 'default', 'stuck')).retrying === 3, 'the stuck trigger to hold three retries');
   const refused = await cli('delete', 'trigger', 'stuck');
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /^sluice: trigger default\/stuck has \d+ events pending \(backlog \d+, retrying \d+\); delete --force moves them to the dead-letter store \(SLUICE_FORCE_REQUIRED, HTTP 409\)\n$/);
+  assert.match(
+    refused.stderr,
+    /^sluice: trigger default\/stuck has \d+ events pending \(backlog \d+, retrying \d+\); delete --force moves them to the dead-letter store \(SLUICE_FORCE_REQUIRED, HTTP 409\)\n$/,
+  );
   assert.equal(refused.stdout, '');
   const forced = await cli('delete', 'trigger', 'stuck', '--force');
   assert.equal(forced.stdout, 'trigger.eventing.knative.dev "stuck" deleted\n', forced.stderr);
@@ -110,7 +113,11 @@ test('apply and delete: bad input is a clear error with the right exit code; an 
   writeFileSync(rbac, 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: []\n');
   for (const verb of ['apply', 'delete']) {
     const plumbing = await cli(verb, '-f', rbac);
-    assert.deepEqual([plumbing.code, plumbing.stdout, plumbing.stderr], [0, '', 'ignored: v1 ServiceAccount sa (cluster plumbing)\nignored: rbac.authorization.k8s.io/v1 Role r (cluster plumbing)\n'], verb);
+    assert.deepEqual(
+      [plumbing.code, plumbing.stdout, plumbing.stderr],
+      [0, '', 'ignored: v1 ServiceAccount sa (cluster plumbing)\nignored: rbac.authorization.k8s.io/v1 Role r (cluster plumbing)\n'],
+      verb,
+    );
   }
 
   const probe = createServer();

@@ -16,7 +16,10 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('sluice replay re-delivers archived events of a time range to the matching triggers, in order, while live traffic continues', async () => {
   const orders = await startSubscriber();
   const all = await startSubscriber();
-  cleanup.add(() => orders.close(), () => all.close());
+  cleanup.add(
+    () => orders.close(),
+    () => all.close(),
+  );
   const yaml = documents(
     broker('default', { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
     trigger('orders', { broker: 'default', filter: { type: 'order.created' }, subscriber: orders.url }),
@@ -45,11 +48,18 @@ test('sluice replay re-delivers archived events of a time range to the matching 
   const range: ReplayRange = { sluice, broker: 'default', ordersTrigger: 'orders', orders, all, from, to, ordersInRange: 8, sendLive: (id) => send(id, 'order.created') };
   // One trigger, one range: exactly the order.created events of the range, in order, marked.
   const replayed = await replayToOneTrigger(range);
-  assert.deepEqual(replayed.map((x) => x.event!.attributes['id']), inRange, 'in the order they were accepted');
+  assert.deepEqual(
+    replayed.map((x) => x.event!.attributes['id']),
+    inRange,
+    'in the order they were accepted',
+  );
 
   // Every trigger, a CESQL filter: only the trigger whose own filter matches gets the cancelled order.
   const since = await replayCancelledToEveryTrigger(range);
-  assert.deepEqual(since.all().map((x) => x.event!.attributes['id']), ['in-cancel']);
+  assert.deepEqual(
+    since.all().map((x) => x.event!.attributes['id']),
+    ['in-cancel'],
+  );
   assert.equal(since.orders().length, 0);
 
   // Errors: a bad range or CESQL expression, a missing flag.

@@ -7,15 +7,17 @@ import { broker, documents, trigger, type Delivery } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (url: string, delivery: Delivery = { retry: 10, backoffDelay: 'PT0.05S' }) =>
-  documents(broker('default'), trigger('all', { broker: 'default', subscriber: url, delivery }));
+const yaml = (url: string, delivery: Delivery = { retry: 10, backoffDelay: 'PT0.05S' }) => documents(broker('default'), trigger('all', { broker: 'default', subscriber: url, delivery }));
 
 for (const round of [1, 2, 3]) {
   test(`kill -9 during ingress and delivery loses no accepted event (round ${round})`, async () => {
     // A slow-ish subscriber (20 ms an answer) so that deliveries are in flight when the process dies.
     const sub = await startSubscriber(() => ({ delayMs: 20 }));
     const dir = tempDir();
-    cleanup.add(() => dir.remove(), () => sub.close());
+    cleanup.add(
+      () => dir.remove(),
+      () => sub.close(),
+    );
     let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
     const load = startLoad(`${sluice.url}/default/default`, { idPrefix: `r${round}` });
     const accepted = load.accepted;
@@ -40,7 +42,10 @@ test('a pending retry survives kill -9 and is delivered after restart', async ()
   let failing = true;
   const sub = await startSubscriber(() => ({ status: failing ? 503 : 202 }));
   const dir = tempDir();
-  cleanup.add(() => dir.remove(), () => sub.close());
+  cleanup.add(
+    () => dir.remove(),
+    () => sub.close(),
+  );
   const config = yaml(sub.url, { retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT2S' });
   let sluice = await startSluice({ yaml: config, dataDir: dir.path });
   const posted = Date.now();
@@ -65,7 +70,10 @@ test('SIGTERM drains: readyz flips, in-flight deliveries finish, exit code 0', a
   // Each answer takes 1.5 s, so all five deliveries are in flight when the signal arrives and the drain waits for them.
   const sub = await startSubscriber(() => ({ delayMs: 1500 }));
   const dir = tempDir();
-  cleanup.add(() => dir.remove(), () => sub.close());
+  cleanup.add(
+    () => dir.remove(),
+    () => sub.close(),
+  );
   const sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   for (let i = 0; i < 5; i++) assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `d${i}`, source: '/t', type: 't' })).status, 202);
   await sub.waitForCount(5);
@@ -76,17 +84,29 @@ test('SIGTERM drains: readyz flips, in-flight deliveries finish, exit code 0', a
   // readyz (on the admin port, which stays up until the drain is over; the ingress port stops taking connections)
   // flips while the deliveries are still running: none has been answered yet.
   await waitFor(async () => (await fetch(`${sluice.adminUrl}/readyz`)).status === 503, 'readyz to answer 503 while draining');
-  assert.ok(sub.received.every((r) => r.status === undefined), 'the deliveries were still in flight when readyz flipped');
+  assert.ok(
+    sub.received.every((r) => r.status === undefined),
+    'the deliveries were still in flight when readyz flipped',
+  );
   assert.equal(await exited, 0);
   assert.equal(await sluice.stop(), 0);
   assert.match(sluice.output(), /SIGTERM received: draining[\s\S]*sluice stopped/);
-  assert.deepEqual(sub.received.map((r) => r.status), [202, 202, 202, 202, 202], 'every delivery in flight was answered before the exit');
+  assert.deepEqual(
+    sub.received.map((r) => r.status),
+    [202, 202, 202, 202, 202],
+    'every delivery in flight was answered before the exit',
+  );
 
   // They finished as deliveries, not just as requests: after a restart on the same data the trigger owes nothing, so
   // nothing is sent again (the figures say the consumer is idle before the count is read).
   const again = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   cleanup.add(async () => void (await again.stop()));
-  const figures = async () => ((await (await fetch(`${again.adminUrl}/api/v1/triggers/default/all`, { headers: again.adminHeaders })).json()) as { status: { figures: { backlog: number; inFlight: number; retrying: number; delivered: number } } }).status.figures;
+  const figures = async () =>
+    (
+      (await (await fetch(`${again.adminUrl}/api/v1/triggers/default/all`, { headers: again.adminHeaders })).json()) as {
+        status: { figures: { backlog: number; inFlight: number; retrying: number; delivered: number } };
+      }
+    ).status.figures;
   await waitFor(async () => {
     const f = await figures();
     return f.backlog === 0 && f.inFlight === 0 && f.retrying === 0;

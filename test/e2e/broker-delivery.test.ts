@@ -10,7 +10,11 @@ const cleanup = cleanupScope();
 async function run(yaml: string, subscribers: Subscriber[]) {
   const dir = tempDir();
   const sluice = await startSluice({ yaml, dataDir: dir.path });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  cleanup.add(
+    () => dir.remove(),
+    async () => void (await sluice.stop()),
+    ...subscribers.map((s) => () => s.close()),
+  );
   return sluice;
 }
 

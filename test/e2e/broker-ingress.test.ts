@@ -78,7 +78,10 @@ test('400 with a JSON error for invalid events, and nothing is stored', async ()
   const badBatch = await fetch(ingress, {
     method: 'POST',
     headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify([{ specversion: '1.0', id: 'ok', source: '/t', type: 't' }, { specversion: '1.0', source: '/t', type: 't' }]),
+    body: JSON.stringify([
+      { specversion: '1.0', id: 'ok', source: '/t', type: 't' },
+      { specversion: '1.0', source: '/t', type: 't' },
+    ]),
   });
   assert.equal(badBatch.status, 400, 'a batch is all or nothing');
   assert.match(errorBody(await badBatch.text()).message, /batch entry 1/);

@@ -10,7 +10,11 @@ const cleanup = cleanupScope();
 async function setup(yaml: (subs: Subscriber[]) => string, subscribers: Subscriber[]) {
   const dir = tempDir();
   const sluice = await startSluice({ yaml: yaml(subscribers), dataDir: dir.path });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()), ...subscribers.map((s) => () => s.close()));
+  cleanup.add(
+    () => dir.remove(),
+    async () => void (await sluice.stop()),
+    ...subscribers.map((s) => () => s.close()),
+  );
   return sluice;
 }
 
@@ -53,17 +57,18 @@ test('routing: unfiltered, matching, non-matching and duplicate triggers (routin
 test('many triggers: each receives exactly the events its attribute filter selects (ManyTriggers)', async () => {
   const filters: Array<Record<string, string>> = [{}, { type: 't1' }, { source: 's1' }, { type: 't1', source: 's1' }, { extname1: '' }, { type: 't2', extname1: 'v1' }];
   const subs = await Promise.all(filters.map(() => startSubscriber()));
-  const sluice = await setup(
-    (ss) =>
-      documents(broker('default'), ...filters.map((f, i) => to(`t${i}`, ss[i]!.url, Object.keys(f).length === 0 ? {} : { filter: f }))),
-    subs,
-  );
+  const sluice = await setup((ss) => documents(broker('default'), ...filters.map((f, i) => to(`t${i}`, ss[i]!.url, Object.keys(f).length === 0 ? {} : { filter: f }))), subs);
   const events: Array<Record<string, string>> = [];
   for (const type of ['t1', 't2']) for (const source of ['s1', 's2']) for (const ext of [undefined, 'v1']) events.push({ type, source, ...(ext ? { extname1: ext } : {}) });
   for (const [i, e] of events.entries()) {
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: `e${i}`, ...e })).status, 202);
   }
-  const expected = filters.map((f) => events.map((e, i) => [e, `e${i}`] as const).filter(([e]) => Object.entries(f).every(([k, v]) => (v === '' ? (e[k] ?? '') !== '' : e[k] === v))).map(([, id]) => id));
+  const expected = filters.map((f) =>
+    events
+      .map((e, i) => [e, `e${i}`] as const)
+      .filter(([e]) => Object.entries(f).every(([k, v]) => (v === '' ? (e[k] ?? '') !== '' : e[k] === v)))
+      .map(([, id]) => id),
+  );
   for (const [i, s] of subs.entries()) await s.waitForCount(expected[i]!.length);
   await waitForIdle(sluice);
   for (const [i, s] of subs.entries()) assert.deepEqual(s.ids().sort(), expected[i]!.sort(), `trigger t${i} with filter ${JSON.stringify(filters[i])}`);
@@ -78,8 +83,7 @@ test('a reply from one trigger is routed through the broker to another trigger; 
   );
   const replySink = await startSubscriber();
   const sluice = await setup(
-    ([a, b]) =>
-      documents(broker('default'), to('t1', a!.url, { filter: { type: 'com.example.FullEvent' } }), to('t2', b!.url, { filter: { type: 'com.example.ReplyEvent' } })),
+    ([a, b]) => documents(broker('default'), to('t1', a!.url, { filter: { type: 'com.example.FullEvent' } }), to('t2', b!.url, { filter: { type: 'com.example.ReplyEvent' } })),
     [replier, replySink],
   );
   const longBody = 'x'.repeat(36_864);
@@ -96,7 +100,7 @@ test('a reply from one trigger is routed through the broker to another trigger; 
 
 test('the TTL guard stops a reply loop', async () => {
   let n = 0;
-  const looper = await startSubscriber(() => ({ status: 200, headers: replyHeaders({ id: `loop-${n++}`, source: '/loop', type: 'loop' }) , body: '{}' }));
+  const looper = await startSubscriber(() => ({ status: 200, headers: replyHeaders({ id: `loop-${n++}`, source: '/loop', type: 'loop' }), body: '{}' }));
   const sluice = await setup(([s]) => documents(broker('default'), to('loop', s!.url, { filter: { type: 'loop' } })), [looper]);
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'start', source: '/t', type: 'loop', knativebrokerttl: '3' })).status, 202);
   await looper.waitForCount(2);
@@ -108,11 +112,7 @@ test('the TTL guard stops a reply loop', async () => {
 test('a dead subscriber does not slow down other triggers', async () => {
   const dead = await startSubscriber(() => ({ hang: true }));
   const fast = await startSubscriber();
-  const sluice = await setup(
-    ([d, f]) =>
-      documents(broker('default'), to('dead', d!.url, { delivery: { retry: 0, timeout: 'PT30S' } }), to('fast', f!.url)),
-    [dead, fast],
-  );
+  const sluice = await setup(([d, f]) => documents(broker('default'), to('dead', d!.url, { delivery: { retry: 0, timeout: 'PT30S' } }), to('fast', f!.url)), [dead, fast]);
   const started = Date.now();
   const posts = [];
   for (let i = 0; i < 300; i++) posts.push(postEvent(`${sluice.url}/default/default`, { id: `e${i}`, source: '/t', type: 't' }));

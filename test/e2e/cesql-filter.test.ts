@@ -12,7 +12,12 @@ test('cesql triggers route exactly the matching events, and evaluation errors on
   const big = await startSubscriber();
   const combined = await startSubscriber();
   const dir = tempDir();
-  cleanup.add(() => dir.remove(), () => orders.close(), () => big.close(), () => combined.close());
+  cleanup.add(
+    () => dir.remove(),
+    () => orders.close(),
+    () => big.close(),
+    () => combined.close(),
+  );
   const cesql = (name: string, url: string, expression: string) => trigger(name, { broker: 'default', filters: [{ cesql: expression }], subscriber: url });
   const sluice = await startSluice({
     dataDir: dir.path,

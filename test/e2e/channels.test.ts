@@ -16,7 +16,6 @@ function run(yaml: string, subscribers: Subscriber[] = [], env: NodeJS.ProcessEn
   return startSluiceIn(cleanup, { yaml, env });
 }
 
-
 const errorCode = (text: string): string => (JSON.parse(text) as { error: { code: string } }).error.code;
 
 test('channel ingress contract: 202, 400 malformed, 404 unknown channel, 405 GET, OPTIONS, 413, bad path', async () => {
@@ -314,7 +313,11 @@ test('KafkaChannel (v1beta1, embedded-backed) and a Channel backed by one delive
   await generic.waitForCount(40);
   for (let k = 0; k < 4; k++) {
     const got = generic.ids().filter((id) => Number(id.slice(1)) % 4 === k);
-    assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => `g${i * 4 + k}`), `partition key key-${k} in order`);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 10 }, (_, i) => `g${i * 4 + k}`),
+      `partition key key-${k} in order`,
+    );
   }
   assert.match(sluice.output(), /"kafka":\{"numPartitions":1,"replicationFactor":3,"retentionDuration":"PT1H"\}/, 'KafkaChannel settings are reported');
 });
@@ -349,7 +352,11 @@ test('sluice validate: the example channels and flows are valid; invalid.yaml gi
     `${F}:36:11: warning: Subscription/orphan: InMemoryChannel "default/missing" is not declared in the configuration`,
     `${F}:50:15: warning: Sequence/seq: Channel "default/nowhere" is not declared in the configuration`,
   ];
-  for (const prefix of expected) assert.ok(r.stderr.split('\n').some((l) => l.startsWith(prefix)), `missing: ${prefix}\n--- got:\n${r.stderr}`);
+  for (const prefix of expected)
+    assert.ok(
+      r.stderr.split('\n').some((l) => l.startsWith(prefix)),
+      `missing: ${prefix}\n--- got:\n${r.stderr}`,
+    );
   assert.match(r.stderr, /4 errors/);
 });
 
@@ -357,11 +364,11 @@ for (const round of [1, 2]) {
   test(`kill -9 mid-stream on a channel with a subscription loses no accepted event (round ${round})`, async () => {
     const sub = await startSubscriber();
     const dir = tempDir();
-    cleanup.add(() => dir.remove(), () => sub.close());
-    const yaml = documents(
-      channel('c', {}, 'InMemoryChannel', { delivery: { retry: 10, backoffDelay: 'PT0.05S' } }),
-      subscription('s', { channel: channelRef('c'), subscriber: sub.url }),
+    cleanup.add(
+      () => dir.remove(),
+      () => sub.close(),
     );
+    const yaml = documents(channel('c', {}, 'InMemoryChannel', { delivery: { retry: 10, backoffDelay: 'PT0.05S' } }), subscription('s', { channel: channelRef('c'), subscriber: sub.url }));
     let sluice = await startSluice({ yaml, dataDir: dir.path });
     const load = startLoad(`${sluice.url}/channels/default/c`, { idPrefix: `r${round}` });
     const accepted = load.accepted;
@@ -371,10 +378,14 @@ for (const round of [1, 2]) {
     await load.stop();
     sluice = await startSluice({ yaml, dataDir: dir.path });
     cleanup.add(async () => void (await sluice.stop()));
-    await waitFor(() => {
-      const got = new Set(sub.ids());
-      return [...accepted].every((id) => got.has(id));
-    }, 'every accepted event to be delivered', 30_000);
+    await waitFor(
+      () => {
+        const got = new Set(sub.ids());
+        return [...accepted].every((id) => got.has(id));
+      },
+      'every accepted event to be delivered',
+      30_000,
+    );
     for (const r of sub.received) assert.equal(r.body.toString(), `payload ${String(r.event!.attributes['id'])}`, 'data intact');
   });
 }

@@ -92,7 +92,10 @@ test('send: a failed send reports on stderr without a rate and exits 1; channel:
     dataDir: dir.path,
     yaml: documents(channel('pipe'), subscription('s', { channel: channelRef('pipe'), subscriber: sub.url })),
   });
-  cleanup.add(() => dir.remove(), async () => void (await sluice.stop()));
+  cleanup.add(
+    () => dir.remove(),
+    async () => void (await sluice.stop()),
+  );
   const ok = await runCli(['send', '--to', 'channel:pipe', '--type', 't', '--source', '/s', '--id', 'via-channel'], { env: { SLUICE_SERVER: sluice.url } });
   assert.equal(ok.code, 0, ok.stderr);
   await sub.waitForCount(1);
@@ -160,7 +163,10 @@ test('event-display on a port in use is one line naming the address and how to c
 test('one sluice per data directory: a second run exits 1 naming the holder pid; the lock goes with the process', async () => {
   const dir = tempDir();
   const first = await startSluice({ yaml: BROKER, dataDir: dir.path });
-  cleanup.add(() => dir.remove(), async () => void (await first.stop()));
+  cleanup.add(
+    () => dir.remove(),
+    async () => void (await first.stop()),
+  );
   writeFileSync(join(dir.path, 'again.yaml'), BROKER);
   const second = await runCli(['run', '-f', join(dir.path, 'again.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')]);
   assert.equal(second.code, 1);

@@ -50,7 +50,11 @@ spec:
   });
   cleanup.add(async () => void (await sluice.stop()));
   const status = async () =>
-    ((await (await fetch(`${sluice.adminUrl}/api/v1/cronjobs/default/report`)).json()) as { status: { conditions: Array<{ type: string; status: string }>; nextScheduleTime?: string; lastScheduleTime?: string } }).status;
+    (
+      (await (await fetch(`${sluice.adminUrl}/api/v1/cronjobs/default/report`)).json()) as {
+        status: { conditions: Array<{ type: string; status: string }>; nextScheduleTime?: string; lastScheduleTime?: string };
+      }
+    ).status;
   const before = await status();
   assert.equal(before.conditions.find((c) => c.type === 'Ready')?.status, 'True');
   const next = Date.parse(before.nextScheduleTime!);
@@ -92,7 +96,7 @@ spec:
   assert.match(r.stderr, /^3 errors$/m);
 });
 
-test('a SinkBinding whose subject selects Jobs by label binds the Jobs a CronJob makes (Knative\'s getting-started SinkBinding shape)', async () => {
+test("a SinkBinding whose subject selects Jobs by label binds the Jobs a CronJob makes (Knative's getting-started SinkBinding shape)", async () => {
   const { command, sub } = await sendScript();
   const sluice = await startSluice({
     yaml: `apiVersion: sources.knative.dev/v1

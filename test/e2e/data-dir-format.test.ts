@@ -15,8 +15,7 @@ const cleanup = cleanupScope();
 
 const FIXTURE = join(ROOT, 'test/fixtures/data-dir-format-1/sluice.db');
 
-const yaml = (url: string): string =>
-  documents(broker('default'), trigger('t', { broker: 'default', subscriber: url, delivery: { retry: 3 } }));
+const yaml = (url: string): string => documents(broker('default'), trigger('t', { broker: 'default', subscriber: url, delivery: { retry: 3 } }));
 
 function userVersion(path: string): number {
   const db = new Database(path, { readonly: true });

@@ -25,7 +25,10 @@ test('kill -9 while events are being dead-lettered: every accepted event ends in
   // 400 is final: each event is dead-lettered at its first attempt, and the circuit breaker stays closed.
   const sub = await startSubscriber(() => ({ status: 400, body: 'rejected' }));
   const dir = tempDir();
-  cleanup.add(() => dir.remove(), () => sub.close());
+  cleanup.add(
+    () => dir.remove(),
+    () => sub.close(),
+  );
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   const traffic = startLoad(`${sluice.url}/default/default`, { idPrefix: 'dl', type: 'order' });
   await waitFor(async () => (await deadLetters(sluice)).length >= 200, 'dead-lettering under way', 30_000);
@@ -36,11 +39,15 @@ test('kill -9 while events are being dead-lettered: every accepted event ends in
   cleanup.add(() => sluice.stop());
   let letters: Listed[] = [];
   const ids = () => new Set(letters.map((l) => String(l.event.attributes['id'])));
-  await waitFor(async () => {
-    letters = await deadLetters(sluice);
-    const kept = ids();
-    return [...traffic.accepted].every((id) => kept.has(id));
-  }, () => `every accepted event in the dead-letter store (${ids().size} of ${traffic.accepted.size})`, 60_000);
+  await waitFor(
+    async () => {
+      letters = await deadLetters(sluice);
+      const kept = ids();
+      return [...traffic.accepted].every((id) => kept.has(id));
+    },
+    () => `every accepted event in the dead-letter store (${ids().size} of ${traffic.accepted.size})`,
+    60_000,
+  );
   const lost = [...traffic.accepted].filter((id) => !ids().has(id));
   assert.deepEqual(lost, []);
   const duplicates = letters.length - ids().size;
@@ -54,7 +61,10 @@ test('kill -9 during a replay: nothing is lost, a second replay finishes the job
   let up = false;
   const sub = await startSubscriber(() => (up ? { status: 202 } : { status: 400 }));
   const dir = tempDir();
-  cleanup.add(() => dir.remove(), () => sub.close());
+  cleanup.add(
+    () => dir.remove(),
+    () => sub.close(),
+  );
   let sluice = await startSluice({ yaml: yaml(sub.url), dataDir: dir.path });
   const traffic = startLoad(`${sluice.url}/default/default`, { idPrefix: 'rp', type: 'order' });
   await waitFor(() => traffic.accepted.size >= 400, '400 accepted events', 30_000);

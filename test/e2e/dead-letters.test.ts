@@ -47,7 +47,10 @@ test('dlq list, show, replay and purge through the CLI', async () => {
   let letters: ListedLetter[] = [];
   // Polled through the admin API (cheaper than a CLI process per poll); the CLI is checked right after.
   const viaApi = async (): Promise<ListedLetter[]> => ((await (await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/default`)).json()) as { items: ListedLetter[] }).items;
-  await waitFor(async () => (letters = await viaApi()).length === 7, () => `7 dead letters (have ${letters.length})`);
+  await waitFor(
+    async () => (letters = await viaApi()).length === 7,
+    () => `7 dead letters (have ${letters.length})`,
+  );
   letters = await list();
   assert.deepEqual(letters.map((l) => l.event.attributes['id']).sort(), ['c-0', 'c-1', 'c-2', 'c-3', 'c-4', 'x-0', 'x-1']);
   for (const l of letters) assert.deepEqual([l.trigger, l.reason, l.attempts, l.replays], ['default/orders', 'HTTP 503', 2, 0]);
@@ -149,10 +152,11 @@ test('renaming a trigger keeps its pending retries as dead letters ("trigger rem
   cleanup.add(() => other.close());
   const dir = tempDir();
   cleanup.add(() => dir.remove());
-  const config = (name: string) => documents(
-    broker('default'),
-    trigger(name, { broker: 'default', subscriber: sub.url, delivery: { retry: 5, backoffDelay: 'PT60S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
-  );
+  const config = (name: string) =>
+    documents(
+      broker('default'),
+      trigger(name, { broker: 'default', subscriber: sub.url, delivery: { retry: 5, backoffDelay: 'PT60S' } }, { annotations: { 'sluice.dev/circuit-breaker-failures': '0' } }),
+    );
   let sluice = await startSluice({ yaml: config('orders'), dataDir: dir.path });
   for (const id of ['a', 'b', 'c']) assert.equal((await postEvent(`${sluice.url}/default/default`, { id, source: '/shop', type: 'order.created' }, '{}')).status, 202);
   await sub.waitForCount(3);
@@ -163,14 +167,11 @@ test('renaming a trigger keeps its pending retries as dead letters ("trigger rem
   const r = await runCli(['dlq', 'list', 'broker:default', '-o', 'json', '--server', sluice.adminUrl]);
   assert.equal(r.code, 0, r.stderr);
   const items = (JSON.parse(r.stdout) as { items: ListedLetter[] }).items;
-  assert.deepEqual(
-    items.map((l) => [l.event.attributes['id'], l.trigger, l.reason, l.attempts]).sort(),
-    [
-      ['a', 'default/orders', 'trigger removed', 1],
-      ['b', 'default/orders', 'trigger removed', 1],
-      ['c', 'default/orders', 'trigger removed', 1],
-    ],
-  );
+  assert.deepEqual(items.map((l) => [l.event.attributes['id'], l.trigger, l.reason, l.attempts]).sort(), [
+    ['a', 'default/orders', 'trigger removed', 1],
+    ['b', 'default/orders', 'trigger removed', 1],
+    ['c', 'default/orders', 'trigger removed', 1],
+  ]);
   const skipped = await adminCli(sluice)('dlq', 'replay', 'broker:default', '--all');
   assert.equal(skipped.code, 1);
   assert.match(skipped.stdout, /skipped 3 \(trigger no longer exists: use --to\)/);

@@ -7,17 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { postEvent, startSluice, startSubscriber, waitFor } from './harness.js';
 import { broker, brokerRef, documents, trigger, type Delivery, type Destination } from './manifests.js';
 
-const triggerYaml = (subscriber: Destination, delivery?: Delivery): string =>
-  documents(broker('default'), trigger('t', { broker: 'default', subscriber, delivery }));
+const triggerYaml = (subscriber: Destination, delivery?: Delivery): string => documents(broker('default'), trigger('t', { broker: 'default', subscriber, delivery }));
 
 test('link-local and cloud metadata destinations are refused at start, in every spelling of the address', async () => {
   // Every spelling is in the unit tests of the guard (packages/delivery/test/egress-guard.test.ts); here, through the CLI.
   for (const uri of ['http://2852039166/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://METADATA.GOOGLE.INTERNAL./computeMetadata/v1/']) {
-    await assert.rejects(
-      startSluice({ yaml: triggerYaml(uri) }),
-      (err: Error) => /SLUICE_DESTINATION_FORBIDDEN|refused: (address|host) .* is denied by the egress rules/.test(err.message),
-      uri,
-    );
+    await assert.rejects(startSluice({ yaml: triggerYaml(uri) }), (err: Error) => /SLUICE_DESTINATION_FORBIDDEN|refused: (address|host) .* is denied by the egress rules/.test(err.message), uri);
   }
   // A dead-letter sink is a destination too.
   await assert.rejects(startSluice({ yaml: triggerYaml('http://127.0.0.1:9/', { deadLetterSink: 'http://169.254.170.2/creds' }) }), /is denied by the egress rules/);

@@ -24,7 +24,7 @@ const yaml = (sub: Subscriber, dls: Subscriber): string =>
     trigger('sneak', { broker: 'open', filter: { type: 'order.sneaked' }, subscriber: brokerRef('guarded'), delivery: { retry: 0, deadLetterSink: dls.url } }),
   );
 
-test('EventPolicy: allowed subjects and filters pass, others get 403, no token 401; Sluice\'s triggers send as themselves', async () => {
+test("EventPolicy: allowed subjects and filters pass, others get 403, no token 401; Sluice's triggers send as themselves", async () => {
   const issuer = await startIssuer();
   const sub = await startSubscriber();
   const dls = await startSubscriber();
@@ -81,7 +81,10 @@ test('default authorization modes: deny-all refuses what no policy allows, allow
   const issuer = await startIssuer();
   const foreign = await issuer.bearer('system:serviceaccount:elsewhere:app', aud('open'));
   const local = await issuer.bearer('system:serviceaccount:default:app', aud('open'));
-  for (const [mode, foreignStatus, localStatus] of [['deny-all', 403, 403], ['allow-all', 202, 202]] as const) {
+  for (const [mode, foreignStatus, localStatus] of [
+    ['deny-all', 403, 403],
+    ['allow-all', 202, 202],
+  ] as const) {
     const sluice = await startSluice({ yaml: broker('open'), args: ['--authentication-oidc', 'enabled', '--oidc-issuer', issuer.url, '--default-authorization-mode', mode] });
     try {
       assert.equal((await sendEvent(`${sluice.url}/default/open`, 'a', foreign)).status, foreignStatus, mode);
@@ -130,7 +133,10 @@ spec:
     assert.match(out, /p\.yaml:14:\d+: .*invalid CESQL expression/);
 
     const ok = join(dir.path, 'ok.yaml');
-    writeFileSync(ok, 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n---\napiVersion: eventing.knative.dev/v1alpha1\nkind: EventPolicy\nmetadata:\n  name: p\nspec:\n  from:\n    - sub: x\n');
+    writeFileSync(
+      ok,
+      'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n---\napiVersion: eventing.knative.dev/v1alpha1\nkind: EventPolicy\nmetadata:\n  name: p\nspec:\n  from:\n    - sub: x\n',
+    );
     const run = await runCli(['run', '-f', ok, '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /ok\.yaml:6:1: EventPolicy default\/p: EventPolicies need --authentication-oidc enabled/);
@@ -142,7 +148,7 @@ spec:
   }
 });
 
-test('a uri to Sluice\'s own ingress carries no token (401, with a warning) unless it sets an audience, which is then used', async () => {
+test("a uri to Sluice's own ingress carries no token (401, with a warning) unless it sets an audience, which is then used", async () => {
   const issuer = await startIssuer();
   const sub = await startSubscriber();
   const dls = await startSubscriber();
@@ -158,8 +164,7 @@ test('a uri to Sluice\'s own ingress carries no token (401, with a warning) unle
     // Triggers added by a live change, now that the ingress address is known: one names the broker by uri alone, one
     // by uri with its audience.
     const triggers = join(dir.path, 'triggers.yaml');
-    const via = (name: string, audience?: string) =>
-      trigger(name, { broker: 'open', subscriber: { uri: `${sluice.url}/default/guarded`, audience }, delivery: { retry: 0, deadLetterSink: dls.url } });
+    const via = (name: string, audience?: string) => trigger(name, { broker: 'open', subscriber: { uri: `${sluice.url}/default/guarded`, audience }, delivery: { retry: 0, deadLetterSink: dls.url } });
     writeFileSync(triggers, documents(via('via-uri'), via('via-aud', aud('guarded'))));
     const applied = await runCli(['apply', '-f', triggers, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);

@@ -13,7 +13,14 @@ const cleanup = cleanupScope();
 
 const start = (yaml: string): Promise<SluiceProcess> => startSluiceIn(cleanup, { yaml }, 'SIGKILL');
 
-const ORDER = { id: 'o-1', customer: { name: 'Ada' }, items: [{ price: 2.5, quantity: 2 }, { price: 1, quantity: 3 }] };
+const ORDER = {
+  id: 'o-1',
+  customer: { name: 'Ada' },
+  items: [
+    { price: 2.5, quantity: 2 },
+    { price: 1, quantity: 3 },
+  ],
+};
 
 test('the example: the summary comes back through the broker as a reply, the audit copy goes to the sink', async () => {
   const display = await startSubscriber();
@@ -44,14 +51,22 @@ test('an expression that fails, or yields no valid CloudEvent, is a failed deliv
       eventTransform(name, { expression }),
       trigger(`via-${name}`, { broker: 'default', filter: { type: name }, subscriber: transformRef(name), delivery: { retry: 1, backoffDelay: 'PT0.01S', deadLetterSink: dls.url } }),
     );
-  const yaml = documents(broker('default'), transform('throws', '$number(data.amount)'), transform('no-id', '{"specversion": "1.0", "type": "x", "source": "/y"}'), transform('nothing', 'data.missing'));
+  const yaml = documents(
+    broker('default'),
+    transform('throws', '$number(data.amount)'),
+    transform('no-id', '{"specversion": "1.0", "type": "x", "source": "/y"}'),
+    transform('nothing', 'data.missing'),
+  );
   const s = await start(yaml);
   for (const type of ['throws', 'no-id', 'nothing']) {
     assert.equal((await postEvent(`${s.url}/default/default`, { id: `e-${type}`, source: '/t', type }, '{"amount":"ten"}')).status, 202);
   }
   await dls.waitForCount(3);
   const reasons = new Map(
-    dls.received.map((x) => [String(x.event!.attributes['type']), { code: x.event!.attributes['knativeerrorcode'], data: Buffer.from(String(x.event!.attributes['knativeerrordata']), 'base64').toString() }]),
+    dls.received.map((x) => [
+      String(x.event!.attributes['type']),
+      { code: x.event!.attributes['knativeerrorcode'], data: Buffer.from(String(x.event!.attributes['knativeerrordata']), 'base64').toString() },
+    ]),
   );
   assert.equal(reasons.get('throws')?.code, '500');
   assert.match(reasons.get('throws')!.data, /SLUICE_TRANSFORM_FAILED.*Unable to cast value to a number/);
@@ -61,14 +76,17 @@ test('an expression that fails, or yields no valid CloudEvent, is a failed deliv
   assert.deepEqual(JSON.parse(dls.received[0]!.event!.data!.toString()), { amount: 'ten' });
 });
 
-test('as a Subscription subscriber with a sink: the sink\'s reply goes through reply.jsonata to the Subscription\'s reply', async () => {
+test("as a Subscription subscriber with a sink: the sink's reply goes through reply.jsonata to the Subscription's reply", async () => {
   const sink = await startSubscriber((r) => ({
     status: 200,
     headers: replyHeaders({ id: `ack-${String(r.event?.attributes['id'])}`, source: '/sink', type: 'dev.example.ack' }),
     body: JSON.stringify({ accepted: true }),
   }));
   const replies = await startSubscriber();
-  cleanup.add(() => sink.close(), () => replies.close());
+  cleanup.add(
+    () => sink.close(),
+    () => replies.close(),
+  );
   const yaml = documents(
     channel('orders'),
     eventTransform('stamp', {
@@ -88,7 +106,7 @@ test('as a Subscription subscriber with a sink: the sink\'s reply goes through r
   assert.deepEqual(JSON.parse(reply.data!.toString()), { ok: true });
 });
 
-test('the transform\'s own address: 200 with the structured result, 400/404/405 with JSON errors', async () => {
+test("the transform's own address: 200 with the structured result, 400/404/405 with JSON errors", async () => {
   const s = await start(eventTransform('upper', { expression: '$merge([$, {"data": $uppercase(data)}])' }, { namespace: 'team' }));
   const url = `${s.url}/transforms/team/upper`;
   const ok = await postEvent(url, { id: '1', source: '/t', type: 't' }, 'hello', { 'content-type': 'text/plain' });
@@ -102,11 +120,15 @@ test('the transform\'s own address: 200 with the structured result, 400/404/405 
   assert.equal((await fetch(url)).status, 405);
 });
 
-test('as a dead-letter sink and as a source\'s sink, the transform receives, reshapes and forwards', async () => {
+test("as a dead-letter sink and as a source's sink, the transform receives, reshapes and forwards", async () => {
   const failing = await startSubscriber(() => ({ status: 500 }));
   const dls = await startSubscriber();
   const pings = await startSubscriber();
-  cleanup.add(() => failing.close(), () => dls.close(), () => pings.close());
+  cleanup.add(
+    () => failing.close(),
+    () => dls.close(),
+    () => pings.close(),
+  );
   const s = await start(
     documents(
       broker('default'),

@@ -42,10 +42,14 @@ test('declared EventTypes are listed; auto-created ones are recorded, counted an
   assert.equal((await postEvent(`${s.url}/channels/default/orders`, { id: 'c-1', source: '/shop', type: 'dev.example.order.created', dataschema: 'https://example.com/o.json' }, '{}')).status, 202);
   let auto: Listed[] = [];
   // Each poll's request ends before the next check: a request left in flight failed the test once it outlived the stop.
-  await waitFor(async () => {
-    auto = (await list(s.adminUrl)).filter((e) => e.source === 'auto-created');
-    return auto.length === 3 && auto.some((e) => e.status?.count === 2);
-  }, 'three auto-created EventTypes, one seen twice', 15_000);
+  await waitFor(
+    async () => {
+      auto = (await list(s.adminUrl)).filter((e) => e.source === 'auto-created');
+      return auto.length === 3 && auto.some((e) => e.status?.count === 2);
+    },
+    'three auto-created EventTypes, one seen twice',
+    15_000,
+  );
   const created = auto.find((e) => e.spec.reference?.kind === 'Broker' && attr(e, 'type') === 'dev.example.order.created')!;
   assert.equal(created.apiVersion, 'eventing.knative.dev/v1beta3');
   assert.match(created.metadata.name, /^et-default-[0-9a-f]{32}$/);

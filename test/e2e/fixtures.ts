@@ -23,10 +23,7 @@ import {
 import { broker, documents, trigger } from './manifests.js';
 
 /** Starts a recording subscriber that `cleanup` closes. */
-export async function startSubscriberIn(
-  cleanup: CleanupScope,
-  respond?: (received: Received, index: number) => Reply,
-): Promise<Subscriber> {
+export async function startSubscriberIn(cleanup: CleanupScope, respond?: (received: Received, index: number) => Reply): Promise<Subscriber> {
   const s = await startSubscriber(respond);
   cleanup.add(() => s.close());
   return s;
@@ -36,21 +33,14 @@ export async function startSubscriberIn(
  * Starts `sluice run` (see startSluice) that `cleanup` stops, with `stopSignal` (SIGKILL where a graceful stop is not
  * what the test is about). A data directory startSluice made is removed then, or if the process never got ready.
  */
-export async function startSluiceIn(
-  cleanup: CleanupScope,
-  options: StartSluiceOptions,
-  stopSignal: NodeJS.Signals = 'SIGTERM',
-): Promise<SluiceProcess> {
+export async function startSluiceIn(cleanup: CleanupScope, options: StartSluiceOptions, stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<SluiceProcess> {
   const sluice = await startSluice(options);
   cleanup.add(() => sluice.stop(stopSignal));
   return sluice;
 }
 
 /** A recording subscriber and a temporary directory, both removed after test `t`. */
-export async function subscriberAndDir(
-  t: TestContext,
-  respond?: (received: Received, index: number) => Reply,
-): Promise<{ sub: Subscriber; dir: { path: string; remove: () => void } }> {
+export async function subscriberAndDir(t: TestContext, respond?: (received: Received, index: number) => Reply): Promise<{ sub: Subscriber; dir: { path: string; remove: () => void } }> {
   const sub = await startSubscriber(respond);
   t.after(sub.close);
   const dir = tempDir();
@@ -59,10 +49,7 @@ export async function subscriberAndDir(
 }
 
 /** The CLI run against `sluice`'s admin API with its token, as `(...args) => result`. */
-export function adminCli(
-  sluice: Pick<SluiceProcess, 'adminUrl' | 'adminToken'>,
-  options: { timeoutMs?: number } = {},
-): (...args: string[]) => ReturnType<typeof runCli> {
+export function adminCli(sluice: Pick<SluiceProcess, 'adminUrl' | 'adminToken'>, options: { timeoutMs?: number } = {}): (...args: string[]) => ReturnType<typeof runCli> {
   return (...args) => runCli([...args, '--server', sluice.adminUrl, '--token', sluice.adminToken], options);
 }
 
@@ -77,10 +64,7 @@ export async function applySinkBrokerLater(
   uri: string,
 ): Promise<void> {
   const file = join(dir, 'later.yaml');
-  writeFileSync(
-    file,
-    documents(broker(names.broker), trigger(names.trigger, { broker: names.broker, subscriber: uri })),
-  );
+  writeFileSync(file, documents(broker(names.broker), trigger(names.trigger, { broker: names.broker, subscriber: uri })));
   const r = await adminCli(sluice)('apply', '-f', file);
   assert.equal(r.code, 0, r.stderr);
 }
@@ -143,18 +127,7 @@ export async function replayToOneTrigger(range: ReplayRange): Promise<Received[]
   const ordersBefore = orders.received.length;
   const allBefore = all.received.length;
   // Live traffic while the replay runs (20 deliveries/s).
-  const replay = adminCli(range.sluice)(
-    'replay',
-    `broker:${range.broker}`,
-    '--from',
-    range.from,
-    '--to',
-    range.to,
-    '--trigger',
-    range.ordersTrigger,
-    '--rate',
-    '20',
-  );
+  const replay = adminCli(range.sluice)('replay', `broker:${range.broker}`, '--from', range.from, '--to', range.to, '--trigger', range.ordersTrigger, '--rate', '20');
   for (let i = 0; i < 3; i++) await range.sendLive(`live-${i}`);
   const r = await replay;
   assert.equal(r.code, 0, r.stderr);
@@ -165,11 +138,7 @@ export async function replayToOneTrigger(range: ReplayRange): Promise<Received[]
   assert.equal(live.length, 3, 'live traffic was delivered during the replay');
   for (const x of live) assert.equal(x.headers['ce-sluicereplay'], undefined);
   await all.waitForCount(allBefore + 3);
-  assert.equal(
-    all.received.slice(allBefore).filter((x) => x.headers['ce-sluicereplay'] !== undefined).length,
-    0,
-    'the other trigger got no replay',
-  );
+  assert.equal(all.received.slice(allBefore).filter((x) => x.headers['ce-sluicereplay'] !== undefined).length, 0, 'the other trigger got no replay');
   return replayed;
 }
 
@@ -177,22 +146,11 @@ export async function replayToOneTrigger(range: ReplayRange): Promise<Received[]
  * `sluice replay --filter "type = 'order.cancelled'"` of the range to every trigger: asserts the summary (one event,
  * replayed once) and returns what each subscriber received from the start of the replay on.
  */
-export async function replayCancelledToEveryTrigger(
-  range: ReplayRange,
-): Promise<{ orders: () => Received[]; all: () => Received[] }> {
+export async function replayCancelledToEveryTrigger(range: ReplayRange): Promise<{ orders: () => Received[]; all: () => Received[] }> {
   const { orders, all } = range;
   const allBefore = all.received.length;
   const ordersBefore = orders.received.length;
-  const r = await adminCli(range.sluice)(
-    'replay',
-    `broker:${range.broker}`,
-    '--from',
-    range.from,
-    '--to',
-    range.to,
-    '--filter',
-    "type = 'order.cancelled'",
-  );
+  const r = await adminCli(range.sluice)('replay', `broker:${range.broker}`, '--from', range.from, '--to', range.to, '--filter', "type = 'order.cancelled'");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /events 1, replayed 1, failed 0/);
   return { orders: () => orders.received.slice(ordersBefore), all: () => all.received.slice(allBefore) };

@@ -70,7 +70,9 @@ test('Sequence: a step that replies nothing ends the chain; each step has its ow
     i === 0 ? { status: 500 } : { status: 200, headers: replyHeaders({ id: String(r.event!.attributes['id']), source: '/step0', type: 'step0' }), body: `${String(r.event!.data)}+0` },
   );
   const step1 = await startSubscriber((r) =>
-    String(r.event!.data).startsWith('stop') ? { status: 202 } : { status: 200, headers: replyHeaders({ id: String(r.event!.attributes['id']), source: '/step1', type: 'step1' }), body: `${String(r.event!.data)}+1` },
+    String(r.event!.data).startsWith('stop')
+      ? { status: 202 }
+      : { status: 200, headers: replyHeaders({ id: String(r.event!.attributes['id']), source: '/step1', type: 'step1' }), body: `${String(r.event!.data)}+1` },
   );
   const final = await startSubscriber();
   const sluice = await run(

@@ -39,7 +39,7 @@ const pushPayload = {
 let both: Promise<{ s: SluiceProcess; sink: Subscriber }> | undefined;
 const example = () => (both ??= startExample());
 
-test('GitHub: a signed push becomes dev.knative.source.github.push with Knative\'s source, subject and extensions', async () => {
+test("GitHub: a signed push becomes dev.knative.source.github.push with Knative's source, subject and extensions", async () => {
   const { s, sink } = await example();
   const body = JSON.stringify(pushPayload);
   const res = await fetch(`${s.url}/github/default/repo-events`, {
@@ -69,7 +69,8 @@ test('GitHub: a wrong or missing signature is 400 and nothing reaches the sink; 
   const { s, sink } = await example();
   const before = sink.received.length;
   const body = JSON.stringify(pushPayload);
-  const post = (headers: Record<string, string>) => fetch(`${s.url}/github/default/repo-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-2', ...headers }, body });
+  const post = (headers: Record<string, string>) =>
+    fetch(`${s.url}/github/default/repo-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-2', ...headers }, body });
   const wrong = await post({ 'x-hub-signature-256': await sign('another-secret', body) });
   assert.equal(wrong.status, 400);
   assert.match(await wrong.text(), /signature does not match/);
@@ -88,7 +89,7 @@ test('GitHub: a wrong or missing signature is 400 and nothing reaches the sink; 
   assert.equal(sink.received.length, before);
 });
 
-test('GitLab: a push with the right X-Gitlab-Token becomes Knative\'s event; the token is never copied into it', async () => {
+test("GitLab: a push with the right X-Gitlab-Token becomes Knative's event; the token is never copied into it", async () => {
   const { s, sink } = await example();
   const before = sink.received.length;
   const payload = { object_kind: 'push', ref: 'refs/heads/main', project: { http_url: 'https://gitlab.com/my-group/my-project.git', name: 'my-project' } };

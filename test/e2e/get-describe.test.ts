@@ -39,7 +39,10 @@ test('get lists resources as kubectl does: aligned columns, READY/REASON last, -
   assert.match(lines[0]!, /^NAME +BROKER +SINK +READY +REASON$/);
   assert.equal(lines.length, 3);
   assert.equal(lines[0]!.indexOf('BROKER'), lines[1]!.indexOf('default'), 'columns are aligned');
-  assert.ok(lines.some((l) => /^good +default +http:\/\/127\.0\.0\.1:\d+\/ +True$/.test(l)), list.stdout);
+  assert.ok(
+    lines.some((l) => /^good +default +http:\/\/127\.0\.0\.1:\d+\/ +True$/.test(l)),
+    list.stdout,
+  );
   assert.doesNotMatch(list.stdout, /\u001b\[/, 'no colour when stdout is not a terminal');
 
   let wide = '';
@@ -57,7 +60,11 @@ test('get lists resources as kubectl does: aligned columns, READY/REASON last, -
   assert.equal(json.status.figures.delivered, 1);
   const yaml = parse((await runCli(['get', 'brokers', '-o', 'yaml'], { env })).stdout);
   assert.equal(yaml.kind, 'BrokerList');
-  assert.deepEqual(yaml.items.map((b: { metadata: { name: string } }) => b.metadata.name), ['default'], 'namespace default by default');
+  assert.deepEqual(
+    yaml.items.map((b: { metadata: { name: string } }) => b.metadata.name),
+    ['default'],
+    'namespace default by default',
+  );
   assert.equal((await runCli(['get', 'brokers', '-o', 'name', '-A'], { env })).stdout, 'broker/default\nbroker/other\n');
   const all = await runCli(['get', 'brokers', '-A'], { env });
   assert.match(all.stdout, /^NAMESPACE +NAME +URL +READY +REASON\n/);

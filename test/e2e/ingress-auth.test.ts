@@ -7,7 +7,7 @@ import { forwardingBrokers, sendEvent } from './trust-fixtures.js';
 
 const TOKEN = 'tok-0123456789abcdef';
 
-test('a broker with sluice.dev/ingress-auth-secret takes events only with its token or basic credentials; Sluice\'s own sends pass', async () => {
+test("a broker with sluice.dev/ingress-auth-secret takes events only with its token or basic credentials; Sluice's own sends pass", async () => {
   const sub = await startSubscriber();
   const sluice = await startSluice({
     yaml: documents(

@@ -13,21 +13,28 @@ const cleanup = cleanupScope();
 
 /** A JobSink whose job runs one container once (no retries). */
 const jobSink = (name: string, container: object, annotations?: Record<string, string>): string =>
-  resource('sinks.knative.dev/v1alpha1', 'JobSink', name, { job: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', ...container }] } } } } }, { annotations });
+  resource(
+    'sinks.knative.dev/v1alpha1',
+    'JobSink',
+    name,
+    { job: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', ...container }] } } } } },
+    { annotations },
+  );
 
 /** A JobSink whose job runs `script` with node, with OUT in its environment. */
 const sink = (name: string, script: string, annotations?: Record<string, string>, out = ''): string =>
   jobSink(name, { command: ['node', '-e', script], env: [{ name: 'OUT', value: out }] }, annotations);
 
 // Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep).
-const WRITE = "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
+const WRITE =
+  "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
 
-const start = (yaml: string, dataDir?: string): Promise<SluiceProcess> =>
-  startSluiceIn(cleanup, { yaml, ...(dataDir === undefined ? {} : { dataDir }) }, 'SIGKILL');
+const start = (yaml: string, dataDir?: string): Promise<SluiceProcess> => startSluiceIn(cleanup, { yaml, ...(dataDir === undefined ? {} : { dataDir }) }, 'SIGKILL');
 
 test('the example: each event a Trigger delivers runs one job that reads the event file; Location tells it completed', async () => {
   const s = await start(readFileSync(join(ROOT, 'examples/jobsink/jobsink.yaml'), 'utf8'));
-  for (let i = 0; i < 3; i++) assert.equal((await postEvent(`${s.url}/default/default`, { id: `o-${i}`, source: '/shop', type: 'dev.example.order.created' }, JSON.stringify({ id: `o-${i}`, total: 10 * i }))).status, 202);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await postEvent(`${s.url}/default/default`, { id: `o-${i}`, source: '/shop', type: 'dev.example.order.created' }, JSON.stringify({ id: `o-${i}`, total: 10 * i }))).status, 202);
   await waitFor(() => (s.output().match(/JobSink job succeeded/g) ?? []).length === 3, 'three jobs to succeed', 30_000);
   for (let i = 0; i < 3; i++) assert.match(s.output(), new RegExp(`order o-${i}: total ${10 * i}`));
   const status = await fetch(`${s.url}/jobsinks/namespaces/default/name/order-report/sources/${encodeURIComponent('/shop')}/ids/o-1`);
@@ -51,21 +58,30 @@ test('direct posts: 202 + Location, the same event twice is one job, a failing j
 
   assert.equal((await postEvent(`${s.url}/jobsinks/default/failer`, { id: 'f-1', source: '/t', type: 't' }, '{}')).status, 202);
   // Each poll is awaited: a request still open when the test ends would fail after it, unhandled.
-  const failed = await waitFor(async () => {
-    const r = await fetch(`${s.url}/jobsinks/namespaces/default/name/failer/sources/%2Ft/ids/f-1`);
-    if (r.status === 400) return r;
-    await r.body?.cancel();
-    return undefined;
-  }, 'the failing job to be reported', 20_000);
+  const failed = await waitFor(
+    async () => {
+      const r = await fetch(`${s.url}/jobsinks/namespaces/default/name/failer/sources/%2Ft/ids/f-1`);
+      if (r.status === 400) return r;
+      await r.body?.cancel();
+      return undefined;
+    },
+    'the failing job to be reported',
+    20_000,
+  );
   assert.equal(failed.headers.get('reason'), 'Failed');
   const body = (await failed.json()) as { exitCode: number; logTail: string };
   assert.equal(body.exitCode, 3);
   assert.match(body.logTail, /boom: bad input/);
   assert.match(s.output(), /JobSink job failed/);
   // The admin API shows the JobSink's job counts and its last jobs with their outcome.
-  const view = (await (await fetch(`${s.adminUrl}/api/v1/jobsinks/default/failer`)).json()) as { status: { jobs: Record<string, number>; recentJobs: Array<{ id: string; state: string; exitCode: number; logTail: string }> } };
+  const view = (await (await fetch(`${s.adminUrl}/api/v1/jobsinks/default/failer`)).json()) as {
+    status: { jobs: Record<string, number>; recentJobs: Array<{ id: string; state: string; exitCode: number; logTail: string }> };
+  };
   assert.equal(view.status.jobs['failed'], 1);
-  assert.deepEqual({ ...view.status.recentJobs[0], logTail: undefined, location: undefined, finishedAt: undefined }, { source: '/t', id: 'f-1', state: 'failed', exitCode: 3, logTail: undefined, location: undefined, finishedAt: undefined });
+  assert.deepEqual(
+    { ...view.status.recentJobs[0], logTail: undefined, location: undefined, finishedAt: undefined },
+    { source: '/t', id: 'f-1', state: 'failed', exitCode: 3, logTail: undefined, location: undefined, finishedAt: undefined },
+  );
   assert.equal((await fetch(`${s.url}/jobsinks/namespaces/default/name/writer/sources/%2Ft/ids/nope`)).status, 404);
   assert.equal(readdirSync(out.path).length, 1, 'one job for the event posted twice');
 });
@@ -73,7 +89,10 @@ test('direct posts: 202 + Location, the same event twice is one job, a failing j
 test('a full queue answers 429 with Retry-After; a SIGKILL after the 202 loses no job', async () => {
   const out = tempDir('sluice-jobsink-out-');
   const data = tempDir('sluice-jobsink-data-');
-  cleanup.add(() => out.remove(), () => data.remove());
+  cleanup.add(
+    () => out.remove(),
+    () => data.remove(),
+  );
   const yaml = sink('slow', WRITE, { 'sluice.dev/jobsink-concurrency': '1', 'sluice.dev/jobsink-max-pending': '1' }, out.path);
   let s = await start(yaml, data.path);
   const post = (id: string) => postEvent(`${s.url}/jobsinks/default/slow`, { id, source: '/t', type: 't' }, '{"sleep":3000}');
@@ -99,12 +118,16 @@ test('a job with only an image runs through the container engine and reads /etc/
   const s = await startSluiceIn(cleanup, { yaml, env: ce.env }, 'SIGKILL');
   const r = await postEvent(`${s.url}/jobsinks/default/in-container`, { id: 'c-1', source: '/podman', type: 'dev.example.job' }, '{"hello":"container"}');
   assert.equal(r.status, 202);
-  const done = await waitFor(async () => {
-    const x = await fetch(s.url + r.headers.get('location')!);
-    if (x.status !== 202) return x;
-    await x.body?.cancel();
-    return undefined;
-  }, 'the container job to finish', 60_000);
+  const done = await waitFor(
+    async () => {
+      const x = await fetch(s.url + r.headers.get('location')!);
+      if (x.status !== 202) return x;
+      await x.body?.cancel();
+      return undefined;
+    },
+    'the container job to finish',
+    60_000,
+  );
   assert.equal(done.status, 200, await done.clone().text());
   const body = (await done.json()) as { exitCode: number; logTail: string };
   assert.equal(body.exitCode, 0);

@@ -98,7 +98,10 @@ test('Kafka class: the archive is the topic retention, and sluice replay re-deli
   // Final without waiting: a replay delivers by itself (not through the triggers) and answers after its last delivery.
   const since = await replayCancelledToEveryTrigger(range);
   assert.deepEqual(
-    since.all().filter((x) => x.headers['ce-sluicereplay'] === '1').map((x) => x.event!.attributes['id']),
+    since
+      .all()
+      .filter((x) => x.headers['ce-sluicereplay'] === '1')
+      .map((x) => x.event!.attributes['id']),
     ['in-cancel'],
   );
   assert.equal(since.orders().filter((x) => x.headers['ce-sluicereplay'] !== undefined).length, 0);
@@ -157,10 +160,7 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   const broker = `tail-${randomUUID().slice(0, 8)}`;
   const sub = await startSubscriber();
   cleanup.add(() => sub.close());
-  const yaml = documents(
-    kafkaBroker(broker, { servers, partitions: 3 }, { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
-    trigger(`all-${broker}`, { broker, subscriber: sub.url }),
-  );
+  const yaml = documents(kafkaBroker(broker, { servers, partitions: 3 }, { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }), trigger(`all-${broker}`, { broker, subscriber: sub.url }));
   const sluice = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   cleanup.add(async () => {
     await sluice.stop();
@@ -173,11 +173,19 @@ test('Kafka class: sluice tail --since reads what the topic keeps by time, then 
   const tail = startTail(cleanup, [`broker:${broker}`, '--since', '1h', '--filter', "type = 'odd'"], sluice.adminUrl);
   const ids = (): string[] => tail.lines().map((l) => l.split(/ {2}/)[3]!);
   // What the topic keeps first (one partitionkey: in the order accepted), filtered, then live.
-  await waitFor(() => ids().length >= 3, () => `the kept events (stdout ${JSON.stringify(tail.lines())}, stderr ${JSON.stringify(tail.stderr())})`, 60_000);
+  await waitFor(
+    () => ids().length >= 3,
+    () => `the kept events (stdout ${JSON.stringify(tail.lines())}, stderr ${JSON.stringify(tail.stderr())})`,
+    60_000,
+  );
   assert.doesNotMatch(tail.stderr(), /keeps no archive/);
   await waitFor(() => /live|following/.test(tail.stderr()), 'the tail to follow', 30_000);
   assert.equal((await postEvent(ingress, { id: 'live-1', source: '/shop', type: 'odd', partitionkey: 'k' })).status, 202);
-  await waitFor(() => ids().length >= 4, () => `the live event (stdout ${JSON.stringify(tail.lines())})`, 30_000);
+  await waitFor(
+    () => ids().length >= 4,
+    () => `the live event (stdout ${JSON.stringify(tail.lines())})`,
+    30_000,
+  );
   assert.deepEqual(ids(), ['old-1', 'old-3', 'old-5', 'live-1']);
   tail.child.kill('SIGTERM');
   assert.equal(await tail.exited, 0);

@@ -127,11 +127,16 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
     headers: replyHeaders({ id: `re-${String(r.event?.attributes['id'])}`, source: '/replier', type: 'e2e.reply' }),
     body: '{"answer":42}',
   }));
-  cleanup.add(() => replies.close(), () => asker.close());
-  const yaml = kafkaYaml(servers, broker, [
-    trigger(`ask-${broker}`, { broker, filter: { type: 'e2e.event' }, subscriber: asker.url }),
-    trigger(`replies-${broker}`, { broker, filter: { type: 'e2e.reply' }, subscriber: replies.url }),
-  ], 2);
+  cleanup.add(
+    () => replies.close(),
+    () => asker.close(),
+  );
+  const yaml = kafkaYaml(
+    servers,
+    broker,
+    [trigger(`ask-${broker}`, { broker, filter: { type: 'e2e.event' }, subscriber: asker.url }), trigger(`replies-${broker}`, { broker, filter: { type: 'e2e.reply' }, subscriber: replies.url })],
+    2,
+  );
   const s = await start(yaml);
   for (let i = 0; i < 20; i++) assert.ok(await send(`${s.url}/default/${broker}`, `q-${i}`));
   await replies.waitForCount(20, 20_000);
@@ -139,7 +144,7 @@ test('replies of a Kafka-broker trigger are produced to the broker topic and rou
   assert.equal(replies.received[0]!.body.toString(), '{"answer":42}');
 });
 
-test('a KafkaNamespaced broker, as Knative documents it, runs on its namespace\'s ConfigMap and its own topic', async (t) => {
+test("a KafkaNamespaced broker, as Knative documents it, runs on its namespace's ConfigMap and its own topic", async (t) => {
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const ns = `team-${randomUUID().slice(0, 6)}`;
@@ -180,7 +185,10 @@ data:
 `;
   const east = await startSubscriber();
   const west = await startSubscriber();
-  cleanup.add(() => east.close(), () => west.close());
+  cleanup.add(
+    () => east.close(),
+    () => west.close(),
+  );
   // The same broker and trigger names in both deployments: only the templates tell them apart.
   const a = await start(features('east') + kafkaYaml(servers, broker, [trigger(`t-${broker}`, { broker, subscriber: east.url })], 2));
   const b = await start(features('west') + kafkaYaml(servers, broker, [trigger(`t-${broker}`, { broker, subscriber: west.url })], 2));
@@ -202,7 +210,11 @@ data:
     }
     assert.ok(!topics.includes(`knative-broker-default-${broker}`), 'the default topic name is not used');
     const offsets = await admin.fetchTopicOffsets(`east.default.${broker}`);
-    assert.equal(offsets.reduce((n, p) => n + Number(p.high), 0), 10, 'east\'s topic holds east\'s 10 events');
+    assert.equal(
+      offsets.reduce((n, p) => n + Number(p.high), 0),
+      10,
+      "east's topic holds east's 10 events",
+    );
   } finally {
     await admin.disconnect();
   }
@@ -220,7 +232,10 @@ test('a dead-letter sink that fails for a while, across a SIGKILL and restart, l
     return { status: 202 };
   });
   const failing = await startSubscriber(() => ({ status: 500 }));
-  cleanup.add(() => dls.close(), () => failing.close());
+  cleanup.add(
+    () => dls.close(),
+    () => failing.close(),
+  );
   const yaml = kafkaYaml(
     servers,
     broker,
@@ -285,7 +300,12 @@ test('ordered delivery keeps the order of each partitionkey, retries included', 
     }),
   );
   await waitFor(() => [...order.values()].reduce((a, l) => a + l.length, 0) >= 240, 'all ordered deliveries', 30_000);
-  for (const k of keys) assert.deepEqual(order.get(k), Array.from({ length: 40 }, (_, i) => i), `order of ${k}`);
+  for (const k of keys)
+    assert.deepEqual(
+      order.get(k),
+      Array.from({ length: 40 }, (_, i) => i),
+      `order of ${k}`,
+    );
 });
 
 test('a Kafka-class broker keeps exhausted events in the dead-letter store; sluice dlq lists and replays them', async (t) => {
@@ -312,11 +332,15 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
     event: { attributes: Record<string, unknown> };
   }
   let letters: Listed[] = [];
-  await waitFor(async () => {
-    const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--server', sluice.adminUrl]);
-    letters = r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
-    return letters.length === ids.length;
-  }, () => `${ids.length} dead letters (have ${letters.length})`, 60_000);
+  await waitFor(
+    async () => {
+      const r = await runCli(['dlq', 'list', `broker:${broker}`, '-o', 'json', '--server', sluice.adminUrl]);
+      letters = r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
+      return letters.length === ids.length;
+    },
+    () => `${ids.length} dead letters (have ${letters.length})`,
+    60_000,
+  );
   assert.deepEqual(letters.map((l) => String(l.event.attributes['id'])).sort(), [...ids].sort());
   for (const l of letters) assert.deepEqual([l.trigger, l.reason], [`default/${broker}`, 'HTTP 400']);
   up = true;
@@ -324,10 +348,16 @@ test('a Kafka-class broker keeps exhausted events in the dead-letter store; slui
   const replay = await adminCli(sluice)('dlq', 'replay', `broker:${broker}`, '--all');
   assert.equal(replay.code, 0, replay.stderr);
   assert.match(replay.stdout, /replayed 20, failed again 0/);
-  assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), [...ids].sort());
+  assert.deepEqual(
+    sub.received
+      .slice(before)
+      .map((r) => String(r.event!.attributes['id']))
+      .sort(),
+    [...ids].sort(),
+  );
 });
 
-test('a Kafka-class broker\'s dead letters are shared: one instance makes them, another lists, replays and purges them, and a purge holds across restarts', async (t) => {
+test("a Kafka-class broker's dead letters are shared: one instance makes them, another lists, replays and purges them, and a purge holds across restarts", async (t) => {
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const broker = `shdl-${randomUUID().slice(0, 6)}`;
@@ -337,7 +367,10 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
   const yaml = kafkaYaml(servers, broker, [trigger(broker, { broker, subscriber: sub.url })], 1);
   const dirA = tempDir('sluice-kafka-shdl-a-');
   const dirB = tempDir('sluice-kafka-shdl-b-');
-  cleanup.add(() => dirA.remove(), () => dirB.remove());
+  cleanup.add(
+    () => dirA.remove(),
+    () => dirB.remove(),
+  );
   let a = await startSluice({ yaml, dataDir: dirA.path });
   cleanup.add(async () => a.stop('SIGKILL'));
   // One partition: instance A owns the trigger's only partition, so A alone makes the dead letters.
@@ -356,10 +389,17 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
     return r.code === 0 ? (JSON.parse(r.stdout) as { items: Listed[] }).items : [];
   };
   let onB: Listed[] = [];
-  await waitFor(async () => (onB = await list(b)).length === ids.length, () => `${ids.length} dead letters listed by instance B (have ${onB.length})`, 60_000);
+  await waitFor(
+    async () => (onB = await list(b)).length === ids.length,
+    () => `${ids.length} dead letters listed by instance B (have ${onB.length})`,
+    60_000,
+  );
   assert.deepEqual(onB.map((l) => String(l.event.attributes['id'])).sort(), [...ids].sort());
   // The same ids on both instances.
-  assert.deepEqual((await list(a)).map((l) => l.id), onB.map((l) => l.id));
+  assert.deepEqual(
+    (await list(a)).map((l) => l.id),
+    onB.map((l) => l.id),
+  );
 
   // B purges two of them; A sees the purge.
   const purged = onB.slice(0, 2);
@@ -376,7 +416,11 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
   const kept = new Set(onB.slice(2).map((l) => l.id));
   for (const p of [a, b]) {
     let now: Listed[] = [];
-    await waitFor(async () => (now = await list(p)).length === 4, () => `4 dead letters after the restart (have ${now.length})`, 30_000);
+    await waitFor(
+      async () => (now = await list(p)).length === 4,
+      () => `4 dead letters after the restart (have ${now.length})`,
+      30_000,
+    );
     assert.deepEqual(new Set(now.map((l) => l.id)), kept);
   }
 
@@ -386,6 +430,15 @@ test('a Kafka-class broker\'s dead letters are shared: one instance makes them, 
   const replay = await runCli(['dlq', 'replay', `broker:${broker}`, '--all', '--server', b.adminUrl, '--token', b.adminToken]);
   assert.equal(replay.code, 0, replay.stderr);
   assert.match(replay.stdout, /replayed 4, failed again 0/);
-  assert.deepEqual(sub.received.slice(before).map((r) => String(r.event!.attributes['id'])).sort(), onB.slice(2).map((l) => String(l.event.attributes['id'])).sort());
+  assert.deepEqual(
+    sub.received
+      .slice(before)
+      .map((r) => String(r.event!.attributes['id']))
+      .sort(),
+    onB
+      .slice(2)
+      .map((l) => String(l.event.attributes['id']))
+      .sort(),
+  );
   await waitFor(async () => (await list(a)).length === 0, 'A sees the replayed letters gone', 20_000);
 });

@@ -39,35 +39,38 @@ let sub: Subscriber;
 let sluice: SluiceProcess;
 const cleanup = cleanupScope({ timeout: FAULT_TIMEOUT_MS });
 
-before(async () => {
-  const mod = (await import(join(ROOT, 'deploy/local-services/kafka.mjs'))) as { startCluster(o: { nodes: number }): Promise<Cluster> };
-  try {
-    cluster = await mod.startCluster({ nodes: 3 });
-  } catch (err) {
-    startError = err as Error;
-    return;
-  }
-  cleanup.add(() => cluster!.stop());
-  sub = await startSubscriber();
-  cleanup.add(() => sub.close());
-  const dir = tempDir();
-  cleanup.add(() => dir.remove());
-  sluice = await startSluice({
-    dataDir: dir.path,
-    // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
-    readyTimeoutMs: 120_000,
-    yaml: documents(
-      kafkaBroker(BROKER, {
-        servers: cluster.env.KAFKA_BROKERS,
-        partitions: 3,
-        replicationFactor: 3,
-        delivery: { retry: 20, backoffDelay: 'PT0.2S' },
-      }),
-      trigger('all', { broker: BROKER, subscriber: sub.url }),
-    ),
-  });
-  cleanup.add(() => sluice.stop());
-}, { timeout: FAULT_TIMEOUT_MS });
+before(
+  async () => {
+    const mod = (await import(join(ROOT, 'deploy/local-services/kafka.mjs'))) as { startCluster(o: { nodes: number }): Promise<Cluster> };
+    try {
+      cluster = await mod.startCluster({ nodes: 3 });
+    } catch (err) {
+      startError = err as Error;
+      return;
+    }
+    cleanup.add(() => cluster!.stop());
+    sub = await startSubscriber();
+    cleanup.add(() => sub.close());
+    const dir = tempDir();
+    cleanup.add(() => dir.remove());
+    sluice = await startSluice({
+      dataDir: dir.path,
+      // Creating the topics on three brokers and waiting until every broker knows them takes a while on a loaded machine.
+      readyTimeoutMs: 120_000,
+      yaml: documents(
+        kafkaBroker(BROKER, {
+          servers: cluster.env.KAFKA_BROKERS,
+          partitions: 3,
+          replicationFactor: 3,
+          delivery: { retry: 20, backoffDelay: 'PT0.2S' },
+        }),
+        trigger('all', { broker: BROKER, subscriber: sub.url }),
+      ),
+    });
+    cleanup.add(() => sluice.stop());
+  },
+  { timeout: FAULT_TIMEOUT_MS },
+);
 
 /** The cluster, or a loud skip (a failure with CI=true) when it could not start. */
 function requireCluster(t: TestContext): Cluster | undefined {
@@ -153,7 +156,12 @@ async function checkLedger(load: LoadResult): Promise<void> {
     // Say where it was lost: never stored by Kafka (producer side) or stored and not delivered (consumer side).
     const inKafka = await idsInTopic(new Set(lost));
     process.stderr.write(`--- sluice output (last 60 lines) ---\n${sluice.output().split('\n').slice(-60).join('\n')}\n`);
-    assert.fail(`${lost.length} of ${load.accepted.size} accepted events never reached the subscriber; in the broker topic: ${lost.slice(0, 20).map((id) => `${id} ${inKafka.has(id) ? 'present' : 'ABSENT'}`).join(', ')}`);
+    assert.fail(
+      `${lost.length} of ${load.accepted.size} accepted events never reached the subscriber; in the broker topic: ${lost
+        .slice(0, 20)
+        .map((id) => `${id} ${inKafka.has(id) ? 'present' : 'ABSENT'}`)
+        .join(', ')}`,
+    );
   }
 }
 
@@ -270,6 +278,9 @@ test('full cluster restart: 503 with Retry-After while Kafka cannot take writes,
   });
   assert.ok((load.statuses['503'] ?? 0) > 0, 'Kafka down was answered with 503');
   await checkLedger(load);
-  const watchdog = sluice.output().split('\n').filter((line) => line.includes('Kafka consumer stalled'));
+  const watchdog = sluice
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('Kafka consumer stalled'));
   t.diagnostic(`consumer watchdog restarts: ${watchdog.length}${watchdog.length > 0 ? `\n${watchdog.join('\n')}` : ''}`);
 });

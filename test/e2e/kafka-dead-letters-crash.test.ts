@@ -13,10 +13,7 @@ import { documents, kafkaBroker, trigger } from './manifests.js';
 const cleanup = cleanupScope();
 
 const yaml = (servers: string, broker: string, uri: string) =>
-  documents(
-    kafkaBroker(broker, { servers, partitions: 4 }),
-    trigger(`orders-${broker}`, { broker, subscriber: uri, delivery: { retry: 0 } }),
-  );
+  documents(kafkaBroker(broker, { servers, partitions: 4 }), trigger(`orders-${broker}`, { broker, subscriber: uri, delivery: { retry: 0 } }));
 
 interface Listed {
   id: number;
@@ -25,7 +22,7 @@ interface Listed {
 
 async function deadLetters(sluice: SluiceProcess, broker: string): Promise<Listed[]> {
   const items: Listed[] = [];
-  for (let after: number | undefined; ; ) {
+  for (let after: number | undefined; ;) {
     const res = await fetch(`${sluice.adminUrl}/api/v1/deadletters/default/${broker}?limit=1000${after === undefined ? '' : `&after=${after}`}`);
     const page = (await res.json()) as { items: Listed[]; next?: number };
     items.push(...page.items);

@@ -41,7 +41,11 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
   const expected = [...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)].sort();
   assert.deepEqual(moving().sort(), expected, 'each event once, at the old or the new subscriber');
   assert.ok(!first.ids().some((id) => id.startsWith('b')), 'events sent after the change only reach the new subscriber');
-  assert.deepEqual(late.ids().sort(), expected.filter((id) => id.startsWith('b')), 'the added trigger starts at the end of the topic');
+  assert.deepEqual(
+    late.ids().sort(),
+    expected.filter((id) => id.startsWith('b')),
+    'the added trigger starts at the end of the topic',
+  );
 
   const deleted = await cli('delete', 'trigger', 'late', '--force');
   assert.equal(deleted.stdout, 'trigger.eventing.knative.dev "late" deleted\n', deleted.stderr);
@@ -71,10 +75,14 @@ test('Kafka-class broker: a forced delete keeps what the trigger owed (pending r
   // Each kept event failed once and waits 30 s for its next attempt, in the trigger's retry topic.
   await waitFor(() => new Set(failing.ids()).size === 3, 'the first attempts', 60_000);
   let refused = await cli('delete', 'trigger', stuck);
-  await waitFor(async () => {
-    refused = await cli('delete', 'trigger', stuck);
-    return /retrying 3/.test(refused.stderr);
-  }, () => `the three pending retries counted (${refused.stderr})`, 30_000);
+  await waitFor(
+    async () => {
+      refused = await cli('delete', 'trigger', stuck);
+      return /retrying 3/.test(refused.stderr);
+    },
+    () => `the three pending retries counted (${refused.stderr})`,
+    30_000,
+  );
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /delete --force moves them to the dead-letter store/);
   const deleted = await cli('delete', 'trigger', stuck, '--force');

@@ -51,7 +51,9 @@ spec:
     assert.match(other.body, /not allowed by the EventPolicies of kafkasink default\/orders \(producers\)/);
     assert.equal((await send('no-2')).status, 401);
 
-    const status = (await (await fetch(`${sluice.adminUrl}/api/v1/kafkasinks/default/orders`)).json()) as { status: { conditions: { type: string; status: string }[]; policies?: unknown; address: { audience?: string } } };
+    const status = (await (await fetch(`${sluice.adminUrl}/api/v1/kafkasinks/default/orders`)).json()) as {
+      status: { conditions: { type: string; status: string }[]; policies?: unknown; address: { audience?: string } };
+    };
     assert.equal(status.status.conditions.find((c) => c.type === 'EventPoliciesReady')?.status, 'True');
     assert.deepEqual(status.status.policies, [{ name: 'producers', apiVersion: 'eventing.knative.dev/v1alpha1' }]);
     assert.equal(status.status.address.audience, 'eventing.knative.dev/kafkasink/default/orders');

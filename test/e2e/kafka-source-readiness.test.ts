@@ -41,8 +41,7 @@ spec:
 `,
   });
   t.after(() => sluice.stop());
-  const status = async (name: string): Promise<Status> =>
-    ((await (await fetch(`${sluice.adminUrl}/api/v1/kafkasources/default/${name}`)).json()) as { status: Status }).status;
+  const status = async (name: string): Promise<Status> => ((await (await fetch(`${sluice.adminUrl}/api/v1/kafkasources/default/${name}`)).json()) as { status: Status }).status;
   const condition = (s: Status, type: string) => s.conditions.find((c) => c.type === type);
   const readyz = async (): Promise<{ status: number; reasons: string[] }> => {
     const res = await fetch(`${sluice.adminUrl}/readyz`);
@@ -61,8 +60,14 @@ spec:
   assert.equal(condition(await status('nowhere'), 'Ready')?.reason, 'ClientCreationFailed');
   const r = await readyz();
   assert.equal(r.status, 503);
-  assert.ok(r.reasons.some((l) => l.startsWith('KafkaSource default/later: OffsetsNotCommitted: ')), r.reasons.join('\n'));
-  assert.ok(r.reasons.some((l) => l.startsWith('KafkaSource default/nowhere: ClientCreationFailed: ')), r.reasons.join('\n'));
+  assert.ok(
+    r.reasons.some((l) => l.startsWith('KafkaSource default/later: OffsetsNotCommitted: ')),
+    r.reasons.join('\n'),
+  );
+  assert.ok(
+    r.reasons.some((l) => l.startsWith('KafkaSource default/nowhere: ClientCreationFailed: ')),
+    r.reasons.join('\n'),
+  );
 
   // The topic is created: the source joins its group and is Ready; records flow.
   const kafka = new Kafka({ clientId: 'e2e-kafka-readiness', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
@@ -76,7 +81,12 @@ spec:
   await waitFor(async () => condition(await status('later'), 'Ready')?.status === 'True', 'the source to be Ready once the topic exists', 120_000);
   assert.deepEqual(
     (await status('later')).conditions.map((c) => [c.type, c.status]),
-    [['Ready', 'True'], ['SinkProvided', 'True'], ['ConnectionEstablished', 'True'], ['InitialOffsetsCommitted', 'True']],
+    [
+      ['Ready', 'True'],
+      ['SinkProvided', 'True'],
+      ['ConnectionEstablished', 'True'],
+      ['InitialOffsetsCommitted', 'True'],
+    ],
   );
   const producer = kafka.producer();
   await producer.connect();
@@ -86,10 +96,18 @@ spec:
   // Its send is counted with Knative's source metric labels (through the sink-delivery path every source shares).
   const metrics = await (await fetch(`${sluice.adminUrl}/metrics`)).text();
   assert.ok(
-    metrics.includes(`event_count{namespace_name="default",name="later",resource_group="kafkasources.sources.knative.dev",event_source="/apis/v1/namespaces/default/kafkasources/later#${topic}",event_type="dev.knative.kafka.event",response_code="202",response_code_class="2xx"} 1`),
-    metrics.split('\n').filter((l) => l.includes('kafkasources')).join('\n'),
+    metrics.includes(
+      `event_count{namespace_name="default",name="later",resource_group="kafkasources.sources.knative.dev",event_source="/apis/v1/namespaces/default/kafkasources/later#${topic}",event_type="dev.knative.kafka.event",response_code="202",response_code_class="2xx"} 1`,
+    ),
+    metrics
+      .split('\n')
+      .filter((l) => l.includes('kafkasources'))
+      .join('\n'),
   );
   // Only the unreachable one is left in /readyz.
   const after = await readyz();
-  assert.deepEqual(after.reasons.map((l) => l.split(':')[0]), ['KafkaSource default/nowhere']);
+  assert.deepEqual(
+    after.reasons.map((l) => l.split(':')[0]),
+    ['KafkaSource default/nowhere'],
+  );
 });

@@ -111,7 +111,16 @@ spec:
   assert.equal(broken!.event!.attributes['kafkaheadercespecversion'], '1.0');
 
   const [bin] = byType('com.example.binary');
-  assert.deepEqual(attrs(bin!), { specversion: '1.0', id: 'bin-1', source: '/legacy/producer', type: 'com.example.binary', subject: 'thing', ext: 'x', datacontenttype: 'text/plain', team: 'payments' });
+  assert.deepEqual(attrs(bin!), {
+    specversion: '1.0',
+    id: 'bin-1',
+    source: '/legacy/producer',
+    type: 'com.example.binary',
+    subject: 'thing',
+    ext: 'x',
+    datacontenttype: 'text/plain',
+    team: 'payments',
+  });
   assert.equal(bin!.body.toString(), 'binary payload');
 
   const [str] = byType('com.example.structured');
@@ -158,7 +167,11 @@ spec:
   }
   let total = 0;
   for (const [p, offsets] of perPartition) {
-    assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p}: every offset once, in order`);
+    assert.deepEqual(
+      offsets,
+      offsets.map((_, i) => i),
+      `partition ${p}: every offset once, in order`,
+    );
     total += offsets.length;
   }
   assert.equal(total, N);
@@ -284,5 +297,8 @@ spec:
   await waitFor(() => /partition paused: a record was neither delivered nor dead-lettered/.test(sluice.output()), 'a paused partition', 60_000);
   await applySinkBrokerLater(sluice, dir.path, { broker: `later-${suffix}`, trigger: `all-${suffix}` }, sub.url);
   await waitFor(() => new Set(sub.received.map((x) => x.event?.data?.toString())).size >= N, `${N} records through the broker (got ${sub.received.length})`, 90_000);
-  assert.deepEqual([...new Set(sub.received.map((x) => Number(x.event!.data!.toString())))].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i));
+  assert.deepEqual(
+    [...new Set(sub.received.map((x) => Number(x.event!.data!.toString())))].sort((a, b) => a - b),
+    Array.from({ length: N }, (_, i) => i),
+  );
 });

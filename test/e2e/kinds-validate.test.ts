@@ -88,10 +88,13 @@ spec:
     // A ref to an undeclared resource is a warning by default (Knative shows it NotReady); --strict makes it an error.
     const r = await runCli(['validate', '--strict', '-f', file]);
     assert.equal(r.code, 1);
-    assert.deepEqual(r.stderr.trim().split('\n').map((l) => l.replace(file, 'all.yaml')), [
-      'all.yaml:68:13: Trigger/missing: EventTransform "default/nope" is not declared in the configuration',
-      '1 error',
-    ]);
+    assert.deepEqual(
+      r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(file, 'all.yaml')),
+      ['all.yaml:68:13: Trigger/missing: EventTransform "default/nope" is not declared in the configuration', '1 error'],
+    );
   } finally {
     dir.remove();
   }
@@ -183,15 +186,21 @@ spec:
     );
     const r = await runCli(['validate', '-f', file]);
     assert.equal(r.code, 1);
-    const lines = r.stderr.trim().split('\n').map((l) => l.replace(`${dir.path}/`, ''));
-    assert.deepEqual(lines.filter((l) => !l.includes('warning:')), [
-      "refs.yaml:5:61: Broker/default: a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not KafkaChannel",
-      'refs.yaml:11:27: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1alpha1": use apiVersion: eventing.knative.dev/v1',
-      'refs.yaml:23:14: EventType/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
-      'refs.yaml:30:25: EventPolicy/p: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v2": use apiVersion: eventing.knative.dev/v1',
-      'refs.yaml:32:25: EventPolicy/p: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha1": use apiVersion: sources.knative.dev/v1',
-      '5 errors',
-    ]);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(`${dir.path}/`, ''));
+    assert.deepEqual(
+      lines.filter((l) => !l.includes('warning:')),
+      [
+        "refs.yaml:5:61: Broker/default: a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not KafkaChannel",
+        'refs.yaml:11:27: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1alpha1": use apiVersion: eventing.knative.dev/v1',
+        'refs.yaml:23:14: EventType/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+        'refs.yaml:30:25: EventPolicy/p: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v2": use apiVersion: eventing.knative.dev/v1',
+        'refs.yaml:32:25: EventPolicy/p: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha1": use apiVersion: sources.knative.dev/v1',
+        '5 errors',
+      ],
+    );
   } finally {
     dir.remove();
   }

@@ -65,7 +65,11 @@ test('helloworld: a Deployment behind a v1 Service gets the broker’s events an
 test('sequence: three Knative Services in a Sequence fed by a PingSource, the result at the event display', async (t) => {
   const s = await run('examples/apps/sequence');
   t.after(() => s.stop());
-  await waitFor(() => s.output().includes('type: dev.sluice.samples.appended') && s.output().includes('Hello from the Sequence - step 1 - step 2 - step 3'), 'the sequence result at the display', 30_000);
+  await waitFor(
+    () => s.output().includes('type: dev.sluice.samples.appended') && s.output().includes('Hello from the Sequence - step 1 - step 2 - step 3'),
+    'the sequence result at the display',
+    30_000,
+  );
   for (const name of ['first', 'second', 'third']) assert.match(s.output(), new RegExp(`${name} \\(${name}-00001\\) listening on \\d+`), 'K_SERVICE and K_REVISION follow the runtime contract');
 });
 
@@ -110,7 +114,11 @@ test('getting-started: two Deployments behind v1 Services get what their Trigger
   const hello = (): string[] => printed(s.output(), 'Deployment event-example/hello-display');
   const goodbye = (): string[] => printed(s.output(), 'Deployment event-example/goodbye-display');
   // The tutorial's three events, in its order.
-  for (const [id, type, source] of [['say-hello', 'greeting', 'not-sendoff'], ['say-goodbye', 'not-greeting', 'sendoff'], ['say-hello-goodbye', 'greeting', 'sendoff']] as const) {
+  for (const [id, type, source] of [
+    ['say-hello', 'greeting', 'not-sendoff'],
+    ['say-goodbye', 'not-greeting', 'sendoff'],
+    ['say-hello-goodbye', 'greeting', 'sendoff'],
+  ] as const) {
     const r = await postEvent(`${s.url}/event-example/default`, { id, type, source }, '{"msg":"Hello Knative!"}');
     assert.equal(r.status, 202);
   }
@@ -235,16 +243,25 @@ spec:
   await waitFor(() => /Job default\/sender completed/.test(s.output()), 'the Job to complete', 20_000);
   // The ContainerSource with an image and no command runs through the engine too, bound to its sink.
   await sub.waitForCount(2, 30_000);
-  assert.ok(sub.received.some((r) => r.headers['ce-source'] === '/ce-app/image-source'), 'the ContainerSource image posted with NAME=image-source');
+  assert.ok(
+    sub.received.some((r) => r.headers['ce-source'] === '/ce-app/image-source'),
+    'the ContainerSource image posted with NAME=image-source',
+  );
   // The Knative Service listens on PORT; a Trigger's ref + relative uri reaches it.
   await waitFor(() => /Service default\/ce-app is ready at/.test(s.output()), 'the Knative Service', 30_000);
   const r = await postEvent(`${s.url}/default/default`, { id: 'to-app-1', type: 'dev.sluice.e2e.to-app', source: '/e2e' }, '{"x":1}');
   assert.equal(r.status, 202);
   await waitFor(() => s.output().includes('received dev.sluice.e2e.to-app /custom-path {\\"x\\":1}'), 'the container to receive the event', 20_000);
   // The workload that cannot start is reported once, with the reason.
-  const notReady = s.output().split('\n').filter((l) => l.includes('Deployment default/missing-image is NotReady (ImageNotPresent)'));
+  const notReady = s
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('Deployment default/missing-image is NotReady (ImageNotPresent)'));
   assert.equal(notReady.length, 1, s.output());
-  const envLine = s.output().split('\n').find((l) => l.includes('ce-app env:') && l.includes('K_SERVICE'))!;
+  const envLine = s
+    .output()
+    .split('\n')
+    .find((l) => l.includes('ce-app env:') && l.includes('K_SERVICE'))!;
   for (const name of ['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION', 'GREETING']) assert.match(envLine, new RegExp(`\\b${name}\\b`));
 });
 
@@ -263,11 +280,7 @@ const triggerConditions = async (adminUrl: string, name: string) =>
   ((await (await fetch(`${adminUrl}/api/v1/triggers/default/${name}`)).json()) as { status: { conditions: { type: string; status: string; reason?: string }[] } }).status.conditions;
 
 test('a Trigger whose subscriber is a channel, in a configuration with no channel yet, runs NotReady instead of failing the start', async (t) => {
-  const s = await runFile(
-    t,
-    'trigger.yaml',
-    documents(broker('default'), trigger('to-channel', { broker: 'default', subscriber: channelRef('not-yet') })),
-  );
+  const s = await runFile(t, 'trigger.yaml', documents(broker('default'), trigger('to-channel', { broker: 'default', subscriber: channelRef('not-yet') })));
   const conditions = await triggerConditions(s.adminUrl, 'to-channel');
   assert.equal(conditions.find((c) => c.type === 'SubscriberResolved')?.status, 'False');
   assert.equal(conditions.find((c) => c.type === 'Ready')?.status, 'False');
@@ -288,7 +301,13 @@ test('applied in pieces: a Trigger before its Broker and a Subscription before i
   assert.match(s.output(), /Trigger default\/early is NotReady \(BrokerDoesNotExist\)/);
   assert.match(s.output(), /Subscription default\/sub is NotReady \(ChannelReferenceFailed\)/);
   // A Service that nothing here runs falls back to cluster DNS: said once, at start.
-  assert.equal(s.output().split('\n').filter((l) => l.includes('Service default/elsewhere is not run here')).length, 1);
+  assert.equal(
+    s
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('Service default/elsewhere is not run here')).length,
+    1,
+  );
   const ready = (await triggerConditions(s.adminUrl, 'early')).find((c) => c.type === 'Ready')!;
   assert.equal(ready.status, 'False');
   assert.equal(ready.reason, 'BrokerDoesNotExist');

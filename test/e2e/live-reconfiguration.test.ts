@@ -24,7 +24,10 @@ function config(yaml: string): SluiceConfig {
   const file = join(dir.path, `c${n++}.yaml`);
   writeFileSync(file, yaml);
   const r = loadConfig([file], { checks: [brokerChecks(), channelChecks(), sourceChecks()], strict: false });
-  assert.deepEqual(r.errors.map((e) => e.message), []);
+  assert.deepEqual(
+    r.errors.map((e) => e.message),
+    [],
+  );
   return r.config;
 }
 
@@ -42,7 +45,11 @@ async function start(yaml: string): Promise<SluiceRuntime> {
 }
 
 const send = (runtime: SluiceRuntime, brokerName: string, id: string, type: string) => postEvent(`${runtime.url}/default/${brokerName}`, { id, source: '/reload', type });
-const changes = (report: { resources: Array<{ kind: string; name: string; change: string }> }) => report.resources.filter((r) => r.change !== 'unchanged').map((r) => `${r.kind}/${r.name} ${r.change}`).sort();
+const changes = (report: { resources: Array<{ kind: string; name: string; change: string }> }) =>
+  report.resources
+    .filter((r) => r.change !== 'unchanged')
+    .map((r) => `${r.kind}/${r.name} ${r.change}`)
+    .sort();
 
 test('apply: an unchanged trigger keeps running, a changed filter continues the group, an added trigger and broker serve at once', async () => {
   const a = await startSubscriberIn(cleanup);
@@ -92,15 +99,24 @@ test('apply: deleting a trigger that owes events needs force; force keeps them a
 
   // Every problem of a change is reported at once, and nothing changes.
   const bad = config(doc(manifests.resource('eventing.knative.dev/v1', 'Broker', 'default', { delivery: { retry: 1 } })) + trigger('fine', ok.url, undefined, 'elsewhere') + broker('elsewhere'));
-  await assert.rejects(runtime.apply(bad), (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /trigger default\/fine: spec\.broker cannot change/.test(err.message) && /default\/stuck has 2 events pending/.test(err.message));
+  await assert.rejects(
+    runtime.apply(bad),
+    (err: unknown) => isSluiceError(err, 'SLUICE_CONFIG_INVALID') && /trigger default\/fine: spec\.broker cannot change/.test(err.message) && /default\/stuck has 2 events pending/.test(err.message),
+  );
   assert.equal((await send(runtime, 'elsewhere', 'x', 't')).status, 404, 'nothing of the refused change was applied');
 
   const report = await runtime.apply(without, { force: true });
   assert.deepEqual(changes(report), ['Trigger/stuck deleted']);
-  assert.deepEqual(report.discarded.map((d) => [d.resource, d.retries, d.backlog, d.outcome]), [['Trigger default/stuck', 2, 0, 'dead-letters']]);
+  assert.deepEqual(
+    report.discarded.map((d) => [d.resource, d.retries, d.backlog, d.outcome]),
+    [['Trigger default/stuck', 2, 0, 'dead-letters']],
+  );
   assert.equal(runtime.status('Trigger', 'default', 'stuck'), undefined, 'its status is gone');
   const letters = runtime.kept.deadLetters!.listDeadLetters('broker:default/default', { limit: 10 });
-  assert.deepEqual(letters.map((l) => [l.group, l.reason]).sort(), [['trigger:default/stuck', 'trigger removed'], ['trigger:default/stuck', 'trigger removed']]);
+  assert.deepEqual(letters.map((l) => [l.group, l.reason]).sort(), [
+    ['trigger:default/stuck', 'trigger removed'],
+    ['trigger:default/stuck', 'trigger removed'],
+  ]);
   await send(runtime, 'default', 'after', 't');
   await ok.waitForCount(3);
   // The deleted trigger's consumer closed when the apply returned (its deliveries finished); "after" went past it.
@@ -150,7 +166,11 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
   };
   const failing = await startSubscriberIn(cleanup, () => ({ status: 503 }));
   const slow = { retry: 5, backoffDelay: 'PT30S' };
-  const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), { port: 0, dataDir: join(dir.path, `store-${n}`), brokerClasses: { Kafka: { open: () => background } } });
+  const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), {
+    port: 0,
+    dataDir: join(dir.path, `store-${n}`),
+    brokerClasses: { Kafka: { open: () => background } },
+  });
   cleanup.add(() => runtime.stop(2000));
   await send(runtime, 'k', 'r1', 't');
   await failing.waitForCount(1);
@@ -162,7 +182,11 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
   });
   // Figures that cannot be read now do not count as none.
   unreachable = true;
-  await assert.rejects(runtime.apply(config(kafkaClass)), (err: unknown) => isSluiceError(err, 'SLUICE_FORCE_REQUIRED') && /trigger default\/stuck: cannot read how many events it still owes \(Kafka unreachable\); delete --force discards them/.test(err.message));
+  await assert.rejects(
+    runtime.apply(config(kafkaClass)),
+    (err: unknown) =>
+      isSluiceError(err, 'SLUICE_FORCE_REQUIRED') && /trigger default\/stuck: cannot read how many events it still owes \(Kafka unreachable\); delete --force discards them/.test(err.message),
+  );
   assert.deepEqual(exactCalls, ['broker:default/k', 'broker:default/k']);
   const report = await runtime.apply(config(kafkaClass), { force: true });
   assert.deepEqual(changes(report), ['Trigger/stuck deleted']);

@@ -5,11 +5,7 @@ import assert from 'node:assert/strict';
 import { postEvent, startSluice, startSubscriber, tempDir, waitFor } from './harness.js';
 import { broker, documents, trigger } from './manifests.js';
 
-const yaml = (subscriber: string) =>
-  documents(
-    broker('default'),
-    trigger('orders', { broker: 'default', subscriber, delivery: { retry: 5, backoffPolicy: 'linear', backoffDelay: 'PT0.1S' } }),
-  );
+const yaml = (subscriber: string) => documents(broker('default'), trigger('orders', { broker: 'default', subscriber, delivery: { retry: 5, backoffPolicy: 'linear', backoffDelay: 'PT0.1S' } }));
 
 function records(output: string): Array<Record<string, unknown>> {
   return output
@@ -61,7 +57,10 @@ test('--log-format pretty: human lines', async (t) => {
     await sluice.stop();
     dir.remove();
   });
-  const line = sluice.output().split('\n').find((l) => l.includes('sluice ready on'));
+  const line = sluice
+    .output()
+    .split('\n')
+    .find((l) => l.includes('sluice ready on'));
   assert.match(line ?? '', /^\d\d:\d\d:\d\d\.\d{3} INFO {2}sluice ready on http:\/\/127\.0\.0\.1:\d+ \(data dir .*\) {2}url=http:\/\/127\.0\.0\.1:\d+ adminUrl=http/);
   assert.ok(!sluice.output().includes('{"level"'), 'no JSON');
 });

@@ -19,8 +19,7 @@ export const triggerRef = (name: string): Ref => ({ apiVersion: 'eventing.knativ
 /** The kinds of channel: the generic Channel and the two it can be backed by. */
 export type ChannelKind = 'InMemoryChannel' | 'Channel' | 'KafkaChannel';
 
-const channelApiVersion = (kind: ChannelKind): string =>
-  kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1';
+const channelApiVersion = (kind: ChannelKind): string => (kind === 'KafkaChannel' ? 'messaging.knative.dev/v1beta1' : 'messaging.knative.dev/v1');
 
 /** A reference to a channel: an InMemoryChannel unless `kind` says otherwise. */
 export const channelRef = (name: string, kind: ChannelKind = 'InMemoryChannel'): Ref => ({
@@ -30,10 +29,7 @@ export const channelRef = (name: string, kind: ChannelKind = 'InMemoryChannel'):
 });
 
 /** A Destination: a uri, a ref, or its fields as Knative spells them (a uri with its audience, a ref with a uri…). */
-export type Destination =
-  | string
-  | Ref
-  | { readonly ref?: Ref; readonly uri?: string; readonly audience?: string | undefined; readonly CACerts?: string };
+export type Destination = string | Ref | { readonly ref?: Ref; readonly uri?: string; readonly audience?: string | undefined; readonly CACerts?: string };
 
 /** A Broker's, Trigger's or Subscription's `delivery` (durations as ISO 8601, e.g. `PT0.1S`). */
 export interface Delivery {
@@ -62,8 +58,7 @@ export function resource(apiVersion: string, kind: string, name: string, spec?: 
 }
 
 /** A Broker. */
-export const broker = (name: string, meta: Meta = {}): string =>
-  resource('eventing.knative.dev/v1', 'Broker', name, undefined, meta);
+export const broker = (name: string, meta: Meta = {}): string => resource('eventing.knative.dev/v1', 'Broker', name, undefined, meta);
 
 /** A Trigger's `spec`: `filter` is its exact attribute filter, `filters` its SubscriptionsAPI filters. */
 export interface TriggerSpec {
@@ -136,19 +131,8 @@ export interface ChannelSpec {
 }
 
 /** A channel: an InMemoryChannel unless `kind` says otherwise. */
-export const channel = (
-  name: string,
-  meta: Meta = {},
-  kind: ChannelKind = 'InMemoryChannel',
-  spec?: ChannelSpec,
-): string =>
-  resource(
-    channelApiVersion(kind),
-    kind,
-    name,
-    spec && { ...spec, ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}) },
-    meta,
-  );
+export const channel = (name: string, meta: Meta = {}, kind: ChannelKind = 'InMemoryChannel', spec?: ChannelSpec): string =>
+  resource(channelApiVersion(kind), kind, name, spec && { ...spec, ...(spec.delivery ? { delivery: delivery(spec.delivery) } : {}) }, meta);
 
 /** A Subscription's `spec`. */
 export interface SubscriptionSpec {
@@ -160,13 +144,7 @@ export interface SubscriptionSpec {
 
 /** A Subscription. */
 export const subscription = (name: string, spec: SubscriptionSpec, meta: Meta = {}): string =>
-  resource(
-    'messaging.knative.dev/v1',
-    'Subscription',
-    name,
-    { channel: spec.channel, ...addressed(spec), ...(spec.reply ? { reply: destination(spec.reply) } : {}) },
-    meta,
-  );
+  resource('messaging.knative.dev/v1', 'Subscription', name, { channel: spec.channel, ...addressed(spec), ...(spec.reply ? { reply: destination(spec.reply) } : {}) }, meta);
 
 /** A PingSource's `spec`: a cron `schedule` (with seconds when it has six fields), its `data` and its `sink`. */
 export interface PingSourceSpec {
@@ -176,8 +154,7 @@ export interface PingSourceSpec {
 }
 
 /** A PingSource (sources.knative.dev/v1). */
-export const pingSource = (name: string, spec: PingSourceSpec, meta: Meta = {}): string =>
-  resource('sources.knative.dev/v1', 'PingSource', name, { ...spec, sink: destination(spec.sink) }, meta);
+export const pingSource = (name: string, spec: PingSourceSpec, meta: Meta = {}): string => resource('sources.knative.dev/v1', 'PingSource', name, { ...spec, sink: destination(spec.sink) }, meta);
 
 /** A reference to an EventTransform. */
 export const transformRef = (name: string): Ref => ({
@@ -208,8 +185,7 @@ export const eventTransform = (name: string, spec: EventTransformSpec, meta: Met
   );
 
 /** An EventPolicy's target: a resource by name, or the resources of a kind with these labels. */
-export type PolicyTarget =
-  Ref | { readonly selector: Omit<Ref, 'name'> & { readonly matchLabels: Readonly<Record<string, string>> } };
+export type PolicyTarget = Ref | { readonly selector: Omit<Ref, 'name'> & { readonly matchLabels: Readonly<Record<string, string>> } };
 
 /** An EventPolicy's `spec`: `filters` are CESQL expressions. */
 export interface EventPolicySpec {

@@ -93,7 +93,14 @@ test('backlog, in-flight and oldest pending age behind a subscriber that does no
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(sample(body, `sluice_trigger_in_flight{${trigger}}`), 100, 'the in-flight bound');
-  assert.equal(sample(body, `sluice_trigger_backlog{${trigger}}`), 30, body.split('\n').filter((l) => l.startsWith('sluice_trigger')).join('\n'));
+  assert.equal(
+    sample(body, `sluice_trigger_backlog{${trigger}}`),
+    30,
+    body
+      .split('\n')
+      .filter((l) => l.startsWith('sluice_trigger'))
+      .join('\n'),
+  );
   assert.ok((sample(body, `sluice_trigger_oldest_pending_age_seconds{${trigger}}`) ?? 0) > 0);
   assert.equal(sample(body, `sluice_trigger_retrying{${trigger}}`), 0);
 });
@@ -113,17 +120,16 @@ test('/metrics: source sends, with Knative source metric names and labels (event
   let calls = 0;
   const sink = await startSubscriber(() => (++calls <= 2 ? { status: 503 } : { status: 202 }));
   const sluice = await startSluice({
-    yaml: documents(
-      pingSource('tick', { schedule: '* * * * * *', data: '{"n":1}', sink: sink.url }),
-      pingSource('nowhere', { schedule: '* * * * * *', sink: 'http://127.0.0.1:9/' }),
-    ),
+    yaml: documents(pingSource('tick', { schedule: '* * * * * *', data: '{"n":1}', sink: sink.url }), pingSource('nowhere', { schedule: '* * * * * *', sink: 'http://127.0.0.1:9/' })),
   });
   t.after(async () => {
     await sluice.stop();
     await sink.close();
   });
-  const tick = 'namespace_name="default",name="tick",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/tick",event_type="dev.knative.sources.ping"';
-  const nowhere = 'namespace_name="default",name="nowhere",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/nowhere",event_type="dev.knative.sources.ping"';
+  const tick =
+    'namespace_name="default",name="tick",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/tick",event_type="dev.knative.sources.ping"';
+  const nowhere =
+    'namespace_name="default",name="nowhere",resource_group="pingsources.sources.knative.dev",event_source="/apis/v1/namespaces/default/pingsources/nowhere",event_type="dev.knative.sources.ping"';
   let body = '';
   for (let i = 0; i < 300; i++) {
     body = await scrape(sluice.adminUrl);

@@ -31,7 +31,7 @@ const bearer = (s: Subscriber, i: number): string => {
   return h.slice(7);
 };
 
-test('with --authentication-oidc enabled, deliveries to an audience carry a token subscribers verify against Sluice\'s JWKS', async () => {
+test("with --authentication-oidc enabled, deliveries to an audience carry a token subscribers verify against Sluice's JWKS", async () => {
   const sub = await startSubscriber((r) => (r.event?.attributes['id'] === 'fail' ? { status: 500 } : {}));
   const dls = await startSubscriber();
   const plain = await startSubscriber();
@@ -112,7 +112,10 @@ test('off by default: an audience is reported once at start as unused, and no to
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'a', source: '/t', type: 'order' })).status, 202);
     await sub.waitForCount(1);
     assert.equal(sub.received[0]!.headers.authorization, undefined);
-    const lines = sluice.output().split('\n').filter((l) => l.includes('OIDC audience'));
+    const lines = sluice
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('OIDC audience'));
     assert.equal(lines.length, 1, sluice.output());
     assert.match(lines[0]!, /3 destinations set an OIDC audience, which is not used/);
     assert.equal((await fetch(`${sluice.url}/.well-known/openid-configuration`)).status, 400);
@@ -125,7 +128,10 @@ test('off by default: an audience is reported once at start as unused, and no to
       const applied = await runCli(['apply', '-f', added, '--server', sluice.adminUrl, '--token', sluice.adminToken]);
       assert.equal(applied.code, 0, applied.stdout + applied.stderr);
       const later = await waitFor(() => {
-        const l = sluice.output().split('\n').filter((x) => x.includes('OIDC audience'));
+        const l = sluice
+          .output()
+          .split('\n')
+          .filter((x) => x.includes('OIDC audience'));
         return l.length === 2 ? l : undefined;
       }, 'a second audience warning');
       assert.match(later[1]!, /1 destination sets an OIDC audience, which is not used/);

@@ -250,7 +250,7 @@ spec:
   const ids = new Set<string>();
   for (let i = 0; i < 10; i++) ids.add(await topic.publish(Buffer.from(`m${i}`)));
   // The broker does not exist (404): the messages are nacked, to come back.
-  await waitFor(() => /"status":404.*sink did not accept the event/.test(sluice.output()), "a delivery refused with 404, kept", 30_000);
+  await waitFor(() => /"status":404.*sink did not accept the event/.test(sluice.output()), 'a delivery refused with 404, kept', 30_000);
   await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   const got = (): Set<string> => new Set(sub.received.map((x) => String(x.event?.attributes['id'])));
   await waitFor(() => [...ids].every((id) => got().has(id)), 'every message through the broker once it exists', 60_000);

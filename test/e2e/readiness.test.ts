@@ -79,8 +79,16 @@ test('/readyz: a Knative Service is NotReady until its readinessProbe answers, N
   // The probe answers 200: the Service is Ready (the crasher keeps /readyz at 503).
   writeFileSync(join(dir.path, 'ready'), '');
   await waitFor(async () => reasonOf((await readyz()).body, 'Service default/app') === undefined, 'the Service to be Ready', 30_000);
-  const svc = (await (await fetch(`${sluice.adminUrl}/api/v1/services.serving.knative.dev/default/app`)).json()) as { status: { conditions: Array<{ type: string; status: string }>; address?: { url: string } } };
-  assert.deepEqual(svc.status.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['ConfigurationsReady', 'True']]);
+  const svc = (await (await fetch(`${sluice.adminUrl}/api/v1/services.serving.knative.dev/default/app`)).json()) as {
+    status: { conditions: Array<{ type: string; status: string }>; address?: { url: string } };
+  };
+  assert.deepEqual(
+    svc.status.conditions.map((c) => [c.type, c.status]),
+    [
+      ['Ready', 'True'],
+      ['ConfigurationsReady', 'True'],
+    ],
+  );
 
   // It dies: NotReady with the exit code, and it stays so while the restarted process's probe fails.
   writeFileSync(join(dir.path, 'down'), '');

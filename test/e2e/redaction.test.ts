@@ -51,14 +51,21 @@ spec:
       uri: http://dora:s3cret-dls@127.0.0.1:${dlsPort}/
 `;
   const sluice = await startSluice({ yaml });
-  cleanup.add(async () => void (await sluice.stop()), () => sub.close(), () => dls.close());
+  cleanup.add(
+    async () => void (await sluice.stop()),
+    () => sub.close(),
+    () => dls.close(),
+  );
   const env = { SLUICE_ADMIN: sluice.adminUrl };
 
   assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'r1', source: '/s', type: 't' })).status, 202);
   await waitFor(() => sub.received.length === 2, 'the failed delivery and its retry');
   await dls.waitForCount(1);
   // The credentials are used: basic auth on every attempt and on the dead-letter sink.
-  assert.deepEqual(sub.received.map((r) => r.headers['authorization']), [basic('alice', 's3cret'), basic('alice', 's3cret')]);
+  assert.deepEqual(
+    sub.received.map((r) => r.headers['authorization']),
+    [basic('alice', 's3cret'), basic('alice', 's3cret')],
+  );
   assert.equal(dls.received[0]!.headers['authorization'], basic('dora', 's3cret-dls'));
   assert.equal(dls.received[0]!.event?.attributes['knativeerrordest'], 'http://bob:***@127.0.0.1:9/');
   // The status has seen the failures (so last-error texts are in what is checked below).
@@ -68,7 +75,15 @@ spec:
   }, 'the down trigger status naming its failure');
 
   const answers: Array<[string, string]> = [];
-  for (const path of ['/api/v1/triggers', '/api/v1/triggers/default/flaky', '/api/v1/triggers/default/down', '/api/v1/brokers', '/api/v1/brokers/default/default', '/metrics', '/api/v1/deadletters/default/default']) {
+  for (const path of [
+    '/api/v1/triggers',
+    '/api/v1/triggers/default/flaky',
+    '/api/v1/triggers/default/down',
+    '/api/v1/brokers',
+    '/api/v1/brokers/default/default',
+    '/metrics',
+    '/api/v1/deadletters/default/default',
+  ]) {
     const res = await fetch(`${sluice.adminUrl}${path}`, { headers: sluice.adminHeaders });
     assert.equal(res.status, 200, path);
     answers.push([path, await res.text()]);
@@ -85,7 +100,14 @@ spec:
   }
   ac.abort();
   answers.push(['/ui/api/stream', text]);
-  for (const args of [['get', 'triggers'], ['get', 'triggers', '-o', 'wide'], ['get', 'triggers', '-o', 'yaml'], ['get', 'triggers', '-o', 'json'], ['describe', 'trigger', 'flaky'], ['describe', 'trigger', 'down']]) {
+  for (const args of [
+    ['get', 'triggers'],
+    ['get', 'triggers', '-o', 'wide'],
+    ['get', 'triggers', '-o', 'yaml'],
+    ['get', 'triggers', '-o', 'json'],
+    ['describe', 'trigger', 'flaky'],
+    ['describe', 'trigger', 'down'],
+  ]) {
     const out = await runCli(args, { env });
     assert.equal(out.code, 0, out.stderr);
     answers.push([`sluice ${args.join(' ')}`, out.stdout + out.stderr]);

@@ -15,8 +15,7 @@ const cleanup = cleanupScope();
 
 const broker = manifests.broker('default');
 /** A Trigger of the default broker, filtered on `type` if given. */
-const trigger = (name: string, url: string, type?: string) =>
-  manifests.trigger(name, { broker: 'default', subscriber: url, ...(type ? { filter: { type } } : {}) });
+const trigger = (name: string, url: string, type?: string) => manifests.trigger(name, { broker: 'default', subscriber: url, ...(type ? { filter: { type } } : {}) });
 
 test('SIGHUP applies the edited files: a trigger added and one changed, without a restart; a broken file changes nothing', async () => {
   const one = await startSubscriberIn(cleanup);
@@ -128,7 +127,11 @@ test('a SIGHUP while the CLI is still loading does not end sluice run: it is app
   run.child.kill('SIGHUP');
   run.child.kill('SIGHUP');
   run.release();
-  const url = await waitFor(() => /sluice ready on (http:\/\/[^\s(]+)/.exec(run.output())?.[1], () => `the ready line (exit ${run.child.exitCode}, signal ${run.child.signalCode}):\n${run.output()}`, 60_000);
+  const url = await waitFor(
+    () => /sluice ready on (http:\/\/[^\s(]+)/.exec(run.output())?.[1],
+    () => `the ready line (exit ${run.child.exitCode}, signal ${run.child.signalCode}):\n${run.output()}`,
+    60_000,
+  );
   await waitFor(() => /SIGHUP: configuration unchanged/.test(run.output()), 'the held SIGHUP applied once running', 60_000);
   assert.equal(run.output().match(/SIGHUP: configuration unchanged/g)?.length, 1, 'the SIGHUPs held while starting are applied once');
   assert.equal((await postEvent(`${url}/default/default`, { id: 'e1', source: '/hup', type: 't' })).status, 202);
@@ -137,18 +140,22 @@ test('a SIGHUP while the CLI is still loading does not end sluice run: it is app
   assert.deepEqual(await run.exited, { code: 0, signal: null });
 });
 
-test('any other command ends on a SIGHUP held while loading, as Node does by default (a closed terminal still ends event-display)', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-  const dir = tempDir();
-  cleanup.add(() => dir.remove());
-  const display = spawnHeld(dir.path, ['event-display', '--port', '0']);
-  await waitFor(() => catchesHangup(display.child.pid!), 'the CLI catches SIGHUP before its main module loads', 30_000);
-  display.child.kill('SIGHUP');
-  display.release();
-  // Bounded: a CLI that kept running would otherwise hold the file until the runner's 20 min timeout.
-  const ended = await Promise.race([display.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000).unref())]);
-  assert.deepEqual(ended, { code: null, signal: 'SIGHUP' }, `event-display after a held SIGHUP:\n${display.output()}`);
-  assert.doesNotMatch(display.output(), /listening/, 'ended before it served');
-});
+test(
+  'any other command ends on a SIGHUP held while loading, as Node does by default (a closed terminal still ends event-display)',
+  { skip: process.platform !== 'linux' && 'reads /proc' },
+  async () => {
+    const dir = tempDir();
+    cleanup.add(() => dir.remove());
+    const display = spawnHeld(dir.path, ['event-display', '--port', '0']);
+    await waitFor(() => catchesHangup(display.child.pid!), 'the CLI catches SIGHUP before its main module loads', 30_000);
+    display.child.kill('SIGHUP');
+    display.release();
+    // Bounded: a CLI that kept running would otherwise hold the file until the runner's 20 min timeout.
+    const ended = await Promise.race([display.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000).unref())]);
+    assert.deepEqual(ended, { code: null, signal: 'SIGHUP' }, `event-display after a held SIGHUP:\n${display.output()}`);
+    assert.doesNotMatch(display.output(), /listening/, 'ended before it served');
+  },
+);
 
 test('a second SIGTERM during the drain forces the exit and says so; the event in flight is delivered at the next start', async () => {
   let hang = true;

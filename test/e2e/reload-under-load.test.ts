@@ -118,9 +118,17 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   const afterWindow = (e: Sent, w: Window) => e.sentAt > w.end;
   const check = (name: string, got: Map<string, number>, must: Sent[], mustNot: Sent[]) => {
     const missing = must.filter((e) => got.get(e.id) !== 1);
-    assert.deepEqual(missing.slice(0, 5).map((e) => `${e.id}×${got.get(e.id) ?? 0}`), [], `${name}: ${missing.length} of ${must.length} events not delivered exactly once`);
+    assert.deepEqual(
+      missing.slice(0, 5).map((e) => `${e.id}×${got.get(e.id) ?? 0}`),
+      [],
+      `${name}: ${missing.length} of ${must.length} events not delivered exactly once`,
+    );
     const extra = mustNot.filter((e) => got.has(e.id));
-    assert.deepEqual(extra.slice(0, 5).map((e) => e.id), [], `${name}: ${extra.length} events delivered that it must not get`);
+    assert.deepEqual(
+      extra.slice(0, 5).map((e) => e.id),
+      [],
+      `${name}: ${extra.length} events delivered that it must not get`,
+    );
     const twice = [...got].filter(([, c]) => c > 1);
     assert.deepEqual(twice.slice(0, 5), [], `${name}: events delivered twice`);
   };
@@ -130,21 +138,46 @@ test('apply, delete --force, rename and SIGHUP under a steady load: every accept
   // A changed filter applies to what the trigger delivers from the change on (as Knative filters at dispatch): an
   // "even" event matches before and after, so it arrives exactly once whenever it was accepted; an "odd" one sent
   // after the change never arrives.
-  check('filtered', counts(filtered.ids()), ledger.filter((e) => e.type === 'even'), ledger.filter((e) => e.type === 'odd' && afterWindow(e, filterChange)));
+  check(
+    'filtered',
+    counts(filtered.ids()),
+    ledger.filter((e) => e.type === 'even'),
+    ledger.filter((e) => e.type === 'odd' && afterWindow(e, filterChange)),
+  );
   // A changed subscriber: every event exactly once, at one of the two; after the change only at the new one.
   const subGot = counts([...before.ids(), ...moved.ids()]);
   check('sub (old or new subscriber)', subGot, ledger, []);
-  check('sub (old subscriber)', counts(before.ids()), [], ledger.filter((e) => afterWindow(e, hup)));
+  check(
+    'sub (old subscriber)',
+    counts(before.ids()),
+    [],
+    ledger.filter((e) => afterWindow(e, hup)),
+  );
   // Deleted: nothing sent after the delete arrives (its retries were kept as dead letters, counted in the log).
-  check('doomed', counts(doomed.ids()), [], ledger.filter((e) => afterWindow(e, deleted)));
+  check(
+    'doomed',
+    counts(doomed.ids()),
+    [],
+    ledger.filter((e) => afterWindow(e, deleted)),
+  );
   // What it owed (retries waiting for their backoff, and unread events) is counted in one line.
   const owed = /Trigger default\/doomed deleted: (\d+) pending retries(?: and (\d+) unread events| kept in the dead-letter store; (\d+) unread)/.exec(sluice.output());
   assert.ok(owed, 'the forced delete logged what it discarded');
   assert.ok(Number(owed[1]) + Number(owed[2] ?? owed[3] ?? 0) > 0, `the deleted trigger owed events: ${owed[0]}`);
   // Renamed: the new name starts at the end of the log; everything after its creation, exactly once, never twice.
-  check('new-name', counts(renamed.ids()), ledger.filter((e) => afterWindow(e, renamedAt)), []);
+  check(
+    'new-name',
+    counts(renamed.ids()),
+    ledger.filter((e) => afterWindow(e, renamedAt)),
+    [],
+  );
   // Added: everything sent after it was created, exactly once; nothing accepted before.
-  check('added', counts(added.ids()), ledger.filter((e) => afterWindow(e, addedAt)), ledger.filter((e) => beforeWindow(e, addedAt)));
+  check(
+    'added',
+    counts(added.ids()),
+    ledger.filter((e) => afterWindow(e, addedAt)),
+    ledger.filter((e) => beforeWindow(e, addedAt)),
+  );
   assert.ok(accepted > 2200, `the load ran throughout (${accepted} events accepted)`);
   t.diagnostic(`${accepted} events accepted; at the deleted trigger ${doomed.received.length} attempts; at the renamed one ${renamed.received.length}, the added one ${added.received.length}`);
   assert.equal(await sluice.stop(), 0);
@@ -208,11 +241,27 @@ test('a Subscription changed under a steady load restarts only that subscription
   const once = (name: string, ids: readonly string[], must: readonly Sent[], mustNot: readonly Sent[]) => {
     const got = counts(ids);
     const missing = must.filter((e) => got.get(e.id) !== 1);
-    assert.deepEqual(missing.slice(0, 5).map((e) => `${e.id}×${got.get(e.id) ?? 0}`), [], `${name}: ${missing.length} of ${must.length} events not delivered exactly once`);
-    assert.deepEqual(mustNot.filter((e) => got.has(e.id)).slice(0, 5).map((e) => e.id), [], `${name}: events it must not get`);
+    assert.deepEqual(
+      missing.slice(0, 5).map((e) => `${e.id}×${got.get(e.id) ?? 0}`),
+      [],
+      `${name}: ${missing.length} of ${must.length} events not delivered exactly once`,
+    );
+    assert.deepEqual(
+      mustNot
+        .filter((e) => got.has(e.id))
+        .slice(0, 5)
+        .map((e) => e.id),
+      [],
+      `${name}: events it must not get`,
+    );
   };
   once('sa (old or new subscriber)', [...first.ids(), ...second.ids()], toA, toB);
-  once('sa (old subscriber)', first.ids(), [], toA.filter((e) => e.sentAt > change.end));
+  once(
+    'sa (old subscriber)',
+    first.ids(),
+    [],
+    toA.filter((e) => e.sentAt > change.end),
+  );
   once('sb', other.ids(), toB, toA);
   // Only the changed subscription restarted: the other one was made ready once, at start.
   assert.match(sluice.output(), /channels: restarted Subscription default\/sa \(configuration changed\)/);

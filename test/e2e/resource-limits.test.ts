@@ -53,11 +53,7 @@ test('a reply over the body limit is a failed delivery with a clear reason, neve
   const sluice = await startSluice({
     dataDir: dir.path,
     args: ['--max-body-bytes', String(1024 * 1024)],
-    yaml: brokerYaml(
-      sub.url,
-      { retry: 0, deadLetterSink: dls.url },
-      trigger('replies', { broker: 'default', filter: { type: 'reply' }, subscriber: replies.url }),
-    ),
+    yaml: brokerYaml(sub.url, { retry: 0, deadLetterSink: dls.url }, trigger('replies', { broker: 'default', filter: { type: 'reply' }, subscriber: replies.url })),
   });
   try {
     assert.equal((await postEvent(`${sluice.url}/default/default`, { id: 'ask-1', source: '/t', type: 'work' })).status, 202);
@@ -110,71 +106,93 @@ test('the per-broker backlog bound answers 429 with Retry-After behind a slow su
 // A real full disk: a 12 MiB tmpfs (8 MiB of it the reserve file) mounted in a private mount namespace (unshare) only Sluice sees.
 const canMountTmpfs = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /mnt'], { stdio: 'ignore' }).status === 0;
 
-test('a full disk: ingress answers 503 with Retry-After, the process does not crash, delivery continues, and it recovers by itself', { skip: canMountTmpfs ? false : 'unshare -Urm with a tmpfs mount is not permitted on this machine' }, async () => {
-  const sub = await gatedSubscriber();
-  const dir = tempDir();
-  const disk = join(dir.path, 'disk');
-  mkdirSync(disk);
-  writeFileSync(join(dir.path, 'config.yaml'), brokerYaml(sub.url));
-  const args = [SLUICE_BIN, 'run', '-f', join(dir.path, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(disk, 'store'), '--max-backlog-events', '0', '--max-backlog-bytes', '0'];
-  const child = spawn('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=12m tmpfs "$0" && exec "$@"', disk, process.execPath, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'info' }, // the ready line is an info record
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  try {
-    await waitFor(() => /sluice ready on/.test(out) || child.exitCode !== null, 'sluice ready', 20_000);
-    const base = /sluice ready on (http:\/\/\S+)/.exec(out)?.[1];
-    assert.ok(base, out);
-    const ingress = `${base}/default/default`;
-    const data = 'x'.repeat(16 * 1024);
-    const accepted: string[] = [];
-    let full: { status: number; body: string; headers: Headers } | undefined;
-    for (let i = 0; i < 1000 && !full; i++) {
-      const res = await postEvent(ingress, { id: `f${i}`, source: '/t', type: 'work' }, JSON.stringify({ data }));
-      if (res.status === 202) accepted.push(`f${i}`);
-      else full = res;
+test(
+  'a full disk: ingress answers 503 with Retry-After, the process does not crash, delivery continues, and it recovers by itself',
+  { skip: canMountTmpfs ? false : 'unshare -Urm with a tmpfs mount is not permitted on this machine' },
+  async () => {
+    const sub = await gatedSubscriber();
+    const dir = tempDir();
+    const disk = join(dir.path, 'disk');
+    mkdirSync(disk);
+    writeFileSync(join(dir.path, 'config.yaml'), brokerYaml(sub.url));
+    const args = [
+      SLUICE_BIN,
+      'run',
+      '-f',
+      join(dir.path, 'config.yaml'),
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--data-dir',
+      join(disk, 'store'),
+      '--max-backlog-events',
+      '0',
+      '--max-backlog-bytes',
+      '0',
+    ];
+    const child = spawn('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=12m tmpfs "$0" && exec "$@"', disk, process.execPath, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'info' }, // the ready line is an info record
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await waitFor(() => /sluice ready on/.test(out) || child.exitCode !== null, 'sluice ready', 20_000);
+      const base = /sluice ready on (http:\/\/\S+)/.exec(out)?.[1];
+      assert.ok(base, out);
+      const ingress = `${base}/default/default`;
+      const data = 'x'.repeat(16 * 1024);
+      const accepted: string[] = [];
+      let full: { status: number; body: string; headers: Headers } | undefined;
+      for (let i = 0; i < 1000 && !full; i++) {
+        const res = await postEvent(ingress, { id: `f${i}`, source: '/t', type: 'work' }, JSON.stringify({ data }));
+        if (res.status === 202) accepted.push(`f${i}`);
+        else full = res;
+      }
+      assert.ok(full, 'the disk filled up');
+      assert.equal(full.status, 503, full.body);
+      assert.equal(full.headers.get('retry-after'), '1');
+      assert.match(full.body, /SLUICE_STORE_(FULL|WRITE_FAILED)/);
+      // Several cleanup passes run against the full disk while producers keep trying: the process stays up.
+      for (let i = 0; i < 25; i++) {
+        await postEvent(ingress, { id: `during-${i}`, source: '/t', type: 'work' }, JSON.stringify({ data })).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(child.exitCode, null, `sluice is still running:\n${out}`);
+      sub.release();
+      await waitFor(() => accepted.every((id) => sub.ids.has(id)), 'every accepted event delivered', 30_000);
+      let status = 0;
+      let lastBody = '';
+      for (let i = 0; i < 300 && status !== 202; i++) {
+        const r = await postEvent(ingress, { id: `recovered-${i}`, source: '/t', type: 'work' }, JSON.stringify({ data }));
+        status = r.status;
+        lastBody = r.body;
+        if (status !== 202) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 202, `accepted again once space was freed:\n${out}\n${lastBody}`);
+      assert.equal(child.exitCode, null);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await sub.close();
+      dir.remove();
     }
-    assert.ok(full, 'the disk filled up');
-    assert.equal(full.status, 503, full.body);
-    assert.equal(full.headers.get('retry-after'), '1');
-    assert.match(full.body, /SLUICE_STORE_(FULL|WRITE_FAILED)/);
-    // Several cleanup passes run against the full disk while producers keep trying: the process stays up.
-    for (let i = 0; i < 25; i++) {
-      await postEvent(ingress, { id: `during-${i}`, source: '/t', type: 'work' }, JSON.stringify({ data })).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(child.exitCode, null, `sluice is still running:\n${out}`);
-    sub.release();
-    await waitFor(() => accepted.every((id) => sub.ids.has(id)), 'every accepted event delivered', 30_000);
-    let status = 0;
-    let lastBody = '';
-    for (let i = 0; i < 300 && status !== 202; i++) {
-      const r = await postEvent(ingress, { id: `recovered-${i}`, source: "/t", type: "work" }, JSON.stringify({ data }));
-      status = r.status;
-      lastBody = r.body;
-      if (status !== 202) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 202, `accepted again once space was freed:\n${out}\n${lastBody}`);
-    assert.equal(child.exitCode, null);
-  } finally {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-    await sub.close();
-    dir.remove();
-  }
-});
+  },
+);
 
 test('a corrupt store refuses to start with a clear error and the recovery steps', async () => {
   const dir = tempDir();
   const store = join(dir.path, 'store');
   mkdirSync(store);
   writeFileSync(join(store, 'sluice.db'), Buffer.alloc(8192, 0x42));
-  await assert.rejects(startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }), (err: Error) => /exited with 1/.test(err.message) && /is corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
+  await assert.rejects(
+    startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }),
+    (err: Error) => /exited with 1/.test(err.message) && /is corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message),
+  );
   writeFileSync(join(store, 'sluice.db'), '');
   await assert.rejects(startSluice({ dataDir: dir.path, yaml: brokerYaml('http://127.0.0.1:9/') }), (err: Error) => /is an empty file/.test(err.message));
   dir.remove();

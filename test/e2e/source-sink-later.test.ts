@@ -82,8 +82,18 @@ spec:
   // What a webhook sender does: post, and on 503 post the same delivery again after Retry-After.
   const hook = (n: number) => fetch(`${sluice.url}/webhooks/default/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'ce-id': `hook-${n}` }, body: JSON.stringify({ n }) });
   const push = async (n: number) => {
-    const body = JSON.stringify({ ref: 'refs/heads/main', compare: `https://github.com/my-org/my-repo/compare/a${n}...b${n}`, pusher: { name: 'octocat' }, repository: { name: 'my-repo', owner: { login: 'my-org' } }, sender: { login: 'octocat' } });
-    return fetch(`${sluice.url}/github/default/repo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `push-${n}`, 'x-hub-signature-256': await sign(secret, body) }, body });
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      compare: `https://github.com/my-org/my-repo/compare/a${n}...b${n}`,
+      pusher: { name: 'octocat' },
+      repository: { name: 'my-repo', owner: { login: 'my-org' } },
+      sender: { login: 'octocat' },
+    });
+    return fetch(`${sluice.url}/github/default/repo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `push-${n}`, 'x-hub-signature-256': await sign(secret, body) },
+      body,
+    });
   };
   const pending: Array<() => Promise<Response>> = [];
   for (let n = 0; n < 3; n++) {
@@ -100,10 +110,14 @@ spec:
   await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   // The sender's retries now go through: every delivery, once.
   for (const send of pending) {
-    await waitFor(async () => {
-      const res = await send();
-      return res.status === 202;
-    }, 'a retried webhook to be accepted', 30_000);
+    await waitFor(
+      async () => {
+        const res = await send();
+        return res.status === 202;
+      },
+      'a retried webhook to be accepted',
+      30_000,
+    );
   }
   await sub.waitForCount(6, 30_000);
   assert.deepEqual(sub.ids().sort(), ['hook-0', 'hook-1', 'hook-2', 'push-0', 'push-1', 'push-2']);
@@ -141,9 +155,16 @@ spec:
   });
   cleanup.add(async () => void (await sluice.stop()));
   // NotReady with Knative's reason, in the log and in /readyz; nothing was run, so nothing was sent.
-  await waitFor(() => /ContainerSource default\/emitter is NotReady \(NotFound\): its sink Broker default\/later does not exist yet/.test(sluice.output()), 'the source to say it waits for its sink', 30_000);
+  await waitFor(
+    () => /ContainerSource default\/emitter is NotReady \(NotFound\): its sink Broker default\/later does not exist yet/.test(sluice.output()),
+    'the source to say it waits for its sink',
+    30_000,
+  );
   const readyz = (await (await fetch(`${sluice.adminUrl}/readyz`)).json()) as { reasons: string[] };
-  assert.ok(readyz.reasons.some((l) => l.startsWith('ContainerSource default/emitter: NotFound')), JSON.stringify(readyz));
+  assert.ok(
+    readyz.reasons.some((l) => l.startsWith('ContainerSource default/emitter: NotFound')),
+    JSON.stringify(readyz),
+  );
   assert.doesNotMatch(sluice.output(), /sent c-0/);
   await applySinkBrokerLater(sluice, dir.path, { broker: 'later', trigger: 'all' }, sub.url);
   // The sink exists: the source starts, and what it sends is accepted and delivered.

@@ -112,11 +112,7 @@ test('ContainerSource runs the heartbeat script with K_SINK and K_CE_OVERRIDES, 
   assert.ok(pid > 0);
   process.kill(pid, 'SIGKILL');
   const killedAt = Date.now();
-  const after = await waitFor(
-    () => beats().find((d) => d.at > killedAt && (JSON.parse(text(d)) as { pid: number }).pid !== pid),
-    withOutput('a heartbeat from the restarted process'),
-    10_000,
-  );
+  const after = await waitFor(() => beats().find((d) => d.at > killedAt && (JSON.parse(text(d)) as { pid: number }).pid !== pid), withOutput('a heartbeat from the restarted process'), 10_000);
   assert.equal(attr(after, 'origin'), 'container');
   assert.match(sluice!.output(), /process killed by SIGKILL; restarting in \d+ ms/);
   // And events keep coming from the new process.
@@ -151,7 +147,10 @@ test('webhook: a bad GitHub signature gets 401 and emits nothing; a good one is 
   // The good event went through the same broker and trigger; the bad one never did (once the trigger is idle, nothing
   // the broker accepted is still on its way).
   await waitForIdle(sluice!);
-  assert.equal(delivered.find((d) => attr(d, 'id') === 'bad-delivery'), undefined);
+  assert.equal(
+    delivered.find((d) => attr(d, 'id') === 'bad-delivery'),
+    undefined,
+  );
   // The CloudEvents webhook handshake.
   const options = await fetch(url, { method: 'OPTIONS', headers: { 'webhook-request-origin': 'github.com' } });
   assert.equal(options.status, 200);

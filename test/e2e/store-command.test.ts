@@ -20,7 +20,10 @@ test('store check finds the damage, run refuses and names salvage, salvage keeps
     mkdirSync(dataDir, { mode: 0o700 });
     const store = new SqliteEventStore({ path: join(dataDir, 'sluice.db'), cleanupIntervalMs: 3_600_000 });
     for (let i = 0; i < EVENTS; i += 500) {
-      await store.append('broker:default/b', Array.from({ length: 500 }, (_, k) => ({ attributes: { specversion: '1.0', id: `e${i + k + 1}`, source: '/s', type: 't' }, data: Buffer.alloc(800, 'x') })));
+      await store.append(
+        'broker:default/b',
+        Array.from({ length: 500 }, (_, k) => ({ attributes: { specversion: '1.0', id: `e${i + k + 1}`, source: '/s', type: 't' }, data: Buffer.alloc(800, 'x') })),
+      );
     }
     await store.close();
     const db = new Database(join(dataDir, 'sluice.db'));

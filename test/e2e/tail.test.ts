@@ -12,12 +12,8 @@ import { broker, channel, documents, trigger } from './manifests.js';
 
 const cleanup = cleanupScope();
 
-const yaml = (subscriber: string) => documents(
-  broker('default', { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }),
-  trigger('all', { broker: 'default', subscriber }),
-  broker('plain'),
-  channel('orders'),
-);
+const yaml = (subscriber: string) =>
+  documents(broker('default', { annotations: { 'sluice.dev/archive-retention': 'PT1H' } }), trigger('all', { broker: 'default', subscriber }), broker('plain'), channel('orders'));
 
 async function following(t: Tail): Promise<void> {
   await waitFor(() => /following/.test(t.stderr()) || t.child.exitCode !== null, 'the tail', 30_000);
@@ -29,7 +25,10 @@ const ev = (id: string, type: string, subject?: string) => ({ id, source: '/orde
 test('sluice tail: the filtered live stream, --since, errors, and nothing left behind', async () => {
   const sub = await startSubscriber();
   const sluice = await startSluice({ yaml: yaml(sub.url) });
-  cleanup.add(async () => void (await sluice.stop()), () => sub.close());
+  cleanup.add(
+    async () => void (await sluice.stop()),
+    () => sub.close(),
+  );
   const broker = `${sluice.url}/default/default`;
 
   // Accepted before any tail: only --since shows them.
@@ -40,16 +39,28 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   const live = startTail(cleanup, ['broker:default', '--filter', "type = 'order.created'", '-o', 'json'], sluice.adminUrl);
   await following(live);
   const open = (await (await fetch(`${sluice.adminUrl}/api/v1/tails`)).json()) as { items: Array<{ target: string; filter?: string }> };
-  assert.deepEqual(open.items.map((i) => [i.target, i.filter]), [['broker:default/default', "type = 'order.created'"]]);
+  assert.deepEqual(
+    open.items.map((i) => [i.target, i.filter]),
+    [['broker:default/default', "type = 'order.created'"]],
+  );
 
-  for (const [id, type] of [['n1', 'order.created'], ['x1', 'order.paid'], ['n2', 'order.created'], ['x2', 'order.shipped'], ['n3', 'order.created']] as const) {
+  for (const [id, type] of [
+    ['n1', 'order.created'],
+    ['x1', 'order.paid'],
+    ['n2', 'order.created'],
+    ['x2', 'order.shipped'],
+    ['n3', 'order.created'],
+  ] as const) {
     assert.equal((await postEvent(broker, ev(id, type, `s-${id}`), '{"n":1}')).status, 202);
   }
   await sub.waitForCount(7);
   await waitFor(() => live.lines().length >= 3, 'the tail', 30_000);
   // One JSON event per line, only the matching ones, in order; the old ones are not replayed without --since.
   const events = live.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(events.map((e) => e['id']), ['n1', 'n2', 'n3']);
+  assert.deepEqual(
+    events.map((e) => e['id']),
+    ['n1', 'n2', 'n3'],
+  );
   assert.equal(events[0]!['type'], 'order.created');
   assert.equal(events[0]!['subject'], 's-n1');
   assert.deepEqual(events[0]!['data'], { n: 1 }, 'JSON data stays JSON');
@@ -61,7 +72,11 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   const db = new Database(join(sluice.dataDir, 'store', 'sluice.db'), { readonly: true, fileMustExist: true });
   const groups = db.prepare('SELECT grp FROM groups ORDER BY grp').all() as Array<{ grp: string }>;
   db.close();
-  assert.deepEqual(groups.map((g) => g.grp), ['trigger:default/all'], 'no consumer group was made for the tail');
+  assert.deepEqual(
+    groups.map((g) => g.grp),
+    ['trigger:default/all'],
+    'no consumer group was made for the tail',
+  );
   const trigger = (await (await fetch(`${sluice.adminUrl}/api/v1/triggers/default/all`)).json()) as { status: { figures: { delivered: number; failed: number; backlog: number } } };
   assert.equal(trigger.status.figures.delivered, 7, 'the trigger delivered every event once, the tail took none');
   assert.equal(trigger.status.figures.backlog, 0);
@@ -73,7 +88,11 @@ test('sluice tail: the filtered live stream, --since, errors, and nothing left b
   assert.equal((await postEvent(broker, ev('after', 'order.created', 'late'))).status, 202);
   await waitFor(() => since.lines().length >= 8, 'the tail', 30_000);
   const lines = since.lines();
-  assert.deepEqual(lines.map((l) => l.split(/ {2}/)[3]), ['old-1', 'old-2', 'n1', 'x1', 'n2', 'x2', 'n3', 'after'], lines.join('\n'));
+  assert.deepEqual(
+    lines.map((l) => l.split(/ {2}/)[3]),
+    ['old-1', 'old-2', 'n1', 'x1', 'n2', 'x2', 'n3', 'after'],
+    lines.join('\n'),
+  );
   // time, type, source, id, subject; no colour when stdout is not a terminal.
   assert.match(lines[7]!, /^\d{4}-\d{2}-\d{2}T\S+Z {2}order\.created {2}\/orders {2}after {2}late$/);
   assert.doesNotMatch(lines.join('\n'), /\u001b\[/);

@@ -89,7 +89,10 @@ test('one trace: producer → ingress → delivery → reply → delivery → de
   await dls.waitForCount(1);
   await waitFor(() => receiver.spans.some((s) => s.name.startsWith('dead-letter')), 'the dead-letter span at the receiver', 20_000);
 
-  assert.ok(receiver.requests.every((r) => r.path === '/v1/traces'), 'OTLP/HTTP traces path');
+  assert.ok(
+    receiver.requests.every((r) => r.path === '/v1/traces'),
+    'OTLP/HTTP traces path',
+  );
   const byName = (prefix: string): OtlpSpan => {
     const found = receiver.spans.filter((s) => s.name.startsWith(prefix));
     assert.equal(found.length, 1, `one ${prefix} span, got ${receiver.spans.map((s) => s.name).join(', ')}`);
@@ -127,7 +130,7 @@ test('one trace: producer → ingress → delivery → reply → delivery → de
   assert.equal(dls.received[0]!.event?.attributes['knativeerrorcode'], '500');
 });
 
-test('tracing off (the default): no export, and the producer\'s context still reaches the subscriber unchanged', async (t) => {
+test("tracing off (the default): no export, and the producer's context still reaches the subscriber unchanged", async (t) => {
   const receiver = await startOtlpReceiver();
   const dir = tempDir();
   const orders = await startSubscriber();
@@ -149,7 +152,11 @@ test('the default OTLP protocol is http/protobuf; unsupported OTEL settings are 
   const receiver = await startOtlpReceiver();
   const dir = tempDir();
   const orders = await startSubscriber();
-  const sluice = await startSluice({ yaml: yaml(orders.url, orders.url, orders.url), dataDir: dir.path, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '100' } });
+  const sluice = await startSluice({
+    yaml: yaml(orders.url, orders.url, orders.url),
+    dataDir: dir.path,
+    env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '100' },
+  });
   t.after(async () => {
     await Promise.all([orders.close(), receiver.close()]);
     dir.remove();
@@ -159,7 +166,10 @@ test('the default OTLP protocol is http/protobuf; unsupported OTEL settings are 
   assert.equal(await sluice.stop(), 0, 'spans are flushed on shutdown');
   assert.ok(receiver.requests.length > 0);
   assert.equal(receiver.requests[0]!.headers['content-type'], 'application/x-protobuf');
-  assert.ok(receiver.requests.some((r) => r.body.includes(Buffer.from(TRACE_ID, 'hex'))), 'the trace id is in the protobuf export');
+  assert.ok(
+    receiver.requests.some((r) => r.body.includes(Buffer.from(TRACE_ID, 'hex'))),
+    'the trace id is in the protobuf export',
+  );
 
   const bad = tempDir();
   t.after(() => bad.remove());

@@ -11,28 +11,20 @@ import { postEvent } from './harness.js';
 import { broker, brokerRef, documents, trigger, type Meta } from './manifests.js';
 
 /** Posts the event `id` (source `/t`, type `t` unless given) with `{}` as data and these headers. */
-export const sendEvent = (url: string, id: string, headers: Record<string, string> = {}, type = 't') =>
-  postEvent(url, { id, source: '/t', type }, '{}', headers);
+export const sendEvent = (url: string, id: string, headers: Record<string, string> = {}, type = 't') => postEvent(url, { id, source: '/t', type }, '{}', headers);
 
 /**
  * Two brokers between which Sluice itself sends: Trigger `forward` from `from` into `to` (`meta` says what `to` asks
  * of senders), and Trigger `out` from `to` to `subscriber`. Sluice's own sends must pass what others are refused.
  */
 export const forwardingBrokers = (from: string, to: string, subscriber: string, meta: Meta = {}): string =>
-  documents(
-    broker(from),
-    broker(to, meta),
-    trigger('forward', { broker: from, subscriber: brokerRef(to) }),
-    trigger('out', { broker: to, subscriber }),
-  );
+  documents(broker(from), broker(to, meta), trigger('forward', { broker: from, subscriber: brokerRef(to) }), trigger('out', { broker: to, subscriber }));
 
 /** The audience of a Broker, as Knative names it. */
-export const brokerAudience = (name: string, namespace = 'default'): string =>
-  `eventing.knative.dev/broker/${namespace}/${name}`;
+export const brokerAudience = (name: string, namespace = 'default'): string => `eventing.knative.dev/broker/${namespace}/${name}`;
 
 /** The audience of an InMemoryChannel. */
-export const channelAudience = (name: string, namespace = 'default'): string =>
-  `messaging.knative.dev/inmemorychannel/${namespace}/${name}`;
+export const channelAudience = (name: string, namespace = 'default'): string => `messaging.knative.dev/inmemorychannel/${namespace}/${name}`;
 
 /** The part of a resource's status the admin API reports about its EventPolicies. */
 export interface PolicyStatus {
@@ -44,8 +36,7 @@ export interface PolicyStatus {
 }
 
 /** A resource's status from the admin API, e.g. `brokers/default/b`. */
-export const statusOf = async (adminUrl: string, path: string): Promise<PolicyStatus> =>
-  (await (await fetch(`${adminUrl}/api/v1/${path}`)).json()) as PolicyStatus;
+export const statusOf = async (adminUrl: string, path: string): Promise<PolicyStatus> => (await (await fetch(`${adminUrl}/api/v1/${path}`)).json()) as PolicyStatus;
 
 /**
  * Asserts the EventPolicies a status names, as Knative reports them: EventPoliciesReady and the list of policies, or
@@ -90,12 +81,10 @@ export interface CertFiles {
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** A self-signed certificate for 127.0.0.1, in `dir` as `<name>.crt` and `<name>.key`. */
-export const selfSigned = (dir: string, name: string): CertFiles =>
-  selfSignedWith(dir, name, ['subjectAltName=IP:127.0.0.1']);
+export const selfSigned = (dir: string, name: string): CertFiles => selfSignedWith(dir, name, ['subjectAltName=IP:127.0.0.1']);
 
 /** A CA of our own: its key and self-signed certificate, in `dir` as `<name>.crt` and `<name>.key`. */
-export const makeCa = (dir: string, name: string): CertFiles =>
-  selfSignedWith(dir, name, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
+export const makeCa = (dir: string, name: string): CertFiles => selfSignedWith(dir, name, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
 
 function selfSignedWith(dir: string, name: string, extensions: readonly string[]): CertFiles {
   const cert = join(dir, `${name}.crt`);
@@ -113,23 +102,7 @@ export function issueCert(dir: string, ca: CertFiles, name: string, usage: 'serv
   const ext = join(dir, `${name}.ext`);
   openssl(['req', ...EC_KEY, '-subj', `/CN=${name}`, '-keyout', key, '-out', csr]);
   writeFileSync(ext, `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${usage}\n`);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    ca.cert,
-    '-CAkey',
-    ca.key,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    ext,
-    '-out',
-    cert,
-  ]);
+  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
   return { cert, key };
 }
 
@@ -151,12 +124,7 @@ export function peerFingerprint(port: number, ca: string, verify = true): Promis
 }
 
 /** Posts the event `id` of type `type` over HTTPS with these connection options (CA, client certificate); the status. */
-export async function postOverTls(
-  url: string,
-  id: string,
-  type: string,
-  connect: buildConnector.BuildOptions,
-): Promise<number> {
+export async function postOverTls(url: string, id: string, type: string, connect: buildConnector.BuildOptions): Promise<number> {
   const dispatcher = new Agent({ connect });
   try {
     const res = await request(url, {

@@ -44,7 +44,11 @@ test('every error is reported with its position, across files and documents', as
     `${F}/semantic-errors.yaml:30:7: kind Frobnicator (eventing.knative.dev/v1) is not supported by Sluice`,
     `${F}/yaml-error.yaml:5:1: invalid YAML:`,
   ];
-  for (const prefix of expected) assert.ok(lines.some((l) => l.startsWith(prefix)), `missing: ${prefix}\n--- got:\n${r.stderr}`);
+  for (const prefix of expected)
+    assert.ok(
+      lines.some((l) => l.startsWith(prefix)),
+      `missing: ${prefix}\n--- got:\n${r.stderr}`,
+    );
   assert.match(r.stderr, /11 errors/);
   // The supported kinds are listed once per run, not in every error.
   assert.equal(lines.filter((l) => l.startsWith('supported kinds: ')).length, 1);

@@ -27,10 +27,9 @@ const source = (name: string): string => containerSource(name, { command: ['node
 const sourceRef = (kind: 'ContainerSource' | 'SinkBinding', name: string): Ref => ({ apiVersion: 'sources.knative.dev/v1', kind, name });
 
 /** The broker `guarded` with its trigger to `subscriber`, and an EventPolicy. */
-const guarded = (policy: string, spec: EventPolicySpec, subscriber: string): string =>
-  documents(broker('guarded'), eventPolicy(policy, spec), trigger('out', { broker: 'guarded', subscriber }));
+const guarded = (policy: string, spec: EventPolicySpec, subscriber: string): string => documents(broker('guarded'), eventPolicy(policy, spec), trigger('out', { broker: 'guarded', subscriber }));
 
-test('a ContainerSource process sends with the token Sluice keeps for it; the broker\'s EventPolicy names the source', async () => {
+test("a ContainerSource process sends with the token Sluice keeps for it; the broker's EventPolicy names the source", async () => {
   const sub = await startSubscriber();
   const yaml = documents(guarded('emitter-only', { to: [brokerRef('guarded')], from: [sourceRef('ContainerSource', 'emitter')] }, sub.url), source('emitter'), source('intruder'));
   const sluice = await startSluice({ yaml, args: ['--authentication-oidc', 'enabled'] });
@@ -105,8 +104,7 @@ test('a process started with sluice bind --binding sends with the token sluice r
   const dir = tempDir('sluice-bind-oidc-');
   const sluice = await startSluice({ yaml, dataDir: dir.path, args: ['--authentication-oidc', 'enabled'] });
   try {
-    const bind = (how: string[]) =>
-      runCli(['bind', ...how, '--server', sluice.url, '--data-dir', join(sluice.dataDir, 'store'), '--', process.execPath, '-e', SEND_ONCE]);
+    const bind = (how: string[]) => runCli(['bind', ...how, '--server', sluice.url, '--data-dir', join(sluice.dataDir, 'store'), '--', process.execPath, '-e', SEND_ONCE]);
     const file = join(sluice.dataDir, 'config.yaml');
     const tokenFile = join(sluice.dataDir, 'store', 'oidc-tokens', 'sinkbinding', 'default', 'producer', 'token');
     const ok = await bind(['--binding', 'producer', '-f', file]);

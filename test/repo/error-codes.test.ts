@@ -82,9 +82,7 @@ test('every SLUICE_… string in the packages is a code of ERROR_CODES or an env
   const files = sourceFiles().map((f) => ({ f, text: readFileSync(f, 'utf8') }));
   const all = files.map((x) => x.text).join('\n');
   // Names read from the environment: `.env('X')` (commander), `env['X']` / `env.X`, or a constant `…_ENV = 'X'`.
-  const envNames = new Set(
-    [...all.matchAll(/(?:\.env\(\s*|env\[\s*|env\.|_ENV\w* = )['"]?(SLUICE_[A-Z0-9_]+)/g)].map((m) => m[1]!),
-  );
+  const envNames = new Set([...all.matchAll(/(?:\.env\(\s*|env\[\s*|env\.|_ENV\w* = )['"]?(SLUICE_[A-Z0-9_]+)/g)].map((m) => m[1]!));
   const unknown: string[] = [];
   for (const { f, text } of files) {
     for (const m of text.matchAll(/['"`](SLUICE_[A-Z0-9_]+)['"`]/g)) {

@@ -29,12 +29,7 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
 }
 
 /** Runs `consumer` until `count` records arrived, then keeps listening `settleMs` more to catch extras. */
-async function consumeUntil(
-  consumer: Consumer,
-  topic: string,
-  count: number,
-  opts: { settleMs: number; timeoutMs: number; commit: boolean },
-): Promise<Received[]> {
+async function consumeUntil(consumer: Consumer, topic: string, count: number, opts: { settleMs: number; timeoutMs: number; commit: boolean }): Promise<Received[]> {
   const got: Received[] = [];
   let reached!: () => void;
   const reachedCount = new Promise<void>((r) => (reached = r));
@@ -57,10 +52,7 @@ async function consumeUntil(
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${opts.timeoutMs}ms with ${got.length}/${count} records`)),
-      opts.timeoutMs,
-    );
+    timer = setTimeout(() => reject(new Error(`timed out after ${opts.timeoutMs}ms with ${got.length}/${count} records`)), opts.timeoutMs);
   });
   try {
     await Promise.race([reachedCount, timeout]);
@@ -128,7 +120,10 @@ test('kafka: 3-partition topic, keyed+headered acks=-1 produce, group consume, c
   await consumer1.disconnect();
 
   assert.equal(got1.length, first.length, 'each record delivered exactly once to the group');
-  assert.deepEqual(got1.map((r) => JSON.parse(r.value).n).sort((a, b) => a - b), first.map((_, i) => i));
+  assert.deepEqual(
+    got1.map((r) => JSON.parse(r.value).n).sort((a, b) => a - b),
+    first.map((_, i) => i),
+  );
   const partitionOfKey = new Map<string, number>();
   for (const r of got1) {
     const n = JSON.parse(r.value).n as number;

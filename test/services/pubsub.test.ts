@@ -15,12 +15,7 @@ interface Delivery {
 }
 
 /** Listens on `sub` with `onMessage` until `done()` is true or `timeoutMs` passes, then closes it. */
-async function listen(
-  sub: Subscription,
-  onMessage: (m: Message) => void,
-  done: () => boolean,
-  timeoutMs: number,
-): Promise<void> {
+async function listen(sub: Subscription, onMessage: (m: Message) => void, done: () => boolean, timeoutMs: number): Promise<void> {
   const errors: Error[] = [];
   sub.on('message', onMessage);
   sub.on('error', (err: Error) => errors.push(err));
@@ -57,7 +52,10 @@ test('pubsub emulator: create topic + subscription, publish with attributes, rec
   });
 
   const [topics] = await pubsub.getTopics();
-  assert.ok(topics.some((x) => x.name === topic.name), 'topic listed');
+  assert.ok(
+    topics.some((x) => x.name === topic.name),
+    'topic listed',
+  );
   const [subExists] = await subscription.exists();
   assert.equal(subExists, true);
 

@@ -13,7 +13,9 @@ createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const raw = Buffer.concat(chunks).toString('utf8');
-    const words = String(JSON.parse(raw || '{}').reviewText ?? '').toLowerCase().split(/\W+/);
+    const words = String(JSON.parse(raw || '{}').reviewText ?? '')
+      .toLowerCase()
+      .split(/\W+/);
     const headers = { 'content-type': 'application/json' };
     for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('ce-')) headers[k] = v;
     if (mode === 'bad-words') headers['ce-badwordfilter'] = words.some((w) => BAD.includes(w)) ? 'bad' : 'good';

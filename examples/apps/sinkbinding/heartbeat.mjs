@@ -7,7 +7,7 @@ if (!sink) {
   console.error('K_SINK is not set: is this workload bound by a SinkBinding?');
   process.exit(1);
 }
-const extensions = process.env.K_CE_OVERRIDES ? JSON.parse(process.env.K_CE_OVERRIDES).extensions ?? {} : {};
+const extensions = process.env.K_CE_OVERRIDES ? (JSON.parse(process.env.K_CE_OVERRIDES).extensions ?? {}) : {};
 const period = Number(process.env.PERIOD ?? 5) * 1000;
 let n = 0;
 

@@ -171,7 +171,10 @@ export class AdminAuth {
     return (req: Request, _res: Response, next: NextFunction) => {
       const host = req.headers.host ?? '';
       if (this.#allowedHosts && !this.#allowedHosts.has(hostName(host))) {
-        throw adminError('SLUICE_ADMIN_HOST', `the admin API does not answer to the host name "${hostName(host)}" (allowed: ${[...this.#allowedHosts].join(', ')}; add more with --admin-allowed-host)`);
+        throw adminError(
+          'SLUICE_ADMIN_HOST',
+          `the admin API does not answer to the host name "${hostName(host)}" (allowed: ${[...this.#allowedHosts].join(', ')}; add more with --admin-allowed-host)`,
+        );
       }
       next();
     };
@@ -244,7 +247,10 @@ function allows(have: AdminRole, need: AdminRole): boolean {
 
 function forbidden(identity: AdminIdentity, needed: AdminRole, req: Request): SluiceError {
   const who = identity.anonymous ? 'a request without a token' : `token ${identity.name}`;
-  return adminError(identity.anonymous ? 'SLUICE_ADMIN_UNAUTHORIZED' : 'SLUICE_ADMIN_FORBIDDEN', `${req.method} ${req.originalUrl.split('?')[0]} needs the ${needed} role; ${who} has ${identity.role}`);
+  return adminError(
+    identity.anonymous ? 'SLUICE_ADMIN_UNAUTHORIZED' : 'SLUICE_ADMIN_FORBIDDEN',
+    `${req.method} ${req.originalUrl.split('?')[0]} needs the ${needed} role; ${who} has ${identity.role}`,
+  );
 }
 
 /**

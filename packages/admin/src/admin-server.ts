@@ -115,7 +115,10 @@ export class AdminServer {
     // Mounted routes come before the resource routes, so a package can serve `/api/v1/<something>` of its own.
     this.#extensions = express.Router();
     app.use(this.#extensions);
-    app.use('/api/v1', resourceRoutes(() => this.#requirePlane()));
+    app.use(
+      '/api/v1',
+      resourceRoutes(() => this.#requirePlane()),
+    );
     app.use((req: Request, _res: Response, next: NextFunction) => next(adminError('SLUICE_NOT_FOUND', `no admin endpoint ${req.method} ${req.path}`)));
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const status = statusOf(err);

@@ -15,10 +15,7 @@ export interface ArchiveReplayResult {
 export interface ArchiveAdmin {
   /** `namespace/name` of every broker, and whether it keeps an archive. */
   brokers(): ReadonlyArray<{ readonly broker: string; readonly archived: boolean; readonly count: number; readonly bytes: number }>;
-  replay(
-    broker: string,
-    options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number },
-  ): Promise<ArchiveReplayResult>;
+  replay(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayResult>;
 }
 
 function time(value: unknown, name: string): number {

@@ -105,10 +105,7 @@ function predicateOf(sel: DeadLetterSelection): EventPredicate {
       throw adminError('SLUICE_CESQL_INVALID', `filter: ${(err as Error).message}`);
     }
   }
-  return (e) =>
-    (sel.type === undefined || e.attributes['type'] === sel.type) &&
-    (sel.source === undefined || e.attributes['source'] === sel.source) &&
-    (cesql === undefined || cesql(e));
+  return (e) => (sel.type === undefined || e.attributes['type'] === sel.type) && (sel.source === undefined || e.attributes['source'] === sel.source) && (cesql === undefined || cesql(e));
 }
 
 /**

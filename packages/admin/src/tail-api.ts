@@ -106,7 +106,11 @@ export function tailRoutes(admin: () => TailAdmin): Router {
     res.json({ items: [...open] });
   });
   const tail = (a: TailAdmin, target: TailTarget, req: Request, res: Response): void => {
-    const entry: OpenTail = { target: logName(target), ...(typeof req.query['filter'] === 'string' && req.query['filter'] !== '' ? { filter: req.query['filter'] } : {}), since: new Date().toISOString() };
+    const entry: OpenTail = {
+      target: logName(target),
+      ...(typeof req.query['filter'] === 'string' && req.query['filter'] !== '' ? { filter: req.query['filter'] } : {}),
+      since: new Date().toISOString(),
+    };
     follow(a, target, req, res, () => open.add(entry));
     res.on('close', () => open.delete(entry));
   };

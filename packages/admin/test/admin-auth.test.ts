@@ -160,7 +160,11 @@ test('a change from another Origin is refused even with an edit token; the same 
     const nullOrigin = await fetch(`${admin.url}/api/v1/extra/thing`, { method: 'POST', headers: { ...bearer(EDIT), origin: 'null' } });
     assert.equal(nullOrigin.status, 403);
     // The form a cross-site page can send without a preflight: no token, a simple content type.
-    const form = await fetch(`${admin.url}/api/v1/extra/thing`, { method: 'POST', headers: { origin: 'https://attacker.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'all=true' });
+    const form = await fetch(`${admin.url}/api/v1/extra/thing`, {
+      method: 'POST',
+      headers: { origin: 'https://attacker.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'all=true',
+    });
     assert.equal(form.status, 403);
     assert.deepEqual(changes, []);
     const same = await fetch(`${admin.url}/api/v1/extra/thing`, { method: 'POST', headers: { ...bearer(EDIT), origin: admin.url } });
@@ -211,7 +215,10 @@ test('token files: token[,role[,name]] lines, comments, a bare token is edit; ba
     ]);
     const bad = (text: string, re: RegExp): void => {
       writeFileSync(file, text);
-      assert.throws(() => readTokenFile(file), (err: Error & { code?: string }) => err.code === 'SLUICE_ADMIN_TOKEN_FILE' && re.test(err.message));
+      assert.throws(
+        () => readTokenFile(file),
+        (err: Error & { code?: string }) => err.code === 'SLUICE_ADMIN_TOKEN_FILE' && re.test(err.message),
+      );
     };
     bad(`${EDIT},admin\n`, /tokens:1: role must be view or edit, got "admin"/);
     bad(`short\n`, /tokens:1: a token must be at least 16 characters/);

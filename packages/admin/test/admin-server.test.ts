@@ -87,7 +87,8 @@ test('a Knative Service is ksvc, the core Service is services or svc, as kubectl
   };
   const admin = await AdminServer.start({ port: 0, plane: both });
   try {
-    const names = async (kind: string): Promise<string[]> => ((await (await fetch(`${admin.url}/api/v1/${kind}`)).json()) as { items: { metadata: { name: string } }[] }).items.map((r) => r.metadata.name);
+    const names = async (kind: string): Promise<string[]> =>
+      ((await (await fetch(`${admin.url}/api/v1/${kind}`)).json()) as { items: { metadata: { name: string } }[] }).items.map((r) => r.metadata.name);
     assert.deepEqual(await names('ksvc'), ['display']);
     assert.deepEqual(await names('services.serving.knative.dev'), ['display']);
     assert.deepEqual(await names('services'), ['cashier']);

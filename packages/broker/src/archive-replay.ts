@@ -71,7 +71,10 @@ export async function replayArchive(
         if (wait > 0) await sleep(wait);
         nextStart = Math.max(nextStart, deps.now()) + interval;
         const first = deps.now();
-        const { outcome, attempts } = await deliverWithRetries(deps.sender, { url: t.url, expectReply: false, headers: { 'kn-namespace': t.namespace }, oidc: t.oidc }, event, t.policy, { sleep, now: deps.now });
+        const { outcome, attempts } = await deliverWithRetries(deps.sender, { url: t.url, expectReply: false, headers: { 'kn-namespace': t.namespace }, oidc: t.oidc }, event, t.policy, {
+          sleep,
+          now: deps.now,
+        });
         if (outcome.kind === 'success') {
           replayed++;
           continue;
@@ -89,7 +92,7 @@ export async function replayArchive(
 
 /** The pages of a synchronous archive (the embedded store), read one at a time as the replay goes. */
 export async function* syncArchivePages(archive: EventArchive, log: string, range: { readonly from: number; readonly to: number }): AsyncGenerator<readonly ArchivedEvent[]> {
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = archive.readArchive(log, { from: range.from, to: range.to, afterSeq: after, limit: PAGE });
     if (page.length > 0) {
       after = page[page.length - 1]!.seq;

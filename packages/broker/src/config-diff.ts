@@ -31,8 +31,15 @@ export function diffResources(prev: SluiceConfig, next: SluiceConfig): ResourceC
 export function fingerprint(value: unknown): string {
   const stable = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(stable);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])]));
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, stable((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(stable(value)) ?? '').digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify(stable(value)) ?? '')
+    .digest('base64url');
 }

@@ -30,10 +30,7 @@ export const REFUSED = Symbol('sluice.refused');
 
 function refusal(message: string): string {
   const body = JSON.stringify({ error: { code: 'SLUICE_TOO_MANY_CONNECTIONS', message } });
-  return (
-    'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: application/json\r\n' +
-    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-  );
+  return 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: application/json\r\n' + `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /**

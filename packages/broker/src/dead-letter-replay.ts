@@ -38,7 +38,6 @@ export interface ReplayOutcome {
   readonly skipped: number;
 }
 
-
 /** The event as the subscriber first got it, marked as a replay. */
 export function replayEvent(letter: DeadLetter): CloudEvent {
   const attributes: CloudEvent['attributes'] = { ...letter.event.attributes, [REPLAY_EXTENSION]: letter.replays + 1 };
@@ -77,7 +76,12 @@ export async function replayDeadLetters(deps: ReplayDeps, log: string, ids: read
     const namespace = target?.namespace ?? parseLogName(letter.group)?.namespace ?? DEFAULT_NAMESPACE;
     const { outcome, attempts } = await deliverWithRetries(
       deps.sender,
-      { url, expectReply: options.to === undefined, headers: { 'kn-namespace': namespace, ...(options.to === undefined ? { prefer: 'reply' } : {}) }, oidc: options.to === undefined ? target?.oidc : undefined },
+      {
+        url,
+        expectReply: options.to === undefined,
+        headers: { 'kn-namespace': namespace, ...(options.to === undefined ? { prefer: 'reply' } : {}) },
+        oidc: options.to === undefined ? target?.oidc : undefined,
+      },
       event,
       policy,
       { sleep, now: deps.now },

@@ -142,7 +142,11 @@ export class DeliveryDispatcher {
     this.#deadLetterHealth =
       target.deadLetterUrl === undefined
         ? undefined
-        : new SubscriberHealth(deps.logger, { ...owner, deadLetterSink: target.deadLetterUrl }, deps.now, () => this.#retrying.size, undefined, { noun: 'dead-letter sink', url: target.deadLetterUrl, level: 'error' });
+        : new SubscriberHealth(deps.logger, { ...owner, deadLetterSink: target.deadLetterUrl }, deps.now, () => this.#retrying.size, undefined, {
+            noun: 'dead-letter sink',
+            url: target.deadLetterUrl,
+            level: 'error',
+          });
     this.#subscriberHeaders = { prefer: 'reply', 'kn-namespace': target.namespace };
     this.#deadLetterHeaders = { 'kn-namespace': target.namespace };
     const settings = target.circuitBreaker ?? CIRCUIT_BREAKER_DEFAULTS;
@@ -223,12 +227,17 @@ export class DeliveryDispatcher {
     } else if (parent) {
       headers = Object.assign({}, headers, traceHeaders(parent));
     }
-    const outcome = await attemptUnder(this.#subscriberBreaker, permit, () => deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers, oidc: this.target.subscriberOidc }, event, policy, started));
+    const outcome = await attemptUnder(this.#subscriberBreaker, permit, () =>
+      deliverOnce(this.deps.sender, { url: this.target.subscriberUrl, expectReply: true, headers, oidc: this.target.subscriberOidc }, event, policy, started),
+    );
     const duration = this.deps.now() - started;
     this.#metrics.attempt(eventType, outcome.status, duration);
     this.deps.onAttempt?.(this.target, outcome, duration, false);
     if (span) endSpan(span, outcome);
-    this.deps.logger.debug({ trigger: this.target.key, ceId: event.attributes['id'], ceType: eventType, attempt: record.attempt, status: outcome.status, durationMs: duration, outcome: outcome.kind }, 'delivery attempt');
+    this.deps.logger.debug(
+      { trigger: this.target.key, ceId: event.attributes['id'], ceType: eventType, attempt: record.attempt, status: outcome.status, durationMs: duration, outcome: outcome.kind },
+      'delivery attempt',
+    );
     if (outcome.kind === 'success') {
       this.#health.succeeded();
       if (outcome.reply) {
@@ -341,7 +350,10 @@ export class DeliveryDispatcher {
     const delay = Math.min(MAX_DEAD_LETTER_RETRY_MS, retryDelayMs(policy, Math.min(k, 20), outcome.status, outcome.retryAfterMs) || 1000);
     // One error line per failure streak (and a summary while it lasts); each refusal at debug.
     this.#deadLetterHealth?.failed(outcome);
-    this.deps.logger.debug({ trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay }, 'dead-letter sink refused the event; will retry');
+    this.deps.logger.debug(
+      { trigger: this.target.key, ceId: event.attributes['id'], deadLetterSink: url, status: outcome.status, reason: outcome.reason, nextAttemptInMs: delay },
+      'dead-letter sink refused the event; will retry',
+    );
     return { kind: 'retry', attempt: attempt + 1, dueAt: this.deps.now() + delay, event, ...(first === undefined ? {} : { firstAttemptAt: first }) };
   }
 
@@ -353,7 +365,10 @@ export class DeliveryDispatcher {
         const circuit = this.#circuit(snapshot, role);
         const log = { trigger: this.target.key, destination: url, role, consecutiveFailures: snapshot.consecutiveFailures, waiting: snapshot.waiting };
         if (snapshot.state === 'open') {
-          this.deps.logger.warn({ ...log, probeInMs: (snapshot.probeAt ?? 0) - this.deps.now(), opened: snapshot.opened }, previous === 'half-open' ? 'circuit stays open: the probe failed' : 'circuit open: destination is failing, events wait in the backlog');
+          this.deps.logger.warn(
+            { ...log, probeInMs: (snapshot.probeAt ?? 0) - this.deps.now(), opened: snapshot.opened },
+            previous === 'half-open' ? 'circuit stays open: the probe failed' : 'circuit open: destination is failing, events wait in the backlog',
+          );
         } else if (snapshot.state === 'closed') {
           this.deps.logger.info(log, 'circuit closed: destination answers again');
         } else {
@@ -389,4 +404,3 @@ function endSpan(span: SpanHandle, outcome: AttemptOutcome): void {
   if (outcome.status !== undefined) span.setAttributes({ 'http.response.status_code': outcome.status });
   span.end(outcome.kind === 'success' ? undefined : outcome.reason);
 }
-

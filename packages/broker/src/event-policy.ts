@@ -66,8 +66,7 @@ export function brokerTarget(namespace: string, name: string, labels: Readonly<R
 }
 
 const describeTarget = (t: PolicyTarget): string => `${t.kinds[0]!.kind.toLowerCase()} ${t.namespace}/${t.name}`;
-const namesTarget = (apiVersion: string, kind: string, t: PolicyTarget): boolean =>
-  t.kinds.some((k) => k.group === apiGroup(apiVersion).toLowerCase() && k.kind.toLowerCase() === kind.toLowerCase());
+const namesTarget = (apiVersion: string, kind: string, t: PolicyTarget): boolean => t.kinds.some((k) => k.group === apiGroup(apiVersion).toLowerCase() && k.kind.toLowerCase() === kind.toLowerCase());
 
 /** Whether a label selector matches a set of labels (Kubernetes' semantics; an empty selector matches everything). */
 export function selectorMatches(selector: Readonly<EventPolicySelector>, labels: Readonly<Record<string, string>>): boolean {
@@ -136,7 +135,9 @@ export class EventPolicies {
       }
       const conditions: Condition[] = [
         trueCondition('AuthenticationEnabled'),
-        missing.length === 0 ? trueCondition('SubjectsResolved') : falseCondition('SubjectsResolved', 'SubjectsNotResolved', `could not resolve subjects from ${missing.join(', ')}: not in the configuration`),
+        missing.length === 0
+          ? trueCondition('SubjectsResolved')
+          : falseCondition('SubjectsResolved', 'SubjectsNotResolved', `could not resolve subjects from ${missing.join(', ')}: not in the configuration`),
       ];
       const filters = policy.spec?.filters;
       const filter = filters && filters.length > 0 ? compileTriggerFilter({ filters: [...filters] }, options.cesql ? { cesql: options.cesql } : {}) : () => true;
@@ -187,7 +188,8 @@ export class EventPolicies {
     }
     return (events) => {
       for (const e of events) {
-        if (!bySubject.some((p) => p.filter(e))) return `event ${String(e.attributes['id'])} from ${subject} does not pass the filters of the EventPolicies of ${what} that allow it (${bySubject.map((p) => p.name).join(', ')})`;
+        if (!bySubject.some((p) => p.filter(e)))
+          return `event ${String(e.attributes['id'])} from ${subject} does not pass the filters of the EventPolicies of ${what} that allow it (${bySubject.map((p) => p.name).join(', ')})`;
       }
       return undefined;
     };
@@ -204,12 +206,20 @@ export class EventPolicies {
     const policies = applying.filter((p) => p.ready).map((p) => ({ name: p.name, apiVersion: 'eventing.knative.dev/v1alpha1' }));
     if (applying.length === 0) return { condition: { type: 'EventPoliciesReady', status: 'True', reason: 'DefaultAuthorizationMode', message: `Default authz mode is "${this.mode}"` }, policies };
     const unready = applying.filter((p) => !p.ready).map((p) => p.name);
-    return { condition: unready.length === 0 ? trueCondition('EventPoliciesReady') : falseCondition('EventPoliciesReady', 'EventPoliciesNotReady', `event policies ${unready.join(', ')} are not ready`), policies };
+    return {
+      condition: unready.length === 0 ? trueCondition('EventPoliciesReady') : falseCondition('EventPoliciesReady', 'EventPoliciesNotReady', `event policies ${unready.join(', ')} are not ready`),
+      policies,
+    };
   }
 }
 
 /** An addressable's `EventPoliciesReady` condition when Knative's `authentication-oidc` feature is off. */
-export const OIDC_DISABLED_POLICIES_CONDITION: Condition = { type: 'EventPoliciesReady', status: 'True', reason: 'OIDCDisabled', message: 'Feature "authentication-oidc" must be enabled to support Authorization' };
+export const OIDC_DISABLED_POLICIES_CONDITION: Condition = {
+  type: 'EventPoliciesReady',
+  status: 'True',
+  reason: 'OIDCDisabled',
+  message: 'Feature "authentication-oidc" must be enabled to support Authorization',
+};
 
 const field = (p: readonly (string | number)[]): string => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 
@@ -240,7 +250,12 @@ export function eventPolicyChecks(): SemanticCheck {
         checkRefApiVersion(r, ['spec', 'from', i, 'ref'], f.ref, report);
         const ns = f.ref.namespace ?? r.namespace;
         if (!known.has(`${apiGroup(f.ref.apiVersion)}/${f.ref.kind}/${ns}/${f.ref.name}`.toLowerCase())) {
-          report(r, ['spec', 'from', i, 'ref'], `${f.ref.kind} "${ns}/${f.ref.name}" is not declared in the configuration (the policy stays NotReady: SubjectsResolved False)`, 'SLUICE_CONFIG_UNKNOWN_REF');
+          report(
+            r,
+            ['spec', 'from', i, 'ref'],
+            `${f.ref.kind} "${ns}/${f.ref.name}" is not declared in the configuration (the policy stays NotReady: SubjectsResolved False)`,
+            'SLUICE_CONFIG_UNKNOWN_REF',
+          );
         }
       });
       const walk = (f: SubscriptionsAPIFilter, p: (string | number)[]): void => {

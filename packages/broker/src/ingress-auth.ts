@@ -27,7 +27,8 @@ export class StaticCredentials {
     if (authorization === undefined) return false;
     // Scheme names are case-insensitive; compare digests so that the time taken says nothing about the secret.
     const space = authorization.indexOf(' ');
-    const normal = space < 0 ? authorization : authorization.slice(0, space).toLowerCase() === 'bearer' ? `Bearer ${authorization.slice(space + 1).trim()}` : `Basic ${authorization.slice(space + 1).trim()}`;
+    const normal =
+      space < 0 ? authorization : authorization.slice(0, space).toLowerCase() === 'bearer' ? `Bearer ${authorization.slice(space + 1).trim()}` : `Basic ${authorization.slice(space + 1).trim()}`;
     const d = digest(normal);
     let ok = false;
     for (const a of this.#accepted) if (timingSafeEqual(a, d)) ok = true;
@@ -45,7 +46,10 @@ export function brokerCredentials(broker: Broker, secrets: SecretStore): StaticC
     if (!r.ok) throw new SluiceError('SLUICE_CONFIG_SECRET', `broker ${ns}/${broker.metadata.name}: ${INGRESS_AUTH_ANNOTATION}: ${r.message}`);
     return r.value;
   };
-  const tokens = (read('token') ?? '').split('\n').map((t) => t.trim()).filter((t) => t !== '');
+  const tokens = (read('token') ?? '')
+    .split('\n')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   const username = read('username');
   const password = read('password');
   if ((username === undefined) !== (password === undefined)) {

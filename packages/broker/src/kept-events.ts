@@ -90,12 +90,21 @@ export class KeptEvents {
    * Re-delivers a broker's archived events accepted in [from, to] to one trigger (or every trigger) whose filter
    * matches, and `filter`, at most `rate` deliveries per second; live delivery continues meanwhile.
    */
-  replayArchive(broker: string, options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number }): Promise<ArchiveReplayReport> {
+  replayArchive(
+    broker: string,
+    options: { readonly from: number; readonly to: number; readonly trigger?: string; readonly filter?: EventPredicate; readonly rate: number },
+  ): Promise<ArchiveReplayReport> {
     const store = this.deps.stores.get(broker);
     const log = brokerLog(broker);
     const range = { from: options.from, to: options.to };
     // The embedded store reads its archive table; the Kafka class reads what its topic's retention still holds.
-    const pages = !this.archivedBrokers().includes(broker) ? undefined : store instanceof SqliteEventStore ? syncArchivePages(store, log, range) : store && isAsyncEventArchive(store) ? store.archivePages(log, range) : undefined;
+    const pages = !this.archivedBrokers().includes(broker)
+      ? undefined
+      : store instanceof SqliteEventStore
+        ? syncArchivePages(store, log, range)
+        : store && isAsyncEventArchive(store)
+          ? store.archivePages(log, range)
+          : undefined;
     if (!pages) {
       return Promise.reject(new SluiceError('SLUICE_ARCHIVE_OFF', `broker ${broker} keeps no archive (set the sluice.dev/archive-retention annotation)`));
     }
@@ -133,10 +142,15 @@ export class KeptEvents {
     const targetOf = (group: string) => {
       const t = this.deps.targets.get(group);
       if (!t) return undefined;
-      return { url: t.target.subscriberUrl, oidc: t.target.subscriberOidc, policy: t.target.delivery.policy, namespace: t.target.namespace, handleReply: (r: CloudEvent) => this.deps.acceptReply(t.broker, r) };
+      return {
+        url: t.target.subscriberUrl,
+        oidc: t.target.subscriberOidc,
+        policy: t.target.delivery.policy,
+        namespace: t.target.namespace,
+        handleReply: (r: CloudEvent) => this.deps.acceptReply(t.broker, r),
+      };
     };
     const { sender, now, logger } = this.deps;
     return replayDeadLetters({ store, sender, now, logger, targetOf }, brokerLog(broker), ids, options);
   }
 }
-

@@ -48,7 +48,11 @@ const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64ur
 
 /** RFC 7638 thumbprint of an EC public key: a stable key id that anyone can recompute from the JWKS. */
 function thumbprint(jwk: JsonWebKey): string {
-  return b64url(createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest());
+  return b64url(
+    createHash('sha256')
+      .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
+      .digest(),
+  );
 }
 
 /**
@@ -118,7 +122,12 @@ export class OidcIssuer implements TokenSource {
       const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as { alg?: unknown; kid?: unknown };
       const key = this.#keys.find((k) => k.kid === header.kid);
       if (header.alg !== 'ES256' || key === undefined) return undefined;
-      const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: createPublicKey({ key: key.publicJwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+      const ok = verify(
+        'sha256',
+        Buffer.from(`${parts[0]}.${parts[1]}`),
+        { key: createPublicKey({ key: key.publicJwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+        Buffer.from(parts[2]!, 'base64url'),
+      );
       if (!ok) return undefined;
       const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as { iss?: unknown; aud?: unknown; sub?: unknown; exp?: unknown; nbf?: unknown };
       const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];

@@ -43,13 +43,7 @@ export function brokerStatus(broker: Broker, url: string, resolver: DestinationR
 /** A running Trigger's status: every condition True, with its resolved subscriber and dead-letter sink. */
 export function triggerReadyStatus(target: SubscriptionTarget): StatusReport {
   return {
-    conditions: [
-      trueCondition('BrokerReady'),
-      trueCondition('DependencyReady'),
-      trueCondition('SubscriberResolved'),
-      trueCondition('SubscriptionReady'),
-      deadLetterCondition(target.deadLetterUrl),
-    ],
+    conditions: [trueCondition('BrokerReady'), trueCondition('DependencyReady'), trueCondition('SubscriberResolved'), trueCondition('SubscriptionReady'), deadLetterCondition(target.deadLetterUrl)],
     fields: { subscriberUri: target.subscriberUrl, ...(target.deadLetterUrl ? { deadLetterSinkUri: target.deadLetterUrl } : {}) },
   };
 }

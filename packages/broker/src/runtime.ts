@@ -26,8 +26,31 @@ import {
 import type { SluiceConfig } from '@sluice/config';
 import { randomBytes } from 'node:crypto';
 import { EgressGuard, UndiciSender, redactUrl, type EgressRules, type EventSender } from '@sluice/delivery';
-import { DEFAULT_DEAD_LETTER_RETENTION, SqliteEventStore, forgetStaleGroups, lockDataDir, type ForgottenGroup, type SqliteEventStoreOptions, type BrokerClass, type DataDirLock, type DeadLetterStore, type EventStore } from '@sluice/store';
-import { DestinationResolver, EMBEDDED_BROKER_CLASSES, type ComponentFactory, type IngressAuthTarget, type DeliverySource, type IngressObserver, type IngressRef, type PublishedResource, type RouteHandler, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import {
+  DEFAULT_DEAD_LETTER_RETENTION,
+  SqliteEventStore,
+  forgetStaleGroups,
+  lockDataDir,
+  type ForgottenGroup,
+  type SqliteEventStoreOptions,
+  type BrokerClass,
+  type DataDirLock,
+  type DeadLetterStore,
+  type EventStore,
+} from '@sluice/store';
+import {
+  DestinationResolver,
+  EMBEDDED_BROKER_CLASSES,
+  type ComponentFactory,
+  type IngressAuthTarget,
+  type DeliverySource,
+  type IngressObserver,
+  type IngressRef,
+  type PublishedResource,
+  type RouteHandler,
+  type RuntimeComponent,
+  type RuntimeContext,
+} from '@sluice/plugin';
 import { admitEvent } from './admission.js';
 import { OidcVerifier, type OidcOptions } from './oidc-verifier.js';
 import { JWKS_PATH, OidcIssuer } from './oidc-issuer.js';
@@ -259,7 +282,13 @@ export class SluiceRuntime {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       lock = lockDataDir(dir); // one Sluice per data directory: a second would deliver every event again
       try {
-        store = new SqliteEventStore({ path: join(dir, 'sluice.db'), durability: options.durability ?? 'fsync', logger, ...options.storeLimits, ...(options.metrics ? { metrics: options.metrics.store } : {}) });
+        store = new SqliteEventStore({
+          path: join(dir, 'sluice.db'),
+          durability: options.durability ?? 'fsync',
+          logger,
+          ...options.storeLimits,
+          ...(options.metrics ? { metrics: options.metrics.store } : {}),
+        });
       } catch (err) {
         lock.release();
         throw err;
@@ -331,7 +360,6 @@ export class SluiceRuntime {
   circuits(): DestinationCircuit[] {
     return [...this.#triggers.values()].flatMap((t) => t.circuits());
   }
-
 
   /** Stores a reply into a broker (`ns/name`) as a subscriber's reply to a live delivery is. */
   acceptReply(broker: string, reply: CloudEvent): Promise<void> {
@@ -581,11 +609,19 @@ export class SluiceRuntime {
     const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
     for (const [key, b] of nextBrokers) {
       const before = this.#brokers.get(key);
-      if (before && cls(before) !== cls(b)) problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
+      if (before && cls(before) !== cls(b))
+        problems.push(`broker ${key}: the annotation ${BROKER_CLASS_ANNOTATION} cannot change (Knative makes it immutable); delete the broker, then apply it again`);
       else if (before) {
         // A running store whose names (e.g. Kafka topic, consumer groups) the change would alter refuses it.
         const running = this.#stores.get(key);
-        const why = running && running !== this.store ? this.#brokerClasses(next)[cls(b)]?.conflicts?.(running, b, next.triggers.filter((t) => triggerBroker(t) === key)) : undefined;
+        const why =
+          running && running !== this.store
+            ? this.#brokerClasses(next)[cls(b)]?.conflicts?.(
+                running,
+                b,
+                next.triggers.filter((t) => triggerBroker(t) === key),
+              )
+            : undefined;
         if (why !== undefined) problems.push(why);
       }
       if (!before) {
@@ -871,7 +907,10 @@ export class SluiceRuntime {
   #acceptReply(broker: Broker, trigger: Trigger, reply: CloudEvent): Promise<void> {
     const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
     const name = broker.metadata.name;
-    const check = this.#policies?.authorizer(brokerTarget(ns, name, broker.metadata.labels ?? {}), oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name));
+    const check = this.#policies?.authorizer(
+      brokerTarget(ns, name, broker.metadata.labels ?? {}),
+      oidcSubject('eventing.knative.dev', 'Trigger', trigger.metadata.namespace ?? DEFAULT_NAMESPACE, trigger.metadata.name),
+    );
     const why = check?.([reply]);
     if (why !== undefined) return Promise.reject(new SluiceError('SLUICE_FORBIDDEN', `reply refused: ${why}`, { details: { status: 403, destination: `${this.#url}/${ns}/${name}` } }));
     return this.#accept(ns, name, [reply]);
@@ -904,7 +943,10 @@ export class SluiceRuntime {
   /** Says that destinations set an `audience` that is not used (the authentication-oidc feature is off). */
   #warnUnusedAudiences(unused: readonly string[]): void {
     if (unused.length === 0) return;
-    this.logger.warn({ destinations: unused.slice(0, 10) }, `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`);
+    this.logger.warn(
+      { destinations: unused.slice(0, 10) },
+      `${unused.length} destination${unused.length === 1 ? ' sets' : 's set'} an OIDC audience, which is not used: OIDC tokens for deliveries are off (turn them on with --authentication-oidc)`,
+    );
   }
 
   /** Says that destinations send to Sluice's own ingress through a `uri` without an `audience` (refused: no token). */
@@ -928,7 +970,10 @@ export class SluiceRuntime {
     const ns = trigger.metadata.namespace ?? DEFAULT_NAMESPACE;
     const delivery = target.delivery;
     // A destination's CACerts are trusted for its origin, besides the system roots (Knative's eventing-tls).
-    for (const [dest, url] of [[trigger.spec.subscriber, target.subscriberUrl], [delivery.deadLetterSink, target.deadLetterUrl]] as const) {
+    for (const [dest, url] of [
+      [trigger.spec.subscriber, target.subscriberUrl],
+      [delivery.deadLetterSink, target.deadLetterUrl],
+    ] as const) {
       if (dest?.CACerts && url?.startsWith('https:') && this.sender instanceof UndiciSender) this.sender.setOriginTls(new URL(url).origin, rootsPlus(dest.CACerts));
     }
     const brokerNs = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -938,16 +983,22 @@ export class SluiceRuntime {
     const group = triggerGroup(ns, trigger.metadata.name);
     const counters = this.#trackDelivery('Trigger', ns, trigger.metadata.name, { store, log, group });
     this.#targets.set(group, { target, broker: brokerKey });
-    const running = RunningTrigger.start(trigger, target, fingerprint, { store, log, group, brokerKey }, {
-      sender: this.sender,
-      handleReply: (reply) => this.#acceptReply(broker, trigger, reply),
-      now: this.now,
-      logger: this.logger,
-      counters,
-      maxInFlight: this.options.maxInFlightPerTrigger,
-      metrics: this.options.metrics,
-      tracer: this.options.tracer,
-    });
+    const running = RunningTrigger.start(
+      trigger,
+      target,
+      fingerprint,
+      { store, log, group, brokerKey },
+      {
+        sender: this.sender,
+        handleReply: (reply) => this.#acceptReply(broker, trigger, reply),
+        now: this.now,
+        logger: this.logger,
+        counters,
+        maxInFlight: this.options.maxInFlightPerTrigger,
+        metrics: this.options.metrics,
+        tracer: this.options.tracer,
+      },
+    );
     this.#triggers.set(target.key, running);
     const ordered = RunningTrigger.ordered(trigger);
     this.logger.info({ trigger: target.key, broker: brokerKey, subscriber: redactUrl(target.subscriberUrl), ordered }, 'trigger ready');

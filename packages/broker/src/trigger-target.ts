@@ -1,13 +1,4 @@
-import {
-  BROKER_DEFAULT_DELIVERY,
-  DEFAULT_NAMESPACE,
-  circuitBreakerSettings,
-  compileTriggerFilter,
-  resolveDelivery,
-  type Broker,
-  type CesqlCompiler,
-  type Trigger,
-} from '@sluice/core';
+import { BROKER_DEFAULT_DELIVERY, DEFAULT_NAMESPACE, circuitBreakerSettings, compileTriggerFilter, resolveDelivery, type Broker, type CesqlCompiler, type Trigger } from '@sluice/core';
 import type { EgressGuard } from '@sluice/delivery';
 import type { DestinationResolver } from '@sluice/plugin';
 import { fingerprint } from './config-diff.js';
@@ -55,5 +46,13 @@ export function triggerTarget(broker: Broker, trigger: Trigger, resolver: Destin
 
 /** What a running Trigger was started from: a change to any of it restarts the Trigger (drained, same group). */
 export function triggerFingerprint(trigger: Trigger, broker: Broker, target: SubscriptionTarget): string {
-  return fingerprint([trigger.spec, trigger.metadata.annotations ?? {}, broker.spec ?? {}, broker.metadata.annotations ?? {}, target.subscriberUrl, target.deadLetterUrl ?? '', target.deadLetterStore]);
+  return fingerprint([
+    trigger.spec,
+    trigger.metadata.annotations ?? {},
+    broker.spec ?? {},
+    broker.metadata.annotations ?? {},
+    target.subscriberUrl,
+    target.deadLetterUrl ?? '',
+    target.deadLetterStore,
+  ]);
 }

@@ -19,20 +19,29 @@ test('pairComponents keeps the same object, and a new object with the same name 
   const b = component('b');
   const old = [running(a, 'fa'), running(b, 'fb')];
   const b2 = component('b');
-  const pairs = pairComponents(old, [{ component: a, fingerprint: 'fa' }, { component: b2, fingerprint: 'fb' }]);
+  const pairs = pairComponents(old, [
+    { component: a, fingerprint: 'fa' },
+    { component: b2, fingerprint: 'fb' },
+  ]);
   assert.equal(pairs.get(0), old[0]);
   assert.equal(pairs.get(1), old[1]);
 });
 
 test('pairComponents replaces a component whose resources changed or that names none', () => {
   const old = [running(component('a'), 'fa'), running(component('b'), undefined)];
-  const pairs = pairComponents(old, [{ component: component('a'), fingerprint: 'fa2' }, { component: component('b'), fingerprint: undefined }]);
+  const pairs = pairComponents(old, [
+    { component: component('a'), fingerprint: 'fa2' },
+    { component: component('b'), fingerprint: undefined },
+  ]);
   assert.equal(pairs.size, 0);
 });
 
 test('pairComponents pairs each running component once', () => {
   const old = [running(component('a'), 'f')];
-  const pairs = pairComponents(old, [{ component: component('a'), fingerprint: 'f' }, { component: component('a'), fingerprint: 'f' }]);
+  const pairs = pairComponents(old, [
+    { component: component('a'), fingerprint: 'f' },
+    { component: component('a'), fingerprint: 'f' },
+  ]);
   assert.deepEqual([...pairs.keys()], [0]);
 });
 

@@ -14,13 +14,22 @@ test('dead letters of a broker whose store shares them go to that store; the res
   const kafkaLike = Object.assign(new SqliteEventStore({ path: ':memory:' }), {
     sharedDeadLetters: (log: string): DeadLetterStore | undefined => (log === 'broker:default/k' ? shared : undefined),
   });
-  const stores = new Map<string, EventStore>([['default/k', kafkaLike], ['default/e', local]]);
+  const stores = new Map<string, EventStore>([
+    ['default/k', kafkaLike],
+    ['default/e', local],
+  ]);
   const router = new DeadLetterRouter(local, (log) => stores.get(log.replace(/^broker:/, '')));
   await router.putDeadLetters('broker:default/k', 'trigger:default/t', [letter('to-shared')]);
   await router.putDeadLetters('broker:default/e', 'trigger:default/t', [letter('to-local')]);
-  assert.deepEqual(shared.listDeadLetters('broker:default/k', { limit: 10 }).map((l) => l.event.attributes['id']), ['to-shared']);
+  assert.deepEqual(
+    shared.listDeadLetters('broker:default/k', { limit: 10 }).map((l) => l.event.attributes['id']),
+    ['to-shared'],
+  );
   assert.deepEqual(local.listDeadLetters('broker:default/k', { limit: 10 }), []);
-  assert.deepEqual(router.listDeadLetters('broker:default/e', { limit: 10 }).map((l) => l.event.attributes['id']), ['to-local']);
+  assert.deepEqual(
+    router.listDeadLetters('broker:default/e', { limit: 10 }).map((l) => l.event.attributes['id']),
+    ['to-local'],
+  );
   const [s] = router.listDeadLetters('broker:default/k', { limit: 10 });
   assert.equal(router.getDeadLetter('broker:default/k', s!.id)?.event.attributes['id'], 'to-shared');
   assert.equal(router.deadLetterStats('broker:default/k').count, 1);

@@ -86,7 +86,7 @@ test('without a dead-letter sink an exhausted event is kept in the dead-letter s
   assert.equal(Buffer.from(String(d.event.attributes['knativeerrordata']), 'base64').toString(), 'boom');
 });
 
-test("with the dead-letter store off an exhausted event is dropped, as Knative does", async () => {
+test('with the dead-letter store off an exhausted event is dropped, as Knative does', async () => {
   const { sender, calls } = scripted([ok(500)]);
   assert.deepEqual(await new DeliveryDispatcher({ ...target({ retry: 0 }, false), deadLetterStore: 'off' }, deps(sender)).handle(record()), { kind: 'done' });
   assert.equal(calls.length, 1);
@@ -95,7 +95,10 @@ test("with the dead-letter store off an exhausted event is dropped, as Knative d
 test('with the dead-letter store set to always, what the dead-letter sink accepted is kept too', async () => {
   const { sender, calls } = scripted([ok(500), ok(202)]);
   const d = await new DeliveryDispatcher({ ...target({ retry: 0 }), deadLetterStore: 'always' }, deps(sender)).handle(record());
-  assert.deepEqual(calls.map((c) => c.url), ['http://sub/', 'http://dls/']);
+  assert.deepEqual(
+    calls.map((c) => c.url),
+    ['http://sub/', 'http://dls/'],
+  );
   assert.equal(d.kind, 'dead-letter');
   if (d.kind === 'dead-letter') assert.equal(d.reason, 'HTTP 500; the dead-letter sink accepted it');
 });
@@ -104,11 +107,17 @@ test('a reply is handed over with the remaining TTL; a failing hand-over fails t
   const reply = ok(200, { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/r', 'ce-type': 'reply' }, 'x');
   const got: CloudEvent[] = [];
   const { sender } = scripted([reply]);
-  await new DeliveryDispatcher(target({ retry: 1 }), deps(sender, async (e) => void got.push(e))).handle(record());
+  await new DeliveryDispatcher(
+    target({ retry: 1 }),
+    deps(sender, async (e) => void got.push(e)),
+  ).handle(record());
   assert.equal(got[0]!.attributes['id'], 'r');
   assert.equal(got[0]!.attributes['knativebrokerttl'], 10);
   const failing = scripted([reply]);
-  const d = await new DeliveryDispatcher(target({ retry: 1, backoffDelay: 'PT1S' }), deps(failing.sender, async () => Promise.reject(new Error('disk full')))).handle(record());
+  const d = await new DeliveryDispatcher(
+    target({ retry: 1, backoffDelay: 'PT1S' }),
+    deps(failing.sender, async () => Promise.reject(new Error('disk full'))),
+  ).handle(record());
   assert.deepEqual(d, { kind: 'retry', attempt: 1, dueAt: 2000, firstAttemptAt: 1000 });
 });
 

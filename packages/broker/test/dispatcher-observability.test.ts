@@ -90,7 +90,9 @@ test('trace context: the stored traceparent goes to the subscriber and the dead-
   assert.equal(calls[1]!.options.headers!['traceparent'], TP);
   assert.equal(calls[1]!.event.attributes['traceparent'], TP, 'the dead-letter event keeps the extension');
   // An event that carries its own context keeps it.
-  const own = admitEvent({ attributes: { specversion: '1.0', id: 'e2', source: '/s', type: 't', traceparent: TP }, data: undefined }, Date.now(), undefined, { traceparent: TP.replace('b7ad', 'aaaa') });
+  const own = admitEvent({ attributes: { specversion: '1.0', id: 'e2', source: '/s', type: 't', traceparent: TP }, data: undefined }, Date.now(), undefined, {
+    traceparent: TP.replace('b7ad', 'aaaa'),
+  });
   assert.equal(own.attributes['traceparent'], TP);
 });
 
@@ -128,13 +130,22 @@ test('tracing on: one client span per attempt (child of the event context), a re
 test('a failing subscriber: warn at the first failure, a summary at most every interval, one line on recovery', () => {
   const { logger, lines } = recordingLogger();
   let now = 0;
-  const h = new SubscriberHealth(logger, { trigger: 'default/orders', subscriber: 'http://sub/' }, () => now, () => 50, 30_000);
+  const h = new SubscriberHealth(
+    logger,
+    { trigger: 'default/orders', subscriber: 'http://sub/' },
+    () => now,
+    () => 50,
+    30_000,
+  );
   h.failed({ status: 503, reason: 'HTTP 503' });
   for (let t = 1000; t < 30_000; t += 1000) {
     now = t;
     h.failed({ status: 503, reason: 'HTTP 503' });
   }
-  assert.deepEqual(lines.map((l) => l.level), ['warn']);
+  assert.deepEqual(
+    lines.map((l) => l.level),
+    ['warn'],
+  );
   assert.match(lines[0]!.msg, /^subscriber http:\/\/sub\/ failing: 503$/);
   now = 30_000;
   h.failed({ status: undefined, reason: 'connect ECONNREFUSED' });
@@ -162,9 +173,12 @@ test('a failing dead-letter sink: one error line per streak (each refusal only a
   assert.equal(again.kind, 'retry');
   assert.deepEqual(await d.handle({ seq: 1, attempt: (again as { attempt: number }).attempt, event: (again as { event: CloudEvent }).event }), { kind: 'done' });
   const dls = lines.filter((l) => l.msg.startsWith('dead-letter sink http') && l.level !== 'debug');
-  assert.deepEqual(dls.map((l) => [l.level, l.msg]), [
-    ['error', 'dead-letter sink http://dls/ failing: 503'],
-    ['info', 'dead-letter sink http://dls/ recovered after 0 s and 2 failed attempts'],
-  ]);
+  assert.deepEqual(
+    dls.map((l) => [l.level, l.msg]),
+    [
+      ['error', 'dead-letter sink http://dls/ failing: 503'],
+      ['info', 'dead-letter sink http://dls/ recovered after 0 s and 2 failed attempts'],
+    ],
+  );
   assert.equal(lines.filter((l) => l.msg === 'dead-letter sink refused the event; will retry').length, 2, 'each refusal at debug');
 });

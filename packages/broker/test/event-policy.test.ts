@@ -25,7 +25,7 @@ test('label selectors: matchLabels and the four operators', () => {
   assert.ok(!selectorMatches({ apiVersion: 'v', kind: 'k', matchExpressions: [{ key: 'env', operator: 'Exists' }] }, labels));
 });
 
-test('a broker with policies accepts a subject one of them names, when that policy\'s filters match the event', () => {
+test("a broker with policies accepts a subject one of them names, when that policy's filters match the event", () => {
   const p = new EventPolicies(
     config(
       policy('a', { to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'b' } }], from: [{ sub: 'alice' }], filters: [{ prefix: { type: 'order.' } }] }),
@@ -89,7 +89,10 @@ test('policies name channels and flows by kind (a Channel also by its backing ki
   assert.equal(p.authorizer(ch('InMemoryChannel', 'orders'), 'alice')?.([ev('x')]), undefined, 'alice is named by imc');
   assert.match(p.authorizer(ch('InMemoryChannel', 'orders'), 'bob')?.([]) ?? '', /not allowed by the EventPolicies of inmemorychannel default\/orders \(imc\)/);
   // A Channel backed by an InMemoryChannel of that name is named by both policies' kinds.
-  assert.deepEqual(p.targetStatus(ch('Channel', 'orders', { team: 'a' }, 'InMemoryChannel')).policies.map((x) => x.name), ['imc', 'team']);
+  assert.deepEqual(
+    p.targetStatus(ch('Channel', 'orders', { team: 'a' }, 'InMemoryChannel')).policies.map((x) => x.name),
+    ['imc', 'team'],
+  );
   // Same name, another kind: the Broker `orders` and the Sequence `orders` have their own policies.
   assert.equal(p.authorizer(brokerTarget('default', 'orders'), 'mallory'), undefined, 'no policy names the broker: allow-all');
   assert.match(p.authorizer(ch('Sequence', 'orders'), 'alice')?.([]) ?? '', /\(seq\)/);

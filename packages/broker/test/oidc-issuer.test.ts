@@ -74,11 +74,17 @@ test(
     now += 31 * DAY;
     const second = new OidcIssuer({ issuer: 'http://s', dir, now: () => now, rotateAfterMs: 30 * DAY });
     assert.notEqual(second.kid, first.kid);
-    assert.deepEqual(second.jwks().keys.map((k) => k.kid), [second.kid, first.kid]);
+    assert.deepEqual(
+      second.jwks().keys.map((k) => k.kid),
+      [second.kid, first.kid],
+    );
     now += 2 * DAY;
     const third = new OidcIssuer({ issuer: 'http://s', dir, now: () => now, rotateAfterMs: 30 * DAY });
     assert.equal(third.kid, second.kid);
-    assert.deepEqual(third.jwks().keys.map((k) => k.kid), [second.kid]);
+    assert.deepEqual(
+      third.jwks().keys.map((k) => k.kid),
+      [second.kid],
+    );
     assert.equal((JSON.parse(readFileSync(join(dir, OIDC_KEYS_FILE), 'utf8')) as { keys: unknown[] }).keys.length, 1);
   }),
 );
@@ -87,6 +93,9 @@ test(
   'an unreadable key file stops start with SLUICE_OIDC_KEY_INVALID',
   withDir((dir) => {
     writeFileSync(join(dir, OIDC_KEYS_FILE), '{not json');
-    assert.throws(() => new OidcIssuer({ issuer: 'http://s', dir }), (err) => isSluiceError(err, 'SLUICE_OIDC_KEY_INVALID') && /move the file aside/.test(err.message));
+    assert.throws(
+      () => new OidcIssuer({ issuer: 'http://s', dir }),
+      (err) => isSluiceError(err, 'SLUICE_OIDC_KEY_INVALID') && /move the file aside/.test(err.message),
+    );
   }),
 );

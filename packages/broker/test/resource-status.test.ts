@@ -5,8 +5,12 @@ import { DestinationResolver } from '../src/index.js';
 import { brokerStatus, deadLetterCondition } from '../src/resource-status.js';
 
 const resolver = new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:8080' });
-const broker = (deadLetterSink?: Destination): Broker =>
-  ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'b', namespace: 'ns' }, ...(deadLetterSink ? { spec: { delivery: { deadLetterSink } } } : {}) });
+const broker = (deadLetterSink?: Destination): Broker => ({
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Broker',
+  metadata: { name: 'b', namespace: 'ns' },
+  ...(deadLetterSink ? { spec: { delivery: { deadLetterSink } } } : {}),
+});
 const condition = (conditions: readonly Condition[], type: string): Condition | undefined => conditions.find((c) => c.type === type);
 
 test('a broker without a dead-letter sink: DeadLetterSinkResolved True, reason DeadLetterSinkNotConfigured', () => {

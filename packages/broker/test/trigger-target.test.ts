@@ -6,7 +6,12 @@ import { DestinationResolver } from '../src/index.js';
 import { triggerBroker, triggerFingerprint, triggerTarget } from '../src/trigger-target.js';
 
 const resolver = new DestinationResolver({ ingressBaseUrl: 'http://127.0.0.1:8080' });
-const broker: Broker = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'b', namespace: 'infra' }, spec: { delivery: { deadLetterSink: { uri: 'http://dls.example/' }, retry: 4 } } };
+const broker: Broker = {
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Broker',
+  metadata: { name: 'b', namespace: 'infra' },
+  spec: { delivery: { deadLetterSink: { uri: 'http://dls.example/' }, retry: 4 } },
+};
 const trigger = (spec: Partial<Trigger['spec']> = {}): Trigger => ({
   apiVersion: 'eventing.knative.dev/v1',
   kind: 'Trigger',

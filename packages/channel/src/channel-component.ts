@@ -1,5 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DNS_LABEL_PATTERN, SluiceError, TRACEPARENT_EXTENSION, TRACESTATE_EXTENSION, channelLog, falseCondition, oidcAudience, oidcSubject, subscriptionGroup, trueCondition, type CloudEvent, type Condition, type TraceContext } from '@sluice/core';
+import {
+  DNS_LABEL_PATTERN,
+  SluiceError,
+  TRACEPARENT_EXTENSION,
+  TRACESTATE_EXTENSION,
+  channelLog,
+  falseCondition,
+  oidcAudience,
+  oidcSubject,
+  subscriptionGroup,
+  trueCondition,
+  type CloudEvent,
+  type Condition,
+  type TraceContext,
+} from '@sluice/core';
 import { createIngressHandler, type IngressBackend, refuse, type DeliveryDispatcher } from '@sluice/broker';
 import type { DeliveryRecorder, IngressAuthTarget, RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { SqliteEventStore, forgetStaleGroups, type Consumer, type EventStore, type LogRecord } from '@sluice/store';
@@ -51,7 +65,14 @@ export function channelAuthTarget(channel: ChannelNode, topology: Topology): Ing
     return { kinds: [backing], namespace, name, labels: {}, audiences: [backingAudience], onlySubjects, flowInner: true };
   }
   if (channel.kind === 'Channel') {
-    return { kinds: [{ group: MESSAGING_GROUP, kind: 'Channel' }, backing], namespace, name, labels, audiences: [oidcAudience(MESSAGING_GROUP, 'Channel', namespace, name), backingAudience], flowInner: false };
+    return {
+      kinds: [{ group: MESSAGING_GROUP, kind: 'Channel' }, backing],
+      namespace,
+      name,
+      labels,
+      audiences: [oidcAudience(MESSAGING_GROUP, 'Channel', namespace, name), backingAudience],
+      flowInner: false,
+    };
   }
   return { kinds: [backing], namespace, name, labels, audiences: [backingAudience], flowInner: false };
 }
@@ -260,19 +281,13 @@ export class ChannelComponent implements RuntimeComponent {
         ...(counters ? { onAttempt: (_t, outcome, _ms, deadLetter) => counters.attempt(outcome, deadLetter), onDropped: () => counters.dropped() } : {}),
       }),
     );
-    ctx.reportStatus(
-      'Subscription',
-      sub.namespace,
-      sub.name,
-      [trueCondition('ReferencesResolved'), trueCondition('ChannelReady'), trueCondition('AddedToChannel')],
-      {
-        physicalSubscription: {
-          subscriberUri: resolved.target.subscriberUrl,
-          ...(resolved.replyUrl ? { replyUri: resolved.replyUrl } : {}),
-          ...(resolved.target.deadLetterUrl ? { deadLetterSinkUri: resolved.target.deadLetterUrl } : {}),
-        },
+    ctx.reportStatus('Subscription', sub.namespace, sub.name, [trueCondition('ReferencesResolved'), trueCondition('ChannelReady'), trueCondition('AddedToChannel')], {
+      physicalSubscription: {
+        subscriberUri: resolved.target.subscriberUrl,
+        ...(resolved.replyUrl ? { replyUri: resolved.replyUrl } : {}),
+        ...(resolved.target.deadLetterUrl ? { deadLetterSinkUri: resolved.target.deadLetterUrl } : {}),
       },
-    );
+    });
     ctx.logger.info(
       { subscription: sub.key, channel: channel.key, subscriber: resolved.target.subscriberUrl, reply: resolved.replyUrl, deadLetterSink: resolved.target.deadLetterUrl, owner: sub.owner },
       'subscription ready',
@@ -385,11 +400,7 @@ export class ChannelComponent implements RuntimeComponent {
   #consume(sub: SubscriptionNode, ctx: RuntimeContext, beforeConsume?: () => void): void {
     const channel = this.#topology.channels.get(sub.channel)!;
     const ordered = sub.ordered ?? channel.backing === 'KafkaChannel';
-    const orderingKey = !ordered
-      ? undefined
-      : channel.kafka
-        ? (e: CloudEvent) => partitionOf(e, channel.kafka!.numPartitions)
-        : (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '');
+    const orderingKey = !ordered ? undefined : channel.kafka ? (e: CloudEvent) => partitionOf(e, channel.kafka!.numPartitions) : (e: CloudEvent) => String(e.attributes['partitionkey'] ?? '');
     const handle = async (record: LogRecord) => {
       await this.#started;
       const dispatcher = this.#dispatchers.get(sub.key);
@@ -402,12 +413,7 @@ export class ChannelComponent implements RuntimeComponent {
     const recorder = ctx.trackDelivery?.('Subscription', sub.namespace, sub.name, { store, log, group: subscriptionGroup(sub.namespace, sub.name) });
     if (recorder) this.#counters.set(sub.key, recorder);
     beforeConsume?.();
-    const consumer = store.consume(
-      log,
-      subscriptionGroup(sub.namespace, sub.name),
-      { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) },
-      handle,
-    );
+    const consumer = store.consume(log, subscriptionGroup(sub.namespace, sub.name), { maxInFlight: this.#options.maxInFlightPerSubscription ?? 100, ...(orderingKey ? { orderingKey } : {}) }, handle);
     this.#consumers.set(sub.key, { consumer, fingerprint: subscriptionFingerprint(sub, this.#topology) });
   }
 }

@@ -1,14 +1,6 @@
 import { checkDestination, typed, type LoadedResource, type ReportFn, type ResourceOf, type SemanticCheck } from '@sluice/config';
 import { parseDeliveryOrder, parseIsoDuration, type ChannelTemplateSpec, type DeliverySpec } from '@sluice/core';
-import {
-  ASYNC_HANDLER_ANNOTATION,
-  BACKING_API_VERSIONS,
-  CHANNEL_KINDS,
-  CHANNEL_PACKAGE_KINDS,
-  DURABILITY_ANNOTATION,
-  SUBSCRIPTION_ORDER_ANNOTATION,
-  isChannelKind,
-} from './resources.js';
+import { ASYNC_HANDLER_ANNOTATION, BACKING_API_VERSIONS, CHANNEL_KINDS, CHANNEL_PACKAGE_KINDS, DURABILITY_ANNOTATION, SUBSCRIPTION_ORDER_ANNOTATION, isChannelKind } from './resources.js';
 import { buildTopology, type Topology } from './topology.js';
 
 type Path = (string | number)[];
@@ -74,7 +66,12 @@ function checkSubscription(r: ResourceOf<'Subscription'>, topology: Topology, de
       if (!node) {
         report(r, ['spec', 'channel', 'name'], `${ref.kind} "${ns}/${ref.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_CHANNEL');
       } else if (node.kind !== ref.kind) {
-        report(r, ['spec', 'channel', 'kind'], `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`, 'SLUICE_CONFIG_WRONG_CHANNEL_KIND');
+        report(
+          r,
+          ['spec', 'channel', 'kind'],
+          `${ref.kind} "${ns}/${ref.name}" is not declared; ${node.owner === `${node.kind} ${node.key}` ? `it is a ${node.kind}` : `it is a ${node.kind} of ${node.owner}`}`,
+          'SLUICE_CONFIG_WRONG_CHANNEL_KIND',
+        );
       }
     }
   }

@@ -9,7 +9,12 @@ export function createChannelComponents(config: SluiceConfig, options: ChannelCo
   if (topology.channels.size === 0 && topology.subscriptions.length === 0) return [];
   // EventPolicies too: a channel reports the policies that apply to it, so a change of them restarts it.
   const kinds = new Set(['Channel', 'InMemoryChannel', 'KafkaChannel', 'Subscription', 'Sequence', 'Parallel', 'EventPolicy']);
-  return [runsFrom(new ChannelComponent(topology, options), config.resources.filter((r) => kinds.has(r.kind)).map((r) => r.value))];
+  return [
+    runsFrom(
+      new ChannelComponent(topology, options),
+      config.resources.filter((r) => kinds.has(r.kind)).map((r) => r.value),
+    ),
+  ];
 }
 
 /** The factory `sluice run` passes to the runtime: Channel, InMemoryChannel, KafkaChannel, Subscription, Sequence, Parallel. */

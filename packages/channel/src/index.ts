@@ -1,12 +1,6 @@
 export { channelComponents, createChannelComponents } from './components.js';
 export { channelChecks } from './checks.js';
-export {
-  CHANNEL_ROUTE,
-  ChannelComponent,
-  channelUrl,
-  partitionOf,
-  type ChannelComponentOptions,
-} from './channel-component.js';
+export { CHANNEL_ROUTE, ChannelComponent, channelUrl, partitionOf, type ChannelComponentOptions } from './channel-component.js';
 export { resolveSubscription, subscriptionDispatcher, type ResolvedSubscription, type SubscriptionDispatchDeps } from './subscription-dispatch.js';
 export {
   addressChannelName,

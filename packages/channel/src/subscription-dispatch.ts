@@ -35,9 +35,7 @@ export function resolveSubscription(sub: SubscriptionNode, channel: ChannelNode,
   const delivery: ResolvedDelivery = resolveDelivery(sub.delivery, channel.delivery);
   const replyUrl = sub.reply ? resolver.resolve(sub.reply, sub.namespace) : undefined;
   const subscriberUrl = sub.subscriber ? resolver.resolve(sub.subscriber, sub.namespace) : replyUrl!;
-  const deadLetterUrl = delivery.deadLetterSink
-    ? resolver.resolve(delivery.deadLetterSink, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace)
-    : undefined;
+  const deadLetterUrl = delivery.deadLetterSink ? resolver.resolve(delivery.deadLetterSink, sub.delivery?.deadLetterSink ? sub.namespace : channel.namespace) : undefined;
   // The Subscription's OIDC identity (Knative's `…-oidc-messaging.knative.dev-subscription`) towards each destination.
   const subject = oidcSubject('messaging.knative.dev', 'Subscription', sub.namespace, sub.name);
   const subscriberOidc = destinationOidc(sub.subscriber ?? sub.reply, subject, sub.namespace);

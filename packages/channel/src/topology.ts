@@ -1,13 +1,6 @@
 import { typed, type KindAndValue } from '@sluice/config';
 import { DEFAULT_NAMESPACE, parseDeliveryOrder, type ChannelTemplateSpec, type DeliverySpec, type Destination, type Parallel, type Sequence } from '@sluice/core';
-import {
-  DEFAULT_CHANNEL_TEMPLATE,
-  DURABILITY_ANNOTATION,
-  KAFKA_CHANNEL_DEFAULTS,
-  SUBSCRIPTION_ORDER_ANNOTATION,
-  type BackingKind,
-  type ChannelKind,
-} from './resources.js';
+import { DEFAULT_CHANNEL_TEMPLATE, DURABILITY_ANNOTATION, KAFKA_CHANNEL_DEFAULTS, SUBSCRIPTION_ORDER_ANNOTATION, type BackingKind, type ChannelKind } from './resources.js';
 
 /** A channel Sluice runs: a declared Channel/InMemoryChannel/KafkaChannel, or one that a Sequence or Parallel creates. */
 export interface ChannelNode {
@@ -223,13 +216,27 @@ function addResource(b: TopologyBuilder, r: ResourceInput): void {
     }
     case 'InMemoryChannel': {
       const c = t.value;
-      b.addChannel({ namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner: o.owner }, o.id, meta.labels);
+      b.addChannel(
+        { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'InMemoryChannel', backing: 'InMemoryChannel', delivery: c.spec?.delivery, kafka: undefined, durability, owner: o.owner },
+        o.id,
+        meta.labels,
+      );
       break;
     }
     case 'KafkaChannel': {
       const c = t.value;
       b.addChannel(
-        { namespace: ns, name: meta.name, key: `${ns}/${meta.name}`, kind: 'KafkaChannel', backing: 'KafkaChannel', delivery: c.spec?.delivery, kafka: kafkaSettings(c.spec), durability: 'durable', owner: o.owner },
+        {
+          namespace: ns,
+          name: meta.name,
+          key: `${ns}/${meta.name}`,
+          kind: 'KafkaChannel',
+          backing: 'KafkaChannel',
+          delivery: c.spec?.delivery,
+          kafka: kafkaSettings(c.spec),
+          durability: 'durable',
+          owner: o.owner,
+        },
         o.id,
         meta.labels,
       );

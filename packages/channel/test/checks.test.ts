@@ -156,7 +156,7 @@ spec:
 `);
   assert.deepEqual(errors, [
     // A channel ref without apiVersion is an error, reported with the resource's other errors in the same pass.
-    '12:5: Subscription/undeclared: a channel ref needs an apiVersion (Knative rejects a Subscription\'s channel without one): add apiVersion: messaging.knative.dev/v1',
+    "12:5: Subscription/undeclared: a channel ref needs an apiVersion (Knative rejects a Subscription's channel without one): add apiVersion: messaging.knative.dev/v1",
     '13:11: Subscription/undeclared: InMemoryChannel "default/missing" is not declared in the configuration',
     '24:11: Subscription/wrong-kind: InMemoryChannel "default/generic" is not declared; it is a Channel',
     '38:16: Subscription/elsewhere: a Subscription\'s channel must be in the Subscription\'s namespace "default", not "other"',

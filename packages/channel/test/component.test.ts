@@ -56,7 +56,8 @@ test('a failing reply destination fails the delivery: retried, then dead-lettere
   const dls = await startSubscriber();
   const subscriber = await startSubscriber(() => ({ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/s', 'ce-type': 't' } }));
   const { runtime, stop } = await runYaml(
-    imc('c') + sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n  delivery:\n    retry: 1\n    backoffDelay: PT0.01S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
+    imc('c') +
+      sub('s', 'c', `  subscriber:\n    uri: ${subscriber.url}\n  reply:\n    uri: ${replies.url}\n  delivery:\n    retry: 1\n    backoffDelay: PT0.01S\n    deadLetterSink:\n      uri: ${dls.url}\n`),
   );
   cleanup.add(stop, replies.close, dls.close, subscriber.close);
   await post(`${runtime.url}/channels/default/c`, 'e1');

@@ -60,7 +60,13 @@ test('a reply is sent once to spec.reply; a refused reply fails the original del
   const good = scripted([ok(200, replyHeaders, '{}'), ok(202)]);
   const d1 = await subscriptionDispatcher(r, { resolver, sender: good.sender, now: () => 0, logger: noopLogger }).handle(record);
   assert.deepEqual(d1, { kind: 'done' });
-  assert.deepEqual(good.calls.map((c) => [c.url, c.event.attributes['id']]), [['http://sub/', 'e1'], ['http://reply/', 'r1']]);
+  assert.deepEqual(
+    good.calls.map((c) => [c.url, c.event.attributes['id']]),
+    [
+      ['http://sub/', 'e1'],
+      ['http://reply/', 'r1'],
+    ],
+  );
   const bad = scripted([ok(200, replyHeaders, '{}'), ok(500, {}, 'down')]);
   const d2 = await subscriptionDispatcher(r, { resolver, sender: bad.sender, now: () => 0, logger: noopLogger }).handle(record);
   assert.deepEqual(d2, { kind: 'retry', attempt: 1, dueAt: 1000, firstAttemptAt: 0 }, 'the original is retried');

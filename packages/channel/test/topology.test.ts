@@ -23,8 +23,20 @@ test('Sequence: one channel per step; step i replies to channel i+1, the last st
   assert.deepEqual(
     t.subscriptions.map((s) => [s.name, s.channel, s.subscriber, s.reply, s.delivery]),
     [
-      ['seq-kn-sequence-0', 'default/seq-kn-sequence-0', { uri: 'http://a/' }, { ref: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', name: 'seq-kn-sequence-1', namespace: 'default' } }, undefined],
-      ['seq-kn-sequence-1', 'default/seq-kn-sequence-1', { uri: 'http://b/' }, { ref: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', name: 'seq-kn-sequence-2', namespace: 'default' } }, { retry: 5 }],
+      [
+        'seq-kn-sequence-0',
+        'default/seq-kn-sequence-0',
+        { uri: 'http://a/' },
+        { ref: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', name: 'seq-kn-sequence-1', namespace: 'default' } },
+        undefined,
+      ],
+      [
+        'seq-kn-sequence-1',
+        'default/seq-kn-sequence-1',
+        { uri: 'http://b/' },
+        { ref: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', name: 'seq-kn-sequence-2', namespace: 'default' } },
+        { retry: 5 },
+      ],
       ['seq-kn-sequence-2', 'default/seq-kn-sequence-2', { ref: { kind: 'Service', name: 'c' } }, { uri: 'http://display/' }, undefined],
     ],
   );
@@ -39,10 +51,7 @@ test('Sequence without reply: the last reply is dropped; the default template is
 test('Parallel: ingress channel, a channel per branch, filter subscriptions and subscriber subscriptions named as Knative names them', () => {
   const t = buildTopology([
     res('Parallel', 'p', {
-      branches: [
-        { filter: { uri: 'http://f0/' }, subscriber: { uri: 'http://s0/' }, reply: { uri: 'http://r0/' }, delivery: { retry: 1 } },
-        { subscriber: { uri: 'http://s1/' } },
-      ],
+      branches: [{ filter: { uri: 'http://f0/' }, subscriber: { uri: 'http://s0/' }, reply: { uri: 'http://r0/' }, delivery: { retry: 1 } }, { subscriber: { uri: 'http://s1/' } }],
       reply: { uri: 'http://r/' },
     }),
   ]);
@@ -78,7 +87,12 @@ test('Channel: backed by its template kind; its own delivery wins over the templ
 
 test('Subscription: channel in the subscription namespace; ordering annotation', () => {
   const t = buildTopology([
-    res('Subscription', 's', { channel: { kind: 'InMemoryChannel', name: 'c' }, subscriber: { uri: 'http://x/' } }, { namespace: 'ns', annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' } }),
+    res(
+      'Subscription',
+      's',
+      { channel: { kind: 'InMemoryChannel', name: 'c' }, subscriber: { uri: 'http://x/' } },
+      { namespace: 'ns', annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' } },
+    ),
   ]);
   assert.equal(t.subscriptions[0]!.channel, 'ns/c');
   assert.equal(t.subscriptions[0]!.ordered, true);

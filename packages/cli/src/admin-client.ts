@@ -122,7 +122,9 @@ async function send(flags: AdminClientFlags, method: string, url: string, init: 
     if (/certificate|self[- ]signed|CERT_|ERR_TLS/i.test(`${why} ${cause?.code ?? ''}`)) {
       throw new AdminClientError(`cannot verify the certificate of the Sluice admin API at ${server} (${why}): pass the CA that signed it with --admin-ca or SLUICE_ADMIN_CA`);
     }
-    throw new AdminClientError(`cannot reach the Sluice admin API at ${server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`);
+    throw new AdminClientError(
+      `cannot reach the Sluice admin API at ${server} (${why}): is \`sluice run\` running there? Set --server or SLUICE_ADMIN to its admin address (the ready line prints it)`,
+    );
   }
 }
 

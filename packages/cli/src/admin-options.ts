@@ -1,17 +1,7 @@
 import { rmSync, unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import {
-  AdminAuth,
-  AdminServer,
-  GENERATED_TOKEN_FILE,
-  LOOPBACK_HOSTS,
-  ensureGeneratedToken,
-  isLoopback,
-  readTokenFile,
-  type AdminRole,
-  type AdminServerOptions,
-} from '@sluice/admin';
+import { AdminAuth, AdminServer, GENERATED_TOKEN_FILE, LOOPBACK_HOSTS, ensureGeneratedToken, isLoopback, readTokenFile, type AdminRole, type AdminServerOptions } from '@sluice/admin';
 import { createTlsServer, watchTlsFiles } from '@sluice/broker';
 import { SluiceError, type Logger } from '@sluice/core';
 
@@ -27,14 +17,36 @@ export interface AdminFlags {
   adminTlsKey?: string;
 }
 
-const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
+const list = (value: string, previous: string[] | undefined): string[] =>
+  (previous ?? []).concat(
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  );
 
 /** Adds the admin API's token, anonymous-role, host and TLS flags to `sluice run`. */
 export function addAdminOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--admin-token-file <file>', 'tokens of the admin API, one per line: token[,view|edit[,name]] (default: one edit token generated in <data-dir>/admin-token)').env('SLUICE_ADMIN_TOKEN_FILE'))
-    .addOption(new Option('--admin-anonymous <role>', 'what a request without a token may do: view or none (default: view on a loopback --admin-host, else none)').choices(['view', 'none']).env('SLUICE_ADMIN_ANONYMOUS'))
-    .addOption(new Option('--admin-allowed-host <host>', 'more host names the admin API answers to (Host header) and whose pages may make changes, e.g. a reverse proxy\'s public name (repeatable or comma-separated; * for any Host); loopback names are always answered on loopback').env('SLUICE_ADMIN_ALLOWED_HOSTS').argParser(list).default([]))
+    .addOption(
+      new Option('--admin-token-file <file>', 'tokens of the admin API, one per line: token[,view|edit[,name]] (default: one edit token generated in <data-dir>/admin-token)').env(
+        'SLUICE_ADMIN_TOKEN_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--admin-anonymous <role>', 'what a request without a token may do: view or none (default: view on a loopback --admin-host, else none)')
+        .choices(['view', 'none'])
+        .env('SLUICE_ADMIN_ANONYMOUS'),
+    )
+    .addOption(
+      new Option(
+        '--admin-allowed-host <host>',
+        "more host names the admin API answers to (Host header) and whose pages may make changes, e.g. a reverse proxy's public name (repeatable or comma-separated; * for any Host); loopback names are always answered on loopback",
+      )
+        .env('SLUICE_ADMIN_ALLOWED_HOSTS')
+        .argParser(list)
+        .default([]),
+    )
     .addOption(new Option('--admin-tls-cert <file>', 'serve the admin API over HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_ADMIN_TLS_CERT'))
     .addOption(new Option('--admin-tls-key <file>', 'the PEM private key of --admin-tls-cert').env('SLUICE_ADMIN_TLS_KEY'));
 }
@@ -71,7 +83,8 @@ export async function startAdmin(flags: AdminFlags, options: Omit<AdminServerOpt
     const generated = ensureGeneratedToken(flags.dataDir);
     tokenFile = generated.file;
     tokens = readTokenFile(generated.file).map((t) => ({ ...t, name: 'generated' }));
-    if (generated.created) logger.info({ tokenFile }, `admin API token generated in ${tokenFile} (mode 0600): sluice commands run with this data dir read it; paste it into the dashboard to unlock its actions`);
+    if (generated.created)
+      logger.info({ tokenFile }, `admin API token generated in ${tokenFile} (mode 0600): sluice commands run with this data dir read it; paste it into the dashboard to unlock its actions`);
   }
   const anonymous = flags.adminAnonymous ?? (loopback ? 'view' : 'none');
   const anyHost = flags.adminAllowedHost.includes('*');
@@ -81,7 +94,10 @@ export async function startAdmin(flags: AdminFlags, options: Omit<AdminServerOpt
   const trustedOrigins = flags.adminAllowedHost.filter((h) => h !== '*');
   const auth = new AdminAuth({ tokens, anonymous, trustedOrigins, ...(allowedHosts ? { allowedHosts } : {}) });
   if (!loopback && anonymous === 'view') {
-    logger.warn({ adminHost: flags.adminHost }, `the admin API on ${flags.adminHost} lets anyone who can reach it read every resource, dead letter and live event without a token (--admin-anonymous view)`);
+    logger.warn(
+      { adminHost: flags.adminHost },
+      `the admin API on ${flags.adminHost} lets anyone who can reach it read every resource, dead letter and live event without a token (--admin-anonymous view)`,
+    );
   }
   if (!loopback && flags.adminTlsCert === undefined) {
     logger.warn({ adminHost: flags.adminHost }, `the admin API listens on ${flags.adminHost} over plain HTTP: its tokens cross the network in clear (set --admin-tls-cert/--admin-tls-key)`);

@@ -18,29 +18,38 @@ export function bindCommand(onExit: (code: number) => void): Command {
     .option('--ce-override <key=value>', 'CloudEvent extension every event must carry, passed in K_CE_OVERRIDES (repeatable)', collect, [])
     .option('--sink-timeout <seconds>', 'passed as K_SINK_TIMEOUT', intArg('--sink-timeout', 1))
     .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
-    .addOption(new Option('--data-dir <dir>', "data directory of the sluice run serving the sink: its OIDC token for the SinkBinding is passed in SLUICE_OIDC_TOKEN_FILE").env('SLUICE_DATA_DIR').default('.sluice'))
-    .action(async (command: string[], opts: { sink?: string; binding?: string; filename: string[]; server: string; ceOverride: string[]; sinkTimeout?: number; serviceUrlTemplate?: string; dataDir: string }) => {
-      let config;
-      if (opts.filename.length > 0) {
-        // bind serves no webhook, so the webhook secrets of the same files need not be readable here.
-        const result = loadConfig(opts.filename, { checks: [brokerChecks(), sourceChecks({ checkSecrets: false })] });
-        if (result.errors.length > 0) {
-          printErrors(result);
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory of the sluice run serving the sink: its OIDC token for the SinkBinding is passed in SLUICE_OIDC_TOKEN_FILE')
+        .env('SLUICE_DATA_DIR')
+        .default('.sluice'),
+    )
+    .action(
+      async (
+        command: string[],
+        opts: { sink?: string; binding?: string; filename: string[]; server: string; ceOverride: string[]; sinkTimeout?: number; serviceUrlTemplate?: string; dataDir: string },
+      ) => {
+        let config;
+        if (opts.filename.length > 0) {
+          // bind serves no webhook, so the webhook secrets of the same files need not be readable here.
+          const result = loadConfig(opts.filename, { checks: [brokerChecks(), sourceChecks({ checkSecrets: false })] });
+          if (result.errors.length > 0) {
+            printErrors(result);
+            onExit(2);
+            return;
+          }
+          config = result.config;
+        }
+        let binding;
+        try {
+          binding = resolveBinding(opts, config);
+        } catch (err) {
+          process.stderr.write(`sluice bind: ${redactUrlsIn((err as Error).message)}\n`);
           onExit(2);
           return;
         }
-        config = result.config;
-      }
-      let binding;
-      try {
-        binding = resolveBinding(opts, config);
-      } catch (err) {
-        process.stderr.write(`sluice bind: ${redactUrlsIn((err as Error).message)}\n`);
-        onExit(2);
-        return;
-      }
-      process.stderr.write(`sluice bind: K_SINK=${redactUrlsIn(binding.sinkUrl)}\n`);
-      if (binding.tokenFile !== undefined) process.stderr.write(`sluice bind: SLUICE_OIDC_TOKEN_FILE=${binding.tokenFile}\n`);
-      onExit(await runBoundCommand(command, binding.env));
-    });
+        process.stderr.write(`sluice bind: K_SINK=${redactUrlsIn(binding.sinkUrl)}\n`);
+        if (binding.tokenFile !== undefined) process.stderr.write(`sluice bind: SLUICE_OIDC_TOKEN_FILE=${binding.tokenFile}\n`);
+        onExit(await runBoundCommand(command, binding.env));
+      },
+    );
 }

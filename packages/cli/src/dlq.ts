@@ -5,7 +5,6 @@ import { SluiceError, brokerLog, objectKey, parseKindName, parseLogName, trigger
 import type { SluiceRuntime } from '@sluice/broker';
 import type { DeadLetter } from '@sluice/store';
 
-
 /** The runtime's dead-letter stores as the admin API serves them. */
 export class RuntimeDeadLetters implements DeadLetterAdmin {
   constructor(private readonly runtime: () => SluiceRuntime | undefined) {}
@@ -70,35 +69,36 @@ export class RuntimeArchive implements ArchiveAdmin {
 
 /** `sluice replay broker:NAME --from T --to T [--trigger X] [--filter CESQL]`: re-delivers archived events. */
 export function replayCommand(onExit: (code: number) => void): Command {
-  return addAdminClientOptions(new Command('replay')
-    .description("re-deliver a broker's archived events accepted between --from and --to, to one trigger or all, at a bounded rate, while live traffic continues")
-    .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
-    .requiredOption('--from <time>', 'accepted at or after (ISO-8601 or epoch ms)', timeArg('--from'))
-    .requiredOption('--to <time>', 'accepted at or before (ISO-8601 or epoch ms)', timeArg('--to'))
-    .option('-n, --namespace <ns>', 'namespace of the broker (and trigger) when not given in broker:NAME:NAMESPACE', 'default')
-    .option('--trigger <name>', 'only this trigger (default: every trigger whose filter matches)')
-    .option('--filter <cesql>', 'only events this CESQL expression matches')
-    .option('--rate <n>', 'deliveries per second at most', rateArg, 100))
-    .action(async (brokerText: string, f: AdminClientFlags & { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number }) => {
-      try {
-        const broker = brokerArg(brokerText, f.namespace);
-        const ns = broker.split('/')[0]!;
-        const body = {
-          from: f.from,
-          to: f.to,
-          rate: f.rate,
-          ...(f.trigger === undefined ? {} : { trigger: f.trigger.includes('/') ? f.trigger : `${ns}/${f.trigger}` }),
-          ...(f.filter === undefined ? {} : { filter: f.filter }),
-        };
-        const r = (await call(f, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
-        process.stdout.write(`events ${r.events}, replayed ${r.replayed}, failed ${r.failed}${r.failed > 0 ? ' (kept as dead letters: sluice dlq list)' : ''}\n`);
-        onExit(r.failed > 0 ? 1 : 0);
-      } catch (err) {
-        if (!(err instanceof AdminClientError) && !(err instanceof InvalidArgumentError)) throw err;
-        process.stderr.write(`sluice replay: ${err.message}\n`);
-        onExit(err instanceof InvalidArgumentError ? 2 : 1);
-      }
-    });
+  return addAdminClientOptions(
+    new Command('replay')
+      .description("re-deliver a broker's archived events accepted between --from and --to, to one trigger or all, at a bounded rate, while live traffic continues")
+      .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
+      .requiredOption('--from <time>', 'accepted at or after (ISO-8601 or epoch ms)', timeArg('--from'))
+      .requiredOption('--to <time>', 'accepted at or before (ISO-8601 or epoch ms)', timeArg('--to'))
+      .option('-n, --namespace <ns>', 'namespace of the broker (and trigger) when not given in broker:NAME:NAMESPACE', 'default')
+      .option('--trigger <name>', 'only this trigger (default: every trigger whose filter matches)')
+      .option('--filter <cesql>', 'only events this CESQL expression matches')
+      .option('--rate <n>', 'deliveries per second at most', rateArg, 100),
+  ).action(async (brokerText: string, f: AdminClientFlags & { from: string; to: string; namespace: string; trigger?: string; filter?: string; rate: number }) => {
+    try {
+      const broker = brokerArg(brokerText, f.namespace);
+      const ns = broker.split('/')[0]!;
+      const body = {
+        from: f.from,
+        to: f.to,
+        rate: f.rate,
+        ...(f.trigger === undefined ? {} : { trigger: f.trigger.includes('/') ? f.trigger : `${ns}/${f.trigger}` }),
+        ...(f.filter === undefined ? {} : { filter: f.filter }),
+      };
+      const r = (await call(f, 'POST', `/api/v1/archive/${broker}/replay`, body)) as ArchiveReplayResult;
+      process.stdout.write(`events ${r.events}, replayed ${r.replayed}, failed ${r.failed}${r.failed > 0 ? ' (kept as dead letters: sluice dlq list)' : ''}\n`);
+      onExit(r.failed > 0 ? 1 : 0);
+    } catch (err) {
+      if (!(err instanceof AdminClientError) && !(err instanceof InvalidArgumentError)) throw err;
+      process.stderr.write(`sluice replay: ${err.message}\n`);
+      onExit(err instanceof InvalidArgumentError ? 2 : 1);
+    }
+  });
 }
 
 function view(broker: string, l: DeadLetter): DeadLetterView {
@@ -268,8 +268,7 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       }),
     );
 
-  addAdminClientOptions(dlq
-    .command('show'))
+  addAdminClientOptions(dlq.command('show'))
     .description('show one dead letter: the event, its error and its attempts')
     .argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME')
     .argument('<id>', 'dead-letter id (from list)', idArg)
@@ -285,8 +284,10 @@ export function dlqCommand(onExit: (code: number) => void): Command {
     );
 
   const act = (verb: 'replay' | 'purge', description: string): Command =>
-    withSelection(dlq.command(verb).description(description).argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME').argument('[ids...]', 'dead-letter ids (from list)'))
-      .option('--all', 'every dead letter of the broker (with the selection flags: every one they match)');
+    withSelection(dlq.command(verb).description(description).argument('<broker>', 'broker:NAME[:NAMESPACE] or NAME').argument('[ids...]', 'dead-letter ids (from list)')).option(
+      '--all',
+      'every dead letter of the broker (with the selection flags: every one they match)',
+    );
 
   act('replay', "send dead letters again, to their trigger's subscriber (or --to), at a bounded rate; delivered ones are removed, failing ones stay")
     .option('--to <url>', 'send to this URL instead of the original subscriber', urlArg)
@@ -301,15 +302,14 @@ export function dlqCommand(onExit: (code: number) => void): Command {
       }),
     );
 
-  act('purge', 'delete dead letters')
-    .action((brokerText: string, ids: string[], f: SelectionFlags & { all?: boolean }) =>
-      run(async () => {
-        const broker = brokerArg(brokerText, f.namespace);
-        const r = (await call(f, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
-        process.stdout.write(`purged ${r.purged}\n`);
-        return 0;
-      }),
-    );
+  act('purge', 'delete dead letters').action((brokerText: string, ids: string[], f: SelectionFlags & { all?: boolean }) =>
+    run(async () => {
+      const broker = brokerArg(brokerText, f.namespace);
+      const r = (await call(f, 'POST', `/api/v1/deadletters/${broker}/purge`, selectionOf(broker, ids, f))) as { purged: number };
+      process.stdout.write(`purged ${r.purged}\n`);
+      return 0;
+    }),
+  );
   return dlq;
 }
 

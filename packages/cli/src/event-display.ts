@@ -11,7 +11,9 @@ export function formatEvent(event: CloudEvent): string {
   const a = event.attributes;
   const lines = ['☁️  cloudevents.Event', 'Context Attributes,'];
   for (const name of CORE_ATTRIBUTES) if (a[name] !== undefined) lines.push(`  ${name}: ${String(a[name])}`);
-  const extensions = Object.keys(a).filter((k) => !CORE_ATTRIBUTES.includes(k)).sort();
+  const extensions = Object.keys(a)
+    .filter((k) => !CORE_ATTRIBUTES.includes(k))
+    .sort();
   if (extensions.length > 0) {
     lines.push('Extensions,');
     for (const name of extensions) lines.push(`  ${name}: ${String(a[name])}`);

@@ -41,7 +41,16 @@ export function table(rows: readonly (readonly string[])[]): string {
   const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell) + 2))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell) + 2)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function figureColumns(f: DeliveryFigures | undefined): string[] {
@@ -140,7 +149,9 @@ export function describeResource(r: ResourceView, colour: boolean): string {
     );
     out.push(`  Last success: ${f.lastSuccess ?? '<none>'}`);
     if (f.lastError) {
-      out.push(`  Last error:   ${f.lastError.time} ${f.lastError.status === null ? 'no HTTP answer' : `HTTP ${f.lastError.status}`}${f.lastError.deadLetterSink ? ' (dead-letter sink)' : ''}: ${f.lastError.reason}`);
+      out.push(
+        `  Last error:   ${f.lastError.time} ${f.lastError.status === null ? 'no HTTP answer' : `HTTP ${f.lastError.status}`}${f.lastError.deadLetterSink ? ' (dead-letter sink)' : ''}: ${f.lastError.reason}`,
+      );
       if (f.lastError.body) out.push(`                ${JSON.stringify(f.lastError.body)}`);
     } else {
       out.push('  Last error:   <none>');
@@ -167,52 +178,54 @@ function kindOf(items: unknown): string {
 export function resourceCommands(onExit: (code: number) => void): Command[] {
   const run = adminCommandRunner(onExit);
 
-  const get = addAdminClientOptions(new Command('get')
-    .description('list resources of a running sluice with their status, as kubectl get (e.g. get triggers, get trigger NAME -o yaml)')
-    .argument('<kind>', 'kind: brokers, triggers, subscriptions, imc, pingsources, …')
-    .argument('[name]', 'one resource')
-    .option('-n, --namespace <namespace>', 'namespace', 'default')
-    .option('-A, --all-namespaces', 'every namespace')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name'])))
-    .action((kind: string, name: string | undefined, opts: AdminClientFlags & { namespace: string; allNamespaces?: boolean; output?: string }) =>
-      run(async () => {
-        if (name !== undefined && opts.allNamespaces) throw usageError('a resource name cannot be combined with --all-namespaces');
-        const path = `/api/v1/${encodeURIComponent(kind)}`;
-        if (kind === 'kinds' && name === undefined) {
-          // The admin API's list of kinds (the route shares the path of a kind): what `get` accepts, as kubectl api-resources.
-          const { kinds } = (await adminGet(opts, path)) as { kinds: { kind: string; plural: string }[] };
-          if (opts.output === 'json') process.stdout.write(JSON.stringify({ kinds }, null, 2) + '\n');
-          else if (opts.output === 'yaml') process.stdout.write(stringify({ kinds }));
-          else process.stdout.write(table([['NAME', 'KIND'], ...kinds.map((k) => [k.plural, k.kind])]));
-          return;
-        }
-        if (name !== undefined) {
-          const r = (await adminGet(opts, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
-          if (opts.output === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-          else if (opts.output === 'yaml') process.stdout.write(stringify(r));
-          else if (opts.output === 'name') process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
-          else process.stdout.write(resourceTable(r.kind, [r], { wide: opts.output === 'wide', allNamespaces: false, colour: colourOn() }));
-          return;
-        }
-        const list = (await adminGet(opts, opts.allNamespaces ? path : `${path}?namespace=${encodeURIComponent(opts.namespace)}`)) as { kind: string; items: ResourceView[] };
-        if (opts.output === 'json') process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-        else if (opts.output === 'yaml') process.stdout.write(stringify(list));
-        else if (opts.output === 'name') for (const r of list.items) process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
-        else if (list.items.length === 0) process.stderr.write(`No resources found${opts.allNamespaces ? '' : ` in ${opts.namespace} namespace`}.\n`);
-        else process.stdout.write(resourceTable(kindOf(list), list.items, { wide: opts.output === 'wide', allNamespaces: opts.allNamespaces === true, colour: colourOn() }));
-      }),
-    );
+  const get = addAdminClientOptions(
+    new Command('get')
+      .description('list resources of a running sluice with their status, as kubectl get (e.g. get triggers, get trigger NAME -o yaml)')
+      .argument('<kind>', 'kind: brokers, triggers, subscriptions, imc, pingsources, …')
+      .argument('[name]', 'one resource')
+      .option('-n, --namespace <namespace>', 'namespace', 'default')
+      .option('-A, --all-namespaces', 'every namespace')
+      .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name'])),
+  ).action((kind: string, name: string | undefined, opts: AdminClientFlags & { namespace: string; allNamespaces?: boolean; output?: string }) =>
+    run(async () => {
+      if (name !== undefined && opts.allNamespaces) throw usageError('a resource name cannot be combined with --all-namespaces');
+      const path = `/api/v1/${encodeURIComponent(kind)}`;
+      if (kind === 'kinds' && name === undefined) {
+        // The admin API's list of kinds (the route shares the path of a kind): what `get` accepts, as kubectl api-resources.
+        const { kinds } = (await adminGet(opts, path)) as { kinds: { kind: string; plural: string }[] };
+        if (opts.output === 'json') process.stdout.write(JSON.stringify({ kinds }, null, 2) + '\n');
+        else if (opts.output === 'yaml') process.stdout.write(stringify({ kinds }));
+        else process.stdout.write(table([['NAME', 'KIND'], ...kinds.map((k) => [k.plural, k.kind])]));
+        return;
+      }
+      if (name !== undefined) {
+        const r = (await adminGet(opts, `${path}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+        if (opts.output === 'json') process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        else if (opts.output === 'yaml') process.stdout.write(stringify(r));
+        else if (opts.output === 'name') process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
+        else process.stdout.write(resourceTable(r.kind, [r], { wide: opts.output === 'wide', allNamespaces: false, colour: colourOn() }));
+        return;
+      }
+      const list = (await adminGet(opts, opts.allNamespaces ? path : `${path}?namespace=${encodeURIComponent(opts.namespace)}`)) as { kind: string; items: ResourceView[] };
+      if (opts.output === 'json') process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      else if (opts.output === 'yaml') process.stdout.write(stringify(list));
+      else if (opts.output === 'name') for (const r of list.items) process.stdout.write(`${r.kind.toLowerCase()}/${r.metadata.name}\n`);
+      else if (list.items.length === 0) process.stderr.write(`No resources found${opts.allNamespaces ? '' : ` in ${opts.namespace} namespace`}.\n`);
+      else process.stdout.write(resourceTable(kindOf(list), list.items, { wide: opts.output === 'wide', allNamespaces: opts.allNamespaces === true, colour: colourOn() }));
+    }),
+  );
 
-  const describe = addAdminClientOptions(new Command('describe')
-    .description('show one resource of a running sluice: spec, addresses, live delivery figures, last error and conditions')
-    .argument('<kind>', 'kind: broker, trigger, subscription, …')
-    .argument('<name>', 'the resource')
-    .option('-n, --namespace <namespace>', 'namespace', 'default'))
-    .action((kind: string, name: string, opts: AdminClientFlags & { namespace: string }) =>
-      run(async () => {
-        const r = (await adminGet(opts, `/api/v1/${encodeURIComponent(kind)}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
-        process.stdout.write(describeResource(r, colourOn()));
-      }),
-    );
+  const describe = addAdminClientOptions(
+    new Command('describe')
+      .description('show one resource of a running sluice: spec, addresses, live delivery figures, last error and conditions')
+      .argument('<kind>', 'kind: broker, trigger, subscription, …')
+      .argument('<name>', 'the resource')
+      .option('-n, --namespace <namespace>', 'namespace', 'default'),
+  ).action((kind: string, name: string, opts: AdminClientFlags & { namespace: string }) =>
+    run(async () => {
+      const r = (await adminGet(opts, `/api/v1/${encodeURIComponent(kind)}/${encodeURIComponent(opts.namespace)}/${encodeURIComponent(name)}`)) as ResourceView;
+      process.stdout.write(describeResource(r, colourOn()));
+    }),
+  );
   return [get, describe];
 }

@@ -125,7 +125,14 @@ export class LiveConfig implements ConfigChanger {
       const report = await runtime.apply({ ...result.config, resources: labelled }, options);
       if (!options.dryRun) this.#commit(overlay, 'apply', report);
       const changes = new Map(report.resources.map((c) => [idOf(c), c.change] as const));
-      return { ...this.#result(report, requested.map((r) => ({ ...plain(r), change: changes.get(idOf(r)) ?? 'unchanged' })), options.dryRun), ignored };
+      return {
+        ...this.#result(
+          report,
+          requested.map((r) => ({ ...plain(r), change: changes.get(idOf(r)) ?? 'unchanged' })),
+          options.dryRun,
+        ),
+        ignored,
+      };
     });
   }
 
@@ -139,7 +146,10 @@ export class LiveConfig implements ConfigChanger {
         const kind = resolveKind(want.kind, kinds);
         if (kind === undefined) throw adminError('SLUICE_UNKNOWN_KIND', `unknown resource kind "${want.kind}"`);
         const group = resolveGroup(want.kind, kind, kinds);
-        const found = current.filter((r) => r.kind === kind && (group === undefined || groupOfApiVersion(String((r.value as { apiVersion?: unknown }).apiVersion)) === group) && r.namespace === want.namespace && r.name === want.name);
+        const found = current.filter(
+          (r) =>
+            r.kind === kind && (group === undefined || groupOfApiVersion(String((r.value as { apiVersion?: unknown }).apiVersion)) === group) && r.namespace === want.namespace && r.name === want.name,
+        );
         if (found.length === 0) throw adminError('SLUICE_NOT_FOUND', `${kind} ${want.namespace}/${want.name} not found`);
         for (const r of found) if (!targets.some((t) => idOf(t) === idOf(r))) targets.push(plain(r));
       }
@@ -159,7 +169,11 @@ export class LiveConfig implements ConfigChanger {
       };
       const report = await runtime.apply(next, options);
       if (!options.dryRun) this.#commit(overlay, 'delete', report);
-      return this.#result(report, targets.map((t) => ({ ...t, change: 'deleted' as const })), options.dryRun);
+      return this.#result(
+        report,
+        targets.map((t) => ({ ...t, change: 'deleted' as const })),
+        options.dryRun,
+      );
     });
   }
 
@@ -198,7 +212,13 @@ export class LiveConfig implements ConfigChanger {
   }
 
   #result(report: ApplyReport, resources: ChangeResult['resources'], dryRun: boolean): ChangeResult {
-    return { resources, restarted: report.restarted, discarded: report.discarded.map((d) => ({ resource: d.resource, retries: d.retries, backlog: d.backlog, unread: d.unread, outcome: d.outcome })), failed: report.failed, dryRun };
+    return {
+      resources,
+      restarted: report.restarted,
+      discarded: report.discarded.map((d) => ({ resource: d.resource, retries: d.retries, backlog: d.backlog, unread: d.unread, outcome: d.outcome })),
+      failed: report.failed,
+      dryRun,
+    };
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -218,6 +238,7 @@ function readOverlay(path: string): Overlay {
     throw new SluiceError('SLUICE_CONFIG_READ', `${path}: cannot read what sluice apply/delete recorded (${(err as Error).message}); fix or remove the file`);
   }
   const o = parsed as Partial<Overlay>;
-  if (o.version !== 1 || !Array.isArray(o.applied) || !Array.isArray(o.deleted)) throw new SluiceError('SLUICE_CONFIG_READ', `${path}: not a file sluice apply/delete wrote (version 1 expected); fix or remove the file`);
+  if (o.version !== 1 || !Array.isArray(o.applied) || !Array.isArray(o.deleted))
+    throw new SluiceError('SLUICE_CONFIG_READ', `${path}: not a file sluice apply/delete wrote (version 1 expected); fix or remove the file`);
   return { version: 1, applied: o.applied, deleted: o.deleted };
 }

@@ -6,7 +6,13 @@ import { redactUrlsIn } from '@sluice/core';
 
 /** Loads and validates configuration files the way every command does (schemas + semantic checks). */
 export function loadAndCheck(files: readonly string[], options: { recursive?: boolean; strict?: boolean } & Pick<LoadOptions, 'sources' | 'select'> = {}): LoadResult {
-  return loadConfig(files, { checks: [brokerChecks(), deadLetterChecks(), eventPolicyChecks(), ...pluginChecks(PLUGINS)], recursive: options.recursive ?? false, strict: options.strict ?? false, ...(options.sources ? { sources: options.sources } : {}), ...(options.select ? { select: options.select } : {}) });
+  return loadConfig(files, {
+    checks: [brokerChecks(), deadLetterChecks(), eventPolicyChecks(), ...pluginChecks(PLUGINS)],
+    recursive: options.recursive ?? false,
+    strict: options.strict ?? false,
+    ...(options.sources ? { sources: options.sources } : {}),
+    ...(options.select ? { select: options.select } : {}),
+  });
 }
 
 /** Prints configuration errors, one `file:line:col: message` per line (`file: message` for unreadable files), then the hints (once per run), to stderr. */

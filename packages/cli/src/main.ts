@@ -17,10 +17,7 @@ const VERSION = '0.1.0';
 
 /** Builds the `sluice` command tree: each verb group comes from its own module (run-command.ts, send.ts, dlq.ts, …). */
 export function buildProgram(onExit: (code: number) => void): Command {
-  const program = new Command('sluice')
-    .description('A standalone CloudEvents broker and trigger engine for Knative Eventing YAML.')
-    .version(VERSION)
-    .showHelpAfterError('(add --help for usage)');
+  const program = new Command('sluice').description('A standalone CloudEvents broker and trigger engine for Knative Eventing YAML.').version(VERSION).showHelpAfterError('(add --help for usage)');
 
   program
     .command('version')

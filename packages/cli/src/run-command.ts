@@ -42,8 +42,7 @@ type RunFlags = RunOptions & TrustFlags & AdminFlags;
 
 /** `sluice run`: serves the resources of the -f files until SIGTERM/SIGINT; `version` goes to the trace exporter. */
 export function runCommand(onExit: (code: number) => void, version: string): Command {
-  return addAdminOptions(addTrustOptions(new Command('run')
-    .description('run every resource in the given files or directories: brokers, triggers, sources, channels and workloads')))
+  return addAdminOptions(addTrustOptions(new Command('run').description('run every resource in the given files or directories: brokers, triggers, sources, channels and workloads')))
     .addOption(new Option('-f, --filename <path>', 'YAML file or directory (repeatable)').env('SLUICE_FILENAME').argParser(collect).makeOptionMandatory())
     .addOption(new Option('-R, --recursive', 'also read the subdirectories of directories given with -f').env('SLUICE_RECURSIVE'))
     .addOption(new Option('--strict', 'references to undeclared resources are errors, not warnings').env('SLUICE_STRICT'))
@@ -53,7 +52,12 @@ export function runCommand(onExit: (code: number) => void, version: string): Com
     .addOption(new Option('--admin-port <n>', 'port of the admin API (0 picks a free port)').env('SLUICE_ADMIN_PORT').argParser(portArg('--admin-port')).default(DEFAULT_ADMIN_PORT))
     .addOption(new Option('--admin-host <host>', 'address of the admin API').env('SLUICE_ADMIN_HOST').default(DEFAULT_ADMIN_HOST))
     .addOption(new Option('--data-dir <dir>', 'directory of the embedded store').env('SLUICE_DATA_DIR').default('.sluice'))
-    .addOption(new Option('--max-body-bytes <n>', 'largest accepted event body').env('SLUICE_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1)).default(1024 * 1024))
+    .addOption(
+      new Option('--max-body-bytes <n>', 'largest accepted event body')
+        .env('SLUICE_MAX_BODY_BYTES')
+        .argParser(intArg('--max-body-bytes', 1))
+        .default(1024 * 1024),
+    )
     .addOption(new Option('--service-url-template <template>', 'URL for Service refs; {name} and {namespace} are replaced').env('SLUICE_SERVICE_URL_TEMPLATE'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('SLUICE_LOG_LEVEL').default('info'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
@@ -130,7 +134,10 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
   // Resources whose dependency is not declared start NotReady (the runtime reports them); say so up front.
   for (const w of result.warnings) logger.warn({ file: w.file, line: w.line, code: w.code }, `${w.message}: it stays NotReady until that resource exists`);
   let runtime: SluiceRuntime | undefined;
-  const plane = new RuntimeControlPlane(() => runtime?.config ?? result.config, () => runtime);
+  const plane = new RuntimeControlPlane(
+    () => runtime?.config ?? result.config,
+    () => runtime,
+  );
   // The admin API comes up first, so /readyz answers 503 "starting" while brokers and sources start.
   // Tokens, roles, the Host check and TLS of the admin API: admin-options.ts, docs/security.md#the-admin-api.
   const started = await startAdmin(opts, { plane, logger });
@@ -161,29 +168,56 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
     metrics.setBacklogSource(deliveryFigureSource(() => running.config, running));
   }
   for (const b of runtime.brokers()) {
-    logger.info({ broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length }, `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`);
+    logger.info(
+      { broker: `${b.namespace}/${b.name}`, url: b.url, triggers: b.triggers.length },
+      `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`,
+    );
   }
   serveSignals({ opts, runtime, live, started, tracer, logger, onExit });
   // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
   // handlers above would end the process without a drain.
-  logger.info({ url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir, ...(started.tokenFile ? { adminTokenFile: started.tokenFile } : {}) }, `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`);
+  logger.info(
+    { url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir, ...(started.tokenFile ? { adminTokenFile: started.tokenFile } : {}) },
+    `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`,
+  );
 }
 
 /** Mounts the admin API's routes that need the runtime (reached through `runtime` once it started). */
-function mountRoutes(admin: AdminServer, opts: RunFlags, plane: RuntimeControlPlane, live: LiveConfig, runtime: () => SluiceRuntime | undefined): { metrics: PrometheusMetrics | undefined; tail: RuntimeTail } {
+function mountRoutes(
+  admin: AdminServer,
+  opts: RunFlags,
+  plane: RuntimeControlPlane,
+  live: LiveConfig,
+  runtime: () => SluiceRuntime | undefined,
+): { metrics: PrometheusMetrics | undefined; tail: RuntimeTail } {
   const metrics = opts.metrics === 'on' ? new PrometheusMetrics() : undefined;
   if (metrics) admin.mount('/metrics', metricsHandler(metrics));
   const deadLetters = new RuntimeDeadLetters(runtime);
-  admin.mount('/api/v1/deadletters', deadLetterRoutes(() => deadLetters));
+  admin.mount(
+    '/api/v1/deadletters',
+    deadLetterRoutes(() => deadLetters),
+  );
   const archive = new RuntimeArchive(runtime);
-  admin.mount('/api/v1/archive', archiveRoutes(() => archive));
+  admin.mount(
+    '/api/v1/archive',
+    archiveRoutes(() => archive),
+  );
   // One live tail (`sluice tail` and the dashboard): an ingress observer, no subscription, nothing stored.
   const tail = new RuntimeTail(() => plane, runtime);
-  admin.mount('/api/v1', tailRoutes(() => tail));
+  admin.mount(
+    '/api/v1',
+    tailRoutes(() => tail),
+  );
   admin.mountPublic('/ui', dashboardAssets());
-  admin.mount('/ui', dashboardRouter(() => plane));
+  admin.mount(
+    '/ui',
+    dashboardRouter(() => plane),
+  );
   // The routes that change the configuration (apply, delete), in one router.
-  admin.mount('/api/v1', configRoutes(() => live));
+  admin.mount(
+    '/api/v1',
+    configRoutes(() => live),
+  );
   return { metrics, tail };
 }
 
@@ -209,17 +243,21 @@ function serveSignals({ opts, runtime, live, started, tracer, logger, onExit }: 
     }
     stopping = true;
     logger.info({ signal }, `${signal} received: draining (send ${signal} again to force exit)`);
-    runtime.stop().then(async () => started.close()).then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export failed at shutdown'))).then(
-      () => {
-        logger.info({}, 'sluice stopped');
-        onExit(0);
-        exitIfStillHeld(logger);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        onExit(1);
-      },
-    );
+    runtime
+      .stop()
+      .then(async () => started.close())
+      .then(async () => tracer.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export failed at shutdown')))
+      .then(
+        () => {
+          logger.info({}, 'sluice stopped');
+          onExit(0);
+          exitIfStillHeld(logger);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          onExit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -227,7 +265,15 @@ function serveSignals({ opts, runtime, live, started, tracer, logger, onExit }: 
   // it re-reads the files and applies them live (docs/operations.md, "Live reconfiguration").
   const reload = (why: string): void => {
     if (stopping) return;
-    void live.inTurn(() => reloadFiles(why, () => live.load(), runtime, logger, (config) => flagRefusals(opts, config)));
+    void live.inTurn(() =>
+      reloadFiles(
+        why,
+        () => live.load(),
+        runtime,
+        logger,
+        (config) => flagRefusals(opts, config),
+      ),
+    );
   };
   process.on('SIGHUP', () => reload('SIGHUP'));
   if (releaseHangups() > 0) reload('SIGHUP');

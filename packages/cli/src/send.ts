@@ -147,7 +147,12 @@ export async function sendEvents(opts: SendCommandOptions, onProgress?: (done: n
         report.sent++;
         const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
         const code = e.code ?? e.cause?.code;
-        report.failures.push({ index, id, status: undefined, message: code === 'ECONNREFUSED' ? `cannot connect to ${url} (connection refused): is sluice running there? (--server or SLUICE_SERVER)` : e.message });
+        report.failures.push({
+          index,
+          id,
+          status: undefined,
+          message: code === 'ECONNREFUSED' ? `cannot connect to ${url} (connection refused): is sluice running there? (--server or SLUICE_SERVER)` : e.message,
+        });
       }
       onProgress?.(report.sent);
     }

@@ -32,7 +32,13 @@ export function storeCommand(onExit: (code: number) => void): Command {
       }
       process.stdout.write(`store: ${r.path}\n`);
       const format =
-        r.format === undefined ? 'unreadable' : r.format > r.supported ? `${r.format} (newer than this Sluice reads: up to ${r.supported})` : r.format < r.supported ? `${r.format} (upgraded to ${r.supported} at the next start)` : `${r.format} (current)`;
+        r.format === undefined
+          ? 'unreadable'
+          : r.format > r.supported
+            ? `${r.format} (newer than this Sluice reads: up to ${r.supported})`
+            : r.format < r.supported
+              ? `${r.format} (upgraded to ${r.supported} at the next start)`
+              : `${r.format} (current)`;
       process.stdout.write(`format: ${format}\n`);
       const intact = r.integrity.length === 1 && r.integrity[0] === 'ok';
       process.stdout.write(`integrity: ${intact ? 'ok' : `${r.integrity.length} problem${r.integrity.length === 1 ? '' : 's'}`}\n`);

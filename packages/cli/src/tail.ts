@@ -155,43 +155,46 @@ interface TailFlags extends AdminClientFlags {
 
 /** `sluice tail broker:NAME`: follows what a broker (or channel) of a running Sluice accepts. */
 export function tailCommand(onExit: (code: number) => void): Command {
-  return addAdminClientOptions(new Command('tail')
-    .description('follow the events a broker (or channel) of a running sluice accepts, one line each; leaves nothing behind (no subscription, nothing stored)')
-    .argument('<target>', 'broker:NAME[:NAMESPACE], channel:NAME[:NAMESPACE] or NAME (a broker)')
-    .option('-n, --namespace <ns>', 'namespace of the broker or channel when not given in the target', 'default')
-    .option('--filter <cesql>', 'only events this CESQL expression matches')
-    .option('--since <duration|time>', 'first show what the broker still keeps from this long ago (5m, 1h, PT5M) or this time (ISO-8601)')
-    .addOption(new Option('-o, --output <format>', 'json: one JSON event per line; yaml: one document per event').choices(['json', 'yaml'])))
-    .action(async (targetText: string, f: TailFlags) => {
-      const target = tailTarget(targetText, f.namespace);
-      const q = new URLSearchParams();
-      if (f.filter !== undefined) q.set('filter', f.filter);
-      if (f.since !== undefined) q.set('since', new Date(sinceArg(f.since, Date.now())).toISOString());
-      const url = `/api/v1/${target.kind}s/${target.namespace}/${target.name}/events${q.size > 0 ? `?${q.toString()}` : ''}`;
-      const aborter = new AbortController();
-      let stopped = false;
-      const stop = (): void => {
-        stopped = true;
-        aborter.abort();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const code = await follow(url, f, aborter.signal).catch((err: unknown) => {
-        if (stopped) return 0;
-        process.stderr.write(`sluice tail: ${(err as Error).message}\n`);
-        return 1;
-      });
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      onExit(stopped ? 0 : code);
+  return addAdminClientOptions(
+    new Command('tail')
+      .description('follow the events a broker (or channel) of a running sluice accepts, one line each; leaves nothing behind (no subscription, nothing stored)')
+      .argument('<target>', 'broker:NAME[:NAMESPACE], channel:NAME[:NAMESPACE] or NAME (a broker)')
+      .option('-n, --namespace <ns>', 'namespace of the broker or channel when not given in the target', 'default')
+      .option('--filter <cesql>', 'only events this CESQL expression matches')
+      .option('--since <duration|time>', 'first show what the broker still keeps from this long ago (5m, 1h, PT5M) or this time (ISO-8601)')
+      .addOption(new Option('-o, --output <format>', 'json: one JSON event per line; yaml: one document per event').choices(['json', 'yaml'])),
+  ).action(async (targetText: string, f: TailFlags) => {
+    const target = tailTarget(targetText, f.namespace);
+    const q = new URLSearchParams();
+    if (f.filter !== undefined) q.set('filter', f.filter);
+    if (f.since !== undefined) q.set('since', new Date(sinceArg(f.since, Date.now())).toISOString());
+    const url = `/api/v1/${target.kind}s/${target.namespace}/${target.name}/events${q.size > 0 ? `?${q.toString()}` : ''}`;
+    const aborter = new AbortController();
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+      aborter.abort();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const code = await follow(url, f, aborter.signal).catch((err: unknown) => {
+      if (stopped) return 0;
+      process.stderr.write(`sluice tail: ${(err as Error).message}\n`);
+      return 1;
     });
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    onExit(stopped ? 0 : code);
+  });
 
   async function follow(url: string, f: TailFlags, signal: AbortSignal): Promise<number> {
     // admin-client.ts: the token, the CA, and the one-line errors of every admin command.
     const res = await adminFetch(f, 'GET', url, { accept: 'text/event-stream', signal });
     if (!res.ok) {
       const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-      process.stderr.write(`sluice tail: ${res.status === 401 || res.status === 403 ? adminErrorLine(f, res.status, body) : (body?.error?.message ?? `the admin API at ${f.server} answered HTTP ${res.status}`)}\n`);
+      process.stderr.write(
+        `sluice tail: ${res.status === 401 || res.status === 403 ? adminErrorLine(f, res.status, body) : (body?.error?.message ?? `the admin API at ${f.server} answered HTTP ${res.status}`)}\n`,
+      );
       // A bad filter or time is a usage error; an unknown broker or a refusal is not.
       return res.status === 400 ? 2 : 1;
     }

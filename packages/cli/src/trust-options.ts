@@ -29,7 +29,13 @@ export interface TrustFlags {
   defaultAuthorizationMode?: AuthorizationMode;
 }
 
-const list = (value: string, previous: string[] | undefined): string[] => (previous ?? []).concat(value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
+const list = (value: string, previous: string[] | undefined): string[] =>
+  (previous ?? []).concat(
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  );
 
 function count(name: string): (v: string) => number {
   return (v) => {
@@ -58,22 +64,78 @@ export function addTrustOptions(cmd: Command): Command {
   const d = DEFAULT_CONNECTION_LIMITS;
   return cmd
     .addOption(new Option('--max-connections <n>', 'open client connections at once (0: no limit)').env('SLUICE_MAX_CONNECTIONS').argParser(count('--max-connections')).default(d.maxConnections))
-    .addOption(new Option('--max-connections-per-client <n>', 'open connections at once from one client address (0: no limit)').env('SLUICE_MAX_CONNECTIONS_PER_CLIENT').argParser(count('--max-connections-per-client')).default(d.maxConnectionsPerClient))
-    .addOption(new Option('--headers-timeout <duration>', 'time a client has to send the request headers (e.g. 15s)').env('SLUICE_HEADERS_TIMEOUT').argParser(durationArg('--headers-timeout')).default(d.headersTimeoutMs, seconds(d.headersTimeoutMs)))
-    .addOption(new Option('--request-timeout <duration>', 'time a client has to send a whole request').env('SLUICE_REQUEST_TIMEOUT').argParser(durationArg('--request-timeout')).default(d.requestTimeoutMs, seconds(d.requestTimeoutMs)))
-    .addOption(new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open').env('SLUICE_IDLE_TIMEOUT').argParser(durationArg('--idle-timeout')).default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)))
-    .addOption(new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)').env('SLUICE_MAX_BACKLOG_EVENTS').argParser(count('--max-backlog-events')).default(STORE_LIMIT_DEFAULTS.maxBacklogEvents))
-    .addOption(new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)').env('SLUICE_MAX_BACKLOG_BYTES').argParser(count('--max-backlog-bytes')).default(STORE_LIMIT_DEFAULTS.maxBacklogBytes))
+    .addOption(
+      new Option('--max-connections-per-client <n>', 'open connections at once from one client address (0: no limit)')
+        .env('SLUICE_MAX_CONNECTIONS_PER_CLIENT')
+        .argParser(count('--max-connections-per-client'))
+        .default(d.maxConnectionsPerClient),
+    )
+    .addOption(
+      new Option('--headers-timeout <duration>', 'time a client has to send the request headers (e.g. 15s)')
+        .env('SLUICE_HEADERS_TIMEOUT')
+        .argParser(durationArg('--headers-timeout'))
+        .default(d.headersTimeoutMs, seconds(d.headersTimeoutMs)),
+    )
+    .addOption(
+      new Option('--request-timeout <duration>', 'time a client has to send a whole request')
+        .env('SLUICE_REQUEST_TIMEOUT')
+        .argParser(durationArg('--request-timeout'))
+        .default(d.requestTimeoutMs, seconds(d.requestTimeoutMs)),
+    )
+    .addOption(
+      new Option('--idle-timeout <duration>', 'how long an idle keep-alive connection stays open')
+        .env('SLUICE_IDLE_TIMEOUT')
+        .argParser(durationArg('--idle-timeout'))
+        .default(d.keepAliveTimeoutMs, seconds(d.keepAliveTimeoutMs)),
+    )
+    .addOption(
+      new Option('--max-backlog-events <n>', 'events per broker stored and not yet delivered to every trigger before ingress answers 429 (0: no limit)')
+        .env('SLUICE_MAX_BACKLOG_EVENTS')
+        .argParser(count('--max-backlog-events'))
+        .default(STORE_LIMIT_DEFAULTS.maxBacklogEvents),
+    )
+    .addOption(
+      new Option('--max-backlog-bytes <n>', 'the same bound in payload bytes (0: no limit)')
+        .env('SLUICE_MAX_BACKLOG_BYTES')
+        .argParser(count('--max-backlog-bytes'))
+        .default(STORE_LIMIT_DEFAULTS.maxBacklogBytes),
+    )
     .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
     .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
     .addOption(new Option('--tls-client-ca <file>', 'CA (PEM) of client certificates, for brokers annotated sluice.dev/client-cert: required').env('SLUICE_TLS_CLIENT_CA'))
-    .addOption(new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)').env('SLUICE_OIDC_ISSUER').argParser(list).default([]))
-    .addOption(new Option('--authentication-oidc <state>', "Knative's authentication-oidc feature: enabled sends a signed OIDC token with each delivery to a destination that has an audience").env('SLUICE_AUTHENTICATION_OIDC').choices(['enabled', 'disabled']).default('disabled'))
-    .addOption(new Option('--authentication-oidc-issuer <url>', 'issuer URL of the tokens Sluice signs (default: the ingress URL, where the discovery document and JWKS are served)').env('SLUICE_AUTHENTICATION_OIDC_ISSUER'))
-    .addOption(new Option('--default-authorization-mode <mode>', "Knative's default-authorization-mode: what a broker without EventPolicies accepts, with --authentication-oidc enabled (default allow-same-namespace)").env('SLUICE_DEFAULT_AUTHORIZATION_MODE').choices([...AUTHORIZATION_MODES]))
+    .addOption(
+      new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)')
+        .env('SLUICE_OIDC_ISSUER')
+        .argParser(list)
+        .default([]),
+    )
+    .addOption(
+      new Option('--authentication-oidc <state>', "Knative's authentication-oidc feature: enabled sends a signed OIDC token with each delivery to a destination that has an audience")
+        .env('SLUICE_AUTHENTICATION_OIDC')
+        .choices(['enabled', 'disabled'])
+        .default('disabled'),
+    )
+    .addOption(
+      new Option('--authentication-oidc-issuer <url>', 'issuer URL of the tokens Sluice signs (default: the ingress URL, where the discovery document and JWKS are served)').env(
+        'SLUICE_AUTHENTICATION_OIDC_ISSUER',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--default-authorization-mode <mode>',
+        "Knative's default-authorization-mode: what a broker without EventPolicies accepts, with --authentication-oidc enabled (default allow-same-namespace)",
+      )
+        .env('SLUICE_DEFAULT_AUTHORIZATION_MODE')
+        .choices([...AUTHORIZATION_MODES]),
+    )
     .addOption(new Option('--no-exec', 'refuse to run a configuration that would start a process or container (ContainerSource, workloads, JobSink)').env('SLUICE_NO_EXEC'))
-    .addOption(new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)').env('SLUICE_EGRESS_DENY').argParser(list).default([]));
+    .addOption(
+      new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)')
+        .env('SLUICE_EGRESS_DENY')
+        .argParser(list)
+        .default([]),
+    );
 }
 
 /** Maps the parsed flags of {@link addTrustOptions} to runtime options. */
@@ -126,7 +188,10 @@ function redactValue(v: unknown, depth: number): unknown {
 /** pino hooks that keep credentials in URLs (`https://user:secret@host`) out of every log line, message and fields. */
 export const redactingLogHooks = {
   logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void): void {
-    method.apply(this, args.map((a) => redactValue(a, 0)));
+    method.apply(
+      this,
+      args.map((a) => redactValue(a, 0)),
+    );
   },
 };
 

@@ -20,7 +20,9 @@ export function validateCommand(onExit: (code: number) => void): Command {
         return;
       }
       const w = result.warnings.length;
-      process.stdout.write(`${result.config.resources.length} resource${result.config.resources.length === 1 ? '' : 's'} valid${w > 0 ? ` (${w} warning${w === 1 ? '' : 's'}: references to resources not declared)` : ''}\n`);
+      process.stdout.write(
+        `${result.config.resources.length} resource${result.config.resources.length === 1 ? '' : 's'} valid${w > 0 ? ` (${w} warning${w === 1 ? '' : 's'}: references to resources not declared)` : ''}\n`,
+      );
       onExit(0);
     });
 }

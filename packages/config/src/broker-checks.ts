@@ -1,4 +1,13 @@
-import { BROKER_CLASS_ANNOTATION, DEFAULT_NAMESPACE, DELIVERY_ORDER_ANNOTATION, parseDeliveryOrder, circuitBreakerProblems, compileCesql, type Destination, type SubscriptionsAPIFilter } from '@sluice/core';
+import {
+  BROKER_CLASS_ANNOTATION,
+  DEFAULT_NAMESPACE,
+  DELIVERY_ORDER_ANNOTATION,
+  parseDeliveryOrder,
+  circuitBreakerProblems,
+  compileCesql,
+  type Destination,
+  type SubscriptionsAPIFilter,
+} from '@sluice/core';
 import { parse as parseYaml } from 'yaml';
 import { KINDS, didYouMean } from './kinds.js';
 import type { LoadedResource, ReportFn, SemanticCheck } from './load.js';
@@ -33,7 +42,12 @@ export function refApiVersions(kind: string): readonly string[] | undefined {
  * Knative's KReference validation of `apiVersion`: required (unless `group` names the API group instead), and one of
  * the kind's versions. Reported at the ref (missing) or at its apiVersion (wrong), with the apiVersion to use.
  */
-export function checkRefApiVersion(r: LoadedResource, path: readonly (string | number)[], ref: { readonly kind: string; readonly apiVersion?: string | undefined; readonly group?: string | undefined }, report: ReportFn): void {
+export function checkRefApiVersion(
+  r: LoadedResource,
+  path: readonly (string | number)[],
+  ref: { readonly kind: string; readonly apiVersion?: string | undefined; readonly group?: string | undefined },
+  report: ReportFn,
+): void {
   const versions = refApiVersions(ref.kind);
   if (ref.apiVersion === undefined) {
     if (ref.group !== undefined) return; // Knative's KReference group: the version is resolved by the API server
@@ -47,13 +61,7 @@ export function checkRefApiVersion(r: LoadedResource, path: readonly (string | n
 }
 
 /** Checks a Destination: ref kinds and declared targets, absolute http(s) uri. */
-export function checkDestination(
-  r: LoadedResource,
-  path: (string | number)[],
-  dest: Destination,
-  declared: ReadonlySet<string>,
-  report: ReportFn,
-): void {
+export function checkDestination(r: LoadedResource, path: (string | number)[], dest: Destination, declared: ReadonlySet<string>, report: ReportFn): void {
   if (dest.ref) {
     const ns = dest.ref.namespace ?? r.namespace;
     const kind = dest.ref.kind;
@@ -85,11 +93,7 @@ export function checkDestination(
   }
 }
 
-function walkFilters(
-  filters: readonly SubscriptionsAPIFilter[],
-  path: (string | number)[],
-  visit: (f: SubscriptionsAPIFilter, path: (string | number)[]) => void,
-): void {
+function walkFilters(filters: readonly SubscriptionsAPIFilter[], path: (string | number)[], visit: (f: SubscriptionsAPIFilter, path: (string | number)[]) => void): void {
   filters.forEach((f, i) => {
     const p = [...path, i];
     visit(f, p);
@@ -118,20 +122,34 @@ const CLUSTER_DEFAULT_CONFIGMAPS: Readonly<Record<string, string>> = {
  * the backing channel. Sluice stores the broker's events in its embedded log whatever the template says, so the
  * template is read, checked and reported, never silently dropped.
  */
-function checkChannelTemplate(r: LoadedResource, config: { resources: readonly LoadedResource[] }, report: ReportFn, notice: (r: LoadedResource, path: readonly (string | number)[], message: string) => void): void {
+function checkChannelTemplate(
+  r: LoadedResource,
+  config: { resources: readonly LoadedResource[] },
+  report: ReportFn,
+  notice: (r: LoadedResource, path: readonly (string | number)[], message: string) => void,
+): void {
   const ref = (r.value['spec'] as { config?: { apiVersion?: string; kind: string; name: string; namespace?: string } } | undefined)?.config;
   if (!ref) return;
   const where = `Broker ${r.key}`;
   if (ref.kind !== 'ConfigMap') {
     // Knative's channel-based broker reconciler reads only a v1 ConfigMap and keeps the broker NotReady otherwise.
-    report(r, ['spec', 'config', 'kind'], `a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not ${ref.kind}${ref.kind.toLowerCase() === 'configmap' ? ' (did you mean "ConfigMap"?)' : ''}`);
+    report(
+      r,
+      ['spec', 'config', 'kind'],
+      `a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not ${ref.kind}${ref.kind.toLowerCase() === 'configmap' ? ' (did you mean "ConfigMap"?)' : ''}`,
+    );
     return;
   }
   if (ref.apiVersion !== 'v1') return; // reported by checkBrokerConfigRef
   const ns = ref.namespace ?? r.namespace;
   const cm = config.resources.find((x) => x.kind === 'ConfigMap' && x.apiVersion === 'v1' && x.key === `${ns}/${ref.name}`);
   if (!cm) {
-    report(r, ['spec', 'config', 'name'], `ConfigMap "${ns}/${ref.name}" is not declared in the configuration (its channel-template-spec cannot be read; the embedded store backs the broker)`, 'SLUICE_CONFIG_UNKNOWN_REF');
+    report(
+      r,
+      ['spec', 'config', 'name'],
+      `ConfigMap "${ns}/${ref.name}" is not declared in the configuration (its channel-template-spec cannot be read; the embedded store backs the broker)`,
+      'SLUICE_CONFIG_UNKNOWN_REF',
+    );
     return;
   }
   const text = ((cm.value['data'] ?? {}) as Record<string, string>)['channel-template-spec'];
@@ -147,9 +165,17 @@ function checkChannelTemplate(r: LoadedResource, config: { resources: readonly L
     return;
   }
   if (kind === 'InMemoryChannel') {
-    notice(r, ['spec', 'config'], `${where}: channel-template-spec InMemoryChannel (ConfigMap ${cm.key}): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not`);
+    notice(
+      r,
+      ['spec', 'config'],
+      `${where}: channel-template-spec InMemoryChannel (ConfigMap ${cm.key}): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not`,
+    );
   } else if (kind === 'KafkaChannel') {
-    notice(r, ['spec', 'config'], `${where}: channel-template-spec KafkaChannel (ConfigMap ${cm.key}): served by the embedded store, not Kafka (set the broker class annotation to Kafka for Kafka storage)`);
+    notice(
+      r,
+      ['spec', 'config'],
+      `${where}: channel-template-spec KafkaChannel (ConfigMap ${cm.key}): served by the embedded store, not Kafka (set the broker class annotation to Kafka for Kafka storage)`,
+    );
   } else {
     report(r, ['spec', 'config', 'name'], `ConfigMap "${cm.key}": channel-template-spec kind ${JSON.stringify(kind)} is not supported (InMemoryChannel or KafkaChannel)`);
   }
@@ -187,7 +213,11 @@ function checkBrokerRef(r: LoadedResource, report: ReportFn, crossNamespace: boo
   }
   checkRefApiVersion(r, ['spec', 'brokerRef'], ref, report);
   if (ref.namespace !== undefined && ref.namespace !== r.namespace && !crossNamespace) {
-    report(r, ['spec', 'brokerRef', 'namespace'], `a brokerRef to another namespace ("${ref.namespace}") needs Knative's ${CROSS_NAMESPACE_FLAG} feature: set ${CROSS_NAMESPACE_FLAG}: enabled in ConfigMap knative-eventing/config-features`);
+    report(
+      r,
+      ['spec', 'brokerRef', 'namespace'],
+      `a brokerRef to another namespace ("${ref.namespace}") needs Knative's ${CROSS_NAMESPACE_FLAG} feature: set ${CROSS_NAMESPACE_FLAG}: enabled in ConfigMap knative-eventing/config-features`,
+    );
   }
 }
 
@@ -228,7 +258,11 @@ function checkDependency(r: LoadedResource, report: ReportFn, notice: (r: Loaded
     report(r, path, `${DEPENDENCY_ANNOTATION}: ${String(ref.kind)} has apiVersion ${versions.join(' or ')}, not "${String(ref.apiVersion)}"`);
     return;
   }
-  notice(r, path, `ignored: Trigger ${r.key}: annotation ${DEPENDENCY_ANNOTATION} (the Trigger subscribes at once instead of waiting for ${String(ref.kind)} ${String(ref.name)}; starting early loses no event)`);
+  notice(
+    r,
+    path,
+    `ignored: Trigger ${r.key}: annotation ${DEPENDENCY_ANNOTATION} (the Trigger subscribes at once instead of waiting for ${String(ref.kind)} ${String(ref.name)}; starting early loses no event)`,
+  );
 }
 
 /** Cross-resource checks for Brokers and Triggers: references, destinations, broker class, CESQL. */
@@ -239,7 +273,8 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
       if (why !== undefined) notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative's cluster defaults; here ${why})`);
       // Knative Serving's cluster settings (autoscaler, network, domain, …): Sluice runs each workload as one instance
       // on this machine and reads none of them, which an app's directory should not leave unsaid.
-      else if (r.kind === 'ConfigMap' && r.namespace === 'knative-serving') notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative Serving's cluster configuration: each workload runs as one instance here, always)`);
+      else if (r.kind === 'ConfigMap' && r.namespace === 'knative-serving')
+        notice(r, [], `ignored: v1 ConfigMap ${r.key} (Knative Serving's cluster configuration: each workload runs as one instance here, always)`);
     }
     const declared = new Set<string>();
     for (const r of config.resources) {
@@ -289,7 +324,12 @@ export function brokerChecks(options: { cesql?: CesqlValidator } = {}): Semantic
         const brokerName = spec.broker ?? spec.brokerRef?.name;
         const brokerNs = spec.brokerRef?.namespace ?? r.namespace ?? DEFAULT_NAMESPACE;
         if (brokerName !== undefined && !declared.has(`Broker:${brokerNs}/${brokerName}`)) {
-          report(r, spec.broker !== undefined ? ['spec', 'broker'] : ['spec', 'brokerRef'], `broker "${brokerNs}/${brokerName}" is not declared in the configuration${nameHint(declared, 'Broker', brokerNs, brokerName)}`, 'SLUICE_CONFIG_UNKNOWN_BROKER');
+          report(
+            r,
+            spec.broker !== undefined ? ['spec', 'broker'] : ['spec', 'brokerRef'],
+            `broker "${brokerNs}/${brokerName}" is not declared in the configuration${nameHint(declared, 'Broker', brokerNs, brokerName)}`,
+            'SLUICE_CONFIG_UNKNOWN_BROKER',
+          );
         }
         checkDestination(r, ['spec', 'subscriber'], spec.subscriber, declared, report);
         if (spec.delivery?.deadLetterSink) checkDestination(r, ['spec', 'delivery', 'deadLetterSink'], spec.delivery.deadLetterSink, declared, report);

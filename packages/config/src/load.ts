@@ -262,7 +262,7 @@ function makePosition(doc: Document, lc: LineCounter) {
   return (path: readonly (string | number)[], atKey = false): SourcePosition => {
     const { node, keyNode } = nodeAt(doc, path);
     const target = (atKey && keyNode) || node || keyNode;
-    const offset = target?.range?.[0] ?? (doc.contents)?.range?.[0] ?? 0;
+    const offset = target?.range?.[0] ?? doc.contents?.range?.[0] ?? 0;
     const { line, col } = lc.linePos(offset);
     const quoted = isScalar(target) && (target.type === 'QUOTE_DOUBLE' || target.type === 'QUOTE_SINGLE');
     return { line, col, quoted };
@@ -319,7 +319,13 @@ export function loadConfig(paths: readonly string[], options: LoadOptions = {}):
     files = expandManifestPaths(paths, options.recursive ?? false);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { config: { resources: [], brokers: [], triggers: [] }, errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }], warnings: [], notices: [], hints: [] };
+    return {
+      config: { resources: [], brokers: [], triggers: [] },
+      errors: [{ file: e.path ?? String(paths[0]), line: 1, col: 1, message: `cannot read: ${e.message}`, code: 'SLUICE_CONFIG_READ' }],
+      warnings: [],
+      notices: [],
+      hints: [],
+    };
   }
   const read: ReadResources = { checked: [], valid: [], schemaPaths: new Map(), origin: new Map() };
   const inputs: ManifestInput[] = [...files, ...(options.sources ?? []).map((s) => ({ path: s.path, explicit: true, text: s.text }))];
@@ -376,7 +382,15 @@ function readManifest(input: ManifestInput, validator: SchemaValidator, found: F
 }
 
 /** Reads one parsed YAML document: its kind looked up and its schema checked; the resource if it has a kind and a name. */
-function readDocument(doc: Document.Parsed, lc: LineCounter, text: string, file: string, validator: SchemaValidator, found: Findings, schemaPaths: Map<LoadedResource, string[]>): LoadedResource | undefined {
+function readDocument(
+  doc: Document.Parsed,
+  lc: LineCounter,
+  text: string,
+  file: string,
+  validator: SchemaValidator,
+  found: Findings,
+  schemaPaths: Map<LoadedResource, string[]>,
+): LoadedResource | undefined {
   const position = makePosition(doc, lc);
   const positionInValue = makeValuePosition(doc, lc, text, position);
   const value = withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown);
@@ -419,12 +433,20 @@ function readDocument(doc: Document.Parsed, lc: LineCounter, text: string, file:
   // A URL whose password is `***` is what the admin API and `sluice get` show in place of a secret: applied
   // back, it would replace the real password with three asterisks and deliveries would fail to authenticate.
   for (const path of redactedPasswordPaths(obj, [])) {
-    at(path, `${label}: ${path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`, 'SLUICE_CONFIG_INVALID');
+    at(
+      path,
+      `${label}: ${path.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}: the URL's password is "***", the redacted value Sluice shows in place of a secret; write the real password (or keep it out of the URL)`,
+      'SLUICE_CONFIG_INVALID',
+    );
   }
   if (typeof meta.name !== 'string') return undefined;
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : DEFAULT_NAMESPACE;
   const loaded: LoadedResource = { apiVersion, kind, key: `${namespace}/${meta.name}`, namespace, name: meta.name, value: obj, file, position, positionInValue };
-  if (violations.length > 0) schemaPaths.set(loaded, violations.map((v) => pathKey(v.path)));
+  if (violations.length > 0)
+    schemaPaths.set(
+      loaded,
+      violations.map((v) => pathKey(v.path)),
+    );
   return loaded;
 }
 

@@ -13,9 +13,9 @@ const addFormats = addFormatsModule.default;
  * The `schemas/` directory (the one validator for CLI and runtime): the package's own copy in an installed Sluice
  * (`scripts/pack.mjs` puts it there), else the repository's top-level `schemas/`.
  */
-export const SCHEMAS_DIR = [new URL('../schemas/', import.meta.url), new URL('../../../schemas/', import.meta.url)]
-  .map((url) => fileURLToPath(url))
-  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../../schemas/', import.meta.url));
+export const SCHEMAS_DIR =
+  [new URL('../schemas/', import.meta.url), new URL('../../../schemas/', import.meta.url)].map((url) => fileURLToPath(url)).find((dir) => existsSync(dir)) ??
+  fileURLToPath(new URL('../../../schemas/', import.meta.url));
 
 /** A schema violation at a JSON path inside one resource. */
 export interface SchemaViolation {

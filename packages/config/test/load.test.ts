@@ -36,11 +36,14 @@ ${broker}`,
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.notices.map((n) => n.message), [
-    'ignored: v1 Namespace knative-samples (cluster plumbing)',
-    'ignored: v1 ServiceAccount knative-samples/events-sa (cluster plumbing)',
-    'ignored: rbac.authorization.k8s.io/v1 RoleBinding knative-samples/rb (cluster plumbing)',
-  ]);
+  assert.deepEqual(
+    r.notices.map((n) => n.message),
+    [
+      'ignored: v1 Namespace knative-samples (cluster plumbing)',
+      'ignored: v1 ServiceAccount knative-samples/events-sa (cluster plumbing)',
+      'ignored: rbac.authorization.k8s.io/v1 RoleBinding knative-samples/rb (cluster plumbing)',
+    ],
+  );
   assert.equal(r.config.resources.length, 1);
 });
 
@@ -62,7 +65,9 @@ test('unknown eventing kinds stay errors, with "did you mean" and the supported 
 });
 
 test('legacy apiVersions are refused with the one to use', (t) => {
-  const d = dir({ 'a.yaml': 'apiVersion: eventing.knative.dev/v1alpha1\nkind: Trigger\nmetadata: { name: t }\nspec: {}\n---\napiVersion: messaging.knative.dev/v1beta1\nkind: Subscription\nmetadata: { name: s }\n' });
+  const d = dir({
+    'a.yaml': 'apiVersion: eventing.knative.dev/v1alpha1\nkind: Trigger\nmetadata: { name: t }\nspec: {}\n---\napiVersion: messaging.knative.dev/v1beta1\nkind: Subscription\nmetadata: { name: s }\n',
+  });
   t.after(d.remove);
   const msgs = loadConfig([d.path]).errors.map((e) => `${e.line}:${e.col}: ${e.message}`);
   assert.deepEqual(msgs, [
@@ -93,7 +98,10 @@ test('-f DIR reads like kubectl: manifests only, subdirectories with -R, never n
   t.after(d.remove);
   const flat = loadConfig([d.path]);
   assert.deepEqual(flat.errors, []);
-  assert.deepEqual(flat.config.resources.map((r) => r.kind), ['Broker']);
+  assert.deepEqual(
+    flat.config.resources.map((r) => r.kind),
+    ['Broker'],
+  );
   const deep = loadConfig([d.path], { recursive: true });
   assert.deepEqual(deep.errors, []);
   assert.deepEqual(deep.config.resources.map((r) => r.kind).sort(), ['Broker', 'Trigger']);
@@ -114,7 +122,10 @@ test('delivery.order: ordered/unordered in any case; anything else is an error',
   const d = dir({ 'a.yaml': `${broker}---\n${trigger('Ordered')}${trigger('UNORDERED')}${trigger('sorted')}` });
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
-  assert.deepEqual(r.errors.map((e) => e.message), ['Trigger/t-sorted: kafka.eventing.knative.dev/delivery.order must be "ordered" or "unordered" (any case), got "sorted"']);
+  assert.deepEqual(
+    r.errors.map((e) => e.message),
+    ['Trigger/t-sorted: kafka.eventing.knative.dev/delivery.order must be "ordered" or "unordered" (any case), got "sorted"'],
+  );
 });
 
 test('a channel-based Broker’s spec.config: the channel-template-spec is read and reported, never dropped silently', (t) => {
@@ -161,12 +172,21 @@ spec:
   });
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()], strict: false });
-  assert.deepEqual(r.errors.map((e) => e.message), ['Broker/natss: ConfigMap "knative-eventing/natss": channel-template-spec kind "NatssChannel" is not supported (InMemoryChannel or KafkaChannel)']);
-  assert.deepEqual(r.warnings.map((e) => e.code), ['SLUICE_CONFIG_UNKNOWN_REF']);
-  assert.deepEqual(r.notices.map((n) => n.message), [
-    "ignored: v1 ConfigMap knative-eventing/config-br-defaults (Knative's cluster defaults; here brokers without a class annotation use the embedded store)",
-    "Broker default/default: channel-template-spec InMemoryChannel (ConfigMap knative-eventing/imc-channel): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not",
-  ]);
+  assert.deepEqual(
+    r.errors.map((e) => e.message),
+    ['Broker/natss: ConfigMap "knative-eventing/natss": channel-template-spec kind "NatssChannel" is not supported (InMemoryChannel or KafkaChannel)'],
+  );
+  assert.deepEqual(
+    r.warnings.map((e) => e.code),
+    ['SLUICE_CONFIG_UNKNOWN_REF'],
+  );
+  assert.deepEqual(
+    r.notices.map((n) => n.message),
+    [
+      "ignored: v1 ConfigMap knative-eventing/config-br-defaults (Knative's cluster defaults; here brokers without a class annotation use the embedded store)",
+      "Broker default/default: channel-template-spec InMemoryChannel (ConfigMap knative-eventing/imc-channel): served by the embedded store, which keeps events on disk where Knative's in-memory channel would not",
+    ],
+  );
 });
 
 test('one pass reports every error of a resource: a schema error does not hide its reference, URI and CESQL errors', (t) => {
@@ -191,17 +211,20 @@ spec:
   const r = loadConfig([d.path], { checks: [brokerChecks()], strict: true });
   // The schema error, the dangling broker (with a hint), the CESQL error at its position, the bad uri and the ref
   // without apiVersion, all at once.
-  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
-    'trigger.yaml:9:11: Trigger/t: broker "default/defualt" is not declared in the configuration (did you mean "default"?)',
-    'trigger.yaml:10:3: Trigger/t: spec.filterz: unknown field "filterz"',
-    'trigger.yaml:12:22: Trigger/t: spec.filters[0].cesql: invalid CESQL expression: unexpected end of expression, expected a value (at position 7)',
-    'trigger.yaml:14:10: Trigger/t: uri must be an absolute http(s) URL, got "not-a-url"',
-    'trigger.yaml:17:12: Trigger/t: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
-  ]);
+  assert.deepEqual(
+    r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')),
+    [
+      'trigger.yaml:9:11: Trigger/t: broker "default/defualt" is not declared in the configuration (did you mean "default"?)',
+      'trigger.yaml:10:3: Trigger/t: spec.filterz: unknown field "filterz"',
+      'trigger.yaml:12:22: Trigger/t: spec.filters[0].cesql: invalid CESQL expression: unexpected end of expression, expected a value (at position 7)',
+      'trigger.yaml:14:10: Trigger/t: uri must be an absolute http(s) URL, got "not-a-url"',
+      'trigger.yaml:17:12: Trigger/t: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+    ],
+  );
   assert.equal(r.config.resources.length, 1, 'a resource with schema errors is not run');
 });
 
-test('a ref names its apiVersion, and the right one for its kind (Knative\'s KReference validation)', (t) => {
+test("a ref names its apiVersion, and the right one for its kind (Knative's KReference validation)", (t) => {
   const d = dir({
     'refs.yaml': `${broker}---
 apiVersion: eventing.knative.dev/v1
@@ -229,13 +252,16 @@ spec:
   });
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
-  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
-    'refs.yaml:11:24: Trigger/t: Service has apiVersion serving.knative.dev/v1 or v1, not "eventing.knative.dev/v1": use apiVersion: serving.knative.dev/v1',
-    'refs.yaml:14:26: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "messaging.knative.dev/v1": use apiVersion: eventing.knative.dev/v1',
-  ]);
+  assert.deepEqual(
+    r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')),
+    [
+      'refs.yaml:11:24: Trigger/t: Service has apiVersion serving.knative.dev/v1 or v1, not "eventing.knative.dev/v1": use apiVersion: serving.knative.dev/v1',
+      'refs.yaml:14:26: Trigger/t: Broker has apiVersion eventing.knative.dev/v1, not "messaging.knative.dev/v1": use apiVersion: eventing.knative.dev/v1',
+    ],
+  );
 });
 
-test('a Trigger\'s brokerRef and a Broker\'s spec.config are KReferences: kind and apiVersion are checked', (t) => {
+test("a Trigger's brokerRef and a Broker's spec.config are KReferences: kind and apiVersion are checked", (t) => {
   const d = dir({
     'refs.yaml': `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -280,17 +306,20 @@ spec:
   });
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
-  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')), [
-    'refs.yaml:5:25: Broker/default: ConfigMap has apiVersion v1, not "v2": use apiVersion: v1',
-    'refs.yaml:11:11: Broker/secret: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: v1',
-    'refs.yaml:11:19: Broker/secret: a channel-based Broker\'s spec.config must be a v1 ConfigMap (with channel-template-spec), not Secret',
-    'refs.yaml:17:28: Trigger/wrong-version: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1beta1": use apiVersion: eventing.knative.dev/v1',
-    'refs.yaml:24:59: Trigger/wrong-kind: brokerRef must name a Broker, not "broker" (did you mean "Broker"?)',
-    'refs.yaml:31:14: Trigger/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
-  ]);
+  assert.deepEqual(
+    r.errors.map((e) => formatConfigError(e).replace(`${d.path}/`, '')),
+    [
+      'refs.yaml:5:25: Broker/default: ConfigMap has apiVersion v1, not "v2": use apiVersion: v1',
+      'refs.yaml:11:11: Broker/secret: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: v1',
+      "refs.yaml:11:19: Broker/secret: a channel-based Broker's spec.config must be a v1 ConfigMap (with channel-template-spec), not Secret",
+      'refs.yaml:17:28: Trigger/wrong-version: Broker has apiVersion eventing.knative.dev/v1, not "eventing.knative.dev/v1beta1": use apiVersion: eventing.knative.dev/v1',
+      'refs.yaml:24:59: Trigger/wrong-kind: brokerRef must name a Broker, not "broker" (did you mean "Broker"?)',
+      'refs.yaml:31:14: Trigger/no-version: a ref needs an apiVersion (Knative rejects a KReference without one): add apiVersion: eventing.knative.dev/v1',
+    ],
+  );
 });
 
-test('Knative Serving\'s cluster ConfigMaps (knative-serving namespace) are listed as ignored', (t) => {
+test("Knative Serving's cluster ConfigMaps (knative-serving namespace) are listed as ignored", (t) => {
   const d = dir({
     'serving.yaml': `apiVersion: v1
 kind: ConfigMap
@@ -301,7 +330,10 @@ data: { enable-scale-to-zero: "false" }
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.notices.map((n) => n.message), ["ignored: v1 ConfigMap knative-serving/config-autoscaler (Knative Serving's cluster configuration: each workload runs as one instance here, always)"]);
+  assert.deepEqual(
+    r.notices.map((n) => n.message),
+    ["ignored: v1 ConfigMap knative-serving/config-autoscaler (Knative Serving's cluster configuration: each workload runs as one instance here, always)"],
+  );
 });
 
 test('a brokerRef to another namespace needs the cross-namespace-event-links feature, as in Knative', (t) => {
@@ -319,20 +351,25 @@ metadata: { name: shared, namespace: team-a }
   const off = dir({ 'a.yaml': trigger });
   t.after(off.remove);
   const r = loadConfig([off.path], { checks: [brokerChecks()] });
-  assert.deepEqual(r.errors.map((e) => formatConfigError(e).replace(`${off.path}/`, '')), [
-    'a.yaml:5:92: Trigger/t: a brokerRef to another namespace ("team-a") needs Knative\'s cross-namespace-event-links feature: set cross-namespace-event-links: enabled in ConfigMap knative-eventing/config-features',
-  ]);
-  const on = dir({ 'a.yaml': `${trigger}---
+  assert.deepEqual(
+    r.errors.map((e) => formatConfigError(e).replace(`${off.path}/`, '')),
+    [
+      'a.yaml:5:92: Trigger/t: a brokerRef to another namespace ("team-a") needs Knative\'s cross-namespace-event-links feature: set cross-namespace-event-links: enabled in ConfigMap knative-eventing/config-features',
+    ],
+  );
+  const on = dir({
+    'a.yaml': `${trigger}---
 apiVersion: v1
 kind: ConfigMap
 metadata: { name: config-features, namespace: knative-eventing }
 data: { cross-namespace-event-links: enabled }
-` });
+`,
+  });
   t.after(on.remove);
   assert.deepEqual(loadConfig([on.path], { checks: [brokerChecks()] }).errors, []);
 });
 
-test('a Trigger\'s knative.dev/dependency annotation is checked as Knative does, and listed as not waited for', (t) => {
+test("a Trigger's knative.dev/dependency annotation is checked as Knative does, and listed as not waited for", (t) => {
   const trigger = (name: string, dep: string) => `---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -354,12 +391,18 @@ spec:
   });
   t.after(d.remove);
   const r = loadConfig([d.path], { checks: [brokerChecks()] });
-  assert.deepEqual(r.errors.map((e) => e.message), [
-    'Trigger/not-json: knative.dev/dependency must be a JSON object reference ({"kind":…,"name":…,"apiVersion":…}), got "PingSource/ping"',
-    'Trigger/no-version: knative.dev/dependency: missing apiVersion',
-    'Trigger/old-version: knative.dev/dependency: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha2"',
-  ]);
-  assert.deepEqual(r.notices.map((n) => n.message), ['ignored: Trigger default/ok: annotation knative.dev/dependency (the Trigger subscribes at once instead of waiting for PingSource ping; starting early loses no event)']);
+  assert.deepEqual(
+    r.errors.map((e) => e.message),
+    [
+      'Trigger/not-json: knative.dev/dependency must be a JSON object reference ({"kind":…,"name":…,"apiVersion":…}), got "PingSource/ping"',
+      'Trigger/no-version: knative.dev/dependency: missing apiVersion',
+      'Trigger/old-version: knative.dev/dependency: PingSource has apiVersion sources.knative.dev/v1 or sources.knative.dev/v1beta2, not "sources.knative.dev/v1alpha2"',
+    ],
+  );
+  assert.deepEqual(
+    r.notices.map((n) => n.message),
+    ['ignored: Trigger default/ok: annotation knative.dev/dependency (the Trigger subscribes at once instead of waiting for PingSource ping; starting early loses no event)'],
+  );
 });
 
 test('a URL whose password is the redaction mark *** is an error at its position; a real password is not', (t) => {

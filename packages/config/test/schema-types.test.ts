@@ -51,10 +51,7 @@ test('a definition written twice under one name is refused: each concept is defi
   writeFileSync(file, JSON.stringify(ping));
   const r = generate('--check', '--schemas', dir, '--out', GENERATED);
   assert.equal(r.status, 1);
-  assert.match(
-    r.stderr,
-    /type CloudEventOverrides is defined twice \(common\.json#\/definitions\/CloudEventOverrides and pingsource\.json#\/definitions\/CloudEventOverrides\)/,
-  );
+  assert.match(r.stderr, /type CloudEventOverrides is defined twice \(common\.json#\/definitions\/CloudEventOverrides and pingsource\.json#\/definitions\/CloudEventOverrides\)/);
 });
 
 test('a keyword the generator cannot express as a type is refused rather than dropped', (t) => {
@@ -69,9 +66,7 @@ test('a keyword the generator cannot express as a type is refused rather than dr
 });
 
 test('every kind Sluice loads has a schema whose kind is that kind, and every schema of a kind is loaded', () => {
-  const kindOf = (file: string): unknown =>
-    (JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { properties?: { kind?: { const?: unknown } } })
-      .properties?.kind?.const;
+  const kindOf = (file: string): unknown => (JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { properties?: { kind?: { const?: unknown } } }).properties?.kind?.const;
   for (const k of KINDS) assert.equal(kindOf(k.schema), k.kind, `${k.schema} is the schema of ${k.kind}`);
   const withKind = readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.json') && kindOf(f) !== undefined);
   assert.deepEqual(withKind.sort(), KINDS.map((k) => k.schema).sort());
@@ -132,9 +127,7 @@ test('a name is a DNS-1123 subdomain and a namespace a DNS-1123 label, as Kubern
   const { errors, config } = loadConfig([dir]);
   assert.deepEqual(
     errors.map((e) => `${e.line}:${e.col} ${e.message}`),
-    [
-      `7:39 Broker/default: metadata.namespace: must be a lower-case DNS label: letters, digits and '-', at most 63 characters`,
-    ],
+    [`7:39 Broker/default: metadata.namespace: must be a lower-case DNS label: letters, digits and '-', at most 63 characters`],
   );
   assert.deepEqual(
     config.brokers.map((b) => b.metadata.name),

@@ -33,7 +33,10 @@ export function circuitBreakerProblems(annotations: Annotations): CircuitBreaker
   const problems: CircuitBreakerProblem[] = [];
   const failures = annotations?.[CIRCUIT_BREAKER_FAILURES_ANNOTATION];
   if (failures !== undefined && !/^\d{1,6}$/.test(failures)) {
-    problems.push({ annotation: CIRCUIT_BREAKER_FAILURES_ANNOTATION, message: `annotation ${CIRCUIT_BREAKER_FAILURES_ANNOTATION} must be a whole number ≥ 0 (0 turns the breaker off), got "${failures}"` });
+    problems.push({
+      annotation: CIRCUIT_BREAKER_FAILURES_ANNOTATION,
+      message: `annotation ${CIRCUIT_BREAKER_FAILURES_ANNOTATION} must be a whole number ≥ 0 (0 turns the breaker off), got "${failures}"`,
+    });
   }
   for (const name of [CIRCUIT_BREAKER_BACKOFF_ANNOTATION, CIRCUIT_BREAKER_MAX_BACKOFF_ANNOTATION]) {
     const v = annotations?.[name];

@@ -91,10 +91,7 @@ export function compileSubscriptionsFilter(filter: SubscriptionsAPIFilter, optio
  * Compiles a Trigger's filtering as Knative does: a non-empty `filters` list (implicit `all`) wins over the legacy
  * `filter.attributes`; with neither, every event passes.
  */
-export function compileTriggerFilter(
-  spec: { filter?: { attributes?: Record<string, string> }; filters?: SubscriptionsAPIFilter[] },
-  options: FilterOptions = {},
-): EventPredicate {
+export function compileTriggerFilter(spec: { filter?: { attributes?: Record<string, string> }; filters?: SubscriptionsAPIFilter[] }, options: FilterOptions = {}): EventPredicate {
   if (spec.filters && spec.filters.length > 0) return all(spec.filters.map((f) => compileSubscriptionsFilter(f, options)));
   if (spec.filter?.attributes) return compileAttributes(spec.filter.attributes);
   return MATCH_ALL;

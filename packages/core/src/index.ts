@@ -16,15 +16,7 @@ export {
   type HttpMode,
 } from './http-codec.js';
 export { isIsoDuration, parseIsoDuration } from './duration.js';
-export {
-  FILTER_DIALECTS,
-  compileCesqlFilter,
-  compileSubscriptionsFilter,
-  compileTriggerFilter,
-  type CesqlCompiler,
-  type EventPredicate,
-  type FilterOptions,
-} from './filter.js';
+export { FILTER_DIALECTS, compileCesqlFilter, compileSubscriptionsFilter, compileTriggerFilter, type CesqlCompiler, type EventPredicate, type FilterOptions } from './filter.js';
 export {
   BROKER_DEFAULT_DELIVERY,
   DELIVERY_DEFAULTS,
@@ -42,16 +34,7 @@ export {
 export * from './resources.js';
 export * from './schema-types.js';
 export { noopLogger, type Logger } from './logger.js';
-export {
-  CESQL_ERROR_CODES,
-  CesqlError,
-  compileCesql,
-  type CesqlErrorKind,
-  type CesqlEvent,
-  type CesqlProgram,
-  type CesqlResult,
-  type CesqlValue,
-} from './cesql/index.js';
+export { CESQL_ERROR_CODES, CesqlError, compileCesql, type CesqlErrorKind, type CesqlEvent, type CesqlProgram, type CesqlResult, type CesqlValue } from './cesql/index.js';
 export { falseCondition, readyCondition, summarizeStatus, trueCondition, unknownCondition, type Condition, type ConditionStatus, type DeliveryFigures, type ResourceStatus } from './status.js';
 export {
   TRACEPARENT_EXTENSION,

@@ -24,8 +24,7 @@ export function logName(identity: LogIdentity): string {
 
 // A name given as a `namespace/name` key (objectKey) is used as is, so that a key from a request that names no
 // namespace yields a name that matches nothing, rather than one read wrongly.
-const named = (kind: LogNameKind, namespaceOrKey: string, name: string | undefined): string =>
-  name === undefined ? `${kind}:${namespaceOrKey}` : logName({ kind, namespace: namespaceOrKey, name });
+const named = (kind: LogNameKind, namespaceOrKey: string, name: string | undefined): string => (name === undefined ? `${kind}:${namespaceOrKey}` : logName({ kind, namespace: namespaceOrKey, name }));
 
 /** The log of a Broker: `broker:<ns>/<name>` (from its namespace and name, or its `namespace/name` key). */
 export function brokerLog(key: string): string;

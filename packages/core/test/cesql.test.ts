@@ -5,17 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { isSluiceError } from '../src/errors.js';
-import {
-  CesqlError,
-  NO_ERRORS,
-  compileAst,
-  compileCesql,
-  interpretCesql,
-  parseCesql,
-  type CesqlErrorKind,
-  type CesqlEvent,
-  type CesqlValue,
-} from '../src/cesql/index.js';
+import { CesqlError, NO_ERRORS, compileAst, compileCesql, interpretCesql, parseCesql, type CesqlErrorKind, type CesqlEvent, type CesqlValue } from '../src/cesql/index.js';
 import { compileNode } from '../src/cesql/compiler.js';
 import { compileLikePattern, likeMatches, likeMatchesByTable } from '../src/cesql/like-pattern.js';
 
@@ -206,7 +196,7 @@ test('LIKE: wildcards, escapes, case and Unicode', () => {
   // As in sdk-go, `\\%` is a literal backslash then an escaped %, so "backslash then wildcard" is not expressible.
   assert.equal(like('a\\%', 'a\\\\%'), true);
   assert.equal(like('a\\xyz', 'a\\\\%'), false);
-  assert.equal(compileError("s LIKE 'a\\'").kind, 'parse', "a final backslash escapes the closing quote");
+  assert.equal(compileError("s LIKE 'a\\'").kind, 'parse', 'a final backslash escapes the closing quote');
   assert.equal(like('😀', '_'), true, '_ is one character, not one UTF-16 unit');
   assert.equal(like('x😀y', 'x_y'), true);
   assert.equal(like('😀😀', '_'), false);
@@ -447,16 +437,16 @@ test('compiled programs agree with the reference interpreter', () => {
     "myint IN ('x', 10)",
     "numstr IN ('x', 42)",
     '10 = myint',
-    "mystr = myint",
+    'mystr = myint',
     "'abc' = numstr",
     'myint = numstr',
     '2147483647 + myint',
     '-2147483648 / -1',
-    "LEFT(mystr, myint - 20)",
-    "SUBSTRING(mystr, myint)",
+    'LEFT(mystr, myint - 20)',
+    'SUBSTRING(mystr, myint)',
     "mystr LIKE '%b%' AND NOT mybool",
     "(mybool OR nope) AND myint > '9'",
-    "myint IN (numstr, mystr)",
+    'myint IN (numstr, mystr)',
     'ABS(myint * -1)',
     "CONCAT_WS(mystr, myint, mybool, 'x')",
     'IS_BOOL(numstr) XOR IS_INT(numstr)',
@@ -475,11 +465,7 @@ test('compiled programs agree with the reference interpreter', () => {
     }
     const compiled = compileAst(ast).evaluate(event);
     const interpreted = interpretCesql(ast, event);
-    assert.deepEqual(
-      { value: compiled.value, errors: compiled.errors.map((e) => e.kind) },
-      { value: interpreted.value, errors: interpreted.errors.map((e) => e.kind) },
-      expression,
-    );
+    assert.deepEqual({ value: compiled.value, errors: compiled.errors.map((e) => e.kind) }, { value: interpreted.value, errors: interpreted.errors.map((e) => e.kind) }, expression);
     compared += 1;
   }
   assert.ok(compared > 280, `compared ${compared}`);

@@ -12,8 +12,14 @@ test('ISO-8601 durations', () => {
 test('backoff: linear d, 2d, 3d; exponential d, 2d, 4d', () => {
   const lin = toDeliveryPolicy({ retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT1S' });
   const exp = toDeliveryPolicy({ retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT1S' });
-  assert.deepEqual([1, 2, 3].map((k) => backoffMs(lin, k)), [1000, 2000, 3000]);
-  assert.deepEqual([1, 2, 3].map((k) => backoffMs(exp, k)), [1000, 2000, 4000]);
+  assert.deepEqual(
+    [1, 2, 3].map((k) => backoffMs(lin, k)),
+    [1000, 2000, 3000],
+  );
+  assert.deepEqual(
+    [1, 2, 3].map((k) => backoffMs(exp, k)),
+    [1000, 2000, 4000],
+  );
 });
 
 test('status classes follow Knative', () => {

@@ -18,11 +18,20 @@ test('dialects exact, prefix, suffix, all, any, not', () => {
   assert.equal(compileSubscriptionsFilter({ suffix: { type: '.created' } })(ev({ type: 'order.created' })), true);
   assert.equal(compileSubscriptionsFilter({ exact: { myint: '5' } })(ev({ myint: 5 })), true, 'non-string values compare as strings');
   const any = compileSubscriptionsFilter({ any: [{ exact: { type: 'a' } }, { exact: { type: 'b' } }] });
-  assert.deepEqual(['a', 'b', 'c'].map((t) => any(ev({ type: t }))), [true, true, false]);
+  assert.deepEqual(
+    ['a', 'b', 'c'].map((t) => any(ev({ type: t }))),
+    [true, true, false],
+  );
   const not = compileSubscriptionsFilter({ not: { exact: { type: 'a' } } });
-  assert.deepEqual(['a', 'b'].map((t) => not(ev({ type: t }))), [false, true]);
+  assert.deepEqual(
+    ['a', 'b'].map((t) => not(ev({ type: t }))),
+    [false, true],
+  );
   const all = compileSubscriptionsFilter({ all: [{ prefix: { type: 'a' } }, { suffix: { type: 'z' } }] });
-  assert.deepEqual(['az', 'ab', 'bz'].map((t) => all(ev({ type: t }))), [true, false, false]);
+  assert.deepEqual(
+    ['az', 'ab', 'bz'].map((t) => all(ev({ type: t }))),
+    [true, false, false],
+  );
   assert.equal(compileSubscriptionsFilter({ exact: { missing: 'x' } })(ev({ type: 'a' })), false, 'a missing attribute never matches');
 });
 

@@ -63,7 +63,10 @@ test('invalid events are rejected, never repaired', () => {
   for (const [headers, body, message] of cases) {
     assert.throws(() => decodeHttp(headers, Buffer.from(body)), message);
   }
-  assert.throws(() => decodeHttp({ 'content-type': 'application/cloudevents+avro' }, Buffer.from('x')), (e: unknown) => isSluiceError(e, 'SLUICE_EVENT_UNSUPPORTED_FORMAT'));
+  assert.throws(
+    () => decodeHttp({ 'content-type': 'application/cloudevents+avro' }, Buffer.from('x')),
+    (e: unknown) => isSluiceError(e, 'SLUICE_EVENT_UNSUPPORTED_FORMAT'),
+  );
 });
 
 test('interoperates with the CloudEvents JS SDK in both directions', () => {

@@ -1,14 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  LOG_NAME_KINDS,
-  brokerLog,
-  channelLog,
-  logName,
-  parseLogName,
-  subscriptionGroup,
-  triggerGroup,
-} from '../src/index.js';
+import { LOG_NAME_KINDS, brokerLog, channelLog, logName, parseLogName, subscriptionGroup, triggerGroup } from '../src/index.js';
 
 test('the four names keep the format stored on disk and in Kafka', () => {
   assert.equal(brokerLog('default', 'orders'), 'broker:default/orders');
@@ -57,20 +49,7 @@ test('parseLogName reads the namespace up to the first slash and the rest as the
 });
 
 test('parseLogName rejects other strings and, when given a kind, names of another kind', () => {
-  for (const value of [
-    '',
-    'log',
-    'g1',
-    'broker:',
-    'broker:ns',
-    'broker:ns/',
-    'broker:/name',
-    'broker/ns/name',
-    'Broker:ns/name',
-    'source:ns/name',
-    ' broker:ns/name',
-    'broker:ns/line\nbreak',
-  ]) {
+  for (const value of ['', 'log', 'g1', 'broker:', 'broker:ns', 'broker:ns/', 'broker:/name', 'broker/ns/name', 'Broker:ns/name', 'source:ns/name', ' broker:ns/name', 'broker:ns/line\nbreak']) {
     assert.equal(parseLogName(value), undefined, JSON.stringify(value));
   }
   assert.equal(parseLogName('trigger:default/all', 'broker'), undefined);

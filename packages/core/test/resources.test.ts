@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseKindName } from '../src/index.js';
 
-test('parseKindName reads kn\'s KIND:NAME[:NAMESPACE] for the kinds given, a bare NAME only with a default kind', () => {
+test("parseKindName reads kn's KIND:NAME[:NAMESPACE] for the kinds given, a bare NAME only with a default kind", () => {
   assert.deepEqual(parseKindName('broker:orders', ['broker']), { kind: 'broker', name: 'orders', namespace: undefined });
   assert.deepEqual(parseKindName('channel:c-1:shop', ['broker', 'channel']), { kind: 'channel', name: 'c-1', namespace: 'shop' });
   assert.deepEqual(parseKindName('orders:shop', ['broker'], 'broker'), { kind: 'broker', name: 'orders', namespace: 'shop' });

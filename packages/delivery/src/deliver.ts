@@ -27,13 +27,7 @@ export interface DeliveryTarget {
 }
 
 /** Delivers an event once and classifies the result by Knative's rules. */
-export async function deliverOnce(
-  sender: EventSender,
-  target: DeliveryTarget,
-  event: CloudEvent,
-  policy: DeliveryPolicy,
-  nowMs: number,
-): Promise<AttemptOutcome> {
+export async function deliverOnce(sender: EventSender, target: DeliveryTarget, event: CloudEvent, policy: DeliveryPolicy, nowMs: number): Promise<AttemptOutcome> {
   const res = await sender.send(target.url, event, { timeoutMs: policy.timeoutMs, format: policy.format, headers: target.headers ?? {}, ...(target.oidc ? { oidc: target.oidc } : {}) });
   if (!res.ok) {
     return { kind: 'retry', status: undefined, body: Buffer.from(`dispatch error: ${res.error.message}`), reason: res.error.message, retryAfterMs: undefined };

@@ -21,7 +21,11 @@ interface CompiledList {
   readonly hosts: ReadonlySet<string>;
 }
 
-const normalHost = (host: string): string => host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+const normalHost = (host: string): string =>
+  host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 
 function compile(entries: readonly string[]): CompiledList {
   const ips = new BlockList();

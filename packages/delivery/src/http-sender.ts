@@ -145,9 +145,7 @@ export class UndiciSender implements EventSender {
       }
       const max = options.maxResponseBytes ?? this.#maxResponseBytes;
       const { body, over } = await readCapped(res.body, max);
-      return over
-        ? { ok: true, status: res.statusCode, headers: res.headers, body, overLimit: max }
-        : { ok: true, status: res.statusCode, headers: res.headers, body };
+      return over ? { ok: true, status: res.statusCode, headers: res.headers, body, overLimit: max } : { ok: true, status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const code = (error as { code?: string }).code;
@@ -188,8 +186,7 @@ function parsedUrl(url: string): ParsedUrl {
   let p = urlCache.get(url);
   if (p === undefined) {
     const u = new URL(url);
-    const authorization =
-      u.username !== '' || u.password !== '' ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
+    const authorization = u.username !== '' || u.password !== '' ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
     p = { origin: u.origin, path: u.pathname + u.search, hostname: u.hostname, authorization };
     if (urlCache.size > 10_000) urlCache.clear();
     urlCache.set(url, p);

@@ -151,10 +151,11 @@ test('verdicts: transport errors, 5xx, 408 and 429 are failures; other answers s
 
 test('settings: Trigger annotations win over the Broker, which wins over the defaults; bad values are reported', () => {
   assert.deepEqual(circuitBreakerSettings(undefined, undefined), CIRCUIT_BREAKER_DEFAULTS);
-  assert.deepEqual(
-    circuitBreakerSettings({ 'sluice.dev/circuit-breaker-failures': '2' }, { 'sluice.dev/circuit-breaker-failures': '9', 'sluice.dev/circuit-breaker-backoff': 'PT5S' }),
-    { failures: 2, backoffMs: 5000, maxBackoffMs: 30_000 },
-  );
+  assert.deepEqual(circuitBreakerSettings({ 'sluice.dev/circuit-breaker-failures': '2' }, { 'sluice.dev/circuit-breaker-failures': '9', 'sluice.dev/circuit-breaker-backoff': 'PT5S' }), {
+    failures: 2,
+    backoffMs: 5000,
+    maxBackoffMs: 30_000,
+  });
   assert.equal(circuitBreakerSettings({ 'sluice.dev/circuit-breaker-backoff': 'PT1M' }, undefined).maxBackoffMs, 60_000, 'the cap is never below the first backoff');
   const problems = circuitBreakerProblems({ 'sluice.dev/circuit-breaker-failures': 'five', 'sluice.dev/circuit-breaker-max-backoff': '30s' });
   assert.deepEqual(

@@ -18,7 +18,11 @@ test('link-local and metadata addresses are denied by default, in decimal, hex, 
     'http://metadata.google.internal/',
     'http://Metadata.Google.Internal./',
   ]) {
-    assert.throws(() => guard.checkUrl(url), (err: unknown) => isSluiceError(err, 'SLUICE_DESTINATION_FORBIDDEN'), url);
+    assert.throws(
+      () => guard.checkUrl(url),
+      (err: unknown) => isSluiceError(err, 'SLUICE_DESTINATION_FORBIDDEN'),
+      url,
+    );
   }
   for (const url of ['http://127.0.0.1:8080/', 'http://10.1.2.3/', 'https://example.com/', 'http://[::1]:9/']) guard.checkUrl(url);
 });
@@ -31,7 +35,11 @@ test('allow exempts from the deny rules; deny adds CIDRs and names; bad rules ar
   assert.throws(() => guard.checkUrl('http://INTERNAL.example/'));
   assert.throws(() => guard.checkUrl('http://[fd12::1]/'));
   for (const bad of ['10.0.0.0/33', 'not a host', '1.2.3.4/x']) {
-    assert.throws(() => new EgressGuard({ deny: [bad] }), (err: unknown) => isSluiceError(err, 'SLUICE_EGRESS_RULE_INVALID'), bad);
+    assert.throws(
+      () => new EgressGuard({ deny: [bad] }),
+      (err: unknown) => isSluiceError(err, 'SLUICE_EGRESS_RULE_INVALID'),
+      bad,
+    );
   }
 });
 

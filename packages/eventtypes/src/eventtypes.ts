@@ -77,7 +77,8 @@ export class EventTypeRecorder implements RuntimeComponent {
     let warnedOverflow = 0;
     ctx.onIngress?.((ref, events) => {
       const created = registry.record(ref, events);
-      for (const t of created) ctx.logger.info({ eventType: `${t.namespace}/${t.name}`, type: t.type, source: t.source, reference: `${t.reference.kind}/${t.reference.name}` }, 'EventType auto-created');
+      for (const t of created)
+        ctx.logger.info({ eventType: `${t.namespace}/${t.name}`, type: t.type, source: t.source, reference: `${t.reference.kind}/${t.reference.name}` }, 'EventType auto-created');
       if (registry.overflow > warnedOverflow) {
         if (warnedOverflow === 0) ctx.logger.warn({ maxTypes: this.#options.maxTypes ?? 1000 }, 'EventType auto-create: the registry is full; further new types are not recorded');
         warnedOverflow = registry.overflow;
@@ -126,7 +127,11 @@ export function eventTypeChecks(): SemanticCheck {
         if (raw !== undefined && !FLAG_VALUES.includes(v)) report(r, ['data', AUTO_CREATE_FLAG], `${AUTO_CREATE_FLAG} must be one of ${FLAG_VALUES.join(', ')}, not "${v}"`, 'SLUICE_CONFIG_INVALID');
       }
       if (r.kind !== 'EventType') continue;
-      const spec = (r.value['spec'] ?? {}) as { reference?: { apiVersion?: string; group?: string; kind: string; name: string; namespace?: string }; broker?: string; attributes?: Array<{ name: string }> };
+      const spec = (r.value['spec'] ?? {}) as {
+        reference?: { apiVersion?: string; group?: string; kind: string; name: string; namespace?: string };
+        broker?: string;
+        attributes?: Array<{ name: string }>;
+      };
       if (spec.reference) {
         const ns = spec.reference.namespace ?? r.namespace;
         if (!known.has(spec.reference.kind)) report(r, ['spec', 'reference', 'kind'], `reference kind "${spec.reference.kind}" is not one Sluice runs`);
@@ -134,11 +139,15 @@ export function eventTypeChecks(): SemanticCheck {
           // A KReference, validated as Knative validates one: apiVersion needed, and the kind's.
           checkRefApiVersion(r, ['spec', 'reference'], spec.reference, report);
           // Declared later (apply in pieces): a warning, as for any reference.
-          if (!declared.has(`${spec.reference.kind}:${ns}/${spec.reference.name}`)) report(r, ['spec', 'reference', 'name'], `${spec.reference.kind} "${ns}/${spec.reference.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_REF');
+          if (!declared.has(`${spec.reference.kind}:${ns}/${spec.reference.name}`))
+            report(r, ['spec', 'reference', 'name'], `${spec.reference.kind} "${ns}/${spec.reference.name}" is not declared in the configuration`, 'SLUICE_CONFIG_UNKNOWN_REF');
         }
       }
       // v1beta2's `broker` is a name, not a KReference: it has no apiVersion to check.
-      if (spec.broker !== undefined) checkDestination(r, ['spec'], { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: spec.broker } }, declared, (res, path, message, code) => report(res, path.slice(0, 1).concat('broker'), message, code));
+      if (spec.broker !== undefined)
+        checkDestination(r, ['spec'], { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: spec.broker } }, declared, (res, path, message, code) =>
+          report(res, path.slice(0, 1).concat('broker'), message, code),
+        );
       (spec.attributes ?? []).forEach((a, i) => {
         if (!ATTRIBUTE_NAME.test(a.name)) report(r, ['spec', 'attributes', i, 'name'], `"${a.name}" is not a CloudEvents attribute name (lower-case letters and digits)`);
       });

@@ -31,7 +31,9 @@ export interface EventTypeRegistryOptions {
  * subdomain (lower case, other characters dropped, at most 253).
  */
 export function eventTypeName(addressable: string, namespace: string, type: string, source: string): string {
-  const suffix = createHash('md5').update(type + source + namespace + addressable).digest('hex');
+  const suffix = createHash('md5')
+    .update(type + source + namespace + addressable)
+    .digest('hex');
   return `et-${addressable}-${suffix}`
     .toLowerCase()
     .replace(/[^a-z0-9.-]/g, '')

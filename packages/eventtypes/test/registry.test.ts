@@ -9,7 +9,7 @@ import { EventTypeRegistry, eventTypeName } from '../src/index.js';
 const ref = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', namespace: 'default', name: 'default' };
 const ev = (type: string, source = '/s', dataschema?: string) => ({ attributes: { specversion: '1.0', id: '1', type, source, ...(dataschema ? { dataschema } : {}) }, data: undefined });
 
-test('names are Knative\'s: et-<addressable>-md5(type+source+namespace+name)', () => {
+test("names are Knative's: et-<addressable>-md5(type+source+namespace+name)", () => {
   // md5("t/sdefaultdefault")
   assert.equal(eventTypeName('default', 'default', 't', '/s'), 'et-default-fec59b77a655e3513ee11cb95b4e70e0');
   assert.match(eventTypeName('My_Broker', 'ns', 't', '/s'), /^et-mybroker-[0-9a-f]{32}$/);
@@ -31,7 +31,13 @@ test('counts, first/last seen, the bound and persistence across reopen', () => {
     assert.equal(r.list().find((t) => t.type === 'b')!.schema, 'https://x/s.json');
     r.close();
     const again = new EventTypeRegistry({ path, maxTypes: 3 });
-    assert.deepEqual(again.list().map((t) => `${t.type}:${t.count}`).sort(), ['a:3', 'b:1', 'c:1']);
+    assert.deepEqual(
+      again
+        .list()
+        .map((t) => `${t.type}:${t.count}`)
+        .sort(),
+      ['a:3', 'b:1', 'c:1'],
+    );
     assert.equal(again.record(ref, [ev('f')]).length, 0, 'the bound holds after a restart');
     again.close();
   } finally {

@@ -107,7 +107,13 @@ export class JobSinkComponent implements RuntimeComponent {
     for (const r of this.#resources) {
       const meta = (r.value['metadata'] ?? {}) as { annotations?: Record<string, string>; labels?: Record<string, string> };
       this.#sinks.set(r.key, {
-        authTarget: { kinds: [{ group: 'sinks.knative.dev', kind: 'JobSink' }], namespace: r.namespace, name: r.name, labels: meta.labels ?? {}, audiences: [oidcAudience('sinks.knative.dev', 'JobSink', r.namespace, r.name)] },
+        authTarget: {
+          kinds: [{ group: 'sinks.knative.dev', kind: 'JobSink' }],
+          namespace: r.namespace,
+          name: r.name,
+          labels: meta.labels ?? {},
+          audiences: [oidcAudience('sinks.knative.dev', 'JobSink', r.namespace, r.name)],
+        },
         key: r.key,
         namespace: r.namespace,
         name: r.name,
@@ -123,10 +129,12 @@ export class JobSinkComponent implements RuntimeComponent {
 
   async start(ctx: RuntimeContext): Promise<void> {
     this.register(ctx);
-    const needsEngine = [...this.#sinks.values()].some((s) => s.workload.pod.containers.some((_, i) => {
-      const m = runModeOf(s.workload, i);
-      return 'mode' in m && m.mode === 'container';
-    }));
+    const needsEngine = [...this.#sinks.values()].some((s) =>
+      s.workload.pod.containers.some((_, i) => {
+        const m = runModeOf(s.workload, i);
+        return 'mode' in m && m.mode === 'container';
+      }),
+    );
     if (needsEngine) {
       const e = await detectContainerEngine();
       if (e.ok) this.#engine = e.engine;
@@ -135,7 +143,10 @@ export class JobSinkComponent implements RuntimeComponent {
     this.#accepting = true;
     for (const s of this.#sinks.values()) {
       this.#report(s);
-      this.#logger!.info({ jobSink: s.key, address: jobSinkUrl(ctx.url, s.namespace, s.name), concurrency: s.concurrency, maxPending: s.maxPending, pending: this.#queue!.pending(s.key) }, 'JobSink ready');
+      this.#logger!.info(
+        { jobSink: s.key, address: jobSinkUrl(ctx.url, s.namespace, s.name), concurrency: s.concurrency, maxPending: s.maxPending, pending: this.#queue!.pending(s.key) },
+        'JobSink ready',
+      );
       this.#pump(s);
     }
   }
@@ -151,35 +162,31 @@ export class JobSinkComponent implements RuntimeComponent {
 
   #report(s: Sink): void {
     const counts = this.#queue!.counts(s.key);
-    const ready = this.#engineProblem === undefined || !s.workload.pod.containers.some((_, i) => {
-      const m = runModeOf(s.workload, i);
-      return 'mode' in m && m.mode === 'container';
-    });
+    const ready =
+      this.#engineProblem === undefined ||
+      !s.workload.pod.containers.some((_, i) => {
+        const m = runModeOf(s.workload, i);
+        return 'mode' in m && m.mode === 'container';
+      });
     const conditions: Condition[] = [ready ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', reason: 'NoContainerEngine', message: this.#engineProblem ?? '' }];
     // With authentication-oidc on, its policies as Knative's JobSink reports them (read again at each report).
     const policies = this.#ctx!.ingressPolicyStatus?.(s.authTarget);
     if (policies !== undefined) conditions.push(policies.condition);
-    this.#ctx!.reportStatus(
-      'JobSink',
-      s.namespace,
-      s.name,
-      conditions,
-      {
-        address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name), ...(policies !== undefined ? { audience: s.authTarget.audiences[0] } : {}) },
-        ...(policies !== undefined && policies.policies.length > 0 ? { policies: policies.policies } : {}),
-        jobs: counts,
-        // The last jobs with their outcome, so the admin API answers "did my job run, and how did it end".
-        recentJobs: this.#queue!.recent(s.key, 10).map((j) => ({
-          source: j.source,
-          id: j.eventId,
-          state: j.state,
-          exitCode: j.exitCode,
-          logTail: j.logTail,
-          location: jobLocation(s.namespace, s.name, j.source, j.eventId),
-          ...(j.finishedAt ? { finishedAt: new Date(j.finishedAt).toISOString() } : {}),
-        })),
-      },
-    );
+    this.#ctx!.reportStatus('JobSink', s.namespace, s.name, conditions, {
+      address: { url: jobSinkUrl(this.#ctx!.url, s.namespace, s.name), ...(policies !== undefined ? { audience: s.authTarget.audiences[0] } : {}) },
+      ...(policies !== undefined && policies.policies.length > 0 ? { policies: policies.policies } : {}),
+      jobs: counts,
+      // The last jobs with their outcome, so the admin API answers "did my job run, and how did it end".
+      recentJobs: this.#queue!.recent(s.key, 10).map((j) => ({
+        source: j.source,
+        id: j.eventId,
+        state: j.state,
+        exitCode: j.exitCode,
+        logTail: j.logTail,
+        location: jobLocation(s.namespace, s.name, j.source, j.eventId),
+        ...(j.finishedAt ? { finishedAt: new Date(j.finishedAt).toISOString() } : {}),
+      })),
+    });
   }
 
   #pump(s: Sink): void {
@@ -213,7 +220,10 @@ export class JobSinkComponent implements RuntimeComponent {
         const how = runModeOf(w, i);
         if ('problem' in how) throw new SluiceError('SLUICE_JOBSINK_CONTAINER', how.problem);
         if (how.mode === 'container' && !this.#engine) throw new SluiceError('SLUICE_JOBSINK_NO_ENGINE', `no container engine: ${this.#engineProblem ?? 'not detected'}`);
-        const { env, problems } = declaredEnvironment(c, [...w.podPath, 'containers', i], { values, fields: { namespace: w.namespace, podName: `${w.name}-${job.id}`, labels: w.podLabels, annotations: w.annotations } });
+        const { env, problems } = declaredEnvironment(c, [...w.podPath, 'containers', i], {
+          values,
+          fields: { namespace: w.namespace, podName: `${w.name}-${job.id}`, labels: w.podLabels, annotations: w.annotations },
+        });
         if (problems.length > 0) throw new SluiceError('SLUICE_JOBSINK_ENV', problems.map((p) => p.message).join('; '));
         const own = { ...env, [JOBSINK_EVENT_ENV]: how.mode === 'container' ? JOBSINK_EVENT_PATH : hostFile };
         const expand = (x: string): string => expandVariables(x, own);
@@ -234,7 +244,10 @@ export class JobSinkComponent implements RuntimeComponent {
       );
       if (abort.signal.aborted) return; // stopping: the job stays running in the queue and is redone at the next start
       const failed = results.find((r) => r.error !== undefined || r.exitCode !== 0);
-      const tail = results.flatMap((r) => r.logTail).slice(-20).join('\n');
+      const tail = results
+        .flatMap((r) => r.logTail)
+        .slice(-20)
+        .join('\n');
       const exitCode = failed ? (failed.exitCode ?? null) : 0;
       this.#queue?.finish(job.id, failed ? 'failed' : 'succeeded', exitCode, tail, this.#ctx!.now());
       if (failed) this.#logger!.warn({ ...log, exitCode, signal: failed.signal, error: failed.error, attempts: failed.attempts, logTail: tail }, 'JobSink job failed');
@@ -306,7 +319,14 @@ export class JobSinkComponent implements RuntimeComponent {
       sendError(res, 'SLUICE_JOBSINK_JOB_NOT_FOUND', 'no job for this event');
       return;
     }
-    const body = JSON.stringify({ state: job.state, exitCode: job.exitCode, logTail: job.logTail, createdAt: new Date(job.createdAt).toISOString(), startedAt: job.startedAt ? new Date(job.startedAt).toISOString() : null, finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null });
+    const body = JSON.stringify({
+      state: job.state,
+      exitCode: job.exitCode,
+      logTail: job.logTail,
+      createdAt: new Date(job.createdAt).toISOString(),
+      startedAt: job.startedAt ? new Date(job.startedAt).toISOString() : null,
+      finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null,
+    });
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     let status = 202;
     if (job.state === 'succeeded') {
@@ -320,4 +340,3 @@ export class JobSinkComponent implements RuntimeComponent {
     res.end(body);
   }
 }
-

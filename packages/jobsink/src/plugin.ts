@@ -24,7 +24,14 @@ export function jobSinkChecks(): SemanticCheck {
 /** The factory `sluice run` passes to the runtime: one component serving every JobSink. */
 export const jobSinkComponents: ComponentFactory = (config) => {
   const sinks = config.resources.filter((r) => r.kind === 'JobSink');
-  return sinks.length === 0 ? [] : [runsFrom(new JobSinkComponent(config, sinks), sinks.map((r) => r.value))];
+  return sinks.length === 0
+    ? []
+    : [
+        runsFrom(
+          new JobSinkComponent(config, sinks),
+          sinks.map((r) => r.value),
+        ),
+      ];
 };
 
 /** JobSink, as one plugin of `sluice`. */

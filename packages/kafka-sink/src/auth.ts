@@ -28,7 +28,8 @@ export function resolveSinkAuth(namespace: string, secretName: string, secrets: 
     }
     return r.value;
   };
-  for (const k of keys ?? []) if (!KNOWN_KEYS.has(k)) problems.push(`Secret "${namespace}/${secretName}" has key "${k}", which Knative's Kafka auth format does not define (known: ${[...KNOWN_KEYS].join(', ')})`);
+  for (const k of keys ?? [])
+    if (!KNOWN_KEYS.has(k)) problems.push(`Secret "${namespace}/${secretName}" has key "${k}", which Knative's Kafka auth format does not define (known: ${[...KNOWN_KEYS].join(', ')})`);
   // The protocol is required, so its lookup also says whether the Secret exists at all.
   const p = secrets.lookup(namespace, { name: secretName, key: 'protocol' });
   const protocol = p.ok ? p.value : undefined;

@@ -23,8 +23,12 @@ export function kafkaSinkChecks(options: KafkaSinkCheckOptions = {}): SemanticCh
         report(r, ['spec', 'topic'], `"${spec.topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`, 'SLUICE_CONFIG_KAFKA_SINK');
       }
       spec.bootstrapServers.forEach((entry, i) => {
-        const bad = entry.split(',').map((s) => s.trim()).filter((s) => s !== '' && !HOST_PORT.test(s));
-        if (bad.length > 0 || entry.trim() === '') report(r, ['spec', 'bootstrapServers', i], `bootstrap servers must be host:port entries; invalid: ${bad.join(', ') || '(empty)'}`, 'SLUICE_CONFIG_KAFKA_SINK');
+        const bad = entry
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '' && !HOST_PORT.test(s));
+        if (bad.length > 0 || entry.trim() === '')
+          report(r, ['spec', 'bootstrapServers', i], `bootstrap servers must be host:port entries; invalid: ${bad.join(', ') || '(empty)'}`, 'SLUICE_CONFIG_KAFKA_SINK');
       });
       const secretName = spec.auth?.secret?.ref?.name;
       if (secretName !== undefined) {

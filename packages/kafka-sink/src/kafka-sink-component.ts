@@ -15,7 +15,6 @@ export interface KafkaSinkDeps {
   readonly producer?: Pick<SinkProducerOptions, 'produceTimeoutMs' | 'maxPending' | 'maxInFlight'>;
 }
 
-
 interface Running {
   readonly sink: KafkaSink;
   readonly key: string;

@@ -42,7 +42,10 @@ export function kafkaSourceChecks(options: KafkaSourceCheckOptions = {}): Semant
       const group = spec.consumerGroup ?? defaultConsumerGroup(r.namespace, r.name);
       const other = groups.get(group);
       if (other !== undefined) {
-        problems.push({ path: spec.consumerGroup !== undefined ? ['spec', 'consumerGroup'] : ['metadata', 'name'], message: `consumer group "${group}" is also used by KafkaSource ${other}; sources in one group split the partitions between them` });
+        problems.push({
+          path: spec.consumerGroup !== undefined ? ['spec', 'consumerGroup'] : ['metadata', 'name'],
+          message: `consumer group "${group}" is also used by KafkaSource ${other}; sources in one group split the partitions between them`,
+        });
       } else {
         groups.set(group, r.key);
       }

@@ -130,17 +130,26 @@ export class KafkaSourceComponent implements RuntimeComponent {
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         this.#joined.add(consumer);
         this.#report(trueCondition('ConnectionEstablished'), trueCondition('InitialOffsetsCommitted'));
-        const assignment = Object.entries(e.payload.memberAssignment).map(([t, ps]) => `${t}[${ps.join(',')}]`).join(' ');
+        const assignment = Object.entries(e.payload.memberAssignment)
+          .map(([t, ps]) => `${t}[${ps.join(',')}]`)
+          .join(' ');
         this.#logger.info({ group: e.payload.groupId, member: e.payload.memberId, assignment }, 'kafka source consuming');
       });
       consumer.on(consumer.events.CRASH, (e) => {
-        this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', e.payload.error.message), unknownCondition('InitialOffsetsCommitted', 'Reconnecting', 'waiting for the connection'));
+        this.#left(
+          consumer,
+          falseCondition('ConnectionEstablished', 'ClientCreationFailed', e.payload.error.message),
+          unknownCondition('InitialOffsetsCommitted', 'Reconnecting', 'waiting for the connection'),
+        );
         this.#logger.error({ group: e.payload.groupId, err: e.payload.error.message, restart: e.payload.restart }, 'kafka consumer crashed');
         if (!e.payload.restart) this.#track(this.#restart(consumer));
       });
       this.#track(this.#launch(consumer));
     }
-    this.#report(unknownCondition('ConnectionEstablished', 'Connecting', `connecting to ${spec.bootstrapServers.join(', ')}`), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
+    this.#report(
+      unknownCondition('ConnectionEstablished', 'Connecting', `connecting to ${spec.bootstrapServers.join(', ')}`),
+      unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'),
+    );
     this.#logger.info({ topics: spec.topics, group: this.groupId, sink: this.#sink.url, ordering: this.#ordered ? 'ordered' : 'unordered', consumers: spec.consumers ?? 1 }, 'kafka source starting');
     // "sluice ready" should mean the source is consuming, but a Kafka that is down must not block the other
     // components: after the timeout the consumers keep trying in the background.
@@ -180,7 +189,12 @@ export class KafkaSourceComponent implements RuntimeComponent {
         // KafkaSource does not create topics (neither does Knative's): say so when that is the cause.
         const missing = (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
         const message = (err as Error).message;
-        if (missing) this.#left(consumer, trueCondition('ConnectionEstablished'), falseCondition('InitialOffsetsCommitted', 'OffsetsNotCommitted', `topics [${spec.topics.join(', ')}] not present: ${message} (KafkaSource does not create topics)`));
+        if (missing)
+          this.#left(
+            consumer,
+            trueCondition('ConnectionEstablished'),
+            falseCondition('InitialOffsetsCommitted', 'OffsetsNotCommitted', `topics [${spec.topics.join(', ')}] not present: ${message} (KafkaSource does not create topics)`),
+          );
         else this.#left(consumer, falseCondition('ConnectionEstablished', 'ClientCreationFailed', message), unknownCondition('InitialOffsetsCommitted', 'Connecting', 'waiting for the connection'));
         const wait = backoff.next();
         this.#logger.error({ err, retryInMs: wait, ...(missing ? { hint: `create the topics first: ${spec.topics.join(', ')}` } : {}) }, 'kafka source cannot consume');
@@ -323,4 +337,3 @@ export class KafkaSourceComponent implements RuntimeComponent {
     await Promise.allSettled([...this.#running]);
   }
 }
-

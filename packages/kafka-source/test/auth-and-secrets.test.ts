@@ -38,7 +38,11 @@ test('net: SASL and TLS resolve to kafkajs settings', () => {
     documents: new Map([['default/kafka', { stringData: { user: 'u', password: 'p', type: 'SCRAM-SHA-512\n', ca: 'CA-PEM', cert: 'CERT', key: 'KEY' } }]]),
   });
   const ref = (key: string) => ({ secretKeyRef: { name: 'kafka', key } });
-  const r = resolveNet({ sasl: { enable: true, user: ref('user'), password: ref('password'), type: ref('type') }, tls: { enable: true, caCert: ref('ca'), cert: ref('cert'), key: ref('key') } }, 'default', store);
+  const r = resolveNet(
+    { sasl: { enable: true, user: ref('user'), password: ref('password'), type: ref('type') }, tls: { enable: true, caCert: ref('ca'), cert: ref('cert'), key: ref('key') } },
+    'default',
+    store,
+  );
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'p' });
   assert.deepEqual(r.ssl, { ca: ['CA-PEM'], cert: 'CERT', key: 'KEY' });

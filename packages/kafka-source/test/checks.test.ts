@@ -51,7 +51,7 @@ spec:
     'schema.yaml:8:14: KafkaSource/a: spec.consumers: must be >= 1',
     'schema.yaml:11:3: KafkaSource/a: spec.colour: unknown field "colour"',
     'schema.yaml:18:22: KafkaSource/b: spec.bootstrapServers[0]: must be host:port (a comma-separated list of them is accepted too)',
-    'schema.yaml:19:12: KafkaSource/b: spec.topics[0]: must be a Kafka topic name: 1 to 249 letters, digits, \'.\', \'_\' or \'-\'',
+    "schema.yaml:19:12: KafkaSource/b: spec.topics[0]: must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-'",
     'schema.yaml:23:13: KafkaSource/b: spec.net.sasl.user: must be object',
   ]);
 });
@@ -179,7 +179,7 @@ metadata: {name: dlq, namespace: prod}
   assert.deepEqual(errors, []);
 });
 
-test('spec.resources (the adapter\'s CPU and memory, as Knative\'s samples set it) is accepted and listed once as ignored', () => {
+test("spec.resources (the adapter's CPU and memory, as Knative's samples set it) is accepted and listed once as ignored", () => {
   const r = files.load(
     `apiVersion: sources.knative.dev/v1
 kind: KafkaSource
@@ -195,5 +195,8 @@ spec:
     { name: 'resources.yaml', checks: [brokerChecks(), kafkaSourceChecks({ env: {} })] },
   );
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.notices.map((n) => n.message), ['ignored: sources.knative.dev/v1 KafkaSource default/sized: spec.resources (no CPU or memory limits are applied)']);
+  assert.deepEqual(
+    r.notices.map((n) => n.message),
+    ['ignored: sources.knative.dev/v1 KafkaSource default/sized: spec.resources (no CPU or memory limits are applied)'],
+  );
 });

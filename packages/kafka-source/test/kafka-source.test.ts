@@ -65,10 +65,14 @@ test('ordered: a sink that fails then recovers gets every record, in order per p
   const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { delivery: { retry: 1, backoffDelay: 'PT0.05S' } }, s.url), { pauseMs: { initial: 100, max: 200 } });
   await c.start(ctx);
   await waitFor(() => new Set(s.received.filter((h) => h.status === 202).map(idOf)).size === 30, '30 distinct records', 30_000);
-  await waitFor(async () => {
-    const [c1, e] = [await k.committed(), await k.ends()];
-    return [...e].every(([p, high]) => c1.get(p) === high);
-  }, 'offsets committed to the end', 30_000);
+  await waitFor(
+    async () => {
+      const [c1, e] = [await k.committed(), await k.ends()];
+      return [...e].every(([p, high]) => c1.get(p) === high);
+    },
+    'offsets committed to the end',
+    30_000,
+  );
   await c.stop();
   assert.ok(s.received.filter((h) => h.headers['ce-id'] !== undefined).length > 30, 'the first attempts were refused and retried');
   // Per partition, the accepted deliveries are every offset once, in order (ordered = one at a time).
@@ -77,23 +81,37 @@ test('ordered: a sink that fails then recovers gets every record, in order per p
     const [, p, o] = /^partition:(\d+)\/offset:(\d+)$/.exec(idOf(h))!;
     accepted.set(Number(p), [...(accepted.get(Number(p)) ?? []), Number(o)]);
   }
-  for (const [p, offsets] of accepted) assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p} in order`);
+  for (const [p, offsets] of accepted)
+    assert.deepEqual(
+      offsets,
+      offsets.map((_, i) => i),
+      `partition ${p} in order`,
+    );
 });
 
 test('unordered: the commit point waits for a record the sink keeps refusing; everything is committed after it recovers', async (t) => {
   const brokers = requireService(t, 'kafka');
   if (!brokers) return;
-  const k = await setup(t, brokers, 1, Array.from({ length: 20 }, (_, i) => ({ key: 'same', value: `v${i}` })));
+  const k = await setup(
+    t,
+    brokers,
+    1,
+    Array.from({ length: 20 }, (_, i) => ({ key: 'same', value: `v${i}` })),
+  );
   t.after(k.close);
   let refuse = true;
   const s = await sinkAnswering((h) => (refuse && idOf(h) === 'partition:0/offset:3' ? 503 : 202));
   t.after(s.close);
   const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { ordering: 'unordered' }, s.url), { maxInFlightPerPartition: 5, pauseMs: { initial: 100, max: 200 } });
   await c.start(ctx);
-  await waitFor(() => {
-    const ids = new Set(s.received.map(idOf));
-    return [0, 1, 2, 4, 5, 6, 7].every((o) => ids.has(`partition:0/offset:${o}`)) && s.received.filter((h) => idOf(h) === 'partition:0/offset:3').length >= 2;
-  }, 'records 0..7 seen and offset 3 refused twice', 30_000);
+  await waitFor(
+    () => {
+      const ids = new Set(s.received.map(idOf));
+      return [0, 1, 2, 4, 5, 6, 7].every((o) => ids.has(`partition:0/offset:${o}`)) && s.received.filter((h) => idOf(h) === 'partition:0/offset:3').length >= 2;
+    },
+    'records 0..7 seen and offset 3 refused twice',
+    30_000,
+  );
   await new Promise((r) => setTimeout(r, 1500)); // longer than the auto-commit interval
   assert.equal((await k.committed()).get(0), '3', 'committed up to the refused record, not past it');
   assert.ok(!s.received.some((h) => Number(/offset:(\d+)/.exec(idOf(h))![1]) >= 8), 'never more than 5 records beyond the commit point');
@@ -106,14 +124,21 @@ test('unordered: the commit point waits for a record the sink keeps refusing; ev
 test('dead-letter sink: refused records go there with the error extensions and are committed; a failing DLS holds the commit', async (t) => {
   const brokers = requireService(t, 'kafka');
   if (!brokers) return;
-  const k = await setup(t, brokers, 1, Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `v${i}` })));
+  const k = await setup(
+    t,
+    brokers,
+    1,
+    Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `v${i}` })),
+  );
   t.after(k.close);
   const s = await sinkAnswering(() => 400);
   t.after(s.close);
   let dlsUp = false;
   const dls = await sinkAnswering(() => (dlsUp ? 202 : 503));
   t.after(dls.close);
-  const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { delivery: { retry: 2, backoffDelay: 'PT0.01S', deadLetterSink: { uri: dls.url } } }, s.url), { pauseMs: { initial: 100, max: 200 } });
+  const c = new KafkaSourceComponent(source(brokers, k.topic, k.group, { delivery: { retry: 2, backoffDelay: 'PT0.01S', deadLetterSink: { uri: dls.url } } }, s.url), {
+    pauseMs: { initial: 100, max: 200 },
+  });
   await c.start(ctx);
   await waitFor(() => dls.received.length >= 6, 'the DLS refused the first record a few times', 30_000);
   assert.equal(s.received.filter((h) => idOf(h) === 'partition:0/offset:0').length >= 2, true, 'a 400 is not retried, but the record comes back after the pause');

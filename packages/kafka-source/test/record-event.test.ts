@@ -96,7 +96,10 @@ test('a structured-mode CloudEvent is forwarded unchanged', () => {
   assert.equal(m.shape, 'structured');
   assert.deepEqual(m.event.attributes, { specversion: '1.0', id: 's-1', source: 'urn:src', type: 't.structured', datacontenttype: 'application/json', ext1: 'v' });
   assert.deepEqual(JSON.parse(m.event.data!.toString()), { a: [1, 2] });
-  const b64 = recordToEvent(record({ headers: { 'content-type': 'application/cloudevents+json' }, value: Buffer.from(JSON.stringify({ specversion: '1.0', id: 'b', source: 's', type: 't', data_base64: 'AAEC' })) }), opts);
+  const b64 = recordToEvent(
+    record({ headers: { 'content-type': 'application/cloudevents+json' }, value: Buffer.from(JSON.stringify({ specversion: '1.0', id: 'b', source: 's', type: 't', data_base64: 'AAEC' })) }),
+    opts,
+  );
   assert.deepEqual([...b64.event.data!], [0, 1, 2]);
 });
 

@@ -7,7 +7,6 @@ import { groupIdMapping, resolveKafkaFeatures } from './kafka-features.js';
 import { KafkaEventStore, type KafkaEventStoreOptions } from './kafka-event-store.js';
 import { deadLetterTopicName, defaultTopicFor } from './topic-names.js';
 
-
 /** Broker annotation bounding the archive's size (read here to tell a size the broker set from the default). */
 const ARCHIVE_MAX_BYTES_ANNOTATION = 'sluice.dev/archive-max-bytes';
 
@@ -29,7 +28,8 @@ function changedSetting(now: KafkaBrokerConfig, next: KafkaBrokerConfig): string
     [RETENTION_MS_KEY, now.retentionMs, next.retentionMs],
   ] as const;
   for (const [key, a, b] of settings) {
-    if (a !== b) return `its ${key} would change from ${a ?? 'unset'} to ${b ?? 'unset'}: Sluice sets it only when it creates the topic, and this broker's topic exists (alter the topic with Kafka's tools, then change the file to match)`;
+    if (a !== b)
+      return `its ${key} would change from ${a ?? 'unset'} to ${b ?? 'unset'}: Sluice sets it only when it creates the topic, and this broker's topic exists (alter the topic with Kafka's tools, then change the file to match)`;
   }
   return undefined;
 }

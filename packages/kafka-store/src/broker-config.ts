@@ -116,7 +116,11 @@ function brokerConfigMap(broker: Broker, resources: readonly LoadedResource[], b
     return undefined;
   }
   if (ref.kind !== 'ConfigMap') {
-    problems.push({ resource: brokerResource, path: ['spec', 'config', 'kind'], message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' ') });
+    problems.push({
+      resource: brokerResource,
+      path: ['spec', 'config', 'kind'],
+      message: `a Kafka broker's spec.config must be a v1 ConfigMap, not ${ref.apiVersion ?? ''} ${ref.kind}`.replace('  ', ' '),
+    });
     return undefined;
   }
   // A wrong or missing apiVersion is reported by the KReference check of every Broker's spec.config (config's
@@ -142,7 +146,8 @@ function bootstrapServers(
   if (fromMap !== undefined && String(fromMap).trim() !== '') {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as above
     const parsed = parseBootstrapServers(String(fromMap));
-    if (parsed.invalid.length > 0) problems.push({ resource: configMap, path: ['data', BOOTSTRAP_SERVERS_KEY], message: `bootstrap.servers must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}` });
+    if (parsed.invalid.length > 0)
+      problems.push({ resource: configMap, path: ['data', BOOTSTRAP_SERVERS_KEY], message: `bootstrap.servers must be host:port entries separated by commas; invalid: ${parsed.invalid.join(', ')}` });
     return parsed.servers;
   }
   if (env[KAFKA_BROKERS_ENV]?.trim()) {

@@ -478,7 +478,9 @@ export class GroupConsumer {
     const appendedAt = Number(m.timestamp);
     const at = Number.isFinite(appendedAt) ? { appendedAt } : {};
     const record: LogRecord =
-      ps.isRetry && decoded.firstAttemptAt !== undefined ? { seq: offset, attempt, event: decoded.event, firstAttemptAt: decoded.firstAttemptAt, ...at } : { seq: offset, attempt, event: decoded.event, ...at };
+      ps.isRetry && decoded.firstAttemptAt !== undefined
+        ? { seq: offset, attempt, event: decoded.event, firstAttemptAt: decoded.firstAttemptAt, ...at }
+        : { seq: offset, attempt, event: decoded.event, ...at };
     const origin = (ps.isRetry ? decoded.origin : undefined) ?? `${ps.topic}/${ps.partition}/${offset}`;
     const entry: Entry = { offset, record, done: false, original: decoded.event, origin };
     ps.window.push(entry);

@@ -42,12 +42,4 @@ export {
   type KafkaFeatures,
   type KafkaFeaturesProblem,
 } from './kafka-features.js';
-export {
-  NAME_TEMPLATE_FIELDS,
-  isNameTemplateError,
-  parseNameTemplate,
-  renderNameTemplate,
-  type NameTemplate,
-  type NameTemplateData,
-  type NameTemplateError,
-} from './name-template.js';
+export { NAME_TEMPLATE_FIELDS, isNameTemplateError, parseNameTemplate, renderNameTemplate, type NameTemplate, type NameTemplateData, type NameTemplateError } from './name-template.js';

@@ -18,7 +18,6 @@ export interface KafkaChecksOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-
 /**
  * Semantic checks for Kafka-class brokers (`Kafka` and `KafkaNamespaced`): `spec.config` names a declared v1 ConfigMap with known, valid keys; the
  * broker has bootstrap servers (ConfigMap or `KAFKA_BROKERS`); the external-topic annotation is a legal topic name;
@@ -58,7 +57,12 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
       const first = topics.get(topic);
       if (first !== undefined) {
         const key = features.keys[BROKERS_TOPIC_TEMPLATE_KEY];
-        report(featuresMap && key ? featuresMap : r, featuresMap && key ? ['data', key] : ['metadata', 'name'], `brokers ${first} and ${r.key} get the same topic "${topic}"; the template must tell them apart`, 'SLUICE_CONFIG_KAFKA');
+        report(
+          featuresMap && key ? featuresMap : r,
+          featuresMap && key ? ['data', key] : ['metadata', 'name'],
+          `brokers ${first} and ${r.key} get the same topic "${topic}"; the template must tell them apart`,
+          'SLUICE_CONFIG_KAFKA',
+        );
       } else topics.set(topic, r.key);
     }
     const groups = new Map<string, string>();
@@ -71,7 +75,12 @@ export function kafkaChecks(options: KafkaChecksOptions = {}): SemanticCheck {
       const [target, path] = featuresMap && key ? [featuresMap, ['data', key]] : [r, ['metadata', 'name']];
       // The group id also names the trigger's retry topic (`<group>-retry`), so it must make a legal topic name.
       if (!isValidTopicName(retryTopicName(groupId))) {
-        report(target, path, `${key ?? 'the consumer group'} gives trigger ${r.key} the group "${groupId}", whose retry topic "${retryTopicName(groupId)}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`, 'SLUICE_CONFIG_KAFKA');
+        report(
+          target,
+          path,
+          `${key ?? 'the consumer group'} gives trigger ${r.key} the group "${groupId}", whose retry topic "${retryTopicName(groupId)}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)`,
+          'SLUICE_CONFIG_KAFKA',
+        );
         continue;
       }
       const first = groups.get(groupId);

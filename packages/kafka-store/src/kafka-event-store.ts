@@ -1,7 +1,21 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SluiceError, noopLogger, type CloudEvent, type EventPredicate, type Logger } from '@sluice/core';
-import type { ArchivedEvent, AsyncEventArchive, Consumer, ConsumeOptions, DeadLetterMirror, ForgetOptions, DeadLetterStore, EventStore, ForgottenGroup, GroupStats, LogStats, RecordHandler, StoreTimers } from '@sluice/store';
+import type {
+  ArchivedEvent,
+  AsyncEventArchive,
+  Consumer,
+  ConsumeOptions,
+  DeadLetterMirror,
+  ForgetOptions,
+  DeadLetterStore,
+  EventStore,
+  ForgottenGroup,
+  GroupStats,
+  LogStats,
+  RecordHandler,
+  StoreTimers,
+} from '@sluice/store';
 import { kafkajsLogCreator } from '@sluice/plugin';
 import kafkajs from 'kafkajs';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
@@ -255,7 +269,6 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     return this.#shared && this.#sharedLog === log ? this.#shared : undefined;
   }
 
-
   // ---------------------------------------------------------------- append
 
   append(log: string, events: readonly CloudEvent[]): Promise<void> {
@@ -352,26 +365,28 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
         tracked.push(state.inflight);
       }
     }
-    timed.then(
-      () => {
-        for (const w of batch) w.resolve();
-      },
-      (err: unknown) => {
-        // Always a code the ingress answers with 503 + Retry-After: the event was not accepted, the client may retry.
-        const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `Kafka did not store the events (${[...topics.keys()].join(', ')}): ${(err as Error).message}`, {
-          retryable: true,
-          cause: err,
-        });
-        this.#logger.warn({ err: failure.message, events: count }, 'Kafka append failed');
-        for (const w of batch) w.reject(failure);
-      },
-    ).finally(() => {
-      for (const set of tracked) set.delete(timed);
-      this.#sending--;
-      this.#pendingEvents -= count;
-      if (this.#queue.length > 0) this.#scheduleFlush();
-      else if (this.#sending === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    });
+    timed
+      .then(
+        () => {
+          for (const w of batch) w.resolve();
+        },
+        (err: unknown) => {
+          // Always a code the ingress answers with 503 + Retry-After: the event was not accepted, the client may retry.
+          const failure = new SluiceError('SLUICE_STORE_WRITE_FAILED', `Kafka did not store the events (${[...topics.keys()].join(', ')}): ${(err as Error).message}`, {
+            retryable: true,
+            cause: err,
+          });
+          this.#logger.warn({ err: failure.message, events: count }, 'Kafka append failed');
+          for (const w of batch) w.reject(failure);
+        },
+      )
+      .finally(() => {
+        for (const set of tracked) set.delete(timed);
+        this.#sending--;
+        this.#pendingEvents -= count;
+        if (this.#queue.length > 0) this.#scheduleFlush();
+        else if (this.#sending === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      });
   }
 
   /** The Kafka topic `log` is kept in (fixed when the store first sees the log). */
@@ -537,7 +552,10 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
         // Partitions are set only when a topic is created: a different figure in the file is said, not silently ignored.
         const have = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length;
         if (have !== undefined && have !== wanted) {
-          this.#logger.warn({ topic, partitions: have, configured: wanted }, `topic ${topic} has ${have} partitions, not the ${wanted} of default.topic.partitions: Sluice sets them only when it creates the topic (alter it with Kafka's tools)`);
+          this.#logger.warn(
+            { topic, partitions: have, configured: wanted },
+            `topic ${topic} has ${have} partitions, not the ${wanted} of default.topic.partitions: Sluice sets them only when it creates the topic (alter it with Kafka's tools)`,
+          );
         }
       }
       return;
@@ -773,7 +791,9 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
         // Dead letters are shared through Kafka: what the group owed is kept there (replayable with --to) before its
         // offsets go. A failure here leaves the group in place, so nothing is lost.
         const moved = await this.#moveToDeadLetters(log, group, groupId, state.topic, options.filters?.get(group));
-        await admin.deleteGroups([groupId]).catch((err: unknown) => this.#logger.warn({ group: groupId, err }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes'));
+        await admin
+          .deleteGroups([groupId])
+          .catch((err: unknown) => this.#logger.warn({ group: groupId, err }, 'consumer group not deleted; Kafka expires its offsets after offsets.retention.minutes'));
         out.push({ group, ...moved, outcome: 'dead-letters' });
         continue;
       }
@@ -844,7 +864,10 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     await keep(retryTopicName(groupId), true);
     await keep(topic, false);
     if (counts.retries + counts.backlog + counts.unread > 0) {
-      this.#logger.warn({ log, group: groupId, ...counts }, `consumer group ${group} forgotten: ${counts.retries} pending retries and ${counts.backlog} unread events its filter takes kept as dead letters (trigger removed)${counts.unread > 0 ? `, ${counts.unread} unread events discarded (no filter known)` : ''}`);
+      this.#logger.warn(
+        { log, group: groupId, ...counts },
+        `consumer group ${group} forgotten: ${counts.retries} pending retries and ${counts.backlog} unread events its filter takes kept as dead letters (trigger removed)${counts.unread > 0 ? `, ${counts.unread} unread events discarded (no filter known)` : ''}`,
+      );
     }
     return counts;
   }

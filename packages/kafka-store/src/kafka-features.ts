@@ -108,7 +108,11 @@ export function resolveKafkaFeatures(resources: readonly LoadedResource[]): { fe
       chosen[key] = { key: k, template: t };
     } else if (FLAGS.has(k)) {
       if (value.trim().toLowerCase() !== 'disabled') {
-        problems.push({ resource: cm, path: ['data', k], message: `${k}: "${value}" is not supported by Sluice (it tunes Knative's dispatcher or autoscaler); only "disabled", Knative's default, is accepted` });
+        problems.push({
+          resource: cm,
+          path: ['data', k],
+          message: `${k}: "${value}" is not supported by Sluice (it tunes Knative's dispatcher or autoscaler); only "disabled", Knative's default, is accepted`,
+        });
       }
     } else {
       const known = [...Object.keys(DEFAULTS), ...Object.keys(DASHED), ...FLAGS];

@@ -24,7 +24,12 @@ export interface BrokerLike {
 
 /** A group coordinator connection, as far as Sluice uses it. */
 export interface CoordinatorLike {
-  offsetCommit(request: { groupId: string; memberId: string; groupGenerationId: number; topics: Array<{ topic: string; partitions: ReadonlyArray<{ partition: number; offset: string }> }> }): Promise<unknown>;
+  offsetCommit(request: {
+    groupId: string;
+    memberId: string;
+    groupGenerationId: number;
+    topics: Array<{ topic: string; partitions: ReadonlyArray<{ partition: number; offset: string }> }>;
+  }): Promise<unknown>;
 }
 
 /** kafkajs's Cluster, as far as Sluice uses it. */

@@ -28,9 +28,7 @@ export async function readOffsetRange(
         isolationLevel: 1,
         topics: [{ topic, partitions: [{ partition, fetchOffset: String(next), maxBytes: 1024 * 1024 }] }],
       });
-      const batch = responses
-        .flatMap((r) => r.partitions.filter((p) => p.partition === partition).flatMap((p) => p.messages))
-        .filter((m) => Number(m.offset) >= next && Number(m.offset) < to);
+      const batch = responses.flatMap((r) => r.partitions.filter((p) => p.partition === partition).flatMap((p) => p.messages)).filter((m) => Number(m.offset) >= next && Number(m.offset) < to);
       if (batch.length === 0) {
         if (++empty >= 3) return; // nothing where records should be (deleted, or past the end)
         continue;

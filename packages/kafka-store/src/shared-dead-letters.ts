@@ -14,8 +14,7 @@ const toShared = (id: number): number => id + LOCAL_BASE;
 
 /** One record of the dead-letter topic (JSON value). */
 type Op =
-  | { readonly op: 'put' | 'update'; readonly token: string; readonly id?: number; readonly letter: WireLetter }
-  | { readonly op: 'remove'; readonly token: string; readonly ids: readonly number[] };
+  { readonly op: 'put' | 'update'; readonly token: string; readonly id?: number; readonly letter: WireLetter } | { readonly op: 'remove'; readonly token: string; readonly ids: readonly number[] };
 
 interface WireLetter {
   readonly group: string;
@@ -120,7 +119,11 @@ export class SharedDeadLetters implements DeadLetterStore {
       if (mirrored.length > 0) await local.removeDeadLetters(log, mirrored);
       const legacy = page.filter((l) => l.id > 0);
       for (const l of legacy) await this.#o.produce(this.#o.topic, this.#message({ op: 'put', token: randomUUID(), letter: wire(l.group, l, l.storedAt, l.replays) }));
-      if (legacy.length > 0) await local.removeDeadLetters(log, legacy.map((l) => l.id));
+      if (legacy.length > 0)
+        await local.removeDeadLetters(
+          log,
+          legacy.map((l) => l.id),
+        );
       moved += legacy.length;
       if (page.length === 0) break;
     }
@@ -232,7 +235,9 @@ export class SharedDeadLetters implements DeadLetterStore {
     // The topic may not exist yet when a letter comes before the reader started (it is created once, idempotently).
     await this.#o.ensureTopic();
     await Promise.all(
-      letters.map((l) => this.#o.produce(this.#o.topic, this.#message({ op: 'put', token: randomUUID(), letter: { ...wire(group, l, now, 0), ...(l.origin === undefined ? {} : { origin: l.origin }) } }))),
+      letters.map((l) =>
+        this.#o.produce(this.#o.topic, this.#message({ op: 'put', token: randomUUID(), letter: { ...wire(group, l, now, 0), ...(l.origin === undefined ? {} : { origin: l.origin }) } })),
+      ),
     );
   }
 

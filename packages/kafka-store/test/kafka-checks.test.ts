@@ -36,7 +36,9 @@ const configRef = '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name:
 
 test('a Kafka broker with a ConfigMap as in the Knative docs is valid and resolves', () => {
   const r = load(
-    configMap('  bootstrap.servers: "my-cluster-kafka-bootstrap.kafka:9092,10.0.0.2:9092"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "3"\n  default.topic.config.retention.ms: "604800000"') + broker(configRef),
+    configMap(
+      '  bootstrap.servers: "my-cluster-kafka-bootstrap.kafka:9092,10.0.0.2:9092"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "3"\n  default.topic.config.retention.ms: "604800000"',
+    ) + broker(configRef),
   );
   assert.deepEqual(r.lines, []);
   const { config, problems } = resolveKafkaBrokerConfig(r.config.brokers[0]!, r.config.resources, {});
@@ -73,7 +75,9 @@ test('spec.config must name a declared v1 ConfigMap; bad keys and values point a
   assert.deepEqual(wrongVersion.lines, ['c.yaml:9:17: Broker/default: ConfigMap has apiVersion v1, not "v2": use apiVersion: v1']);
   const wrongKind = load(broker('  config:\n    apiVersion: eventing.knative.dev/v1\n    kind: Broker\n    name: x\n'), { KAFKA_BROKERS: 'k:9092' });
   assert.match(wrongKind.lines[0]!, /spec\.config must be a v1 ConfigMap/);
-  const bad = load(configMap('  bootstrap.servers: "no-port"\n  default.topic.partitions: "0"\n  default.topic.replication.factor: "x"\n  unknown.key: "1"\n  auth.secret.ref.name: s') + broker(configRef));
+  const bad = load(
+    configMap('  bootstrap.servers: "no-port"\n  default.topic.partitions: "0"\n  default.topic.replication.factor: "x"\n  unknown.key: "1"\n  auth.secret.ref.name: s') + broker(configRef),
+  );
   assert.deepEqual(
     bad.lines.map((l) => l.replace(/^c\.yaml:\d+:\d+: /, '')),
     [
@@ -98,7 +102,7 @@ test('the external-topic annotation and the delivery-order annotation are checke
   assert.deepEqual(
     r.lines.map((l) => l.replace(/^c\.yaml:\d+:\d+: /, '')),
     [
-      'Broker/default: "not a topic" is not a valid Kafka topic name (letters, digits, \'.\', \'_\', \'-\'; at most 249 characters)',
+      "Broker/default: \"not a topic\" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)",
       'Trigger/t: kafka.eventing.knative.dev/delivery.order must be "ordered" or "unordered", got "sorted"',
     ],
   );
@@ -112,7 +116,21 @@ test('the external-topic annotation and the delivery-order annotation are checke
 test('the broker class refuses a broker whose configuration does not resolve', () => {
   const cls = kafkaBrokerClass({ resources: [], brokers: [], triggers: [] }, { env: {} });
   const b: Broker = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'x', annotations: { 'eventing.knative.dev/broker.class': 'Kafka' } } };
-  assert.throws(() => cls.open(b, { logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } } }), /SLUICE_KAFKA_CONFIG|bootstrap servers/);
+  assert.throws(
+    () =>
+      cls.open(b, {
+        logger: {
+          debug() {},
+          info() {},
+          warn() {},
+          error() {},
+          child() {
+            return this;
+          },
+        },
+      }),
+    /SLUICE_KAFKA_CONFIG|bootstrap servers/,
+  );
 });
 
 const namespacedBroker = (configNs?: string) => `apiVersion: eventing.knative.dev/v1
@@ -139,11 +157,11 @@ test('a KafkaNamespaced broker reads its ConfigMap from its own namespace only',
   const explicitSame = load(configMap('  bootstrap.servers: "k:9092"', 'kafka-broker-config', 'team-a') + namespacedBroker('team-a'));
   assert.deepEqual(explicitSame.lines, []);
   const elsewhere = load(configMap('  bootstrap.servers: "k:9092"') + namespacedBroker('knative-eventing'));
-  assert.deepEqual(elsewhere.lines, [
-    'c.yaml:21:16: Broker/isolated: a KafkaNamespaced broker\'s spec.config must be a ConfigMap in the broker\'s namespace "team-a", not "knative-eventing"',
-  ]);
+  assert.deepEqual(elsewhere.lines, ['c.yaml:21:16: Broker/isolated: a KafkaNamespaced broker\'s spec.config must be a ConfigMap in the broker\'s namespace "team-a", not "knative-eventing"']);
   // The cluster-wide knative-eventing/kafka-broker-config is not a namespaced broker's default.
-  const noConfig = load(configMap('  bootstrap.servers: "k:9092"') + 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n  annotations:\n    eventing.knative.dev/broker.class: KafkaNamespaced\n');
+  const noConfig = load(
+    configMap('  bootstrap.servers: "k:9092"') + 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: b\n  annotations:\n    eventing.knative.dev/broker.class: KafkaNamespaced\n',
+  );
   assert.equal(noConfig.lines.length, 1);
   assert.match(noConfig.lines[0]!, /Broker\/b: a Kafka broker needs bootstrap servers/);
   // Its bad ConfigMap keys are reported like the Kafka class's.

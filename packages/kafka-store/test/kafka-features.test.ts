@@ -6,16 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
-import {
-  groupIdMapping,
-  kafkaBrokerClass,
-  isNameTemplateError,
-  kafkaChecks,
-  parseNameTemplate,
-  renderNameTemplate,
-  resolveKafkaBrokerConfig,
-  resolveKafkaFeatures,
-} from '../src/index.js';
+import { groupIdMapping, kafkaBrokerClass, isNameTemplateError, kafkaChecks, parseNameTemplate, renderNameTemplate, resolveKafkaBrokerConfig, resolveKafkaFeatures } from '../src/index.js';
 
 function load(yaml: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-features-'));
@@ -126,11 +117,7 @@ test('custom templates name the broker topic and the trigger groups (dotted or d
 });
 
 test('config-kafka-features problems are located at file:line:col, inside the template where it fails', () => {
-  const r = load(
-    features(
-      '  triggers.consumergroup.template: "team-{{ .UID }}"\n  brokers.topic.template: "{{ .Name"\n  controller.autoscaler: enabled\n  unknown.thing: "1"',
-    ) + broker('b'),
-  );
+  const r = load(features('  triggers.consumergroup.template: "team-{{ .UID }}"\n  brokers.topic.template: "{{ .Name"\n  controller.autoscaler: enabled\n  unknown.thing: "1"') + broker('b'));
   assert.deepEqual(r.lines, [
     // Column of ".UID": the value starts at column 37 (after the quote), ".UID" is 8 characters in.
     'c.yaml:7:45: ConfigMap/config-kafka-features: triggers.consumergroup.template: unknown field .UID (a name template may use .Namespace and .Name)',
@@ -147,8 +134,8 @@ test('templates that give illegal or shared names are errors at the template', (
   assert.deepEqual(
     illegal.lines.map((l) => l.replace(/^c\.yaml:\d+:\d+: /, '')),
     [
-      'ConfigMap/config-kafka-features: brokers.topic.template gives broker default/b the topic "default/b", which is not a valid Kafka topic name (letters, digits, \'.\', \'_\', \'-\'; at most 249 characters)',
-      'ConfigMap/config-kafka-features: triggers.consumergroup.template gives trigger default/t the group "g t", whose retry topic "g t-retry" is not a valid Kafka topic name (letters, digits, \'.\', \'_\', \'-\'; at most 249 characters)',
+      "ConfigMap/config-kafka-features: brokers.topic.template gives broker default/b the topic \"default/b\", which is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)",
+      "ConfigMap/config-kafka-features: triggers.consumergroup.template gives trigger default/t the group \"g t\", whose retry topic \"g t-retry\" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249 characters)",
     ],
   );
   const shared = load(
@@ -171,8 +158,16 @@ test('channels.topic.template is checked and said to name no topic (KafkaChannel
   assert.match(bad.lines[0]!, /channels\.topic\.template: unknown field \.Labels/);
 });
 
-test('a live change that would rename a running broker\'s topic or a trigger\'s group is refused by the class', async () => {
-  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
+test("a live change that would rename a running broker's topic or a trigger's group is refused by the class", async () => {
+  const quiet = {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return quiet;
+    },
+  };
   const before = load(broker('b') + trigger('t'));
   const b = before.config.brokers[0]!;
   const store = kafkaBrokerClass(before.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).open(b, { logger: quiet });
@@ -194,8 +189,16 @@ test('a live change that would rename a running broker\'s topic or a trigger\'s 
   }
 });
 
-test('a live change of a running broker\'s bootstrap servers or topic settings is refused by the class, not ignored', async () => {
-  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
+test("a live change of a running broker's bootstrap servers or topic settings is refused by the class, not ignored", async () => {
+  const quiet = {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return quiet;
+    },
+  };
   const brokerConfig = (data: string) => `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -222,7 +225,10 @@ ${data}
       conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "6"'),
       "broker default/b: its default.topic.partitions would change from 3 to 6: Sluice sets it only when it creates the topic, and this broker's topic exists (alter the topic with Kafka's tools, then change the file to match)",
     );
-    assert.match(conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"\n  default.topic.config.retention.ms: "60000"') ?? '', /its default\.topic\.config\.retention\.ms would change from unset to 60000/);
+    assert.match(
+      conflicts('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"\n  default.topic.config.retention.ms: "60000"') ?? '',
+      /its default\.topic\.config\.retention\.ms would change from unset to 60000/,
+    );
   } finally {
     await store.close();
   }

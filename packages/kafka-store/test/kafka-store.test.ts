@@ -111,7 +111,10 @@ test('[kafka] two stores in one group split the partitions, and every event is h
   const a = storeFor(prefix);
   const b = storeFor(prefix);
   const byStore: Record<string, string[]> = { a: [], b: [] };
-  for (const [name, s] of [['a', a], ['b', b]] as const) {
+  for (const [name, s] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     s.consume('log', 'shared', { maxInFlight: 20 }, async (r) => {
       byStore[name]!.push(String(r.event.attributes['id']));
       return { kind: 'done' };
@@ -128,10 +131,23 @@ test('[kafka] two stores in one group split the partitions, and every event is h
   }
   await admin.disconnect();
   const ids = Array.from({ length: 400 }, (_, i) => String(i));
-  await Promise.all([a.append('log', ids.slice(0, 200).map((id) => ev(id))), b.append('log', ids.slice(200).map((id) => ev(id)))]);
+  await Promise.all([
+    a.append(
+      'log',
+      ids.slice(0, 200).map((id) => ev(id)),
+    ),
+    b.append(
+      'log',
+      ids.slice(200).map((id) => ev(id)),
+    ),
+  ]);
   // A rebalance may hand a record to the other member before its commit: duplicates are allowed, a missing event is not.
   const handled = (): Set<string> => new Set([...byStore['a']!, ...byStore['b']!]);
-  await waitFor(() => handled().size === 400, () => `all 400 events handled (${handled().size})`, 15_000);
+  await waitFor(
+    () => handled().size === 400,
+    () => `all 400 events handled (${handled().size})`,
+    15_000,
+  );
   assert.deepEqual([...handled()].sort(), [...ids].sort(), 'every event handled');
   assert.ok(byStore['a']!.length > 0 && byStore['b']!.length > 0, `both members worked (a=${byStore['a']!.length}, b=${byStore['b']!.length})`);
   await Promise.all([a.close(), b.close()]);
@@ -222,7 +238,12 @@ test('[kafka] ordered consumption is one record at a time per partition, retries
   for (let n = 0; n < 30; n++) for (const k of ['k0', 'k1', 'k2', 'k3', 'k4']) events.push(ev(`${k}-${n}`, { partitionkey: k, seq: String(n) }));
   await store.append('log', events);
   await waitFor(() => [...seen.values()].reduce((a, l) => a + l.length, 0) === 150, 'all ordered deliveries', 15_000);
-  for (const [k, list] of seen) assert.deepEqual(list, Array.from({ length: 30 }, (_, i) => i), `order of ${k}`);
+  for (const [k, list] of seen)
+    assert.deepEqual(
+      list,
+      Array.from({ length: 30 }, (_, i) => i),
+      `order of ${k}`,
+    );
   assert.equal(overlap, false);
   await store.close();
 });
@@ -273,7 +294,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   await ok.close();
 });
 
-test('[kafka] stats report the slowest group\'s lag', async (t) => {
+test("[kafka] stats report the slowest group's lag", async (t) => {
   if (!requireService(t, 'kafka')) return;
   const prefix = `l-${randomUUID().slice(0, 8)}`;
   const store = storeFor(prefix);
@@ -287,7 +308,10 @@ test('[kafka] stats report the slowest group\'s lag', async (t) => {
   });
   await store.ready('log');
   const before = Date.now();
-  await store.append('log', Array.from({ length: 10 }, (_, i) => ev(String(i))));
+  await store.append(
+    'log',
+    Array.from({ length: 10 }, (_, i) => ev(String(i))),
+  );
   assert.equal((await store.exactStats('log')).backlog, 10);
   // Per group: one in the handler; the group's lag less the records this instance holds is the backlog.
   await waitFor(() => store.stats('log').groups['slow']?.inFlight === 1, 'one record in flight');

@@ -31,7 +31,11 @@ export function createLogger(options: LoggerOptions): PinoLogger {
   const out = options.destination ?? process.stdout;
   const color = options.color ?? (out === process.stdout && process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined);
   const destination: DestinationStream =
-    options.format === 'pretty' ? { write: (line: string) => void out.write(prettyLine(line, color)) } : out === process.stdout ? pino.destination({ fd: 1, sync: true }) : { write: (line: string) => void out.write(line) };
+    options.format === 'pretty'
+      ? { write: (line: string) => void out.write(prettyLine(line, color)) }
+      : out === process.stdout
+        ? pino.destination({ fd: 1, sync: true })
+        : { write: (line: string) => void out.write(line) };
   return pino(
     {
       level: options.level,

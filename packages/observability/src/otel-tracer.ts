@@ -68,7 +68,10 @@ function samplerFromEnv(env: Env): Sampler {
  */
 export function tracingSettingsFromEnv(env: Env = process.env): TracingSettings {
   if ((env['OTEL_SDK_DISABLED'] ?? '').trim().toLowerCase() === 'true') return { enabled: false };
-  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
   const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'];
   if (exporters.includes('none')) return { enabled: false };
   const unsupported = exporters.filter((e) => e !== 'otlp');
@@ -86,7 +89,7 @@ const getter = { get: (c: TraceContext, k: string) => (k === 'traceparent' ? c.t
 
 function contextOf(span: Span): TraceContext {
   const sc = span.spanContext();
-  const traceparent = `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & TraceFlags.SAMPLED ? '01' : '00')}`;
+  const traceparent = `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags & TraceFlags.SAMPLED ? '01' : '00'}`;
   const tracestate = sc.traceState?.serialize();
   return tracestate ? { traceparent, tracestate } : { traceparent };
 }

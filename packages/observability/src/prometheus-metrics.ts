@@ -237,14 +237,21 @@ export class PrometheusMetrics implements Metrics {
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const families = [
-      new Family(EVENT_COUNT, 'Number of events received by a broker (container_name="ingress") or sent to a subscriber (container_name="filter" for Triggers, "dispatcher" for Subscriptions), or sent by a source to its sink (labels name, resource_group, event_source)', 'counter', () => this.#counts()),
-      new Family(RETRY_EVENT_COUNT, 'Attempts of a source to send an event to its sink that failed and were retried', 'counter', () => this.#sources.flatMap((st) => [...st.retried.values()].map((c) => ({ labels: c.labels, value: c.count })))),
+      new Family(
+        EVENT_COUNT,
+        'Number of events received by a broker (container_name="ingress") or sent to a subscriber (container_name="filter" for Triggers, "dispatcher" for Subscriptions), or sent by a source to its sink (labels name, resource_group, event_source)',
+        'counter',
+        () => this.#counts(),
+      ),
+      new Family(RETRY_EVENT_COUNT, 'Attempts of a source to send an event to its sink that failed and were retried', 'counter', () =>
+        this.#sources.flatMap((st) => [...st.retried.values()].map((c) => ({ labels: c.labels, value: c.count }))),
+      ),
       new Family(SOURCE_DEAD_LETTERED, "Events a source's dead-letter sink took after its sink did not", 'counter', () => this.#sources.map((st) => ({ labels: st.base, value: st.deadLettered }))),
       new Family(SOURCE_LAST_SUCCESS, "When a source's sink last accepted an event (Unix seconds)", 'gauge', () =>
         this.#sources.filter((st) => st.lastSuccessMs !== undefined).map((st) => ({ labels: st.base, value: st.lastSuccessMs! / 1000 })),
       ),
       new Family(EVENT_DISPATCH_LATENCIES, 'Time spent answering an event at the ingress, or dispatching it to a subscriber, in milliseconds', 'histogram', () => this.#latencies()),
-      new Family(EVENT_PROCESSING_LATENCIES, 'Time from an event\'s arrival at the broker to its first delivery attempt, in milliseconds', 'histogram', () =>
+      new Family(EVENT_PROCESSING_LATENCIES, "Time from an event's arrival at the broker to its first delivery attempt, in milliseconds", 'histogram', () =>
         this.#dispatch.flatMap((d) => {
           const out: MetricValue[] = [];
           histogramValues(EVENT_PROCESSING_LATENCIES, d.labels, d.processing, out);
@@ -253,11 +260,15 @@ export class PrometheusMetrics implements Metrics {
       ),
       new Family(TRIGGER_IN_FLIGHT, 'Events being delivered now', 'gauge', () => this.#live('inFlight')),
       new Family(TRIGGER_RETRYING, 'Events waiting for a retry (to the subscriber or the dead-letter sink)', 'gauge', () => this.#live('retrying')),
-      new Family(TRIGGER_BACKLOG, 'Events accepted by the broker and not yet consumed by the trigger', 'gauge', () => [...(this.#backlog?.() ?? [])].map((f) => ({ labels: dispatchBase(f.labels), value: f.backlog }))),
+      new Family(TRIGGER_BACKLOG, 'Events accepted by the broker and not yet consumed by the trigger', 'gauge', () =>
+        [...(this.#backlog?.() ?? [])].map((f) => ({ labels: dispatchBase(f.labels), value: f.backlog })),
+      ),
       new Family(TRIGGER_OLDEST_PENDING_AGE, 'Age of the oldest event the trigger has not finished, in seconds (0 when none)', 'gauge', () =>
         [...(this.#backlog?.() ?? [])].map((f) => ({ labels: dispatchBase(f.labels), value: f.oldestPendingAgeSeconds ?? 0 })),
       ),
-      new Family(DEAD_LETTER_ATTEMPTS, 'Attempts to send an event to a dead-letter sink, by response code', 'counter', () => this.#dispatch.flatMap((d) => [...d.deadLetter.values()].map((v) => ({ labels: v.labels, value: v.count })))),
+      new Family(DEAD_LETTER_ATTEMPTS, 'Attempts to send an event to a dead-letter sink, by response code', 'counter', () =>
+        this.#dispatch.flatMap((d) => [...d.deadLetter.values()].map((v) => ({ labels: v.labels, value: v.count }))),
+      ),
       new Family(DEAD_LETTERED_EVENTS, 'Events a dead-letter sink accepted', 'counter', () => this.#dispatch.map((d) => ({ labels: d.labels, value: d.deadLettered }))),
       new Family(DROPPED_EVENTS, 'Events given up without delivery or dead-letter (reason: no_dead_letter_sink, reply_ttl_exceeded)', 'counter', () =>
         this.#dispatch.flatMap((d) => [...d.dropped].map(([reason, value]) => ({ labels: { ...d.labels, reason }, value }))),
@@ -294,9 +305,7 @@ export class PrometheusMetrics implements Metrics {
       const v = f[field];
       if (v !== undefined) fromStore.set(labelKey(dispatchBase(f.labels)), v);
     }
-    return this.#dispatch
-      .filter((d) => d.figures || fromStore.has(labelKey(d.labels)))
-      .map((d) => ({ labels: d.labels, value: fromStore.get(labelKey(d.labels)) ?? d.figures!()[field] }));
+    return this.#dispatch.filter((d) => d.figures || fromStore.has(labelKey(d.labels))).map((d) => ({ labels: d.labels, value: fromStore.get(labelKey(d.labels)) ?? d.figures!()[field] }));
   }
 
   /** Sets where the circuit-breaker metrics come from (the runtime's breakers). */

@@ -60,7 +60,10 @@ test('event_type cardinality is bounded: types beyond the limit are counted as "
   const { body } = await m.scrape();
   const lines = body.split('\n').filter((l) => l.startsWith('event_count{'));
   assert.equal(lines.length, MAX_EVENT_TYPES + 1);
-  assert.ok(lines.some((l) => l.includes('event_type="other"') && l.endsWith(' 21')), lines.at(-1));
+  assert.ok(
+    lines.some((l) => l.includes('event_type="other"') && l.endsWith(' 21')),
+    lines.at(-1),
+  );
 });
 
 test('a trigger started again under the same name keeps its counters and reports the new figures', async () => {
@@ -93,7 +96,7 @@ test('circuit breakers: state as a 0/1 gauge per state, openings, held-back even
   assert.ok(body.includes('sluice_circuit_state{namespace_name="default",trigger_name="orders",role="dead_letter_sink",state="closed"} 1'));
 });
 
-test('the store\'s figures, when given, replace the dispatcher\'s in-flight and retrying counts', async () => {
+test("the store's figures, when given, replace the dispatcher's in-flight and retrying counts", async () => {
   const m = new PrometheusMetrics({ processMetrics: false });
   m.dispatch(trigger, () => ({ inFlight: 1, retrying: 1 }));
   m.setBacklogSource(() => [{ labels: trigger, backlog: 5, oldestPendingAgeSeconds: undefined, inFlight: 4, retrying: 9 }]);

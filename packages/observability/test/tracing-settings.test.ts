@@ -23,7 +23,10 @@ test('what Sluice cannot honour is an error naming the variable, never ignored',
   assert.throws(() => tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTLP protocol "grpc" is not supported/);
   assert.throws(() => tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'zipkin' }), /OTEL_TRACES_EXPORTER "zipkin" is not supported/);
   assert.throws(() => tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'sometimes' }), /OTEL_TRACES_SAMPLER "sometimes" is not supported/);
-  assert.throws(() => tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }), /OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1/);
+  assert.throws(
+    () => tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }),
+    /OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1/,
+  );
 });
 
 test('samplers from OTEL_TRACES_SAMPLER', () => {

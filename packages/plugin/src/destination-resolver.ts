@@ -25,8 +25,7 @@ export class DestinationResolver {
 
   /** Makes a kind addressable by `ref` (channels, sequences, parallels): `address` returns its URL. */
   register(kind: string, address: (namespace: string, name: string) => string): void {
-    if (kind === 'Broker' || kind === 'Service' || this.#kinds.has(kind))
-      throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `kind ${kind} is already addressable`);
+    if (kind === 'Broker' || kind === 'Service' || this.#kinds.has(kind)) throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `kind ${kind} is already addressable`);
     this.#kinds.set(kind, address);
     this.#ownKinds.add(kind);
   }
@@ -37,8 +36,7 @@ export class DestinationResolver {
    */
   registerService(namespace: string, name: string, url: string): void {
     const key = `${namespace}/${name}`;
-    if (this.#services.has(key))
-      throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `Service ${key} already has an address`);
+    if (this.#services.has(key)) throw new SluiceError('SLUICE_DESTINATION_KIND_TAKEN', `Service ${key} already has an address`);
     this.#services.set(key, url);
     this.#ownServices.add(key);
   }
@@ -83,8 +81,7 @@ export class DestinationResolver {
   /** Resolves a destination declared in `namespace`. */
   resolve(dest: Destination, namespace: string = DEFAULT_NAMESPACE): string {
     if (!dest.ref) {
-      if (dest.uri === undefined)
-        throw new SluiceError('SLUICE_DESTINATION_INVALID', 'a destination needs a ref or a uri');
+      if (dest.uri === undefined) throw new SluiceError('SLUICE_DESTINATION_INVALID', 'a destination needs a ref or a uri');
       return dest.uri;
     }
     const ns = dest.ref.namespace ?? namespace;
@@ -94,16 +91,11 @@ export class DestinationResolver {
         base = this.brokerUrl(ns, dest.ref.name);
         break;
       case 'Service':
-        base =
-          this.#services.get(`${ns}/${dest.ref.name}`) ??
-          (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE)
-            .replaceAll('{name}', dest.ref.name)
-            .replaceAll('{namespace}', ns);
+        base = this.#services.get(`${ns}/${dest.ref.name}`) ?? (this.#options.serviceUrlTemplate ?? DEFAULT_SERVICE_URL_TEMPLATE).replaceAll('{name}', dest.ref.name).replaceAll('{namespace}', ns);
         break;
       default: {
         const address = this.#kinds.get(dest.ref.kind);
-        if (!address)
-          throw new SluiceError('SLUICE_DESTINATION_UNRESOLVABLE', `cannot resolve a ref to kind ${dest.ref.kind}`);
+        if (!address) throw new SluiceError('SLUICE_DESTINATION_UNRESOLVABLE', `cannot resolve a ref to kind ${dest.ref.kind}`);
         base = address(ns, dest.ref.name);
       }
     }

@@ -20,11 +20,7 @@ export const SASL_MECHANISMS: Readonly<Record<'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM
 };
 
 /** The TLS settings for PEM texts read from Secrets: without any, TLS with the system CAs. */
-export function kafkaTls(pem: {
-  readonly ca: string | undefined;
-  readonly cert: string | undefined;
-  readonly key: string | undefined;
-}): KafkaTls {
+export function kafkaTls(pem: { readonly ca: string | undefined; readonly cert: string | undefined; readonly key: string | undefined }): KafkaTls {
   const { ca, cert, key } = pem;
   if (ca === undefined && cert === undefined && key === undefined) return true;
   return {

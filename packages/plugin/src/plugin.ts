@@ -1,13 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  SluiceError,
-  type CloudEvent,
-  type Condition,
-  type Logger,
-  type Metrics,
-  type ResourceStatus,
-  type Tracer,
-} from '@sluice/core';
+import { SluiceError, type CloudEvent, type Condition, type Logger, type Metrics, type ResourceStatus, type Tracer } from '@sluice/core';
 import type { SemanticCheck, SluiceConfig } from '@sluice/config';
 import type { AttemptOutcome, EventSender } from '@sluice/delivery';
 import type { BrokerClass, EventStore } from '@sluice/store';
@@ -43,13 +35,7 @@ export interface RuntimeContext {
    * Reports the Knative-style conditions of a resource this component runs (`Ready` is derived from them), plus
    * status fields such as `sinkUri`; the admin API and `/readyz` show them.
    */
-  reportStatus(
-    kind: string,
-    namespace: string,
-    name: string,
-    conditions: readonly Condition[],
-    fields?: Record<string, unknown>,
-  ): void;
+  reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
   /** The data directory of `sluice run`, for components that keep files of their own. */
   readonly dataDir?: string;
   /** Subscribes to every ingress's accepted events (brokers, and channels that report theirs). */
@@ -67,10 +53,7 @@ export interface RuntimeContext {
    * With the authentication-oidc feature on (absent when it is off): whether a request with this `Authorization`
    * header may send to an addressable a component serves, by the same rules as a Broker's ingress.
    */
-  readonly authorizeIngress?: (
-    target: IngressAuthTarget,
-    authorization: string | undefined,
-  ) => AuthVerdict | Promise<AuthVerdict>;
+  readonly authorizeIngress?: (target: IngressAuthTarget, authorization: string | undefined) => AuthVerdict | Promise<AuthVerdict>;
   /**
    * With the authentication-oidc feature on: keeps a token of Sluice's issuer for `subject` and `audience` in a file
    * (0600, renewed before it expires) for a process Sluice starts to send with; `key` names its directory. `close`
@@ -90,9 +73,7 @@ export interface RuntimeContext {
 }
 
 /** Whether a request may send to an addressable, and why not (401); `authorize` checks the decoded events (403). */
-export type AuthVerdict =
-  | { readonly ok: true; readonly authorize?: (events: readonly CloudEvent[]) => string | undefined }
-  | { readonly ok: false; readonly message: string };
+export type AuthVerdict = { readonly ok: true; readonly authorize?: (events: readonly CloudEvent[]) => string | undefined } | { readonly ok: false; readonly message: string };
 
 /**
  * An addressable whose ingress authenticates and authorizes requests as Knative's do with its authentication-oidc
@@ -210,11 +191,7 @@ export function pluginRuntimeOptions(
     const brokerClasses: Record<string, BrokerClass> = {};
     for (const plugin of plugins) {
       for (const [name, cls] of Object.entries(plugin.brokerClasses?.(c) ?? {})) {
-        if (name in brokerClasses)
-          throw new SluiceError(
-            'SLUICE_PLUGIN_CONFLICT',
-            `broker class ${name} is provided by two plugins (the second is ${plugin.name})`,
-          );
+        if (name in brokerClasses) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `broker class ${name} is provided by two plugins (the second is ${plugin.name})`);
         brokerClasses[name] = cls;
       }
     }
@@ -227,9 +204,6 @@ export function pluginRuntimeOptions(
  * Declares the configuration documents a component runs from ({@link RuntimeComponent.resources}), so a live
  * reconfiguration keeps it running while they do not change. Factories call it on what they build.
  */
-export function runsFrom<T extends RuntimeComponent>(
-  component: T,
-  resources: readonly unknown[],
-): T & { readonly resources: readonly unknown[] } {
+export function runsFrom<T extends RuntimeComponent>(component: T, resources: readonly unknown[]): T & { readonly resources: readonly unknown[] } {
   return Object.assign(component, { resources });
 }

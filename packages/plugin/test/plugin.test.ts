@@ -52,7 +52,6 @@ test('two plugins providing one broker class is an error naming the class', () =
         ],
         config,
       ),
-    (err: unknown) =>
-      isSluiceError(err, 'SLUICE_PLUGIN_CONFLICT') && /Kafka/.test(err.message) && /two/.test(err.message),
+    (err: unknown) => isSluiceError(err, 'SLUICE_PLUGIN_CONFLICT') && /Kafka/.test(err.message) && /two/.test(err.message),
   );
 });

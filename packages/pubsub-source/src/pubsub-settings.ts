@@ -69,14 +69,19 @@ export function resolveSettings(
     } else if (r.value !== undefined) {
       try {
         const parsed: unknown = JSON.parse(r.value);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') throw new Error('not a Google credentials JSON object (no "type")');
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string')
+          throw new Error('not a Google credentials JSON object (no "type")');
         credentials = parsed as Record<string, unknown>;
       } catch (err) {
-        problems.push({ path: ['spec', 'secret'], message: `Secret "${namespace}/${spec.secret.name}" key "${spec.secret.key}" must hold a service-account key JSON: ${(err as Error).message}`, code: 'SLUICE_CONFIG_SECRET' });
+        problems.push({
+          path: ['spec', 'secret'],
+          message: `Secret "${namespace}/${spec.secret.name}" key "${spec.secret.key}" must hold a service-account key JSON: ${(err as Error).message}`,
+          code: 'SLUICE_CONFIG_SECRET',
+        });
       }
     }
   }
-  const fromKey = typeof credentials?.['project_id'] === 'string' ? (credentials['project_id']) : undefined;
+  const fromKey = typeof credentials?.['project_id'] === 'string' ? credentials['project_id'] : undefined;
   const projectId = spec.project ?? fromKey ?? env['GOOGLE_CLOUD_PROJECT'] ?? env['GCLOUD_PROJECT'];
   if (projectId === undefined || projectId === '') {
     problems.push({ path: ['spec'], message: 'project is not set and no default is known: set spec.project (or GOOGLE_CLOUD_PROJECT)' });

@@ -151,7 +151,11 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
         await sub.delete();
       } else {
         const retention = Number(current.messageRetentionDuration?.seconds ?? 0);
-        if (current.ackDeadlineSeconds !== metadata.ackDeadlineSeconds || Boolean(current.retainAckedMessages) !== metadata.retainAckedMessages || retention !== metadata.messageRetentionDuration.seconds) {
+        if (
+          current.ackDeadlineSeconds !== metadata.ackDeadlineSeconds ||
+          Boolean(current.retainAckedMessages) !== metadata.retainAckedMessages ||
+          retention !== metadata.messageRetentionDuration.seconds
+        ) {
           await sub.setMetadata(metadata).catch((err: unknown) => this.#logger.warn({ err }, 'cannot update the subscription settings; keeping the existing ones'));
         }
         return sub;
@@ -209,4 +213,3 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
     await this.#client?.close().catch(() => undefined);
   }
 }
-

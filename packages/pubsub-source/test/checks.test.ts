@@ -42,8 +42,8 @@ spec:
     ),
     [
       'schema.yaml:6:3: CloudPubSubSource/a: spec: missing required field "topic"',
-      'schema.yaml:7:16: CloudPubSubSource/a: spec.ackDeadline: must be a Go duration such as 30s, 1m30s or 168h (knative-gcp\'s syntax; no d unit)',
-      'schema.yaml:8:22: CloudPubSubSource/a: spec.retentionDuration: must be a Go duration such as 30s, 1m30s or 168h (knative-gcp\'s syntax; no d unit)',
+      "schema.yaml:7:16: CloudPubSubSource/a: spec.ackDeadline: must be a Go duration such as 30s, 1m30s or 168h (knative-gcp's syntax; no d unit)",
+      "schema.yaml:8:22: CloudPubSubSource/a: spec.retentionDuration: must be a Go duration such as 30s, 1m30s or 168h (knative-gcp's syntax; no d unit)",
       'schema.yaml:9:3: CloudPubSubSource/a: spec.pubsubSecret: unknown field "pubsubSecret"',
       'schema.yaml:18:10: CloudPubSubSource/b: spec.topic: must be a Pub/Sub topic ID (not projects/…/topics/…): 3 to 255 characters, starting with a letter, then letters, digits and - _ . ~ + %; not starting with goog',
     ],

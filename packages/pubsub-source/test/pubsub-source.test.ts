@@ -11,7 +11,6 @@ import { componentContext, requireService, startSubscriber, waitFor, type Receiv
 import { CloudPubSubSourceComponent } from '../src/pubsub-source.js';
 import type { CloudPubSubSource } from '../src/pubsub-source-types.js';
 
-
 const sender = new UndiciSender();
 after(() => sender.close());
 const ctx = componentContext(sender);
@@ -57,7 +56,10 @@ test('creates its subscription, sends messagePublished events, acks what the sin
   if (!p) return;
   const { host } = p;
   const s = await sinkAnswering(t, () => 202);
-  const c = new CloudPubSubSourceComponent(source(p.name, p.topic.name.split('/').pop()!, s.url, { ackDeadline: '20s', retainAckedMessages: true, retentionDuration: '1h', ceOverrides: { extensions: { team: 'a' } } }), { env: { PUBSUB_EMULATOR_HOST: host } });
+  const c = new CloudPubSubSourceComponent(
+    source(p.name, p.topic.name.split('/').pop()!, s.url, { ackDeadline: '20s', retainAckedMessages: true, retentionDuration: '1h', ceOverrides: { extensions: { team: 'a' } } }),
+    { env: { PUBSUB_EMULATOR_HOST: host } },
+  );
   await c.start(ctx);
   assert.equal(c.subscriptionId, `sluice_default_${p.name}`);
   const [meta] = await p.pubsub.subscription(c.subscriptionId).getMetadata();

@@ -53,11 +53,7 @@ export function resolveSinkArgument(sink: string, server: string): string {
 }
 
 /** Resolves the sink and variables of `sluice bind` (throws `SLUICE_BIND_USAGE` on bad options). */
-export function resolveBinding(
-  options: BindCommandOptions,
-  config: SluiceConfig | undefined,
-  baseEnv: Readonly<Record<string, string | undefined>> = process.env,
-): ResolvedBinding {
+export function resolveBinding(options: BindCommandOptions, config: SluiceConfig | undefined, baseEnv: Readonly<Record<string, string | undefined>> = process.env): ResolvedBinding {
   if ((options.sink === undefined) === (options.binding === undefined)) throw usage('give exactly one of --sink and --binding');
   const extra = parseCeOverrideArgs(options.ceOverride);
   let sinkUrl: string;

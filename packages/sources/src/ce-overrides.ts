@@ -7,18 +7,7 @@ export type { CloudEventOverrides };
 export const OVERRIDE_KEY = new RegExp(EXTENSION_NAME_PATTERN);
 
 /** Spec-defined attributes, which overrides may not set (they only set extensions). */
-export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([
-  'id',
-  'source',
-  'specversion',
-  'type',
-  'datacontenttype',
-  'dataschema',
-  'subject',
-  'time',
-  'data',
-  'data_base64',
-]);
+export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set(['id', 'source', 'specversion', 'type', 'datacontenttype', 'dataschema', 'subject', 'time', 'data', 'data_base64']);
 
 /** Returns a problem with one override key, or undefined when it is valid. */
 export function checkOverrideKey(key: string): string | undefined {

@@ -231,7 +231,14 @@ export class ContainerSourceComponent implements RuntimeComponent {
       const runtime = runtimes[i]!;
       if (runtime === 'container' && !engine?.ok) return;
       const meta = src.spec.template.metadata;
-      const { own, problems } = containerEnvironment(c, binding, {}, this.#deps.values ? { values: this.#deps.values, namespace: ns, name: src.metadata.name, ...(meta?.labels ? { labels: meta.labels } : {}), ...(meta?.annotations ? { annotations: meta.annotations } : {}) } : undefined);
+      const { own, problems } = containerEnvironment(
+        c,
+        binding,
+        {},
+        this.#deps.values
+          ? { values: this.#deps.values, namespace: ns, name: src.metadata.name, ...(meta?.labels ? { labels: meta.labels } : {}), ...(meta?.annotations ? { annotations: meta.annotations } : {}) }
+          : undefined,
+      );
       if (problems.length > 0) {
         this.#logger.error({ container: cname, problems }, `${this.name} is NotReady (InvalidEnvironment): container "${cname}": ${problems.join('; ')}`);
         return;

@@ -52,16 +52,19 @@ export class CronScheduler {
 
   #wait(fireAt: number): void {
     const delay = Math.max(0, fireAt - this.#now());
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#running) return;
-      // Timers may fire a little early against the wall clock, and long waits are split: wait for the rest.
-      if (this.#now() < fireAt) {
-        this.#wait(fireAt);
-        return;
-      }
-      this.#onTick(fireAt);
-      if (this.#running) this.#arm(Math.max(fireAt, this.#now()));
-    }, Math.min(delay, MAX_TIMER_MS));
+    this.#timer = this.#timers.setTimeout(
+      () => {
+        this.#timer = undefined;
+        if (!this.#running) return;
+        // Timers may fire a little early against the wall clock, and long waits are split: wait for the rest.
+        if (this.#now() < fireAt) {
+          this.#wait(fireAt);
+          return;
+        }
+        this.#onTick(fireAt);
+        if (this.#running) this.#arm(Math.max(fireAt, this.#now()));
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
   }
 }

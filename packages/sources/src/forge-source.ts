@@ -1,6 +1,19 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_NAMESPACE, noopLogger, SluiceError, toDeliveryPolicy, validateEvent, type CloudEvent, type GitHubSource, type GitHubSourceSpec, type GitLabSource, type GitLabSourceSpec, type Logger, type SecretValueFromSource } from '@sluice/core';
+import {
+  DEFAULT_NAMESPACE,
+  noopLogger,
+  SluiceError,
+  toDeliveryPolicy,
+  validateEvent,
+  type CloudEvent,
+  type GitHubSource,
+  type GitHubSourceSpec,
+  type GitLabSource,
+  type GitLabSourceSpec,
+  type Logger,
+  type SecretValueFromSource,
+} from '@sluice/core';
 import { SecretStore } from '@sluice/config';
 import { refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@sluice/broker';
 import { applyCeOverrides } from './ce-overrides.js';
@@ -96,7 +109,16 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#secret = Buffer.from(r.value, 'utf8');
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(this.#src.spec.sink, this.#ns);
-    this.#sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, this.#src.spec.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkDelivery({
+      undelivered: 'answer',
+      sender: ctx.sender,
+      url: sinkUrl,
+      namespace: this.#ns,
+      logger: this.#logger,
+      policy: toDeliveryPolicy(WEBHOOK_DELIVERY),
+      oidc: sourceOidc(this.#src, this.#src.spec.sink),
+      metrics: sourceMetrics(ctx, this.#src, this.#ns),
+    });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');

@@ -1,47 +1,10 @@
 export { createSourceComponents, sourceComponents, type SourceDeps } from './components.js';
 export { SOURCE_KINDS, sourceChecks, type SourceCheckOptions } from './checks.js';
-export {
-  DEFAULT_SCHEDULE,
-  DEFAULT_TIMEZONE,
-  isScheduleProblem,
-  isValidTimezone,
-  mustParseSchedule,
-  parseSchedule,
-  type Schedule,
-  type ScheduleProblem,
-} from './cron-schedule.js';
+export { DEFAULT_SCHEDULE, DEFAULT_TIMEZONE, isScheduleProblem, isValidTimezone, mustParseSchedule, parseSchedule, type Schedule, type ScheduleProblem } from './cron-schedule.js';
 export { CronScheduler, type CronSchedulerOptions } from './cron-scheduler.js';
-export {
-  OVERRIDE_KEY,
-  RESERVED_ATTRIBUTES,
-  applyCeOverrides,
-  checkOverrideKey,
-  encodeCeOverrides,
-  parseCeOverrideArgs,
-  type CloudEventOverrides,
-} from './ce-overrides.js';
-export {
-  SOURCE_DELIVERY,
-  SinkDelivery,
-  sourceMetrics,
-  sourceOidc,
-  type DeadLetterTarget,
-  type DeliverOptions,
-  type SinkDeliveryOptions,
-  type SinkFailure,
-  type SinkOutcome,
-} from './sink-delivery.js';
-export {
-  PING_EVENT_TYPE,
-  PingSourceComponent,
-  checkPingSpec,
-  makePingEvent,
-  pingEventSource,
-  pingPayload,
-  type PingSource,
-  type PingSourceDeps,
-  type PingSourceSpec,
-} from './ping-source.js';
+export { OVERRIDE_KEY, RESERVED_ATTRIBUTES, applyCeOverrides, checkOverrideKey, encodeCeOverrides, parseCeOverrideArgs, type CloudEventOverrides } from './ce-overrides.js';
+export { SOURCE_DELIVERY, SinkDelivery, sourceMetrics, sourceOidc, type DeadLetterTarget, type DeliverOptions, type SinkDeliveryOptions, type SinkFailure, type SinkOutcome } from './sink-delivery.js';
+export { PING_EVENT_TYPE, PingSourceComponent, checkPingSpec, makePingEvent, pingEventSource, pingPayload, type PingSource, type PingSourceDeps, type PingSourceSpec } from './ping-source.js';
 export {
   RUNTIME_ANNOTATION,
   SINK_TIMEOUT_ANNOTATION,
@@ -72,13 +35,7 @@ export {
   type BindingVariables,
   type SinkBinding,
 } from './sink-binding.js';
-export {
-  resolveBinding,
-  resolveSinkArgument,
-  runBoundCommand,
-  type BindCommandOptions,
-  type ResolvedBinding,
-} from './bind-command.js';
+export { resolveBinding, resolveSinkArgument, runBoundCommand, type BindCommandOptions, type ResolvedBinding } from './bind-command.js';
 export {
   DEFAULT_SIGNATURE_TOLERANCE,
   githubSignature,
@@ -90,13 +47,7 @@ export {
   type SignatureType,
   type StandardWebhooksHeaders,
 } from './signature.js';
-export {
-  defaultSecretSources,
-  resolveValue,
-  type ResolvedValue,
-  type SecretSources,
-  type ValueFromField,
-} from './secret-value.js';
+export { defaultSecretSources, resolveValue, type ResolvedValue, type SecretSources, type ValueFromField } from './secret-value.js';
 export {
   DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   DELIVERY_ID_HEADERS,

@@ -17,7 +17,6 @@ export function pingEventSource(namespace: string, name: string): string {
   return `/apis/v1/namespaces/${namespace}/pingsources/${name}`;
 }
 
-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function jsonObjectProblem(text: string): string | undefined {
@@ -130,7 +129,15 @@ export class PingSourceComponent implements RuntimeComponent {
   async start(ctx: RuntimeContext): Promise<void> {
     const ns = this.#source.metadata.namespace ?? DEFAULT_NAMESPACE;
     this.#logger = ctx.logger.child({ source: this.name });
-    const sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: ctx.resolver.resolve(this.#source.spec.sink, ns), namespace: ns, logger: this.#logger, oidc: sourceOidc(this.#source, this.#source.spec.sink), metrics: sourceMetrics(ctx, this.#source, ns) });
+    const sink = new SinkDelivery({
+      undelivered: 'answer',
+      sender: ctx.sender,
+      url: ctx.resolver.resolve(this.#source.spec.sink, ns),
+      namespace: ns,
+      logger: this.#logger,
+      oidc: sourceOidc(this.#source, this.#source.spec.sink),
+      metrics: sourceMetrics(ctx, this.#source, ns),
+    });
     const now = this.#deps.now ?? ctx.now;
     const newId = this.#deps.newId ?? randomUUID;
     this.#scheduler = new CronScheduler(
@@ -183,7 +190,11 @@ export class PingSourceComponent implements RuntimeComponent {
         if (!counted) {
           counted = true;
           this.#waiting++;
-          if (this.#waiting === 1) this.#logger.warn({ sink: sink.url, status: r.status ?? null, reason: r.reason }, `the sink cannot take ping events yet (${r.status === undefined ? r.reason : `HTTP ${r.status}`}): they are kept and sent again until it does (at most ${MAX_WAITING_EVENTS} wait)`);
+          if (this.#waiting === 1)
+            this.#logger.warn(
+              { sink: sink.url, status: r.status ?? null, reason: r.reason },
+              `the sink cannot take ping events yet (${r.status === undefined ? r.reason : `HTTP ${r.status}`}): they are kept and sent again until it does (at most ${MAX_WAITING_EVENTS} wait)`,
+            );
         }
         await sleep(backoff.next(), signal);
       }

@@ -98,10 +98,7 @@ export function sinkBindings(config: SluiceConfig): { resource: LoadedResource; 
  */
 export function findSinkBinding(config: SluiceConfig, name: string, namespace: string = DEFAULT_NAMESPACE): SinkBinding | undefined {
   const all = sinkBindings(config).filter((b) => b.resource.namespace === namespace);
-  return (
-    all.find((b) => b.resource.name === name)?.binding ??
-    all.find((b) => b.binding.spec.subject.kind === PROCESS_SUBJECT.kind && b.binding.spec.subject.name === name)?.binding
-  );
+  return all.find((b) => b.resource.name === name)?.binding ?? all.find((b) => b.binding.spec.subject.kind === PROCESS_SUBJECT.kind && b.binding.spec.subject.name === name)?.binding;
 }
 
 const isWorkloadSubject = (s: { apiVersion: string; kind: string }): boolean => WORKLOAD_SUBJECTS.includes(`${s.apiVersion} ${s.kind}`);
@@ -214,10 +211,12 @@ export class SinkBindingComponent implements RuntimeComponent {
       ctx.logger.child({ source: this.name }).info({ sink: ctx.resolver.resolve(this.#binding.spec.sink, ns) }, `binds ${s.apiVersion} ${s.kind} ${s.name ?? JSON.stringify(s.selector)}`);
       return;
     }
-    ctx.logger.child({ source: this.name }).info(
-      { sink: ctx.resolver.resolve(this.#binding.spec.sink, ns), subject: this.#binding.spec.subject.name },
-      `bind a process with: sluice bind --binding ${this.#binding.metadata.name}${ns === DEFAULT_NAMESPACE ? '' : `:${ns}`} -f FILE --server ${ctx.url} -- COMMAND`,
-    );
+    ctx.logger
+      .child({ source: this.name })
+      .info(
+        { sink: ctx.resolver.resolve(this.#binding.spec.sink, ns), subject: this.#binding.spec.subject.name },
+        `bind a process with: sluice bind --binding ${this.#binding.metadata.name}${ns === DEFAULT_NAMESPACE ? '' : `:${ns}`} -f FILE --server ${ctx.url} -- COMMAND`,
+      );
   }
 
   /** Its token file stays {@link RELEASE_AFTER_MS} for a component that takes it over, then is removed. */

@@ -14,13 +14,7 @@ import {
   type Sleep,
   type SourceMetrics,
 } from '@sluice/core';
-import {
-  deadLetterEvent,
-  deliverWithRetries,
-  type AttemptOutcome,
-  type EventSender,
-  type OidcTarget,
-} from '@sluice/delivery';
+import { deadLetterEvent, deliverWithRetries, type AttemptOutcome, type EventSender, type OidcTarget } from '@sluice/delivery';
 import type { RuntimeContext } from '@sluice/plugin';
 import { destinationAudience } from '@sluice/broker';
 
@@ -52,9 +46,7 @@ export interface SinkFailure {
  * sink did not, the dead-letter sink did (the failure is the sink's). `undelivered`: neither took it; the source
  * answers its sender with that, or keeps the event (no commit, no ack) to send it again.
  */
-export type SinkOutcome =
-  | { readonly kind: 'accepted'; readonly status: number; readonly attempts: number }
-  | ({ readonly kind: 'dead-lettered' | 'undelivered' } & SinkFailure);
+export type SinkOutcome = { readonly kind: 'accepted'; readonly status: number; readonly attempts: number } | ({ readonly kind: 'dead-lettered' | 'undelivered' } & SinkFailure);
 
 /** The dead-letter sink of a source that keeps what it could not deliver. */
 export interface DeadLetterTarget {
@@ -123,10 +115,7 @@ export function sourceMetrics(
  * The OIDC target of a source's sends to `dest`: the destination's audience and the source's identity as Knative
  * names it (`system:serviceaccount:<ns>:<name>-oidc-<group>-<kind>`); undefined when the destination has no audience.
  */
-export function sourceOidc(
-  source: { readonly apiVersion: string; readonly kind: string; readonly metadata: ObjectMeta },
-  dest: Destination | undefined,
-): OidcTarget | undefined {
+export function sourceOidc(source: { readonly apiVersion: string; readonly kind: string; readonly metadata: ObjectMeta }, dest: Destination | undefined): OidcTarget | undefined {
   const ns = source.metadata.namespace ?? DEFAULT_NAMESPACE;
   const audience = destinationAudience(dest, ns);
   if (audience === undefined) return undefined;
@@ -166,20 +155,13 @@ export class SinkDelivery {
       now: this.#o.now ?? Date.now,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const { outcome, attempts } = await deliverWithRetries(
-      this.#o.sender,
-      { url: this.#o.url, headers: this.#headers, expectReply: false, oidc: this.#o.oidc },
-      event,
-      this.#policy,
-      {
-        ...timing,
-        onAttempt: meterAttempts(this.#o.metrics, event, options.keepTrying === true),
-      },
-    );
+    const { outcome, attempts } = await deliverWithRetries(this.#o.sender, { url: this.#o.url, headers: this.#headers, expectReply: false, oidc: this.#o.oidc }, event, this.#policy, {
+      ...timing,
+      onAttempt: meterAttempts(this.#o.metrics, event, options.keepTrying === true),
+    });
     const id = event.attributes['id'];
     if (outcome.kind === 'success') {
-      if (this.#o.undelivered === 'answer')
-        this.#logger.debug({ sink: this.#o.url, ceId: id, status: outcome.status, attempts }, 'event sent');
+      if (this.#o.undelivered === 'answer') this.#logger.debug({ sink: this.#o.url, ceId: id, status: outcome.status, attempts }, 'event sent');
       return { kind: 'accepted', status: outcome.status, attempts };
     }
     const failure: SinkFailure = {
@@ -208,32 +190,17 @@ export class SinkDelivery {
     if (options.signal?.aborted === true) return { kind: 'undelivered', ...failure };
     const deadLetter = this.#o.deadLetter;
     if (deadLetter === undefined) {
-      this.#logger.warn(
-        { ceId: id, sink: this.#o.url, ...describe(outcome) },
-        'sink did not accept the event and there is no dead-letter sink: keeping it to retry later',
-      );
+      this.#logger.warn({ ceId: id, sink: this.#o.url, ...describe(outcome) }, 'sink did not accept the event and there is no dead-letter sink: keeping it to retry later');
       return { kind: 'undelivered', ...failure };
     }
     const dead = deadLetterEvent(event, this.#o.url, outcome);
-    const dl = await deliverWithRetries(
-      this.#o.sender,
-      { url: deadLetter.url, headers: this.#headers, expectReply: false, oidc: deadLetter.oidc },
-      dead,
-      this.#policy,
-      timing,
-    );
+    const dl = await deliverWithRetries(this.#o.sender, { url: deadLetter.url, headers: this.#headers, expectReply: false, oidc: deadLetter.oidc }, dead, this.#policy, timing);
     if (dl.outcome.kind === 'success') {
       this.#o.metrics?.deadLettered();
-      this.#logger.info(
-        { ceId: id, sink: this.#o.url, deadLetterSink: deadLetter.url, ...describe(outcome) },
-        'event dead-lettered',
-      );
+      this.#logger.info({ ceId: id, sink: this.#o.url, deadLetterSink: deadLetter.url, ...describe(outcome) }, 'event dead-lettered');
       return { kind: 'dead-lettered', ...failure };
     }
-    this.#logger.warn(
-      { ceId: id, deadLetterSink: deadLetter.url, ...describe(dl.outcome) },
-      'dead-letter sink did not accept the event either: keeping it to retry later',
-    );
+    this.#logger.warn({ ceId: id, deadLetterSink: deadLetter.url, ...describe(dl.outcome) }, 'dead-letter sink did not accept the event either: keeping it to retry later');
     return { kind: 'undelivered', ...failure };
   }
 }
@@ -242,11 +209,7 @@ export class SinkDelivery {
  * The attempt hook that counts a source's sends: every retried attempt, and the last one as the event's outcome. A
  * caller that keeps a failed event to try again later counts its last retryable failure as a retry too.
  */
-function meterAttempts(
-  metrics: SourceMetrics | undefined,
-  event: CloudEvent,
-  keepTrying: boolean,
-): ((outcome: AttemptOutcome, retried: boolean) => void) | undefined {
+function meterAttempts(metrics: SourceMetrics | undefined, event: CloudEvent, keepTrying: boolean): ((outcome: AttemptOutcome, retried: boolean) => void) | undefined {
   if (!metrics) return undefined;
   const source = String(event.attributes['source']);
   const type = String(event.attributes['type']);
@@ -270,7 +233,5 @@ function excerptOf(body: Buffer | undefined): string {
 }
 
 function describe(outcome: AttemptOutcome): Record<string, unknown> {
-  return outcome.kind === 'success'
-    ? { status: outcome.status }
-    : { status: outcome.status ?? null, reason: outcome.reason };
+  return outcome.kind === 'success' ? { status: outcome.status } : { status: outcome.status ?? null, reason: outcome.reason };
 }

@@ -188,7 +188,10 @@ export function checkWebhookSource(src: WebhookSource, secrets: SecretSources | 
       const key = standardWebhooksKey(r.value);
       if (key === undefined) problems.push({ path: ['spec', 'signature', 'secret'], message: 'a standard-webhooks secret is base64, optionally prefixed with whsec_' });
       else if (key.length < MIN_STANDARD_WEBHOOKS_KEY_BYTES) {
-        problems.push({ path: ['spec', 'signature', 'secret'], message: `a standard-webhooks key must be at least ${MIN_STANDARD_WEBHOOKS_KEY_BYTES} bytes (got ${key.length}): a short key can be guessed` });
+        problems.push({
+          path: ['spec', 'signature', 'secret'],
+          message: `a standard-webhooks key must be at least ${MIN_STANDARD_WEBHOOKS_KEY_BYTES} bytes (got ${key.length}): a short key can be guessed`,
+        });
       }
     }
   }
@@ -341,7 +344,16 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(s.sink, this.#ns);
-    this.#sink = new SinkDelivery({ undelivered: 'answer', sender: ctx.sender, url: sinkUrl, namespace: this.#ns, logger: this.#logger, policy: toDeliveryPolicy(WEBHOOK_DELIVERY), oidc: sourceOidc(this.#src, s.sink), metrics: sourceMetrics(ctx, this.#src, this.#ns) });
+    this.#sink = new SinkDelivery({
+      undelivered: 'answer',
+      sender: ctx.sender,
+      url: sinkUrl,
+      namespace: this.#ns,
+      logger: this.#logger,
+      policy: toDeliveryPolicy(WEBHOOK_DELIVERY),
+      oidc: sourceOidc(this.#src, s.sink),
+      metrics: sourceMetrics(ctx, this.#src, this.#ns),
+    });
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
       const p = this.#handle(req, res, sub).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');
@@ -463,7 +475,12 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     // Details stay in the log: the producer is outside, it only needs to know whether to retry.
     if (result.retryable) {
-      sendJson(res, errorStatus('SLUICE_SINK_UNAVAILABLE'), { error: { code: 'SLUICE_SINK_UNAVAILABLE', message: 'the event could not be delivered; retry later', eventId, sinkStatus: result.status ?? null } }, { 'retry-after': '1' });
+      sendJson(
+        res,
+        errorStatus('SLUICE_SINK_UNAVAILABLE'),
+        { error: { code: 'SLUICE_SINK_UNAVAILABLE', message: 'the event could not be delivered; retry later', eventId, sinkStatus: result.status ?? null } },
+        { 'retry-after': '1' },
+      );
     } else {
       sendJson(res, errorStatus('SLUICE_SINK_REFUSED'), { error: { code: 'SLUICE_SINK_REFUSED', message: 'the sink refused the event', eventId, sinkStatus: result.status ?? null } });
     }

@@ -12,15 +12,14 @@ test('--sink: URLs as they are, broker:NAME[:NAMESPACE] on the server', () => {
   assert.equal(resolveSinkArgument('http://h:1/x', 'http://s:8080'), 'http://h:1/x');
   assert.equal(resolveSinkArgument('broker:default', 'http://s:8080/'), 'http://s:8080/default/default');
   assert.equal(resolveSinkArgument('broker:b1:team-a', 'http://s:8080'), 'http://s:8080/team-a/b1');
-  assert.throws(() => resolveSinkArgument('ksvc:x', 'http://s'), (e) => isSluiceError(e, 'SLUICE_BIND_USAGE'));
+  assert.throws(
+    () => resolveSinkArgument('ksvc:x', 'http://s'),
+    (e) => isSluiceError(e, 'SLUICE_BIND_USAGE'),
+  );
 });
 
 test('resolveBinding: variables, and the caller may not override the Knative ones', () => {
-  const b = resolveBinding(
-    { sink: 'broker:default', server: 'http://127.0.0.1:9', ceOverride: ['team=a'], sinkTimeout: 7 },
-    undefined,
-    { PATH: '/bin', K_SINK: 'stale', NAME: 'mine' },
-  );
+  const b = resolveBinding({ sink: 'broker:default', server: 'http://127.0.0.1:9', ceOverride: ['team=a'], sinkTimeout: 7 }, undefined, { PATH: '/bin', K_SINK: 'stale', NAME: 'mine' });
   assert.equal(b.env['K_SINK'], 'http://127.0.0.1:9/default/default');
   assert.equal(b.env['K_CE_OVERRIDES'], '{"extensions":{"team":"a"}}');
   assert.equal(b.env['K_SINK_TIMEOUT'], '7');

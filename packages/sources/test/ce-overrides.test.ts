@@ -28,6 +28,9 @@ test('override keys: letters and digits, never a core attribute', () => {
 test('--ce-override key=value pairs', () => {
   assert.deepEqual(parseCeOverrideArgs(['a=1', 'b=x=y', 'c=']), { extensions: { a: '1', b: 'x=y', c: '' } });
   assert.equal(parseCeOverrideArgs([]), undefined);
-  assert.throws(() => parseCeOverrideArgs(['novalue']), (e) => isSluiceError(e, 'SLUICE_SOURCE_OVERRIDE_INVALID'));
+  assert.throws(
+    () => parseCeOverrideArgs(['novalue']),
+    (e) => isSluiceError(e, 'SLUICE_SOURCE_OVERRIDE_INVALID'),
+  );
   assert.throws(() => parseCeOverrideArgs(['id=3']), /core attribute/);
 });

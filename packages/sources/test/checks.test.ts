@@ -8,7 +8,19 @@ const files = configFiles({ prefix: 'sluice-source-checks-' });
 after(() => files.remove());
 
 function validate(yaml: string, env: Record<string, string> = {}): string[] {
-  return files.errors(yaml, { checks: [brokerChecks(), sourceChecks({ secrets: { env, readFile: () => { throw new Error('ENOENT'); } } })] });
+  return files.errors(yaml, {
+    checks: [
+      brokerChecks(),
+      sourceChecks({
+        secrets: {
+          env,
+          readFile: () => {
+            throw new Error('ENOENT');
+          },
+        },
+      }),
+    ],
+  });
 }
 
 const BROKER = `apiVersion: eventing.knative.dev/v1
@@ -235,7 +247,10 @@ spec:
   );
   assert.deepEqual(r.messages, ['25:53: ContainerSource/c: ConfigMap "default/nope" is not declared in the configuration']);
   assert.equal(r.notices.length, 1);
-  assert.match(r.notices[0]!.message, /^ignored: sources.knative.dev\/v1 ContainerSource default\/c: spec.template.spec.volumes \(no volumes are mounted\), spec.template.spec.containers\[0\].resources/);
+  assert.match(
+    r.notices[0]!.message,
+    /^ignored: sources.knative.dev\/v1 ContainerSource default\/c: spec.template.spec.volumes \(no volumes are mounted\), spec.template.spec.containers\[0\].resources/,
+  );
   assert.match(r.notices[0]!.message, /readinessProbe/);
   assert.match(r.notices[0]!.message, /imagePullPolicy/);
 });

@@ -25,11 +25,11 @@ test('$(VAR) expansion as the kubelet does it', () => {
 
 test('container env: base, binding defaults, own env (expanded), injected variables last', () => {
   const binding = bindingVariables({ sinkUrl: 'http://sink/', ceOverrides: { extensions: { a: 'b' } }, caCerts: 'PEM', namespace: 'ns', name: 'src', sinkTimeoutSeconds: 5 });
-  const { env, own } = containerEnvironment(
-    { env: [{ name: 'NAME', value: 'mine' }, { name: 'TARGET', value: '$(K_SINK)events' }, { name: 'EMPTY' }] },
-    binding,
-    { PATH: '/bin', K_SINK: 'from-parent', NAMESPACE: 'parent' },
-  );
+  const { env, own } = containerEnvironment({ env: [{ name: 'NAME', value: 'mine' }, { name: 'TARGET', value: '$(K_SINK)events' }, { name: 'EMPTY' }] }, binding, {
+    PATH: '/bin',
+    K_SINK: 'from-parent',
+    NAMESPACE: 'parent',
+  });
   assert.equal(env['PATH'], '/bin');
   assert.equal(env['K_SINK'], 'http://sink/');
   assert.equal(env['K_CE_OVERRIDES'], '{"extensions":{"a":"b"}}');
@@ -58,7 +58,15 @@ test('checkContainerSource', () => {
   assert.match(msgs(cs([{ name: 'a', command: ['x'] }], { 'sluice.dev/runtime': 'container' }))[0]!, /missing image/);
   assert.match(msgs(cs([{ name: 'a', command: ['x'] }], { 'sluice.dev/runtime': 'vm' }))[0]!, /must be "process" or "container"/);
   assert.match(msgs(cs([{ name: 'a', command: ['x'] }], { 'sluice.dev/sink-timeout': '1.5' }))[0]!, /whole number of seconds/);
-  assert.match(msgs(cs([{ name: 'a', command: ['x'] }, { name: 'a', command: ['y'] }]))[0]!, /duplicate container name "a"/);
+  assert.match(
+    msgs(
+      cs([
+        { name: 'a', command: ['x'] },
+        { name: 'a', command: ['y'] },
+      ]),
+    )[0]!,
+    /duplicate container name "a"/,
+  );
   assert.match(msgs(cs([{ name: 'a', command: ['x'], env: [{ name: 'K_SINK', value: 'x' }] }]))[0]!, /env\.0\.name: K_SINK is set by Sluice/);
 });
 
@@ -108,7 +116,9 @@ test('ContainerSourceComponent: env valueFrom reads the configuration’s Secret
     {
       name: 'poster',
       command: [process.execPath, '-e'],
-      args: ['fetch(process.env.K_SINK, { method: "POST", headers: { "ce-specversion": "1.0", "ce-id": "1", "ce-type": "t", "ce-source": "s", "x-token": process.env.TOKEN, "x-leak": String(process.env.SLUICE_TEST_LEAK) }, body: "hi" }).then(() => setInterval(() => {}, 1000))'],
+      args: [
+        'fetch(process.env.K_SINK, { method: "POST", headers: { "ce-specversion": "1.0", "ce-id": "1", "ce-type": "t", "ce-source": "s", "x-token": process.env.TOKEN, "x-leak": String(process.env.SLUICE_TEST_LEAK) }, body: "hi" }).then(() => setInterval(() => {}, 1000))',
+      ],
       env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } }],
     },
   ]);

@@ -91,7 +91,10 @@ type RouteHandler = (req: IncomingMessage, res: ServerResponse, rest: readonly s
 export async function startRuntimeStub(logger: Logger): Promise<{ ctx: RuntimeContext; close(): Promise<void> }> {
   const routes = new Map<string, RouteHandler>();
   const server = createServer((req, res) => {
-    const segments = (req.url ?? '/').split('?')[0]!.split('/').filter((s) => s !== '');
+    const segments = (req.url ?? '/')
+      .split('?')[0]!
+      .split('/')
+      .filter((s) => s !== '');
     const route = segments.length > 2 ? routes.get(segments[0]!) : undefined;
     if (route) route(req, res, segments.slice(1));
     else res.writeHead(404).end();

@@ -95,10 +95,7 @@ test('PingSourceComponent sends one event per tick to the resolved sink, with re
 test('a refusing sink gets one clear log line with status, body and event id', async (t) => {
   const { sink, logger, rt } = await startSinkAndRuntime(t, () => ({ status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad event: no thanks' }));
   const time = new ManualTime(T);
-  const c = new PingSourceComponent(
-    { ...source({ schedule: '* * * * *' }), spec: { schedule: '* * * * *', sink: { uri: sink.url } } },
-    { now: time.clock, timers: time, newId: () => 'the-id' },
-  );
+  const c = new PingSourceComponent({ ...source({ schedule: '* * * * *' }), spec: { schedule: '* * * * *', sink: { uri: sink.url } } }, { now: time.clock, timers: time, newId: () => 'the-id' });
   await c.start(rt.ctx);
   time.advanceTo(T + 60_000);
   await c.stop();
@@ -123,5 +120,8 @@ test('stop() ends retries early and an invalid schedule is a typed error', async
   await c.stop();
   assert.ok(Date.now() - started < 1000, 'did not sit through 5 retries');
   assert.ok(sink.received.length < 6);
-  assert.throws(() => new PingSourceComponent(source({ schedule: '@every 1s' })), (e) => isSluiceError(e, 'SLUICE_SOURCE_SCHEDULE_INVALID'));
+  assert.throws(
+    () => new PingSourceComponent(source({ schedule: '@every 1s' })),
+    (e) => isSluiceError(e, 'SLUICE_SOURCE_SCHEDULE_INVALID'),
+  );
 });

@@ -27,7 +27,10 @@ test('a crashing process is restarted with exponential backoff, on the injected 
   assert.equal(sup.starts, 5);
   const exits = logger.lines.filter((l) => l.level === 'warn');
   assert.match(exits[0]!.msg!, /process exited with code 3; restarting in 1000 ms/);
-  assert.ok(logger.lines.some((l) => l.msg === 'up' && l.obj['stream'] === 'stdout'), 'stdout lines are logged');
+  assert.ok(
+    logger.lines.some((l) => l.msg === 'up' && l.obj['stream'] === 'stdout'),
+    'stdout lines are logged',
+  );
 });
 
 test('a run longer than resetAfterMs resets the backoff', async (t) => {
@@ -75,17 +78,17 @@ test('stop sends SIGTERM and waits for the exit; no restart follows', async () =
   await waitFor(() => logger.lines.some((l) => l.msg === 'ready'), 'condition', 5000);
   const pid = sup.pid!;
   await sup.stop();
-  assert.ok(logger.lines.some((l) => l.msg === 'bye'), 'the child handled SIGTERM');
+  assert.ok(
+    logger.lines.some((l) => l.msg === 'bye'),
+    'the child handled SIGTERM',
+  );
   assert.throws(() => process.kill(pid, 0), 'the child is gone');
   assert.equal(time.pending().length, 0, 'no restart and no kill timer left');
 });
 
 test('a child that ignores SIGTERM is killed after the grace period', async () => {
   const logger = captureLogger();
-  const sup = new ProcessSupervisor(
-    { command: node, args: ['-e', 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'], env },
-    { logger, stopGraceMs: 300 },
-  );
+  const sup = new ProcessSupervisor({ command: node, args: ['-e', 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'], env }, { logger, stopGraceMs: 300 });
   sup.start();
   await waitFor(() => logger.lines.some((l) => l.msg === 'ready'), 'condition', 5000);
   const started = Date.now();
@@ -97,20 +100,21 @@ test('a child that ignores SIGTERM is killed after the grace period', async () =
 
 test('the whole process group stops: a shell and its children', async () => {
   const logger = captureLogger();
-  const sup = new ProcessSupervisor(
-    { command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & wait'], env },
-    { logger, stopGraceMs: 2000 },
-  );
+  const sup = new ProcessSupervisor({ command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & wait'], env }, { logger, stopGraceMs: 2000 });
   sup.start();
   await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')), 'condition', 5000);
   const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
   await sup.stop();
-  await waitFor(() => {
-    try {
-      process.kill(grandchild, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'the grandchild to exit', 3000);
+  await waitFor(
+    () => {
+      try {
+        process.kill(grandchild, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    'the grandchild to exit',
+    3000,
+  );
 });

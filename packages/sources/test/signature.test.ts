@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import {
-  githubSignature,
-  standardWebhooksKey,
-  standardWebhooksSignature,
-  verifyGithubSignature,
-  verifyStandardWebhooks,
-} from '../src/signature.js';
+import { githubSignature, standardWebhooksKey, standardWebhooksSignature, verifyGithubSignature, verifyStandardWebhooks } from '../src/signature.js';
 
 const SECRET = 'fixed-test-secret';
 const BODY = Buffer.from('{"action":"opened","number":42}');

@@ -28,8 +28,7 @@ async function subscriber(t: TestContext, respond: (index: number) => Reply): Pr
   return s;
 }
 
-type TestOptions = Pick<SinkDeliveryOptions, 'logger' | 'metrics'> &
-  ({ readonly undelivered: 'answer' } | { readonly undelivered: 'keep'; readonly deadLetter?: DeadLetterTarget });
+type TestOptions = Pick<SinkDeliveryOptions, 'logger' | 'metrics'> & ({ readonly undelivered: 'answer' } | { readonly undelivered: 'keep'; readonly deadLetter?: DeadLetterTarget });
 
 /** A delivery to `url` in namespace team-a on a sender closed after the test: two attempts per event (one retry), no waiting between them. */
 function sinkDelivery(t: TestContext, url: string, options: TestOptions): SinkDelivery {

@@ -252,7 +252,12 @@ test('Standard Webhooks: a webhook-id is accepted once within the tolerance; a f
   const { sink, post } = await setup(t, { signature: { type: 'standard-webhooks', secret: { value: secret }, tolerance: 'PT5M' } }, () => (refuse ? { status: 400 } : {}));
   const key = standardWebhooksKey(secret)!;
   const body = Buffer.from('{"type":"invoice.paid"}');
-  const signed = (id: string, ts = String(Math.floor(Date.now() / 1000))) => ({ 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': standardWebhooksSignature(key, id, ts, body) });
+  const signed = (id: string, ts = String(Math.floor(Date.now() / 1000))) => ({
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': ts,
+    'webhook-signature': standardWebhooksSignature(key, id, ts, body),
+  });
   assert.equal((await post(body, signed('msg_1'))).status, 502, 'the sink refused: not accepted');
   refuse = false;
   assert.equal((await post(body, signed('msg_1'))).status, 202, "the sender's retry with the same id passes");
@@ -265,9 +270,19 @@ test('Standard Webhooks: a webhook-id is accepted once within the tolerance; a f
 
 test('Standard Webhooks keys under 24 bytes and tolerances over an hour are configuration errors', () => {
   const short = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('sixteen-bytes-xx').toString('base64') } } });
-  assert.match(checkWebhookSource(short).map((p) => p.message).join('\n'), /at least 24 bytes \(got 16\)/);
+  assert.match(
+    checkWebhookSource(short)
+      .map((p) => p.message)
+      .join('\n'),
+    /at least 24 bytes \(got 16\)/,
+  );
   const long = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64') }, tolerance: 'PT2H' } });
-  assert.match(checkWebhookSource(long).map((p) => p.message).join('\n'), /at most PT1H/);
+  assert.match(
+    checkWebhookSource(long)
+      .map((p) => p.message)
+      .join('\n'),
+    /at most PT1H/,
+  );
   const ok = wh({ signature: { type: 'standard-webhooks', secret: { value: 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64') }, tolerance: 'PT1H' } });
   assert.deepEqual(checkWebhookSource(ok), []);
 });

@@ -111,7 +111,12 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // are marked and never picked up by the unordered retry scheduler. Builds between the two formats added the column
   // without recording a format, hence the check.
   (db) => {
-    if (!db.prepare<[], { name: string }>('PRAGMA table_info(retries)').all().some((c) => c.name === 'ordered')) {
+    if (
+      !db
+        .prepare<[], { name: string }>('PRAGMA table_info(retries)')
+        .all()
+        .some((c) => c.name === 'ordered')
+    ) {
       db.exec('ALTER TABLE retries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0');
     }
   },
@@ -125,9 +130,7 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // 4 → 5: the events table keyed by its rowid, without AUTOINCREMENT and without the (log, seq) index; the highest
   // position AUTOINCREMENT had handed out (its rows may have been cleaned up since) moves to `sequences`.
   (db) => {
-    const highest = db
-      .prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq")
-      .get()!.seq;
+    const highest = db.prepare<[], { seq: number }>("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), coalesce((SELECT max(seq) FROM events), 0)) AS seq").get()!.seq;
     db.exec('ALTER TABLE events RENAME TO events_format_4');
     db.exec(EVENTS_SCHEMA);
     db.exec('INSERT INTO events (seq, log, attrs, data) SELECT seq, log, attrs, data FROM events_format_4 ORDER BY seq');
@@ -187,7 +190,9 @@ function prepareStatements(db: Database.Database) {
     deleteGroupRetries: db.prepare<[string]>('DELETE FROM retries WHERE grp = ?'),
     readSlice: db.prepare<[string, number, number], StoredRow>('SELECT seq, attrs, data FROM events WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?'),
     groupRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? ORDER BY seq'),
-    insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>('INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>(
+      'INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     insertDeadLetter: db.prepare<[string, string, string | null, string, Buffer | null, string, number, number | null, number, number, number]>(
       'INSERT OR IGNORE INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -213,7 +218,9 @@ function prepareStatements(db: Database.Database) {
     updateRetry: db.prepare<[number, number, number]>('UPDATE retries SET attempt = ?, due_at = ? WHERE id = ?'),
     updateRetryEvent: db.prepare<[number, number, string, Buffer | null, number]>('UPDATE retries SET attempt = ?, due_at = ?, attrs = ?, data = ? WHERE id = ?'),
     deleteRetry: db.prepare<[number]>('DELETE FROM retries WHERE id = ?'),
-    dueRetries: db.prepare<[string, number, number], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?'),
+    dueRetries: db.prepare<[string, number, number], RetryRow>(
+      'SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 0 AND due_at <= ? ORDER BY due_at LIMIT ?',
+    ),
     nextRetry: db.prepare<[string], { due_at: number }>('SELECT min(due_at) AS due_at FROM retries WHERE grp = ? AND ordered = 0'),
     keyedRetries: db.prepare<[string], RetryRow>('SELECT id, seq, attempt, due_at, attrs, data, first_at FROM retries WHERE grp = ? AND ordered = 1'),
     insertKeyedRetry: db.prepare<[string, number, number, number, string, Buffer | null, number | null]>(
@@ -473,7 +480,12 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       try {
         const problems = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
         if (problems.length !== 1 || problems[0]!.quick_check !== 'ok') {
-          throw new Error(problems.slice(0, 3).map((p) => p.quick_check).join('; '));
+          throw new Error(
+            problems
+              .slice(0, 3)
+              .map((p) => p.quick_check)
+              .join('; '),
+          );
         }
       } catch (err) {
         db.close();
@@ -539,12 +551,13 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     let bytes = 0;
     for (const e of events) bytes += payloadBytes(e);
     const backlog = this.#backlogOf(log);
-    if (
-      (this.#maxBacklogEvents > 0 && backlog.events + events.length > this.#maxBacklogEvents) ||
-      (this.#maxBacklogBytes > 0 && backlog.bytes + bytes > this.#maxBacklogBytes && backlog.events > 0)
-    ) {
+    if ((this.#maxBacklogEvents > 0 && backlog.events + events.length > this.#maxBacklogEvents) || (this.#maxBacklogBytes > 0 && backlog.bytes + bytes > this.#maxBacklogBytes && backlog.events > 0)) {
       return Promise.reject(
-        new SluiceError('SLUICE_STORE_BACKLOG_FULL', `the broker's backlog is full (${backlog.events} events, ${backlog.bytes} bytes not yet delivered to every trigger; limits ${this.#maxBacklogEvents} events, ${this.#maxBacklogBytes} bytes)`, { retryable: true }),
+        new SluiceError(
+          'SLUICE_STORE_BACKLOG_FULL',
+          `the broker's backlog is full (${backlog.events} events, ${backlog.bytes} bytes not yet delivered to every trigger; limits ${this.#maxBacklogEvents} events, ${this.#maxBacklogBytes} bytes)`,
+          { retryable: true },
+        ),
       );
     }
     backlog.events += events.length;
@@ -664,7 +677,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         }
         if (filter) {
           // The backlog it had not read yet, as the group would have filtered it (read in slices: bounded memory).
-          for (let after = g.cursor; ; ) {
+          for (let after = g.cursor; ;) {
             const rows = this.#stmt.readSlice.all(log, after, 1000);
             for (const row of rows) {
               const { event } = toRecord(row, 0);
@@ -896,7 +909,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       const l = letter;
       if (before) {
         this.#stmt.replaceMirroredDeadLetter.run(attrs, data, l.reason, l.attempts, l.firstAttemptAt ?? null, l.lastAttemptAt, l.storedAt, l.replays, bytes, log, l.id);
-      } else if (this.#stmt.mirrorDeadLetter.run(l.id, log, l.group, origin ?? null, attrs, data, l.reason, l.attempts, l.firstAttemptAt ?? null, l.lastAttemptAt, l.storedAt, l.replays, bytes).changes === 0) {
+      } else if (
+        this.#stmt.mirrorDeadLetter.run(l.id, log, l.group, origin ?? null, attrs, data, l.reason, l.attempts, l.firstAttemptAt ?? null, l.lastAttemptAt, l.storedAt, l.replays, bytes).changes === 0
+      ) {
         return false;
       }
       this.#dlBytes.set(log, this.#deadLetterBytes(log) - (before?.bytes ?? 0) + bytes);
@@ -907,9 +922,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
 
   listDeadLetters(log: string, query: DeadLetterQuery): DeadLetter[] {
     const group = query.group ?? null;
-    return this.#stmt.listDeadLetters
-      .all(log, query.afterId ?? 0, group, group, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, query.limit)
-      .map(toDeadLetter);
+    return this.#stmt.listDeadLetters.all(log, query.afterId ?? 0, group, group, query.from ?? 0, query.to ?? Number.MAX_SAFE_INTEGER, query.limit).map(toDeadLetter);
   }
 
   getDeadLetter(log: string, id: number): DeadLetter | undefined {
@@ -1493,10 +1506,13 @@ class GroupWorker {
 
   /** Runs a keyed record at `dueAt`; the timer is dropped on close, so shutdown neither waits for it nor sees it fire. */
   #runLater(record: LogRecord, key: string, dueAt: number): void {
-    const timer = this.timers.setTimeout(() => {
-      this.#keyTimers.delete(timer);
-      if (!this.#closing) this.#run(record, key);
-    }, Math.max(0, dueAt - this.timers.now()));
+    const timer = this.timers.setTimeout(
+      () => {
+        this.#keyTimers.delete(timer);
+        if (!this.#closing) this.#run(record, key);
+      },
+      Math.max(0, dueAt - this.timers.now()),
+    );
     this.#keyTimers.set(timer, key);
   }
 

@@ -117,7 +117,12 @@ export function checkStore(dataDir: string): StoreCheckReport {
  * beyond it works), so that as little as possible is skipped.
  */
 function copyTable(from: Database.Database, to: Database.Database, table: string, skipped: SkippedRange[]): number {
-  const fromCols = new Set(from.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all().map((c) => c.name));
+  const fromCols = new Set(
+    from
+      .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+      .all()
+      .map((c) => c.name),
+  );
   const cols = to
     .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
     .all()
@@ -206,7 +211,10 @@ export function salvageStore(dataDir: string, now: () => number = Date.now): Sal
         format = undefined;
       }
       if (format !== undefined && format > STORE_FORMAT) {
-        throw new SluiceError('SLUICE_STORE_FORMAT_TOO_NEW', `${path} has format ${format}, written by a newer Sluice (this one reads up to ${STORE_FORMAT}): salvage it with that Sluice; nothing was changed`);
+        throw new SluiceError(
+          'SLUICE_STORE_FORMAT_TOO_NEW',
+          `${path} has format ${format}, written by a newer Sluice (this one reads up to ${STORE_FORMAT}): salvage it with that Sluice; nothing was changed`,
+        );
       }
       const db = new Database(fresh);
       chmodSync(fresh, 0o600); // events may carry secrets, as in the store itself

@@ -112,7 +112,10 @@ test('[sqlite] the backlog bound refuses appends with a retryable SLUICE_STORE_B
   release();
   let accepted = false;
   for (let i = 0; i < 200 && !accepted; i++) {
-    accepted = await store.append('log', [ev(`after-${i}`)]).then(() => true, () => false);
+    accepted = await store.append('log', [ev(`after-${i}`)]).then(
+      () => true,
+      () => false,
+    );
     if (!accepted) await settle(10);
   }
   assert.ok(accepted, 'appends are accepted again once the events were delivered and cleaned');
@@ -160,7 +163,10 @@ test('[sqlite] a consumer behind on large events reads them back from disk, in o
   for (let i = 0; i < big.length; i += 10) await store.append('log', big.slice(i, i + 10));
   release();
   for (let i = 0; i < 500 && seen.length < 40; i++) await settle(10);
-  assert.deepEqual(seen, big.map((e) => String(e.attributes['id'])));
+  assert.deepEqual(
+    seen,
+    big.map((e) => String(e.attributes['id'])),
+  );
   await store.close();
 });
 
@@ -178,7 +184,10 @@ test('[sqlite] an empty file where the store was is refused with SLUICE_STORE_CO
   const { dir, remove } = tempStoreDir();
   const path = join(dir, 'db.sqlite');
   writeFileSync(path, '');
-  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /empty file/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
+  assert.throws(
+    () => new SqliteEventStore({ path }),
+    (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /empty file/.test(err.message) && /sluice store salvage --data-dir/.test(err.message),
+  );
   remove();
 });
 
@@ -186,19 +195,28 @@ test('[sqlite] a corrupt store is detected at start (quick check) with SLUICE_ST
   const { dir, remove } = tempStoreDir();
   const path = join(dir, 'db.sqlite');
   const store = new SqliteEventStore({ path });
-  await store.append('log', Array.from({ length: 200 }, (_, i) => ev(`e${i}`, 2000)));
+  await store.append(
+    'log',
+    Array.from({ length: 200 }, (_, i) => ev(`e${i}`, 2000)),
+  );
   await store.close();
   // Overwrite a page in the middle of the file (the header stays valid, so SQLite opens it).
   const bytes = readFileSync(path);
   assert.ok(bytes.length > 16 * 4096, 'the database spans many pages');
   bytes.fill(0xab, 8 * 4096, 12 * 4096);
   writeFileSync(path, bytes);
-  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message));
+  assert.throws(
+    () => new SqliteEventStore({ path }),
+    (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /corrupt/.test(err.message) && /sluice store salvage --data-dir/.test(err.message),
+  );
   // Garbage that is not a database at all gets the same clear error.
   writeFileSync(path, Buffer.alloc(8192, 0x42));
   rmSync(`${path}-wal`, { force: true });
   rmSync(`${path}-shm`, { force: true });
-  assert.throws(() => new SqliteEventStore({ path }), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT'));
+  assert.throws(
+    () => new SqliteEventStore({ path }),
+    (err: unknown) => isSluiceError(err, 'SLUICE_STORE_CORRUPT'),
+  );
   remove();
 });
 
@@ -236,18 +254,21 @@ test('[sqlite] dead letters: listed by group and time in id order, paged, update
   await store.close();
 });
 
-test('[sqlite] mirrored dead letters keep the ids they are given (negative), replace in place, and leave the store\'s own ids alone', async () => {
+test("[sqlite] mirrored dead letters keep the ids they are given (negative), replace in place, and leave the store's own ids alone", async () => {
   const store = new SqliteEventStore({ path: ':memory:' });
   await store.putDeadLetters('k', 'trigger:a', [letter('own-1')]);
   const base = -(2 ** 50);
   const mirrored = (id: number, eventId: string, replays = 0) => ({ ...letter(eventId, 10), id, group: 'trigger:a', storedAt: 1000, replays });
   store.mirrorDeadLetter('k', mirrored(base + 1, 'm-1'));
   store.mirrorDeadLetter('k', mirrored(base + 5, 'm-5'));
-  assert.deepEqual(store.listDeadLetters('k', { afterId: base, limit: 10 }).map((l) => [l.id, l.event.attributes['id']]), [
-    [base + 1, 'm-1'],
-    [base + 5, 'm-5'],
-    [1, 'own-1'],
-  ]);
+  assert.deepEqual(
+    store.listDeadLetters('k', { afterId: base, limit: 10 }).map((l) => [l.id, l.event.attributes['id']]),
+    [
+      [base + 1, 'm-1'],
+      [base + 5, 'm-5'],
+      [1, 'own-1'],
+    ],
+  );
   // A mirrored letter replaced (a failed replay elsewhere): same id, new content, no second row, bytes not counted twice.
   store.mirrorDeadLetter('k', { ...mirrored(base + 5, 'm-5', 1), reason: 'replay: HTTP 500' });
   assert.deepEqual([store.getDeadLetter('k', base + 5)?.reason, store.getDeadLetter('k', base + 5)?.replays], ['replay: HTTP 500', 1]);
@@ -256,7 +277,10 @@ test('[sqlite] mirrored dead letters keep the ids they are given (negative), rep
   assert.equal(store.deadLetterStats('k').bytes, 2 * (JSON.stringify(mirrored(0, 'm-1').event.attributes).length + 10) + JSON.stringify(own.event.attributes).length);
   // The store's own ids go on from where they were: negative ids do not move AUTOINCREMENT.
   await store.putDeadLetters('k', 'trigger:a', [letter('own-2')]);
-  assert.deepEqual(store.listDeadLetters('k', { limit: 10 }).map((l) => l.id), [1, 2]);
+  assert.deepEqual(
+    store.listDeadLetters('k', { limit: 10 }).map((l) => l.id),
+    [1, 2],
+  );
   assert.equal(await store.removeDeadLetters('k', [base + 1]), 1);
   // The same log record dead-lettered twice (redelivered after a crash) is kept once.
   assert.equal(store.mirrorDeadLetter('k', mirrored(base + 7, 'm-7'), 'topic/0/7'), true);
@@ -278,7 +302,10 @@ test('[sqlite] a full dead-letter store drops the oldest, counted and logged, an
   assert.deepEqual(kept, kept.slice().sort(), 'the oldest went first');
   assert.equal(stats.dropped, 8 - kept.length);
   assert.ok(stats.dropped > 0);
-  assert.ok(warnings.some((w) => w.includes('dead letters dropped')), warnings.join('|'));
+  assert.ok(
+    warnings.some((w) => w.includes('dead letters dropped')),
+    warnings.join('|'),
+  );
   await store.close();
 });
 
@@ -292,7 +319,10 @@ test('[sqlite] dead letters older than the retention are dropped (counted) by th
   await store.putDeadLetters('b', 'g', [letter('new')]);
   now = 70_000;
   for (let i = 0; i < 200 && store.deadLetterStats('b').count > 1; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(store.listDeadLetters('b', { limit: 10 }).map((l) => l.event.attributes['id']), ['new']);
+  assert.deepEqual(
+    store.listDeadLetters('b', { limit: 10 }).map((l) => l.event.attributes['id']),
+    ['new'],
+  );
   assert.equal(store.deadLetterStats('b').dropped, 1);
   await store.close();
 });

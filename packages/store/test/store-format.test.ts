@@ -49,16 +49,12 @@ function writeFormat4Store(path: string): void {
   const insert = db.prepare('INSERT INTO events(log, attrs, data) VALUES (?, ?, ?)');
   for (let i = 1; i <= 10; i++) insert.run(i % 2 === 1 ? 'a' : 'b', attrs(`e${i}`), Buffer.from(`data-e${i}`));
   db.prepare("INSERT INTO groups VALUES ('ga', 'a', 5), ('gb', 'b', 10)").run();
-  db.prepare(
-    "INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES ('ga', 5, 1, 0, ?, ?, 1000)",
-  ).run(attrs('e5'), Buffer.from('data-e5'));
-  db.prepare(
-    "INSERT INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, 1000, 10 FROM events WHERE log = 'a' AND seq <= 5",
-  ).run();
+  db.prepare("INSERT INTO retries(grp, seq, attempt, due_at, attrs, data, first_at) VALUES ('ga', 5, 1, 0, ?, ?, 1000)").run(attrs('e5'), Buffer.from('data-e5'));
+  db.prepare("INSERT INTO archive(seq, log, attrs, data, at, bytes) SELECT seq, log, attrs, data, 1000, 10 FROM events WHERE log = 'a' AND seq <= 5").run();
   db.prepare("DELETE FROM events WHERE (log = 'a' AND seq <= 5) OR log = 'b'").run();
-  db.prepare(
-    "INSERT INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES ('a', 'ga', '3', ?, NULL, 'gone', 3, 1, 2, 3, 10)",
-  ).run(attrs('e3'));
+  db.prepare("INSERT INTO dead_letters(log, grp, origin, attrs, data, reason, attempts, first_at, last_at, stored_at, bytes) VALUES ('a', 'ga', '3', ?, NULL, 'gone', 3, 1, 2, 3, 10)").run(
+    attrs('e3'),
+  );
   db.close();
 }
 
@@ -98,9 +94,7 @@ test('a format-4 store is migrated once, in place, and keeps its events, offsets
     [['ga', 'e3', 'gone']],
   );
   assert.deepEqual(
-    store
-      .readArchive('a', { from: 0, to: Number.MAX_SAFE_INTEGER, afterSeq: 0, limit: 10 })
-      .map((e) => [e.seq, e.event.attributes['id']]),
+    store.readArchive('a', { from: 0, to: Number.MAX_SAFE_INTEGER, afterSeq: 0, limit: 10 }).map((e) => [e.seq, e.event.attributes['id']]),
     [
       [1, 'e1'],
       [3, 'e3'],
@@ -114,11 +108,9 @@ test('a format-4 store is migrated once, in place, and keeps its events, offsets
   const db = new Database(path, { readonly: true });
   try {
     assert.equal(db.pragma('user_version', { simple: true }), 5);
-    const objects = (
-      db
-        .prepare("SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('events', 'events_format_4', 'sequences')")
-        .all() as Array<{ name: string; sql: string | null }>
-    ).map((o) => o.name);
+    const objects = (db.prepare("SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('events', 'events_format_4', 'sequences')").all() as Array<{ name: string; sql: string | null }>).map(
+      (o) => o.name,
+    );
     assert.deepEqual(objects.sort(), ['events', 'sequences'], 'no (log, seq) index, no copy left behind');
     const eventsSql = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as { sql: string }).sql;
     assert.doesNotMatch(eventsSql, /AUTOINCREMENT/);
@@ -161,8 +153,7 @@ test('positions are never reused after the cleanup deleted the newest rows, in t
   const reader = new Database(path, { readonly: true });
   t.after(() => reader.close());
   const rows = (): number => (reader.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-  const kept = (): number =>
-    (reader.prepare("SELECT seq FROM sequences WHERE name = 'events'").get() as { seq: number }).seq;
+  const kept = (): number => (reader.prepare("SELECT seq FROM sequences WHERE name = 'events'").get() as { seq: number }).seq;
 
   await store.append('log', [ev('1'), ev('2'), ev('3')]);
   await waitFor('delivered and cleaned up', () => seen.length === 3 && rows() === 0);
@@ -205,10 +196,7 @@ test('the cleanup removes what each log finished and keeps the rest, with logs i
   await Promise.all([s.store.ready('a'), s.store.ready('b')]);
   const reader = new Database(path, { readonly: true });
   t.after(() => reader.close());
-  const onDisk = (): string =>
-    (reader.prepare('SELECT log, seq FROM events ORDER BY seq').all() as Array<{ log: string; seq: number }>)
-      .map((r) => `${r.log}${r.seq}`)
-      .join();
+  const onDisk = (): string => (reader.prepare('SELECT log, seq FROM events ORDER BY seq').all() as Array<{ log: string; seq: number }>).map((r) => `${r.log}${r.seq}`).join();
 
   for (let i = 0; i < 5; i++) {
     await s.store.append('a', [ev(`a${i}`)]);

@@ -16,9 +16,18 @@ async function dataDir(): Promise<string> {
   const store = new SqliteEventStore({ path: join(dir, STORE_FILE), cleanupIntervalMs: 3_600_000 });
   const data = Buffer.alloc(1000, 'x');
   for (let i = 0; i < EVENTS; i += 500) {
-    await store.append(LOG, Array.from({ length: 500 }, (_, k) => ({ attributes: { specversion: '1.0', id: `e${i + k}`, source: '/s', type: 't' }, data })));
+    await store.append(
+      LOG,
+      Array.from({ length: 500 }, (_, k) => ({ attributes: { specversion: '1.0', id: `e${i + k}`, source: '/s', type: 't' }, data })),
+    );
   }
-  const letter = (id: string) => ({ event: { attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined }, reason: 'HTTP 500', attempts: 3, firstAttemptAt: 1, lastAttemptAt: 2 });
+  const letter = (id: string) => ({
+    event: { attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined },
+    reason: 'HTTP 500',
+    attempts: 3,
+    firstAttemptAt: 1,
+    lastAttemptAt: 2,
+  });
   await store.putDeadLetters(LOG, 'trigger:default/t', ['d1', 'd2', 'd3', 'd4', 'd5'].map(letter));
   await store.close();
   const db = new Database(join(dir, STORE_FILE));
@@ -65,7 +74,10 @@ test('salvage copies every readable row into a new store, keeps the old file, an
   const dir = await dataDir();
   try {
     const lost = damageEventsPage(dir);
-    assert.throws(() => new SqliteEventStore({ path: join(dir, STORE_FILE) }), (err) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /sluice store salvage --data-dir/.test(err.message));
+    assert.throws(
+      () => new SqliteEventStore({ path: join(dir, STORE_FILE) }),
+      (err) => isSluiceError(err, 'SLUICE_STORE_CORRUPT') && /sluice store salvage --data-dir/.test(err.message),
+    );
     const report = salvageStore(dir, () => Date.parse('2026-01-02T03:04:05Z'));
     assert.equal(report.copied['events'], EVENTS - lost);
     assert.equal(report.copied['dead_letters'], 5);
@@ -82,7 +94,7 @@ test('salvage copies every readable row into a new store, keeps the old file, an
     await store.append(LOG, [{ attributes: { specversion: '1.0', id: 'new', source: '/s', type: 't' }, data: undefined }]);
     await store.close();
     const db = new Database(join(dir, STORE_FILE), { readonly: true });
-    assert.equal((db.prepare("SELECT seq FROM events WHERE attrs LIKE '%\"new\"%'").get() as { seq: number }).seq, EVENTS + 1);
+    assert.equal((db.prepare('SELECT seq FROM events WHERE attrs LIKE \'%"new"%\'').get() as { seq: number }).seq, EVENTS + 1);
     assert.equal((db.prepare('SELECT cursor FROM groups').get() as { cursor: number }).cursor, 100);
     db.close();
   } finally {
@@ -95,10 +107,19 @@ test('check and salvage refuse while a Sluice holds the data directory, naming i
   try {
     writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`); // a live process that is not this one
     const before = readdirSync(dir).sort();
-    assert.throws(() => checkStore(dir), (err) => isSluiceError(err, 'SLUICE_DATA_DIR_LOCKED') && err.message.includes(`pid ${process.ppid}`));
-    assert.throws(() => salvageStore(dir), (err) => isSluiceError(err, 'SLUICE_DATA_DIR_LOCKED'));
+    assert.throws(
+      () => checkStore(dir),
+      (err) => isSluiceError(err, 'SLUICE_DATA_DIR_LOCKED') && err.message.includes(`pid ${process.ppid}`),
+    );
+    assert.throws(
+      () => salvageStore(dir),
+      (err) => isSluiceError(err, 'SLUICE_DATA_DIR_LOCKED'),
+    );
     assert.deepEqual(readdirSync(dir).sort(), before, 'nothing was changed');
-    assert.throws(() => checkStore(join(dir, 'nope')), (err) => isSluiceError(err, 'SLUICE_STORE_NOT_FOUND'));
+    assert.throws(
+      () => checkStore(join(dir, 'nope')),
+      (err) => isSluiceError(err, 'SLUICE_STORE_NOT_FOUND'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,10 +7,7 @@ import type { EventStore } from '@sluice/store';
  * loopback), a resolver against `url`, no store, no logs, routes and status reports dropped; `overrides` replace
  * any of it.
  */
-export function componentContext(
-  sender: RuntimeContext['sender'],
-  overrides: Partial<RuntimeContext> = {},
-): RuntimeContext {
+export function componentContext(sender: RuntimeContext['sender'], overrides: Partial<RuntimeContext> = {}): RuntimeContext {
   const url = overrides.url ?? 'http://127.0.0.1:1';
   return {
     url,

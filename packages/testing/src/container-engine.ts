@@ -7,14 +7,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import {
-  ENGINE_ARGS_ENV,
-  ENGINE_RUN_ARGS_ENV,
-  detectContainerEngine,
-  findExecutable,
-  imagePresent,
-  type ContainerEngine,
-} from '@sluice/workloads';
+import { ENGINE_ARGS_ENV, ENGINE_RUN_ARGS_ENV, detectContainerEngine, findExecutable, imagePresent, type ContainerEngine } from '@sluice/workloads';
 
 // The Go source of the test image, in the repository (this file runs from packages/testing/dist or src).
 const APP_DIR = new URL('../../../test/fixtures/ce-app/', import.meta.url).pathname;
@@ -39,8 +32,7 @@ let cached: Promise<{ engine: ContainerEngine; image: string; env: Record<string
 
 async function prepare(): Promise<{ engine: ContainerEngine; image: string; env: Record<string, string> } | string> {
   const choice = await detectContainerEngine({ env: { ...process.env, ...PODMAN_TEST_ENV } });
-  if (!choice.ok)
-    return `container engine tests cannot run: ${choice.reason}; install podman and runc (apt-get install -y podman runc)`;
+  if (!choice.ok) return `container engine tests cannot run: ${choice.reason}; install podman and runc (apt-get install -y podman runc)`;
   const engine = choice.engine;
   const hash = createHash('sha256')
     .update(readFileSync(join(APP_DIR, 'main.go')))
@@ -50,8 +42,7 @@ async function prepare(): Promise<{ engine: ContainerEngine; image: string; env:
   const image = `localhost/sluice-test-ce-app:${hash}`;
   if (!(await imagePresent(engine, image))) {
     const go = findExecutable('go') ?? findExecutable('/usr/local/go/bin/go');
-    if (!go)
-      return 'container engine tests cannot build their image: Go is not installed (apt-get install -y golang-go)';
+    if (!go) return 'container engine tests cannot build their image: Go is not installed (apt-get install -y golang-go)';
     const dir = mkdtempSync(join(tmpdir(), 'sluice-ce-app-'));
     try {
       execFileSync(go, ['build', '-o', join(dir, 'ce-app'), '.'], {
@@ -76,9 +67,7 @@ async function prepare(): Promise<{ engine: ContainerEngine; image: string; env:
  * The engine and the test image (`localhost/sluice-test-ce-app:<hash>`; it serves $PORT and posts one event to $K_SINK),
  * or undefined after a loud skip. `env` holds the engine flags to pass to a spawned `sluice`.
  */
-export async function testEngine(
-  t: TestContext,
-): Promise<{ engine: ContainerEngine; image: string; env: Record<string, string> } | undefined> {
+export async function testEngine(t: TestContext): Promise<{ engine: ContainerEngine; image: string; env: Record<string, string> } | undefined> {
   cached ??= prepare();
   const r = await cached;
   if (typeof r === 'string') {

@@ -22,8 +22,7 @@ export interface IdleFigures {
  * function naming the consumers to read and their figures now (an in-process runtime: `runtime.figures(...)`;
  * `undefined` for one that does not run, which is never idle).
  */
-export type IdleSource =
-  AdminEndpoint | readonly AdminEndpoint[] | (() => Readonly<Record<string, IdleFigures | undefined>>);
+export type IdleSource = AdminEndpoint | readonly AdminEndpoint[] | (() => Readonly<Record<string, IdleFigures | undefined>>);
 
 /** Options of {@link waitForIdle}. */
 export interface IdleOptions {
@@ -38,12 +37,7 @@ export interface IdleOptions {
 }
 
 /** The live figures of one Trigger or Subscription (`kind`: `triggers`, `subscriptions`, …) from the admin API. */
-export async function figuresOf(
-  sluice: AdminEndpoint,
-  kind: string,
-  namespace: string,
-  name: string,
-): Promise<IdleFigures> {
+export async function figuresOf(sluice: AdminEndpoint, kind: string, namespace: string, name: string): Promise<IdleFigures> {
   const res = await fetch(`${sluice.adminUrl}/api/v1/${kind}/${namespace}/${name}`, { headers: sluice.adminHeaders });
   if (res.status !== 200) throw new Error(`GET ${kind}/${namespace}/${name}: HTTP ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { status?: { figures?: IdleFigures } };
@@ -68,9 +62,7 @@ async function consumerFigures(sluice: AdminEndpoint, exact: boolean): Promise<R
     if (res.status === 404) continue; // a build without channels
     listed.push(...(((await res.json()) as { items?: Listed[] }).items ?? []));
   }
-  const triggers = listed
-    .filter((r) => r.kind === 'Trigger')
-    .map((r) => ({ kind: 'Trigger', namespace: r.metadata.namespace ?? 'default', name: r.metadata.name }));
+  const triggers = listed.filter((r) => r.kind === 'Trigger').map((r) => ({ kind: 'Trigger', namespace: r.metadata.namespace ?? 'default', name: r.metadata.name }));
   if (exact && triggers.length > 0) {
     const res = await fetch(`${sluice.adminUrl}/api/v1/delete?dryRun=true`, {
       method: 'POST',
@@ -84,8 +76,7 @@ async function consumerFigures(sluice: AdminEndpoint, exact: boolean): Promise<R
     return consumerFigures(sluice, false);
   }
   const out: Reading = new Map();
-  for (const r of listed)
-    out.set(`${r.kind} ${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r.status?.figures);
+  for (const r of listed) out.set(`${r.kind} ${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r.status?.figures);
   return out;
 }
 
@@ -94,18 +85,15 @@ async function readFigures(source: IdleSource, exact: boolean): Promise<Reading>
   const endpoints: readonly AdminEndpoint[] = 'adminUrl' in source ? [source] : source;
   const out: Reading = new Map();
   for (const sluice of endpoints) {
-    for (const [key, f] of await consumerFigures(sluice, exact))
-      out.set(endpoints.length > 1 ? `${sluice.adminUrl} ${key}` : key, f);
+    for (const [key, f] of await consumerFigures(sluice, exact)) out.set(endpoints.length > 1 ? `${sluice.adminUrl} ${key}` : key, f);
   }
   return out;
 }
 
-const idle = (f: IdleFigures | string | undefined): boolean =>
-  typeof f === 'object' && f.backlog === 0 && f.inFlight === 0 && f.retrying === 0;
+const idle = (f: IdleFigures | string | undefined): boolean => typeof f === 'object' && f.backlog === 0 && f.inFlight === 0 && f.retrying === 0;
 
 /** What a finished delivery changes: equal counts in two idle readings mean nothing finished between them. */
-const finished = (f: IdleFigures | string | undefined): string =>
-  typeof f === 'object' ? `${f.delivered}/${f.failed}/${f.deadLettered}/${f.dropped}` : '-';
+const finished = (f: IdleFigures | string | undefined): string => (typeof f === 'object' ? `${f.delivered}/${f.failed}/${f.deadLettered}/${f.dropped}` : '-');
 
 /**
  * Waits until every Trigger and Subscription is idle as the admin API reports it: nothing in its backlog, in flight

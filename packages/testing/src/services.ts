@@ -36,9 +36,7 @@ export function requireService(t: TestContext, name: ServiceName): string | unde
   if (value) return value;
 
   const startError = process.env[SERVICE_ERROR_ENV[name]]?.trim();
-  const why = startError
-    ? `starting it failed: ${startError.split('\n')[0]}`
-    : `${envVar} is not set (run tests through \`node scripts/run-tests.mjs\`, which starts it, or set ${envVar} yourself)`;
+  const why = startError ? `starting it failed: ${startError.split('\n')[0]}` : `${envVar} is not set (run tests through \`node scripts/run-tests.mjs\`, which starts it, or set ${envVar} yourself)`;
   const message = `${name} not available: ${why}`;
 
   if (process.env.CI === 'true') {

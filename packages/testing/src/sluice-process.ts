@@ -16,10 +16,7 @@ export function tempDir(prefix = 'sluice-e2e-'): { path: string; remove: () => v
 }
 
 /** Runs the CLI to completion (for one-shot commands such as validate); kills it if it outlives `timeoutMs`. */
-export function runCli(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
       cwd: options.cwd ?? ROOT,
@@ -83,27 +80,11 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   const dataDir = options.dataDir ?? ownDir!.path;
   const file = join(dataDir, 'config.yaml');
   writeFileSync(file, options.yaml);
-  const child = spawn(
-    process.execPath,
-    [
-      SLUICE_BIN,
-      'run',
-      '-f',
-      file,
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--data-dir',
-      join(dataDir, 'store'),
-      ...(options.args ?? []),
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'info', ...options.env },
-      stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dataDir, 'store'), ...(options.args ?? [])], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'info', ...options.env },
+    stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -111,10 +92,7 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   try {
     const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`sluice did not become ready in ${timeoutMs} ms:\n${out}`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => reject(new Error(`sluice did not become ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
       const onData = (): void => {
         const m = /sluice ready on (https?:\/\/\S+) \(.*admin (https?:\/\/[^\s)]+)\)/.exec(out);
         if (m) {

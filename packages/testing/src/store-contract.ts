@@ -149,37 +149,31 @@ function retryContract(withEnv: WithEnv): void {
     await store.close();
   });
 
-  withEnv(
-    'records still in a handler at shutdown are handed out again after a restart; finished ones are not',
-    async (env) => {
-      let store = await env.open();
-      const first: string[] = [];
-      const consumer = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        const id = String(r.event.attributes['id']);
-        first.push(id);
-        if (id === 'stuck') await new Promise(() => {}); // never finishes
-        return done;
-      });
-      await store.append('log', [ev('ok1'), ev('stuck'), ev('ok2')]);
-      await waitFor(() => first.length === 3, 'first deliveries');
-      await new Promise((r) => setTimeout(r, 100)); // let the cursor commit
-      await consumer.close(50);
-      await store.close();
-      store = await env.open();
-      const second: string[] = [];
-      store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        second.push(String(r.event.attributes['id']));
-        return done;
-      });
-      await waitFor(() => second.includes('stuck'), 'redelivery of the unfinished record');
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(
-        !second.includes('ok1'),
-        `ok1 was finished before the stuck record and must not come back (${second.join(',')})`,
-      );
-      await store.close();
-    },
-  );
+  withEnv('records still in a handler at shutdown are handed out again after a restart; finished ones are not', async (env) => {
+    let store = await env.open();
+    const first: string[] = [];
+    const consumer = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      first.push(id);
+      if (id === 'stuck') await new Promise(() => {}); // never finishes
+      return done;
+    });
+    await store.append('log', [ev('ok1'), ev('stuck'), ev('ok2')]);
+    await waitFor(() => first.length === 3, 'first deliveries');
+    await new Promise((r) => setTimeout(r, 100)); // let the cursor commit
+    await consumer.close(50);
+    await store.close();
+    store = await env.open();
+    const second: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      second.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await waitFor(() => second.includes('stuck'), 'redelivery of the unfinished record');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!second.includes('ok1'), `ok1 was finished before the stuck record and must not come back (${second.join(',')})`);
+    await store.close();
+  });
 
   withEnv('a scheduled retry survives a restart', async (env) => {
     let store = await env.open();
@@ -213,180 +207,150 @@ function orderingContract(withEnv: WithEnv): void {
     let active = 0;
     let overlap = false;
     let failedOnce = false;
-    store.consume(
-      'log',
-      'g',
-      { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) },
-      async (r) => {
-        if (r.event.attributes['partitionkey'] === 'k') {
-          active++;
-          if (active > 1) overlap = true;
-          await new Promise((res) => setTimeout(res, 3));
-          active--;
-          if (r.event.attributes['id'] === 'k1' && !failedOnce) {
-            failedOnce = true;
-            return { kind: 'retry', attempt: 1, dueAt: Date.now() + 20 };
-          }
-          order.push(String(r.event.attributes['id']));
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async (r) => {
+      if (r.event.attributes['partitionkey'] === 'k') {
+        active++;
+        if (active > 1) overlap = true;
+        await new Promise((res) => setTimeout(res, 3));
+        active--;
+        if (r.event.attributes['id'] === 'k1' && !failedOnce) {
+          failedOnce = true;
+          return { kind: 'retry', attempt: 1, dueAt: Date.now() + 20 };
         }
-        return done;
-      },
-    );
-    await store.append(
-      'log',
-      ['k0', 'k1', 'k2', 'k3'].map((id) => ev(id, { partitionkey: 'k' })).concat([ev('other', { partitionkey: 'z' })]),
-    );
+        order.push(String(r.event.attributes['id']));
+      }
+      return done;
+    });
+    await store.append('log', ['k0', 'k1', 'k2', 'k3'].map((id) => ev(id, { partitionkey: 'k' })).concat([ev('other', { partitionkey: 'z' })]));
     await waitFor(() => order.length === 4, 'ordered deliveries');
     assert.deepEqual(order, ['k0', 'k1', 'k2', 'k3']);
     assert.equal(overlap, false);
     await store.close();
   });
 
-  withEnv(
-    'an ordered record waiting for its retry resumes at that attempt after a restart; later same-key records wait behind it',
-    async (env) => {
-      const ordered = { maxInFlight: 10, orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey']) };
-      let store = await env.open();
-      const first: LogRecord[] = [];
-      let dueAt = 0;
-      store.consume('log', 'g', ordered, async (r) => {
-        first.push(r);
-        dueAt = Date.now() + 400;
-        return {
-          kind: 'retry',
-          attempt: 3,
-          dueAt,
-          event: { attributes: { ...r.event.attributes, knativeerrorcode: '503' }, data: r.event.data },
-        };
+  withEnv('an ordered record waiting for its retry resumes at that attempt after a restart; later same-key records wait behind it', async (env) => {
+    const ordered = { maxInFlight: 10, orderingKey: (e: CloudEvent) => String(e.attributes['partitionkey']) };
+    let store = await env.open();
+    const first: LogRecord[] = [];
+    let dueAt = 0;
+    store.consume('log', 'g', ordered, async (r) => {
+      first.push(r);
+      dueAt = Date.now() + 400;
+      return {
+        kind: 'retry',
+        attempt: 3,
+        dueAt,
+        event: { attributes: { ...r.event.attributes, knativeerrorcode: '503' }, data: r.event.data },
+      };
+    });
+    await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
+    await waitFor(() => first.length === 1, 'the first attempt');
+    await new Promise((r) => setTimeout(r, 100)); // let the retry be stored
+    await store.close();
+    assert.deepEqual(
+      first.map((r) => r.event.attributes['id']),
+      ['k0'],
+      'k1 waited behind k0',
+    );
+    store = await env.open();
+    const second: Array<{ id: string; attempt: number; code: unknown; at: number }> = [];
+    store.consume('log', 'g', ordered, async (r) => {
+      second.push({
+        id: String(r.event.attributes['id']),
+        attempt: r.attempt,
+        code: r.event.attributes['knativeerrorcode'],
+        at: Date.now(),
       });
-      await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
-      await waitFor(() => first.length === 1, 'the first attempt');
-      await new Promise((r) => setTimeout(r, 100)); // let the retry be stored
-      await store.close();
-      assert.deepEqual(
-        first.map((r) => r.event.attributes['id']),
-        ['k0'],
-        'k1 waited behind k0',
-      );
-      store = await env.open();
-      const second: Array<{ id: string; attempt: number; code: unknown; at: number }> = [];
-      store.consume('log', 'g', ordered, async (r) => {
-        second.push({
-          id: String(r.event.attributes['id']),
-          attempt: r.attempt,
-          code: r.event.attributes['knativeerrorcode'],
-          at: Date.now(),
-        });
-        return done;
-      });
-      await waitFor(() => second.length === 2, 'the resumed retry and the record behind it', 15_000);
-      assert.deepEqual(
-        second.map(({ id, attempt, code }) => ({ id, attempt, code })),
-        [
-          { id: 'k0', attempt: 3, code: '503' },
-          { id: 'k1', attempt: 0, code: undefined },
-        ],
-      );
-      assert.ok(second[0]!.at >= dueAt - 20, `resumed ${dueAt - second[0]!.at} ms before its due time`);
-      await store.close();
-    },
-  );
+      return done;
+    });
+    await waitFor(() => second.length === 2, 'the resumed retry and the record behind it', 15_000);
+    assert.deepEqual(
+      second.map(({ id, attempt, code }) => ({ id, attempt, code })),
+      [
+        { id: 'k0', attempt: 3, code: '503' },
+        { id: 'k1', attempt: 0, code: undefined },
+      ],
+    );
+    assert.ok(second[0]!.at >= dueAt - 20, `resumed ${dueAt - second[0]!.at} ms before its due time`);
+    await store.close();
+  });
 
-  withEnv(
-    'closing does not wait for an ordered record waiting for its retry, and the retry never fires after close',
-    async (env) => {
-      const store = await env.open();
-      let calls = 0;
-      store.consume(
-        'log',
-        'g',
-        { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) },
-        async () => {
-          calls++;
-          return { kind: 'retry', attempt: 1, dueAt: Date.now() + 200 };
-        },
-      );
-      await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
-      await waitFor(() => calls === 1, 'the first attempt');
-      await store.close();
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(calls, 1, 'no attempt after close');
-    },
-  );
+  withEnv('closing does not wait for an ordered record waiting for its retry, and the retry never fires after close', async (env) => {
+    const store = await env.open();
+    let calls = 0;
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async () => {
+      calls++;
+      return { kind: 'retry', attempt: 1, dueAt: Date.now() + 200 };
+    });
+    await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
+    await waitFor(() => calls === 1, 'the first attempt');
+    await store.close();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(calls, 1, 'no attempt after close');
+  });
 }
 
 /** Dead-letter dispositions: the event kept with its reason, attempts and times. */
 function deadLetterContract(withEnv: WithEnv): void {
-  withEnv(
-    'a dead-letter disposition keeps the event with its reason, attempts and times, and finishes the record',
-    async (env) => {
-      let store = await env.open();
-      const seen: string[] = [];
-      store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        const id = String(r.event.attributes['id']);
-        seen.push(`${id}@${r.attempt}`);
-        if (id !== 'bad') return done;
-        if (r.attempt === 0) return { kind: 'retry', attempt: 1, dueAt: Date.now() + 50, firstAttemptAt: 1000 };
-        assert.equal(r.firstAttemptAt, 1000, 'a retry carries the time of the first attempt');
-        return {
-          kind: 'dead-letter',
-          event: ev('bad', { knativeerrorcode: '503' }),
-          reason: 'HTTP 503',
-          attempts: 2,
-          firstAttemptAt: r.firstAttemptAt,
-          lastAttemptAt: 2000,
-        };
-      });
-      await store.append('log', [ev('ok1'), ev('bad'), ev('ok2')]);
-      await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
-      const [letter] = env.deadLetters().listDeadLetters('log', { limit: 10 });
-      assert.equal(letter!.group, 'g');
-      assert.equal(letter!.event.attributes['id'], 'bad');
-      assert.equal(letter!.event.attributes['knativeerrorcode'], '503');
-      assert.equal(letter!.event.data?.toString(), 'data-bad');
-      assert.deepEqual(
-        [letter!.reason, letter!.attempts, letter!.firstAttemptAt, letter!.lastAttemptAt, letter!.replays],
-        ['HTTP 503', 2, 1000, 2000, 0],
-      );
-      assert.deepEqual(env.deadLetters().getDeadLetter('log', letter!.id)?.event.attributes['id'], 'bad');
-      await new Promise((r) => setTimeout(r, 150)); // let the cursor commit
-      await store.close();
-      store = await env.open();
-      const again: string[] = [];
-      store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        again.push(String(r.event.attributes['id']));
-        return done;
-      });
-      await store.append('log', [ev('after')]);
-      await waitFor(() => again.includes('after'), 'a record after the restart');
-      assert.ok(!again.includes('bad'), `the dead-lettered record is finished (${again.join(',')})`);
-      assert.equal(env.deadLetters().listDeadLetters('log', { limit: 10 }).length, 1, 'kept once');
-      await store.close();
-    },
-  );
+  withEnv('a dead-letter disposition keeps the event with its reason, attempts and times, and finishes the record', async (env) => {
+    let store = await env.open();
+    const seen: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      seen.push(`${id}@${r.attempt}`);
+      if (id !== 'bad') return done;
+      if (r.attempt === 0) return { kind: 'retry', attempt: 1, dueAt: Date.now() + 50, firstAttemptAt: 1000 };
+      assert.equal(r.firstAttemptAt, 1000, 'a retry carries the time of the first attempt');
+      return {
+        kind: 'dead-letter',
+        event: ev('bad', { knativeerrorcode: '503' }),
+        reason: 'HTTP 503',
+        attempts: 2,
+        firstAttemptAt: r.firstAttemptAt,
+        lastAttemptAt: 2000,
+      };
+    });
+    await store.append('log', [ev('ok1'), ev('bad'), ev('ok2')]);
+    await waitFor(() => env.deadLetters().listDeadLetters('log', { limit: 10 }).length === 1, 'the dead letter');
+    const [letter] = env.deadLetters().listDeadLetters('log', { limit: 10 });
+    assert.equal(letter!.group, 'g');
+    assert.equal(letter!.event.attributes['id'], 'bad');
+    assert.equal(letter!.event.attributes['knativeerrorcode'], '503');
+    assert.equal(letter!.event.data?.toString(), 'data-bad');
+    assert.deepEqual([letter!.reason, letter!.attempts, letter!.firstAttemptAt, letter!.lastAttemptAt, letter!.replays], ['HTTP 503', 2, 1000, 2000, 0]);
+    assert.deepEqual(env.deadLetters().getDeadLetter('log', letter!.id)?.event.attributes['id'], 'bad');
+    await new Promise((r) => setTimeout(r, 150)); // let the cursor commit
+    await store.close();
+    store = await env.open();
+    const again: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      again.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('after')]);
+    await waitFor(() => again.includes('after'), 'a record after the restart');
+    assert.ok(!again.includes('bad'), `the dead-lettered record is finished (${again.join(',')})`);
+    assert.equal(env.deadLetters().listDeadLetters('log', { limit: 10 }).length, 1, 'kept once');
+    await store.close();
+  });
 
   withEnv('an ordered record being dead-lettered holds back its key until it is kept', async (env) => {
     const store = await env.open();
     const order: string[] = [];
-    store.consume(
-      'log',
-      'g',
-      { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) },
-      async (r) => {
-        const id = String(r.event.attributes['id']);
-        order.push(id);
-        if (id === 'k0')
-          return {
-            kind: 'dead-letter',
-            event: r.event,
-            reason: 'HTTP 400',
-            attempts: 1,
-            firstAttemptAt: Date.now(),
-            lastAttemptAt: Date.now(),
-          };
-        return done;
-      },
-    );
+    store.consume('log', 'g', { maxInFlight: 10, orderingKey: (e) => String(e.attributes['partitionkey']) }, async (r) => {
+      const id = String(r.event.attributes['id']);
+      order.push(id);
+      if (id === 'k0')
+        return {
+          kind: 'dead-letter',
+          event: r.event,
+          reason: 'HTTP 400',
+          attempts: 1,
+          firstAttemptAt: Date.now(),
+          lastAttemptAt: Date.now(),
+        };
+      return done;
+    });
     await store.append('log', [ev('k0', { partitionkey: 'k' }), ev('k1', { partitionkey: 'k' })]);
     await waitFor(() => order.length === 2, 'both records');
     assert.deepEqual(order, ['k0', 'k1']);
@@ -422,38 +386,33 @@ function groupContract(withEnv: WithEnv): void {
     await store.close();
   });
 
-  withEnv(
-    'forgetGroups counts what a stopped group still owed and forgets it; a running group is refused',
-    async (env) => {
-      const store = await env.open();
-      await store.ready('log');
-      const got: string[] = [];
-      const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        got.push(String(r.event.attributes['id']));
-        return done;
-      });
-      await store.append('log', [ev('a')]);
-      await waitFor(() => got.length === 1, 'the first event');
-      await assert.rejects(store.forgetGroups('log', ['g']), (err: unknown) =>
-        isSluiceError(err, 'SLUICE_STORE_GROUP_BUSY'),
-      );
-      await c.close();
-      await store.append('log', [ev('b'), ev('c')]);
-      const [forgotten] = await store.forgetGroups('log', ['g']);
-      assert.equal(forgotten?.group, 'g');
-      assert.deepEqual([forgotten.retries, forgotten.unread], [0, 2]);
-      assert.ok(!store.groups('log').includes('g'));
-      const again: string[] = [];
-      store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
-        again.push(String(r.event.attributes['id']));
-        return done;
-      });
-      await store.ready('log');
-      await store.append('log', [ev('d')]);
-      await waitFor(() => again.length === 1, 'the event after forgetting');
-      await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(again, ['d'], 'a forgotten group starts again at the end of the log');
-      await store.close();
-    },
-  );
+  withEnv('forgetGroups counts what a stopped group still owed and forgets it; a running group is refused', async (env) => {
+    const store = await env.open();
+    await store.ready('log');
+    const got: string[] = [];
+    const c = store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      got.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.append('log', [ev('a')]);
+    await waitFor(() => got.length === 1, 'the first event');
+    await assert.rejects(store.forgetGroups('log', ['g']), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_GROUP_BUSY'));
+    await c.close();
+    await store.append('log', [ev('b'), ev('c')]);
+    const [forgotten] = await store.forgetGroups('log', ['g']);
+    assert.equal(forgotten?.group, 'g');
+    assert.deepEqual([forgotten.retries, forgotten.unread], [0, 2]);
+    assert.ok(!store.groups('log').includes('g'));
+    const again: string[] = [];
+    store.consume('log', 'g', { maxInFlight: 10 }, async (r) => {
+      again.push(String(r.event.attributes['id']));
+      return done;
+    });
+    await store.ready('log');
+    await store.append('log', [ev('d')]);
+    await waitFor(() => again.length === 1, 'the event after forgetting');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(again, ['d'], 'a forgotten group starts again at the end of the log');
+    await store.close();
+  });
 }

@@ -41,9 +41,7 @@ export interface Subscriber {
 }
 
 /** Starts a subscriber; `respond` decides each answer (by request number, 0-based). */
-export async function startSubscriber(
-  respond: (received: Received, index: number) => Reply = () => ({}),
-): Promise<Subscriber> {
+export async function startSubscriber(respond: (received: Received, index: number) => Reply = () => ({})): Promise<Subscriber> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -30,7 +30,6 @@ export interface EventTransformOptions {
   readonly sinkTimeoutMs?: number;
 }
 
-
 interface Running {
   readonly transform: EventTransform;
   readonly key: string;

@@ -29,11 +29,16 @@ test('syntax errors are reported at their line and column: quoted, plain and lit
   assert.deepEqual(validate(head + '  jsonata:\n    expression: |\n      {\n        "id": id,\n          "type": ]\n      }\n'), [
     'c.yaml:10:19: EventTransform/t: invalid JSONata expression: The symbol "]" cannot be used as a unary operator (JSONata S0211)',
   ]);
-  assert.match(validate(head + '  sink:\n    uri: http://x/\n  jsonata:\n    expression: "$"\n  reply:\n    jsonata:\n      expression: "a b"\n')[0]!, /^c\.yaml:12:22: EventTransform\/t: invalid JSONata expression: Syntax error: "b"/);
+  assert.match(
+    validate(head + '  sink:\n    uri: http://x/\n  jsonata:\n    expression: "$"\n  reply:\n    jsonata:\n      expression: "a b"\n')[0]!,
+    /^c\.yaml:12:22: EventTransform\/t: invalid JSONata expression: Syntax error: "b"/,
+  );
 });
 
 test('reply needs a sink and one of jsonata / discard; sinks are checked destinations without CACerts', () => {
-  assert.deepEqual(validate(head + '  jsonata:\n    expression: $\n  reply:\n    discard: true\n'), ['c.yaml:9:5: EventTransform/t: reply is set without spec.sink (the reply transforms what the sink answers)']);
+  assert.deepEqual(validate(head + '  jsonata:\n    expression: $\n  reply:\n    discard: true\n'), [
+    'c.yaml:9:5: EventTransform/t: reply is set without spec.sink (the reply transforms what the sink answers)',
+  ]);
   assert.deepEqual(validate(head + '  sink:\n    uri: http://x/\n  jsonata:\n    expression: $\n  reply:\n    discard: true\n    jsonata:\n      expression: $\n'), [
     'c.yaml:11:14: EventTransform/t: reply sets both jsonata and discard: true; set one of them',
   ]);

@@ -21,7 +21,7 @@ export function workloadChecks(options: { env?: NodeJS.ProcessEnv } = {}): Seman
       if (w.cron) {
         const parsed = parseCronJobSchedule(w.cron.schedule, w.cron.timeZone);
         if ('problem' in parsed) report(r, ['spec', parsed.field], parsed.problem, 'SLUICE_CONFIG_WORKLOAD');
-        const jobSpec = ((spec['jobTemplate'] as { spec?: Record<string, unknown> } | undefined)?.spec ?? {});
+        const jobSpec = (spec['jobTemplate'] as { spec?: Record<string, unknown> } | undefined)?.spec ?? {};
         if ((jobSpec['completions'] ?? 1) !== 1 || (jobSpec['parallelism'] ?? 1) !== 1) ignored.unshift('spec.jobTemplate.spec.completions/parallelism (the pod runs to one completion)');
         for (const f of ['startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit']) {
           if (spec[f] !== undefined) ignored.unshift(`spec.${f} (a missed run is not made up; no Job objects are kept)`);

@@ -61,7 +61,7 @@ const splitArgs = (v: string | undefined): string[] => (v ?? '').split(/\s+/).fi
 export function engineCommand(engine: ContainerEngine, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(engine.path, [...engine.globalArgs, ...args], { timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}`.trim() });
     });
   });
@@ -88,7 +88,14 @@ export async function detectContainerEngine(options: { choice?: string | undefin
     const engine: ContainerEngine = { path, name: basename(path), globalArgs: splitArgs(env[ENGINE_ARGS_ENV]), runArgs: splitArgs(env[ENGINE_RUN_ARGS_ENV]) };
     const info = await engineCommand(engine, ['info'], 15_000);
     if (info.code === 0) return { ok: true, engine };
-    problems.push(`${candidate} info failed: ${info.output.split('\n').filter((l) => l.trim() !== '').pop() ?? `exit ${info.code}`}`);
+    problems.push(
+      `${candidate} info failed: ${
+        info.output
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .pop() ?? `exit ${info.code}`
+      }`,
+    );
   }
   return { ok: false, reason: `no working container engine (${problems.join('; ')})` };
 }

@@ -106,7 +106,11 @@ export function runProblem(spec: ContainerRunSpec, options: RunnerOptions): stri
   return undefined;
 }
 
-const safeName = (s: string): string => s.replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'c';
+const safeName = (s: string): string =>
+  s
+    .replace(/[^a-zA-Z0-9_.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60) || 'c';
 
 /** Builds the command line of a run (writing its files); throws SLUICE_CONFIG_WORKLOAD when it cannot run. */
 export function prepareRun(spec: ContainerRunSpec, options: RunnerOptions = {}): PreparedRun {

@@ -66,12 +66,4 @@ export {
   type ServiceTarget,
   type Workload,
 } from './workload.js';
-export {
-  WorkloadsComponent,
-  workloadComponents,
-  workloadsPlugin,
-  type EnvInjector,
-  type WorkloadDeps,
-  type WorkloadStatus,
-  type WorkloadSubject,
-} from './workload-component.js';
+export { WorkloadsComponent, workloadComponents, workloadsPlugin, type EnvInjector, type WorkloadDeps, type WorkloadStatus, type WorkloadSubject } from './workload-component.js';

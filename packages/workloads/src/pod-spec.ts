@@ -12,7 +12,8 @@ export const IGNORED_CONTAINER_FIELDS: Readonly<Record<string, string>> = {
   resources: 'no CPU or memory limits are applied',
   securityContext: 'processes run as the Sluice user; containers as the engine runs them',
   livenessProbe: 'not probed: a process that exits is restarted',
-  readinessProbe: 'not run here: a workload runs only httpGet and tcpSocket probes (against the port it gets in PORT), other kinds of probe are replaced by a TCP probe of that port; a ContainerSource is not probed',
+  readinessProbe:
+    'not run here: a workload runs only httpGet and tcpSocket probes (against the port it gets in PORT), other kinds of probe are replaced by a TCP probe of that port; a ContainerSource is not probed',
   startupProbe: 'not probed',
   lifecycle: 'no postStart/preStop hooks are run',
   volumeMounts: 'no volumes are mounted',
@@ -156,7 +157,8 @@ export function declaredEnvironment(
     if (!kind || !ref) return;
     const all = ctx.values.all(kind, ns, ref.name);
     if (!all) {
-      if (!ref.optional) problems.push({ path: [...at, 'envFrom', i, kind === 'Secret' ? 'secretRef' : 'configMapRef', 'name'], message: `${kind} "${ns}/${ref.name}" is not declared in the configuration` });
+      if (!ref.optional)
+        problems.push({ path: [...at, 'envFrom', i, kind === 'Secret' ? 'secretRef' : 'configMapRef', 'name'], message: `${kind} "${ns}/${ref.name}" is not declared in the configuration` });
       return;
     }
     for (const [k, v] of Object.entries(all)) env[`${src.prefix ?? ''}${k}`] = v;
@@ -178,7 +180,11 @@ export function declaredEnvironment(
       else if (r.value !== undefined) env[e.name] = r.value;
     } else if (vf.fieldRef) {
       const v = fieldValue(vf.fieldRef.fieldPath, ctx.fields);
-      if (v === undefined) problems.push({ path: [...p, 'fieldRef', 'fieldPath'], message: `fieldPath "${vf.fieldRef.fieldPath}" is not supported (supported: metadata.name, metadata.namespace, metadata.labels['…'], metadata.annotations['…'], status.podIP, status.hostIP, spec.nodeName, spec.serviceAccountName)` });
+      if (v === undefined)
+        problems.push({
+          path: [...p, 'fieldRef', 'fieldPath'],
+          message: `fieldPath "${vf.fieldRef.fieldPath}" is not supported (supported: metadata.name, metadata.namespace, metadata.labels['…'], metadata.annotations['…'], status.podIP, status.hostIP, spec.nodeName, spec.serviceAccountName)`,
+        });
       else env[e.name] = v;
     } else if (vf.resourceFieldRef) {
       problems.push({ path: [...p, 'resourceFieldRef'], message: 'resourceFieldRef is not supported: no resource limits apply to processes here' });

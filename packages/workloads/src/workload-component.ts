@@ -169,7 +169,10 @@ export class WorkloadsComponent implements RuntimeComponent {
     for (const w of workloads) {
       const entry: Entry = { workload: w, servingContainer: 0, status: { id: w.id, ready: false, reason: 'Starting' }, processes: [] };
       if (w.knative) {
-        const idx = Math.max(0, w.pod.containers.findIndex((c) => (c.ports ?? []).length > 0));
+        const idx = Math.max(
+          0,
+          w.pod.containers.findIndex((c) => (c.ports ?? []).length > 0),
+        );
         entry.servingContainer = idx;
         entry.port = await choosePort(w.pod.containers[idx]?.ports?.[0]?.containerPort ?? 8080);
         entry.url = `http://127.0.0.1:${entry.port}`;
@@ -182,7 +185,10 @@ export class WorkloadsComponent implements RuntimeComponent {
           entry.url = `http://127.0.0.1:${entry.port}`;
           for (const s of targets.filter((x) => x.workload === w)) ctx.resolver.registerService(s.service.namespace, s.service.name, entry.url);
           if (t.port !== undefined && t.port !== entry.port) {
-            this.#logger.info({ workload: w.id, declared: t.port, port: entry.port }, `${w.id}: port ${t.port} is taken on this machine; the container gets PORT=${entry.port} and Service ${t.service.namespace}/${t.service.name} points there`);
+            this.#logger.info(
+              { workload: w.id, declared: t.port, port: entry.port },
+              `${w.id}: port ${t.port} is taken on this machine; the container gets PORT=${entry.port} and Service ${t.service.namespace}/${t.service.name} points there`,
+            );
           }
         }
       }
@@ -191,10 +197,12 @@ export class WorkloadsComponent implements RuntimeComponent {
       this.#setStatus(entry, entry.status);
     }
     this.#reportServiceAddresses(ctx, workloads);
-    const needsEngine = workloads.some((w) => w.pod.containers.some((_, i) => {
-      const m = runModeOf(w, i);
-      return 'mode' in m && m.mode === 'container';
-    }));
+    const needsEngine = workloads.some((w) =>
+      w.pod.containers.some((_, i) => {
+        const m = runModeOf(w, i);
+        return 'mode' in m && m.mode === 'container';
+      }),
+    );
     if (needsEngine) this.#engine = await (this.#deps.detectEngine ?? ((choice) => detectContainerEngine({ choice })))(this.#deps.engine);
   }
 
@@ -233,7 +241,10 @@ export class WorkloadsComponent implements RuntimeComponent {
           seen.add(key);
           const url = ctx.resolver.resolve({ ref: { kind: 'Service', name: ref.name, namespace: refNs } }, refNs);
           if (/\.svc\.cluster\.local(?::\d+)?(\/|$)/.test(url)) {
-            this.#logger.warn({ service: key, url }, `Service ${key} is not run here: refs to it go to ${url}, cluster DNS that does not resolve outside a cluster (declare its workload, or set --service-url-template)`);
+            this.#logger.warn(
+              { service: key, url },
+              `Service ${key} is not run here: refs to it go to ${url}, cluster DNS that does not resolve outside a cluster (declare its workload, or set --service-url-template)`,
+            );
           }
         }
       }
@@ -326,7 +337,11 @@ export class WorkloadsComponent implements RuntimeComponent {
       const how = runModeOf(w, i);
       if ('problem' in how) return { reason: 'ContainerMissing', message: how.problem };
       if (how.mode === 'container') {
-        if (!this.#engine?.ok) return { reason: 'NoContainerEngine', message: `container "${cname}" has no command, so its image ${c.image} must run through a container engine, but there is none: ${this.#engine && !this.#engine.ok ? this.#engine.reason : 'not detected'} (set command, or the annotation sluice.dev/command, to run it as a local process)` };
+        if (!this.#engine?.ok)
+          return {
+            reason: 'NoContainerEngine',
+            message: `container "${cname}" has no command, so its image ${c.image} must run through a container engine, but there is none: ${this.#engine && !this.#engine.ok ? this.#engine.reason : 'not detected'} (set command, or the annotation sluice.dev/command, to run it as a local process)`,
+          };
         engine = this.#engine.engine;
       }
       const contract: Record<string, string> = {};
@@ -368,7 +383,11 @@ export class WorkloadsComponent implements RuntimeComponent {
       this.#logger.info({ workload: w.id, image: s.image }, `${w.id}: pulling ${s.image}`);
       const pull = await engineCommand(engine, ['pull', s.image!], this.#deps.pullTimeoutMs ?? 120_000);
       if (pull.code !== 0) {
-        const why = pull.output.split('\n').filter((l) => l.trim() !== '').pop() ?? `exit ${pull.code}`;
+        const why =
+          pull.output
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .pop() ?? `exit ${pull.code}`;
         return { reason: 'ImagePullFailed', message: `image ${s.image} is not in the ${engine.name} image store and cannot be pulled: ${why}` };
       }
     }
@@ -412,7 +431,10 @@ export class WorkloadsComponent implements RuntimeComponent {
                 finished++;
                 if (failed) {
                   this.#setStatus(entry, { ...entry.status, ready: false, phase: 'Failed', reason: 'BackoffLimitExceeded', message: `exit ${o.code ?? o.signal ?? o.error?.message}` });
-                  this.#logger.warn({ workload: w.id, tail: p.logTail().slice(-10) }, `${w.id} failed (${o.error?.message ?? (o.signal ? `killed by ${o.signal}` : `exit code ${o.code}`)}) after ${failures + 1} attempt(s)`);
+                  this.#logger.warn(
+                    { workload: w.id, tail: p.logTail().slice(-10) },
+                    `${w.id} failed (${o.error?.message ?? (o.signal ? `killed by ${o.signal}` : `exit code ${o.code}`)}) after ${failures + 1} attempt(s)`,
+                  );
                 } else if (finished === specs.length && entry.status.phase !== 'Failed') {
                   this.#setStatus(entry, { ...entry.status, ready: true, phase: 'Succeeded', reason: undefined, message: undefined });
                   this.#logger.info({ workload: w.id }, `${w.id} completed`);
@@ -435,8 +457,7 @@ export class WorkloadsComponent implements RuntimeComponent {
     if (!entry.processes.every((p) => p.pid !== undefined)) return false;
     if (entry.port === undefined) return true;
     const probe = entry.workload.pod.containers[entry.servingContainer]?.['readinessProbe'] as
-      | { httpGet?: { path?: string; httpHeaders?: Array<{ name: string; value: string }> }; timeoutSeconds?: number }
-      | undefined;
+      { httpGet?: { path?: string; httpHeaders?: Array<{ name: string; value: string }> }; timeoutSeconds?: number } | undefined;
     if (probe?.httpGet) {
       const path = probe.httpGet.path ?? '/';
       try {
@@ -492,15 +513,21 @@ export class WorkloadsComponent implements RuntimeComponent {
       const ready = entry.status.phase === undefined ? { ready: true, reason: undefined, message: undefined } : {};
       this.#setStatus(entry, { ...entry.status, ...ready, nextScheduleTime });
       if (next === undefined) return;
-      const t = setTimeout(() => {
-        this.#cronTimers.delete(t);
-        this.#runCron(entry, ctx, values, next).catch((err: unknown) => this.#notReady(entry, 'StartFailed', (err as Error).message));
-        plan(next);
-      }, Math.min(Math.max(0, next - Date.now()), 2_147_483_647));
+      const t = setTimeout(
+        () => {
+          this.#cronTimers.delete(t);
+          this.#runCron(entry, ctx, values, next).catch((err: unknown) => this.#notReady(entry, 'StartFailed', (err as Error).message));
+          plan(next);
+        },
+        Math.min(Math.max(0, next - Date.now()), 2_147_483_647),
+      );
       this.#cronTimers.add(t);
     };
     plan(Date.now());
-    this.#logger.info({ workload: w.id, schedule: cron.schedule, timeZone: cron.timeZone ?? 'UTC', next: entry.status.nextScheduleTime }, `${w.id} scheduled (${cron.schedule}, ${cron.timeZone ?? 'UTC'}); next run ${entry.status.nextScheduleTime ?? 'never'}`);
+    this.#logger.info(
+      { workload: w.id, schedule: cron.schedule, timeZone: cron.timeZone ?? 'UTC', next: entry.status.nextScheduleTime },
+      `${w.id} scheduled (${cron.schedule}, ${cron.timeZone ?? 'UTC'}); next run ${entry.status.nextScheduleTime ?? 'never'}`,
+    );
   }
 
   async #runCron(entry: Entry, ctx: RuntimeContext, values: ConfigValues, at: number): Promise<void> {
@@ -538,7 +565,12 @@ export function workloadComponents(deps: WorkloadDeps = {}): ComponentFactory {
   // Always one component: without workloads it still reports Service refs that fall back to cluster DNS.
   // It reads the workloads, the Services that select them and the SinkBindings that bind them.
   const reads = (kind: string, apiVersion: string): boolean => WORKLOAD_KINDS.includes(`${apiVersion} ${kind}`) || kind === 'Service' || kind === 'SinkBinding';
-  return (config) => [runsFrom(new WorkloadsComponent(config, deps), config.resources.filter((r) => reads(r.kind, r.apiVersion)).map((r) => r.value))];
+  return (config) => [
+    runsFrom(
+      new WorkloadsComponent(config, deps),
+      config.resources.filter((r) => reads(r.kind, r.apiVersion)).map((r) => r.value),
+    ),
+  ];
 }
 
 /**

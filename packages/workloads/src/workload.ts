@@ -79,7 +79,12 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
   const t = typed(r);
   const meta = t.value.metadata;
   const base = { resource: r, apiVersion: r.apiVersion, namespace: r.namespace, name: r.name, labels: meta.labels ?? {}, baseDir: dirname(r.file) };
-  const fromTemplate = (kind: Workload['kind'], defaultRestart: Workload['restartPolicy'], spec: { template: PodTemplateSpec; backoffLimit?: number }, podPath: readonly string[] = ['spec', 'template', 'spec']): Workload => {
+  const fromTemplate = (
+    kind: Workload['kind'],
+    defaultRestart: Workload['restartPolicy'],
+    spec: { template: PodTemplateSpec; backoffLimit?: number },
+    podPath: readonly string[] = ['spec', 'template', 'spec'],
+  ): Workload => {
     const template = spec.template;
     const pod = template.spec;
     return {
@@ -106,7 +111,11 @@ export function workloadOf(r: LoadedResource): Workload | undefined {
     case 'CronJob': {
       const spec = t.value.spec;
       const w = fromTemplate('CronJob', 'OnFailure', spec.jobTemplate.spec, ['spec', 'jobTemplate', 'spec', 'template', 'spec']);
-      return { ...w, cron: { schedule: spec.schedule, timeZone: spec.timeZone, concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow', suspend: spec.suspend === true }, jobLabels: stringMap(spec.jobTemplate.metadata?.['labels']) };
+      return {
+        ...w,
+        cron: { schedule: spec.schedule, timeZone: spec.timeZone, concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow', suspend: spec.suspend === true },
+        jobLabels: stringMap(spec.jobTemplate.metadata?.['labels']),
+      };
     }
     case 'Pod': {
       const pod = t.value.spec;

@@ -71,7 +71,10 @@ test('engine command line: global flags, run flags, env by name only, files moun
 test('container mode: the image runs through the engine with only the declared variables and its files', async (t) => {
   const e = await testEngine(t);
   if (!e) return;
-  const r = await runToCompletion({ name: 'engine-test', mode: 'container', image: e.image, args: ['exit'], env: { MINE: 'x' }, files: [{ path: '/etc/app/config', content: 'c' }] }, { engine: e.engine });
+  const r = await runToCompletion(
+    { name: 'engine-test', mode: 'container', image: e.image, args: ['exit'], env: { MINE: 'x' }, files: [{ path: '/etc/app/config', content: 'c' }] },
+    { engine: e.engine },
+  );
   assert.equal(r.exitCode, 3, r.logTail.join('\n'));
   const envLine = r.logTail.find((l) => l.startsWith('ce-app env:'))!;
   assert.match(envLine, /\bMINE\b/);

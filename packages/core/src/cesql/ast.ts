@@ -2,15 +2,7 @@
  * The CESQL syntax tree. Every node carries `pos`, a 0-based offset into the expression used in error messages:
  * the start of literals, identifiers, EXISTS and calls; the operator for unary, binary, LIKE and IN nodes.
  */
-export type CesqlNode =
-  | LiteralNode
-  | IdentifierNode
-  | UnaryNode
-  | BinaryNode
-  | LikeNode
-  | ExistsNode
-  | InNode
-  | CallNode;
+export type CesqlNode = LiteralNode | IdentifierNode | UnaryNode | BinaryNode | LikeNode | ExistsNode | InNode | CallNode;
 
 /** A string, integer or boolean literal. */
 export interface LiteralNode {

@@ -20,9 +20,7 @@ export function checkFunctions(root: CesqlNode): void {
 export function functionOf(node: CallNode): CesqlFunction {
   const f = resolveFunction(node.name, node.args.length);
   if (f !== undefined) return f;
-  const message = isKnownFunction(node.name)
-    ? `${node.name} takes ${describeArity(node.name)} argument(s), not ${node.args.length}`
-    : `unknown function ${node.name}`;
+  const message = isKnownFunction(node.name) ? `${node.name} takes ${describeArity(node.name)} argument(s), not ${node.args.length}` : `unknown function ${node.name}`;
   throw new CesqlError('missingFunction', message, { position: node.pos });
 }
 

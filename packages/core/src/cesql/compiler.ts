@@ -1,15 +1,6 @@
 import type { BinaryNode, CallNode, CesqlNode, InNode } from './ast.js';
 import { functionOf } from './check.js';
-import {
-  attributeValue,
-  castFailureMessage,
-  castValue,
-  INT32_MAX,
-  INT32_MIN,
-  stringToBoolean,
-  stringToInteger,
-  typeOfValue,
-} from './casts.js';
+import { attributeValue, castFailureMessage, castValue, INT32_MAX, INT32_MIN, stringToBoolean, stringToInteger, typeOfValue } from './casts.js';
 import { EvalFailure, fail, overflowMessage, type FunctionFail } from './failure.js';
 import { parameterType } from './functions.js';
 import { compileLikePattern } from './like-pattern.js';
@@ -262,7 +253,12 @@ function compileIn(node: InNode, operand: Compiled, set: readonly Compiled[]): E
   if (operand.type !== 'any') {
     const to = operand.type;
     const l = operand.fn;
-    const lookup = allConstant ? castAll(set.map((c) => c.value), to) : undefined;
+    const lookup = allConstant
+      ? castAll(
+          set.map((c) => c.value),
+          to,
+        )
+      : undefined;
     if (lookup !== undefined) return (e) => lookup.has(l(e)) !== negated;
     const elements = set.map((c) => coerce(c, to));
     return (e) => {

@@ -2,14 +2,7 @@ import type { SluiceErrorCode } from '../error-codes.js';
 import { SluiceError } from '../errors.js';
 
 /** The CESQL error types (spec §3.3), spelled as the TCK spells them. */
-export type CesqlErrorKind =
-  | 'parse'
-  | 'math'
-  | 'cast'
-  | 'missingFunction'
-  | 'functionEvaluation'
-  | 'missingAttribute'
-  | 'generic';
+export type CesqlErrorKind = 'parse' | 'math' | 'cast' | 'missingFunction' | 'functionEvaluation' | 'missingAttribute' | 'generic';
 
 /** Stable `SLUICE_…` code for each CESQL error kind. */
 export const CESQL_ERROR_CODES: Readonly<Record<CesqlErrorKind, SluiceErrorCode>> = Object.freeze({

@@ -170,9 +170,7 @@ export function isKnownFunction(name: string): boolean {
 /** Human description of the arities a function accepts, e.g. "2 or 3" or "at least 1". */
 export function describeArity(name: string): string {
   const overloads = BY_NAME.get(name) ?? [];
-  return overloads
-    .map((f) => (f.variadic === undefined ? String(f.params.length) : `at least ${f.params.length}`))
-    .join(' or ');
+  return overloads.map((f) => (f.variadic === undefined ? String(f.params.length) : `at least ${f.params.length}`)).join(' or ');
 }
 
 /** Type expected for argument `i` of a resolved overload. */

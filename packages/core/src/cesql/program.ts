@@ -23,8 +23,7 @@ export interface CesqlAst {
 // `TRUE AND (1 != 1 / 0)` → false). An attribute reference's type is unknown, so it counts as Boolean (spec §3.2).
 function failedResult(err: unknown, root: CesqlNode): CesqlResult {
   if (!(err instanceof EvalFailure)) throw err;
-  const value: CesqlValue =
-    err.owner === root && err.fallback !== undefined ? err.fallback : zeroValue(staticType(root));
+  const value: CesqlValue = err.owner === root && err.fallback !== undefined ? err.fallback : zeroValue(staticType(root));
   return { value, errors: [err.toError()] };
 }
 

@@ -112,11 +112,7 @@ export async function whoami(token = savedToken()): Promise<Identity | undefined
  * HTTP error's message, e.g. a bad CESQL filter). With `reconnect`, a dropped stream is opened again after 2 s.
  * Returns a function that closes it.
  */
-export function openStream(
-  url: string,
-  handlers: { onEvent: (name: string, data: string) => void; onState: (open: boolean, error?: string) => void },
-  options: { reconnect: boolean },
-): () => void {
+export function openStream(url: string, handlers: { onEvent: (name: string, data: string) => void; onState: (open: boolean, error?: string) => void }, options: { reconnect: boolean }): () => void {
   const abort = new AbortController();
   let closed = false;
   const run = async (): Promise<void> => {
@@ -174,8 +170,6 @@ export const api = {
       await fetch(`../api/v1/deadletters/${broker}/replay`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify({ ids }) }),
     ),
   purge: async (broker: string, ids: number[]) =>
-    json<{ purged: number }>(
-      await fetch(`../api/v1/deadletters/${broker}/purge`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify({ ids }) }),
-    ),
+    json<{ purged: number }>(await fetch(`../api/v1/deadletters/${broker}/purge`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify({ ids }) })),
   list: async (kind: string) => json<{ items: Resource[] }>(await fetch(`../api/v1/${kind}`, { headers: headers() })),
 };

@@ -13,20 +13,27 @@ function useStream(token: string | undefined): { snapshot: Snapshot | undefined;
   const [history] = useState(() => new Map<string, number[]>());
   // Opened again when the token changes (a page unlocked on an admin API that lets nobody read without one).
   useEffect(() => {
-    return openStream('api/stream', { onState: (open) => setConnected(open), onEvent: (name, data) => {
-      if (name !== 'snapshot') return;
-      const s = JSON.parse(data) as Snapshot;
-      for (const r of s.resources ?? []) {
-        const f = r.status?.figures;
-        if (!f) continue;
-        const key = `${r.kind}:${keyOf(r)}`;
-        const points = history.get(key) ?? [];
-        points.push(f.deliveredPerSecond ?? 0);
-        if (points.length > HISTORY) points.shift();
-        history.set(key, points);
-      }
-      setSnapshot(s);
-    } }, { reconnect: true });
+    return openStream(
+      'api/stream',
+      {
+        onState: (open) => setConnected(open),
+        onEvent: (name, data) => {
+          if (name !== 'snapshot') return;
+          const s = JSON.parse(data) as Snapshot;
+          for (const r of s.resources ?? []) {
+            const f = r.status?.figures;
+            if (!f) continue;
+            const key = `${r.kind}:${keyOf(r)}`;
+            const points = history.get(key) ?? [];
+            points.push(f.deliveredPerSecond ?? 0);
+            if (points.length > HISTORY) points.shift();
+            history.set(key, points);
+          }
+          setSnapshot(s);
+        },
+      },
+      { reconnect: true },
+    );
   }, [token]);
   return { snapshot, history, connected };
 }
@@ -65,40 +72,40 @@ function Topology({ resources, selected, onSelect }: { resources: readonly Resou
   const height = 60 + Math.max(1, ...rows) * (H + GAP);
   return (
     <div class="canvas">
-    <svg class="topology" width={X0 + 3 * COL + W + 20} height={height} role="img" aria-label="topology">
-      {COLUMN_TITLES.map((t, i) => (
-        <text class="column-title" x={X0 + i * COL} y={20}>
-          {t}
-        </text>
-      ))}
-      {edges.map((e) => {
-        const a = pos.get(e.from);
-        const b = pos.get(e.to);
-        if (!a || !b) return null;
-        const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x, b.y + H / 2];
-        const back = x2 <= x1;
-        const d = back ? `M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}` : `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`;
-        return <path class={`edge${e.label === 'dead letters' ? ' edge-dls' : ''}`} d={d} />;
-      })}
-      {nodes.map((n) => {
-        const p = pos.get(n.id)!;
-        const status = n.resource ? readiness(n.resource) : 'None';
-        const f = n.resource?.status?.figures;
-        return (
-          <g class={`node node-${status.toLowerCase()}${selected === nodeKey(n) ? ' selected' : ''}`} data-node={n.label} onClick={() => onSelect(n)}>
-            <rect x={p.x} y={p.y} width={W} height={H} rx={6} />
-            <text x={p.x + 10} y={p.y + 15}>
-              {n.label.length > 32 ? `${n.label.slice(0, 31)}…` : n.label}
-            </text>
-            {f && (
-              <text class="node-figures" x={p.x + 10} y={p.y + 28}>
-                {`${f.delivered} delivered · ${f.backlog} backlog · ${f.retrying} retrying`}
+      <svg class="topology" width={X0 + 3 * COL + W + 20} height={height} role="img" aria-label="topology">
+        {COLUMN_TITLES.map((t, i) => (
+          <text class="column-title" x={X0 + i * COL} y={20}>
+            {t}
+          </text>
+        ))}
+        {edges.map((e) => {
+          const a = pos.get(e.from);
+          const b = pos.get(e.to);
+          if (!a || !b) return null;
+          const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x, b.y + H / 2];
+          const back = x2 <= x1;
+          const d = back ? `M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}` : `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`;
+          return <path class={`edge${e.label === 'dead letters' ? ' edge-dls' : ''}`} d={d} />;
+        })}
+        {nodes.map((n) => {
+          const p = pos.get(n.id)!;
+          const status = n.resource ? readiness(n.resource) : 'None';
+          const f = n.resource?.status?.figures;
+          return (
+            <g class={`node node-${status.toLowerCase()}${selected === nodeKey(n) ? ' selected' : ''}`} data-node={n.label} onClick={() => onSelect(n)}>
+              <rect x={p.x} y={p.y} width={W} height={H} rx={6} />
+              <text x={p.x + 10} y={p.y + 15}>
+                {n.label.length > 32 ? `${n.label.slice(0, 31)}…` : n.label}
               </text>
-            )}
-          </g>
-        );
-      })}
-    </svg>
+              {f && (
+                <text class="node-figures" x={p.x + 10} y={p.y + 28}>
+                  {`${f.delivered} delivered · ${f.backlog} backlog · ${f.retrying} retrying`}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
     </div>
   );
 }
@@ -121,8 +128,18 @@ function FiguresTable({ resources, history, onSelect }: { resources: readonly Re
     <table class="figures">
       <thead>
         <tr>
-          <th>Kind</th><th>Name</th><th>Ready</th><th>Delivered</th><th>Failed</th><th>Rate (60 s)</th><th>Backlog</th><th>In flight</th>
-          <th>Retrying</th><th>Oldest</th><th>Breaker</th><th>Last error</th>
+          <th>Kind</th>
+          <th>Name</th>
+          <th>Ready</th>
+          <th>Delivered</th>
+          <th>Failed</th>
+          <th>Rate (60 s)</th>
+          <th>Backlog</th>
+          <th>In flight</th>
+          <th>Retrying</th>
+          <th>Oldest</th>
+          <th>Breaker</th>
+          <th>Last error</th>
         </tr>
       </thead>
       <tbody>
@@ -132,10 +149,18 @@ function FiguresTable({ resources, history, onSelect }: { resources: readonly Re
             <tr data-row={`${r.kind} ${keyOf(r)}`} onClick={() => onSelect(r)}>
               <td>{r.kind}</td>
               <td>{keyOf(r)}</td>
-              <td><Badge status={readiness(r)} /></td>
-              <td class="num" data-figure="delivered">{f.delivered}</td>
-              <td class="num" data-figure="failed">{f.failed}</td>
-              <td><Sparkline points={history.get(`${r.kind}:${keyOf(r)}`) ?? []} /> {(f.deliveredPerSecond ?? 0).toFixed(1)}/s</td>
+              <td>
+                <Badge status={readiness(r)} />
+              </td>
+              <td class="num" data-figure="delivered">
+                {f.delivered}
+              </td>
+              <td class="num" data-figure="failed">
+                {f.failed}
+              </td>
+              <td>
+                <Sparkline points={history.get(`${r.kind}:${keyOf(r)}`) ?? []} /> {(f.deliveredPerSecond ?? 0).toFixed(1)}/s
+              </td>
               <td class="num">{f.backlog}</td>
               <td class="num">{f.inFlight}</td>
               <td class="num">{f.retrying}</td>
@@ -158,16 +183,23 @@ function Detail({ resource, onClose }: { resource: Resource; onClose: () => void
         <h2>
           {resource.kind} {keyOf(resource)}
         </h2>
-        <button onClick={onClose} aria-label="close">×</button>
+        <button onClick={onClose} aria-label="close">
+          ×
+        </button>
       </header>
-      <p class="muted">{resource.apiVersion}{resource.source ? ` · from ${resource.source}` : ''}</p>
+      <p class="muted">
+        {resource.apiVersion}
+        {resource.source ? ` · from ${resource.source}` : ''}
+      </p>
       <h3>Conditions</h3>
       <table>
         <tbody>
           {(resource.status?.conditions ?? []).map((c) => (
             <tr>
               <td>{c.type}</td>
-              <td><Badge status={c.status} /></td>
+              <td>
+                <Badge status={c.status} />
+              </td>
               <td>{c.reason ?? ''}</td>
               <td class="muted">{c.message ?? ''}</td>
             </tr>
@@ -241,17 +273,53 @@ function DeadLetters({ canEdit }: { canEdit: boolean }) {
         </select>
         <input placeholder="CESQL filter, e.g. type = 'order.created'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="filter" />
         <button onClick={() => void refresh()}>Search</button>
-        <button disabled={!canEdit || letters.length === 0} title={canEdit ? undefined : READ_ONLY_HINT} onClick={() => void act('replay', letters.map((l) => l.id))}>Replay all shown</button>
-        <button disabled={!canEdit || letters.length === 0} title={canEdit ? undefined : READ_ONLY_HINT} class="danger" onClick={() => void act('purge', letters.map((l) => l.id))}>Purge all shown</button>
+        <button
+          disabled={!canEdit || letters.length === 0}
+          title={canEdit ? undefined : READ_ONLY_HINT}
+          onClick={() =>
+            void act(
+              'replay',
+              letters.map((l) => l.id),
+            )
+          }
+        >
+          Replay all shown
+        </button>
+        <button
+          disabled={!canEdit || letters.length === 0}
+          title={canEdit ? undefined : READ_ONLY_HINT}
+          class="danger"
+          onClick={() =>
+            void act(
+              'purge',
+              letters.map((l) => l.id),
+            )
+          }
+        >
+          Purge all shown
+        </button>
       </div>
       {!canEdit && <p class="hint">Read-only: replay and purge need an edit token. Use Unlock (top right).</p>}
-      {message && <p class="message" role="status">{message}</p>}
+      {message && (
+        <p class="message" role="status">
+          {message}
+        </p>
+      )}
       {letters.length === 0 ? (
         <p class="empty">No dead letters{broker ? ` in ${broker}` : ''}.</p>
       ) : (
         <table class="figures">
           <thead>
-            <tr><th>Id</th><th>Event</th><th>Type</th><th>Trigger</th><th>Reason</th><th>Attempts</th><th>Stored</th><th /></tr>
+            <tr>
+              <th>Id</th>
+              <th>Event</th>
+              <th>Type</th>
+              <th>Trigger</th>
+              <th>Reason</th>
+              <th>Attempts</th>
+              <th>Stored</th>
+              <th />
+            </tr>
           </thead>
           <tbody>
             {letters.map((l) => (
@@ -265,7 +333,9 @@ function DeadLetters({ canEdit }: { canEdit: boolean }) {
                 <td>{new Date(l.storedAt).toLocaleString()}</td>
                 <td>
                   <button onClick={() => setOpen(l)}>Inspect</button>{' '}
-                  <button disabled={!canEdit} title={canEdit ? undefined : READ_ONLY_HINT} onClick={() => void act('replay', [l.id])}>Replay</button>
+                  <button disabled={!canEdit} title={canEdit ? undefined : READ_ONLY_HINT} onClick={() => void act('replay', [l.id])}>
+                    Replay
+                  </button>
                 </td>
               </tr>
             ))}
@@ -276,7 +346,9 @@ function DeadLetters({ canEdit }: { canEdit: boolean }) {
         <aside class="detail" aria-label="dead letter">
           <header>
             <h2>Dead letter {open.id}</h2>
-            <button onClick={() => setOpen(undefined)} aria-label="close">×</button>
+            <button onClick={() => setOpen(undefined)} aria-label="close">
+              ×
+            </button>
           </header>
           <p class="error">{open.reason}</p>
           <h3>Attributes</h3>
@@ -302,7 +374,15 @@ function EventTypes({ resources }: { resources: readonly Resource[] }) {
   return (
     <table class="figures">
       <thead>
-        <tr><th>Type</th><th>Source</th><th>Reference</th><th>Origin</th><th>Seen</th><th>First seen</th><th>Last seen</th></tr>
+        <tr>
+          <th>Type</th>
+          <th>Source</th>
+          <th>Reference</th>
+          <th>Origin</th>
+          <th>Seen</th>
+          <th>First seen</th>
+          <th>Last seen</th>
+        </tr>
       </thead>
       <tbody>
         {types.map((r) => {
@@ -370,19 +450,23 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
     const url = `../api/v1/${family}/${key}/events${filter.trim() ? `?${new URLSearchParams({ filter }).toString()}` : ''}`;
     setEvents([]);
     // A bad filter is a 400 with the reason, which the stream reports as its end.
-    const close = openStream(url, {
-      onState: (open, error) => {
-        if (open) setMessage(`tailing ${target}${filter.trim() ? ` where ${filter}` : ''}`);
-        else if (error !== undefined) {
-          setMessage(error);
-          setRunning(undefined);
-        }
+    const close = openStream(
+      url,
+      {
+        onState: (open, error) => {
+          if (open) setMessage(`tailing ${target}${filter.trim() ? ` where ${filter}` : ''}`);
+          else if (error !== undefined) {
+            setMessage(error);
+            setRunning(undefined);
+          }
+        },
+        onEvent: (name, data) => {
+          if (name === 'cloudevent') setEvents((list) => [JSON.parse(data) as TailedEvent, ...list].slice(0, TAIL_KEEP));
+          else if (name === 'skipped') setMessage(`the page fell behind: ${data} events skipped`);
+        },
       },
-      onEvent: (name, data) => {
-        if (name === 'cloudevent') setEvents((list) => [JSON.parse(data) as TailedEvent, ...list].slice(0, TAIL_KEEP));
-        else if (name === 'skipped') setMessage(`the page fell behind: ${data} events skipped`);
-      },
-    }, { reconnect: false });
+      { reconnect: false },
+    );
     setRunning(() => close);
   };
   return (
@@ -396,13 +480,24 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
         <input placeholder="CESQL filter, e.g. type LIKE 'order.%'" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="tail filter" />
         {running ? <button onClick={stop}>Stop</button> : <button onClick={start}>Start</button>}
       </div>
-      {message && <p class="message" role="status">{message}</p>}
+      {message && (
+        <p class="message" role="status">
+          {message}
+        </p>
+      )}
       {events.length === 0 ? (
         <p class="empty">{running ? 'Waiting for events…' : 'Choose a broker and start the tail: events accepted from then on appear here.'}</p>
       ) : (
         <table class="figures">
           <thead>
-            <tr><th>Time</th><th>Id</th><th>Type</th><th>Source</th><th>Subject</th><th>Trace</th></tr>
+            <tr>
+              <th>Time</th>
+              <th>Id</th>
+              <th>Type</th>
+              <th>Source</th>
+              <th>Subject</th>
+              <th>Trace</th>
+            </tr>
           </thead>
           <tbody>
             {events.map((e) => (
@@ -422,9 +517,14 @@ function EventsTail({ resources }: { resources: readonly Resource[] }) {
         <aside class="detail" aria-label="event">
           <header>
             <h2>Event {String(open.attributes['id'])}</h2>
-            <button onClick={() => setOpen(undefined)} aria-label="close">×</button>
+            <button onClick={() => setOpen(undefined)} aria-label="close">
+              ×
+            </button>
           </header>
-          <p class="muted">{open.at}{traceId(open) ? ` · trace ${traceId(open)}` : ''}</p>
+          <p class="muted">
+            {open.at}
+            {traceId(open) ? ` · trace ${traceId(open)}` : ''}
+          </p>
           <h3>Attributes</h3>
           <pre>{JSON.stringify(open.attributes, null, 2)}</pre>
           <h3>Data</h3>
@@ -491,7 +591,11 @@ function AuthBar({ auth }: { auth: ReturnType<typeof useIdentity> }) {
       </span>
       {auth.token !== undefined && !auth.identity?.anonymous && <button onClick={auth.lock}>Lock</button>}
       {!canEdit && <button onClick={() => setOpen(!open)}>Unlock</button>}
-      {message && !canEdit && <span class="auth-message" role="alert">{message}</span>}
+      {message && !canEdit && (
+        <span class="auth-message" role="alert">
+          {message}
+        </span>
+      )}
       {(open || (auth.checked && !auth.identity)) && !canEdit && (
         <form class="unlock" onSubmit={(e) => void submit(e)}>
           <input type="password" autocomplete="off" placeholder="admin token" aria-label="admin token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
@@ -524,7 +628,11 @@ function App() {
         {snapshot?.ready && <span class={`badge badge-${snapshot.ready.ready ? 'true' : 'false'}`}>{snapshot.ready.ready ? 'all ready' : `${snapshot.ready.reasons.length} not ready`}</span>}
         <AuthBar auth={auth} />
       </header>
-      {auth.checked && !auth.identity && <p class="hint">This admin API shows nothing without a token: enter one above (<code>sluice run</code> keeps one in its data dir, file <code>admin-token</code>).</p>}
+      {auth.checked && !auth.identity && (
+        <p class="hint">
+          This admin API shows nothing without a token: enter one above (<code>sluice run</code> keeps one in its data dir, file <code>admin-token</code>).
+        </p>
+      )}
       <main>
         {tab === 'topology' && <Topology resources={resources} selected={selected} onSelect={(n) => n.resource && setSelected(nodeKey(n))} />}
         {tab === 'figures' && <FiguresTable resources={resources} history={history} onSelect={(r) => setSelected(`${r.kind}:${keyOf(r)}`)} />}
