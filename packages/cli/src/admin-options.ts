@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { AdminAuth, AdminServer, GENERATED_TOKEN_FILE, LOOPBACK_HOSTS, ensureGeneratedToken, isLoopback, readTokenFile, type AdminRole, type AdminServerOptions } from '@sluice/admin';
 import { createTlsServer, watchTlsFiles } from '@sluice/broker';
 import { SluiceError, type Logger } from '@sluice/core';
+import { collectList } from './args.js';
 
 /** The `sluice run` flags of the admin API's authentication and TLS (docs/security.md#the-admin-api). */
 export interface AdminFlags {
@@ -16,14 +17,6 @@ export interface AdminFlags {
   adminTlsCert?: string;
   adminTlsKey?: string;
 }
-
-const list = (value: string, previous: string[] | undefined): string[] =>
-  (previous ?? []).concat(
-    value
-      .split(',')
-      .map((v) => v.trim())
-      .filter((v) => v !== ''),
-  );
 
 /** Adds the admin API's token, anonymous-role, host and TLS flags to `sluice run`. */
 export function addAdminOptions(cmd: Command): Command {
@@ -44,7 +37,7 @@ export function addAdminOptions(cmd: Command): Command {
         "more host names the admin API answers to (Host header) and whose pages may make changes, e.g. a reverse proxy's public name (repeatable or comma-separated; * for any Host); loopback names are always answered on loopback",
       )
         .env('SLUICE_ADMIN_ALLOWED_HOSTS')
-        .argParser(list)
+        .argParser(collectList)
         .default([]),
     )
     .addOption(new Option('--admin-tls-cert <file>', 'serve the admin API over HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_ADMIN_TLS_CERT'))

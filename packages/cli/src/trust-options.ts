@@ -4,6 +4,7 @@ import { AUTHORIZATION_MODES, DEFAULT_CONNECTION_LIMITS, eventPolicyRefusals, ty
 import { STORE_LIMIT_DEFAULTS } from '@sluice/store';
 import { WORKLOAD_KINDS } from '@sluice/workloads';
 import type { SluiceConfig } from '@sluice/config';
+import { collectList } from './args.js';
 
 /** The `sluice run` flags that bound what clients may do (values as parsed by commander). */
 export interface TrustFlags {
@@ -28,14 +29,6 @@ export interface TrustFlags {
   /** Knative's `default-authorization-mode`; only with the authentication-oidc feature on. */
   defaultAuthorizationMode?: AuthorizationMode;
 }
-
-const list = (value: string, previous: string[] | undefined): string[] =>
-  (previous ?? []).concat(
-    value
-      .split(',')
-      .map((v) => v.trim())
-      .filter((v) => v !== ''),
-  );
 
 function count(name: string): (v: string) => number {
   return (v) => {
@@ -100,14 +93,14 @@ export function addTrustOptions(cmd: Command): Command {
         .argParser(count('--max-backlog-bytes'))
         .default(STORE_LIMIT_DEFAULTS.maxBacklogBytes),
     )
-    .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(list).default([]))
+    .addOption(new Option('--egress-allow <cidr|host>', 'destinations exempt from the egress deny rules (repeatable or comma-separated)').env('SLUICE_EGRESS_ALLOW').argParser(collectList).default([]))
     .addOption(new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when it changes').env('SLUICE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert').env('SLUICE_TLS_KEY'))
     .addOption(new Option('--tls-client-ca <file>', 'CA (PEM) of client certificates, for brokers annotated sluice.dev/client-cert: required').env('SLUICE_TLS_CLIENT_CA'))
     .addOption(
       new Option('--oidc-issuer <url>', 'require OIDC bearer tokens from this issuer on brokers without static credentials (repeatable or comma-separated)')
         .env('SLUICE_OIDC_ISSUER')
-        .argParser(list)
+        .argParser(collectList)
         .default([]),
     )
     .addOption(
@@ -133,7 +126,7 @@ export function addTrustOptions(cmd: Command): Command {
     .addOption(
       new Option('--egress-deny <cidr|host>', 'destinations denied on top of link-local and cloud metadata addresses (repeatable or comma-separated)')
         .env('SLUICE_EGRESS_DENY')
-        .argParser(list)
+        .argParser(collectList)
         .default([]),
     );
 }

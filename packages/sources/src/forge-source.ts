@@ -4,7 +4,6 @@ import {
   DEFAULT_NAMESPACE,
   noopLogger,
   SluiceError,
-  toDeliveryPolicy,
   validateEvent,
   type CloudEvent,
   type GitHubSource,
@@ -19,9 +18,9 @@ import { refuse, type RuntimeComponent, type RuntimeContext, sendError } from '@
 import { applyCeOverrides } from './ce-overrides.js';
 import { GITLAB_EVENTS, githubSubjectAndExtensions, gitlabEventSource } from './forge-events.js';
 import { verifyGithubSignature } from './signature.js';
-import { SinkDelivery, sourceMetrics, sourceOidc } from './sink-delivery.js';
+import type { SinkDelivery } from './sink-delivery.js';
 import type { SpecProblem } from './spec-problem.js';
-import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_DELIVERY, WebhookRouter, maxBodyBytesOf, readWebhookBody } from './webhook-source.js';
+import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WebhookRouter, maxBodyBytesOf, readWebhookBody, webhookSink } from './webhook-source.js';
 
 export type { GitHubSourceSpec, GitLabSourceSpec };
 
@@ -109,16 +108,7 @@ export class ForgeSourceComponent implements RuntimeComponent {
     this.#secret = Buffer.from(r.value, 'utf8');
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(this.#src.spec.sink, this.#ns);
-    this.#sink = new SinkDelivery({
-      undelivered: 'answer',
-      sender: ctx.sender,
-      url: sinkUrl,
-      namespace: this.#ns,
-      logger: this.#logger,
-      policy: toDeliveryPolicy(WEBHOOK_DELIVERY),
-      oidc: sourceOidc(this.#src, this.#src.spec.sink),
-      metrics: sourceMetrics(ctx, this.#src, this.#ns),
-    });
+    this.#sink = webhookSink(ctx, this.#src, this.#src.spec.sink, sinkUrl, this.#logger);
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');

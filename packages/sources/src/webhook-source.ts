@@ -11,6 +11,7 @@ import {
   validateEvent,
   type CloudEvent,
   type DeliverySpec,
+  type Destination,
   type Logger,
   type Clock,
   type ObjectMeta,
@@ -53,6 +54,30 @@ export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
  * about 9 s, under GitHub's 10 s limit). A producer that gets 502/503 retries on its own schedule.
  */
 export const WEBHOOK_DELIVERY: DeliverySpec = { retry: 2, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S', timeout: 'PT3S' };
+
+/**
+ * The sink delivery of a source a webhook sender waits on (WebhookSource, GitHubSource, GitLabSource): the sender is
+ * answered with the sink's outcome, after {@link WEBHOOK_DELIVERY}'s quick retries. `url` is `sink` resolved.
+ */
+export function webhookSink(
+  ctx: Pick<RuntimeContext, 'sender' | 'metrics'>,
+  source: { readonly apiVersion: string; readonly kind: string; readonly metadata: ObjectMeta },
+  sink: Destination,
+  url: string,
+  logger: Logger,
+): SinkDelivery {
+  const namespace = source.metadata.namespace ?? DEFAULT_NAMESPACE;
+  return new SinkDelivery({
+    undelivered: 'answer',
+    sender: ctx.sender,
+    url,
+    namespace,
+    logger,
+    policy: toDeliveryPolicy(WEBHOOK_DELIVERY),
+    oidc: sourceOidc(source, sink),
+    metrics: sourceMetrics(ctx, source, namespace),
+  });
+}
 
 /** Headers that carry a delivery id, used as the event `id` in this order (else a UUID). */
 export const DELIVERY_ID_HEADERS: readonly string[] = ['ce-id', 'webhook-id', 'x-github-delivery', 'x-gitlab-event-uuid'];
@@ -344,16 +369,7 @@ export class WebhookSourceComponent implements RuntimeComponent {
     }
     this.#maxBody = maxBodyBytesOf(this.#src.metadata);
     const sinkUrl = ctx.resolver.resolve(s.sink, this.#ns);
-    this.#sink = new SinkDelivery({
-      undelivered: 'answer',
-      sender: ctx.sender,
-      url: sinkUrl,
-      namespace: this.#ns,
-      logger: this.#logger,
-      policy: toDeliveryPolicy(WEBHOOK_DELIVERY),
-      oidc: sourceOidc(this.#src, s.sink),
-      metrics: sourceMetrics(ctx, this.#src, this.#ns),
-    });
+    this.#sink = webhookSink(ctx, this.#src, s.sink, sinkUrl, this.#logger);
     this.#router.attach(ctx, this.#ns, this.#src.metadata.name, (req, res, sub) => {
       const p = this.#handle(req, res, sub).catch((err: unknown) => {
         this.#logger.error({ err }, 'webhook handler failed');
