@@ -1,5 +1,7 @@
 // What the dashboard reads from the admin API. The shapes are the admin API's JSON (docs/operations.md); fields that
-// a kind lacks are optional here, so the app shows what is there.
+// a kind lacks are optional here, so the app shows what is there. They restate what @sluice/admin and @sluice/core
+// declare on purpose: this browser bundle is type-checked on its own, with DOM types only, and cannot import the Node
+// packages' types; the dashboard's browser test is what keeps the two in step.
 
 /** A Knative-style condition. */
 export interface Condition {
