@@ -10,6 +10,7 @@ import { OidcVerifier, StaticCredentials } from '../packages/broker/dist/index.j
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { noopLogger } from '@sluice/core';
 import { startSluice } from '@sluice/testing';
 import { closedLoop } from './load.mjs';
 
@@ -73,16 +74,7 @@ export async function run() {
     return (d.user + d.system) / n;
   };
   const creds = new StaticCredentials([TOKEN], undefined);
-  const quiet = {
-    debug() {},
-    info() {},
-    warn() {},
-    error() {},
-    child() {
-      return quiet;
-    },
-  };
-  const verifier = new OidcVerifier({ issuers: [issuer] }, quiet);
+  const verifier = new OidcVerifier({ issuers: [issuer] }, noopLogger);
   const aud = 'eventing.knative.dev/broker/default/default';
   await verifier.verify(`Bearer ${jwt}`, aud);
   const local = createLocalJWKSet({ keys: [jwk] });

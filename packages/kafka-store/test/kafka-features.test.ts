@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { noopLogger } from '@sluice/core';
 import { brokerChecks, formatConfigError, loadConfig } from '@sluice/config';
 import { groupIdMapping, kafkaBrokerClass, isNameTemplateError, kafkaChecks, parseNameTemplate, renderNameTemplate, resolveKafkaBrokerConfig, resolveKafkaFeatures } from '../src/index.js';
 
@@ -159,18 +160,9 @@ test('channels.topic.template is checked and said to name no topic (KafkaChannel
 });
 
 test("a live change that would rename a running broker's topic or a trigger's group is refused by the class", async () => {
-  const quiet = {
-    debug() {},
-    info() {},
-    warn() {},
-    error() {},
-    child() {
-      return quiet;
-    },
-  };
   const before = load(broker('b') + trigger('t'));
   const b = before.config.brokers[0]!;
-  const store = kafkaBrokerClass(before.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).open(b, { logger: quiet });
+  const store = kafkaBrokerClass(before.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).open(b, { logger: noopLogger });
   try {
     const same = load(features('  dispatcher.rate-limiter: disabled') + broker('b') + trigger('t') + trigger('u'));
     assert.equal(kafkaBrokerClass(same.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).conflicts?.(store, b, same.config.triggers), undefined);
@@ -190,15 +182,6 @@ test("a live change that would rename a running broker's topic or a trigger's gr
 });
 
 test("a live change of a running broker's bootstrap servers or topic settings is refused by the class, not ignored", async () => {
-  const quiet = {
-    debug() {},
-    info() {},
-    warn() {},
-    error() {},
-    child() {
-      return quiet;
-    },
-  };
   const brokerConfig = (data: string) => `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -210,7 +193,7 @@ ${data}
 `;
   const before = load(brokerConfig('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"') + broker('b') + trigger('t'));
   const b = before.config.brokers[0]!;
-  const store = kafkaBrokerClass(before.config).open(b, { logger: quiet });
+  const store = kafkaBrokerClass(before.config).open(b, { logger: noopLogger });
   const conflicts = (data: string) => {
     const next = load(brokerConfig(data) + broker('b') + trigger('t'));
     return kafkaBrokerClass(next.config).conflicts?.(store, next.config.brokers[0]!, next.config.triggers);
