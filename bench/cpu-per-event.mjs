@@ -8,7 +8,8 @@
 //
 //   npx tsc -b && node bench/cpu-per-event.mjs
 //   BENCH_CPU_BUILDS=before=/tmp/old/packages/cli/dist/bin.js,after=packages/cli/dist/bin.js node bench/cpu-per-event.mjs
-//   BENCH_CPU_RATE=2000        open loop at this many events/s (default 2000); 0: closed loop, 64 connections
+//   BENCH_CPU_RATE=2000        open loop at this many events/s (default 2000), also printing each round's ingress
+//                              and end-to-end p99 / p99.9 (an A/B of a change's tail latency); 0: closed loop, 64 connections
 //   BENCH_DURATION_MS=5000     each setup's share of a round; BENCH_CPU_ROUNDS=3 rounds
 //   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
 //                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
@@ -80,7 +81,14 @@ async function measure(target, sink) {
   const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
   const stats = await drain(sink, result.ok);
   const used = cpuSeconds(target.pid) - cpu;
-  return { cpuUsPerEvent: (used * 1e6) / Math.max(1, stats.count), delivered: stats.count, accepted: result.ok, failed: result.failed + (result.skipped ?? 0), achieved: result.rate };
+  return {
+    cpuUsPerEvent: (used * 1e6) / Math.max(1, stats.count),
+    delivered: stats.count,
+    accepted: result.ok,
+    failed: result.failed + (result.skipped ?? 0),
+    achieved: result.rate,
+    latency: { ingressP99: result.p99, ingressP999: result.p999, e2eP99: stats.p99, e2eP999: stats.p999 },
+  };
 }
 
 /** Where a profile node's code lives: a Sluice package, an npm package, a part of Node, or V8's own entries. */
@@ -183,6 +191,14 @@ async function main() {
       );
     }
     console.log(`load average (1 min) at the start of each round: ${rows[0].map((x) => x.load).join(', ')}`);
+    if (RATE > 0) {
+      // At a fixed rate the same rounds also give each setup's tail latency (ms, from the intended send time).
+      const tail = (r, k) => `${r.map((x) => fmt(x.latency[k], 1)).join(', ')} (median ${fmt(median(r.map((x) => x.latency[k])), 1)})`;
+      console.log('\n| setup | ingress p99 ms, per round | ingress p99.9 | e2e p99 | e2e p99.9 |\n|---|--:|--:|--:|--:|');
+      for (const [i, s] of setups.entries()) {
+        console.log(`| ${s.name} | ${tail(rows[i], 'ingressP99')} | ${tail(rows[i], 'ingressP999')} | ${tail(rows[i], 'e2eP99')} | ${tail(rows[i], 'e2eP999')} |`);
+      }
+    }
     if (PERF_DIR) {
       mkdirSync(PERF_DIR, { recursive: true });
       for (const s of setups) {

@@ -8,6 +8,7 @@
 //   SLUICE_BIN=/other/checkout/packages/cli/dist/bin.js node bench/latency-attribution.mjs   # another build
 //   BENCH_ATTRIBUTION_JSON=out.json ...                              # also write the per-event rows
 //   BENCH_CPU_PROF_DIR=dir ...                                       # and a --cpu-prof of the Sluice process
+//   node bench/gap-frames.mjs out.json.3000 dir/CPU.*.cpuprofile     # what the event loop ran in its gaps (both)
 //
 // The figures are relative (which phase holds the 99th-percentile events), so they stay meaningful on a busy
 // machine; the load average is printed next to each run.
@@ -32,7 +33,7 @@ async function startSluice(sinkUrl, dir) {
   const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
   writeFileSync(join(dir, 'config.yaml'), yaml);
   const traceFile = join(dir, 'trace.json');
-  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=500', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
   const child = spawn(process.execPath, [...prof, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: 'info', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/phase-trace.mjs')}`.trim(), SLUICE_BENCH_TRACE_FILE: traceFile },
@@ -184,6 +185,7 @@ function analyse(rate, rows, trace, checkpoints, loadBefore, loadAfter) {
   console.log(
     `event-loop gaps > 4 ms: ${trace.gaps.length}, total ${f(gapTotal)} ms, max ${f(gapMax)} ms; GC: ${trace.gcs.length} pauses (kinds ${JSON.stringify(gcKinds)}), total ${f(gcTotal)} ms, max ${f(gcMax)} ms; WAL checkpoints: ${cpDur.length}, p50 / max ${f(pct(cpDur, 50))} / ${f(cpDur[cpDur.length - 1])} ms`,
   );
+  console.log(`  ${gapBreakdown(trace)}`);
   const slowStmts = {};
   for (const [a, b, sql] of trace.slow) {
     const s = (slowStmts[sql] ??= { n: 0, total: 0, max: 0 });
@@ -255,3 +257,18 @@ main().then(
     process.exit(1);
   },
 );
+
+// What the event loop's gaps were: CPU time the process spent in them (every thread) against their length, how many
+// involuntary context switches they took, and how much of them a GC pause or a slow statement covered.
+function gapBreakdown(trace) {
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  const len = sum(trace.gaps.map(([a, b]) => b - a));
+  if (!trace.gaps[0] || trace.gaps[0].length < 4) return 'gaps: no CPU figures (an older phase-trace)';
+  const cpu = sum(trace.gaps.map((g) => g[2])) / 1000;
+  const switches = sum(trace.gaps.map((g) => g[3]));
+  const covered = (spans) => sum(trace.gaps.map(([a, b]) => sum(spans.map(([x, y]) => Math.max(0, Math.min(b, y) - Math.max(a, x))))));
+  const gc = covered(trace.gcs.map(([start, dur]) => [start, start + dur]));
+  const stmts = covered(trace.slow.map(([a, b]) => [a, b]));
+  const idle = trace.gaps.filter(([a, b, c]) => c / 1000 < 0.3 * (b - a));
+  return `gaps: ${f(len)} ms long, process CPU in them ${f(cpu)} ms (${f((100 * cpu) / len, 0)} %), ${switches} involuntary context switches; covered by GC ${f(gc)} ms, by statements > 1 ms ${f(stmts)} ms; ${idle.length} gaps (${f(sum(idle.map(([a, b]) => b - a)))} ms) with CPU < 30 % of their length (the process not running)`;
+}

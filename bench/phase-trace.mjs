@@ -9,7 +9,8 @@
 //   the response finish (http.server.response.finish), the delivery request handed to undici (undici:request:create)
 //   and its headers written to the subscriber's socket (undici:client:sendHeaders);
 // - per transaction: start, end, rows inserted; per fdatasync: start and the time its callback ran;
-// - event-loop gaps over 3 ms (a 1 ms timer that came late), GC pauses (PerformanceObserver), SQLite statements
+// - event-loop gaps over 3 ms (a 1 ms timer that came late; with the process's CPU time and involuntary context
+//   switches during each), GC pauses (PerformanceObserver), SQLite statements
 //   that took over 1 ms (with their SQL), and in the WAL checkpoint worker: each checkpoint's start and end.
 // SIGUSR2 (also what bench/event-loop-delay.mjs listens to) writes what was recorded since the previous SIGUSR2 to
 // SLUICE_BENCH_TRACE_FILE and starts afresh, so one phase can be bracketed.
@@ -147,19 +148,28 @@ if (file && isMainThread) {
     return stmt;
   };
 
-  // Event-loop gaps: a 1 ms timer that fires late by more than 3 ms.
+  // Event-loop gaps: a 1 ms timer that fires late by more than 3 ms, with the CPU time the whole process spent in it
+  // (µs, every thread) and the involuntary context switches it took: a gap with little CPU is the process not
+  // scheduled, one with CPU about its length is work on the event loop.
   let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  let lastSwitches = process.resourceUsage().involuntaryContextSwitches;
   setInterval(() => {
     const p = performance.now();
-    if (p - last > 4) t.gaps.push([origin + last, origin + p]);
+    const cpu = process.cpuUsage();
+    const switches = process.resourceUsage().involuntaryContextSwitches;
+    if (p - last > 4) t.gaps.push([origin + last, origin + p, cpu.user + cpu.system - lastCpu.user - lastCpu.system, switches - lastSwitches]);
     last = p;
+    lastCpu = cpu;
+    lastSwitches = switches;
   }, 1).unref();
   new PerformanceObserver((list) => {
     for (const g of list.getEntries()) t.gcs.push([origin + g.startTime, g.duration, g.detail?.kind ?? g.kind]);
   }).observe({ entryTypes: ['gc'] });
 
   process.on('SIGUSR2', () => {
-    const out = { ...t, events: [...t.events] };
+    // hrOffset maps these times onto the monotonic clock of a --cpu-prof profile (µs): (time - origin + hrOffset) * 1000.
+    const out = { ...t, events: [...t.events], origin, hrOffset: Number(process.hrtime.bigint()) / 1e6 - performance.now() };
     t = fresh();
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(out));
     fs.renameSync(`${file}.tmp`, file);

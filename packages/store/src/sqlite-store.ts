@@ -270,10 +270,13 @@ export const STORE_LIMIT_DEFAULTS = { tailCacheSize: 8192, tailCacheBytes: 64 * 
 
 /** How long appends are refused after the disk was found full, so cursor and retry writes can go through. */
 const FULL_COOLDOWN_MS = 1000;
-/** Rows one cleanup slice deletes (about a millisecond of work for 1 KiB events). */
-const CLEANUP_SLICE_ROWS = 500;
+/**
+ * Rows one cleanup slice deletes: about 0.4 ms of the event loop for 1 KiB events, where 500 held it for about 2 ms
+ * at no lower cost per row (bench/cleanup-slices.mjs, docs/benchmarks.md).
+ */
+const CLEANUP_SLICE_ROWS = 100;
 /** Slices per cleanup pass: up to 50,000 delivered events freed every pass, as before the slicing. */
-const CLEANUP_MAX_SLICES = 100;
+const CLEANUP_MAX_SLICES = 500;
 /** How often the checkpoint worker copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
 /**
