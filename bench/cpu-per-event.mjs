@@ -17,7 +17,7 @@
 //   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
 //                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,25 @@ function cpuSeconds(pid) {
   }
 }
 
+/**
+ * CPU seconds per kind of thread of a process (from /proc/<pid>/task), keyed by the thread's name with digits dropped:
+ * the main thread is the process's own name (`node`, or `MainThread`), V8's helpers `V8 DefaultWorke`, libuv's pool
+ * `libuv-worker`, worker threads `node` or their own name. Which thread is the main one is told by its id (= pid).
+ */
+function threadSeconds(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const name = tid === String(pid) ? 'main thread' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/\d+$/, '');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {
+    // the process is gone: what was read so far
+  }
+  return out;
+}
+
 async function startSluice(bin, sinkUrl, dir) {
   const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
   writeFileSync(join(dir, 'config.yaml'), yaml);
@@ -78,10 +97,14 @@ async function startSluice(bin, sinkUrl, dir) {
 async function measure(target, sink) {
   await ask(sink, 'reset');
   const cpu = cpuSeconds(target.pid);
+  const threads = threadSeconds(target.pid);
   const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
   const stats = await drain(sink, result.ok);
   const used = cpuSeconds(target.pid) - cpu;
+  const perThread = {};
+  for (const [name, secs] of Object.entries(threadSeconds(target.pid))) perThread[name] = ((secs - (threads[name] ?? 0)) * 1e6) / Math.max(1, stats.count);
   return {
+    perThread,
     cpuUsPerEvent: (used * 1e6) / Math.max(1, stats.count),
     delivered: stats.count,
     accepted: result.ok,
@@ -191,6 +214,12 @@ async function main() {
       );
     }
     console.log(`load average (1 min) at the start of each round: ${rows[0].map((x) => x.load).join(', ')}`);
+    // Where each process's CPU went, by thread kind (µs per event, median of the rounds).
+    for (const [i, s] of setups.entries()) {
+      const names = [...new Set(rows[i].flatMap((x) => Object.keys(x.perThread)))];
+      const parts = names.map((n) => [n, median(rows[i].map((x) => x.perThread[n] ?? 0))]).sort((a, b) => b[1] - a[1]);
+      console.log(`${s.name} by thread, µs per event: ${parts.map(([n, v]) => `${n} ${fmt(v, 1)}`).join(', ')}`);
+    }
     if (RATE > 0) {
       // At a fixed rate the same rounds also give each setup's tail latency (ms, from the intended send time).
       const tail = (r, k) => `${r.map((x) => fmt(x.latency[k], 1)).join(', ')} (median ${fmt(median(r.map((x) => x.latency[k])), 1)})`;
