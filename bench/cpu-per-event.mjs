@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, drain, startChild } from './processes.mjs';
+import { ask, cpuSeconds, drain, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -40,16 +40,6 @@ const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
   return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
 };
-
-/** CPU time (user + system, every thread) a process has used, in seconds, from /proc (NaN when unknown). */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
-  } catch {
-    return NaN;
-  }
-}
 
 /**
  * CPU seconds per kind of thread of a process (from /proc/<pid>/task), keyed by the thread's name with digits dropped:

@@ -3,19 +3,20 @@
 //
 //   node bench/kafka.mjs            # starts a local Kafka (deploy/local-services) unless KAFKA_BROKERS is set
 //   BENCH_KAFKA_MS=6000 node bench/kafka.mjs
+//   BENCH_KAFKA_RATES=1000,3000 node bench/kafka.mjs   # the open-loop rates (default 1,000 and 3,000 events/s)
 //
-// As a module: `const rows = await run({ durationMs, rate, brokers, warmupMs, kafkaWarmupMs })`. Every setup gets a
+// As a module: `const rows = await run({ durationMs, rates, brokers, warmupMs, kafkaWarmupMs })`. Every setup gets a
 // 2 s warm-up (10 s for the first Kafka setup, so a freshly started Kafka JVM has compiled its hot paths), then a
 // closed loop (64 connections spread over the instances' ingresses) for throughput and latency at saturation, then
-// an open loop at a fixed rate (default 1,000 events/s; latency from the intended send time, no coordinated
-// omission). 1 KiB binary-mode events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end
-// latency. Needs `npx tsc -b` first.
+// an open loop at each fixed rate (the latency phase of bench/run.mjs: latency from the intended send time, no
+// coordinated omission, p50 / p99 / p99.9, and the event-loop delay of the first Sluice instance). 1 KiB binary-mode
+// events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end latency. Needs `npx tsc -b` first.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, drain, startChild } from './processes.mjs';
+import { ask, drain, eventLoopDelay, eventLoopDelayEnv, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const origin = performance.timeOrigin;
@@ -86,7 +87,7 @@ async function cleanKafka(brokers, topic, groupId) {
  */
 export async function run(opts = {}) {
   const durationMs = opts.durationMs ?? Number(process.env.BENCH_KAFKA_MS ?? 5000);
-  const rate = opts.rate ?? Number(process.env.BENCH_KAFKA_RATE ?? 1000);
+  const rates = opts.rates ?? (process.env.BENCH_KAFKA_RATES ?? process.env.BENCH_KAFKA_RATE ?? '1000,3000').split(',').map(Number);
   const warmupMs = opts.warmupMs ?? 2000;
   // A Kafka broker that just started runs its produce and fetch paths interpreted until the JVM compiled them: the
   // first Kafka setup gets a longer warm-up, or it would measure the JIT rather than steady state.
@@ -101,7 +102,7 @@ export async function run(opts = {}) {
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const rows = [];
-  const phase = async (label, urls, extra = {}) => {
+  const phase = async (label, urls, extra = {}, eld = undefined) => {
     // Warm-up (discarded): JIT of Sluice and of a freshly started Kafka, connection pools, Kafka metadata.
     const extraWarmup = extra.cls === 'kafka' ? kafkaWarmupMs : 0;
     if (extra.cls === 'kafka') kafkaWarmupMs = 0;
@@ -112,9 +113,14 @@ export async function run(opts = {}) {
     const load = await closedLoop(urls, { durationMs });
     const stats = await drain(sink, load.ok, 60_000);
     const deliverySeconds = Math.max((stats.lastAt - startedAt) / 1000, load.elapsedMs / 1000);
-    await ask(sink, 'reset');
-    const fixed = await openLoop(urls, { rate, durationMs, maxOutstanding: 4000 });
-    const fixedStats = await drain(sink, fixed.ok, 60_000);
+    const fixed = [];
+    for (const rate of rates) {
+      await ask(sink, 'reset');
+      if (eld) await eventLoopDelay(eld); // a fresh histogram for this rate
+      const run = await openLoop(urls, { rate, durationMs, maxOutstanding: 4000 });
+      const delay = eld ? await eventLoopDelay(eld) : undefined;
+      fixed.push({ rate, run, stats: await drain(sink, run.ok, 60_000), delay });
+    }
     const row = {
       setup: label,
       ...extra,
@@ -127,15 +133,16 @@ export async function run(opts = {}) {
       ingressP99: load.p99,
       e2eP50: stats.p50,
       e2eP99: stats.p99,
-      rate,
-      rateAchieved: fixed.rate,
-      rateFailed: fixed.failed,
-      rateSkipped: fixed.skipped,
-      rateIngressP50: fixed.p50,
-      rateIngressP99: fixed.p99,
-      rateE2eP50: fixedStats.p50,
-      rateE2eP99: fixedStats.p99,
-      rateDelivered: fixedStats.count,
+      rates: fixed.map(({ rate, run, stats, delay }) => ({
+        rate,
+        achieved: run.rate,
+        failed: run.failed,
+        skipped: run.skipped,
+        ingress: [run.p50, run.p99, run.p999],
+        e2e: [stats.p50, stats.p99, stats.p999],
+        delivered: stats.count,
+        eventLoopDelay: delay,
+      })),
     };
     rows.push(row);
     opts.onRow?.(row);
@@ -150,16 +157,20 @@ export async function run(opts = {}) {
         const broker = `bench-${cls}-${instances}-${Date.now().toString(36)}`;
         const yaml = yamlFor(cls, broker, sinkUrl, brokers);
         const procs = [];
-        for (let i = 0; i < instances; i++) procs.push(await startSluice({ yaml, stderr: 'inherit' }));
+        // The first instance records its event-loop delay (bench/event-loop-delay.mjs), as in bench/run.mjs.
+        const eld = eventLoopDelayEnv();
+        for (let i = 0; i < instances; i++) procs.push(await startSluice({ yaml, stderr: 'inherit', ...(i === 0 ? { env: eld.env } : {}) }));
         if (cls === 'kafka') await waitForGroup(brokers, 'knative-trigger-default-bench', instances);
         try {
           await phase(
             `${cls === 'kafka' ? 'Kafka class' : 'embedded (SQLite)'}, ${instances} instance${instances > 1 ? 's' : ''}`,
             procs.map((p) => `${p.url}/default/${broker}`),
             { cls, instances },
+            { pid: procs[0].child.pid, eldFile: eld.eldFile },
           );
         } finally {
           for (const p of procs) await p.stop();
+          eld.remove();
           if (cls === 'kafka') await cleanKafka(brokers, `knative-broker-default-${broker}`, 'knative-trigger-default-bench');
         }
       }
@@ -191,12 +202,19 @@ export function table(rows) {
     );
   }
   lines.push('');
-  lines.push(`| setup | at ${fmt(rows[0]?.rate)} events/s: achieved | ingress p50 / p99 ms | e2e p50 / p99 ms | delivered | non-202 | not sent (over 4,000 outstanding) |`);
-  lines.push('|---|--:|--:|--:|--:|--:|--:|');
-  for (const r of rows) {
-    lines.push(
-      `| ${r.setup} | ${fmt(r.rateAchieved)} | ${fmt(r.rateIngressP50, 1)} / ${fmt(r.rateIngressP99, 1)} | ${fmt(r.rateE2eP50, 1)} / ${fmt(r.rateE2eP99, 1)} | ${fmt(r.rateDelivered)} | ${r.rateFailed} | ${r.rateSkipped} |`,
-    );
+  lines.push(
+    '| rate | setup | achieved/s | ingress p50 / p99 / p99.9 ms | e2e p50 / p99 / p99.9 ms | e2e p99 vs forwarder | event-loop delay p99 / max ms (first instance) | delivered | non-202 | not sent (over 4,000 outstanding) |',
+  );
+  lines.push('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  const ms = (xs) => xs.map((x) => fmt(x, 1)).join(' / ');
+  for (const [i, { rate }] of (rows[0]?.rates ?? []).entries()) {
+    for (const r of rows) {
+      const x = r.rates[i];
+      const d = x.eventLoopDelay;
+      lines.push(
+        `| ${fmt(rate)} | ${r.setup} | ${fmt(x.achieved)} | ${ms(x.ingress)} | ${ms(x.e2e)} | ${fmt(x.e2e[1] / rows[0].rates[i].e2e[1], 2)}× | ${d ? `${fmt(d.p99, 1)} / ${fmt(d.max, 1)}` : '–'} | ${fmt(x.delivered)} | ${x.failed} | ${x.skipped} |`,
+      );
+    }
   }
   return lines.join('\n');
 }

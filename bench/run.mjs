@@ -1,12 +1,12 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
 // Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, drain, peakRssMiB, startChild } from './processes.mjs';
+import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, startChild } from './processes.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
@@ -26,42 +26,14 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
   for (let i = 0; i < triggers; i++) {
     yaml += `---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t${i}\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n${subscriber}`;
   }
-  // Every benchmarked Sluice records its event-loop delay (bench/event-loop-delay.mjs, preloaded; read by eventLoopDelay).
-  const eldDir = mkdtempSync(join(tmpdir(), 'sluice-eld-'));
-  const eldFile = join(eldDir, 'eld.json');
-  const eldEnv = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/event-loop-delay.mjs')}`.trim(), SLUICE_BENCH_ELD_FILE: eldFile };
-  const sluice = await startSluice({ yaml, stderr: 'inherit', args, env: { ...eldEnv, ...env } });
+  // Every benchmarked Sluice records its event-loop delay (read by eventLoopDelay).
+  const eld = eventLoopDelayEnv();
+  const sluice = await startSluice({ yaml, stderr: 'inherit', args, env: { ...eld.env, ...env } });
   const stop = async () => {
     await sluice.stop();
-    rmSync(eldDir, { recursive: true, force: true });
+    eld.remove();
   };
-  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, eldFile, stop };
-}
-
-/**
- * The event-loop delay histogram (ms) a benchmarked Sluice recorded since the previous call (or its start), read
- * through SIGUSR2 from the preloaded bench/event-loop-delay.mjs; undefined for a process without it.
- */
-async function eventLoopDelay(target) {
-  if (!target.eldFile) return undefined;
-  rmSync(target.eldFile, { force: true });
-  process.kill(target.pid, 'SIGUSR2');
-  for (let i = 0; i < 100 && !existsSync(target.eldFile); i++) await new Promise((r) => setTimeout(r, 50));
-  try {
-    return JSON.parse(readFileSync(target.eldFile, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time (user + system) a process has used, in seconds, from /proc (NaN when unknown). */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
-  } catch {
-    return NaN;
-  }
+  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, eldFile: eld.eldFile, stop };
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
