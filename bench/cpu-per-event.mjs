@@ -14,6 +14,7 @@
 //   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
 //                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
 //                              time, in µs per event (BENCH_CPU_TOP=30 of them)
+//   BENCH_PIN=1                Sluice and the forwarder on CPU 1, the load generator and the sink on the others
 //   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
 //                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
 import { spawn } from 'node:child_process';
@@ -22,7 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, cpuSeconds, drain, startChild } from './processes.mjs';
+import { ask, cpuSeconds, drain, pinServer, placement, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -80,6 +81,7 @@ async function startSluice(bin, sinkUrl, dir) {
     child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
     setTimeout(() => reject(new Error(`sluice did not start: ${out}`)), 60_000).unref();
   });
+  pinServer(child.pid);
   return { child, pid: child.pid, url: `${url}/default/default`, profFile };
 }
 
@@ -166,14 +168,14 @@ async function profiled(s, sink) {
 
 async function main() {
   console.log(
-    `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`,
+    `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; ${placement}; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`,
   );
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
   const fwdProf = join(dirs[0], 'profile.cpuprofile');
   const fwdEnv = PROFILE_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: fwdProf } : undefined;
-  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { env: fwdEnv });
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { env: fwdEnv, server: true });
   const setups = [{ name: 'bare forwarder', url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid, profFile: fwdProf }];
   try {
     for (const b of BUILDS) {

@@ -1,19 +1,25 @@
 // Child processes of the benchmarks: the sink and forwarder scripts (forked, they report their port over IPC),
 // questions to the sink, waiting for deliveries to drain, peak RSS of a process, and the event-loop delay a
 // benchmarked Sluice records.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 
-/** Forks `bench/<file>` (with `env` added to the environment) and resolves with the child and the port it reports. */
-export function startChild(file, args = [], { env } = {}) {
+/**
+ * Forks `bench/<file>` (with `env` added to the environment) and resolves with the child and the port it reports;
+ * `server: true` marks a server under test (a forwarder), which BENCH_PIN places (see pinServer).
+ */
+export function startChild(file, args = [], { env, server = false } = {}) {
   const child = fork(join(BENCH, file), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: m.port }));
+    child.once('message', (m) => {
+      if (server) pinServer(child.pid);
+      resolve({ child, port: m.port });
+    });
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
 }
@@ -89,3 +95,33 @@ export function cpuSeconds(pid) {
     return NaN;
   }
 }
+
+/**
+ * `BENCH_PIN=1` (or another CPU list): the system under test gets those CPUs to itself and the load generator and the
+ * subscriber the others, so the figures say what the server does with its own cores rather than how it shares them
+ * with its load. The benchmark process (the load generator) pins itself when this module loads; its children (the
+ * sink, and every server it starts) inherit that, and `pinServer` moves a server, every thread of it, to BENCH_PIN.
+ */
+const PIN = process.env.BENCH_PIN;
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
+if (PIN) execFileSync('taskset', ['-a', '-cp', otherCpus(PIN), String(process.pid)], { stdio: 'ignore' });
+
+function otherCpus(list) {
+  const taken = new Set(
+    list.split(',').flatMap((part) => {
+      const [a, b = a] = part.split('-').map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    }),
+  );
+  const rest = Array.from({ length: availableParallelism() }, (_, i) => i).filter((c) => !taken.has(c));
+  if (rest.length === 0) throw new Error(`BENCH_PIN=${list} leaves no CPU of ${ALL_CPUS} for the load generator`);
+  return rest.join(',');
+}
+
+/** Moves a server under test (every thread) to the BENCH_PIN CPUs; nothing without BENCH_PIN. */
+export function pinServer(pid) {
+  if (PIN) execFileSync('taskset', ['-a', '-cp', PIN, String(pid)], { stdio: 'ignore' });
+}
+
+/** How the processes were placed, for the benchmark's header. */
+export const placement = PIN ? `server under test on CPU ${PIN}, load generator and subscriber on CPU ${otherCpus(PIN)} (BENCH_PIN)` : 'every process on every CPU';

@@ -1,12 +1,13 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
-// Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length.
+// Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length;
+// BENCH_PIN=1 gives the servers under test CPU 1 and the load generator and the subscriber the others (processes.mjs).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, startChild } from './processes.mjs';
+import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, pinServer, placement, startChild } from './processes.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
@@ -29,6 +30,7 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
   // Every benchmarked Sluice records its event-loop delay (read by eventLoopDelay).
   const eld = eventLoopDelayEnv();
   const sluice = await startSluice({ yaml, stderr: 'inherit', args, env: { ...eld.env, ...env } });
+  pinServer(sluice.child.pid);
   const stop = async () => {
     await sluice.stop();
     eld.remove();
@@ -158,7 +160,7 @@ const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '1000,3000,5000').spli
  */
 async function latencySection(sink, sinkUrl, fwdTarget) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-fwd-'));
-  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`]);
+  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`], { server: true });
   const durableTarget = { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid };
   const s = await startBroker(sinkUrl, 1);
   for (const target of [fwdTarget, durableTarget, s]) {
@@ -217,8 +219,8 @@ function printLatency(rows) {
  */
 async function throughputSection(sink, sinkUrl, rounds) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-fwd-'));
-  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
-  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`]);
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { server: true });
+  const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`], { server: true });
   const out = [];
   for (let i = 0; i < rounds; i++) {
     // CPU time per delivered event of the process under test (from /proc): steadier than events/s on a busy machine.
@@ -259,7 +261,7 @@ function printThroughput(rounds) {
 }
 
 async function main() {
-  console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase\n`);
+  console.log(`Sluice benchmark — ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${DURATION / 1000} s per phase; ${placement}\n`);
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   if (process.env.BENCH_ONLY === 'transform') {
@@ -304,7 +306,7 @@ async function main() {
   }
   if (process.env.BENCH_ONLY === 'latency') {
     // `BENCH_ONLY=latency node bench/run.mjs`: only the open-loop latency phases (BENCH_LATENCY_RATES=1000,3000,...).
-    const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+    const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { server: true });
     const rows = await latencySection(sink, sinkUrl, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
     fwd.kill();
     sink.kill();
@@ -313,7 +315,7 @@ async function main() {
   }
 
   // 1. Baseline: bare forwarder.
-  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl]);
+  const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { server: true });
   const base = await throughputPhase('forwarder', { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid }, sink, 1);
   const latency = await latencySection(sink, sinkUrl, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
   fwd.kill();
