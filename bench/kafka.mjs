@@ -141,6 +141,7 @@ export async function run(opts = {}) {
         ingress: [run.p50, run.p99, run.p999],
         e2e: [stats.p50, stats.p99, stats.p999],
         delivered: stats.count,
+        distinct: stats.distinct,
         eventLoopDelay: delay,
       })),
     };
@@ -203,7 +204,7 @@ export function table(rows) {
   }
   lines.push('');
   lines.push(
-    '| rate | setup | achieved/s | ingress p50 / p99 / p99.9 ms | e2e p50 / p99 / p99.9 ms | e2e p99 vs forwarder | event-loop delay p99 / max ms (first instance) | delivered | non-202 | not sent (over 4,000 outstanding) |',
+    '| rate | setup | achieved/s | ingress p50 / p99 / p99.9 ms | e2e p50 / p99 / p99.9 ms | e2e p99 vs forwarder | event-loop delay p99 / max ms (first instance) | delivered (distinct ids) | non-202 | not sent (over 4,000 outstanding) |',
   );
   lines.push('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   const ms = (xs) => xs.map((x) => fmt(x, 1)).join(' / ');
@@ -212,7 +213,7 @@ export function table(rows) {
       const x = r.rates[i];
       const d = x.eventLoopDelay;
       lines.push(
-        `| ${fmt(rate)} | ${r.setup} | ${fmt(x.achieved)} | ${ms(x.ingress)} | ${ms(x.e2e)} | ${fmt(x.e2e[1] / rows[0].rates[i].e2e[1], 2)}× | ${d ? `${fmt(d.p99, 1)} / ${fmt(d.max, 1)}` : '–'} | ${fmt(x.delivered)} | ${x.failed} | ${x.skipped} |`,
+        `| ${fmt(rate)} | ${r.setup} | ${fmt(x.achieved)} | ${ms(x.ingress)} | ${ms(x.e2e)} | ${fmt(x.e2e[1] / rows[0].rates[i].e2e[1], 2)}× | ${d ? `${fmt(d.p99, 1)} / ${fmt(d.max, 1)}` : '–'} | ${fmt(x.delivered)} (${fmt(x.distinct)}) | ${x.failed} | ${x.skipped} |`,
       );
     }
   }
