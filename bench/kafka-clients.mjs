@@ -155,9 +155,10 @@ async function platformaticAdapter(brokers) {
     from: loaded.from,
     brokers: base.bootstrapBrokers,
     async producer() {
-      const p = new k.Producer({ ...base, serializers, acks: k.ProduceAcks.ALL, retries: 0, autocreateTopics: false });
+      const p = new k.Producer({ ...base, serializers, retries: 0, autocreateTopics: false });
       return {
-        send: (topic, records) => p.send({ messages: records.map((r) => ({ topic, value: r.value, headers: r.headers })) }),
+        // acks on every send: send() ignores the constructor's `acks` and defaults to 1 (leader only) unless idempotent.
+        send: (topic, records) => p.send({ acks: k.ProduceAcks.ALL, messages: records.map((r) => ({ topic, value: r.value, headers: r.headers })) }),
         close: () => p.close(),
       };
     },
