@@ -43,9 +43,9 @@ const median = (xs) => {
 };
 
 /**
- * CPU seconds per kind of thread of a process (from /proc/<pid>/task), keyed by the thread's name with digits dropped:
- * the main thread is the process's own name (`node`, or `MainThread`), V8's helpers `V8 DefaultWorke`, libuv's pool
- * `libuv-worker`, worker threads `node` or their own name. Which thread is the main one is told by its id (= pid).
+ * CPU seconds per thread name of a process (from /proc/<pid>/task), the main thread (its id is the pid) apart and
+ * trailing digits of the other names dropped. On Node 20 every other thread (V8's helpers, libuv's pool, worker
+ * threads) is named `node`; io_uring's kernel threads show as `iou-sqp-` and `iou-wrk-`.
  */
 function threadSeconds(pid) {
   const out = {};

@@ -33,6 +33,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { kafkaForBench } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -93,6 +94,21 @@ function decodeHeaders(headers) {
 // Each adapter: { version, producer(): { send(topic, records) → Promise, close() }, consume(topic, groupId, expected,
 // onFirst) → Promise, features(ctx) → rows }.
 
+/**
+ * Runs a subscribed consumer with a KafkaJS-style `run({ eachBatch })` (kafkajs, and the KafkaJS API of
+ * @confluentinc/kafka-javascript) until `onRecord` says it has seen enough, then disconnects it.
+ */
+async function consumeUntilDone(consumer, onRecord) {
+  let done;
+  const finished = new Promise((r) => (done = r));
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) if (onRecord(decodeHeaders(m.headers) + (m.value?.length ?? 0))) done();
+    },
+  });
+  await finished;
+  await consumer.disconnect();
+}
 async function kafkajsAdapter(brokers) {
   const loaded = await load('kafkajs', { repoFallback: true });
   const kafkajs = loaded.mod.default;
@@ -122,15 +138,7 @@ async function kafkajsAdapter(brokers) {
       const c = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
       await c.connect();
       await c.subscribe({ topic, fromBeginning: true });
-      let done;
-      const finished = new Promise((r) => (done = r));
-      await c.run({
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) if (onRecord(decodeHeaders(m.headers) + (m.value?.length ?? 0))) done();
-        },
-      });
-      await finished;
-      await c.disconnect();
+      await consumeUntilDone(c, onRecord);
     },
     admin: async () => {
       const a = kafka.admin();
@@ -199,15 +207,7 @@ async function confluentAdapter(brokers) {
       const c = kafka.consumer({ kafkaJS: { groupId, fromBeginning: true, maxWaitTimeInMs: 100 } });
       await c.connect();
       await c.subscribe({ topics: [topic] });
-      let done;
-      const finished = new Promise((r) => (done = r));
-      await c.run({
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) if (onRecord(decodeHeaders(m.headers) + (m.value?.length ?? 0))) done();
-        },
-      });
-      await finished;
-      await c.disconnect();
+      await consumeUntilDone(c, onRecord);
     },
     kafka,
     mod,
@@ -615,13 +615,8 @@ const range = (xs, d = 0) => `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}�
 export async function run(opts = {}) {
   const rounds = opts.rounds ?? Number(process.env.KCLIENTS_ROUNDS ?? 3);
   const only = (process.env.KCLIENTS_ONLY ?? '').split(',').filter(Boolean);
-  let brokers = opts.brokers ?? process.env.KAFKA_BROKERS;
-  let kafkaService;
-  if (!brokers) {
-    const { start } = await import(join(ROOT, 'deploy/local-services/kafka.mjs'));
-    kafkaService = await start();
-    brokers = kafkaService.env.KAFKA_BROKERS;
-  }
+  const kafka = await kafkaForBench(opts.brokers);
+  const brokers = kafka.brokers;
   const clients = [];
   const skipped = [];
   for (const [name, make] of Object.entries(ADAPTERS)) {
@@ -667,7 +662,7 @@ export async function run(opts = {}) {
     await admin.deleteTopics({ topics }).catch(() => undefined);
   } finally {
     await admin.disconnect();
-    if (kafkaService) await kafkaService.stop();
+    await kafka.stop();
   }
   return { clients, rounds, results, features, skipped, cfg };
 }

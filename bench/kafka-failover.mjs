@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kafkaForBench } from './processes.mjs';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { startSluice } from '@sluice/testing';
@@ -21,13 +22,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PARTITIONS = 6;
 const runs = Number(process.env.FAILOVER_RUNS ?? 3);
 
-let brokers = process.env.KAFKA_BROKERS;
-let kafkaService;
-if (!brokers) {
-  const { start } = await import(join(ROOT, 'deploy/local-services/kafka.mjs'));
-  kafkaService = await start();
-  brokers = kafkaService.env.KAFKA_BROKERS;
-}
+const kafkaService = await kafkaForBench();
+const brokers = kafkaService.brokers;
 const kafka = new kafkajs.Kafka({ brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
@@ -191,7 +187,7 @@ try {
 } finally {
   await admin.disconnect();
   sub.close();
-  await kafkaService?.stop();
+  await kafkaService.stop();
 }
 const figures = results.map((r) => r.firstDeliveryAfterKillMs).filter((v) => v !== null);
 console.log(`failover (kill -9 → first delivery of a killed instance's partition by the survivor), ${figures.length} runs: ${figures.map((v) => `${(v / 1000).toFixed(1)} s`).join(', ')}`);

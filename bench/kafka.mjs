@@ -12,13 +12,11 @@
 // coordinated omission, p50 / p99 / p99.9, and the event-loop delay of the first Sluice instance). 1 KiB binary-mode
 // events, 1 trigger, one subscriber process (bench/sink.mjs) measuring end-to-end latency. Needs `npx tsc -b` first.
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, drain, eventLoopDelay, eventLoopDelayEnv, startChild } from './processes.mjs';
+import { ask, drain, eventLoopDelay, eventLoopDelayEnv, kafkaForBench, startChild } from './processes.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const origin = performance.timeOrigin;
 
 function yamlFor(cls, broker, sinkUrl, brokers) {
@@ -92,13 +90,8 @@ export async function run(opts = {}) {
   // A Kafka broker that just started runs its produce and fetch paths interpreted until the JVM compiled them: the
   // first Kafka setup gets a longer warm-up, or it would measure the JIT rather than steady state.
   let kafkaWarmupMs = opts.kafkaWarmupMs ?? 8000;
-  let brokers = opts.brokers ?? process.env.KAFKA_BROKERS;
-  let kafkaService;
-  if (!brokers) {
-    const { start } = await import(join(ROOT, 'deploy/local-services/kafka.mjs'));
-    kafkaService = await start();
-    brokers = kafkaService.env.KAFKA_BROKERS;
-  }
+  const kafka = await kafkaForBench(opts.brokers);
+  const brokers = kafka.brokers;
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const rows = [];
@@ -183,7 +176,7 @@ export async function run(opts = {}) {
     }
   } finally {
     sink.kill();
-    if (kafkaService) await kafkaService.stop();
+    await kafka.stop();
   }
   const base = rows[0].eventsPerSec;
   for (const r of rows) r.vsForwarder = r.eventsPerSec / base;

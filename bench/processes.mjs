@@ -125,3 +125,14 @@ export function pinServer(pid) {
 
 /** How the processes were placed, for the benchmark's header. */
 export const placement = PIN ? `server under test on CPU ${PIN}, load generator and subscriber on CPU ${otherCpus(PIN)} (BENCH_PIN)` : 'every process on every CPU';
+
+/**
+ * The Kafka a benchmark talks to: `given` or KAFKA_BROKERS when set, else a local single-node Kafka started for it
+ * (deploy/local-services). `stop()` stops what was started here and nothing else.
+ */
+export async function kafkaForBench(given = process.env.KAFKA_BROKERS) {
+  if (given) return { brokers: given, stop: async () => {} };
+  const { start } = await import(join(BENCH, '..', 'deploy/local-services/kafka.mjs'));
+  const service = await start();
+  return { brokers: service.env.KAFKA_BROKERS, stop: () => service.stop() };
+}
