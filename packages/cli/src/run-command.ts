@@ -2,7 +2,18 @@ import { Command, Option } from 'commander';
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, archiveRoutes, configRoutes, deadLetterRoutes, tailRoutes, type AdminServer } from '@sluice/admin';
 import { isSluiceError, redactUrlsIn, type Logger } from '@sluice/core';
 import { dashboardAssets, dashboardRouter } from '@sluice/dashboard';
-import { LOG_LEVELS, PrometheusMetrics, createLogger, defaultLogFormat, metricsHandler, tracerFromEnv, type LogFormat } from '@sluice/observability';
+import {
+  LOG_LEVELS,
+  PrometheusMetrics,
+  createLogger,
+  defaultLogFormat,
+  metricsHandler,
+  startTracer,
+  tracingSettingsFromEnv,
+  type ClosableTracer,
+  type LogFormat,
+  type TracingSettings,
+} from '@sluice/observability';
 import { SluiceRuntime } from '@sluice/broker';
 import type { LoadResult } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
@@ -70,14 +81,14 @@ export function runCommand(onExit: (code: number) => void, version: string): Com
 interface Prepared {
   readonly live: LiveConfig;
   readonly result: LoadResult;
-  readonly tracer: ReturnType<typeof tracerFromEnv>;
+  readonly tracing: TracingSettings;
 }
 
 /**
  * Loads the files and checks the flags; on a problem says so on stderr, exits (1 for the files, 2 for usage) and
  * gives undefined.
  */
-function prepare(opts: RunFlags, version: string, onExit: (code: number) => void): Prepared | undefined {
+function prepare(opts: RunFlags, onExit: (code: number) => void): Prepared | undefined {
   let live: LiveConfig;
   try {
     live = new LiveConfig({ files: opts.filename, recursive: opts.recursive === true, strict: opts.strict === true, dataDir: opts.dataDir, refusals: (config) => flagRefusals(opts, config) });
@@ -112,7 +123,7 @@ function prepare(opts: RunFlags, version: string, onExit: (code: number) => void
     return undefined;
   }
   try {
-    return { live, result, tracer: tracerFromEnv(process.env, version) };
+    return { live, result, tracing: tracingSettingsFromEnv(process.env) };
   } catch (err) {
     process.stderr.write(`sluice run: ${redactUrlsIn((err as Error).message)}\n`);
     onExit(2);
@@ -124,9 +135,19 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
   // A SIGHUP while starting must not end the process (Node's default): bin.ts holds it from its first statement
   // (here too, for callers of main), and it is served once running.
   holdHangups();
-  const prepared = prepare(opts, version, onExit);
+  const prepared = prepare(opts, onExit);
   if (!prepared) return;
-  const { live, result, tracer } = prepared;
+  const { live, result } = prepared;
+  let tracer: ClosableTracer;
+  try {
+    // The OpenTelemetry SDK is loaded here, and only with tracing on.
+    tracer = await startTracer(prepared.tracing, version);
+  } catch (err) {
+    if (!isSluiceError(err)) throw err;
+    process.stderr.write(`sluice run: ${err.message}\n`);
+    onExit(1);
+    return;
+  }
   // stdout carries only log lines (JSON, or pretty on a terminal); the lifecycle lines below are records too.
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat ?? defaultLogFormat(), hooks: redactingLogHooks });
   // What is accepted but ignored (cluster plumbing, fields without effect), one record each.
@@ -227,7 +248,7 @@ interface Running {
   readonly runtime: SluiceRuntime;
   readonly live: LiveConfig;
   readonly started: StartedAdmin;
-  readonly tracer: Prepared['tracer'];
+  readonly tracer: ClosableTracer;
   readonly logger: Logger;
   readonly onExit: (code: number) => void;
 }

@@ -25,5 +25,5 @@ export {
   type PrometheusMetricsOptions,
 } from './prometheus-metrics.js';
 export { metricsHandler } from './metrics-handler.js';
-export { OtelTracer, tracerFromEnv, tracingSettingsFromEnv, type TracingSettings } from './otel-tracer.js';
+export { startTracer, tracerFromEnv, tracingSettingsFromEnv, type ClosableTracer, type SamplerName, type SamplerSettings, type TracingSettings } from './otel-tracer.js';
 export { LOG_LEVELS, createLogger, defaultLogFormat, prettyLine, type LogFormat, type LoggerOptions } from './logging.js';

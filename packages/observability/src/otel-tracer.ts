@@ -1,39 +1,26 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, type Span, type Tracer as OtelApiTracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { SluiceError, noopTracer, type SpanAttributes, type SpanHandle, type SpanKindName, type TraceContext, type Tracer } from '@sluice/core';
+import { SluiceError, lazyLibrary, noopTracer, type Tracer } from '@sluice/core';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** What the OTEL_* variables ask for: off, or OTLP over HTTP with a protocol. */
-export type TracingSettings = { readonly enabled: false } | { readonly enabled: true; readonly protocol: 'http/protobuf' | 'http/json'; readonly sampler: Sampler };
+/** The samplers of OTEL_TRACES_SAMPLER that Sluice supports. */
+export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
 
-const KINDS: Record<SpanKindName, SpanKind> = {
-  server: SpanKind.SERVER,
-  client: SpanKind.CLIENT,
-  producer: SpanKind.PRODUCER,
-  consumer: SpanKind.CONSUMER,
-  internal: SpanKind.INTERNAL,
-};
+/** A sampler as OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name it; `ratio` only for the ratio-based ones. */
+export type SamplerSettings =
+  { readonly name: Exclude<SamplerName, 'traceidratio' | 'parentbased_traceidratio'> } | { readonly name: 'traceidratio' | 'parentbased_traceidratio'; readonly ratio: number };
+
+/** What the OTEL_* variables ask for: off, or OTLP over HTTP with a protocol. */
+export type TracingSettings = { readonly enabled: false } | { readonly enabled: true; readonly protocol: 'http/protobuf' | 'http/json'; readonly sampler: SamplerSettings };
+
+/** A tracer `sluice run` can shut down (exporting what is buffered). */
+export type ClosableTracer = Tracer & { shutdown(): Promise<void> };
 
 function envError(message: string): SluiceError {
   return new SluiceError('SLUICE_CONFIG_INVALID', message);
 }
 
 /** The sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default `parentbased_always_on`). */
-function samplerFromEnv(env: Env): Sampler {
+function samplerFromEnv(env: Env): SamplerSettings {
   const name = (env['OTEL_TRACES_SAMPLER'] ?? 'parentbased_always_on').trim().toLowerCase();
   const argText = env['OTEL_TRACES_SAMPLER_ARG'];
   const ratio = (): number => {
@@ -44,17 +31,13 @@ function samplerFromEnv(env: Env): Sampler {
   };
   switch (name) {
     case 'always_on':
-      return new AlwaysOnSampler();
     case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio());
     case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return { name };
+    case 'traceidratio':
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+      return { name, ratio: ratio() };
     default:
       throw envError(`OTEL_TRACES_SAMPLER "${name}" is not supported; use always_on, always_off, traceidratio or parentbased_*`);
   }
@@ -64,7 +47,7 @@ function samplerFromEnv(env: Env): Sampler {
  * Reads the standard OpenTelemetry variables. Tracing is off unless `OTEL_TRACES_EXPORTER=otlp`, or an OTLP endpoint
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; `OTEL_SDK_DISABLED=true` and
  * `OTEL_TRACES_EXPORTER=none` turn it off. Values Sluice cannot honour (gRPC, other exporters) are errors, never
- * silently ignored.
+ * silently ignored. Cheap: the OpenTelemetry SDK is loaded only by {@link startTracer} with tracing on.
  */
 export function tracingSettingsFromEnv(env: Env = process.env): TracingSettings {
   if ((env['OTEL_SDK_DISABLED'] ?? '').trim().toLowerCase() === 'true') return { enabled: false };
@@ -84,59 +67,20 @@ export function tracingSettingsFromEnv(env: Env = process.env): TracingSettings 
   return { enabled: true, protocol, sampler: samplerFromEnv(env) };
 }
 
-const propagator = new W3CTraceContextPropagator();
-const getter = { get: (c: TraceContext, k: string) => (k === 'traceparent' ? c.traceparent : k === 'tracestate' ? c.tracestate : undefined), keys: () => ['traceparent', 'tracestate'] };
+// The OpenTelemetry SDK and its OTLP exporters (some 700 modules) load only when tracing is on.
+const otelSdk = lazyLibrary('the OpenTelemetry SDK', () => import('./otel-sdk.js'));
 
-function contextOf(span: Span): TraceContext {
-  const sc = span.spanContext();
-  const traceparent = `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags & TraceFlags.SAMPLED ? '01' : '00'}`;
-  const tracestate = sc.traceState?.serialize();
-  return tracestate ? { traceparent, tracestate } : { traceparent };
-}
-
-/** A {@link Tracer} on the OpenTelemetry SDK, exporting over OTLP/HTTP in batches. */
-export class OtelTracer implements Tracer {
-  readonly enabled = true;
-  readonly #provider: BasicTracerProvider;
-  readonly #tracer: OtelApiTracer;
-
-  constructor(settings: { protocol: 'http/protobuf' | 'http/json'; sampler: Sampler; exporter?: SpanExporter; serviceVersion?: string }) {
-    const exporter = settings.exporter ?? (settings.protocol === 'http/json' ? new OtlpJsonExporter() : new OtlpProtoExporter());
-    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the defaults.
-    const resource = defaultResource()
-      .merge(resourceFromAttributes({ 'service.name': 'sluice', ...(settings.serviceVersion ? { 'service.version': settings.serviceVersion } : {}) }))
-      .merge(detectResources({ detectors: [envDetector] }));
-    this.#provider = new BasicTracerProvider({ resource, sampler: settings.sampler, spanProcessors: [new BatchSpanProcessor(exporter)] });
-    this.#tracer = this.#provider.getTracer('sluice', settings.serviceVersion);
-  }
-
-  startSpan(name: string, kind: SpanKindName, parent: TraceContext | undefined, attributes: SpanAttributes): SpanHandle {
-    const ctx = parent ? propagator.extract(ROOT_CONTEXT, parent, getter) : ROOT_CONTEXT;
-    const span = this.#tracer.startSpan(name, { kind: KINDS[kind], attributes }, ctx);
-    return {
-      context: contextOf(span),
-      setAttributes: (a) => void span.setAttributes(a),
-      end: (error) => {
-        if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
-        span.end();
-      },
-    };
-  }
-
-  /** Exports what is buffered. */
-  async flush(): Promise<void> {
-    await this.#provider.forceFlush();
-  }
-
-  /** Exports what is buffered and stops. */
-  async shutdown(): Promise<void> {
-    await this.#provider.shutdown();
-  }
-}
-
-/** The tracer the OTEL_* variables ask for: {@link OtelTracer}, or the no-op tracer (the default). */
-export function tracerFromEnv(env: Env = process.env, serviceVersion?: string): Tracer & { shutdown(): Promise<void> } {
-  const settings = tracingSettingsFromEnv(env);
+/**
+ * The tracer of `settings`: an OpenTelemetry tracer exporting over OTLP/HTTP in batches (the SDK is loaded now), or
+ * the no-op tracer when tracing is off. A `SLUICE_LIBRARY_UNAVAILABLE` error when the SDK cannot be loaded.
+ */
+export async function startTracer(settings: TracingSettings, serviceVersion?: string): Promise<ClosableTracer> {
   if (!settings.enabled) return { enabled: false, startSpan: noopTracer.startSpan.bind(noopTracer), shutdown: async () => {} };
+  const { OtelTracer } = await otelSdk('tracing (OTEL_* variables)');
   return new OtelTracer({ protocol: settings.protocol, sampler: settings.sampler, ...(serviceVersion ? { serviceVersion } : {}) });
+}
+
+/** The tracer the OTEL_* variables ask for: {@link startTracer} of {@link tracingSettingsFromEnv}. */
+export async function tracerFromEnv(env: Env = process.env, serviceVersion?: string): Promise<ClosableTracer> {
+  return startTracer(tracingSettingsFromEnv(env), serviceVersion);
 }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tracingSettingsFromEnv, tracerFromEnv } from '../src/index.js';
+import { sdkSampler } from '../src/otel-sdk.js';
 
-test('tracing is off unless OTEL_* asks for it', () => {
+test('tracing is off unless OTEL_* asks for it', async () => {
   assert.deepEqual(tracingSettingsFromEnv({}), { enabled: false });
-  assert.equal(tracerFromEnv({}).enabled, false);
+  assert.equal((await tracerFromEnv({})).enabled, false);
   assert.equal(tracingSettingsFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).enabled, true);
   assert.equal(tracingSettingsFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).enabled, true);
   assert.equal(tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp' }).enabled, true);
@@ -32,10 +33,19 @@ test('what Sluice cannot honour is an error naming the variable, never ignored',
 test('samplers from OTEL_TRACES_SAMPLER', () => {
   const sampler = (name: string, arg?: string) => {
     const s = tracingSettingsFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: name, ...(arg ? { OTEL_TRACES_SAMPLER_ARG: arg } : {}) });
-    return (s as { sampler: { toString(): string } }).sampler.toString();
+    assert.ok(s.enabled);
+    return sdkSampler(s.sampler).toString();
   };
   assert.match(sampler('always_on'), /AlwaysOnSampler/);
   assert.match(sampler('always_off'), /AlwaysOffSampler/);
   assert.match(sampler('traceidratio', '0.25'), /TraceIdRatioBased\{0\.25\}/);
   assert.match(sampler('parentbased_always_on'), /ParentBased\{root=AlwaysOnSampler/);
+});
+
+test('with tracing on, the tracer is the OpenTelemetry one (its SDK loaded on demand)', async () => {
+  const tracer = await tracerFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+  assert.equal(tracer.enabled, true);
+  const span = tracer.startSpan('send', 'producer', undefined, {});
+  assert.match(span.context.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  await tracer.shutdown();
 });

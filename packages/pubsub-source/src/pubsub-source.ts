@@ -1,5 +1,5 @@
-import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
-import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
+import type { ClientConfig, Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import { Backoff, DEFAULT_NAMESPACE, SluiceError, lazyLibrary, sleep, noopLogger, toDeliveryPolicy, type Logger } from '@sluice/core';
 import type { RuntimeComponent, RuntimeContext } from '@sluice/plugin';
 import { applyCeOverrides, SinkDelivery, sourceMetrics, sourceOidc, formatProblem } from '@sluice/sources';
 import { messageToEvent } from './message-event.js';
@@ -20,6 +20,15 @@ export interface CloudPubSubSourceDeps {
   readonly nackDelayMs?: { readonly initial: number; readonly max: number };
   /** How long `start` waits for the subscription before going on in the background (default 15 s). */
   readonly readyTimeoutMs?: number;
+}
+
+// @google-cloud/pubsub and its stack (google-gax, @grpc/grpc-js, protobufjs, google-auth-library: some 400 modules)
+// load with the first CloudPubSubSource that starts, never for a configuration without one.
+const pubsubLibrary = lazyLibrary('@google-cloud/pubsub', () => import('@google-cloud/pubsub'));
+
+async function defaultPubSub(user: string): Promise<(config: ClientConfig) => PubSub> {
+  const { PubSub: Client } = await pubsubLibrary(user);
+  return (config) => new Client(config);
 }
 
 /**
@@ -87,7 +96,9 @@ export class CloudPubSubSourceComponent implements RuntimeComponent {
       oidc: sourceOidc(this.#source, spec.sink),
       metrics: sourceMetrics(ctx, this.#source, this.#namespace),
     });
-    this.#client = (this.#deps.pubsub ?? ((c: ClientConfig) => new PubSub(c)))(settings.client);
+    const pubsub = this.#deps.pubsub ?? (await defaultPubSub(this.name));
+    if (this.#abort.signal.aborted) return; // stopped while the library loaded
+    this.#client = pubsub(settings.client);
     const ready = new Promise<'ready'>((resolve) => (this.#onReady = () => resolve('ready')));
     this.#track(this.#run());
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.#deps.readyTimeoutMs ?? 15_000).unref());
