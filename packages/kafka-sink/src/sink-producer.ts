@@ -1,11 +1,11 @@
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import kafkajs, { type ISocketFactory, type Kafka, type Producer } from 'kafkajs';
+import type { ISocketFactory, Kafka, Producer } from 'kafkajs';
 import { SluiceError, type Logger } from '@sluice/core';
 import type { SinkRecord } from './record.js';
-import type { KafkaSasl, KafkaTls } from '@sluice/plugin';
+import { loadKafkajs, type KafkaSasl, type KafkaTls } from '@sluice/plugin';
 
-const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+const { Kafka: KafkaClient, Partitioners, logLevel } = loadKafkajs();
 
 /** Options of {@link SinkProducer}. */
 export interface SinkProducerOptions {

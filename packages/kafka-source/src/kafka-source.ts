@@ -1,7 +1,6 @@
-import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
-import { bootstrapBrokers, kafkajsLogCreator, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { bootstrapBrokers, kafkajsLogCreator, loadKafkajs, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { SinkDelivery, applyCeOverrides, formatProblem, sourceMetrics, sourceOidc } from '@sluice/sources';
 import { resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
@@ -9,7 +8,7 @@ import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
 import { SecretStore } from '@sluice/config';
 
-const { Kafka: KafkaClient, logLevel } = kafkajs;
+const { Kafka: KafkaClient, logLevel } = loadKafkajs();
 
 /** Collaborators and tuning of {@link KafkaSourceComponent}; production defaults when unset. */
 export interface KafkaSourceDeps {

@@ -16,8 +16,7 @@ import type {
   RecordHandler,
   StoreTimers,
 } from '@sluice/store';
-import { kafkajsLogCreator } from '@sluice/plugin';
-import kafkajs from 'kafkajs';
+import { kafkajsLogCreator, loadKafkajs } from '@sluice/plugin';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
 import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
@@ -28,7 +27,7 @@ import { approximateSize, decodeMessage, encodeRecord } from './record-codec.js'
 import { readOffsetRange } from './offset-range.js';
 import { defaultGroupIdFor, defaultTopicFor, retryTopicName } from './topic-names.js';
 
-const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners, logLevel } = loadKafkajs();
 
 /** How a log maps onto Kafka. */
 export interface KafkaLogTopic {

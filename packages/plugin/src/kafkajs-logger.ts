@@ -1,6 +1,6 @@
 import type { Logger } from '@sluice/core';
 
-/** One log entry of kafkajs (its `LogEntry`, by shape, so this package needs no kafkajs). */
+/** One log entry of kafkajs (its `LogEntry`, by shape: this module needs no kafkajs). */
 export interface KafkajsLogEntry {
   readonly namespace: string;
   /** kafkajs' `logLevel`: 1 error, 2 warn, 4 info, 5 debug. */

@@ -1,0 +1,79 @@
+import { createRequire } from 'node:module';
+import type * as KafkaJS from 'kafkajs';
+
+const require = createRequire(import.meta.url);
+
+/** What this module changes of kafkajs' protocol encoder (`src/protocol/encoder.js`, kafkajs 2.2). */
+interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+  ensureAvailable(length: number): void;
+  writeUVarInt(value: number): KafkajsEncoder;
+}
+
+interface KafkajsEncoderClass {
+  new (initialSize?: number): KafkajsEncoder;
+  readonly prototype: KafkajsEncoder;
+  nextPowerOfTwo(value: number): number;
+}
+
+/** The kafkajs releases whose encoder this module was checked against: every write fills the bytes it claims. */
+const POOLED_ENCODER_RELEASES = /^2\.2\./;
+
+let loaded: typeof KafkaJS | undefined;
+
+/**
+ * kafkajs, for every Sluice package with a Kafka client (load it through here, never with a static import, so that
+ * the change below applies and a configuration without Kafka resources never loads it).
+ *
+ * kafkajs encodes each record, each record header and each request in an `Encoder` that starts with a zero-filled
+ * `Buffer.alloc(512)` (an ArrayBuffer of its own every time), grows by allocating zero-filled copies, and writes
+ * every varint through a `Buffer.from([...])`. For a 1 KiB CloudEvent in binary mode that is a dozen allocations per
+ * record: the largest single cost of the Kafka broker class's produce path (bench/kafka.mjs, docs/kafka-broker.md).
+ * Before kafkajs loads, its encoder is replaced by one that allocates with `Buffer.allocUnsafe` (Node's buffer pool)
+ * and writes varints in place. That is safe because the encoder only ever hands out the bytes it wrote (`buffer` is
+ * `buf` cut at `offset`, and every write fills what it claims); the bytes on the wire are the same (a test compares
+ * them with stock kafkajs'). Other kafkajs releases are loaded unchanged.
+ */
+export function loadKafkajs(): typeof KafkaJS {
+  if (loaded === undefined) {
+    poolKafkajsEncoder();
+    loaded = require('kafkajs') as typeof KafkaJS;
+  }
+  return loaded;
+}
+
+function poolKafkajsEncoder(): void {
+  const { version } = require('kafkajs/package.json') as { version: string };
+  if (!POOLED_ENCODER_RELEASES.test(version)) return;
+  const path = require.resolve('kafkajs/src/protocol/encoder.js');
+  // Loaded already (by code that imported kafkajs itself): its modules hold the stock class, so only the methods change.
+  const before = require.cache[path] !== undefined;
+  const Encoder = require(path) as KafkajsEncoderClass;
+  Encoder.prototype.ensureAvailable = function ensureAvailable(this: KafkajsEncoder, length: number): void {
+    if (this.offset + length <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(this.offset + length));
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
+  };
+  Encoder.prototype.writeUVarInt = function writeUVarInt(this: KafkajsEncoder, value: number): KafkajsEncoder {
+    this.ensureAvailable(5); // a 32-bit varint takes at most 5 bytes
+    let rest = value;
+    while ((rest & 0xffffff80) !== 0) {
+      this.buf[this.offset++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buf[this.offset++] = rest & 0x7f;
+    return this;
+  };
+  if (before) return;
+  // The same class (prototype, static methods), constructed from the pool. kafkajs' modules read the encoder with
+  // `require`, from this cache entry, when they load.
+  function PooledEncoder(this: KafkajsEncoder, initialSize = 511): void {
+    this.buf = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize));
+    this.offset = 0;
+  }
+  PooledEncoder.prototype = Encoder.prototype;
+  Object.setPrototypeOf(PooledEncoder, Encoder);
+  require.cache[path]!.exports = PooledEncoder;
+}
