@@ -1,5 +1,10 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { SluiceError, type Logger } from '@sluice/core';
+import type * as Jose from 'jose';
+import { SluiceError, lazyLibrary, type Logger } from '@sluice/core';
+
+type JWTVerifyGetKey = Jose.JWTVerifyGetKey;
+
+// jose loads with the first verifier (only with OIDC on), never for a configuration that verifies no token.
+const joseLibrary = lazyLibrary('jose', () => import('jose'));
 
 /** How ingress verifies OIDC bearer tokens (Knative's `authentication-oidc` feature, on the receiving side). */
 export interface OidcOptions {
@@ -34,6 +39,7 @@ export class OidcVerifier {
   /** Tokens already verified, by token and audience, with their expiry (ms): a producer reuses its token. */
   readonly #verified = new Map<string, { expMs: number; subject: string | undefined }>();
   readonly #keys = new Map<string, { jwks?: JWTVerifyGetKey; pending?: Promise<JWTVerifyGetKey> | undefined; failedAt?: number }>();
+  #jose: typeof Jose | undefined;
 
   constructor(
     options: OidcOptions,
@@ -53,6 +59,15 @@ export class OidcVerifier {
     this.#skew = skew;
   }
 
+  /**
+   * Loads the JWT library (jose), which {@link verify} otherwise loads on its first token: a runtime calls it while
+   * starting, so an install without it fails then (`SLUICE_LIBRARY_UNAVAILABLE`), not on a request.
+   */
+  async load(): Promise<typeof Jose> {
+    this.#jose ??= await joseLibrary('OIDC token verification (--oidc-issuer)');
+    return this.#jose;
+  }
+
   /** Verifies a bearer token for `audience`. */
   async verify(authorization: string | undefined, audience: string): Promise<TokenVerdict> {
     if (authorization === undefined || !/^bearer /i.test(authorization)) return { ok: false, message: 'a bearer token (OIDC) is required' };
@@ -60,6 +75,7 @@ export class OidcVerifier {
     const cacheKey = `${audience} ${token}`;
     const hit = this.#verified.get(cacheKey);
     if (hit !== undefined && Date.now() < hit.expMs) return { ok: true, subject: hit.subject };
+    const { decodeJwt, jwtVerify } = this.#jose ?? (await this.load());
     let iss: unknown;
     try {
       iss = decodeJwt(token).iss;
@@ -100,6 +116,7 @@ export class OidcVerifier {
       if (!res.ok) throw new Error(`discovery answered ${res.status}`);
       const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
       if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string') throw new Error('discovery document does not name this issuer and a jwks_uri');
+      const { createRemoteJWKSet } = await this.load();
       e.jwks = createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
       return e.jwks;
     })();

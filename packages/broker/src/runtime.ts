@@ -371,6 +371,7 @@ export class SluiceRuntime {
   async #start(): Promise<void> {
     this.#deadLetters = this.options.deadLetters ?? (this.store instanceof SqliteEventStore ? this.store : undefined);
     this.#oidc = this.options.oidc ? new OidcVerifier(this.options.oidc, this.logger) : undefined;
+    await this.#oidc?.load();
     const handlers: PortHandlers = {
       issuer: () => this.#issuer,
       ingress: (req, res, segments) => this.#ingress(req, res, segments),
@@ -565,7 +566,7 @@ export class SluiceRuntime {
     const problems: string[] = [];
     const nextBrokers = new Map(next.brokers.map((b) => [objectKey(b.metadata), b] as const));
     const removedBrokers = [...this.#brokers.keys()].filter((k) => !nextBrokers.has(k));
-    const opened = this.#openNewBrokers(nextBrokers, next, mode, problems);
+    const opened = await this.#openNewBrokers(nextBrokers, next, mode, problems);
     let forceNeeded = false;
     // Forced, nothing needs counting here: what is discarded is counted when it is.
     for (const key of mode.force ? [] : removedBrokers) {
@@ -604,7 +605,7 @@ export class SluiceRuntime {
   }
 
   /** Opens the store of every broker not running yet; a broker's class may not change. */
-  #openNewBrokers(nextBrokers: ReadonlyMap<string, Broker>, next: SluiceConfig, mode: ReconcileMode, problems: string[]): Map<string, EventStore> {
+  async #openNewBrokers(nextBrokers: ReadonlyMap<string, Broker>, next: SluiceConfig, mode: ReconcileMode, problems: string[]): Promise<Map<string, EventStore>> {
     const opened = new Map<string, EventStore>();
     const cls = (x: Broker): string => x.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
     for (const [key, b] of nextBrokers) {
@@ -627,6 +628,8 @@ export class SluiceRuntime {
       if (!before) {
         // A new broker's store is opened now (a Kafka class reads its ConfigMap): a problem refuses the whole change.
         try {
+          // A class loads its library with its first broker (e.g. kafkajs), before its first store opens.
+          await this.#brokerClasses(next)[cls(b)]?.load?.(`broker ${key}`);
           opened.set(key, this.#openStore(b, next));
         } catch (err) {
           if (mode.initial) throw err;

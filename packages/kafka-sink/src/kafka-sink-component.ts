@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_NAMESPACE, decodeHttp, isSluiceError, oidcAudience, SluiceError, trueCondition } from '@sluice/core';
 import { SecretStore } from '@sluice/config';
 import { addressableTarget, authorizeRequest, readBody, sendError, type AddressableRoute } from '@sluice/broker';
-import { bootstrapBrokers, type IngressAuthTarget, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { bootstrapBrokers, kafkajsLibrary, type IngressAuthTarget, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { resolveSinkAuth } from './auth.js';
 import { eventToRecord } from './record.js';
 import { KAFKA_SINK_ROUTE, kafkaSinkUrl, type KafkaSink } from './resources.js';
@@ -54,7 +54,7 @@ export class KafkaSinkComponent implements RuntimeComponent {
     this.#deps = deps;
   }
 
-  register(ctx: RuntimeContext): void {
+  async register(ctx: RuntimeContext): Promise<void> {
     if (this.#ctx) return;
     this.#ctx = ctx;
     for (const sink of this.#sinks) {
@@ -65,6 +65,7 @@ export class KafkaSinkComponent implements RuntimeComponent {
       if (auth && auth.problems.length > 0) throw new SluiceError('SLUICE_CONFIG_KAFKA_AUTH', `KafkaSink ${key}: ${auth.problems.join('; ')}`);
       const producer = new SinkProducer({
         ...this.#deps.producer,
+        kafkajs: await kafkajsLibrary(`KafkaSink ${key}`),
         brokers: bootstrapBrokers(sink.spec.bootstrapServers),
         topic: sink.spec.topic,
         logger: ctx.logger.child({ kafkaSink: key }),
@@ -85,7 +86,7 @@ export class KafkaSinkComponent implements RuntimeComponent {
   }
 
   async start(ctx: RuntimeContext): Promise<void> {
-    this.register(ctx);
+    await this.register(ctx);
     for (const r of this.#byKey.values()) {
       await this.#ensureTopic(r);
       await r.producer.connect();

@@ -3,12 +3,12 @@ import { connect as tlsConnect } from 'node:tls';
 import type { ISocketFactory, Kafka, Producer } from 'kafkajs';
 import { SluiceError, type Logger } from '@sluice/core';
 import type { SinkRecord } from './record.js';
-import { loadKafkajs, type KafkaSasl, type KafkaTls } from '@sluice/plugin';
-
-const { Kafka: KafkaClient, Partitioners, logLevel } = loadKafkajs();
+import type { KafkaSasl, KafkaTls, KafkajsModule } from '@sluice/plugin';
 
 /** Options of {@link SinkProducer}. */
 export interface SinkProducerOptions {
+  /** The kafkajs module, which the component loads when a KafkaSink first needs it. */
+  readonly kafkajs: KafkajsModule;
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly clientId?: string;
@@ -60,13 +60,13 @@ export class SinkProducer {
     this.#options = options;
     this.#kafka =
       options.kafka ??
-      new KafkaClient({
+      new options.kafkajs.Kafka({
         clientId: options.clientId ?? 'sluice-kafka-sink',
         brokers: [...options.brokers],
         connectionTimeout: 3000,
         requestTimeout: 15_000,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-        logLevel: logLevel.NOTHING,
+        logLevel: options.kafkajs.logLevel.NOTHING,
         socketFactory: noDelaySocketFactory,
         ...(options.ssl ? { ssl: options.ssl } : {}),
         ...(options.sasl ? { sasl: options.sasl } : {}),
@@ -136,7 +136,7 @@ export class SinkProducer {
     if (!this.#producer) {
       const producer = this.#kafka.producer({
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: this.#options.kafkajs.Partitioners.DefaultPartitioner,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       const p = producer.connect().then(() => producer);

@@ -1,14 +1,12 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { Backoff, DEFAULT_NAMESPACE, SluiceError, sleep, falseCondition, noopLogger, toDeliveryPolicy, trueCondition, unknownCondition, type Condition, type Logger } from '@sluice/core';
-import { bootstrapBrokers, kafkajsLogCreator, loadKafkajs, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
+import { bootstrapBrokers, kafkajsLogCreator, kafkajsLibrary, type RuntimeComponent, type RuntimeContext } from '@sluice/plugin';
 import { SinkDelivery, applyCeOverrides, formatProblem, sourceMetrics, sourceOidc } from '@sluice/sources';
 import { resolveNet } from './kafka-auth.js';
 import { KEY_TYPE_LABEL, KEY_TYPES, defaultConsumerGroup, type KafkaSource, type KeyType } from './kafka-source-types.js';
 import { OffsetWindow } from './offset-window.js';
 import { recordToEvent } from './record-event.js';
 import { SecretStore } from '@sluice/config';
-
-const { Kafka: KafkaClient, logLevel } = loadKafkajs();
 
 /** Collaborators and tuning of {@link KafkaSourceComponent}; production defaults when unset. */
 export interface KafkaSourceDeps {
@@ -111,6 +109,8 @@ export class KafkaSourceComponent implements RuntimeComponent {
       oidc: sourceOidc(this.#source, spec.sink),
       metrics: sourceMetrics(ctx, this.#source, this.#namespace),
     });
+    const { Kafka: KafkaClient, logLevel } = await kafkajsLibrary(this.name);
+    if (this.#abort.signal.aborted) return; // stopped while the library loaded
     const config: KafkaConfig = {
       clientId: `sluice-kafkasource-${this.#namespace}-${this.#source.metadata.name}`,
       brokers: bootstrapBrokers(spec.bootstrapServers),

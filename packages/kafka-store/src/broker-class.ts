@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { DEFAULT_NAMESPACE, SluiceError, brokerLog, triggerGroup } from '@sluice/core';
+import { kafkajsLibrary, type KafkajsModule } from '@sluice/plugin';
 import { DEFAULT_DEAD_LETTER_RETENTION, type BrokerClass } from '@sluice/store';
 import type { SluiceConfig } from '@sluice/config';
 import { PARTITIONS_KEY, REPLICATION_FACTOR_KEY, RETENTION_MS_KEY, resolveKafkaBrokerConfig, type KafkaBrokerConfig } from './broker-config.js';
@@ -34,22 +35,30 @@ function changedSetting(now: KafkaBrokerConfig, next: KafkaBrokerConfig): string
   return undefined;
 }
 
+// kafkajs loads with the first Kafka-class broker, never for a configuration without one. Module state: a runtime
+// makes a new class object for each configuration (brokerClassesFor), and one load serves them all.
+let kafkajs: KafkajsModule | undefined;
+
 /** Options of {@link kafkaBrokerClass}. */
 export interface KafkaBrokerClassOptions {
   /** Environment consulted for `KAFKA_BROKERS` (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Tuning passed to every store (timeouts, batching, windows); topics and servers come from the configuration. */
-  readonly store?: Omit<Partial<KafkaEventStoreOptions>, 'brokers' | 'topics' | 'topicFor' | 'groupIdFor' | 'logger' | 'kafka'>;
+  readonly store?: Omit<Partial<KafkaEventStoreOptions>, 'brokers' | 'topics' | 'topicFor' | 'groupIdFor' | 'logger' | 'kafka' | 'kafkajs'>;
 }
 
 /**
  * The `Kafka` broker class (annotation `eventing.knative.dev/broker.class: Kafka`): each such broker gets a
  * {@link KafkaEventStore} on its topic, configured by the ConfigMap its `spec.config` names (or `KAFKA_BROKERS`).
- * `config` is the loaded configuration, which holds the ConfigMaps.
+ * `config` is the loaded configuration, which holds the ConfigMaps. Its `load` (kafkajs) must have resolved before
+ * `open`: the runtime awaits it.
  */
 export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClassOptions = {}): BrokerClass {
   const env = options.env ?? process.env;
   return {
+    async load(user) {
+      kafkajs ??= await kafkajsLibrary(user);
+    },
     conflicts(running, broker, triggers) {
       if (!(running instanceof KafkaEventStore)) return undefined;
       const ns = broker.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -77,12 +86,14 @@ export function kafkaBrokerClass(config: SluiceConfig, options: KafkaBrokerClass
       const name = `${ns}/${broker.metadata.name}`;
       const { config: cfg, problems } = resolveKafkaBrokerConfig(broker, config.resources, env);
       if (!cfg) throw new SluiceError('SLUICE_KAFKA_CONFIG', `broker ${name}: ${problems.map((p) => p.message).join('; ')}`);
+      if (!kafkajs) throw new SluiceError('SLUICE_INTERNAL', `broker ${name}: its Kafka store was opened before the broker class loaded kafkajs (a bug)`);
       const log = brokerLog(ns, broker.metadata.name);
       // Topic and group names follow config-kafka-features (checked at validation; Knative's defaults without it).
       const { features } = resolveKafkaFeatures(config.resources);
       const store = new KafkaEventStore({
         clientId: `sluice-${hostname()}`,
         ...options.store,
+        kafkajs,
         brokers: cfg.bootstrapServers,
         topics: { partitions: cfg.partitions, replicationFactor: cfg.replicationFactor, retentionMs: cfg.retentionMs },
         topicFor: (l) => (l === log ? { topic: cfg.topic, external: cfg.external } : { topic: defaultTopicFor(l) }),

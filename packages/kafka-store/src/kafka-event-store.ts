@@ -16,7 +16,7 @@ import type {
   RecordHandler,
   StoreTimers,
 } from '@sluice/store';
-import { kafkajsLogCreator, loadKafkajs } from '@sluice/plugin';
+import { kafkajsLogCreator, type KafkajsModule } from '@sluice/plugin';
 import type { Admin, ISocketFactory, Kafka, Message, Producer } from 'kafkajs';
 import { GroupConsumer, type GroupConsumerSettings } from './group-consumer.js';
 import { GroupOffsetWriter, type TopicOffsets } from './group-offsets.js';
@@ -26,8 +26,6 @@ import { readTopicRange } from './topic-archive.js';
 import { approximateSize, decodeMessage, encodeRecord } from './record-codec.js';
 import { readOffsetRange } from './offset-range.js';
 import { defaultGroupIdFor, defaultTopicFor, retryTopicName } from './topic-names.js';
-
-const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners, logLevel } = loadKafkajs();
 
 /** How a log maps onto Kafka. */
 export interface KafkaLogTopic {
@@ -60,6 +58,8 @@ export interface KafkaArchiveSettings {
 
 /** Options of {@link KafkaEventStore}. */
 export interface KafkaEventStoreOptions {
+  /** The kafkajs module; the broker class loads it before it opens its first store. */
+  readonly kafkajs: KafkajsModule;
   /** Bootstrap servers, `host:port`. */
   readonly brokers: readonly string[];
   /** Kafka client id (default `sluice`). */
@@ -172,6 +172,7 @@ const closedError = (): SluiceError => new SluiceError('SLUICE_STORE_CLOSED', 't
  * (so a scheduled retry survives a crash); ordered retries stay in place.
  */
 export class KafkaEventStore implements EventStore, AsyncEventArchive {
+  readonly #kafkajs: KafkajsModule;
   readonly #kafka: Kafka;
   readonly #logger: Logger;
   readonly #timers: StoreTimers;
@@ -207,15 +208,16 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
   constructor(options: KafkaEventStoreOptions) {
     this.#logger = options.logger ?? noopLogger;
     this.#timers = options.timers ?? REAL_TIMERS;
+    this.#kafkajs = options.kafkajs;
     this.#kafka =
       options.kafka ??
-      new KafkaClient({
+      new options.kafkajs.Kafka({
         clientId: options.clientId ?? 'sluice',
         brokers: [...options.brokers],
         connectionTimeout: 3000,
         requestTimeout: 15_000,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-        logLevel: logLevel.WARN,
+        logLevel: options.kafkajs.logLevel.WARN,
         logCreator: kafkajsLogCreator(this.#logger),
         socketFactory: noDelaySocketFactory,
       });
@@ -604,13 +606,13 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
    * topic-level setting, so the topic's other settings (e.g. `min.insync.replicas`) are read and sent along.
    */
   async #applyTopicConfig(admin: Admin, topic: string, entries: ReadonlyArray<{ name: string; value: string }>): Promise<void> {
-    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: this.#kafkajs.ConfigResourceTypes.TOPIC, name: topic }] });
     const current = described.resources[0]?.configEntries ?? [];
     const changed = entries.filter((e) => current.find((c) => c.configName === e.name)?.configValue !== e.value);
     if (changed.length === 0) return;
     // configSource 1 = DYNAMIC_TOPIC_CONFIG: the settings made on this topic.
     const own = current.filter((c) => (c as { configSource?: number }).configSource === 1 && !entries.some((e) => e.name === c.configName)).map((c) => ({ name: c.configName, value: c.configValue }));
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...own, ...entries] }] });
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: this.#kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [...own, ...entries] }] });
     this.#logger.info({ topic, set: Object.fromEntries(changed.map((e) => [e.name, e.value])) }, 'archive: topic retention changed');
   }
 
@@ -670,7 +672,7 @@ export class KafkaEventStore implements EventStore, AsyncEventArchive {
     if (!this.#producer) {
       const producer = this.#kafka.producer({
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: this.#kafkajs.Partitioners.DefaultPartitioner,
         // No retries of its own: see #send.
         retry: { retries: 0 },
       });

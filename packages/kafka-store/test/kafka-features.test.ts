@@ -162,7 +162,9 @@ test('channels.topic.template is checked and said to name no topic (KafkaChannel
 test("a live change that would rename a running broker's topic or a trigger's group is refused by the class", async () => {
   const before = load(broker('b') + trigger('t'));
   const b = before.config.brokers[0]!;
-  const store = kafkaBrokerClass(before.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).open(b, { logger: noopLogger });
+  const cls = kafkaBrokerClass(before.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } });
+  await cls.load?.('broker default/b');
+  const store = cls.open(b, { logger: noopLogger });
   try {
     const same = load(features('  dispatcher.rate-limiter: disabled') + broker('b') + trigger('t') + trigger('u'));
     assert.equal(kafkaBrokerClass(same.config, { env: { KAFKA_BROKERS: '127.0.0.1:9' } }).conflicts?.(store, b, same.config.triggers), undefined);
@@ -193,7 +195,9 @@ ${data}
 `;
   const before = load(brokerConfig('  bootstrap.servers: "127.0.0.1:9"\n  default.topic.partitions: "3"') + broker('b') + trigger('t'));
   const b = before.config.brokers[0]!;
-  const store = kafkaBrokerClass(before.config).open(b, { logger: noopLogger });
+  const cls = kafkaBrokerClass(before.config);
+  await cls.load?.('broker default/b');
+  const store = cls.open(b, { logger: noopLogger });
   const conflicts = (data: string) => {
     const next = load(brokerConfig(data) + broker('b') + trigger('t'));
     return kafkaBrokerClass(next.config).conflicts?.(store, next.config.brokers[0]!, next.config.triggers);

@@ -10,9 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore, type LogRecord } from '@sluice/store';
 import { requireService, runStoreContract, waitFor } from '@sluice/testing';
+import { loadKafkajs } from '@sluice/plugin';
 import { KafkaEventStore, type KafkaEventStoreOptions } from '../src/index.js';
 
 const { Kafka, logLevel } = kafkajs;
+// The stores get kafkajs as Sluice loads it (with its pooled encoder).
+const storeKafkajs = loadKafkajs();
 const brokers = process.env['KAFKA_BROKERS']?.split(',') ?? [];
 
 /** Stores a test opened: closed after it even when an assertion failed (an open store's consumers keep the file alive). */
@@ -23,6 +26,7 @@ afterEach(async () => {
 
 function storeFor(prefix: string, extra: Partial<KafkaEventStoreOptions> = {}): KafkaEventStore {
   const store = new KafkaEventStore({
+    kafkajs: storeKafkajs,
     brokers,
     topics: { partitions: 4 },
     topicFor: (log) => ({ topic: `${prefix}-${log}` }),
@@ -250,7 +254,7 @@ test('[kafka] ordered consumption is one record at a time per partition, retries
 
 // Needs no Kafka (it talks to a closed port), so it runs even where the broker could not start.
 test('[kafka] append fails fast with a retryable 503 code when Kafka is unreachable', async () => {
-  const store = new KafkaEventStore({ brokers: ['127.0.0.1:1'], produceTimeoutMs: 3000 });
+  const store = new KafkaEventStore({ kafkajs: storeKafkajs, brokers: ['127.0.0.1:1'], produceTimeoutMs: 3000 });
   opened.push(store);
   const t0 = Date.now();
   await assert.rejects(store.append('log', [ev('x')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_WRITE_FAILED') && err.retryable);
@@ -271,7 +275,7 @@ test('[kafka] append fails with SLUICE_STORE_OVERLOADED beyond the pending limit
 test('[kafka] an external topic must exist and is never created', async (t) => {
   if (!requireService(t, 'kafka')) return;
   const prefix = `x-${randomUUID().slice(0, 8)}`;
-  const store = new KafkaEventStore({ brokers, topicFor: () => ({ topic: `${prefix}-missing`, external: true }), produceTimeoutMs: 5000 });
+  const store = new KafkaEventStore({ kafkajs: storeKafkajs, brokers, topicFor: () => ({ topic: `${prefix}-missing`, external: true }), produceTimeoutMs: 5000 });
   opened.push(store);
   await assert.rejects(store.ready('log'), (err: unknown) => isSluiceError(err, 'SLUICE_KAFKA_TOPIC_MISSING'));
   await assert.rejects(store.append('log', [ev('1')]), (err: unknown) => isSluiceError(err, 'SLUICE_STORE_WRITE_FAILED') && err.retryable && /does not exist/.test(err.message));
@@ -281,7 +285,7 @@ test('[kafka] an external topic must exist and is never created', async (t) => {
   assert.ok(!(await admin.listTopics()).includes(`${prefix}-missing`));
   await admin.createTopics({ topics: [{ topic: `${prefix}-ext`, numPartitions: 2 }], waitForLeaders: true });
   await admin.disconnect();
-  const ok = new KafkaEventStore({ brokers, topicFor: () => ({ topic: `${prefix}-ext`, external: true }), groupIdFor: (g) => `${prefix}-${g}` });
+  const ok = new KafkaEventStore({ kafkajs: storeKafkajs, brokers, topicFor: () => ({ topic: `${prefix}-ext`, external: true }), groupIdFor: (g) => `${prefix}-${g}` });
   opened.push(ok);
   const got: string[] = [];
   ok.consume('log', 'g', { maxInFlight: 5 }, async (r) => {

@@ -1,6 +1,6 @@
 export { DEFAULT_SERVICE_URL_TEMPLATE, DestinationResolver, type ResolverOptions } from './destination-resolver.js';
 export { kafkajsLogCreator, type KafkajsLogEntry } from './kafkajs-logger.js';
-export { loadKafkajs } from './kafkajs-loader.js';
+export { kafkajsLibrary, loadKafkajs, type KafkajsModule } from './kafkajs-loader.js';
 export { SASL_MECHANISMS, bootstrapBrokers, kafkaTls, type KafkaSasl, type KafkaTls, type SaslMechanism } from './kafka-client.js';
 export {
   EMBEDDED_BROKER_CLASSES,

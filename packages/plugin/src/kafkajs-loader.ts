@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
+import { lazyLibrary, type LibraryLoader } from '@sluice/core';
 
 const require = createRequire(import.meta.url);
 
@@ -77,3 +78,13 @@ function poolKafkajsEncoder(): void {
   Object.setPrototypeOf(PooledEncoder, Encoder);
   require.cache[path]!.exports = PooledEncoder;
 }
+
+/** The kafkajs module, as {@link loadKafkajs} gives it. */
+export type KafkajsModule = ReturnType<typeof loadKafkajs>;
+
+/**
+ * {@link loadKafkajs} for a resource that needs kafkajs (a KafkaSource, a KafkaSink, a Kafka-class broker), called
+ * when it starts: a configuration without one never loads kafkajs (some 150 modules), and a failed load is a
+ * `SLUICE_LIBRARY_UNAVAILABLE` error naming the resource.
+ */
+export const kafkajsLibrary: LibraryLoader<KafkajsModule> = lazyLibrary('kafkajs', async () => loadKafkajs());

@@ -274,6 +274,12 @@ export interface EventStore {
  */
 export interface BrokerClass {
   /**
+   * Loads what the class's stores need (e.g. its client library) before its first `open`; the runtime awaits it
+   * before it opens a store of this class, so a configuration without such a broker never loads it. `user` names the
+   * broker, for the error when it cannot be loaded.
+   */
+  load?(user: string): Promise<void>;
+  /**
    * `archive`: the broker asks to keep its events this long for replays (`sluice.dev/archive-retention`);
    * `deadLetterRetention`: how long and how much of its dead letters to keep (`sluice.dev/dead-letter-retention`).
    */
