@@ -1,9 +1,13 @@
-// The cost of the embedded store's cleanup slice by its size: how long one slice holds the event loop and what a
-// deleted row costs, on SQLite alone (better-sqlite3, the events table and cleanup statement of store format 5, WAL,
+// The cost of the embedded store's cleanup slice by its size and statements: how long one slice holds the event loop
+// and what a deleted row costs, on SQLite alone (better-sqlite3, the events table of store format 5, WAL,
 // synchronous = NORMAL, no automatic checkpoint), 1 KiB events written three to a commit as under load.
 //
 //   node bench/cleanup-slices.mjs                       # slices of 500, 200, 100, 50 rows; BENCH_CLEANUP_ROWS=30000
 //   BENCH_CLEANUP_SLICES=500,100 BENCH_CLEANUP_ROUNDS=3 node bench/cleanup-slices.mjs
+//
+// Two ways to delete a slice: `select+range`, the store's (packages/store/src/sqlite-store.ts: `cleanupSlice` picks the
+// rows and their sizes, `cleanup` deletes the range they span), and `returning`, its statement until December 2026
+// (one DELETE of the picked rows … RETURNING their sizes).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -14,10 +18,23 @@ const ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 30_000);
 const SLICES = (process.env.BENCH_CLEANUP_SLICES ?? '500,200,100,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_CLEANUP_ROUNDS ?? 2);
 const LOG = 'broker:default/default';
-// The statement of packages/store/src/sqlite-store.ts (`cleanup`), unchanged.
-const CLEANUP = 'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n';
+const WAYS = {
+  'select+range': (db) => {
+    const pick = db.prepare('SELECT seq, coalesce(length(data), 0) FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?').raw(true);
+    const remove = db.prepare('DELETE FROM events WHERE seq >= ? AND seq <= ? AND log = ?');
+    return (from, to, limit) => {
+      const rows = pick.all(LOG, from, to, limit);
+      if (rows.length > 0) remove.run(rows[0][0], rows[rows.length - 1][0], LOG);
+      return rows.map(([seq]) => seq);
+    };
+  },
+  returning: (db) => {
+    const remove = db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE log = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING seq, coalesce(length(data), 0) AS n');
+    return (from, to, limit) => remove.all(LOG, from, to, limit).map((r) => r.seq);
+  },
+};
 
-function round(slice) {
+function round(slice, way) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cleanup-'));
   const db = new Database(join(dir, 'store.db'));
   try {
@@ -34,15 +51,15 @@ function round(slice) {
     });
     while (seq < ROWS) three();
     db.pragma('wal_checkpoint(TRUNCATE)');
-    const cleanup = db.prepare(CLEANUP);
+    const cleanup = WAYS[way](db);
     const slices = [];
     const start = performance.now();
     for (let from = 0; ;) {
       const t = performance.now();
-      const rows = db.transaction(() => cleanup.all(LOG, from, seq, slice))();
+      const seqs = db.transaction(() => cleanup(from, seq, slice))();
       slices.push(performance.now() - t);
-      if (rows.length === 0) break;
-      from = rows[rows.length - 1].seq;
+      if (seqs.length === 0) break;
+      from = seqs[seqs.length - 1];
     }
     const total = performance.now() - start;
     slices.sort((a, b) => a - b);
@@ -54,10 +71,12 @@ function round(slice) {
 }
 
 console.log(`Cleanup slices: ${ROWS.toLocaleString('en-US')} rows of 1 KiB deleted in slices; ${ROUNDS} rounds, sizes alternating`);
-console.log('| slice rows | round | µs per deleted row | slice p50 / max ms | WAL written KiB per 1,000 rows |\n|--:|--:|--:|--:|--:|');
+console.log('| slice rows | statements | round | µs per deleted row | slice p50 / max ms | WAL written KiB per 1,000 rows |\n|--:|---|--:|--:|--:|--:|');
 for (let r = 1; r <= ROUNDS; r++) {
   for (const slice of SLICES) {
-    const x = round(slice);
-    console.log(`| ${slice} | ${r} | ${((1000 * x.total) / ROWS).toFixed(2)} | ${x.p50.toFixed(2)} / ${x.max.toFixed(2)} | ${((1000 * x.walKiB) / ROWS).toFixed(0)} |`);
+    for (const way of Object.keys(WAYS)) {
+      const x = round(slice, way);
+      console.log(`| ${slice} | ${way} | ${r} | ${((1000 * x.total) / ROWS).toFixed(2)} | ${x.p50.toFixed(2)} / ${x.max.toFixed(2)} | ${((1000 * x.walKiB) / ROWS).toFixed(0)} |`);
+    }
   }
 }
