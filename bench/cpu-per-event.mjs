@@ -14,6 +14,8 @@
 //   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
 //                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
 //                              time, in µs per event (BENCH_CPU_TOP=30 of them)
+//   BENCH_CPU_CLASS=kafka      the Kafka broker class instead of the embedded store (a local Kafka is started unless
+//                              KAFKA_BROKERS is set; each build gets a broker and topic of its own, and a 10 s warm-up)
 //   BENCH_PIN=1                Sluice and the forwarder on CPU 1, the load generator and the sink on the others
 //   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
 //                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
@@ -23,7 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, cpuSeconds, drain, pinServer, placement, startChild } from './processes.mjs';
+import { ask, brokerConfig, cpuSeconds, drain, kafkaForBench, pinServer, placement, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -31,6 +33,7 @@ const RATE = Number(process.env.BENCH_CPU_RATE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const PERF_DIR = process.env.BENCH_CPU_PERF;
+const KAFKA_CLASS = process.env.BENCH_CPU_CLASS === 'kafka';
 const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/cli/dist/bin.js')}`).split(',').map((spec) => {
   const [name, path] = spec.includes('=') ? spec.split('=') : ['sluice', spec];
   return { name, bin: isAbsolute(path) ? path : join(ROOT, path) };
@@ -61,8 +64,9 @@ function threadSeconds(pid) {
   return out;
 }
 
-async function startSluice(bin, sinkUrl, dir) {
-  const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
+async function startSluice(bin, sinkUrl, dir, brokers) {
+  const name = brokers ? `cpu-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}` : 'default';
+  const yaml = brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers });
   writeFileSync(join(dir, 'config.yaml'), yaml);
   const profFile = join(dir, 'profile.cpuprofile');
   const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
@@ -82,7 +86,7 @@ async function startSluice(bin, sinkUrl, dir) {
     setTimeout(() => reject(new Error(`sluice did not start: ${out}`)), 60_000).unref();
   });
   pinServer(child.pid);
-  return { child, pid: child.pid, url: `${url}/default/default`, profFile };
+  return { child, pid: child.pid, url: `${url}/default/${name}`, profFile };
 }
 
 /** Sends the load, waits for every delivery, and returns the process's CPU µs per delivered event. */
@@ -170,6 +174,7 @@ async function main() {
   console.log(
     `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; ${placement}; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`,
   );
+  const kafka = KAFKA_CLASS ? await kafkaForBench() : undefined;
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
@@ -181,11 +186,13 @@ async function main() {
     for (const b of BUILDS) {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
       dirs.push(dir);
-      setups.push({ name: b.name, ...(await startSluice(b.bin, sinkUrl, dir)) });
+      setups.push({ name: b.name, ...(await startSluice(b.bin, sinkUrl, dir, kafka?.brokers)) });
     }
     console.log(`pids: ${setups.map((s) => `${s.name} ${s.pid}`).join(', ')}`);
     for (const s of setups) {
       await openLoop(s.url, { rate: Math.min(RATE || 2000, 2000), durationMs: 2000 }); // warm-up: JIT, connection pools
+      // A Kafka setup also warms the Kafka JVM's produce and fetch paths, and its consumer group settles.
+      if (kafka && s.pid !== fwd.pid) await closedLoop(s.url, { concurrency: 64, durationMs: 10_000 });
       await drain(sink, 0, 1000);
     }
     const rows = setups.map(() => []);
@@ -254,6 +261,7 @@ async function main() {
     }
     fwd.kill();
     sink.kill();
+    await kafka?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -15,37 +15,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, drain, eventLoopDelay, eventLoopDelayEnv, kafkaForBench, startChild } from './processes.mjs';
+import { ask, brokerConfig, drain, eventLoopDelay, eventLoopDelayEnv, kafkaForBench, startChild } from './processes.mjs';
 
 const origin = performance.timeOrigin;
-
-function yamlFor(cls, broker, sinkUrl, brokers) {
-  const kafka = cls === 'kafka';
-  return `${
-    kafka
-      ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kafka-broker-config\ndata:\n  bootstrap.servers: "${brokers}"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "1"\n---\n`
-      : ''
-  }apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-${kafka ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : ''}spec:
-${kafka ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : ''}  delivery:
-    retry: 0
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: bench
-spec:
-  broker: ${broker}
-  filter:
-    attributes:
-      type: bench.event
-  subscriber:
-    uri: ${sinkUrl}
-`;
-}
 
 async function kafkaAdmin(brokers) {
   const { default: kafkajs } = await import('kafkajs');
@@ -149,7 +121,7 @@ export async function run(opts = {}) {
     for (const cls of ['embedded', 'kafka']) {
       for (const instances of [1, 2]) {
         const broker = `bench-${cls}-${instances}-${Date.now().toString(36)}`;
-        const yaml = yamlFor(cls, broker, sinkUrl, brokers);
+        const yaml = brokerConfig({ broker, trigger: 'bench', sinkUrl, brokers: cls === 'kafka' ? brokers : undefined });
         const procs = [];
         // The first instance records its event-loop delay (bench/event-loop-delay.mjs), as in bench/run.mjs.
         const eld = eventLoopDelayEnv();

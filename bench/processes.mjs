@@ -136,3 +136,35 @@ export async function kafkaForBench(given = process.env.KAFKA_BROKERS) {
   const service = await start();
   return { brokers: service.env.KAFKA_BROKERS, stop: () => service.stop() };
 }
+
+/**
+ * The configuration of one broker `broker` (of the Kafka class, with its ConfigMap, when `brokers` is given: 10
+ * partitions, replication factor 1) and one trigger `trigger` sending `bench.event` events to `sinkUrl`, no retries.
+ */
+export function brokerConfig({ broker, trigger, sinkUrl, brokers }) {
+  const configMap = brokers
+    ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kafka-broker-config\ndata:\n  bootstrap.servers: "${brokers}"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "1"\n---\n`
+    : '';
+  const kafkaClass = brokers ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : '';
+  const config = brokers ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : '';
+  return `${configMap}apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+${kafkaClass}spec:
+${config}  delivery:
+    retry: 0
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${trigger}
+spec:
+  broker: ${broker}
+  filter:
+    attributes:
+      type: bench.event
+  subscriber:
+    uri: ${sinkUrl}
+`;
+}
