@@ -21,7 +21,7 @@ export function lazyLibrary<T>(library: string, load: () => Promise<T>): Library
     } catch (err) {
       loading = undefined;
       const reason = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-      throw new SluiceError('SLUICE_LIBRARY_UNAVAILABLE', `${user} needs the library ${library}, which could not be loaded (is Sluice installed with its dependencies?): ${reason}`, {
+      throw new SluiceError('SLUICE_LIBRARY_UNAVAILABLE', `${user} needs ${library}, which could not be loaded (is Sluice installed with its dependencies?): ${reason}`, {
         cause: err,
         details: { library, user },
       });

@@ -21,7 +21,7 @@ test('a library that cannot be loaded is a SLUICE_LIBRARY_UNAVAILABLE error nami
   const lib = lazyLibrary('sluice-no-such-library', () => import(specifier) as Promise<{ readonly ok: true }>);
   await assert.rejects(lib('KafkaSource default/orders'), (err: unknown) => {
     assert.ok(isSluiceError(err, 'SLUICE_LIBRARY_UNAVAILABLE'));
-    assert.match(err.message, /^KafkaSource default\/orders needs the library sluice-no-such-library, which could not be loaded .*Cannot find package 'sluice-no-such-library'/);
+    assert.match(err.message, /^KafkaSource default\/orders needs sluice-no-such-library, which could not be loaded .*Cannot find package 'sluice-no-such-library'/);
     assert.deepEqual(err.details, { library: 'sluice-no-such-library', user: 'KafkaSource default/orders' });
     return true;
   });

@@ -68,7 +68,7 @@ export function tracingSettingsFromEnv(env: Env = process.env): TracingSettings 
 }
 
 // The OpenTelemetry SDK and its OTLP exporters (some 700 modules) load only when tracing is on.
-const otelSdk = lazyLibrary('the OpenTelemetry SDK', () => import('./otel-sdk.js'));
+const otelSdk = lazyLibrary('the OpenTelemetry SDK (@opentelemetry/sdk-trace-base and its OTLP exporters)', () => import('./otel-sdk.js'));
 
 /**
  * The tracer of `settings`: an OpenTelemetry tracer exporting over OTLP/HTTP in batches (the SDK is loaded now), or
