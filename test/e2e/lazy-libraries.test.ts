@@ -1,7 +1,7 @@
 // Plugin libraries load on first use: the real `sluice` CLI, spawned as a user runs it, with a module-load recorder
 // (test/fixtures/module-loads) listing every file the process loaded. A configuration loads only the libraries its
-// resources need (kafkajs, @google-cloud/pubsub, the OpenTelemetry SDK, jose), a live change that adds such a resource
-// loads its library then, `sluice validate` loads none, and a library that cannot be loaded is a one-line error naming
+// resources need (kafkajs, @google-cloud/pubsub, the OpenTelemetry SDK, jose, jsonata), a live change that adds such a
+// resource loads its library then, `sluice validate` loads none but jsonata (to check an EventTransform's expression), and a library that cannot be loaded is a one-line error naming
 // the resource and the library. Nothing here needs Kafka or Pub/Sub: the Kafka addresses refuse connections.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ const cleanup = cleanupScope();
 const RECORDER = pathToFileURL(join(ROOT, 'test/fixtures/module-loads/record.mjs')).href;
 
 /** The heavy libraries of plugins, by the package directory their files are in. */
-const HEAVY = ['kafkajs', '@google-cloud/pubsub', 'google-gax', '@grpc/grpc-js', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', 'jose'];
+const HEAVY = ['kafkajs', '@google-cloud/pubsub', 'google-gax', '@grpc/grpc-js', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', 'jose', 'jsonata'];
 
 /** A file that lists what a process loaded, and the environment that makes `sluice` fill it. */
 function recorder(t: TestContext, refuse: readonly string[] = []): { env: NodeJS.ProcessEnv; packages: () => Set<string>; listedRequired: () => boolean } {
@@ -94,7 +94,7 @@ test('tracing on (OTEL_TRACES_EXPORTER=otlp) loads the OpenTelemetry SDK and its
   assert.deepEqual(loaded(loads.packages(), HEAVY), ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto']);
 });
 
-test('sluice validate loads no plugin library, whatever the configuration declares', async (t) => {
+test('sluice validate loads no plugin library for Kafka and Pub/Sub resources', async (t) => {
   const dir = tempDir();
   t.after(dir.remove);
   const file = join(dir.path, 'all.yaml');

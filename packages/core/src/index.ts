@@ -1,5 +1,5 @@
 export { SluiceError, isSluiceError, type SluiceErrorOptions } from './errors.js';
-export { lazyLibrary, type LibraryLoader } from './library-loader.js';
+export { lazyLibrary, lazyLibrarySync, type LibraryLoader } from './library-loader.js';
 export { ERROR_CODES, errorStatus, isErrorCode, type ErrorCodeInfo, type SluiceErrorCode } from './error-codes.js';
 export { Backoff, realTimers, settleWithin, sleep, type Clock, type ClockTimers, type Sleep, type TimerHandle, type Timers } from './timers.js';
 export { SPEC_VERSIONS, attributeString, isJsonMediaType, isUriReference, validTimestamp, validateEvent, type AttributeValue, type CloudEvent } from './event.js';

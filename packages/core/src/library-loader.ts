@@ -20,11 +20,32 @@ export function lazyLibrary<T>(library: string, load: () => Promise<T>): Library
       return await loading;
     } catch (err) {
       loading = undefined;
-      const reason = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-      throw new SluiceError('SLUICE_LIBRARY_UNAVAILABLE', `${user} needs ${library}, which could not be loaded (is Sluice installed with its dependencies?): ${reason}`, {
-        cause: err,
-        details: { library, user },
-      });
+      throw unavailable(library, user, err);
     }
   };
+}
+
+/**
+ * {@link lazyLibrary} for a synchronous caller (a semantic check, which `sluice validate` runs synchronously): `load`
+ * requires a CommonJS library (`createRequire(import.meta.url)('jsonata')`). Same once-per-process load and error.
+ */
+export function lazyLibrarySync<T>(library: string, load: () => T): (user: string) => T {
+  let loaded: { readonly value: T } | undefined;
+  return (user) => {
+    if (loaded) return loaded.value;
+    try {
+      loaded = { value: load() };
+    } catch (err) {
+      throw unavailable(library, user, err);
+    }
+    return loaded.value;
+  };
+}
+
+function unavailable(library: string, user: string, err: unknown): SluiceError {
+  const reason = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+  return new SluiceError('SLUICE_LIBRARY_UNAVAILABLE', `${user} needs ${library}, which could not be loaded (is Sluice installed with its dependencies?): ${reason}`, {
+    cause: err,
+    details: { library, user },
+  });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isSluiceError, lazyLibrary } from '../src/index.js';
+import { isSluiceError, lazyLibrary, lazyLibrarySync } from '../src/index.js';
 
 test('a library is loaded on the first call only, and shared by later calls', async () => {
   let loads = 0;
@@ -27,4 +27,20 @@ test('a library that cannot be loaded is a SLUICE_LIBRARY_UNAVAILABLE error nami
   });
   specifier = 'node:os';
   assert.equal(typeof ((await lib('KafkaSource default/orders')) as unknown as typeof import('node:os')).cpus, 'function');
+});
+
+test('the synchronous loader loads once, and names the user and the library when the load fails', () => {
+  let loads = 0;
+  const lib = lazyLibrarySync('answer', () => {
+    loads++;
+    if (loads === 1) throw new Error("Cannot find module 'answer'\nRequire stack: …");
+    return { value: 42 };
+  });
+  assert.throws(
+    () => lib('EventTransform default/reshape'),
+    (err: unknown) => isSluiceError(err, 'SLUICE_LIBRARY_UNAVAILABLE') && /^EventTransform default\/reshape needs answer, which could not be loaded .*Cannot find module 'answer'$/.test(err.message),
+  );
+  assert.equal(lib('EventTransform default/reshape').value, 42);
+  assert.equal(lib('EventTransform default/other').value, 42);
+  assert.equal(loads, 2);
 });

@@ -2,7 +2,7 @@ import { checkDestination, resourcesOfKind, type LoadedResource, type ReportFn, 
 import { checkExpression } from './expression.js';
 
 function checkJsonata(r: LoadedResource, path: (string | number)[], expression: string, report: ReportFn): void {
-  const problem = checkExpression(expression);
+  const problem = checkExpression(expression, `EventTransform ${r.key}`);
   if (problem) report(r, [...path, 'expression'], `invalid JSONata expression: ${problem.message}`, 'SLUICE_CONFIG_JSONATA', problem.offset);
 }
 

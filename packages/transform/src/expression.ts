@@ -1,5 +1,10 @@
-import jsonata from 'jsonata';
-import { SluiceError } from '@sluice/core';
+import { createRequire } from 'node:module';
+import type Jsonata from 'jsonata';
+import { SluiceError, lazyLibrarySync } from '@sluice/core';
+
+// jsonata (one 300 KB module) loads with the first EventTransform that is checked or compiled, never for a
+// configuration without one. Synchronously: the checks of `sluice validate` are synchronous; it is CommonJS.
+const jsonataLibrary = lazyLibrarySync('jsonata', () => createRequire(import.meta.url)('jsonata') as typeof Jsonata);
 
 /** Limits of one evaluation, so a runaway expression cannot hold the event loop (JSONata's own options). */
 export interface EvaluationLimits {
@@ -32,8 +37,12 @@ function describe(err: unknown): string {
   return e?.code ? `${message} (JSONata ${e.code})` : message;
 }
 
-/** Parses an expression; returns the problem instead of throwing (for `file:line:col` errors). */
-export function checkExpression(expression: string): ExpressionProblem | undefined {
+/**
+ * Parses an expression; returns the problem instead of throwing (for `file:line:col` errors). `user` names the resource
+ * for the error when jsonata cannot be loaded.
+ */
+export function checkExpression(expression: string, user = 'an EventTransform'): ExpressionProblem | undefined {
+  const jsonata = jsonataLibrary(user);
   try {
     jsonata(expression);
     return undefined;
@@ -48,14 +57,18 @@ export function checkExpression(expression: string): ExpressionProblem | undefin
 
 /** A compiled JSONata expression (the `jsonata` package, the reference implementation Knative's transform runs). */
 export class TransformExpression {
-  readonly #expression: jsonata.Expression;
+  readonly #expression: Jsonata.Expression;
 
-  private constructor(expression: jsonata.Expression) {
+  private constructor(expression: Jsonata.Expression) {
     this.#expression = expression;
   }
 
-  /** Compiles; throws SLUICE_TRANSFORM_EXPRESSION on a syntax error (validation reports those first). */
-  static compile(expression: string, limits: EvaluationLimits = DEFAULT_LIMITS): TransformExpression {
+  /**
+   * Compiles; throws SLUICE_TRANSFORM_EXPRESSION on a syntax error (validation reports those first). `user` names the
+   * resource for the error when jsonata cannot be loaded.
+   */
+  static compile(expression: string, limits: EvaluationLimits = DEFAULT_LIMITS, user = 'an EventTransform'): TransformExpression {
+    const jsonata = jsonataLibrary(user);
     try {
       return new TransformExpression(jsonata(expression, { timeout: limits.timeoutMs, stack: limits.maxDepth }));
     } catch (err) {

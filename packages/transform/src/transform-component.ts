@@ -122,8 +122,8 @@ export class EventTransformComponent implements RuntimeComponent {
           labels: transform.metadata.labels ?? {},
           audiences: [oidcAudience('eventing.knative.dev', 'EventTransform', namespace, name)],
         },
-        expression: TransformExpression.compile(transform.spec.jsonata.expression, limits),
-        replyExpression: reply ? TransformExpression.compile(reply.expression, limits) : undefined,
+        expression: TransformExpression.compile(transform.spec.jsonata.expression, limits, `EventTransform ${key}`),
+        replyExpression: reply ? TransformExpression.compile(reply.expression, limits, `EventTransform ${key}`) : undefined,
         sinkUrl: undefined,
       });
     }
