@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
 import { lazyLibrary, type LibraryLoader } from '@sluice/core';
+import { sizedRecordWriter, type KafkajsRecordInput, type RecordEncoder } from './kafkajs-record-writer.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,8 +34,9 @@ let loaded: typeof KafkaJS | undefined;
  * record: the largest single cost of the Kafka broker class's produce path (bench/kafka.mjs, docs/kafka-broker.md).
  * Before kafkajs loads, its encoder is replaced by one that allocates with `Buffer.allocUnsafe` (Node's buffer pool)
  * and writes varints in place. That is safe because the encoder only ever hands out the bytes it wrote (`buffer` is
- * `buf` cut at `offset`, and every write fills what it claims); the bytes on the wire are the same (a test compares
- * them with stock kafkajs'). Other kafkajs releases are loaded unchanged.
+ * `buf` cut at `offset`, and every write fills what it claims). Its record writer is replaced too, by one that writes
+ * a record in one pass into one buffer of its size (kafkajs-record-writer.ts). The bytes on the wire are the same (a
+ * test compares them with stock kafkajs'). Other kafkajs releases are loaded unchanged.
  */
 export function loadKafkajs(): typeof KafkaJS {
   if (loaded === undefined) {
@@ -77,6 +79,14 @@ function poolKafkajsEncoder(): void {
   PooledEncoder.prototype = Encoder.prototype;
   Object.setPrototypeOf(PooledEncoder, Encoder);
   require.cache[path]!.exports = PooledEncoder;
+  // The produce request reads the record writer with `require` when it loads, after this.
+  const recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+  const stockRecord = require(recordPath) as (input: KafkajsRecordInput) => RecordEncoder;
+  require.cache[recordPath]!.exports = sizedRecordWriter(stockRecord, () => {
+    const record = Object.create(Encoder.prototype) as KafkajsEncoder; // its buffer is the writer's
+    record.offset = 0;
+    return record;
+  });
 }
 
 /** The kafkajs module, as {@link loadKafkajs} gives it. */

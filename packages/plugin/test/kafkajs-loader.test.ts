@@ -19,13 +19,17 @@ function stockEncodings(): Promise<string[]> {
   });
 }
 
-test('loadKafkajs gives kafkajs with an encoder that allocates from the buffer pool and writes the same bytes as stock kafkajs', async () => {
+test('loadKafkajs gives kafkajs with an encoder that allocates from the buffer pool and a sized record writer, writing the same bytes as stock kafkajs', async () => {
   const kafkajs = loadKafkajs();
   assert.equal(typeof kafkajs.Kafka, 'function');
   assert.equal(loadKafkajs(), kafkajs);
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => { buf: Buffer };
   const { buf } = new Encoder();
   assert.ok(buf.buffer.byteLength > buf.length, `a new encoder's ${buf.length}-byte buffer is a slice of the pool, not an ArrayBuffer of its own`);
+
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => { buf: Buffer; offset: number };
+  const record = Record({ key: null, value: Buffer.alloc(1024, 1), headers: { ce_id: '1' } });
+  assert.equal(record.buf.length, record.offset, 'a record is written into a buffer of its size');
 
   const { encodings } = (await import(FIXTURE.href)) as { encodings(): Promise<string[]> };
   const [pooled, stock] = await Promise.all([encodings(), stockEncodings()]);
