@@ -35,8 +35,9 @@ let loaded: typeof KafkaJS | undefined;
  * Before kafkajs loads, its encoder is replaced by one that allocates with `Buffer.allocUnsafe` (Node's buffer pool)
  * and writes varints in place. That is safe because the encoder only ever hands out the bytes it wrote (`buffer` is
  * `buf` cut at `offset`, and every write fills what it claims). Its record writer is replaced too, by one that writes
- * a record in one pass into one buffer of its size (kafkajs-record-writer.ts). The bytes on the wire are the same (a
- * test compares them with stock kafkajs'). Other kafkajs releases are loaded unchanged.
+ * a record in one pass into one buffer of its size (kafkajs-record-writer.ts), and its CRC-32C of each record batch,
+ * computed a byte at a time, by the `crc-32` package's (slicing by 16, about three times faster). The bytes on the wire
+ * are the same (a test compares them with stock kafkajs'). Other kafkajs releases are loaded unchanged.
  */
 export function loadKafkajs(): typeof KafkaJS {
   if (loaded === undefined) {
@@ -79,7 +80,8 @@ function poolKafkajsEncoder(): void {
   PooledEncoder.prototype = Encoder.prototype;
   Object.setPrototypeOf(PooledEncoder, Encoder);
   require.cache[path]!.exports = PooledEncoder;
-  // The produce request reads the record writer with `require` when it loads, after this.
+  // The produce request and the record batch read these with `require` when they load, after this: the record writer
+  // (kafkajs-record-writer.ts) and the CRC-32C of a batch (the crc-32 package's).
   const recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
   const stockRecord = require(recordPath) as (input: KafkajsRecordInput) => RecordEncoder;
   require.cache[recordPath]!.exports = sizedRecordWriter(stockRecord, () => {
@@ -87,6 +89,10 @@ function poolKafkajsEncoder(): void {
     record.offset = 0;
     return record;
   });
+  const crcPath = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
+  require(crcPath);
+  const { buf: crc32c } = require('crc-32/crc32c') as { buf(this: void, data: Uint8Array, seed?: number): number };
+  require.cache[crcPath]!.exports = (data: Buffer): number => crc32c(data) >>> 0;
 }
 
 /** The kafkajs module, as {@link loadKafkajs} gives it. */
