@@ -1,8 +1,9 @@
 // Plugin libraries load on first use: the real `sluice` CLI, spawned as a user runs it, with a module-load recorder
 // (test/fixtures/module-loads) listing every file the process loaded. A configuration loads only the libraries its
 // resources need (kafkajs, @google-cloud/pubsub, the OpenTelemetry SDK, jose, jsonata), a live change that adds such a
-// resource loads its library then, `sluice validate` loads none but jsonata (to check an EventTransform's expression), and a library that cannot be loaded is a one-line error naming
-// the resource and the library. Nothing here needs Kafka or Pub/Sub: the Kafka addresses refuse connections.
+// resource loads its library then, `sluice validate` loads none but jsonata (to check an EventTransform's expression),
+// and a library that cannot be loaded is a one-line error naming the resource and the library. Nothing here needs Kafka
+// or Pub/Sub: the Kafka addresses refuse connections.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -57,6 +58,9 @@ const kafkaSource = manifests.resource('sources.knative.dev/v1beta1', 'KafkaSour
   sink: { ref: manifests.brokerRef('default') },
 });
 
+/** A CloudPubSubSource of broker `default`: validate only checks it, and the run below refuses its library first. */
+const pubsubSource = manifests.resource('events.cloud.google.com/v1', 'CloudPubSubSource', 'feed', { project: 'my-project', topic: 'feed', sink: { ref: manifests.brokerRef('default') } });
+
 test('one Broker and one Trigger load no plugin library; a KafkaSource added live loads kafkajs then', async (t) => {
   const sub = await startSubscriberIn(cleanup);
   const dir = tempDir();
@@ -104,7 +108,7 @@ test('sluice validate loads no plugin library for Kafka and Pub/Sub resources', 
       manifests.kafkaBroker('default', { servers: '127.0.0.1:1', partitions: 1 }),
       kafkaSource,
       manifests.resource('eventing.knative.dev/v1alpha1', 'KafkaSink', 'out', { topic: 'out', bootstrapServers: ['127.0.0.1:1'] }),
-      manifests.resource('events.cloud.google.com/v1', 'CloudPubSubSource', 'feed', { project: 'my-project', topic: 'feed', sink: { ref: manifests.brokerRef('default') } }),
+      pubsubSource,
     ),
   );
   const loads = recorder(t);
@@ -120,13 +124,7 @@ test('a library that cannot be loaded stops sluice run with one line naming the 
   const dir = tempDir();
   t.after(dir.remove);
   const file = join(dir.path, 'config.yaml');
-  writeFileSync(
-    file,
-    manifests.documents(
-      manifests.broker('default'),
-      manifests.resource('events.cloud.google.com/v1', 'CloudPubSubSource', 'feed', { project: 'my-project', topic: 'feed', sink: { ref: manifests.brokerRef('default') } }),
-    ),
-  );
+  writeFileSync(file, manifests.documents(manifests.broker('default'), pubsubSource));
   const loads = recorder(t, ['@google-cloud/pubsub']);
   const r = await runCli(['run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dir.path, 'store')], { env: loads.env });
   assert.equal(r.code, 1, r.stdout + r.stderr);
