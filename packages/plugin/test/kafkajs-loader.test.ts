@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { loadKafkajs } from '../src/index.js';
+import { fastRecordReader } from '../src/kafkajs-record-reader.js';
 
 const require = createRequire(import.meta.url);
 const FIXTURE = new URL('./fixtures/kafkajs-encodings.mjs', import.meta.url);
+const DECODINGS = new URL('./fixtures/kafkajs-decodings.mjs', import.meta.url);
 
-/** The encodings of stock kafkajs: a worker thread has a module cache of its own, so it loads kafkajs unchanged. */
-function stockEncodings(): Promise<string[]> {
+/** A fixture's output with stock kafkajs: a worker thread has a module cache of its own, so it loads kafkajs unchanged. */
+function stockEncodings(fixture = FIXTURE): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(FIXTURE);
+    const worker = new Worker(fixture);
     worker.once('message', (out: string[]) => {
       resolve(out);
       void worker.terminate();
@@ -35,4 +37,35 @@ test('loadKafkajs gives kafkajs with an encoder that allocates from the buffer p
   const [pooled, stock] = await Promise.all([encodings(), stockEncodings()]);
   assert.equal(pooled.length, stock.length);
   for (let i = 0; i < stock.length; i++) assert.equal(pooled[i], stock[i], `encoding ${i} differs from stock kafkajs'`);
+});
+
+test("loadKafkajs gives kafkajs a record decoder that decodes fetched batches to the same records as stock kafkajs'", async () => {
+  loadKafkajs();
+  const { decodings } = (await import(DECODINGS.href)) as { decodings(): Promise<string[]> };
+  const [fast, stock] = await Promise.all([decodings(), stockEncodings(DECODINGS)]);
+  assert.equal(fast.length, stock.length);
+  assert.ok(stock[0]!.includes('"offset":"2"') && stock[0]!.includes('"ce_id"'), 'the first batch decodes to records with headers');
+  for (let i = 0; i < stock.length; i++) assert.equal(fast[i], stock[i], `batch ${i} decodes differently from stock kafkajs`);
+});
+
+test('the record reader decodes a binary-mode CloudEvent record itself, without kafkajs', () => {
+  loadKafkajs();
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => { buffer: Buffer };
+  const headers = { ce_specversion: '1.0', ce_id: 'a', ce_type: 't', ce_source: '/s', 'content-type': 'application/json', ce_dup: ['x', 'y'] };
+  const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => { readVarIntBytes(): Buffer };
+  const buffer = new Decoder(Record({ offsetDelta: 3, timestampDelta: 7, key: null, value: Buffer.from('{}'), headers }).buffer).readVarIntBytes(); // without its length
+  const read = fastRecordReader(() => {
+    throw new Error('handed to kafkajs');
+  });
+  const context = { firstOffset: '100', firstTimestamp: '1765036800000', magicByte: 2 };
+  const decoder = { buffer, offset: 0 };
+  const record = read(decoder, context) as { offset: string; timestamp: string; key: null; value: Buffer; headers: Record<string, unknown> };
+  assert.equal(decoder.offset, buffer.length);
+  assert.equal(record.offset, '103');
+  assert.equal(record.timestamp, '1765036800007');
+  assert.equal(record.key, null);
+  assert.equal(record.value.toString(), '{}');
+  assert.deepEqual(Object.keys(record.headers), Object.keys(headers));
+  assert.deepEqual(record.headers['ce_dup'], [Buffer.from('x'), Buffer.from('y')]);
+  assert.throws(() => read({ buffer, offset: 0 }, { ...context, firstOffset: '12345678901234567890' }), /handed to kafkajs/, 'an offset beyond 15 digits is left to kafkajs');
 });
