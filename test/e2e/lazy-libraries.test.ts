@@ -1,9 +1,10 @@
 // Plugin libraries load on first use: the real `sluice` CLI, spawned as a user runs it, with a module-load recorder
 // (test/fixtures/module-loads) listing every file the process loaded. A configuration loads only the libraries its
 // resources need (kafkajs, @google-cloud/pubsub, the OpenTelemetry SDK, jose, jsonata), a live change that adds such a
-// resource loads its library then, `sluice validate` loads none but jsonata (to check an EventTransform's expression),
-// and a library that cannot be loaded is a one-line error naming the resource and the library. Nothing here needs Kafka
-// or Pub/Sub: the Kafka addresses refuse connections.
+// resource loads its library then, `sluice validate` loads none but jsonata (to check an EventTransform's expression)
+// nor what only `sluice run` needs (express, undici, better-sqlite3, prom-client: each command's module loads when it
+// runs), and a library that cannot be loaded is a one-line error naming the resource and the library. Nothing here
+// needs Kafka or Pub/Sub: the Kafka addresses refuse connections.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,9 @@ function recorder(t: TestContext, refuse: readonly string[] = []): { env: NodeJS
 }
 
 const loaded = (packages: Set<string>, names: readonly string[]): string[] => names.filter((n) => packages.has(n));
+
+/** What `sluice run` needs and `sluice validate` does not: the admin API, HTTP delivery, the store, the metrics. */
+const RUNTIME_ONLY = ['express', 'undici', 'better-sqlite3', 'prom-client'];
 
 /** A KafkaSource of broker `default` on a Kafka address that refuses connections. */
 const kafkaSource = manifests.resource('sources.knative.dev/v1beta1', 'KafkaSource', 'orders', {
@@ -98,7 +102,7 @@ test('tracing on (OTEL_TRACES_EXPORTER=otlp) loads the OpenTelemetry SDK and its
   assert.deepEqual(loaded(loads.packages(), HEAVY), ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto']);
 });
 
-test('sluice validate loads no plugin library for Kafka and Pub/Sub resources', async (t) => {
+test('sluice validate loads no plugin library for Kafka and Pub/Sub resources, and none of what only sluice run needs', async (t) => {
   const dir = tempDir();
   t.after(dir.remove);
   const file = join(dir.path, 'all.yaml');
@@ -106,6 +110,7 @@ test('sluice validate loads no plugin library for Kafka and Pub/Sub resources', 
     file,
     manifests.documents(
       manifests.kafkaBroker('default', { servers: '127.0.0.1:1', partitions: 1 }),
+      manifests.trigger('all', { broker: 'default', subscriber: { uri: 'http://127.0.0.1:1/' } }),
       kafkaSource,
       manifests.resource('eventing.knative.dev/v1alpha1', 'KafkaSink', 'out', { topic: 'out', bootstrapServers: ['127.0.0.1:1'] }),
       pubsubSource,
@@ -114,10 +119,15 @@ test('sluice validate loads no plugin library for Kafka and Pub/Sub resources', 
   const loads = recorder(t);
   const r = await runCli(['validate', '-f', file], { env: loads.env });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /5 resources valid/);
+  assert.match(r.stdout, /6 resources valid/);
+  assert.ok(loads.listedRequired(), 'the recorder listed the CommonJS modules at exit');
   const packages = loads.packages();
   assert.ok(packages.has('sluice:cli/validate-command'), 'the recorder lists what validate loaded');
+  assert.ok(packages.has('yaml') && packages.has('ajv'), 'the recorder lists the libraries validate uses');
   assert.deepEqual(loaded(packages, HEAVY), []);
+  // Each command's module loads when that command runs: not run-command's, nor what the store and delivery require.
+  assert.deepEqual(loaded(packages, RUNTIME_ONLY), []);
+  assert.ok(!packages.has('sluice:cli/run-command'), 'sluice validate loaded run-command');
 });
 
 test('a library that cannot be loaded stops sluice run with one line naming the resource and the library', async (t) => {

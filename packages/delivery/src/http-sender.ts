@@ -1,6 +1,10 @@
-import { Agent, Pool, type Dispatcher } from 'undici';
-import { SluiceError, decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
+import { createRequire } from 'node:module';
+import type { Dispatcher } from 'undici';
+import { SluiceError, lazyLibrarySync, decodeHttp, encodeBinary, encodeStructured, looksLikeCloudEvent, type CloudEvent, type EncodedHttpMessage, type HeaderMap } from '@sluice/core';
 import type { EgressGuard } from './egress-guard.js';
+
+/** undici, required by the first sender built: `sluice validate`, which builds none, never loads it. */
+const undiciLibrary = lazyLibrarySync('undici', () => createRequire(import.meta.url)('undici') as typeof import('undici'));
 
 /** The result of one HTTP attempt: a response, or a transport error (connection refused, timeout, …). */
 export type AttemptResponse =
@@ -72,7 +76,7 @@ export class UndiciSender implements EventSender {
     this.#egress = options.egress;
     this.#tokens = options.tokens;
     const connect = options.egress ? { timeout: 10_000, lookup: options.egress.lookup } : { timeout: 10_000 };
-    this.#dispatcher = dispatcher ?? new Agent({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect });
+    this.#dispatcher = dispatcher ?? new (undiciLibrary('HTTP delivery').Agent)({ connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect });
   }
 
   /** Headers added to every request to one origin (the runtime's own ingress credentials). */
@@ -88,7 +92,7 @@ export class UndiciSender implements EventSender {
   setOriginTls(origin: string, ca: readonly string[]): void {
     const previous = this.#originDispatchers?.get(origin);
     const connect = this.#egress ? { timeout: 10_000, ca: [...ca], lookup: this.#egress.lookup } : { timeout: 10_000, ca: [...ca] };
-    (this.#originDispatchers ??= new Map()).set(origin, new Pool(origin, { connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect }));
+    (this.#originDispatchers ??= new Map()).set(origin, new (undiciLibrary('HTTP delivery').Pool)(origin, { connections: 128, keepAliveTimeout: 30_000, pipelining: 1, connect }));
     void previous?.close().catch(() => undefined);
   }
 

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
-import type { CloudEvent } from '@sluice/core';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import { lazyLibrarySync, type CloudEvent } from '@sluice/core';
 import type { IngressRef } from '@sluice/plugin';
+
+/** better-sqlite3, required when the first registry opens: `sluice validate` never loads it. */
+const sqliteLibrary = lazyLibrarySync('better-sqlite3', () => createRequire(import.meta.url)('better-sqlite3') as typeof Database);
 
 /** One event type seen at an ingress. */
 export interface SeenEventType {
@@ -59,7 +63,7 @@ export class EventTypeRegistry {
   constructor(options: EventTypeRegistryOptions) {
     this.#max = options.maxTypes ?? 1000;
     this.#now = options.now ?? Date.now;
-    this.#db = new Database(options.path);
+    this.#db = new (sqliteLibrary('the EventType registry'))(options.path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS event_types (
       namespace TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL, schema TEXT,

@@ -1,4 +1,9 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import { lazyLibrarySync } from '@sluice/core';
+
+/** better-sqlite3, required when the first JobSink opens its queue: `sluice validate` never loads it. */
+const sqliteLibrary = lazyLibrarySync('better-sqlite3', () => createRequire(import.meta.url)('better-sqlite3') as typeof Database);
 
 /** A job's state: queued, running, or finished. */
 export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
@@ -34,7 +39,7 @@ export class JobQueue {
   readonly #finish: Database.Statement;
 
   constructor(path: string) {
-    this.#db = new Database(path);
+    this.#db = new (sqliteLibrary('a JobSink'))(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS jobs (

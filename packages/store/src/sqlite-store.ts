@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, fdatasync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteLibrary } from './sqlite-library.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { SluiceError, noopLogger, settleWithin, type AttributeValue, type CloudEvent, type Logger, type StoreMetrics } from '@sluice/core';
 import type {
@@ -477,8 +478,9 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (onDisk && existsSync(options.path) && statSync(options.path).size === 0) {
       throw new SluiceError('SLUICE_STORE_CORRUPT', `the store at ${options.path} is an empty file: it was truncated or replaced. ${recoverySteps(options.path)}`);
     }
+    const Sqlite = sqliteLibrary(`the store at ${options.path}`);
     try {
-      this.#db = new Database(options.path);
+      this.#db = new Sqlite(options.path);
     } catch (err) {
       throw new SluiceError('SLUICE_STORE_OPEN_FAILED', `cannot open the store at ${options.path}: ${(err as Error).message}`, { cause: err });
     }

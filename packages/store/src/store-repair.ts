@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { SluiceError } from '@sluice/core';
 import { lockDataDir } from './data-dir-lock.js';
+import { sqliteLibrary } from './sqlite-library.js';
 import { STORE_FORMAT, migrate } from './sqlite-store.js';
 
 /** File name of the store in a data directory. */
@@ -63,9 +64,10 @@ function lockedStore(dataDir: string): { path: string; release: () => void } {
 
 function openExisting(path: string): Database.Database {
   if (statSync(path).size === 0) throw new SluiceError('SLUICE_STORE_CORRUPT', `${path} is an empty file: the store was truncated or replaced`);
+  const Sqlite = sqliteLibrary(`the store at ${path}`);
   try {
     // Read-write, so that SQLite replays a write-ahead log left by a crash; nothing is written otherwise.
-    return new Database(path, { fileMustExist: true });
+    return new Sqlite(path, { fileMustExist: true });
   } catch (err) {
     throw new SluiceError('SLUICE_STORE_CORRUPT', `${path} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
@@ -216,7 +218,7 @@ export function salvageStore(dataDir: string, now: () => number = Date.now): Sal
           `${path} has format ${format}, written by a newer Sluice (this one reads up to ${STORE_FORMAT}): salvage it with that Sluice; nothing was changed`,
         );
       }
-      const db = new Database(fresh);
+      const db = new (sqliteLibrary(`the store at ${fresh}`))(fresh);
       chmodSync(fresh, 0o600); // events may carry secrets, as in the store itself
       try {
         migrate(db, fresh);
