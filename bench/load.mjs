@@ -5,10 +5,11 @@ import { Pool } from 'undici';
 const origin = performance.timeOrigin;
 const PAYLOAD = Buffer.from(JSON.stringify({ data: 'x'.repeat(1000) })); // ~1 KiB, as the goals specify
 
-function headersFor(i) {
+/** The headers of event `i`; its id is `<idPrefix><i>` (a phase's own prefix lets the sink count only that phase's events). */
+function headersFor(i, idPrefix = 'bench-') {
   return {
     'ce-specversion': '1.0',
-    'ce-id': `bench-${i}`,
+    'ce-id': `${idPrefix}${i}`,
     'ce-source': '/bench',
     'ce-type': 'bench.event',
     'ce-benchts': String(origin + performance.now()),
@@ -36,9 +37,9 @@ function targetsFor(urlOrUrls, connections, connect) {
 
 /**
  * Sends as fast as `concurrency` requests in flight allow, for `durationMs`, to one URL or spread over several
- * (each worker keeps to one target).
+ * (each worker keeps to one target). Event ids are `<idPrefix><n>` (default `bench-`).
  */
-export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_000, connect, headers } = {}) {
+export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_000, connect, headers, idPrefix } = {}) {
   const targets = targetsFor(urlOrUrls, concurrency, connect);
   const latencies = [];
   let ok = 0;
@@ -52,7 +53,7 @@ export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_
     while (performance.now() < end) {
       const t0 = performance.now();
       try {
-        const res = await t.pool.request({ path: t.path, method: 'POST', headers: headers ? { ...headersFor(seq++), ...headers } : headersFor(seq++), body: PAYLOAD });
+        const res = await t.pool.request({ path: t.path, method: 'POST', headers: headers ? { ...headersFor(seq++, idPrefix), ...headers } : headersFor(seq++, idPrefix), body: PAYLOAD });
         await res.body.dump();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode === 202) ok++;
@@ -72,9 +73,9 @@ export async function closedLoop(urlOrUrls, { concurrency = 64, durationMs = 10_
 /**
  * Sends `rate` requests per second for `durationMs` to one URL or round robin over several, whatever the servers do
  * (bounded by `maxOutstanding`). With `record` (an array), each event's id, intended send time and answer time are
- * pushed to it.
+ * pushed to it. Event ids are `<idPrefix><n>` (default `bench-`).
  */
-export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000, record } = {}) {
+export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, connections = 128, maxOutstanding = 5000, record, idPrefix = 'bench-' } = {}) {
   const targets = targetsFor(urlOrUrls, connections);
   const latencies = [];
   let ok = 0;
@@ -101,7 +102,7 @@ export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, co
         const id = sent;
         pending.push(
           t.pool
-            .request({ path: t.path, method: 'POST', headers: headersFor(id), body: PAYLOAD })
+            .request({ path: t.path, method: 'POST', headers: headersFor(id, idPrefix), body: PAYLOAD })
             .then(async (res) => {
               await res.body.dump();
               if (res.statusCode === 202) ok++;
@@ -113,7 +114,7 @@ export async function openLoop(urlOrUrls, { rate = 5000, durationMs = 10_000, co
               const done = performance.now();
               latencies.push(done - intended);
               // `record` (an array): each event's id, intended send time and answer time (ms since the epoch).
-              record?.push([`bench-${id}`, origin + intended, origin + done]);
+              record?.push([`${idPrefix}${id}`, origin + intended, origin + done]);
             }),
         );
       }

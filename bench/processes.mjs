@@ -24,25 +24,30 @@ export function startChild(file, args = [], { env, server = false } = {}) {
   });
 }
 
-/** Sends an IPC command to a child and resolves with its answer. */
-export function ask(child, cmd) {
+/** Sends an IPC command (with `fields`, e.g. the sink's `prefix`) to a child and resolves with its answer. */
+export function ask(child, cmd, fields = {}) {
   return new Promise((resolve) => {
     child.once('message', resolve);
-    child.send({ cmd });
+    child.send({ cmd, ...fields });
   });
 }
 
-/** Waits until the sink has `expected` deliveries (or its count stops growing for 5 s), then returns its stats. */
-export async function drain(sink, expected, timeoutMs = 120_000) {
+/**
+ * Waits until the sink has `expected` deliveries (or its count stops growing for 5 s), then returns its stats. With
+ * `distinct: true` it waits for `expected` distinct ids instead: where events can be delivered twice (the Kafka class
+ * is at least once), the count can reach the number accepted while some events are still on their way.
+ */
+export async function drain(sink, expected, timeoutMs = 120_000, { distinct = false } = {}) {
   const deadline = Date.now() + timeoutMs;
+  const got = (s) => (distinct ? s.distinct : s.count);
   let stats = await ask(sink, 'stats');
   let last = -1;
   let stableSince = Date.now();
-  while (stats.count < expected && Date.now() < deadline) {
+  while (got(stats) < expected && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
     stats = await ask(sink, 'stats');
-    if (stats.count !== last) {
-      last = stats.count;
+    if (got(stats) !== last) {
+      last = got(stats);
       stableSince = Date.now();
     } else if (Date.now() - stableSince > 5000) break;
   }

@@ -1,7 +1,9 @@
 // Benchmark subscriber, run as its own process: answers 202 at once and measures end-to-end latency from the
 // `ce-benchts` header (send time, ms since epoch with fractions, set by the load generator on the same machine), or
 // the `benchts` attribute of a structured-mode event (as an EventTransform forwards it).
-// Commands arrive over IPC: {cmd:'reset'}, {cmd:'stats'} → {count, distinct, firstAt, lastAt, latencies summary},
+// Commands arrive over IPC: {cmd:'reset'} (with `prefix`: until the next reset only events whose id starts with it are
+// counted; the others, late deliveries of an earlier phase, are answered and counted apart as `foreign`),
+// {cmd:'stats'} → {count, distinct, foreign, firstAt, lastAt, latencies summary},
 // {cmd:'ids'} → {ids: [...distinct ce-ids]}, {cmd:'record'} then {cmd:'times'} → {times: [[ce-id, arrival]...]}, {cmd:'heal'} (a `hang` or `slow` sink starts answering at once).
 // Arguments: `hang` (never answer), `slow=MS` (answer after MS), `port=N` (listen on N instead of a free port).
 import { createServer } from 'node:http';
@@ -17,6 +19,9 @@ let hang = args.includes('hang');
 let slowMs = Number(args.find((a) => a.startsWith('slow='))?.slice(5) ?? 0);
 const port = Number(args.find((a) => a.startsWith('port='))?.slice(5) ?? 0);
 let ids = new Set();
+/** Only events whose id starts with this are counted (set by {cmd:'reset', prefix}); `foreign` counts the others. */
+let prefix = '';
+let foreign = 0;
 /** With {cmd:'record'}: [ce-id, arrival time] of each event until the next reset ({cmd:'times'} returns them). */
 let times;
 
@@ -43,6 +48,12 @@ const server = createServer((req, res) => {
         } catch {
           ts = NaN;
         }
+      }
+      if (prefix !== '' && !String(id).startsWith(prefix)) {
+        foreign++;
+        res.writeHead(202, { 'content-length': 0 });
+        res.end();
+        return;
       }
       if (count === 0) firstAt = now;
       lastAt = now;
@@ -71,6 +82,8 @@ process.on('message', (m) => {
     lastAt = 0;
     ids = new Set();
     times = undefined;
+    prefix = m.prefix ?? '';
+    foreign = 0;
     process.send({ ok: true });
   } else if (m.cmd === 'record') {
     times = [];
@@ -79,7 +92,7 @@ process.on('message', (m) => {
     process.send({ times: times ?? [] });
   } else if (m.cmd === 'stats') {
     const sorted = Float64Array.from(latencies).sort();
-    process.send({ count, distinct: ids.size, firstAt, lastAt, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN });
+    process.send({ count, distinct: ids.size, foreign, firstAt, lastAt, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN });
   } else if (m.cmd === 'ids') {
     process.send({ ids: [...ids] });
   } else if (m.cmd === 'heal') {
