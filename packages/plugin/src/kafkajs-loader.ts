@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
 import { lazyLibrary, type LibraryLoader } from '@sluice/core';
+import { oneBufferFrame, oneBufferProduceRequest, type FrameInput, type KafkajsEncoderLike, type KafkajsRequest, type ProduceRequestInput } from './kafkajs-produce-request.js';
 import { fastRecordReader, type RecordDecoder } from './kafkajs-record-reader.js';
 import { sizedRecordWriter, type KafkajsRecordInput, type RecordEncoder } from './kafkajs-record-writer.js';
 
@@ -95,7 +96,24 @@ function poolKafkajsEncoder(): void {
   const crcPath = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
   require(crcPath);
   const { buf: crc32c } = require('crc-32/crc32c') as { buf(this: void, data: Uint8Array, seed?: number): number };
-  require.cache[crcPath]!.exports = (data: Buffer): number => crc32c(data) >>> 0;
+  const crc = (data: Buffer): number => crc32c(data) >>> 0;
+  require.cache[crcPath]!.exports = crc;
+  // The produce request (v3, which v4–v7 read with `require` when they load) and the framing of every request, read by
+  // the connection when it loads: Sluice's, written in one pass into one buffer (kafkajs-produce-request.ts). kafkajs'
+  // own, loaded here after the record writer and the CRC above, takes what Sluice's leave to it.
+  const encoder = (buf: Buffer, offset: number): KafkajsEncoderLike => {
+    const out = Object.create(Encoder.prototype) as KafkajsEncoderLike;
+    out.buf = buf;
+    out.offset = offset;
+    return out;
+  };
+  const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: unknown): { getHighBits(): number; getLowBits(): number } };
+  const producePath = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+  const stockProduce = require(producePath) as (input: ProduceRequestInput) => KafkajsRequest;
+  require.cache[producePath]!.exports = oneBufferProduceRequest(stockProduce, { encoder, crc32c: crc, long: (v) => Long.fromValue(v) });
+  const framePath = require.resolve('kafkajs/src/protocol/request.js');
+  const stockFrame = require(framePath) as (input: FrameInput) => Promise<unknown>;
+  require.cache[framePath]!.exports = oneBufferFrame(stockFrame, { encoder });
   // The record-batch decoder reads this one when it loads: each fetched record, decoded without Long arithmetic and
   // with its headers grouped in place (kafkajs-record-reader.ts).
   const readerPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');

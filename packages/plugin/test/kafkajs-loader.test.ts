@@ -33,7 +33,7 @@ test('loadKafkajs gives kafkajs with an encoder that allocates from the buffer p
   const record = Record({ key: null, value: Buffer.alloc(1024, 1), headers: { ce_id: '1' } });
   assert.equal(record.buf.length, record.offset, 'a record is written into a buffer of its size');
 
-  const { encodings } = (await import(FIXTURE.href)) as { encodings(): Promise<string[]> };
+  const { encodings } = (await import(FIXTURE.href)) as Fixture;
   const [pooled, stock] = await Promise.all([encodings(), stockEncodings()]);
   assert.equal(pooled.length, stock.length);
   for (let i = 0; i < stock.length; i++) assert.equal(pooled[i], stock[i], `encoding ${i} differs from stock kafkajs'`);
@@ -68,4 +68,36 @@ test('the record reader decodes a binary-mode CloudEvent record itself, without 
   assert.deepEqual(Object.keys(record.headers), Object.keys(headers));
   assert.deepEqual(record.headers['ce_dup'], [Buffer.from('x'), Buffer.from('y')]);
   assert.throws(() => read({ buffer, offset: 0 }, { ...context, firstOffset: '12345678901234567890' }), /handed to kafkajs/, 'an offset beyond 15 digits is left to kafkajs');
+});
+
+interface Encoded {
+  buf: Buffer;
+  offset: number;
+}
+interface Fixture {
+  encodings(): Promise<string[]>;
+  produceInputs(): { sluice: boolean; input: object }[];
+  atNow<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+test("loadKafkajs writes Sluice's produce requests in one buffer, the frame in place before the body, and leaves the rest to kafkajs", async () => {
+  loadKafkajs();
+  const produce = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (input: object) => { apiKey: number; apiVersion: number; encode(): Promise<Encoded> };
+  const frame = require('kafkajs/src/protocol/request.js') as (input: object) => Promise<Encoded>;
+  const { produceInputs, atNow } = (await import(FIXTURE.href)) as Fixture;
+  const inputs = produceInputs();
+  assert.ok(inputs.some((i) => i.sluice) && inputs.some((i) => !i.sluice));
+  for (const [i, { sluice, input }] of inputs.entries()) {
+    const request = produce(input);
+    const body = await atNow(() => request.encode()).catch(() => undefined);
+    if (body === undefined) {
+      assert.equal(sluice, false, `produce input ${i} is refused`);
+      continue;
+    }
+    const framed = await frame({ correlationId: 1, clientId: 'sluice', request: { ...request, encode: async () => body } });
+    // Framed in place: the frame ends where the body ends, in the same memory (a copy would end elsewhere).
+    const inPlace = framed.buf.buffer === body.buf.buffer && framed.buf.byteOffset + framed.offset === body.buf.byteOffset + body.offset;
+    assert.equal(inPlace, sluice, `produce input ${i} is ${sluice ? '' : 'not '}written by Sluice`);
+    assert.equal(framed.offset, 4 + 2 + 2 + 4 + 2 + 'sluice'.length + body.offset);
+  }
 });
