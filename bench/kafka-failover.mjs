@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kafkaForBench } from './processes.mjs';
+import { brokerConfig, kafkaForBench } from './processes.mjs';
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { startSluice } from '@sluice/testing';
@@ -73,36 +73,8 @@ async function oneRun(n) {
   const broker = `failover-${randomUUID().slice(0, 8)}`;
   const topic = `knative-broker-default-${broker}`;
   const groupId = `knative-trigger-default-${broker}`;
-  const yaml = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${brokers}"
-  default.topic.partitions: "${PARTITIONS}"
-  default.topic.replication.factor: "1"
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-  annotations:
-    eventing.knative.dev/broker.class: Kafka
-spec:
-  config:
-    apiVersion: v1
-    kind: ConfigMap
-    name: kafka-broker-config
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${broker}
-spec:
-  broker: ${broker}
-  subscriber:
-    uri: ${subUrl}
-`;
+  // Every event goes to the trigger (no filter); the broker's delivery is Knative's default.
+  const yaml = brokerConfig({ broker, trigger: broker, sinkUrl: subUrl, brokers, partitions: PARTITIONS, delivery: {}, type: null });
   const a = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   const b = await startSluice({ yaml, readyTimeoutMs: 120_000 });
   try {

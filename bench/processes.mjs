@@ -142,34 +142,40 @@ export async function kafkaForBench(given = process.env.KAFKA_BROKERS) {
   return { brokers: service.env.KAFKA_BROKERS, stop: () => service.stop() };
 }
 
+/** `obj` as YAML block lines at `indent` (scalars and nested plain objects: what a Broker's `delivery` holds). */
+function yamlBlock(obj, indent) {
+  return Object.entries(obj)
+    .map(([key, value]) => (typeof value === 'object' ? `${indent}${key}:\n${yamlBlock(value, `${indent}  `)}` : `${indent}${key}: ${value}\n`))
+    .join('');
+}
+
+/** The `kafka-broker-config` ConfigMap a Kafka-class broker names: `brokers` (bootstrap servers), its topics' partitions and replication. */
+export function kafkaConfigMap({ brokers, partitions = 10, replicationFactor = 1 }) {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kafka-broker-config\ndata:\n  bootstrap.servers: "${brokers}"\n  default.topic.partitions: "${partitions}"\n  default.topic.replication.factor: "${replicationFactor}"\n`;
+}
+
+/** A Broker `name`, of the Kafka class (naming {@link kafkaConfigMap}) when `kafka`, with `delivery` (an object, none when empty). */
+export function brokerYaml({ name, kafka = false, delivery = {} }) {
+  const kafkaClass = kafka ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : '';
+  const config = kafka ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : '';
+  const deliveryLines = Object.keys(delivery).length > 0 ? `  delivery:\n${yamlBlock(delivery, '    ')}` : '';
+  const spec = config + deliveryLines;
+  return `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: ${name}\n${kafkaClass}${spec ? `spec:\n${spec}` : ''}`;
+}
+
+/** A Trigger `name` of `broker` sending to `sinkUrl`: only events of `type` when given, else every event. */
+export function triggerYaml({ name, broker, sinkUrl, type }) {
+  const filter = type ? `  filter:\n    attributes:\n      type: ${type}\n` : '';
+  return `apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: ${name}\nspec:\n  broker: ${broker}\n${filter}  subscriber:\n    uri: ${sinkUrl}\n`;
+}
+
 /**
  * The configuration of one broker `broker` (of the Kafka class, with its ConfigMap, when `brokers` is given: 10
- * partitions, replication factor 1) and one trigger `trigger` sending `bench.event` events to `sinkUrl`, no retries.
+ * partitions, replication factor 1, unless `partitions` / `replicationFactor`) and one trigger `trigger` sending
+ * `type` events (default `bench.event`; `null`: every event) to `sinkUrl`, with the broker's `delivery` (default no
+ * retries; `{}`: none given).
  */
-export function brokerConfig({ broker, trigger, sinkUrl, brokers }) {
-  const configMap = brokers
-    ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kafka-broker-config\ndata:\n  bootstrap.servers: "${brokers}"\n  default.topic.partitions: "10"\n  default.topic.replication.factor: "1"\n---\n`
-    : '';
-  const kafkaClass = brokers ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : '';
-  const config = brokers ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : '';
-  return `${configMap}apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${broker}
-${kafkaClass}spec:
-${config}  delivery:
-    retry: 0
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${trigger}
-spec:
-  broker: ${broker}
-  filter:
-    attributes:
-      type: bench.event
-  subscriber:
-    uri: ${sinkUrl}
-`;
+export function brokerConfig({ broker, trigger, sinkUrl, brokers, partitions, replicationFactor, delivery = { retry: 0 }, type = 'bench.event' }) {
+  const docs = [brokerYaml({ name: broker, kafka: Boolean(brokers), delivery }), triggerYaml({ name: trigger, broker, sinkUrl, type })];
+  return (brokers ? [kafkaConfigMap({ brokers, partitions, replicationFactor }), ...docs] : docs).join('---\n');
 }

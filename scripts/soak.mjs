@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { brokerYaml, kafkaConfigMap, triggerYaml } from '../bench/processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -103,42 +104,11 @@ async function subscriber(name, answer) {
 
 function configYaml(classes, subs, kafkaBrokers) {
   const docs = [];
-  if (classes.includes('kafka')) {
-    docs.push(`apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kafka-broker-config
-data:
-  bootstrap.servers: "${kafkaBrokers}"
-  default.topic.partitions: "4"
-  default.topic.replication.factor: "${process.env.SOAK_KAFKA_RF ?? '1'}"
-`);
-  }
+  if (classes.includes('kafka')) docs.push(kafkaConfigMap({ brokers: kafkaBrokers, partitions: 4, replicationFactor: process.env.SOAK_KAFKA_RF ?? '1' }));
   for (const cls of classes) {
-    docs.push(`apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: ${cls}
-${cls === 'kafka' ? '  annotations:\n    eventing.knative.dev/broker.class: Kafka\n' : ''}spec:
-${cls === 'kafka' ? '  config:\n    apiVersion: v1\n    kind: ConfigMap\n    name: kafka-broker-config\n' : ''}  delivery:
-    retry: 5
-    backoffPolicy: exponential
-    backoffDelay: PT0.2S
-    timeout: PT5S
-    deadLetterSink:
-      uri: ${subs.dls.url}/${cls}
-`);
-    for (const t of ['steady', 'flaky', 'slow']) {
-      docs.push(`apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: ${cls}-${t}
-spec:
-  broker: ${cls}
-  subscriber:
-    uri: ${subs[t].url}/${cls}
-`);
-    }
+    const delivery = { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S', timeout: 'PT5S', deadLetterSink: { uri: `${subs.dls.url}/${cls}` } };
+    docs.push(brokerYaml({ name: cls, kafka: cls === 'kafka', delivery }));
+    for (const t of ['steady', 'flaky', 'slow']) docs.push(triggerYaml({ name: `${cls}-${t}`, broker: cls, sinkUrl: `${subs[t].url}/${cls}` }));
   }
   return docs.join('---\n');
 }
