@@ -41,13 +41,28 @@ export function admitEvent(event: CloudEvent, nowMs: number, maxTtl = DEFAULT_MA
 
 let lastMs = Number.NaN;
 let lastIso = '';
+let lastSecond = Number.NaN;
+/** `2026-12-06T16:40:55.` of the last second formatted. */
+let secondPrefix = '';
 
-/** `new Date(ms).toISOString()`, remembered for the last millisecond (about 1 µs saved for each event after the first in it). */
+/**
+ * `new Date(ms).toISOString()`, remembered for the last millisecond, and for the last second up to its milliseconds:
+ * a `Date` and its formatting (about 1 µs) once a second instead of once an event.
+ */
 function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
+  if (ms === lastMs) return lastIso;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond || !Number.isInteger(ms)) {
+    const iso = new Date(ms).toISOString(); // also what a fractional ms or a year beyond 9999 gives
+    lastSecond = Number.isInteger(ms) && iso.length === 24 ? second : Number.NaN;
+    secondPrefix = iso.slice(0, 20);
     lastMs = ms;
+    lastIso = iso;
+    return iso;
   }
+  const milli = ms - second * 1000;
+  lastIso = `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  lastMs = ms;
   return lastIso;
 }
 
