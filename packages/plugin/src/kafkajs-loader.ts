@@ -3,6 +3,7 @@ import type * as KafkaJS from 'kafkajs';
 import { lazyLibrary, type LibraryLoader } from '@sluice/core';
 import { oneBufferFrame, oneBufferProduceRequest, type FrameInput, type KafkajsEncoderLike, type KafkajsRequest, type ProduceRequestInput } from './kafkajs-produce-request.js';
 import { fastRecordReader, type RecordDecoder } from './kafkajs-record-reader.js';
+import { quietKafkajsRequestQueue } from './kafkajs-request-queue.js';
 import { sizedRecordWriter, type KafkajsRecordInput, type RecordEncoder } from './kafkajs-record-writer.js';
 
 const require = createRequire(import.meta.url);
@@ -49,6 +50,8 @@ let loaded: typeof KafkaJS | undefined;
 export function loadKafkajs(): typeof KafkaJS {
   if (loaded === undefined) {
     poolKafkajsEncoder();
+    // No 1 ms timer polling each idle connection (and no TimeoutNegativeWarning on Node 24): kafkajs-request-queue.ts.
+    quietKafkajsRequestQueue();
     loaded = require('kafkajs') as typeof KafkaJS;
   }
   return loaded;
