@@ -25,7 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, brokerConfig, cpuSeconds, drain, kafkaForBench, pinServer, placement, startChild } from './processes.mjs';
+import { brokerConfig, cpuSeconds, drain, kafkaForBench, pinServer, placement, startChild, startPhase } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -91,11 +91,11 @@ async function startSluice(bin, sinkUrl, dir, brokers) {
 
 /** Sends the load, waits for every delivery, and returns the process's CPU µs per delivered event. */
 async function measure(target, sink) {
-  await ask(sink, 'reset');
+  const idPrefix = await startPhase(sink);
   const cpu = cpuSeconds(target.pid);
   const threads = threadSeconds(target.pid);
-  const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
-  const stats = await drain(sink, result.ok);
+  const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION, idPrefix }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION, idPrefix });
+  const stats = await drain(sink, result.ok, undefined, { distinct: true });
   const used = cpuSeconds(target.pid) - cpu;
   const perThread = {};
   for (const [name, secs] of Object.entries(threadSeconds(target.pid))) perThread[name] = ((secs - (threads[name] ?? 0)) * 1e6) / Math.max(1, stats.count);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop } from './load.mjs';
-import { ask, drain, peakRssMiB, startChild } from './processes.mjs';
+import { ask, drain, peakRssMiB, startChild, startPhase } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = process.env.SLUICE_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
@@ -93,10 +93,10 @@ spec:
 
 /** Healthy trigger's deliveries per second over the load phase (closed loop, 64 connections). */
 async function loadPhase(target, sink, durationMs) {
-  await ask(sink, 'reset');
+  const idPrefix = await startPhase(sink);
   const startedAt = performance.timeOrigin + performance.now();
-  const load = await closedLoop(target.url, { concurrency: 64, durationMs });
-  const stats = await drain(sink, load.ok);
+  const load = await closedLoop(target.url, { concurrency: 64, durationMs, idPrefix });
+  const stats = await drain(sink, load.ok, undefined, { distinct: true });
   const seconds = Math.max((stats.lastAt - startedAt) / 1000, load.elapsedMs / 1000);
   return { load, stats, deliveredPerSec: stats.count / seconds, peakRssMiB: peakRssMiB(target.pid) };
 }

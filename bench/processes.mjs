@@ -32,6 +32,19 @@ export function ask(child, cmd, fields = {}) {
   });
 }
 
+let phases = 0;
+
+/**
+ * Resets the sink for a new phase and returns the event-id prefix of that phase (pass it to `openLoop`/`closedLoop`
+ * as `idPrefix`): until the next reset the sink counts only those events, so a late or repeated delivery of an earlier
+ * phase never makes up this phase's count.
+ */
+export async function startPhase(sink) {
+  const prefix = `p${++phases}-`;
+  await ask(sink, 'reset', { prefix });
+  return prefix;
+}
+
 /**
  * Waits until the sink has `expected` deliveries (or its count stops growing for 5 s), then returns its stats. With
  * `distinct: true` it waits for `expected` distinct ids instead: where events can be delivered twice (the Kafka class

@@ -7,7 +7,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
-import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, pinServer, placement, startChild } from './processes.mjs';
+import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, pinServer, placement, startChild, startPhase } from './processes.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
@@ -41,10 +41,10 @@ async function startBroker(sinkUrl, triggers, delivery = '    retry: 0\n', { tra
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 
 async function throughputPhase(name, target, sink, triggers) {
-  await ask(sink, 'reset');
+  const idPrefix = await startPhase(sink);
   const startedAt = performance.timeOrigin + performance.now();
-  const load = await closedLoop(target.url, { concurrency: 64, durationMs: DURATION });
-  const stats = await drain(sink, load.ok * triggers);
+  const load = await closedLoop(target.url, { concurrency: 64, durationMs: DURATION, idPrefix });
+  const stats = await drain(sink, load.ok * triggers, undefined, { distinct: triggers === 1 });
   const deliverySeconds = (stats.lastAt - startedAt) / 1000;
   const row = {
     ingressPerSec: load.rate,
@@ -64,12 +64,12 @@ async function throughputPhase(name, target, sink, triggers) {
 }
 
 async function latencyPhase(name, target, sink, rate) {
-  await ask(sink, 'reset');
+  const idPrefix = await startPhase(sink);
   await eventLoopDelay(target); // starts a fresh histogram for this phase
   const cpu = cpuSeconds(target.pid);
-  const load = await openLoop(target.url, { rate, durationMs: DURATION });
+  const load = await openLoop(target.url, { rate, durationMs: DURATION, idPrefix });
   const eld = await eventLoopDelay(target);
-  const stats = await drain(sink, load.ok);
+  const stats = await drain(sink, load.ok, undefined, { distinct: true });
   const cpuUsPerEvent = ((cpuSeconds(target.pid) - cpu) * 1e6) / Math.max(1, stats.count);
   const row = {
     rate,
