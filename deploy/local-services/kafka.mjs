@@ -310,12 +310,19 @@ function tcpConnect(host, port, timeoutMs = 1000) {
 }
 
 let kafkajsModule;
+/**
+ * kafkajs for the readiness probe: through Sluice's loader when this checkout is built (it also removes kafkajs's
+ * 1 ms timer per idle connection, which Node 24 reports as a TimeoutNegativeWarning), else kafkajs itself, else none.
+ */
 async function loadKafkajs() {
   if (kafkajsModule === undefined) {
-    try {
-      kafkajsModule = await import('kafkajs');
-    } catch {
-      kafkajsModule = null;
+    for (const load of [async () => (await import('@sluice/plugin')).loadKafkajs(), () => import('kafkajs')]) {
+      try {
+        kafkajsModule = await load();
+        break;
+      } catch {
+        kafkajsModule = null;
+      }
     }
   }
   return kafkajsModule;
