@@ -193,7 +193,7 @@ function parsedUrl(url: string): ParsedUrl {
  * `request()` parses them) and the body, up to `max` bytes. A longer body is cut there and the request aborted, which
  * closes its connection, so a subscriber that answers with an endless body costs neither memory nor a pooled
  * connection forever. `request()` gave the same with a readable stream per response and an async iteration over it:
- * about 3 µs more CPU per delivery of a 1 KiB event (docs/benchmarks.md).
+ * 1–2 µs more CPU per delivery of a 1 KiB event (bench/http-sender.mjs, docs/benchmarks.md).
  */
 class ResponseReader implements Dispatcher.DispatchHandler {
   #status = 0;
