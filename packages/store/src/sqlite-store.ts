@@ -58,6 +58,8 @@ export interface SqliteEventStoreOptions {
   maxPendingEvents?: number;
   /** How often consumed events are deleted from disk (default 2000 ms). */
   cleanupIntervalMs?: number;
+  /** WAL frames (4 KiB pages) past which the WAL is started again from its beginning (default 16,384: 64 MiB). */
+  walRestartFrames?: number;
   timers?: StoreTimers;
   /** Write latency and group-commit size (default none). */
   metrics?: StoreMetrics;
@@ -287,6 +289,8 @@ const CLEANUP_SLICE_ROWS = 100;
 const CLEANUP_MAX_SLICES = 500;
 /** How often the checkpoint worker copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
+/** WAL frames (4 KiB pages) past which the checkpoint worker has the WAL started again from its beginning: 64 MiB. */
+const WAL_RESTART_FRAMES = 16_384;
 /**
  * fdatasyncs of the write-ahead log that may run at once. A commit made while one runs starts a second one instead of
  * waiting for the first to come back and then paying a whole sync of its own (measured with bench/disk-sync.mjs).
@@ -435,6 +439,12 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   #retryOps: Array<() => void> = [];
   #flushScheduled = false;
   #lazyFlushTimer: unknown;
+  /** True while the checkpoint worker copies the last WAL frames so the WAL can start again (see WalCheckpointer). */
+  #commitsHeld = false;
+  /** A scheduled flush that waited for the hold to end. */
+  #flushOnRelease = false;
+  /** The cleanup slice that waited for the hold to end. */
+  #cleanupOnRelease: (() => void) | undefined;
   #cleanupTimer: NodeJS.Timeout;
   /** True while a cleanup pass is deleting its slices (one slice per event-loop turn). */
   #cleaning = false;
@@ -519,9 +529,14 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       // file and fsyncs it, on the event loop (measured as the largest event-loop stalls under steady load). A worker
       // thread checkpoints instead; if it ever fails, the automatic checkpoint comes back so the WAL cannot grow.
       db.pragma('wal_autocheckpoint = 0');
-      this.#checkpointer = new WalCheckpointer(options.path, CHECKPOINT_INTERVAL_MS, (message) => {
-        if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
-        this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');
+      this.#checkpointer = new WalCheckpointer(options.path, {
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        restartFrames: options.walRestartFrames ?? WAL_RESTART_FRAMES,
+        hold: (held) => this.#holdCommits(held),
+        onError: (message) => {
+          if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
+          this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');
+        },
       });
     }
     this.#stmt = prepareStatements(db);
@@ -1083,21 +1098,30 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (urgent) {
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        setImmediate(() => this.#flushNow());
+        setImmediate(() => this.#flushNow(true));
       }
     } else if (this.#lazyFlushTimer === undefined && !this.#flushScheduled) {
       // cursors and retry bookkeeping are batched: losing them in a crash only means a redelivery
-      this.#lazyFlushTimer = this.#timers.setTimeout(() => this.#flushNow(), 20);
+      this.#lazyFlushTimer = this.#timers.setTimeout(() => this.#flushNow(true), 20);
     }
   }
 
-  #flushNow(): void {
+  /**
+   * Commits what is pending. A scheduled flush (`deferrable`) waits while the commits are held, for at most one
+   * checkpoint of a few milliseconds' frames; the others (a group starting, retries a worker is about to read, close)
+   * commit now, and the WAL then starts over at a later checkpoint instead.
+   */
+  #flushNow(deferrable = false): void {
     this.#flushScheduled = false;
     if (this.#lazyFlushTimer !== undefined) {
       this.#timers.clearTimeout(this.#lazyFlushTimer);
       this.#lazyFlushTimer = undefined;
     }
     if (this.#closed) return;
+    if (deferrable && this.#commitsHeld) {
+      this.#flushOnRelease = true;
+      return;
+    }
     const pending = this.#pending;
     const cursors = this.#cursorUpdates;
     const retryOps = this.#retryOps;
@@ -1242,7 +1266,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   // A timer callback: it must never throw (an uncaught SQLITE_FULL here used to kill the process, and each restart
   // redelivered the same events before dying again). Failures are logged and the next pass tries again.
   #cleanup(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#commitsHeld) return;
     try {
       this.#flushNow();
       for (const { log } of this.#stmt.deadLetterLogs.all()) this.#expireDeadLetters(log);
@@ -1270,6 +1294,10 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       this.#cleaning = false;
       return;
     }
+    if (this.#commitsHeld) {
+      this.#cleanupOnRelease = () => this.#cleanupSlice(logs, slices);
+      return;
+    }
     try {
       const log = logs[0]!;
       const deleted = this.#deleteSlice(log);
@@ -1286,6 +1314,18 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     }
     if (logs.length > 0 && slices > 1) setImmediate(() => this.#cleanupSlice(logs, slices - 1));
     else this.#cleaning = false;
+  }
+
+  #holdCommits(held: boolean): void {
+    this.#commitsHeld = held;
+    if (held) return;
+    if (this.#flushOnRelease) {
+      this.#flushOnRelease = false;
+      this.#scheduleFlush(true);
+    }
+    const cleanup = this.#cleanupOnRelease;
+    this.#cleanupOnRelease = undefined;
+    if (cleanup) setImmediate(cleanup);
   }
 
   /** Refuses appends for a moment and frees the reserve, so that the writes that free space can go through. */

@@ -477,3 +477,36 @@ test('[sqlite] an archived log keeps delivered events for replays, by acceptance
   assert.equal(store.archiveStats('log').count, 0, 'the size bound drops the oldest');
   await store.close();
 });
+
+test('[sqlite] under a load that never pauses the WAL stays bounded: the checkpoint worker has it started over', async () => {
+  const frame = 4096 + 24;
+  // Eight producers append 1 KiB events one after the other, and a trigger takes each at once: a commit on nearly
+  // every event-loop turn, so SQLite never finds a moment with every frame checkpointed on its own.
+  async function walBytesAfterLoad(walRestartFrames: number): Promise<{ bytes: number; events: number }> {
+    const { dir, remove } = tempStoreDir();
+    const path = join(dir, 'db.sqlite');
+    const store = new SqliteEventStore({ path, walRestartFrames });
+    store.consume('log', 'g', { maxInFlight: 100 }, async () => ({ kind: 'done' }));
+    await store.ready('log');
+    const until = Date.now() + 3000;
+    let events = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, p) => {
+        while (Date.now() < until) await store.append('log', [ev(`${p}-${events++}`, 1024)]);
+      }),
+    );
+    const bytes = statSync(`${path}-wal`).size;
+    await store.close();
+    remove();
+    return { bytes, events };
+  }
+  const restartFrames = 256; // 1 MiB
+  const unbounded = await walBytesAfterLoad(Number.POSITIVE_INFINITY);
+  const bounded = await walBytesAfterLoad(restartFrames);
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  const msg = `WAL ${mib(bounded.bytes)} after ${bounded.events} events with restarts past ${mib(restartFrames * frame)}, ${mib(unbounded.bytes)} after ${unbounded.events} without`;
+  // Without restarts the WAL holds every event of the run (each commit writes at least its 1 KiB), which shows the
+  // load left no pause; with them it holds what two checkpoint intervals bring at most.
+  assert.ok(unbounded.bytes >= unbounded.events * 1024, msg);
+  assert.ok(bounded.bytes * 3 < unbounded.bytes * (bounded.events / unbounded.events), msg);
+});
