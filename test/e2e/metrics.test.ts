@@ -70,6 +70,14 @@ test('/metrics: ingress and delivery counts by response code, dead-letters, late
   assert.ok((sample(body, 'process_resident_memory_bytes') ?? 0) > 0);
   assert.equal(sample(body, 'sluice_circuit_state{namespace_name="default",trigger_name="orders",role="subscriber",state="closed"}'), 1);
   assert.ok(!/ok-\d|"bad"/.test(body), 'no event id in any label');
+  // The WAL checkpoint worker reports after each checkpoint (every 500 ms); the WAL starts over only at a commit, which
+  // writes at least one frame (4 KiB page and header).
+  for (let i = 0; i < 40 && sample(body, 'sluice_store_wal_bytes') === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    body = await scrape(sluice.adminUrl);
+  }
+  assert.ok((sample(body, 'sluice_store_wal_bytes') ?? 0) >= 4120, body);
+  assert.ok((sample(body, 'sluice_store_wal_restarts_total') ?? -1) >= 0, body);
 });
 
 test('backlog, in-flight and oldest pending age behind a subscriber that does not answer', async (t) => {

@@ -43,7 +43,7 @@ function recordingMetrics() {
   const metrics: Metrics = {
     ingress: () => ({ event() {} }),
     dispatch: (l) => ((labels = l), d),
-    store: { write() {}, groupCommit() {} },
+    store: { write() {}, groupCommit() {}, checkpoint() {} },
   };
   return { metrics, calls, labels: () => labels };
 }

@@ -39,6 +39,11 @@ export interface StoreMetrics {
   write(durationMs: number): void;
   /** One commit (one fsync when durable) made `events` events durable. */
   groupCommit(events: number): void;
+  /**
+   * A checkpoint of the write-ahead log ran: `walBytes` were written to the WAL since it last started over, and
+   * `restarted` says it started over since the checkpoint before.
+   */
+  checkpoint(walBytes: number, restarted: boolean): void;
 }
 
 /** Labels that identify a source in metrics (Knative's source metrics); bound once per source, never per event. */
@@ -85,7 +90,7 @@ const NOOP_SOURCE: SourceMetrics = { sent() {}, retried() {}, deadLettered() {} 
 export const noopMetrics: Metrics = {
   ingress: () => NOOP_INGRESS,
   dispatch: () => NOOP_DISPATCH,
-  store: { write() {}, groupCommit() {} },
+  store: { write() {}, groupCommit() {}, checkpoint() {} },
   source: () => NOOP_SOURCE,
 };
 

@@ -32,6 +32,8 @@ export const CIRCUIT_WAITING = 'sluice_circuit_waiting_events';
 export const STORE_WRITE_DURATION = 'sluice_store_write_duration_seconds';
 /** Events made durable by one commit (one fsync). */
 export const STORE_GROUP_COMMIT_EVENTS = 'sluice_store_group_commit_events';
+export const STORE_WAL_BYTES = 'sluice_store_wal_bytes';
+export const STORE_WAL_RESTARTS = 'sluice_store_wal_restarts_total';
 
 /** Knative's source metric of retried sends (`event_count` counts each event's outcome). */
 export const RETRY_EVENT_COUNT = 'retry_event_count';
@@ -231,6 +233,7 @@ export class PrometheusMetrics implements Metrics {
   readonly #dispatch: DispatchState[] = [];
   readonly #storeWrite = new Histogram(STORE_WRITE_BUCKETS_S);
   readonly #groupCommit = new Histogram(GROUP_COMMIT_BUCKETS);
+  #wal: { bytes: number; restarts: number } | undefined;
   readonly #sources: SourceState[] = [];
   #backlog: (() => Iterable<BacklogFigures>) | undefined;
   #circuits: (() => Iterable<CircuitFigures>) | undefined;
@@ -288,6 +291,12 @@ export class PrometheusMetrics implements Metrics {
         histogramValues(STORE_GROUP_COMMIT_EVENTS, {}, this.#groupCommit, out);
         return out;
       }),
+      new Family(STORE_WAL_BYTES, "Bytes written to the embedded store's write-ahead log since it last started over, at the last checkpoint", 'gauge', () =>
+        this.#wal ? [{ labels: {}, value: this.#wal.bytes }] : [],
+      ),
+      new Family(STORE_WAL_RESTARTS, "Times the embedded store's write-ahead log started over from its beginning (seen at a checkpoint)", 'counter', () =>
+        this.#wal ? [{ labels: {}, value: this.#wal.restarts }] : [],
+      ),
     ];
     for (const f of families) this.registry.registerMetric(f as unknown as client.Metric);
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
@@ -409,6 +418,9 @@ export class PrometheusMetrics implements Metrics {
   readonly store: StoreMetrics = {
     write: (durationMs) => this.#storeWrite.observe(durationMs / 1000),
     groupCommit: (events) => this.#groupCommit.observe(events),
+    checkpoint: (walBytes, restarted) => {
+      this.#wal = { bytes: walBytes, restarts: (this.#wal?.restarts ?? 0) + (restarted ? 1 : 0) };
+    },
   };
 
   #sets(): SeriesSet[] {

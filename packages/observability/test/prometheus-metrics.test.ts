@@ -37,6 +37,8 @@ test('ingress, dead-letter, drops, processing and store figures', async () => {
   d.processing(7);
   m.store.write(3); // ms
   m.store.groupCommit(40);
+  m.store.checkpoint(8_240_000, true);
+  m.store.checkpoint(4_120, false);
   m.setBacklogSource(() => [{ labels: trigger, backlog: 120, oldestPendingAgeSeconds: 42 }]);
   const { body } = await m.scrape();
   const base = 'namespace_name="default",broker_name="default",trigger_name="orders",container_name="filter"';
@@ -48,6 +50,8 @@ test('ingress, dead-letter, drops, processing and store figures', async () => {
   assert.ok(body.includes(`event_processing_latencies_bucket{${base},le="10"} 1`));
   assert.ok(body.includes('sluice_store_write_duration_seconds_bucket{le="0.005"} 1'));
   assert.ok(body.includes('sluice_store_group_commit_events_bucket{le="50"} 1'));
+  assert.ok(body.includes('sluice_store_wal_bytes 4120'), body);
+  assert.ok(body.includes('sluice_store_wal_restarts_total 1'), body);
   assert.ok(body.includes(`sluice_trigger_backlog{${base}} 120`));
   assert.ok(body.includes(`sluice_trigger_oldest_pending_age_seconds{${base}} 42`));
 });

@@ -529,10 +529,12 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       // file and fsyncs it, on the event loop (measured as the largest event-loop stalls under steady load). A worker
       // thread checkpoints instead; if it ever fails, the automatic checkpoint comes back so the WAL cannot grow.
       db.pragma('wal_autocheckpoint = 0');
+      const frameBytes = (db.pragma('page_size', { simple: true }) as number) + 24; // a WAL frame: its header and one page
       this.#checkpointer = new WalCheckpointer(options.path, {
         intervalMs: CHECKPOINT_INTERVAL_MS,
         restartFrames: options.walRestartFrames ?? WAL_RESTART_FRAMES,
         hold: (held) => this.#holdCommits(held),
+        onCheckpoint: (frames, restarted) => this.#metrics?.checkpoint(frames * frameBytes, restarted),
         onError: (message) => {
           if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
           this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');

@@ -16,7 +16,7 @@ parentPort.on('message', (m) => {
   if (m === 'checkpoint') {
     try {
       const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-      parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
+      parentPort.postMessage({ log: r.log });
     } catch (err) {
       parentPort.postMessage({ error: String(err && err.message || err) });
     }
@@ -40,6 +40,8 @@ export interface WalCheckpointerOptions {
    * while nothing is committed, one checkpoint copies the last frames, and the store's next commit starts the WAL over.
    */
   readonly hold: (held: boolean) => void;
+  /** After each checkpoint: the WAL's frames since it last started over, and whether it started over since the last one. */
+  readonly onCheckpoint?: (frames: number, restarted: boolean) => void;
   /** The worker failed: checkpoints are the store's own again (SQLite's automatic checkpoint). */
   readonly onError: (message: string) => void;
 }
@@ -47,7 +49,7 @@ export interface WalCheckpointerOptions {
 /** Longest hold of the store's commits, in case the worker does not answer. */
 const HOLD_MAX_MS = 100;
 
-type Result = { log: number; checkpointed: number; error?: undefined } | { error: string };
+type Result = { log: number; error?: undefined } | { error: string };
 
 /**
  * Checkpoints a WAL-mode SQLite database from a worker thread every `intervalMs`, so the store's own connection can run
@@ -70,10 +72,8 @@ export class WalCheckpointer {
   #running: 'scheduled' | 'catch-up' | 'held' | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
   #failed = false;
-  /** Frames in the WAL and frames copied into the database file, after the last checkpoint. */
-  #last = { log: 0, checkpointed: 0 };
-  /** Times a checkpoint found the WAL shorter than the one before (it was started again from its beginning). */
-  #restarts = 0;
+  /** Frames in the WAL after the last checkpoint: a later checkpoint that finds fewer saw it start over. */
+  #lastFrames = 0;
 
   constructor(path: string, options: WalCheckpointerOptions) {
     this.#options = options;
@@ -89,11 +89,6 @@ export class WalCheckpointer {
     this.#timer.unref();
   }
 
-  /** The WAL's frames and those already in the database file after the last checkpoint, and the restarts so far. */
-  get state(): { readonly log: number; readonly checkpointed: number; readonly restarts: number } {
-    return { ...this.#last, restarts: this.#restarts };
-  }
-
   #run(why: 'scheduled' | 'catch-up' | 'held'): void {
     if (this.#failed) return;
     this.#running = why;
@@ -107,8 +102,9 @@ export class WalCheckpointer {
       this.#fail(m.error);
       return;
     }
-    if (m.log < this.#last.log) this.#restarts++;
-    this.#last = { log: m.log, checkpointed: m.checkpointed };
+    const restarted = m.log < this.#lastFrames;
+    this.#lastFrames = m.log;
+    this.#options.onCheckpoint?.(m.log, restarted);
     if (why === 'held') {
       // Every frame is copied if nothing was committed meanwhile: the store's next commit starts the WAL again.
       this.#release();
