@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 // The worker's own code, as CommonJS text (no build step, and the same under tsx in tests): a second SQLite
-// connection to the same file that runs a PASSIVE checkpoint whenever it is asked, and answers with the WAL's size and
-// how much of it is now in the database file. PASSIVE never waits for and never blocks the writer; it copies committed
+// connection to the same file that runs a PASSIVE checkpoint whenever it is asked, and answers with the WAL's size in
+// frames. PASSIVE never waits for and never blocks the writer; it copies committed
 // WAL frames into the database file and fsyncs it, which is the slow part this takes off the event loop. Durability
 // does not depend on it: every acknowledged append is already fsynced in the WAL.
 const WORKER_SOURCE = `
@@ -71,7 +71,8 @@ export class WalCheckpointer {
   /** What the running checkpoint is for; undefined when none runs. */
   #running: 'scheduled' | 'catch-up' | 'held' | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
-  #failed = false;
+  /** The worker failed or is closing: no more checkpoints are asked of it. */
+  #stopped = false;
   /** Frames in the WAL after the last checkpoint: a later checkpoint that finds fewer saw it start over. */
   #lastFrames = 0;
 
@@ -90,7 +91,7 @@ export class WalCheckpointer {
   }
 
   #run(why: 'scheduled' | 'catch-up' | 'held'): void {
-    if (this.#failed) return;
+    if (this.#stopped) return;
     this.#running = why;
     this.#worker.postMessage('checkpoint');
   }
@@ -98,6 +99,7 @@ export class WalCheckpointer {
   #done(m: Result): void {
     const why = this.#running;
     this.#running = undefined;
+    if (this.#stopped) return; // an answer that crossed close()
     if (m.error !== undefined) {
       this.#fail(m.error);
       return;
@@ -128,14 +130,15 @@ export class WalCheckpointer {
 
   #fail(message: string): void {
     this.#release();
-    if (this.#failed) return;
-    this.#failed = true;
+    if (this.#stopped) return;
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#options.onError(message);
   }
 
   /** Closes the worker's connection (after a checkpoint in progress finishes) and waits for the thread to end. */
   async close(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#release();
     this.#worker.ref(); // the caller awaits the thread's end: keep the process alive until it is there
