@@ -60,6 +60,8 @@ export interface SqliteEventStoreOptions {
   cleanupIntervalMs?: number;
   /** WAL frames (4 KiB pages) past which the WAL is started again from its beginning (default 16,384: 64 MiB). */
   walRestartFrames?: number;
+  /** How often the checkpoint worker copies the WAL into the database file (default 500 ms). */
+  checkpointIntervalMs?: number;
   timers?: StoreTimers;
   /** Write latency and group-commit size (default none). */
   metrics?: StoreMetrics;
@@ -531,7 +533,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       db.pragma('wal_autocheckpoint = 0');
       const frameBytes = (db.pragma('page_size', { simple: true }) as number) + 24; // a WAL frame: its header and one page
       this.#checkpointer = new WalCheckpointer(options.path, {
-        intervalMs: CHECKPOINT_INTERVAL_MS,
+        intervalMs: options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
         restartFrames: options.walRestartFrames ?? WAL_RESTART_FRAMES,
         hold: (held) => this.#holdCommits(held),
         onCheckpoint: (frames, restarted) => this.#metrics?.checkpoint(frames * frameBytes, restarted),
