@@ -32,7 +32,9 @@ export const CIRCUIT_WAITING = 'sluice_circuit_waiting_events';
 export const STORE_WRITE_DURATION = 'sluice_store_write_duration_seconds';
 /** Events made durable by one commit (one fsync). */
 export const STORE_GROUP_COMMIT_EVENTS = 'sluice_store_group_commit_events';
+/** Bytes written to the store's WAL since it last started over, as of the last checkpoint. */
 export const STORE_WAL_BYTES = 'sluice_store_wal_bytes';
+/** Times a checkpoint found the store's WAL started over. */
 export const STORE_WAL_RESTARTS = 'sluice_store_wal_restarts_total';
 
 /** Knative's source metric of retried sends (`event_count` counts each event's outcome). */

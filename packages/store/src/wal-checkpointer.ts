@@ -3,9 +3,9 @@ import { Worker } from 'node:worker_threads';
 
 // The worker's own code, as CommonJS text (no build step, and the same under tsx in tests): a second SQLite
 // connection to the same file that runs a PASSIVE checkpoint whenever it is asked, and answers with the WAL's size in
-// frames. PASSIVE never waits for and never blocks the writer; it copies committed
-// WAL frames into the database file and fsyncs it, which is the slow part this takes off the event loop. Durability
-// does not depend on it: every acknowledged append is already fsynced in the WAL.
+// frames. PASSIVE never waits for and never blocks the writer; it copies committed WAL frames into the database file and
+// fsyncs it, which is the slow part this takes off the event loop. Durability does not depend on it: every
+// acknowledged append is already fsynced in the WAL.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -58,8 +58,8 @@ type Result = { log: number; error?: undefined } | { error: string };
  *
  * It also keeps the WAL from growing without bound. SQLite writes the WAL from its beginning again only when a commit
  * starts while every frame is already in the database file; under a steady load each checkpoint ends with new frames
- * behind it, and the WAL grew by the whole of what was written (330 MiB in 8 s of the closed-loop benchmark, 87 MiB in
- * 9 s at 1,000 events/s) until the load paused. Each fdatasync of a growing file also writes its new size. Once the WAL
+ * behind it, and the WAL grew by the whole of what was written (327–357 MiB in 8 s of a closed loop, two runs; 87 MiB
+ * in 9 s at 1,000 events/s) until the load paused. Each fdatasync of a growing file also writes its new size. Once the WAL
  * passes `restartFrames`, a checkpoint runs again at once (it copies what came in during the last one), and then one
  * more while the store holds its commits, which leaves every frame copied; the store's next commit restarts the WAL.
  */
