@@ -135,7 +135,8 @@ test('channel-subscription: a Subscription to a Deployment behind a v1 Service, 
   const orders = `${s.url}/channels/channel-example/orders`;
   assert.equal((await postEvent(orders, { id: 'order-1', type: 'dev.sluice.samples.order', source: '/shop' }, '{"item":"tea"}')).status, 202);
   assert.equal((await postEvent(orders, { id: 'order-bad', type: 'dev.sluice.samples.order', source: '/shop' }, '{"nothing":1}')).status, 202);
-  await waitFor(() => display().includes('  orderid: order-1'), 'the receipt (the reply, through the receipts channel) at the display', 20_000);
+  // The display prints an event's attributes and its data in separate writes: wait for the whole receipt.
+  await waitFor(() => display().includes('  orderid: order-1') && display().some((l) => l.startsWith('    "paid"')), 'the receipt (the reply, through the receipts channel) at the display', 20_000);
   assert.ok(display().includes('  type: dev.sluice.samples.receipt'));
   assert.ok(display().includes('    "paid": "3.50 EUR"'), 'the Deployment’s env reached the process');
   await waitFor(() => display().includes('  id: order-bad') && display().includes('  knativeerrorcode: 400'), 'the refused order at the dead-letter sink', 20_000);
