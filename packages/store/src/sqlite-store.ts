@@ -529,7 +529,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     if (onDisk) {
       // An automatic checkpoint runs inside the commit that crosses 1000 WAL pages: it copies them into the database
       // file and fsyncs it, on the event loop (measured as the largest event-loop stalls under steady load). A worker
-      // thread checkpoints instead; if it ever fails, the automatic checkpoint comes back so the WAL cannot grow.
+      // thread checkpoints instead; while its checkpoints fail, the automatic checkpoint comes back so the WAL cannot grow.
       db.pragma('wal_autocheckpoint = 0');
       const frameBytes = (db.pragma('page_size', { simple: true }) as number) + 24; // a WAL frame: its header and one page
       this.#checkpointer = new WalCheckpointer(options.path, {
@@ -537,9 +537,17 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
         restartFrames: options.walRestartFrames ?? WAL_RESTART_FRAMES,
         hold: (held) => this.#holdCommits(held),
         onCheckpoint: (frames, restarted) => this.#metrics?.checkpoint(frames * frameBytes, restarted),
-        onError: (message) => {
+        onError: (message, lasting) => {
           if (!this.#closed) db.pragma('wal_autocheckpoint = 1000');
-          this.#logRateLimited(new Error(message), 'WAL checkpoint worker failed; checkpoints run on commit again');
+          this.#logRateLimited(
+            new Error(message),
+            lasting ? 'WAL checkpoint worker failed; checkpoints run on commit from now on' : 'WAL checkpoint failed; checkpoints run on commit until the next one succeeds',
+          );
+        },
+        onRecovered: () => {
+          if (this.#closed) return;
+          db.pragma('wal_autocheckpoint = 0');
+          this.#logger.info({}, 'WAL checkpoints run on their worker thread again');
         },
       });
     }

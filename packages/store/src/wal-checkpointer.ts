@@ -5,23 +5,38 @@ import { Worker } from 'node:worker_threads';
 // connection to the same file that runs a PASSIVE checkpoint whenever it is asked, and answers with the WAL's size in
 // frames. PASSIVE never waits for and never blocks the writer; it copies committed WAL frames into the database file and
 // fsyncs it, which is the slow part this takes off the event loop. Durability does not depend on it: every
-// acknowledged append is already fsynced in the WAL.
+// acknowledged append is already fsynced in the WAL. A checkpoint that fails (a full disk, a lock held by another
+// process) is answered with its error and tried again at the next one; the connection is opened by the first
+// checkpoint, so a failure to set it up is one of those too.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.path);
-db.pragma('synchronous = NORMAL');
-db.pragma('wal_autocheckpoint = 0');
+let db;
+function connection() {
+  if (db === undefined) {
+    // A lock held elsewhere fails the checkpoint after 100 ms instead of better-sqlite3's 5 s: the next one comes soon.
+    const opened = new Database(workerData.path, { timeout: 100 });
+    try {
+      opened.pragma('synchronous = NORMAL');
+      opened.pragma('wal_autocheckpoint = 0');
+    } catch (err) {
+      opened.close();
+      throw err;
+    }
+    db = opened;
+  }
+  return db;
+}
 parentPort.on('message', (m) => {
   if (m === 'checkpoint') {
     try {
-      const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+      const [r] = connection().pragma('wal_checkpoint(PASSIVE)');
       parentPort.postMessage({ log: r.log });
     } catch (err) {
       parentPort.postMessage({ error: String(err && err.message || err) });
     }
   } else if (m === 'close') {
-    try { db.close(); } finally { parentPort.close(); }
+    try { if (db !== undefined) db.close(); } finally { parentPort.close(); }
   }
 });
 `;
@@ -42,8 +57,14 @@ export interface WalCheckpointerOptions {
   readonly hold: (held: boolean) => void;
   /** After each checkpoint: the WAL's frames since it last started over, and whether it started over since the last one. */
   readonly onCheckpoint?: (frames: number, restarted: boolean) => void;
-  /** The worker failed: checkpoints are the store's own again (SQLite's automatic checkpoint). */
-  readonly onError: (message: string) => void;
+  /**
+   * A checkpoint failed (`lasting` false: the next one is tried at the next interval) or the worker thread itself did
+   * (`lasting` true: no more checkpoints). Either way the store checkpoints on commit (SQLite's automatic checkpoint)
+   * until `onRecovered`, so the WAL cannot grow meanwhile.
+   */
+  readonly onError: (message: string, lasting: boolean) => void;
+  /** The first checkpoint that succeeded after failed ones: checkpoints are the worker's again. */
+  readonly onRecovered?: () => void;
 }
 
 /** Longest hold of the store's commits, in case the worker does not answer. */
@@ -71,8 +92,10 @@ export class WalCheckpointer {
   /** What the running checkpoint is for; undefined when none runs. */
   #running: 'scheduled' | 'catch-up' | 'held' | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
-  /** The worker failed or is closing: no more checkpoints are asked of it. */
+  /** The worker thread failed or is closing: no more checkpoints are asked of it. */
   #stopped = false;
+  /** The last checkpoint failed. */
+  #failing = false;
   /** Frames in the WAL after the last checkpoint: a later checkpoint that finds fewer saw it start over. */
   #lastFrames = 0;
 
@@ -82,7 +105,7 @@ export class WalCheckpointer {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver } });
     this.#worker.unref();
     this.#worker.on('message', (m: Result) => this.#done(m));
-    this.#worker.on('error', (err) => this.#fail(err.message));
+    this.#worker.on('error', (err) => this.#stop(err.message));
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#timer = setInterval(() => {
       if (this.#running === undefined) this.#run('scheduled');
@@ -101,8 +124,14 @@ export class WalCheckpointer {
     this.#running = undefined;
     if (this.#stopped) return; // an answer that crossed close()
     if (m.error !== undefined) {
-      this.#fail(m.error);
+      this.#release();
+      this.#failing = true;
+      this.#options.onError(m.error, false);
       return;
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#options.onRecovered?.();
     }
     const restarted = m.log < this.#lastFrames;
     this.#lastFrames = m.log;
@@ -128,12 +157,12 @@ export class WalCheckpointer {
     this.#options.hold(false);
   }
 
-  #fail(message: string): void {
+  #stop(message: string): void {
     this.#release();
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#options.onError(message);
+    this.#options.onError(message, true);
   }
 
   /** Closes the worker's connection (after a checkpoint in progress finishes) and waits for the thread to end. */
