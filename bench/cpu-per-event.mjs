@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
 import { brokerConfig, cpuSeconds, drain, kafkaForBench, pinServer, placement, startChild, startPhase } from './processes.mjs';
 
@@ -64,29 +65,19 @@ function threadSeconds(pid) {
   return out;
 }
 
-async function startSluice(bin, sinkUrl, dir, brokers) {
+async function startBuild(bin, sinkUrl, dir, brokers) {
   const name = brokers ? `cpu-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}` : 'default';
-  const yaml = brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers });
-  writeFileSync(join(dir, 'config.yaml'), yaml);
   const profFile = join(dir, 'profile.cpuprofile');
   const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
-  const child = spawn(process.execPath, [bin, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
-    cwd: ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${preload}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: profFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const sluice = await startSluice({
+    bin,
+    yaml: brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers }),
+    dataDir: dir,
+    stderr: 'inherit',
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${preload}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: profFile },
   });
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (https?:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-    setTimeout(() => reject(new Error(`sluice did not start: ${out}`)), 60_000).unref();
-  });
-  pinServer(child.pid);
-  return { child, pid: child.pid, url: `${url}/default/${name}`, profFile };
+  pinServer(sluice.child.pid);
+  return { pid: sluice.child.pid, url: `${sluice.url}/default/${name}`, profFile, stop: sluice.stop };
 }
 
 /** Sends the load, waits for every delivery, and returns the process's CPU µs per delivered event. */
@@ -186,7 +177,7 @@ async function main() {
     for (const b of BUILDS) {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
       dirs.push(dir);
-      setups.push({ name: b.name, ...(await startSluice(b.bin, sinkUrl, dir, kafka?.brokers)) });
+      setups.push({ name: b.name, ...(await startBuild(b.bin, sinkUrl, dir, kafka?.brokers)) });
     }
     console.log(`pids: ${setups.map((s) => `${s.name} ${s.pid}`).join(', ')}`);
     for (const s of setups) {
@@ -256,8 +247,7 @@ async function main() {
     }
   } finally {
     for (const s of setups.slice(1)) {
-      s.child.kill('SIGTERM');
-      await new Promise((r) => (s.child.exitCode === null ? s.child.once('exit', r) : r()));
+      await s.stop();
     }
     fwd.kill();
     sink.kill();

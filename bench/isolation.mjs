@@ -8,17 +8,14 @@
 //   SLUICE_BIN=/other/checkout/packages/cli/dist/bin.js node bench/isolation.mjs   # measure another build
 //
 // As a module: `const rows = await run({ durationMs, rounds })`; `print(rows)` prints the table.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { resolve as absolutePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SLUICE_BIN, startSluice } from '@sluice/testing';
 import { closedLoop } from './load.mjs';
 import { ask, drain, peakRssMiB, startChild, startPhase } from './processes.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = process.env.SLUICE_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
+const BIN = process.env.SLUICE_BIN ?? SLUICE_BIN;
 
 const trigger = (name, uri, dls, annotations = {}) => `---
 apiVersion: eventing.knative.dev/v1
@@ -40,32 +37,10 @@ ${
     uri: ${uri}
 ${dls ? `  delivery:\n    deadLetterSink:\n      uri: ${dls}\n` : ''}`;
 
-async function startSluice(yaml, extraArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-iso-'));
-  writeFileSync(join(dir, 'config.yaml'), yaml);
-  const child = spawn(process.execPath, [...extraArgs, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--data-dir', join(dir, 'store'), '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: dir,
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-  });
-  return {
-    url: `${url}/default/default`,
-    pid: child.pid,
-    dir,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** One Sluice with `yaml` (Node's options `nodeArgs` first): its broker's URL, pid and `stop()`. */
+async function startBroker(yaml, nodeArgs = []) {
+  const sluice = await startSluice({ bin: BIN, yaml, nodeArgs, stderr: 'inherit' });
+  return { url: `${sluice.url}/default/default`, pid: sluice.child.pid, stop: sluice.stop };
 }
 
 /** A loopback port with nothing listening on it (connections are refused until a sink takes it). */
@@ -147,7 +122,7 @@ async function siblingsPhase(kind, sinkUrl, sink, durationMs, cpuProfDir) {
   // Slow subscribers answer within the timeout: they are slow, not failing.
   const yaml =
     BROKER(kind === 'dead' ? 'PT2S' : 'PT10S') + trigger('healthy', sinkUrl) + trigger('sibling-a', subs.urls[0], dlsUrl(0), annotations) + trigger('sibling-b', subs.urls[1], dlsUrl(1), annotations);
-  const s = await startSluice(yaml, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []);
+  const s = await startBroker(yaml, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${absolutePath(cpuProfDir)}`] : []);
   const r = await loadPhase(s, sink, durationMs);
   await revive();
   const accepted = r.load.ok;
@@ -168,7 +143,7 @@ export async function run({ durationMs = Number(process.env.BENCH_ISOLATION_MS ?
   // ratio is taken against the "alone" phase of its own round, and the median round is reported.
   const perRound = [];
   for (let i = 0; i < rounds; i++) {
-    const aloneSluice = await startSluice(BROKER() + trigger('healthy', sinkUrl));
+    const aloneSluice = await startBroker(BROKER() + trigger('healthy', sinkUrl));
     const alone = await loadPhase(aloneSluice, sink, durationMs);
     await aloneSluice.stop();
     const dead = await siblingsPhase('dead', sinkUrl, sink, durationMs, i === 0 ? cpuProfDir : undefined);

@@ -12,16 +12,16 @@
 //
 // The figures are relative (which phase holds the 99th-percentile events), so they stay meaningful on a busy
 // machine; the load average is printed next to each run.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as absolutePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SLUICE_BIN, startSluice } from '@sluice/testing';
 import { openLoop, pct } from './load.mjs';
-import { ask, drain, startChild } from './processes.mjs';
+import { ask, brokerConfig, drain, startChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = process.env.SLUICE_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
+const BIN = process.env.SLUICE_BIN ?? SLUICE_BIN;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const RATES = (process.env.BENCH_LATENCY_RATES ?? '1000,3000').split(',').map(Number);
 const load = () =>
@@ -29,27 +29,17 @@ const load = () =>
     .map((x) => x.toFixed(1))
     .join(' ');
 
-async function startSluice(sinkUrl, dir) {
-  const yaml = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\nspec:\n  delivery:\n    retry: 0\n---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t0\nspec:\n  broker: default\n  filter:\n    attributes:\n      type: bench.event\n  subscriber:\n    uri: ${sinkUrl}\n`;
-  writeFileSync(join(dir, 'config.yaml'), yaml);
+async function startTraced(sinkUrl, dir) {
   const traceFile = join(dir, 'trace.json');
-  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=500', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, [...prof, BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
-    cwd: ROOT,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/phase-trace.mjs')}`.trim(), SLUICE_BENCH_TRACE_FILE: traceFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const sluice = await startSluice({
+    bin: BIN,
+    yaml: brokerConfig({ broker: 'default', trigger: 't0', sinkUrl }),
+    dataDir: dir,
+    stderr: 'inherit',
+    nodeArgs: process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=500', `--cpu-prof-dir=${absolutePath(process.env.BENCH_CPU_PROF_DIR)}`] : [],
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/phase-trace.mjs')}`.trim(), SLUICE_BENCH_TRACE_FILE: traceFile },
   });
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (https?:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-    setTimeout(() => reject(new Error(`sluice did not start: ${out}`)), 30_000).unref();
-  });
-  return { child, url: `${url}/default/default`, traceFile };
+  return { child: sluice.child, url: `${sluice.url}/default/default`, traceFile, stop: sluice.stop };
 }
 
 /** Asks the preload for what it recorded since the previous call. */
@@ -221,7 +211,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-attr-'));
   const { child: sink, port } = await startChild('sink.mjs');
   process.on('exit', () => sink.kill());
-  const s = await startSluice(`http://127.0.0.1:${port}/`, dir);
+  const s = await startTraced(`http://127.0.0.1:${port}/`, dir);
   console.log(`Latency attribution: ${BIN}, ${DURATION / 1000} s per rate after a 2 s warm-up`);
   const all = [];
   try {
@@ -243,8 +233,7 @@ async function main() {
       if (process.env.BENCH_ATTRIBUTION_JSON) writeFileSync(`${process.env.BENCH_ATTRIBUTION_JSON}.${rate}`, JSON.stringify({ rows, trace }));
     }
   } finally {
-    s.child.kill('SIGTERM');
-    await new Promise((r) => s.child.once('exit', r));
+    await s.stop();
     sink.kill();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,37 +8,23 @@
 //   npx tsc -b && node bench/wal-size.mjs
 //   SLUICE_BIN=/other/checkout/packages/cli/dist/bin.js node bench/wal-size.mjs   # another build
 //   BENCH_WAL_RATE=1000 BENCH_DURATION_MS=15000 node bench/wal-size.mjs         # open loop, 15 s
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SLUICE_BIN, startSluice } from '@sluice/testing';
 import { closedLoop, openLoop } from './load.mjs';
 import { brokerConfig, drain, startChild, startPhase } from './processes.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = process.env.SLUICE_BIN ?? join(ROOT, 'packages/cli/dist/bin.js');
+const BIN = process.env.SLUICE_BIN ?? SLUICE_BIN;
 const RATE = Number(process.env.BENCH_WAL_RATE ?? 0);
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
 
 const { child: sink, port } = await startChild('sink.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sluice-wal-'));
-writeFileSync(join(dir, 'config.yaml'), brokerConfig({ broker: 'default', trigger: 'bench', sinkUrl: `http://127.0.0.1:${port}/` }));
-const sluice = spawn(process.execPath, [BIN, 'run', '-f', join(dir, 'config.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', join(dir, 'store')], {
-  env: { ...process.env, SLUICE_LOG_LEVEL: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const sluice = await startSluice({ bin: BIN, yaml: brokerConfig({ broker: 'default', trigger: 'bench', sinkUrl: `http://127.0.0.1:${port}/` }), dataDir: dir, stderr: 'inherit' });
 try {
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    sluice.stdout.on('data', (d) => {
-      out += d;
-      const m = /sluice ready on (https?:\/\/\S+)/.exec(out);
-      if (m) resolve(`${m[1]}/default/default`);
-    });
-    sluice.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${out}`)));
-  });
+  const url = `${sluice.url}/default/default`;
   const wal = join(dir, 'store', 'sluice.db-wal');
   const started = Date.now();
   const sizes = [];
@@ -61,7 +47,7 @@ try {
   console.log(`accepted ${result.ok}, delivered ${stats.distinct}, failed ${result.failed}`);
   console.log(`WAL MiB every 500 ms: ${sizes.join(', ')}`);
 } finally {
-  sluice.kill();
+  await sluice.stop();
   sink.kill();
   rmSync(dir, { recursive: true, force: true });
 }

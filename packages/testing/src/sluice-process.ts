@@ -69,6 +69,10 @@ export interface StartSluiceOptions {
   readonly stderr?: 'pipe' | 'inherit';
   /** How long to wait for the ready line (default 60 s: a loaded two-core CI machine can take tens of seconds). */
   readonly readyTimeoutMs?: number;
+  /** The CLI entry point to run (default this checkout's build, {@link SLUICE_BIN}): benchmarks compare builds. */
+  readonly bin?: string;
+  /** Node's own options, before the entry point (`--cpu-prof`, …). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -80,7 +84,8 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   const dataDir = options.dataDir ?? ownDir!.path;
   const file = join(dataDir, 'config.yaml');
   writeFileSync(file, options.yaml);
-  const child = spawn(process.execPath, [SLUICE_BIN, 'run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dataDir, 'store'), ...(options.args ?? [])], {
+  const run = ['run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dataDir, 'store'), ...(options.args ?? [])];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? SLUICE_BIN, ...run], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'info', ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
