@@ -25,9 +25,10 @@ const jobSink = (name: string, container: object, annotations?: Record<string, s
 const sink = (name: string, script: string, annotations?: Record<string, string>, out = ''): string =>
   jobSink(name, { command: ['node', '-e', script], env: [{ name: 'OUT', value: out }] }, annotations);
 
-// Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep).
+// Writes <OUT>/<event id> with the event's data, after an optional sleep (ms in data.sleep). Written under another name
+// and renamed, so a test that sees the file sees all of it (a CI run read it between its creation and its write).
 const WRITE =
-  "const e=JSON.parse(require('fs').readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));setTimeout(()=>{require('fs').writeFileSync(require('path').join(process.env.OUT,e.id),JSON.stringify(e.data));console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
+  "const fs=require('fs');const e=JSON.parse(fs.readFileSync(process.env.JOBSINK_EVENT_FILE,'utf8'));const f=require('path').join(process.env.OUT,e.id);setTimeout(()=>{fs.writeFileSync(f+'.part',JSON.stringify(e.data));fs.renameSync(f+'.part',f);console.log('done',e.id)},(e.data&&e.data.sleep)||0)";
 
 const start = (yaml: string, dataDir?: string): Promise<SluiceProcess> => startSluiceIn(cleanup, { yaml, ...(dataDir === undefined ? {} : { dataDir }) }, 'SIGKILL');
 
