@@ -38,9 +38,10 @@ export interface ComponentPlan {
 /**
  * Pairs each wanted component (by index) with the running one it may keep: the same object, or the same name and
  * resources; a running one with the same name that can {@link RuntimeComponent.update} takes a change in place (its
- * addresses stay). When a running component that registered addresses (kinds or Services) is replaced, it may move
- * them: then only the very same objects are kept and nothing is updated, as any other component might have resolved
- * one of them. A component that registered none (a SinkBinding keeping a token file) is replaced alone.
+ * addresses stay), unless its {@link RuntimeComponent.canUpdate} says the change would move them. When a running
+ * component that registered addresses (kinds or Services) is replaced, it may move them: then only the very same objects
+ * are kept and nothing is updated, as any other component might have resolved one of them. A component that registered
+ * none (a SinkBinding keeping a token file) is replaced alone.
  */
 export function planComponents(running: readonly RunningComponent[], wanted: readonly WantedComponent[]): ComponentPlan {
   const kept = new Map<number, RunningComponent>();
@@ -52,7 +53,7 @@ export function planComponents(running: readonly RunningComponent[], wanted: rea
   });
   wanted.forEach((w, i) => {
     if (kept.has(i)) return;
-    const old = running.find((r) => !taken(r) && r.component.update !== undefined && r.component.name === w.component.name);
+    const old = running.find((r) => !taken(r) && r.component.update !== undefined && r.component.name === w.component.name && (r.component.canUpdate?.(w.component) ?? true));
     if (old) updated.set(i, old);
   });
   if (running.some((r) => !taken(r) && r.scope.resolver.hasAddresses())) {

@@ -92,3 +92,23 @@ test('a replaced component that registered no addresses (a SinkBinding) leaves t
   assert.deepEqual([...plan.kept.entries()], [[1, old[1]]], 'the unchanged source is kept');
   assert.deepEqual([...plan.updated.entries()], [[2, old[2]]], 'the channels take their change in place');
 });
+
+test('a component that says it cannot take a change in place (its addresses would move) is replaced, and the others with it', () => {
+  const workloads = (movable: boolean): RuntimeComponent => ({ ...component('workloads', true), update: async () => [], canUpdate: () => movable });
+  const source = component('source');
+  const inPlace = [running(workloads(true), 'fw'), running(source, 'fs')];
+  const plan = planComponents(inPlace, [
+    { component: workloads(true), fingerprint: 'fw2' },
+    { component: component('source'), fingerprint: 'fs' },
+  ]);
+  assert.deepEqual([...plan.updated.entries()], [[0, inPlace[0]]], 'the workloads take the change in place');
+  assert.deepEqual([...plan.kept.entries()], [[1, inPlace[1]]], 'the source keeps running');
+
+  const moving = [running(workloads(false), 'fw'), running(source, 'fs')];
+  const replaced = planComponents(moving, [
+    { component: workloads(false), fingerprint: 'fw2' },
+    { component: component('source'), fingerprint: 'fs' },
+  ]);
+  assert.equal(replaced.updated.size, 0, 'addresses would move: the workloads are replaced');
+  assert.equal(replaced.kept.size, 0, 'and the source, which may have resolved one of them, too');
+});

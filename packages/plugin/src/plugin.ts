@@ -151,6 +151,11 @@ export interface RuntimeComponent {
    * new components registered. Without it (or when an addressable component was replaced) the component is replaced.
    */
   update?(next: RuntimeComponent): Promise<readonly string[]>;
+  /**
+   * Whether {@link update} can take `next` in place (optional; default yes). A component whose addresses the change
+   * would move answers no, and is replaced: the components that may have resolved those addresses are replaced too.
+   */
+  canUpdate?(next: RuntimeComponent): boolean;
 }
 
 /** Builds the components of a configuration; each plugin that runs something beside the brokers has one. */

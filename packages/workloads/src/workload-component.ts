@@ -1,5 +1,5 @@
 import { createConnection, createServer } from 'node:net';
-import { noopLogger, type Logger } from '@sluice/core';
+import { noopLogger, SluiceError, type Logger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
 import { detectContainerEngine, engineCommand, imagePresent, type ContainerEngine, type EngineChoice } from './container-engine.js';
@@ -7,7 +7,7 @@ import { ContainerProcess, OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH, processBaseEnv,
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
 import { parseCronJobSchedule } from './cron-job.js';
-import { WORKLOAD_KINDS, containerNameOf, runModeOf, serviceTargets, workloadsOf, type Workload } from './workload.js';
+import { WORKLOAD_KINDS, containerNameOf, runModeOf, serviceTargets, workloadsOf, type ServiceTarget, type Workload } from './workload.js';
 
 /** A workload as a SinkBinding (or anything else that injects variables) sees it. */
 export interface WorkloadSubject {
@@ -79,6 +79,47 @@ interface Entry {
   processes: ContainerProcess[];
   /** A readiness probe loop is running. */
   probing?: boolean;
+  /** What it runs: its resource and its containers' run specs (env resolved), compared by a live change. */
+  fingerprint?: string;
+  /** Its probe and schedule timers, cleared when it stops. */
+  readonly timers: Set<ReturnType<typeof setTimeout>>;
+  /** Stopped (by a live change, or with the component): its probes, exits and schedule are ignored. */
+  stopped?: boolean;
+}
+
+const newEntry = (w: Workload): Entry => ({ workload: w, servingContainer: 0, status: { id: w.id, ready: false, reason: 'Starting' }, processes: [], timers: new Set() });
+
+/** Where a workload serves HTTP: the container that gets PORT, the port it declares, and the Services that address it. */
+interface Serving {
+  readonly container: number;
+  readonly declared: number | undefined;
+  readonly services: ReadonlyArray<{ readonly namespace: string; readonly name: string }>;
+}
+
+/** A Knative Service serves (its first container with a port, default 8080); another workload when a v1 Service selects it. */
+function servingOf(w: Workload, targets: readonly ServiceTarget[]): Serving | undefined {
+  if (w.knative) {
+    const container = Math.max(
+      0,
+      w.pod.containers.findIndex((c) => (c.ports ?? []).length > 0),
+    );
+    return { container, declared: w.pod.containers[container]?.ports?.[0]?.containerPort ?? 8080, services: [{ namespace: w.namespace, name: w.name }] };
+  }
+  const mine = targets.filter((t) => t.workload === w);
+  if (mine.length === 0) return undefined;
+  return { container: mine[0]!.container, declared: mine[0]!.port, services: mine.map((t) => ({ namespace: t.service.namespace, name: t.service.name })) };
+}
+
+/** The addresses a configuration's workloads register: which workload serves each Service, from which container and port. */
+function addressPlan(config: SluiceConfig): string {
+  const workloads = workloadsOf(config);
+  const targets = serviceTargets(config, workloads);
+  const plan: unknown[] = [];
+  for (const w of workloads) {
+    const s = servingOf(w, targets);
+    if (s) plan.push([w.id, s.container, s.declared, s.services.map((x) => `${x.namespace}/${x.name}`).sort()]);
+  }
+  return JSON.stringify(plan.sort((a, b) => String((a as unknown[])[0]).localeCompare(String((b as unknown[])[0]))));
 }
 
 const isPortFree = (port: number): Promise<boolean> =>
@@ -121,19 +162,22 @@ function exitReason(name: string, exit: ExitInfo): { reason: string; message: st
 /**
  * Runs the workloads of a configuration (Knative Services, Deployments, Pods, Jobs): each container as a local process
  * or through a container engine, with Knative Serving's runtime contract; Services that select them become addresses
- * on 127.0.0.1. A workload that cannot start is reported NotReady once and does not stop the others.
+ * on 127.0.0.1. A workload that cannot start is reported NotReady once and does not stop the others. A live change
+ * restarts only the workloads whose resource or resolved containers changed (see {@link update}).
  */
 export class WorkloadsComponent implements RuntimeComponent {
   readonly name = 'Workloads';
-  readonly #config: SluiceConfig;
+  #config: SluiceConfig;
   readonly #deps: WorkloadDeps;
   readonly #entries: Entry[] = [];
   #engine: EngineChoice | undefined;
   #logger: Logger = noopLogger;
   #ctx: RuntimeContext | undefined;
   #stopped = false;
-  readonly #probes = new Set<ReturnType<typeof setTimeout>>();
-  readonly #cronTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Ports handed to workloads (and the ingress's): never given twice. */
+  readonly #ports = new Set<number>();
+  /** v1 Services whose address this component reported (see #reportServiceAddresses). */
+  #reportedServices = new Set<string>();
 
   constructor(config: SluiceConfig, deps: WorkloadDeps = {}) {
     this.#config = config;
@@ -153,43 +197,23 @@ export class WorkloadsComponent implements RuntimeComponent {
   async register(ctx: RuntimeContext): Promise<void> {
     this.#ctx = ctx;
     this.#logger = ctx.logger.child({ component: 'workloads' });
+    this.#ports.add(Number(new URL(ctx.url).port));
     const workloads = workloadsOf(this.#config);
-    const taken = new Set<number>([Number(new URL(ctx.url).port)]);
-    const choosePort = async (declared: number | undefined): Promise<number> => {
-      if (declared !== undefined && !taken.has(declared) && (await isPortFree(declared))) {
-        taken.add(declared);
-        return declared;
-      }
-      let p = await freePort();
-      while (taken.has(p)) p = await freePort();
-      taken.add(p);
-      return p;
-    };
     const targets = serviceTargets(this.#config, workloads);
     for (const w of workloads) {
-      const entry: Entry = { workload: w, servingContainer: 0, status: { id: w.id, ready: false, reason: 'Starting' }, processes: [] };
-      if (w.knative) {
-        const idx = Math.max(
-          0,
-          w.pod.containers.findIndex((c) => (c.ports ?? []).length > 0),
-        );
-        entry.servingContainer = idx;
-        entry.port = await choosePort(w.pod.containers[idx]?.ports?.[0]?.containerPort ?? 8080);
+      const entry = newEntry(w);
+      const serving = servingOf(w, targets);
+      if (serving) {
+        entry.servingContainer = serving.container;
+        entry.port = await this.#choosePort(serving.declared);
         entry.url = `http://127.0.0.1:${entry.port}`;
-        ctx.resolver.registerService(w.namespace, w.name, entry.url);
-      } else {
-        const t = targets.find((x) => x.workload === w);
-        if (t) {
-          entry.servingContainer = t.container;
-          entry.port = await choosePort(t.port);
-          entry.url = `http://127.0.0.1:${entry.port}`;
-          for (const s of targets.filter((x) => x.workload === w)) ctx.resolver.registerService(s.service.namespace, s.service.name, entry.url);
-          if (t.port !== undefined && t.port !== entry.port) {
-            this.#logger.info(
-              { workload: w.id, declared: t.port, port: entry.port },
-              `${w.id}: port ${t.port} is taken on this machine; the container gets PORT=${entry.port} and Service ${t.service.namespace}/${t.service.name} points there`,
-            );
-          }
+        for (const svc of serving.services) ctx.resolver.registerService(svc.namespace, svc.name, entry.url);
+        if (!w.knative && serving.declared !== undefined && serving.declared !== entry.port) {
+          const svc = serving.services[0]!;
+          this.#logger.info(
+            { workload: w.id, declared: serving.declared, port: entry.port },
+            `${w.id}: port ${serving.declared} is taken on this machine; the container gets PORT=${entry.port} and Service ${svc.namespace}/${svc.name} points there`,
+          );
         }
       }
       entry.status = { ...entry.status, url: entry.url };
@@ -197,6 +221,24 @@ export class WorkloadsComponent implements RuntimeComponent {
       this.#setStatus(entry, entry.status);
     }
     this.#reportServiceAddresses(ctx, workloads);
+    await this.#detectEngine(workloads);
+  }
+
+  /** The declared port when it is free here, else a free one; never one already handed out. */
+  async #choosePort(declared: number | undefined): Promise<number> {
+    if (declared !== undefined && !this.#ports.has(declared) && (await isPortFree(declared))) {
+      this.#ports.add(declared);
+      return declared;
+    }
+    let p = await freePort();
+    while (this.#ports.has(p)) p = await freePort();
+    this.#ports.add(p);
+    return p;
+  }
+
+  /** Finds the container engine, once, when a workload runs a container through one. */
+  async #detectEngine(workloads: readonly Workload[]): Promise<void> {
+    if (this.#engine !== undefined) return;
     const needsEngine = workloads.some((w) =>
       w.pod.containers.some((_, i) => {
         const m = runModeOf(w, i);
@@ -211,16 +253,25 @@ export class WorkloadsComponent implements RuntimeComponent {
    * as `sluice get services` and `describe service` show it. A Knative Service of the same name reports its own.
    */
   #reportServiceAddresses(ctx: RuntimeContext, workloads: readonly Workload[]): void {
+    const reported = new Set<string>();
     for (const r of this.#config.resources) {
       if (r.apiVersion !== 'v1' || r.kind !== 'Service') continue;
       if (workloads.some((w) => w.knative && w.namespace === r.namespace && w.name === r.name)) continue;
       try {
         const url = ctx.resolver.resolve({ ref: { kind: 'Service', name: r.name, namespace: r.namespace } }, r.namespace);
         ctx.reportStatus('Service', r.namespace, r.name, [], { address: { url } });
+        reported.add(`${r.namespace}/${r.name}`);
       } catch {
         // A Service ref always resolves (to the template at worst); nothing to report otherwise.
       }
     }
+    // Services a live change removed (or that a Knative Service of the same name now reports): their statuses go.
+    for (const key of this.#reportedServices) {
+      if (reported.has(key)) continue;
+      const [ns, name] = key.split('/') as [string, string];
+      if (!workloads.some((w) => w.knative && w.namespace === ns && w.name === name)) ctx.forget?.('Service', ns, name);
+    }
+    this.#reportedServices = reported;
   }
 
   /** One line per Service that refs name but nothing here runs, when it resolves to cluster DNS (unreachable here). */
@@ -256,7 +307,13 @@ export class WorkloadsComponent implements RuntimeComponent {
   async start(ctx: RuntimeContext): Promise<void> {
     this.#reportClusterServices(ctx);
     const values = new ConfigValues(this.#config, this.#deps.env ?? process.env);
-    for (const entry of this.#entries) {
+    for (const entry of this.#entries) entry.fingerprint = this.#fingerprint(entry, ctx, values);
+    await this.#startEntries(this.#entries, ctx, values);
+  }
+
+  /** Starts workloads (a CronJob is scheduled), then waits a while for those that serve HTTP to listen. */
+  async #startEntries(entries: readonly Entry[], ctx: RuntimeContext, values: ConfigValues): Promise<void> {
+    for (const entry of entries) {
       try {
         if (entry.workload.cron) this.#scheduleCron(entry, ctx, values);
         else await this.#startOne(entry, ctx, values);
@@ -265,15 +322,99 @@ export class WorkloadsComponent implements RuntimeComponent {
       }
     }
     const deadline = Date.now() + (this.#deps.readyWaitMs ?? 15_000);
-    const waiting = (): Entry[] => this.#entries.filter((e) => e.status.reason === 'NotListening');
+    const waiting = (): Entry[] => entries.filter((e) => e.status.reason === 'NotListening' && !e.stopped);
     while (waiting().length > 0 && Date.now() < deadline && !this.#stopped) await new Promise((r) => setTimeout(r, 50));
     for (const e of waiting()) {
       this.#logger.warn({ workload: e.workload.id, url: e.url }, `${e.workload.id} does not listen on ${e.url} yet; deliveries to it are retried until it does`);
     }
   }
 
+  /** What a workload runs, to tell whether a change touches it: its resource and its containers as they would start now. */
+  #fingerprint(entry: Entry, ctx: RuntimeContext, values: ConfigValues): string {
+    let containers: unknown;
+    try {
+      containers = this.#runSpecs(entry, ctx, values);
+    } catch (err) {
+      containers = (err as Error).message; // it will not start either (StartFailed), for the same reason
+    }
+    return JSON.stringify([entry.workload.resource.value, entry.workload.baseDir, containers]);
+  }
+
+  /**
+   * A change can be taken in place while every Service keeps its address: the same workloads serve the same Services
+   * from the same container and declared port. Otherwise the component is replaced (with every component that may
+   * have resolved one of its addresses).
+   */
+  canUpdate(next: RuntimeComponent): boolean {
+    return next instanceof WorkloadsComponent && addressPlan(next.#config) === addressPlan(this.#config);
+  }
+
+  /**
+   * Takes a changed configuration's workloads in place: those whose resource or resolved containers changed (their
+   * env after Secrets, ConfigMaps and SinkBindings included) are stopped and started again on the same port, removed
+   * ones are stopped, added ones start; every other workload keeps running untouched. Resolves with what restarted.
+   */
+  async update(next: RuntimeComponent): Promise<readonly string[]> {
+    if (!(next instanceof WorkloadsComponent)) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `workloads: cannot take a change from ${next.name}`);
+    const ctx = this.#ctx;
+    if (!ctx) throw new SluiceError('SLUICE_NOT_READY', 'the workloads component is not registered yet');
+    const config = next.#config;
+    const workloads = workloadsOf(config);
+    const targets = serviceTargets(config, workloads);
+    await this.#detectEngine(workloads);
+    this.#config = config; // #runSpecs reads the SinkBindings of the configuration it runs
+    const values = new ConfigValues(config, this.#deps.env ?? process.env);
+    const before = new Map(this.#entries.map((e) => [e.workload.id, e] as const));
+    const entries: Entry[] = [];
+    const starting: Entry[] = [];
+    for (const w of workloads) {
+      const old = before.get(w.id);
+      const entry = newEntry(w);
+      const serving = servingOf(w, targets);
+      if (serving) {
+        // canUpdate saw the same addresses: the workload keeps its port.
+        if (old?.port === undefined) throw new SluiceError('SLUICE_NOT_READY', `workloads: ${w.id} has no port to keep`);
+        entry.servingContainer = serving.container;
+        entry.port = old.port;
+        entry.url = old.url;
+        entry.status = { ...entry.status, url: entry.url };
+      }
+      entry.fingerprint = this.#fingerprint(entry, ctx, values);
+      if (old !== undefined && old.fingerprint === entry.fingerprint) {
+        entries.push(old);
+        before.delete(w.id);
+      } else {
+        entries.push(entry);
+        starting.push(entry);
+      }
+    }
+    // What is left of the old entries was removed or changed.
+    await Promise.all([...before.values()].map((e) => this.#stopEntry(e)));
+    for (const e of before.values()) {
+      const w = e.workload;
+      if (!entries.some((x) => x.workload.id === w.id)) {
+        ctx.forget?.(w.kind, w.namespace, w.name);
+        this.#logger.info({ workload: w.id }, `${w.id} stopped (removed)`);
+      }
+    }
+    this.#entries.splice(0, this.#entries.length, ...entries);
+    for (const e of starting) this.#setStatus(e, e.status);
+    this.#reportServiceAddresses(ctx, workloads);
+    this.#reportClusterServices(ctx);
+    await this.#startEntries(starting, ctx, values);
+    return starting.map((e) => e.workload.id);
+  }
+
+  async #stopEntry(entry: Entry): Promise<void> {
+    entry.stopped = true;
+    for (const t of entry.timers) clearTimeout(t);
+    entry.timers.clear();
+    await Promise.all(entry.processes.map((p) => p.stop()));
+  }
+
   /** Sets a workload's status and reports it as Knative-style conditions (the admin API and /readyz show them). */
   #setStatus(entry: Entry, status: WorkloadStatus): void {
+    if (entry.stopped) return; // a replaced entry's last exit: the status is its successor's now
     entry.status = status;
     const w = entry.workload;
     // A dependent condition as the kind's controller names it (Ready itself is derived from it by the registry).
@@ -290,6 +431,7 @@ export class WorkloadsComponent implements RuntimeComponent {
   }
 
   #notReady(entry: Entry, reason: string, message: string): void {
+    if (entry.stopped) return;
     this.#setStatus(entry, { ...entry.status, ready: false, reason, message });
     this.#logger.warn({ workload: entry.workload.id, reason }, `${entry.workload.id} is NotReady (${reason}): ${message}`);
   }
@@ -412,7 +554,7 @@ export class WorkloadsComponent implements RuntimeComponent {
           ? {}
           : {
               onExit: (exit: ExitInfo) => {
-                if (this.#stopped) return;
+                if (this.#stopped || entry.stopped) return;
                 const { reason, message } = exitReason(containerNameOf(w, i), exit);
                 this.#notReady(entry, reason, message);
                 this.#probe(entry);
@@ -478,7 +620,7 @@ export class WorkloadsComponent implements RuntimeComponent {
     if (entry.probing) return;
     entry.probing = true;
     const tick = async (): Promise<void> => {
-      if (this.#stopped) return;
+      if (this.#stopped || entry.stopped) return;
       if (await this.#answers(entry)) {
         entry.probing = false;
         this.#setStatus(entry, { ...entry.status, ready: true, reason: undefined, message: undefined });
@@ -486,11 +628,11 @@ export class WorkloadsComponent implements RuntimeComponent {
         return;
       }
       const t = setTimeout(() => {
-        this.#probes.delete(t);
+        entry.timers.delete(t);
         void tick();
       }, 200);
       t.unref();
-      this.#probes.add(t);
+      entry.timers.add(t);
     };
     void tick();
   }
@@ -507,7 +649,7 @@ export class WorkloadsComponent implements RuntimeComponent {
     const parsed = parseCronJobSchedule(cron.schedule, cron.timeZone);
     if ('problem' in parsed) return this.#notReady(entry, 'InvalidSchedule', parsed.problem);
     const plan = (after: number): void => {
-      if (this.#stopped) return;
+      if (this.#stopped || entry.stopped) return;
       const next = parsed.next(after);
       const nextScheduleTime = next === undefined ? undefined : new Date(next).toISOString();
       const ready = entry.status.phase === undefined ? { ready: true, reason: undefined, message: undefined } : {};
@@ -515,13 +657,13 @@ export class WorkloadsComponent implements RuntimeComponent {
       if (next === undefined) return;
       const t = setTimeout(
         () => {
-          this.#cronTimers.delete(t);
+          entry.timers.delete(t);
           this.#runCron(entry, ctx, values, next).catch((err: unknown) => this.#notReady(entry, 'StartFailed', (err as Error).message));
           plan(next);
         },
         Math.min(Math.max(0, next - Date.now()), 2_147_483_647),
       );
-      this.#cronTimers.add(t);
+      entry.timers.add(t);
     };
     plan(Date.now());
     this.#logger.info(
@@ -554,9 +696,7 @@ export class WorkloadsComponent implements RuntimeComponent {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#cronTimers) clearTimeout(t);
-    for (const t of this.#probes) clearTimeout(t);
-    await Promise.all(this.#entries.flatMap((e) => e.processes.map((p) => p.stop())));
+    await Promise.all(this.#entries.map((e) => this.#stopEntry(e)));
   }
 }
 
