@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceRuntime } from '@sluice/broker';
 import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
+import { sinkBindingInjector, sourceChecks, sourceComponents } from '@sluice/sources';
 import { workloadChecks, workloadComponents } from '@sluice/workloads';
 import { cleanupScope, tempDir, waitFor } from './harness.js';
 
@@ -14,12 +15,12 @@ const cleanup = cleanupScope();
 const dir = tempDir('sluice-workloads-reload-');
 cleanup.add(() => dir.remove());
 
-// Answers every request with its pid and $FOO; listens on PORT when it has one, and writes "<pid> <FOO>" to
-// <OUT>/<NAME> once it runs.
+// Answers every request with its pid and $FOO ($K_SINK instead when a SinkBinding binds it); listens on PORT when it
+// has one, and writes the same "<pid> <FOO>" to <OUT>/<NAME> once it runs.
 const APP = `import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-const me = process.pid + ' ' + process.env.FOO;
+const me = process.pid + ' ' + (process.env.K_SINK ?? process.env.FOO);
 if (process.env.PORT) createServer((req, res) => res.end(me)).listen(Number(process.env.PORT), '127.0.0.1');
 else setInterval(() => {}, 1000);
 writeFileSync(join(process.env.OUT, process.env.NAME), me);
@@ -76,7 +77,7 @@ let n = 0;
 function config(yaml: string): SluiceConfig {
   const file = join(dir.path, `c${n++}.yaml`);
   writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), workloadChecks()], strict: false });
+  const r = loadConfig([file], { checks: [brokerChecks(), workloadChecks(), sourceChecks()], strict: false });
   assert.deepEqual(
     r.errors.map((e) => e.message),
     [],
@@ -139,4 +140,28 @@ test('apply: a changed workload restarts alone on the same port; a change of a C
   assert.deepEqual(four.restarted, ['Workloads']);
   await waitFor(async () => (await ask(runtime, 'a').catch(() => a0)) !== a0, 'a to run in a new process', 20_000);
   assert.match(await ask(runtime, 'd'), / 1$/);
+});
+
+test("apply: a SinkBinding's changed sink restarts only the workload it binds", async () => {
+  const binding = (path: string) => `apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: { name: bind }
+spec:
+  subject: { apiVersion: apps/v1, kind: Deployment, name: sb }
+  sink: { uri: "http://127.0.0.1:9${path}" }
+---
+`;
+  const yaml = (path: string) => deployment('sa', '1', true) + deployment('sb', '1', false) + binding(path);
+  const components = [workloadComponents({ readyWaitMs: 15_000, injectors: (c) => [sinkBindingInjector(c)] }), sourceComponents];
+  const runtime = await SluiceRuntime.start(config(yaml('/one')), { port: 0, dataDir: join(dir.path, 'store-binding'), components });
+  cleanup.add(() => runtime.stop(2000));
+  const a0 = await ask(runtime, 'sa');
+  const b0 = await started('sb');
+  assert.match(b0, / http:\/\/127\.0\.0\.1:9\/one$/, 'sb gets K_SINK');
+
+  const report = await runtime.apply(config(yaml('/two')));
+  assert.ok(report.restarted.includes('Deployment default/sb'), report.restarted.join(', '));
+  assert.ok(!report.restarted.includes('Workloads') && !report.restarted.includes('Deployment default/sa'), report.restarted.join(', '));
+  assert.match(await started('sb', b0), / http:\/\/127\.0\.0\.1:9\/two$/);
+  assert.equal(await ask(runtime, 'sa'), a0, 'sa, which the SinkBinding does not bind, was not touched');
 });
