@@ -114,12 +114,12 @@ function servingOf(w: Workload, targets: readonly ServiceTarget[]): Serving | un
 function addressPlan(config: SluiceConfig): string {
   const workloads = workloadsOf(config);
   const targets = serviceTargets(config, workloads);
-  const plan: unknown[] = [];
+  const plan: Array<[id: string, serving: Serving]> = [];
   for (const w of workloads) {
     const s = servingOf(w, targets);
-    if (s) plan.push([w.id, s.container, s.declared, s.services.map((x) => `${x.namespace}/${x.name}`).sort()]);
+    if (s) plan.push([w.id, { ...s, services: [...s.services].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) }]);
   }
-  return JSON.stringify(plan.sort((a, b) => String((a as unknown[])[0]).localeCompare(String((b as unknown[])[0]))));
+  return JSON.stringify(plan.sort(([a], [b]) => a.localeCompare(b)));
 }
 
 const isPortFree = (port: number): Promise<boolean> =>
