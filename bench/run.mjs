@@ -1,6 +1,7 @@
 // `npm run bench`: Sluice against a bare Node HTTP forwarder measured in the same run (the ratio is the figure that
 // counts on noisy machines), plus the measurements behind library choices (HTTP server, CloudEvents codec) and CESQL.
-// Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length;
+// Results print as tables and are written to bench/results/latest.json. BENCH_DURATION_MS sets each phase's length,
+// BENCH_WARMUP_MS the closed-loop warm-up of each process before the 1-trigger throughput rounds (default 3000);
 // BENCH_PIN=1 gives the servers under test CPU 1 and the load generator and the subscriber the others (processes.mjs).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -11,6 +12,8 @@ import { ask, cpuSeconds, drain, eventLoopDelay, eventLoopDelayEnv, peakRssMiB, 
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 8000);
+/** Closed-loop warm-up of each process before the closed-loop throughput is measured (JIT, connection pools, store files). */
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 const results = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, phases: {} };
 
 /**
@@ -212,15 +215,26 @@ function printLatency(rows) {
   }
 }
 
+/** A closed-loop warm-up of `url` for WARMUP_MS, in a phase of its own whose deliveries are drained before the next. */
+async function warmUp(url, sink) {
+  const idPrefix = await startPhase(sink);
+  const warm = await closedLoop(url, { concurrency: 64, durationMs: WARMUP_MS, idPrefix });
+  await drain(sink, warm.ok, 30_000, { distinct: true });
+}
+
 /**
  * Closed-loop throughput, 1 trigger, against both forwarders: `rounds` rounds, each the bare forwarder, the durable
  * forwarder and a fresh durable Sluice one after another (drift on a shared machine hits all three alike); the ratio
- * of each round is taken against its own bare forwarder and the median round reported.
+ * of each round is taken against its own bare forwarder and the median round reported. Every process is warmed up
+ * first, as in the other benchmarks: the forwarders once (they serve every round), each round's Sluice after its start.
+ * Without it a fresh Sluice's 8 s were measured against forwarders already warm from earlier rounds.
  */
 async function throughputSection(sink, sinkUrl, rounds) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-fwd-'));
   const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { server: true });
   const { child: dfwd, port: dfwdPort } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dir}`], { server: true });
+  await warmUp(`http://127.0.0.1:${fwdPort}/default/default`, sink);
+  await warmUp(`http://127.0.0.1:${dfwdPort}/default/default`, sink);
   const out = [];
   for (let i = 0; i < rounds; i++) {
     // CPU time per delivered event of the process under test (from /proc): steadier than events/s on a busy machine.
@@ -233,6 +247,7 @@ async function throughputSection(sink, sinkUrl, rounds) {
     const bare = await measured(`throughput-forwarder-${i + 1}`, { url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid });
     const durable = await measured(`throughput-durable-forwarder-${i + 1}`, { url: `http://127.0.0.1:${dfwdPort}/default/default`, pid: dfwd.pid });
     const s = await startBroker(sinkUrl, 1);
+    await warmUp(s.url, sink);
     const sluice = await measured(`throughput-sluice-1-trigger-${i + 1}`, s);
     await s.stop();
     out.push({ bare, durable, sluice, load: loadavg()[0] });
@@ -245,7 +260,7 @@ async function throughputSection(sink, sinkUrl, rounds) {
 
 function printThroughput(rounds) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  console.log('\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost)');
+  console.log(`\nClosed-loop throughput, 1 trigger (goal: Sluice ≥ 0.9× the bare forwarder, nothing lost); each process warmed up for ${WARMUP_MS / 1000} s first`);
   console.log(
     '| round | load average | bare forwarder events/s | durable forwarder events/s | Sluice deliveries/s | Sluice vs bare | Sluice vs durable | CPU µs per event: bare / durable / Sluice | CPU per event, Sluice / bare | lost (Sluice) |',
   );
