@@ -1,4 +1,4 @@
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { noopLogger, SluiceError, type Logger } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { runsFrom, type ComponentFactory, type RuntimeComponent, type RuntimeContext, type SluicePlugin } from '@sluice/plugin';
@@ -7,6 +7,7 @@ import { ContainerProcess, OIDC_TOKEN_FILE_ENV, OIDC_TOKEN_PATH, processBaseEnv,
 import { ConfigValues, declaredEnvironment, expandVariables } from './pod-spec.js';
 import { workloadChecks } from './checks.js';
 import { parseCronJobSchedule } from './cron-job.js';
+import { freePort, isPortFree } from './ports.js';
 import { WORKLOAD_KINDS, containerNameOf, runModeOf, serviceTargets, workloadsOf, type ServiceTarget, type Workload } from './workload.js';
 
 /** A workload as a SinkBinding (or anything else that injects variables) sees it. */
@@ -122,23 +123,6 @@ function addressPlan(config: SluiceConfig): string {
   return JSON.stringify(plan.sort(([a], [b]) => a.localeCompare(b)));
 }
 
-const isPortFree = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ port, host: '0.0.0.0', exclusive: true }, () => s.close(() => resolve(true)));
-  });
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
 const canConnect = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const c = createConnection({ port, host: '127.0.0.1' });
@@ -224,14 +208,13 @@ export class WorkloadsComponent implements RuntimeComponent {
     await this.#detectEngine(workloads);
   }
 
-  /** The declared port when it is free here, else a free one; never one already handed out. */
+  /** The declared port when it is free here, else a free one outside the ephemeral range (ports.ts); never one already handed out. */
   async #choosePort(declared: number | undefined): Promise<number> {
     if (declared !== undefined && !this.#ports.has(declared) && (await isPortFree(declared))) {
       this.#ports.add(declared);
       return declared;
     }
-    let p = await freePort();
-    while (this.#ports.has(p)) p = await freePort();
+    const p = await freePort({ taken: this.#ports });
     this.#ports.add(p);
     return p;
   }
