@@ -95,7 +95,14 @@ async function started(name: string, other = ''): Promise<string> {
 async function ask(runtime: SluiceRuntime, service: string): Promise<string> {
   const url = runtime.status('Service', 'default', service)?.['address'] as { url: string } | undefined;
   assert.ok(url, `Service ${service} has an address`);
-  return (await fetch(url.url)).text();
+  try {
+    return await (await fetch(url.url)).text();
+  } catch (err) {
+    // Say which workload did not answer and what Sluice thinks of it.
+    throw new Error(
+      `Service ${service} at ${url.url}: ${(err as Error).message} (${String((err as Error).cause)}); Deployment status ${JSON.stringify(runtime.status('Deployment', 'default', service))}`,
+    );
+  }
 }
 
 test('apply: a changed workload restarts alone on the same port; a change of a ConfigMap restarts only the workload that reads it; moving an address replaces them all', async () => {
