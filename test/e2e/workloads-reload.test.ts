@@ -101,6 +101,7 @@ async function ask(runtime: SluiceRuntime, service: string): Promise<string> {
     // Say which workload did not answer and what Sluice thinks of it.
     throw new Error(
       `Service ${service} at ${url.url}: ${(err as Error).message} (${String((err as Error).cause)}); Deployment status ${JSON.stringify(runtime.status('Deployment', 'default', service))}`,
+      { cause: err },
     );
   }
 }
