@@ -69,8 +69,10 @@ async function startBuild(bin, sinkUrl, dir, brokers) {
   const name = brokers ? `cpu-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}` : 'default';
   const profFile = join(dir, 'profile.cpuprofile');
   const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
+  const nodeArgs = (process.env[`BENCH_NA_${bin.replace(/\W/g, '_')}`] ?? '').split(' ').filter(Boolean);
   const sluice = await startSluice({
     bin,
+    nodeArgs,
     yaml: brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers }),
     dataDir: dir,
     stderr: 'inherit',

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Only this import is static: a SIGHUP while the rest loads must not end the process (startup-signals.ts).
+// Only these imports are static: `sluice run` may first restart itself with a V8 flag (gc-mode.ts), and a SIGHUP
+// while the rest loads must not end the process (startup-signals.ts).
+import { relaunchForGc } from './gc-mode.js';
 import { holdHangups } from './startup-signals.js';
 
+relaunchForGc();
 holdHangups();
 const { main, fatalMessage } = await import('./main.js');
 

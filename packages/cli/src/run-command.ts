@@ -19,6 +19,7 @@ import type { LoadResult } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
 import { addAdminOptions, adminUsageError, startAdmin, type AdminFlags, type StartedAdmin } from './admin-options.js';
 import { collect, intArg, portArg } from './args.js';
+import { GC_MODES, SINGLE_THREADED_GC, SINGLE_THREADED_MAX_CPUS, gcState } from './gc-mode.js';
 import { printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
 import { reloadFiles, watchFiles } from './reload.js';
@@ -33,6 +34,7 @@ import { addTrustOptions, flagRefusals, redactingLogHooks, trustUsageError, trus
 /** Options of `sluice run`; every one also has an environment variable (see docs/operations.md). */
 interface RunOptions {
   filename: string[];
+  gc: string;
   recursive?: boolean;
   strict?: boolean;
   containerEngine?: string;
@@ -74,6 +76,12 @@ export function runCommand(onExit: (code: number) => void, version: string): Com
     .addOption(new Option('--log-format <format>', 'log lines on stdout: json, or pretty for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']).env('SLUICE_LOG_FORMAT'))
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
+    .addOption(
+      new Option('--gc <mode>', `V8's garbage collector: single (on the event loop's thread only), parallel (with helper threads), auto (single on ${SINGLE_THREADED_MAX_CPUS} CPUs or fewer)`)
+        .choices(GC_MODES)
+        .env('SLUICE_GC')
+        .default('auto'),
+    )
     .action((opts: RunFlags) => run(opts, version, onExit));
 }
 
@@ -194,6 +202,7 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
       `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`,
     );
   }
+  logGcMode(opts.gc, logger);
   serveSignals({ opts, runtime, live, started, tracer, logger, onExit });
   // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
   // handlers above would end the process without a drain.
@@ -201,6 +210,18 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
     { url: runtime.url, adminUrl: admin.url, dataDir: opts.dataDir, ...(started.tokenFile ? { adminTokenFile: started.tokenFile } : {}) },
     `sluice ready on ${runtime.url} (data dir ${opts.dataDir}, admin ${admin.url})`,
   );
+}
+
+/** Says how V8 collects garbage here (gc-mode.ts), and how to get the single-threaded collector where it could not be had. */
+function logGcMode(mode: string, logger: Logger): void {
+  const { singleThreaded, missing } = gcState(mode);
+  if (singleThreaded) logger.info({ gc: 'single', mode }, `garbage collection on the event loop's thread alone (${SINGLE_THREADED_GC}, --gc ${mode})`);
+  else if (missing) {
+    logger.info(
+      { gc: 'parallel', mode },
+      `garbage collection on helper threads: on this machine's CPUs \`node ${SINGLE_THREADED_GC}\` lowers the tail latency, but Node.js ${process.version} cannot restart itself with it (22.15 or later can); start Sluice with it, or --gc parallel to keep this`,
+    );
+  } else logger.debug({ gc: 'parallel', mode }, `garbage collection on helper threads (--gc ${mode})`);
 }
 
 /** Mounts the admin API's routes that need the runtime (reached through `runtime` once it started). */
