@@ -8,6 +8,8 @@
 //
 //   npx tsc -b && node bench/cpu-per-event.mjs
 //   BENCH_CPU_BUILDS=before=/tmp/old/packages/cli/dist/bin.js,after=packages/cli/dist/bin.js node bench/cpu-per-event.mjs
+//   BENCH_CPU_BUILDS="default=packages/cli/dist/bin.js,stgc=--single-threaded-gc packages/cli/dist/bin.js"
+//                              Node options before a build's path are that process's (SLUICE_TEST_NODE_ARGS: every one's)
 //   BENCH_CPU_RATE=2000        open loop at this many events/s (default 2000), also printing each round's ingress
 //                              and end-to-end p99 / p99.9 (an A/B of a change's tail latency); 0: closed loop, 64 connections
 //   BENCH_DURATION_MS=5000     each setup's share of a round; BENCH_CPU_ROUNDS=3 rounds
@@ -36,8 +38,11 @@ const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const PERF_DIR = process.env.BENCH_CPU_PERF;
 const KAFKA_CLASS = process.env.BENCH_CPU_CLASS === 'kafka';
 const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/cli/dist/bin.js')}`).split(',').map((spec) => {
-  const [name, path] = spec.includes('=') ? spec.split('=') : ['sluice', spec];
-  return { name, bin: isAbsolute(path) ? path : join(ROOT, path) };
+  const [name, value] = spec.includes('=') ? [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)] : ['sluice', spec];
+  // Node options may come before the path: `stgc=--single-threaded-gc packages/cli/dist/bin.js`.
+  const words = value.trim().split(/\s+/);
+  const path = words.pop();
+  return { name, bin: isAbsolute(path) ? path : join(ROOT, path), nodeArgs: words };
 });
 const load = () => loadavg()[0].toFixed(1);
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
@@ -65,14 +70,13 @@ function threadSeconds(pid) {
   return out;
 }
 
-async function startBuild(bin, sinkUrl, dir, brokers) {
+async function startBuild({ bin, nodeArgs }, sinkUrl, dir, brokers) {
   const name = brokers ? `cpu-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}` : 'default';
   const profFile = join(dir, 'profile.cpuprofile');
   const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
-  const nodeArgs = (process.env[`BENCH_NA_${bin.replace(/\W/g, '_')}`] ?? '').split(' ').filter(Boolean);
   const sluice = await startSluice({
     bin,
-    nodeArgs,
+    ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
     yaml: brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers }),
     dataDir: dir,
     stderr: 'inherit',
@@ -165,7 +169,7 @@ async function profiled(s, sink) {
 
 async function main() {
   console.log(
-    `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; ${placement}; builds: ${BUILDS.map((b) => `${b.name}=${b.bin}`).join(', ')}`,
+    `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; ${placement}; builds: ${BUILDS.map((b) => `${b.name}=${[...b.nodeArgs, b.bin].join(' ')}`).join(', ')}`,
   );
   const kafka = KAFKA_CLASS ? await kafkaForBench() : undefined;
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
@@ -179,7 +183,7 @@ async function main() {
     for (const b of BUILDS) {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
       dirs.push(dir);
-      setups.push({ name: b.name, ...(await startBuild(b.bin, sinkUrl, dir, kafka?.brokers)) });
+      setups.push({ name: b.name, ...(await startBuild(b, sinkUrl, dir, kafka?.brokers)) });
     }
     console.log(`pids: ${setups.map((s) => `${s.name} ${s.pid}`).join(', ')}`);
     for (const s of setups) {

@@ -71,7 +71,7 @@ export interface StartSluiceOptions {
   readonly readyTimeoutMs?: number;
   /** The CLI entry point to run (default this checkout's build, {@link SLUICE_BIN}): benchmarks compare builds. */
   readonly bin?: string;
-  /** Node's own options, before the entry point (`--cpu-prof`, …). */
+  /** Node's own options, before the entry point (`--cpu-prof`, …); default those in `SLUICE_TEST_NODE_ARGS` (space-separated). */
   readonly nodeArgs?: readonly string[];
 }
 
@@ -85,7 +85,8 @@ export async function startSluice(options: StartSluiceOptions): Promise<SluicePr
   const file = join(dataDir, 'config.yaml');
   writeFileSync(file, options.yaml);
   const run = ['run', '-f', file, '--port', '0', '--admin-port', '0', '--data-dir', join(dataDir, 'store'), ...(options.args ?? [])];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? SLUICE_BIN, ...run], {
+  const nodeArgs = options.nodeArgs ?? (process.env['SLUICE_TEST_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, options.bin ?? SLUICE_BIN, ...run], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'info', ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
