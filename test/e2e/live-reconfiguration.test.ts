@@ -3,15 +3,15 @@
 // events need force. In process, with the real SQLite store in a temporary directory and real HTTP subscribers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceRuntime } from '@sluice/broker';
-import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
 import { channelChecks, channelComponents } from '@sluice/channel';
 import { sourceChecks, sourceComponents } from '@sluice/sources';
 import { errorStatus, isSluiceError } from '@sluice/core';
 import { SqliteEventStore, type EventStore, type LogStats } from '@sluice/store';
 import { cleanupScope, postEvent, tempDir, waitFor, waitForIdle } from './harness.js';
+import { configLoader } from './in-process-config.js';
 import { startSubscriberIn } from './fixtures.js';
 import * as manifests from './manifests.js';
 
@@ -19,17 +19,9 @@ const cleanup = cleanupScope();
 
 const dir = tempDir('sluice-reload-');
 cleanup.add(() => dir.remove());
+const config = configLoader(dir.path, [brokerChecks(), channelChecks(), sourceChecks()]);
+/** Names the stores of the runtimes this file starts. */
 let n = 0;
-function config(yaml: string): SluiceConfig {
-  const file = join(dir.path, `c${n++}.yaml`);
-  writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), channelChecks(), sourceChecks()], strict: false });
-  assert.deepEqual(
-    r.errors.map((e) => e.message),
-    [],
-  );
-  return r.config;
-}
 
 /** A document and the separator after it: this file's configurations are sums of them. */
 const doc = (yaml: string) => `${yaml}---\n`;
@@ -39,7 +31,7 @@ const trigger = (name: string, url: string, type?: string, brokerName = 'default
 const kafkaClass = broker('k', { annotations: { 'eventing.knative.dev/broker.class': 'Kafka' } });
 
 async function start(yaml: string): Promise<SluiceRuntime> {
-  const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n}`), components: [channelComponents, sourceComponents] });
+  const runtime = await SluiceRuntime.start(config(yaml), { port: 0, dataDir: join(dir.path, `store-${n++}`), components: [channelComponents, sourceComponents] });
   cleanup.add(() => runtime.stop(2000));
   return runtime;
 }
@@ -148,7 +140,7 @@ test('apply: a retry being attempted right now is owed too: deleting its trigger
 test('apply: a store whose figures are refreshed in the background (Kafka) is asked for exact ones before a delete', async () => {
   // The real SQLite store, seen as the Kafka class's store is: stats() answers from a background refresh, zeros at
   // first; exactStats() reads the figures now. A delete decided on stats() would drop the pending retries unasked.
-  const sqlite = new SqliteEventStore({ path: join(dir.path, `background-${n}.db`) });
+  const sqlite = new SqliteEventStore({ path: join(dir.path, `background-${n++}.db`) });
   const exactCalls: string[] = [];
   let unreachable = false;
   const background: EventStore = {
@@ -168,7 +160,7 @@ test('apply: a store whose figures are refreshed in the background (Kafka) is as
   const slow = { retry: 5, backoffDelay: 'PT30S' };
   const runtime = await SluiceRuntime.start(config(kafkaClass + trigger('stuck', failing.url, undefined, 'k', slow)), {
     port: 0,
-    dataDir: join(dir.path, `store-${n}`),
+    dataDir: join(dir.path, `store-${n++}`),
     brokerClasses: { Kafka: { open: () => background } },
   });
   cleanup.add(() => runtime.stop(2000));

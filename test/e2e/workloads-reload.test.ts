@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceRuntime } from '@sluice/broker';
-import { brokerChecks, loadConfig, type SluiceConfig } from '@sluice/config';
+import { brokerChecks } from '@sluice/config';
 import { sinkBindingInjector, sourceChecks, sourceComponents } from '@sluice/sources';
 import { workloadChecks, workloadComponents } from '@sluice/workloads';
 import { cleanupScope, tempDir, waitFor } from './harness.js';
+import { configLoader } from './in-process-config.js';
 
 const cleanup = cleanupScope();
 const dir = tempDir('sluice-workloads-reload-');
@@ -73,17 +74,7 @@ ${Object.entries(values)
 ---
 `;
 
-let n = 0;
-function config(yaml: string): SluiceConfig {
-  const file = join(dir.path, `c${n++}.yaml`);
-  writeFileSync(file, yaml);
-  const r = loadConfig([file], { checks: [brokerChecks(), workloadChecks(), sourceChecks()], strict: false });
-  assert.deepEqual(
-    r.errors.map((e) => e.message),
-    [],
-  );
-  return r.config;
-}
+const config = configLoader(dir.path, [brokerChecks(), workloadChecks(), sourceChecks()]);
 
 /** What a workload's process wrote at its start: "<pid> <FOO>" (waits for it). */
 async function started(name: string, other = ''): Promise<string> {

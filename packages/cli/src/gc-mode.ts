@@ -8,7 +8,6 @@
 import { availableParallelism } from 'node:os';
 
 export const GC_MODES = ['auto', 'single', 'parallel'] as const;
-export type GcMode = (typeof GC_MODES)[number];
 export const SINGLE_THREADED_GC = '--single-threaded-gc';
 /** `auto` collects on one thread on machines with at most this many CPUs. */
 export const SINGLE_THREADED_MAX_CPUS = 2;
