@@ -21,9 +21,13 @@
 //   BENCH_PIN=1                Sluice and the forwarder on CPU 1, the load generator and the sink on the others
 //   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
 //                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
+//
+// Each round also reads the whole machine's busy time (/proc/stat: every process, the load generator, the subscriber
+// and, for the Kafka class, Kafka's JVM included) per event, and the JVM's own share. On a saturated machine the events
+// per round follow 1 / (the machine's CPU per event), which bounds the ratio a setup can reach against the forwarder.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSluice } from '@sluice/testing';
@@ -45,6 +49,8 @@ const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/c
   return { name, bin: isAbsolute(path) ? path : join(ROOT, path), nodeArgs: words };
 });
 const load = () => loadavg()[0].toFixed(1);
+/** Kafka's JVM (the Kafka class, when this benchmark started Kafka itself). */
+let kafkaPid;
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
@@ -86,19 +92,36 @@ async function startBuild({ bin, nodeArgs }, sinkUrl, dir, brokers) {
   return { pid: sluice.child.pid, url: `${sluice.url}/default/${name}`, profFile, stop: sluice.stop };
 }
 
+/** Seconds every CPU of the machine was busy (not idle or waiting for I/O) since boot, from /proc/stat. */
+function machineBusySeconds() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
+}
+
 /** Sends the load, waits for every delivery, and returns the process's CPU µs per delivered event. */
 async function measure(target, sink) {
   const idPrefix = await startPhase(sink);
+  const machine = machineBusySeconds();
+  const started = performance.now();
+  const jvm = kafkaPid === undefined ? NaN : cpuSeconds(kafkaPid);
   const cpu = cpuSeconds(target.pid);
   const threads = threadSeconds(target.pid);
   const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION, idPrefix }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION, idPrefix });
   const stats = await drain(sink, result.ok, undefined, { distinct: true });
   const used = cpuSeconds(target.pid) - cpu;
+  const perEvent = (secs) => (secs * 1e6) / Math.max(1, stats.count);
+  const machineUs = perEvent(machineBusySeconds() - machine);
+  const machineBusy = (machineBusySeconds() - machine) / (((performance.now() - started) / 1000) * availableParallelism());
+  const jvmUs = kafkaPid === undefined ? NaN : perEvent(cpuSeconds(kafkaPid) - jvm);
   const perThread = {};
   for (const [name, secs] of Object.entries(threadSeconds(target.pid))) perThread[name] = ((secs - (threads[name] ?? 0)) * 1e6) / Math.max(1, stats.count);
   return {
     perThread,
-    cpuUsPerEvent: (used * 1e6) / Math.max(1, stats.count),
+    cpuUsPerEvent: perEvent(used),
+    machineUs,
+    machineBusy,
+    jvmUs,
     delivered: stats.count,
     accepted: result.ok,
     failed: result.failed + (result.skipped ?? 0),
@@ -172,6 +195,7 @@ async function main() {
     `CPU per event: ${RATE > 0 ? `open loop at ${RATE}/s` : 'closed loop, 64 connections'}, ${DURATION / 1000} s per setup and round, ${ROUNDS} rounds; ${placement}; builds: ${BUILDS.map((b) => `${b.name}=${[...b.nodeArgs, b.bin].join(' ')}`).join(', ')}`,
   );
   const kafka = KAFKA_CLASS ? await kafkaForBench() : undefined;
+  kafkaPid = kafka?.pid;
   const { child: sink, port: sinkPort } = await startChild('sink.mjs');
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
@@ -215,6 +239,21 @@ async function main() {
       const names = [...new Set(rows[i].flatMap((x) => Object.keys(x.perThread)))];
       const parts = names.map((n) => [n, median(rows[i].map((x) => x.perThread[n] ?? 0))]).sort((a, b) => b[1] - a[1]);
       console.log(`${s.name} by thread, µs per event: ${parts.map(([n, v]) => `${n} ${fmt(v, 1)}`).join(', ')}`);
+    }
+    // The whole machine: what the load generator, the subscriber (and Kafka) spend besides the process measured.
+    const machineMedian = (i) => median(rows[i].map((x) => x.machineUs));
+    console.log(
+      `whole machine, CPU µs per event (median; busy share of the CPUs per round): ${setups
+        .map((s, i) => `${s.name} ${fmt(machineMedian(i))} (${rows[i].map((x) => `${fmt(100 * x.machineBusy)} %`).join(', ')})`)
+        .join('; ')}`,
+    );
+    if (kafkaPid !== undefined) {
+      const jvm = median(rows.slice(1).flatMap((r) => r.map((x) => x.jvmUs)));
+      // On a saturated machine events/s ∝ 1 / machine CPU per event: a Sluice as cheap as the forwarder would still
+      // pay Kafka's JVM on the same cores.
+      console.log(
+        `Kafka's JVM, CPU µs per event (median of the Kafka-class rounds): ${fmt(jvm, 1)}; the most a Kafka-class setup could reach against the forwarder on this machine, if it cost the machine no more than the forwarder besides the JVM: ${fmt(machineMedian(0) / (machineMedian(0) + jvm), 2)}×`,
+      );
     }
     if (RATE > 0) {
       // At a fixed rate the same rounds also give each setup's tail latency (ms, from the intended send time).

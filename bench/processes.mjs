@@ -149,10 +149,10 @@ export const placement = PIN ? `server under test on CPU ${PIN}, load generator 
  * (deploy/local-services). `stop()` stops what was started here and nothing else.
  */
 export async function kafkaForBench(given = process.env.KAFKA_BROKERS) {
-  if (given) return { brokers: given, stop: async () => {} };
+  if (given) return { brokers: given, pid: undefined, stop: async () => {} };
   const { start } = await import(join(BENCH, '..', 'deploy/local-services/kafka.mjs'));
   const service = await start();
-  return { brokers: service.env.KAFKA_BROKERS, stop: () => service.stop() };
+  return { brokers: service.env.KAFKA_BROKERS, pid: service.pid, stop: () => service.stop() };
 }
 
 /** `obj` as YAML block lines at `indent` (scalars and nested plain objects: what a Broker's `delivery` holds). */
