@@ -5,9 +5,12 @@
 #   docker run -p 8080:8080 -v sluice-data:/data -v "$PWD/examples/quickstart:/etc/sluice:ro" sluice
 #
 # BASE_IMAGE must carry Node.js (20.19+ or 22+), npm, and a C++ toolchain with python3 for better-sqlite3's native
-# build; RUNTIME_IMAGE only Node.js. Builds without a registry pass a local image to both (docs/deploy.md).
-ARG BASE_IMAGE=node:20-bookworm
-ARG RUNTIME_IMAGE=node:20-bookworm-slim
+# build; RUNTIME_IMAGE only Node.js, the same major version. Builds without a registry pass a local image to both
+# (docs/deploy.md). Node.js 24: with 22.15 or later `sluice run` restarts itself with V8's single-threaded collector
+# when the container has two CPUs or fewer (its CPU limit counts), which lowers the tail latency there
+# (docs/operations.md, "Garbage collection"); on Node.js 20 it cannot.
+ARG BASE_IMAGE=node:24-bookworm
+ARG RUNTIME_IMAGE=node:24-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 # Node.js images carry the headers native modules build against; use them instead of downloading them again.

@@ -5,7 +5,7 @@
 // imported into the container engine, trusting the machine's locally added CA certificates. Idempotent: an image that
 // already exists is kept.
 //
-//   node deploy/docker/base-image.mjs [--engine podman|docker] [--node 20] [--tag NAME]
+//   node deploy/docker/base-image.mjs [--engine podman|docker] [--node 24] [--tag NAME]
 //
 // Prints the image name on stdout. Needs root (debootstrap), a Debian mirror and the npm registry.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     engine: { type: 'string', default: process.env.SLUICE_CONTAINER_ENGINE || 'podman' },
-    node: { type: 'string', default: '20' },
+    node: { type: 'string', default: '24' }, // the Dockerfile's default Node.js
     tag: { type: 'string' },
     suite: { type: 'string', default: 'bookworm' },
     mirror: { type: 'string', default: process.env.DEBIAN_MIRROR || 'http://deb.debian.org/debian' },

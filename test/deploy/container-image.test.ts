@@ -1,7 +1,8 @@
 // The Dockerfile, built and run for real with podman: no registry is reachable, so a local Node.js base image is made
 // first (deploy/docker/base-image.mjs: debootstrap + the official Node binary from the npm registry) and passed to
 // the Dockerfile's build arguments. The image runs as a non-root user with its data directory as a volume, answers its
-// health check, delivers events to a subscriber on the host, and drains on `podman stop` (SIGTERM).
+// health check, delivers events to a subscriber on the host, and drains on `podman stop` (SIGTERM). It runs with a CPU
+// limit of one CPU, which Sluice counts, and so restarts itself with V8's single-threaded collector (Node.js 24 image).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -95,6 +96,8 @@ test(
         '--network',
         'host',
         ...ULIMITS,
+        '--cpus',
+        '1',
         '-e',
         `SLUICE_PORT=${port}`,
         '-e',
@@ -112,6 +115,12 @@ test(
       });
 
       assert.equal(engine(['exec', name, 'id', '-u']).trim(), '10001', 'runs as the sluice user');
+      // The container's CPU limit, not the machine's CPUs, decided the collector; the restart kept pid 1.
+      const cmdline = engine(['exec', name, 'cat', '/proc/1/cmdline']).split('\0');
+      assert.ok(cmdline.includes('--single-threaded-gc'), `pid 1 runs with the single-threaded collector: ${cmdline.join(' ')}`);
+      const logs = spawnSync(ENGINE, [...GLOBAL, 'logs', name], { encoding: 'utf8' });
+      const gcLine = `${logs.stdout}${logs.stderr}`.split('\n').find((l) => l.includes('"gc":"single"'));
+      assert.match(gcLine ?? '', /"cpus":1[,}]/, "the start-up log counts the container's one CPU");
       assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
       const health = spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name], { encoding: 'utf8' });
       assert.equal(health.status, 0, `the image health check (/livez) passes: ${health.stdout}${health.stderr}`);

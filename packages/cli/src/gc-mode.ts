@@ -4,8 +4,9 @@
 // (docs/benchmarks.md, "Garbage collection on two cores"). So on such machines `sluice run` runs with
 // `--single-threaded-gc`. It is a V8 flag that must be given when the process starts: Sluice restarts itself with it
 // in place (`process.execve`, Node.js 22.15 and later: the same process id, before anything else ran). Node.js 20
-// has no execve, so there Sluice says how to pass the flag instead.
-import { availableParallelism } from 'node:os';
+// has no execve, so there Sluice says how to pass the flag instead. The CPUs counted are those the process can use:
+// a container's or a pod's CPU limit counts (cpu-limit.ts).
+import { usableCpus } from './cpu-limit.js';
 
 export const GC_MODES = ['auto', 'single', 'parallel'] as const;
 export const SINGLE_THREADED_GC = '--single-threaded-gc';
@@ -32,7 +33,7 @@ export function wantsSingleThreadedGc(mode: string, cpus: number): boolean | und
 }
 
 /** What the running process does, for the start-up log: the collector's threads, and whether the mode wanted another. */
-export function gcState(mode: string, execArgv: readonly string[] = process.execArgv, cpus = availableParallelism()): { singleThreaded: boolean; missing: boolean } {
+export function gcState(mode: string, execArgv: readonly string[] = process.execArgv, cpus = usableCpus()): { singleThreaded: boolean; missing: boolean } {
   const singleThreaded = execArgv.includes(SINGLE_THREADED_GC);
   return { singleThreaded, missing: !singleThreaded && wantsSingleThreadedGc(mode, cpus) === true };
 }
@@ -46,7 +47,7 @@ type Execve = (file: string, args: readonly string[], env: NodeJS.ProcessEnv) =>
  */
 export function relaunchForGc(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): void {
   if (argv[2] !== 'run' || execArgv.includes(SINGLE_THREADED_GC)) return;
-  if (wantsSingleThreadedGc(requestedGcMode(argv.slice(3), env), availableParallelism()) !== true) return;
+  if (wantsSingleThreadedGc(requestedGcMode(argv.slice(3), env), usableCpus()) !== true) return;
   const execve = (process as unknown as { execve?: Execve }).execve;
   if (typeof execve !== 'function') return;
   execve.call(process, process.execPath, [process.execPath, ...execArgv, SINGLE_THREADED_GC, ...argv.slice(1)], env);

@@ -19,6 +19,7 @@ import type { LoadResult } from '@sluice/config';
 import { pluginRuntimeOptions } from '@sluice/plugin';
 import { addAdminOptions, adminUsageError, startAdmin, type AdminFlags, type StartedAdmin } from './admin-options.js';
 import { collect, intArg, portArg } from './args.js';
+import { usableCpus } from './cpu-limit.js';
 import { GC_MODES, SINGLE_THREADED_GC, SINGLE_THREADED_MAX_CPUS, gcState } from './gc-mode.js';
 import { printErrors, printNotices, printWarnings } from './load.js';
 import { RuntimeControlPlane } from './control-plane.js';
@@ -77,7 +78,10 @@ export function runCommand(onExit: (code: number) => void, version: string): Com
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics on the admin port').choices(['on', 'off']).env('SLUICE_METRICS').default('on'))
     .addOption(new Option('--watch', 'apply changes of the -f files (and new files in -f directories) while running, as SIGHUP does').env('SLUICE_WATCH'))
     .addOption(
-      new Option('--gc <mode>', `V8's garbage collector: single (on the event loop's thread only), parallel (with helper threads), auto (single on ${SINGLE_THREADED_MAX_CPUS} CPUs or fewer)`)
+      new Option(
+        '--gc <mode>',
+        `V8's garbage collector: single (on the event loop's thread only), parallel (with helper threads), auto (single on ${SINGLE_THREADED_MAX_CPUS} usable CPUs or fewer; a container's CPU limit counts)`,
+      )
         .choices(GC_MODES)
         .env('SLUICE_GC')
         .default('auto'),
@@ -214,14 +218,15 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
 
 /** Says how V8 collects garbage here (gc-mode.ts), and how to get the single-threaded collector where it could not be had. */
 function logGcMode(mode: string, logger: Logger): void {
-  const { singleThreaded, missing } = gcState(mode);
-  if (singleThreaded) logger.info({ gc: 'single', mode }, `garbage collection on the event loop's thread alone (${SINGLE_THREADED_GC}, --gc ${mode})`);
+  const cpus = usableCpus();
+  const { singleThreaded, missing } = gcState(mode, process.execArgv, cpus);
+  if (singleThreaded) logger.info({ gc: 'single', mode, cpus }, `garbage collection on the event loop's thread alone (${SINGLE_THREADED_GC}, --gc ${mode}, ${cpus} usable CPUs)`);
   else if (missing) {
     logger.info(
-      { gc: 'parallel', mode },
+      { gc: 'parallel', mode, cpus },
       `garbage collection on helper threads: on this machine's CPUs \`node ${SINGLE_THREADED_GC}\` lowers the tail latency, but Node.js ${process.version} cannot restart itself with it (22.15 or later can); start Sluice with it, or --gc parallel to keep this`,
     );
-  } else logger.debug({ gc: 'parallel', mode }, `garbage collection on helper threads (--gc ${mode})`);
+  } else logger.debug({ gc: 'parallel', mode, cpus }, `garbage collection on helper threads (--gc ${mode}, ${cpus} usable CPUs)`);
 }
 
 /** Mounts the admin API's routes that need the runtime (reached through `runtime` once it started). */
