@@ -19,6 +19,8 @@
 //   BENCH_CPU_CLASS=kafka      the Kafka broker class instead of the embedded store (a local Kafka is started unless
 //                              KAFKA_BROKERS is set; each build gets a broker and topic of its own, and a 10 s warm-up)
 //   BENCH_PIN=1                Sluice and the forwarder on CPU 1, the load generator and the sink on the others
+//   BENCH_CPU_DURABLE=1        also the durable forwarder (bench/forwarder.mjs durable=DIR: the bare forwarder plus a
+//                              group-committed fdatasync of each body before its 202), the CPU the disk alone costs
 //   BENCH_CPU_PERF=dir         likewise, one round per setup under `perf record -e cpu-clock -g` (CPU time only, the
 //                              kernel included; with NODE_OPTIONS=--perf-basic-prof perf names the JavaScript frames)
 //
@@ -203,17 +205,23 @@ async function main() {
   const fwdEnv = PROFILE_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: fwdProf } : undefined;
   const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { env: fwdEnv, server: true });
   const setups = [{ name: 'bare forwarder', url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid, profFile: fwdProf }];
+  let durableFwd;
   try {
     for (const b of BUILDS) {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
       dirs.push(dir);
       setups.push({ name: b.name, ...(await startBuild(b, sinkUrl, dir, kafka?.brokers)) });
     }
+    if (process.env.BENCH_CPU_DURABLE === '1') {
+      const { child, port } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dirs[0]}`], { server: true });
+      durableFwd = child;
+      setups.push({ name: 'durable forwarder', url: `http://127.0.0.1:${port}/default/default`, pid: child.pid, profFile: undefined });
+    }
     console.log(`pids: ${setups.map((s) => `${s.name} ${s.pid}`).join(', ')}`);
     for (const s of setups) {
       await openLoop(s.url, { rate: Math.min(RATE || 2000, 2000), durationMs: 2000 }); // warm-up: JIT, connection pools
       // A Kafka setup also warms the Kafka JVM's produce and fetch paths, and its consumer group settles.
-      if (kafka && s.pid !== fwd.pid) await closedLoop(s.url, { concurrency: 64, durationMs: 10_000 });
+      if (kafka && s.stop) await closedLoop(s.url, { concurrency: 64, durationMs: 10_000 });
       await drain(sink, 0, 1000);
     }
     const rows = setups.map(() => []);
@@ -222,13 +230,14 @@ async function main() {
       for (const [i, s] of setups.entries()) rows[i].push({ ...(await measure(s, sink)), load: loadBefore });
     }
     // With several builds, each is also set against the first one, round by round (the A/B figure of a change).
-    const ab = setups.length > 2;
+    const ab = BUILDS.length > 1;
+    const isBuild = (i) => i >= 1 && i <= BUILDS.length;
     console.log(`\n| setup | CPU µs per event, per round | median | vs bare forwarder (median of per-round ratios) |${ab ? ` vs ${setups[1].name} |` : ''} events per round | lost |`);
     console.log(`|---|--:|--:|--:|${ab ? '--:|' : ''}--:|--:|`);
     const ratio = (i, j) => median(rows[i].map((x, k) => x.cpuUsPerEvent / rows[j][k].cpuUsPerEvent));
     for (const [i, s] of setups.entries()) {
       const r = rows[i];
-      const vsFirst = ab ? ` ${i < 2 ? '–' : `${fmt(ratio(i, 1), 2)}×`} |` : '';
+      const vsFirst = ab ? ` ${i < 2 || !isBuild(i) ? '–' : `${fmt(ratio(i, 1), 2)}×`} |` : '';
       console.log(
         `| ${s.name} | ${r.map((x) => fmt(x.cpuUsPerEvent)).join(', ')} | ${fmt(median(r.map((x) => x.cpuUsPerEvent)))} | ${i === 0 ? '1.00×' : `${fmt(ratio(i, 0), 2)}×`} |${vsFirst} ${r.map((x) => fmt(x.delivered)).join(', ')} | ${r.reduce((n, x) => n + x.accepted - x.delivered, 0)} |`,
       );
@@ -248,7 +257,7 @@ async function main() {
         .join('; ')}`,
     );
     if (kafkaPid !== undefined) {
-      const jvm = median(rows.slice(1).flatMap((r) => r.map((x) => x.jvmUs)));
+      const jvm = median(rows.filter((_, i) => isBuild(i)).flatMap((r) => r.map((x) => x.jvmUs)));
       // On a saturated machine events/s ∝ 1 / machine CPU per event: a Sluice as cheap as the forwarder would still
       // pay Kafka's JVM on the same cores.
       console.log(
@@ -273,7 +282,7 @@ async function main() {
     }
     if (PROFILE_DIR) {
       mkdirSync(PROFILE_DIR, { recursive: true });
-      for (const s of setups) {
+      for (const s of setups.filter((x) => x.profFile !== undefined)) {
         const { profile, events } = await profiled(s, sink);
         const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.cpuprofile`);
         writeFileSync(file, JSON.stringify(profile));
@@ -292,8 +301,9 @@ async function main() {
     }
   } finally {
     for (const s of setups.slice(1)) {
-      await s.stop();
+      await s.stop?.();
     }
+    durableFwd?.kill();
     fwd.kill();
     sink.kill();
     await kafka?.stop();
