@@ -157,12 +157,15 @@ export class UndiciSender implements EventSender {
 }
 
 // Fan-out sends one event to many subscribers: encode it once per format. Events are never mutated after creation.
-const encodings = { json: new WeakMap<CloudEvent, EncodedHttpMessage>(), binary: new WeakMap<CloudEvent, EncodedHttpMessage>() };
+// The encoding is kept on the event as a hidden, non-enumerable property (cheaper than a WeakMap entry, and never
+// copied by a spread of the event).
+const ENCODED = { json: Symbol('sluice.encoded.json'), binary: Symbol('sluice.encoded.binary') } as const;
 function encoded(event: CloudEvent, format: 'json' | 'binary'): EncodedHttpMessage {
-  let m = encodings[format].get(event);
+  const key = ENCODED[format];
+  let m = (event as unknown as Record<symbol, EncodedHttpMessage | undefined>)[key];
   if (!m) {
     m = format === 'json' ? encodeStructured(event) : encodeBinary(event);
-    encodings[format].set(event, m);
+    Object.defineProperty(event, key, { value: m });
   }
   return m;
 }

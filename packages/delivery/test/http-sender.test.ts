@@ -110,3 +110,33 @@ test('a subscriber that does not answer in time is a failed attempt naming the t
     await sender.close();
   }
 });
+
+test('an event is encoded once per format and a copy of it is encoded afresh', async () => {
+  const seen: Array<{ id: unknown; type: unknown }> = [];
+  const server = await serve((req, res) => {
+    const body = (req as IncomingMessage & { body: Buffer }).body.toString();
+    seen.push(req.headers['ce-id'] !== undefined ? { id: req.headers['ce-id'], type: 'binary' } : { id: (JSON.parse(body) as { id: string }).id, type: 'json' });
+    res.writeHead(202).end();
+  });
+  const sender = new UndiciSender();
+  try {
+    const original = { attributes: { ...event.attributes }, data: event.data };
+    await sender.send(server.url, original, { timeoutMs: 5_000 });
+    await sender.send(server.url, original, { timeoutMs: 5_000, format: 'json' });
+    assert.deepEqual(Object.keys(original), ['attributes', 'data'], 'the cached encodings are not enumerable properties');
+    // A spread or Object.assign of a sent event is another event: it must not reuse the first one's encoding.
+    await sender.send(server.url, { ...original, attributes: { ...original.attributes, id: 'e-2' } }, { timeoutMs: 5_000 });
+    await sender.send(server.url, Object.assign({}, original, { attributes: { ...original.attributes, id: 'e-3' } }), { timeoutMs: 5_000, format: 'json' });
+    await sender.send(server.url, original, { timeoutMs: 5_000 });
+    assert.deepEqual(seen, [
+      { id: 'e-1', type: 'binary' },
+      { id: 'e-1', type: 'json' },
+      { id: 'e-2', type: 'binary' },
+      { id: 'e-3', type: 'json' },
+      { id: 'e-1', type: 'binary' },
+    ]);
+  } finally {
+    await sender.close();
+    await server.close();
+  }
+});
