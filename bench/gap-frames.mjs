@@ -2,7 +2,7 @@
 // records: a 1 ms timer more than 4 ms late), from a V8 CPU profile of the same run:
 //
 //   BENCH_ATTRIBUTION_JSON=/tmp/attr.json BENCH_CPU_PROF_DIR=/tmp/prof node bench/latency-attribution.mjs
-//   node bench/gap-frames.mjs /tmp/attr.json.3000 /tmp/prof/CPU.<main thread>.cpuprofile
+//   node bench/gap-frames.mjs /tmp/attr.json.3000 /tmp/prof/CPU.<…>.0.001.cpuprofile    (the main thread's: thread id 0)
 //
 // Each profile sample that falls inside a gap is counted under its leaf frame (self time) and under every frame of its
 // stack (inclusive time); both as ms and as a share of the gaps' sampled time. `(idle)` samples inside a gap are the
@@ -10,9 +10,10 @@
 // profiler cannot tell apart from running (the gap's CPU figure in latency-attribution's output can).
 import { readFileSync } from 'node:fs';
 
-const [attrFile, profFile, topArg] = process.argv.slice(2);
-if (!attrFile || !profFile) {
-  console.error('usage: node bench/gap-frames.mjs <BENCH_ATTRIBUTION_JSON file of one rate> <cpuprofile> [top N]');
+const [attrFile, profFile, topArg, ...rest] = process.argv.slice(2);
+if (!attrFile || !profFile || rest.length > 0 || (topArg !== undefined && !/^\d+$/.test(topArg))) {
+  // --cpu-prof writes one profile per thread: the main thread's is the one whose name ends in .0.001.cpuprofile.
+  console.error('usage: node bench/gap-frames.mjs <BENCH_ATTRIBUTION_JSON file of one rate> <cpuprofile of the main thread> [top N]');
   process.exit(2);
 }
 const TOP = Number(topArg ?? 25);
