@@ -8,7 +8,7 @@
 //   SLUICE_BIN=/other/checkout/packages/cli/dist/bin.js node bench/latency-attribution.mjs   # another build
 //   BENCH_ATTRIBUTION_JSON=out.json ...                              # also write the per-event rows
 //   BENCH_CPU_PROF_DIR=dir ...                                       # and a --cpu-prof of the Sluice process
-//   node bench/gap-frames.mjs out.json.3000 dir/CPU.*.0.*.cpuprofile 
+//   node bench/gap-frames.mjs out.json.3000 dir/CPU.*.0.*.cpuprofile  # what the event loop ran in its gaps (the main thread's profile)
 //
 // The figures are relative (which phase holds the 99th-percentile events), so they stay meaningful on a busy
 // machine; the load average is printed next to each run.
