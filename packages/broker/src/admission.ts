@@ -80,10 +80,10 @@ export function withoutTtl(event: CloudEvent): { event: CloudEvent; ttl: number 
     const source = event.attributes;
     for (const k in source) if (k !== TTL_EXTENSION) attributes[k] = source[k]!;
     stripped = { attributes, data: event.data };
-    // Kept on the event itself, not in a WeakMap: a hidden property costs a third of a WeakMap entry per event, and
+    // Kept on the event itself, not in a WeakMap: a hidden property costs less than half of a WeakMap entry, and
     // the collector has no ephemerons to trace (docs/benchmarks.md, "CPU per event"). Non-enumerable, so a spread or
-    // Object.assign of the event never carries it to another event.
-    Object.defineProperty(event, STRIPPED, { value: stripped });
+    // Object.assign of the event never carries it to another event. A frozen event (a plugin's) is stripped each time.
+    if (Object.isExtensible(event)) Object.defineProperty(event, STRIPPED, { value: stripped });
   }
   return { event: stripped, ttl: typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10) };
 }

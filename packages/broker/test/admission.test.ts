@@ -31,4 +31,6 @@ test('withoutTtl: the delivered copy lacks the hop budget, is made once per stor
   assert.notEqual(withoutTtl(merged).event, first.event, 'Object.assign does not carry it either');
   const plain = { attributes: { specversion: '1.0', id: 'p', source: '/s', type: 't' }, data: undefined };
   assert.equal(withoutTtl(plain).event, plain, 'an event without a hop budget is delivered as it is');
+  const frozen = Object.freeze({ attributes: { specversion: '1.0', id: 'f', source: '/s', type: 't', [TTL_EXTENSION]: 9 }, data: undefined });
+  assert.deepEqual(withoutTtl(frozen).event.attributes, { specversion: '1.0', id: 'f', source: '/s', type: 't' }, 'a frozen event is stripped too');
 });

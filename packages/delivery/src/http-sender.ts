@@ -165,7 +165,7 @@ function encoded(event: CloudEvent, format: 'json' | 'binary'): EncodedHttpMessa
   let m = (event as unknown as Record<symbol, EncodedHttpMessage | undefined>)[key];
   if (!m) {
     m = format === 'json' ? encodeStructured(event) : encodeBinary(event);
-    Object.defineProperty(event, key, { value: m });
+    if (Object.isExtensible(event)) Object.defineProperty(event, key, { value: m }); // a frozen event is encoded each time
   }
   return m;
 }

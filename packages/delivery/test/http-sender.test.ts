@@ -128,12 +128,14 @@ test('an event is encoded once per format and a copy of it is encoded afresh', a
     await sender.send(server.url, { ...original, attributes: { ...original.attributes, id: 'e-2' } }, { timeoutMs: 5_000 });
     await sender.send(server.url, Object.assign({}, original, { attributes: { ...original.attributes, id: 'e-3' } }), { timeoutMs: 5_000, format: 'json' });
     await sender.send(server.url, original, { timeoutMs: 5_000 });
+    await sender.send(server.url, Object.freeze({ attributes: { ...original.attributes, id: 'e-4' }, data: original.data }), { timeoutMs: 5_000 });
     assert.deepEqual(seen, [
       { id: 'e-1', type: 'binary' },
       { id: 'e-1', type: 'json' },
       { id: 'e-2', type: 'binary' },
       { id: 'e-3', type: 'json' },
       { id: 'e-1', type: 'binary' },
+      { id: 'e-4', type: 'binary' },
     ]);
   } finally {
     await sender.close();
