@@ -18,21 +18,24 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
   const servers = requireService(t, 'kafka');
   if (!servers) return;
   const broker = `reload-${randomUUID().slice(0, 8)}`;
+  // Trigger names of this run only: a trigger's consumer group is knative-trigger-<namespace>-<name>, and another run
+  // against the same Kafka must not join it.
+  const [movingTrigger, lateTrigger] = [`moving-${broker}`, `late-${broker}`];
   const first = await startSubscriberIn(cleanup);
   const second = await startSubscriberIn(cleanup);
   const late = await startSubscriberIn(cleanup);
   const dir = tempDir('sluice-kafka-reload-');
   cleanup.add(() => dir.remove());
-  const yaml = documents(kafkaBroker(broker, { servers, partitions: 3 }), trigger('moving', { broker, subscriber: first.url }));
+  const yaml = documents(kafkaBroker(broker, { servers, partitions: 3 }), trigger(movingTrigger, { broker, subscriber: first.url }));
   const sluice = await startSluice({ yaml, dataDir: dir.path, readyTimeoutMs: 120_000 });
   cleanup.add(async () => sluice.stop());
   const cli = adminCli(sluice, { timeoutMs: 120_000 });
   const send = async (id: string) => assert.equal((await postEvent(`${sluice.url}/default/${broker}`, { id, source: '/kafka-reload', type: 't' })).status, 202);
 
   for (let i = 0; i < 20; i++) await send(`a${i}`);
-  writeFileSync(join(dir.path, 'change.yaml'), documents(trigger('moving', { broker, subscriber: second.url }), trigger('late', { broker, subscriber: late.url })));
+  writeFileSync(join(dir.path, 'change.yaml'), documents(trigger(movingTrigger, { broker, subscriber: second.url }), trigger(lateTrigger, { broker, subscriber: late.url })));
   const applied = await cli('apply', '-f', join(dir.path, 'change.yaml'));
-  assert.equal(applied.stdout, 'trigger.eventing.knative.dev/moving configured\ntrigger.eventing.knative.dev/late created\n', applied.stderr);
+  assert.equal(applied.stdout, `trigger.eventing.knative.dev/${movingTrigger} configured\ntrigger.eventing.knative.dev/${lateTrigger} created\n`, applied.stderr);
   for (let i = 0; i < 20; i++) await send(`b${i}`);
 
   const moving = () => [...first.ids(), ...second.ids()];
@@ -47,10 +50,10 @@ test('Kafka-class broker: a changed trigger continues its consumer group, an add
     'the added trigger starts at the end of the topic',
   );
 
-  const deleted = await cli('delete', 'trigger', 'late', '--force');
-  assert.equal(deleted.stdout, 'trigger.eventing.knative.dev "late" deleted\n', deleted.stderr);
+  const deleted = await cli('delete', 'trigger', lateTrigger, '--force');
+  assert.equal(deleted.stdout, `trigger.eventing.knative.dev "${lateTrigger}" deleted\n`, deleted.stderr);
   assert.equal(deleted.code, 0);
-  assert.equal((await cli('get', 'trigger', 'late')).code, 1);
+  assert.equal((await cli('get', 'trigger', lateTrigger)).code, 1);
   await send('c0');
   await waitFor(() => second.ids().includes('c0'), 'the remaining trigger still delivers', 60_000);
 });
