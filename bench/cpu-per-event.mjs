@@ -113,8 +113,9 @@ async function measure(target, sink) {
   const stats = await drain(sink, result.ok, undefined, { distinct: true });
   const used = cpuSeconds(target.pid) - cpu;
   const perEvent = (secs) => (secs * 1e6) / Math.max(1, stats.count);
-  const machineUs = perEvent(machineBusySeconds() - machine);
-  const machineBusy = (machineBusySeconds() - machine) / (((performance.now() - started) / 1000) * availableParallelism());
+  const machineSecs = machineBusySeconds() - machine;
+  const machineUs = perEvent(machineSecs);
+  const machineBusy = machineSecs / (((performance.now() - started) / 1000) * availableParallelism());
   const jvmUs = kafkaPid === undefined ? NaN : perEvent(cpuSeconds(kafkaPid) - jvm);
   const perThread = {};
   for (const [name, secs] of Object.entries(threadSeconds(target.pid))) perThread[name] = ((secs - (threads[name] ?? 0)) * 1e6) / Math.max(1, stats.count);
@@ -210,7 +211,7 @@ async function main() {
     for (const b of BUILDS) {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
       dirs.push(dir);
-      setups.push({ name: b.name, ...(await startBuild(b, sinkUrl, dir, kafka?.brokers)) });
+      setups.push({ name: b.name, build: true, ...(await startBuild(b, sinkUrl, dir, kafka?.brokers)) });
     }
     if (process.env.BENCH_CPU_DURABLE === '1') {
       const { child, port } = await startChild('forwarder.mjs', [sinkUrl, `durable=${dirs[0]}`], { server: true });
@@ -221,7 +222,7 @@ async function main() {
     for (const s of setups) {
       await openLoop(s.url, { rate: Math.min(RATE || 2000, 2000), durationMs: 2000 }); // warm-up: JIT, connection pools
       // A Kafka setup also warms the Kafka JVM's produce and fetch paths, and its consumer group settles.
-      if (kafka && s.stop) await closedLoop(s.url, { concurrency: 64, durationMs: 10_000 });
+      if (kafka && s.build) await closedLoop(s.url, { concurrency: 64, durationMs: 10_000 });
       await drain(sink, 0, 1000);
     }
     const rows = setups.map(() => []);
@@ -231,7 +232,7 @@ async function main() {
     }
     // With several builds, each is also set against the first one, round by round (the A/B figure of a change).
     const ab = BUILDS.length > 1;
-    const isBuild = (i) => i >= 1 && i <= BUILDS.length;
+    const isBuild = (i) => setups[i].build === true;
     console.log(`\n| setup | CPU µs per event, per round | median | vs bare forwarder (median of per-round ratios) |${ab ? ` vs ${setups[1].name} |` : ''} events per round | lost |`);
     console.log(`|---|--:|--:|--:|${ab ? '--:|' : ''}--:|--:|`);
     const ratio = (i, j) => median(rows[i].map((x, k) => x.cpuUsPerEvent / rows[j][k].cpuUsPerEvent));
@@ -300,8 +301,8 @@ async function main() {
       }
     }
   } finally {
-    for (const s of setups.slice(1)) {
-      await s.stop?.();
+    for (const s of setups.filter((x) => x.build)) {
+      await s.stop();
     }
     durableFwd?.kill();
     fwd.kill();

@@ -40,7 +40,7 @@ export function cgroupCpuQuota(read: ReadText = readText): number | undefined {
       for (const dir of ancestors(path)) take(parseCpuMax(read(`/sys/fs/cgroup${dir}/cpu.max`)));
     } else if (controllers!.split(',').includes('cpu')) {
       // The v1 controller is mounted as cpu, or as cpu,cpuacct (a link to the other on most systems).
-      for (const mount of ['/sys/fs/cgroup/cpu', `/sys/fs/cgroup/${controllers}`]) {
+      for (const mount of new Set(['/sys/fs/cgroup/cpu', `/sys/fs/cgroup/${controllers}`])) {
         for (const dir of ancestors(path)) {
           const quota = Number(read(`${mount}${dir}/cpu.cfs_quota_us`));
           const period = Number(read(`${mount}${dir}/cpu.cfs_period_us`));
