@@ -16,6 +16,12 @@
 //   BENCH_CPU_PROFILE=dir      after the rounds, one more profiled round per setup (bench/cpu-profile.mjs preloaded,
 //                              100 µs sampling): the .cpuprofile files in dir and each setup's top frames by self
 //                              time, in µs per event (BENCH_CPU_TOP=30 of them)
+//   BENCH_CPU_ALLOC=dir        likewise with V8's sampling heap profiler, freed objects kept: the .heapprofile files
+//                              and each setup's bytes allocated per event, by origin and by allocating frame (what the
+//                              garbage collector will have to clear)
+//   BENCH_CPU_GC=1             each build with --trace-gc-nvp: per round, the bytes its scavenges promote per event
+//                              (what outlives the young generation and makes the mark-compacts' work), its scavenge
+//                              pause per event and longest, and its other collections' pauses
 //   BENCH_CPU_CLASS=kafka      the Kafka broker class instead of the embedded store (a local Kafka is started unless
 //                              KAFKA_BROKERS is set; each build gets a broker and topic of its own, and a 10 s warm-up)
 //   BENCH_PIN=1                Sluice and the forwarder on CPU 1, the load generator and the sink on the others
@@ -40,9 +46,18 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const RATE = Number(process.env.BENCH_CPU_RATE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
-const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+if (process.env.BENCH_CPU_PROFILE && process.env.BENCH_CPU_ALLOC) throw new Error('BENCH_CPU_PROFILE or BENCH_CPU_ALLOC, not both');
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE ?? process.env.BENCH_CPU_ALLOC;
+const PROFILE_KIND = process.env.BENCH_CPU_ALLOC ? 'alloc' : 'cpu';
+/** The preload's environment for a profiled process (bench/cpu-profile.mjs). */
+const profileEnv = (file) => ({
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(),
+  SLUICE_BENCH_CPU_PROF_FILE: file,
+  SLUICE_BENCH_PROF_KIND: PROFILE_KIND,
+});
 const PERF_DIR = process.env.BENCH_CPU_PERF;
 const KAFKA_CLASS = process.env.BENCH_CPU_CLASS === 'kafka';
+const GC_TRACE = process.env.BENCH_CPU_GC === '1';
 const BUILDS = (process.env.BENCH_CPU_BUILDS ?? `sluice=${join(ROOT, 'packages/cli/dist/bin.js')}`).split(',').map((spec) => {
   const [name, value] = spec.includes('=') ? [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)] : ['sluice', spec];
   // Node options may come before the path: `stgc=--single-threaded-gc packages/cli/dist/bin.js`.
@@ -81,17 +96,17 @@ function threadSeconds(pid) {
 async function startBuild({ bin, nodeArgs }, sinkUrl, dir, brokers) {
   const name = brokers ? `cpu-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}` : 'default';
   const profFile = join(dir, 'profile.cpuprofile');
-  const preload = PROFILE_DIR ? ` --import ${join(ROOT, 'bench/cpu-profile.mjs')}` : '';
+  const args = GC_TRACE ? [...nodeArgs, '--trace-gc-nvp'] : nodeArgs;
   const sluice = await startSluice({
     bin,
-    ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
+    ...(args.length > 0 ? { nodeArgs: args } : {}),
     yaml: brokerConfig({ broker: name, trigger: `t-${name}`, sinkUrl, brokers }),
     dataDir: dir,
     stderr: 'inherit',
-    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''}${preload}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: profFile },
+    ...(PROFILE_DIR ? { env: profileEnv(profFile) } : {}),
   });
   pinServer(sluice.child.pid);
-  return { pid: sluice.child.pid, url: `${sluice.url}/default/${name}`, profFile, stop: sluice.stop };
+  return { pid: sluice.child.pid, url: `${sluice.url}/default/${name}`, profFile, stop: sluice.stop, output: sluice.output };
 }
 
 /** Seconds every CPU of the machine was busy (not idle or waiting for I/O) since boot, from /proc/stat. */
@@ -109,6 +124,7 @@ async function measure(target, sink) {
   const jvm = kafkaPid === undefined ? NaN : cpuSeconds(kafkaPid);
   const cpu = cpuSeconds(target.pid);
   const threads = threadSeconds(target.pid);
+  const outputFrom = target.output?.().length;
   const result = RATE > 0 ? await openLoop(target.url, { rate: RATE, durationMs: DURATION, idPrefix }) : await closedLoop(target.url, { concurrency: 64, durationMs: DURATION, idPrefix });
   const stats = await drain(sink, result.ok, undefined, { distinct: true });
   const used = cpuSeconds(target.pid) - cpu;
@@ -121,6 +137,7 @@ async function measure(target, sink) {
   for (const [name, secs] of Object.entries(threadSeconds(target.pid))) perThread[name] = ((secs - (threads[name] ?? 0)) * 1e6) / Math.max(1, stats.count);
   return {
     perThread,
+    gc: outputFrom === undefined ? undefined : gcFigures(target.output().slice(outputFrom), stats.count),
     cpuUsPerEvent: perEvent(used),
     machineUs,
     machineBusy,
@@ -130,6 +147,24 @@ async function measure(target, sink) {
     failed: result.failed + (result.skipped ?? 0),
     achieved: result.rate,
     latency: { ingressP99: result.p99, ingressP999: result.p999, e2eP99: stats.p99, e2eP999: stats.p999 },
+  };
+}
+
+/** A round's collections, from `--trace-gc-nvp` lines (one per collection: `gc=s` a scavenge, else a mark step or a mark-compact). */
+function gcFigures(output, events) {
+  const lines = output.split('\n').filter((l) => l.includes(' gc='));
+  const field = (l, k) => Number(new RegExp(`\\b${k}=([0-9.]+)`).exec(l)?.[1] ?? 0);
+  const scavenges = lines.filter((l) => l.includes(' gc=s '));
+  const others = lines.filter((l) => !l.includes(' gc=s '));
+  const sum = (ls, k) => ls.reduce((n, l) => n + field(l, k), 0);
+  const max = (ls) => Math.max(0, ...ls.map((l) => field(l, 'pause')));
+  return {
+    promotedPerEvent: sum(scavenges, 'promoted') / Math.max(1, events),
+    scavengeUsPerEvent: (1000 * sum(scavenges, 'pause')) / Math.max(1, events),
+    scavengeMaxMs: max(scavenges),
+    others: others.length,
+    othersMs: sum(others, 'pause'),
+    othersMaxMs: max(others),
   };
 }
 
@@ -171,6 +206,27 @@ function summarize(profile, events) {
   return { busyUsPerEvent: total / events, frames: per(frames), origins: per(origins) };
 }
 
+/** Bytes allocated per frame (self) and per origin of a .heapprofile, per event. */
+function summarizeAlloc(profile, events) {
+  const frames = new Map();
+  const origins = new Map();
+  let total = 0;
+  const walk = (n) => {
+    if (n.selfSize > 0) {
+      total += n.selfSize;
+      const { functionName, url, lineNumber } = n.callFrame;
+      const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|node_modules)\//, '$1/')}:${lineNumber + 1}`;
+      frames.set(key, (frames.get(key) ?? 0) + n.selfSize);
+      const o = origin(n);
+      origins.set(o, (origins.get(o) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  const per = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([k, bytes]) => ({ name: k, perEvent: bytes / events, share: bytes / total }));
+  return { bytesPerEvent: total / events, frames: per(frames), origins: per(origins) };
+}
+
 /** One round under `perf record` (CPU time only, kernel included); the data file for `perf report`. */
 async function perfRecorded(s, sink, file) {
   const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', String(s.pid), '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -203,7 +259,7 @@ async function main() {
   const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
   const dirs = [mkdtempSync(join(tmpdir(), 'sluice-cpu-'))];
   const fwdProf = join(dirs[0], 'profile.cpuprofile');
-  const fwdEnv = PROFILE_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(), SLUICE_BENCH_CPU_PROF_FILE: fwdProf } : undefined;
+  const fwdEnv = PROFILE_DIR ? profileEnv(fwdProf) : undefined;
   const { child: fwd, port: fwdPort } = await startChild('forwarder.mjs', [sinkUrl], { env: fwdEnv, server: true });
   const setups = [{ name: 'bare forwarder', url: `http://127.0.0.1:${fwdPort}/default/default`, pid: fwd.pid, profFile: fwdProf }];
   let durableFwd;
@@ -250,6 +306,16 @@ async function main() {
       const parts = names.map((n) => [n, median(rows[i].map((x) => x.perThread[n] ?? 0))]).sort((a, b) => b[1] - a[1]);
       console.log(`${s.name} by thread, µs per event: ${parts.map(([n, v]) => `${n} ${fmt(v, 1)}`).join(', ')}`);
     }
+    if (GC_TRACE) {
+      console.log('\n| build | promoted bytes per event, per round | scavenge pause µs per event | longest scavenge ms | other collections: count, pause ms in all, longest |\n|---|--:|--:|--:|--:|');
+      for (const [i, s] of setups.entries()) {
+        if (!s.build) continue;
+        const g = rows[i].map((x) => x.gc);
+        console.log(
+          `| ${s.name} | ${g.map((x) => fmt(x.promotedPerEvent)).join(', ')} | ${g.map((x) => fmt(x.scavengeUsPerEvent, 1)).join(', ')} | ${g.map((x) => fmt(x.scavengeMaxMs, 1)).join(', ')} | ${g.map((x) => `${x.others}, ${fmt(x.othersMs, 1)}, ${fmt(x.othersMaxMs, 1)}`).join('; ')} |`,
+        );
+      }
+    }
     // The whole machine: what the load generator, the subscriber (and Kafka) spend besides the process measured.
     const machineMedian = (i) => median(rows[i].map((x) => x.machineUs));
     console.log(
@@ -285,8 +351,21 @@ async function main() {
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const s of setups.filter((x) => x.profFile !== undefined)) {
         const { profile, events } = await profiled(s, sink);
-        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.cpuprofile`);
+        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.${PROFILE_KIND === 'alloc' ? 'heapprofile' : 'cpuprofile'}`);
         writeFileSync(file, JSON.stringify(profile));
+        if (PROFILE_KIND === 'alloc') {
+          const sum = summarizeAlloc(profile, events);
+          console.log(`\n${s.name}: ${file}, ${fmt(events)} events, ${fmt(sum.bytesPerEvent)} bytes allocated per event on the main thread's heap`);
+          console.log(
+            `by origin: ${sum.origins
+              .slice(0, 14)
+              .map((o) => `${o.name} ${fmt(o.perEvent)}`)
+              .join(', ')}`,
+          );
+          console.log('| frame (allocating) | bytes per event | share |\n|---|--:|--:|');
+          for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.perEvent)} | ${fmt(100 * f.share, 1)} % |`);
+          continue;
+        }
         const sum = summarize(profile, events);
         console.log(`\n${s.name}: ${file}, ${fmt(events)} events, main thread busy ${fmt(sum.busyUsPerEvent, 1)} µs per event (profiler on)`);
         console.log(

@@ -1,28 +1,34 @@
 // Bench-only preload (`node --import ./bench/cpu-profile.mjs`, passed to the Sluice process through NODE_OPTIONS):
-// a CPU profile of one phase. A SIGUSR2 starts V8's sampling profiler (node:inspector, in process), the next
-// SIGUSR2 stops it and writes the profile to $SLUICE_BENCH_CPU_PROF_FILE (.cpuprofile JSON, the format of `--cpu-prof`
-// and Chrome DevTools). Unlike `--cpu-prof`, the profile holds only the bracketed phase, not start-up and shutdown.
-// Without the variable the preload does nothing; nothing of it is in Sluice itself.
+// a profile of one phase. A SIGUSR2 starts V8's sampling profiler (node:inspector, in process), the next SIGUSR2 stops
+// it and writes the profile to $SLUICE_BENCH_CPU_PROF_FILE. Unlike `--cpu-prof`, the profile holds only the bracketed
+// phase, not start-up and shutdown. Without the variable the preload does nothing; nothing of it is in Sluice itself.
+//
+// SLUICE_BENCH_PROF_KIND=cpu (default): the CPU profiler, 100 µs sampling (.cpuprofile JSON, the format of `--cpu-prof`
+// and Chrome DevTools). SLUICE_BENCH_PROF_KIND=alloc: the sampling heap profiler, keeping the samples of objects the
+// collector has freed since (.heapprofile JSON): every byte allocated in the phase, by the stack that allocated it,
+// not only what is still alive. V8 scales each sample by its odds of being drawn, so the sizes estimate bytes.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 
 const file = process.env.SLUICE_BENCH_CPU_PROF_FILE;
+const alloc = process.env.SLUICE_BENCH_PROF_KIND === 'alloc';
 if (file) {
   const session = new Session();
   session.connect();
   const post = (method, params = {}) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  const start = alloc
+    ? // A sample every 4 KiB on average: a few hundred thousand per phase, enough to rank stacks of a few bytes per event.
+      () => post('HeapProfiler.enable').then(() => post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }))
+    : // 100 µs sampling: about 10,000 samples per CPU second, enough to rank frames of a few µs per event.
+      () =>
+        post('Profiler.enable')
+          .then(() => post('Profiler.setSamplingInterval', { interval: 100 }))
+          .then(() => post('Profiler.start'));
+  const stop = alloc ? () => post('HeapProfiler.stopSampling') : () => post('Profiler.stop');
   let running = false;
   process.on('SIGUSR2', () => {
-    if (!running) {
-      running = true;
-      // 100 µs sampling: about 10,000 samples per CPU second, enough to rank frames of a few µs per event.
-      post('Profiler.enable')
-        .then(() => post('Profiler.setSamplingInterval', { interval: 100 }))
-        .then(() => post('Profiler.start'))
-        .then(() => writeFileSync(`${file}.started`, ''));
-      return;
-    }
-    running = false;
-    post('Profiler.stop').then(({ profile }) => writeFileSync(file, JSON.stringify(profile)));
+    running = !running;
+    if (running) start().then(() => writeFileSync(`${file}.started`, ''));
+    else stop().then(({ profile }) => writeFileSync(file, JSON.stringify(profile)));
   });
 }

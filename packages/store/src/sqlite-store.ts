@@ -36,7 +36,10 @@ export interface SqliteEventStoreOptions {
   path: string;
   /** `fsync` (default): an append resolves only after the write-ahead log is synced. `none` is for benchmarks. */
   durability?: 'fsync' | 'none';
-  /** Events kept in memory per log so consumers at the tail skip the database (default 1024). */
+  /**
+   * Events kept in memory per log for consumers that have not read them yet, so they skip the database (default at
+   * most 1024 once trimmed; see Tail).
+   */
   tailCacheSize?: number;
   /** Payload bytes kept in that tail per log (default 64 MiB): memory stays bounded whatever the event size. */
   tailCacheBytes?: number;
@@ -313,6 +316,18 @@ function isDiskFull(err: unknown): boolean {
 
 const payloadBytes = (e: CloudEvent): number => e.data?.length ?? 0;
 
+/**
+ * A log's newest records in memory, in commit order: every record committed after `floor` (or, before anything was
+ * dropped, from the first record on), so a consumer reading after `floor` skips the database. Records every running
+ * consumer group has read are dropped at once, so an event delivered at the tail dies young (the garbage collector
+ * frees it in the young generation instead of promoting it), and a lagging group keeps at most the cache's bounds.
+ */
+interface Tail {
+  records: LogRecord[];
+  bytes: number;
+  floor: number | undefined;
+}
+
 interface Backlog {
   events: number;
   bytes: number;
@@ -406,7 +421,6 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   readonly #metrics: StoreMetrics | undefined;
   readonly #tailCacheSize: number;
   readonly #tailCacheBytes: number;
-  readonly #tailBytes = new Map<string, number>();
   readonly #maxBacklogEvents: number;
   readonly #maxBacklogBytes: number;
   /** Rows on disk per log (plus appends waiting for their commit), for the backlog bound. */
@@ -432,7 +446,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   /** fdatasyncs whose callback has not come back (may exceed #syncs: a later sync can acknowledge an earlier one's batches). */
   #syncsRunning = 0;
   #syncIdle: Array<() => void> = [];
-  readonly #tails = new Map<string, LogRecord[]>();
+  readonly #tails = new Map<string, Tail>();
   readonly #workers = new Map<string, GroupWorker>();
   readonly #retained = new Set<string>();
   #pending: PendingAppend[] = [];
@@ -781,15 +795,16 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   /** Reads records after `after`, from the in-memory tail when it covers the range. */
   readAfter(log: string, after: number, limit: number): LogRecord[] {
     const tail = this.#tails.get(log);
-    if (tail && tail.length > 0 && tail[0]!.seq <= after + 1) {
+    const records = tail?.records;
+    if (records && ((tail.floor !== undefined && after >= tail.floor) || (records.length > 0 && records[0]!.seq <= after + 1))) {
       let lo = 0;
-      let hi = tail.length;
+      let hi = records.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (tail[mid]!.seq <= after) lo = mid + 1;
+        if (records[mid]!.seq <= after) lo = mid + 1;
         else hi = mid;
       }
-      return tail.slice(lo, lo + limit);
+      return records.slice(lo, lo + limit);
     }
     const out: LogRecord[] = [];
     let bytes = 0;
@@ -1241,29 +1256,44 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
     const touched = new Map<string, LogRecord[]>();
     for (const { log, records } of appended) {
       let tail = this.#tails.get(log);
-      if (!tail) this.#tails.set(log, (tail = []));
-      let bytes = this.#tailBytes.get(log) ?? 0;
+      if (!tail) this.#tails.set(log, (tail = { records: [], bytes: 0, floor: undefined }));
       for (const r of records) {
-        tail.push(r);
-        bytes += payloadBytes(r.event);
+        tail.records.push(r);
+        tail.bytes += payloadBytes(r.event);
       }
       // Bounded by count and by bytes (trimmed to half, so the cost is amortised): large events must not pin memory.
-      if (tail.length > this.#tailCacheSize * 2 || bytes > this.#tailCacheBytes) {
-        let drop = Math.max(0, tail.length - this.#tailCacheSize);
-        for (let i = 0; i < drop; i++) bytes -= payloadBytes(tail[i]!.event);
-        while (drop < tail.length - 1 && bytes > this.#tailCacheBytes / 2) bytes -= payloadBytes(tail[drop++]!.event);
-        tail.splice(0, drop);
+      if (tail.records.length > this.#tailCacheSize * 2 || tail.bytes > this.#tailCacheBytes) {
+        let drop = Math.max(0, tail.records.length - this.#tailCacheSize);
+        for (let i = 0; i < drop; i++) tail.bytes -= payloadBytes(tail.records[i]!.event);
+        while (drop < tail.records.length - 1 && tail.bytes > this.#tailCacheBytes / 2) tail.bytes -= payloadBytes(tail.records[drop++]!.event);
+        this.#dropFromTail(tail, drop);
       }
-      this.#tailBytes.set(log, bytes);
       if (records.length > 0) this.#published.set(log, Math.max(this.#published.get(log) ?? this.#openedAt, records[records.length - 1]!.seq));
       const list = touched.get(log);
       if (list) list.push(...records);
       else touched.set(log, records);
     }
+    // The groups read what is new (at once, when they have room), then the tail lets go of what every group has read.
+    const readTo = new Map<string, number>();
     for (const w of this.#workers.values()) {
       const records = touched.get(w.log);
       if (records !== undefined) w.appended(records);
+      readTo.set(w.log, Math.min(readTo.get(w.log) ?? Infinity, w.readPosition));
     }
+    for (const log of touched.keys()) {
+      const tail = this.#tails.get(log)!;
+      const read = readTo.get(log) ?? Infinity;
+      let drop = 0;
+      while (drop < tail.records.length && tail.records[drop]!.seq <= read) tail.bytes -= payloadBytes(tail.records[drop++]!.event);
+      this.#dropFromTail(tail, drop);
+    }
+  }
+
+  /** Drops a tail's first `n` records (their bytes already taken off). */
+  #dropFromTail(tail: Tail, n: number): void {
+    if (n === 0) return;
+    tail.floor = tail.records[n - 1]!.seq;
+    tail.records = n === tail.records.length ? [] : tail.records.slice(n);
   }
 
   /** Resolves the appends of a batch once it is durable. */
@@ -1428,6 +1458,11 @@ class GroupWorker {
     this.#retryRows = this.store.countRetries(this.group);
     this.wake();
     this.#scheduleRetries();
+  }
+
+  /** The last record this group has taken from the log (records up to it are in its hands or done). */
+  get readPosition(): number {
+    return this.#readPos;
   }
 
   /** New records were published on the log: count the ones after what was counted, then read them. */

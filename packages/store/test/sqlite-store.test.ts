@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import Database from 'better-sqlite3';
 import { isSluiceError, noopLogger } from '@sluice/core';
 import { SqliteEventStore } from '../src/index.js';
@@ -145,6 +147,41 @@ test('[sqlite] events of a log without any group are cleaned up, not kept foreve
     await settle(60);
   }
   assert.equal(store.stats('log').backlog, 0);
+  await store.close();
+});
+
+test('[sqlite] an event every group has read is not kept alive by the in-memory tail (it can die young)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const store = new SqliteEventStore({ path: ':memory:' });
+  const done: string[] = [];
+  for (const group of ['a', 'b']) {
+    store.consume('log', group, { maxInFlight: 10 }, async (r) => {
+      done.push(`${group}:${String(r.event.attributes['id'])}`);
+      return { kind: 'done' };
+    });
+  }
+  // Only weak references stay here: whatever else keeps an event alive is the store's.
+  const refs = await (async () => {
+    const events = [ev('1'), ev('2'), ev('3')];
+    await store.append('log', events);
+    return events.map((e) => new WeakRef(e));
+  })();
+  for (let i = 0; i < 100 && done.length < 6; i++) await settle(5);
+  assert.equal(done.length, 6);
+  // A WeakRef is cleared by a collection after the turn that last read it.
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await settle(5);
+  }
+  assert.deepEqual(
+    refs.map((r) => r.deref() === undefined),
+    [true, true, true],
+  );
+  // Still read from the tail after it let go of everything: the next appends reach both groups, in order.
+  await store.append('log', [ev('4'), ev('5')]);
+  for (let i = 0; i < 100 && done.length < 10; i++) await settle(5);
+  assert.deepEqual(done.slice(6).sort(), ['a:4', 'a:5', 'b:4', 'b:5']);
   await store.close();
 });
 
