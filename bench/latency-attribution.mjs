@@ -36,7 +36,11 @@ async function startTraced(sinkUrl, dir) {
     yaml: brokerConfig({ broker: 'default', trigger: 't0', sinkUrl }),
     dataDir: dir,
     stderr: 'inherit',
-    nodeArgs: process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=500', `--cpu-prof-dir=${absolutePath(process.env.BENCH_CPU_PROF_DIR)}`] : [],
+    // SLUICE_TEST_NODE_ARGS (say --single-threaded-gc on Node.js 20) as startSluice would take them, the profiler's after.
+    nodeArgs: [
+      ...(process.env.SLUICE_TEST_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=500', `--cpu-prof-dir=${absolutePath(process.env.BENCH_CPU_PROF_DIR)}`] : []),
+    ],
     env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/phase-trace.mjs')}`.trim(), SLUICE_BENCH_TRACE_FILE: traceFile },
   });
   return { child: sluice.child, url: `${sluice.url}/default/default`, traceFile, stop: sluice.stop };
