@@ -84,6 +84,8 @@ export interface RuntimeOptions {
   dataDir?: string;
   /** Largest accepted event body (default 1 MiB). */
   maxBodyBytes?: number;
+  /** The CPUs this process may use, for components' defaults (RuntimeContext.cpus); default `os.availableParallelism()`. */
+  cpus?: number;
   /** Rule for `Service` refs, see DestinationResolver. */
   serviceUrlTemplate?: string;
   /** Events in flight per trigger (default 100). */
@@ -468,6 +470,7 @@ export class SluiceRuntime {
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       ...(this.options.tracer ? { tracer: this.options.tracer } : {}),
       maxBodyBytes: this.options.maxBodyBytes ?? 1024 * 1024,
+      ...(this.options.cpus === undefined ? {} : { cpus: this.options.cpus }),
       route: (prefix, handler) => {
         if (this.#routes.has(prefix)) throw new SluiceError('SLUICE_PLUGIN_CONFLICT', `route /${prefix} is already taken`);
         this.#routes.set(prefix, handler);

@@ -176,12 +176,14 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
   const started = await startAdmin(opts, { plane, logger });
   const admin = started.admin;
   const { metrics, tail } = mountRoutes(admin, opts, plane, live, () => runtime);
+  const cpus = usableCpus();
   try {
     runtime = await SluiceRuntime.start(result.config, {
       port: opts.port,
       host: opts.host,
       dataDir: opts.dataDir,
       maxBodyBytes: opts.maxBodyBytes,
+      cpus,
       logger,
       ...pluginRuntimeOptions([...PLUGINS, { name: 'event tail', components: () => [tail] }], result.config),
       ...trustRuntimeOptions(opts),
@@ -206,7 +208,7 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
       `Broker ${b.namespace}/${b.name} listening at ${b.url} (${b.triggers.length} trigger${b.triggers.length === 1 ? '' : 's'})`,
     );
   }
-  logGcMode(opts.gc, logger);
+  logGcMode(opts.gc, cpus, logger);
   serveSignals({ opts, runtime, live, started, tracer, logger, onExit });
   // The ready line comes last: whoever waits for it may signal at once, and a signal that arrived before the
   // handlers above would end the process without a drain.
@@ -217,8 +219,7 @@ async function run(opts: RunFlags, version: string, onExit: (code: number) => vo
 }
 
 /** Says how V8 collects garbage here (gc-mode.ts), and how to get the single-threaded collector where it could not be had. */
-function logGcMode(mode: string, logger: Logger): void {
-  const cpus = usableCpus();
+function logGcMode(mode: string, cpus: number, logger: Logger): void {
   const { singleThreaded, missing } = gcState(mode, process.execArgv, cpus);
   if (singleThreaded) logger.info({ gc: 'single', mode, cpus }, `garbage collection on the event loop's thread alone (${SINGLE_THREADED_GC}, --gc ${mode}, ${cpus} usable CPUs)`);
   else if (missing) {

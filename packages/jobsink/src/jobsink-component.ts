@@ -28,7 +28,7 @@ export const JOBSINK_EVENT_PATH = '/etc/jobsink-event/event';
 export const JOBSINK_EVENT_ENV = 'JOBSINK_EVENT_FILE';
 /** First path segment of every JobSink's address: `/jobsinks/{namespace}/{name}`. */
 export const JOBSINK_ROUTE = 'jobsinks';
-/** Annotation: most jobs of one JobSink running at once (default: the number of CPU cores). */
+/** Annotation: most jobs of one JobSink running at once (default: the CPUs Sluice may use, RuntimeContext.cpus). */
 export const CONCURRENCY_ANNOTATION = 'sluice.dev/jobsink-concurrency';
 /** Annotation: most jobs waiting to start before new events get 429 (default 1,000). */
 export const MAX_PENDING_ANNOTATION = 'sluice.dev/jobsink-max-pending';
@@ -118,7 +118,7 @@ export class JobSinkComponent implements RuntimeComponent {
         namespace: r.namespace,
         name: r.name,
         workload: jobWorkload(r),
-        concurrency: intAnnotation(meta.annotations, CONCURRENCY_ANNOTATION, availableParallelism()),
+        concurrency: intAnnotation(meta.annotations, CONCURRENCY_ANNOTATION, ctx.cpus ?? availableParallelism()),
         maxPending: intAnnotation(meta.annotations, MAX_PENDING_ANNOTATION, 1000),
         running: 0,
       });

@@ -38,6 +38,11 @@ export interface RuntimeContext {
   reportStatus(kind: string, namespace: string, name: string, conditions: readonly Condition[], fields?: Record<string, unknown>): void;
   /** The data directory of `sluice run`, for components that keep files of their own. */
   readonly dataDir?: string;
+  /**
+   * The CPUs this process may use: the machine's, capped by its control group's CPU quota (a container's `--cpus`, a
+   * pod's `limits.cpu`), for components that size their work by it. Absent: `os.availableParallelism()`.
+   */
+  readonly cpus?: number;
   /** Subscribes to every ingress's accepted events (brokers, and channels that report theirs). */
   onIngress?(observer: IngressObserver): void;
   /** Reports events a component's own ingress accepted (channels), so observers see them too. */
