@@ -2,7 +2,8 @@
 // first (deploy/docker/base-image.mjs: debootstrap + the official Node binary from the npm registry) and passed to
 // the Dockerfile's build arguments. The image runs as a non-root user with its data directory as a volume, answers its
 // health check, delivers events to a subscriber on the host, and drains on `podman stop` (SIGTERM). It runs with a CPU
-// limit of one CPU, which Sluice counts, and so restarts itself with V8's single-threaded collector (Node.js 24 image).
+// limit of one CPU, which Sluice counts: it restarts itself with V8's single-threaded collector (Node.js 24 image), and
+// a JobSink runs one job at a time by default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { createServer } from 'node:net';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, postEvent, startSubscriber, tempDir } from '@sluice/testing';
-import { broker, documents, trigger } from '../e2e/manifests.js';
+import { broker, documents, resource, trigger } from '../e2e/manifests.js';
 
 const ENGINE = process.env['SLUICE_CONTAINER_ENGINE'] ?? 'podman';
 // The flags that make podman work on these machines: runc (crun fails on hybrid cgroups), cgroupfs, and ulimits
@@ -82,7 +83,10 @@ test(
     const volume = `${name}-data`;
     try {
       const [port, adminPort] = [await freePort(), await freePort()];
-      writeFileSync(join(dir.path, 'app.yaml'), documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url })));
+      const jobSink = resource('sinks.knative.dev/v1alpha1', 'JobSink', 'jobs', {
+        job: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', command: ['node', '-e', ''] }] } } } },
+      });
+      writeFileSync(join(dir.path, 'app.yaml'), documents(broker('default'), trigger('all', { broker: 'default', subscriber: subscriber.url }), jobSink));
       // The container's user (uid 10001) reads the mounted configuration, as it would a ConfigMap.
       chmodSync(dir.path, 0o755);
       chmodSync(join(dir.path, 'app.yaml'), 0o644);
@@ -121,6 +125,8 @@ test(
       const logs = spawnSync(ENGINE, [...GLOBAL, 'logs', name], { encoding: 'utf8' });
       const gcLine = `${logs.stdout}${logs.stderr}`.split('\n').find((l) => l.includes('"gc":"single"'));
       assert.match(gcLine ?? '', /"cpus":1[,}]/, "the start-up log counts the container's one CPU");
+      const jobSinkLine = `${logs.stdout}${logs.stderr}`.split('\n').find((l) => l.includes('JobSink ready'));
+      assert.match(jobSinkLine ?? '', /"concurrency":1[,}]/, "a JobSink's default concurrency is the container's one CPU");
       assert.equal(engine(['image', 'inspect', image, '--format', '{{json .Config.Volumes}}']).includes('/data'), true, '/data is a volume');
       const health = spawnSync(ENGINE, [...GLOBAL, 'healthcheck', 'run', name], { encoding: 'utf8' });
       assert.equal(health.status, 0, `the image health check (/livez) passes: ${health.stdout}${health.stderr}`);
