@@ -19,6 +19,8 @@
 //   BENCH_CPU_ALLOC=dir        likewise with V8's sampling heap profiler, freed objects kept: the .heapprofile files
 //                              and each setup's bytes allocated per event, by origin and by allocating frame (what the
 //                              garbage collector will have to clear)
+//   BENCH_CPU_SURVIVORS=dir    likewise, keeping only what no scavenge freed: the bytes per event that outlive the
+//                              young generation, by the frame that allocated them
 //   BENCH_CPU_GC=1             each build with --trace-gc-nvp: per round, the bytes its scavenges promote per event
 //                              (what outlives the young generation and makes the mark-compacts' work), its scavenge
 //                              pause per event and longest, and its other collections' pauses
@@ -46,9 +48,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const RATE = Number(process.env.BENCH_CPU_RATE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
-if (process.env.BENCH_CPU_PROFILE && process.env.BENCH_CPU_ALLOC) throw new Error('BENCH_CPU_PROFILE or BENCH_CPU_ALLOC, not both');
-const PROFILE_DIR = process.env.BENCH_CPU_PROFILE ?? process.env.BENCH_CPU_ALLOC;
-const PROFILE_KIND = process.env.BENCH_CPU_ALLOC ? 'alloc' : 'cpu';
+const PROFILES = { cpu: process.env.BENCH_CPU_PROFILE, alloc: process.env.BENCH_CPU_ALLOC, survivors: process.env.BENCH_CPU_SURVIVORS };
+const [PROFILE_KIND, PROFILE_DIR] = (() => {
+  const asked = Object.entries(PROFILES).filter(([, dir]) => dir);
+  if (asked.length > 1) throw new Error('one of BENCH_CPU_PROFILE, BENCH_CPU_ALLOC and BENCH_CPU_SURVIVORS at a time');
+  return asked[0] ?? ['cpu', undefined];
+})();
 /** The preload's environment for a profiled process (bench/cpu-profile.mjs). */
 const profileEnv = (file) => ({
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(ROOT, 'bench/cpu-profile.mjs')}`.trim(),
@@ -351,11 +356,13 @@ async function main() {
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const s of setups.filter((x) => x.profFile !== undefined)) {
         const { profile, events } = await profiled(s, sink);
-        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.${PROFILE_KIND === 'alloc' ? 'heapprofile' : 'cpuprofile'}`);
+        const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
         writeFileSync(file, JSON.stringify(profile));
-        if (PROFILE_KIND === 'alloc') {
+        if (PROFILE_KIND !== 'cpu') {
           const sum = summarizeAlloc(profile, events);
-          console.log(`\n${s.name}: ${file}, ${fmt(events)} events, ${fmt(sum.bytesPerEvent)} bytes allocated per event on the main thread's heap`);
+          console.log(
+            `\n${s.name}: ${file}, ${fmt(events)} events, ${fmt(sum.bytesPerEvent)} bytes ${PROFILE_KIND === 'alloc' ? 'allocated' : 'allocated and not freed by a scavenge'} per event on the main thread's heap`,
+          );
           console.log(
             `by origin: ${sum.origins
               .slice(0, 14)
