@@ -319,8 +319,9 @@ const payloadBytes = (e: CloudEvent): number => e.data?.length ?? 0;
 /**
  * A log's newest records in memory, in commit order: every record committed after `floor` (or, before anything was
  * dropped, from the first record on), so a consumer reading after `floor` skips the database. Records every running
- * consumer group has read are dropped at once, so an event delivered at the tail dies young (the garbage collector
- * frees it in the young generation instead of promoting it), and a lagging group keeps at most the cache's bounds.
+ * consumer group has read are dropped after each commit (and at each cleanup pass, for a log gone quiet), so an event
+ * delivered at the tail dies young (the garbage collector frees it in the young generation instead of promoting it),
+ * and a lagging group keeps at most the cache's bounds.
  */
 interface Tail {
   records: LogRecord[];
@@ -1274,14 +1275,23 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
       else touched.set(log, records);
     }
     // The groups read what is new (at once, when they have room), then the tail lets go of what every group has read.
-    const readTo = new Map<string, number>();
     for (const w of this.#workers.values()) {
       const records = touched.get(w.log);
       if (records !== undefined) w.appended(records);
-      readTo.set(w.log, Math.min(readTo.get(w.log) ?? Infinity, w.readPosition));
     }
-    for (const log of touched.keys()) {
-      const tail = this.#tails.get(log)!;
+    this.#releaseRead(touched.keys());
+  }
+
+  /**
+   * Drops from these logs' tails the records every running group of the log has read (all of them where none runs).
+   * After each commit, and at each cleanup pass for what groups read since (a log that has gone quiet).
+   */
+  #releaseRead(logs: Iterable<string>): void {
+    const readTo = new Map<string, number>();
+    for (const w of this.#workers.values()) readTo.set(w.log, Math.min(readTo.get(w.log) ?? Infinity, w.readPosition));
+    for (const log of logs) {
+      const tail = this.#tails.get(log);
+      if (!tail) continue;
       const read = readTo.get(log) ?? Infinity;
       let drop = 0;
       while (drop < tail.records.length && tail.records[drop]!.seq <= read) tail.bytes -= payloadBytes(tail.records[drop++]!.event);
@@ -1309,6 +1319,7 @@ export class SqliteEventStore implements EventStore, DeadLetterStore, EventArchi
   // redelivered the same events before dying again). Failures are logged and the next pass tries again.
   #cleanup(): void {
     if (this.#closed || this.#commitsHeld) return;
+    this.#releaseRead(this.#tails.keys());
     try {
       this.#flushNow();
       for (const { log } of this.#stmt.deadLetterLogs.all()) this.#expireDeadLetters(log);

@@ -185,6 +185,36 @@ test('[sqlite] an event every group has read is not kept alive by the in-memory 
   await store.close();
 });
 
+test('[sqlite] a log gone quiet lets go of what its group read after the last commit, at the next cleanup pass', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20 });
+  const done: string[] = [];
+  // One at a time: at the commit the group takes the first event; the other two are read later, with nothing appended since.
+  store.consume('log', 'g', { maxInFlight: 1 }, async (r) => {
+    await settle(5);
+    done.push(String(r.event.attributes['id']));
+    return { kind: 'done' };
+  });
+  const refs = await (async () => {
+    const events = [ev('1'), ev('2'), ev('3')];
+    await store.append('log', events);
+    return events.map((e) => new WeakRef(e));
+  })();
+  for (let i = 0; i < 100 && done.length < 3; i++) await settle(5);
+  assert.deepEqual(done, ['1', '2', '3']);
+  await settle(60); // a cleanup pass or more
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await settle(5);
+  }
+  assert.deepEqual(
+    refs.map((r) => r.deref() === undefined),
+    [true, true, true],
+  );
+  await store.close();
+});
+
 test('[sqlite] a consumer behind on large events reads them back from disk, in order, past a byte-bounded tail', async () => {
   const store = new SqliteEventStore({ path: ':memory:', tailCacheBytes: 4 * 1024 * 1024 });
   const seen: string[] = [];
