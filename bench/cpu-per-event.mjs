@@ -186,7 +186,27 @@ function origin(node) {
   return url.startsWith('node:') ? url : 'other';
 }
 
-/** Self time per frame and per origin of a .cpuprofile, in µs per event. */
+/**
+ * Ranks what a profile's nodes hold (`[node, amount]` pairs: self time, or bytes allocated) by frame and by origin, per
+ * event: `perEvent` in the amount's unit, `share` of the whole.
+ */
+function ranked(amounts, events) {
+  const frames = new Map();
+  const origins = new Map();
+  let total = 0;
+  for (const [n, amount] of amounts) {
+    total += amount;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|node_modules)\//, '$1/')}:${lineNumber + 1}`;
+    frames.set(key, (frames.get(key) ?? 0) + amount);
+    const o = origin(n);
+    origins.set(o, (origins.get(o) ?? 0) + amount);
+  }
+  const per = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, amount]) => ({ name, perEvent: amount / events, share: amount / total }));
+  return { perEvent: total / events, frames: per(frames), origins: per(origins) };
+}
+
+/** Self time per frame and per origin of a .cpuprofile (idle left out), in µs per event. */
 function summarize(profile, events) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -194,42 +214,21 @@ function summarize(profile, events) {
     const dt = profile.timeDeltas[i + 1] ?? 0;
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
   }
-  const frames = new Map();
-  const origins = new Map();
-  let total = 0;
-  for (const [id, us] of self) {
-    const n = byId.get(id);
-    if (n.callFrame.functionName === '(idle)') continue;
-    total += us;
-    const { functionName, url, lineNumber } = n.callFrame;
-    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|node_modules)\//, '$1/')}:${lineNumber + 1}`;
-    frames.set(key, (frames.get(key) ?? 0) + us);
-    const o = origin(n);
-    origins.set(o, (origins.get(o) ?? 0) + us);
-  }
-  const per = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([k, us]) => ({ name: k, usPerEvent: us / events, share: us / total }));
-  return { busyUsPerEvent: total / events, frames: per(frames), origins: per(origins) };
+  return ranked(
+    [...self].map(([id, us]) => [byId.get(id), us]).filter(([n]) => n.callFrame.functionName !== '(idle)'),
+    events,
+  );
 }
 
 /** Bytes allocated per frame (self) and per origin of a .heapprofile, per event. */
 function summarizeAlloc(profile, events) {
-  const frames = new Map();
-  const origins = new Map();
-  let total = 0;
+  const amounts = [];
   const walk = (n) => {
-    if (n.selfSize > 0) {
-      total += n.selfSize;
-      const { functionName, url, lineNumber } = n.callFrame;
-      const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(packages|node_modules)\//, '$1/')}:${lineNumber + 1}`;
-      frames.set(key, (frames.get(key) ?? 0) + n.selfSize);
-      const o = origin(n);
-      origins.set(o, (origins.get(o) ?? 0) + n.selfSize);
-    }
+    if (n.selfSize > 0) amounts.push([n, n.selfSize]);
     for (const c of n.children) walk(c);
   };
   walk(profile.head);
-  const per = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([k, bytes]) => ({ name: k, perEvent: bytes / events, share: bytes / total }));
-  return { bytesPerEvent: total / events, frames: per(frames), origins: per(origins) };
+  return ranked(amounts, events);
 }
 
 /** One round under `perf record` (CPU time only, kernel included); the data file for `perf report`. */
@@ -358,32 +357,22 @@ async function main() {
         const { profile, events } = await profiled(s, sink);
         const file = join(PROFILE_DIR, `${s.name.replace(/\W+/g, '-')}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
         writeFileSync(file, JSON.stringify(profile));
-        if (PROFILE_KIND !== 'cpu') {
-          const sum = summarizeAlloc(profile, events);
-          console.log(
-            `\n${s.name}: ${file}, ${fmt(events)} events, ${fmt(sum.bytesPerEvent)} bytes ${PROFILE_KIND === 'alloc' ? 'allocated' : 'allocated and not freed by a scavenge'} per event on the main thread's heap`,
-          );
-          console.log(
-            `by origin: ${sum.origins
-              .slice(0, 14)
-              .map((o) => `${o.name} ${fmt(o.perEvent)}`)
-              .join(', ')}`,
-          );
-          console.log('| frame (allocating) | bytes per event | share |\n|---|--:|--:|');
-          for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.perEvent)} | ${fmt(100 * f.share, 1)} % |`);
-          continue;
-        }
-        const sum = summarize(profile, events);
-        console.log(`\n${s.name}: ${file}, ${fmt(events)} events, main thread busy ${fmt(sum.busyUsPerEvent, 1)} µs per event (profiler on)`);
+        const cpu = PROFILE_KIND === 'cpu';
+        const sum = cpu ? summarize(profile, events) : summarizeAlloc(profile, events);
+        const what = cpu
+          ? `main thread busy ${fmt(sum.perEvent, 1)} µs per event (profiler on)`
+          : `${fmt(sum.perEvent)} bytes ${PROFILE_KIND === 'alloc' ? 'allocated' : 'allocated and not freed by a scavenge'} per event on the main thread's heap`;
+        const digits = cpu ? 1 : 0;
+        console.log(`\n${s.name}: ${file}, ${fmt(events)} events, ${what}`);
         console.log(
           `by origin: ${sum.origins
             .slice(0, 14)
-            .map((o) => `${o.name} ${fmt(o.usPerEvent, 1)}`)
+            .map((o) => `${o.name} ${fmt(o.perEvent, digits)}`)
             .join(', ')}`,
         );
-        console.log('| frame (self time) | µs per event | share |');
+        console.log(cpu ? '| frame (self time) | µs per event | share |' : '| frame (allocating) | bytes per event | share |');
         console.log('|---|--:|--:|');
-        for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.usPerEvent, 2)} | ${fmt(100 * f.share, 1)} % |`);
+        for (const f of sum.frames.slice(0, Number(process.env.BENCH_CPU_TOP ?? 30))) console.log(`| \`${f.name}\` | ${fmt(f.perEvent, cpu ? 2 : 0)} | ${fmt(100 * f.share, 1)} % |`);
       }
     }
   } finally {

@@ -150,9 +150,24 @@ test('[sqlite] events of a log without any group are cleaned up, not kept foreve
   await store.close();
 });
 
-test('[sqlite] an event every group has read is not kept alive by the in-memory tail (it can die young)', async () => {
+/** Appends `events` and keeps only weak references to them: whatever else keeps an event alive is the store's. */
+async function appendWeakly(store: SqliteEventStore, events: ReturnType<typeof ev>[]): Promise<Array<WeakRef<object>>> {
+  await store.append('log', events);
+  return events.map((e) => new WeakRef(e));
+}
+
+/** Whether each event is gone after full collections (a WeakRef is cleared by a collection after the turn that last read it). */
+async function collected(refs: ReadonlyArray<WeakRef<object>>): Promise<boolean[]> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await settle(5);
+  }
+  return refs.map((r) => r.deref() === undefined);
+}
+
+test('[sqlite] an event every group has read is not kept alive by the in-memory tail (it can die young)', async () => {
   const store = new SqliteEventStore({ path: ':memory:' });
   const done: string[] = [];
   for (const group of ['a', 'b']) {
@@ -161,23 +176,10 @@ test('[sqlite] an event every group has read is not kept alive by the in-memory 
       return { kind: 'done' };
     });
   }
-  // Only weak references stay here: whatever else keeps an event alive is the store's.
-  const refs = await (async () => {
-    const events = [ev('1'), ev('2'), ev('3')];
-    await store.append('log', events);
-    return events.map((e) => new WeakRef(e));
-  })();
+  const refs = await appendWeakly(store, [ev('1'), ev('2'), ev('3')]);
   for (let i = 0; i < 100 && done.length < 6; i++) await settle(5);
   assert.equal(done.length, 6);
-  // A WeakRef is cleared by a collection after the turn that last read it.
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await settle(5);
-  }
-  assert.deepEqual(
-    refs.map((r) => r.deref() === undefined),
-    [true, true, true],
-  );
+  assert.deepEqual(await collected(refs), [true, true, true]);
   // Still read from the tail after it let go of everything: the next appends reach both groups, in order.
   await store.append('log', [ev('4'), ev('5')]);
   for (let i = 0; i < 100 && done.length < 10; i++) await settle(5);
@@ -186,8 +188,6 @@ test('[sqlite] an event every group has read is not kept alive by the in-memory 
 });
 
 test('[sqlite] a log gone quiet lets go of what its group read after the last commit, at the next cleanup pass', async () => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const store = new SqliteEventStore({ path: ':memory:', cleanupIntervalMs: 20 });
   const done: string[] = [];
   // One at a time: at the commit the group takes the first event; the other two are read later, with nothing appended since.
@@ -196,22 +196,11 @@ test('[sqlite] a log gone quiet lets go of what its group read after the last co
     done.push(String(r.event.attributes['id']));
     return { kind: 'done' };
   });
-  const refs = await (async () => {
-    const events = [ev('1'), ev('2'), ev('3')];
-    await store.append('log', events);
-    return events.map((e) => new WeakRef(e));
-  })();
+  const refs = await appendWeakly(store, [ev('1'), ev('2'), ev('3')]);
   for (let i = 0; i < 100 && done.length < 3; i++) await settle(5);
   assert.deepEqual(done, ['1', '2', '3']);
   await settle(60); // a cleanup pass or more
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await settle(5);
-  }
-  assert.deepEqual(
-    refs.map((r) => r.deref() === undefined),
-    [true, true, true],
-  );
+  assert.deepEqual(await collected(refs), [true, true, true]);
   await store.close();
 });
 
