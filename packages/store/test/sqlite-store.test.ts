@@ -557,12 +557,15 @@ test('[sqlite] under a load that never pauses the WAL stays bounded: the checkpo
     return { bytes, events };
   }
   const restartFrames = 256; // 1 MiB
-  const unbounded = await walBytesAfterLoad(Number.POSITIVE_INFINITY);
+  // Without restarts the WAL holds every event of the run (each commit writes at least its 1 KiB), which shows the
+  // load left no pause. On a machine busy with other work the producers can stall long enough for SQLite to catch up
+  // and start the WAL over by itself; the run is then tried again (at most three times), as its premise did not hold.
+  let unbounded = await walBytesAfterLoad(Number.POSITIVE_INFINITY);
+  for (let tries = 1; tries < 3 && unbounded.bytes < unbounded.events * 1024; tries++) unbounded = await walBytesAfterLoad(Number.POSITIVE_INFINITY);
   const bounded = await walBytesAfterLoad(restartFrames);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const msg = `WAL ${mib(bounded.bytes)} after ${bounded.events} events with restarts past ${mib(restartFrames * frame)}, ${mib(unbounded.bytes)} after ${unbounded.events} without`;
-  // Without restarts the WAL holds every event of the run (each commit writes at least its 1 KiB), which shows the
-  // load left no pause; with them it holds what two checkpoint intervals bring at most.
+  // With restarts it holds what two checkpoint intervals bring at most.
   assert.ok(unbounded.bytes >= unbounded.events * 1024, msg);
   assert.ok(bounded.bytes * 3 < unbounded.bytes * (bounded.events / unbounded.events), msg);
 });
