@@ -1,63 +1,8 @@
-// What the dashboard reads from the admin API. The shapes are the admin API's JSON (docs/operations.md); fields that
-// a kind lacks are optional here, so the app shows what is there. They restate what @sluice/admin and @sluice/core
-// declare on purpose: this browser bundle is type-checked on its own, with DOM types only, and cannot import the Node
-// packages' types; the dashboard's browser test is what keeps the two in step.
+// What the dashboard reads from the admin API: the calls, the token, the event stream. The shapes of the JSON are in
+// api-types.ts.
+import type { Condition, DeadLetter, Identity, Resource } from './api-types.js';
 
-/** A Knative-style condition. */
-export interface Condition {
-  readonly type: string;
-  readonly status: 'True' | 'False' | 'Unknown';
-  readonly reason?: string;
-  readonly message?: string;
-}
-
-/** Live delivery figures of a Trigger or Subscription. */
-export interface Figures {
-  readonly backlog: number;
-  readonly inFlight: number;
-  readonly retrying: number;
-  readonly oldestPendingAgeMs: number | null;
-  readonly delivered: number;
-  readonly failed: number;
-  readonly deadLettered?: number;
-  readonly dropped?: number;
-  readonly deliveredPerSecond?: number;
-  readonly failedPerSecond?: number;
-  readonly lastSuccess?: string | null;
-  readonly lastError?: { readonly status: number | null; readonly reason: string; readonly body: string; readonly time: string } | null;
-  readonly circuit?: string;
-}
-
-/** A resource with its status, as `GET /api/v1/{kind}` lists it. */
-export interface Resource {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace: string };
-  readonly spec?: Record<string, unknown>;
-  readonly status?: { readonly conditions?: readonly Condition[]; readonly figures?: Figures; readonly [field: string]: unknown };
-  readonly source?: string;
-}
-
-/** One snapshot of the live stream. */
-export interface Snapshot {
-  readonly at: number;
-  readonly starting?: boolean;
-  readonly ready?: { readonly ready: boolean; readonly reasons: readonly string[] };
-  readonly resources?: readonly Resource[];
-}
-
-/** A stored dead letter. */
-export interface DeadLetter {
-  readonly id: number;
-  readonly broker: string;
-  readonly trigger: string;
-  readonly reason: string;
-  readonly attempts: number;
-  readonly replays: number;
-  readonly lastAttemptAt: string;
-  readonly storedAt: string;
-  readonly event: { readonly attributes: Record<string, unknown>; readonly data?: unknown };
-}
+export type { Circuit, Condition, DeadLetter, Figures, Identity, Resource, Snapshot } from './api-types.js';
 
 /** `ns/name` of a resource. */
 export const keyOf = (r: Resource): string => `${r.metadata.namespace}/${r.metadata.name}`;
@@ -92,13 +37,6 @@ export function saveToken(token: string | undefined): void {
 
 function headers(extra: Record<string, string> = {}, token = savedToken()): Record<string, string> {
   return token === undefined ? extra : { ...extra, authorization: `Bearer ${token}` };
-}
-
-/** Who the admin API takes this page for (`GET /api/v1/whoami`). */
-export interface Identity {
-  readonly name: string;
-  readonly role: 'view' | 'edit';
-  readonly anonymous: boolean;
 }
 
 /** The identity a token (or no token) gets: undefined when the admin API refuses it (401). */

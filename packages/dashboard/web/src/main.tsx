@@ -117,8 +117,7 @@ function age(ms: number | null | undefined): string {
 
 /** The subscriber's circuit-breaker state, from the Trigger's `status.circuits`. */
 function circuitOf(r: Resource): string {
-  const circuits = r.status?.['circuits'] as { role?: string; state?: string }[] | undefined;
-  return circuits?.find((c) => c.role === 'subscriber')?.state ?? '—';
+  return r.status?.circuits?.find((c) => c.role === 'subscriber')?.state ?? '—';
 }
 
 function FiguresTable({ resources, history, onSelect }: { resources: readonly Resource[]; history: Map<string, number[]>; onSelect: (r: Resource) => void }) {
