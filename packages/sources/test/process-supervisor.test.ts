@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { ProcessSupervisor } from '@sluice/workloads';
 import { waitFor } from '@sluice/testing';
 import { ManualTime, captureLogger } from './helpers.js';
@@ -98,23 +100,48 @@ test('a child that ignores SIGTERM is killed after the grace period', async () =
   assert.ok(logger.lines.some((l) => l.msg === 'process stopped' && l.obj['signal'] === 'SIGKILL'));
 });
 
-test('the whole process group stops: a shell and its children', async () => {
+/** Whether a process runs: it exists and is not a zombie (a shell's child that outlived it is reaped by whoever adopted it, maybe never). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+test('stop resolves once the whole process group has ended: a shell and the server it runs, which takes a while to shut down', async () => {
   const logger = captureLogger();
-  const sup = new ProcessSupervisor({ command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & wait'], env }, { logger, stopGraceMs: 2000 });
+  // The server answers SIGTERM by closing after 300 ms; the shell, waiting for it, ends at once.
+  const server = `const s = require('http').createServer(() => {}).listen(0, '127.0.0.1', () => console.log(process.pid + ' ' + s.address().port)); process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300))`;
+  const sup = new ProcessSupervisor({ command: '/bin/sh', args: ['-c', `node -e "${server}" & wait`], env }, { logger, stopGraceMs: 5000 });
   sup.start();
-  await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')), 'condition', 5000);
-  const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
+  await waitFor(() => logger.lines.some((l) => /^\d+ \d+$/.test(l.msg ?? '')), 'the server to listen', 5000);
+  const [grandchild, port] = logger.lines
+    .find((l) => /^\d+ \d+$/.test(l.msg ?? ''))!
+    .msg!.split(' ')
+    .map(Number) as [number, number];
   await sup.stop();
-  await waitFor(
-    () => {
-      try {
-        process.kill(grandchild, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    'the grandchild to exit',
-    3000,
+  assert.equal(running(grandchild), false, "the shell's child has ended too");
+  // What the next start of the workload does: listen on the same port.
+  const again = createServer();
+  await new Promise<void>((resolve, reject) => again.once('error', reject).listen(port, '127.0.0.1', resolve));
+  again.close();
+  assert.ok(!logger.lines.some((l) => /SIGKILL/.test(l.msg ?? '')), 'nothing was killed: the group ended within the grace period');
+});
+
+test('a child still running when the shell ends by itself is killed before the restart', async (t) => {
+  const time = new ManualTime(0);
+  const logger = captureLogger();
+  const sup = new ProcessSupervisor(
+    { command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & sleep 0.5; exit 3'], env },
+    { logger, timers: time, now: time.clock },
   );
+  t.after(() => sup.stop());
+  sup.start();
+  await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')), 'the child to start', 5000);
+  const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
+  await waitFor(() => time.pending().length === 1, 'the restart to be scheduled', 5000);
+  assert.equal(running(grandchild), false, 'the child was killed before the restart');
+  assert.ok(logger.lines.some((l) => /left processes of its group running; killing them/.test(l.msg ?? '')));
+  assert.match(logger.lines.find((l) => /restarting in/.test(l.msg ?? ''))!.msg!, /exited with code 3/);
 });

@@ -1,5 +1,7 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { realTimers, type Clock, type Logger, type TimerHandle, type Timers } from '@sluice/core';
 import { RestartBackoff, type BackoffOptions } from './restart-backoff.js';
@@ -66,9 +68,55 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
+ * Whether a process of the group `pgid` still runs. A zombie (ended, not yet reaped) does not count: a shell's child
+ * that outlives the shell is reparented, and where Sluice is pid 1 (a container without an init) nothing reaps it.
+ */
+export function groupRunning(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    const first = pid.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so the fields are read after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (state !== 'Z' && Number(pgrp) === pgid) return true;
+  }
+  return false;
+}
+
+/** Waits (polling every 10 ms, on the real clock: it watches the system) until no process of `pgid` runs; whether it came to that within `ms`. */
+async function groupEnded(pgid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (groupRunning(pgid)) {
+    if (Date.now() >= until) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/**
  * Runs a process and keeps it running, as a Deployment keeps a pod's container running: it is restarted after every
  * exit (whatever the code) with exponential backoff, and stopped with SIGTERM then SIGKILL after a grace period.
- * Output lines go to the logger.
+ * The process runs in a process group of its own, and a run ends with the whole group, as a container's processes end
+ * with its main one: a shell's children are waited for on stop (or the next start could find the port still taken),
+ * and those still running when the main process ends by itself are killed before it starts again. Output lines go to
+ * the logger.
  */
 export class ProcessSupervisor {
   readonly #spec: ProcessSpec;
@@ -139,16 +187,23 @@ export class ProcessSupervisor {
     if (child.stdout) this.#pipe(child.stdout, 'stdout');
     if (child.stderr) this.#pipe(child.stderr, 'stderr');
     let done = false;
-    const finish = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
+    const finish = async (code: number | null, signal: NodeJS.Signals | null, err?: Error): Promise<void> => {
       if (done) return;
       done = true;
-      if (child.pid !== undefined) liveGroups.delete(child.pid);
+      const pid = child.pid;
+      if (pid !== undefined && !this.#stopping && groupRunning(pid)) {
+        // The main process ended by itself: what it started ends with it before the next start.
+        this.#logger.warn({ pid }, 'process ended and left processes of its group running; killing them');
+        signalGroup(pid, 'SIGKILL');
+        await groupEnded(pid, 2000);
+      }
+      if (pid !== undefined) liveGroups.delete(pid);
       if (this.#child === child) this.#child = undefined;
       resolveExited();
       this.#ended(startedAt, code, signal, err);
     };
-    child.once('error', (err) => finish(null, null, err));
-    child.once('exit', (code, signal) => finish(code, signal));
+    child.once('error', (err) => void finish(null, null, err));
+    child.once('exit', (code, signal) => void finish(code, signal));
   }
 
   #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
@@ -177,20 +232,30 @@ export class ProcessSupervisor {
     this.#restartTimer = this.#timers.setTimeout(() => this.#launch(), delay);
   }
 
-  /** Stops the process (SIGTERM to its process group, SIGKILL after the grace period) and cancels restarts. */
+  /**
+   * Stops the process and cancels restarts: SIGTERM to its process group, SIGKILL after the grace period. Resolves when
+   * every process of the group has ended, not only the main one (a shell ends at once, the program it runs may take a
+   * while to shut down).
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#restartTimer !== undefined) this.#timers.clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     const child = this.#child;
-    if (!child || child.pid === undefined) return;
+    if (!child || child.pid === undefined) return this.#exited;
     const pid = child.pid;
+    const graceEnds = Date.now() + this.#graceMs;
     signalGroup(pid, 'SIGTERM');
     const kill = this.#timers.setTimeout(() => {
       this.#logger.warn({ pid, graceMs: this.#graceMs }, 'process did not stop in time; sending SIGKILL');
       signalGroup(pid, 'SIGKILL');
     }, this.#graceMs);
     await this.#exited;
+    if (!(await groupEnded(pid, graceEnds - Date.now()))) {
+      this.#logger.warn({ pid, graceMs: this.#graceMs }, 'processes of the group did not stop in time; sending SIGKILL');
+      signalGroup(pid, 'SIGKILL');
+      if (!(await groupEnded(pid, 2000))) this.#logger.warn({ pid }, 'processes of the group still run after SIGKILL');
+    }
     this.#timers.clearTimeout(kill);
   }
 }
