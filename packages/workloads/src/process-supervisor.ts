@@ -71,7 +71,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * Whether a process of the group `pgid` still runs. A zombie (ended, not yet reaped) does not count: a shell's child
  * that outlives the shell is reparented, and where Sluice is pid 1 (a container without an init) nothing reaps it.
  */
-export function groupRunning(pgid: number): boolean {
+function groupRunning(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
