@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { ProcessSupervisor } from '@sluice/workloads';
-import { waitFor } from '@sluice/testing';
+import { tempDir, waitFor } from '@sluice/testing';
 import { ManualTime, captureLogger } from './helpers.js';
 
 const node = process.execPath;
@@ -132,11 +133,15 @@ test('stop resolves once the whole process group has ended: a shell and the serv
 test('a child still running when the shell ends by itself is killed before the restart', async (t) => {
   const time = new ManualTime(0);
   const logger = captureLogger();
-  const sup = new ProcessSupervisor(
-    { command: '/bin/sh', args: ['-c', 'node -e "console.log(process.pid); setInterval(() => {}, 1000)" & sleep 0.5; exit 3'], env },
-    { logger, timers: time, now: time.clock },
-  );
-  t.after(() => sup.stop());
+  // The shell exits once its child is up (the child writes a file then), not after a guessed delay.
+  const dir = tempDir('sluice-supervisor-');
+  const up = join(dir.path, 'up');
+  const child = `console.log(process.pid); require('fs').writeFileSync('${up}', ''); setInterval(() => {}, 1000)`;
+  const sup = new ProcessSupervisor({ command: '/bin/sh', args: ['-c', `node -e "${child}" & while [ ! -e '${up}' ]; do sleep 0.05; done; exit 3`], env }, { logger, timers: time, now: time.clock });
+  t.after(async () => {
+    await sup.stop();
+    dir.remove();
+  });
   sup.start();
   await waitFor(() => logger.lines.some((l) => /^\d+$/.test(l.msg ?? '')), 'the child to start', 5000);
   const grandchild = Number(logger.lines.find((l) => /^\d+$/.test(l.msg ?? ''))!.msg);
